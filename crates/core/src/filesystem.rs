@@ -1,0 +1,602 @@
+//! The filesystem trait that Rust users implement, and the dispatcher that serves it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::Semaphore;
+
+use crate::errno::{Errno, FsResult};
+use crate::operation::{
+    OpenFlags, Opened, Operation, RenameMode, Reply, Request, RequestContext, XattrMode,
+};
+use crate::runtime;
+use crate::stat::{DirEntry, SetTime, Stat, StatFs};
+
+/// Receives every request a backend produces and answers each exactly once, from any thread.
+///
+/// Backends depend only on this trait. [`FsDispatcher`] implements it for any [`FileSystem`];
+/// the Node.js addon implements it by forwarding requests to JavaScript handlers.
+pub trait Dispatch: Send + Sync + 'static {
+    /// Starts serving one request. It must not block: the caller is a backend thread that
+    /// has more requests to read.
+    fn dispatch(&self, request: Request);
+}
+
+macro_rules! unsupported {
+    () => {
+        async { Err(Errno::ENOSYS) }
+    };
+}
+
+/// A filesystem written in Rust. Every method has a default that answers `ENOSYS`, so an
+/// implementation provides only what it supports. Paths are absolute and `/`-separated.
+///
+/// Methods are `async`: they run on the shared tokio runtime, many at once, so a slow
+/// operation on one path never holds up another.
+#[allow(unused_variables)]
+pub trait FileSystem: Send + Sync + 'static {
+    fn getattr(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: Option<u64>,
+    ) -> impl Future<Output = FsResult<Stat>> + Send {
+        unsupported!()
+    }
+    fn readdir(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+    ) -> impl Future<Output = FsResult<Vec<DirEntry>>> + Send {
+        unsupported!()
+    }
+    fn open(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        flags: OpenFlags,
+    ) -> impl Future<Output = FsResult<Opened>> + Send {
+        async { Ok(Opened::default()) }
+    }
+    fn opendir(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        flags: OpenFlags,
+    ) -> impl Future<Output = FsResult<Opened>> + Send {
+        async { Ok(Opened::default()) }
+    }
+    fn release(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        flags: OpenFlags,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        async { Ok(()) }
+    }
+    fn releasedir(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        async { Ok(()) }
+    }
+    fn read(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        offset: u64,
+        size: u32,
+    ) -> impl Future<Output = FsResult<Bytes>> + Send {
+        unsupported!()
+    }
+    fn write(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        offset: u64,
+        data: Bytes,
+    ) -> impl Future<Output = FsResult<u64>> + Send {
+        unsupported!()
+    }
+    fn create(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        mode: u32,
+        flags: OpenFlags,
+    ) -> impl Future<Output = FsResult<Opened>> + Send {
+        unsupported!()
+    }
+    fn mknod(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        mode: u32,
+        rdev: u32,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn mkdir(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        mode: u32,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn unlink(&self, cx: RequestContext, path: &str) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn rmdir(&self, cx: RequestContext, path: &str) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn symlink(
+        &self,
+        cx: RequestContext,
+        target: &str,
+        path: &str,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn readlink(
+        &self,
+        cx: RequestContext,
+        path: &str,
+    ) -> impl Future<Output = FsResult<String>> + Send {
+        unsupported!()
+    }
+    fn link(
+        &self,
+        cx: RequestContext,
+        existing: &str,
+        path: &str,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn rename(
+        &self,
+        cx: RequestContext,
+        from: &str,
+        to: &str,
+        mode: RenameMode,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn truncate(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        size: u64,
+        handle: Option<u64>,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn chmod(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        mode: u32,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn chown(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn utimens(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        atime: Option<SetTime>,
+        mtime: Option<SetTime>,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn statfs(
+        &self,
+        cx: RequestContext,
+        path: &str,
+    ) -> impl Future<Output = FsResult<StatFs>> + Send {
+        async { Ok(StatFs::default()) }
+    }
+    fn flush(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        async { Ok(()) }
+    }
+    fn fsync(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        datasync: bool,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        async { Ok(()) }
+    }
+    fn fsyncdir(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        datasync: bool,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        async { Ok(()) }
+    }
+    fn access(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        mask: u32,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn getxattr(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        name: &str,
+    ) -> impl Future<Output = FsResult<Bytes>> + Send {
+        unsupported!()
+    }
+    fn setxattr(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        name: &str,
+        value: Bytes,
+        mode: XattrMode,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn listxattr(
+        &self,
+        cx: RequestContext,
+        path: &str,
+    ) -> impl Future<Output = FsResult<Vec<String>>> + Send {
+        unsupported!()
+    }
+    fn removexattr(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        name: &str,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn fallocate(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
+    fn lseek(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: u64,
+        offset: i64,
+        whence: i32,
+    ) -> impl Future<Output = FsResult<u64>> + Send {
+        unsupported!()
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn copy_file_range(
+        &self,
+        cx: RequestContext,
+        from_path: &str,
+        from_handle: u64,
+        from_offset: u64,
+        to_path: &str,
+        to_handle: u64,
+        to_offset: u64,
+        length: u64,
+    ) -> impl Future<Output = FsResult<u64>> + Send {
+        unsupported!()
+    }
+}
+
+/// Runs one operation against a [`FileSystem`] and wraps the answer as a [`Reply`].
+pub async fn perform<F: FileSystem>(fs: &F, cx: RequestContext, op: Operation) -> FsResult<Reply> {
+    use Operation as O;
+    let empty = |r: FsResult<()>| r.map(|()| Reply::Empty);
+    match op {
+        O::Getattr { path, handle } => fs.getattr(cx, &path, handle).await.map(Reply::Stat),
+        O::Readdir { path, handle } => fs.readdir(cx, &path, handle).await.map(Reply::Entries),
+        O::Open { path, flags } => fs.open(cx, &path, flags).await.map(Reply::Opened),
+        O::Opendir { path, flags } => fs.opendir(cx, &path, flags).await.map(Reply::Opened),
+        O::Release {
+            path,
+            handle,
+            flags,
+        } => empty(fs.release(cx, &path, handle, flags).await),
+        O::Releasedir { path, handle } => empty(fs.releasedir(cx, &path, handle).await),
+        O::Read {
+            path,
+            handle,
+            offset,
+            size,
+        } => fs
+            .read(cx, &path, handle, offset, size)
+            .await
+            .map(Reply::Data),
+        O::Write {
+            path,
+            handle,
+            offset,
+            data,
+        } => fs
+            .write(cx, &path, handle, offset, data)
+            .await
+            .map(Reply::Count),
+        O::Create { path, mode, flags } => {
+            fs.create(cx, &path, mode, flags).await.map(Reply::Opened)
+        }
+        O::Mknod { path, mode, rdev } => empty(fs.mknod(cx, &path, mode, rdev).await),
+        O::Mkdir { path, mode } => empty(fs.mkdir(cx, &path, mode).await),
+        O::Unlink { path } => empty(fs.unlink(cx, &path).await),
+        O::Rmdir { path } => empty(fs.rmdir(cx, &path).await),
+        O::Symlink { target, path } => empty(fs.symlink(cx, &target, &path).await),
+        O::Readlink { path } => fs.readlink(cx, &path).await.map(Reply::Target),
+        O::Link { existing, path } => empty(fs.link(cx, &existing, &path).await),
+        O::Rename { from, to, mode } => empty(fs.rename(cx, &from, &to, mode).await),
+        O::Truncate { path, size, handle } => empty(fs.truncate(cx, &path, size, handle).await),
+        O::Chmod { path, mode } => empty(fs.chmod(cx, &path, mode).await),
+        O::Chown { path, uid, gid } => empty(fs.chown(cx, &path, uid, gid).await),
+        O::Utimens { path, atime, mtime } => empty(fs.utimens(cx, &path, atime, mtime).await),
+        O::Statfs { path } => fs.statfs(cx, &path).await.map(Reply::StatFs),
+        O::Flush { path, handle } => empty(fs.flush(cx, &path, handle).await),
+        O::Fsync {
+            path,
+            handle,
+            datasync,
+        } => empty(fs.fsync(cx, &path, handle, datasync).await),
+        O::Fsyncdir {
+            path,
+            handle,
+            datasync,
+        } => empty(fs.fsyncdir(cx, &path, handle, datasync).await),
+        O::Access { path, mask } => empty(fs.access(cx, &path, mask).await),
+        O::Getxattr { path, name } => fs.getxattr(cx, &path, &name).await.map(Reply::Data),
+        O::Setxattr {
+            path,
+            name,
+            value,
+            mode,
+        } => empty(fs.setxattr(cx, &path, &name, value, mode).await),
+        O::Listxattr { path } => fs.listxattr(cx, &path).await.map(Reply::Names),
+        O::Removexattr { path, name } => empty(fs.removexattr(cx, &path, &name).await),
+        O::Fallocate {
+            path,
+            handle,
+            offset,
+            length,
+            mode,
+        } => empty(fs.fallocate(cx, &path, handle, offset, length, mode).await),
+        O::Lseek {
+            path,
+            handle,
+            offset,
+            whence,
+        } => fs
+            .lseek(cx, &path, handle, offset, whence)
+            .await
+            .map(Reply::Offset),
+        O::CopyFileRange {
+            from_path,
+            from_handle,
+            from_offset,
+            to_path,
+            to_handle,
+            to_offset,
+            length,
+        } => fs
+            .copy_file_range(
+                cx,
+                &from_path,
+                from_handle,
+                from_offset,
+                &to_path,
+                to_handle,
+                to_offset,
+                length,
+            )
+            .await
+            .map(Reply::Count),
+    }
+}
+
+/// Limits that every dispatcher applies to the requests it serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DispatchLimits {
+    /// A request still unanswered after this long is answered with `timeout_errno`.
+    pub timeout: Duration,
+    /// The code a timed-out request gets: `ETIMEDOUT` by default, `EIO` for callers that
+    /// do not expect `ETIMEDOUT` from a file operation.
+    pub timeout_errno: Errno,
+    /// How many requests may run at once; the rest wait their turn in arrival order.
+    pub max_concurrency: usize,
+}
+
+impl Default for DispatchLimits {
+    fn default() -> Self {
+        DispatchLimits {
+            timeout: Duration::from_secs(30),
+            timeout_errno: Errno::ETIMEDOUT,
+            max_concurrency: 1024,
+        }
+    }
+}
+
+/// Serves a [`FileSystem`] on the shared runtime: each request becomes a task, bounded by
+/// [`DispatchLimits`]. A task that panics is answered `EIO`, and the mount keeps serving.
+pub struct FsDispatcher<F> {
+    fs: Arc<F>,
+    limits: DispatchLimits,
+    slots: Arc<Semaphore>,
+}
+
+impl<F: FileSystem> FsDispatcher<F> {
+    pub fn new(fs: F, limits: DispatchLimits) -> FsDispatcher<F> {
+        FsDispatcher {
+            fs: Arc::new(fs),
+            limits,
+            slots: Arc::new(Semaphore::new(limits.max_concurrency.max(1))),
+        }
+    }
+}
+
+impl<F: FileSystem> Dispatch for FsDispatcher<F> {
+    fn dispatch(&self, request: Request) {
+        let fs = self.fs.clone();
+        let slots = self.slots.clone();
+        let limits = self.limits;
+        runtime::shared().spawn(async move {
+            let Request {
+                context,
+                operation,
+                responder,
+            } = request;
+            let answer = tokio::time::timeout(limits.timeout, async {
+                let _slot = slots.acquire().await.map_err(|_| Errno::EIO)?;
+                perform(&*fs, context, operation).await
+            })
+            .await
+            .unwrap_or(Err(limits.timeout_errno));
+            responder.respond(answer);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operation::Responder;
+    use crate::stat::FileKind;
+    use std::sync::mpsc;
+
+    struct Slow;
+    impl FileSystem for Slow {
+        async fn getattr(&self, _: RequestContext, path: &str, _: Option<u64>) -> FsResult<Stat> {
+            match path {
+                "/slow" => {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok(Stat::new(FileKind::File))
+                }
+                "/panic" => panic!("handler bug"),
+                _ => Ok(Stat::new(FileKind::Directory)),
+            }
+        }
+    }
+
+    fn ask(d: &impl Dispatch, operation: Operation) -> mpsc::Receiver<FsResult<Reply>> {
+        let (tx, rx) = mpsc::channel();
+        d.dispatch(Request {
+            context: RequestContext::default(),
+            operation,
+            responder: Responder::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        });
+        rx
+    }
+
+    fn getattr(path: &str) -> Operation {
+        Operation::Getattr {
+            path: path.into(),
+            handle: None,
+        }
+    }
+
+    #[test]
+    fn answers_with_the_handlers_result() {
+        let d = FsDispatcher::new(Slow, DispatchLimits::default());
+        let reply = ask(&d, getattr("/")).recv().unwrap().unwrap();
+        assert_eq!(reply.kind(), crate::operation::ReplyKind::Stat);
+    }
+
+    #[test]
+    fn a_missing_method_answers_enosys() {
+        let d = FsDispatcher::new(Slow, DispatchLimits::default());
+        let reply = ask(&d, Operation::Unlink { path: "/x".into() })
+            .recv()
+            .unwrap();
+        assert_eq!(reply, Err(Errno::ENOSYS));
+    }
+
+    #[test]
+    fn a_slow_request_times_out_while_others_are_served() {
+        let limits = DispatchLimits {
+            timeout: Duration::from_millis(200),
+            ..Default::default()
+        };
+        let d = FsDispatcher::new(Slow, limits);
+        let slow = ask(&d, getattr("/slow"));
+        let fast = ask(&d, getattr("/"));
+        assert!(fast.recv_timeout(Duration::from_secs(5)).unwrap().is_ok());
+        assert_eq!(
+            slow.recv_timeout(Duration::from_secs(5)).unwrap(),
+            Err(Errno::ETIMEDOUT)
+        );
+    }
+
+    #[test]
+    fn the_timeout_code_is_configurable() {
+        let limits = DispatchLimits {
+            timeout: Duration::from_millis(50),
+            timeout_errno: Errno::EIO,
+            ..Default::default()
+        };
+        let d = FsDispatcher::new(Slow, limits);
+        assert_eq!(ask(&d, getattr("/slow")).recv().unwrap(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn a_panicking_handler_answers_eio() {
+        let d = FsDispatcher::new(Slow, DispatchLimits::default());
+        assert_eq!(ask(&d, getattr("/panic")).recv().unwrap(), Err(Errno::EIO));
+        assert!(
+            ask(&d, getattr("/")).recv().unwrap().is_ok(),
+            "dispatcher stopped serving"
+        );
+    }
+
+    #[test]
+    fn concurrency_is_bounded() {
+        let limits = DispatchLimits {
+            timeout: Duration::from_millis(300),
+            max_concurrency: 1,
+            ..Default::default()
+        };
+        let d = FsDispatcher::new(Slow, limits);
+        let started = std::time::Instant::now();
+        let slow = ask(&d, getattr("/slow"));
+        std::thread::sleep(Duration::from_millis(50));
+        // The only slot is held by the slow request, so this one runs only once the slow
+        // one has timed out and given its slot back.
+        let queued = ask(&d, getattr("/"));
+        assert_eq!(slow.recv().unwrap(), Err(Errno::ETIMEDOUT));
+        assert!(queued.recv().unwrap().is_ok());
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+}

@@ -1,0 +1,480 @@
+//! One request, as every backend hands it to a filesystem: who asks, what they ask, and where
+//! the answer goes.
+//!
+//! Paths are always UTF-8, absolute and `/`-separated (`/`, `/dir/file`), on every platform:
+//! backends translate their native names before building an [`Operation`].
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::errno::{Errno, FsResult};
+use crate::stat::{DirEntry, SetTime, Stat, StatFs};
+
+/// Who made a request, as the kernel reports it.
+///
+/// `pid` is the id of the calling thread (for a single-threaded caller, its process id);
+/// Windows backends report the process id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    pub uid: u32,
+    pub gid: u32,
+    pub pid: u32,
+}
+
+/// How a file is opened: the access mode and the `O_*` flags, with Linux numbering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenFlags(pub i32);
+
+impl OpenFlags {
+    pub const ACCESS_MODE: i32 = 0o3;
+    pub const READ_ONLY: i32 = 0;
+    pub const WRITE_ONLY: i32 = 1;
+    pub const READ_WRITE: i32 = 2;
+    pub const CREATE: i32 = 0o100;
+    pub const EXCLUSIVE: i32 = 0o200;
+    pub const TRUNCATE: i32 = 0o1000;
+    pub const APPEND: i32 = 0o2000;
+
+    pub fn writable(self) -> bool {
+        self.0 & Self::ACCESS_MODE != Self::READ_ONLY
+    }
+
+    pub fn readable(self) -> bool {
+        self.0 & Self::ACCESS_MODE != Self::WRITE_ONLY
+    }
+}
+
+/// What `rename` may do to an existing destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenameMode {
+    /// Replace the destination if it exists (POSIX `rename`).
+    #[default]
+    Replace,
+    /// Fail with `EEXIST` if the destination exists (`RENAME_NOREPLACE`).
+    NoReplace,
+    /// Swap source and destination atomically; both must exist (`RENAME_EXCHANGE`).
+    Exchange,
+}
+
+/// How `setxattr` treats an existing attribute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum XattrMode {
+    /// Create or replace.
+    #[default]
+    Set,
+    /// Fail with `EEXIST` if it exists (`XATTR_CREATE`).
+    Create,
+    /// Fail with `ENODATA` if it does not exist (`XATTR_REPLACE`).
+    Replace,
+}
+
+/// The handle a filesystem chose when a file or directory was opened, with the caching hints
+/// it wants the kernel to follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Opened {
+    pub handle: u64,
+    /// Bypass the page cache: every read and write reaches the filesystem.
+    pub direct_io: bool,
+    /// Keep cached pages of this file from the previous open.
+    pub keep_cache: bool,
+    /// The file is a stream: offsets mean nothing (`lseek` fails).
+    pub nonseekable: bool,
+}
+
+/// Everything a filesystem can be asked, with its arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operation {
+    Getattr {
+        path: String,
+        handle: Option<u64>,
+    },
+    Readdir {
+        path: String,
+        handle: u64,
+    },
+    Open {
+        path: String,
+        flags: OpenFlags,
+    },
+    Opendir {
+        path: String,
+        flags: OpenFlags,
+    },
+    Release {
+        path: String,
+        handle: u64,
+        flags: OpenFlags,
+    },
+    Releasedir {
+        path: String,
+        handle: u64,
+    },
+    Read {
+        path: String,
+        handle: u64,
+        offset: u64,
+        size: u32,
+    },
+    Write {
+        path: String,
+        handle: u64,
+        offset: u64,
+        data: Bytes,
+    },
+    Create {
+        path: String,
+        mode: u32,
+        flags: OpenFlags,
+    },
+    Mknod {
+        path: String,
+        mode: u32,
+        rdev: u32,
+    },
+    Mkdir {
+        path: String,
+        mode: u32,
+    },
+    Unlink {
+        path: String,
+    },
+    Rmdir {
+        path: String,
+    },
+    Symlink {
+        target: String,
+        path: String,
+    },
+    Readlink {
+        path: String,
+    },
+    Link {
+        existing: String,
+        path: String,
+    },
+    Rename {
+        from: String,
+        to: String,
+        mode: RenameMode,
+    },
+    Truncate {
+        path: String,
+        size: u64,
+        handle: Option<u64>,
+    },
+    Chmod {
+        path: String,
+        mode: u32,
+    },
+    Chown {
+        path: String,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
+    Utimens {
+        path: String,
+        atime: Option<SetTime>,
+        mtime: Option<SetTime>,
+    },
+    Statfs {
+        path: String,
+    },
+    Flush {
+        path: String,
+        handle: u64,
+    },
+    Fsync {
+        path: String,
+        handle: u64,
+        datasync: bool,
+    },
+    Fsyncdir {
+        path: String,
+        handle: u64,
+        datasync: bool,
+    },
+    Access {
+        path: String,
+        mask: u32,
+    },
+    Getxattr {
+        path: String,
+        name: String,
+    },
+    Setxattr {
+        path: String,
+        name: String,
+        value: Bytes,
+        mode: XattrMode,
+    },
+    Listxattr {
+        path: String,
+    },
+    Removexattr {
+        path: String,
+        name: String,
+    },
+    Fallocate {
+        path: String,
+        handle: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+    },
+    Lseek {
+        path: String,
+        handle: u64,
+        offset: i64,
+        whence: i32,
+    },
+    CopyFileRange {
+        from_path: String,
+        from_handle: u64,
+        from_offset: u64,
+        to_path: String,
+        to_handle: u64,
+        to_offset: u64,
+        length: u64,
+    },
+}
+
+macro_rules! op_names {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        impl Operation {
+            /// The operation's name as handlers know it (`"getattr"`, `"readdir"`, ...).
+            pub fn name(&self) -> &'static str {
+                match self { $(Operation::$variant { .. } => $name,)* }
+            }
+        }
+        /// Every operation name, in declaration order.
+        pub const OPERATION_NAMES: &[&str] = &[$($name),*];
+    };
+}
+
+op_names! {
+    Getattr => "getattr", Readdir => "readdir", Open => "open", Opendir => "opendir",
+    Release => "release", Releasedir => "releasedir", Read => "read", Write => "write",
+    Create => "create", Mknod => "mknod", Mkdir => "mkdir", Unlink => "unlink", Rmdir => "rmdir",
+    Symlink => "symlink", Readlink => "readlink", Link => "link", Rename => "rename",
+    Truncate => "truncate", Chmod => "chmod", Chown => "chown", Utimens => "utimens",
+    Statfs => "statfs", Flush => "flush", Fsync => "fsync", Fsyncdir => "fsyncdir",
+    Access => "access", Getxattr => "getxattr", Setxattr => "setxattr",
+    Listxattr => "listxattr", Removexattr => "removexattr", Fallocate => "fallocate",
+    Lseek => "lseek", CopyFileRange => "copy_file_range",
+}
+
+impl Operation {
+    /// The path the operation is about (for two-path operations, the source).
+    pub fn path(&self) -> &str {
+        use Operation::*;
+        match self {
+            Getattr { path, .. }
+            | Readdir { path, .. }
+            | Open { path, .. }
+            | Opendir { path, .. }
+            | Release { path, .. }
+            | Releasedir { path, .. }
+            | Read { path, .. }
+            | Write { path, .. }
+            | Create { path, .. }
+            | Mknod { path, .. }
+            | Mkdir { path, .. }
+            | Unlink { path }
+            | Rmdir { path }
+            | Symlink { path, .. }
+            | Readlink { path }
+            | Link { path, .. }
+            | Truncate { path, .. }
+            | Chmod { path, .. }
+            | Chown { path, .. }
+            | Utimens { path, .. }
+            | Statfs { path }
+            | Flush { path, .. }
+            | Fsync { path, .. }
+            | Fsyncdir { path, .. }
+            | Access { path, .. }
+            | Getxattr { path, .. }
+            | Setxattr { path, .. }
+            | Listxattr { path }
+            | Removexattr { path, .. }
+            | Fallocate { path, .. }
+            | Lseek { path, .. } => path,
+            Rename { from, .. } => from,
+            CopyFileRange { from_path, .. } => from_path,
+        }
+    }
+
+    /// The shape of a successful answer to this operation.
+    pub fn expected_reply(&self) -> ReplyKind {
+        use Operation::*;
+        match self {
+            Getattr { .. } => ReplyKind::Stat,
+            Readdir { .. } => ReplyKind::Entries,
+            Open { .. } | Opendir { .. } | Create { .. } => ReplyKind::Opened,
+            Read { .. } | Getxattr { .. } => ReplyKind::Data,
+            Write { .. } | CopyFileRange { .. } => ReplyKind::Count,
+            Readlink { .. } => ReplyKind::Target,
+            Statfs { .. } => ReplyKind::StatFs,
+            Listxattr { .. } => ReplyKind::Names,
+            Lseek { .. } => ReplyKind::Offset,
+            Release { .. }
+            | Releasedir { .. }
+            | Mknod { .. }
+            | Mkdir { .. }
+            | Unlink { .. }
+            | Rmdir { .. }
+            | Symlink { .. }
+            | Link { .. }
+            | Rename { .. }
+            | Truncate { .. }
+            | Chmod { .. }
+            | Chown { .. }
+            | Utimens { .. }
+            | Flush { .. }
+            | Fsync { .. }
+            | Fsyncdir { .. }
+            | Access { .. }
+            | Setxattr { .. }
+            | Removexattr { .. }
+            | Fallocate { .. } => ReplyKind::Empty,
+        }
+    }
+}
+
+/// The shapes a successful [`Reply`] can take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    Empty,
+    Stat,
+    Entries,
+    Opened,
+    Data,
+    Count,
+    Target,
+    StatFs,
+    Names,
+    Offset,
+}
+
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Empty,
+    Stat(Stat),
+    Entries(Vec<DirEntry>),
+    Opened(Opened),
+    Data(Bytes),
+    /// Bytes written or copied.
+    Count(u64),
+    /// A symlink's target.
+    Target(String),
+    StatFs(StatFs),
+    /// Extended attribute names.
+    Names(Vec<String>),
+    /// A file offset, from `lseek`.
+    Offset(u64),
+}
+
+impl Reply {
+    pub fn kind(&self) -> ReplyKind {
+        match self {
+            Reply::Empty => ReplyKind::Empty,
+            Reply::Stat(_) => ReplyKind::Stat,
+            Reply::Entries(_) => ReplyKind::Entries,
+            Reply::Opened(_) => ReplyKind::Opened,
+            Reply::Data(_) => ReplyKind::Data,
+            Reply::Count(_) => ReplyKind::Count,
+            Reply::Target(_) => ReplyKind::Target,
+            Reply::StatFs(_) => ReplyKind::StatFs,
+            Reply::Names(_) => ReplyKind::Names,
+            Reply::Offset(_) => ReplyKind::Offset,
+        }
+    }
+}
+
+type Completion = Box<dyn FnOnce(FsResult<Reply>) + Send>;
+
+/// Where the answer to one request goes. It is answered exactly once: by
+/// [`Responder::respond`], or, if it is dropped unanswered (a handler that panicked, a queue
+/// torn down at unmount), with `EIO`, so no caller of the filesystem waits forever.
+pub struct Responder {
+    completion: Option<Completion>,
+}
+
+impl Responder {
+    pub fn new(completion: impl FnOnce(FsResult<Reply>) + Send + 'static) -> Responder {
+        Responder {
+            completion: Some(Box::new(completion)),
+        }
+    }
+
+    pub fn respond(mut self, result: FsResult<Reply>) {
+        if let Some(completion) = self.completion.take() {
+            completion(result);
+        }
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if let Some(completion) = self.completion.take() {
+            completion(Err(Errno::EIO));
+        }
+    }
+}
+
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.completion.is_some() {
+            "Responder(pending)"
+        } else {
+            "Responder(answered)"
+        })
+    }
+}
+
+/// One request from a backend: who asks, what, and where the answer goes.
+#[derive(Debug)]
+pub struct Request {
+    pub context: RequestContext,
+    pub operation: Operation,
+    pub responder: Responder,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_dropped_responder_answers_eio() {
+        let (tx, rx) = mpsc::channel();
+        drop(Responder::new(move |r| tx.send(r).unwrap()));
+        assert_eq!(rx.recv().unwrap(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn a_responder_answers_once() {
+        let (tx, rx) = mpsc::channel();
+        Responder::new(move |r| tx.send(r).unwrap()).respond(Ok(Reply::Empty));
+        assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
+        assert!(rx.recv().is_err(), "the completion ran a second time");
+    }
+
+    #[test]
+    fn every_operation_has_a_distinct_name() {
+        let mut names = OPERATION_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OPERATION_NAMES.len());
+    }
+
+    #[test]
+    fn open_flags_report_access_mode() {
+        assert!(OpenFlags(OpenFlags::READ_ONLY).readable());
+        assert!(!OpenFlags(OpenFlags::READ_ONLY).writable());
+        assert!(OpenFlags(OpenFlags::READ_WRITE | OpenFlags::CREATE).writable());
+        assert!(!OpenFlags(OpenFlags::WRITE_ONLY).readable());
+    }
+}

@@ -1,0 +1,1047 @@
+//! Turns fuser's inode-addressed callbacks into the core's path-addressed requests, and the
+//! core's replies back into FUSE replies. Nothing here decides policy: every answer comes from
+//! the [`Dispatch`] behind the mount.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use fuser::{
+    AccessFlags, BsdFileFlags, CopyFileRangeFlags, FileHandle, Generation, INodeNo, LockOwner,
+    OpenFlags as FuseOpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request,
+    TimeOrNow, WriteFlags,
+};
+use log::warn;
+use mountkit_core::{
+    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
+    Reply, Request as CoreRequest, RequestContext, Responder, Stat, XattrMode,
+};
+use parking_lot::Mutex;
+
+use crate::convert::{self, file_attr, file_type, fopen_flags};
+use crate::inode::{InodeTable, ROOT};
+
+/// Cache lifetimes handed to the kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct Ttls {
+    pub attr: Duration,
+    pub entry: Duration,
+}
+
+/// One open directory: the handle the filesystem chose, and the listing read at offset 0 so
+/// that later offsets of the same `readdir` sequence see one consistent snapshot.
+struct OpenDir {
+    handle: u64,
+    listing: Option<Arc<Vec<(String, FileKind, u64)>>>,
+}
+
+struct Shared {
+    dispatch: Arc<dyn Dispatch>,
+    inodes: Mutex<InodeTable>,
+    dirs: Mutex<HashMap<u64, OpenDir>>,
+    next_dir: AtomicU64,
+    ttls: Ttls,
+}
+
+/// The [`fuser::Filesystem`] of a mountkit mount.
+pub struct Adapter {
+    shared: Arc<Shared>,
+}
+
+fn context(req: &Request) -> RequestContext {
+    RequestContext {
+        uid: req.uid(),
+        gid: req.gid(),
+        pid: req.pid(),
+    }
+}
+
+/// Checks that a reply has the shape its operation promised. A mismatch is a bug in the
+/// dispatcher behind the mount, reported once as a warning and answered `EIO`.
+macro_rules! expect {
+    ($result:expr, $variant:ident) => {
+        match $result {
+            Ok(Reply::$variant(value)) => Ok(value),
+            Ok(other) => {
+                warn!(
+                    "dispatcher answered {:?} where {} was expected",
+                    other.kind(),
+                    stringify!($variant)
+                );
+                Err(Errno::EIO)
+            }
+            Err(e) => Err(e),
+        }
+    };
+}
+
+fn expect_empty(result: FsResult<Reply>) -> FsResult<()> {
+    match result {
+        Ok(Reply::Empty) => Ok(()),
+        Ok(other) => {
+            warn!(
+                "dispatcher answered {:?} where Empty was expected",
+                other.kind()
+            );
+            Err(Errno::EIO)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl Shared {
+    fn send(
+        &self,
+        cx: RequestContext,
+        operation: Operation,
+        done: impl FnOnce(FsResult<Reply>) + Send + 'static,
+    ) {
+        self.dispatch.dispatch(CoreRequest {
+            context: cx,
+            operation,
+            responder: Responder::new(done),
+        });
+    }
+
+    /// Runs `operations` one after another, stopping at the first failure, then `done`.
+    fn chain(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        mut operations: Vec<Operation>,
+        done: impl FnOnce(FsResult<()>) + Send + 'static,
+    ) {
+        if operations.is_empty() {
+            return done(Ok(()));
+        }
+        let first = operations.remove(0);
+        let this = self.clone();
+        self.send(cx, first, move |result| match expect_empty(result) {
+            Ok(()) => this.chain(cx, operations, done),
+            Err(e) => done(Err(e)),
+        });
+    }
+
+    fn path(&self, ino: INodeNo) -> FsResult<String> {
+        self.inodes.lock().path(ino.0)
+    }
+
+    fn child_path(&self, parent: INodeNo, name: &OsStr) -> FsResult<String> {
+        let name = convert::name(name)?;
+        if name.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        self.inodes.lock().child_path(parent.0, name)
+    }
+
+    /// Asks for the attributes of `parent/name` and registers the entry with the kernel.
+    fn lookup_then(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        parent: INodeNo,
+        name: String,
+        path: String,
+        done: impl FnOnce(FsResult<(u64, Stat)>) + Send + 'static,
+    ) {
+        let this = self.clone();
+        self.send(
+            cx,
+            Operation::Getattr { path, handle: None },
+            move |result| {
+                done(expect!(result, Stat).map(|stat| {
+                    let ino = this
+                        .inodes
+                        .lock()
+                        .lookup(parent.0, &name, stat.kind, stat.ino);
+                    (ino, stat)
+                }))
+            },
+        );
+    }
+
+    /// Runs an operation that creates `parent/name`, then answers with the new entry.
+    fn create_entry(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        parent: INodeNo,
+        name: &OsStr,
+        make: impl FnOnce(String) -> Operation,
+        reply: ReplyEntry,
+    ) {
+        let path = match self.child_path(parent, name) {
+            Ok(path) => path,
+            Err(e) => return reply.error(convert::errno(e)),
+        };
+        let name = name.to_string_lossy().into_owned();
+        let this = self.clone();
+        let ttls = self.ttls;
+        self.send(cx, make(path.clone()), move |result| {
+            if let Err(e) = expect_empty(result) {
+                return reply.error(convert::errno(e));
+            }
+            this.lookup_then(cx, parent, name, path, move |entry| match entry {
+                Ok((ino, stat)) => reply.entry_with_ttls(
+                    &ttls.attr,
+                    &ttls.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                ),
+                Err(e) => reply.error(convert::errno(e)),
+            });
+        });
+    }
+
+    fn getattr_reply(self: &Arc<Self>, cx: RequestContext, ino: INodeNo, reply: ReplyAttr) {
+        let path = match self.path(ino) {
+            Ok(path) => path,
+            Err(e) => return reply.error(convert::errno(e)),
+        };
+        let ttl = self.ttls.attr;
+        self.send(
+            cx,
+            Operation::Getattr { path, handle: None },
+            move |result| match expect!(result, Stat) {
+                Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
+    }
+}
+
+/// Answers a `ReplyEmpty`-shaped request.
+fn empty(reply: ReplyEmpty) -> impl FnOnce(FsResult<Reply>) + Send + 'static {
+    move |result| match expect_empty(result) {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(convert::errno(e)),
+    }
+}
+
+/// Answers an xattr request with the size-probe protocol: size 0 asks for the length only,
+/// a buffer that is too small gets `ERANGE`.
+fn xattr_reply(reply: ReplyXattr, size: u32, bytes: &[u8]) {
+    if size == 0 {
+        reply.size(bytes.len() as u32);
+    } else if bytes.len() > size as usize {
+        reply.error(fuser::Errno::ERANGE);
+    } else {
+        reply.data(bytes);
+    }
+}
+
+macro_rules! path_or_reply {
+    ($lookup:expr, $reply:expr) => {
+        match $lookup {
+            Ok(path) => path,
+            Err(e) => return $reply.error(convert::errno(e)),
+        }
+    };
+}
+
+impl Adapter {
+    pub fn new(dispatch: Arc<dyn Dispatch>, ttls: Ttls) -> Adapter {
+        Adapter {
+            shared: Arc::new(Shared {
+                dispatch,
+                inodes: Mutex::new(InodeTable::new()),
+                dirs: Mutex::new(HashMap::new()),
+                next_dir: AtomicU64::new(1),
+                ttls,
+            }),
+        }
+    }
+}
+
+impl fuser::Filesystem for Adapter {
+    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.child_path(parent, name), reply);
+        let ttls = s.ttls;
+        let name = name.to_string_lossy().into_owned();
+        s.lookup_then(context(req), parent, name, path, move |entry| match entry {
+            Ok((ino, stat)) => reply.entry_with_ttls(
+                &ttls.attr,
+                &ttls.entry,
+                &file_attr(ino, &stat),
+                Generation(0),
+            ),
+            Err(e) => reply.error(convert::errno(e)),
+        });
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.shared.inodes.lock().forget(ino.0, nlookup);
+    }
+
+    fn getattr(&self, req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let ttl = s.ttls.attr;
+        let operation = Operation::Getattr {
+            path,
+            handle: fh.map(|h| h.0),
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Stat) {
+                Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn setattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        // One setattr can carry several changes; each is its own handler call, in the
+        // order a POSIX caller would make them.
+        let mut operations = Vec::new();
+        if let Some(size) = size {
+            let handle = fh.map(|h| h.0);
+            operations.push(Operation::Truncate {
+                path: path.clone(),
+                size,
+                handle,
+            });
+        }
+        if let Some(mode) = mode {
+            operations.push(Operation::Chmod {
+                path: path.clone(),
+                mode: mode & 0o7777,
+            });
+        }
+        if uid.is_some() || gid.is_some() {
+            operations.push(Operation::Chown {
+                path: path.clone(),
+                uid,
+                gid,
+            });
+        }
+        if atime.is_some() || mtime.is_some() {
+            operations.push(Operation::Utimens {
+                path: path.clone(),
+                atime: atime.map(convert::set_time),
+                mtime: mtime.map(convert::set_time),
+            });
+        }
+        let cx = context(req);
+        let this = s.clone();
+        s.chain(cx, operations, move |result| match result {
+            Ok(()) => this.getattr_reply(cx, ino, reply),
+            Err(e) => reply.error(convert::errno(e)),
+        });
+    }
+
+    fn readlink(&self, req: &Request, ino: INodeNo, reply: ReplyData) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        s.send(
+            context(req),
+            Operation::Readlink { path },
+            move |result| match expect!(result, Target) {
+                Ok(target) => reply.data(target.as_bytes()),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
+    }
+
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        let make = |path| Operation::Mknod { path, mode, rdev };
+        self.shared
+            .create_entry(context(req), parent, name, make, reply);
+    }
+
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let make = |path| Operation::Mkdir {
+            path,
+            mode: mode & 0o7777,
+        };
+        self.shared
+            .create_entry(context(req), parent, name, make, reply);
+    }
+
+    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        self.remove(req, parent, name, reply, |path| Operation::Unlink { path });
+    }
+
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        self.remove(req, parent, name, reply, |path| Operation::Rmdir { path });
+    }
+
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
+        let Some(target) = target.to_str().map(str::to_owned) else {
+            return reply.error(fuser::Errno::EILSEQ);
+        };
+        let make = |path| Operation::Symlink { target, path };
+        self.shared
+            .create_entry(context(req), parent, link_name, make, reply);
+    }
+
+    fn rename(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let from = path_or_reply!(s.child_path(parent, name), reply);
+        let to = path_or_reply!(s.child_path(newparent, newname), reply);
+        let mode = if flags.contains(RenameFlags::RENAME_EXCHANGE) {
+            RenameMode::Exchange
+        } else if flags.contains(RenameFlags::RENAME_NOREPLACE) {
+            RenameMode::NoReplace
+        } else if flags.is_empty() {
+            RenameMode::Replace
+        } else {
+            return reply.error(fuser::Errno::EINVAL);
+        };
+        let names = (
+            name.to_string_lossy().into_owned(),
+            newname.to_string_lossy().into_owned(),
+        );
+        let this = s.clone();
+        s.send(
+            context(req),
+            Operation::Rename { from, to, mode },
+            move |result| match expect_empty(result) {
+                Ok(()) => {
+                    this.inodes.lock().rename(
+                        (parent.0, &names.0),
+                        (newparent.0, &names.1),
+                        mode == RenameMode::Exchange,
+                    );
+                    reply.ok();
+                }
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
+    }
+
+    fn link(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        let s = &self.shared;
+        let existing = path_or_reply!(s.path(ino), reply);
+        let path = path_or_reply!(s.child_path(newparent, newname), reply);
+        let name = newname.to_string_lossy().into_owned();
+        let cx = context(req);
+        let this = s.clone();
+        let ttls = s.ttls;
+        let operation = Operation::Link {
+            existing,
+            path: path.clone(),
+        };
+        s.send(cx, operation, move |result| {
+            if let Err(e) = expect_empty(result) {
+                return reply.error(convert::errno(e));
+            }
+            let getattr = Operation::Getattr { path, handle: None };
+            let table = this.clone();
+            this.send(cx, getattr, move |result| {
+                let linked = expect!(result, Stat).and_then(|stat| {
+                    Ok((table.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
+                });
+                match linked {
+                    Ok((ino, stat)) => reply.entry_with_ttls(
+                        &ttls.attr,
+                        &ttls.entry,
+                        &file_attr(ino, &stat),
+                        Generation(0),
+                    ),
+                    Err(e) => reply.error(convert::errno(e)),
+                }
+            });
+        });
+    }
+
+    fn open(&self, req: &Request, ino: INodeNo, flags: FuseOpenFlags, reply: ReplyOpen) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Open {
+            path,
+            flags: OpenFlags(flags.0),
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Opened) {
+                Ok(opened) => reply.opened(FileHandle(opened.handle), fopen_flags(&opened)),
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn read(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: FuseOpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Read {
+            path,
+            handle: fh.0,
+            offset,
+            size,
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Data) {
+                // Never hand the kernel more than it asked for, whatever the handler returned.
+                Ok(data) => reply.data(&data[..data.len().min(size as usize)]),
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn write(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: FuseOpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let len = data.len() as u64;
+        let data = Bytes::copy_from_slice(data);
+        let operation = Operation::Write {
+            path,
+            handle: fh.0,
+            offset,
+            data,
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Count) {
+                Ok(written) if written <= len => reply.written(written as u32),
+                Ok(written) => {
+                    warn!("write handler claimed {written} bytes of a {len}-byte write");
+                    reply.error(fuser::Errno::EIO)
+                }
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn flush(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        s.send(
+            context(req),
+            Operation::Flush { path, handle: fh.0 },
+            empty(reply),
+        );
+    }
+
+    fn release(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        flags: FuseOpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Release {
+            path,
+            handle: fh.0,
+            flags: OpenFlags(flags.0),
+        };
+        s.send(context(req), operation, empty(reply));
+    }
+
+    fn fsync(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        s.send(
+            context(req),
+            Operation::Fsync {
+                path,
+                handle: fh.0,
+                datasync,
+            },
+            empty(reply),
+        );
+    }
+
+    fn opendir(&self, req: &Request, ino: INodeNo, flags: FuseOpenFlags, reply: ReplyOpen) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let this = s.clone();
+        let operation = Operation::Opendir {
+            path,
+            flags: OpenFlags(flags.0),
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Opened) {
+                Ok(opened) => {
+                    let fh = this.next_dir.fetch_add(1, Ordering::Relaxed);
+                    let dir = OpenDir {
+                        handle: opened.handle,
+                        listing: None,
+                    };
+                    this.dirs.lock().insert(fh, dir);
+                    reply.opened(FileHandle(fh), fopen_flags(&opened));
+                }
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn readdir(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectory,
+    ) {
+        let s = &self.shared;
+        let (handle, listing) = match s.dirs.lock().get(&fh.0) {
+            Some(dir) => (dir.handle, dir.listing.clone()),
+            None => return reply.error(fuser::Errno::EBADF),
+        };
+        if offset > 0 {
+            if let Some(listing) = listing {
+                return fill_directory(reply, &listing, offset);
+            }
+        }
+        let path = path_or_reply!(s.path(ino), reply);
+        let this = s.clone();
+        let operation = Operation::Readdir { path, handle };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Entries) {
+                Ok(entries) => {
+                    let listing = Arc::new(this.listing(ino, entries));
+                    if let Some(dir) = this.dirs.lock().get_mut(&fh.0) {
+                        dir.listing = Some(listing.clone());
+                    }
+                    fill_directory(reply, &listing, offset);
+                }
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn releasedir(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        _flags: FuseOpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let Some(dir) = s.dirs.lock().remove(&fh.0) else {
+            return reply.error(fuser::Errno::EBADF);
+        };
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Releasedir {
+            path,
+            handle: dir.handle,
+        };
+        s.send(context(req), operation, empty(reply));
+    }
+
+    fn fsyncdir(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let Some(handle) = s.dirs.lock().get(&fh.0).map(|d| d.handle) else {
+            return reply.error(fuser::Errno::EBADF);
+        };
+        let path = path_or_reply!(s.path(ino), reply);
+        s.send(
+            context(req),
+            Operation::Fsyncdir {
+                path,
+                handle,
+                datasync,
+            },
+            empty(reply),
+        );
+    }
+
+    fn statfs(&self, req: &Request, ino: INodeNo, reply: ReplyStatfs) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        s.send(
+            context(req),
+            Operation::Statfs { path },
+            move |result| match expect!(result, StatFs) {
+                Ok(f) => reply.statfs(
+                    f.blocks,
+                    f.blocks_free,
+                    f.blocks_available,
+                    f.files,
+                    f.files_free,
+                    f.block_size,
+                    f.name_max,
+                    f.fragment_size,
+                ),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
+    }
+
+    fn setxattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let name = path_or_reply!(convert::name(name), reply).to_owned();
+        let mode = match flags {
+            0 => XattrMode::Set,
+            1 => XattrMode::Create,
+            2 => XattrMode::Replace,
+            _ => return reply.error(fuser::Errno::EINVAL),
+        };
+        let value = Bytes::copy_from_slice(value);
+        let operation = Operation::Setxattr {
+            path,
+            name,
+            value,
+            mode,
+        };
+        s.send(context(req), operation, empty(reply));
+    }
+
+    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let name = path_or_reply!(convert::name(name), reply).to_owned();
+        s.send(
+            context(req),
+            Operation::Getxattr { path, name },
+            move |result| match expect!(result, Data) {
+                Ok(value) => xattr_reply(reply, size, &value),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
+    }
+
+    fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        s.send(
+            context(req),
+            Operation::Listxattr { path },
+            move |result| match expect!(result, Names) {
+                Ok(names) => {
+                    let mut list = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+                    for name in &names {
+                        list.extend_from_slice(name.as_bytes());
+                        list.push(0);
+                    }
+                    xattr_reply(reply, size, &list);
+                }
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
+    }
+
+    fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let name = path_or_reply!(convert::name(name), reply).to_owned();
+        s.send(
+            context(req),
+            Operation::Removexattr { path, name },
+            empty(reply),
+        );
+    }
+
+    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Access {
+            path,
+            mask: mask.bits() as u32,
+        };
+        s.send(context(req), operation, empty(reply));
+    }
+
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.child_path(parent, name), reply);
+        let name = name.to_string_lossy().into_owned();
+        let cx = context(req);
+        let this = s.clone();
+        let ttls = s.ttls;
+        let operation = Operation::Create {
+            path: path.clone(),
+            mode: mode & 0o7777,
+            flags: OpenFlags(flags),
+        };
+        s.send(cx, operation, move |result| {
+            let opened: Opened = match expect!(result, Opened) {
+                Ok(opened) => opened,
+                Err(e) => return reply.error(convert::errno(e)),
+            };
+            this.lookup_then(cx, parent, name, path, move |entry| match entry {
+                Ok((ino, stat)) => reply.created(
+                    &ttls.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                    FileHandle(opened.handle),
+                    fopen_flags(&opened),
+                ),
+                Err(e) => reply.error(convert::errno(e)),
+            });
+        });
+    }
+
+    fn fallocate(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Fallocate {
+            path,
+            handle: fh.0,
+            offset,
+            length,
+            mode,
+        };
+        s.send(context(req), operation, empty(reply));
+    }
+
+    fn lseek(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.path(ino), reply);
+        let operation = Operation::Lseek {
+            path,
+            handle: fh.0,
+            offset,
+            whence,
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Offset) {
+                Ok(offset) => match i64::try_from(offset) {
+                    Ok(offset) => reply.offset(offset),
+                    Err(_) => reply.error(fuser::Errno::EOVERFLOW),
+                },
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+
+    fn copy_file_range(
+        &self,
+        req: &Request,
+        ino_in: INodeNo,
+        fh_in: FileHandle,
+        offset_in: u64,
+        ino_out: INodeNo,
+        fh_out: FileHandle,
+        offset_out: u64,
+        len: u64,
+        _flags: CopyFileRangeFlags,
+        reply: ReplyWrite,
+    ) {
+        let s = &self.shared;
+        let from_path = path_or_reply!(s.path(ino_in), reply);
+        let to_path = path_or_reply!(s.path(ino_out), reply);
+        let operation = Operation::CopyFileRange {
+            from_path,
+            from_handle: fh_in.0,
+            from_offset: offset_in,
+            to_path,
+            to_handle: fh_out.0,
+            to_offset: offset_out,
+            length: len,
+        };
+        s.send(context(req), operation, move |result| {
+            match expect!(result, Count) {
+                Ok(copied) => reply.written(copied.min(u64::from(u32::MAX)) as u32),
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+}
+
+impl Adapter {
+    fn remove(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        reply: ReplyEmpty,
+        make: impl FnOnce(String) -> Operation,
+    ) {
+        let s = &self.shared;
+        let path = path_or_reply!(s.child_path(parent, name), reply);
+        let name = name.to_string_lossy().into_owned();
+        let this = s.clone();
+        s.send(context(req), make(path), move |result| {
+            match expect_empty(result) {
+                Ok(()) => {
+                    this.inodes.lock().unlink(parent.0, &name);
+                    reply.ok();
+                }
+                Err(e) => reply.error(convert::errno(e)),
+            }
+        });
+    }
+}
+
+impl Shared {
+    /// The full listing of directory `ino` as the kernel sees it: `.` and `..` first, then
+    /// the handler's entries with invalid names dropped (they could not be looked up).
+    fn listing(&self, ino: INodeNo, entries: Vec<DirEntry>) -> Vec<(String, FileKind, u64)> {
+        let table = self.inodes.lock();
+        let mut listing = Vec::with_capacity(entries.len() + 2);
+        listing.push((".".to_owned(), FileKind::Directory, ino.0));
+        listing.push(("..".to_owned(), FileKind::Directory, ROOT));
+        let mut seen = HashSet::with_capacity(entries.len());
+        for entry in entries {
+            let name_ok = !entry.name.is_empty()
+                && entry.name != "."
+                && entry.name != ".."
+                && entry.name.len() <= 255
+                && !entry.name.contains(['/', '\0']);
+            if !name_ok {
+                warn!(
+                    "readdir of inode {} skipped invalid name {:?}",
+                    ino.0, entry.name
+                );
+                continue;
+            }
+            if !seen.insert(entry.name.clone()) {
+                warn!(
+                    "readdir of inode {} skipped duplicate name {:?}",
+                    ino.0, entry.name
+                );
+                continue;
+            }
+            // d_ino is informational; a name the kernel has not looked up yet gets a
+            // placeholder that is never a real node.
+            let d_ino = table.peek(ino.0, &entry.name).unwrap_or(u64::MAX);
+            listing.push((entry.name, entry.kind, d_ino));
+        }
+        listing
+    }
+}
+
+/// Fills one `readdir` reply from `offset` on. Offsets are positions in the listing plus one,
+/// so the kernel's next offset is the last one it received.
+fn fill_directory(mut reply: ReplyDirectory, listing: &[(String, FileKind, u64)], offset: u64) {
+    for (i, (name, kind, ino)) in listing.iter().enumerate().skip(offset as usize) {
+        if reply.add(INodeNo(*ino), i as u64 + 1, file_type(*kind), name) {
+            break;
+        }
+    }
+    reply.ok();
+}

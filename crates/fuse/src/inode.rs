@@ -1,0 +1,387 @@
+//! The table that turns FUSE's inode numbers into the paths that handlers see.
+//!
+//! The kernel names files by inode number and counts its references to each (`lookup`
+//! raises the count, `forget` lowers it). Handlers name files by path. This table keeps the
+//! two in step: every node records the names it is known by (one per hard link), so its path
+//! can be rebuilt from its parent chain, and renames, unlinks and hard links only touch the
+//! node they are about — the paths of whole subtrees follow for free.
+
+use std::collections::HashMap;
+
+use mountkit_core::{Errno, FileKind, FsResult};
+
+/// The inode number of the mount's root directory, fixed by the FUSE protocol.
+pub const ROOT: u64 = 1;
+
+#[derive(Debug)]
+struct Node {
+    kind: FileKind,
+    /// The identity the handler reported (`Stat::ino`), or 0 when it reports none.
+    file_id: u64,
+    /// `(parent inode, name)` for each name this node is linked under. Empty once every name
+    /// is unlinked; the node then lives on only while the kernel still refers to it (an open
+    /// file), and requests about it carry `last_path`.
+    links: Vec<(u64, String)>,
+    last_path: String,
+    /// References the kernel holds (lookups not yet forgotten).
+    lookups: u64,
+}
+
+/// Inode numbers <-> paths, for one mount.
+#[derive(Debug)]
+pub struct InodeTable {
+    nodes: HashMap<u64, Node>,
+    children: HashMap<(u64, String), u64>,
+    by_file_id: HashMap<u64, u64>,
+    next_ino: u64,
+}
+
+impl Default for InodeTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InodeTable {
+    pub fn new() -> InodeTable {
+        let mut nodes = HashMap::new();
+        nodes.insert(
+            ROOT,
+            Node {
+                kind: FileKind::Directory,
+                file_id: 0,
+                links: Vec::new(),
+                last_path: "/".to_owned(),
+                lookups: 1,
+            },
+        );
+        InodeTable {
+            nodes,
+            children: HashMap::new(),
+            by_file_id: HashMap::new(),
+            next_ino: ROOT + 1,
+        }
+    }
+
+    /// The current path of `ino`. A node whose every name was unlinked answers with the last
+    /// path it had, so requests on files that are still open keep working.
+    pub fn path(&self, ino: u64) -> FsResult<String> {
+        let node = self.nodes.get(&ino).ok_or(Errno::ESTALE)?;
+        let Some((parent, name)) = node.links.first() else {
+            return Ok(node.last_path.clone());
+        };
+        let mut parts = vec![name.as_str()];
+        let mut at = *parent;
+        while at != ROOT {
+            let node = self.nodes.get(&at).ok_or(Errno::ESTALE)?;
+            let (parent, name) = node.links.first().ok_or(Errno::ESTALE)?;
+            parts.push(name);
+            at = *parent;
+        }
+        let mut path = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for part in parts.iter().rev() {
+            path.push('/');
+            path.push_str(part);
+        }
+        Ok(path)
+    }
+
+    /// The path of the entry `name` inside directory `parent`.
+    pub fn child_path(&self, parent: u64, name: &str) -> FsResult<String> {
+        let dir = self.path(parent)?;
+        Ok(if dir == "/" {
+            format!("/{name}")
+        } else {
+            format!("{dir}/{name}")
+        })
+    }
+
+    /// The inode the kernel already knows for `parent/name`, if any, without taking a reference.
+    pub fn peek(&self, parent: u64, name: &str) -> Option<u64> {
+        self.children.get(&(parent, name.to_owned())).copied()
+    }
+
+    /// Records that the kernel looked up `parent/name` and found a file of `kind` with
+    /// identity `file_id` (0: none); returns its inode number with one more reference.
+    ///
+    /// The same name keeps its inode while the file's kind and identity stay the same. A
+    /// non-zero `file_id` already known under another name makes this name a hard link of
+    /// that node.
+    pub fn lookup(&mut self, parent: u64, name: &str, kind: FileKind, file_id: u64) -> u64 {
+        let key = (parent, name.to_owned());
+        if let Some(&ino) = self.children.get(&key) {
+            let node = &self.nodes[&ino];
+            if node.kind == kind && (file_id == 0 || node.file_id == file_id) {
+                self.nodes
+                    .get_mut(&ino)
+                    .expect("child points at a live node")
+                    .lookups += 1;
+                return ino;
+            }
+            // The name now refers to another file than the one the kernel knew.
+            self.detach_name(parent, name);
+        }
+        if file_id != 0 {
+            if let Some(&ino) = self.by_file_id.get(&file_id) {
+                let node = self
+                    .nodes
+                    .get_mut(&ino)
+                    .expect("file id points at a live node");
+                if node.kind == kind && !node.links.is_empty() {
+                    node.links.push((parent, name.to_owned()));
+                    node.lookups += 1;
+                    self.children.insert(key, ino);
+                    return ino;
+                }
+            }
+        }
+        let ino = self.next_ino;
+        self.next_ino += 1;
+        let last_path = self.child_path(parent, name).unwrap_or_default();
+        self.nodes.insert(
+            ino,
+            Node {
+                kind,
+                file_id,
+                links: vec![(parent, name.to_owned())],
+                last_path,
+                lookups: 1,
+            },
+        );
+        self.children.insert(key, ino);
+        if file_id != 0 {
+            self.by_file_id.insert(file_id, ino);
+        }
+        ino
+    }
+
+    /// Records a new hard link `parent/name` of the existing node `ino`, with one more
+    /// reference, as `link(2)` creates it.
+    pub fn link(&mut self, ino: u64, parent: u64, name: &str) -> FsResult<u64> {
+        if !self.nodes.contains_key(&ino) {
+            return Err(Errno::ESTALE);
+        }
+        self.detach_name(parent, name);
+        let node = self.nodes.get_mut(&ino).expect("checked above");
+        node.links.push((parent, name.to_owned()));
+        node.lookups += 1;
+        self.children.insert((parent, name.to_owned()), ino);
+        Ok(ino)
+    }
+
+    /// Records that `parent/name` was unlinked. The node stays while the kernel refers to it.
+    pub fn unlink(&mut self, parent: u64, name: &str) {
+        self.detach_name(parent, name);
+    }
+
+    /// Records a successful rename. A destination that existed is unlinked (plain rename) or
+    /// swapped with the source (`exchange`).
+    pub fn rename(&mut self, from: (u64, &str), to: (u64, &str), exchange: bool) {
+        let source = self.children.remove(&(from.0, from.1.to_owned()));
+        let target = self.children.remove(&(to.0, to.1.to_owned()));
+        if let Some(ino) = target {
+            if exchange {
+                self.rename_link(ino, to, from);
+                self.children.insert((from.0, from.1.to_owned()), ino);
+            } else {
+                self.drop_link(ino, to);
+            }
+        }
+        if let Some(ino) = source {
+            self.rename_link(ino, from, to);
+            self.children.insert((to.0, to.1.to_owned()), ino);
+        }
+    }
+
+    /// The kernel dropped `count` references to `ino`. A node with none left is removed.
+    pub fn forget(&mut self, ino: u64, count: u64) {
+        if ino == ROOT {
+            return;
+        }
+        let Some(node) = self.nodes.get_mut(&ino) else {
+            return;
+        };
+        node.lookups = node.lookups.saturating_sub(count);
+        if node.lookups > 0 {
+            return;
+        }
+        let node = self.nodes.remove(&ino).expect("present above");
+        for (parent, name) in node.links {
+            self.children.remove(&(parent, name));
+        }
+        if node.file_id != 0 && self.by_file_id.get(&node.file_id) == Some(&ino) {
+            self.by_file_id.remove(&node.file_id);
+        }
+    }
+
+    /// Number of nodes the kernel still refers to, root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn detach_name(&mut self, parent: u64, name: &str) {
+        if let Some(ino) = self.children.remove(&(parent, name.to_owned())) {
+            self.drop_link(ino, (parent, name));
+        }
+    }
+
+    fn drop_link(&mut self, ino: u64, link: (u64, &str)) {
+        let path = self.path(ino).unwrap_or_default();
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            node.links.retain(|(p, n)| !(*p == link.0 && n == link.1));
+            if node.links.is_empty() {
+                node.last_path = path;
+                if node.file_id != 0 && self.by_file_id.get(&node.file_id) == Some(&ino) {
+                    self.by_file_id.remove(&node.file_id);
+                }
+            }
+        }
+    }
+
+    fn rename_link(&mut self, ino: u64, from: (u64, &str), to: (u64, &str)) {
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            match node
+                .links
+                .iter_mut()
+                .find(|(p, n)| *p == from.0 && n == from.1)
+            {
+                Some(link) => *link = (to.0, to.1.to_owned()),
+                None => node.links.push((to.0, to.1.to_owned())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(table: &mut InodeTable, parent: u64, name: &str) -> u64 {
+        table.lookup(parent, name, FileKind::File, 0)
+    }
+
+    fn dir(table: &mut InodeTable, parent: u64, name: &str) -> u64 {
+        table.lookup(parent, name, FileKind::Directory, 0)
+    }
+
+    #[test]
+    fn paths_follow_the_parent_chain() {
+        let mut t = InodeTable::new();
+        let a = dir(&mut t, ROOT, "a");
+        let b = dir(&mut t, a, "b");
+        let f = file(&mut t, b, "f.txt");
+        assert_eq!(t.path(ROOT).unwrap(), "/");
+        assert_eq!(t.path(f).unwrap(), "/a/b/f.txt");
+        assert_eq!(t.child_path(ROOT, "x").unwrap(), "/x");
+        assert_eq!(t.child_path(b, "x").unwrap(), "/a/b/x");
+    }
+
+    #[test]
+    fn repeated_lookups_reuse_the_inode() {
+        let mut t = InodeTable::new();
+        let a = file(&mut t, ROOT, "a");
+        assert_eq!(file(&mut t, ROOT, "a"), a);
+        t.forget(a, 1);
+        assert_eq!(t.path(a).unwrap(), "/a", "one reference is still held");
+        t.forget(a, 1);
+        assert_eq!(t.path(a), Err(Errno::ESTALE));
+    }
+
+    #[test]
+    fn renaming_a_directory_moves_its_whole_subtree() {
+        let mut t = InodeTable::new();
+        let a = dir(&mut t, ROOT, "a");
+        let z = dir(&mut t, ROOT, "z");
+        let f = file(&mut t, a, "f");
+        t.rename((ROOT, "a"), (z, "moved"), false);
+        assert_eq!(t.path(f).unwrap(), "/z/moved/f");
+        assert_eq!(t.peek(ROOT, "a"), None);
+        assert_eq!(t.peek(z, "moved"), Some(a));
+    }
+
+    #[test]
+    fn rename_over_an_existing_name_unlinks_the_target() {
+        let mut t = InodeTable::new();
+        let src = file(&mut t, ROOT, "src");
+        let dst = file(&mut t, ROOT, "dst");
+        t.rename((ROOT, "src"), (ROOT, "dst"), false);
+        assert_eq!(t.path(src).unwrap(), "/dst");
+        // The replaced file may still be open: it keeps the path it had.
+        assert_eq!(t.path(dst).unwrap(), "/dst");
+        assert_eq!(t.peek(ROOT, "dst"), Some(src));
+    }
+
+    #[test]
+    fn exchange_swaps_two_names() {
+        let mut t = InodeTable::new();
+        let a = file(&mut t, ROOT, "a");
+        let b = dir(&mut t, ROOT, "b");
+        t.rename((ROOT, "a"), (ROOT, "b"), true);
+        assert_eq!(t.path(a).unwrap(), "/b");
+        assert_eq!(t.path(b).unwrap(), "/a");
+    }
+
+    #[test]
+    fn unlinked_open_files_keep_their_last_path() {
+        let mut t = InodeTable::new();
+        let d = dir(&mut t, ROOT, "d");
+        let f = file(&mut t, d, "f");
+        t.unlink(d, "f");
+        assert_eq!(t.path(f).unwrap(), "/d/f");
+        assert_eq!(t.peek(d, "f"), None);
+        // A new file under the same name is a new inode.
+        let g = file(&mut t, d, "f");
+        assert_ne!(f, g);
+    }
+
+    #[test]
+    fn hard_links_share_a_node_and_survive_unlinking_one_name() {
+        let mut t = InodeTable::new();
+        let a = t.lookup(ROOT, "a", FileKind::File, 42);
+        let b = t.lookup(ROOT, "b", FileKind::File, 42);
+        assert_eq!(a, b, "same file id, same inode");
+        t.unlink(ROOT, "a");
+        assert_eq!(t.path(a).unwrap(), "/b");
+        let c = t.link(a, ROOT, "c").unwrap();
+        assert_eq!(c, a);
+        t.unlink(ROOT, "b");
+        assert_eq!(t.path(a).unwrap(), "/c");
+    }
+
+    #[test]
+    fn a_name_that_now_holds_another_file_gets_a_new_inode() {
+        let mut t = InodeTable::new();
+        let old = t.lookup(ROOT, "x", FileKind::File, 7);
+        let replaced = t.lookup(ROOT, "x", FileKind::Directory, 8);
+        assert_ne!(old, replaced);
+        assert_eq!(t.peek(ROOT, "x"), Some(replaced));
+    }
+
+    #[test]
+    fn forgetting_every_reference_frees_the_table() {
+        let mut t = InodeTable::new();
+        let a = dir(&mut t, ROOT, "a");
+        let f = file(&mut t, a, "f");
+        t.forget(f, 1);
+        t.forget(a, 1);
+        assert_eq!(t.len(), 1, "only the root is left");
+        t.forget(ROOT, 100);
+        assert_eq!(t.path(ROOT).unwrap(), "/", "the root is never forgotten");
+    }
+
+    #[test]
+    fn file_ids_of_unlinked_files_are_not_reused_for_new_names() {
+        let mut t = InodeTable::new();
+        let a = t.lookup(ROOT, "a", FileKind::File, 9);
+        t.unlink(ROOT, "a");
+        let b = t.lookup(ROOT, "b", FileKind::File, 9);
+        assert_ne!(
+            a, b,
+            "a recycled id must not alias an unlinked, still-open file"
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! # mountkit-fuse
+//!
+//! The Linux backend of mountkit. It mounts through the kernel's FUSE driver (via `fuser`),
+//! reads requests on a few threads, and hands each one — translated from inode numbers to
+//! paths — to a [`mountkit_core::Dispatch`]. Replies go back to the kernel from whichever
+//! thread produces them, so no backend thread ever waits for a filesystem's answer.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mountkit_core::{DispatchLimits, FileSystem, FsDispatcher};
+//! use mountkit_fuse::{FuseMount, FuseOptions};
+//!
+//! struct Empty;
+//! impl FileSystem for Empty {}
+//!
+//! let dispatcher = Arc::new(FsDispatcher::new(Empty, DispatchLimits::default()));
+//! let mount = FuseMount::mount("/mnt/empty".as_ref(), dispatcher, &FuseOptions::default())?;
+//! mount.unmount()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![cfg(target_os = "linux")]
+
+mod adapter;
+mod convert;
+pub mod inode;
+mod mount;
+
+pub use mount::{is_mounted, unmount_path, FuseMount, FuseOptions};

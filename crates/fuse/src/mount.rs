@@ -1,0 +1,369 @@
+//! Mounting and unmounting: the kernel side of a mount's life.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fuser::{BackgroundSession, Config, MountOption, SessionACL};
+use mountkit_core::Dispatch;
+
+use crate::adapter::{Adapter, Ttls};
+
+/// How to mount.
+#[derive(Clone, Debug)]
+pub struct FuseOptions {
+    /// Shown as the mount's source in `mount` and `df`.
+    pub fs_name: String,
+    pub read_only: bool,
+    /// Let other users see the mount (`allow_other`; non-root users need `user_allow_other`
+    /// in `/etc/fuse.conf`).
+    pub allow_other: bool,
+    /// Let the kernel check permissions against `mode`/`uid`/`gid` (`default_permissions`).
+    pub default_permissions: bool,
+    pub attr_ttl: Duration,
+    pub entry_ttl: Duration,
+    /// Threads reading requests from the kernel; each has its own cloned FUSE descriptor.
+    pub threads: usize,
+    /// Clear a stale mount (left by a process that died) at the mount point first.
+    pub force: bool,
+}
+
+impl Default for FuseOptions {
+    fn default() -> Self {
+        FuseOptions {
+            fs_name: "mountkit".to_owned(),
+            read_only: false,
+            allow_other: false,
+            default_permissions: true,
+            attr_ttl: Duration::from_secs(1),
+            entry_ttl: Duration::from_secs(1),
+            threads: 2,
+            force: false,
+        }
+    }
+}
+
+/// A live FUSE mount. Dropping it unmounts.
+pub struct FuseMount {
+    session: Option<BackgroundSession>,
+    mountpoint: PathBuf,
+    /// The kernel's connection number (the mount's device minor), used to abort requests
+    /// that are still pending when the mount goes away.
+    connection: Option<u32>,
+}
+
+/// How long `unmount` waits for the kernel to let go before it aborts the connection.
+const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
+
+impl FuseMount {
+    /// Mounts at `mountpoint`, an existing empty directory, and serves requests with
+    /// `dispatch`. Returns once the kernel has completed the FUSE handshake.
+    pub fn mount(
+        mountpoint: &Path,
+        dispatch: Arc<dyn Dispatch>,
+        options: &FuseOptions,
+    ) -> io::Result<FuseMount> {
+        let mountpoint = prepare_mountpoint(mountpoint, options.force)?;
+        let mut mount_options = vec![
+            MountOption::FSName(options.fs_name.clone()),
+            MountOption::Subtype("mountkit".to_owned()),
+            MountOption::NoDev,
+            MountOption::NoSuid,
+        ];
+        if options.read_only {
+            mount_options.push(MountOption::RO);
+        }
+        if options.default_permissions {
+            mount_options.push(MountOption::DefaultPermissions);
+        }
+        let mut config = Config::default();
+        config.mount_options = mount_options;
+        config.acl = if options.allow_other {
+            SessionACL::All
+        } else {
+            SessionACL::Owner
+        };
+        config.n_threads = Some(options.threads.max(1));
+        config.clone_fd = true;
+        let ttls = Ttls {
+            attr: options.attr_ttl,
+            entry: options.entry_ttl,
+        };
+        let adapter = Adapter::new(dispatch, ttls);
+        let session = fuser::Session::new(adapter, &mountpoint, &config)
+            .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
+        let connection = connection_of(&mountpoint);
+        let session = session.spawn()?;
+        Ok(FuseMount {
+            session: Some(session),
+            mountpoint,
+            connection,
+        })
+    }
+
+    pub fn mountpoint(&self) -> &Path {
+        &self.mountpoint
+    }
+
+    /// Unmounts and waits for the serving threads to stop. The mount is detached at once
+    /// (lazily, so a busy mount cannot refuse); if the kernel still holds requests after a
+    /// short grace period, the connection is aborted and they fail with `ENOTCONN`.
+    pub fn unmount(mut self) -> io::Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        let detached = unmount_path(&self.mountpoint);
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(session.join());
+        });
+        let joined = done_rx.recv_timeout(UNMOUNT_GRACE).or_else(|_| {
+            if let Some(connection) = self.connection {
+                abort_connection(connection);
+            }
+            done_rx.recv_timeout(UNMOUNT_GRACE)
+        });
+        match joined {
+            Ok(result) => detached.and(result),
+            Err(_) => {
+                // The mount is already detached from the tree; its threads end when the
+                // last process using it lets go. Nothing more can be done without root.
+                log::warn!(
+                    "{} is detached but still in use; its FUSE threads stop once the last open file there is closed",
+                    self.mountpoint.display()
+                );
+                detached
+            }
+        }
+    }
+}
+
+impl Drop for FuseMount {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            log::warn!("unmounting {} failed: {e}", self.mountpoint.display());
+        }
+    }
+}
+
+/// Lazily unmounts whatever FUSE filesystem is mounted at `path`: as root with `umount2`,
+/// otherwise through `fusermount3 -u -z`. Also clears stale mounts of dead processes.
+pub fn unmount_path(path: &Path) -> io::Result<()> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+    // SAFETY: c_path is a valid NUL-terminated string that outlives the call.
+    let rc = unsafe { libc::umount2(c_path.as_ptr(), libc::MNT_DETACH) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) if !is_mounted(path) => Ok(()),
+        Some(libc::EPERM) => {
+            let output = Command::new("fusermount3")
+                .args(["-u", "-z", "--"])
+                .arg(path)
+                .output()
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot unmount {}: not root and fusermount3 could not run ({e}); install the fuse3 package",
+                            path.display()
+                        ),
+                    )
+                })?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(io::Error::other(format!(
+                    "fusermount3 could not unmount {}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )))
+            }
+        }
+        _ => Err(err),
+    }
+}
+
+/// Whether some filesystem is mounted exactly at `path`, per `/proc/self/mountinfo`.
+pub fn is_mounted(path: &Path) -> bool {
+    mount_entry(path).is_some()
+}
+
+/// The `(major:minor, fstype)` of the mount at `path`, read from `/proc/self/mountinfo`
+/// so that nothing touches the mount itself (that could wait on this very process).
+fn mount_entry(path: &Path) -> Option<(String, String)> {
+    let target = path.to_str()?;
+    let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().rev().find_map(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let separator = fields.iter().position(|f| *f == "-")?;
+        let fstype = fields.get(separator + 1)?;
+        (unescape_mountinfo(fields.get(4)?) == target)
+            .then(|| (fields[2].to_owned(), fstype.to_string()))
+    })
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal `\NNN`.
+fn unescape_mountinfo(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 4 <= bytes.len() {
+            let digits = std::str::from_utf8(&bytes[i + 1..i + 4]).ok();
+            if let Some(code) = digits.and_then(|d| u8::from_str_radix(d, 8).ok()) {
+                out.push(code);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn connection_of(mountpoint: &Path) -> Option<u32> {
+    let (device, _) = mount_entry(mountpoint)?;
+    device.split_once(':')?.1.parse().ok()
+}
+
+/// Fails every request the kernel still holds for this connection, so nothing waits on a
+/// filesystem that is going away. Needs root; without it the lazy unmount still completes
+/// once the last user of the mount lets go.
+fn abort_connection(connection: u32) {
+    let path = format!("/sys/fs/fuse/connections/{connection}/abort");
+    if let Err(e) = fs::write(&path, "1") {
+        log::debug!("could not abort FUSE connection {connection}: {e}");
+    }
+}
+
+fn prepare_mountpoint(mountpoint: &Path, force: bool) -> io::Result<PathBuf> {
+    let stale =
+        matches!(fs::metadata(mountpoint), Err(ref e) if e.raw_os_error() == Some(libc::ENOTCONN));
+    if stale {
+        if !force {
+            return Err(io::Error::other(format!(
+                "{} is a stale FUSE mount left by a process that died; mount with {{ force: true }} or run `npx mountkit unmount {}`",
+                mountpoint.display(),
+                mountpoint.display()
+            )));
+        }
+        unmount_path(mountpoint)?;
+    }
+    let mountpoint = mountpoint.canonicalize().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "mount point {} is not usable: {e}; create an empty directory there first",
+                mountpoint.display()
+            ),
+        )
+    })?;
+    if let Some((_, fstype)) = mount_entry(&mountpoint) {
+        if fstype.starts_with("fuse") && force {
+            unmount_path(&mountpoint)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} is already a mount point ({fstype}); unmount it first{}",
+                    mountpoint.display(),
+                    if fstype.starts_with("fuse") {
+                        " or pass { force: true }"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    let metadata = fs::metadata(&mountpoint)?;
+    if !metadata.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("mount point {} is not a directory", mountpoint.display()),
+        ));
+    }
+    if fs::read_dir(&mountpoint)?.next().is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::DirectoryNotEmpty,
+            format!(
+                "mount point {} is not empty; mounting over it would hide its files — use an empty directory",
+                mountpoint.display()
+            ),
+        ));
+    }
+    Ok(mountpoint)
+}
+
+fn explain_mount_error(err: io::Error, mountpoint: &Path, options: &FuseOptions) -> io::Error {
+    let text = err.to_string();
+    let hint = if !Path::new("/dev/fuse").exists() {
+        "/dev/fuse is missing: load the kernel module (`modprobe fuse`), or in a container start it with `--device /dev/fuse`"
+    } else if err.kind() == io::ErrorKind::NotFound && text.contains("fusermount") {
+        "not running as root and fusermount3 is not installed: install the fuse3 package (`apt install fuse3`)"
+    } else if text.contains("allow_other") || (options.allow_other && text.contains("fusermount")) {
+        "allowOther needs `user_allow_other` in /etc/fuse.conf when not running as root"
+    } else if err.kind() == io::ErrorKind::PermissionDenied {
+        "permission denied: run as root, or install fuse3 so fusermount3 can mount for this user, and check that you own the mount point"
+    } else {
+        "run `npx mountkit doctor` to check this machine's FUSE setup"
+    };
+    io::Error::new(
+        err.kind(),
+        format!("could not mount {}: {text}. {hint}", mountpoint.display()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo(r"/tmp/with\040space"), "/tmp/with space");
+        assert_eq!(unescape_mountinfo(r"/a\134b"), r"/a\b");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+    }
+
+    #[test]
+    fn the_root_filesystem_is_mounted_and_a_plain_directory_is_not() {
+        assert!(is_mounted(Path::new("/")));
+        let dir = std::env::temp_dir();
+        let plain = dir.join(format!("mountkit-not-a-mount-{}", std::process::id()));
+        fs::create_dir_all(&plain).unwrap();
+        assert!(!is_mounted(&plain));
+        fs::remove_dir(&plain).unwrap();
+    }
+
+    #[test]
+    fn a_non_empty_mount_point_is_refused_with_a_reason() {
+        let dir = std::env::temp_dir().join(format!("mountkit-nonempty-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("file"), b"x").unwrap();
+        let err = prepare_mountpoint(&dir, false).unwrap_err();
+        assert!(err.to_string().contains("not empty"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_mount_point_is_refused_with_a_reason() {
+        let err = prepare_mountpoint(Path::new("/nonexistent/mountkit"), false).unwrap_err();
+        assert!(
+            err.to_string().contains("create an empty directory"),
+            "{err}"
+        );
+    }
+}

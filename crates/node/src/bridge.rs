@@ -1,0 +1,405 @@
+//! The crossing between backend threads and the JavaScript thread.
+//!
+//! Backend threads call [`Bridge::dispatch`]; it parks the request in a table and queues its
+//! id. Only the first request queued while JavaScript is not already scheduled triggers a
+//! wake-up, so one threadsafe-function call delivers every request that arrived in the
+//! meantime as a batch. Replies come back through [`Bridge::answer`] on the JavaScript thread
+//! and complete the backend's reply right there.
+//!
+//! Every request is answered: by its handler, by the timeout sweeper, or with `EIO` when the
+//! bridge closes.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use mountkit_core::{
+    runtime, Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext, Responder,
+};
+use parking_lot::Mutex;
+
+/// Something that happened on the native side that the JavaScript side reports as a fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub operation: &'static str,
+    pub path: String,
+    pub errno: Errno,
+    pub message: String,
+}
+
+/// A request waiting for its answer.
+pub struct Pending {
+    pub operation: Operation,
+    pub context: RequestContext,
+    /// Bytes of write data the request carried, kept after the data itself moved to
+    /// JavaScript so a reply claiming more can be refused.
+    pub payload_len: usize,
+    responder: Responder,
+    deadline: Instant,
+}
+
+/// Wakes the JavaScript thread. Implemented by the threadsafe function in production and by
+/// a counter in tests.
+pub trait Waker: Send + Sync + 'static {
+    fn wake(&self);
+}
+
+pub struct Limits {
+    pub timeout: Duration,
+    pub timeout_errno: Errno,
+    /// The thread id of the JavaScript thread that serves this mount: a request from it is a
+    /// synchronous call into our own mount, which can never be answered.
+    pub serving_thread: u32,
+}
+
+pub struct Bridge {
+    pending: Mutex<HashMap<u32, Pending>>,
+    queue: Mutex<Vec<u32>>,
+    faults: Mutex<Vec<Fault>>,
+    scheduled: AtomicBool,
+    closed: AtomicBool,
+    next_id: AtomicU32,
+    waker: Mutex<Option<Box<dyn Waker>>>,
+    limits: Limits,
+}
+
+/// What one wake-up hands to JavaScript.
+pub struct Batch<T> {
+    pub requests: Vec<T>,
+    pub faults: Vec<Fault>,
+}
+
+impl Bridge {
+    pub fn new(limits: Limits, waker: Box<dyn Waker>) -> Arc<Bridge> {
+        let bridge = Arc::new(Bridge {
+            pending: Mutex::new(HashMap::new()),
+            queue: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            next_id: AtomicU32::new(1),
+            waker: Mutex::new(Some(waker)),
+            limits,
+        });
+        spawn_sweeper(Arc::downgrade(&bridge));
+        bridge
+    }
+
+    /// Hands JavaScript everything queued since the last batch, each request converted by
+    /// `convert`, which may move bulk payloads (write data) out of the parked operation: the
+    /// table keeps only what is needed to answer and to report faults.
+    pub fn drain<T>(
+        &self,
+        mut convert: impl FnMut(u32, &mut Operation, RequestContext) -> T,
+    ) -> Batch<T> {
+        // Clear the flag before taking the queue: a request queued after this point
+        // schedules a new wake-up, and one queued before is in the queue we take.
+        self.scheduled.store(false, Ordering::SeqCst);
+        let ids = std::mem::take(&mut *self.queue.lock());
+        let mut pending = self.pending.lock();
+        let requests = ids
+            .into_iter()
+            .filter_map(|id| {
+                let p = pending.get_mut(&id)?;
+                Some(convert(id, &mut p.operation, p.context))
+            })
+            .collect();
+        drop(pending);
+        let faults = std::mem::take(&mut *self.faults.lock());
+        Batch { requests, faults }
+    }
+
+    /// The operation a pending request is about, for validating its reply.
+    pub fn with_pending<T>(&self, id: u32, f: impl FnOnce(&Pending) -> T) -> Option<T> {
+        self.pending.lock().get(&id).map(f)
+    }
+
+    /// Completes request `id`. Returns false when it is no longer pending (it timed out, or
+    /// the mount closed), so the caller can report a handler that settled too late.
+    pub fn answer(&self, id: u32, result: FsResult<Reply>) -> bool {
+        let Some(pending) = self.pending.lock().remove(&id) else {
+            return false;
+        };
+        pending.responder.respond(result);
+        true
+    }
+
+    /// Records a fault for JavaScript to report and makes sure it is woken to see it.
+    pub fn report(&self, fault: Fault) {
+        self.faults.lock().push(fault);
+        self.schedule();
+    }
+
+    /// Answers everything still pending with `EIO` and stops waking JavaScript.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let pending: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
+        for p in pending {
+            p.responder.respond(Err(Errno::EIO));
+        }
+        self.queue.lock().clear();
+        self.waker.lock().take();
+    }
+
+    #[cfg(test)]
+    pub fn in_flight(&self) -> usize {
+        self.pending.lock().len()
+    }
+
+    fn schedule(&self) {
+        if !self.scheduled.swap(true, Ordering::SeqCst) {
+            if let Some(waker) = &*self.waker.lock() {
+                waker.wake();
+            }
+        }
+    }
+
+    fn expire(&self, now: Instant) {
+        let expired: Vec<Pending> = {
+            let mut pending = self.pending.lock();
+            let ids: Vec<u32> = pending
+                .iter()
+                .filter(|(_, p)| p.deadline <= now)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| pending.remove(&id))
+                .collect()
+        };
+        for p in expired {
+            let errno = self.limits.timeout_errno;
+            let fault = Fault {
+                operation: p.operation.name(),
+                path: p.operation.path().to_owned(),
+                errno,
+                message: format!(
+                    "no answer within {} ms; the caller got {errno:?}",
+                    self.limits.timeout.as_millis()
+                ),
+            };
+            p.responder.respond(Err(errno));
+            self.report(fault);
+        }
+    }
+}
+
+impl Dispatch for Bridge {
+    fn dispatch(&self, request: Request) {
+        let Request {
+            context,
+            operation,
+            responder,
+        } = request;
+        if self.closed.load(Ordering::SeqCst) {
+            return responder.respond(Err(Errno::EIO));
+        }
+        if context.pid == self.limits.serving_thread {
+            self.report(Fault {
+                operation: operation.name(),
+                path: operation.path().to_owned(),
+                errno: Errno::EDEADLK,
+                message: "a synchronous fs call from the JavaScript thread that serves this mount \
+                          can never be answered; use the async fs API (fs.promises) on your own mount"
+                    .to_owned(),
+            });
+            return responder.respond(Err(Errno::EDEADLK));
+        }
+        let deadline = Instant::now() + self.limits.timeout;
+        let payload_len = match &operation {
+            Operation::Write { data, .. } => data.len(),
+            _ => 0,
+        };
+        let mut pending = self.pending.lock();
+        let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        while id == 0 || pending.contains_key(&id) {
+            id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        }
+        pending.insert(
+            id,
+            Pending {
+                operation,
+                context,
+                payload_len,
+                responder,
+                deadline,
+            },
+        );
+        drop(pending);
+        self.queue.lock().push(id);
+        self.schedule();
+    }
+}
+
+fn spawn_sweeper(bridge: Weak<Bridge>) {
+    let period = bridge
+        .upgrade()
+        .map(|b| {
+            (b.limits.timeout / 8).clamp(Duration::from_millis(10), Duration::from_millis(250))
+        })
+        .unwrap_or(Duration::from_millis(250));
+    runtime::shared().spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        loop {
+            ticks.tick().await;
+            let Some(bridge) = bridge.upgrade() else {
+                break;
+            };
+            if bridge.closed.load(Ordering::SeqCst) {
+                break;
+            }
+            bridge.expire(Instant::now());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::mpsc;
+
+    struct CountingWaker(Arc<AtomicUsize>);
+    impl Waker for CountingWaker {
+        fn wake(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn bridge(timeout: Duration) -> (Arc<Bridge>, Arc<AtomicUsize>) {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let limits = Limits {
+            timeout,
+            timeout_errno: Errno::ETIMEDOUT,
+            serving_thread: 4242,
+        };
+        (
+            Bridge::new(limits, Box::new(CountingWaker(wakes.clone()))),
+            wakes,
+        )
+    }
+
+    fn request(pid: u32, path: &str) -> (Request, mpsc::Receiver<FsResult<Reply>>) {
+        let (tx, rx) = mpsc::channel();
+        let request = Request {
+            context: RequestContext {
+                uid: 0,
+                gid: 0,
+                pid,
+            },
+            operation: Operation::Getattr {
+                path: path.into(),
+                handle: None,
+            },
+            responder: Responder::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        (request, rx)
+    }
+
+    #[test]
+    fn one_wake_up_delivers_every_queued_request() {
+        let (b, wakes) = bridge(Duration::from_secs(30));
+        let receivers: Vec<_> = (0..5)
+            .map(|i| {
+                let (r, rx) = request(1, &format!("/{i}"));
+                b.dispatch(r);
+                rx
+            })
+            .collect();
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        let batch = b.drain(|id, _, _| id);
+        assert_eq!(batch.requests.len(), 5);
+        for (id, rx) in batch.requests.iter().zip(&receivers) {
+            assert!(b.answer(*id, Ok(Reply::Empty)));
+            assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
+        }
+        let (r, _rx) = request(1, "/again");
+        b.dispatch(r);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            2,
+            "a drained bridge wakes again"
+        );
+    }
+
+    #[test]
+    fn an_unanswered_request_times_out_with_a_fault() {
+        let (b, _) = bridge(Duration::from_millis(50));
+        let (r, rx) = request(1, "/slow");
+        b.dispatch(r);
+        let id = b.drain(|id, _, _| id).requests[0];
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            Err(Errno::ETIMEDOUT)
+        );
+        assert!(!b.answer(id, Ok(Reply::Empty)), "a late answer is refused");
+        let faults = b.drain(|id, _, _| id).faults;
+        assert_eq!(faults.len(), 1);
+        assert_eq!(faults[0].path, "/slow");
+        assert_eq!(faults[0].errno, Errno::ETIMEDOUT);
+    }
+
+    #[test]
+    fn requests_from_the_serving_thread_fail_with_edeadlk() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let (r, rx) = request(4242, "/self");
+        b.dispatch(r);
+        assert_eq!(rx.recv().unwrap(), Err(Errno::EDEADLK));
+        let batch = b.drain(|id, _, _| id);
+        assert!(batch.requests.is_empty());
+        assert_eq!(batch.faults[0].errno, Errno::EDEADLK);
+    }
+
+    #[test]
+    fn closing_answers_everything_pending() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let (r1, rx1) = request(1, "/a");
+        let (r2, rx2) = request(1, "/b");
+        b.dispatch(r1);
+        b.drain(|id, _, _| id);
+        b.dispatch(r2);
+        b.close();
+        assert_eq!(rx1.recv().unwrap(), Err(Errno::EIO));
+        assert_eq!(rx2.recv().unwrap(), Err(Errno::EIO));
+        let (r3, rx3) = request(1, "/c");
+        b.dispatch(r3);
+        assert_eq!(
+            rx3.recv().unwrap(),
+            Err(Errno::EIO),
+            "a closed bridge refuses new work"
+        );
+        assert_eq!(b.in_flight(), 0);
+    }
+
+    #[test]
+    fn payloads_can_move_out_of_the_table() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let (tx, _rx) = mpsc::channel();
+        b.dispatch(Request {
+            context: RequestContext::default(),
+            operation: Operation::Write {
+                path: "/f".into(),
+                handle: 1,
+                offset: 0,
+                data: mountkit_core::Bytes::from_static(b"hello"),
+            },
+            responder: Responder::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        });
+        let batch = b.drain(|id, op, _| match op {
+            Operation::Write { data, .. } => (id, std::mem::take(data)),
+            _ => panic!("not a write"),
+        });
+        let (id, data) = &batch.requests[0];
+        assert_eq!(&data[..], b"hello");
+        let id = *id;
+        let parked = b.with_pending(id, |p| match &p.operation {
+            Operation::Write { data, .. } => data.len(),
+            _ => usize::MAX,
+        });
+        assert_eq!(parked, Some(0), "the table no longer holds the payload");
+    }
+}

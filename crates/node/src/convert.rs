@@ -1,0 +1,426 @@
+//! JavaScript shapes of requests and replies, and their checked conversions to core types.
+//! The TypeScript side already normalises handler results; these checks are the last line
+//! that keeps malformed values away from the kernel.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mountkit_core::{
+    DirEntry, Errno, FileKind, Opened, Operation, RenameMode, RequestContext, SetTime, Stat,
+    StatFs, WindowsAttributes, XattrMode,
+};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+/// One request for a JavaScript handler. Which fields are set depends on the operation; see
+/// `lib/dispatch.ts` for the mapping to handler arguments.
+#[napi(object)]
+pub struct NativeRequest {
+    pub id: u32,
+    /// Index into `operationNames()`.
+    pub op: u32,
+    pub path: String,
+    pub handle: Option<f64>,
+    pub flags: Option<i32>,
+    pub offset: Option<f64>,
+    pub size: Option<f64>,
+    pub length: Option<f64>,
+    pub data: Option<Buffer>,
+    pub mode: Option<u32>,
+    pub rdev: Option<u32>,
+    /// The second path or name of the operation: symlink target, link source, rename
+    /// destination, xattr name, copy destination.
+    pub other: Option<String>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub atime: Option<f64>,
+    pub mtime: Option<f64>,
+    pub datasync: Option<bool>,
+    pub whence: Option<i32>,
+    pub to_handle: Option<f64>,
+    pub to_offset: Option<f64>,
+    pub caller_uid: u32,
+    pub caller_gid: u32,
+    pub caller_pid: u32,
+}
+
+#[napi(object)]
+pub struct NativeStat {
+    pub kind: u32,
+    pub size: f64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u32,
+    pub ino: f64,
+    pub rdev: u32,
+    /// 512-byte blocks, or -1 to derive them from `size`.
+    pub blocks: f64,
+    pub atime_ms: f64,
+    pub mtime_ms: f64,
+    pub ctime_ms: f64,
+    pub birthtime_ms: f64,
+    /// Windows attribute bits: hidden 1, readonly 2, system 4, archive 8.
+    pub attributes: u32,
+}
+
+#[napi(object)]
+pub struct NativeDirEntry {
+    pub name: String,
+    pub kind: u32,
+    pub stat: Option<NativeStat>,
+}
+
+#[napi(object)]
+pub struct NativeOpened {
+    pub handle: f64,
+    pub direct_io: bool,
+    pub keep_cache: bool,
+    pub non_seekable: bool,
+}
+
+#[napi(object)]
+pub struct NativeStatFs {
+    pub block_size: u32,
+    pub fragment_size: u32,
+    pub blocks: f64,
+    pub blocks_free: f64,
+    pub blocks_available: f64,
+    pub files: f64,
+    pub files_free: f64,
+    pub name_max: u32,
+}
+
+/// A fault for the mount's `error` event.
+#[napi(object)]
+pub struct NativeEvent {
+    pub operation: String,
+    pub path: String,
+    pub errno: String,
+    pub message: String,
+}
+
+#[napi(object)]
+pub struct NativeBatch {
+    pub requests: Vec<NativeRequest>,
+    pub events: Vec<NativeEvent>,
+}
+
+const KINDS: [FileKind; 7] = [
+    FileKind::File,
+    FileKind::Directory,
+    FileKind::Symlink,
+    FileKind::Fifo,
+    FileKind::Socket,
+    FileKind::CharDevice,
+    FileKind::BlockDevice,
+];
+
+pub fn kind(code: u32) -> Result<FileKind, String> {
+    KINDS
+        .get(code as usize)
+        .copied()
+        .ok_or_else(|| format!("unknown file kind code {code}"))
+}
+
+/// A JavaScript number that must be a whole, non-negative, exactly representable integer.
+pub fn whole(value: f64, field: &str) -> Result<u64, String> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0
+    {
+        Ok(value as u64)
+    } else {
+        Err(format!(
+            "{field} must be a non-negative integer, got {value}"
+        ))
+    }
+}
+
+fn time(ms: f64, field: &str) -> Result<SystemTime, String> {
+    if !ms.is_finite() {
+        return Err(format!("{field} must be a finite time, got {ms}"));
+    }
+    let offset = Duration::from_secs_f64(ms.abs() / 1000.0);
+    Ok(if ms >= 0.0 {
+        UNIX_EPOCH + offset
+    } else {
+        UNIX_EPOCH.checked_sub(offset).unwrap_or(UNIX_EPOCH)
+    })
+}
+
+fn millis(time: SystemTime) -> f64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_secs_f64() * 1000.0,
+        Err(before) => -before.duration().as_secs_f64() * 1000.0,
+    }
+}
+
+pub fn stat(s: &NativeStat) -> Result<Stat, String> {
+    if s.mode > 0o7777 {
+        return Err(format!(
+            "mode must hold permission bits only, got {:o}",
+            s.mode
+        ));
+    }
+    Ok(Stat {
+        kind: kind(s.kind)?,
+        size: whole(s.size, "size")?,
+        mode: s.mode,
+        uid: s.uid,
+        gid: s.gid,
+        nlink: s.nlink,
+        ino: whole(s.ino, "ino")?,
+        rdev: s.rdev,
+        blocks: if s.blocks < 0.0 {
+            None
+        } else {
+            Some(whole(s.blocks, "blocks")?)
+        },
+        atime: time(s.atime_ms, "atime")?,
+        mtime: time(s.mtime_ms, "mtime")?,
+        ctime: time(s.ctime_ms, "ctime")?,
+        birthtime: time(s.birthtime_ms, "birthtime")?,
+        windows: WindowsAttributes {
+            hidden: s.attributes & 1 != 0,
+            readonly: s.attributes & 2 != 0,
+            system: s.attributes & 4 != 0,
+            archive: s.attributes & 8 != 0,
+        },
+    })
+}
+
+pub fn entries(list: Vec<NativeDirEntry>) -> Result<Vec<DirEntry>, String> {
+    list.into_iter()
+        .map(|e| {
+            Ok(DirEntry {
+                kind: kind(e.kind)?,
+                stat: e.stat.as_ref().map(stat).transpose()?,
+                name: e.name,
+            })
+        })
+        .collect()
+}
+
+pub fn opened(o: &NativeOpened) -> Result<Opened, String> {
+    Ok(Opened {
+        handle: whole(o.handle, "handle")?,
+        direct_io: o.direct_io,
+        keep_cache: o.keep_cache,
+        nonseekable: o.non_seekable,
+    })
+}
+
+pub fn statfs(f: &NativeStatFs) -> Result<StatFs, String> {
+    Ok(StatFs {
+        block_size: f.block_size,
+        fragment_size: f.fragment_size,
+        blocks: whole(f.blocks, "blocks")?,
+        blocks_free: whole(f.blocks_free, "blocksFree")?,
+        blocks_available: whole(f.blocks_available, "blocksAvailable")?,
+        files: whole(f.files, "files")?,
+        files_free: whole(f.files_free, "filesFree")?,
+        name_max: f.name_max,
+    })
+}
+
+pub fn errno_name(errno: Errno) -> String {
+    errno
+        .name()
+        .map_or_else(|| format!("E{}", errno.raw()), str::to_owned)
+}
+
+fn set_time(t: Option<SetTime>) -> Option<f64> {
+    t.map(|t| match t {
+        SetTime::At(at) => millis(at),
+        SetTime::Now => millis(SystemTime::now()),
+    })
+}
+
+/// Builds the JavaScript request for a parked operation, moving its bulk payload out.
+pub fn request(
+    id: u32,
+    op_code: u32,
+    operation: &mut Operation,
+    cx: RequestContext,
+) -> NativeRequest {
+    let mut r = NativeRequest {
+        id,
+        op: op_code,
+        path: operation.path().to_owned(),
+        handle: None,
+        flags: None,
+        offset: None,
+        size: None,
+        length: None,
+        data: None,
+        mode: None,
+        rdev: None,
+        other: None,
+        uid: None,
+        gid: None,
+        atime: None,
+        mtime: None,
+        datasync: None,
+        whence: None,
+        to_handle: None,
+        to_offset: None,
+        caller_uid: cx.uid,
+        caller_gid: cx.gid,
+        caller_pid: cx.pid,
+    };
+    use Operation as O;
+    match operation {
+        O::Getattr { handle, .. } => r.handle = handle.map(|h| h as f64),
+        O::Truncate { handle, size, .. } => {
+            r.handle = handle.map(|h| h as f64);
+            r.size = Some(*size as f64);
+        }
+        O::Readdir { handle, .. } | O::Releasedir { handle, .. } | O::Flush { handle, .. } => {
+            r.handle = Some(*handle as f64)
+        }
+        O::Open { flags, .. } | O::Opendir { flags, .. } => r.flags = Some(flags.0),
+        O::Release { handle, flags, .. } => {
+            r.handle = Some(*handle as f64);
+            r.flags = Some(flags.0);
+        }
+        O::Read {
+            handle,
+            offset,
+            size,
+            ..
+        } => {
+            r.handle = Some(*handle as f64);
+            r.offset = Some(*offset as f64);
+            r.size = Some(f64::from(*size));
+        }
+        O::Write {
+            handle,
+            offset,
+            data,
+            ..
+        } => {
+            r.handle = Some(*handle as f64);
+            r.offset = Some(*offset as f64);
+            r.data = Some(Buffer::from(Vec::from(std::mem::take(data))));
+        }
+        O::Create { mode, flags, .. } => {
+            r.mode = Some(*mode);
+            r.flags = Some(flags.0);
+        }
+        O::Mknod { mode, rdev, .. } => {
+            r.mode = Some(*mode);
+            r.rdev = Some(*rdev);
+        }
+        O::Mkdir { mode, .. } | O::Chmod { mode, .. } => r.mode = Some(*mode),
+        O::Access { mask, .. } => r.mode = Some(*mask),
+        O::Unlink { .. }
+        | O::Rmdir { .. }
+        | O::Readlink { .. }
+        | O::Statfs { .. }
+        | O::Listxattr { .. } => {}
+        O::Symlink { target, .. } => r.other = Some(target.clone()),
+        O::Link { existing, .. } => r.other = Some(existing.clone()),
+        O::Rename { to, mode, .. } => {
+            r.other = Some(to.clone());
+            r.flags = Some(match mode {
+                RenameMode::Replace => 0,
+                RenameMode::NoReplace => 1,
+                RenameMode::Exchange => 2,
+            });
+        }
+        O::Chown { uid, gid, .. } => {
+            r.uid = *uid;
+            r.gid = *gid;
+        }
+        O::Utimens { atime, mtime, .. } => {
+            r.atime = set_time(*atime);
+            r.mtime = set_time(*mtime);
+        }
+        O::Fsync {
+            handle, datasync, ..
+        }
+        | O::Fsyncdir {
+            handle, datasync, ..
+        } => {
+            r.handle = Some(*handle as f64);
+            r.datasync = Some(*datasync);
+        }
+        O::Getxattr { name, .. } | O::Removexattr { name, .. } => r.other = Some(name.clone()),
+        O::Setxattr {
+            name, value, mode, ..
+        } => {
+            r.other = Some(name.clone());
+            r.data = Some(Buffer::from(Vec::from(std::mem::take(value))));
+            r.flags = Some(match mode {
+                XattrMode::Set => 0,
+                XattrMode::Create => 1,
+                XattrMode::Replace => 2,
+            });
+        }
+        O::Fallocate {
+            handle,
+            offset,
+            length,
+            mode,
+            ..
+        } => {
+            r.handle = Some(*handle as f64);
+            r.offset = Some(*offset as f64);
+            r.length = Some(*length as f64);
+            r.mode = Some(*mode as u32);
+        }
+        O::Lseek {
+            handle,
+            offset,
+            whence,
+            ..
+        } => {
+            r.handle = Some(*handle as f64);
+            r.offset = Some(*offset as f64);
+            r.whence = Some(*whence);
+        }
+        O::CopyFileRange {
+            from_handle,
+            from_offset,
+            to_path,
+            to_handle,
+            to_offset,
+            length,
+            ..
+        } => {
+            r.handle = Some(*from_handle as f64);
+            r.offset = Some(*from_offset as f64);
+            r.other = Some(to_path.clone());
+            r.to_handle = Some(*to_handle as f64);
+            r.to_offset = Some(*to_offset as f64);
+            r.length = Some(*length as f64);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_are_checked() {
+        assert_eq!(whole(12.0, "size"), Ok(12));
+        assert!(whole(-1.0, "size").is_err());
+        assert!(whole(1.5, "size").is_err());
+        assert!(whole(f64::NAN, "size").is_err());
+        assert!(whole(1e300, "size").is_err());
+    }
+
+    #[test]
+    fn times_round_trip_through_milliseconds() {
+        for ms in [0.0, 1_700_000_000_123.0, -86_400_000.0] {
+            assert_eq!(millis(time(ms, "t").unwrap()).round(), ms);
+        }
+        assert!(time(f64::NAN, "t").is_err());
+    }
+
+    #[test]
+    fn unknown_kinds_are_refused() {
+        assert_eq!(kind(1), Ok(FileKind::Directory));
+        assert!(kind(7).is_err());
+    }
+}

@@ -1,0 +1,370 @@
+//! # mountkit-node
+//!
+//! The napi-rs addon: the only crate that knows about JavaScript. It implements the core's
+//! [`Dispatch`](mountkit_core::Dispatch) by forwarding requests to JavaScript handlers in
+//! batches (see [`bridge`]), and exposes mount/unmount to `lib/mount.ts`.
+
+mod bridge;
+mod convert;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mountkit_core::{Errno, Operation, Reply, OPERATION_NAMES};
+use napi::bindgen_prelude::{AsyncTask, Function, Uint8Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Error, Result, Status, Task};
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use bridge::{Bridge, Fault, Limits, Waker};
+use convert::{NativeBatch, NativeDirEntry, NativeEvent, NativeOpened, NativeStat, NativeStatFs};
+
+/// The names of the operations, indexed by `NativeRequest.op`.
+#[napi]
+pub fn operation_names() -> Vec<&'static str> {
+    OPERATION_NAMES.to_vec()
+}
+
+/// Lazily unmounts whatever FUSE filesystem is at `path`, including a stale mount left by a
+/// process that died.
+#[napi]
+pub fn unmount_path(path: String) -> Result<()> {
+    platform::unmount_path(&path)
+}
+
+#[napi(object)]
+pub struct NativeMountOptions {
+    pub fs_name: String,
+    pub read_only: bool,
+    pub allow_other: bool,
+    pub default_permissions: bool,
+    pub attr_timeout_ms: f64,
+    pub entry_timeout_ms: f64,
+    pub timeout_ms: f64,
+    pub timeout_errno: String,
+    pub threads: u32,
+    pub force: bool,
+}
+
+type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;
+
+struct TsfnWaker(WakeFn);
+
+impl Waker for TsfnWaker {
+    fn wake(&self) {
+        self.0.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+/// A mount served by JavaScript handlers.
+#[napi]
+pub struct NativeMount {
+    bridge: Arc<Bridge>,
+    backend: Arc<Mutex<Option<platform::Backend>>>,
+    mountpoint: String,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
+
+#[napi]
+impl NativeMount {
+    /// Mounts at `mountpoint` and calls `wake` whenever requests or faults are waiting;
+    /// `wake` should call `drain()`.
+    #[napi(factory)]
+    pub fn mount(
+        mountpoint: String,
+        options: NativeMountOptions,
+        wake: Function<(), ()>,
+    ) -> Result<NativeMount> {
+        let timeout_errno = match options.timeout_errno.as_str() {
+            "ETIMEDOUT" => Errno::ETIMEDOUT,
+            "EIO" => Errno::EIO,
+            other => {
+                return Err(invalid(format!(
+                    "timeoutErrno must be 'ETIMEDOUT' or 'EIO', got '{other}'"
+                )))
+            }
+        };
+        let wake: WakeFn = wake
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .build()?;
+        let limits = Limits {
+            timeout: Duration::from_secs_f64(options.timeout_ms.max(1.0) / 1000.0),
+            timeout_errno,
+            serving_thread: platform::current_thread_id(),
+        };
+        let bridge = Bridge::new(limits, Box::new(TsfnWaker(wake)));
+        let backend =
+            platform::Backend::mount(&mountpoint, bridge.clone(), &options).map_err(|e| {
+                bridge.close();
+                Error::new(Status::GenericFailure, e)
+            })?;
+        Ok(NativeMount {
+            mountpoint: backend.mountpoint(),
+            bridge,
+            backend: Arc::new(Mutex::new(Some(backend))),
+        })
+    }
+
+    /// Where the filesystem is mounted (absolute).
+    #[napi(getter)]
+    pub fn mountpoint(&self) -> String {
+        self.mountpoint.clone()
+    }
+
+    /// Everything queued since the last call: requests for handlers, and faults to report.
+    #[napi]
+    pub fn drain(&self) -> NativeBatch {
+        let batch = self.bridge.drain(|id, operation, cx| {
+            let code = OPERATION_NAMES
+                .iter()
+                .position(|n| *n == operation.name())
+                .unwrap_or_default() as u32;
+            convert::request(id, code, operation, cx)
+        });
+        NativeBatch {
+            requests: batch.requests,
+            events: batch.faults.into_iter().map(event).collect(),
+        }
+    }
+
+    /// Fails request `id` with a POSIX code name (`'ENOENT'`). Unknown names fail with `EIO`.
+    #[napi]
+    pub fn reply_error(&self, id: u32, code: String) -> bool {
+        let errno = Errno::from_name(&code).unwrap_or(Errno::EIO);
+        self.bridge.answer(id, Err(errno))
+    }
+
+    #[napi]
+    pub fn reply_empty(&self, id: u32) -> Result<bool> {
+        self.reply(id, Ok(Reply::Empty))
+    }
+
+    #[napi]
+    pub fn reply_stat(&self, id: u32, stat: NativeStat) -> Result<bool> {
+        self.reply(id, convert::stat(&stat).map(Reply::Stat))
+    }
+
+    #[napi]
+    pub fn reply_entries(&self, id: u32, entries: Vec<NativeDirEntry>) -> Result<bool> {
+        self.reply(id, convert::entries(entries).map(Reply::Entries))
+    }
+
+    #[napi]
+    pub fn reply_opened(&self, id: u32, opened: NativeOpened) -> Result<bool> {
+        self.reply(id, convert::opened(&opened).map(Reply::Opened))
+    }
+
+    #[napi]
+    pub fn reply_data(&self, id: u32, data: Uint8Array) -> Result<bool> {
+        let asked = self.bridge.with_pending(id, |p| match p.operation {
+            Operation::Read { size, .. } => Some(size as usize),
+            _ => None,
+        });
+        if let Some(Some(asked)) = asked {
+            if data.len() > asked {
+                return self.reply(
+                    id,
+                    Err(format!(
+                        "read returned {} bytes, more than the {asked} asked for",
+                        data.len()
+                    )),
+                );
+            }
+        }
+        self.reply(
+            id,
+            Ok(Reply::Data(mountkit_core::Bytes::copy_from_slice(&data))),
+        )
+    }
+
+    #[napi]
+    pub fn reply_count(&self, id: u32, count: f64) -> Result<bool> {
+        let count = match convert::whole(count, "count") {
+            Ok(count) => count,
+            Err(e) => return self.reply(id, Err(e)),
+        };
+        let given = self.bridge.with_pending(id, |p| match p.operation {
+            Operation::Write { .. } => Some(p.payload_len as u64),
+            _ => None,
+        });
+        if let Some(Some(given)) = given {
+            if count > given {
+                return self.reply(
+                    id,
+                    Err(format!(
+                        "write claimed {count} bytes of a {given}-byte write"
+                    )),
+                );
+            }
+        }
+        self.reply(id, Ok(Reply::Count(count)))
+    }
+
+    #[napi]
+    pub fn reply_target(&self, id: u32, target: String) -> Result<bool> {
+        self.reply(id, Ok(Reply::Target(target)))
+    }
+
+    #[napi]
+    pub fn reply_statfs(&self, id: u32, statfs: NativeStatFs) -> Result<bool> {
+        self.reply(id, convert::statfs(&statfs).map(Reply::StatFs))
+    }
+
+    #[napi]
+    pub fn reply_names(&self, id: u32, names: Vec<String>) -> Result<bool> {
+        self.reply(id, Ok(Reply::Names(names)))
+    }
+
+    #[napi]
+    pub fn reply_offset(&self, id: u32, offset: f64) -> Result<bool> {
+        let offset = convert::whole(offset, "offset");
+        self.reply(id, offset.map(Reply::Offset))
+    }
+
+    /// Unmounts; resolves when the backend has stopped.
+    #[napi]
+    pub fn unmount(&self) -> AsyncTask<Unmount> {
+        AsyncTask::new(Unmount {
+            backend: self.backend.clone(),
+            bridge: self.bridge.clone(),
+        })
+    }
+
+    /// Unmounts on the calling thread, for exit paths where nothing asynchronous can run.
+    #[napi]
+    pub fn unmount_sync(&self) -> Result<()> {
+        stop(&self.backend, &self.bridge).map_err(|e| Error::new(Status::GenericFailure, e))
+    }
+}
+
+impl NativeMount {
+    /// Completes request `id` with a checked reply. A reply that failed its checks answers
+    /// the request with `EIO` and throws, so JavaScript reports the fault.
+    fn reply(&self, id: u32, reply: std::result::Result<Reply, String>) -> Result<bool> {
+        match reply {
+            Ok(reply) => {
+                let expected = self
+                    .bridge
+                    .with_pending(id, |p| p.operation.expected_reply());
+                match expected {
+                    Some(kind) if kind != reply.kind() => {
+                        self.bridge.answer(id, Err(Errno::EIO));
+                        Err(invalid(format!(
+                            "expected a {kind:?} reply, got {:?}",
+                            reply.kind()
+                        )))
+                    }
+                    _ => Ok(self.bridge.answer(id, Ok(reply))),
+                }
+            }
+            Err(message) => {
+                self.bridge.answer(id, Err(Errno::EIO));
+                Err(invalid(message))
+            }
+        }
+    }
+}
+
+fn event(fault: Fault) -> NativeEvent {
+    NativeEvent {
+        operation: fault.operation.to_owned(),
+        path: fault.path,
+        errno: convert::errno_name(fault.errno),
+        message: fault.message,
+    }
+}
+
+fn stop(
+    backend: &Mutex<Option<platform::Backend>>,
+    bridge: &Bridge,
+) -> std::result::Result<(), String> {
+    let taken = backend.lock().take();
+    let result = match taken {
+        Some(backend) => backend.unmount(),
+        None => Ok(()),
+    };
+    bridge.close();
+    result
+}
+
+pub struct Unmount {
+    backend: Arc<Mutex<Option<platform::Backend>>>,
+    bridge: Arc<Bridge>,
+}
+
+impl Task for Unmount {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        stop(&self.backend, &self.bridge).map_err(|e| Error::new(Status::GenericFailure, e))
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use mountkit_fuse::{FuseMount, FuseOptions};
+    use napi::{Error, Status};
+
+    use crate::bridge::Bridge;
+    use crate::NativeMountOptions;
+
+    pub struct Backend(FuseMount);
+
+    impl Backend {
+        pub fn mount(
+            mountpoint: &str,
+            bridge: Arc<Bridge>,
+            o: &NativeMountOptions,
+        ) -> Result<Backend, String> {
+            let options = FuseOptions {
+                fs_name: o.fs_name.clone(),
+                read_only: o.read_only,
+                allow_other: o.allow_other,
+                default_permissions: o.default_permissions,
+                attr_ttl: Duration::from_secs_f64(o.attr_timeout_ms.max(0.0) / 1000.0),
+                entry_ttl: Duration::from_secs_f64(o.entry_timeout_ms.max(0.0) / 1000.0),
+                threads: o.threads.max(1) as usize,
+                force: o.force,
+            };
+            FuseMount::mount(Path::new(mountpoint), bridge, &options)
+                .map(Backend)
+                .map_err(|e| e.to_string())
+        }
+
+        pub fn mountpoint(&self) -> String {
+            self.0.mountpoint().to_string_lossy().into_owned()
+        }
+
+        pub fn unmount(self) -> Result<(), String> {
+            self.0.unmount().map_err(|e| e.to_string())
+        }
+    }
+
+    pub fn unmount_path(path: &str) -> napi::Result<()> {
+        mountkit_fuse::unmount_path(Path::new(path)).map_err(|e| {
+            Error::new(
+                Status::GenericFailure,
+                format!("could not unmount {path}: {e}"),
+            )
+        })
+    }
+
+    pub fn current_thread_id() -> u32 {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        unsafe { libc::gettid() as u32 }
+    }
+}

@@ -1,0 +1,186 @@
+// A live mount: owns the native session, feeds request batches to the dispatcher, and makes
+// sure the mount goes away with the process however the process ends.
+import { EventEmitter } from 'node:events'
+import { statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { FileSystem, MountOptions } from '../index'
+import type { NativeBatch, NativeMount } from '../native'
+import { Dispatcher } from './dispatch'
+import { HandlerError } from './errors'
+import { native } from './native'
+import { OPERATIONS } from './dispatch'
+
+/** Mounts still mounted, for the exit and signal hooks. */
+const live = new Set<Mount>()
+
+/**
+ * A mounted filesystem. Emits `'error'` with a {@link HandlerError} whenever a handler
+ * misbehaves; the mount keeps serving. Without an `error` listener, faults are printed to
+ * stderr instead of crashing the process.
+ */
+export class Mount extends EventEmitter {
+  /** The absolute path (or drive) where the filesystem is mounted. */
+  readonly mountpoint: string
+  /** The backend serving this mount. */
+  readonly backend = 'fuse' as const
+  private unmounting: Promise<void> | undefined
+
+  /** @internal */
+  constructor(private readonly session: NativeMount) {
+    super()
+    this.mountpoint = session.mountpoint
+  }
+
+  /** True until `unmount()` has been called. */
+  get mounted(): boolean {
+    return this.unmounting === undefined
+  }
+
+  /**
+   * Unmounts and resolves when the backend has stopped. Requests still in flight are
+   * answered (by their handlers, or with an error); calling it again returns the same promise.
+   */
+  unmount(): Promise<void> {
+    this.unmounting ??= (async () => {
+      live.delete(this)
+      await this.session.unmount()
+      if (live.size === 0) uninstallHooks()
+    })()
+    return this.unmounting
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.unmount()
+  }
+
+  /** @internal Synchronous teardown for exit paths, where nothing async may run. */
+  unmountNow(): void {
+    if (this.unmounting !== undefined) return
+    this.unmounting = Promise.resolve()
+    live.delete(this)
+    this.session.unmountSync()
+  }
+
+  /** @internal */
+  fault(error: HandlerError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+    else process.emitWarning(error.message, { type: 'MountkitHandlerError' })
+  }
+}
+
+export async function startMount(mountpoint: string, fs: FileSystem, options: MountOptions): Promise<Mount> {
+  if (typeof fs !== 'object' || fs === null) throw new TypeError('mount(): the filesystem must be an object of handlers')
+  const backend = options.backend ?? 'auto'
+  if (backend !== 'auto' && backend !== 'fuse') {
+    throw new Error(`mount(): backend '${String(backend)}' is not available on ${process.platform}; use 'auto' or 'fuse'`)
+  }
+  const target = resolve(mountpoint)
+  checkMountpoint(target, options.force === true)
+  const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
+  const log = logger(options.debug)
+  const specs = native.operationNames().map((name) => {
+    const spec = OPERATIONS[name]
+    if (spec === undefined) throw new Error(`mountkit: the native addon knows an operation '${name}' that this version of the JavaScript side does not; reinstall mountkit`)
+    return spec
+  })
+
+  let dispatcher: Dispatcher | undefined
+  let mount: Mount | undefined
+  const onBatch = (batch: NativeBatch) => {
+    for (const event of batch.events) {
+      mount?.fault(new HandlerError(event.operation, event.path, event.errno, event.message))
+    }
+    dispatcher?.accept(batch.requests)
+  }
+  const session = native.NativeMount.mount(target, {
+    fsName: options.fsName ?? 'mountkit',
+    readOnly: options.readOnly ?? false,
+    allowOther: options.allowOther ?? false,
+    defaultPermissions: options.defaultPermissions ?? true,
+    attrTimeoutMs: nonNegative(options.attrTimeoutMs, 'attrTimeoutMs', 1000),
+    entryTimeoutMs: nonNegative(options.entryTimeoutMs, 'entryTimeoutMs', 1000),
+    timeoutMs: positive(options.timeoutMs, 'timeoutMs', 30_000),
+    timeoutErrno: options.timeoutErrno ?? 'ETIMEDOUT',
+    threads: positive(options.threads, 'threads', 2),
+    force: options.force ?? false,
+  }, () => {
+    onBatch(session.drain())
+  })
+  mount = new Mount(session)
+  dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, { fault: (e) => mount!.fault(e), log })
+  live.add(mount)
+  installHooks()
+  return mount
+}
+
+function checkMountpoint(target: string, force: boolean): void {
+  let isDirectory: boolean
+  try {
+    isDirectory = statSync(target).isDirectory()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOTCONN' && force) return
+    if (code === 'ENOTCONN') {
+      throw new Error(`mount(): ${target} is a stale mount left by a process that died; pass { force: true } or run 'npx mountkit unmount ${target}'`)
+    }
+    if (code === 'ENOENT') throw new Error(`mount(): the mount point ${target} does not exist; create an empty directory there first`)
+    throw error
+  }
+  if (!isDirectory) throw new Error(`mount(): the mount point ${target} is not a directory`)
+}
+
+function positive(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`mount(): ${name} must be a positive integer, got ${value}`)
+  return value
+}
+
+function nonNegative(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`mount(): ${name} must be a non-negative number, got ${value}`)
+  return value
+}
+
+function logger(debug: MountOptions['debug']): ((line: string) => void) | undefined {
+  if (typeof debug === 'function') return debug
+  if (debug === true) return (line) => process.stderr.write(`mountkit ${line}\n`)
+  return undefined
+}
+
+// Exit paths. 'exit' covers process.exit() and uncaught exceptions; signals would otherwise
+// kill the process without unmounting. A signal is re-raised after cleanup only when nobody
+// else listens for it, so an application's own SIGINT handling keeps working.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+let hooksInstalled = false
+
+function unmountAll(): void {
+  for (const m of [...live]) {
+    try {
+      m.unmountNow()
+    } catch (error) {
+      process.stderr.write(`mountkit: could not unmount ${m.mountpoint}: ${String(error)}\n`)
+    }
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const othersListen = process.listenerCount(signal) > 1
+  if (othersListen) return
+  unmountAll()
+  uninstallHooks()
+  process.kill(process.pid, signal)
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return
+  hooksInstalled = true
+  process.on('exit', unmountAll)
+  for (const s of SIGNALS) process.on(s, onSignal)
+}
+
+function uninstallHooks(): void {
+  if (!hooksInstalled) return
+  hooksInstalled = false
+  process.off('exit', unmountAll)
+  for (const s of SIGNALS) process.off(s, onSignal)
+}
