@@ -493,15 +493,16 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
     },
 
     read(path, handle, offset, length) {
-      // A view, not a copy: the reply is built from it before any other handler runs.
+      // A view, not a copy: mountkit copies the reply out before any other handler runs.
       return regularFile(nodeOf(path, handle)).content.read(offset, length)
     },
 
     write(path, handle, data, offset, ctx) {
       const open = handles.get(handle)
       const file = regularFile(open?.inode ?? lookup(path))
-      // The kernel already sends end-of-file offsets for O_APPEND; honouring the flag here as
-      // well keeps appends right even when its idea of the size is stale.
+      // O_APPEND writes land at the end whatever offset arrives. The kernel sends the end
+      // already; this keeps it true for direct callers too. (It would be wrong under the
+      // kernel's writeback cache, which mountkit does not turn on.)
       const at = open !== undefined && (open.flags & O_APPEND) !== 0 ? file.content.size : offset
       file.content.write(data, at)
       contentChanged(file, ctx)

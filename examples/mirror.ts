@@ -34,7 +34,9 @@ import {
 } from '../index' // in an application: from 'mountkit'
 
 // Request flags use Linux numbering on every platform; these are the ones a passthrough passes
-// on. O_CREAT and O_EXCL are decided here; O_DIRECT would demand buffer alignment.
+// on. O_CREAT and O_EXCL are decided here; O_DIRECT would demand buffer alignment. O_APPEND
+// makes the host append whatever offset arrives, which is right because mountkit does not turn
+// on the kernel's writeback cache.
 const LINUX_O_ACCMODE = 0o3
 const LINUX_O_EXCL = 0o200
 const LINUX_O_TRUNC = 0o1000
@@ -122,10 +124,12 @@ export function createMirror(root: string): FileSystem {
     if ((current.mode & 0o7777) !== mode) await fsp.chmod(target, mode)
   }
 
-  /** Rename that fails if `to` exists. Node has no renameat2, so files go by link + unlink:
+  /**
+   * Rename that fails if `to` exists. Node has no renameat2, so files go by link + unlink:
    * link refuses an existing name atomically, though for a moment the file has both names.
    * Directories cannot be linked, so for them this answers EINVAL, the kernel's own "flag not
-   * supported", and callers such as mv fall back to a checked plain rename. */
+   * supported", and callers such as mv fall back to a checked plain rename.
+   */
   async function renameNoReplace(from: string, to: string): Promise<void> {
     if ((await fsp.lstat(from)).isDirectory()) throw new FsError('EINVAL')
     try {

@@ -315,7 +315,9 @@ impl fuser::Filesystem for Adapter {
         // order a POSIX caller would make them.
         let mut operations = Vec::new();
         if let Some(size) = size {
-            let handle = fh.map(|h| h.0);
+            let handle = fh
+                .map(|h| h.0)
+                .or_else(|| s.inodes.lock().handle_of_unlinked(ino.0));
             operations.push(Operation::Truncate {
                 path: path.clone(),
                 size,
@@ -875,14 +877,18 @@ impl fuser::Filesystem for Adapter {
                 Ok(opened) => opened,
                 Err(e) => return reply.error(convert::errno(e)),
             };
+            let table = this.clone();
             this.lookup_then(cx, parent, name, path, move |entry| match entry {
-                Ok((ino, stat)) => reply.created(
-                    &ttls.entry,
-                    &file_attr(ino, &stat),
-                    Generation(0),
-                    FileHandle(opened.handle),
-                    fopen_flags(&opened),
-                ),
+                Ok((ino, stat)) => {
+                    table.inodes.lock().opened(ino, opened.handle);
+                    reply.created(
+                        &ttls.entry,
+                        &file_attr(ino, &stat),
+                        Generation(0),
+                        FileHandle(opened.handle),
+                        fopen_flags(&opened),
+                    )
+                }
                 Err(e) => reply.error(convert::errno(e)),
             });
         });

@@ -25,6 +25,9 @@ struct Node {
     last_path: String,
     /// References the kernel holds (lookups not yet forgotten).
     lookups: u64,
+    /// Handles of this file that are open now. Once every name is gone, a handle is the only
+    /// reliable way to name the file: its last path may already belong to a new file.
+    open_handles: Vec<u64>,
 }
 
 /// Inode numbers <-> paths, for one mount.
@@ -53,6 +56,7 @@ impl InodeTable {
                 links: Vec::new(),
                 last_path: "/".to_owned(),
                 lookups: 1,
+                open_handles: Vec::new(),
             },
         );
         InodeTable {
@@ -146,6 +150,7 @@ impl InodeTable {
                 links: vec![(parent, name.to_owned())],
                 last_path,
                 lookups: 1,
+                open_handles: Vec::new(),
             },
         );
         self.children.insert(key, ino);
@@ -211,6 +216,34 @@ impl InodeTable {
         }
         if node.file_id != 0 && self.by_file_id.get(&node.file_id) == Some(&ino) {
             self.by_file_id.remove(&node.file_id);
+        }
+    }
+
+    /// Records that `handle` was opened on `ino`.
+    pub fn opened(&mut self, ino: u64, handle: u64) {
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            node.open_handles.push(handle);
+        }
+    }
+
+    /// Records that `handle` on `ino` was released.
+    pub fn released(&mut self, ino: u64, handle: u64) {
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            if let Some(i) = node.open_handles.iter().position(|h| *h == handle) {
+                node.open_handles.swap_remove(i);
+            }
+        }
+    }
+
+    /// An open handle to name `ino` by when it has no name left (unlinked while open), so a
+    /// request without a handle of its own (`fstat` arrives as a plain getattr) reaches the
+    /// right file and not whatever now lives at its old path.
+    pub fn handle_of_unlinked(&self, ino: u64) -> Option<u64> {
+        let node = self.nodes.get(&ino)?;
+        if node.links.is_empty() && ino != ROOT {
+            node.open_handles.first().copied()
+        } else {
+            None
         }
     }
 
@@ -336,6 +369,22 @@ mod tests {
         // A new file under the same name is a new inode.
         let g = file(&mut t, d, "f");
         assert_ne!(f, g);
+    }
+
+    #[test]
+    fn unlinked_open_files_are_named_by_an_open_handle() {
+        let mut t = InodeTable::new();
+        let f = file(&mut t, ROOT, "f");
+        t.opened(f, 7);
+        assert_eq!(
+            t.handle_of_unlinked(f),
+            None,
+            "a linked file is named by its path"
+        );
+        t.unlink(ROOT, "f");
+        assert_eq!(t.handle_of_unlinked(f), Some(7));
+        t.released(f, 7);
+        assert_eq!(t.handle_of_unlinked(f), None);
     }
 
     #[test]

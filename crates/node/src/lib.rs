@@ -368,3 +368,40 @@ mod platform {
         unsafe { libc::gettid() as u32 }
     }
 }
+
+#[cfg(not(target_os = "linux"))]
+mod platform {
+    use std::sync::Arc;
+
+    use crate::bridge::Bridge;
+    use crate::NativeMountOptions;
+
+    /// No backend is built for this platform yet, so every mount fails with that reason.
+    pub enum Backend {}
+
+    const UNSUPPORTED: &str =
+        "this build of mountkit has no filesystem backend for this platform; on Windows, the WinFsp and Dokan backends are not part of this version yet";
+
+    impl Backend {
+        pub fn mount(_: &str, _: Arc<Bridge>, _: &NativeMountOptions) -> Result<Backend, String> {
+            Err(UNSUPPORTED.to_owned())
+        }
+
+        pub fn mountpoint(&self) -> String {
+            match *self {}
+        }
+
+        pub fn unmount(self) -> Result<(), String> {
+            match self {}
+        }
+    }
+
+    pub fn unmount_path(_: &str) -> napi::Result<()> {
+        Err(napi::Error::from_reason(UNSUPPORTED))
+    }
+
+    pub fn current_thread_id() -> u32 {
+        // Windows reports process ids, never the serving thread's id, so no request matches.
+        0
+    }
+}
