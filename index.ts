@@ -88,6 +88,14 @@ export type OpenResult =
       keepCache?: boolean
       /** The file is a stream; `lseek` fails on it. */
       nonSeekable?: boolean
+      /**
+       * Serve this open file's bytes from a real file: reads, writes, flushes and fsyncs of the
+       * handle never reach your handlers. The kernel serves it directly (FUSE passthrough)
+       * where it can, else Rust does. The file is opened with the request's access mode.
+       */
+      backingPath?: string
+      /** Like `backingPath`, for a descriptor you opened (it is duplicated; close yours when you like). */
+      backingFd?: number
     }
 
 /**
@@ -236,6 +244,21 @@ export interface MountOptions {
   fsName?: string
   /** If the mount point is left over from a dead process (stale), clear it first. */
   force?: boolean
+  /**
+   * Let the kernel serve backed files (`backingPath`/`backingFd`) itself where it can: Linux
+   * 6.9+ and a privileged process. When false, or unavailable, Rust serves them. Default true.
+   */
+  passthrough?: boolean
+}
+
+/** How files opened with a backing file have been served (see {@link Mount.dataPath}). */
+export interface DataPathReport {
+  /** The kernel agreed to FUSE passthrough when the mount started. */
+  passthroughNegotiated: boolean
+  /** Backed opens the kernel serves itself. */
+  passthroughOpens: number
+  /** Backed opens served by Rust with positioned I/O. */
+  rustIoOpens: number
 }
 
 /**

@@ -18,6 +18,8 @@ export declare class NativeMount {
   replyStat(id: number, stat: NativeStat): boolean
   replyEntries(id: number, entries: Array<NativeDirEntry>): boolean
   replyOpened(id: number, opened: NativeOpened): boolean
+  /** How files answered with a backing file have been served so far. */
+  dataPath(): NativeDataPath
   replyData(id: number, data: Uint8Array): boolean
   replyCount(id: number, count: number): boolean
   replyTarget(id: number, target: string): boolean
@@ -33,6 +35,13 @@ export declare class NativeMount {
 export interface NativeBatch {
   requests: Array<NativeRequest>
   events: Array<NativeEvent>
+}
+
+/** Which data path backed files take (see `FuseMount::data_path`). */
+export interface NativeDataPath {
+  passthroughNegotiated: boolean
+  passthroughOpens: number
+  rustIoOpens: number
 }
 
 export interface NativeDirEntry {
@@ -60,6 +69,7 @@ export interface NativeMountOptions {
   timeoutErrno: string
   threads: number
   force: boolean
+  passthrough: boolean
 }
 
 export interface NativeOpened {
@@ -67,6 +77,13 @@ export interface NativeOpened {
   directIo: boolean
   keepCache: boolean
   nonSeekable: boolean
+  /** A file whose bytes serve this open file from Rust. */
+  backingPath?: string
+  /**
+   * An open descriptor whose bytes serve this open file; duplicated, so the caller may
+   * close its own copy.
+   */
+  backingFd?: number
 }
 
 /**

@@ -87,11 +87,19 @@ export function toNativeOpened(result: unknown): NativeOpened {
   if (typeof result === 'number') return { handle: handleNumber(result), directIo: false, keepCache: false, nonSeekable: false }
   if (typeof result !== 'object') throw new InvalidReply(`open must return a handle number or an object, got ${typeof result}`)
   const r = result as Exclude<OpenResult, number | void | undefined>
+  if (r.backingPath !== undefined && typeof r.backingPath !== 'string') {
+    throw new InvalidReply(`backingPath must be a string, got ${typeof r.backingPath}`)
+  }
+  if (r.backingFd !== undefined && (!Number.isInteger(r.backingFd) || r.backingFd < 0)) {
+    throw new InvalidReply(`backingFd must be an open file descriptor, got ${String(r.backingFd)}`)
+  }
   return {
     handle: handleNumber(r.handle ?? 0),
     directIo: Boolean(r.directIo),
     keepCache: Boolean(r.keepCache),
     nonSeekable: Boolean(r.nonSeekable),
+    backingPath: r.backingPath,
+    backingFd: r.backingFd,
   }
 }
 

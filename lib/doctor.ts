@@ -366,7 +366,8 @@ function staleMountFindings(facts: Facts): Finding[] {
       m.probe === 'ENOTCONN'
         ? `\`mountkit unmount ${m.mountPoint}\``
         : `if the process serving it is hung or gone: \`mountkit unmount ${m.mountPoint}\``
-    return { check: 'stale-mounts', title: 'Stale mount', status: 'warn' as const, found, source, fix }
+    const title = m.probe === 'ENOTCONN' ? 'Stale mount' : 'Mount not answering'
+    return { check: 'stale-mounts', title, status: 'warn' as const, found, source, fix }
   })
 }
 

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { FileSystem, MountOptions } from '../index'
+import type { DataPathReport, FileSystem, MountOptions } from '../index'
 import type { NativeBatch, NativeMount } from '../native'
 import { Dispatcher } from './dispatch'
 import { HandlerError } from './errors'
@@ -49,6 +49,14 @@ export class Mount extends EventEmitter {
     return this.unmounting
   }
 
+  /**
+   * How files opened with `backingPath`/`backingFd` have been served: by the kernel (FUSE
+   * passthrough) or by Rust with positioned I/O. Either way, their bytes never reach handlers.
+   */
+  dataPath(): DataPathReport {
+    return this.session.dataPath()
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.unmount()
   }
@@ -63,6 +71,9 @@ export class Mount extends EventEmitter {
 
   /** @internal */
   fault(error: HandlerError): void {
+    // Once unmounting starts, requests still in flight are answered by the backend; a
+    // handler settling after that is expected, not a fault.
+    if (!this.mounted) return
     if (this.listenerCount('error') > 0) this.emit('error', error)
     else process.emitWarning(error.message, { type: 'MountkitHandlerError' })
   }
@@ -103,6 +114,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     timeoutErrno: options.timeoutErrno ?? 'ETIMEDOUT',
     threads: positive(options.threads, 'threads', 2),
     force: options.force ?? false,
+    passthrough: options.passthrough ?? true,
   }, () => {
     onBatch(session.drain())
   })

@@ -15,15 +15,18 @@
 
 pub mod errno;
 pub mod filesystem;
+pub mod handles;
 pub mod operation;
 pub mod runtime;
 pub mod stat;
+pub mod windows;
 
 pub use bytes::Bytes;
 pub use errno::{Errno, FsResult};
 pub use filesystem::{perform, Dispatch, DispatchLimits, FileSystem, FsDispatcher};
+pub use handles::HandleTable;
 pub use operation::{
-    OpenFlags, Opened, Operation, RenameMode, Reply, ReplyKind, Request, RequestContext, Responder,
-    XattrMode, OPERATION_NAMES,
+    Backing, OpenFlags, Opened, Operation, RenameMode, Reply, ReplyKind, Request, RequestContext,
+    Responder, XattrMode, OPERATION_NAMES,
 };
 pub use stat::{DirEntry, FileKind, SetTime, Stat, StatFs, WindowsAttributes};

@@ -5,6 +5,8 @@
 //! backends translate their native names before building an [`Operation`].
 
 use std::fmt;
+use std::fs::File;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -69,11 +71,25 @@ pub enum XattrMode {
     Replace,
 }
 
+/// A real file whose bytes serve an open file of the mount, so reads, writes, flushes and
+/// fsyncs of that handle never reach the filesystem's handlers: the backend moves the bytes
+/// itself (by kernel passthrough where the kernel allows it, else by positioned I/O).
+#[derive(Clone, Debug)]
+pub struct Backing(pub Arc<File>);
+
+impl PartialEq for Backing {
+    fn eq(&self, other: &Backing) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// The handle a filesystem chose when a file or directory was opened, with the caching hints
 /// it wants the kernel to follow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Opened {
     pub handle: u64,
+    /// Serve this open file's bytes from a real file instead of the handlers.
+    pub backing: Option<Backing>,
     /// Bypass the page cache: every read and write reaches the filesystem.
     pub direct_io: bool,
     /// Keep cached pages of this file from the previous open.

@@ -2,27 +2,31 @@
 //! core's replies back into FUSE replies. Nothing here decides policy: every answer comes from
 //! the [`Dispatch`] behind the mount.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    AccessFlags, BsdFileFlags, CopyFileRangeFlags, FileHandle, Generation, INodeNo, LockOwner,
-    OpenFlags as FuseOpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request,
-    TimeOrNow, WriteFlags,
+    AccessFlags, BackingId, BsdFileFlags, CopyFileRangeFlags, FileHandle, FopenFlags, Generation,
+    INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags as FuseOpenFlags, RenameFlags,
+    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyLseek,
+    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::warn;
 use mountkit_core::{
-    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
-    Reply, Request as CoreRequest, RequestContext, Responder, Stat, XattrMode,
+    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Opened,
+    Operation, RenameMode, Reply, Request as CoreRequest, RequestContext, Responder, Stat,
+    XattrMode,
 };
 use parking_lot::Mutex;
 
 use crate::convert::{self, file_attr, file_type, fopen_flags};
+use crate::files::{read_at, DataPathStatus, OpenFile, PassthroughRegistry};
 use crate::inode::{InodeTable, ROOT};
 
 /// Cache lifetimes handed to the kernel.
@@ -34,6 +38,7 @@ pub struct Ttls {
 
 /// One open directory: the handle the filesystem chose, and the listing read at offset 0 so
 /// that later offsets of the same `readdir` sequence see one consistent snapshot.
+#[derive(Clone)]
 struct OpenDir {
     handle: u64,
     listing: Option<Arc<Vec<(String, FileKind, u64)>>>,
@@ -42,8 +47,11 @@ struct OpenDir {
 struct Shared {
     dispatch: Arc<dyn Dispatch>,
     inodes: Mutex<InodeTable>,
-    dirs: Mutex<HashMap<u64, OpenDir>>,
-    next_dir: AtomicU64,
+    dirs: HandleTable<OpenDir>,
+    files: HandleTable<OpenFile>,
+    passthrough: PassthroughRegistry,
+    status: Arc<DataPathStatus>,
+    want_passthrough: bool,
     ttls: Ttls,
 }
 
@@ -125,6 +133,58 @@ impl Shared {
         });
     }
 
+    /// The filesystem's handle behind the kernel's handle `fh`.
+    fn open_file(&self, fh: FileHandle) -> FsResult<OpenFile> {
+        self.files.get(fh.0).ok_or(Errno::EBADF)
+    }
+
+    /// The handle to name `ino` by in a request that came without one: one of its open
+    /// handles if it was unlinked while open.
+    fn handle_for(&self, ino: INodeNo, fh: Option<FileHandle>) -> Option<u64> {
+        let fh = fh
+            .map(|h| h.0)
+            .or_else(|| self.inodes.lock().handle_of_unlinked(ino.0))?;
+        self.files.get(fh).map(|f| f.handle)
+    }
+
+    /// Records an open file under a new kernel handle and picks how its bytes are served.
+    /// `register` hands a backing file to the kernel for passthrough.
+    fn register_open(
+        &self,
+        ino: u64,
+        opened: &Opened,
+        register: impl FnOnce(&File) -> io::Result<BackingId>,
+    ) -> (FileHandle, FopenFlags, Option<Arc<BackingId>>) {
+        let mut flags = fopen_flags(opened);
+        let mut passthrough = None;
+        if let Some(backing) = &opened.backing {
+            // The backing file is the data; caching hints about handler reads do not apply.
+            flags.remove(FopenFlags::FOPEN_DIRECT_IO);
+            if self.status.negotiated.load(Ordering::Relaxed) {
+                match self.passthrough.acquire(ino, || register(&backing.0)) {
+                    Ok(id) => passthrough = Some(id),
+                    Err(e) => warn!(
+                        "kernel passthrough refused for inode {ino} ({e}); serving it with positioned I/O"
+                    ),
+                }
+            }
+            let counter = if passthrough.is_some() {
+                &self.status.passthrough_opens
+            } else {
+                &self.status.rust_io_opens
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        let fh = self.files.insert(OpenFile {
+            ino,
+            handle: opened.handle,
+            backing: opened.backing.as_ref().map(|b| b.0.clone()),
+            passthrough: passthrough.is_some(),
+        });
+        self.inodes.lock().opened(ino, fh);
+        (FileHandle(fh), flags, passthrough)
+    }
+
     fn path(&self, ino: INodeNo) -> FsResult<String> {
         self.inodes.lock().path(ino.0)
     }
@@ -200,9 +260,10 @@ impl Shared {
             Err(e) => return reply.error(convert::errno(e)),
         };
         let ttl = self.ttls.attr;
+        let handle = self.handle_for(ino, None);
         self.send(
             cx,
-            Operation::Getattr { path, handle: None },
+            Operation::Getattr { path, handle },
             move |result| match expect!(result, Stat) {
                 Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
                 Err(e) => reply.error(convert::errno(e)),
@@ -241,13 +302,23 @@ macro_rules! path_or_reply {
 }
 
 impl Adapter {
-    pub fn new(dispatch: Arc<dyn Dispatch>, ttls: Ttls) -> Adapter {
+    /// `want_passthrough`: try kernel passthrough for backed files (else they are served
+    /// with positioned I/O). `status` reports which path backed files really take.
+    pub fn new(
+        dispatch: Arc<dyn Dispatch>,
+        ttls: Ttls,
+        want_passthrough: bool,
+        status: Arc<DataPathStatus>,
+    ) -> Adapter {
         Adapter {
             shared: Arc::new(Shared {
                 dispatch,
                 inodes: Mutex::new(InodeTable::new()),
-                dirs: Mutex::new(HashMap::new()),
-                next_dir: AtomicU64::new(1),
+                dirs: HandleTable::new(),
+                files: HandleTable::new(),
+                passthrough: PassthroughRegistry::default(),
+                status,
+                want_passthrough,
                 ttls,
             }),
         }
@@ -255,6 +326,16 @@ impl Adapter {
 }
 
 impl fuser::Filesystem for Adapter {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        if self.shared.want_passthrough
+            && config.add_capabilities(InitFlags::FUSE_PASSTHROUGH).is_ok()
+            && config.set_max_stack_depth(1).is_ok()
+        {
+            self.shared.status.negotiated.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let s = &self.shared;
         let path = path_or_reply!(s.child_path(parent, name), reply);
@@ -279,10 +360,8 @@ impl fuser::Filesystem for Adapter {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let ttl = s.ttls.attr;
-        let operation = Operation::Getattr {
-            path,
-            handle: fh.map(|h| h.0),
-        };
+        let handle = s.handle_for(ino, fh);
+        let operation = Operation::Getattr { path, handle };
         s.send(context(req), operation, move |result| {
             match expect!(result, Stat) {
                 Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
@@ -315,9 +394,7 @@ impl fuser::Filesystem for Adapter {
         // order a POSIX caller would make them.
         let mut operations = Vec::new();
         if let Some(size) = size {
-            let handle = fh
-                .map(|h| h.0)
-                .or_else(|| s.inodes.lock().handle_of_unlinked(ino.0));
+            let handle = s.handle_for(ino, fh);
             operations.push(Operation::Truncate {
                 path: path.clone(),
                 size,
@@ -514,9 +591,17 @@ impl fuser::Filesystem for Adapter {
             path,
             flags: OpenFlags(flags.0),
         };
+        let this = s.clone();
         s.send(context(req), operation, move |result| {
             match expect!(result, Opened) {
-                Ok(opened) => reply.opened(FileHandle(opened.handle), fopen_flags(&opened)),
+                Ok(opened) => {
+                    let (fh, flags, passthrough) =
+                        this.register_open(ino.0, &opened, |file| reply.open_backing(file));
+                    match passthrough {
+                        Some(id) => reply.opened_passthrough(fh, flags, &id),
+                        None => reply.opened(fh, flags),
+                    }
+                }
                 Err(e) => reply.error(convert::errno(e)),
             }
         });
@@ -534,10 +619,17 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyData,
     ) {
         let s = &self.shared;
+        let file = path_or_reply!(s.open_file(fh), reply);
+        if let Some(backing) = file.backing {
+            return match read_at(&backing, offset, size) {
+                Ok(data) => reply.data(&data),
+                Err(e) => reply.error(convert::errno(e.into())),
+            };
+        }
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Read {
             path,
-            handle: fh.0,
+            handle: file.handle,
             offset,
             size,
         };
@@ -563,12 +655,26 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyWrite,
     ) {
         let s = &self.shared;
+        let file = path_or_reply!(s.open_file(fh), reply);
+        if let Some(backing) = file.backing {
+            return match std::os::unix::fs::FileExt::write_all_at(&*backing, data, offset) {
+                Ok(()) => reply.written(data.len() as u32),
+                Err(e) => reply.error(convert::errno(e.into())),
+            };
+        }
+        let file = path_or_reply!(s.open_file(fh), reply);
+        if let Some(backing) = file.backing {
+            return match std::os::unix::fs::FileExt::write_all_at(&*backing, data, offset) {
+                Ok(()) => reply.written(data.len() as u32),
+                Err(e) => reply.error(convert::errno(e.into())),
+            };
+        }
         let path = path_or_reply!(s.path(ino), reply);
         let len = data.len() as u64;
         let data = Bytes::copy_from_slice(data);
         let operation = Operation::Write {
             path,
-            handle: fh.0,
+            handle: file.handle,
             offset,
             data,
         };
@@ -593,12 +699,17 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
+        let file = path_or_reply!(s.open_file(fh), reply);
+        if file.backing.is_some() {
+            // Backed writes already sit in the backing file; there is nothing to flush.
+            return reply.ok();
+        }
         let path = path_or_reply!(s.path(ino), reply);
-        s.send(
-            context(req),
-            Operation::Flush { path, handle: fh.0 },
-            empty(reply),
-        );
+        let operation = Operation::Flush {
+            path,
+            handle: file.handle,
+        };
+        s.send(context(req), operation, empty(reply));
     }
 
     fn release(
@@ -612,10 +723,17 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
+        let Some(file) = s.files.remove(fh.0) else {
+            return reply.error(fuser::Errno::EBADF);
+        };
+        if file.passthrough {
+            s.passthrough.release(file.ino);
+        }
+        s.inodes.lock().released(ino.0, fh.0);
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Release {
             path,
-            handle: fh.0,
+            handle: file.handle,
             flags: OpenFlags(flags.0),
         };
         s.send(context(req), operation, empty(reply));
@@ -630,16 +748,25 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
+        let file = path_or_reply!(s.open_file(fh), reply);
+        if let Some(backing) = file.backing {
+            let synced = if datasync {
+                backing.sync_data()
+            } else {
+                backing.sync_all()
+            };
+            return match synced {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(convert::errno(e.into())),
+            };
+        }
         let path = path_or_reply!(s.path(ino), reply);
-        s.send(
-            context(req),
-            Operation::Fsync {
-                path,
-                handle: fh.0,
-                datasync,
-            },
-            empty(reply),
-        );
+        let operation = Operation::Fsync {
+            path,
+            handle: file.handle,
+            datasync,
+        };
+        s.send(context(req), operation, empty(reply));
     }
 
     fn opendir(&self, req: &Request, ino: INodeNo, flags: FuseOpenFlags, reply: ReplyOpen) {
@@ -653,12 +780,10 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, move |result| {
             match expect!(result, Opened) {
                 Ok(opened) => {
-                    let fh = this.next_dir.fetch_add(1, Ordering::Relaxed);
-                    let dir = OpenDir {
+                    let fh = this.dirs.insert(OpenDir {
                         handle: opened.handle,
                         listing: None,
-                    };
-                    this.dirs.lock().insert(fh, dir);
+                    });
                     reply.opened(FileHandle(fh), fopen_flags(&opened));
                 }
                 Err(e) => reply.error(convert::errno(e)),
@@ -675,7 +800,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyDirectory,
     ) {
         let s = &self.shared;
-        let (handle, listing) = match s.dirs.lock().get(&fh.0) {
+        let (handle, listing) = match s.dirs.get(fh.0) {
             Some(dir) => (dir.handle, dir.listing.clone()),
             None => return reply.error(fuser::Errno::EBADF),
         };
@@ -691,9 +816,8 @@ impl fuser::Filesystem for Adapter {
             match expect!(result, Entries) {
                 Ok(entries) => {
                     let listing = Arc::new(this.listing(ino, entries));
-                    if let Some(dir) = this.dirs.lock().get_mut(&fh.0) {
-                        dir.listing = Some(listing.clone());
-                    }
+                    this.dirs
+                        .update(fh.0, |dir| dir.listing = Some(listing.clone()));
                     fill_directory(reply, &listing, offset);
                 }
                 Err(e) => reply.error(convert::errno(e)),
@@ -710,7 +834,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
-        let Some(dir) = s.dirs.lock().remove(&fh.0) else {
+        let Some(dir) = s.dirs.remove(fh.0) else {
             return reply.error(fuser::Errno::EBADF);
         };
         let path = path_or_reply!(s.path(ino), reply);
@@ -730,7 +854,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
-        let Some(handle) = s.dirs.lock().get(&fh.0).map(|d| d.handle) else {
+        let Some(handle) = s.dirs.get(fh.0).map(|d| d.handle) else {
             return reply.error(fuser::Errno::EBADF);
         };
         let path = path_or_reply!(s.path(ino), reply);
@@ -878,18 +1002,35 @@ impl fuser::Filesystem for Adapter {
                 Err(e) => return reply.error(convert::errno(e)),
             };
             let table = this.clone();
+            let created_path = path.clone();
             this.lookup_then(cx, parent, name, path, move |entry| match entry {
                 Ok((ino, stat)) => {
-                    table.inodes.lock().opened(ino, opened.handle);
-                    reply.created(
-                        &ttls.entry,
-                        &file_attr(ino, &stat),
-                        Generation(0),
-                        FileHandle(opened.handle),
-                        fopen_flags(&opened),
-                    )
+                    let attr = file_attr(ino, &stat);
+                    let (fh, flags, passthrough) =
+                        table.register_open(ino, &opened, |file| reply.open_backing(file));
+                    match passthrough {
+                        Some(id) => reply.created_passthrough(
+                            &ttls.entry,
+                            &attr,
+                            Generation(0),
+                            fh,
+                            flags,
+                            &id,
+                        ),
+                        None => reply.created(&ttls.entry, &attr, Generation(0), fh, flags),
+                    }
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => {
+                    // The file was created and opened, but the kernel will never hold this
+                    // handle: give it back so the filesystem does not leak it.
+                    let release = Operation::Release {
+                        path: created_path,
+                        handle: opened.handle,
+                        flags: OpenFlags(flags),
+                    };
+                    table.send(cx, release, |_| {});
+                    reply.error(convert::errno(e))
+                }
             });
         });
     }
@@ -905,10 +1046,11 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
+        let handle = path_or_reply!(s.open_file(fh), reply).handle;
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Fallocate {
             path,
-            handle: fh.0,
+            handle,
             offset,
             length,
             mode,
@@ -926,10 +1068,11 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyLseek,
     ) {
         let s = &self.shared;
+        let handle = path_or_reply!(s.open_file(fh), reply).handle;
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Lseek {
             path,
-            handle: fh.0,
+            handle,
             offset,
             whence,
         };
@@ -958,14 +1101,16 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyWrite,
     ) {
         let s = &self.shared;
+        let from_handle = path_or_reply!(s.open_file(fh_in), reply).handle;
+        let to_handle = path_or_reply!(s.open_file(fh_out), reply).handle;
         let from_path = path_or_reply!(s.path(ino_in), reply);
         let to_path = path_or_reply!(s.path(ino_out), reply);
         let operation = Operation::CopyFileRange {
             from_path,
-            from_handle: fh_in.0,
+            from_handle,
             from_offset: offset_in,
             to_path,
-            to_handle: fh_out.0,
+            to_handle,
             to_offset: offset_out,
             length: len,
         };

@@ -22,7 +22,8 @@
 
 mod adapter;
 mod convert;
+mod files;
 pub mod inode;
 mod mount;
 
-pub use mount::{is_mounted, unmount_path, FuseMount, FuseOptions};
+pub use mount::{is_mounted, unmount_path, DataPathReport, FuseMount, FuseOptions};

@@ -4,6 +4,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 use mountkit_core::Dispatch;
 
 use crate::adapter::{Adapter, Ttls};
+use crate::files::DataPathStatus;
 
 /// How to mount.
 #[derive(Clone, Debug)]
@@ -30,6 +32,10 @@ pub struct FuseOptions {
     pub threads: usize,
     /// Clear a stale mount (left by a process that died) at the mount point first.
     pub force: bool,
+    /// Serve backed files by kernel passthrough where the kernel offers it (Linux 6.9+) and
+    /// the process may use it (`CAP_SYS_ADMIN`); otherwise, and when false, this process
+    /// serves them with positioned I/O.
+    pub passthrough: bool,
 }
 
 impl Default for FuseOptions {
@@ -43,6 +49,7 @@ impl Default for FuseOptions {
             entry_ttl: Duration::from_secs(1),
             threads: 2,
             force: false,
+            passthrough: true,
         }
     }
 }
@@ -54,6 +61,19 @@ pub struct FuseMount {
     /// The kernel's connection number (the mount's device minor), used to abort requests
     /// that are still pending when the mount goes away.
     connection: Option<u32>,
+    data_path: Arc<DataPathStatus>,
+}
+
+/// Which data path backed files (`Opened::backing`) take on a mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataPathReport {
+    /// The kernel agreed to FUSE passthrough when the mount started.
+    pub passthrough_negotiated: bool,
+    /// Backed opens the kernel serves itself.
+    pub passthrough_opens: u64,
+    /// Backed opens this process serves with positioned I/O (passthrough unavailable or
+    /// refused, for example without `CAP_SYS_ADMIN`).
+    pub rust_io_opens: u64,
 }
 
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
@@ -93,7 +113,8 @@ impl FuseMount {
             attr: options.attr_ttl,
             entry: options.entry_ttl,
         };
-        let adapter = Adapter::new(dispatch, ttls);
+        let data_path = Arc::new(DataPathStatus::default());
+        let adapter = Adapter::new(dispatch, ttls, options.passthrough, data_path.clone());
         let session = fuser::Session::new(adapter, &mountpoint, &config)
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
         let connection = connection_of(&mountpoint);
@@ -102,7 +123,17 @@ impl FuseMount {
             session: Some(session),
             mountpoint,
             connection,
+            data_path,
         })
+    }
+
+    /// How backed files have been served so far.
+    pub fn data_path(&self) -> DataPathReport {
+        DataPathReport {
+            passthrough_negotiated: self.data_path.negotiated.load(Ordering::Relaxed),
+            passthrough_opens: self.data_path.passthrough_opens.load(Ordering::Relaxed),
+            rust_io_opens: self.data_path.rust_io_opens.load(Ordering::Relaxed),
+        }
     }
 
     pub fn mountpoint(&self) -> &Path {

@@ -4,9 +4,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::fs::{File, OpenOptions};
+use std::sync::Arc;
+
 use mountkit_core::{
-    DirEntry, Errno, FileKind, Opened, Operation, RenameMode, RequestContext, SetTime, Stat,
-    StatFs, WindowsAttributes, XattrMode,
+    Backing, DirEntry, Errno, FileKind, OpenFlags, Opened, Operation, RenameMode, RequestContext,
+    SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
 };
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -76,6 +79,11 @@ pub struct NativeOpened {
     pub direct_io: bool,
     pub keep_cache: bool,
     pub non_seekable: bool,
+    /// A file whose bytes serve this open file from Rust.
+    pub backing_path: Option<String>,
+    /// An open descriptor whose bytes serve this open file; duplicated, so the caller may
+    /// close its own copy.
+    pub backing_fd: Option<i32>,
 }
 
 #[napi(object)]
@@ -199,13 +207,54 @@ pub fn entries(list: Vec<NativeDirEntry>) -> Result<Vec<DirEntry>, String> {
         .collect()
 }
 
-pub fn opened(o: &NativeOpened) -> Result<Opened, String> {
+/// `flags` are the open flags of the request being answered; a backing path is opened with
+/// the same access mode.
+pub fn opened(o: &NativeOpened, flags: OpenFlags) -> Result<Opened, String> {
+    let backing = match (&o.backing_path, o.backing_fd) {
+        (Some(_), Some(_)) => return Err("give backingPath or backingFd, not both".to_owned()),
+        (Some(path), None) => Some(open_backing_path(path, flags)?),
+        (None, Some(fd)) => Some(dup_backing_fd(fd)?),
+        (None, None) => None,
+    };
     Ok(Opened {
         handle: whole(o.handle, "handle")?,
         direct_io: o.direct_io,
         keep_cache: o.keep_cache,
         nonseekable: o.non_seekable,
+        backing: backing.map(|file| Backing(Arc::new(file))),
     })
+}
+
+fn open_backing_path(path: &str, flags: OpenFlags) -> Result<File, String> {
+    OpenOptions::new()
+        .read(flags.readable())
+        .write(flags.writable())
+        .open(path)
+        .map_err(|e| format!("backingPath {path:?} cannot be opened: {e}"))
+}
+
+#[cfg(unix)]
+fn dup_backing_fd(fd: i32) -> Result<File, String> {
+    use std::os::fd::BorrowedFd;
+    if fd < 0 {
+        return Err(format!(
+            "backingFd must be an open file descriptor, got {fd}"
+        ));
+    }
+    // SAFETY: the caller passed a descriptor it holds open for the duration of this call; it
+    // is only borrowed long enough to duplicate it.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    borrowed
+        .try_clone_to_owned()
+        .map(File::from)
+        .map_err(|e| format!("backingFd {fd} cannot be duplicated: {e}"))
+}
+
+#[cfg(not(unix))]
+fn dup_backing_fd(fd: i32) -> Result<File, String> {
+    Err(format!(
+        "backingFd {fd}: file descriptors cannot serve a mount on this platform; use backingPath"
+    ))
 }
 
 pub fn statfs(f: &NativeStatFs) -> Result<StatFs, String> {

@@ -10,7 +10,7 @@ mod convert;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mountkit_core::{Errno, Operation, Reply, OPERATION_NAMES};
+use mountkit_core::{Errno, OpenFlags, Operation, Reply, OPERATION_NAMES};
 use napi::bindgen_prelude::{AsyncTask, Function, Uint8Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};
@@ -45,6 +45,16 @@ pub struct NativeMountOptions {
     pub timeout_errno: String,
     pub threads: u32,
     pub force: bool,
+    pub passthrough: bool,
+}
+
+/// Which data path backed files take (see `FuseMount::data_path`).
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeDataPath {
+    pub passthrough_negotiated: bool,
+    pub passthrough_opens: f64,
+    pub rust_io_opens: f64,
 }
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;
@@ -156,7 +166,26 @@ impl NativeMount {
 
     #[napi]
     pub fn reply_opened(&self, id: u32, opened: NativeOpened) -> Result<bool> {
-        self.reply(id, convert::opened(&opened).map(Reply::Opened))
+        let flags = self
+            .bridge
+            .with_pending(id, |p| match p.operation {
+                Operation::Open { flags, .. }
+                | Operation::Opendir { flags, .. }
+                | Operation::Create { flags, .. } => flags,
+                _ => OpenFlags::default(),
+            })
+            .unwrap_or_default();
+        self.reply(id, convert::opened(&opened, flags).map(Reply::Opened))
+    }
+
+    /// How files answered with a backing file have been served so far.
+    #[napi]
+    pub fn data_path(&self) -> NativeDataPath {
+        self.backend
+            .lock()
+            .as_ref()
+            .map(platform::Backend::data_path)
+            .unwrap_or_default()
     }
 
     #[napi]
@@ -320,7 +349,7 @@ mod platform {
     use napi::{Error, Status};
 
     use crate::bridge::Bridge;
-    use crate::NativeMountOptions;
+    use crate::{NativeDataPath, NativeMountOptions};
 
     pub struct Backend(FuseMount);
 
@@ -339,6 +368,7 @@ mod platform {
                 entry_ttl: Duration::from_secs_f64(o.entry_timeout_ms.max(0.0) / 1000.0),
                 threads: o.threads.max(1) as usize,
                 force: o.force,
+                passthrough: o.passthrough,
             };
             FuseMount::mount(Path::new(mountpoint), bridge, &options)
                 .map(Backend)
@@ -351,6 +381,15 @@ mod platform {
 
         pub fn unmount(self) -> Result<(), String> {
             self.0.unmount().map_err(|e| e.to_string())
+        }
+
+        pub fn data_path(&self) -> NativeDataPath {
+            let report = self.0.data_path();
+            NativeDataPath {
+                passthrough_negotiated: report.passthrough_negotiated,
+                passthrough_opens: report.passthrough_opens as f64,
+                rust_io_opens: report.rust_io_opens as f64,
+            }
         }
     }
 
@@ -374,7 +413,7 @@ mod platform {
     use std::sync::Arc;
 
     use crate::bridge::Bridge;
-    use crate::NativeMountOptions;
+    use crate::{NativeDataPath, NativeMountOptions};
 
     /// No backend is built for this platform yet, so every mount fails with that reason.
     pub enum Backend {}
@@ -393,6 +432,10 @@ mod platform {
 
         pub fn unmount(self) -> Result<(), String> {
             match self {}
+        }
+
+        pub fn data_path(&self) -> NativeDataPath {
+            match *self {}
         }
     }
 

@@ -69,7 +69,10 @@ pub fn attributes_from_stat(stat: &Stat) -> u32 {
     };
     let mode_readonly = stat.kind != FileKind::Directory && stat.mode & OWNER_WRITE == 0;
     for (set, bit) in [
-        (stat.windows.readonly || mode_readonly, FILE_ATTRIBUTE_READONLY),
+        (
+            stat.windows.readonly || mode_readonly,
+            FILE_ATTRIBUTE_READONLY,
+        ),
         (stat.windows.hidden, FILE_ATTRIBUTE_HIDDEN),
         (stat.windows.system, FILE_ATTRIBUTE_SYSTEM),
         (stat.windows.archive, FILE_ATTRIBUTE_ARCHIVE),
@@ -252,10 +255,8 @@ mod tests {
     #[test]
     fn directories_and_symlinks_keep_their_mode() {
         let dir = stat(FileKind::Directory, 0o755);
-        let (flags, mode) = apply_attributes(
-            &dir,
-            FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_READONLY,
-        );
+        let (flags, mode) =
+            apply_attributes(&dir, FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_READONLY);
         assert!(flags.readonly);
         assert_eq!(mode, None);
         assert_eq!(
@@ -266,10 +267,7 @@ mod tests {
             FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_READONLY
         );
         let link = stat(FileKind::Symlink, 0o777);
-        assert_eq!(
-            apply_attributes(&link, FILE_ATTRIBUTE_READONLY).1,
-            None
-        );
+        assert_eq!(apply_attributes(&link, FILE_ATTRIBUTE_READONLY).1, None);
     }
 
     #[test]

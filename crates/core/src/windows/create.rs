@@ -260,8 +260,8 @@ pub fn resolve_create(
     let reads = access & (READS | EVERYTHING) != 0;
     let writes = access & (WRITES | EVERYTHING) != 0;
     let modifies = writes || access & FILE_APPEND_DATA != 0;
-    let is_directory = action == CreateAction::CreateDirectory
-        || (action == CreateAction::OpenExisting && existing == Some(FileKind::Directory));
+    let is_directory =
+        action == CreateAction::CreateDirectory || existing == Some(FileKind::Directory);
     let mut flags = if is_directory || !modifies {
         OpenFlags::READ_ONLY
     } else if reads {
@@ -514,8 +514,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(intent.flags, OpenFlags(OpenFlags::READ_ONLY));
-        let intent =
-            resolve_create(FILE_CREATE, FILE_DIRECTORY_FILE, FILE_ADD_FILE, None).unwrap();
+        let intent = resolve_create(FILE_CREATE, FILE_DIRECTORY_FILE, FILE_ADD_FILE, None).unwrap();
         assert_eq!(intent.action, CreateAction::CreateDirectory);
         assert_eq!(intent.flags, OpenFlags(OpenFlags::READ_ONLY));
     }
@@ -540,13 +539,22 @@ mod tests {
     #[test]
     fn delete_on_close_needs_delete_access() {
         assert_eq!(
-            resolve_create(FILE_OPEN, FILE_DELETE_ON_CLOSE, GENERIC_READ, Some(FileKind::File)),
+            resolve_create(
+                FILE_OPEN,
+                FILE_DELETE_ON_CLOSE,
+                GENERIC_READ,
+                Some(FileKind::File)
+            ),
             Err(Errno::EACCES)
         );
         for access in [DELETE, GENERIC_ALL, MAXIMUM_ALLOWED, FILE_ALL_ACCESS] {
-            let intent =
-                resolve_create(FILE_OPEN, FILE_DELETE_ON_CLOSE, access, Some(FileKind::File))
-                    .unwrap();
+            let intent = resolve_create(
+                FILE_OPEN,
+                FILE_DELETE_ON_CLOSE,
+                access,
+                Some(FileKind::File),
+            )
+            .unwrap();
             assert!(intent.delete_on_close, "{access:#x}");
         }
         let intent = resolve_create(FILE_OPEN, 0, DELETE, Some(FileKind::File)).unwrap();

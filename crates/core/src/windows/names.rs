@@ -26,7 +26,10 @@ pub const MAX_COMPONENT_UNITS: usize = 255;
 /// `/`, which cannot occur in an NT name and would otherwise be read as a separator and reach
 /// a different file.
 pub fn path_from_windows(wide: &[u16]) -> Result<String, Errno> {
-    let end = wide.iter().position(|&unit| unit == 0).unwrap_or(wide.len());
+    let end = wide
+        .iter()
+        .position(|&unit| unit == 0)
+        .unwrap_or(wide.len());
     let wide = &wide[..end];
     if wide.contains(&SLASH) {
         return Err(Errno::EINVAL);
@@ -88,7 +91,10 @@ pub fn validate_component(name: &str) -> Result<(), Errno> {
     if name.encode_utf16().count() > MAX_COMPONENT_UNITS {
         return Err(Errno::ENAMETOOLONG);
     }
-    if name.chars().any(|ch| ch < ' ' || "<>:\"/\\|?*".contains(ch)) {
+    if name
+        .chars()
+        .any(|ch| ch < ' ' || "<>:\"/\\|?*".contains(ch))
+    {
         return Err(Errno::EINVAL);
     }
     if name.ends_with(' ') || name.ends_with('.') || is_reserved_device_name(name) {
@@ -279,8 +285,24 @@ mod tests {
     #[test]
     fn reserved_device_names_are_refused() {
         for name in [
-            "CON", "con", "Prn", "AUX", "nul", "COM1", "com9", "LPT1", "lpt9", "nul.txt",
-            "NUL.tar.gz", "con.", "CON .txt", "COM¹", "com²", "LPT³", "lpt¹.log", "Aux.c",
+            "CON",
+            "con",
+            "Prn",
+            "AUX",
+            "nul",
+            "COM1",
+            "com9",
+            "LPT1",
+            "lpt9",
+            "nul.txt",
+            "NUL.tar.gz",
+            "con.",
+            "CON .txt",
+            "COM¹",
+            "com²",
+            "LPT³",
+            "lpt¹.log",
+            "Aux.c",
         ] {
             assert_eq!(validate_component(name), Err(Errno::EINVAL), "{name:?}");
         }

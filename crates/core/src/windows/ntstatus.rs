@@ -259,7 +259,10 @@ pub fn ntstatus_to_errno(status: i32) -> Errno {
 /// The symbolic name of a status, such as `"STATUS_ACCESS_DENIED"`, or `None` for a status
 /// the table does not list.
 pub fn ntstatus_name(status: i32) -> Option<&'static str> {
-    TABLE.iter().find(|row| row.status == status).map(|row| row.name)
+    TABLE
+        .iter()
+        .find(|row| row.status == status)
+        .map(|row| row.name)
 }
 
 /// A one-line human description of any status, for logs and error messages, so that nobody
@@ -298,7 +301,11 @@ mod tests {
             let status = errno_to_ntstatus(errno);
             assert_ne!(status, STATUS_SUCCESS, "{errno:?} maps to success");
             assert!(!nt_success(status), "{errno:?} maps to a non-failure");
-            assert_eq!(severity(status), 3, "{errno:?} maps to a non-error severity");
+            assert_eq!(
+                severity(status),
+                3,
+                "{errno:?} maps to a non-error severity"
+            );
         }
     }
 
@@ -373,14 +380,23 @@ mod tests {
         assert_eq!(STATUS_CANNOT_DELETE as u32, 0xC000_0121);
         assert_eq!(STATUS_TOO_MANY_LINKS as u32, 0xC000_0265);
         assert_eq!(STATUS_FILE_TOO_LARGE as u32, 0xC000_0904);
-        assert!(STATUS_ACCESS_DENIED < 0, "error statuses are negative as i32");
+        const {
+            assert!(
+                STATUS_ACCESS_DENIED < 0,
+                "error statuses are negative as i32"
+            )
+        };
     }
 
     #[test]
     fn statuses_are_unique() {
         for (i, a) in TABLE.iter().enumerate() {
             for b in &TABLE[i + 1..] {
-                assert_ne!(a.status, b.status, "{} and {} share a value", a.name, b.name);
+                assert_ne!(
+                    a.status, b.status,
+                    "{} and {} share a value",
+                    a.name, b.name
+                );
             }
         }
     }
@@ -407,7 +423,10 @@ mod tests {
 
     #[test]
     fn reverse_mapping_covers_windows_only_statuses() {
-        assert_eq!(ntstatus_to_errno(STATUS_OBJECT_PATH_NOT_FOUND), Errno::ENOENT);
+        assert_eq!(
+            ntstatus_to_errno(STATUS_OBJECT_PATH_NOT_FOUND),
+            Errno::ENOENT
+        );
         assert_eq!(ntstatus_to_errno(STATUS_NO_SUCH_FILE), Errno::ENOENT);
         assert_eq!(ntstatus_to_errno(STATUS_CANNOT_DELETE), Errno::EACCES);
         assert_eq!(ntstatus_to_errno(STATUS_PRIVILEGE_NOT_HELD), Errno::EPERM);
@@ -462,7 +481,11 @@ mod tests {
         for row in TABLE {
             assert!(row.name.starts_with("STATUS_"));
             assert!(!row.text.is_empty());
-            assert!(!row.text.ends_with('.'), "{} description ends with a period", row.name);
+            assert!(
+                !row.text.ends_with('.'),
+                "{} description ends with a period",
+                row.name
+            );
             assert!(describe_ntstatus(row.status).starts_with(row.name));
         }
     }

@@ -300,7 +300,10 @@ mod tests {
         no("a>>.txt", &["abcd.txt"]);
         // `????????.???`: any 8.3 name.
         let eight_three = ">>>>>>>>\">>>";
-        yes(eight_three, &["a", "readme", "foo.c", "abcdefgh.txt", "abcdefgh"]);
+        yes(
+            eight_three,
+            &["a", "readme", "foo.c", "abcdefgh.txt", "abcdefgh"],
+        );
         no(eight_three, &["abcdefghi", "abcdefghi.txt", "a.abcd"]);
         // The kernel lets trailing DOS_QMs absorb a final dot.
         yes("foo>", &["foo.", "foox", "foo"]);

@@ -1,0 +1,304 @@
+// The C reference subject: the bench filesystem on the libfuse3 high-level API with its default
+// multithreaded loop (fuse_main). Same logic as bench/subjects/model.ts:
+//   /file      read-only, `--size` bytes, byte at offset i = (i * 31) & 0xff
+//   /dir       `--entries` empty files e0..eN-1, listed with their attributes
+//   /w/        flat writable directory: create, write (bytes counted, sizes kept), truncate, unlink
+// Usage: benchfs <mountpoint> -f -o attr_timeout=0,entry_timeout=0,negative_timeout=0
+//                --size=<bytes> --entries=<n>
+// The process exits (and unmounts) on SIGTERM/SIGINT, and when its stdin reaches end of file,
+// so a harness that dies cannot leave the mount behind.
+#define _GNU_SOURCE
+#define FUSE_USE_VERSION 31
+#include <errno.h>
+#include <fuse.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PATTERN_SIZE (1 << 20)
+#define MTIME 1700000000
+#define BUCKETS 65536
+
+static struct options {
+  unsigned long size;
+  unsigned entries;
+} opts = {1UL << 30, 10000};
+
+static const struct fuse_opt option_spec[] = {
+    {"--size=%lu", offsetof(struct options, size), 0},
+    {"--entries=%u", offsetof(struct options, entries), 0},
+    FUSE_OPT_END,
+};
+
+// The pattern twice over, so any read of up to PATTERN_SIZE bytes is one memcpy.
+static unsigned char *pattern;
+static char **entry_names;
+
+// Sizes of the files in /w: a chained hash table under one lock.
+struct wfile {
+  struct wfile *next;
+  off_t size;
+  char name[];
+};
+static struct wfile *buckets[BUCKETS];
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned hash(const char *s) {
+  unsigned h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % BUCKETS;
+}
+
+// Caller holds wlock.
+static struct wfile **wfind(const char *name) {
+  struct wfile **slot = &buckets[hash(name)];
+  while (*slot && strcmp((*slot)->name, name) != 0) slot = &(*slot)->next;
+  return slot;
+}
+
+enum node { N_NONE, N_ROOT, N_FILE, N_DIR, N_ENTRY, N_WDIR, N_WFILE };
+
+// Classifies a path; for N_WFILE, *name points at the name inside /w.
+static enum node classify(const char *path, const char **name) {
+  if (strcmp(path, "/") == 0) return N_ROOT;
+  if (strcmp(path, "/file") == 0) return N_FILE;
+  if (strcmp(path, "/dir") == 0) return N_DIR;
+  if (strcmp(path, "/w") == 0) return N_WDIR;
+  if (strncmp(path, "/w/", 3) == 0 && path[3] && !strchr(path + 3, '/')) {
+    *name = path + 3;
+    return N_WFILE;
+  }
+  if (strncmp(path, "/dir/e", 6) == 0) {
+    const char *digits = path + 6;
+    if (!*digits || (digits[0] == '0' && digits[1])) return N_NONE;
+    unsigned long n = 0;
+    for (const char *d = digits; *d; d++) {
+      if (*d < '0' || *d > '9' || n >= opts.entries) return N_NONE;
+      n = n * 10 + (unsigned long)(*d - '0');
+    }
+    return n < opts.entries ? N_ENTRY : N_NONE;
+  }
+  return N_NONE;
+}
+
+static void fill_stat(struct stat *st, int is_dir, off_t size, mode_t perm) {
+  memset(st, 0, sizeof *st);
+  st->st_mode = (is_dir ? S_IFDIR : S_IFREG) | perm;
+  st->st_nlink = is_dir ? 2 : 1;
+  st->st_size = size;
+  st->st_blocks = (size + 511) / 512;
+  st->st_uid = getuid();
+  st->st_gid = getgid();
+  st->st_atime = st->st_mtime = st->st_ctime = MTIME;
+}
+
+static void *bench_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
+  (void)conn;
+  cfg->kernel_cache = 0;
+  return NULL;
+}
+
+static int bench_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
+  (void)fi;
+  const char *name = NULL;
+  switch (classify(path, &name)) {
+    case N_ROOT:
+    case N_DIR:
+    case N_WDIR:
+      fill_stat(st, 1, 0, 0755);
+      return 0;
+    case N_FILE:
+      fill_stat(st, 0, (off_t)opts.size, 0644);
+      return 0;
+    case N_ENTRY:
+      fill_stat(st, 0, 0, 0644);
+      return 0;
+    case N_WFILE: {
+      pthread_mutex_lock(&wlock);
+      struct wfile *f = *wfind(name);
+      if (f) fill_stat(st, 0, f->size, 0644);
+      pthread_mutex_unlock(&wlock);
+      return f ? 0 : -ENOENT;
+    }
+    default:
+      return -ENOENT;
+  }
+}
+
+static int bench_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
+                         struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
+  (void)offset;
+  (void)fi;
+  (void)flags;
+  const char *name = NULL;
+  struct stat st;
+  enum node n = classify(path, &name);
+  if (n != N_ROOT && n != N_DIR && n != N_WDIR) return -ENOTDIR;
+  fill_stat(&st, 1, 0, 0755);
+  filler(buf, ".", &st, 0, FUSE_FILL_DIR_PLUS);
+  filler(buf, "..", &st, 0, FUSE_FILL_DIR_PLUS);
+  if (n == N_ROOT) {
+    filler(buf, "dir", &st, 0, FUSE_FILL_DIR_PLUS);
+    filler(buf, "w", &st, 0, FUSE_FILL_DIR_PLUS);
+    fill_stat(&st, 0, (off_t)opts.size, 0644);
+    filler(buf, "file", &st, 0, FUSE_FILL_DIR_PLUS);
+  } else if (n == N_DIR) {
+    fill_stat(&st, 0, 0, 0644);
+    for (unsigned i = 0; i < opts.entries; i++) filler(buf, entry_names[i], &st, 0, FUSE_FILL_DIR_PLUS);
+  } else {
+    pthread_mutex_lock(&wlock);
+    for (unsigned b = 0; b < BUCKETS; b++) {
+      for (struct wfile *f = buckets[b]; f; f = f->next) {
+        fill_stat(&st, 0, f->size, 0644);
+        filler(buf, f->name, &st, 0, FUSE_FILL_DIR_PLUS);
+      }
+    }
+    pthread_mutex_unlock(&wlock);
+  }
+  return 0;
+}
+
+static int bench_open(const char *path, struct fuse_file_info *fi) {
+  (void)path;
+  fi->fh = 0;
+  return 0;
+}
+
+static int bench_read(const char *path, char *buf, size_t size, off_t offset, struct fuse_file_info *fi) {
+  (void)fi;
+  const char *name = NULL;
+  enum node n = classify(path, &name);
+  if (n == N_WFILE || n == N_ENTRY) return 0;  // written bytes are not kept: read as end of file
+  if (n != N_FILE) return -EISDIR;
+  if ((unsigned long)offset >= opts.size) return 0;
+  if (size > opts.size - (unsigned long)offset) size = opts.size - (unsigned long)offset;
+  if (size > PATTERN_SIZE) size = PATTERN_SIZE;
+  memcpy(buf, pattern + (offset % PATTERN_SIZE), size);
+  return (int)size;
+}
+
+static int bench_write(const char *path, const char *buf, size_t size, off_t offset,
+                       struct fuse_file_info *fi) {
+  (void)buf;
+  (void)fi;
+  const char *name = NULL;
+  if (classify(path, &name) != N_WFILE) return -EACCES;
+  pthread_mutex_lock(&wlock);
+  struct wfile *f = *wfind(name);
+  if (f && f->size < offset + (off_t)size) f->size = offset + (off_t)size;
+  pthread_mutex_unlock(&wlock);
+  return f ? (int)size : -ENOENT;
+}
+
+static int bench_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
+  (void)mode;
+  const char *name = NULL;
+  if (classify(path, &name) != N_WFILE) return -EACCES;
+  pthread_mutex_lock(&wlock);
+  struct wfile **slot = wfind(name);
+  if (*slot) {
+    (*slot)->size = 0;  // O_TRUNC semantics; O_EXCL is checked by the kernel's lookup
+  } else {
+    struct wfile *f = malloc(sizeof *f + strlen(name) + 1);
+    if (!f) {
+      pthread_mutex_unlock(&wlock);
+      return -ENOMEM;
+    }
+    f->next = NULL;
+    f->size = 0;
+    strcpy(f->name, name);
+    *slot = f;
+  }
+  pthread_mutex_unlock(&wlock);
+  fi->fh = 0;
+  return 0;
+}
+
+static int bench_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
+  (void)fi;
+  const char *name = NULL;
+  if (classify(path, &name) != N_WFILE) return -EACCES;
+  pthread_mutex_lock(&wlock);
+  struct wfile *f = *wfind(name);
+  if (f) f->size = size;
+  pthread_mutex_unlock(&wlock);
+  return f ? 0 : -ENOENT;
+}
+
+static int bench_unlink(const char *path) {
+  const char *name = NULL;
+  if (classify(path, &name) != N_WFILE) return -EACCES;
+  pthread_mutex_lock(&wlock);
+  struct wfile **slot = wfind(name);
+  struct wfile *f = *slot;
+  if (f) *slot = f->next;
+  pthread_mutex_unlock(&wlock);
+  free(f);
+  return f ? 0 : -ENOENT;
+}
+
+static int bench_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi) {
+  (void)tv;
+  (void)fi;
+  const char *name = NULL;
+  return classify(path, &name) == N_NONE ? -ENOENT : 0;
+}
+
+static const struct fuse_operations bench_ops = {
+    .init = bench_init,
+    .getattr = bench_getattr,
+    .readdir = bench_readdir,
+    .open = bench_open,
+    .read = bench_read,
+    .write = bench_write,
+    .create = bench_create,
+    .truncate = bench_truncate,
+    .unlink = bench_unlink,
+    .utimens = bench_utimens,
+};
+
+// Ends the process's mount when the harness goes away: stdin closes, and SIGTERM makes
+// fuse_main leave its loop and unmount. This thread blocks the signal itself, so the kernel
+// delivers it to a loop thread, whose blocking read or wait it interrupts.
+static void *watch_stdin(void *arg) {
+  (void)arg;
+  char c;
+  while (read(STDIN_FILENO, &c, 1) > 0) {
+  }
+  kill(getpid(), SIGTERM);
+  return NULL;
+}
+
+int main(int argc, char *argv[]) {
+  struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  if (fuse_opt_parse(&args, &opts, option_spec, NULL) == -1) return 1;
+
+  pattern = malloc(2 * PATTERN_SIZE);
+  entry_names = calloc(opts.entries, sizeof *entry_names);
+  if (!pattern || !entry_names) return 1;
+  for (size_t i = 0; i < 2 * PATTERN_SIZE; i++) pattern[i] = (unsigned char)(i * 31);
+  for (unsigned i = 0; i < opts.entries; i++) {
+    if (asprintf(&entry_names[i], "e%u", i) < 0) return 1;
+  }
+
+  sigset_t stop, previous;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop, &previous);
+  pthread_t watcher;
+  if (pthread_create(&watcher, NULL, watch_stdin, NULL) != 0) return 1;
+  pthread_detach(watcher);
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+
+  int status = fuse_main(args.argc, args.argv, &bench_ops, NULL);
+  fuse_opt_free_args(&args);
+  return status;
+}

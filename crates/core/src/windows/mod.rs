@@ -1,0 +1,48 @@
+//! Windows file-system semantics, as pure functions and state machines over the core's
+//! neutral types.
+//!
+//! The WinFsp and Dokan backends receive Windows requests (`NtCreateFile` dispositions,
+//! delete-on-close, DOS wildcards, FILETIMEs, file attributes, UTF-16 names) and must answer
+//! them the way NTFS would, while the handlers underneath speak POSIX. Everything that
+//! decides *what a Windows request means* lives here, free of Windows APIs, so it compiles and
+//! is tested on every platform:
+//!
+//! - [`ntstatus`]: NTSTATUS codes, and `Errno` ↔ NTSTATUS translation.
+//! - [`create`]: create dispositions, options and access masks → open, create or mkdir.
+//! - [`delete`]: delete-pending state, deletion at the last cleanup.
+//! - [`rename`]: what a rename may replace.
+//! - [`wildcard`]: `FsRtlIsNameInExpression` pattern matching.
+//! - [`enumerate`]: listing order, marker resumption and pattern filtering.
+//! - [`filetime`]: FILETIME ↔ `SystemTime` and JavaScript milliseconds.
+//! - [`attributes`]: `FILE_ATTRIBUTE_*` ↔ [`Stat`](crate::Stat).
+//! - [`names`]: UTF-16 ↔ mountkit paths, name validity, named streams, case folding.
+
+pub mod attributes;
+pub mod create;
+pub mod delete;
+pub mod enumerate;
+pub mod filetime;
+pub mod names;
+pub mod ntstatus;
+pub mod rename;
+pub mod wildcard;
+
+pub use attributes::{apply_attributes, attributes_from_stat};
+pub use create::{resolve_create, CreateAction, CreateIntent};
+pub use delete::{can_delete, deletion_status, CleanupOutcome, DeleteState, PendingDelete};
+pub use enumerate::{
+    compare_names, listing_order, matching, prepare_listing, resume_after, ListingEntry,
+};
+pub use filetime::{
+    filetime_from_js_millis, filetime_from_system_time, js_millis_from_filetime, requested_time,
+    system_time_from_filetime, UNIX_EPOCH_FILETIME,
+};
+pub use names::{
+    path_from_windows, path_to_windows, path_to_windows_nul, split_stream, upcase_unit,
+    validate_component,
+};
+pub use ntstatus::{
+    describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno,
+};
+pub use rename::check_rename;
+pub use wildcard::{dos_name_matches, DosExpression};

@@ -1,0 +1,123 @@
+//! Open files, and the bytes Rust serves itself.
+//!
+//! The kernel gets this backend's own handle numbers; under each, [`OpenFile`] keeps the
+//! filesystem's handle and, when the filesystem answered `open` with a backing file, that file.
+//! A backed file is served by kernel passthrough when the kernel negotiated it and this process
+//! may register backing files (Linux 6.9+, `CAP_SYS_ADMIN`); otherwise reads and writes arrive
+//! here and are served with positioned I/O on the backend thread, never reaching the handlers.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use fuser::BackingId;
+use parking_lot::Mutex;
+
+#[derive(Clone)]
+pub struct OpenFile {
+    pub ino: u64,
+    /// The handle the filesystem chose.
+    pub handle: u64,
+    /// The file whose bytes serve this open file, if the filesystem gave one. Requests for
+    /// its data that still reach this process are served from it, never by the handlers.
+    pub backing: Option<Arc<File>>,
+    /// The kernel serves the backing file itself.
+    pub passthrough: bool,
+}
+
+/// Which data paths a mount's backed files really use.
+#[derive(Debug, Default)]
+pub struct DataPathStatus {
+    /// Whether the kernel agreed to passthrough at `init`.
+    pub negotiated: AtomicBool,
+    /// Backed opens served by kernel passthrough.
+    pub passthrough_opens: AtomicU64,
+    /// Backed opens served with positioned I/O in this process.
+    pub rust_io_opens: AtomicU64,
+}
+
+/// Backing files registered with the kernel, one per inode: the kernel requires every
+/// passthrough open of an inode to use the same backing file.
+#[derive(Default)]
+pub struct PassthroughRegistry {
+    by_inode: Mutex<HashMap<u64, (Arc<BackingId>, usize)>>,
+}
+
+impl PassthroughRegistry {
+    /// The backing id to open `ino` with: the inode's existing one, or a new one registered
+    /// from `file` by `register`. Fails when the kernel refuses (for example without
+    /// `CAP_SYS_ADMIN`); the caller then serves the file with positioned I/O.
+    pub fn acquire(
+        &self,
+        ino: u64,
+        register: impl FnOnce() -> io::Result<BackingId>,
+    ) -> io::Result<Arc<BackingId>> {
+        let mut map = self.by_inode.lock();
+        if let Some((id, opens)) = map.get_mut(&ino) {
+            *opens += 1;
+            return Ok(id.clone());
+        }
+        let id = Arc::new(register()?);
+        map.insert(ino, (id.clone(), 1));
+        Ok(id)
+    }
+
+    /// One passthrough open of `ino` was released; the last one unregisters its backing file.
+    pub fn release(&self, ino: u64) {
+        let mut map = self.by_inode.lock();
+        if let Some((_, opens)) = map.get_mut(&ino) {
+            *opens -= 1;
+            if *opens == 0 {
+                map.remove(&ino);
+            }
+        }
+    }
+}
+
+/// Reads up to `size` bytes at `offset`, stopping early only at end of file.
+pub fn read_at(file: &File, offset: u64, size: u32) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; size as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn positioned_reads_stop_at_end_of_file() {
+        let path = std::env::temp_dir().join(format!("mountkit-read-at-{}", std::process::id()));
+        File::create(&path)
+            .unwrap()
+            .write_all(b"0123456789")
+            .unwrap();
+        let file = File::open(&path).unwrap();
+        assert_eq!(read_at(&file, 2, 4).unwrap(), b"2345");
+        assert_eq!(read_at(&file, 8, 100).unwrap(), b"89");
+        assert_eq!(read_at(&file, 50, 10).unwrap(), b"");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_refused_registration_is_not_remembered() {
+        let registry = PassthroughRegistry::default();
+        let refused = registry.acquire(5, || Err(io::Error::from_raw_os_error(1)));
+        assert!(refused.is_err());
+        assert!(registry.by_inode.lock().is_empty());
+        registry.release(5);
+    }
+}
