@@ -230,6 +230,19 @@ export interface MountOptions {
   attrTimeoutMs?: number
   /** How long the kernel may cache name lookups, in ms. Default 1000. */
   entryTimeoutMs?: number
+  /** How long the kernel may remember that a name does not exist, in ms. Default 0 (never). */
+  negativeTimeoutMs?: number
+  /**
+   * Let the kernel keep directory listings between opens. Call {@link Mount.invalidate} on a
+   * directory whose entries change behind the kernel's back. Default false.
+   */
+  readdirCache?: boolean
+  /**
+   * Let the kernel buffer writes in its page cache and send them in large batches. Faster for
+   * small writes; `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is
+   * not used. Default false.
+   */
+  writebackCache?: boolean
   /** A request still unanswered after this many ms fails. Default 30000. */
   timeoutMs?: number
   /** The code a timed-out request fails with. Default `'ETIMEDOUT'`. */

@@ -18,6 +18,11 @@ export declare class NativeMount {
   replyStat(id: number, stat: NativeStat): boolean
   replyEntries(id: number, entries: Array<NativeDirEntry>): boolean
   replyOpened(id: number, opened: NativeOpened): boolean
+  /**
+   * Drops what the kernel caches about `path`: attributes, data, and a directory's
+   * listing. With `entry`, makes the kernel forget the name instead. Resolves when done.
+   */
+  invalidate(path: string, entry: boolean): Promise<unknown>
   /** How files answered with a backing file have been served so far. */
   dataPath(): NativeDataPath
   replyData(id: number, data: Uint8Array): boolean
@@ -65,6 +70,9 @@ export interface NativeMountOptions {
   defaultPermissions: boolean
   attrTimeoutMs: number
   entryTimeoutMs: number
+  negativeTimeoutMs: number
+  readdirCache: boolean
+  writebackCache: boolean
   timeoutMs: number
   timeoutErrno: string
   threads: number

@@ -212,12 +212,12 @@ function mountOptions(flags: Set<string>): MountOptions {
 }
 
 /** Resolves on the first Ctrl+C or SIGTERM. While it waits, those signals are ours to handle. */
-function interrupted(): Promise<NodeJS.Signals> {
+function interrupted(): Promise<void> {
   return new Promise((done) => {
-    const stop = (signal: NodeJS.Signals) => {
+    const stop = () => {
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
-      done(signal)
+      done()
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
@@ -241,11 +241,14 @@ async function demo(exitAfterSteps: boolean): Promise<number> {
     const { createMemfs } = require('../examples/memfs') as typeof import('../examples/memfs')
     m = await library().mount(dir, createMemfs())
     m.on('error', (error: Error) => console.error(`mountkit: ${error.message}`))
+    // Listen from here on, so a Ctrl+C during the steps also ends in the cleanup below (a
+    // second one falls to the library's handler, which unmounts and exits at once).
+    const stop = interrupted()
     console.log(`Mounted memfs at ${dir}. Working with it through ordinary file calls:\n`)
     await demoSteps(dir)
     if (!exitAfterSteps) {
       console.log(`\nMounted at ${dir} — try it from another terminal; Ctrl+C unmounts`)
-      await interrupted()
+      await stop
     }
     return 0
   } finally {
@@ -260,48 +263,48 @@ async function demo(exitAfterSteps: boolean): Promise<number> {
 // Every call here is asynchronous: this thread also serves the mount, so a synchronous call
 // into it would wait for an answer only this thread can give (the library fails it EDEADLK).
 async function demoSteps(dir: string): Promise<void> {
-  const notes = join(dir, 'notes')
-  const draft = join(notes, 'draft.txt')
-  const final = join(notes, 'hello.txt')
-  const link = join(dir, 'latest')
-  const step = (text: string) => console.log(`$ ${text}`)
+  const at = (name: string) => join(dir, name)
+  let count = 0
+  const step = (text: string) => console.log(`${++count}. ${text}`)
 
-  step(`mkdir ${notes}`)
-  await fsp.mkdir(notes)
+  step('mkdir notes')
+  await fsp.mkdir(at('notes'))
 
-  step(`write ${draft}`)
-  await fsp.writeFile(draft, 'Hello from mountkit.\n')
+  step('write notes/draft.txt')
+  await fsp.writeFile(at('notes/draft.txt'), 'Hello from mountkit.\n')
 
-  step(`append to ${draft}`)
-  await fsp.appendFile(draft, 'Served by TypeScript handlers through FUSE.\n')
+  step('append to notes/draft.txt')
+  await fsp.appendFile(at('notes/draft.txt'), 'Served by TypeScript handlers through FUSE.\n')
 
-  step(`read ${draft}`)
-  const text = await fsp.readFile(draft, 'utf8')
-  console.log(text.replace(/^/gm, '    ').trimEnd())
+  step('read notes/draft.txt')
+  const text = await fsp.readFile(at('notes/draft.txt'), 'utf8')
+  console.log(indent(text))
 
-  step(`rename ${draft} -> ${final}`)
-  await fsp.rename(draft, final)
+  step('rename notes/draft.txt -> notes/hello.txt')
+  await fsp.rename(at('notes/draft.txt'), at('notes/hello.txt'))
 
-  step(`symlink ${link} -> notes/hello.txt, then read through it`)
-  await fsp.symlink('notes/hello.txt', link)
-  const viaLink = await fsp.readFile(link, 'utf8')
-  console.log(`    ${viaLink === text ? 'same contents as notes/hello.txt' : 'DIFFERENT contents!'}`)
-  if (viaLink !== text) throw new Error('reading through the symlink gave different contents')
+  step('symlink latest -> notes/hello.txt, then read through it')
+  await fsp.symlink('notes/hello.txt', at('latest'))
+  if ((await fsp.readFile(at('latest'), 'utf8')) !== text) throw new Error('reading through the symlink gave different contents')
+  console.log('    same contents as notes/hello.txt')
 
-  step(`list ${dir} and ${notes} (mode, size, name)`)
-  for (const where of [dir, notes]) {
+  step('list . and notes: mode, size, name')
+  for (const where of ['.', 'notes']) {
     console.log(`  ${where}:`)
-    for (const name of (await fsp.readdir(where)).sort()) {
-      const path = join(where, name)
-      const info = await fsp.lstat(path)
-      const target = info.isSymbolicLink() ? ` -> ${await fsp.readlink(path)}` : ''
+    for (const name of (await fsp.readdir(at(where))).sort()) {
+      const info = await fsp.lstat(at(join(where, name)))
+      const target = info.isSymbolicLink() ? ` -> ${await fsp.readlink(at(join(where, name)))}` : ''
       console.log(`    ${modeString(info)} ${String(info.size).padStart(6)}  ${name}${target}`)
     }
   }
 
-  step(`ls -la ${dir}   (another program, reading the same mount through the kernel)`)
+  step(`ls -la ${dir}   (another program, using the mount through the kernel)`)
   const { stdout } = await promisify(execFile)('ls', ['-la', dir])
-  console.log(stdout.replace(/^/gm, '    ').trimEnd())
+  console.log(indent(stdout))
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '    ').trimEnd()
 }
 
 function modeString(info: { mode: number; isDirectory(): boolean; isSymbolicLink(): boolean }): string {

@@ -140,7 +140,7 @@ export function unsupportedPlatform(platform: string): Finding {
   }
 }
 
-export function parseKernelVersion(kernelRelease: string): [number, number] | undefined {
+function parseKernelVersion(kernelRelease: string): [number, number] | undefined {
   const match = /^(\d+)\.(\d+)/.exec(kernelRelease)
   return match ? [Number(match[1]), Number(match[2])] : undefined
 }

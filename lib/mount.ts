@@ -50,6 +50,24 @@ export class Mount extends EventEmitter {
   }
 
   /**
+   * Drops what the kernel caches about `path` (relative to the mount, e.g. `'/docs/a.txt'`):
+   * its attributes, its cached data, and for a directory its cached listing. Call it when a
+   * file changes behind the kernel's back while caching is on. Resolves once the kernel has
+   * dropped it; a path the kernel never looked up has nothing cached and resolves at once.
+   */
+  invalidate(path: string): Promise<void> {
+    return this.session.invalidate(path, false) as Promise<void>
+  }
+
+  /**
+   * Makes the kernel forget the name `path`, so its next use asks `getattr` again: for a name
+   * that appeared, disappeared or now names another file behind the kernel's back.
+   */
+  invalidateEntry(path: string): Promise<void> {
+    return this.session.invalidate(path, true) as Promise<void>
+  }
+
+  /**
    * How files opened with `backingPath`/`backingFd` have been served: by the kernel (FUSE
    * passthrough) or by Rust with positioned I/O. Either way, their bytes never reach handlers.
    */
@@ -110,6 +128,9 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     defaultPermissions: options.defaultPermissions ?? true,
     attrTimeoutMs: nonNegative(options.attrTimeoutMs, 'attrTimeoutMs', 1000),
     entryTimeoutMs: nonNegative(options.entryTimeoutMs, 'entryTimeoutMs', 1000),
+    negativeTimeoutMs: nonNegative(options.negativeTimeoutMs, 'negativeTimeoutMs', 0),
+    readdirCache: options.readdirCache ?? false,
+    writebackCache: options.writebackCache ?? false,
     timeoutMs: positive(options.timeoutMs, 'timeoutMs', 30_000),
     timeoutErrno: options.timeoutErrno ?? 'ETIMEDOUT',
     threads: positive(options.threads, 'threads', 2),

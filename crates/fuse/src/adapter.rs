@@ -29,11 +29,17 @@ use crate::convert::{self, file_attr, file_type, fopen_flags};
 use crate::files::{read_at, DataPathStatus, OpenFile, PassthroughRegistry};
 use crate::inode::{InodeTable, ROOT};
 
-/// Cache lifetimes handed to the kernel.
+/// What the kernel may cache, and for how long.
 #[derive(Clone, Copy, Debug)]
-pub struct Ttls {
+pub struct CachePolicy {
     pub attr: Duration,
     pub entry: Duration,
+    /// How long a failed lookup (`ENOENT`) may be remembered; zero remembers nothing.
+    pub negative: Duration,
+    /// Let the kernel keep directory listings between opens.
+    pub readdir: bool,
+    /// Let the kernel buffer writes and send them in large batches (`writeback_cache`).
+    pub writeback: bool,
 }
 
 /// One open directory: the handle the filesystem chose, and the listing read at offset 0 so
@@ -46,13 +52,13 @@ struct OpenDir {
 
 struct Shared {
     dispatch: Arc<dyn Dispatch>,
-    inodes: Mutex<InodeTable>,
+    inodes: Arc<Mutex<InodeTable>>,
     dirs: HandleTable<OpenDir>,
     files: HandleTable<OpenFile>,
     passthrough: PassthroughRegistry,
     status: Arc<DataPathStatus>,
     want_passthrough: bool,
-    ttls: Ttls,
+    cache: CachePolicy,
 }
 
 /// The [`fuser::Filesystem`] of a mountkit mount.
@@ -237,15 +243,15 @@ impl Shared {
         };
         let name = name.to_string_lossy().into_owned();
         let this = self.clone();
-        let ttls = self.ttls;
+        let cache = self.cache;
         self.send(cx, make(path.clone()), move |result| {
             if let Err(e) = expect_empty(result) {
                 return reply.error(convert::errno(e));
             }
             this.lookup_then(cx, parent, name, path, move |entry| match entry {
                 Ok((ino, stat)) => reply.entry_with_ttls(
-                    &ttls.attr,
-                    &ttls.entry,
+                    &cache.attr,
+                    &cache.entry,
                     &file_attr(ino, &stat),
                     Generation(0),
                 ),
@@ -259,7 +265,7 @@ impl Shared {
             Ok(path) => path,
             Err(e) => return reply.error(convert::errno(e)),
         };
-        let ttl = self.ttls.attr;
+        let ttl = self.cache.attr;
         let handle = self.handle_for(ino, None);
         self.send(
             cx,
@@ -306,28 +312,41 @@ impl Adapter {
     /// with positioned I/O). `status` reports which path backed files really take.
     pub fn new(
         dispatch: Arc<dyn Dispatch>,
-        ttls: Ttls,
+        cache: CachePolicy,
         want_passthrough: bool,
         status: Arc<DataPathStatus>,
     ) -> Adapter {
         Adapter {
             shared: Arc::new(Shared {
                 dispatch,
-                inodes: Mutex::new(InodeTable::new()),
+                inodes: Arc::new(Mutex::new(InodeTable::new())),
                 dirs: HandleTable::new(),
                 files: HandleTable::new(),
                 passthrough: PassthroughRegistry::default(),
                 status,
                 want_passthrough,
-                ttls,
+                cache,
             }),
         }
     }
 }
 
+impl Adapter {
+    /// The inode table, shared with the mount for cache invalidation.
+    pub fn inodes(&self) -> Arc<Mutex<InodeTable>> {
+        self.shared.inodes.clone()
+    }
+}
+
 impl fuser::Filesystem for Adapter {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
-        if self.shared.want_passthrough
+        let writeback = self.shared.cache.writeback
+            && config
+                .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)
+                .is_ok();
+        // The kernel refuses passthrough opens on a connection with writeback caching.
+        if !writeback
+            && self.shared.want_passthrough
             && config.add_capabilities(InitFlags::FUSE_PASSTHROUGH).is_ok()
             && config.set_max_stack_depth(1).is_ok()
         {
@@ -339,13 +358,20 @@ impl fuser::Filesystem for Adapter {
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let s = &self.shared;
         let path = path_or_reply!(s.child_path(parent, name), reply);
-        let ttls = s.ttls;
+        let cache = s.cache;
         let name = name.to_string_lossy().into_owned();
         s.lookup_then(context(req), parent, name, path, move |entry| match entry {
             Ok((ino, stat)) => reply.entry_with_ttls(
-                &ttls.attr,
-                &ttls.entry,
+                &cache.attr,
+                &cache.entry,
                 &file_attr(ino, &stat),
+                Generation(0),
+            ),
+            // Node id 0 is the protocol's cacheable "no such name".
+            Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.entry_with_ttls(
+                &Duration::ZERO,
+                &cache.negative,
+                &file_attr(0, &Stat::new(FileKind::File)),
                 Generation(0),
             ),
             Err(e) => reply.error(convert::errno(e)),
@@ -359,7 +385,7 @@ impl fuser::Filesystem for Adapter {
     fn getattr(&self, req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
-        let ttl = s.ttls.attr;
+        let ttl = s.cache.attr;
         let handle = s.handle_for(ino, fh);
         let operation = Operation::Getattr { path, handle };
         s.send(context(req), operation, move |result| {
@@ -556,7 +582,7 @@ impl fuser::Filesystem for Adapter {
         let name = newname.to_string_lossy().into_owned();
         let cx = context(req);
         let this = s.clone();
-        let ttls = s.ttls;
+        let cache = s.cache;
         let operation = Operation::Link {
             existing,
             path: path.clone(),
@@ -573,8 +599,8 @@ impl fuser::Filesystem for Adapter {
                 });
                 match linked {
                     Ok((ino, stat)) => reply.entry_with_ttls(
-                        &ttls.attr,
-                        &ttls.entry,
+                        &cache.attr,
+                        &cache.entry,
                         &file_attr(ino, &stat),
                         Generation(0),
                     ),
@@ -784,7 +810,11 @@ impl fuser::Filesystem for Adapter {
                         handle: opened.handle,
                         listing: None,
                     });
-                    reply.opened(FileHandle(fh), fopen_flags(&opened));
+                    let mut flags = fopen_flags(&opened);
+                    if this.cache.readdir {
+                        flags |= FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE;
+                    }
+                    reply.opened(FileHandle(fh), flags);
                 }
                 Err(e) => reply.error(convert::errno(e)),
             }
@@ -990,7 +1020,7 @@ impl fuser::Filesystem for Adapter {
         let name = name.to_string_lossy().into_owned();
         let cx = context(req);
         let this = s.clone();
-        let ttls = s.ttls;
+        let cache = s.cache;
         let operation = Operation::Create {
             path: path.clone(),
             mode: mode & 0o7777,
@@ -1010,14 +1040,14 @@ impl fuser::Filesystem for Adapter {
                         table.register_open(ino, &opened, |file| reply.open_backing(file));
                     match passthrough {
                         Some(id) => reply.created_passthrough(
-                            &ttls.entry,
+                            &cache.entry,
                             &attr,
                             Generation(0),
                             fh,
                             flags,
                             &id,
                         ),
-                        None => reply.created(&ttls.entry, &attr, Generation(0), fh, flags),
+                        None => reply.created(&cache.entry, &attr, Generation(0), fh, flags),
                     }
                 }
                 Err(e) => {

@@ -219,6 +219,13 @@ impl InodeTable {
         }
     }
 
+    /// The inode the kernel knows for `path`, if it has looked every component up.
+    pub fn resolve(&self, path: &str) -> Option<u64> {
+        path.split('/')
+            .filter(|c| !c.is_empty())
+            .try_fold(ROOT, |dir, name| self.peek(dir, name))
+    }
+
     /// Records that `handle` was opened on `ino`.
     pub fn opened(&mut self, ino: u64, handle: u64) {
         if let Some(node) = self.nodes.get_mut(&ino) {
@@ -369,6 +376,17 @@ mod tests {
         // A new file under the same name is a new inode.
         let g = file(&mut t, d, "f");
         assert_ne!(f, g);
+    }
+
+    #[test]
+    fn known_paths_resolve_to_their_inodes() {
+        let mut t = InodeTable::new();
+        let a = dir(&mut t, ROOT, "a");
+        let f = file(&mut t, a, "f");
+        assert_eq!(t.resolve("/"), Some(ROOT));
+        assert_eq!(t.resolve("/a/f"), Some(f));
+        assert_eq!(t.resolve("/a/missing"), None);
+        assert_eq!(t.resolve("/a//f/"), Some(f));
     }
 
     #[test]

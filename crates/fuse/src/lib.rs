@@ -26,4 +26,4 @@ mod files;
 pub mod inode;
 mod mount;
 
-pub use mount::{is_mounted, unmount_path, DataPathReport, FuseMount, FuseOptions};
+pub use mount::{is_mounted, unmount_path, DataPathReport, FuseMount, FuseOptions, Invalidator};

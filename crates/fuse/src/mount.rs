@@ -9,11 +9,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fuser::{BackgroundSession, Config, MountOption, SessionACL};
+use fuser::{BackgroundSession, Config, INodeNo, MountOption, Notifier, SessionACL};
 use mountkit_core::Dispatch;
+use parking_lot::Mutex;
 
-use crate::adapter::{Adapter, Ttls};
+use crate::adapter::{Adapter, CachePolicy};
 use crate::files::DataPathStatus;
+use crate::inode::InodeTable;
 
 /// How to mount.
 #[derive(Clone, Debug)]
@@ -26,8 +28,16 @@ pub struct FuseOptions {
     pub allow_other: bool,
     /// Let the kernel check permissions against `mode`/`uid`/`gid` (`default_permissions`).
     pub default_permissions: bool,
+    /// How long the kernel may cache attributes.
     pub attr_ttl: Duration,
+    /// How long the kernel may cache name lookups.
     pub entry_ttl: Duration,
+    /// How long the kernel may remember that a name does not exist; zero for never.
+    pub negative_ttl: Duration,
+    /// Let the kernel keep directory listings between opens (invalidate on change).
+    pub readdir_cache: bool,
+    /// Let the kernel buffer writes (`writeback_cache`). Excludes kernel passthrough.
+    pub writeback_cache: bool,
     /// Threads reading requests from the kernel; each has its own cloned FUSE descriptor.
     pub threads: usize,
     /// Clear a stale mount (left by a process that died) at the mount point first.
@@ -47,6 +57,9 @@ impl Default for FuseOptions {
             default_permissions: true,
             attr_ttl: Duration::from_secs(1),
             entry_ttl: Duration::from_secs(1),
+            negative_ttl: Duration::ZERO,
+            readdir_cache: false,
+            writeback_cache: false,
             threads: 2,
             force: false,
             passthrough: true,
@@ -62,6 +75,53 @@ pub struct FuseMount {
     /// that are still pending when the mount goes away.
     connection: Option<u32>,
     data_path: Arc<DataPathStatus>,
+    invalidator: Invalidator,
+}
+
+/// Drops kernel caches of one mount, so a filesystem whose data changes underneath stays
+/// correct with caching on.
+#[derive(Clone)]
+pub struct Invalidator {
+    inodes: Arc<Mutex<InodeTable>>,
+    notifier: Notifier,
+}
+
+impl Invalidator {
+    /// Drops what the kernel caches about `path` (a mount-relative path such as `/a/b`):
+    /// its attributes, its cached data, and, for a directory, its cached listing. A path the
+    /// kernel has not looked up has nothing cached, and is not an error.
+    ///
+    /// Blocks until the kernel has dropped it, and can wait on requests in flight for that
+    /// file: call it from a thread that does not serve them.
+    pub fn invalidate(&self, path: &str) -> io::Result<()> {
+        match self.inodes.lock().resolve(path) {
+            Some(ino) => self.notifier.inval_inode(INodeNo(ino), 0, 0),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes the kernel forget the name `path` (its lookup), so the next access asks the
+    /// filesystem again — for a name that appeared, vanished or now means another file.
+    /// Blocks like [`Invalidator::invalidate`].
+    pub fn invalidate_entry(&self, path: &str) -> io::Result<()> {
+        let Some((parent, name)) = path.trim_end_matches('/').rsplit_once('/') else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path:?} is not an absolute path"),
+            ));
+        };
+        if name.is_empty() {
+            return Ok(());
+        }
+        match self
+            .inodes
+            .lock()
+            .resolve(if parent.is_empty() { "/" } else { parent })
+        {
+            Some(dir) => self.notifier.inval_entry(INodeNo(dir), name.as_ref()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Which data path backed files (`Opened::backing`) take on a mount.
@@ -109,14 +169,19 @@ impl FuseMount {
         };
         config.n_threads = Some(options.threads.max(1));
         config.clone_fd = true;
-        let ttls = Ttls {
+        let cache = CachePolicy {
             attr: options.attr_ttl,
             entry: options.entry_ttl,
+            negative: options.negative_ttl,
+            readdir: options.readdir_cache,
+            writeback: options.writeback_cache,
         };
         let data_path = Arc::new(DataPathStatus::default());
-        let adapter = Adapter::new(dispatch, ttls, options.passthrough, data_path.clone());
+        let adapter = Adapter::new(dispatch, cache, options.passthrough, data_path.clone());
+        let inodes = adapter.inodes();
         let session = fuser::Session::new(adapter, &mountpoint, &config)
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
+        let notifier = session.notifier();
         let connection = connection_of(&mountpoint);
         let session = session.spawn()?;
         Ok(FuseMount {
@@ -124,6 +189,7 @@ impl FuseMount {
             mountpoint,
             connection,
             data_path,
+            invalidator: Invalidator { inodes, notifier },
         })
     }
 
@@ -134,6 +200,11 @@ impl FuseMount {
             passthrough_opens: self.data_path.passthrough_opens.load(Ordering::Relaxed),
             rust_io_opens: self.data_path.rust_io_opens.load(Ordering::Relaxed),
         }
+    }
+
+    /// A handle that drops kernel caches of this mount; it may be used from any thread.
+    pub fn invalidator(&self) -> Invalidator {
+        self.invalidator.clone()
     }
 
     pub fn mountpoint(&self) -> &Path {

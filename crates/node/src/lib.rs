@@ -41,6 +41,9 @@ pub struct NativeMountOptions {
     pub default_permissions: bool,
     pub attr_timeout_ms: f64,
     pub entry_timeout_ms: f64,
+    pub negative_timeout_ms: f64,
+    pub readdir_cache: bool,
+    pub writeback_cache: bool,
     pub timeout_ms: f64,
     pub timeout_errno: String,
     pub threads: u32,
@@ -176,6 +179,23 @@ impl NativeMount {
             })
             .unwrap_or_default();
         self.reply(id, convert::opened(&opened, flags).map(Reply::Opened))
+    }
+
+    /// Drops what the kernel caches about `path`: attributes, data, and a directory's
+    /// listing. With `entry`, makes the kernel forget the name instead. Resolves when done.
+    #[napi]
+    pub fn invalidate(&self, path: String, entry: bool) -> Result<AsyncTask<Invalidate>> {
+        let invalidator = self
+            .backend
+            .lock()
+            .as_ref()
+            .map(platform::Backend::invalidator)
+            .ok_or_else(|| Error::new(Status::GenericFailure, "the filesystem is not mounted"))?;
+        Ok(AsyncTask::new(Invalidate {
+            invalidator,
+            path,
+            entry,
+        }))
     }
 
     /// How files answered with a backing file have been served so far.
@@ -321,6 +341,27 @@ fn stop(
     result
 }
 
+pub struct Invalidate {
+    invalidator: platform::Invalidator,
+    path: String,
+    entry: bool,
+}
+
+impl Task for Invalidate {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        self.invalidator
+            .invalidate(&self.path, self.entry)
+            .map_err(|e| Error::new(Status::GenericFailure, e))
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
 pub struct Unmount {
     backend: Arc<Mutex<Option<platform::Backend>>>,
     bridge: Arc<Bridge>,
@@ -364,8 +405,11 @@ mod platform {
                 read_only: o.read_only,
                 allow_other: o.allow_other,
                 default_permissions: o.default_permissions,
-                attr_ttl: Duration::from_secs_f64(o.attr_timeout_ms.max(0.0) / 1000.0),
-                entry_ttl: Duration::from_secs_f64(o.entry_timeout_ms.max(0.0) / 1000.0),
+                attr_ttl: millis(o.attr_timeout_ms),
+                entry_ttl: millis(o.entry_timeout_ms),
+                negative_ttl: millis(o.negative_timeout_ms),
+                readdir_cache: o.readdir_cache,
+                writeback_cache: o.writeback_cache,
                 threads: o.threads.max(1) as usize,
                 force: o.force,
                 passthrough: o.passthrough,
@@ -381,6 +425,10 @@ mod platform {
 
         pub fn unmount(self) -> Result<(), String> {
             self.0.unmount().map_err(|e| e.to_string())
+        }
+
+        pub fn invalidator(&self) -> Invalidator {
+            Invalidator(self.0.invalidator())
         }
 
         pub fn data_path(&self) -> NativeDataPath {
@@ -400,6 +448,24 @@ mod platform {
                 format!("could not unmount {path}: {e}"),
             )
         })
+    }
+
+    fn millis(ms: f64) -> Duration {
+        Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+    }
+
+    /// Drops kernel caches of a mount from a thread that does not serve its requests.
+    pub struct Invalidator(mountkit_fuse::Invalidator);
+
+    impl Invalidator {
+        pub fn invalidate(&self, path: &str, entry: bool) -> Result<(), String> {
+            let result = if entry {
+                self.0.invalidate_entry(path)
+            } else {
+                self.0.invalidate(path)
+            };
+            result.map_err(|e| format!("could not invalidate {path}: {e}"))
+        }
     }
 
     pub fn current_thread_id() -> u32 {
@@ -437,10 +503,22 @@ mod platform {
         pub fn data_path(&self) -> NativeDataPath {
             match *self {}
         }
+
+        pub fn invalidator(&self) -> Invalidator {
+            match *self {}
+        }
     }
 
     pub fn unmount_path(_: &str) -> napi::Result<()> {
         Err(napi::Error::from_reason(UNSUPPORTED))
+    }
+
+    pub enum Invalidator {}
+
+    impl Invalidator {
+        pub fn invalidate(&self, _: &str, _: bool) -> Result<(), String> {
+            match *self {}
+        }
     }
 
     pub fn current_thread_id() -> u32 {
