@@ -103,6 +103,9 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   if (backend !== 'auto' && backend !== 'fuse') {
     throw new Error(`mount(): backend '${String(backend)}' is not available on ${process.platform}; use 'auto' or 'fuse'`)
   }
+  if (options.writebackCache === true && typeof fs.utimens !== 'function') {
+    throw new Error('mount(): writebackCache needs a utimens handler: with writeback caching the kernel keeps modification times itself and sends them to utimens on fsync and close')
+  }
   const target = resolve(mountpoint)
   checkMountpoint(target, options.force === true)
   const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
