@@ -37,6 +37,13 @@ export declare class NativeMount {
   unmountSync(): void
 }
 
+/**
+ * How write data reaches JavaScript: `'external'` (a Buffer over Rust-owned memory; runtimes
+ * that forbid that, such as Electron, get a copy per buffer) or `'copy'` (always copied,
+ * forced by `MOUNTKIT_COPY_BUFFERS=1`).
+ */
+export declare function bufferMode(): string
+
 export interface NativeBatch {
   requests: Array<NativeRequest>
   events: Array<NativeEvent>

@@ -11,12 +11,13 @@ use mountkit_core::{
     Backing, DirEntry, Errno, FileKind, OpenFlags, Opened, Operation, RenameMode, RequestContext,
     SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
 };
-use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+
+use crate::payload::Payload;
 
 /// One request for a JavaScript handler. Which fields are set depends on the operation; see
 /// `lib/dispatch.ts` for the mapping to handler arguments.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct NativeRequest {
     pub id: u32,
     /// Index into `operationNames()`.
@@ -27,7 +28,8 @@ pub struct NativeRequest {
     pub offset: Option<f64>,
     pub size: Option<f64>,
     pub length: Option<f64>,
-    pub data: Option<Buffer>,
+    #[napi(ts_type = "Buffer")]
+    pub data: Option<Payload>,
     pub mode: Option<u32>,
     pub rdev: Option<u32>,
     /// The second path or name of the operation: symlink target, link source, rename
@@ -99,7 +101,7 @@ pub struct NativeStatFs {
 }
 
 /// A fault for the mount's `error` event.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct NativeEvent {
     pub operation: String,
     pub path: String,
@@ -107,7 +109,7 @@ pub struct NativeEvent {
     pub message: String,
 }
 
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct NativeBatch {
     pub requests: Vec<NativeRequest>,
     pub events: Vec<NativeEvent>,
@@ -348,7 +350,7 @@ pub fn request(
         } => {
             r.handle = Some(*handle as f64);
             r.offset = Some(*offset as f64);
-            r.data = Some(Buffer::from(Vec::from(std::mem::take(data))));
+            r.data = Some(Payload(std::mem::take(data)));
         }
         O::Create { mode, flags, .. } => {
             r.mode = Some(*mode);
@@ -397,7 +399,7 @@ pub fn request(
             name, value, mode, ..
         } => {
             r.other = Some(name.clone());
-            r.data = Some(Buffer::from(Vec::from(std::mem::take(value))));
+            r.data = Some(Payload(std::mem::take(value)));
             r.flags = Some(match mode {
                 XattrMode::Set => 0,
                 XattrMode::Create => 1,

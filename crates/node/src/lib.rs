@@ -6,6 +6,7 @@
 
 mod bridge;
 mod convert;
+mod payload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,18 @@ use convert::{NativeBatch, NativeDirEntry, NativeEvent, NativeOpened, NativeStat
 #[napi]
 pub fn operation_names() -> Vec<&'static str> {
     OPERATION_NAMES.to_vec()
+}
+
+/// How write data reaches JavaScript: `'external'` (a Buffer over Rust-owned memory; runtimes
+/// that forbid that, such as Electron, get a copy per buffer) or `'copy'` (always copied,
+/// forced by `MOUNTKIT_COPY_BUFFERS=1`).
+#[napi]
+pub fn buffer_mode() -> &'static str {
+    if payload::copy_forced() {
+        "copy"
+    } else {
+        "external"
+    }
 }
 
 /// Lazily unmounts whatever FUSE filesystem is at `path`, including a stale mount left by a
