@@ -16,6 +16,7 @@
 //! - [`filetime`]: FILETIME ↔ `SystemTime` and JavaScript milliseconds.
 //! - [`attributes`]: `FILE_ATTRIBUTE_*` ↔ [`Stat`](crate::Stat).
 //! - [`names`]: UTF-16 ↔ mountkit paths, name validity, named streams, case folding.
+//! - [`options`]: mount point, label, drive type and sizes shared by both backends.
 
 pub mod attributes;
 pub mod create;
@@ -24,6 +25,7 @@ pub mod enumerate;
 pub mod filetime;
 pub mod names;
 pub mod ntstatus;
+pub mod options;
 pub mod rename;
 pub mod wildcard;
 
@@ -44,5 +46,6 @@ pub use names::{
 pub use ntstatus::{
     describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno,
 };
+pub use options::{DriveType, MountPoint, WindowsOptions};
 pub use rename::check_rename;
 pub use wildcard::{dos_name_matches, DosExpression};

@@ -1,0 +1,184 @@
+//! How a Windows mount looks to the system: where it appears, what it is called, and how it
+//! behaves. Shared by the WinFsp and Dokan backends, so one set of options means the same on
+//! both.
+
+use std::time::Duration;
+
+use crate::errno::Errno;
+
+/// Where a Windows mount appears.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountPoint {
+    /// A drive letter, `'M'` for `M:`.
+    Drive(char),
+    /// A folder path that must not exist yet (WinFsp) or must be an empty directory (Dokan)
+    /// on an NTFS volume.
+    Folder(String),
+}
+
+impl MountPoint {
+    /// Reads a mount point as users write it: `"M:"`, `"M:\\"`, `"m"` or a folder path.
+    /// Anything else with a colon that is not a drive (`"MM:"`) is `EINVAL`.
+    pub fn parse(text: &str) -> Result<MountPoint, Errno> {
+        let trimmed = text.trim_end_matches(['\\', '/']);
+        let mut chars = trimmed.chars();
+        match (chars.next(), chars.next(), chars.next()) {
+            (Some(letter), None, None) | (Some(letter), Some(':'), None)
+                if letter.is_ascii_alphabetic() =>
+            {
+                Ok(MountPoint::Drive(letter.to_ascii_uppercase()))
+            }
+            _ if trimmed.is_empty() => Err(Errno::EINVAL),
+            _ if trimmed.len() == 2 && trimmed.ends_with(':') => Err(Errno::EINVAL),
+            _ => Ok(MountPoint::Folder(text.to_owned())),
+        }
+    }
+
+    /// The mount point as Windows APIs take it: `"M:"` or the folder path.
+    pub fn to_windows_string(&self) -> String {
+        match self {
+            MountPoint::Drive(letter) => format!("{letter}:"),
+            MountPoint::Folder(path) => path.clone(),
+        }
+    }
+}
+
+/// What kind of drive the mount presents itself as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DriveType {
+    /// A local fixed disk.
+    #[default]
+    Fixed,
+    /// A network drive: Explorer shows it under network locations, and programs treat
+    /// latency accordingly.
+    Network,
+    /// A removable drive.
+    Removable,
+}
+
+/// Options of a Windows mount, common to WinFsp and Dokan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowsOptions {
+    pub mount_point: MountPoint,
+    /// Shown in Explorer as the drive's name.
+    pub volume_label: String,
+    /// Reported as the file system's name (`NTFS`, `FAT32`...); some programs check it.
+    pub file_system_name: String,
+    pub read_only: bool,
+    /// Windows programs expect names to match without regard to case; POSIX handlers are
+    /// given the name as the caller spelled it, and directory lookups fold case.
+    pub case_insensitive: bool,
+    pub drive_type: DriveType,
+    pub sector_size: u16,
+    /// Bytes per allocation unit: a multiple of `sector_size`.
+    pub allocation_unit_size: u32,
+    /// Dispatcher threads of the backend; 0 lets the backend choose.
+    pub threads: u32,
+    /// How long the kernel may cache file information (WinFsp `FileInfoTimeout`).
+    pub file_info_timeout: Duration,
+    /// The library's own per-request timeout; backend timeouts are kept above it so the
+    /// driver never gives up on a request the library would still answer.
+    pub request_timeout: Duration,
+}
+
+impl Default for WindowsOptions {
+    fn default() -> Self {
+        WindowsOptions {
+            mount_point: MountPoint::Drive('M'),
+            volume_label: "mountkit".to_owned(),
+            file_system_name: "mountkit".to_owned(),
+            read_only: false,
+            case_insensitive: true,
+            drive_type: DriveType::Fixed,
+            sector_size: 4096,
+            allocation_unit_size: 4096,
+            threads: 0,
+            file_info_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl WindowsOptions {
+    /// Checks what both drivers require of these numbers, so a bad option fails with a
+    /// reason before any driver sees it.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.sector_size.is_power_of_two() || self.sector_size < 512 {
+            return Err(format!(
+                "sectorSize must be a power of two of at least 512, got {}",
+                self.sector_size
+            ));
+        }
+        if self.allocation_unit_size == 0
+            || self.allocation_unit_size % u32::from(self.sector_size) != 0
+        {
+            return Err(format!(
+                "allocationUnitSize must be a positive multiple of sectorSize ({}), got {}",
+                self.sector_size, self.allocation_unit_size
+            ));
+        }
+        if self.volume_label.encode_utf16().count() > 32 {
+            return Err(format!(
+                "volumeLabel may have at most 32 UTF-16 units, got {:?}",
+                self.volume_label
+            ));
+        }
+        if self.file_system_name.is_empty() || self.file_system_name.encode_utf16().count() > 15 {
+            return Err(format!(
+                "fsName must have 1 to 15 UTF-16 units on Windows, got {:?}",
+                self.file_system_name
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drive_letters_parse_in_every_usual_spelling() {
+        for text in ["M:", "m:", "M", "M:\\", "M:/"] {
+            assert_eq!(
+                MountPoint::parse(text),
+                Ok(MountPoint::Drive('M')),
+                "{text}"
+            );
+        }
+        assert_eq!(MountPoint::Drive('Q').to_windows_string(), "Q:");
+    }
+
+    #[test]
+    fn other_text_is_a_folder_and_nonsense_is_refused() {
+        assert_eq!(
+            MountPoint::parse("C:\\mnt\\demo"),
+            Ok(MountPoint::Folder("C:\\mnt\\demo".to_owned()))
+        );
+        assert_eq!(MountPoint::parse(""), Err(Errno::EINVAL));
+        assert_eq!(MountPoint::parse("1:"), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn sizes_and_names_are_checked() {
+        assert!(WindowsOptions::default().validate().is_ok());
+        let odd_sector = WindowsOptions {
+            sector_size: 1000,
+            ..Default::default()
+        };
+        assert!(odd_sector.validate().unwrap_err().contains("sectorSize"));
+        let misaligned = WindowsOptions {
+            allocation_unit_size: 6000,
+            ..Default::default()
+        };
+        assert!(misaligned
+            .validate()
+            .unwrap_err()
+            .contains("allocationUnitSize"));
+        let long_name = WindowsOptions {
+            file_system_name: "x".repeat(16),
+            ..Default::default()
+        };
+        assert!(long_name.validate().unwrap_err().contains("fsName"));
+    }
+}
