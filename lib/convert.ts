@@ -69,17 +69,44 @@ export function toNativeStat(stat: unknown, defaults: { uid: number; gid: number
   }
 }
 
-export function toNativeEntries(entries: unknown, defaults: { uid: number; gid: number }): NativeDirEntry[] {
+/** Why a directory entry name cannot be listed, or undefined if it can. */
+export function invalidName(name: string): string | undefined {
+  if (name === '') return 'is empty'
+  if (name === '.' || name === '..') return 'is reserved (. and .. are added for you)'
+  if (name.includes('/')) return "contains '/'"
+  if (name.includes('\0')) return 'contains NUL'
+  if (Buffer.byteLength(name) > 255) return 'is longer than 255 bytes'
+  return undefined
+}
+
+/**
+ * Checks a readdir result. Entries whose names cannot exist in a directory are left out (and
+ * listed in `dropped`) rather than failing the listing; a wrong shape fails it.
+ */
+export function toNativeEntries(
+  entries: unknown,
+  defaults: { uid: number; gid: number },
+): { entries: NativeDirEntry[]; dropped: string[] } {
   if (!Array.isArray(entries)) throw new InvalidReply(`readdir must return an array, got ${typeof entries}`)
-  return entries.map((entry: DirEntry, i) => {
+  const dropped: string[] = []
+  const seen = new Set<string>()
+  const valid: NativeDirEntry[] = []
+  entries.forEach((entry: DirEntry, i) => {
     if (typeof entry !== 'object' || entry === null || typeof entry.name !== 'string') {
       throw new InvalidReply(`readdir entry ${i} must be an object with a string name`)
     }
+    const problem = invalidName(entry.name) ?? (seen.has(entry.name) ? 'is a duplicate' : undefined)
+    if (problem !== undefined) {
+      dropped.push(`${JSON.stringify(entry.name.length > 40 ? entry.name.slice(0, 40) + '…' : entry.name)} ${problem}`)
+      return
+    }
+    seen.add(entry.name)
     const stat = entry.stat === undefined ? undefined : toNativeStat(entry.stat, defaults)
     const kind = 'kind' in entry && entry.kind !== undefined ? kindCode(entry.kind, `readdir entry ${JSON.stringify(entry.name)}`) : stat?.kind
     if (kind === undefined) throw new InvalidReply(`readdir entry ${JSON.stringify(entry.name)} needs a kind or a stat`)
-    return { name: entry.name, kind, stat }
+    valid.push({ name: entry.name, kind, stat })
   })
+  return { entries: valid, dropped }
 }
 
 export function toNativeOpened(result: unknown): NativeOpened {

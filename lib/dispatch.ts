@@ -13,7 +13,8 @@ import {
   toNativeStatFs,
 } from './convert'
 
-type Reply = (native: NativeMount, id: number, value: unknown) => boolean
+/** Sends a checked result; `warn` reports a problem that did not fail the request. */
+type Reply = (native: NativeMount, id: number, value: unknown, warn: (message: string) => void) => boolean
 
 interface OperationSpec {
   /** The handler to call. */
@@ -32,7 +33,15 @@ const date = (ms: number | undefined) => (ms === undefined ? undefined : new Dat
 /** Each native operation, in the order the addon numbers them (`operationNames()`). */
 export const OPERATIONS: Record<string, OperationSpec> = {
   getattr: { handler: 'getattr', args: (r) => [r.path, r.handle], reply: (n, id, v) => n.replyStat(id, toNativeStat(v, owner)) },
-  readdir: { handler: 'readdir', args: (r) => [r.path, r.handle], reply: (n, id, v) => n.replyEntries(id, toNativeEntries(v, owner)) },
+  readdir: {
+    handler: 'readdir',
+    args: (r) => [r.path, r.handle],
+    reply: (n, id, v, warn) => {
+      const { entries, dropped } = toNativeEntries(v, owner)
+      if (dropped.length > 0) warn(`left out of the listing: ${dropped.join('; ')}`)
+      return n.replyEntries(id, entries)
+    },
+  },
   open: { handler: 'open', args: (r) => [r.path, r.flags], reply: opened, whenMissing: 'opened' },
   opendir: { handler: 'opendir', args: (r) => [r.path, r.flags], reply: opened, whenMissing: 'opened' },
   release: { handler: 'release', args: (r) => [r.path, r.handle, r.flags], reply: empty, whenMissing: 'ok' },
@@ -175,7 +184,7 @@ export class Dispatcher {
   private finish(request: NativeRequest, spec: OperationSpec, value: unknown): void {
     let answered: boolean
     try {
-      answered = spec.reply(this.native, request.id, value)
+      answered = spec.reply(this.native, request.id, value, (message) => this.report(request, undefined, message))
       this.hooks.log?.(`<- #${request.id} ok`)
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
@@ -213,7 +222,7 @@ export class Dispatcher {
     this.report(request, 'ETIMEDOUT', 'handler settled after its request had already timed out')
   }
 
-  private report(request: NativeRequest, errno: string, message: string, cause?: unknown): void {
+  private report(request: NativeRequest, errno: string | undefined, message: string, cause?: unknown): void {
     this.hooks.fault(new HandlerError(this.specs[request.op].handler, request.path, errno, message, cause))
   }
 

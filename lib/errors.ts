@@ -30,10 +30,13 @@ export class FsError extends Error {
 export class HandlerError extends Error {
   readonly operation: string
   readonly path: string
-  /** The code the caller of the filesystem saw. */
-  readonly errno: string
+  /**
+   * The code the caller of the filesystem saw, or undefined when its request still
+   * succeeded (a readdir result with some entries left out).
+   */
+  readonly errno: string | undefined
 
-  constructor(operation: string, path: string, errno: string, message: string, cause?: unknown) {
+  constructor(operation: string, path: string, errno: string | undefined, message: string, cause?: unknown) {
     super(`${operation} ${path}: ${message}`, cause === undefined ? undefined : { cause })
     this.name = 'HandlerError'
     this.operation = operation
