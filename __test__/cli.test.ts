@@ -360,6 +360,11 @@ test('cli: unmount clears a stale mount left by a killed process', async (t) => 
   t.is(await statCode(dir), 'ENOTCONN')
   t.truthy(await mountedAt(dir))
 
+  const doctor = await runToEnd(['doctor', '--json'])
+  const stale = (JSON.parse(doctor.stdout) as Finding[]).find((f) => f.title === 'Stale mount' && f.found.startsWith(`${dir} `))
+  t.is(stale?.status, 'warn', doctor.stdout)
+  t.is(stale?.fix, `\`mountkit unmount ${dir}\``)
+
   const { code, stdout, stderr } = await runToEnd(['unmount', dir])
   t.is(code, 0, stderr)
   t.regex(stdout, /Unmounted/)

@@ -348,12 +348,13 @@ async function doctor(json: boolean): Promise<number> {
 }
 
 if (require.main === module) {
-  // Exit explicitly: a doctor probe stuck on a hung mount would otherwise keep the process up.
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code
+    },
     (error: unknown) => {
       console.error(`mountkit: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-      process.exit(1)
+      process.exitCode = 1
     },
   )
 }

@@ -1,6 +1,7 @@
 // `mountkit doctor`: checks whether this machine can serve FUSE mounts, and says how to fix
 // what is missing. Reading the machine (gatherFacts) is kept apart from judging it (diagnose),
 // so the judgement can be tested with facts recorded on other machines.
+import { spawn } from 'node:child_process'
 import { constants as fsConstants } from 'node:fs'
 import { access, readFile, stat } from 'node:fs/promises'
 import { release } from 'node:os'
@@ -521,25 +522,69 @@ async function probeFuseMounts(uid: number): Promise<FuseMountFact[]> {
   })
   // Other users' mounts answer EACCES without asking their server, so only ours say anything.
   const ours = uid === 0 ? facts : facts.filter((m) => m.userId === uid)
-  return Promise.all(ours.map(async (m) => ({ ...m, probe: await probe(m.mountPoint) })))
+  const answers = await probe(ours.map((m) => m.mountPoint))
+  return ours.map((m) => ({ ...m, probe: answers.get(m.mountPoint) ?? 'timeout' }))
 }
 
-// Asynchronous, with a deadline: a hung filesystem must not hang the doctor. A stat that never
-// returns keeps a libuv thread busy, which is why the CLI exits explicitly when done.
-async function probe(mountPoint: string): Promise<string> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<string>((done) => {
-    timer = setTimeout(() => done('timeout'), PROBE_TIMEOUT_MS)
+// The stats run in a child process, because a stat on a hung mount does not return, and once
+// its server has read the request not even SIGKILL ends the wait. Here it would hold a libuv
+// thread for good; a few hung mounts would starve the pool. The child gets a thread per mount
+// point and starts the deadline once it runs (a slow start on a busy machine does not count
+// against the mounts). At the deadline it prints one line with the answers it has and kills
+// itself: a normal exit would wait to join the stuck threads. Its exit may still be delayed by
+// them, so the line is read as soon as it arrives, not at exit.
+const PROBE_SCRIPT = `
+const [, limit, ...paths] = process.argv
+const answers = {}
+let left = paths.length
+const finish = () => {
+  process.stdout.write(JSON.stringify(answers) + '\\n')
+  if (left === 0) process.exit(0)
+  process.kill(process.pid, 'SIGKILL')
+}
+setTimeout(finish, Number(limit))
+for (const path of paths) {
+  require('fs').stat(path, (error) => {
+    answers[path] = error ? String(error.code) : 'ok'
+    if (--left === 0) finish()
   })
-  const answer = stat(mountPoint).then(
-    () => 'ok',
-    (error: NodeJS.ErrnoException) => error.code ?? String(error),
-  )
-  try {
-    return await Promise.race([answer, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+}`
+
+/** What stat said for each mount point: `'ok'` or an error code; missing means no answer. */
+function probe(mountPoints: string[]): Promise<Map<string, string>> {
+  if (mountPoints.length === 0) return Promise.resolve(new Map())
+  return new Promise((done) => {
+    const threads = String(Math.min(1024, Math.max(4, mountPoints.length)))
+    const child = spawn(process.execPath, ['-e', PROBE_SCRIPT, '--', String(PROBE_TIMEOUT_MS), ...mountPoints], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: threads },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    let output = ''
+    const settle = (answers: Record<string, string>) => {
+      clearTimeout(guard)
+      child.stdout.destroy()
+      child.unref()
+      done(new Map(Object.entries(answers)))
+    }
+    const parsed = (): Record<string, string> => {
+      try {
+        return JSON.parse(output) as Record<string, string>
+      } catch {
+        return {}
+      }
+    }
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+      if (output.endsWith('\n')) settle(parsed())
+    })
+    child.on('exit', () => settle(parsed()))
+    child.on('error', () => settle({}))
+    // Should the child never get as far as its own deadline.
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL')
+      settle({})
+    }, PROBE_TIMEOUT_MS + 10_000)
+  })
 }
 
 function loadAddon(): Facts['addon'] {

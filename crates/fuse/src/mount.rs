@@ -222,7 +222,11 @@ impl FuseMount {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
-        let detached = unmount_path(&self.mountpoint);
+        // Someone may have unmounted it already (`umount`, `mountkit unmount`): not an error.
+        let detached = match unmount_path(&self.mountpoint) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
         let (done_tx, done_rx) = mpsc::channel();
         std::thread::spawn(move || {
             let _ = done_tx.send(session.join());
@@ -256,9 +260,33 @@ impl Drop for FuseMount {
     }
 }
 
-/// Lazily unmounts whatever FUSE filesystem is mounted at `path`: as root with `umount2`,
-/// otherwise through `fusermount3 -u -z`. Also clears stale mounts of dead processes.
+/// Lazily unmounts the FUSE filesystem mounted at `path`: as root with `umount2`, otherwise
+/// through `fusermount3 -u -z`. Also clears stale mounts of dead processes. Refuses a path
+/// where nothing is mounted (`NotFound`) or where the mount is not FUSE (`InvalidInput`), so
+/// it can never detach some other filesystem.
 pub fn unmount_path(path: &Path) -> io::Result<()> {
+    match mount_entry(path) {
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("nothing is mounted at {}", path.display()),
+            ))
+        }
+        Some((_, fstype)) if !fstype.starts_with("fuse") => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a {fstype} mount, not a FUSE mount; not unmounting it",
+                    path.display()
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    detach(path)
+}
+
+fn detach(path: &Path) -> io::Result<()> {
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
     // SAFETY: c_path is a valid NUL-terminated string that outlives the call.
@@ -458,6 +486,15 @@ mod tests {
         let err = prepare_mountpoint(&dir, false).unwrap_err();
         assert!(err.to_string().contains("not empty"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unmount_refuses_plain_directories_and_other_filesystems() {
+        let dir = std::env::temp_dir();
+        let err = unmount_path(&dir.join("mountkit-nothing-here")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        let err = unmount_path(Path::new("/")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     }
 
     #[test]
