@@ -1,0 +1,854 @@
+//! The `extern "system"` functions Dokan calls. Each one reads its arguments out of the raw
+//! pointers Dokan passes, calls the matching [`DokanFs`] method, and writes the answer back.
+//! No decision is made here.
+//!
+//! Every callback runs on a Dokan worker thread and may block it while the filesystem
+//! answers; a panic inside a callback is caught and answered with
+//! `STATUS_UNEXPECTED_IO_ERROR` (or ignored, for the callbacks that return nothing), since
+//! unwinding into Dokan's C code would abort the process.
+
+use core::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use log::error;
+use mountkit_core::windows::ntstatus::{
+    STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
+    STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, STATUS_UNEXPECTED_IO_ERROR,
+};
+use parking_lot::Mutex;
+use windows_sys::core::BOOL;
+use windows_sys::Win32::Foundation::{LocalFree, FILETIME};
+use windows_sys::Win32::Security::Authorization::{
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+};
+use windows_sys::Win32::Security::PSECURITY_DESCRIPTOR;
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, WIN32_FIND_DATAW, WIN32_FIND_STREAM_DATA,
+};
+
+use crate::ffi::{
+    DokanResetTimeoutFn, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO, DOKAN_OPERATIONS,
+    NTSTATUS,
+};
+use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, NtResult, WriteRequest};
+use crate::request::Keepalive;
+use crate::security;
+
+/// What the callbacks of one mount share, reached through `DOKAN_OPTIONS.GlobalContext`.
+pub struct Volume {
+    /// The mount's state and callback logic.
+    pub fs: DokanFs,
+    /// `DokanResetTimeout`, for keeping slow requests alive.
+    pub reset_timeout: DokanResetTimeoutFn,
+    /// The mount point Dokan reported in `Mounted`.
+    pub mounted_at: Mutex<Option<String>>,
+    /// Set by `Mounted`, cleared by `Unmounted`.
+    pub mounted: AtomicBool,
+}
+
+// Dokan calls in from many threads at once, all sharing one `Volume` through a raw pointer.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Volume>();
+};
+
+/// The callback table handed to `DokanCreateFileSystem`: every operation is served.
+pub fn operations() -> DOKAN_OPERATIONS {
+    DOKAN_OPERATIONS {
+        ZwCreateFile: Some(zw_create_file),
+        Cleanup: Some(cleanup),
+        CloseFile: Some(close_file),
+        ReadFile: Some(read_file),
+        WriteFile: Some(write_file),
+        FlushFileBuffers: Some(flush_file_buffers),
+        GetFileInformation: Some(get_file_information),
+        FindFiles: Some(find_files),
+        FindFilesWithPattern: Some(find_files_with_pattern),
+        SetFileAttributes: Some(set_file_attributes),
+        SetFileTime: Some(set_file_time),
+        DeleteFile: Some(delete_file),
+        DeleteDirectory: Some(delete_directory),
+        MoveFile: Some(move_file),
+        SetEndOfFile: Some(set_end_of_file),
+        SetAllocationSize: Some(set_allocation_size),
+        LockFile: Some(lock_file),
+        UnlockFile: Some(unlock_file),
+        GetDiskFreeSpace: Some(get_disk_free_space),
+        GetVolumeInformation: Some(get_volume_information),
+        Mounted: Some(mounted),
+        Unmounted: Some(unmounted),
+        GetFileSecurity: Some(get_file_security),
+        SetFileSecurity: Some(set_file_security),
+        FindStreams: Some(find_streams),
+    }
+}
+
+/// Extends the driver's timer of the request a callback is serving.
+struct ResetTimeout {
+    reset: DokanResetTimeoutFn,
+    info: *mut DOKAN_FILE_INFO,
+}
+
+impl Keepalive for ResetTimeout {
+    fn extend(&self, milliseconds: u32) -> bool {
+        // SAFETY: `info` is the DOKAN_FILE_INFO of the request this thread is serving, valid
+        // until the callback returns, and DokanResetTimeout is documented for use during it.
+        unsafe { (self.reset)(milliseconds, self.info) != 0 }
+    }
+}
+
+/// What a callback reads out of its `DOKAN_FILE_INFO` before doing anything.
+struct Request<'a> {
+    volume: &'a Volume,
+    info: *mut DOKAN_FILE_INFO,
+    context: u64,
+    process_id: u32,
+}
+
+impl<'a> Request<'a> {
+    /// # Safety
+    ///
+    /// `info` must be the DOKAN_FILE_INFO Dokan passed to the running callback, whose
+    /// `DokanOptions.GlobalContext` holds the address of a [`Volume`] that outlives the mount.
+    unsafe fn new(info: *mut DOKAN_FILE_INFO) -> Request<'a> {
+        // SAFETY: per this function's contract, `info` and its `DokanOptions` are valid for
+        // the callback, and `GlobalContext` was set by `mount` to the address of a `Volume`
+        // kept alive until `DokanCloseHandle` has returned.
+        unsafe {
+            let options = (*info).DokanOptions;
+            Request {
+                volume: &*((*options).GlobalContext as usize as *const Volume),
+                info,
+                context: (*info).Context,
+                process_id: (*info).ProcessId,
+            }
+        }
+    }
+
+    fn keepalive(&self) -> ResetTimeout {
+        ResetTimeout {
+            reset: self.volume.reset_timeout,
+            info: self.info,
+        }
+    }
+
+    fn fs(&self) -> &DokanFs {
+        &self.volume.fs
+    }
+}
+
+/// Runs `body`, answering `STATUS_UNEXPECTED_IO_ERROR` if it panics.
+fn shield(name: &str, body: impl FnOnce() -> NTSTATUS) -> NTSTATUS {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        error!("the Dokan callback {name} panicked");
+        STATUS_UNEXPECTED_IO_ERROR
+    })
+}
+
+fn status(result: NtResult<()>) -> NTSTATUS {
+    match result {
+        Ok(()) => STATUS_SUCCESS,
+        Err(error) => error.0,
+    }
+}
+
+/// # Safety
+///
+/// `text` must be null or point to a NUL-terminated UTF-16 string that stays valid while the
+/// returned slice is used.
+unsafe fn wide<'a>(text: *const u16) -> &'a [u16] {
+    if text.is_null() {
+        return &[];
+    }
+    let mut length = 0;
+    // SAFETY: the string is NUL-terminated, so every unit up to and including the NUL is
+    // readable.
+    while unsafe { *text.add(length) } != 0 {
+        length += 1;
+    }
+    // SAFETY: the `length` units before the NUL are initialized and valid for `'a`.
+    unsafe { std::slice::from_raw_parts(text, length) }
+}
+
+/// Copies `text` into a Windows buffer of `capacity` units, cutting it to fit and always
+/// writing the terminating NUL.
+///
+/// # Safety
+///
+/// `buffer` must be null or valid for writing `capacity` units.
+unsafe fn copy_wide(text: &str, buffer: *mut u16, capacity: usize) {
+    if buffer.is_null() || capacity == 0 {
+        return;
+    }
+    let units: Vec<u16> = text.encode_utf16().take(capacity - 1).collect();
+    // SAFETY: at most `capacity - 1` units plus the NUL are written into a buffer of
+    // `capacity` units.
+    unsafe {
+        ptr::copy_nonoverlapping(units.as_ptr(), buffer, units.len());
+        *buffer.add(units.len()) = 0;
+    }
+}
+
+fn filetime(value: u64) -> FILETIME {
+    FILETIME {
+        dwLowDateTime: value as u32,
+        dwHighDateTime: (value >> 32) as u32,
+    }
+}
+
+/// # Safety
+///
+/// `time` must be null or point to a readable FILETIME.
+unsafe fn read_filetime(time: *const FILETIME) -> Option<u64> {
+    if time.is_null() {
+        return None;
+    }
+    // SAFETY: `time` is non-null and readable per the contract.
+    let time = unsafe { *time };
+    Some(u64::from(time.dwHighDateTime) << 32 | u64::from(time.dwLowDateTime))
+}
+
+unsafe extern "system" fn zw_create_file(
+    file_name: *const u16,
+    _security_context: *mut c_void,
+    desired_access: u32,
+    file_attributes: u32,
+    _share_access: u32,
+    create_disposition: u32,
+    create_options: u32,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("ZwCreateFile", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        // SAFETY: Dokan passes a NUL-terminated file name valid during the callback.
+        let file_name = unsafe { wide(file_name) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        let outcome = request.fs().create(
+            &call,
+            &CreateRequest {
+                file_name,
+                desired_access,
+                file_attributes,
+                create_disposition,
+                create_options,
+                prior_context: request.context,
+            },
+        );
+        // SAFETY: `info` is valid and ours to update until the callback returns.
+        unsafe {
+            (*info).Context = outcome.context;
+            if outcome.opened() {
+                (*info).IsDirectory = u8::from(outcome.is_directory);
+            }
+        }
+        outcome.status
+    })
+}
+
+unsafe extern "system" fn cleanup(_file_name: *const u16, info: *mut DOKAN_FILE_INFO) {
+    shield("Cleanup", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        // SAFETY: as above; the flag is a plain byte.
+        let delete_pending = unsafe { (*info).DeletePending } != 0;
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        request.fs().cleanup(&call, request.context, delete_pending);
+        STATUS_SUCCESS
+    });
+}
+
+unsafe extern "system" fn close_file(_file_name: *const u16, info: *mut DOKAN_FILE_INFO) {
+    shield("CloseFile", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        request.fs().close(&call, request.context);
+        // SAFETY: `info` is valid and ours to update; a cleared context cannot be reused by
+        // a create Dokan retries with the same DOKAN_FILE_INFO.
+        unsafe { (*info).Context = 0 };
+        STATUS_SUCCESS
+    });
+}
+
+unsafe extern "system" fn read_file(
+    _file_name: *const u16,
+    buffer: *mut c_void,
+    buffer_length: u32,
+    read_length: *mut u32,
+    offset: i64,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("ReadFile", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        if buffer.is_null() || read_length.is_null() {
+            return STATUS_INVALID_PARAMETER;
+        }
+        // SAFETY: Dokan's buffer holds `buffer_length` writable bytes for the callback.
+        let buffer =
+            unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_length as usize) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        match request.fs().read(&call, request.context, buffer, offset) {
+            Ok(count) => {
+                // SAFETY: `read_length` is non-null and writable; `count` fits the buffer,
+                // whose length is a u32.
+                unsafe { *read_length = count as u32 };
+                STATUS_SUCCESS
+            }
+            Err(error) => error.0,
+        }
+    })
+}
+
+unsafe extern "system" fn write_file(
+    _file_name: *const u16,
+    buffer: *const c_void,
+    bytes_to_write: u32,
+    bytes_written: *mut u32,
+    offset: i64,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("WriteFile", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        if (buffer.is_null() && bytes_to_write > 0) || bytes_written.is_null() {
+            return STATUS_INVALID_PARAMETER;
+        }
+        let data: &[u8] = if bytes_to_write == 0 {
+            &[]
+        } else {
+            // SAFETY: Dokan's buffer holds `bytes_to_write` readable bytes for the callback.
+            unsafe { std::slice::from_raw_parts(buffer.cast::<u8>(), bytes_to_write as usize) }
+        };
+        // SAFETY: `info` is valid; the flags are plain bytes.
+        let (write_to_end_of_file, paging_io) =
+            unsafe { ((*info).WriteToEndOfFile != 0, (*info).PagingIo != 0) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        let write = WriteRequest {
+            data,
+            offset,
+            write_to_end_of_file,
+            paging_io,
+        };
+        match request.fs().write(&call, request.context, &write) {
+            Ok(count) => {
+                // SAFETY: `bytes_written` is non-null and writable; `count` is at most
+                // `bytes_to_write`.
+                unsafe { *bytes_written = count as u32 };
+                STATUS_SUCCESS
+            }
+            Err(error) => error.0,
+        }
+    })
+}
+
+unsafe extern "system" fn flush_file_buffers(
+    _file_name: *const u16,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("FlushFileBuffers", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        status(request.fs().flush(&call, request.context))
+    })
+}
+
+unsafe extern "system" fn get_file_information(
+    _file_name: *const u16,
+    buffer: *mut BY_HANDLE_FILE_INFORMATION,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("GetFileInformation", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        if buffer.is_null() {
+            return STATUS_INVALID_PARAMETER;
+        }
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        match request.fs().get_file_information(&call, request.context) {
+            Ok(file) => {
+                let answer = BY_HANDLE_FILE_INFORMATION {
+                    dwFileAttributes: file.attributes,
+                    ftCreationTime: filetime(file.creation_time),
+                    ftLastAccessTime: filetime(file.last_access_time),
+                    ftLastWriteTime: filetime(file.last_write_time),
+                    dwVolumeSerialNumber: file.volume_serial,
+                    nFileSizeHigh: (file.size >> 32) as u32,
+                    nFileSizeLow: file.size as u32,
+                    nNumberOfLinks: file.links,
+                    nFileIndexHigh: (file.index >> 32) as u32,
+                    nFileIndexLow: file.index as u32,
+                };
+                // SAFETY: `buffer` is non-null and points to Dokan's writable structure.
+                unsafe { buffer.write(answer) };
+                STATUS_SUCCESS
+            }
+            Err(error) => error.0,
+        }
+    })
+}
+
+/// Serves `FindFiles` (`pattern` null) and `FindFilesWithPattern`.
+///
+/// # Safety
+///
+/// The arguments must be those Dokan passed to the running callback.
+unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+    // SAFETY: per the contract, `info` is this request's DOKAN_FILE_INFO.
+    let request = unsafe { Request::new(info) };
+    let Some(fill) = fill else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    // SAFETY: per the contract, `pattern` is null or Dokan's NUL-terminated pattern.
+    let pattern = (!pattern.is_null()).then(|| unsafe { wide(pattern) });
+    let keepalive = request.keepalive();
+    let call = Call {
+        process_id: request.process_id,
+        keepalive: &keepalive,
+    };
+    let entries = match request.fs().find_files(&call, request.context, pattern) {
+        Ok(entries) => entries,
+        Err(error) => return error.0,
+    };
+    for entry in entries {
+        let mut data = WIN32_FIND_DATAW {
+            dwFileAttributes: entry.attributes,
+            ftCreationTime: filetime(entry.creation_time),
+            ftLastAccessTime: filetime(entry.last_access_time),
+            ftLastWriteTime: filetime(entry.last_write_time),
+            nFileSizeHigh: (entry.size >> 32) as u32,
+            nFileSizeLow: entry.size as u32,
+            ..WIN32_FIND_DATAW::default()
+        };
+        let capacity = data.cFileName.len();
+        // SAFETY: `cFileName` is a local array of `capacity` units.
+        unsafe { copy_wide(&entry.name, data.cFileName.as_mut_ptr(), capacity) };
+        // SAFETY: `fill` is Dokan's FillFindData for this request; it copies `data` before
+        // returning, and `info` is the request's DOKAN_FILE_INFO it expects.
+        if unsafe { fill(&mut data, info) } == 1 {
+            return STATUS_BUFFER_OVERFLOW;
+        }
+    }
+    STATUS_SUCCESS
+}
+
+unsafe extern "system" fn find_files(
+    _file_name: *const u16,
+    fill: PFillFindData,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    // SAFETY: the arguments are Dokan's, passed on unchanged.
+    shield("FindFiles", || unsafe { find(ptr::null(), fill, info) })
+}
+
+unsafe extern "system" fn find_files_with_pattern(
+    _path_name: *const u16,
+    pattern: *const u16,
+    fill: PFillFindData,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    // SAFETY: the arguments are Dokan's, passed on unchanged.
+    shield("FindFilesWithPattern", || unsafe {
+        find(pattern, fill, info)
+    })
+}
+
+unsafe extern "system" fn set_file_attributes(
+    _file_name: *const u16,
+    file_attributes: u32,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("SetFileAttributes", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        status(
+            request
+                .fs()
+                .set_file_attributes(&call, request.context, file_attributes),
+        )
+    })
+}
+
+unsafe extern "system" fn set_file_time(
+    _file_name: *const u16,
+    creation: *const FILETIME,
+    last_access: *const FILETIME,
+    last_write: *const FILETIME,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("SetFileTime", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        // SAFETY: each pointer is null or one of Dokan's readable FILETIMEs.
+        let times = unsafe {
+            FileTimes {
+                creation: read_filetime(creation),
+                last_access: read_filetime(last_access),
+                last_write: read_filetime(last_write),
+            }
+        };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        status(request.fs().set_file_time(&call, request.context, &times))
+    })
+}
+
+/// Serves `DeleteFile` and `DeleteDirectory`, which differ only in what Dokan opened.
+///
+/// # Safety
+///
+/// `info` must be the DOKAN_FILE_INFO Dokan passed to the running callback.
+unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+    // SAFETY: per the contract.
+    let request = unsafe { Request::new(info) };
+    // SAFETY: `info` is valid; the flag is a plain byte.
+    let delete = unsafe { (*info).DeletePending } != 0;
+    let keepalive = request.keepalive();
+    let call = Call {
+        process_id: request.process_id,
+        keepalive: &keepalive,
+    };
+    status(request.fs().set_delete(&call, request.context, delete))
+}
+
+unsafe extern "system" fn delete_file(
+    _file_name: *const u16,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    // SAFETY: `info` is Dokan's, passed on unchanged.
+    shield("DeleteFile", || unsafe { set_delete(info) })
+}
+
+unsafe extern "system" fn delete_directory(
+    _file_name: *const u16,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    // SAFETY: `info` is Dokan's, passed on unchanged.
+    shield("DeleteDirectory", || unsafe { set_delete(info) })
+}
+
+unsafe extern "system" fn move_file(
+    _file_name: *const u16,
+    new_file_name: *const u16,
+    replace_if_existing: BOOL,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("MoveFile", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        // SAFETY: Dokan passes a NUL-terminated new name valid during the callback.
+        let new_name = unsafe { wide(new_file_name) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        status(
+            request
+                .fs()
+                .move_file(&call, request.context, new_name, replace_if_existing != 0),
+        )
+    })
+}
+
+unsafe extern "system" fn set_end_of_file(
+    _file_name: *const u16,
+    length: i64,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("SetEndOfFile", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        status(request.fs().set_end_of_file(&call, request.context, length))
+    })
+}
+
+unsafe extern "system" fn set_allocation_size(
+    _file_name: *const u16,
+    allocation: i64,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("SetAllocationSize", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        status(
+            request
+                .fs()
+                .set_allocation_size(&call, request.context, allocation),
+        )
+    })
+}
+
+/// Byte-range locks are kept by the Dokan driver: the mount does not set
+/// `DOKAN_OPTION_FILELOCK_USER_MODE`, so Dokan never calls this, and if it did,
+/// `STATUS_NOT_IMPLEMENTED` tells it to handle the lock itself.
+unsafe extern "system" fn lock_file(
+    _file_name: *const u16,
+    _offset: i64,
+    _length: i64,
+    _info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    STATUS_NOT_IMPLEMENTED
+}
+
+/// See [`lock_file`].
+unsafe extern "system" fn unlock_file(
+    _file_name: *const u16,
+    _offset: i64,
+    _length: i64,
+    _info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    STATUS_NOT_IMPLEMENTED
+}
+
+unsafe extern "system" fn get_disk_free_space(
+    free_bytes_available: *mut u64,
+    total_bytes: *mut u64,
+    total_free_bytes: *mut u64,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("GetDiskFreeSpace", || {
+        // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
+        let request = unsafe { Request::new(info) };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        match request.fs().disk_free_space(&call) {
+            Ok(space) => {
+                for (target, value) in [
+                    (free_bytes_available, space.free_bytes_available),
+                    (total_bytes, space.total_bytes),
+                    (total_free_bytes, space.total_free_bytes),
+                ] {
+                    if !target.is_null() {
+                        // SAFETY: a non-null target is one of Dokan's writable counters.
+                        unsafe { *target = value };
+                    }
+                }
+                STATUS_SUCCESS
+            }
+            Err(error) => error.0,
+        }
+    })
+}
+
+unsafe extern "system" fn get_volume_information(
+    volume_name: *mut u16,
+    volume_name_size: u32,
+    serial_number: *mut u32,
+    maximum_component_length: *mut u32,
+    file_system_flags: *mut u32,
+    file_system_name: *mut u16,
+    file_system_name_size: u32,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("GetVolumeInformation", || {
+        // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
+        let request = unsafe { Request::new(info) };
+        let volume = request.fs().volume();
+        // SAFETY: Dokan's name buffers hold the given number of units; its counters are
+        // writable when non-null.
+        unsafe {
+            copy_wide(&volume.label, volume_name, volume_name_size as usize);
+            copy_wide(
+                &volume.file_system_name,
+                file_system_name,
+                file_system_name_size as usize,
+            );
+            for (target, value) in [
+                (serial_number, volume.serial),
+                (maximum_component_length, volume.max_component_length),
+                (file_system_flags, volume.flags),
+            ] {
+                if !target.is_null() {
+                    *target = value;
+                }
+            }
+        }
+        STATUS_SUCCESS
+    })
+}
+
+unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+    shield("Mounted", || {
+        // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
+        let request = unsafe { Request::new(info) };
+        // SAFETY: Dokan passes its NUL-terminated mount point.
+        let mount_point = String::from_utf16_lossy(unsafe { wide(mount_point) });
+        *request.volume.mounted_at.lock() = Some(mount_point);
+        request.volume.mounted.store(true, Ordering::SeqCst);
+        STATUS_SUCCESS
+    })
+}
+
+unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+    shield("Unmounted", || {
+        // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
+        let request = unsafe { Request::new(info) };
+        request.volume.mounted.store(false, Ordering::SeqCst);
+        STATUS_SUCCESS
+    })
+}
+
+/// Answers with the fixed descriptor of [`security::sddl`], restricted to the parts asked
+/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when the buffer is too small.
+unsafe extern "system" fn get_file_security(
+    _file_name: *const u16,
+    security_information: *mut u32,
+    descriptor: *mut c_void,
+    buffer_length: u32,
+    length_needed: *mut u32,
+    _info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("GetFileSecurity", || {
+        if security_information.is_null() || length_needed.is_null() {
+            return STATUS_INVALID_PARAMETER;
+        }
+        // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
+        let requested = unsafe { *security_information };
+        let text: Vec<u16> = security::sddl(requested)
+            .encode_utf16()
+            .chain(Some(0))
+            .collect();
+        let mut converted: PSECURITY_DESCRIPTOR = ptr::null_mut();
+        let mut size = 0u32;
+        // SAFETY: `text` is NUL-terminated; both out-pointers are valid locals.
+        let ok = unsafe {
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                text.as_ptr(),
+                SDDL_REVISION_1,
+                &mut converted,
+                &mut size,
+            )
+        };
+        if ok == 0 || converted.is_null() {
+            error!(
+                "converting the fixed security descriptor failed: {}",
+                std::io::Error::last_os_error()
+            );
+            return STATUS_IO_DEVICE_ERROR;
+        }
+        // SAFETY: `length_needed` is non-null and writable.
+        unsafe { *length_needed = size };
+        let result = if size > buffer_length || descriptor.is_null() {
+            STATUS_BUFFER_OVERFLOW
+        } else {
+            // SAFETY: `converted` holds `size` bytes; Dokan's buffer holds `buffer_length`
+            // bytes, at least `size`.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    converted.cast::<u8>(),
+                    descriptor.cast::<u8>(),
+                    size as usize,
+                )
+            };
+            STATUS_SUCCESS
+        };
+        // SAFETY: `converted` was allocated by LocalAlloc inside the conversion and is freed
+        // once.
+        unsafe { LocalFree(converted) };
+        result
+    })
+}
+
+/// Security descriptors are not forwarded to handlers, so changing one is refused.
+unsafe extern "system" fn set_file_security(
+    _file_name: *const u16,
+    _security_information: *mut u32,
+    _descriptor: *mut c_void,
+    _buffer_length: u32,
+    _info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    STATUS_NOT_IMPLEMENTED
+}
+
+unsafe extern "system" fn find_streams(
+    _file_name: *const u16,
+    fill: PFillFindStreamData,
+    find_stream_context: *mut c_void,
+    info: *mut DOKAN_FILE_INFO,
+) -> NTSTATUS {
+    shield("FindStreams", || {
+        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+        let request = unsafe { Request::new(info) };
+        let Some(fill) = fill else {
+            return STATUS_INVALID_PARAMETER;
+        };
+        let keepalive = request.keepalive();
+        let call = Call {
+            process_id: request.process_id,
+            keepalive: &keepalive,
+        };
+        let streams = match request.fs().find_streams(&call, request.context) {
+            Ok(streams) => streams,
+            Err(error) => return error.0,
+        };
+        for stream in streams {
+            let mut data = WIN32_FIND_STREAM_DATA {
+                StreamSize: i64::try_from(stream.size).unwrap_or(i64::MAX),
+                ..WIN32_FIND_STREAM_DATA::default()
+            };
+            let capacity = data.cStreamName.len();
+            // SAFETY: `cStreamName` is a local array of `capacity` units.
+            unsafe { copy_wide(&stream.name, data.cStreamName.as_mut_ptr(), capacity) };
+            // SAFETY: `fill` is Dokan's FillFindStreamData, given the context Dokan passed
+            // for it; it copies `data` before returning.
+            if unsafe { fill(&mut data, find_stream_context) } == 0 {
+                return STATUS_BUFFER_OVERFLOW;
+            }
+        }
+        STATUS_SUCCESS
+    })
+}

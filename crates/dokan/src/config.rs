@@ -1,0 +1,284 @@
+//! [`WindowsOptions`] translated into what Dokan is given at mount time and reports about the
+//! volume afterwards. Pure data, so every choice is tested on every platform.
+
+use mountkit_core::windows::options::{DriveType, MountPoint, WindowsOptions};
+
+use crate::timeout::TimeoutPolicy;
+
+/// `DOKAN_OPTIONS.Version` this backend asks for: the Dokan 2.0 API. Every Dokan 2 library
+/// accepts it (they refuse only versions below their minimum, 200).
+pub const DOKAN_API_VERSION: u16 = 200;
+
+/// `DOKAN_OPTION_ALT_STREAM`: paths with `:` reach the callbacks (`file::$DATA`), and
+/// `FindStreams` is called.
+pub const DOKAN_OPTION_ALT_STREAM: u32 = 1 << 2;
+/// `DOKAN_OPTION_WRITE_PROTECT`: the volume is read-only.
+pub const DOKAN_OPTION_WRITE_PROTECT: u32 = 1 << 3;
+/// `DOKAN_OPTION_NETWORK`: a network drive (needs a UNC name and Dokan's network provider).
+pub const DOKAN_OPTION_NETWORK: u32 = 1 << 4;
+/// `DOKAN_OPTION_REMOVABLE`: a removable drive.
+pub const DOKAN_OPTION_REMOVABLE: u32 = 1 << 5;
+/// `DOKAN_OPTION_CASE_SENSITIVE`: names differing only in case are different files.
+pub const DOKAN_OPTION_CASE_SENSITIVE: u32 = 1 << 9;
+
+/// `FILE_CASE_SENSITIVE_SEARCH`: the volume compares names with case.
+pub const FILE_CASE_SENSITIVE_SEARCH: u32 = 0x0000_0001;
+/// `FILE_CASE_PRESERVED_NAMES`: the volume keeps names as they were written.
+pub const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
+/// `FILE_UNICODE_ON_DISK`: names are Unicode.
+pub const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
+/// `FILE_READ_ONLY_VOLUME`: the volume cannot be written.
+pub const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
+
+/// The longest name component the volume reports, in UTF-16 units.
+pub const MAX_COMPONENT_LENGTH: u32 = 255;
+
+/// What `DOKAN_OPTIONS` is filled with for a mount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DokanConfig {
+    /// `DOKAN_OPTIONS.MountPoint`: `M:\` for a drive, the folder path as given otherwise.
+    pub mount_point: String,
+    /// `DOKAN_OPTIONS.UNCName`: `\\mountkit\<label>` for a network drive, else none.
+    pub unc_name: Option<String>,
+    /// `DOKAN_OPTIONS.Options`.
+    pub flags: u32,
+    /// `DOKAN_OPTIONS.SingleThread`: true only when exactly one thread was asked for.
+    pub single_thread: bool,
+    /// `DOKAN_OPTIONS.Timeout`, in milliseconds.
+    pub timeout_ms: u32,
+    /// `DOKAN_OPTIONS.AllocationUnitSize`.
+    pub allocation_unit_size: u32,
+    /// `DOKAN_OPTIONS.SectorSize`.
+    pub sector_size: u32,
+}
+
+impl DokanConfig {
+    /// The Dokan configuration for `options`.
+    ///
+    /// - Alternate streams are always enabled so that `file::$DATA` opens the file and
+    ///   `FindStreams` reports it, as on NTFS; named streams are refused by the callbacks.
+    /// - Byte-range locks are left to the driver (`DOKAN_OPTION_FILELOCK_USER_MODE`, bit 8,
+    ///   is not set), and so are oplocks; no mount manager registration, no session limit.
+    /// - `read_only` sets `DOKAN_OPTION_WRITE_PROTECT`; `case_insensitive: false` sets
+    ///   `DOKAN_OPTION_CASE_SENSITIVE`.
+    /// - [`DriveType::Network`] sets `DOKAN_OPTION_NETWORK` with a UNC name made from the
+    ///   volume label; [`DriveType::Removable`] sets `DOKAN_OPTION_REMOVABLE`.
+    /// - `threads == 1` asks for Dokan's single-thread mode; any other value leaves the thread
+    ///   count to Dokan's pool, which has no finer setting.
+    /// - The timeout comes from [`TimeoutPolicy::dokan_timeout_ms`].
+    pub fn from_options(options: &WindowsOptions) -> DokanConfig {
+        let mut flags = DOKAN_OPTION_ALT_STREAM;
+        if options.read_only {
+            flags |= DOKAN_OPTION_WRITE_PROTECT;
+        }
+        if !options.case_insensitive {
+            flags |= DOKAN_OPTION_CASE_SENSITIVE;
+        }
+        let unc_name = match options.drive_type {
+            DriveType::Fixed => None,
+            DriveType::Removable => {
+                flags |= DOKAN_OPTION_REMOVABLE;
+                None
+            }
+            DriveType::Network => {
+                flags |= DOKAN_OPTION_NETWORK;
+                Some(unc_name(&options.volume_label))
+            }
+        };
+        DokanConfig {
+            mount_point: dokan_mount_point(&options.mount_point),
+            unc_name,
+            flags,
+            single_thread: options.threads == 1,
+            timeout_ms: TimeoutPolicy::new(options.request_timeout).dokan_timeout_ms(),
+            allocation_unit_size: options.allocation_unit_size,
+            sector_size: u32::from(options.sector_size),
+        }
+    }
+}
+
+/// The mount point as Dokan takes it: `M:\` for a drive letter, the folder path unchanged.
+pub fn dokan_mount_point(mount_point: &MountPoint) -> String {
+    match mount_point {
+        MountPoint::Drive(letter) => format!("{letter}:\\"),
+        MountPoint::Folder(path) => path.clone(),
+    }
+}
+
+/// The UNC name of a network mount: `\\mountkit\` followed by the volume label with every
+/// character that is not an ASCII letter, digit, `-` or `_` replaced by `_` (`volume` for an
+/// empty label).
+pub fn unc_name(label: &str) -> String {
+    let share: String = label
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let share = if share.is_empty() {
+        "volume".to_owned()
+    } else {
+        share
+    };
+    format!("\\\\mountkit\\{share}")
+}
+
+/// What `GetVolumeInformation` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeInfo {
+    /// The volume label.
+    pub label: String,
+    /// The volume serial number: a hash of the label and file system name, stable across
+    /// mounts of the same configuration.
+    pub serial: u32,
+    /// The longest name component, [`MAX_COMPONENT_LENGTH`].
+    pub max_component_length: u32,
+    /// `FILE_*` file system flags.
+    pub flags: u32,
+    /// The file system name.
+    pub file_system_name: String,
+}
+
+impl VolumeInfo {
+    /// The volume information for `options`: names preserved and Unicode always,
+    /// case-sensitive search when names are compared with case, read-only when the mount is.
+    /// Named streams are not advertised, since only each file's unnamed stream exists.
+    pub fn from_options(options: &WindowsOptions) -> VolumeInfo {
+        let mut flags = FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK;
+        if !options.case_insensitive {
+            flags |= FILE_CASE_SENSITIVE_SEARCH;
+        }
+        if options.read_only {
+            flags |= FILE_READ_ONLY_VOLUME;
+        }
+        VolumeInfo {
+            label: options.volume_label.clone(),
+            serial: fnv1a(&[
+                options.volume_label.as_bytes(),
+                &[0],
+                options.file_system_name.as_bytes(),
+            ]),
+            max_component_length: MAX_COMPONENT_LENGTH,
+            flags,
+            file_system_name: options.file_system_name.clone(),
+        }
+    }
+}
+
+/// 32-bit FNV-1a over the concatenation of `parts`.
+pub fn fnv1a(parts: &[&[u8]]) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in parts.iter().flat_map(|part| part.iter()) {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn flags_match_dokan_h() {
+        assert_eq!(DOKAN_OPTION_ALT_STREAM, 4);
+        assert_eq!(DOKAN_OPTION_WRITE_PROTECT, 8);
+        assert_eq!(DOKAN_OPTION_NETWORK, 16);
+        assert_eq!(DOKAN_OPTION_REMOVABLE, 32);
+        assert_eq!(DOKAN_OPTION_CASE_SENSITIVE, 512);
+    }
+
+    #[test]
+    fn defaults_mount_a_fixed_case_insensitive_drive() {
+        let config = DokanConfig::from_options(&WindowsOptions::default());
+        assert_eq!(config.mount_point, "M:\\");
+        assert_eq!(config.flags, DOKAN_OPTION_ALT_STREAM);
+        assert_eq!(config.unc_name, None);
+        assert!(!config.single_thread);
+        assert_eq!(config.timeout_ms, 35_000);
+        assert_eq!(
+            (config.allocation_unit_size, config.sector_size),
+            (4096, 4096)
+        );
+    }
+
+    #[test]
+    fn options_set_their_flags() {
+        let options = WindowsOptions {
+            mount_point: MountPoint::Folder("C:\\mnt\\x".into()),
+            read_only: true,
+            case_insensitive: false,
+            drive_type: DriveType::Removable,
+            threads: 1,
+            request_timeout: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let config = DokanConfig::from_options(&options);
+        assert_eq!(config.mount_point, "C:\\mnt\\x");
+        assert_eq!(
+            config.flags,
+            DOKAN_OPTION_ALT_STREAM
+                | DOKAN_OPTION_WRITE_PROTECT
+                | DOKAN_OPTION_CASE_SENSITIVE
+                | DOKAN_OPTION_REMOVABLE
+        );
+        assert!(config.single_thread);
+        assert_eq!(config.timeout_ms, 65_000);
+        let network = DokanConfig::from_options(&WindowsOptions {
+            drive_type: DriveType::Network,
+            volume_label: "My Files".into(),
+            ..Default::default()
+        });
+        assert_eq!(network.flags & DOKAN_OPTION_NETWORK, DOKAN_OPTION_NETWORK);
+        assert_eq!(network.unc_name.as_deref(), Some("\\\\mountkit\\My_Files"));
+    }
+
+    #[test]
+    fn unc_names_are_sanitized() {
+        assert_eq!(unc_name(""), "\\\\mountkit\\volume");
+        assert_eq!(unc_name("a-b_c"), "\\\\mountkit\\a-b_c");
+        assert_eq!(unc_name("é\\x"), "\\\\mountkit\\__x");
+    }
+
+    #[test]
+    fn volume_information_follows_the_options() {
+        let info = VolumeInfo::from_options(&WindowsOptions::default());
+        assert_eq!(info.label, "mountkit");
+        assert_eq!(info.file_system_name, "mountkit");
+        assert_eq!(info.max_component_length, 255);
+        assert_eq!(info.flags, FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK);
+        let strict = VolumeInfo::from_options(&WindowsOptions {
+            case_insensitive: false,
+            read_only: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            strict.flags,
+            FILE_CASE_PRESERVED_NAMES
+                | FILE_UNICODE_ON_DISK
+                | FILE_CASE_SENSITIVE_SEARCH
+                | FILE_READ_ONLY_VOLUME
+        );
+        assert_eq!(
+            info.serial, strict.serial,
+            "same label and name, same serial"
+        );
+        let other = VolumeInfo::from_options(&WindowsOptions {
+            volume_label: "other".into(),
+            ..Default::default()
+        });
+        assert_ne!(info.serial, other.serial);
+    }
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        assert_eq!(fnv1a(&[]), 0x811c_9dc5);
+        assert_eq!(fnv1a(&[b"a"]), 0xe40c_292c);
+        assert_eq!(fnv1a(&[b"foo", b"bar"]), fnv1a(&[b"foobar"]));
+    }
+}

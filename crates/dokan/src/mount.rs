@@ -1,0 +1,362 @@
+//! Mounting a [`Dispatch`] as a Windows volume through Dokan 2, and finding out whether
+//! Dokan is there at all.
+//!
+//! On other platforms the same API exists so callers need no `cfg` of their own: [`probe`]
+//! and [`DokanMount::mount`] fail with a message saying Dokan is Windows-only, and no
+//! [`DokanMount`] can ever exist.
+
+use std::sync::Arc;
+
+use mountkit_core::windows::options::WindowsOptions;
+use mountkit_core::Dispatch;
+
+use crate::errors::format_library_version;
+
+/// What [`probe`] found installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DokanInstall {
+    /// The library version as `DokanVersion` reports it, without dots (210 is 2.1.0).
+    pub library_version: u32,
+    /// The driver's protocol version as `DokanDriverVersion` reports it; never 0, since
+    /// [`probe`] fails when the driver does not answer.
+    pub driver_version: u32,
+}
+
+impl DokanInstall {
+    /// The library version with dots, `2.1.0`.
+    pub fn library_version_text(&self) -> String {
+        format_library_version(self.library_version)
+    }
+
+    /// One line for diagnostics: `Dokan 2.1.0 (driver protocol 0x190)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "Dokan {} (driver protocol {:#x})",
+            self.library_version_text(),
+            self.driver_version
+        )
+    }
+}
+
+/// Finds the installed Dokan 2: loads `dokan2.dll` from `System32` (once per process) and
+/// asks the library and the driver for their versions. Fails with a message that says what to
+/// install when the library is missing, is not a Dokan 2 release, or its driver is not
+/// running; and, on platforms other than Windows, always.
+pub fn probe() -> Result<DokanInstall, String> {
+    imp::probe()
+}
+
+/// A mounted Dokan volume. Dropping it unmounts, like [`DokanMount::unmount`].
+pub struct DokanMount {
+    inner: imp::Mounted,
+}
+
+impl DokanMount {
+    /// Mounts `dispatch` at `options.mount_point` and returns once the volume is visible.
+    ///
+    /// Fails, with nothing mounted, when the options are invalid
+    /// ([`WindowsOptions::validate`]), when Dokan 2 is missing (see [`probe`]), or when
+    /// `DokanCreateFileSystem` refuses (a drive letter in use, a mount point that is not an
+    /// empty NTFS folder, ...); each message says what to do. Requests are served on Dokan's
+    /// worker threads, each blocked until `dispatch` answers, which must therefore never
+    /// need one of those threads to make progress.
+    pub fn mount(
+        options: &WindowsOptions,
+        dispatch: Arc<dyn Dispatch>,
+    ) -> Result<DokanMount, String> {
+        imp::mount(options, dispatch).map(|inner| DokanMount { inner })
+    }
+
+    /// Where the volume is mounted: the mount point Dokan reported once mounted (`M:\`, or the
+    /// folder), which can differ in spelling from the one asked for.
+    pub fn mountpoint(&self) -> String {
+        self.inner.mountpoint()
+    }
+
+    /// Whether the volume is still mounted. It stops being mounted when it is unmounted from
+    /// outside (`dokanctl /u`) or when the driver gave up on a request and unmounted it.
+    pub fn is_mounted(&self) -> bool {
+        self.inner.is_mounted()
+    }
+
+    /// Unmounts the volume and waits until every callback has returned; requests still
+    /// queued are failed by the driver. Then releases the dispatcher.
+    ///
+    /// This blocks: call it from a thread the dispatcher does not need in order to answer
+    /// (for the Node.js addon, not the JavaScript thread), or callbacks still waiting for an
+    /// answer hold the unmount up until their request timeout passes.
+    pub fn unmount(mut self) {
+        self.inner.unmount();
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use std::ptr;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use mountkit_core::windows::options::WindowsOptions;
+    use mountkit_core::Dispatch;
+    use parking_lot::Mutex;
+
+    use super::DokanInstall;
+    use crate::callbacks::{self, Volume};
+    use crate::config::{DokanConfig, DOKAN_API_VERSION};
+    use crate::errors::{
+        describe_mount_error, driver_missing_message, is_dokan2, wrong_library_message,
+        DOKAN_SUCCESS,
+    };
+    use crate::ffi::{
+        DOKAN_HANDLE, DOKAN_OPERATIONS, DOKAN_OPTIONS, VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE,
+    };
+    use crate::loader::{self, DokanApi};
+    use crate::ops::DokanFs;
+
+    /// How many mounts of this process use the library; `DokanInit` runs when the first
+    /// starts and `DokanShutdown` when the last is gone.
+    static USERS: Mutex<usize> = Mutex::new(0);
+
+    fn acquire_library(api: &DokanApi) {
+        let mut users = USERS.lock();
+        if *users == 0 {
+            // SAFETY: DokanInit takes no arguments; the lock keeps it from racing a shutdown.
+            unsafe { (api.init)() };
+        }
+        *users += 1;
+    }
+
+    fn release_library(api: &DokanApi) {
+        let mut users = USERS.lock();
+        *users = users.saturating_sub(1);
+        if *users == 0 {
+            // SAFETY: no mount of this process remains, as DokanShutdown requires.
+            unsafe { (api.shutdown)() };
+        }
+    }
+
+    /// What Dokan keeps pointers to while the volume is mounted: it must not move or be
+    /// freed until `DokanCloseHandle` has returned.
+    struct Parts {
+        options: DOKAN_OPTIONS,
+        operations: DOKAN_OPERATIONS,
+        mount_point: Vec<u16>,
+        unc_name: Option<Vec<u16>>,
+    }
+
+    pub struct Mounted {
+        api: &'static DokanApi,
+        handle: DOKAN_HANDLE,
+        parts: *mut Parts,
+        volume: Arc<Volume>,
+        requested: String,
+    }
+
+    // SAFETY: the Dokan handle is an opaque token that DokanCloseHandle accepts from any
+    // thread; `parts` is only read by Dokan's own threads and freed by `unmount`, which takes
+    // `&mut self`; `volume` is shared through an Arc and is itself Send and Sync.
+    unsafe impl Send for Mounted {}
+    // SAFETY: `&self` methods only read `volume` (Sync) and `requested`.
+    unsafe impl Sync for Mounted {}
+
+    fn wide_nul(text: &str) -> Vec<u16> {
+        text.encode_utf16().chain(Some(0)).collect()
+    }
+
+    pub fn probe() -> Result<DokanInstall, String> {
+        let api = loader::api()?;
+        // SAFETY: DokanVersion takes no arguments and only reports a constant.
+        let library_version = unsafe { (api.version)() };
+        if !is_dokan2(library_version) {
+            return Err(wrong_library_message(library_version));
+        }
+        // SAFETY: DokanDriverVersion takes no arguments; it returns 0 when the driver is
+        // unreachable.
+        let driver_version = unsafe { (api.driver_version)() };
+        if driver_version == 0 {
+            return Err(driver_missing_message(library_version));
+        }
+        Ok(DokanInstall {
+            library_version,
+            driver_version,
+        })
+    }
+
+    pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Mounted, String> {
+        options.validate()?;
+        probe()?;
+        let api = loader::api()?;
+        let config = DokanConfig::from_options(options);
+        let requested = options.mount_point.to_windows_string();
+        let volume = Arc::new(Volume {
+            fs: DokanFs::new(dispatch, options),
+            reset_timeout: api.reset_timeout,
+            mounted_at: Mutex::new(None),
+            mounted: AtomicBool::new(false),
+        });
+        let parts = Box::into_raw(Box::new(Parts {
+            options: DOKAN_OPTIONS {
+                Version: DOKAN_API_VERSION,
+                SingleThread: u8::from(config.single_thread),
+                Options: config.flags,
+                GlobalContext: Arc::as_ptr(&volume) as usize as u64,
+                MountPoint: ptr::null(),
+                UNCName: ptr::null(),
+                Timeout: config.timeout_ms,
+                AllocationUnitSize: config.allocation_unit_size,
+                SectorSize: config.sector_size,
+                VolumeSecurityDescriptorLength: 0,
+                VolumeSecurityDescriptor: [0; VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE],
+            },
+            operations: callbacks::operations(),
+            mount_point: wide_nul(&config.mount_point),
+            unc_name: config.unc_name.as_deref().map(wide_nul),
+        }));
+        // SAFETY: `parts` came from Box::into_raw and nothing else refers to it yet. The
+        // string pointers refer to the Vecs' heap buffers, which `parts` owns.
+        unsafe {
+            (*parts).options.MountPoint = (*parts).mount_point.as_ptr();
+            (*parts).options.UNCName = (*parts)
+                .unc_name
+                .as_ref()
+                .map_or(ptr::null(), |name| name.as_ptr());
+        }
+        acquire_library(api);
+        let mut handle: DOKAN_HANDLE = ptr::null_mut();
+        // SAFETY: the options and operations live in `parts`, which stays allocated until
+        // `unmount` has closed the handle; GlobalContext points into `volume`, kept alive as
+        // long. The callbacks have the signatures dokan.h declares.
+        let code = unsafe {
+            (api.create_file_system)(
+                ptr::addr_of_mut!((*parts).options),
+                ptr::addr_of_mut!((*parts).operations),
+                &mut handle,
+            )
+        };
+        if code != DOKAN_SUCCESS {
+            release_library(api);
+            // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
+            drop(unsafe { Box::from_raw(parts) });
+            return Err(describe_mount_error(code, &requested));
+        }
+        Ok(Mounted {
+            api,
+            handle,
+            parts,
+            volume,
+            requested,
+        })
+    }
+
+    impl Mounted {
+        pub fn mountpoint(&self) -> String {
+            self.volume
+                .mounted_at
+                .lock()
+                .clone()
+                .unwrap_or_else(|| self.requested.clone())
+        }
+
+        pub fn is_mounted(&self) -> bool {
+            !self.handle.is_null() && self.volume.mounted.load(Ordering::SeqCst)
+        }
+
+        pub fn unmount(&mut self) {
+            if self.handle.is_null() {
+                return;
+            }
+            let handle = std::mem::replace(&mut self.handle, ptr::null_mut());
+            // SAFETY: `handle` came from DokanCreateFileSystem and is closed exactly once;
+            // DokanCloseHandle returns only after every callback has finished.
+            unsafe { (self.api.close_handle)(handle) };
+            release_library(self.api);
+            // SAFETY: Dokan no longer refers to `parts`, which came from Box::into_raw and
+            // is freed once (`handle` is null from now on).
+            drop(unsafe { Box::from_raw(self.parts) });
+            self.parts = ptr::null_mut();
+        }
+    }
+
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            self.unmount();
+        }
+    }
+}
+
+#[cfg(not(windows))]
+mod imp {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+
+    use mountkit_core::windows::options::WindowsOptions;
+    use mountkit_core::Dispatch;
+
+    use super::DokanInstall;
+
+    fn unsupported() -> String {
+        format!(
+            "Dokan is a Windows file system driver and cannot be used on {}; use the FUSE backend",
+            std::env::consts::OS
+        )
+    }
+
+    pub struct Mounted {
+        never: Infallible,
+    }
+
+    pub fn probe() -> Result<DokanInstall, String> {
+        Err(unsupported())
+    }
+
+    pub fn mount(
+        _options: &WindowsOptions,
+        _dispatch: Arc<dyn Dispatch>,
+    ) -> Result<Mounted, String> {
+        Err(unsupported())
+    }
+
+    impl Mounted {
+        pub fn mountpoint(&self) -> String {
+            match self.never {}
+        }
+
+        pub fn is_mounted(&self) -> bool {
+            match self.never {}
+        }
+
+        pub fn unmount(&mut self) {
+            match self.never {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installs_describe_themselves() {
+        let install = DokanInstall {
+            library_version: 210,
+            driver_version: 0x190,
+        };
+        assert_eq!(install.library_version_text(), "2.1.0");
+        assert_eq!(install.describe(), "Dokan 2.1.0 (driver protocol 0x190)");
+    }
+
+    #[cfg(not(windows))]
+    #[test]
+    fn other_platforms_say_dokan_is_windows_only() {
+        struct Nothing;
+        impl Dispatch for Nothing {
+            fn dispatch(&self, _request: mountkit_core::Request) {}
+        }
+        let error = probe().unwrap_err();
+        assert!(error.contains("Windows"), "{error}");
+        let error = DokanMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
+            .err()
+            .unwrap();
+        assert!(error.contains("Windows"), "{error}");
+    }
+}

@@ -1,0 +1,239 @@
+//! The part of WinFsp's user-mode API (`winfsp/winfsp.h`, WinFsp 2.x) that this crate uses,
+//! declared here and bound at run time.
+//!
+//! WinFsp's functions and the `FSP_FILE_SYSTEM_INTERFACE` callbacks are declared in C without a
+//! calling convention, so they use the C default (`cdecl`): `extern "C"` here. (On x64 and
+//! ARM64 there is only one convention; on x86, `extern "system"` would be wrong.)
+
+use std::ffi::c_void;
+use std::mem::size_of;
+use std::sync::OnceLock;
+
+use crate::fsctl::{DirInfo, FileInfo, TransactReq, TransactRsp, VolumeInfo, VolumeParams};
+use crate::loader::win32::Library;
+
+/// An NTSTATUS.
+pub type NtStatus = i32;
+/// `PSECURITY_DESCRIPTOR`.
+pub type SecurityDescriptor = *mut c_void;
+/// `BOOLEAN`: 0 is false, anything else true.
+pub type Boolean = u8;
+
+/// The leading fields of `FSP_FILE_SYSTEM`, the only ones this crate touches. The object is
+/// allocated, owned and freed by WinFsp; this crate only ever holds a pointer to it.
+#[repr(C)]
+pub struct FspFileSystem {
+    /// Set by WinFsp.
+    pub version: u16,
+    /// Free for the file system's use: this crate keeps its mount state here.
+    pub user_context: *mut c_void,
+}
+
+/// `FSP_FILE_SYSTEM_OPERATION_CONTEXT`: the request being served on the calling thread.
+#[repr(C)]
+pub struct OperationContext {
+    /// The request being served.
+    pub request: *mut TransactReq,
+    /// The response WinFsp sends when the callback returns (unused here).
+    pub response: *mut TransactRsp,
+}
+
+/// A slot of the interface this crate leaves empty.
+type Unused = Option<unsafe extern "C" fn()>;
+
+type Fs = *mut FspFileSystem;
+type Context = *mut c_void;
+
+/// `FSP_FILE_SYSTEM_INTERFACE`: 64 function pointers, in WinFsp's order. An empty slot makes
+/// WinFsp answer that request itself (usually `STATUS_INVALID_DEVICE_REQUEST`).
+#[repr(C)]
+pub struct FileSystemInterface {
+    /// `GetVolumeInfo`.
+    pub get_volume_info: Option<unsafe extern "C" fn(Fs, *mut VolumeInfo) -> NtStatus>,
+    /// `SetVolumeLabel`.
+    pub set_volume_label: Option<unsafe extern "C" fn(Fs, *mut u16, *mut VolumeInfo) -> NtStatus>,
+    /// `GetSecurityByName`.
+    pub get_security_by_name: Option<
+        unsafe extern "C" fn(Fs, *mut u16, *mut u32, SecurityDescriptor, *mut usize) -> NtStatus,
+    >,
+    /// `Create`.
+    #[allow(clippy::type_complexity)]
+    pub create: Option<
+        unsafe extern "C" fn(
+            Fs,
+            *mut u16,
+            u32,
+            u32,
+            u32,
+            SecurityDescriptor,
+            u64,
+            *mut Context,
+            *mut FileInfo,
+        ) -> NtStatus,
+    >,
+    /// `Open`.
+    pub open: Option<
+        unsafe extern "C" fn(Fs, *mut u16, u32, u32, *mut Context, *mut FileInfo) -> NtStatus,
+    >,
+    /// `Overwrite`.
+    pub overwrite:
+        Option<unsafe extern "C" fn(Fs, Context, u32, Boolean, u64, *mut FileInfo) -> NtStatus>,
+    /// `Cleanup`.
+    pub cleanup: Option<unsafe extern "C" fn(Fs, Context, *mut u16, u32)>,
+    /// `Close`.
+    pub close: Option<unsafe extern "C" fn(Fs, Context)>,
+    /// `Read`.
+    pub read:
+        Option<unsafe extern "C" fn(Fs, Context, *mut c_void, u64, u32, *mut u32) -> NtStatus>,
+    /// `Write`.
+    #[allow(clippy::type_complexity)]
+    pub write: Option<
+        unsafe extern "C" fn(
+            Fs,
+            Context,
+            *mut c_void,
+            u64,
+            u32,
+            Boolean,
+            Boolean,
+            *mut u32,
+            *mut FileInfo,
+        ) -> NtStatus,
+    >,
+    /// `Flush`.
+    pub flush: Option<unsafe extern "C" fn(Fs, Context, *mut FileInfo) -> NtStatus>,
+    /// `GetFileInfo`.
+    pub get_file_info: Option<unsafe extern "C" fn(Fs, Context, *mut FileInfo) -> NtStatus>,
+    /// `SetBasicInfo`.
+    pub set_basic_info: Option<
+        unsafe extern "C" fn(Fs, Context, u32, u64, u64, u64, u64, *mut FileInfo) -> NtStatus,
+    >,
+    /// `SetFileSize`.
+    pub set_file_size:
+        Option<unsafe extern "C" fn(Fs, Context, u64, Boolean, *mut FileInfo) -> NtStatus>,
+    /// `CanDelete`.
+    pub can_delete: Option<unsafe extern "C" fn(Fs, Context, *mut u16) -> NtStatus>,
+    /// `Rename`.
+    pub rename: Option<unsafe extern "C" fn(Fs, Context, *mut u16, *mut u16, Boolean) -> NtStatus>,
+    /// `GetSecurity`.
+    pub get_security:
+        Option<unsafe extern "C" fn(Fs, Context, SecurityDescriptor, *mut usize) -> NtStatus>,
+    /// `SetSecurity`.
+    pub set_security:
+        Option<unsafe extern "C" fn(Fs, Context, u32, SecurityDescriptor) -> NtStatus>,
+    /// `ReadDirectory`.
+    #[allow(clippy::type_complexity)]
+    pub read_directory: Option<
+        unsafe extern "C" fn(
+            Fs,
+            Context,
+            *mut u16,
+            *mut u16,
+            *mut c_void,
+            u32,
+            *mut u32,
+        ) -> NtStatus,
+    >,
+    /// `ResolveReparsePoints`.
+    pub resolve_reparse_points: Unused,
+    /// `GetReparsePoint`.
+    pub get_reparse_point: Unused,
+    /// `SetReparsePoint`.
+    pub set_reparse_point: Unused,
+    /// `DeleteReparsePoint`.
+    pub delete_reparse_point: Unused,
+    /// `GetStreamInfo`.
+    pub get_stream_info: Unused,
+    /// `GetDirInfoByName`.
+    pub get_dir_info_by_name:
+        Option<unsafe extern "C" fn(Fs, Context, *mut u16, *mut DirInfo) -> NtStatus>,
+    /// `Control`.
+    pub control: Unused,
+    /// `SetDelete`.
+    pub set_delete: Option<unsafe extern "C" fn(Fs, Context, *mut u16, Boolean) -> NtStatus>,
+    /// `CreateEx`.
+    pub create_ex: Unused,
+    /// `OverwriteEx`.
+    pub overwrite_ex: Unused,
+    /// `GetEa`.
+    pub get_ea: Unused,
+    /// `SetEa`.
+    pub set_ea: Unused,
+    /// `Obsolete0`.
+    pub obsolete0: Unused,
+    /// `Reserved`: room for later operations.
+    pub reserved: [Unused; 32],
+}
+
+const _: () = assert!(size_of::<FileSystemInterface>() == 64 * size_of::<usize>());
+
+/// The WinFsp functions this crate calls, bound from the DLL.
+pub struct Api {
+    /// The DLL's full path.
+    pub path: String,
+    /// `FspFileSystemCreate`.
+    pub file_system_create: unsafe extern "C" fn(
+        *const u16,
+        *const VolumeParams,
+        *const FileSystemInterface,
+        *mut Fs,
+    ) -> NtStatus,
+    /// `FspFileSystemDelete`.
+    pub file_system_delete: unsafe extern "C" fn(Fs),
+    /// `FspFileSystemSetMountPoint`.
+    pub set_mount_point: unsafe extern "C" fn(Fs, *mut u16) -> NtStatus,
+    /// `FspFileSystemRemoveMountPoint`.
+    pub remove_mount_point: unsafe extern "C" fn(Fs),
+    /// `FspFileSystemStartDispatcher`.
+    pub start_dispatcher: unsafe extern "C" fn(Fs, u32) -> NtStatus,
+    /// `FspFileSystemStopDispatcher`.
+    pub stop_dispatcher: unsafe extern "C" fn(Fs),
+    /// `FspFileSystemSendResponse`.
+    pub send_response: unsafe extern "C" fn(Fs, *mut TransactRsp),
+    /// `FspFileSystemGetOperationContext`.
+    pub get_operation_context: unsafe extern "C" fn() -> *mut OperationContext,
+    /// `FspFileSystemAddDirInfo`.
+    pub add_dir_info: unsafe extern "C" fn(*mut DirInfo, *mut c_void, u32, *mut u32) -> Boolean,
+    /// `FspVersion`: the DLL's version, major in the high 16 bits.
+    pub version: unsafe extern "C" fn(*mut u32) -> NtStatus,
+}
+
+static API: OnceLock<Api> = OnceLock::new();
+
+/// WinFsp's API, loading the DLL on first use. A failure is not remembered, so installing
+/// WinFsp while the process runs lets a later mount succeed.
+pub fn api() -> Result<&'static Api, String> {
+    if let Some(api) = API.get() {
+        return Ok(api);
+    }
+    let api = Api::load()?;
+    Ok(API.get_or_init(|| api))
+}
+
+impl Api {
+    fn load() -> Result<Api, String> {
+        let library = Library::load()?;
+        macro_rules! bind {
+            ($name:literal) => {{
+                let function = library.function($name)?;
+                // SAFETY: `$name` is exported by WinFsp with the C signature of the field this
+                // initializes (declared above from winfsp.h); function pointers all have the
+                // same size, and the DLL is never unloaded.
+                unsafe { std::mem::transmute::<unsafe extern "system" fn() -> isize, _>(function) }
+            }};
+        }
+        Ok(Api {
+            file_system_create: bind!(c"FspFileSystemCreate"),
+            file_system_delete: bind!(c"FspFileSystemDelete"),
+            set_mount_point: bind!(c"FspFileSystemSetMountPoint"),
+            remove_mount_point: bind!(c"FspFileSystemRemoveMountPoint"),
+            start_dispatcher: bind!(c"FspFileSystemStartDispatcher"),
+            stop_dispatcher: bind!(c"FspFileSystemStopDispatcher"),
+            send_response: bind!(c"FspFileSystemSendResponse"),
+            get_operation_context: bind!(c"FspFileSystemGetOperationContext"),
+            add_dir_info: bind!(c"FspFileSystemAddDirInfo"),
+            version: bind!(c"FspVersion"),
+            path: library.path().to_owned(),
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! # mountkit-winfsp
+//!
+//! The WinFsp backend of mountkit: serves any [`mountkit_core::Dispatch`] as a Windows volume
+//! through [WinFsp](https://winfsp.dev), on a drive letter or a folder.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mountkit_core::windows::WindowsOptions;
+//! use mountkit_core::{DispatchLimits, FileSystem, FsDispatcher};
+//! use mountkit_winfsp::WinFspMount;
+//!
+//! struct Empty;
+//! impl FileSystem for Empty {}
+//!
+//! let dispatcher = Arc::new(FsDispatcher::new(Empty, DispatchLimits::default()));
+//! let mount = WinFspMount::mount(&WindowsOptions::default(), dispatcher)?;
+//! mount.unmount();
+//! # Ok::<(), String>(())
+//! ```
+//!
+//! WinFsp's DLL is loaded at run time from the folder its installer registers, so this crate
+//! builds, and programs using it start, on machines without WinFsp; [`WinFspMount::mount`]
+//! then fails with a message naming the installer. The API compiles on every platform; off
+//! Windows, [`WinFspMount::mount`] and [`probe`] fail with a message saying so.
+//!
+//! Each WinFsp callback is a thin shim (the Windows-only `interface` module) over a
+//! platform-neutral engine that turns it into core operations with POSIX meaning, using the
+//! core's Windows semantics (create dispositions, delete-on-close, DOS wildcards, FILETIMEs,
+//! attributes). That engine, the data layouts shared with WinFsp, the volume parameters, the
+//! DLL's location and the failure messages compile and are tested on every platform. Read,
+//! Write and ReadDirectory are answered asynchronously, so a slow handler never holds a WinFsp
+//! dispatcher thread; the other callbacks wait on their dispatcher thread for the handler's
+//! answer. `docs/windows-winfsp.md` in the repository maps every callback to its operations.
+
+// The platform-neutral modules are compiled and tested everywhere, but only the Windows
+// callbacks use them, so elsewhere most of their items look unused.
+#![cfg_attr(not(windows), allow(dead_code))]
+
+mod backing;
+mod context;
+mod diagnose;
+mod dir;
+mod engine;
+mod fsctl;
+mod gate;
+mod info;
+mod io;
+mod loader;
+mod metadata;
+mod namespace;
+mod open;
+mod security;
+mod volume;
+
+#[cfg(windows)]
+mod ffi;
+#[cfg(windows)]
+mod interface;
+mod mount;
+
+#[cfg(test)]
+mod tests;
+
+pub use diagnose::{
+    explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure, DriverFacts,
+    DRIVER_SERVICE_KEY, INSTALLER_URL,
+};
+pub use loader::WinFspInstall;
+pub use mount::{probe, WinFspMount};

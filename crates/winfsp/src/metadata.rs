@@ -1,0 +1,166 @@
+//! File information, attributes, times, sizes and the volume: GetSecurityByName,
+//! GetFileInfo, SetBasicInfo, SetFileSize, GetVolumeInfo and SetVolumeLabel.
+
+use mountkit_core::windows::attributes::INVALID_FILE_ATTRIBUTES;
+use mountkit_core::windows::ntstatus::STATUS_INVALID_PARAMETER;
+use mountkit_core::windows::{apply_attributes, requested_time};
+use mountkit_core::{Errno, Operation, RequestContext, SetTime};
+
+use crate::engine::{nt, reply, windows_path, Engine, NtResult};
+use crate::fsctl::{FileInfo, VolumeInfo};
+use crate::info::volume_info;
+
+/// The longest volume label Windows accepts, in UTF-16 units.
+const MAX_LABEL_UNITS: usize = 32;
+
+impl Engine {
+    /// The attributes part of WinFsp's GetSecurityByName, which WinFsp calls before every
+    /// create and open to check access and to learn whether the name exists: `getattr` of the
+    /// name, answered as file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`. The
+    /// lookup is remembered for the Create or Open of the same request (`hint`).
+    pub fn security_by_name(
+        &self,
+        cx: RequestContext,
+        name: &[u16],
+        hint: Option<u64>,
+    ) -> NtResult<u32> {
+        let path = windows_path(name)?;
+        match self.getattr(cx, &path, None) {
+            Ok(stat) => {
+                let attributes = self.info(&stat).file_attributes;
+                self.remember(hint, &path, Some(stat));
+                Ok(attributes)
+            }
+            Err(Errno::ENOENT) => {
+                self.remember(hint, &path, None);
+                Err(nt(Errno::ENOENT))
+            }
+            Err(errno) => Err(nt(errno)),
+        }
+    }
+
+    /// The self-relative security descriptor every file reports.
+    pub fn security_descriptor(&self) -> &[u8] {
+        &self.options.security_descriptor
+    }
+
+    /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.
+    pub fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
+        let ctx = self.context(id)?;
+        let handle = ctx.handle.filter(|_| !ctx.is_directory());
+        let stat = self.getattr(cx, &ctx.path(), handle).map_err(nt)?;
+        Ok(self.info(&stat))
+    }
+
+    /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information.
+    ///
+    /// - `file_attributes` of `INVALID_FILE_ATTRIBUTES` (or 0) leaves attributes alone.
+    ///   Otherwise the read-only attribute becomes the file's write permission (`chmod`, as
+    ///   [`apply_attributes`] decides); hidden, system and archive cannot be stored, since no
+    ///   operation carries them, and what is reported afterwards is what the handler says.
+    /// - Last access and last write times become `utimens` (0 and the special negative values
+    ///   leave a time alone, see [`requested_time`]). Creation and change times cannot be set
+    ///   through any operation, so they are not among the arguments.
+    pub fn set_basic_info(
+        &self,
+        cx: RequestContext,
+        id: u64,
+        file_attributes: u32,
+        last_access_time: u64,
+        last_write_time: u64,
+    ) -> NtResult<FileInfo> {
+        let ctx = self.context(id)?;
+        let path = ctx.path();
+        let handle = ctx.handle.filter(|_| !ctx.is_directory());
+        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let mut changed = false;
+        if file_attributes != INVALID_FILE_ATTRIBUTES && file_attributes != 0 {
+            if let Some(mode) = apply_attributes(&stat, file_attributes).1 {
+                self.run(
+                    cx,
+                    Operation::Chmod {
+                        path: path.clone(),
+                        mode,
+                    },
+                )
+                .map_err(nt)?;
+                changed = true;
+            }
+        }
+        let atime = requested_time(last_access_time).map(SetTime::At);
+        let mtime = requested_time(last_write_time).map(SetTime::At);
+        if atime.is_some() || mtime.is_some() {
+            let utimens = Operation::Utimens {
+                path: path.clone(),
+                atime,
+                mtime,
+            };
+            self.run(cx, utimens).map_err(nt)?;
+            changed = true;
+        }
+        if !changed {
+            return Ok(self.info(&stat));
+        }
+        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        Ok(self.info(&stat))
+    }
+
+    /// WinFsp's SetFileSize.
+    ///
+    /// - Setting the file size (`allocation` false) is `truncate` through the handle, which
+    ///   extends or shortens the file.
+    /// - Setting the allocation size only matters when it is below the file size, which it
+    ///   then cuts (`truncate`), as Windows file systems do; a larger allocation is not
+    ///   reserved, since handlers have no notion of it, and the allocation size reported stays
+    ///   the file size rounded up to an allocation unit.
+    pub fn set_file_size(
+        &self,
+        cx: RequestContext,
+        id: u64,
+        size: u64,
+        allocation: bool,
+    ) -> NtResult<FileInfo> {
+        let ctx = self.context(id)?;
+        let path = ctx.path();
+        let handle = ctx.handle;
+        if allocation {
+            let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+            if size >= stat.size {
+                return Ok(self.info(&stat));
+            }
+        }
+        let truncate = Operation::Truncate {
+            path: path.clone(),
+            size,
+            handle,
+        };
+        self.run(cx, truncate).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        Ok(self.info(&stat))
+    }
+
+    /// WinFsp's GetVolumeInfo: `statfs` of `/`, with the current label.
+    pub fn volume_info(&self, cx: RequestContext) -> NtResult<VolumeInfo> {
+        let statfs = Operation::Statfs {
+            path: "/".to_owned(),
+        };
+        let statfs = reply!(self.call(cx, statfs), StatFs).map_err(nt)?;
+        Ok(volume_info(&statfs, &self.label.lock()))
+    }
+
+    /// WinFsp's SetVolumeLabel: the label is kept by the mount, for as long as it lasts (no
+    /// operation carries labels to handlers). A label of more than 32 UTF-16 units, or one that
+    /// is not valid UTF-16, is `STATUS_INVALID_PARAMETER`.
+    pub fn set_volume_label(&self, cx: RequestContext, label: &[u16]) -> NtResult<VolumeInfo> {
+        let end = label
+            .iter()
+            .position(|&unit| unit == 0)
+            .unwrap_or(label.len());
+        if end > MAX_LABEL_UNITS {
+            return Err(STATUS_INVALID_PARAMETER);
+        }
+        let label = String::from_utf16(&label[..end]).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        *self.label.lock() = label;
+        self.volume_info(cx)
+    }
+}

@@ -1,0 +1,258 @@
+//! Mounting and unmounting a WinFsp volume: the public API.
+//!
+//! The API exists on every platform, so callers need no `cfg` of their own; off Windows,
+//! [`WinFspMount::mount`] and [`probe`] fail with a message saying that WinFsp is Windows-only.
+
+use std::sync::Arc;
+
+use mountkit_core::windows::{MountPoint, WindowsOptions};
+use mountkit_core::Dispatch;
+
+use crate::loader::WinFspInstall;
+
+/// A mounted WinFsp volume serving a [`Dispatch`]. Dropping it unmounts, as
+/// [`WinFspMount::unmount`] describes.
+pub struct WinFspMount {
+    mount_point: MountPoint,
+    _live: platform::Live,
+}
+
+impl WinFspMount {
+    /// Mounts a volume that serves `dispatch`, as `options` describe, and starts serving it.
+    ///
+    /// On success the volume is visible at the mount point and every request reaches
+    /// `dispatch`. On failure nothing stays mounted and the error says why and what to do:
+    /// invalid options (see `WindowsOptions::validate`; also a removable drive type, a network
+    /// drive on a folder), WinFsp not installed (naming the installer, <https://winfsp.dev/rel/>),
+    /// the WinFsp driver unable to start (after a reboot or an upgrade of WinFsp this is a
+    /// broken service registry entry, and the message gives the fix), the mount point in use,
+    /// the dispatcher failing to start, or, off Windows, that WinFsp exists only on Windows.
+    pub fn mount(
+        options: &WindowsOptions,
+        dispatch: Arc<dyn Dispatch>,
+    ) -> Result<WinFspMount, String> {
+        Ok(WinFspMount {
+            _live: platform::mount(options, dispatch)?,
+            mount_point: options.mount_point.clone(),
+        })
+    }
+
+    /// Where the volume is mounted.
+    pub fn mountpoint(&self) -> &MountPoint {
+        &self.mount_point
+    }
+
+    /// Unmounts the volume, never waiting on handlers for more than about two seconds, so it
+    /// may be called from the thread that runs them:
+    ///
+    /// 1. Requests that wait for a handler on a WinFsp thread are answered
+    ///    `STATUS_DEVICE_NOT_READY` at once, and so is every request that arrives later.
+    /// 2. Pending reads, writes and directory reads get up to two seconds to be answered;
+    ///    after that their answers are dropped, and WinFsp cancels them as the volume stops.
+    /// 3. The mount point is removed and WinFsp's threads stop.
+    /// 4. Every handle the filesystem still has open is released (`release`/`releasedir`,
+    ///    without waiting for the answers), and WinFsp's file system object is deleted.
+    ///
+    /// Handlers may still receive those releases, and answers to abandoned requests are
+    /// ignored, after this returns.
+    pub fn unmount(self) {
+        drop(self);
+    }
+}
+
+/// Finds and loads the installed WinFsp, for diagnostics: its folder, the DLL loaded, its
+/// version, and what the registry says of its driver. Fails with the same messages as
+/// [`WinFspMount::mount`] when WinFsp is missing or cannot be loaded, and off Windows.
+pub fn probe() -> Result<WinFspInstall, String> {
+    platform::probe()
+}
+
+#[cfg(not(windows))]
+mod platform {
+    use super::*;
+
+    const ONLY_ON_WINDOWS: &str =
+        "WinFsp is a Windows file system driver; the WinFsp backend mounts only on Windows";
+
+    /// A mounted volume, which cannot exist off Windows.
+    pub enum Live {}
+
+    pub fn mount(_: &WindowsOptions, _: Arc<dyn Dispatch>) -> Result<Live, String> {
+        Err(ONLY_ON_WINDOWS.to_owned())
+    }
+
+    pub fn probe() -> Result<WinFspInstall, String> {
+        Err(ONLY_ON_WINDOWS.to_owned())
+    }
+}
+
+#[cfg(windows)]
+mod platform {
+    use std::time::{Duration, SystemTime};
+
+    use log::warn;
+    use mountkit_core::windows::{describe_ntstatus, filetime_from_system_time, nt_success};
+
+    use super::*;
+    use crate::diagnose::{
+        explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure,
+    };
+    use crate::engine::{Engine, EngineOptions};
+    use crate::ffi::{api, Api, FspFileSystem};
+    use crate::gate::Gate;
+    use crate::interface::{Shared, INTERFACE};
+    use crate::loader::win32::driver_facts;
+    use crate::security::{descriptor_from_sddl, SDDL};
+    use crate::volume::{call_timeout, volume_setup};
+
+    /// How long unmounting waits for pending reads, writes and directory reads to be answered
+    /// before it stops answering them.
+    const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
+
+    /// How long before WinFsp's IRP timeout a pending request stops being answered (see
+    /// [`Gate`]).
+    const GATE_MARGIN: Duration = Duration::from_secs(5);
+
+    fn wide_nul(text: &str) -> Vec<u16> {
+        text.encode_utf16().chain(Some(0)).collect()
+    }
+
+    /// A WinFsp file system object and the mount state its callbacks use. Dropping it
+    /// unmounts.
+    pub struct Live {
+        file_system: *mut FspFileSystem,
+        shared: *mut Shared,
+        api: &'static Api,
+    }
+
+    // SAFETY: the pointers are owned by this value and used only when it is dropped; WinFsp's
+    // file system functions may be called from any thread.
+    unsafe impl Send for Live {}
+    // SAFETY: a shared `&Live` gives access to nothing.
+    unsafe impl Sync for Live {}
+
+    pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Live, String> {
+        let now = filetime_from_system_time(SystemTime::now());
+        let setup = volume_setup(options, now)?;
+        let api = api()?;
+        let engine = Engine::new(
+            dispatch,
+            EngineOptions {
+                case_insensitive: options.case_insensitive,
+                allocation_unit: u64::from(options.allocation_unit_size),
+                call_timeout: call_timeout(options.request_timeout),
+                volume_label: options.volume_label.clone(),
+                security_descriptor: descriptor_from_sddl(SDDL)?,
+            },
+        );
+        let gate = Gate::new(setup.irp_timeout.saturating_sub(GATE_MARGIN));
+
+        let device = wide_nul(setup.device);
+        let mut file_system = std::ptr::null_mut();
+        // SAFETY: the device name is NUL-terminated, the parameters outlive the call, the
+        // interface is static (WinFsp keeps a pointer to it for the file system's life), and
+        // `file_system` receives the new object.
+        let status = unsafe {
+            (api.file_system_create)(device.as_ptr(), &setup.params, &INTERFACE, &mut file_system)
+        };
+        if !nt_success(status) {
+            return Err(explain_create_failure(status, &driver_facts()));
+        }
+        let shared = Box::into_raw(Box::new(Shared {
+            engine,
+            gate,
+            api,
+            file_system: file_system as usize,
+        }));
+        // SAFETY: `file_system` is the object WinFsp just created; no dispatcher runs yet, so
+        // nothing reads `UserContext` concurrently.
+        unsafe { (*file_system).user_context = shared.cast() };
+        // From here on, dropping `live` (on a failure below) undoes everything.
+        let live = Live {
+            file_system,
+            shared,
+            api,
+        };
+
+        let mut mount_point = wide_nul(&setup.mount_point);
+        // SAFETY: the file system is live and the mount point is NUL-terminated.
+        let status = unsafe { (api.set_mount_point)(file_system, mount_point.as_mut_ptr()) };
+        if !nt_success(status) {
+            return Err(explain_mount_point_failure(status, &options.mount_point));
+        }
+        // SAFETY: the file system is live and has its mount state.
+        let status = unsafe { (api.start_dispatcher)(file_system, options.threads) };
+        if !nt_success(status) {
+            return Err(explain_dispatcher_failure(status));
+        }
+        Ok(live)
+    }
+
+    impl Drop for Live {
+        fn drop(&mut self) {
+            // SAFETY: `shared` was created by `mount` and is freed only at the end of this.
+            let shared = unsafe { &*self.shared };
+            shared.engine.shut_down();
+            let unanswered = shared.gate.close(UNMOUNT_GRACE);
+            if unanswered > 0 {
+                warn!("{unanswered} WinFsp requests were still unanswered at unmount");
+            }
+            // SAFETY: the file system is live; stopping the dispatcher waits for its threads,
+            // which no longer wait for handlers now that the engine is shut down. Both calls
+            // do nothing if the mount point or the dispatcher was never set up.
+            unsafe {
+                (self.api.remove_mount_point)(self.file_system);
+                (self.api.stop_dispatcher)(self.file_system);
+            }
+            shared.engine.release_all();
+            // SAFETY: no dispatcher thread runs and the gate is closed, so nothing uses the
+            // file system object or the mount state any more; each is freed exactly once.
+            unsafe {
+                (self.api.file_system_delete)(self.file_system);
+                drop(Box::from_raw(self.shared));
+            }
+        }
+    }
+
+    pub fn probe() -> Result<WinFspInstall, String> {
+        let api = api()?;
+        let mut version = 0u32;
+        // SAFETY: `version` is writable.
+        let status = unsafe { (api.version)(&mut version) };
+        if !nt_success(status) {
+            return Err(format!(
+                "{} does not report its version: {}",
+                api.path,
+                describe_ntstatus(status)
+            ));
+        }
+        let driver = driver_facts();
+        Ok(WinFspInstall {
+            install_dir: driver.install_dir.clone().unwrap_or_default(),
+            dll_path: api.path.clone(),
+            version: ((version >> 16) as u16, version as u16),
+            driver,
+        })
+    }
+}
+
+#[cfg(all(test, not(windows)))]
+mod tests {
+    use mountkit_core::Request;
+
+    use super::*;
+
+    struct Nothing;
+    impl Dispatch for Nothing {
+        fn dispatch(&self, _: Request) {}
+    }
+
+    #[test]
+    fn mounting_off_windows_says_why() {
+        let error = WinFspMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
+            .err()
+            .unwrap();
+        assert!(error.contains("only on Windows"), "{error}");
+        assert!(probe().unwrap_err().contains("only on Windows"));
+    }
+}

@@ -1,0 +1,414 @@
+//! Create, Open, Overwrite, Cleanup and Close: a handle's life.
+//!
+//! WinFsp decides between its Create and Open callbacks with a lookup of its own
+//! (GetSecurityByName): Open for a name that exists, Create for one that does not. Both look
+//! the name up once more (or reuse WinFsp's lookup of the same request) and let
+//! [`resolve_create`] decide what the request means, so a name created or removed in between
+//! still gets the answer NTFS would give. Truncation asked by `FILE_OVERWRITE`,
+//! `FILE_OVERWRITE_IF` and `FILE_SUPERSEDE` of an existing file arrives separately, as
+//! Overwrite.
+
+use std::sync::Arc;
+
+use log::warn;
+use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
+use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_INVALID;
+use mountkit_core::windows::{
+    apply_attributes, attributes_from_stat, resolve_create, validate_component, CleanupOutcome,
+    CreateAction, CreateIntent,
+};
+use mountkit_core::{Errno, FileKind, FsResult, OpenFlags, Operation, RequestContext, Stat};
+
+use crate::engine::{nt, reply, windows_path, Admission, Engine, NtResult};
+use crate::fsctl::FileInfo;
+
+/// `FspCleanupDelete`: the Cleanup flag that tells the file system to delete the file.
+pub const CLEANUP_DELETE: u32 = 0x01;
+
+/// The options part of a `CreateOptions` argument; the disposition is the high 8 bits.
+const OPTIONS_MASK: u32 = 0x00FF_FFFF;
+
+/// Permission bits of a new directory.
+const DIRECTORY_MODE: u32 = 0o755;
+/// Permission bits of a new file, and of a new file created read-only.
+const FILE_MODE: (u32, u32) = (0o644, 0o444);
+
+fn without_truncate(flags: OpenFlags) -> OpenFlags {
+    OpenFlags(flags.0 & !OpenFlags::TRUNCATE)
+}
+
+impl Engine {
+    /// WinFsp's Create: a name its lookup did not find. Creates a file (`create`, with
+    /// `O_CREAT | O_EXCL`) or a directory (`mkdir`, then `opendir` if data access was asked);
+    /// opens instead if the name appeared meanwhile and the disposition allows opening.
+    ///
+    /// - The new name must be one Windows programs can use ([`validate_component`]), else
+    ///   `STATUS_OBJECT_NAME_INVALID`.
+    /// - `FILE_CREATE` on a name that exists is `STATUS_OBJECT_NAME_COLLISION`; other
+    ///   contradictions are refused as [`resolve_create`] documents.
+    /// - A new file is created with mode `0o644`, or `0o444` when `FILE_ATTRIBUTE_READONLY` is
+    ///   asked; a directory with `0o755`. The hidden, system and archive attributes asked for
+    ///   are not stored (no operation carries them).
+    /// - `hint` is the request's identifier, used to reuse the lookup WinFsp just made.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        name: &[u16],
+        create_options: u32,
+        granted_access: u32,
+        file_attributes: u32,
+        hint: Option<u64>,
+    ) -> NtResult<(u64, FileInfo)> {
+        let path = windows_path(name)?;
+        let leaf = path.rsplit('/').next().unwrap_or_default();
+        validate_component(leaf).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
+        let existing = match self.recall(hint, &path) {
+            Some(remembered) => remembered,
+            None => match self.getattr(cx, &path, None) {
+                Ok(stat) => Some(stat),
+                Err(Errno::ENOENT) => None,
+                Err(errno) => return Err(nt(errno)),
+            },
+        };
+        let intent = resolve_create(
+            create_options >> 24,
+            create_options & OPTIONS_MASK,
+            granted_access,
+            existing.as_ref().map(|stat| stat.kind),
+        )
+        .map_err(nt)?;
+        match (intent.action, existing) {
+            (CreateAction::OpenExisting, Some(stat)) => {
+                let truncate = intent.truncate;
+                self.open_existing(cx, path, stat, &intent, truncate)
+            }
+            (CreateAction::CreateDirectory, _) => self.make_directory(cx, path, &intent),
+            _ => self.make_file(cx, path, &intent, file_attributes),
+        }
+    }
+
+    /// WinFsp's Open: a name its lookup found. Opens it with the handler (`opendir` for a
+    /// directory, `open` otherwise) when the access asked includes data, or when a directory
+    /// is opened delete-on-close (its emptiness must be checked); an open for attributes only
+    /// asks no handler and gets no handle.
+    ///
+    /// The open flags come from [`resolve_create`], without `O_TRUNC`: WinFsp follows an
+    /// overwriting open with Overwrite. Fails as `resolve_create` and the file's delete state
+    /// decide (`FILE_NON_DIRECTORY_FILE` on a directory is `STATUS_FILE_IS_A_DIRECTORY`, a
+    /// delete-pending file is `STATUS_DELETE_PENDING`, ...).
+    pub fn open(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        name: &[u16],
+        create_options: u32,
+        granted_access: u32,
+        hint: Option<u64>,
+    ) -> NtResult<(u64, FileInfo)> {
+        let path = windows_path(name)?;
+        let stat = match self.recall(hint, &path) {
+            Some(Some(stat)) => stat,
+            _ => self.getattr(cx, &path, None).map_err(nt)?,
+        };
+        let intent = resolve_create(
+            create_options >> 24,
+            create_options & OPTIONS_MASK,
+            granted_access,
+            Some(stat.kind),
+        )
+        .map_err(nt)?;
+        self.open_existing(cx, path, stat, &intent, false)
+    }
+
+    fn open_existing(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        path: String,
+        stat: Stat,
+        intent: &CreateIntent,
+        truncate: bool,
+    ) -> NtResult<(u64, FileInfo)> {
+        let directory = stat.kind == FileKind::Directory;
+        let flags = without_truncate(intent.flags);
+        let needs_handle = intent.data_access || truncate || (intent.delete_on_close && directory);
+        let opened = if needs_handle {
+            Some(self.open_handle(cx, &path, directory, flags).map_err(nt)?)
+        } else {
+            None
+        };
+        let handle = opened.as_ref().map(|opened| opened.handle);
+        let prepared = self.prepare_open(cx, &path, stat, handle, truncate, intent.delete_on_close);
+        let (stat, directory_is_empty) = match prepared {
+            Ok(prepared) => prepared,
+            Err(errno) => {
+                if let Some(handle) = handle {
+                    let kind = if directory {
+                        FileKind::Directory
+                    } else {
+                        FileKind::File
+                    };
+                    self.release_handle(cx, path, handle, kind, flags, false);
+                }
+                return Err(nt(errno));
+            }
+        };
+        self.admit(
+            cx,
+            Admission {
+                path,
+                stat,
+                opened,
+                flags,
+                delete_on_close: intent.delete_on_close,
+                directory_is_empty,
+            },
+        )
+    }
+
+    /// What an open needs after the handler opened the file: the truncation a create request
+    /// asked for (then the new metadata), and for a directory opened delete-on-close, whether
+    /// it is empty.
+    fn prepare_open(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        stat: Stat,
+        handle: Option<u64>,
+        truncate: bool,
+        delete_on_close: bool,
+    ) -> FsResult<(Stat, bool)> {
+        let directory = stat.kind == FileKind::Directory;
+        let mut stat = stat;
+        if truncate && !directory {
+            self.run(
+                cx,
+                Operation::Truncate {
+                    path: path.to_owned(),
+                    size: 0,
+                    handle,
+                },
+            )?;
+            stat = self.getattr(cx, path, handle)?;
+        }
+        let empty = delete_on_close && directory && self.directory_is_empty(cx, path, handle)?;
+        Ok((stat, empty))
+    }
+
+    fn make_file(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        path: String,
+        intent: &CreateIntent,
+        file_attributes: u32,
+    ) -> NtResult<(u64, FileInfo)> {
+        let mode = if file_attributes & FILE_ATTRIBUTE_READONLY != 0 {
+            FILE_MODE.1
+        } else {
+            FILE_MODE.0
+        };
+        let operation = Operation::Create {
+            path: path.clone(),
+            mode,
+            flags: intent.flags,
+        };
+        let opened = reply!(self.call(cx, operation), Opened).map_err(nt)?;
+        let stat = match self.getattr(cx, &path, Some(opened.handle)) {
+            Ok(stat) => stat,
+            Err(errno) => {
+                self.release_handle(cx, path, opened.handle, FileKind::File, intent.flags, false);
+                return Err(nt(errno));
+            }
+        };
+        self.admit(
+            cx,
+            Admission {
+                path,
+                stat,
+                opened: Some(opened),
+                flags: intent.flags,
+                delete_on_close: intent.delete_on_close,
+                directory_is_empty: false,
+            },
+        )
+    }
+
+    fn make_directory(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        path: String,
+        intent: &CreateIntent,
+    ) -> NtResult<(u64, FileInfo)> {
+        let mkdir = Operation::Mkdir {
+            path: path.clone(),
+            mode: DIRECTORY_MODE,
+        };
+        self.run(cx, mkdir).map_err(nt)?;
+        let opened = if intent.data_access {
+            Some(
+                self.open_handle(cx, &path, true, intent.flags)
+                    .map_err(nt)?,
+            )
+        } else {
+            None
+        };
+        let handle = opened.as_ref().map(|opened| opened.handle);
+        let stat = match self.getattr(cx, &path, None) {
+            Ok(stat) => stat,
+            Err(errno) => {
+                if let Some(handle) = handle {
+                    let kind = FileKind::Directory;
+                    self.release_handle(cx, path, handle, kind, intent.flags, false);
+                }
+                return Err(nt(errno));
+            }
+        };
+        self.admit(
+            cx,
+            Admission {
+                path,
+                stat,
+                opened,
+                flags: intent.flags,
+                delete_on_close: intent.delete_on_close,
+                directory_is_empty: true,
+            },
+        )
+    }
+
+    /// WinFsp's Overwrite (`FILE_OVERWRITE`, `FILE_OVERWRITE_IF` or `FILE_SUPERSEDE` of an
+    /// existing file): truncates it to zero through its handle, then applies the attributes —
+    /// replacing the current ones when `replace` is set (0 counts as `FILE_ATTRIBUTE_NORMAL`),
+    /// adding to them otherwise. Of the attributes only read-only can be stored: it becomes the
+    /// file's write permission ([`apply_attributes`]).
+    pub fn overwrite(
+        &self,
+        cx: RequestContext,
+        id: u64,
+        file_attributes: u32,
+        replace: bool,
+    ) -> NtResult<FileInfo> {
+        let ctx = self.context(id)?;
+        let path = ctx.path();
+        let truncate = Operation::Truncate {
+            path: path.clone(),
+            size: 0,
+            handle: ctx.handle,
+        };
+        self.run(cx, truncate).map_err(nt)?;
+        let stat = self.getattr(cx, &path, ctx.handle).map_err(nt)?;
+        let wanted = match (replace, file_attributes) {
+            (true, 0) => FILE_ATTRIBUTE_NORMAL,
+            (true, attributes) => attributes,
+            (false, attributes) => attributes_from_stat(&stat) | attributes,
+        };
+        let stat = match apply_attributes(&stat, wanted).1 {
+            Some(mode) => {
+                self.run(
+                    cx,
+                    Operation::Chmod {
+                        path: path.clone(),
+                        mode,
+                    },
+                )
+                .map_err(nt)?;
+                self.getattr(cx, &path, ctx.handle).map_err(nt)?
+            }
+            None => stat,
+        };
+        Ok(self.info(&stat))
+    }
+
+    /// WinFsp's Cleanup: the last user handle of this open was closed.
+    ///
+    /// The file's delete state forgets the handle (a delete-on-close handle marks the file
+    /// delete pending now). WinFsp keeps its own delete-pending mark and decides: when it sets
+    /// [`CLEANUP_DELETE`] — only at the last cleanup of a delete-pending file — the file is
+    /// removed (`unlink`, or `rmdir` for a directory) and, once it is gone, this handle is
+    /// released at once rather than at Close, so the filesystem can free the file. Cleanup
+    /// cannot fail: a removal the handler refuses is logged and the file stays. Cleanup's
+    /// other flags (archive bit, allocation size, times to update) are not acted on: handlers
+    /// keep their own times.
+    pub fn cleanup(self: &Arc<Self>, cx: RequestContext, id: u64, flags: u32) {
+        let Some(ctx) = self.contexts.get(id) else {
+            return;
+        };
+        let (outcome, path) = {
+            let mut node = ctx.node.lock();
+            (node.delete.cleanup(id), node.path.clone())
+        };
+        let delete = flags & CLEANUP_DELETE != 0;
+        if !delete && outcome == CleanupOutcome::Delete {
+            warn!("{path} was marked for deletion, but WinFsp does not delete it at cleanup");
+        }
+        if !delete {
+            return;
+        }
+        let removal = if ctx.is_directory() {
+            Operation::Rmdir { path: path.clone() }
+        } else {
+            Operation::Unlink { path: path.clone() }
+        };
+        if let Err(errno) = self.run(cx, removal) {
+            warn!("{path} could not be deleted at cleanup: {errno}");
+            return;
+        }
+        if let Some(handle) = ctx.handle {
+            self.contexts.update(id, |ctx| ctx.handle = None);
+            self.release_handle(cx, path, handle, ctx.kind, ctx.flags, false);
+        }
+    }
+
+    /// WinFsp's Close: the open is over. Its context is forgotten and its handle given back
+    /// without waiting: `flush` then `release` for a file (`release` alone when a backing file
+    /// holds its bytes), `releasedir` for a directory.
+    pub fn close(self: &Arc<Self>, cx: RequestContext, id: u64) {
+        let Some(ctx) = self.contexts.remove(id) else {
+            return;
+        };
+        // WinFsp cleans every handle up before closing it; should one arrive uncleaned, it
+        // must not stay counted as open in the file's delete state.
+        ctx.node.lock().delete.cleanup(id);
+        self.nodes.detach(&ctx.node, id);
+        if let Some(handle) = ctx.handle {
+            let flush = ctx.backing.is_none();
+            self.release_handle(cx, ctx.path(), handle, ctx.kind, ctx.flags, flush);
+        }
+    }
+
+    /// Whether directory `path` has entries besides `.` and `..`, read through `handle` or,
+    /// without one, through a handle opened and released for the purpose.
+    pub fn directory_is_empty(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: Option<u64>,
+    ) -> FsResult<bool> {
+        let (handle, temporary) = match handle {
+            Some(handle) => (handle, false),
+            None => {
+                let flags = OpenFlags(OpenFlags::READ_ONLY);
+                (self.open_handle(cx, path, true, flags)?.handle, true)
+            }
+        };
+        let listed = self.call(
+            cx,
+            Operation::Readdir {
+                path: path.to_owned(),
+                handle,
+            },
+        );
+        if temporary {
+            let release = Operation::Releasedir {
+                path: path.to_owned(),
+                handle,
+            };
+            if let Err(errno) = self.run(cx, release) {
+                log::debug!("releasing a directory handle failed: {errno}");
+            }
+        }
+        let entries = reply!(listed, Entries)?;
+        Ok(entries
+            .iter()
+            .all(|entry| entry.name == "." || entry.name == ".."))
+    }
+}

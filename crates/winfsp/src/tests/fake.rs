@@ -1,0 +1,400 @@
+//! A small in-memory filesystem behind a [`Dispatch`] that records every operation, for
+//! driving the engine the way WinFsp would.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use mountkit_core::{
+    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
+    Reply, Request, Responder, SetTime, Stat, StatFs,
+};
+use parking_lot::Mutex;
+
+/// How the fake answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answering {
+    /// On the thread that dispatched the request.
+    Inline,
+    /// From a new thread, after a pause.
+    Later(Duration),
+    /// Never: the responder is kept, unanswered.
+    Never,
+}
+
+struct Node {
+    stat: Stat,
+    data: Vec<u8>,
+}
+
+struct State {
+    nodes: BTreeMap<String, Node>,
+    handles: HashMap<u64, String>,
+    next_handle: u64,
+    next_ino: u64,
+    log: Vec<Operation>,
+    failures: HashMap<&'static str, Errno>,
+    list_stats: bool,
+    answering: Answering,
+    kept: Vec<Responder>,
+}
+
+/// The fake filesystem.
+pub struct FakeFs {
+    state: Mutex<State>,
+}
+
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(index) => &path[..index],
+    }
+}
+
+fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or_default()
+}
+
+impl FakeFs {
+    /// An empty root directory.
+    pub fn new() -> Arc<FakeFs> {
+        let fs = FakeFs {
+            state: Mutex::new(State {
+                nodes: BTreeMap::new(),
+                handles: HashMap::new(),
+                next_handle: 100,
+                next_ino: 1,
+                log: Vec::new(),
+                failures: HashMap::new(),
+                list_stats: true,
+                answering: Answering::Inline,
+                kept: Vec::new(),
+            }),
+        };
+        fs.insert("/", FileKind::Directory, b"");
+        Arc::new(fs)
+    }
+
+    fn insert(&self, path: &str, kind: FileKind, data: &[u8]) {
+        let mut state = self.state.lock();
+        let ino = state.next_ino;
+        state.next_ino += 1;
+        let mut stat = Stat::new(kind);
+        stat.ino = ino;
+        stat.size = data.len() as u64;
+        state.nodes.insert(
+            path.to_owned(),
+            Node {
+                stat,
+                data: data.to_vec(),
+            },
+        );
+    }
+
+    /// Adds a file with `data`.
+    pub fn file(&self, path: &str, data: &[u8]) {
+        self.insert(path, FileKind::File, data);
+    }
+
+    /// Adds a directory.
+    pub fn dir(&self, path: &str) {
+        self.insert(path, FileKind::Directory, b"");
+    }
+
+    /// Changes the stat of `path`.
+    pub fn edit(&self, path: &str, change: impl FnOnce(&mut Stat)) {
+        change(&mut self.state.lock().nodes.get_mut(path).unwrap().stat);
+    }
+
+    /// The content of `path`, if it exists.
+    pub fn data(&self, path: &str) -> Option<Vec<u8>> {
+        self.state
+            .lock()
+            .nodes
+            .get(path)
+            .map(|node| node.data.clone())
+    }
+
+    /// The stat of `path`, if it exists.
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.state
+            .lock()
+            .nodes
+            .get(path)
+            .map(|node| node.stat.clone())
+    }
+
+    /// Whether `path` exists.
+    pub fn exists(&self, path: &str) -> bool {
+        self.state.lock().nodes.contains_key(path)
+    }
+
+    /// Makes every later operation named `op` fail with `errno`.
+    pub fn fail(&self, op: &'static str, errno: Errno) {
+        self.state.lock().failures.insert(op, errno);
+    }
+
+    /// Whether `readdir` includes each entry's metadata.
+    pub fn list_stats(&self, on: bool) {
+        self.state.lock().list_stats = on;
+    }
+
+    /// How later requests are answered.
+    pub fn answering(&self, answering: Answering) {
+        self.state.lock().answering = answering;
+    }
+
+    /// The names of the operations received so far, and forgets them.
+    pub fn take_log(&self) -> Vec<Operation> {
+        std::mem::take(&mut self.state.lock().log)
+    }
+
+    /// The operation names received so far, and forgets them.
+    pub fn take_names(&self) -> Vec<&'static str> {
+        self.take_log().iter().map(Operation::name).collect()
+    }
+
+    /// How many handles are open.
+    pub fn open_handles(&self) -> usize {
+        self.state.lock().handles.len()
+    }
+
+    fn open_handle(state: &mut State, path: &str) -> Opened {
+        let handle = state.next_handle;
+        state.next_handle += 1;
+        state.handles.insert(handle, path.to_owned());
+        Opened {
+            handle,
+            ..Opened::default()
+        }
+    }
+
+    fn answer(state: &mut State, operation: Operation) -> FsResult<Reply> {
+        use Operation as O;
+        if let Some(&errno) = state.failures.get(operation.name()) {
+            return Err(errno);
+        }
+        let now = SystemTime::now();
+        match operation {
+            O::Getattr { path, handle } => {
+                let path = match handle {
+                    Some(handle) => state.handles.get(&handle).cloned().ok_or(Errno::EBADF)?,
+                    None => path,
+                };
+                let node = state.nodes.get(&path).ok_or(Errno::ENOENT)?;
+                Ok(Reply::Stat(node.stat.clone()))
+            }
+            O::Readdir { path, handle } => {
+                if !state.handles.contains_key(&handle) {
+                    return Err(Errno::EBADF);
+                }
+                let prefix = if path == "/" {
+                    "/".to_owned()
+                } else {
+                    format!("{path}/")
+                };
+                let entries = state
+                    .nodes
+                    .iter()
+                    .filter(|(p, _)| {
+                        p.len() > prefix.len()
+                            && p.starts_with(&prefix)
+                            && !p[prefix.len()..].contains('/')
+                    })
+                    .map(|(p, node)| DirEntry {
+                        name: name(p).to_owned(),
+                        kind: node.stat.kind,
+                        stat: state.list_stats.then(|| node.stat.clone()),
+                    })
+                    .collect();
+                Ok(Reply::Entries(entries))
+            }
+            O::Open { path, .. } | O::Opendir { path, .. } => {
+                if !state.nodes.contains_key(&path) {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(Reply::Opened(Self::open_handle(state, &path)))
+            }
+            O::Release { handle, .. } | O::Releasedir { handle, .. } => {
+                state.handles.remove(&handle).ok_or(Errno::EBADF)?;
+                Ok(Reply::Empty)
+            }
+            O::Read {
+                handle,
+                offset,
+                size,
+                ..
+            } => {
+                let path = state.handles.get(&handle).ok_or(Errno::EBADF)?;
+                let data = &state.nodes.get(path).ok_or(Errno::ENOENT)?.data;
+                let start = (offset as usize).min(data.len());
+                // Answers more than asked, to check that the backend cuts it.
+                let end = (start + size as usize + 3).min(data.len());
+                Ok(Reply::Data(Bytes::copy_from_slice(&data[start..end])))
+            }
+            O::Write {
+                handle,
+                offset,
+                data,
+                ..
+            } => {
+                let path = state.handles.get(&handle).ok_or(Errno::EBADF)?.clone();
+                let node = state.nodes.get_mut(&path).ok_or(Errno::ENOENT)?;
+                let end = offset as usize + data.len();
+                if node.data.len() < end {
+                    node.data.resize(end, 0);
+                }
+                node.data[offset as usize..end].copy_from_slice(&data);
+                node.stat.size = node.data.len() as u64;
+                node.stat.mtime = now;
+                Ok(Reply::Count(data.len() as u64))
+            }
+            O::Create { path, mode, flags } => {
+                if state.nodes.contains_key(&path) {
+                    if flags.0 & OpenFlags::EXCLUSIVE != 0 {
+                        return Err(Errno::EEXIST);
+                    }
+                } else {
+                    if !state.nodes.contains_key(parent(&path)) {
+                        return Err(Errno::ENOENT);
+                    }
+                    let ino = state.next_ino;
+                    state.next_ino += 1;
+                    let mut stat = Stat::new(FileKind::File);
+                    stat.mode = mode;
+                    stat.ino = ino;
+                    state.nodes.insert(
+                        path.clone(),
+                        Node {
+                            stat,
+                            data: Vec::new(),
+                        },
+                    );
+                }
+                Ok(Reply::Opened(Self::open_handle(state, &path)))
+            }
+            O::Mkdir { path, mode } => {
+                if state.nodes.contains_key(&path) {
+                    return Err(Errno::EEXIST);
+                }
+                let ino = state.next_ino;
+                state.next_ino += 1;
+                let mut stat = Stat::new(FileKind::Directory);
+                stat.mode = mode;
+                stat.ino = ino;
+                state.nodes.insert(
+                    path,
+                    Node {
+                        stat,
+                        data: Vec::new(),
+                    },
+                );
+                Ok(Reply::Empty)
+            }
+            O::Unlink { path } => {
+                let node = state.nodes.get(&path).ok_or(Errno::ENOENT)?;
+                if node.stat.kind == FileKind::Directory {
+                    return Err(Errno::EISDIR);
+                }
+                state.nodes.remove(&path);
+                Ok(Reply::Empty)
+            }
+            O::Rmdir { path } => {
+                let prefix = format!("{path}/");
+                if state.nodes.keys().any(|p| p.starts_with(&prefix)) {
+                    return Err(Errno::ENOTEMPTY);
+                }
+                state.nodes.remove(&path).ok_or(Errno::ENOENT)?;
+                Ok(Reply::Empty)
+            }
+            O::Rename { from, to, mode } => {
+                if !state.nodes.contains_key(&from) {
+                    return Err(Errno::ENOENT);
+                }
+                if mode == RenameMode::NoReplace && state.nodes.contains_key(&to) {
+                    return Err(Errno::EEXIST);
+                }
+                let moved: Vec<String> = state
+                    .nodes
+                    .keys()
+                    .filter(|p| **p == from || p.starts_with(&format!("{from}/")))
+                    .cloned()
+                    .collect();
+                for old in moved {
+                    let node = state.nodes.remove(&old).unwrap();
+                    state
+                        .nodes
+                        .insert(format!("{to}{}", &old[from.len()..]), node);
+                }
+                for open in state.handles.values_mut() {
+                    if *open == from || open.starts_with(&format!("{from}/")) {
+                        *open = format!("{to}{}", &open[from.len()..]);
+                    }
+                }
+                Ok(Reply::Empty)
+            }
+            O::Truncate { path, size, handle } => {
+                let path = match handle {
+                    Some(handle) => state.handles.get(&handle).cloned().ok_or(Errno::EBADF)?,
+                    None => path,
+                };
+                let node = state.nodes.get_mut(&path).ok_or(Errno::ENOENT)?;
+                node.data.resize(size as usize, 0);
+                node.stat.size = size;
+                Ok(Reply::Empty)
+            }
+            O::Chmod { path, mode } => {
+                state.nodes.get_mut(&path).ok_or(Errno::ENOENT)?.stat.mode = mode;
+                Ok(Reply::Empty)
+            }
+            O::Utimens { path, atime, mtime } => {
+                let stat = &mut state.nodes.get_mut(&path).ok_or(Errno::ENOENT)?.stat;
+                let at = |time: SetTime| match time {
+                    SetTime::At(time) => time,
+                    SetTime::Now => now,
+                };
+                if let Some(atime) = atime {
+                    stat.atime = at(atime);
+                }
+                if let Some(mtime) = mtime {
+                    stat.mtime = at(mtime);
+                }
+                Ok(Reply::Empty)
+            }
+            O::Statfs { .. } => Ok(Reply::StatFs(StatFs {
+                blocks: 1000,
+                blocks_free: 600,
+                blocks_available: 500,
+                ..StatFs::default()
+            })),
+            O::Flush { .. } | O::Fsync { .. } | O::Fsyncdir { .. } => Ok(Reply::Empty),
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+}
+
+impl Dispatch for FakeFs {
+    fn dispatch(&self, request: Request) {
+        let Request {
+            operation,
+            responder,
+            ..
+        } = request;
+        let (answer, answering) = {
+            let mut state = self.state.lock();
+            state.log.push(operation.clone());
+            (Self::answer(&mut state, operation), state.answering)
+        };
+        match answering {
+            Answering::Inline => responder.respond(answer),
+            Answering::Later(pause) => {
+                thread::spawn(move || {
+                    thread::sleep(pause);
+                    responder.respond(answer);
+                });
+            }
+            Answering::Never => self.state.lock().kept.push(responder),
+        }
+    }
+}

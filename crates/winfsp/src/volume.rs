@@ -1,0 +1,316 @@
+//! The volume a mount creates: [`WindowsOptions`] turned into WinFsp's volume parameters.
+
+use std::time::Duration;
+
+use mountkit_core::windows::names::MAX_COMPONENT_UNITS;
+use mountkit_core::windows::{DriveType, MountPoint, WindowsOptions};
+
+use crate::fsctl::{volume_flags as flag, VolumeParams};
+
+/// The WinFsp control device of a local disk volume (`FSP_FSCTL_DISK_DEVICE_NAME`).
+pub const DISK_DEVICE: &str = "WinFsp.Disk";
+/// The WinFsp control device of a network volume (`FSP_FSCTL_NET_DEVICE_NAME`).
+pub const NET_DEVICE: &str = "WinFsp.Net";
+
+/// WinFsp's bounds on the IRP timeout, in milliseconds (`FspFsctlIrpTimeoutMinimum` and
+/// `FspFsctlIrpTimeoutMaximum`).
+const IRP_TIMEOUT_MS: (u64, u64) = (60_000, 600_000);
+
+/// The longest chain of handler calls that one WinFsp request waits for: creating a directory
+/// (WinFsp's lookups of the name and of its parent, then `mkdir`, `opendir` and `getattr`).
+pub const LONGEST_CHAIN: u32 = 5;
+
+/// How much longer than the request timeout a dispatcher thread waits for a handler's answer
+/// before it gives up with `ETIMEDOUT`, so that the dispatcher behind the mount, which answers
+/// by the request timeout, normally answers first.
+pub const CALL_SLACK: Duration = Duration::from_secs(5);
+
+/// How long a dispatcher thread waits for one handler answer: `request_timeout` plus
+/// [`CALL_SLACK`].
+pub fn call_timeout(request_timeout: Duration) -> Duration {
+    request_timeout.saturating_add(CALL_SLACK)
+}
+
+/// Everything `FspFileSystemCreate` and `FspFileSystemSetMountPoint` need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeSetup {
+    /// [`DISK_DEVICE`] or [`NET_DEVICE`].
+    pub device: &'static str,
+    /// The volume parameters.
+    pub params: VolumeParams,
+    /// The mount point as `FspFileSystemSetMountPoint` takes it (`M:` or a folder path).
+    pub mount_point: String,
+    /// How long the driver lets a request wait for an answer before it fails it.
+    pub irp_timeout: Duration,
+}
+
+/// How long the driver lets a request wait for the file system: [`LONGEST_CHAIN`] handler
+/// calls of [`call_timeout`] each, plus ten seconds, within WinFsp's bounds of one to ten
+/// minutes (185 seconds for the default 30-second request timeout). The driver then never gives
+/// up on a request the backend would still answer, unless the request timeout is above about
+/// 113 seconds; even then the backend stops writing into a request's buffer once the driver may
+/// have given up on it.
+pub fn irp_timeout(request_timeout: Duration) -> Duration {
+    let wanted = call_timeout(request_timeout)
+        .saturating_mul(LONGEST_CHAIN)
+        .saturating_add(Duration::from_secs(10));
+    let millis = u64::try_from(wanted.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(millis.clamp(IRP_TIMEOUT_MS.0, IRP_TIMEOUT_MS.1))
+}
+
+/// The volume for `options`, created at `now` (a FILETIME).
+///
+/// - Fails with the reason when [`WindowsOptions::validate`] does; when the drive type is
+///   [`DriveType::Removable`] (WinFsp volumes are fixed disks or network drives); when a
+///   network drive is mounted on a folder (Windows allows only drive letters for network file
+///   systems); and when the allocation unit holds more than 65535 sectors.
+/// - Names compare without case when `case_insensitive` is set, and always keep the case they
+///   were created with. Names are Unicode; components may be 255 UTF-16 units long.
+/// - Neither security descriptors, reparse points (symbolic links), named streams nor extended
+///   attributes are offered, and the volume is read-only if `read_only` is set.
+/// - WinFsp gives ReadDirectory the search pattern and asks GetDirInfoByName for searches
+///   without wildcards; each callback receives the context of the handle it is about (not one
+///   per file); every cleanup and every disposition change reaches the backend, which tracks
+///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
+/// - A network drive gets the UNC prefix `\mountkit\<letter>`.
+pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, String> {
+    options.validate()?;
+    let sectors = options.allocation_unit_size / u32::from(options.sector_size);
+    let sectors_per_allocation_unit = u16::try_from(sectors).map_err(|_| {
+        format!(
+            "allocationUnitSize may be at most 65535 sectors of {} bytes, got {}",
+            options.sector_size, options.allocation_unit_size
+        )
+    })?;
+    let (device, prefix) =
+        match (options.drive_type, &options.mount_point) {
+            (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
+            (DriveType::Network, MountPoint::Drive(letter)) => {
+                (NET_DEVICE, format!("\\mountkit\\{letter}"))
+            }
+            (DriveType::Network, MountPoint::Folder(_)) => return Err(
+                "a network drive needs a drive letter as its mount point; Windows cannot mount \
+                 a network file system on a folder"
+                    .to_owned(),
+            ),
+            (DriveType::Removable, _) => {
+                return Err(
+                    "WinFsp cannot present a removable drive; use the fixed or network drive type"
+                        .to_owned(),
+                )
+            }
+        };
+
+    let mut flags = flag::CASE_PRESERVED_NAMES
+        | flag::UNICODE_ON_DISK
+        | flag::PASS_QUERY_DIRECTORY_PATTERN
+        | flag::PASS_QUERY_DIRECTORY_FILE_NAME
+        | flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2;
+    if !options.case_insensitive {
+        flags |= flag::CASE_SENSITIVE_SEARCH;
+    }
+    if options.read_only {
+        flags |= flag::READ_ONLY_VOLUME;
+    }
+
+    let irp_timeout = irp_timeout(options.request_timeout);
+    let mut params = VolumeParams {
+        // 0 declares the first version of the structure, which every WinFsp release accepts;
+        // none of the fields added later is used.
+        version: 0,
+        sector_size: options.sector_size,
+        sectors_per_allocation_unit,
+        max_component_length: MAX_COMPONENT_UNITS as u16,
+        volume_creation_time: now,
+        volume_serial_number: serial_number(now),
+        irp_timeout: millis_u32(irp_timeout),
+        file_info_timeout: millis_u32(options.file_info_timeout),
+        flags,
+        ..VolumeParams::default()
+    };
+    copy_wide(&mut params.prefix, &prefix)?;
+    copy_wide(&mut params.file_system_name, &options.file_system_name)?;
+    Ok(VolumeSetup {
+        device,
+        params,
+        mount_point: options.mount_point.to_windows_string(),
+        irp_timeout,
+    })
+}
+
+/// A serial number that differs between mounts: the creation time's 100-ns ticks folded into
+/// 32 bits.
+fn serial_number(now: u64) -> u32 {
+    (now ^ (now >> 32)) as u32
+}
+
+fn millis_u32(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Copies `text` into a NUL-terminated UTF-16 array, failing if it does not fit.
+fn copy_wide(target: &mut [u16], text: &str) -> Result<(), String> {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    if units.len() >= target.len() {
+        return Err(format!(
+            "{text:?} is longer than the {} UTF-16 units WinFsp allows here",
+            target.len() - 1
+        ));
+    }
+    target[..units.len()].copy_from_slice(&units);
+    target[units.len()..].fill(0);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wide(text: &str) -> Vec<u16> {
+        text.encode_utf16().collect()
+    }
+
+    #[test]
+    fn the_default_options_make_a_case_insensitive_disk() {
+        let setup = volume_setup(&WindowsOptions::default(), 133_000_000_000_000_000).unwrap();
+        assert_eq!(setup.device, DISK_DEVICE);
+        assert_eq!(setup.mount_point, "M:");
+        let p = &setup.params;
+        assert_eq!(p.version, 0);
+        assert_eq!(p.sector_size, 4096);
+        assert_eq!(p.sectors_per_allocation_unit, 1);
+        assert_eq!(p.max_component_length, 255);
+        assert_eq!(p.volume_creation_time, 133_000_000_000_000_000);
+        assert_eq!(p.file_info_timeout, 1000);
+        assert_eq!(p.irp_timeout, 185_000, "5 × (30 s + 5 s) + 10 s");
+        assert_eq!(p.flags & flag::CASE_SENSITIVE_SEARCH, 0);
+        assert_ne!(p.flags & flag::CASE_PRESERVED_NAMES, 0);
+        assert_ne!(p.flags & flag::UNICODE_ON_DISK, 0);
+        assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_PATTERN, 0);
+        assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_FILE_NAME, 0);
+        assert_ne!(p.flags & flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2, 0);
+        // Left clear on purpose: PersistentAcls (3), ReparsePoints (4), NamedStreams (6),
+        // ReadOnlyVolume (9), PostCleanupWhenModifiedOnly (10), FlushAndPurgeOnCleanup (14),
+        // SupportsPosixUnlinkRename (29), PostDispositionWhenNecessaryOnly (30).
+        for bit in [3, 4, 6, 9, 10, 14, 29, 30] {
+            assert_eq!(p.flags & (1 << bit), 0, "bit {bit} is set");
+        }
+        let set = [1, 2, 11, 13, 16];
+        let expected: u32 = set.iter().map(|bit| 1 << bit).sum();
+        assert_eq!(p.flags, expected, "exactly the documented bits");
+        assert_eq!(&p.file_system_name[..8], &wide("mountkit")[..]);
+        assert_eq!(p.file_system_name[8], 0);
+        assert_eq!(p.prefix[0], 0);
+    }
+
+    #[test]
+    fn options_reach_the_parameters() {
+        let options = WindowsOptions {
+            case_insensitive: false,
+            read_only: true,
+            sector_size: 512,
+            allocation_unit_size: 64 * 1024,
+            file_system_name: "NTFS".to_owned(),
+            file_info_timeout: Duration::ZERO,
+            ..Default::default()
+        };
+        let p = volume_setup(&options, 1).unwrap().params;
+        assert_ne!(p.flags & flag::CASE_SENSITIVE_SEARCH, 0);
+        assert_ne!(p.flags & flag::READ_ONLY_VOLUME, 0);
+        assert_eq!(p.sector_size, 512);
+        assert_eq!(p.sectors_per_allocation_unit, 128);
+        assert_eq!(p.file_info_timeout, 0);
+        assert_eq!(&p.file_system_name[..5], &[78, 84, 70, 83, 0]);
+    }
+
+    #[test]
+    fn network_drives_get_a_prefix_and_the_net_device() {
+        let options = WindowsOptions {
+            drive_type: DriveType::Network,
+            mount_point: MountPoint::Drive('Q'),
+            ..Default::default()
+        };
+        let setup = volume_setup(&options, 1).unwrap();
+        assert_eq!(setup.device, NET_DEVICE);
+        let prefix = wide("\\mountkit\\Q");
+        assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
+        assert_eq!(setup.params.prefix[prefix.len()], 0);
+    }
+
+    #[test]
+    fn impossible_combinations_are_refused() {
+        let folder_network = WindowsOptions {
+            drive_type: DriveType::Network,
+            mount_point: MountPoint::Folder("C:\\mnt\\x".to_owned()),
+            ..Default::default()
+        };
+        assert!(volume_setup(&folder_network, 1)
+            .unwrap_err()
+            .contains("drive letter"));
+        let removable = WindowsOptions {
+            drive_type: DriveType::Removable,
+            ..Default::default()
+        };
+        assert!(volume_setup(&removable, 1)
+            .unwrap_err()
+            .contains("removable"));
+        let huge_unit = WindowsOptions {
+            sector_size: 512,
+            allocation_unit_size: 512 * 65536,
+            ..Default::default()
+        };
+        assert!(volume_setup(&huge_unit, 1)
+            .unwrap_err()
+            .contains("65535 sectors"));
+        let bad_sector = WindowsOptions {
+            sector_size: 1000,
+            ..Default::default()
+        };
+        assert!(volume_setup(&bad_sector, 1)
+            .unwrap_err()
+            .contains("sectorSize"));
+    }
+
+    #[test]
+    fn folder_mount_points_pass_through() {
+        let options = WindowsOptions {
+            mount_point: MountPoint::Folder("C:\\mnt\\demo".to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(
+            volume_setup(&options, 1).unwrap().mount_point,
+            "C:\\mnt\\demo"
+        );
+    }
+
+    #[test]
+    fn irp_timeouts_stay_within_winfsp_bounds() {
+        assert_eq!(irp_timeout(Duration::from_secs(1)), Duration::from_secs(60));
+        assert_eq!(
+            irp_timeout(Duration::from_secs(30)),
+            Duration::from_secs(185)
+        );
+        assert_eq!(
+            irp_timeout(Duration::from_secs(113)),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            irp_timeout(Duration::from_secs(3600)),
+            Duration::from_secs(600)
+        );
+        assert_eq!(irp_timeout(Duration::MAX), Duration::from_secs(600));
+        assert_eq!(
+            call_timeout(Duration::from_secs(30)),
+            Duration::from_secs(35)
+        );
+    }
+
+    #[test]
+    fn serial_numbers_follow_the_creation_time() {
+        assert_ne!(serial_number(1), serial_number(2));
+        assert_ne!(
+            serial_number(133_000_000_000_000_000),
+            serial_number(133_000_000_010_000_000)
+        );
+    }
+}
