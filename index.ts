@@ -218,8 +218,11 @@ export interface FileSystem {
 
 /** Options of {@link mount}. */
 export interface MountOptions {
-  /** Which backend serves the mount. `'auto'` picks FUSE on Linux. Default `'auto'`. */
-  backend?: 'auto' | 'fuse'
+  /**
+   * Which backend serves the mount. `'auto'` picks FUSE on Linux; on Windows WinFsp if it is
+   * installed, else Dokan 2, else fails naming both installers. Default `'auto'`.
+   */
+  backend?: 'auto' | 'fuse' | 'winfsp' | 'dokan'
   /** Refuse every change with `EROFS`. Default false. */
   readOnly?: boolean
   /** Let users other than the mounting one see the mount. Default false. */
@@ -257,6 +260,16 @@ export interface MountOptions {
   fsName?: string
   /** If the mount point is left over from a dead process (stale), clear it first. */
   force?: boolean
+  /** Windows: the drive's name in Explorer (up to 32 characters). Default `'mountkit'`. */
+  volumeLabel?: string
+  /** Windows: match names without regard to case, as Windows programs expect. Default true. */
+  caseInsensitive?: boolean
+  /** Windows: present the volume as a fixed, network or removable drive. Default `'fixed'`. */
+  driveType?: 'fixed' | 'network' | 'removable'
+  /** Windows: bytes per sector, a power of two from 512. Default 4096. */
+  sectorSize?: number
+  /** Windows: bytes per allocation unit, a multiple of `sectorSize`. Default 4096. */
+  allocationUnitSize?: number
   /**
    * Let the kernel serve backed files (`backingPath`/`backingFd`) itself where it can: Linux
    * 6.9+ and a privileged process. When false, or unavailable, Rust serves them. Default true.
@@ -275,7 +288,8 @@ export interface DataPathReport {
 }
 
 /**
- * Mounts `fs` at `mountpoint` (an empty directory) and resolves once the kernel serves it.
+ * Mounts `fs` at `mountpoint` and resolves once the system serves it. On Linux the mount point
+ * is an empty directory; on Windows a drive letter (`'M:'`) or a folder path.
  * The returned {@link Mount} unmounts with `unmount()` or `await using`; mounts are also
  * unmounted when the process exits, on SIGINT/SIGTERM, and on an uncaught exception.
  */

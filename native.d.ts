@@ -8,8 +8,10 @@ export declare class NativeMount {
    * `wake` should call `drain()`.
    */
   static mount(mountpoint: string, options: NativeMountOptions, wake: () => void): NativeMount
-  /** Where the filesystem is mounted (absolute). */
+  /** Where the filesystem is mounted (an absolute path, or a drive such as `M:`). */
   get mountpoint(): string
+  /** The backend serving this mount: `'fuse'`, `'winfsp'` or `'dokan'`. */
+  get backend(): string
   /** Everything queued since the last call: requests for handlers, and faults to report. */
   drain(): NativeBatch
   /** Fails request `id` with a POSIX code name (`'ENOENT'`). Unknown names fail with `EIO`. */
@@ -85,6 +87,14 @@ export interface NativeMountOptions {
   threads: number
   force: boolean
   passthrough: boolean
+  /** `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`. */
+  backend: string
+  volumeLabel: string
+  caseInsensitive: boolean
+  /** `'fixed'`, `'network'` or `'removable'`. */
+  driveType: string
+  sectorSize: number
+  allocationUnitSize: number
 }
 
 export interface NativeOpened {

@@ -22,13 +22,14 @@ export class Mount extends EventEmitter {
   /** The absolute path (or drive) where the filesystem is mounted. */
   readonly mountpoint: string
   /** The backend serving this mount. */
-  readonly backend = 'fuse' as const
+  readonly backend: 'fuse' | 'winfsp' | 'dokan'
   private unmounting: Promise<void> | undefined
 
   /** @internal */
   constructor(private readonly session: NativeMount) {
     super()
     this.mountpoint = session.mountpoint
+    this.backend = session.backend as Mount['backend']
   }
 
   /** True until `unmount()` has been called. */
@@ -100,14 +101,17 @@ export class Mount extends EventEmitter {
 export async function startMount(mountpoint: string, fs: FileSystem, options: MountOptions): Promise<Mount> {
   if (typeof fs !== 'object' || fs === null) throw new TypeError('mount(): the filesystem must be an object of handlers')
   const backend = options.backend ?? 'auto'
-  if (backend !== 'auto' && backend !== 'fuse') {
-    throw new Error(`mount(): backend '${String(backend)}' is not available on ${process.platform}; use 'auto' or 'fuse'`)
+  if (!['auto', 'fuse', 'winfsp', 'dokan'].includes(backend)) {
+    throw new Error(`mount(): backend must be 'auto', 'fuse', 'winfsp' or 'dokan', got '${String(backend)}'`)
   }
   if (options.writebackCache === true && typeof fs.utimens !== 'function') {
     throw new Error('mount(): writebackCache needs a utimens handler: with writeback caching the kernel keeps modification times itself and sends them to utimens on fsync and close')
   }
-  const target = resolve(mountpoint)
-  checkMountpoint(target, options.force === true)
+  // A Windows drive letter is not a path to resolve; the Windows backends check their
+  // mount point themselves.
+  const windows = process.platform === 'win32'
+  const target = windows ? mountpoint : resolve(mountpoint)
+  if (!windows) checkMountpoint(target, options.force === true)
   const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
   const log = logger(options.debug)
   const specs = native.operationNames().map((name) => {
@@ -139,6 +143,12 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     threads: positive(options.threads, 'threads', 2),
     force: options.force ?? false,
     passthrough: options.passthrough ?? true,
+    backend,
+    volumeLabel: options.volumeLabel ?? 'mountkit',
+    caseInsensitive: options.caseInsensitive ?? true,
+    driveType: options.driveType ?? 'fixed',
+    sectorSize: positive(options.sectorSize, 'sectorSize', 4096),
+    allocationUnitSize: positive(options.allocationUnitSize, 'allocationUnitSize', 4096),
   }, () => {
     onBatch(session.drain())
   })

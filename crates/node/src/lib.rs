@@ -4,6 +4,7 @@
 //! [`Dispatch`](mountkit_core::Dispatch) by forwarding requests to JavaScript handlers in
 //! batches (see [`bridge`]), and exposes mount/unmount to `lib/mount.ts`.
 
+mod backend;
 mod bridge;
 mod convert;
 mod payload;
@@ -43,7 +44,7 @@ pub fn buffer_mode() -> &'static str {
 /// process that died.
 #[napi]
 pub fn unmount_path(path: String) -> Result<()> {
-    platform::unmount_path(&path)
+    backend::unmount_path(&path)
 }
 
 #[napi(object)]
@@ -62,11 +63,18 @@ pub struct NativeMountOptions {
     pub threads: u32,
     pub force: bool,
     pub passthrough: bool,
+    /// `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`.
+    pub backend: String,
+    pub volume_label: String,
+    pub case_insensitive: bool,
+    /// `'fixed'`, `'network'` or `'removable'`.
+    pub drive_type: String,
+    pub sector_size: u32,
+    pub allocation_unit_size: u32,
 }
 
 /// Which data path backed files take (see `FuseMount::data_path`).
 #[napi(object)]
-#[derive(Default)]
 pub struct NativeDataPath {
     pub passthrough_negotiated: bool,
     pub passthrough_opens: f64,
@@ -87,7 +95,8 @@ impl Waker for TsfnWaker {
 #[napi]
 pub struct NativeMount {
     bridge: Arc<Bridge>,
-    backend: Arc<Mutex<Option<platform::Backend>>>,
+    backend: Arc<Mutex<Option<backend::Backend>>>,
+    backend_name: &'static str,
     mountpoint: String,
 }
 
@@ -121,25 +130,32 @@ impl NativeMount {
         let limits = Limits {
             timeout: Duration::from_secs_f64(options.timeout_ms.max(1.0) / 1000.0),
             timeout_errno,
-            serving_thread: platform::current_thread_id(),
+            serving_thread: backend::current_thread_id(),
         };
         let bridge = Bridge::new(limits, Box::new(TsfnWaker(wake)));
         let backend =
-            platform::Backend::mount(&mountpoint, bridge.clone(), &options).map_err(|e| {
+            backend::Backend::mount(&mountpoint, bridge.clone(), &options).map_err(|e| {
                 bridge.close();
                 Error::new(Status::GenericFailure, e)
             })?;
         Ok(NativeMount {
             mountpoint: backend.mountpoint(),
+            backend_name: backend.name(),
             bridge,
             backend: Arc::new(Mutex::new(Some(backend))),
         })
     }
 
-    /// Where the filesystem is mounted (absolute).
+    /// Where the filesystem is mounted (an absolute path, or a drive such as `M:`).
     #[napi(getter)]
     pub fn mountpoint(&self) -> String {
         self.mountpoint.clone()
+    }
+
+    /// The backend serving this mount: `'fuse'`, `'winfsp'` or `'dokan'`.
+    #[napi(getter)]
+    pub fn backend(&self) -> &'static str {
+        self.backend_name
     }
 
     /// Everything queued since the last call: requests for handlers, and faults to report.
@@ -202,8 +218,9 @@ impl NativeMount {
             .backend
             .lock()
             .as_ref()
-            .map(platform::Backend::invalidator)
-            .ok_or_else(|| Error::new(Status::GenericFailure, "the filesystem is not mounted"))?;
+            .ok_or_else(|| "the filesystem is not mounted".to_owned())
+            .and_then(backend::Backend::invalidator)
+            .map_err(|e| Error::new(Status::GenericFailure, e))?;
         Ok(AsyncTask::new(Invalidate {
             invalidator,
             path,
@@ -213,12 +230,13 @@ impl NativeMount {
 
     /// How files answered with a backing file have been served so far.
     #[napi]
-    pub fn data_path(&self) -> NativeDataPath {
+    pub fn data_path(&self) -> Result<NativeDataPath> {
         self.backend
             .lock()
             .as_ref()
-            .map(platform::Backend::data_path)
-            .unwrap_or_default()
+            .ok_or_else(|| "the filesystem is not mounted".to_owned())
+            .and_then(backend::Backend::data_path)
+            .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 
     #[napi]
@@ -342,7 +360,7 @@ fn event(fault: Fault) -> NativeEvent {
 }
 
 fn stop(
-    backend: &Mutex<Option<platform::Backend>>,
+    backend: &Mutex<Option<backend::Backend>>,
     bridge: &Bridge,
 ) -> std::result::Result<(), String> {
     let taken = backend.lock().take();
@@ -355,7 +373,7 @@ fn stop(
 }
 
 pub struct Invalidate {
-    invalidator: platform::Invalidator,
+    invalidator: backend::Invalidator,
     path: String,
     entry: bool,
 }
@@ -376,7 +394,7 @@ impl Task for Invalidate {
 }
 
 pub struct Unmount {
-    backend: Arc<Mutex<Option<platform::Backend>>>,
+    backend: Arc<Mutex<Option<backend::Backend>>>,
     bridge: Arc<Bridge>,
 }
 
@@ -390,152 +408,5 @@ impl Task for Unmount {
 
     fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
         Ok(())
-    }
-}
-
-#[cfg(target_os = "linux")]
-mod platform {
-    use std::path::Path;
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use mountkit_fuse::{FuseMount, FuseOptions};
-    use napi::{Error, Status};
-
-    use crate::bridge::Bridge;
-    use crate::{NativeDataPath, NativeMountOptions};
-
-    pub struct Backend(FuseMount);
-
-    impl Backend {
-        pub fn mount(
-            mountpoint: &str,
-            bridge: Arc<Bridge>,
-            o: &NativeMountOptions,
-        ) -> Result<Backend, String> {
-            let options = FuseOptions {
-                fs_name: o.fs_name.clone(),
-                read_only: o.read_only,
-                allow_other: o.allow_other,
-                default_permissions: o.default_permissions,
-                attr_ttl: millis(o.attr_timeout_ms),
-                entry_ttl: millis(o.entry_timeout_ms),
-                negative_ttl: millis(o.negative_timeout_ms),
-                readdir_cache: o.readdir_cache,
-                writeback_cache: o.writeback_cache,
-                threads: o.threads.max(1) as usize,
-                force: o.force,
-                passthrough: o.passthrough,
-            };
-            FuseMount::mount(Path::new(mountpoint), bridge, &options)
-                .map(Backend)
-                .map_err(|e| e.to_string())
-        }
-
-        pub fn mountpoint(&self) -> String {
-            self.0.mountpoint().to_string_lossy().into_owned()
-        }
-
-        pub fn unmount(self) -> Result<(), String> {
-            self.0.unmount().map_err(|e| e.to_string())
-        }
-
-        pub fn invalidator(&self) -> Invalidator {
-            Invalidator(self.0.invalidator())
-        }
-
-        pub fn data_path(&self) -> NativeDataPath {
-            let report = self.0.data_path();
-            NativeDataPath {
-                passthrough_negotiated: report.passthrough_negotiated,
-                passthrough_opens: report.passthrough_opens as f64,
-                rust_io_opens: report.rust_io_opens as f64,
-            }
-        }
-    }
-
-    pub fn unmount_path(path: &str) -> napi::Result<()> {
-        mountkit_fuse::unmount_path(Path::new(path)).map_err(|e| {
-            Error::new(
-                Status::GenericFailure,
-                format!("could not unmount {path}: {e}"),
-            )
-        })
-    }
-
-    fn millis(ms: f64) -> Duration {
-        Duration::from_secs_f64(ms.max(0.0) / 1000.0)
-    }
-
-    /// Drops kernel caches of a mount from a thread that does not serve its requests.
-    pub struct Invalidator(mountkit_fuse::Invalidator);
-
-    impl Invalidator {
-        pub fn invalidate(&self, path: &str, entry: bool) -> Result<(), String> {
-            let result = if entry {
-                self.0.invalidate_entry(path)
-            } else {
-                self.0.invalidate(path)
-            };
-            result.map_err(|e| format!("could not invalidate {path}: {e}"))
-        }
-    }
-
-    pub fn current_thread_id() -> u32 {
-        // SAFETY: gettid has no preconditions and cannot fail.
-        unsafe { libc::gettid() as u32 }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod platform {
-    use std::sync::Arc;
-
-    use crate::bridge::Bridge;
-    use crate::{NativeDataPath, NativeMountOptions};
-
-    /// No backend is built for this platform yet, so every mount fails with that reason.
-    pub enum Backend {}
-
-    const UNSUPPORTED: &str =
-        "this build of mountkit has no filesystem backend for this platform; on Windows, the WinFsp and Dokan backends are not part of this version yet";
-
-    impl Backend {
-        pub fn mount(_: &str, _: Arc<Bridge>, _: &NativeMountOptions) -> Result<Backend, String> {
-            Err(UNSUPPORTED.to_owned())
-        }
-
-        pub fn mountpoint(&self) -> String {
-            match *self {}
-        }
-
-        pub fn unmount(self) -> Result<(), String> {
-            match self {}
-        }
-
-        pub fn data_path(&self) -> NativeDataPath {
-            match *self {}
-        }
-
-        pub fn invalidator(&self) -> Invalidator {
-            match *self {}
-        }
-    }
-
-    pub fn unmount_path(_: &str) -> napi::Result<()> {
-        Err(napi::Error::from_reason(UNSUPPORTED))
-    }
-
-    pub enum Invalidator {}
-
-    impl Invalidator {
-        pub fn invalidate(&self, _: &str, _: bool) -> Result<(), String> {
-            match *self {}
-        }
-    }
-
-    pub fn current_thread_id() -> u32 {
-        // Windows reports process ids, never the serving thread's id, so no request matches.
-        0
     }
 }

@@ -1,0 +1,340 @@
+//! Which backend serves a mount, chosen at run time: FUSE on Linux; on Windows WinFsp if it is
+//! installed, else Dokan, unless the options name one. Every backend crate compiles on every
+//! platform and refuses to mount where its driver cannot exist, so this choice needs no
+//! compile-time switches beyond FUSE, which exists only on Linux.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mountkit_core::windows::{DriveType, MountPoint, WindowsOptions};
+use mountkit_dokan::DokanMount;
+use mountkit_winfsp::WinFspMount;
+use napi::{Error, Status};
+
+use crate::bridge::Bridge;
+use crate::{NativeDataPath, NativeMountOptions};
+
+pub enum Backend {
+    #[cfg(target_os = "linux")]
+    Fuse(mountkit_fuse::FuseMount),
+    WinFsp(WinFspMount),
+    Dokan(DokanMount),
+}
+
+fn millis(ms: f64) -> Duration {
+    Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+}
+
+/// The options of a Windows mount, from the JavaScript options.
+pub fn windows_options(mountpoint: &str, o: &NativeMountOptions) -> Result<WindowsOptions, String> {
+    let mount_point = MountPoint::parse(mountpoint).map_err(|_| {
+        format!(
+            "{mountpoint:?} is not a mount point: use a drive letter such as 'M:' or a folder path"
+        )
+    })?;
+    let drive_type = match o.drive_type.as_str() {
+        "fixed" => DriveType::Fixed,
+        "network" => DriveType::Network,
+        "removable" => DriveType::Removable,
+        other => {
+            return Err(format!(
+                "driveType must be 'fixed', 'network' or 'removable', got '{other}'"
+            ))
+        }
+    };
+    let sector_size = u16::try_from(o.sector_size)
+        .map_err(|_| format!("sectorSize must be at most 32768, got {}", o.sector_size))?;
+    let options = WindowsOptions {
+        mount_point,
+        volume_label: o.volume_label.clone(),
+        file_system_name: o.fs_name.clone(),
+        read_only: o.read_only,
+        case_insensitive: o.case_insensitive,
+        drive_type,
+        sector_size,
+        allocation_unit_size: o.allocation_unit_size,
+        threads: o.threads,
+        file_info_timeout: millis(o.attr_timeout_ms),
+        request_timeout: millis(o.timeout_ms),
+    };
+    options.validate()?;
+    Ok(options)
+}
+
+/// The message when `backend: 'auto'` finds neither Windows driver.
+fn no_windows_driver(winfsp: &str, dokan: &str) -> String {
+    format!(
+        "no Windows file system driver is available. Install WinFsp ({}) or Dokan 2 ({}), then mount again. WinFsp: {winfsp}. Dokan: {dokan}.",
+        mountkit_winfsp::INSTALLER_URL,
+        mountkit_dokan::errors::DOKAN_RELEASES_URL,
+    )
+}
+
+impl Backend {
+    pub fn mount(
+        mountpoint: &str,
+        bridge: Arc<Bridge>,
+        o: &NativeMountOptions,
+    ) -> Result<Backend, String> {
+        match o.backend.as_str() {
+            "fuse" => mount_fuse(mountpoint, bridge, o),
+            "winfsp" => {
+                WinFspMount::mount(&windows_options(mountpoint, o)?, bridge).map(Backend::WinFsp)
+            }
+            "dokan" => {
+                DokanMount::mount(&windows_options(mountpoint, o)?, bridge).map(Backend::Dokan)
+            }
+            "auto" if cfg!(windows) => {
+                let options = windows_options(mountpoint, o)?;
+                match (mountkit_winfsp::probe(), mountkit_dokan::probe()) {
+                    (Ok(_), _) => WinFspMount::mount(&options, bridge).map(Backend::WinFsp),
+                    (Err(_), Ok(_)) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
+                    (Err(winfsp), Err(dokan)) => Err(no_windows_driver(&winfsp, &dokan)),
+                }
+            }
+            "auto" => mount_fuse(mountpoint, bridge, o),
+            other => Err(format!(
+                "backend must be 'auto', 'fuse', 'winfsp' or 'dokan', got '{other}'"
+            )),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Fuse(_) => "fuse",
+            Backend::WinFsp(_) => "winfsp",
+            Backend::Dokan(_) => "dokan",
+        }
+    }
+
+    pub fn mountpoint(&self) -> String {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Fuse(m) => m.mountpoint().to_string_lossy().into_owned(),
+            Backend::WinFsp(m) => m.mountpoint().to_windows_string(),
+            Backend::Dokan(m) => m.mountpoint(),
+        }
+    }
+
+    /// Unmounts. Windows backends block until their dispatcher threads are released, which
+    /// they bound themselves; this runs off the JavaScript thread except on exit paths.
+    pub fn unmount(self) -> Result<(), String> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Fuse(m) => m.unmount().map_err(|e| e.to_string()),
+            Backend::WinFsp(m) => {
+                m.unmount();
+                Ok(())
+            }
+            Backend::Dokan(m) => {
+                m.unmount();
+                Ok(())
+            }
+        }
+    }
+
+    pub fn invalidator(&self) -> Result<Invalidator, String> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Fuse(m) => Ok(Invalidator(m.invalidator())),
+            other => Err(format!(
+                "cache invalidation is not supported by the {} backend yet; keep attrTimeoutMs short there",
+                other.name()
+            )),
+        }
+    }
+
+    pub fn data_path(&self) -> Result<NativeDataPath, String> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Fuse(m) => {
+                let report = m.data_path();
+                Ok(NativeDataPath {
+                    passthrough_negotiated: report.passthrough_negotiated,
+                    passthrough_opens: report.passthrough_opens as f64,
+                    rust_io_opens: report.rust_io_opens as f64,
+                })
+            }
+            other => Err(format!(
+                "the {} backend serves backing files in Rust and does not count them",
+                other.name()
+            )),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn mount_fuse(
+    mountpoint: &str,
+    bridge: Arc<Bridge>,
+    o: &NativeMountOptions,
+) -> Result<Backend, String> {
+    use mountkit_fuse::{FuseMount, FuseOptions};
+    let options = FuseOptions {
+        fs_name: o.fs_name.clone(),
+        read_only: o.read_only,
+        allow_other: o.allow_other,
+        default_permissions: o.default_permissions,
+        attr_ttl: millis(o.attr_timeout_ms),
+        entry_ttl: millis(o.entry_timeout_ms),
+        negative_ttl: millis(o.negative_timeout_ms),
+        readdir_cache: o.readdir_cache,
+        writeback_cache: o.writeback_cache,
+        threads: o.threads.max(1) as usize,
+        force: o.force,
+        passthrough: o.passthrough,
+    };
+    FuseMount::mount(mountpoint.as_ref(), bridge, &options)
+        .map(Backend::Fuse)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn mount_fuse(_: &str, _: Arc<Bridge>, _: &NativeMountOptions) -> Result<Backend, String> {
+    Err("the FUSE backend is available on Linux only; on Windows use backend 'auto', 'winfsp' or 'dokan'".to_owned())
+}
+
+/// Drops kernel caches of a mount from a thread that does not serve its requests.
+pub struct Invalidator(
+    #[cfg(target_os = "linux")] mountkit_fuse::Invalidator,
+    #[cfg(not(target_os = "linux"))] std::convert::Infallible,
+);
+
+impl Invalidator {
+    pub fn invalidate(&self, path: &str, entry: bool) -> Result<(), String> {
+        #[cfg(target_os = "linux")]
+        {
+            let result = if entry {
+                self.0.invalidate_entry(path)
+            } else {
+                self.0.invalidate(path)
+            };
+            result.map_err(|e| format!("could not invalidate {path}: {e}"))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (path, entry);
+            match self.0 {}
+        }
+    }
+}
+
+/// Lazily unmounts the FUSE filesystem at `path`, including a stale one.
+pub fn unmount_path(path: &str) -> napi::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        mountkit_fuse::unmount_path(path.as_ref()).map_err(|e| {
+            Error::new(
+                Status::GenericFailure,
+                format!("could not unmount {path}: {e}"),
+            )
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(Error::new(
+            Status::GenericFailure,
+            format!("could not unmount {path}: stale mounts exist only with FUSE; Windows removes a volume when its process ends"),
+        ))
+    }
+}
+
+/// The id the kernel reports for requests made by the calling thread, to recognise a
+/// synchronous call from the serving JavaScript thread into its own mount. Windows drivers
+/// report process ids, which cannot tell the serving thread apart from the thread pool that
+/// legitimately calls in, so there no request is taken for one from the serving thread.
+pub fn current_thread_id() -> u32 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        unsafe { libc::gettid() as u32 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> NativeMountOptions {
+        NativeMountOptions {
+            fs_name: "mountkit".into(),
+            read_only: false,
+            allow_other: false,
+            default_permissions: true,
+            attr_timeout_ms: 1000.0,
+            entry_timeout_ms: 1000.0,
+            negative_timeout_ms: 0.0,
+            readdir_cache: false,
+            writeback_cache: false,
+            timeout_ms: 30_000.0,
+            timeout_errno: "ETIMEDOUT".into(),
+            threads: 2,
+            force: false,
+            passthrough: true,
+            backend: "auto".into(),
+            volume_label: "data".into(),
+            case_insensitive: true,
+            drive_type: "network".into(),
+            sector_size: 4096,
+            allocation_unit_size: 65536,
+        }
+    }
+
+    #[test]
+    fn javascript_options_become_windows_options() {
+        let w = windows_options("m:", &options()).unwrap();
+        assert_eq!(w.mount_point, MountPoint::Drive('M'));
+        assert_eq!(w.drive_type, DriveType::Network);
+        assert_eq!(w.volume_label, "data");
+        assert_eq!(w.allocation_unit_size, 65536);
+        assert_eq!(w.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bad_windows_options_are_refused_with_the_option_named() {
+        let mut o = options();
+        o.drive_type = "floppy".into();
+        assert!(windows_options("M:", &o).unwrap_err().contains("driveType"));
+        let mut o = options();
+        o.sector_size = 100_000;
+        assert!(windows_options("M:", &o)
+            .unwrap_err()
+            .contains("sectorSize"));
+        assert!(windows_options("1:", &options())
+            .unwrap_err()
+            .contains("drive letter"));
+    }
+
+    #[test]
+    fn the_missing_driver_message_names_both_installers() {
+        let message = no_windows_driver("not installed", "not installed");
+        assert!(message.contains(mountkit_winfsp::INSTALLER_URL));
+        assert!(message.contains(mountkit_dokan::errors::DOKAN_RELEASES_URL));
+    }
+
+    #[test]
+    fn unknown_backends_are_refused() {
+        let mut o = options();
+        o.backend = "nfs".into();
+        let bridge = Bridge::new(
+            crate::bridge::Limits {
+                timeout: Duration::from_secs(1),
+                timeout_errno: mountkit_core::Errno::ETIMEDOUT,
+                serving_thread: 0,
+            },
+            Box::new(NoWake),
+        );
+        let err = Backend::mount("/tmp", bridge, &o).err().unwrap();
+        assert!(err.contains("backend must be"), "{err}");
+    }
+
+    struct NoWake;
+    impl crate::bridge::Waker for NoWake {
+        fn wake(&self) {}
+    }
+}
