@@ -72,6 +72,22 @@ export interface NativeEvent {
   message: string
 }
 
+/** One finding of the Windows diagnosis, as `Finding` in `lib/doctor.ts`. */
+export interface NativeFinding {
+  /** Stable identifier, for scripts reading `--json`. */
+  check: string
+  /** What is checked, for people. */
+  title: string
+  /** `'ok'`, `'warn'` or `'error'`. */
+  status: string
+  /** What was found. */
+  found: string
+  /** Where the fact comes from. */
+  source: string
+  /** What to do about it; absent when there is nothing to do. */
+  fix?: string
+}
+
 export interface NativeMountOptions {
   fsName: string
   readOnly: boolean
@@ -87,6 +103,8 @@ export interface NativeMountOptions {
   threads: number
   force: boolean
   passthrough: boolean
+  /** Per operation code, how to answer it without JavaScript (see `LocalAnswer`). */
+  nativeAnswers: Array<number>
   /** `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`. */
   backend: string
   volumeLabel: string
@@ -184,3 +202,10 @@ export declare function operationNames(): Array<string>
  * process that died.
  */
 export declare function unmountPath(path: string): void
+
+/**
+ * The checklist of `mountkit doctor` on Windows: WinFsp (installation and DLL, driver service
+ * entry, launcher service), Dokan 2, and which backend `backend: 'auto'` picks. Off Windows,
+ * one finding saying that this diagnosis runs on Windows.
+ */
+export declare function windowsDiagnosis(): Array<NativeFinding>

@@ -7,7 +7,15 @@ import * as fsp from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { diagnose, parseMountinfo, unsupportedPlatform, type Facts, type Finding } from '../lib/doctor'
+import {
+  diagnose,
+  formatFindings,
+  parseMountinfo,
+  unsupportedPlatform,
+  windowsChecklist,
+  type Facts,
+  type Finding,
+} from '../lib/doctor'
 
 const CLI = resolve(__dirname, '..', 'dist', 'lib', 'cli.js')
 
@@ -177,10 +185,51 @@ test('doctor: an addon that does not load is an error that quotes why', (t) => {
   t.regex(f.fix!, /npm install/)
 })
 
-test('doctor: Windows gets one honest line instead of checks', (t) => {
-  const f = unsupportedPlatform('win32')
+test('doctor: a platform without a backend gets one honest line instead of checks', (t) => {
+  const f = unsupportedPlatform('darwin')
   t.is(f.status, 'error')
-  t.regex(f.found, /Windows backend/)
+  t.regex(f.found, /no checks for darwin/)
+})
+
+test("doctor: on Windows the addon's diagnosis follows the addon check and prints like the Linux findings", (t) => {
+  // The diagnosis itself is tested in Rust (crates/node/src/doctor.rs); these are findings of
+  // the shape it returns, a fix present only when there is something to do.
+  const native = [
+    { check: 'winfsp', title: 'WinFsp', status: 'ok', found: 'WinFsp 2.1 in C:\\WinFsp\\', source: 'InstallDir' },
+    {
+      check: 'winfsp-driver',
+      title: 'WinFsp driver service',
+      status: 'error',
+      found: 'broken: ImagePath names a missing file',
+      source: 'ImagePath',
+      fix: 'reinstall WinFsp',
+    },
+  ]
+  const findings = windowsChecklist(() => ({ windowsDiagnosis: () => native }))
+  t.deepEqual(findings.map((f) => [f.check, f.status]), [['native-addon', 'ok'], ['winfsp', 'ok'], ['winfsp-driver', 'error']])
+  t.false('fix' in findings[1]!)
+  const text = formatFindings(findings)
+  t.regex(text, /^\[error\] WinFsp driver service: broken: ImagePath names a missing file\n {8}fix: {2}reinstall WinFsp\n {8}from: ImagePath$/m)
+  t.regex(text, /2 ok, 0 warning\(s\), 1 error\(s\)\.\nFix the errors above before mounting\.\n$/)
+  t.throws(() => windowsChecklist(() => ({ windowsDiagnosis: () => [{ ...native[0]!, status: 'fine' }] })), { message: /unknown status 'fine'/ })
+})
+
+test('doctor: on Windows an addon that does not load is the one finding, quoting why', (t) => {
+  const findings = windowsChecklist(() => {
+    throw new Error('mountkit: the native binary for this platform (win32-x64-msvc) is missing')
+  })
+  t.is(findings.length, 1)
+  t.is(findings[0]!.check, 'native-addon')
+  t.is(findings[0]!.status, 'error')
+  t.regex(findings[0]!.found, /win32-x64-msvc/)
+})
+
+test('doctor: the Windows diagnosis of the built addon says, off Windows, that it runs on Windows', (t) => {
+  const { native } = require('../lib/native') as typeof import('../lib/native')
+  const findings = windowsChecklist(() => native)
+  t.deepEqual(findings.map((f) => [f.check, f.status]), [['native-addon', 'ok'], ['platform', 'error']])
+  t.regex(findings[1]!.found, /runs on Windows only/)
+  t.false('fix' in findings[1]!)
 })
 
 test('mountinfo parsing decodes escaped mount points and finds fstype after the separator', (t) => {

@@ -118,9 +118,11 @@ connected"). Only FUSE filesystems are touched.`,
   doctor: {
     usage: 'mountkit doctor [--json]',
     summary: 'check that this machine can serve mounts, and say how to fix what is missing',
-    help: `Checks the kernel, /dev/fuse, privileges, fusermount3, /etc/fuse.conf, the native addon,
-the kernel's optional FUSE features and stale mounts. Each finding says what was found, where
-that comes from, and what to do. Exits 1 if any check fails.
+    help: `On Linux, checks the kernel, /dev/fuse, privileges, fusermount3, /etc/fuse.conf, the
+native addon, the kernel's optional FUSE features and stale mounts. On Windows, checks the
+native addon, WinFsp (installation, DLL, driver service entry, launcher service), Dokan 2, and
+which of them backend 'auto' mounts with. Each finding says what was found, where that comes
+from, and what to do. Exits 1 if any check fails.
 
   --json  print the findings as a JSON array of { check, title, status, found, source, fix? }`,
     flags: ['--json'],
@@ -342,7 +344,7 @@ async function doctor(json: boolean): Promise<number> {
   const findings = await runDoctor()
   const failed = findings.some((f) => f.status === 'error')
   if (json) console.log(JSON.stringify(findings, null, 2))
-  else if (process.platform !== 'linux') console.log(findings.map((f) => f.found).join('\n'))
+  else if (process.platform !== 'linux' && process.platform !== 'win32') console.log(findings.map((f) => f.found).join('\n'))
   else process.stdout.write(formatFindings(findings))
   return failed ? 1 : 0
 }

@@ -16,7 +16,7 @@ import {
 /** Sends a checked result; `warn` reports a problem that did not fail the request. */
 type Reply = (native: NativeMount, id: number, value: unknown, warn: (message: string) => void) => boolean
 
-interface OperationSpec {
+export interface OperationSpec {
   /** The handler to call. */
   handler: keyof FileSystem
   /** Handler arguments, without the trailing request context. */
@@ -113,6 +113,22 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     args: (r) => [r.path, r.handle, r.offset, r.other, r.toHandle, r.toOffset, r.length],
     reply: (n, id, v) => n.replyCount(id, toCount(v, 'copyFileRange')),
   },
+}
+
+/**
+ * For each operation (in native order), how the native side answers it when the filesystem has
+ * no handler for it, without crossing to JavaScript: 0 forwards it, 1 answers ENOSYS, 2
+ * answers success, 3 answers "opened" with handle 0. Answering natively saves a crossing, and
+ * keeps requests that JavaScript cannot serve at that moment (a FLUSH sent while this thread is
+ * inside child_process.spawn) from waiting on it.
+ */
+export function nativeAnswers(fs: FileSystem, specs: OperationSpec[]): number[] {
+  return specs.map((spec) => {
+    if (typeof fs[spec.handler] === 'function') return 0
+    if (spec.whenMissing === 'ok') return 2
+    if (spec.whenMissing === 'opened') return 3
+    return 1
+  })
 }
 
 /** uid/gid that a Stat without them reports: the mounting process's. */

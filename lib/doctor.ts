@@ -1,12 +1,15 @@
-// `mountkit doctor`: checks whether this machine can serve FUSE mounts, and says how to fix
-// what is missing. Reading the machine (gatherFacts) is kept apart from judging it (diagnose),
-// so the judgement can be tested with facts recorded on other machines.
+// `mountkit doctor`: checks whether this machine can serve mounts, and says how to fix what is
+// missing. Reading the machine (gatherFacts) is kept apart from judging it (diagnose), so the
+// judgement can be tested with facts recorded on other machines. On Windows both halves live in
+// the native addon (crates/node/src/doctor.rs, tested there the same way); this module adds the
+// addon's own check and prints the findings as it prints the Linux ones.
 import { spawn } from 'node:child_process'
 import { constants as fsConstants } from 'node:fs'
 import { access, readFile, stat } from 'node:fs/promises'
 import { release } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
+import type { NativeFinding } from '../native'
 
 export type Status = 'ok' | 'warn' | 'error'
 
@@ -115,28 +118,19 @@ export function diagnose(facts: Facts): Finding[] {
     privilegeFinding(facts, canMountDirectly),
     fusermountFinding(facts, canMountDirectly),
     fuseConfFinding(facts),
-    addonFinding(facts),
+    addonFinding(facts.addon),
     ...featureFindings(facts, canMountDirectly),
     ...staleMountFindings(facts),
   ]
 }
 
-/** What doctor says on a platform without a backend in this version. */
+/** What doctor says on a platform without a backend in this version (neither Linux nor Windows). */
 export function unsupportedPlatform(platform: string): Finding {
-  if (platform === 'win32') {
-    return {
-      check: 'platform',
-      title: 'Windows',
-      status: 'error',
-      found: 'Windows diagnostics are provided by the Windows backend, which is not built in this version of mountkit.',
-      source: 'process.platform',
-    }
-  }
   return {
     check: 'platform',
     title: platform,
     status: 'error',
-    found: `this version of mountkit mounts only on Linux (FUSE); there are no checks for ${platform}.`,
+    found: `this version of mountkit mounts only on Linux (FUSE) and Windows (WinFsp, Dokan); there are no checks for ${platform}.`,
     source: 'process.platform',
   }
 }
@@ -279,13 +273,13 @@ function fuseConfFinding(facts: Facts): Finding {
   }
 }
 
-function addonFinding(facts: Facts): Finding {
+function addonFinding(addon: Facts['addon']): Finding {
   const base = { check: 'native-addon', title: 'Native addon', source: "require('lib/native')" }
-  if (facts.addon.loaded) return { ...base, status: 'ok', found: 'loads' }
+  if (addon.loaded) return { ...base, status: 'ok', found: 'loads' }
   return {
     ...base,
     status: 'error',
-    found: `does not load: ${facts.addon.error}`,
+    found: `does not load: ${addon.error}`,
     fix: 'reinstall so npm fetches the prebuilt binary for this platform: `npm install` (without --omit=optional); in a source checkout: `npm run build`',
   }
 }
@@ -592,13 +586,46 @@ function loadAddon(): Facts['addon'] {
     require('./native')
     return { loaded: true }
   } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
-    return { loaded: false, error: `${error instanceof Error ? error.message : String(error)}${cause}` }
+    return { loaded: false, error: loadError(error) }
   }
+}
+
+/** Why the addon did not load: the loader's message, and the cause it wraps. */
+function loadError(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
+  return `${error instanceof Error ? error.message : String(error)}${cause}`
+}
+
+/** The part of the native addon the Windows checklist calls. */
+export interface WindowsDiagnosis {
+  windowsDiagnosis(): NativeFinding[]
+}
+
+const STATUSES: readonly string[] = ['ok', 'warn', 'error'] satisfies Status[]
+
+/**
+ * The checklist for a Windows machine: the addon's own check, then its diagnosis of WinFsp and
+ * Dokan (the addon is what can read the registry and load their DLLs). `load` returns the
+ * addon, or throws why it does not load; then that is the only finding.
+ */
+export function windowsChecklist(load: () => WindowsDiagnosis): Finding[] {
+  let addon: WindowsDiagnosis
+  try {
+    addon = load()
+  } catch (error) {
+    return [addonFinding({ loaded: false, error: loadError(error) })]
+  }
+  const findings = addon.windowsDiagnosis().map((f): Finding => {
+    // The addon and this module are released together; a status outside the three is a bug.
+    if (!STATUSES.includes(f.status)) throw new Error(`the native diagnosis gave '${f.check}' the unknown status '${f.status}'`)
+    return { ...f, status: f.status as Status }
+  })
+  return [addonFinding({ loaded: true }), ...findings]
 }
 
 /** The checklist for this machine. */
 export async function runDoctor(): Promise<Finding[]> {
+  if (process.platform === 'win32') return windowsChecklist(() => (require('./native') as typeof import('./native')).native)
   if (process.platform !== 'linux') return [unsupportedPlatform(process.platform)]
   return diagnose(await gatherFacts())
 }

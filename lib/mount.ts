@@ -5,7 +5,7 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { DataPathReport, FileSystem, MountOptions } from '../index'
 import type { NativeBatch, NativeMount } from '../native'
-import { Dispatcher } from './dispatch'
+import { Dispatcher, nativeAnswers } from './dispatch'
 import { HandlerError } from './errors'
 import { native } from './native'
 import { OPERATIONS } from './dispatch'
@@ -143,6 +143,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     threads: positive(options.threads, 'threads', 2),
     force: options.force ?? false,
     passthrough: options.passthrough ?? true,
+    nativeAnswers: nativeAnswers(fs, specs),
     backend,
     volumeLabel: options.volumeLabel ?? 'mountkit',
     caseInsensitive: options.caseInsensitive ?? true,
@@ -159,17 +160,27 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   return mount
 }
 
+/** Linux's EDEADLK, which Node has no name for: the answer to a stat of our own mount. */
+const EDEADLK = 35
+
 function checkMountpoint(target: string, force: boolean): void {
+  // Stat-ing a mount this thread serves could never be answered: check those by name.
+  if ([...live].some((m) => m.mountpoint === target)) {
+    throw new Error(`mount(): ${target} is already mounted by this process; unmount it first`)
+  }
   let isDirectory: boolean
   try {
     isDirectory = statSync(target).isDirectory()
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOTCONN' && force) return
-    if (code === 'ENOTCONN') {
+    const e = error as NodeJS.ErrnoException
+    if (e.code === 'ENOTCONN' && force) return
+    if (e.code === 'ENOTCONN') {
       throw new Error(`mount(): ${target} is a stale mount left by a process that died; pass { force: true } or run 'npx mountkit unmount ${target}'`)
     }
-    if (code === 'ENOENT') throw new Error(`mount(): the mount point ${target} does not exist; create an empty directory there first`)
+    if (e.code === 'ENOENT') throw new Error(`mount(): the mount point ${target} does not exist; create an empty directory there first`)
+    if (e.errno === -EDEADLK) {
+      throw new Error(`mount(): ${target} lies inside a filesystem this process serves; mount somewhere outside your own mounts`)
+    }
     throw error
   }
   if (!isDirectory) throw new Error(`mount(): the mount point ${target} is not a directory`)

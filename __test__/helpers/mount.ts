@@ -1,7 +1,7 @@
 // Mounting for tests: every mount gets a fresh temp dir, and is unmounted and removed however
 // the test ends. A last-resort exit hook lazily unmounts anything this worker mounted that is
 // still mounted when the process exits (a timed-out test, a crash): the library does the same,
-// this is belt and braces that does not depend on the library under test.
+// this is belt and braces that does not go through Mount objects at all.
 import type { ExecutionContext } from 'ava'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm, rmdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mount, type FileSystem, type HandlerError, type Mount, type MountOptions } from '../../index'
-import { PYTHON } from './python'
+import { native } from '../../lib/native'
+import { PYTHON, run } from './python'
 
 /** Every mount point this worker created, for the exit sweep. */
 const created = new Set<string>()
@@ -36,18 +37,8 @@ export async function isMounted(dir: string): Promise<boolean> {
   return mountPointsIn(await readFile('/proc/self/mountinfo', 'utf8')).has(dir)
 }
 
-/** The FUSE mounts of this machine (from /proc/mounts) whose mount point is under `prefix`. */
-export async function fuseMountsUnder(prefix: string): Promise<string[]> {
-  const text = await readFile('/proc/mounts', 'utf8')
-  return text
-    .split('\n')
-    .map((line) => line.split(' '))
-    .filter((f) => f.length > 2 && f[2].startsWith('fuse') && unescapeMountinfo(f[1]).startsWith(prefix))
-    .map((f) => unescapeMountinfo(f[1]))
-}
-
-// umount2(path, MNT_DETACH) in a child python: a direct syscall that, unlike umount(8), never
-// stats the path (which could wait on this very process if it serves the mount).
+// umount2(path, MNT_DETACH) in a child python: a direct system call that, unlike umount(8),
+// never stats the path (which could wait on this very process if it serves the mount).
 const LAZY_UNMOUNT = [
   'import ctypes, os, sys',
   'libc = ctypes.CDLL(None, use_errno=True)',
@@ -56,25 +47,42 @@ const LAZY_UNMOUNT = [
   '        sys.stderr.write("umount2 %s: %s\\n" % (p, os.strerror(ctypes.get_errno())))',
 ].join('\n')
 
-/** Lazily unmounts `dirs` without touching them (see LAZY_UNMOUNT). Synchronous: usable on exit. */
-export function lazyUnmountSync(dirs: string[]): void {
+/** Lazily unmounts `dirs` without touching them, from a child process (see python.ts). */
+export async function lazyUnmount(dirs: string[]): Promise<void> {
   if (dirs.length === 0) return
+  await run(PYTHON, ['-c', LAZY_UNMOUNT, ...dirs])
+}
+
+/**
+ * The last-resort sweep on exit, when nothing asynchronous can run any more. The library's
+ * own exit hook normally has unmounted everything already. First the addon's umount2 (no
+ * fork); then, for anything still mounted, umount2 from a child python. Forking here is
+ * safe enough: a mount the library has closed answers every request at once.
+ */
+process.on('exit', () => {
+  if (created.size === 0) return
+  const stillMounted = () => {
+    try {
+      const mounted = mountPointsIn(readFileSync('/proc/self/mountinfo', 'utf8'))
+      return [...created].filter((dir) => mounted.has(dir))
+    } catch {
+      return []
+    }
+  }
+  for (const dir of stillMounted()) {
+    try {
+      native.unmountPath(dir)
+    } catch {
+      // The fallback below tries again.
+    }
+  }
+  const left = stillMounted()
+  if (left.length === 0) return
   try {
-    execFileSync(PYTHON, ['-c', LAZY_UNMOUNT, ...dirs], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 10_000 })
+    execFileSync(PYTHON, ['-c', LAZY_UNMOUNT, ...left], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 10_000 })
   } catch {
     // Nothing more can be done on the way out.
   }
-}
-
-process.on('exit', () => {
-  if (created.size === 0) return
-  let mounted: Set<string>
-  try {
-    mounted = mountPointsIn(readFileSync('/proc/self/mountinfo', 'utf8'))
-  } catch {
-    return
-  }
-  lazyUnmountSync([...created].filter((dir) => mounted.has(dir)))
 })
 
 export interface TestMount {
@@ -99,7 +107,7 @@ export async function tempDir(): Promise<string> {
  * through a live mount would act on the mounted filesystem instead.
  */
 export async function removeTempDir(dir: string): Promise<void> {
-  if (await isMounted(dir)) lazyUnmountSync([dir])
+  if (await isMounted(dir)) await lazyUnmount([dir])
   if (await isMounted(dir)) throw new Error(`${dir} is still mounted; not removing it`)
   await rm(dir, { recursive: true, force: true })
 }
@@ -119,7 +127,7 @@ export async function mountFs(t: ExecutionContext, fs: FileSystem, options: Moun
     } catch (error) {
       t.log(`unmount of ${dir} failed: ${String(error)}`)
     }
-    if (await isMounted(dir)) lazyUnmountSync([dir])
+    if (await isMounted(dir)) await lazyUnmount([dir])
     if (!(await isMounted(dir))) {
       created.delete(dir)
       // The mount point is an empty directory again.

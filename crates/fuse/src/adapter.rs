@@ -340,6 +340,9 @@ impl Adapter {
 
 impl fuser::Filesystem for Adapter {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        // Without this the kernel serializes lookups and listings within each directory, so
+        // one slow handler would hold up every other name in the same directory.
+        let _ = config.add_capabilities(InitFlags::FUSE_PARALLEL_DIROPS);
         let writeback = self.shared.cache.writeback
             && config
                 .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)

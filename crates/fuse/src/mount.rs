@@ -380,17 +380,25 @@ fn abort_connection(connection: u32) {
 }
 
 fn prepare_mountpoint(mountpoint: &Path, force: bool) -> io::Result<PathBuf> {
-    let stale =
-        matches!(fs::metadata(mountpoint), Err(ref e) if e.raw_os_error() == Some(libc::ENOTCONN));
-    if stale {
-        if !force {
-            return Err(io::Error::other(format!(
-                "{} is a stale FUSE mount left by a process that died; mount with {{ force: true }} or run `npx mountkit unmount {}`",
-                mountpoint.display(),
-                mountpoint.display()
-            )));
+    // The mount table comes first: anything that stats a mount point this very process serves
+    // would wait on its own answers.
+    if let Some((_, fstype)) = mount_entry(mountpoint) {
+        if fstype.starts_with("fuse") && force {
+            unmount_path(mountpoint)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} is already a mount point ({fstype}); unmount it first{}",
+                    mountpoint.display(),
+                    if fstype.starts_with("fuse") {
+                        " or pass { force: true } to replace a stale one"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
         }
-        unmount_path(mountpoint)?;
     }
     let mountpoint = mountpoint.canonicalize().map_err(|e| {
         io::Error::new(
@@ -401,24 +409,6 @@ fn prepare_mountpoint(mountpoint: &Path, force: bool) -> io::Result<PathBuf> {
             ),
         )
     })?;
-    if let Some((_, fstype)) = mount_entry(&mountpoint) {
-        if fstype.starts_with("fuse") && force {
-            unmount_path(&mountpoint)?;
-        } else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} is already a mount point ({fstype}); unmount it first{}",
-                    mountpoint.display(),
-                    if fstype.starts_with("fuse") {
-                        " or pass { force: true }"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-    }
     let metadata = fs::metadata(&mountpoint)?;
     if !metadata.is_dir() {
         return Err(io::Error::new(

@@ -61,6 +61,23 @@ pub fn windows_options(mountpoint: &str, o: &NativeMountOptions) -> Result<Windo
     Ok(options)
 }
 
+/// Whether WinFsp's driver can start: its service entry must name a driver file that exists.
+/// A broken entry (after a reboot or an upgrade) makes every WinFsp mount fail, so `'auto'`
+/// prefers Dokan then.
+fn usable_driver(driver: &mountkit_winfsp::DriverFacts) -> Result<(), String> {
+    match (&driver.image_path, driver.driver_file_exists) {
+        (None, _) => Err("its driver service entry is missing".to_owned()),
+        (Some(path), Some(false)) => Err(format!(
+            "its driver service entry names {path}, which does not exist"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn winfsp_is_installed() -> bool {
+    mountkit_winfsp::probe().is_ok()
+}
+
 /// The message when `backend: 'auto'` finds neither Windows driver.
 fn no_windows_driver(winfsp: &str, dokan: &str) -> String {
     format!(
@@ -86,10 +103,18 @@ impl Backend {
             }
             "auto" if cfg!(windows) => {
                 let options = windows_options(mountpoint, o)?;
-                match (mountkit_winfsp::probe(), mountkit_dokan::probe()) {
-                    (Ok(_), _) => WinFspMount::mount(&options, bridge).map(Backend::WinFsp),
-                    (Err(_), Ok(_)) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
-                    (Err(winfsp), Err(dokan)) => Err(no_windows_driver(&winfsp, &dokan)),
+                let winfsp =
+                    mountkit_winfsp::probe().and_then(|install| usable_driver(&install.driver));
+                match winfsp {
+                    Ok(()) => WinFspMount::mount(&options, bridge).map(Backend::WinFsp),
+                    Err(winfsp) => match mountkit_dokan::probe() {
+                        Ok(_) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
+                        // Without Dokan, WinFsp's own mount error explains its problem best.
+                        Err(_) if winfsp_is_installed() => {
+                            WinFspMount::mount(&options, bridge).map(Backend::WinFsp)
+                        }
+                        Err(dokan) => Err(no_windows_driver(&winfsp, &dokan)),
+                    },
                 }
             }
             "auto" => mount_fuse(mountpoint, bridge, o),
@@ -276,6 +301,7 @@ mod tests {
             threads: 2,
             force: false,
             passthrough: true,
+            native_answers: Vec::new(),
             backend: "auto".into(),
             volume_label: "data".into(),
             case_insensitive: true,
@@ -318,6 +344,28 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_winfsp_driver_entry_is_not_usable() {
+        let healthy = mountkit_winfsp::DriverFacts {
+            install_dir: Some("C:\\Program Files (x86)\\WinFsp".into()),
+            image_path: Some("C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys".into()),
+            driver_file_exists: Some(true),
+        };
+        assert!(usable_driver(&healthy).is_ok());
+        let broken = mountkit_winfsp::DriverFacts {
+            driver_file_exists: Some(false),
+            ..healthy.clone()
+        };
+        assert!(usable_driver(&broken)
+            .unwrap_err()
+            .contains("does not exist"));
+        let missing = mountkit_winfsp::DriverFacts {
+            image_path: None,
+            ..healthy
+        };
+        assert!(usable_driver(&missing).unwrap_err().contains("missing"));
+    }
+
+    #[test]
     fn unknown_backends_are_refused() {
         let mut o = options();
         o.backend = "nfs".into();
@@ -326,6 +374,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
                 timeout_errno: mountkit_core::Errno::ETIMEDOUT,
                 serving_thread: 0,
+                local_answers: Vec::new(),
             },
             Box::new(NoWake),
         );

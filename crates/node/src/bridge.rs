@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use mountkit_core::{
     runtime, Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext, Responder,
+    OPERATION_NAMES,
 };
 use parking_lot::Mutex;
 
@@ -45,12 +46,57 @@ pub trait Waker: Send + Sync + 'static {
     fn wake(&self);
 }
 
+/// How the bridge answers an operation itself, for want of a handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalAnswer {
+    /// Forward to JavaScript.
+    Forward,
+    /// `ENOSYS`: the filesystem does not support it.
+    NotSupported,
+    /// Success with nothing to report (release, flush, fsync...).
+    Success,
+    /// Opened, with handle 0 and no hints.
+    Opened,
+}
+
+impl LocalAnswer {
+    /// Decodes the codes `lib/dispatch.ts` (`nativeAnswers`) sends.
+    pub fn from_code(code: u32) -> Result<LocalAnswer, String> {
+        match code {
+            0 => Ok(LocalAnswer::Forward),
+            1 => Ok(LocalAnswer::NotSupported),
+            2 => Ok(LocalAnswer::Success),
+            3 => Ok(LocalAnswer::Opened),
+            other => Err(format!("unknown native answer code {other}")),
+        }
+    }
+
+    fn reply(self) -> Option<FsResult<Reply>> {
+        match self {
+            LocalAnswer::Forward => None,
+            LocalAnswer::NotSupported => Some(Err(Errno::ENOSYS)),
+            LocalAnswer::Success => Some(Ok(Reply::Empty)),
+            LocalAnswer::Opened => Some(Ok(Reply::Opened(Default::default()))),
+        }
+    }
+}
+
+/// The position of `operation` in [`OPERATION_NAMES`], which JavaScript uses to pick a handler.
+pub fn operation_code(operation: &Operation) -> usize {
+    OPERATION_NAMES
+        .iter()
+        .position(|n| *n == operation.name())
+        .expect("every operation is named in OPERATION_NAMES")
+}
+
 pub struct Limits {
     pub timeout: Duration,
     pub timeout_errno: Errno,
     /// The thread id of the JavaScript thread that serves this mount: a request from it is a
     /// synchronous call into our own mount, which can never be answered.
     pub serving_thread: u32,
+    /// Per operation code, what to answer without JavaScript; empty forwards everything.
+    pub local_answers: Vec<LocalAnswer>,
 }
 
 pub struct Bridge {
@@ -178,8 +224,10 @@ impl Bridge {
                     self.limits.timeout.as_millis()
                 ),
             };
-            p.responder.respond(Err(errno));
+            // The fault is queued before the caller sees the error, so whoever observes the
+            // error can also observe why.
             self.report(fault);
+            p.responder.respond(Err(errno));
         }
     }
 }
@@ -193,6 +241,10 @@ impl Dispatch for Bridge {
         } = request;
         if self.closed.load(Ordering::SeqCst) {
             return responder.respond(Err(Errno::EIO));
+        }
+        let local = self.limits.local_answers.get(operation_code(&operation));
+        if let Some(answer) = local.and_then(|a| a.reply()) {
+            return responder.respond(answer);
         }
         if context.pid == self.limits.serving_thread {
             self.report(Fault {
@@ -268,10 +320,20 @@ mod tests {
 
     fn bridge(timeout: Duration) -> (Arc<Bridge>, Arc<AtomicUsize>) {
         let wakes = Arc::new(AtomicUsize::new(0));
+        let mut local_answers = vec![LocalAnswer::Forward; OPERATION_NAMES.len()];
+        local_answers[operation_code(&Operation::Flush {
+            path: String::new(),
+            handle: 0,
+        })] = LocalAnswer::Success;
+        local_answers[operation_code(&Operation::Mkdir {
+            path: String::new(),
+            mode: 0,
+        })] = LocalAnswer::NotSupported;
         let limits = Limits {
             timeout,
             timeout_errno: Errno::ETIMEDOUT,
             serving_thread: 4242,
+            local_answers,
         };
         (
             Bridge::new(limits, Box::new(CountingWaker(wakes.clone()))),
@@ -350,6 +412,38 @@ mod tests {
         let batch = b.drain(|id, _, _| id);
         assert!(batch.requests.is_empty());
         assert_eq!(batch.faults[0].errno, Errno::EDEADLK);
+    }
+
+    #[test]
+    fn operations_without_handlers_are_answered_without_javascript() {
+        let (b, wakes) = bridge(Duration::from_secs(30));
+        let (tx, rx) = mpsc::channel();
+        for operation in [
+            Operation::Flush {
+                path: "/f".into(),
+                handle: 3,
+            },
+            Operation::Mkdir {
+                path: "/d".into(),
+                mode: 0o755,
+            },
+        ] {
+            let tx = tx.clone();
+            b.dispatch(Request {
+                context: RequestContext::default(),
+                operation,
+                responder: Responder::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            });
+        }
+        assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
+        assert_eq!(rx.recv().unwrap(), Err(Errno::ENOSYS));
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            0,
+            "JavaScript was never woken"
+        );
     }
 
     #[test]

@@ -144,22 +144,34 @@ pub fn whole(value: f64, field: &str) -> Result<u64, String> {
     }
 }
 
+/// Milliseconds since the epoch (fractions allowed) as a time. Whole milliseconds are split off
+/// before any float arithmetic, so `1700000000017` is exactly `.017` s, not `.016999…`.
 fn time(ms: f64, field: &str) -> Result<SystemTime, String> {
     if !ms.is_finite() {
         return Err(format!("{field} must be a finite time, got {ms}"));
     }
-    let offset = Duration::from_secs_f64(ms.abs() / 1000.0);
-    Ok(if ms >= 0.0 {
-        UNIX_EPOCH + offset
+    let whole_ms = ms.floor();
+    let nanos = ((ms - whole_ms) * 1e6).round() as u64;
+    let whole_ms = whole_ms as i64;
+    let secs = whole_ms.div_euclid(1000);
+    let nanos = (whole_ms.rem_euclid(1000) as u64) * 1_000_000 + nanos;
+    let since_epoch = Duration::from_secs(secs.unsigned_abs());
+    Ok(if secs >= 0 {
+        UNIX_EPOCH + since_epoch + Duration::from_nanos(nanos)
     } else {
-        UNIX_EPOCH.checked_sub(offset).unwrap_or(UNIX_EPOCH)
+        (UNIX_EPOCH.checked_sub(since_epoch).unwrap_or(UNIX_EPOCH)) + Duration::from_nanos(nanos)
     })
 }
 
+/// A time as milliseconds since the epoch, exact to the nanosecond for any date a `number`
+/// can hold at that precision.
 fn millis(time: SystemTime) -> f64 {
     match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_secs_f64() * 1000.0,
-        Err(before) => -before.duration().as_secs_f64() * 1000.0,
+        Ok(after) => after.as_secs() as f64 * 1000.0 + f64::from(after.subsec_nanos()) / 1e6,
+        Err(before) => {
+            let d = before.duration();
+            -(d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_nanos()) / 1e6)
+        }
     }
 }
 
@@ -463,10 +475,29 @@ mod tests {
 
     #[test]
     fn times_round_trip_through_milliseconds() {
-        for ms in [0.0, 1_700_000_000_123.0, -86_400_000.0] {
-            assert_eq!(millis(time(ms, "t").unwrap()).round(), ms);
+        for ms in [
+            0.0,
+            1_700_000_000_123.0,
+            1_700_000_000_017.0,
+            -86_400_000.0,
+            -1.5,
+        ] {
+            assert_eq!(millis(time(ms, "t").unwrap()), ms);
         }
         assert!(time(f64::NAN, "t").is_err());
+    }
+
+    #[test]
+    fn whole_milliseconds_are_exact_nanoseconds() {
+        let t = time(1_700_000_000_017.0, "t").unwrap();
+        let since = t.duration_since(UNIX_EPOCH).unwrap();
+        assert_eq!(since.as_secs(), 1_700_000_000);
+        assert_eq!(since.subsec_nanos(), 17_000_000);
+        let before = time(-1.5, "t").unwrap();
+        assert_eq!(
+            UNIX_EPOCH.duration_since(before).unwrap(),
+            Duration::from_micros(1500)
+        );
     }
 
     #[test]

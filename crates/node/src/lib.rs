@@ -7,6 +7,7 @@
 mod backend;
 mod bridge;
 mod convert;
+mod doctor;
 mod payload;
 
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use bridge::{Bridge, Fault, Limits, Waker};
+use bridge::{operation_code, Bridge, Fault, Limits, LocalAnswer, Waker};
 use convert::{NativeBatch, NativeDirEntry, NativeEvent, NativeOpened, NativeStat, NativeStatFs};
 
 /// The names of the operations, indexed by `NativeRequest.op`.
@@ -63,6 +64,8 @@ pub struct NativeMountOptions {
     pub threads: u32,
     pub force: bool,
     pub passthrough: bool,
+    /// Per operation code, how to answer it without JavaScript (see `LocalAnswer`).
+    pub native_answers: Vec<u32>,
     /// `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`.
     pub backend: String,
     pub volume_label: String,
@@ -127,10 +130,24 @@ impl NativeMount {
             .build_threadsafe_function()
             .callee_handled::<false>()
             .build()?;
+        let local_answers = options
+            .native_answers
+            .iter()
+            .map(|&code| LocalAnswer::from_code(code))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        if !local_answers.is_empty() && local_answers.len() != OPERATION_NAMES.len() {
+            return Err(invalid(format!(
+                "nativeAnswers must have one entry per operation ({}), got {}",
+                OPERATION_NAMES.len(),
+                local_answers.len()
+            )));
+        }
         let limits = Limits {
             timeout: Duration::from_secs_f64(options.timeout_ms.max(1.0) / 1000.0),
             timeout_errno,
             serving_thread: backend::current_thread_id(),
+            local_answers,
         };
         let bridge = Bridge::new(limits, Box::new(TsfnWaker(wake)));
         let backend =
@@ -162,11 +179,7 @@ impl NativeMount {
     #[napi]
     pub fn drain(&self) -> NativeBatch {
         let batch = self.bridge.drain(|id, operation, cx| {
-            let code = OPERATION_NAMES
-                .iter()
-                .position(|n| *n == operation.name())
-                .unwrap_or_default() as u32;
-            convert::request(id, code, operation, cx)
+            convert::request(id, operation_code(operation) as u32, operation, cx)
         });
         NativeBatch {
             requests: batch.requests,

@@ -21,7 +21,8 @@
 //! WinFsp's DLL is loaded at run time from the folder its installer registers, so this crate
 //! builds, and programs using it start, on machines without WinFsp; [`WinFspMount::mount`]
 //! then fails with a message naming the installer. The API compiles on every platform; off
-//! Windows, [`WinFspMount::mount`] and [`probe`] fail with a message saying so.
+//! Windows, [`WinFspMount::mount`] and [`probe`] fail with a message saying so, and
+//! [`gather_facts`] (what `mountkit doctor` reports) finds nothing and says why.
 //!
 //! Each WinFsp callback is a thin shim (the Windows-only `interface` module) over a
 //! platform-neutral engine that turns it into core operations with POSIX meaning, using the
@@ -62,8 +63,9 @@ mod mount;
 mod tests;
 
 pub use diagnose::{
-    explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure, DriverFacts,
-    DRIVER_SERVICE_KEY, INSTALLER_URL,
+    explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure, DllFacts,
+    DriverFacts, ServiceFacts, WinFspFacts, DELETE_DRIVER_ENTRY, DRIVER_SERVICE_KEY, INSTALLER_URL,
+    LAUNCHER_SERVICE_KEY,
 };
-pub use loader::WinFspInstall;
-pub use mount::{probe, WinFspMount};
+pub use loader::{WinFspInstall, INSTALL_KEYS};
+pub use mount::{gather_facts, probe, WinFspMount};

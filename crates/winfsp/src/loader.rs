@@ -70,6 +70,9 @@ pub struct WinFspInstall {
     pub driver: DriverFacts,
 }
 
+/// The message when WinFsp ships no DLL for the architecture this crate was compiled for.
+pub const NO_DLL_FOR_ARCH: &str = "WinFsp has no DLL for this processor architecture";
+
 /// The message when no WinFsp installation is registered.
 pub fn not_installed_message() -> String {
     format!(
@@ -107,7 +110,7 @@ pub mod win32 {
     };
 
     use super::*;
-    use crate::diagnose::{driver_file_path, DRIVER_SERVICE_KEY};
+    use crate::diagnose::{driver_file_path, ServiceFacts, DRIVER_SERVICE_KEY};
 
     fn wide(text: &str) -> Vec<u16> {
         text.encode_utf16().chain(Some(0)).collect()
@@ -166,20 +169,32 @@ pub mod win32 {
             .find_map(|key| registry_string(key, "InstallDir"))
     }
 
+    /// What the registry says about the service whose key is `HKEY_LOCAL_MACHINE\key`, and
+    /// whether the file it runs exists.
+    pub fn service_facts(key: &str) -> ServiceFacts {
+        let image_path = registry_string(key, "ImagePath");
+        let system_root = std::env::var("SystemRoot").ok();
+        let file = image_path
+            .as_deref()
+            .zip(system_root.as_deref())
+            .map(|(path, root)| driver_file_path(path, root));
+        let file_exists = file
+            .as_deref()
+            .map(|file| std::path::Path::new(file).is_file());
+        ServiceFacts {
+            image_path,
+            file,
+            file_exists,
+        }
+    }
+
     /// What the registry says about WinFsp and its driver service.
     pub fn driver_facts() -> DriverFacts {
-        let image_path = registry_string(DRIVER_SERVICE_KEY, "ImagePath");
-        let system_root = std::env::var("SystemRoot").ok();
-        let driver_file_exists = match (&image_path, &system_root) {
-            (Some(path), Some(root)) => {
-                Some(std::path::Path::new(&driver_file_path(path, root)).is_file())
-            }
-            _ => None,
-        };
+        let driver = service_facts(DRIVER_SERVICE_KEY);
         DriverFacts {
             install_dir: install_dir(),
-            image_path,
-            driver_file_exists,
+            image_path: driver.image_path,
+            driver_file_exists: driver.file_exists,
         }
     }
 
@@ -192,19 +207,25 @@ pub mod win32 {
     impl Library {
         /// Finds WinFsp in the registry and loads its DLL for this process's architecture.
         pub fn load() -> Result<Library, String> {
-            let arch = Arch::current()
-                .ok_or_else(|| "WinFsp has no DLL for this processor architecture".to_owned())?;
+            let arch = Arch::current().ok_or_else(|| NO_DLL_FOR_ARCH.to_owned())?;
             let install_dir = install_dir().ok_or_else(not_installed_message)?;
             let path = dll_path(&install_dir, arch);
-            let wide_path = wide(&path);
+            Library::open(&path).map_err(|error| load_failure_message(&path, error))
+        }
+
+        /// Loads the DLL at the full path `path`; fails with the Windows error code.
+        pub fn open(path: &str) -> Result<Library, u32> {
+            let wide_path = wide(path);
             // SAFETY: `wide_path` is a NUL-terminated full path.
             let module = unsafe { LoadLibraryW(wide_path.as_ptr()) };
             if module.is_null() {
                 // SAFETY: reads the calling thread's last-error value.
-                let error = unsafe { GetLastError() };
-                return Err(load_failure_message(&path, error));
+                return Err(unsafe { GetLastError() });
             }
-            Ok(Library { module, path })
+            Ok(Library {
+                module,
+                path: path.to_owned(),
+            })
         }
 
         /// The full path the DLL was loaded from.

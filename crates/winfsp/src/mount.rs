@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mountkit_core::windows::{MountPoint, WindowsOptions};
 use mountkit_core::Dispatch;
 
+use crate::diagnose::WinFspFacts;
 use crate::loader::WinFspInstall;
 
 /// A mounted WinFsp volume serving a [`Dispatch`]. Dropping it unmounts, as
@@ -67,6 +68,15 @@ pub fn probe() -> Result<WinFspInstall, String> {
     platform::probe()
 }
 
+/// Gathers what `mountkit doctor` reports about WinFsp: the installation folder, whether the
+/// DLL loads (and its version, or the Windows error), and the registry entries of the driver
+/// and launcher services with whether their files exist. Unlike [`probe`], it reports
+/// everything it can find even when the DLL does not load. Off Windows it looks up nothing and
+/// says so in [`WinFspFacts::not_windows`].
+pub fn gather_facts() -> WinFspFacts {
+    platform::gather_facts()
+}
+
 #[cfg(not(windows))]
 mod platform {
     use super::*;
@@ -84,6 +94,13 @@ mod platform {
     pub fn probe() -> Result<WinFspInstall, String> {
         Err(ONLY_ON_WINDOWS.to_owned())
     }
+
+    pub fn gather_facts() -> WinFspFacts {
+        WinFspFacts {
+            not_windows: Some(ONLY_ON_WINDOWS.to_owned()),
+            ..WinFspFacts::default()
+        }
+    }
 }
 
 #[cfg(windows)]
@@ -95,13 +112,15 @@ mod platform {
 
     use super::*;
     use crate::diagnose::{
-        explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure,
+        explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure, DllFacts,
+        DRIVER_SERVICE_KEY, LAUNCHER_SERVICE_KEY,
     };
     use crate::engine::{Engine, EngineOptions};
     use crate::ffi::{api, Api, FspFileSystem};
     use crate::gate::Gate;
     use crate::interface::{Shared, INTERFACE};
-    use crate::loader::win32::driver_facts;
+    use crate::loader::win32::{driver_facts, install_dir, service_facts, Library};
+    use crate::loader::{Arch, NO_DLL_FOR_ARCH};
     use crate::security::{descriptor_from_sddl, SDDL};
     use crate::volume::{call_timeout, volume_setup};
 
@@ -214,7 +233,8 @@ mod platform {
         }
     }
 
-    pub fn probe() -> Result<WinFspInstall, String> {
+    /// Loads WinFsp (if not yet loaded) and asks its version, as `(major, minor)`.
+    fn dll_version() -> Result<(u16, u16), String> {
         let api = api()?;
         let mut version = 0u32;
         // SAFETY: `version` is writable.
@@ -226,13 +246,55 @@ mod platform {
                 describe_ntstatus(status)
             ));
         }
+        Ok(((version >> 16) as u16, version as u16))
+    }
+
+    pub fn probe() -> Result<WinFspInstall, String> {
+        let version = dll_version()?;
         let driver = driver_facts();
         Ok(WinFspInstall {
             install_dir: driver.install_dir.clone().unwrap_or_default(),
-            dll_path: api.path.clone(),
-            version: ((version >> 16) as u16, version as u16),
+            dll_path: api()?.path.clone(),
+            version,
             driver,
         })
+    }
+
+    pub fn gather_facts() -> WinFspFacts {
+        let install_dir = install_dir();
+        let dll_path = install_dir
+            .as_deref()
+            .zip(Arch::current())
+            .map(|(dir, arch)| crate::loader::dll_path(dir, arch));
+        let dll = match (&install_dir, &dll_path) {
+            (None, _) => DllFacts::NotTried,
+            (Some(_), None) => DllFacts::Unusable(NO_DLL_FOR_ARCH.to_owned()),
+            // Loading the DLL by its path first tells a DLL that does not load (with the
+            // Windows error) from one that loads but lacks something; it is never unloaded,
+            // as for mounting.
+            (Some(_), Some(path)) => match Library::open(path) {
+                Err(code) => {
+                    let text = std::io::Error::from_raw_os_error(code as i32).to_string();
+                    let suffix = format!(" (os error {code})");
+                    DllFacts::LoadFailed {
+                        code,
+                        message: text.strip_suffix(&suffix).unwrap_or(&text).to_owned(),
+                    }
+                }
+                Ok(_) => match dll_version() {
+                    Ok(version) => DllFacts::Loaded { version },
+                    Err(message) => DllFacts::Unusable(message),
+                },
+            },
+        };
+        WinFspFacts {
+            not_windows: None,
+            install_dir,
+            dll_path,
+            dll,
+            driver: service_facts(DRIVER_SERVICE_KEY),
+            launcher: service_facts(LAUNCHER_SERVICE_KEY),
+        }
     }
 }
 
@@ -254,5 +316,22 @@ mod tests {
             .unwrap();
         assert!(error.contains("only on Windows"), "{error}");
         assert!(probe().unwrap_err().contains("only on Windows"));
+    }
+
+    #[test]
+    fn gathering_off_windows_says_why_and_finds_nothing() {
+        let facts = gather_facts();
+        assert!(facts
+            .not_windows
+            .as_deref()
+            .unwrap()
+            .contains("only on Windows"));
+        assert_eq!(
+            WinFspFacts {
+                not_windows: None,
+                ..facts
+            },
+            WinFspFacts::default()
+        );
     }
 }

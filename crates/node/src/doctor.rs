@@ -1,0 +1,995 @@
+//! The Windows half of `mountkit doctor`: whether WinFsp and Dokan 2 are installed and working,
+//! which backend `backend: 'auto'` will pick, and how to fix what is broken.
+//!
+//! As in `lib/doctor.ts`, reading the machine ([`gather`]) is kept apart from judging it
+//! ([`diagnose`]), so every judgement is tested on any platform from facts written down here.
+//! The findings have the shape and the tone of the Linux doctor's, so the CLI prints both alike.
+
+use mountkit_dokan::errors::{
+    driver_missing_message, format_library_version, library_missing_message, DOKAN_RELEASES_URL,
+};
+use mountkit_dokan::DokanInstall;
+use mountkit_winfsp::{
+    DllFacts, ServiceFacts, WinFspFacts, DELETE_DRIVER_ENTRY, DRIVER_SERVICE_KEY, INSTALLER_URL,
+    INSTALL_KEYS, LAUNCHER_SERVICE_KEY,
+};
+use napi_derive::napi;
+
+/// Everything the Windows diagnosis looks at.
+pub struct WindowsFacts {
+    /// WinFsp's installation, DLL, and driver and launcher services.
+    pub winfsp: WinFspFacts,
+    /// What `mountkit_dokan::probe` answered: the library and driver versions, or why Dokan
+    /// cannot be used.
+    pub dokan: Result<DokanInstall, String>,
+}
+
+/// Reads the facts from this machine. Off Windows both backend crates look nothing up, and the
+/// facts say so ([`WinFspFacts::not_windows`]).
+pub fn gather() -> WindowsFacts {
+    WindowsFacts {
+        winfsp: mountkit_winfsp::gather_facts(),
+        dokan: mountkit_dokan::probe(),
+    }
+}
+
+/// How a check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing to do.
+    Ok,
+    /// Works, or does not matter for mounting with the defaults, but something is missing.
+    Warn,
+    /// Mounting with the defaults fails until this is fixed.
+    Error,
+}
+
+impl Status {
+    /// The spelling of `Status` in `lib/doctor.ts`.
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One line of the checklist, as `Finding` in `lib/doctor.ts`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable identifier, for scripts reading `--json`.
+    pub check: &'static str,
+    /// What is checked, for people.
+    pub title: &'static str,
+    /// How the check came out.
+    pub status: Status,
+    /// What was found.
+    pub found: String,
+    /// Where the fact comes from.
+    pub source: String,
+    /// What to do about it; `None` when there is nothing to do.
+    pub fix: Option<String>,
+}
+
+/// The status WinFsp's DLL answers to `FspFileSystemCreate` when the driver's registry entry
+/// names a file that does not exist (the service cannot start: `ERROR_FILE_NOT_FOUND`).
+const BROKEN_ENTRY_STATUS: &str = "STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)";
+
+/// What WinFsp's launcher is for, and that mountkit does not need it.
+const LAUNCHER_ROLE: &str = "mountkit's mounts run in their own process and do not use it; \
+    WinFsp's launcher starts the file systems registered under HKLM\\SOFTWARE\\WinFsp\\Services, \
+    for launchctl and for network drives mapped through WinFsp's network provider (Map network \
+    drive in Explorer, or net use \\\\name\\share)";
+
+/// What the facts mean for mounting with `backend: 'auto'`, which picks WinFsp when its DLL
+/// loads (`mountkit_winfsp::probe` succeeds), else Dokan when `mountkit_dokan::probe` succeeds
+/// (see `backend.rs`). The driver's registry entry does not enter that choice.
+struct Outlook {
+    /// WinFsp's DLL loads, so `'auto'` picks WinFsp.
+    winfsp_loads: bool,
+    /// WinFsp's driver service cannot start: no entry, or one naming a missing file.
+    driver_broken: bool,
+    dokan_usable: bool,
+}
+
+impl Outlook {
+    fn of(facts: &WindowsFacts) -> Outlook {
+        let driver = &facts.winfsp.driver;
+        Outlook {
+            winfsp_loads: matches!(facts.winfsp.dll, DllFacts::Loaded { .. }),
+            driver_broken: driver.image_path.is_none() || driver.file_exists == Some(false),
+            dokan_usable: facts.dokan.is_ok(),
+        }
+    }
+
+    /// How much a WinFsp problem matters: an error when `'auto'` mounts through WinFsp or has
+    /// nothing else, a warning when it mounts through Dokan instead.
+    fn winfsp_severity(&self) -> Status {
+        if self.dokan_usable && !self.winfsp_loads {
+            Status::Warn
+        } else {
+            Status::Error
+        }
+    }
+
+    /// How much a Dokan problem matters: `'auto'` mounts through Dokan only when WinFsp's DLL
+    /// does not load.
+    fn dokan_severity(&self) -> Status {
+        if self.winfsp_loads {
+            Status::Warn
+        } else {
+            Status::Error
+        }
+    }
+
+    fn winfsp_healthy(&self) -> bool {
+        self.winfsp_loads && !self.driver_broken
+    }
+}
+
+/// The checklist for a Windows machine described by `facts`.
+pub fn diagnose(facts: &WindowsFacts) -> Vec<Finding> {
+    if let Some(reason) = &facts.winfsp.not_windows {
+        return vec![Finding {
+            check: "platform",
+            title: "Windows",
+            status: Status::Error,
+            found: format!(
+                "the Windows diagnosis runs on Windows only, and this is not Windows ({reason})"
+            ),
+            source: "the platform the native addon was built for".to_owned(),
+            fix: None,
+        }];
+    }
+    let outlook = Outlook::of(facts);
+    let mut findings = vec![winfsp_finding(&facts.winfsp, &outlook)];
+    // Without an installation the services say nothing the finding above does not.
+    if let Some(install_dir) = &facts.winfsp.install_dir {
+        findings.push(driver_finding(&facts.winfsp.driver, install_dir, &outlook));
+        findings.push(launcher_finding(&facts.winfsp.launcher));
+    }
+    findings.push(dokan_finding(&facts.dokan, &outlook));
+    findings.push(backend_finding(facts, &outlook));
+    findings
+}
+
+fn winfsp_finding(winfsp: &WinFspFacts, outlook: &Outlook) -> Finding {
+    let source = format!(
+        "InstallDir under HKLM\\{} or HKLM\\{}, then LoadLibraryW and FspVersion",
+        INSTALL_KEYS[0], INSTALL_KEYS[1]
+    );
+    let folder = winfsp.install_dir.as_deref().unwrap_or("an unknown folder");
+    let dll = winfsp.dll_path.as_deref().unwrap_or("its DLL");
+    let instead = if outlook.winfsp_severity() == Status::Warn {
+        "; mounts use Dokan instead"
+    } else {
+        ""
+    };
+    let (status, found, fix) = match &winfsp.dll {
+        DllFacts::NotTried => (
+            Status::Warn,
+            format!(
+                "not installed: no InstallDir value under HKLM\\{} or HKLM\\{}{instead}",
+                INSTALL_KEYS[0], INSTALL_KEYS[1]
+            ),
+            Some(format!(
+                "install WinFsp from {INSTALLER_URL} (backend: 'auto' prefers it to Dokan)"
+            )),
+        ),
+        DllFacts::Loaded {
+            version: (major, minor),
+        } => (
+            Status::Ok,
+            format!("WinFsp {major}.{minor} in {folder}; {dll} loads"),
+            None,
+        ),
+        DllFacts::LoadFailed { code, message } => (
+            outlook.winfsp_severity(),
+            format!(
+                "installed in {folder}, but {dll} does not load: Windows error {code} \
+                 ({message}){instead}"
+            ),
+            Some(format!("reinstall WinFsp from {INSTALLER_URL}")),
+        ),
+        DllFacts::Unusable(why) => (
+            outlook.winfsp_severity(),
+            format!("installed in {folder}, but its DLL cannot be used: {why}{instead}"),
+            Some(format!(
+                "install the current WinFsp release from {INSTALLER_URL}"
+            )),
+        ),
+    };
+    Finding {
+        check: "winfsp",
+        title: "WinFsp",
+        status,
+        found,
+        source,
+        fix,
+    }
+}
+
+/// Whether `file` is directly in the `bin` folder of the WinFsp installed in `install_dir`,
+/// where WinFsp's installer registers the driver from (the DLL's path with `.sys` for `.dll`).
+/// Windows paths compare without case.
+fn in_bin_folder(file: &str, install_dir: &str) -> bool {
+    let bin = format!(
+        "{}\\bin\\",
+        install_dir.trim_end_matches(['\\', '/']).to_lowercase()
+    );
+    let file = file.to_lowercase();
+    file.strip_prefix(&bin)
+        .is_some_and(|name| !name.is_empty() && !name.contains('\\'))
+}
+
+fn driver_finding(driver: &ServiceFacts, install_dir: &str, outlook: &Outlook) -> Finding {
+    let repair = format!(
+        "as Administrator: `{DELETE_DRIVER_ENTRY}`, then reinstall WinFsp from {INSTALLER_URL}"
+    );
+    let (status, found, fix) = match (&driver.image_path, driver.file_exists) {
+        (None, _) => (
+            outlook.winfsp_severity(),
+            format!(
+                "not registered: HKLM\\{DRIVER_SERVICE_KEY} has no ImagePath value, so Windows \
+                 cannot start the WinFsp driver and every WinFsp mount fails"
+            ),
+            Some(format!(
+                "reinstall WinFsp from {INSTALLER_URL}, which registers the driver; if the key \
+                 is there without ImagePath, first delete it as Administrator: \
+                 `{DELETE_DRIVER_ENTRY}`"
+            )),
+        ),
+        (Some(image_path), Some(false)) => (
+            outlook.winfsp_severity(),
+            format!(
+                "broken: ImagePath names {}, which does not exist, so the driver cannot \
+                 start. WinFsp mounts fail with {BROKEN_ENTRY_STATUS}, even WinFsp's own \
+                 samples; this happens after a reboot or an upgrade of WinFsp",
+                driver.file.as_deref().unwrap_or(image_path)
+            ),
+            Some(repair),
+        ),
+        (Some(image_path), None) => (
+            Status::Warn,
+            format!(
+                "ImagePath is {image_path}; whether that file exists could not be checked \
+                 (%SystemRoot% is not set)"
+            ),
+            Some(format!(
+                "if WinFsp mounts fail with {BROKEN_ENTRY_STATUS}: {repair}"
+            )),
+        ),
+        (Some(image_path), Some(true)) => {
+            let file = driver.file.as_deref().unwrap_or(image_path);
+            if in_bin_folder(file, install_dir) {
+                (
+                    Status::Ok,
+                    format!("registered; its driver {file} exists"),
+                    None,
+                )
+            } else {
+                (
+                    Status::Warn,
+                    format!(
+                        "ImagePath names {file}, which exists but is not in the bin folder of \
+                         the WinFsp installed in {install_dir}: the entry probably belongs to \
+                         another WinFsp version, whose driver may not match the DLL"
+                    ),
+                    Some(format!(
+                        "if WinFsp mounts fail with {BROKEN_ENTRY_STATUS} or another driver \
+                         error: {repair}"
+                    )),
+                )
+            }
+        }
+    };
+    Finding {
+        check: "winfsp-driver",
+        title: "WinFsp driver service",
+        status,
+        found,
+        source: format!("ImagePath under HKLM\\{DRIVER_SERVICE_KEY}, and the file it names"),
+        fix,
+    }
+}
+
+fn launcher_finding(launcher: &ServiceFacts) -> Finding {
+    let reinstall = format!("only if you need those: reinstall WinFsp from {INSTALLER_URL}");
+    let (status, found, fix) = match (&launcher.image_path, launcher.file_exists) {
+        (None, _) => (
+            Status::Warn,
+            format!(
+                "not registered: HKLM\\{LAUNCHER_SERVICE_KEY} has no ImagePath value. \
+                 {LAUNCHER_ROLE}"
+            ),
+            Some(reinstall),
+        ),
+        (Some(image_path), Some(false)) => (
+            Status::Warn,
+            format!(
+                "ImagePath names {}, which does not exist. {LAUNCHER_ROLE}",
+                launcher.file.as_deref().unwrap_or(image_path)
+            ),
+            Some(reinstall),
+        ),
+        (Some(image_path), None) => (
+            Status::Ok,
+            format!(
+                "registered as {image_path} (not checked further: %SystemRoot% is not set); \
+                 mountkit's mounts do not use it"
+            ),
+            None,
+        ),
+        (Some(image_path), Some(true)) => (
+            Status::Ok,
+            format!(
+                "registered: {}; mountkit's mounts do not use it",
+                launcher.file.as_deref().unwrap_or(image_path)
+            ),
+            None,
+        ),
+    };
+    Finding {
+        check: "winfsp-launcher",
+        title: "WinFsp.Launcher service",
+        status,
+        found,
+        source: format!("ImagePath under HKLM\\{LAUNCHER_SERVICE_KEY}, and the file it names"),
+        fix,
+    }
+}
+
+/// Why `mountkit_dokan::probe` failed.
+#[derive(Debug, PartialEq, Eq)]
+enum DokanProblem<'a> {
+    /// `dokan2.dll` is not in System32; the Windows error text.
+    NotInstalled(&'a str),
+    /// The library (of this version) loads, but its driver does not answer.
+    DriverNotRunning(u32),
+    /// Anything else: a library of another major version, or a damaged one.
+    Unusable,
+}
+
+/// Classifies `probe`'s error text. The probe reports its failures only as text, so they are
+/// recognised by comparing with the messages `mountkit_dokan::errors` writes for them, produced
+/// by the same functions: a rewording there needs no change here.
+fn dokan_problem(error: &str) -> DokanProblem<'_> {
+    const MARK: &str = "\u{0}";
+    let template = library_missing_message(MARK);
+    if let Some((head, tail)) = template.split_once(MARK) {
+        if let Some(detail) = error
+            .strip_prefix(head)
+            .and_then(|rest| rest.strip_suffix(tail))
+        {
+            return DokanProblem::NotInstalled(detail);
+        }
+    }
+    // The probe reports a silent driver only for libraries of Dokan 2, versions 200 to 299.
+    match (200..300).find(|&version| driver_missing_message(version) == error) {
+        Some(version) => DokanProblem::DriverNotRunning(version),
+        None => DokanProblem::Unusable,
+    }
+}
+
+fn dokan_finding(dokan: &Result<DokanInstall, String>, outlook: &Outlook) -> Finding {
+    let (status, found, fix) = match dokan {
+        Ok(install) => (
+            Status::Ok,
+            format!("{}: library and driver installed", install.describe()),
+            None,
+        ),
+        Err(error) => match dokan_problem(error) {
+            DokanProblem::NotInstalled(_) if outlook.winfsp_healthy() => (
+                Status::Ok,
+                format!(
+                    "not installed; optional while WinFsp serves mounts (Dokan 2's installer: \
+                     {DOKAN_RELEASES_URL})"
+                ),
+                None,
+            ),
+            DokanProblem::NotInstalled(detail) => (
+                Status::Warn,
+                format!("not installed: dokan2.dll could not be loaded from System32 ({detail})"),
+                Some(format!(
+                    "install Dokan 2 with its installer from {DOKAN_RELEASES_URL}"
+                )),
+            ),
+            DokanProblem::DriverNotRunning(version) => (
+                outlook.dokan_severity(),
+                format!(
+                    "dokan2.dll {} is installed, but the Dokan 2 driver is not running \
+                     (DokanDriverVersion answers 0)",
+                    format_library_version(version)
+                ),
+                Some(format!(
+                    "reinstall Dokan 2 from {DOKAN_RELEASES_URL} (its installer sets up the \
+                     driver) and reboot if asked"
+                )),
+            ),
+            DokanProblem::Unusable => (
+                outlook.dokan_severity(),
+                format!("installed, but cannot be used: {error}"),
+                Some(format!(
+                    "install the current Dokan 2 release from {DOKAN_RELEASES_URL}"
+                )),
+            ),
+        },
+    };
+    Finding {
+        check: "dokan",
+        title: "Dokan 2",
+        status,
+        found,
+        source: "DokanVersion and DokanDriverVersion of dokan2.dll in System32".to_owned(),
+        fix,
+    }
+}
+
+fn backend_finding(facts: &WindowsFacts, outlook: &Outlook) -> Finding {
+    let (status, found, fix) = match (&facts.winfsp.dll, &facts.dokan) {
+        (DllFacts::Loaded { version }, _) if !outlook.driver_broken => (
+            Status::Ok,
+            format!("WinFsp {}.{}", version.0, version.1),
+            None,
+        ),
+        (DllFacts::Loaded { .. }, dokan) => (
+            Status::Error,
+            "WinFsp, because its DLL loads; but its driver cannot start (see the WinFsp driver \
+             service), so every mount fails"
+                .to_owned(),
+            Some(if dokan.is_ok() {
+                "repair the WinFsp driver service as above; until then, mount with \
+                 backend: 'dokan'"
+                    .to_owned()
+            } else {
+                "repair the WinFsp driver service as above".to_owned()
+            }),
+        ),
+        (winfsp, Ok(install)) => (
+            Status::Ok,
+            format!(
+                "Dokan {}, since WinFsp {}",
+                install.library_version_text(),
+                if *winfsp == DllFacts::NotTried {
+                    "is not installed"
+                } else {
+                    "does not load"
+                }
+            ),
+            None,
+        ),
+        (_, Err(_)) => (
+            Status::Error,
+            "none: neither WinFsp nor Dokan 2 can be used, so every mount fails".to_owned(),
+            Some(format!(
+                "install WinFsp from {INSTALLER_URL} (preferred) or Dokan 2 from \
+                 {DOKAN_RELEASES_URL}, or repair the one installed as above"
+            )),
+        ),
+    };
+    Finding {
+        check: "backend",
+        title: "Backend that 'auto' picks",
+        status,
+        found,
+        source: "the findings above, chosen as mount() chooses: WinFsp when its DLL loads, \
+                 else Dokan 2"
+            .to_owned(),
+        fix,
+    }
+}
+
+/// One finding of the Windows diagnosis, as `Finding` in `lib/doctor.ts`.
+#[napi(object)]
+pub struct NativeFinding {
+    /// Stable identifier, for scripts reading `--json`.
+    pub check: String,
+    /// What is checked, for people.
+    pub title: String,
+    /// `'ok'`, `'warn'` or `'error'`.
+    pub status: String,
+    /// What was found.
+    pub found: String,
+    /// Where the fact comes from.
+    pub source: String,
+    /// What to do about it; absent when there is nothing to do.
+    pub fix: Option<String>,
+}
+
+impl From<Finding> for NativeFinding {
+    fn from(finding: Finding) -> NativeFinding {
+        NativeFinding {
+            check: finding.check.to_owned(),
+            title: finding.title.to_owned(),
+            status: finding.status.as_str().to_owned(),
+            found: finding.found,
+            source: finding.source,
+            fix: finding.fix,
+        }
+    }
+}
+
+/// The checklist of `mountkit doctor` on Windows: WinFsp (installation and DLL, driver service
+/// entry, launcher service), Dokan 2, and which backend `backend: 'auto'` picks. Off Windows,
+/// one finding saying that this diagnosis runs on Windows.
+#[napi]
+pub fn windows_diagnosis() -> Vec<NativeFinding> {
+    diagnose(&gather())
+        .into_iter()
+        .map(NativeFinding::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use mountkit_dokan::errors::{missing_symbol_message, wrong_library_message};
+    use mountkit_winfsp::{explain_create_failure, DriverFacts};
+
+    use super::*;
+
+    const INSTALL_DIR: &str = "C:\\Program Files (x86)\\WinFsp\\";
+    const DRIVER: &str = "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys";
+    const LAUNCHER: &str = "C:\\Program Files (x86)\\WinFsp\\bin\\launcher-x64.exe";
+
+    fn service(image_path: &str, file: &str, exists: Option<bool>) -> ServiceFacts {
+        ServiceFacts {
+            image_path: Some(image_path.to_owned()),
+            file: exists.map(|_| file.to_owned()),
+            file_exists: exists,
+        }
+    }
+
+    /// A healthy 64-bit machine with WinFsp 2.1 and Dokan 2.1.0, laid out as their installers
+    /// lay them out: the driver registered from WinFsp's bin folder (`\??\` form), the launcher
+    /// as a quoted program path.
+    fn healthy() -> WindowsFacts {
+        WindowsFacts {
+            winfsp: WinFspFacts {
+                not_windows: None,
+                install_dir: Some(INSTALL_DIR.to_owned()),
+                dll_path: Some(format!("{INSTALL_DIR}bin\\winfsp-x64.dll")),
+                dll: DllFacts::Loaded { version: (2, 1) },
+                driver: service(&format!("\\??\\{DRIVER}"), DRIVER, Some(true)),
+                launcher: service(&format!("\"{LAUNCHER}\""), LAUNCHER, Some(true)),
+            },
+            dokan: Ok(DokanInstall {
+                library_version: 210,
+                driver_version: 0x190,
+            }),
+        }
+    }
+
+    fn without_winfsp(mut facts: WindowsFacts) -> WindowsFacts {
+        facts.winfsp = WinFspFacts::default();
+        facts
+    }
+
+    fn dokan_missing() -> Result<DokanInstall, String> {
+        Err(library_missing_message(
+            "The specified module could not be found. (os error 126)",
+        ))
+    }
+
+    fn finding(findings: &[Finding], check: &str) -> Finding {
+        findings
+            .iter()
+            .find(|f| f.check == check)
+            .unwrap_or_else(|| panic!("no finding {check} in {findings:#?}"))
+            .clone()
+    }
+
+    fn errors(findings: &[Finding]) -> Vec<&'static str> {
+        findings
+            .iter()
+            .filter(|f| f.status == Status::Error)
+            .map(|f| f.check)
+            .collect()
+    }
+
+    #[test]
+    fn a_healthy_machine_passes_every_check_with_a_source_and_nothing_to_fix() {
+        let findings = diagnose(&healthy());
+        let checks: Vec<_> = findings.iter().map(|f| f.check).collect();
+        assert_eq!(
+            checks,
+            [
+                "winfsp",
+                "winfsp-driver",
+                "winfsp-launcher",
+                "dokan",
+                "backend"
+            ]
+        );
+        for f in &findings {
+            assert_eq!(f.status, Status::Ok, "{f:#?}");
+            assert_eq!(f.fix, None, "{f:#?}");
+            assert!(!f.source.is_empty() && !f.found.is_empty(), "{f:#?}");
+        }
+        let winfsp = finding(&findings, "winfsp");
+        assert!(winfsp
+            .found
+            .contains("WinFsp 2.1 in C:\\Program Files (x86)\\WinFsp\\"));
+        assert!(winfsp.found.contains("bin\\winfsp-x64.dll loads"));
+        assert!(finding(&findings, "winfsp-driver").found.contains(DRIVER));
+        assert!(finding(&findings, "winfsp-launcher")
+            .found
+            .contains(LAUNCHER));
+        assert_eq!(
+            finding(&findings, "dokan").found,
+            "Dokan 2.1.0 (driver protocol 0x190): library and driver installed"
+        );
+        assert_eq!(finding(&findings, "backend").found, "WinFsp 2.1");
+    }
+
+    #[test]
+    fn winfsp_not_installed_is_a_warning_naming_its_installer_while_dokan_serves() {
+        let findings = diagnose(&without_winfsp(healthy()));
+        let winfsp = finding(&findings, "winfsp");
+        assert_eq!(winfsp.status, Status::Warn);
+        assert!(winfsp.found.contains("not installed"), "{winfsp:#?}");
+        assert!(
+            winfsp.found.contains("HKLM\\SOFTWARE\\WOW6432Node\\WinFsp"),
+            "{winfsp:#?}"
+        );
+        assert!(
+            winfsp.found.contains("mounts use Dokan instead"),
+            "{winfsp:#?}"
+        );
+        assert!(winfsp.fix.unwrap().contains(INSTALLER_URL));
+        // The services of an installation that is not there are not reported.
+        assert!(findings.iter().all(|f| !f.check.starts_with("winfsp-")));
+        let backend = finding(&findings, "backend");
+        assert_eq!(backend.status, Status::Ok);
+        assert_eq!(backend.found, "Dokan 2.1.0, since WinFsp is not installed");
+        assert_eq!(errors(&findings), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn neither_driver_installed_is_an_error_naming_both_installers() {
+        let mut facts = without_winfsp(healthy());
+        facts.dokan = dokan_missing();
+        let findings = diagnose(&facts);
+        assert_eq!(errors(&findings), ["backend"]);
+        let backend = finding(&findings, "backend");
+        assert!(backend.found.starts_with("none"), "{backend:#?}");
+        let fix = backend.fix.unwrap();
+        assert!(fix.contains(INSTALLER_URL), "{fix}");
+        assert!(fix.contains(DOKAN_RELEASES_URL), "{fix}");
+        assert!(!finding(&findings, "winfsp").found.contains("Dokan instead"));
+        let dokan = finding(&findings, "dokan");
+        assert_eq!(dokan.status, Status::Warn);
+        assert!(dokan.found.contains("os error 126"), "{dokan:#?}");
+        assert!(dokan.fix.unwrap().contains(DOKAN_RELEASES_URL));
+    }
+
+    #[test]
+    fn a_dll_that_does_not_load_names_its_path_and_the_windows_error() {
+        let mut facts = healthy();
+        facts.winfsp.dll = DllFacts::LoadFailed {
+            code: 193,
+            message: "%1 is not a valid Win32 application.".to_owned(),
+        };
+        facts.dokan = dokan_missing();
+        let findings = diagnose(&facts);
+        let winfsp = finding(&findings, "winfsp");
+        assert_eq!(winfsp.status, Status::Error);
+        assert!(
+            winfsp
+                .found
+                .contains("C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.dll does not load"),
+            "{winfsp:#?}"
+        );
+        assert!(
+            winfsp
+                .found
+                .contains("Windows error 193 (%1 is not a valid Win32 application.)"),
+            "{winfsp:#?}"
+        );
+        assert_eq!(
+            winfsp.fix.unwrap(),
+            format!("reinstall WinFsp from {INSTALLER_URL}")
+        );
+        assert_eq!(errors(&findings), ["winfsp", "backend"]);
+    }
+
+    #[test]
+    fn a_dll_that_does_not_load_is_a_warning_while_dokan_serves_mounts() {
+        let mut facts = healthy();
+        facts.winfsp.dll = DllFacts::LoadFailed {
+            code: 126,
+            message: "The specified module could not be found.".to_owned(),
+        };
+        let findings = diagnose(&facts);
+        let winfsp = finding(&findings, "winfsp");
+        assert_eq!(winfsp.status, Status::Warn);
+        assert!(
+            winfsp.found.ends_with("; mounts use Dokan instead"),
+            "{winfsp:#?}"
+        );
+        assert_eq!(
+            finding(&findings, "backend").found,
+            "Dokan 2.1.0, since WinFsp does not load"
+        );
+        assert_eq!(errors(&findings), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn an_unusable_dll_says_why_and_asks_for_the_current_release() {
+        let mut facts = healthy();
+        facts.winfsp.dll = DllFacts::Unusable(
+            "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.dll has no function \
+             FspFileSystemSendResponse: this WinFsp is too old for mountkit."
+                .to_owned(),
+        );
+        facts.dokan = dokan_missing();
+        let winfsp = finding(&diagnose(&facts), "winfsp");
+        assert_eq!(winfsp.status, Status::Error);
+        assert!(
+            winfsp.found.contains("FspFileSystemSendResponse"),
+            "{winfsp:#?}"
+        );
+        assert!(winfsp.fix.unwrap().contains("current WinFsp release"));
+    }
+
+    #[test]
+    fn a_missing_driver_service_entry_is_an_error_fixed_by_reinstalling() {
+        let mut facts = healthy();
+        facts.winfsp.driver = ServiceFacts::default();
+        let findings = diagnose(&facts);
+        let driver = finding(&findings, "winfsp-driver");
+        assert_eq!(driver.status, Status::Error);
+        assert!(
+            driver
+                .found
+                .contains("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp has no ImagePath"),
+            "{driver:#?}"
+        );
+        let fix = driver.fix.unwrap();
+        assert!(
+            fix.starts_with("reinstall WinFsp from https://winfsp.dev/rel/"),
+            "{fix}"
+        );
+        assert!(fix.contains(DELETE_DRIVER_ENTRY), "{fix}");
+        assert_eq!(errors(&findings), ["winfsp-driver", "backend"]);
+    }
+
+    #[test]
+    fn an_image_path_naming_a_missing_file_is_the_broken_entry_after_a_reboot_or_upgrade() {
+        let mut facts = healthy();
+        facts.winfsp.driver = service(&format!("\\??\\{DRIVER}"), DRIVER, Some(false));
+        facts.dokan = dokan_missing();
+        let findings = diagnose(&facts);
+        let driver = finding(&findings, "winfsp-driver");
+        assert_eq!(driver.status, Status::Error);
+        for words in [
+            "broken: ImagePath names C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys, which \
+             does not exist",
+            "STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)",
+            "even WinFsp's own samples",
+            "after a reboot or an upgrade of WinFsp",
+        ] {
+            assert!(driver.found.contains(words), "{words}: {driver:#?}");
+        }
+        let fix = driver.fix.unwrap();
+        assert_eq!(
+            fix,
+            "as Administrator: `reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp\" \
+             /f`, then reinstall WinFsp from https://winfsp.dev/rel/"
+        );
+        // The message of the failing mount gives the same repair.
+        let mount_error = explain_create_failure(
+            0xC000_0034_u32 as i32,
+            &DriverFacts {
+                install_dir: Some(INSTALL_DIR.to_owned()),
+                image_path: Some(format!("\\??\\{DRIVER}")),
+                driver_file_exists: Some(false),
+            },
+        );
+        assert!(mount_error.contains(DELETE_DRIVER_ENTRY), "{mount_error}");
+        assert!(mount_error.contains(INSTALLER_URL), "{mount_error}");
+        // 'auto' still picks WinFsp, whose DLL loads, so mounts fail.
+        let backend = finding(&findings, "backend");
+        assert_eq!(backend.status, Status::Error);
+        assert!(
+            backend.found.contains("driver cannot start"),
+            "{backend:#?}"
+        );
+        assert!(!backend.fix.unwrap().contains("'dokan'"));
+        assert_eq!(errors(&findings), ["winfsp-driver", "backend"]);
+    }
+
+    #[test]
+    fn with_a_broken_entry_and_dokan_installed_mount_with_dokan_meanwhile() {
+        let mut facts = healthy();
+        facts.winfsp.driver = service(&format!("\\??\\{DRIVER}"), DRIVER, Some(false));
+        let findings = diagnose(&facts);
+        assert_eq!(errors(&findings), ["winfsp-driver", "backend"]);
+        let fix = finding(&findings, "backend").fix.unwrap();
+        assert!(fix.contains("backend: 'dokan'"), "{fix}");
+    }
+
+    #[test]
+    fn a_driver_entry_outside_the_installed_folder_is_a_warning() {
+        let mut facts = healthy();
+        let old = "C:\\Program Files\\WinFsp 2019\\bin\\winfsp-x64.sys";
+        facts.winfsp.driver = service(&format!("\\??\\{old}"), old, Some(true));
+        let findings = diagnose(&facts);
+        let driver = finding(&findings, "winfsp-driver");
+        assert_eq!(driver.status, Status::Warn);
+        assert!(
+            driver.found.contains("another WinFsp version"),
+            "{driver:#?}"
+        );
+        assert!(driver.fix.unwrap().contains(DELETE_DRIVER_ENTRY));
+        assert_eq!(finding(&findings, "backend").status, Status::Ok);
+        // Case and a missing trailing backslash do not matter.
+        assert!(in_bin_folder(
+            "c:\\program files (x86)\\winfsp\\BIN\\winfsp-x64.sys",
+            "C:\\Program Files (x86)\\WinFsp"
+        ));
+        assert!(!in_bin_folder(
+            "C:\\Program Files (x86)\\WinFsp\\bin\\old\\winfsp-x64.sys",
+            INSTALL_DIR
+        ));
+    }
+
+    #[test]
+    fn a_driver_file_that_could_not_be_checked_is_a_warning() {
+        let mut facts = healthy();
+        facts.winfsp.driver = service("system32\\drivers\\winfsp.sys", "", None);
+        let driver = finding(&diagnose(&facts), "winfsp-driver");
+        assert_eq!(driver.status, Status::Warn);
+        assert!(driver.found.contains("could not be checked"), "{driver:#?}");
+        assert!(driver.fix.unwrap().contains("0xC0000034"));
+    }
+
+    #[test]
+    fn a_missing_launcher_is_a_warning_that_says_what_it_is_for() {
+        let mut facts = healthy();
+        facts.winfsp.launcher = ServiceFacts::default();
+        let findings = diagnose(&facts);
+        let launcher = finding(&findings, "winfsp-launcher");
+        assert_eq!(launcher.status, Status::Warn);
+        for words in [
+            "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp.Launcher has no ImagePath",
+            "do not use it",
+            "launchctl",
+            "net use",
+            "HKLM\\SOFTWARE\\WinFsp\\Services",
+        ] {
+            assert!(launcher.found.contains(words), "{words}: {launcher:#?}");
+        }
+        assert!(launcher.fix.unwrap().contains(INSTALLER_URL));
+        assert_eq!(errors(&findings), Vec::<&str>::new());
+
+        facts.winfsp.launcher = service(&format!("\"{LAUNCHER}\""), LAUNCHER, Some(false));
+        let launcher = finding(&diagnose(&facts), "winfsp-launcher");
+        assert_eq!(launcher.status, Status::Warn);
+        assert!(
+            launcher
+                .found
+                .contains("launcher-x64.exe, which does not exist"),
+            "{launcher:#?}"
+        );
+    }
+
+    #[test]
+    fn dokan_not_installed_is_fine_while_winfsp_works() {
+        let mut facts = healthy();
+        facts.dokan = dokan_missing();
+        let findings = diagnose(&facts);
+        let dokan = finding(&findings, "dokan");
+        assert_eq!(dokan.status, Status::Ok);
+        assert_eq!(dokan.fix, None);
+        assert!(
+            dokan.found.contains("not installed; optional"),
+            "{dokan:#?}"
+        );
+        assert!(dokan.found.contains(DOKAN_RELEASES_URL), "{dokan:#?}");
+        assert_eq!(errors(&findings), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_dokan_library_without_its_driver_is_an_error_when_dokan_would_serve() {
+        let mut facts = without_winfsp(healthy());
+        facts.dokan = Err(driver_missing_message(210));
+        let findings = diagnose(&facts);
+        let dokan = finding(&findings, "dokan");
+        assert_eq!(dokan.status, Status::Error);
+        assert!(
+            dokan
+                .found
+                .contains("dokan2.dll 2.1.0 is installed, but the Dokan 2 driver is not running"),
+            "{dokan:#?}"
+        );
+        assert!(dokan.fix.unwrap().contains(DOKAN_RELEASES_URL));
+        assert_eq!(errors(&findings), ["dokan", "backend"]);
+        // With WinFsp serving mounts, the same problem is only a warning.
+        let mut facts = healthy();
+        facts.dokan = Err(driver_missing_message(210));
+        assert_eq!(finding(&diagnose(&facts), "dokan").status, Status::Warn);
+    }
+
+    #[test]
+    fn a_dokan_library_of_another_version_is_unusable() {
+        let mut facts = without_winfsp(healthy());
+        facts.dokan = Err(wrong_library_message(150));
+        let dokan = finding(&diagnose(&facts), "dokan");
+        assert_eq!(dokan.status, Status::Error);
+        assert!(dokan.found.contains("1.5.0"), "{dokan:#?}");
+        assert!(dokan.fix.unwrap().contains("current Dokan 2 release"));
+    }
+
+    #[test]
+    fn dokan_failures_are_told_apart() {
+        assert_eq!(
+            dokan_problem(&library_missing_message("gone")),
+            DokanProblem::NotInstalled("gone")
+        );
+        assert_eq!(
+            dokan_problem(&driver_missing_message(231)),
+            DokanProblem::DriverNotRunning(231)
+        );
+        for other in [
+            wrong_library_message(300),
+            missing_symbol_message("DokanInit"),
+            "something else".to_owned(),
+        ] {
+            assert_eq!(dokan_problem(&other), DokanProblem::Unusable, "{other}");
+        }
+    }
+
+    #[test]
+    fn off_windows_there_is_one_finding_saying_so() {
+        let facts = WindowsFacts {
+            winfsp: WinFspFacts {
+                not_windows: Some("WinFsp mounts only on Windows".to_owned()),
+                ..WinFspFacts::default()
+            },
+            dokan: Err("Dokan is a Windows file system driver".to_owned()),
+        };
+        let findings = diagnose(&facts);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].check, "platform");
+        assert_eq!(findings[0].status, Status::Error);
+        assert!(findings[0].found.contains("runs on Windows only"));
+    }
+
+    #[test]
+    fn the_diagnosis_of_this_machine_is_well_formed() {
+        let findings = windows_diagnosis();
+        for f in &findings {
+            assert!(
+                ["ok", "warn", "error"].contains(&f.status.as_str()),
+                "{}",
+                f.status
+            );
+            assert!(!f.found.is_empty() && !f.source.is_empty(), "{}", f.check);
+            assert!(f.status != "ok" || f.fix.is_none(), "{}", f.check);
+        }
+        if cfg!(windows) {
+            assert!(findings.iter().any(|f| f.check == "backend"));
+        } else {
+            assert!(gather().winfsp.not_windows.is_some());
+            assert_eq!(findings.len(), 1);
+            assert_eq!(findings[0].check, "platform");
+        }
+    }
+
+    #[test]
+    fn findings_reach_javascript_with_the_status_spelled_as_in_typescript() {
+        let mut facts = healthy();
+        facts.winfsp.launcher = ServiceFacts::default();
+        facts.winfsp.driver = ServiceFacts::default();
+        let native: Vec<NativeFinding> = diagnose(&facts)
+            .into_iter()
+            .map(NativeFinding::from)
+            .collect();
+        let statuses: Vec<_> = native.iter().map(|f| f.status.as_str()).collect();
+        assert_eq!(statuses, ["ok", "error", "warn", "ok", "error"]);
+        assert_eq!(native[1].check, "winfsp-driver");
+        assert!(native[1].fix.is_some());
+        assert_eq!(native[0].fix, None);
+    }
+}
