@@ -17,8 +17,10 @@ export declare class NativeMount {
   /** Fails request `id` with a POSIX code name (`'ENOENT'`). Unknown names fail with `EIO`. */
   replyError(id: number, code: string): boolean
   replyEmpty(id: number): boolean
-  replyStat(id: number, stat: NativeStat): boolean
-  replyEntries(id: number, entries: Array<NativeDirEntry>): boolean
+  /** Answers a getattr with one packed stat (`STAT_FIELDS` numbers, see `convert.rs`). */
+  replyStat(id: number, stat: Float64Array): boolean
+  /** Answers a readdir: names, one kind code per name, and optionally a packed stat per name. */
+  replyEntries(id: number, names: Array<string>, kinds: Uint8Array, stats?: Float64Array | undefined | null): boolean
   replyOpened(id: number, opened: NativeOpened): boolean
   /**
    * Drops what the kernel caches about `path`: attributes, data, and a directory's
@@ -56,12 +58,6 @@ export interface NativeDataPath {
   passthroughNegotiated: boolean
   passthroughOpens: number
   rustIoOpens: number
-}
-
-export interface NativeDirEntry {
-  name: string
-  kind: number
-  stat?: NativeStat
 }
 
 /** A fault for the mount's `error` event. */
@@ -162,25 +158,6 @@ export interface NativeRequest {
   callerUid: number
   callerGid: number
   callerPid: number
-}
-
-export interface NativeStat {
-  kind: number
-  size: number
-  mode: number
-  uid: number
-  gid: number
-  nlink: number
-  ino: number
-  rdev: number
-  /** 512-byte blocks, or -1 to derive them from `size`. */
-  blocks: number
-  atimeMs: number
-  mtimeMs: number
-  ctimeMs: number
-  birthtimeMs: number
-  /** Windows attribute bits: hidden 1, readonly 2, system 4, archive 8. */
-  attributes: number
 }
 
 export interface NativeStatFs {

@@ -1,7 +1,7 @@
 // Turns handler results into the plain shapes the native addon accepts, rejecting values that
 // would otherwise reach the kernel as nonsense (negative sizes, NaN dates, unknown kinds).
 import type { DirEntry, FileKind, OpenResult, Stat, StatFs, TimeLike } from '../index'
-import type { NativeDirEntry, NativeOpened, NativeStat, NativeStatFs } from '../native'
+import type { NativeOpened, NativeStatFs } from '../native'
 
 /** A handler returned something of the wrong shape. */
 export class InvalidReply extends Error {}
@@ -42,7 +42,14 @@ function millis(value: TimeLike | undefined, field: string): number {
   return ms
 }
 
-export function toNativeStat(stat: unknown, defaults: { uid: number; gid: number }): NativeStat {
+/** Numbers per stat when packed for the addon (the layout is `STAT_FIELDS` in crates/node/src/convert.rs). */
+export const STAT_FIELDS = 14
+
+/**
+ * Checks a Stat and writes it as `STAT_FIELDS` numbers into `out` at `offset`: one typed array
+ * crosses to the addon instead of an object whose fields it would read one by one.
+ */
+export function packStat(stat: unknown, defaults: { uid: number; gid: number }, out: Float64Array, offset = 0): void {
   if (typeof stat !== 'object' || stat === null) {
     throw new InvalidReply(`expected a Stat object, got ${stat === null ? 'null' : typeof stat}`)
   }
@@ -51,22 +58,20 @@ export function toNativeStat(stat: unknown, defaults: { uid: number; gid: number
   const isDir = kind === KIND_CODES.directory
   const mode = count(s.mode, 'mode', isDir ? 0o755 : 0o644)
   if (mode > 0o7777) throw new InvalidReply(`stat.mode must hold permission bits only (<= 0o7777), got 0o${mode.toString(8)}`)
-  return {
-    kind,
-    size: count(s.size, 'size', 0),
-    mode,
-    uid: count(s.uid, 'uid', defaults.uid),
-    gid: count(s.gid, 'gid', defaults.gid),
-    nlink: count(s.nlink, 'nlink', isDir ? 2 : 1),
-    ino: count(s.ino, 'ino', 0),
-    rdev: count(s.rdev, 'rdev', 0),
-    blocks: s.blocks === undefined ? -1 : count(s.blocks, 'blocks', 0),
-    atimeMs: millis(s.atime, 'atime'),
-    mtimeMs: millis(s.mtime, 'mtime'),
-    ctimeMs: millis(s.ctime, 'ctime'),
-    birthtimeMs: millis(s.birthtime, 'birthtime'),
-    attributes: (s.hidden ? 1 : 0) | (s.readonly ? 2 : 0) | (s.system ? 4 : 0) | (s.archive ? 8 : 0),
-  }
+  out[offset] = kind
+  out[offset + 1] = count(s.size, 'size', 0)
+  out[offset + 2] = mode
+  out[offset + 3] = count(s.uid, 'uid', defaults.uid)
+  out[offset + 4] = count(s.gid, 'gid', defaults.gid)
+  out[offset + 5] = count(s.nlink, 'nlink', isDir ? 2 : 1)
+  out[offset + 6] = count(s.ino, 'ino', 0)
+  out[offset + 7] = count(s.rdev, 'rdev', 0)
+  out[offset + 8] = s.blocks === undefined ? -1 : count(s.blocks, 'blocks', 0)
+  out[offset + 9] = millis(s.atime, 'atime')
+  out[offset + 10] = millis(s.mtime, 'mtime')
+  out[offset + 11] = millis(s.ctime, 'ctime')
+  out[offset + 12] = millis(s.birthtime, 'birthtime')
+  out[offset + 13] = (s.hidden ? 1 : 0) | (s.readonly ? 2 : 0) | (s.system ? 4 : 0) | (s.archive ? 8 : 0)
 }
 
 /** Why a directory entry name cannot be listed, or undefined if it can. */
@@ -79,18 +84,26 @@ export function invalidName(name: string): string | undefined {
   return undefined
 }
 
+/** A checked listing, packed for the addon. */
+export interface PackedEntries {
+  names: string[]
+  /** One kind code per name. */
+  kinds: Uint8Array
+  /** `STAT_FIELDS` numbers per name (a NaN kind where an entry has no stat), if any entry has one. */
+  stats: Float64Array | undefined
+  /** Entries left out, with the reason. */
+  dropped: string[]
+}
+
 /**
  * Checks a readdir result. Entries whose names cannot exist in a directory are left out (and
  * listed in `dropped`) rather than failing the listing; a wrong shape fails it.
  */
-export function toNativeEntries(
-  entries: unknown,
-  defaults: { uid: number; gid: number },
-): { entries: NativeDirEntry[]; dropped: string[] } {
+export function packEntries(entries: unknown, defaults: { uid: number; gid: number }): PackedEntries {
   if (!Array.isArray(entries)) throw new InvalidReply(`readdir must return an array, got ${typeof entries}`)
   const dropped: string[] = []
   const seen = new Set<string>()
-  const valid: NativeDirEntry[] = []
+  const kept: DirEntry[] = []
   entries.forEach((entry: DirEntry, i) => {
     if (typeof entry !== 'object' || entry === null || typeof entry.name !== 'string') {
       throw new InvalidReply(`readdir entry ${i} must be an object with a string name`)
@@ -101,12 +114,21 @@ export function toNativeEntries(
       return
     }
     seen.add(entry.name)
-    const stat = entry.stat === undefined ? undefined : toNativeStat(entry.stat, defaults)
-    const kind = 'kind' in entry && entry.kind !== undefined ? kindCode(entry.kind, `readdir entry ${JSON.stringify(entry.name)}`) : stat?.kind
-    if (kind === undefined) throw new InvalidReply(`readdir entry ${JSON.stringify(entry.name)} needs a kind or a stat`)
-    valid.push({ name: entry.name, kind, stat })
+    kept.push(entry)
   })
-  return { entries: valid, dropped }
+  const names = new Array<string>(kept.length)
+  const kinds = new Uint8Array(kept.length)
+  const stats = kept.some((e) => e.stat !== undefined) ? new Float64Array(kept.length * STAT_FIELDS) : undefined
+  kept.forEach((entry, i) => {
+    names[i] = entry.name
+    if (entry.stat !== undefined && stats !== undefined) packStat(entry.stat, defaults, stats, i * STAT_FIELDS)
+    else if (stats !== undefined) stats[i * STAT_FIELDS] = NaN
+    const what = `readdir entry ${JSON.stringify(entry.name)}`
+    if ('kind' in entry && entry.kind !== undefined) kinds[i] = kindCode(entry.kind, what)
+    else if (entry.stat !== undefined) kinds[i] = kindCode(entry.stat.kind, what)
+    else throw new InvalidReply(`${what} needs a kind or a stat`)
+  })
+  return { names, kinds, stats, dropped }
 }
 
 export function toNativeOpened(result: unknown): NativeOpened {

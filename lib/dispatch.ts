@@ -7,9 +7,10 @@ import {
   InvalidReply,
   toBytes,
   toCount,
-  toNativeEntries,
+  packEntries,
+  packStat,
+  STAT_FIELDS,
   toNativeOpened,
-  toNativeStat,
   toNativeStatFs,
 } from './convert'
 
@@ -32,14 +33,21 @@ const date = (ms: number | undefined) => (ms === undefined ? undefined : new Dat
 
 /** Each native operation, in the order the addon numbers them (`operationNames()`). */
 export const OPERATIONS: Record<string, OperationSpec> = {
-  getattr: { handler: 'getattr', args: (r) => [r.path, r.handle], reply: (n, id, v) => n.replyStat(id, toNativeStat(v, owner)) },
+  getattr: {
+    handler: 'getattr',
+    args: (r) => [r.path, r.handle],
+    reply: (n, id, v) => {
+      packStat(v, owner, statScratch)
+      return n.replyStat(id, statScratch)
+    },
+  },
   readdir: {
     handler: 'readdir',
     args: (r) => [r.path, r.handle],
     reply: (n, id, v, warn) => {
-      const { entries, dropped } = toNativeEntries(v, owner)
+      const { names, kinds, stats, dropped } = packEntries(v, owner)
       if (dropped.length > 0) warn(`left out of the listing: ${dropped.join('; ')}`)
-      return n.replyEntries(id, entries)
+      return n.replyEntries(id, names, kinds, stats)
     },
   },
   open: { handler: 'open', args: (r) => [r.path, r.flags], reply: opened, whenMissing: 'opened' },
@@ -130,6 +138,9 @@ export function nativeAnswers(fs: FileSystem, specs: OperationSpec[]): number[] 
     return 1
   })
 }
+
+/** Reused for every getattr reply: the addon reads it before the call returns. */
+const statScratch = new Float64Array(STAT_FIELDS)
 
 /** uid/gid that a Stat without them reports: the mounting process's. */
 const owner = {

@@ -48,32 +48,11 @@ pub struct NativeRequest {
     pub caller_pid: u32,
 }
 
-#[napi(object)]
-pub struct NativeStat {
-    pub kind: u32,
-    pub size: f64,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub nlink: u32,
-    pub ino: f64,
-    pub rdev: u32,
-    /// 512-byte blocks, or -1 to derive them from `size`.
-    pub blocks: f64,
-    pub atime_ms: f64,
-    pub mtime_ms: f64,
-    pub ctime_ms: f64,
-    pub birthtime_ms: f64,
-    /// Windows attribute bits: hidden 1, readonly 2, system 4, archive 8.
-    pub attributes: u32,
-}
-
-#[napi(object)]
-pub struct NativeDirEntry {
-    pub name: String,
-    pub kind: u32,
-    pub stat: Option<NativeStat>,
-}
+/// Numbers per stat in a packed stat array (see `lib/convert.ts`, `packStat`): kind, size,
+/// mode, uid, gid, nlink, ino, rdev, blocks (-1: derive from size), atime, mtime, ctime and
+/// birthtime in ms, and the Windows attribute bits (hidden 1, readonly 2, system 4, archive 8).
+/// A NaN kind marks an entry without a stat.
+pub const STAT_FIELDS: usize = 14;
 
 #[napi(object)]
 pub struct NativeOpened {
@@ -175,47 +154,92 @@ fn millis(time: SystemTime) -> f64 {
     }
 }
 
-pub fn stat(s: &NativeStat) -> Result<Stat, String> {
-    if s.mode > 0o7777 {
-        return Err(format!(
-            "mode must hold permission bits only, got {:o}",
-            s.mode
-        ));
+/// A whole number in `0..=max` from a packed field.
+fn field(value: f64, name: &str, max: u64) -> Result<u64, String> {
+    let n = whole(value, name)?;
+    if n > max {
+        return Err(format!("{name} must be at most {max}, got {n}"));
     }
-    Ok(Stat {
-        kind: kind(s.kind)?,
-        size: whole(s.size, "size")?,
-        mode: s.mode,
-        uid: s.uid,
-        gid: s.gid,
-        nlink: s.nlink,
-        ino: whole(s.ino, "ino")?,
-        rdev: s.rdev,
-        blocks: if s.blocks < 0.0 {
-            None
-        } else {
-            Some(whole(s.blocks, "blocks")?)
-        },
-        atime: time(s.atime_ms, "atime")?,
-        mtime: time(s.mtime_ms, "mtime")?,
-        ctime: time(s.ctime_ms, "ctime")?,
-        birthtime: time(s.birthtime_ms, "birthtime")?,
-        windows: WindowsAttributes {
-            hidden: s.attributes & 1 != 0,
-            readonly: s.attributes & 2 != 0,
-            system: s.attributes & 4 != 0,
-            archive: s.attributes & 8 != 0,
-        },
-    })
+    Ok(n)
 }
 
-pub fn entries(list: Vec<NativeDirEntry>) -> Result<Vec<DirEntry>, String> {
-    list.into_iter()
-        .map(|e| {
+/// Decodes one packed stat (`STAT_FIELDS` numbers). `None` for an entry without a stat.
+pub fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
+    let [kind_code, size, mode, uid, gid, nlink, ino, rdev, blocks, atime_ms, mtime_ms, ctime_ms, birthtime_ms, attributes] =
+        p
+    else {
+        return Err(format!(
+            "a packed stat has {STAT_FIELDS} numbers, got {}",
+            p.len()
+        ));
+    };
+    if kind_code.is_nan() {
+        return Ok(None);
+    }
+    let u32_field =
+        |value: f64, name: &str| field(value, name, u64::from(u32::MAX)).map(|n| n as u32);
+    let mode = u32_field(*mode, "mode")?;
+    if mode > 0o7777 {
+        return Err(format!("mode must hold permission bits only, got {mode:o}"));
+    }
+    let attributes = u32_field(*attributes, "attributes")?;
+    Ok(Some(Stat {
+        kind: kind(u32_field(*kind_code, "kind")?)?,
+        size: whole(*size, "size")?,
+        mode,
+        uid: u32_field(*uid, "uid")?,
+        gid: u32_field(*gid, "gid")?,
+        nlink: u32_field(*nlink, "nlink")?,
+        ino: whole(*ino, "ino")?,
+        rdev: u32_field(*rdev, "rdev")?,
+        blocks: if *blocks < 0.0 {
+            None
+        } else {
+            Some(whole(*blocks, "blocks")?)
+        },
+        atime: time(*atime_ms, "atime")?,
+        mtime: time(*mtime_ms, "mtime")?,
+        ctime: time(*ctime_ms, "ctime")?,
+        birthtime: time(*birthtime_ms, "birthtime")?,
+        windows: WindowsAttributes {
+            hidden: attributes & 1 != 0,
+            readonly: attributes & 2 != 0,
+            system: attributes & 4 != 0,
+            archive: attributes & 8 != 0,
+        },
+    }))
+}
+
+/// Decodes a listing: names, one kind code per name, and optionally one packed stat per name.
+pub fn entries(
+    names: Vec<String>,
+    kinds: &[u8],
+    stats: Option<&[f64]>,
+) -> Result<Vec<DirEntry>, String> {
+    if kinds.len() != names.len() {
+        return Err(format!("{} names but {} kinds", names.len(), kinds.len()));
+    }
+    if let Some(stats) = stats {
+        if stats.len() != names.len() * STAT_FIELDS {
+            return Err(format!(
+                "{} names but {} packed stat numbers",
+                names.len(),
+                stats.len()
+            ));
+        }
+    }
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let stat = match stats {
+                Some(stats) => packed_stat(&stats[i * STAT_FIELDS..(i + 1) * STAT_FIELDS])?,
+                None => None,
+            };
             Ok(DirEntry {
-                kind: kind(e.kind)?,
-                stat: e.stat.as_ref().map(stat).transpose()?,
-                name: e.name,
+                kind: kind(u32::from(kinds[i]))?,
+                stat,
+                name,
             })
         })
         .collect()
@@ -498,6 +522,45 @@ mod tests {
             UNIX_EPOCH.duration_since(before).unwrap(),
             Duration::from_micros(1500)
         );
+    }
+
+    fn packed(kind: f64, size: f64, mode: f64) -> Vec<f64> {
+        vec![
+            kind, size, mode, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 3.0,
+        ]
+    }
+
+    #[test]
+    fn packed_stats_decode_and_are_checked() {
+        let stat = packed_stat(&packed(0.0, 12.0, 420.0)).unwrap().unwrap();
+        assert_eq!(
+            (stat.kind, stat.size, stat.mode),
+            (FileKind::File, 12, 0o644)
+        );
+        assert!(stat.windows.hidden && stat.windows.readonly && !stat.windows.system);
+        assert_eq!(packed_stat(&packed(f64::NAN, 0.0, 0.0)).unwrap(), None);
+        assert!(packed_stat(&packed(0.0, -1.0, 420.0))
+            .unwrap_err()
+            .contains("size"));
+        assert!(packed_stat(&packed(0.0, 1.0, 65535.0))
+            .unwrap_err()
+            .contains("mode"));
+        assert!(packed_stat(&packed(9.0, 1.0, 420.0)).is_err());
+        assert!(packed_stat(&[0.0; 3]).is_err());
+    }
+
+    #[test]
+    fn listings_decode_with_and_without_stats() {
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let plain = entries(names.clone(), &[0, 1], None).unwrap();
+        assert_eq!(plain[1].kind, FileKind::Directory);
+        assert!(plain[0].stat.is_none());
+        let mut stats = packed(0.0, 5.0, 420.0);
+        stats.extend(packed(f64::NAN, 0.0, 0.0));
+        let mixed = entries(names.clone(), &[0, 1], Some(&stats)).unwrap();
+        assert_eq!(mixed[0].stat.as_ref().map(|s| s.size), Some(5));
+        assert!(mixed[1].stat.is_none());
+        assert!(entries(names, &[0], None).is_err());
     }
 
     #[test]

@@ -14,14 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mountkit_core::{Errno, OpenFlags, Operation, Reply, OPERATION_NAMES};
-use napi::bindgen_prelude::{AsyncTask, Function, Uint8Array};
+use napi::bindgen_prelude::{AsyncTask, Float64Array, Function, Uint8Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
 use bridge::{operation_code, Bridge, Fault, Limits, LocalAnswer, Waker};
-use convert::{NativeBatch, NativeDirEntry, NativeEvent, NativeOpened, NativeStat, NativeStatFs};
+use convert::{NativeBatch, NativeEvent, NativeOpened, NativeStatFs};
 
 /// The names of the operations, indexed by `NativeRequest.op`.
 #[napi]
@@ -199,14 +199,25 @@ impl NativeMount {
         self.reply(id, Ok(Reply::Empty))
     }
 
+    /// Answers a getattr with one packed stat (`STAT_FIELDS` numbers, see `convert.rs`).
     #[napi]
-    pub fn reply_stat(&self, id: u32, stat: NativeStat) -> Result<bool> {
-        self.reply(id, convert::stat(&stat).map(Reply::Stat))
+    pub fn reply_stat(&self, id: u32, stat: Float64Array) -> Result<bool> {
+        let stat = convert::packed_stat(&stat)
+            .and_then(|s| s.ok_or_else(|| "getattr must return a stat".to_owned()));
+        self.reply(id, stat.map(Reply::Stat))
     }
 
+    /// Answers a readdir: names, one kind code per name, and optionally a packed stat per name.
     #[napi]
-    pub fn reply_entries(&self, id: u32, entries: Vec<NativeDirEntry>) -> Result<bool> {
-        self.reply(id, convert::entries(entries).map(Reply::Entries))
+    pub fn reply_entries(
+        &self,
+        id: u32,
+        names: Vec<String>,
+        kinds: Uint8Array,
+        stats: Option<Float64Array>,
+    ) -> Result<bool> {
+        let listing = convert::entries(names, &kinds, stats.as_deref());
+        self.reply(id, listing.map(Reply::Entries))
     }
 
     #[napi]
