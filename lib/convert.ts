@@ -80,7 +80,8 @@ export function invalidName(name: string): string | undefined {
   if (name === '.' || name === '..') return 'is reserved (. and .. are added for you)'
   if (name.includes('/')) return "contains '/'"
   if (name.includes('\0')) return 'contains NUL'
-  if (Buffer.byteLength(name) > 255) return 'is longer than 255 bytes'
+  // A UTF-16 unit is at most 3 bytes of UTF-8, so only long names need measuring.
+  if (name.length > 85 && Buffer.byteLength(name) > 255) return 'is longer than 255 bytes'
   return undefined
 }
 
