@@ -1,12 +1,18 @@
 // A passthrough filesystem: mirrors a real directory, and never reaches outside it.
 //
-// Confinement: request paths with `..` or NUL are refused; the directory holding the last
-// component must resolve (realpath) to exactly the path the request names inside the root, so
-// no symlink on the way is ever followed; and the last component itself is never followed
-// (lstat, lchown, lutimes, O_NOFOLLOW). The kernel never sends paths through a symlink (it reads
-// the link and looks up the target itself), so these checks only bite when the directory changes
-// behind the mount's back. Node has no openat2(RESOLVE_BENEATH), so a local process that can
-// write to the mirrored directory can still race a check against the call that follows it.
+// Confinement: request paths with `..` or NUL are refused. Every other path is resolved one
+// component at a time from the root, each directory opened with O_NOFOLLOW|O_DIRECTORY, and the
+// operation then names its last component through the descriptor of the directory that holds it
+// (`/proc/self/fd/<n>/<name>`, which the kernel resolves in exactly that directory, like the
+// `*at()` system calls Node does not have). So no symlink on the way is ever followed, even if
+// another process swaps a directory for a symlink between two steps: a request then fails
+// (EACCES) instead of acting outside the root. The last component itself is never followed
+// either (lstat, lchown, lutimes, O_NOFOLLOW, and chmod through an O_PATH descriptor of the
+// node just checked). The kernel never sends paths through a symlink (it reads the link and
+// looks up the target itself), so these checks only bite when the directory changes behind the
+// mount's back. What is out of reach: a process that can write both inside the mirrored
+// directory and elsewhere can still move a directory out of the root while a request is in
+// it, so that the request lands where that process could write anyway. Linux only (/proc).
 //
 // Symlinks are mirrored verbatim: readlink returns the stored target, and the *caller's* kernel
 // follows it, so an absolute target points outside the mount exactly as it does in the real
@@ -15,13 +21,13 @@
 // Left out, because Node has no API for them: extended attributes, mknod (fifos, devices),
 // fallocate, SEEK_DATA/SEEK_HOLE, and RENAME_EXCHANGE (see rename). Those requests fail with
 // ENOSYS, which the kernel reports to callers as "not supported". `access` is left to the
-// kernel's permission checks. New files belong to the user running the mirror. POSIX only.
+// kernel's permission checks. New files belong to the user running the mirror.
 //
 // Run: tsx examples/mirror.ts <source-dir> <mountpoint>
-import { constants, realpathSync, statSync, type Stats } from 'node:fs'
+import { constants, existsSync, realpathSync, statSync, type Stats } from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
 import {
   FsError,
   mount,
@@ -45,6 +51,20 @@ const LINUX_O_NONBLOCK = 0o4000
 const LINUX_O_DSYNC = 0o10000
 const LINUX_O_SYNC = 0o4010000
 const ACCESS_MODES = [constants.O_RDONLY, constants.O_WRONLY, constants.O_RDWR]
+/** Linux's O_PATH, which Node has no constant for: a descriptor that only names a node. */
+const O_PATH = 0o10000000
+/** How each directory on the way to a request's node is opened. */
+const STEP = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW
+
+/** `name` in the directory open as `dir`: the kernel resolves it in exactly that directory. */
+function inside(dir: FileHandle, name: string): string {
+  return `/proc/self/fd/${dir.fd}/${name}`
+}
+
+/** The node open as `handle` itself, whatever its name holds by now. */
+function itself(handle: FileHandle): string {
+  return `/proc/self/fd/${handle.fd}`
+}
 
 function hostOpenFlags(flags: number): number {
   let host = (ACCESS_MODES[flags & LINUX_O_ACCMODE] ?? constants.O_RDONLY) | constants.O_NOFOLLOW
@@ -92,19 +112,77 @@ function errorCode(error: unknown): string | undefined {
 export function createMirror(root: string): FileSystem {
   const realRoot = realpathSync(root)
   if (!statSync(realRoot).isDirectory()) throw new Error(`createMirror(): ${root} is not a directory`)
+  if (!existsSync('/proc/self/fd')) throw new Error('createMirror(): needs Linux with /proc mounted')
   const files = new Map<number, FileHandle>()
   let lastHandle = 0
 
-  /** The host path a request path names, confined to the root (see the top of this file). */
-  async function hostPath(path: string): Promise<string> {
+  /** The names of a request path, checked (see the top of this file). */
+  function namesOf(path: string): string[] {
     if (path.includes('\0')) throw new FsError('EINVAL')
     const names = path.split('/').filter((name) => name !== '' && name !== '.')
     if (names.includes('..')) throw new FsError('EACCES')
+    return names
+  }
+
+  /** Opens the directory `names` below the root one step at a time, following no symlink. */
+  async function openDirectory(names: string[]): Promise<FileHandle> {
+    let dir = await fsp.open(realRoot, STEP)
+    try {
+      for (const name of names) {
+        let next: FileHandle
+        try {
+          next = await fsp.open(inside(dir, name), STEP)
+        } catch (error) {
+          // A symlink where the request has a directory was put there behind the mount's back.
+          if (errorCode(error) === 'ENOTDIR' && (await fsp.lstat(inside(dir, name))).isSymbolicLink()) {
+            throw new FsError('EACCES')
+          }
+          throw error
+        }
+        await dir.close()
+        dir = next
+      }
+      return dir
+    } catch (error) {
+      await dir.close()
+      throw error
+    }
+  }
+
+  /**
+   * Runs `use` with a path that names the last component of `path` in its directory, opened
+   * as above. The root is no entry of any directory here: creating, removing or renaming it
+   * is refused (EBUSY), as the kernel refuses it for a mount's root.
+   */
+  async function atEntry<T>(path: string, use: (entry: string) => Promise<T>): Promise<T> {
+    const names = namesOf(path)
     const last = names.pop()
-    if (last === undefined) return realRoot
-    const parent = join(realRoot, ...names)
-    if ((await fsp.realpath(parent)) !== parent) throw new FsError('EACCES')
-    return join(parent, last)
+    if (last === undefined) throw new FsError('EBUSY')
+    const dir = await openDirectory(names)
+    try {
+      return await use(inside(dir, last))
+    } finally {
+      await dir.close()
+    }
+  }
+
+  /** Like `atEntry`, for operations on a node, which may be the root itself. */
+  async function atNode<T>(path: string, use: (entry: string) => Promise<T>): Promise<T> {
+    return namesOf(path).length === 0 ? use(realRoot) : atEntry(path, use)
+  }
+
+  /**
+   * chmod(2) follows symlinks and Linux cannot change a symlink's own mode: check the node
+   * through an O_PATH descriptor, then change exactly that node through its /proc link.
+   */
+  async function chmodEntry(entry: string, mode: number): Promise<void> {
+    const node = await fsp.open(entry, O_PATH | constants.O_NOFOLLOW)
+    try {
+      if ((await node.stat()).isSymbolicLink()) throw new FsError('EOPNOTSUPP')
+      await fsp.chmod(itself(node), mode)
+    } finally {
+      await node.close()
+    }
   }
 
   function remember(file: FileHandle): number {
@@ -119,9 +197,9 @@ export function createMirror(root: string): FileSystem {
   }
 
   /** Sets exactly `mode`: the mirror's own umask must not cut what the caller asked for. */
-  async function setMode(target: string, mode: number): Promise<void> {
-    const current = await fsp.lstat(target)
-    if ((current.mode & 0o7777) !== mode) await fsp.chmod(target, mode)
+  async function setMode(entry: string, mode: number): Promise<void> {
+    const current = await fsp.lstat(entry)
+    if ((current.mode & 0o7777) !== mode) await chmodEntry(entry, mode)
   }
 
   /**
@@ -147,41 +225,48 @@ export function createMirror(root: string): FileSystem {
   return {
     async getattr(path, handle) {
       const open = handle === undefined ? undefined : files.get(handle)
-      return toStat(open !== undefined ? await open.stat() : await fsp.lstat(await hostPath(path)))
+      if (open !== undefined) return toStat(await open.stat())
+      return atNode(path, async (entry) => toStat(await fsp.lstat(entry)))
     },
 
     async readdir(path) {
-      const dir = await hostPath(path)
-      const names = await fsp.readdir(dir)
-      // Stats ride along with the names, which saves the kernel a getattr per entry. A name
-      // removed since readdir is skipped.
-      const entries = await Promise.all(
-        names.map(async (name): Promise<DirEntry | undefined> => {
-          try {
-            return { name, stat: toStat(await fsp.lstat(join(dir, name))) }
-          } catch (error) {
-            if (errorCode(error) === 'ENOENT') return undefined
-            throw error
-          }
-        }),
-      )
-      return entries.filter((entry): entry is DirEntry => entry !== undefined)
+      return atNode(path, async (entry) => {
+        const dir = await fsp.open(entry, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+        try {
+          const names = await fsp.readdir(itself(dir))
+          // Stats ride along with the names, which saves the kernel a getattr per entry. A
+          // name removed since readdir is skipped.
+          const entries = await Promise.all(
+            names.map(async (name): Promise<DirEntry | undefined> => {
+              try {
+                return { name, stat: toStat(await fsp.lstat(inside(dir, name))) }
+              } catch (error) {
+                if (errorCode(error) === 'ENOENT') return undefined
+                throw error
+              }
+            }),
+          )
+          return entries.filter((e): e is DirEntry => e !== undefined)
+        } finally {
+          await dir.close()
+        }
+      })
     },
 
     async open(path, flags) {
-      return remember(await fsp.open(await hostPath(path), hostOpenFlags(flags)))
+      return remember(await atEntry(path, (entry) => fsp.open(entry, hostOpenFlags(flags))))
     },
 
     async create(path, mode, flags) {
-      const target = await hostPath(path)
-      let file: FileHandle
-      try {
-        file = await fsp.open(target, hostOpenFlags(flags) | constants.O_CREAT | constants.O_EXCL, mode)
-      } catch (error) {
-        // Someone created the name since the kernel looked; without O_EXCL, just open it.
-        if (errorCode(error) !== 'EEXIST' || (flags & LINUX_O_EXCL) !== 0) throw error
-        return remember(await fsp.open(target, hostOpenFlags(flags)))
-      }
+      const file = await atEntry(path, async (entry) => {
+        try {
+          return await fsp.open(entry, hostOpenFlags(flags) | constants.O_CREAT | constants.O_EXCL, mode)
+        } catch (error) {
+          // Someone created the name since the kernel looked; without O_EXCL, just open it.
+          if (errorCode(error) !== 'EEXIST' || (flags & LINUX_O_EXCL) !== 0) throw error
+          return await fsp.open(entry, hostOpenFlags(flags))
+        }
+      })
       try {
         // The mirror's umask applied on top of the caller's; set exactly what was asked.
         await file.chmod(mode)
@@ -215,12 +300,14 @@ export function createMirror(root: string): FileSystem {
     },
 
     async fsyncdir(path) {
-      const dir = await fsp.open(await hostPath(path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
-      try {
-        await dir.sync()
-      } finally {
-        await dir.close()
-      }
+      await atNode(path, async (entry) => {
+        const dir = await fsp.open(entry, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+        try {
+          await dir.sync()
+        } finally {
+          await dir.close()
+        }
+      })
     },
 
     async truncate(path, size, handle) {
@@ -230,9 +317,8 @@ export function createMirror(root: string): FileSystem {
         return
       }
       // O_NONBLOCK: a fifo swapped in for the file must not hang the request.
-      const file = await fsp.open(
-        await hostPath(path),
-        constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      const file = await atNode(path, (entry) =>
+        fsp.open(entry, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK),
       )
       try {
         await file.truncate(size)
@@ -242,65 +328,63 @@ export function createMirror(root: string): FileSystem {
     },
 
     async mkdir(path, mode) {
-      const target = await hostPath(path)
-      await fsp.mkdir(target, mode)
-      await setMode(target, mode)
+      await atEntry(path, async (entry) => {
+        await fsp.mkdir(entry, mode)
+        await setMode(entry, mode)
+      })
     },
 
     async rmdir(path) {
-      await fsp.rmdir(await hostPath(path))
+      await atEntry(path, (entry) => fsp.rmdir(entry))
     },
 
     async unlink(path) {
-      await fsp.unlink(await hostPath(path))
+      await atEntry(path, (entry) => fsp.unlink(entry))
     },
 
     async rename(fromPath, toPath, flags) {
-      const from = await hostPath(fromPath)
-      const to = await hostPath(toPath)
-      if (flags === 0) await fsp.rename(from, to)
-      else if (flags === RENAME_NOREPLACE) await renameNoReplace(from, to)
       // RENAME_EXCHANGE cannot be emulated atomically; EINVAL is what the kernel answers for
       // filesystems without it.
-      else throw new FsError('EINVAL')
+      if (flags !== 0 && flags !== RENAME_NOREPLACE) throw new FsError('EINVAL')
+      await atEntry(fromPath, (from) =>
+        atEntry(toPath, (to) => (flags === 0 ? fsp.rename(from, to) : renameNoReplace(from, to))),
+      )
     },
 
     async symlink(target, path) {
-      await fsp.symlink(target, await hostPath(path))
+      await atEntry(path, (entry) => fsp.symlink(target, entry))
     },
 
     async readlink(path) {
-      return fsp.readlink(await hostPath(path))
+      return atNode(path, (entry) => fsp.readlink(entry))
     },
 
     async link(existingPath, path) {
-      await fsp.link(await hostPath(existingPath), await hostPath(path))
+      await atEntry(existingPath, (existing) => atEntry(path, (entry) => fsp.link(existing, entry)))
     },
 
     async chmod(path, mode) {
-      const target = await hostPath(path)
-      // chmod(2) follows symlinks and Linux cannot change a symlink's own mode.
-      if ((await fsp.lstat(target)).isSymbolicLink()) throw new FsError('EOPNOTSUPP')
-      await fsp.chmod(target, mode)
+      await atNode(path, (entry) => chmodEntry(entry, mode))
     },
 
     async chown(path, uid, gid) {
-      await fsp.lchown(await hostPath(path), uid, gid)
+      await atNode(path, (entry) => fsp.lchown(entry, uid, gid))
     },
 
     async utimens(path, atime, mtime) {
-      const target = await hostPath(path)
-      if (atime === undefined || mtime === undefined) {
-        // Keep the untouched time, in seconds with the finest precision Node passes on.
-        const current = await fsp.lstat(target, { bigint: true })
-        await fsp.lutimes(
-          target,
-          atime ?? Number(current.atimeNs) / 1e9,
-          mtime ?? Number(current.mtimeNs) / 1e9,
-        )
-      } else {
-        await fsp.lutimes(target, atime, mtime)
-      }
+      await atNode(path, async (entry) => {
+        if (atime === undefined || mtime === undefined) {
+          // Keep the untouched time, in seconds with the finest precision Node passes on.
+          const current = await fsp.lstat(entry, { bigint: true })
+          await fsp.lutimes(
+            entry,
+            atime ?? Number(current.atimeNs) / 1e9,
+            mtime ?? Number(current.mtimeNs) / 1e9,
+          )
+        } else {
+          await fsp.lutimes(entry, atime, mtime)
+        }
+      })
     },
 
     async statfs() {

@@ -19,7 +19,8 @@ mod linux;
 use std::path::Path;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: rust-memfs <dir>       mount an in-memory filesystem at <dir> until Ctrl+C
+const USAGE: &str =
+    "usage: rust-memfs <dir>       mount an in-memory filesystem at <dir> until Ctrl+C
        rust-memfs --self-test  mount a temporary directory, exercise it, unmount";
 
 fn main() -> ExitCode {
@@ -45,8 +46,8 @@ fn main() -> ExitCode {
 use linux::{self_test, serve};
 
 #[cfg(not(target_os = "linux"))]
-const NO_BACKEND: &str = "this version of mountkit mounts only on Linux (FUSE); \
-    the WinFsp and Dokan backends for Windows are not there yet, so there is nothing to mount with";
+const NO_BACKEND: &str = "this example mounts through FUSE, which only Linux has; \
+    on Windows, mount a FileSystem with mountkit-winfsp or mountkit-dokan instead";
 
 #[cfg(not(target_os = "linux"))]
 fn serve(_: &Path) -> Result<(), String> {

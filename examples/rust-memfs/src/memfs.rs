@@ -6,6 +6,7 @@
 //! its subtree, and there is no second structure that could disagree with the table.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -110,22 +111,18 @@ fn inside(dir: &str) -> String {
     }
 }
 
-/// The paths of everything below `dir`, at any depth.
-fn descendants(nodes: &Table, dir: &str) -> Vec<String> {
+/// Everything below `dir`, at any depth, as (path, node) in path order.
+fn below<'a>(nodes: &'a Table, dir: &str) -> impl Iterator<Item = (&'a String, &'a Node)> {
     let prefix = inside(dir);
+    // The prefix itself is never a child: for the root it is the root's own key, and no other
+    // key ends with '/'.
     nodes
-        .range(prefix.clone()..)
-        .take_while(|(path, _)| path.starts_with(&prefix))
-        .map(|(path, _)| path.clone())
-        .collect()
+        .range::<String, _>((Bound::Excluded(prefix.clone()), Bound::Unbounded))
+        .take_while(move |(path, _)| path.starts_with(&prefix))
 }
 
 fn has_children(nodes: &Table, dir: &str) -> bool {
-    let prefix = inside(dir);
-    nodes
-        .range(prefix.clone()..)
-        .next()
-        .is_some_and(|(path, _)| path.starts_with(&prefix))
+    below(nodes, dir).next().is_some()
 }
 
 /// The node at `path`, which must exist.
@@ -172,12 +169,10 @@ impl FileSystem for Memfs {
         if !node(&nodes, path)?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let prefix = inside(path);
-        Ok(nodes
-            .range(prefix.clone()..)
-            .take_while(|(key, _)| key.starts_with(&prefix))
+        let skip = inside(path).len();
+        Ok(below(&nodes, path)
             .filter_map(|(key, node)| {
-                let name = &key[prefix.len()..];
+                let name = &key[skip..];
                 // Deeper descendants share the prefix; only direct children are listed. The
                 // stat rides along, which spares the kernel a getattr per entry.
                 (!name.contains('/')).then(|| DirEntry {
@@ -368,7 +363,7 @@ impl FileSystem for Memfs {
         // Everything checked: re-key the node and, for a directory, its whole subtree.
         let mut moved = vec![from.to_owned()];
         if moving_dir {
-            moved.extend(descendants(&nodes, from));
+            moved.extend(below(&nodes, from).map(|(path, _)| path.clone()));
         }
         for old in moved {
             if let Some(node) = nodes.remove(&old) {
@@ -467,10 +462,16 @@ mod tests {
         run(fs.create(CX, "/f", 0o644, NONE)).unwrap();
         run(fs.mkdir(CX, "/e", 0o755)).unwrap();
         let rename = |from, to, mode| run(fs.rename(CX, from, to, mode));
-        assert_eq!(rename("/f", "/d/f", RenameMode::NoReplace), Err(Errno::EEXIST));
+        assert_eq!(
+            rename("/f", "/d/f", RenameMode::NoReplace),
+            Err(Errno::EEXIST)
+        );
         assert_eq!(rename("/f", "/d", RenameMode::Replace), Err(Errno::EISDIR));
         assert_eq!(rename("/d", "/f", RenameMode::Replace), Err(Errno::ENOTDIR));
-        assert_eq!(rename("/e", "/d", RenameMode::Replace), Err(Errno::ENOTEMPTY));
+        assert_eq!(
+            rename("/e", "/d", RenameMode::Replace),
+            Err(Errno::ENOTEMPTY)
+        );
         assert_eq!(rename("/d", "/e", RenameMode::Replace), Ok(()));
         assert_eq!(names(&fs, "/"), ["e", "f"]);
         assert_eq!(names(&fs, "/e"), ["f"]);

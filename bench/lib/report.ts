@@ -1,0 +1,163 @@
+// Turns measurements into tables: medians, ratios to the C reference and to tmpfs, spread,
+// peak RSS, and the RSS samples of the long run.
+import type { Profile } from './profile'
+import type { SubjectSpec } from './subjects'
+import type { MachineInfo } from './system'
+import type { Workload } from './workloads'
+
+export interface SoakResult {
+  subject: string
+  clients: number
+  seconds: number
+  /** stat() calls answered during the run (each is a LOOKUP and a GETATTR). */
+  ops: number
+  /** RSS in KiB, sampled once a second from the start of the run. */
+  samples: Array<{ t: number; rssKiB: number }>
+}
+
+export interface Results {
+  profile: Profile
+  machine: MachineInfo
+  /** Subjects that were measured, in table order. */
+  subjects: SubjectSpec[]
+  skipped: Array<{ spec: SubjectSpec; reason: string }>
+  workloads: Workload[]
+  /** Figures per workload id, then per subject id, one per run. */
+  figures: Map<string, Map<string, number[]>>
+  failures: Array<{ subject: string; workload: string; message: string }>
+  peakRssKiB: Map<string, number>
+  /** Facts a subject reported when it stopped (the mountkit data path). */
+  notes: Map<string, string>
+  soak: SoakResult | undefined
+}
+
+export const REFERENCE = 'c'
+export const CEILING = 'tmpfs'
+
+/** The q-quantile (0..1) of `values`, interpolating between neighbours. */
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (sorted.length - 1) * q
+  const below = Math.floor(at)
+  const above = Math.min(below + 1, sorted.length - 1)
+  return sorted[below] + (sorted[above] - sorted[below]) * (at - below)
+}
+
+export function median(values: number[]): number {
+  return quantile(values, 0.5)
+}
+
+export function medianOf(results: Results, workload: string, subject: string): number | undefined {
+  const values = results.figures.get(workload)?.get(subject)
+  return values && values.length > 0 ? median(values) : undefined
+}
+
+export function formatFigure(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`
+  if (value >= 1e4) return `${(value / 1e3).toFixed(1)}k`
+  if (value >= 100) return value.toFixed(0)
+  return value.toFixed(1)
+}
+
+export function formatRatio(ratio: number): string {
+  if (ratio >= 100) return `${ratio.toFixed(0)}×`
+  if (ratio >= 10) return `${ratio.toFixed(1)}×`
+  return `${ratio.toFixed(2)}×`
+}
+
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n')
+}
+
+/** "·" marks a workload a subject does not run; "failed" one that failed (see the list below the tables). */
+function cell(results: Results, workload: Workload, subject: SubjectSpec, show: Show): string {
+  if (subject.only && !subject.only(workload.id)) return '·'
+  if (results.failures.some((f) => f.subject === subject.id && f.workload === workload.id)) return 'failed'
+  const value = medianOf(results, workload.id, subject.id)
+  return value === undefined ? '—' : (show(value, workload, subject) ?? '—')
+}
+
+type Show = (value: number, workload: Workload, subject: SubjectSpec) => string | undefined
+
+function figureTable(results: Results, show: Show, unit: boolean): string {
+  const header = ['workload', ...(unit ? ['unit'] : []), ...results.subjects.map((s) => s.label)]
+  const rows = results.workloads.map((w) => [
+    w.label(results.profile),
+    ...(unit ? [w.unit] : []),
+    ...results.subjects.map((s) => cell(results, w, s, show)),
+  ])
+  return table(header, rows)
+}
+
+function ratioTo(results: Results, base: string): Show {
+  return (value, workload) => {
+    const reference = medianOf(results, workload.id, base)
+    return reference === undefined || reference === 0 ? undefined : formatRatio(value / reference)
+  }
+}
+
+export function absoluteTable(results: Results): string {
+  return figureTable(results, formatFigure, true)
+}
+
+export function ratioToCTable(results: Results): string {
+  return figureTable(results, ratioTo(results, REFERENCE), false)
+}
+
+export function ratioToTmpfsTable(results: Results): string {
+  return figureTable(results, ratioTo(results, CEILING), false)
+}
+
+/**
+ * Interquartile range / median of each cell's runs: how much the machine moved the middle
+ * half of the figures (the extremes are what the median is there to ignore).
+ */
+export function spreadTable(results: Results): string {
+  return figureTable(
+    results,
+    (value, workload, subject) => {
+      const runs = results.figures.get(workload.id)?.get(subject.id) ?? []
+      return `±${(((quantile(runs, 0.75) - quantile(runs, 0.25)) / value) * 50).toFixed(0)}%`
+    },
+    false,
+  )
+}
+
+export function rssTable(results: Results): string {
+  const rows = results.subjects
+    .filter((s) => results.peakRssKiB.has(s.id))
+    .map((s) => [s.label, mib(results.peakRssKiB.get(s.id)!)])
+  return table(['subject', 'peak RSS (VmHWM)'], rows)
+}
+
+export function soakSummary(soak: SoakResult): string {
+  const after = soak.samples.filter((s) => s.t >= soak.seconds * 0.2)
+  const first = after[0]
+  const last = after[after.length - 1]
+  const peak = Math.max(...soak.samples.map((s) => s.rssKiB))
+  // Least-squares slope of RSS over time after warm-up, per million stat() calls: one
+  // allocator step at either end moves it less than a difference of two samples would.
+  const meanT = after.reduce((sum, s) => sum + s.t, 0) / after.length
+  const meanRss = after.reduce((sum, s) => sum + s.rssKiB, 0) / after.length
+  const covariance = after.reduce((sum, s) => sum + (s.t - meanT) * (s.rssKiB - meanRss), 0)
+  const variance = after.reduce((sum, s) => sum + (s.t - meanT) ** 2, 0)
+  const kibPerSecond = variance > 0 ? covariance / variance : 0
+  const growthPerMillion = (kibPerSecond * soak.seconds) / (soak.ops / 1e6)
+  const step = Math.max(1, Math.ceil(soak.samples.length / 12))
+  const picked = soak.samples.filter((_, i) => i % step === 0 || i === soak.samples.length - 1)
+  return [
+    `${soak.subject}, getattr storm with ${soak.clients} clients for ${soak.seconds} s: ` +
+      `${soak.ops.toLocaleString('en-US')} stat() calls (${(soak.ops / soak.seconds / 1000).toFixed(1)}k/s, each a LOOKUP and a GETATTR).`,
+    '',
+    `RSS from ${mib(first.rssKiB)} at ${first.t.toFixed(0)} s (after warm-up) to ${mib(last.rssKiB)} at ${last.t.toFixed(0)} s; ` +
+      `peak ${mib(peak)}; trend ${growthPerMillion >= 0 ? '+' : ''}${growthPerMillion.toFixed(0)} KiB per million stat() calls.`,
+    '',
+    table(
+      ['t (s)', ...picked.map((s) => s.t.toFixed(soak.seconds < 20 ? 1 : 0))],
+      [['RSS (MiB)', ...picked.map((s) => (s.rssKiB / 1024).toFixed(1))]],
+    ),
+  ].join('\n')
+}

@@ -1,0 +1,179 @@
+// The subjects: what each one is, whether it can run here, and how it is started and stopped.
+// Every FUSE subject is its own process serving one mount, so its peak RSS is its own.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Profile } from './profile'
+import { detach, mountedAt, procStatusKiB } from './system'
+
+export interface SubjectSpec {
+  id: string
+  label: string
+  /** One line on what it is, for results.md and the README. */
+  about: string
+  /** Which workloads it runs; all when unset. */
+  only?: (workloadId: string) => boolean
+}
+
+/** Where the harness keeps its builds, mounts and data. */
+export interface Layout {
+  root: string
+  bin: string
+  js: string
+  mnt: string
+  /** The tmpfs holding the backing copy of /file for the Rust-served subjects. */
+  data: string
+}
+
+/** The reads of /file: all that differs between the mountkit subjects with and without a backing file. */
+const FILE_DATA = (workload: string) => workload.startsWith('seqread') || workload === 'randread'
+
+export const SUBJECTS: SubjectSpec[] = [
+  { id: 'tmpfs', label: 'tmpfs (no FUSE)', about: 'the same files on a tmpfs mount, no FUSE at all: the ceiling' },
+  {
+    id: 'c',
+    label: 'C libfuse3',
+    about: 'bench/c/benchfs.c on the libfuse3 high-level API, default multithreaded loop: the reference (1.00×)',
+  },
+  { id: 'mountkit-js', label: 'mountkit JS', about: 'mountkit, every request answered by JavaScript handlers' },
+  {
+    id: 'mountkit-passthrough',
+    label: 'mountkit backing file, passthrough',
+    about: 'mountkit; opening /file answers `{ backingPath }` (a copy on tmpfs); the kernel serves it by FUSE passthrough where it can',
+    only: FILE_DATA,
+  },
+  {
+    id: 'mountkit-rust-io',
+    label: 'mountkit backing file, Rust I/O',
+    about: 'as above with `passthrough: false`: Rust reads the backing file for each request',
+    only: FILE_DATA,
+  },
+  { id: 'fuse-native', label: 'fuse-native 2.2.6', about: 'npm fuse-native 2.2.6 (libfuse 2), same logic in its callback API' },
+  { id: 'fuse-napi', label: 'fuse-napi 2.3.1', about: 'npm fuse-napi 2.3.1 (libfuse 3), same logic in its callback API, default concurrency' },
+]
+
+/** A mounted subject. `dir` holds /file, /dir and /w. */
+export interface LiveSubject {
+  spec: SubjectSpec
+  dir: string
+  /** The serving process (none for tmpfs). */
+  pid: number | undefined
+  /** Peak RSS so far in KiB (VmHWM), while the process lives. */
+  peakRssKiB(): number | undefined
+  rssKiB(): number | undefined
+  /** Unmounts and ends the process; resolves to what the subject reported on its way out. */
+  stop(): Promise<string>
+}
+
+interface Command {
+  file: string
+  args: string[]
+  env?: NodeJS.ProcessEnv
+}
+
+/** How to start each FUSE subject. */
+function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: string): Command {
+  const sizes = [String(profile.fileSize), String(profile.entries)]
+  const node = (subject: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Command => ({
+    file: process.execPath,
+    args: [join(layout.js, 'bench', 'subjects', `${subject}.js`), mountpoint, ...sizes, ...extra],
+    env: env && { ...process.env, ...env },
+  })
+  const backing = [join(layout.data, 'file')]
+  switch (id) {
+    case 'c':
+      return {
+        file: join(layout.bin, 'benchfs'),
+        args: [
+          mountpoint,
+          '-f',
+          '-o',
+          'attr_timeout=0,entry_timeout=0,negative_timeout=0,fsname=benchfs',
+          `--size=${profile.fileSize}`,
+          `--entries=${profile.entries}`,
+        ],
+      }
+    case 'mountkit-js':
+      return node('mountkit-js')
+    case 'mountkit-passthrough':
+      return node('mountkit-rust', backing)
+    case 'mountkit-rust-io':
+      return node('mountkit-rust', backing, { BENCH_PASSTHROUGH: '0' })
+    case 'fuse-native':
+      return node('fuse-native')
+    case 'fuse-napi':
+      return node('fuse-napi')
+  }
+  throw new Error(`no command for subject ${id}`)
+}
+
+/**
+ * Starts a FUSE subject and resolves once its mount is up. The subject's stdin is a pipe
+ * from this process: if the harness dies, the subject sees end of file and unmounts.
+ */
+export async function startFuseSubject(spec: SubjectSpec, layout: Layout, profile: Profile): Promise<LiveSubject> {
+  const mountpoint = join(layout.mnt, spec.id)
+  mkdirSync(mountpoint, { recursive: true })
+  const command = commandFor(spec.id, layout, profile, mountpoint)
+  const child = spawn(command.file, command.args, { stdio: ['pipe', 'pipe', 'pipe'], env: command.env ?? process.env })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const pid = child.pid!
+
+  const deadline = Date.now() + 20_000
+  while (mountedAt(mountpoint) === undefined) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      stopProcess(child)
+      detach(mountpoint)
+      const why = child.exitCode !== null ? `exited with ${child.exitCode}` : 'did not mount within 20 s'
+      throw new Error(`${spec.label} ${why}: ${stderr.trim() || '(no output)'}`)
+    }
+    await sleep(20)
+  }
+
+  return {
+    spec,
+    dir: mountpoint,
+    pid,
+    peakRssKiB: () => procStatusKiB(pid, 'VmHWM'),
+    rssKiB: () => procStatusKiB(pid, 'VmRSS'),
+    async stop() {
+      child.kill('SIGTERM')
+      const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])
+      if (!stopped) stopProcess(child)
+      if (mountedAt(mountpoint) !== undefined) detach(mountpoint)
+      if (!stopped) throw new Error(`${spec.label} did not exit within 10 s of SIGTERM; killed`)
+      if (child.exitCode !== 0) throw new Error(`${spec.label} exited with ${child.exitCode ?? child.signalCode}: ${stderr.trim()}`)
+      return stdout.trim()
+    },
+  }
+}
+
+function stopProcess(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+}
+
+/** Mounts a tmpfs at `dir` (root only; the harness checks that first). */
+export function mountTmpfs(dir: string, sizeBytes: number): void {
+  mkdirSync(dir, { recursive: true })
+  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'benchtmpfs', dir], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`mount -t tmpfs at ${dir} failed: ${result.stderr.trim()}`)
+}
+
+export function tmpfsSubject(spec: SubjectSpec, dir: string): LiveSubject {
+  return {
+    spec,
+    dir,
+    pid: undefined,
+    peakRssKiB: () => undefined,
+    rssKiB: () => undefined,
+    async stop() {
+      detach(dir)
+      return ''
+    },
+  }
+}

@@ -1,0 +1,78 @@
+// The bench filesystem as mountkit handlers, and how both mountkit subjects mount it.
+import { mount, FsError, type DirEntry, type FileSystem, type MountOptions, type OpenResult, type Stat } from '../../index'
+import { MTIME_MS, type BenchModel, type Node } from './model'
+import { serveUntilStopped, type SubjectArgs } from './serve'
+
+/**
+ * Attribute and entry caching off, so every stat() reaches the filesystem; kernel permission
+ * checks off, as in the other subjects (with them on, the kernel adds a GETATTR of each
+ * directory on the path to every lookup, and the subjects would not see the same requests).
+ */
+export const BENCH_MOUNT_OPTIONS: MountOptions = {
+  attrTimeoutMs: 0,
+  entryTimeoutMs: 0,
+  defaultPermissions: false,
+  fsName: 'benchfs',
+}
+
+function toStat(node: Node): Stat {
+  return node.kind === 'directory'
+    ? { kind: 'directory', mode: 0o755, atime: MTIME_MS, mtime: MTIME_MS, ctime: MTIME_MS }
+    : { kind: 'file', mode: 0o644, size: node.size, atime: MTIME_MS, mtime: MTIME_MS, ctime: MTIME_MS }
+}
+
+/** `openFile` answers `open`: a handle, or a backing file for the Rust-served subject. */
+export function benchFileSystem(model: BenchModel, openFile: (path: string) => OpenResult): FileSystem {
+  const entries = new Map<string, DirEntry[]>()
+  const listing = (path: string): DirEntry[] | undefined => {
+    // /dir never changes: its listing is built once, as a real filesystem would cache it.
+    const cached = entries.get(path)
+    if (cached !== undefined) return cached
+    const children = model.children(path)?.map(([name, node]): DirEntry => ({ name, stat: toStat(node) }))
+    if (path === '/dir' && children !== undefined) entries.set(path, children)
+    return children
+  }
+  const exists = (path: string) => {
+    if (model.node(path) === undefined) throw new FsError('ENOENT')
+  }
+  return {
+    getattr(path) {
+      const node = model.node(path)
+      if (node === undefined) throw new FsError('ENOENT')
+      return toStat(node)
+    },
+    readdir(path) {
+      const children = listing(path)
+      if (children === undefined) throw new FsError('ENOTDIR')
+      return children
+    },
+    open: (path) => openFile(path),
+    read: (path, handle, offset, length) => model.read(path, offset, length),
+    write(path, handle, data, offset) {
+      if (!model.write(path, offset, data.length)) throw new FsError('ENOENT')
+      return data.length
+    },
+    create(path) {
+      if (!model.create(path)) throw new FsError('EACCES')
+      return 0
+    },
+    truncate(path, size) {
+      if (!model.truncate(path, size)) throw new FsError('ENOENT')
+    },
+    unlink(path) {
+      if (!model.unlink(path)) throw new FsError('ENOENT')
+    },
+    utimens: exists,
+  }
+}
+
+/** Mounts and serves until the harness stops the process; reports the data path on exit. */
+export async function serveMountkit(args: SubjectArgs, fs: FileSystem, options: MountOptions = {}): Promise<void> {
+  const m = await mount(args.mountpoint, fs, { ...BENCH_MOUNT_OPTIONS, ...options })
+  m.on('error', (error) => console.error(`mountkit handler error: ${error.message}`))
+  serveUntilStopped(async () => {
+    const dataPath = m.dataPath()
+    await m.unmount()
+    return { dataPath }
+  })
+}
