@@ -108,8 +108,8 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     throw new Error('mount(): writebackCache needs a utimens handler: with writeback caching the kernel keeps modification times itself and sends them to utimens on fsync and close')
   }
   // A Windows drive letter is not a path to resolve; the Windows backends check their
-  // mount point themselves.
-  const windows = process.platform === 'win32'
+  // mount point themselves (and refuse to run anywhere but Windows).
+  const windows = process.platform === 'win32' || backend === 'winfsp' || backend === 'dokan'
   const target = windows ? mountpoint : resolve(mountpoint)
   if (!windows) checkMountpoint(target, options.force === true)
   const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
