@@ -7,6 +7,8 @@
 // each run), so that machine noise falls on all subjects alike. Tables show medians.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, writeSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { DataPathReport } from '../index'
 import { PATTERN_SIZE, patternBuffer } from './subjects/model'
@@ -41,6 +43,8 @@ const layout: Layout = {
   mnt: join(BENCH, 'out', 'mnt'),
   data: join(BENCH, 'out', 'data'),
 }
+
+const LOCK = join(tmpdir(), `mountkit-bench-${createHash('sha256').update(BENCH).digest('hex').slice(0, 12)}.lock`)
 
 const live: LiveSubject[] = []
 
@@ -88,6 +92,34 @@ function preflight(): string[] {
   if (spawnSync('pkg-config', ['--exists', 'fuse3']).status !== 0) problems.push('libfuse3 headers are missing: apt-get install libfuse3-dev pkg-config')
   if (!commandExists('fusermount3')) problems.push('fusermount3 is missing: apt-get install fuse3')
   return problems
+}
+
+/**
+ * Takes the harness lock, so that a second run (a CI smoke run next to a full run) cannot
+ * unmount the first one's subjects or delete bench/out under it. The lock lives outside
+ * bench/out, which every run clears. Returns false when another live run holds it.
+ */
+function lock(): boolean {
+  for (;;) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' })
+      process.on('exit', () => rmSync(LOCK, { force: true }))
+      return true
+    } catch {
+      const holder = Number(readFileSync(LOCK, 'utf8'))
+      if (alive(holder)) return false
+      rmSync(LOCK, { force: true }) // left by a run that was killed
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Detaches every mount under bench/out (left by this run or an interrupted one) and removes it. */
@@ -349,6 +381,10 @@ async function main(): Promise<number> {
   const problems = preflight()
   if (problems.length > 0) {
     log(`cannot run the benchmark:\n  ${problems.join('\n  ')}\n(see bench/README.md)`)
+    return 2
+  }
+  if (!lock()) {
+    log(`another benchmark run (pid ${readFileSync(LOCK, 'utf8')}) is using ${layout.root}; wait for it to finish`)
     return 2
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
