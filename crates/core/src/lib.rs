@@ -13,6 +13,7 @@
 //! Errors are POSIX codes ([`Errno`], Linux numbering) on every platform; the Windows backends
 //! translate them to NTSTATUS values.
 
+pub mod backing;
 pub mod errno;
 pub mod filesystem;
 pub mod handles;

@@ -23,7 +23,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-mod backing;
 pub mod config;
 mod context;
 pub mod errors;

@@ -39,12 +39,12 @@ use mountkit_core::{
     RequestContext, SetTime, Stat,
 };
 
-use crate::backing;
 use crate::config::VolumeInfo;
 use crate::context::{Node, OpenFile, Registry, UserHandle};
 use crate::paths;
 use crate::request::{self, Keepalive, Pending};
 use crate::timeout::TimeoutPolicy;
+use mountkit_core::backing;
 
 /// A failed callback: the NTSTATUS Dokan is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

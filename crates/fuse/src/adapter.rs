@@ -686,14 +686,14 @@ impl fuser::Filesystem for Adapter {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
-            return match std::os::unix::fs::FileExt::write_all_at(&*backing, data, offset) {
+            return match mountkit_core::backing::write_all_at(&backing, data, offset) {
                 Ok(()) => reply.written(data.len() as u32),
                 Err(e) => reply.error(convert::errno(e.into())),
             };
         }
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
-            return match std::os::unix::fs::FileExt::write_all_at(&*backing, data, offset) {
+            return match mountkit_core::backing::write_all_at(&backing, data, offset) {
                 Ok(()) => reply.written(data.len() as u32),
                 Err(e) => reply.error(convert::errno(e.into())),
             };

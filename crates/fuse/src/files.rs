@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use fuser::BackingId;
+use mountkit_core::backing;
 use parking_lot::Mutex;
 
 #[derive(Clone)]
@@ -80,15 +80,7 @@ impl PassthroughRegistry {
 /// Reads up to `size` bytes at `offset`, stopping early only at end of file.
 pub fn read_at(file: &File, offset: u64, size: u32) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; size as usize];
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let filled = backing::read_at(file, &mut buf, offset)?;
     buf.truncate(filled);
     Ok(buf)
 }

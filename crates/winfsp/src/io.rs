@@ -13,9 +13,9 @@ use log::warn;
 use mountkit_core::windows::ntstatus::{STATUS_END_OF_FILE, STATUS_INVALID_HANDLE};
 use mountkit_core::{Bytes, Errno, Operation, RequestContext, Stat};
 
-use crate::backing;
 use crate::engine::{empty, nt, reply, Engine, NtResult};
 use crate::fsctl::FileInfo;
+use mountkit_core::backing;
 
 /// Where a write lands and how many of its bytes: at the end of a file of `size` bytes when
 /// `write_to_end` is set (WinFsp then passes no meaningful offset), and, when `constrained` is

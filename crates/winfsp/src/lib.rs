@@ -37,7 +37,6 @@
 // callbacks use them, so elsewhere most of their items look unused.
 #![cfg_attr(not(windows), allow(dead_code))]
 
-mod backing;
 mod context;
 mod diagnose;
 mod dir;

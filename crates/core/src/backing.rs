@@ -1,5 +1,6 @@
-//! Positioned I/O on backing files (`Opened::backing`): the bytes of such an open file are read
-//! and written here, on the WinFsp dispatcher thread, without asking any handler.
+//! Positioned I/O on backing files ([`Backing`](crate::Backing)): every backend moves the bytes
+//! of such an open file with these, on its own thread, without asking any handler. Reads and
+//! writes at an offset never share a file position, so concurrent requests on one file are safe.
 
 use std::fs::File;
 use std::io;
@@ -65,7 +66,7 @@ mod tests {
 
     fn temp_file(name: &str) -> (std::path::PathBuf, File) {
         let path =
-            std::env::temp_dir().join(format!("mountkit-winfsp-{}-{name}", std::process::id()));
+            std::env::temp_dir().join(format!("mountkit-backing-{}-{name}", std::process::id()));
         let file = File::options()
             .read(true)
             .write(true)
