@@ -27,7 +27,7 @@ pub use errno::{Errno, FsResult};
 pub use filesystem::{perform, Dispatch, DispatchLimits, FileSystem, FsDispatcher};
 pub use handles::HandleTable;
 pub use operation::{
-    Backing, OpenFlags, Opened, Operation, RenameMode, Reply, ReplyKind, Request, RequestContext,
-    Responder, XattrMode, OPERATION_NAMES,
+    expect_empty, Backing, OpenFlags, Opened, Operation, RenameMode, Reply, ReplyKind, Request,
+    RequestContext, Responder, XattrMode, OPERATION_NAMES,
 };
 pub use stat::{DirEntry, FileKind, SetTime, Stat, StatFs, WindowsAttributes};

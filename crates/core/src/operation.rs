@@ -409,6 +409,44 @@ impl Reply {
     }
 }
 
+/// Unpacks a successful [`Reply`] of the variant an operation promised: `Ok(value)`, or the
+/// error as it came. A reply of another shape is a bug in the dispatcher behind the mount; it is
+/// logged as a warning and becomes `EIO`, so a backend never sends the kernel nonsense.
+///
+/// ```
+/// use mountkit_core::{expect_reply, Errno, Reply};
+/// assert_eq!(expect_reply!(Ok(Reply::Offset(7)), Offset), Ok(7));
+/// assert_eq!(expect_reply!(Ok(Reply::Empty), Offset), Err(Errno::EIO));
+/// ```
+#[macro_export]
+macro_rules! expect_reply {
+    ($result:expr, $variant:ident) => {
+        match $result {
+            Ok($crate::Reply::$variant(value)) => Ok(value),
+            Ok(other) => Err($crate::operation::mismatched_reply(
+                other.kind(),
+                stringify!($variant),
+            )),
+            Err(errno) => Err(errno),
+        }
+    };
+}
+
+/// Checks that a successful reply is [`Reply::Empty`], like [`expect_reply!`].
+pub fn expect_empty(result: FsResult<Reply>) -> FsResult<()> {
+    match result {
+        Ok(Reply::Empty) => Ok(()),
+        Ok(other) => Err(mismatched_reply(other.kind(), "Empty")),
+        Err(errno) => Err(errno),
+    }
+}
+
+#[doc(hidden)]
+pub fn mismatched_reply(got: ReplyKind, expected: &str) -> Errno {
+    log::warn!("dispatcher answered {got:?} where {expected} was expected");
+    Errno::EIO
+}
+
 type Completion = Box<dyn FnOnce(FsResult<Reply>) + Send>;
 
 /// Where the answer to one request goes. It is answered exactly once: by

@@ -35,8 +35,8 @@ use mountkit_core::windows::ntstatus::{
 use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::windows::rename::check_rename;
 use mountkit_core::{
-    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Operation, Reply,
-    RequestContext, SetTime, Stat,
+    expect_empty, expect_reply, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
+    OpenFlags, Operation, Reply, RequestContext, SetTime, Stat,
 };
 
 use crate::config::VolumeInfo;
@@ -232,37 +232,6 @@ pub struct DokanFs {
     registry: Registry,
 }
 
-macro_rules! expect {
-    ($result:expr, $variant:ident) => {
-        match $result {
-            Ok(Reply::$variant(value)) => Ok(value),
-            Ok(other) => {
-                warn!(
-                    "dispatcher answered {:?} where {} was expected",
-                    other.kind(),
-                    stringify!($variant)
-                );
-                Err(Errno::EIO)
-            }
-            Err(e) => Err(e),
-        }
-    };
-}
-
-fn expect_empty(result: FsResult<Reply>) -> FsResult<()> {
-    match result {
-        Ok(Reply::Empty) => Ok(()),
-        Ok(other) => {
-            warn!(
-                "dispatcher answered {:?} where Empty was expected",
-                other.kind()
-            );
-            Err(Errno::EIO)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 fn io_error(error: io::Error) -> NtError {
     Errno::from(error).into()
 }
@@ -331,7 +300,7 @@ impl DokanFs {
     }
 
     fn getattr(&self, call: &Call, path: &str, handle: Option<u64>) -> FsResult<Stat> {
-        expect!(
+        expect_reply!(
             self.call(
                 call,
                 Operation::Getattr {
@@ -365,18 +334,18 @@ impl DokanFs {
                 path: path.to_owned(),
                 handle,
             };
-            return expect!(self.call(call, readdir), Entries);
+            return expect_reply!(self.call(call, readdir), Entries);
         }
         let opendir = Operation::Opendir {
             path: path.to_owned(),
             flags: OpenFlags(OpenFlags::READ_ONLY),
         };
-        let opened = expect!(self.call(call, opendir), Opened)?;
+        let opened = expect_reply!(self.call(call, opendir), Opened)?;
         let readdir = Operation::Readdir {
             path: path.to_owned(),
             handle: opened.handle,
         };
-        let listed = expect!(self.call(call, readdir), Entries);
+        let listed = expect_reply!(self.call(call, readdir), Entries);
         let releasedir = Operation::Releasedir {
             path: path.to_owned(),
             handle: opened.handle,
@@ -515,7 +484,7 @@ impl DokanFs {
                 flags,
             }
         };
-        let opened = expect!(self.call(call, operation), Opened)?;
+        let opened = expect_reply!(self.call(call, operation), Opened)?;
         Ok(UserHandle {
             handle: opened.handle,
             flags,
@@ -779,7 +748,7 @@ impl DokanFs {
                 intent
                     .data_access
                     .then(|| {
-                        expect!(
+                        expect_reply!(
                             self.call(
                                 call,
                                 Operation::Opendir {
@@ -793,7 +762,7 @@ impl DokanFs {
                     .transpose()
             })
         } else {
-            expect!(
+            expect_reply!(
                 self.call(
                     call,
                     Operation::Create {
@@ -912,7 +881,7 @@ impl DokanFs {
             offset,
             size: u32::try_from(buffer.len()).unwrap_or(u32::MAX),
         };
-        let data = expect!(self.call(call, read), Data)?;
+        let data = expect_reply!(self.call(call, read), Data)?;
         let count = data.len().min(buffer.len());
         buffer[..count].copy_from_slice(&data[..count]);
         Ok(count)
@@ -969,7 +938,7 @@ impl DokanFs {
             offset,
             data: Bytes::copy_from_slice(data),
         };
-        let written = expect!(self.call(call, write), Count)?;
+        let written = expect_reply!(self.call(call, write), Count)?;
         match usize::try_from(written) {
             Ok(written) if written <= data.len() => Ok(written),
             _ => {
@@ -1106,11 +1075,13 @@ impl DokanFs {
         for (entry, pending) in chosen.into_iter().zip(pending) {
             let stat = match pending {
                 None => entry.stat.clone(),
-                Some(pending) => match expect!(pending.wait(&self.policy, call.keepalive), Stat) {
-                    Ok(stat) => Some(stat),
-                    Err(Errno::ENOENT) if entry.name != "." && entry.name != ".." => continue,
-                    Err(_) => None,
-                },
+                Some(pending) => {
+                    match expect_reply!(pending.wait(&self.policy, call.keepalive), Stat) {
+                        Ok(stat) => Some(stat),
+                        Err(Errno::ENOENT) if entry.name != "." && entry.name != ".." => continue,
+                        Err(_) => None,
+                    }
+                }
             };
             found.push(find_entry(&entry.name, entry.kind, stat.as_ref()));
         }
@@ -1289,7 +1260,7 @@ impl DokanFs {
     /// its own defaults.
     pub fn disk_free_space(&self, call: &Call) -> NtResult<DiskSpace> {
         let statfs = Operation::Statfs { path: "/".into() };
-        let fs = match expect!(self.call(call, statfs), StatFs) {
+        let fs = match expect_reply!(self.call(call, statfs), StatFs) {
             Ok(fs) if fs.blocks > 0 => fs,
             Ok(_) | Err(Errno::ENOSYS) => return Err(NtError(STATUS_NOT_IMPLEMENTED)),
             Err(e) => return Err(e.into()),

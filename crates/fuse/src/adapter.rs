@@ -19,9 +19,9 @@ use fuser::{
 };
 use log::warn;
 use mountkit_core::{
-    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Opened,
-    Operation, RenameMode, Reply, Request as CoreRequest, RequestContext, Responder, Stat,
-    XattrMode,
+    expect_empty, expect_reply, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
+    OpenFlags, Opened, Operation, RenameMode, Reply, Request as CoreRequest, RequestContext,
+    Responder, Stat, XattrMode,
 };
 use parking_lot::Mutex;
 
@@ -71,39 +71,6 @@ fn context(req: &Request) -> RequestContext {
         uid: req.uid(),
         gid: req.gid(),
         pid: req.pid(),
-    }
-}
-
-/// Checks that a reply has the shape its operation promised. A mismatch is a bug in the
-/// dispatcher behind the mount, reported once as a warning and answered `EIO`.
-macro_rules! expect {
-    ($result:expr, $variant:ident) => {
-        match $result {
-            Ok(Reply::$variant(value)) => Ok(value),
-            Ok(other) => {
-                warn!(
-                    "dispatcher answered {:?} where {} was expected",
-                    other.kind(),
-                    stringify!($variant)
-                );
-                Err(Errno::EIO)
-            }
-            Err(e) => Err(e),
-        }
-    };
-}
-
-fn expect_empty(result: FsResult<Reply>) -> FsResult<()> {
-    match result {
-        Ok(Reply::Empty) => Ok(()),
-        Ok(other) => {
-            warn!(
-                "dispatcher answered {:?} where Empty was expected",
-                other.kind()
-            );
-            Err(Errno::EIO)
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -217,7 +184,7 @@ impl Shared {
             cx,
             Operation::Getattr { path, handle: None },
             move |result| {
-                done(expect!(result, Stat).map(|stat| {
+                done(expect_reply!(result, Stat).map(|stat| {
                     let ino = this
                         .inodes
                         .lock()
@@ -270,7 +237,7 @@ impl Shared {
         self.send(
             cx,
             Operation::Getattr { path, handle },
-            move |result| match expect!(result, Stat) {
+            move |result| match expect_reply!(result, Stat) {
                 Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
                 Err(e) => reply.error(convert::errno(e)),
             },
@@ -392,7 +359,7 @@ impl fuser::Filesystem for Adapter {
         let handle = s.handle_for(ino, fh);
         let operation = Operation::Getattr { path, handle };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Stat) {
+            match expect_reply!(result, Stat) {
                 Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
                 Err(e) => reply.error(convert::errno(e)),
             }
@@ -464,7 +431,7 @@ impl fuser::Filesystem for Adapter {
         s.send(
             context(req),
             Operation::Readlink { path },
-            move |result| match expect!(result, Target) {
+            move |result| match expect_reply!(result, Target) {
                 Ok(target) => reply.data(target.as_bytes()),
                 Err(e) => reply.error(convert::errno(e)),
             },
@@ -597,7 +564,7 @@ impl fuser::Filesystem for Adapter {
             let getattr = Operation::Getattr { path, handle: None };
             let table = this.clone();
             this.send(cx, getattr, move |result| {
-                let linked = expect!(result, Stat).and_then(|stat| {
+                let linked = expect_reply!(result, Stat).and_then(|stat| {
                     Ok((table.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
                 });
                 match linked {
@@ -622,7 +589,7 @@ impl fuser::Filesystem for Adapter {
         };
         let this = s.clone();
         s.send(context(req), operation, move |result| {
-            match expect!(result, Opened) {
+            match expect_reply!(result, Opened) {
                 Ok(opened) => {
                     let (fh, flags, passthrough) =
                         this.register_open(ino.0, &opened, |file| reply.open_backing(file));
@@ -663,7 +630,7 @@ impl fuser::Filesystem for Adapter {
             size,
         };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Data) {
+            match expect_reply!(result, Data) {
                 // Never hand the kernel more than it asked for, whatever the handler returned.
                 Ok(data) => reply.data(&data[..data.len().min(size as usize)]),
                 Err(e) => reply.error(convert::errno(e)),
@@ -708,7 +675,7 @@ impl fuser::Filesystem for Adapter {
             data,
         };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Count) {
+            match expect_reply!(result, Count) {
                 Ok(written) if written <= len => reply.written(written as u32),
                 Ok(written) => {
                     warn!("write handler claimed {written} bytes of a {len}-byte write");
@@ -807,7 +774,7 @@ impl fuser::Filesystem for Adapter {
             flags: OpenFlags(flags.0),
         };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Opened) {
+            match expect_reply!(result, Opened) {
                 Ok(opened) => {
                     let fh = this.dirs.insert(OpenDir {
                         handle: opened.handle,
@@ -846,7 +813,7 @@ impl fuser::Filesystem for Adapter {
         let this = s.clone();
         let operation = Operation::Readdir { path, handle };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Entries) {
+            match expect_reply!(result, Entries) {
                 Ok(entries) => {
                     let listing = Arc::new(this.listing(ino, entries));
                     this.dirs
@@ -908,7 +875,7 @@ impl fuser::Filesystem for Adapter {
         s.send(
             context(req),
             Operation::Statfs { path },
-            move |result| match expect!(result, StatFs) {
+            move |result| match expect_reply!(result, StatFs) {
                 Ok(f) => reply.statfs(
                     f.blocks,
                     f.blocks_free,
@@ -960,7 +927,7 @@ impl fuser::Filesystem for Adapter {
         s.send(
             context(req),
             Operation::Getxattr { path, name },
-            move |result| match expect!(result, Data) {
+            move |result| match expect_reply!(result, Data) {
                 Ok(value) => xattr_reply(reply, size, &value),
                 Err(e) => reply.error(convert::errno(e)),
             },
@@ -973,7 +940,7 @@ impl fuser::Filesystem for Adapter {
         s.send(
             context(req),
             Operation::Listxattr { path },
-            move |result| match expect!(result, Names) {
+            move |result| match expect_reply!(result, Names) {
                 Ok(names) => {
                     let mut list = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
                     for name in &names {
@@ -1030,7 +997,7 @@ impl fuser::Filesystem for Adapter {
             flags: OpenFlags(flags),
         };
         s.send(cx, operation, move |result| {
-            let opened: Opened = match expect!(result, Opened) {
+            let opened: Opened = match expect_reply!(result, Opened) {
                 Ok(opened) => opened,
                 Err(e) => return reply.error(convert::errno(e)),
             };
@@ -1110,7 +1077,7 @@ impl fuser::Filesystem for Adapter {
             whence,
         };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Offset) {
+            match expect_reply!(result, Offset) {
                 Ok(offset) => match i64::try_from(offset) {
                     Ok(offset) => reply.offset(offset),
                     Err(_) => reply.error(fuser::Errno::EOVERFLOW),
@@ -1148,7 +1115,7 @@ impl fuser::Filesystem for Adapter {
             length: len,
         };
         s.send(context(req), operation, move |result| {
-            match expect!(result, Count) {
+            match expect_reply!(result, Count) {
                 Ok(copied) => reply.written(copied.min(u64::from(u32::MAX)) as u32),
                 Err(e) => reply.error(convert::errno(e)),
             }

@@ -48,40 +48,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// that follows it in the same request.
 const LOOKUP_LIFETIME: Duration = Duration::from_secs(1);
 
-/// Extracts the expected variant of a successful reply. A reply of another shape is a bug in
-/// the dispatcher behind the mount, reported as a warning and answered `EIO`.
-macro_rules! reply {
-    ($result:expr, $variant:ident) => {
-        match $result {
-            Ok(::mountkit_core::Reply::$variant(value)) => Ok(value),
-            Ok(other) => {
-                ::log::warn!(
-                    "dispatcher answered {:?} where {} was expected",
-                    other.kind(),
-                    stringify!($variant)
-                );
-                Err(::mountkit_core::Errno::EIO)
-            }
-            Err(errno) => Err(errno),
-        }
-    };
-}
-pub(crate) use reply;
+pub(crate) use mountkit_core::expect_reply as reply;
 
-/// Checks that a successful reply is [`Reply::Empty`].
-pub fn empty(result: FsResult<Reply>) -> FsResult<()> {
-    match result {
-        Ok(Reply::Empty) => Ok(()),
-        Ok(other) => {
-            warn!(
-                "dispatcher answered {:?} where Empty was expected",
-                other.kind()
-            );
-            Err(Errno::EIO)
-        }
-        Err(errno) => Err(errno),
-    }
-}
+pub use mountkit_core::expect_empty as empty;
 
 /// What an [`Engine`] needs to know about its volume.
 #[derive(Clone, Debug)]
