@@ -139,8 +139,9 @@ export function createMirror(root: string): FileSystem {
           }
           throw error
         }
-        await dir.close()
+        const previous = dir
         dir = next
+        await previous.close()
       }
       return dir
     } catch (error) {

@@ -419,6 +419,19 @@ impl fuser::Filesystem for Adapter {
         }
         let cx = context(req);
         let this = s.clone();
+        if operations.is_empty() {
+            // A setattr that changes nothing is `chown(f, -1, -1)`, which still stamps ctime:
+            // pass it on as that no-op chown. A filesystem without chown has nothing to stamp.
+            let chown = Operation::Chown {
+                path,
+                uid: None,
+                gid: None,
+            };
+            return s.send(cx, chown, move |result| match expect_empty(result) {
+                Ok(()) | Err(Errno::ENOSYS) => this.getattr_reply(cx, ino, reply),
+                Err(e) => reply.error(convert::errno(e)),
+            });
+        }
         s.chain(cx, operations, move |result| match result {
             Ok(()) => this.getattr_reply(cx, ino, reply),
             Err(e) => reply.error(convert::errno(e)),

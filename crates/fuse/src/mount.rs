@@ -430,8 +430,15 @@ fn prepare_mountpoint(mountpoint: &Path, force: bool) -> io::Result<PathBuf> {
 
 fn explain_mount_error(err: io::Error, mountpoint: &Path, options: &FuseOptions) -> io::Error {
     let text = err.to_string();
+    let device_refused = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .is_err_and(|e| e.kind() == io::ErrorKind::PermissionDenied);
     let hint = if !Path::new("/dev/fuse").exists() {
         "/dev/fuse is missing: load the kernel module (`modprobe fuse`), or in a container start it with `--device /dev/fuse`"
+    } else if device_refused {
+        "this user may not open /dev/fuse, which every FUSE mount needs (fusermount3 included): ask an administrator to make it mode 0666 (`chmod 0666 /dev/fuse`, the usual default), or mount as root"
     } else if err.kind() == io::ErrorKind::NotFound && text.contains("fusermount") {
         "not running as root and fusermount3 is not installed: install the fuse3 package (`apt install fuse3`)"
     } else if text.contains("allow_other") || (options.allow_other && text.contains("fusermount")) {
