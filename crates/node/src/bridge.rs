@@ -32,6 +32,8 @@ pub struct Fault {
 /// A request waiting for its answer.
 pub struct Pending {
     pub operation: Operation,
+    /// The operation's position in [`OPERATION_NAMES`], found once at dispatch.
+    pub code: u32,
     pub context: RequestContext,
     /// Bytes of write data the request carried, kept after the data itself moved to
     /// JavaScript so a reply claiming more can be refused.
@@ -133,12 +135,9 @@ impl Bridge {
     }
 
     /// Hands JavaScript everything queued since the last batch, each request converted by
-    /// `convert`, which may move bulk payloads (write data) out of the parked operation: the
+    /// `convert`, which may move bulk payloads (write data) out of the parked request: the
     /// table keeps only what is needed to answer and to report faults.
-    pub fn drain<T>(
-        &self,
-        mut convert: impl FnMut(u32, &mut Operation, RequestContext) -> T,
-    ) -> Batch<T> {
+    pub fn drain<T>(&self, mut convert: impl FnMut(u32, &mut Pending) -> T) -> Batch<T> {
         // Clear the flag before taking the queue: a request queued after this point
         // schedules a new wake-up, and one queued before is in the queue we take.
         self.scheduled.store(false, Ordering::SeqCst);
@@ -148,7 +147,7 @@ impl Bridge {
             .into_iter()
             .filter_map(|id| {
                 let p = pending.get_mut(&id)?;
-                Some(convert(id, &mut p.operation, p.context))
+                Some(convert(id, p))
             })
             .collect();
         drop(pending);
@@ -156,9 +155,36 @@ impl Bridge {
         Batch { requests, faults }
     }
 
-    /// The operation a pending request is about, for validating its reply.
-    pub fn with_pending<T>(&self, id: u32, f: impl FnOnce(&Pending) -> T) -> Option<T> {
-        self.pending.lock().get(&id).map(f)
+    /// Completes request `id` with the reply `build` makes from it (`None` when the request is
+    /// no longer pending). A reply that fails `build`'s checks, or is not the shape the
+    /// operation promised, answers the request `EIO` and comes back as the error, so
+    /// JavaScript can report it. `Ok(false)`: the request had already been answered (it timed
+    /// out, or the mount closed).
+    pub fn settle(
+        &self,
+        id: u32,
+        build: impl FnOnce(Option<&Pending>) -> Result<Reply, String>,
+    ) -> Result<bool, String> {
+        let pending = self.pending.lock().remove(&id);
+        let reply = build(pending.as_ref());
+        let Some(pending) = pending else {
+            return reply.map(|_| false);
+        };
+        let expected = pending.operation.expected_reply();
+        let checked = reply.and_then(|reply| match reply.kind() {
+            kind if kind == expected => Ok(reply),
+            kind => Err(format!("expected a {expected:?} reply, got {kind:?}")),
+        });
+        match checked {
+            Ok(reply) => {
+                pending.responder.respond(Ok(reply));
+                Ok(true)
+            }
+            Err(message) => {
+                pending.responder.respond(Err(Errno::EIO));
+                Err(message)
+            }
+        }
     }
 
     /// Completes request `id`. Returns false when it is no longer pending (it timed out, or
@@ -242,7 +268,8 @@ impl Dispatch for Bridge {
         if self.closed.load(Ordering::SeqCst) {
             return responder.respond(Err(Errno::EIO));
         }
-        let local = self.limits.local_answers.get(operation_code(&operation));
+        let code = operation_code(&operation);
+        let local = self.limits.local_answers.get(code);
         if let Some(answer) = local.and_then(|a| a.reply()) {
             return responder.respond(answer);
         }
@@ -271,6 +298,7 @@ impl Dispatch for Bridge {
             id,
             Pending {
                 operation,
+                code: code as u32,
                 context,
                 payload_len,
                 responder,
@@ -371,7 +399,7 @@ mod tests {
             })
             .collect();
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
-        let batch = b.drain(|id, _, _| id);
+        let batch = b.drain(|id, _| id);
         assert_eq!(batch.requests.len(), 5);
         for (id, rx) in batch.requests.iter().zip(&receivers) {
             assert!(b.answer(*id, Ok(Reply::Empty)));
@@ -391,13 +419,13 @@ mod tests {
         let (b, _) = bridge(Duration::from_millis(50));
         let (r, rx) = request(1, "/slow");
         b.dispatch(r);
-        let id = b.drain(|id, _, _| id).requests[0];
+        let id = b.drain(|id, _| id).requests[0];
         assert_eq!(
             rx.recv_timeout(Duration::from_secs(5)).unwrap(),
             Err(Errno::ETIMEDOUT)
         );
         assert!(!b.answer(id, Ok(Reply::Empty)), "a late answer is refused");
-        let faults = b.drain(|id, _, _| id).faults;
+        let faults = b.drain(|id, _| id).faults;
         assert_eq!(faults.len(), 1);
         assert_eq!(faults[0].path, "/slow");
         assert_eq!(faults[0].errno, Errno::ETIMEDOUT);
@@ -409,7 +437,7 @@ mod tests {
         let (r, rx) = request(4242, "/self");
         b.dispatch(r);
         assert_eq!(rx.recv().unwrap(), Err(Errno::EDEADLK));
-        let batch = b.drain(|id, _, _| id);
+        let batch = b.drain(|id, _| id);
         assert!(batch.requests.is_empty());
         assert_eq!(batch.faults[0].errno, Errno::EDEADLK);
     }
@@ -452,7 +480,7 @@ mod tests {
         let (r1, rx1) = request(1, "/a");
         let (r2, rx2) = request(1, "/b");
         b.dispatch(r1);
-        b.drain(|id, _, _| id);
+        b.drain(|id, _| id);
         b.dispatch(r2);
         b.close();
         assert_eq!(rx1.recv().unwrap(), Err(Errno::EIO));
@@ -483,17 +511,37 @@ mod tests {
                 let _ = tx.send(r);
             }),
         });
-        let batch = b.drain(|id, op, _| match op {
+        let batch = b.drain(|id, p| match &mut p.operation {
             Operation::Write { data, .. } => (id, std::mem::take(data)),
             _ => panic!("not a write"),
         });
         let (id, data) = &batch.requests[0];
         assert_eq!(&data[..], b"hello");
-        let id = *id;
-        let parked = b.with_pending(id, |p| match &p.operation {
-            Operation::Write { data, .. } => data.len(),
-            _ => usize::MAX,
+        let mut parked = None;
+        let settled = b.settle(*id, |p| {
+            parked = p.map(|p| match &p.operation {
+                Operation::Write { data, .. } => data.len(),
+                _ => usize::MAX,
+            });
+            Ok(Reply::Count(5))
         });
+        assert_eq!(settled, Ok(true));
         assert_eq!(parked, Some(0), "the table no longer holds the payload");
+    }
+
+    #[test]
+    fn a_reply_of_the_wrong_shape_answers_eio_and_reports_why() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let (r, rx) = request(1, "/f");
+        b.dispatch(r);
+        let id = b.drain(|id, _| id).requests[0];
+        let err = b.settle(id, |_| Ok(Reply::Empty)).unwrap_err();
+        assert!(err.contains("expected a Stat reply"), "{err}");
+        assert_eq!(rx.recv().unwrap(), Err(Errno::EIO));
+        assert_eq!(
+            b.settle(id, |_| Ok(Reply::Empty)),
+            Ok(false),
+            "already answered"
+        );
     }
 }

@@ -20,7 +20,7 @@ use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use bridge::{operation_code, Bridge, Fault, Limits, LocalAnswer, Waker};
+use bridge::{Bridge, Fault, Limits, LocalAnswer, Waker};
 use convert::{NativeBatch, NativeEvent, NativeOpened, NativeStatFs};
 
 /// The names of the operations, indexed by `NativeRequest.op`.
@@ -178,9 +178,9 @@ impl NativeMount {
     /// Everything queued since the last call: requests for handlers, and faults to report.
     #[napi]
     pub fn drain(&self) -> NativeBatch {
-        let batch = self.bridge.drain(|id, operation, cx| {
-            convert::request(id, operation_code(operation) as u32, operation, cx)
-        });
+        let batch = self
+            .bridge
+            .drain(|id, p| convert::request(id, p.code, &mut p.operation, p.context));
         NativeBatch {
             requests: batch.requests,
             events: batch.faults.into_iter().map(event).collect(),
@@ -222,16 +222,16 @@ impl NativeMount {
 
     #[napi]
     pub fn reply_opened(&self, id: u32, opened: NativeOpened) -> Result<bool> {
-        let flags = self
-            .bridge
-            .with_pending(id, |p| match p.operation {
-                Operation::Open { flags, .. }
-                | Operation::Opendir { flags, .. }
-                | Operation::Create { flags, .. } => flags,
+        self.settle(id, |pending| {
+            // A backing path is opened with the access mode of the open it answers.
+            let flags = match pending.map(|p| &p.operation) {
+                Some(Operation::Open { flags, .. })
+                | Some(Operation::Opendir { flags, .. })
+                | Some(Operation::Create { flags, .. }) => *flags,
                 _ => OpenFlags::default(),
-            })
-            .unwrap_or_default();
-        self.reply(id, convert::opened(&opened, flags).map(Reply::Opened))
+            };
+            convert::opened(&opened, flags).map(Reply::Opened)
+        })
     }
 
     /// Drops what the kernel caches about `path`: attributes, data, and a directory's
@@ -265,48 +265,32 @@ impl NativeMount {
 
     #[napi]
     pub fn reply_data(&self, id: u32, data: Uint8Array) -> Result<bool> {
-        let asked = self.bridge.with_pending(id, |p| match p.operation {
-            Operation::Read { size, .. } => Some(size as usize),
-            _ => None,
-        });
-        if let Some(Some(asked)) = asked {
-            if data.len() > asked {
-                return self.reply(
-                    id,
-                    Err(format!(
-                        "read returned {} bytes, more than the {asked} asked for",
-                        data.len()
-                    )),
-                );
-            }
-        }
-        self.reply(
-            id,
-            Ok(Reply::Data(mountkit_core::Bytes::copy_from_slice(&data))),
-        )
+        self.settle(id, |pending| match pending.map(|p| &p.operation) {
+            Some(Operation::Read { size, .. }) if data.len() > *size as usize => Err(format!(
+                "read returned {} bytes, more than the {size} asked for",
+                data.len()
+            )),
+            _ => Ok(Reply::Data(mountkit_core::Bytes::copy_from_slice(&data))),
+        })
     }
 
     #[napi]
     pub fn reply_count(&self, id: u32, count: f64) -> Result<bool> {
-        let count = match convert::whole(count, "count") {
-            Ok(count) => count,
-            Err(e) => return self.reply(id, Err(e)),
-        };
-        let given = self.bridge.with_pending(id, |p| match p.operation {
-            Operation::Write { .. } => Some(p.payload_len as u64),
-            _ => None,
-        });
-        if let Some(Some(given)) = given {
-            if count > given {
-                return self.reply(
-                    id,
+        self.settle(id, |pending| {
+            let count = convert::whole(count, "count")?;
+            match pending {
+                Some(p)
+                    if matches!(p.operation, Operation::Write { .. })
+                        && count > p.payload_len as u64 =>
+                {
                     Err(format!(
-                        "write claimed {count} bytes of a {given}-byte write"
-                    )),
-                );
+                        "write claimed {count} bytes of a {}-byte write",
+                        p.payload_len
+                    ))
+                }
+                _ => Ok(Reply::Count(count)),
             }
-        }
-        self.reply(id, Ok(Reply::Count(count)))
+        })
     }
 
     #[napi]
@@ -347,30 +331,18 @@ impl NativeMount {
 }
 
 impl NativeMount {
-    /// Completes request `id` with a checked reply. A reply that failed its checks answers
-    /// the request with `EIO` and throws, so JavaScript reports the fault.
+    /// Completes request `id` with a checked reply (see [`Bridge::settle`]). A reply that
+    /// failed its checks answers the request with `EIO` and throws, so JavaScript reports it.
+    fn settle(
+        &self,
+        id: u32,
+        build: impl FnOnce(Option<&bridge::Pending>) -> std::result::Result<Reply, String>,
+    ) -> Result<bool> {
+        self.bridge.settle(id, build).map_err(invalid)
+    }
+
     fn reply(&self, id: u32, reply: std::result::Result<Reply, String>) -> Result<bool> {
-        match reply {
-            Ok(reply) => {
-                let expected = self
-                    .bridge
-                    .with_pending(id, |p| p.operation.expected_reply());
-                match expected {
-                    Some(kind) if kind != reply.kind() => {
-                        self.bridge.answer(id, Err(Errno::EIO));
-                        Err(invalid(format!(
-                            "expected a {kind:?} reply, got {:?}",
-                            reply.kind()
-                        )))
-                    }
-                    _ => Ok(self.bridge.answer(id, Ok(reply))),
-                }
-            }
-            Err(message) => {
-                self.bridge.answer(id, Err(Errno::EIO));
-                Err(invalid(message))
-            }
-        }
+        self.settle(id, |_| reply)
     }
 }
 
