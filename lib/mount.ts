@@ -5,10 +5,9 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { DataPathReport, FileSystem, MountOptions } from '../index'
 import type { NativeBatch, NativeMount } from '../native'
-import { Dispatcher, nativeAnswers } from './dispatch'
+import { Dispatcher, nativeAnswers, OPERATIONS } from './dispatch'
 import { HandlerError } from './errors'
 import { native } from './native'
-import { OPERATIONS } from './dispatch'
 
 /** Mounts still mounted, for the exit and signal hooks. */
 const live = new Set<Mount>()

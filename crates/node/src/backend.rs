@@ -74,10 +74,6 @@ fn usable_driver(driver: &mountkit_winfsp::DriverFacts) -> Result<(), String> {
     }
 }
 
-fn winfsp_is_installed() -> bool {
-    mountkit_winfsp::probe().is_ok()
-}
-
 /// The message when `backend: 'auto'` finds neither Windows driver.
 fn no_windows_driver(winfsp: &str, dokan: &str) -> String {
     format!(
@@ -103,14 +99,14 @@ impl Backend {
             }
             "auto" if cfg!(windows) => {
                 let options = windows_options(mountpoint, o)?;
-                let winfsp =
-                    mountkit_winfsp::probe().and_then(|install| usable_driver(&install.driver));
-                match winfsp {
+                let probe = mountkit_winfsp::probe();
+                let installed = probe.is_ok();
+                match probe.and_then(|install| usable_driver(&install.driver)) {
                     Ok(()) => WinFspMount::mount(&options, bridge).map(Backend::WinFsp),
                     Err(winfsp) => match mountkit_dokan::probe() {
                         Ok(_) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
                         // Without Dokan, WinFsp's own mount error explains its problem best.
-                        Err(_) if winfsp_is_installed() => {
+                        Err(_) if installed => {
                             WinFspMount::mount(&options, bridge).map(Backend::WinFsp)
                         }
                         Err(dokan) => Err(no_windows_driver(&winfsp, &dokan)),
