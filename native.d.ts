@@ -12,15 +12,30 @@ export declare class NativeMount {
   get mountpoint(): string
   /** The backend serving this mount: `'fuse'`, `'winfsp'` or `'dokan'`. */
   get backend(): string
-  /** Everything queued since the last call: requests for handlers, and faults to report. */
-  drain(): NativeBatch
-  /** Fails request `id` with a POSIX code name (`'ENOENT'`). Unknown names fail with `EIO`. */
-  replyError(id: number, code: string): boolean
-  replyEmpty(id: number): boolean
-  /** Answers a getattr with one packed stat (`STAT_FIELDS` numbers, see `convert.rs`). */
-  replyStat(id: number, stat: Float64Array): boolean
-  /** Answers a readdir: names, one kind code per name, and optionally a packed stat per name. */
-  replyEntries(id: number, names: Array<string>, kinds: Uint8Array, stats?: Float64Array | undefined | null): boolean
+  /**
+   * Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
+   * then `REQUEST_FIELDS` numbers per request (as many as fit). Returns the requests'
+   * strings, each ended by a NUL. Numbers and one string cross instead of an object per
+   * request, whose every property would be a separate N-API call.
+   */
+  drain(slots: Float64Array): string
+  /** The payloads of the last drain, in request order: write data and xattr values. */
+  takePayloads(): Buffer[]
+  /** Faults to report: timeouts, refused deadlocks. */
+  takeEvents(): Array<NativeEvent>
+  /**
+   * Answers a batch of requests whose replies are numbers only. `records` holds one record
+   * per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
+   * replies that were not delivered, by record index: late ones (the request had timed out
+   * or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
+   */
+  replyBatch(records: Float64Array): Array<NativeReplyProblem> | null
+  /**
+   * Answers a readdir: the names joined by NUL, one kind code per name, and optionally a
+   * packed stat per name. Entries no directory can hold are left out; the result says
+   * which and why (`"name" reason`), or is `null` when the request was no longer pending.
+   */
+  replyEntries(id: number, names: string, kinds: Uint8Array, stats?: Float64Array | undefined | null): Array<string> | null
   replyOpened(id: number, opened: NativeOpened): boolean
   /**
    * Drops what the kernel caches about `path`: attributes, data, and a directory's
@@ -30,11 +45,9 @@ export declare class NativeMount {
   /** How files answered with a backing file have been served so far. */
   dataPath(): NativeDataPath
   replyData(id: number, data: Uint8Array): boolean
-  replyCount(id: number, count: number): boolean
   replyTarget(id: number, target: string): boolean
   replyStatfs(id: number, statfs: NativeStatFs): boolean
   replyNames(id: number, names: Array<string>): boolean
-  replyOffset(id: number, offset: number): boolean
   /** Unmounts; resolves when the backend has stopped. */
   unmount(): Promise<unknown>
   /** Unmounts on the calling thread, for exit paths where nothing asynchronous can run. */
@@ -48,10 +61,13 @@ export declare class NativeMount {
  */
 export declare function bufferMode(): string
 
-export interface NativeBatch {
-  requests: Array<NativeRequest>
-  events: Array<NativeEvent>
-}
+/**
+ * Every POSIX error name the core knows, with its (Linux) number: how JavaScript encodes
+ * error replies in a `replyBatch`.
+ */
+export declare function errnoNumbers(): Record<string, number>
+
+export declare function layout(): NativeLayout
 
 /** Which data path backed files take (see `FuseMount::data_path`). */
 export interface NativeDataPath {
@@ -82,6 +98,16 @@ export interface NativeFinding {
   source: string
   /** What to do about it; absent when there is nothing to do. */
   fix?: string
+}
+
+/**
+ * Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
+ * numbers per packed stat.
+ */
+export interface NativeLayout {
+  drainHeader: number
+  requestFields: number
+  statFields: number
 }
 
 export interface NativeMountOptions {
@@ -125,39 +151,15 @@ export interface NativeOpened {
   backingFd?: number
 }
 
-/**
- * One request for a JavaScript handler. Which fields are set depends on the operation; see
- * `lib/dispatch.ts` for the mapping to handler arguments.
- */
-export interface NativeRequest {
-  id: number
-  /** Index into `operationNames()`. */
-  op: number
-  path: string
-  handle?: number
-  flags?: number
-  offset?: number
-  size?: number
-  length?: number
-  data?: Buffer
-  mode?: number
-  rdev?: number
+/** A numbers-only reply that `replyBatch` did not deliver. */
+export interface NativeReplyProblem {
+  /** Which record of the batch. */
+  index: number
   /**
-   * The second path or name of the operation: symlink target, link source, rename
-   * destination, xattr name, copy destination.
+   * Why it was refused (the request was answered `EIO`); absent when the request was no
+   * longer pending.
    */
-  other?: string
-  uid?: number
-  gid?: number
-  atime?: number
-  mtime?: number
-  datasync?: boolean
-  whence?: number
-  toHandle?: number
-  toOffset?: number
-  callerUid: number
-  callerGid: number
-  callerPid: number
+  message?: string
 }
 
 export interface NativeStatFs {
@@ -171,7 +173,7 @@ export interface NativeStatFs {
   nameMax: number
 }
 
-/** The names of the operations, indexed by `NativeRequest.op`. */
+/** The names of the operations, indexed by the operation code of a drained request. */
 export declare function operationNames(): Array<string>
 
 /**

@@ -74,62 +74,57 @@ export function packStat(stat: unknown, defaults: { uid: number; gid: number }, 
   out[offset + 13] = (s.hidden ? 1 : 0) | (s.readonly ? 2 : 0) | (s.system ? 4 : 0) | (s.archive ? 8 : 0)
 }
 
-/** Why a directory entry name cannot be listed, or undefined if it can. */
-export function invalidName(name: string): string | undefined {
-  if (name === '') return 'is empty'
-  if (name === '.' || name === '..') return 'is reserved (. and .. are added for you)'
-  if (name.includes('/')) return "contains '/'"
-  if (name.includes('\0')) return 'contains NUL'
-  // A UTF-16 unit is at most 3 bytes of UTF-8, so only long names need measuring.
-  if (name.length > 85 && Buffer.byteLength(name) > 255) return 'is longer than 255 bytes'
-  return undefined
-}
-
 /** A checked listing, packed for the addon. */
 export interface PackedEntries {
-  names: string[]
+  /** The names joined by NUL, which no name can contain: one string crosses, not one per entry. */
+  names: string
   /** One kind code per name. */
   kinds: Uint8Array
-  /** `STAT_FIELDS` numbers per name (a NaN kind where an entry has no stat), if any entry has one. */
+  /** `STAT_FIELDS` numbers per name (a NaN kind where an entry has no stat), when asked for and any entry has one. */
   stats: Float64Array | undefined
-  /** Entries left out, with the reason. */
+  /** Entries left out here (names holding NUL), with the reason. */
   dropped: string[]
 }
 
 /**
- * Checks a readdir result. Entries whose names cannot exist in a directory are left out (and
- * listed in `dropped`) rather than failing the listing; a wrong shape fails it.
+ * Checks the shape of a readdir result and packs it. A wrong shape fails the listing; names
+ * no directory can hold are the addon's to drop (it says which), except names holding NUL,
+ * which would break the packing and are dropped here. Stats are packed only `withStats`: FUSE
+ * lists a name with its kind alone, while the Windows backends show each entry's attributes.
  */
-export function packEntries(entries: unknown, defaults: { uid: number; gid: number }): PackedEntries {
+export function packEntries(entries: unknown, defaults: { uid: number; gid: number }, withStats: boolean): PackedEntries {
   if (!Array.isArray(entries)) throw new InvalidReply(`readdir must return an array, got ${typeof entries}`)
   const dropped: string[] = []
-  const seen = new Set<string>()
-  const kept: DirEntry[] = []
-  entries.forEach((entry: DirEntry, i) => {
+  const names: string[] = []
+  const kinds = new Uint8Array(entries.length)
+  let stats: Float64Array | undefined
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as DirEntry
     if (typeof entry !== 'object' || entry === null || typeof entry.name !== 'string') {
       throw new InvalidReply(`readdir entry ${i} must be an object with a string name`)
     }
-    const problem = invalidName(entry.name) ?? (seen.has(entry.name) ? 'is a duplicate' : undefined)
-    if (problem !== undefined) {
-      dropped.push(`${JSON.stringify(entry.name.length > 40 ? entry.name.slice(0, 40) + '…' : entry.name)} ${problem}`)
-      return
+    const kind = ('kind' in entry ? entry.kind : undefined) ?? entry.stat?.kind
+    if (kind === undefined) throw new InvalidReply(`readdir entry ${JSON.stringify(entry.name)} needs a kind or a stat`)
+    const code = kindCode(kind, `readdir entry ${JSON.stringify(entry.name)}`)
+    if (entry.name.includes('\0')) {
+      dropped.push(`${JSON.stringify(entry.name.slice(0, 40))} contains NUL`)
+      continue
     }
-    seen.add(entry.name)
-    kept.push(entry)
-  })
-  const names = new Array<string>(kept.length)
-  const kinds = new Uint8Array(kept.length)
-  const stats = kept.some((e) => e.stat !== undefined) ? new Float64Array(kept.length * STAT_FIELDS) : undefined
-  kept.forEach((entry, i) => {
-    names[i] = entry.name
-    if (entry.stat !== undefined && stats !== undefined) packStat(entry.stat, defaults, stats, i * STAT_FIELDS)
-    else if (stats !== undefined) stats[i * STAT_FIELDS] = NaN
-    const what = `readdir entry ${JSON.stringify(entry.name)}`
-    if ('kind' in entry && entry.kind !== undefined) kinds[i] = kindCode(entry.kind, what)
-    else if (entry.stat !== undefined) kinds[i] = kindCode(entry.stat.kind, what)
-    else throw new InvalidReply(`${what} needs a kind or a stat`)
-  })
-  return { names, kinds, stats, dropped }
+    const at = names.length
+    names.push(entry.name)
+    kinds[at] = code
+    if (withStats && entry.stat !== undefined) {
+      stats ??= new Float64Array(entries.length * STAT_FIELDS).fill(NaN)
+      packStat(entry.stat, defaults, stats, at * STAT_FIELDS)
+    }
+  }
+  const kept = names.length
+  return {
+    names: names.join('\0'),
+    kinds: kept === entries.length ? kinds : kinds.subarray(0, kept),
+    stats: stats === undefined || kept === entries.length ? stats : stats.subarray(0, kept * STAT_FIELDS),
+    dropped,
+  }
 }
 
 export function toNativeOpened(result: unknown): NativeOpened {

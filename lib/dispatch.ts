@@ -1,125 +1,128 @@
-// Runs one batch of requests from the native side: calls the user's handlers, turns their
-// results into native replies, and makes sure every request is answered exactly once.
+// Serves the requests the native side hands over: decodes each drain, calls the user's
+// handlers, turns their results into native replies (numbers-only ones collected into one
+// call per batch), and makes sure every request is answered exactly once.
 import type { FileSystem, RequestContext } from '../index'
-import type { NativeMount, NativeRequest } from '../native'
+import type { NativeMount } from '../native'
 import { errnoOf, HandlerError } from './errors'
-import {
-  InvalidReply,
-  toBytes,
-  toCount,
-  packEntries,
-  packStat,
-  STAT_FIELDS,
-  toNativeOpened,
-  toNativeStatFs,
-} from './convert'
+import { InvalidReply, toBytes, toCount, packEntries, packStat, STAT_FIELDS, toNativeOpened, toNativeStatFs } from './convert'
+import { native } from './native'
 
-/** Sends a checked result; `warn` reports a problem that did not fail the request. */
-type Reply = (native: NativeMount, id: number, value: unknown, warn: (message: string) => void) => boolean
+/** How one kind of result is checked and sent; false when the request was no longer pending. */
+type Reply = (out: ReplySink, request: Request, value: unknown) => boolean
+
+/** Where replies go: numbers-only replies into the batch, the rest straight to the addon. */
+interface ReplySink {
+  readonly native: NativeMount
+  readonly batch: ReplyBatch
+  /** Whether readdir stats are used (the Windows backends), or only kinds (FUSE). */
+  readonly entryStats: boolean
+  /** Reports a problem that did not fail the request. */
+  warn(request: Request, message: string): void
+}
 
 export interface OperationSpec {
   /** The handler to call. */
   handler: keyof FileSystem
-  /** Handler arguments, without the trailing request context. */
-  args: (r: NativeRequest) => unknown[]
+  /** The handler's arguments, request context last. */
+  args: (r: Request) => unknown[]
   reply: Reply
   /** What a missing handler means, when it is not ENOSYS. */
   whenMissing?: 'ok' | 'opened'
 }
 
-const empty: Reply = (n, id) => n.replyEmpty(id)
-const opened: Reply = (n, id, v) => n.replyOpened(id, toNativeOpened(v))
-const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms))
+const empty: Reply = (out, r) => out.batch.empty(r)
+const opened: Reply = (out, r, v) => out.native.replyOpened(r.id, toNativeOpened(v))
+/** An optional number: NaN means absent. */
+const optional = (n: number) => (Number.isNaN(n) ? undefined : n)
+const date = (ms: number) => (Number.isNaN(ms) ? undefined : new Date(ms))
 
+// Each operation's numbers n0..n4 are in the order `request_numbers` in
+// crates/node/src/convert.rs writes them.
 /** Each native operation, in the order the addon numbers them (`operationNames()`). */
 export const OPERATIONS: Record<string, OperationSpec> = {
-  getattr: {
-    handler: 'getattr',
-    args: (r) => [r.path, r.handle],
-    reply: (n, id, v) => {
-      packStat(v, owner, statScratch)
-      return n.replyStat(id, statScratch)
-    },
-  },
+  getattr: { handler: 'getattr', args: (r) => [r.path, optional(r.n0), r.ctx], reply: (out, r, v) => out.batch.stat(r, v) },
   readdir: {
     handler: 'readdir',
-    args: (r) => [r.path, r.handle],
-    reply: (n, id, v, warn) => {
-      const { names, kinds, stats, dropped } = packEntries(v, owner)
-      if (dropped.length > 0) warn(`left out of the listing: ${dropped.join('; ')}`)
-      return n.replyEntries(id, names, kinds, stats)
+    args: (r) => [r.path, r.n0, r.ctx],
+    reply: (out, r, v) => {
+      const { names, kinds, stats, dropped } = packEntries(v, owner, out.entryStats)
+      const refused = out.native.replyEntries(r.id, names, kinds, stats)
+      if (refused === null) return false
+      dropped.push(...refused)
+      if (dropped.length > 0) out.warn(r, `left out of the listing: ${dropped.join('; ')}`)
+      return true
     },
   },
-  open: { handler: 'open', args: (r) => [r.path, r.flags], reply: opened, whenMissing: 'opened' },
-  opendir: { handler: 'opendir', args: (r) => [r.path, r.flags], reply: opened, whenMissing: 'opened' },
-  release: { handler: 'release', args: (r) => [r.path, r.handle, r.flags], reply: empty, whenMissing: 'ok' },
-  releasedir: { handler: 'releasedir', args: (r) => [r.path, r.handle], reply: empty, whenMissing: 'ok' },
+  open: { handler: 'open', args: (r) => [r.path, r.n0, r.ctx], reply: opened, whenMissing: 'opened' },
+  opendir: { handler: 'opendir', args: (r) => [r.path, r.n0, r.ctx], reply: opened, whenMissing: 'opened' },
+  release: { handler: 'release', args: (r) => [r.path, r.n0, r.n1, r.ctx], reply: empty, whenMissing: 'ok' },
+  releasedir: { handler: 'releasedir', args: (r) => [r.path, r.n0, r.ctx], reply: empty, whenMissing: 'ok' },
   read: {
     handler: 'read',
-    args: (r) => [r.path, r.handle, r.offset, r.size],
-    reply: (n, id, v) => n.replyData(id, toBytes(v, 'read')),
+    args: (r) => [r.path, r.n0, r.n1, r.n2, r.ctx],
+    reply: (out, r, v) => out.native.replyData(r.id, toBytes(v, 'read')),
   },
   write: {
     handler: 'write',
-    args: (r) => [r.path, r.handle, r.data, r.offset],
-    reply: (n, id, v) => n.replyCount(id, toCount(v, 'write')),
+    args: (r) => [r.path, r.n0, r.data, r.n1, r.ctx],
+    reply: (out, r, v) => out.batch.count(r, toCount(v, 'write')),
   },
-  create: { handler: 'create', args: (r) => [r.path, r.mode, r.flags], reply: opened },
-  mknod: { handler: 'mknod', args: (r) => [r.path, r.mode, r.rdev], reply: empty },
-  mkdir: { handler: 'mkdir', args: (r) => [r.path, r.mode], reply: empty },
-  unlink: { handler: 'unlink', args: (r) => [r.path], reply: empty },
-  rmdir: { handler: 'rmdir', args: (r) => [r.path], reply: empty },
-  symlink: { handler: 'symlink', args: (r) => [r.other, r.path], reply: empty },
+  create: { handler: 'create', args: (r) => [r.path, r.n0, r.n1, r.ctx], reply: opened },
+  mknod: { handler: 'mknod', args: (r) => [r.path, r.n0, r.n1, r.ctx], reply: empty },
+  mkdir: { handler: 'mkdir', args: (r) => [r.path, r.n0, r.ctx], reply: empty },
+  unlink: { handler: 'unlink', args: (r) => [r.path, r.ctx], reply: empty },
+  rmdir: { handler: 'rmdir', args: (r) => [r.path, r.ctx], reply: empty },
+  symlink: { handler: 'symlink', args: (r) => [r.other, r.path, r.ctx], reply: empty },
   readlink: {
     handler: 'readlink',
-    args: (r) => [r.path],
-    reply: (n, id, v) => {
+    args: (r) => [r.path, r.ctx],
+    reply: (out, r, v) => {
       if (typeof v !== 'string') throw new InvalidReply(`readlink must return a string, got ${typeof v}`)
-      return n.replyTarget(id, v)
+      return out.native.replyTarget(r.id, v)
     },
   },
-  link: { handler: 'link', args: (r) => [r.other, r.path], reply: empty },
-  rename: { handler: 'rename', args: (r) => [r.path, r.other, r.flags], reply: empty },
-  truncate: { handler: 'truncate', args: (r) => [r.path, r.size, r.handle], reply: empty },
-  chmod: { handler: 'chmod', args: (r) => [r.path, r.mode], reply: empty },
-  chown: { handler: 'chown', args: (r) => [r.path, r.uid ?? -1, r.gid ?? -1], reply: empty },
-  utimens: { handler: 'utimens', args: (r) => [r.path, date(r.atime), date(r.mtime)], reply: empty },
+  link: { handler: 'link', args: (r) => [r.other, r.path, r.ctx], reply: empty },
+  rename: { handler: 'rename', args: (r) => [r.path, r.other, r.n0, r.ctx], reply: empty },
+  truncate: { handler: 'truncate', args: (r) => [r.path, r.n1, optional(r.n0), r.ctx], reply: empty },
+  chmod: { handler: 'chmod', args: (r) => [r.path, r.n0, r.ctx], reply: empty },
+  chown: { handler: 'chown', args: (r) => [r.path, optional(r.n0) ?? -1, optional(r.n1) ?? -1, r.ctx], reply: empty },
+  utimens: { handler: 'utimens', args: (r) => [r.path, date(r.n0), date(r.n1), r.ctx], reply: empty },
   statfs: {
     handler: 'statfs',
-    args: (r) => [r.path],
-    reply: (n, id, v) => n.replyStatfs(id, toNativeStatFs(v)),
+    args: (r) => [r.path, r.ctx],
+    reply: (out, r, v) => out.native.replyStatfs(r.id, toNativeStatFs(v)),
   },
-  flush: { handler: 'flush', args: (r) => [r.path, r.handle], reply: empty, whenMissing: 'ok' },
-  fsync: { handler: 'fsync', args: (r) => [r.path, r.handle, r.datasync], reply: empty, whenMissing: 'ok' },
-  fsyncdir: { handler: 'fsyncdir', args: (r) => [r.path, r.handle, r.datasync], reply: empty, whenMissing: 'ok' },
-  access: { handler: 'access', args: (r) => [r.path, r.mode], reply: empty },
+  flush: { handler: 'flush', args: (r) => [r.path, r.n0, r.ctx], reply: empty, whenMissing: 'ok' },
+  fsync: { handler: 'fsync', args: (r) => [r.path, r.n0, r.n1 === 1, r.ctx], reply: empty, whenMissing: 'ok' },
+  fsyncdir: { handler: 'fsyncdir', args: (r) => [r.path, r.n0, r.n1 === 1, r.ctx], reply: empty, whenMissing: 'ok' },
+  access: { handler: 'access', args: (r) => [r.path, r.n0, r.ctx], reply: empty },
   getxattr: {
     handler: 'getxattr',
-    args: (r) => [r.path, r.other],
-    reply: (n, id, v) => n.replyData(id, toBytes(v, 'getxattr')),
+    args: (r) => [r.path, r.other, r.ctx],
+    reply: (out, r, v) => out.native.replyData(r.id, toBytes(v, 'getxattr')),
   },
-  setxattr: { handler: 'setxattr', args: (r) => [r.path, r.other, r.data, r.flags], reply: empty },
+  setxattr: { handler: 'setxattr', args: (r) => [r.path, r.other, r.data, r.n0, r.ctx], reply: empty },
   listxattr: {
     handler: 'listxattr',
-    args: (r) => [r.path],
-    reply: (n, id, v) => {
+    args: (r) => [r.path, r.ctx],
+    reply: (out, r, v) => {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
         throw new InvalidReply('listxattr must return an array of strings')
       }
-      return n.replyNames(id, v)
+      return out.native.replyNames(r.id, v)
     },
   },
-  removexattr: { handler: 'removexattr', args: (r) => [r.path, r.other], reply: empty },
-  fallocate: { handler: 'fallocate', args: (r) => [r.path, r.handle, r.offset, r.length, r.mode], reply: empty },
+  removexattr: { handler: 'removexattr', args: (r) => [r.path, r.other, r.ctx], reply: empty },
+  fallocate: { handler: 'fallocate', args: (r) => [r.path, r.n0, r.n1, r.n2, r.n3, r.ctx], reply: empty },
   lseek: {
     handler: 'lseek',
-    args: (r) => [r.path, r.handle, r.offset, r.whence],
-    reply: (n, id, v) => n.replyOffset(id, toCount(v, 'lseek')),
+    args: (r) => [r.path, r.n0, r.n1, r.n2, r.ctx],
+    reply: (out, r, v) => out.batch.offset(r, toCount(v, 'lseek')),
   },
   copy_file_range: {
     handler: 'copyFileRange',
-    args: (r) => [r.path, r.handle, r.offset, r.other, r.toHandle, r.toOffset, r.length],
-    reply: (n, id, v) => n.replyCount(id, toCount(v, 'copyFileRange')),
+    args: (r) => [r.path, r.n0, r.n1, r.other, r.n2, r.n3, r.n4, r.ctx],
+    reply: (out, r, v) => out.batch.count(r, toCount(v, 'copyFileRange')),
   },
 }
 
@@ -139,13 +142,118 @@ export function nativeAnswers(fs: FileSystem, specs: OperationSpec[]): number[] 
   })
 }
 
-/** Reused for every getattr reply: the addon reads it before the call returns. */
-const statScratch = new Float64Array(STAT_FIELDS)
-
 /** uid/gid that a Stat without them reports: the mounting process's. */
 const owner = {
   uid: typeof process.getuid === 'function' ? process.getuid() : 0,
   gid: typeof process.getgid === 'function' ? process.getgid() : 0,
+}
+
+const LAYOUT = native.layout()
+if (LAYOUT.statFields !== STAT_FIELDS) {
+  throw new Error(`mountkit: the native addon packs stats in ${LAYOUT.statFields} numbers, this JavaScript in ${STAT_FIELDS}; reinstall mountkit`)
+}
+const ERRNO_NUMBERS: Record<string, number> = native.errnoNumbers()
+const EIO = ERRNO_NUMBERS.EIO
+/** Requests one drain can hand over; more simply take another drain. */
+const DRAIN_CAPACITY = 256
+
+/**
+ * One request, decoded from a drain. `n0`..`n4` are the operation's numbers (see
+ * `OPERATIONS`); `other` is its second path or name, `data` its payload.
+ */
+export class Request {
+  constructor(
+    readonly id: number,
+    readonly op: number,
+    readonly path: string,
+    readonly other: string | undefined,
+    readonly data: Buffer | undefined,
+    readonly n0: number,
+    readonly n1: number,
+    readonly n2: number,
+    readonly n3: number,
+    readonly n4: number,
+    readonly ctx: RequestContext,
+  ) {}
+}
+
+// Reply tags of a numbers-only reply record (`ReplyTag` in crates/node/src/convert.rs).
+const TAG_EMPTY = 0
+const TAG_ERROR = 1
+const TAG_STAT = 2
+const TAG_COUNT = 3
+const TAG_OFFSET = 4
+
+/**
+ * Replies that are numbers only (success, errors, stats, counts), collected and sent to the
+ * addon in one call per batch: each is a record of request id, tag, and the tag's numbers.
+ */
+export class ReplyBatch {
+  private records = new Float64Array(64 * (2 + LAYOUT.statFields))
+  private length = 0
+  private readonly requests: Request[] = []
+  private readonly statScratch = new Float64Array(LAYOUT.statFields)
+
+  constructor(
+    private readonly native: NativeMount,
+    /** Called when the batch stops being empty, so that someone flushes it. */
+    private readonly started: () => void,
+    /** Called for each reply that was not delivered: late (no message) or refused. */
+    private readonly undelivered: (request: Request, message: string | undefined) => void,
+  ) {}
+
+  empty(request: Request): boolean {
+    this.record(request, TAG_EMPTY, 0)
+    return true
+  }
+
+  error(request: Request, code: string): boolean {
+    this.records[this.record(request, TAG_ERROR, 1)] = ERRNO_NUMBERS[code] ?? EIO
+    return true
+  }
+
+  stat(request: Request, value: unknown): boolean {
+    // Checked into scratch first: a Stat that fails its checks leaves no half record.
+    packStat(value, owner, this.statScratch)
+    this.records.set(this.statScratch, this.record(request, TAG_STAT, this.statScratch.length))
+    return true
+  }
+
+  count(request: Request, count: number): boolean {
+    this.records[this.record(request, TAG_COUNT, 1)] = count
+    return true
+  }
+
+  offset(request: Request, offset: number): boolean {
+    this.records[this.record(request, TAG_OFFSET, 1)] = offset
+    return true
+  }
+
+  /** Sends every collected reply in one call. */
+  flush(): void {
+    if (this.length === 0) return
+    const records = this.records.subarray(0, this.length)
+    const requests = this.requests.splice(0)
+    this.length = 0
+    const problems = this.native.replyBatch(records)
+    if (problems === null || problems === undefined) return
+    for (const problem of problems) this.undelivered(requests[problem.index], problem.message ?? undefined)
+  }
+
+  /** Appends a record head and returns where its `width` numbers go. */
+  private record(request: Request, tag: number, width: number): number {
+    if (this.length + 2 + width > this.records.length) {
+      const grown = new Float64Array(this.records.length * 2)
+      grown.set(this.records.subarray(0, this.length))
+      this.records = grown
+    }
+    if (this.length === 0) this.started()
+    this.records[this.length] = request.id
+    this.records[this.length + 1] = tag
+    this.length += 2 + width
+    this.requests.push(request)
+    return this.length - width
+  }
 }
 
 export interface DispatchHooks {
@@ -159,41 +267,103 @@ export interface DispatchHooks {
  * Serves requests against one filesystem, at most `maxConcurrency` handlers at a time; the
  * rest wait in arrival order.
  */
-export class Dispatcher {
-  private readonly backlog: NativeRequest[] = []
+export class Dispatcher implements ReplySink {
+  readonly batch: ReplyBatch
+  private readonly slots = new Float64Array(LAYOUT.drainHeader + DRAIN_CAPACITY * LAYOUT.requestFields)
+  private readonly backlog: Request[] = []
   private running = 0
+  /** True while a wake-up is being served: replies made meanwhile are flushed at its end. */
+  private serving = false
+  private flushQueued = false
+  private readonly flushTask = () => {
+    this.flushQueued = false
+    this.batch.flush()
+  }
 
   constructor(
-    private readonly native: NativeMount,
+    readonly native: NativeMount,
     private readonly fs: FileSystem,
     private readonly specs: OperationSpec[],
     private readonly maxConcurrency: number,
+    readonly entryStats: boolean,
     private readonly hooks: DispatchHooks,
-  ) {}
+  ) {
+    this.batch = new ReplyBatch(
+      native,
+      () => {
+        // Replies of handlers that settle later (in promise callbacks) go out together at
+        // the end of the current microtask run.
+        if (!this.serving && !this.flushQueued) {
+          this.flushQueued = true
+          queueMicrotask(this.flushTask)
+        }
+      },
+      (request, message) => {
+        if (message === undefined) this.late(request)
+        else this.report(request, 'EIO', `invalid result: ${message}`)
+      },
+    )
+  }
 
-  accept(requests: NativeRequest[]): void {
-    for (const request of requests) {
-      if (this.running < this.maxConcurrency) this.start(request)
-      else this.backlog.push(request)
+  /** Serves one wake-up: everything queued, then the replies made along the way in one call. */
+  wake(): void {
+    this.serving = true
+    try {
+      while (this.drainOnce());
+    } finally {
+      this.serving = false
+      this.batch.flush()
     }
   }
 
-  private start(request: NativeRequest): void {
+  /** Sends collected replies now (before unmounting, for instance). */
+  flush(): void {
+    this.batch.flush()
+  }
+
+  warn(request: Request, message: string): void {
+    this.report(request, undefined, message)
+  }
+
+  /** Takes one drain's worth of requests and starts them; true if more are queued. */
+  private drainOnce(): boolean {
+    const s = this.slots
+    const strings = this.native.drain(s)
+    const count = s[0]
+    if (s[3] !== 0) {
+      for (const e of this.native.takeEvents()) this.hooks.fault(new HandlerError(e.operation, e.path, e.errno, e.message))
+    }
+    if (count === 0) return s[1] !== 0
+    const payloads = s[2] > 0 ? this.native.takePayloads() : undefined
+    const parts = strings.split('\0')
+    let part = 0
+    let payload = 0
+    for (let i = 0, at = LAYOUT.drainHeader; i < count; i++, at += LAYOUT.requestFields) {
+      const path = parts[part++]
+      const other = s[at + 2] === 2 ? parts[part++] : undefined
+      const data = s[at + 3] === 1 ? payloads![payload++] : undefined
+      const ctx: RequestContext = { uid: s[at + 4], gid: s[at + 5], pid: s[at + 6] }
+      const request = new Request(s[at], s[at + 1], path, other, data, s[at + 7], s[at + 8], s[at + 9], s[at + 10], s[at + 11], ctx)
+      if (this.running < this.maxConcurrency) this.start(request)
+      else this.backlog.push(request)
+    }
+    return s[1] !== 0
+  }
+
+  private start(request: Request): void {
     this.running++
     const spec = this.specs[request.op]
     const method = this.fs[spec.handler] as ((...args: unknown[]) => unknown) | undefined
-    const name = spec.handler
-    this.hooks.log?.(`-> #${request.id} ${name} ${request.path}`)
+    this.hooks.log?.(`-> #${request.id} ${spec.handler} ${request.path}`)
     if (method === undefined) {
       if (spec.whenMissing === 'ok') this.finish(request, spec, undefined)
       else if (spec.whenMissing === 'opened') this.finish(request, spec, 0)
       else this.fail(request, 'ENOSYS')
       return
     }
-    const ctx: RequestContext = { uid: request.callerUid, gid: request.callerGid, pid: request.callerPid }
     let result: unknown
     try {
-      result = method.call(this.fs, ...spec.args(request), ctx)
+      result = method.apply(this.fs, spec.args(request))
     } catch (thrown) {
       this.rejected(request, thrown)
       return
@@ -208,48 +378,49 @@ export class Dispatcher {
     }
   }
 
-  private finish(request: NativeRequest, spec: OperationSpec, value: unknown): void {
+  private finish(request: Request, spec: OperationSpec, value: unknown): void {
     let answered: boolean
     try {
-      answered = spec.reply(this.native, request.id, value, (message) => this.report(request, undefined, message))
+      answered = spec.reply(this, request, value)
       this.hooks.log?.(`<- #${request.id} ok`)
     } catch (error) {
+      // A result that fails the checks here is answered EIO here; one the addon refuses, the
+      // addon has answered EIO already.
+      answered = error instanceof InvalidReply ? this.answerError(request, 'EIO') : true
       const message = error instanceof Error ? error.message : String(error)
-      answered = this.answerError(request, 'EIO')
       this.report(request, 'EIO', `invalid result: ${message}`, error)
     }
     if (!answered) this.late(request)
     this.next()
   }
 
-  private rejected(request: NativeRequest, thrown: unknown): void {
+  private rejected(request: Request, thrown: unknown): void {
     const code = errnoOf(thrown)
     if (code !== undefined) {
       this.fail(request, code)
       return
     }
-    const answered = this.answerError(request, 'EIO')
+    this.answerError(request, 'EIO')
     const message = thrown instanceof Error ? thrown.message : String(thrown)
     this.report(request, 'EIO', `handler threw: ${message}`, thrown)
-    if (!answered) this.late(request)
     this.next()
   }
 
-  private fail(request: NativeRequest, code: string): void {
-    if (!this.answerError(request, code)) this.late(request)
+  private fail(request: Request, code: string): void {
+    this.answerError(request, code)
     this.next()
   }
 
-  private answerError(request: NativeRequest, code: string): boolean {
+  private answerError(request: Request, code: string): boolean {
     this.hooks.log?.(`<- #${request.id} ${code}`)
-    return this.native.replyError(request.id, code)
+    return this.batch.error(request, code)
   }
 
-  private late(request: NativeRequest): void {
+  private late(request: Request): void {
     this.report(request, 'ETIMEDOUT', 'handler settled after its request had already timed out')
   }
 
-  private report(request: NativeRequest, errno: string | undefined, message: string, cause?: unknown): void {
+  private report(request: Request, errno: string | undefined, message: string, cause?: unknown): void {
     this.hooks.fault(new HandlerError(this.specs[request.op].handler, request.path, errno, message, cause))
   }
 

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { DataPathReport, FileSystem, MountOptions } from '../index'
-import type { NativeBatch, NativeMount } from '../native'
+import type { NativeMount } from '../native'
 import { Dispatcher, nativeAnswers, OPERATIONS } from './dispatch'
 import { HandlerError } from './errors'
 import { native } from './native'
@@ -24,8 +24,11 @@ export class Mount extends EventEmitter {
   readonly backend: 'fuse' | 'winfsp' | 'dokan'
   private unmounting: Promise<void> | undefined
 
-  /** @internal */
-  constructor(private readonly session: NativeMount) {
+  /** @internal `flush` sends replies still collected for a batch. */
+  constructor(
+    private readonly session: NativeMount,
+    private readonly flush: () => void,
+  ) {
     super()
     this.mountpoint = session.mountpoint
     this.backend = session.backend as Mount['backend']
@@ -43,6 +46,7 @@ export class Mount extends EventEmitter {
   unmount(): Promise<void> {
     this.unmounting ??= (async () => {
       live.delete(this)
+      this.flush()
       await this.session.unmount()
       if (live.size === 0) uninstallHooks()
     })()
@@ -120,13 +124,6 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   })
 
   let dispatcher: Dispatcher | undefined
-  let mount: Mount | undefined
-  const onBatch = (batch: NativeBatch) => {
-    for (const event of batch.events) {
-      mount?.fault(new HandlerError(event.operation, event.path, event.errno, event.message))
-    }
-    dispatcher?.accept(batch.requests)
-  }
   const session = native.NativeMount.mount(target, {
     fsName: options.fsName ?? 'mountkit',
     readOnly: options.readOnly ?? false,
@@ -149,11 +146,11 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     driveType: options.driveType ?? 'fixed',
     sectorSize: positive(options.sectorSize, 'sectorSize', 4096),
     allocationUnitSize: positive(options.allocationUnitSize, 'allocationUnitSize', 4096),
-  }, () => {
-    onBatch(session.drain())
-  })
-  mount = new Mount(session)
-  dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, { fault: (e) => mount!.fault(e), log })
+  }, () => dispatcher?.wake())
+  const mount = new Mount(session, () => dispatcher?.flush())
+  // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.
+  const entryStats = session.backend !== 'fuse'
+  dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, entryStats, { fault: (e) => mount.fault(e), log })
   live.add(mount)
   installHooks()
   return mount

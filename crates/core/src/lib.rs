@@ -17,6 +17,7 @@ pub mod backing;
 pub mod errno;
 pub mod filesystem;
 pub mod handles;
+pub mod listing;
 pub mod operation;
 pub mod runtime;
 pub mod stat;

@@ -2,7 +2,6 @@
 //! core's replies back into FUSE replies. Nothing here decides policy: every answer comes from
 //! the [`Dispatch`] behind the mount.
 
-use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -18,6 +17,7 @@ use fuser::{
     ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::warn;
+use mountkit_core::listing::retain_listable;
 use mountkit_core::{
     expect_empty, expect_reply, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
     OpenFlags, Opened, Operation, RenameMode, Reply, Request as CoreRequest, RequestContext,
@@ -1163,33 +1163,19 @@ impl Adapter {
 
 impl Shared {
     /// The full listing of directory `ino` as the kernel sees it: `.` and `..` first, then
-    /// the handler's entries with invalid names dropped (they could not be looked up).
-    fn listing(&self, ino: INodeNo, entries: Vec<DirEntry>) -> Vec<(String, FileKind, u64)> {
+    /// the handler's entries without those no directory can hold (they could not be looked up).
+    fn listing(&self, ino: INodeNo, mut entries: Vec<DirEntry>) -> Vec<(String, FileKind, u64)> {
+        for dropped in retain_listable(&mut entries) {
+            warn!(
+                "readdir of inode {} skipped {:?}: it {}",
+                ino.0, dropped.name, dropped.reason
+            );
+        }
         let table = self.inodes.lock();
         let mut listing = Vec::with_capacity(entries.len() + 2);
         listing.push((".".to_owned(), FileKind::Directory, ino.0));
         listing.push(("..".to_owned(), FileKind::Directory, ROOT));
-        let mut seen = HashSet::with_capacity(entries.len());
         for entry in entries {
-            let name_ok = !entry.name.is_empty()
-                && entry.name != "."
-                && entry.name != ".."
-                && entry.name.len() <= 255
-                && !entry.name.contains(['/', '\0']);
-            if !name_ok {
-                warn!(
-                    "readdir of inode {} skipped invalid name {:?}",
-                    ino.0, entry.name
-                );
-                continue;
-            }
-            if !seen.insert(entry.name.clone()) {
-                warn!(
-                    "readdir of inode {} skipped duplicate name {:?}",
-                    ino.0, entry.name
-                );
-                continue;
-            }
             // d_ino is informational; a name the kernel has not looked up yet gets a
             // placeholder that is never a real node.
             let d_ino = table.peek(ino.0, &entry.name).unwrap_or(u64::MAX);

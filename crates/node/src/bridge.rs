@@ -112,10 +112,13 @@ pub struct Bridge {
     limits: Limits,
 }
 
-/// What one wake-up hands to JavaScript.
-pub struct Batch<T> {
-    pub requests: Vec<T>,
-    pub faults: Vec<Fault>,
+/// What one [`Bridge::drain`] handed over.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Drained {
+    /// Requests visited.
+    pub count: usize,
+    /// Whether more requests are queued than the drain could take.
+    pub more: bool,
 }
 
 impl Bridge {
@@ -134,25 +137,37 @@ impl Bridge {
         bridge
     }
 
-    /// Hands JavaScript everything queued since the last batch, each request converted by
-    /// `convert`, which may move bulk payloads (write data) out of the parked request: the
-    /// table keeps only what is needed to answer and to report faults.
-    pub fn drain<T>(&self, mut convert: impl FnMut(u32, &mut Pending) -> T) -> Batch<T> {
+    /// Hands JavaScript up to `max` of the requests queued since the last batch, oldest
+    /// first: `visit` sees each one and may move bulk payloads (write data) out of the parked
+    /// request; the table keeps only what is needed to answer and to report faults.
+    pub fn drain(&self, max: usize, mut visit: impl FnMut(u32, &mut Pending)) -> Drained {
         // Clear the flag before taking the queue: a request queued after this point
         // schedules a new wake-up, and one queued before is in the queue we take.
         self.scheduled.store(false, Ordering::SeqCst);
-        let ids = std::mem::take(&mut *self.queue.lock());
+        let (ids, more): (Vec<u32>, bool) = {
+            let mut queue = self.queue.lock();
+            let take = queue.len().min(max);
+            (queue.drain(..take).collect(), !queue.is_empty())
+        };
         let mut pending = self.pending.lock();
-        let requests = ids
-            .into_iter()
-            .filter_map(|id| {
-                let p = pending.get_mut(&id)?;
-                Some(convert(id, p))
-            })
-            .collect();
-        drop(pending);
-        let faults = std::mem::take(&mut *self.faults.lock());
-        Batch { requests, faults }
+        let mut count = 0;
+        for id in ids {
+            if let Some(p) = pending.get_mut(&id) {
+                visit(id, p);
+                count += 1;
+            }
+        }
+        Drained { count, more }
+    }
+
+    /// Whether faults are waiting for [`Bridge::take_faults`].
+    pub fn has_faults(&self) -> bool {
+        !self.faults.lock().is_empty()
+    }
+
+    /// The faults recorded since the last call, oldest first.
+    pub fn take_faults(&self) -> Vec<Fault> {
+        std::mem::take(&mut *self.faults.lock())
     }
 
     /// Completes request `id` with the reply `build` makes from it (`None` when the request is
@@ -388,6 +403,12 @@ mod tests {
         (request, rx)
     }
 
+    fn drain_ids(b: &Bridge) -> Vec<u32> {
+        let mut ids = Vec::new();
+        b.drain(usize::MAX, |id, _| ids.push(id));
+        ids
+    }
+
     #[test]
     fn one_wake_up_delivers_every_queued_request() {
         let (b, wakes) = bridge(Duration::from_secs(30));
@@ -399,9 +420,9 @@ mod tests {
             })
             .collect();
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
-        let batch = b.drain(|id, _| id);
-        assert_eq!(batch.requests.len(), 5);
-        for (id, rx) in batch.requests.iter().zip(&receivers) {
+        let ids = drain_ids(&b);
+        assert_eq!(ids.len(), 5);
+        for (id, rx) in ids.iter().zip(&receivers) {
             assert!(b.answer(*id, Ok(Reply::Empty)));
             assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
         }
@@ -415,17 +436,49 @@ mod tests {
     }
 
     #[test]
+    fn a_drain_takes_at_most_what_fits_and_says_more_are_queued() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        for i in 0..5 {
+            b.dispatch(request(1, &format!("/{i}")).0);
+        }
+        let mut paths = Vec::new();
+        let first = b.drain(3, |_, p| paths.push(p.operation.path().to_owned()));
+        assert_eq!(
+            first,
+            Drained {
+                count: 3,
+                more: true
+            }
+        );
+        let second = b.drain(3, |_, p| paths.push(p.operation.path().to_owned()));
+        assert_eq!(
+            second,
+            Drained {
+                count: 2,
+                more: false
+            }
+        );
+        assert_eq!(
+            paths,
+            ["/0", "/1", "/2", "/3", "/4"],
+            "oldest first, each once"
+        );
+    }
+
+    #[test]
     fn an_unanswered_request_times_out_with_a_fault() {
         let (b, _) = bridge(Duration::from_millis(50));
         let (r, rx) = request(1, "/slow");
         b.dispatch(r);
-        let id = b.drain(|id, _| id).requests[0];
+        let id = drain_ids(&b)[0];
         assert_eq!(
             rx.recv_timeout(Duration::from_secs(5)).unwrap(),
             Err(Errno::ETIMEDOUT)
         );
         assert!(!b.answer(id, Ok(Reply::Empty)), "a late answer is refused");
-        let faults = b.drain(|id, _| id).faults;
+        assert!(b.has_faults());
+        let faults = b.take_faults();
+        assert!(!b.has_faults());
         assert_eq!(faults.len(), 1);
         assert_eq!(faults[0].path, "/slow");
         assert_eq!(faults[0].errno, Errno::ETIMEDOUT);
@@ -437,9 +490,8 @@ mod tests {
         let (r, rx) = request(4242, "/self");
         b.dispatch(r);
         assert_eq!(rx.recv().unwrap(), Err(Errno::EDEADLK));
-        let batch = b.drain(|id, _| id);
-        assert!(batch.requests.is_empty());
-        assert_eq!(batch.faults[0].errno, Errno::EDEADLK);
+        assert!(drain_ids(&b).is_empty());
+        assert_eq!(b.take_faults()[0].errno, Errno::EDEADLK);
     }
 
     #[test]
@@ -480,7 +532,7 @@ mod tests {
         let (r1, rx1) = request(1, "/a");
         let (r2, rx2) = request(1, "/b");
         b.dispatch(r1);
-        b.drain(|id, _| id);
+        drain_ids(&b);
         b.dispatch(r2);
         b.close();
         assert_eq!(rx1.recv().unwrap(), Err(Errno::EIO));
@@ -511,11 +563,12 @@ mod tests {
                 let _ = tx.send(r);
             }),
         });
-        let batch = b.drain(|id, p| match &mut p.operation {
-            Operation::Write { data, .. } => (id, std::mem::take(data)),
+        let mut moved = Vec::new();
+        b.drain(usize::MAX, |id, p| match &mut p.operation {
+            Operation::Write { data, .. } => moved.push((id, std::mem::take(data))),
             _ => panic!("not a write"),
         });
-        let (id, data) = &batch.requests[0];
+        let (id, data) = &moved[0];
         assert_eq!(&data[..], b"hello");
         let mut parked = None;
         let settled = b.settle(*id, |p| {
@@ -534,7 +587,7 @@ mod tests {
         let (b, _) = bridge(Duration::from_secs(30));
         let (r, rx) = request(1, "/f");
         b.dispatch(r);
-        let id = b.drain(|id, _| id).requests[0];
+        let id = drain_ids(&b)[0];
         let err = b.settle(id, |_| Ok(Reply::Empty)).unwrap_err();
         assert!(err.contains("expected a Stat reply"), "{err}");
         assert_eq!(rx.recv().unwrap(), Err(Errno::EIO));

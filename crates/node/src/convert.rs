@@ -8,44 +8,105 @@ use std::fs::{File, OpenOptions};
 use std::sync::Arc;
 
 use mountkit_core::{
-    Backing, DirEntry, Errno, FileKind, OpenFlags, Opened, Operation, RenameMode, RequestContext,
-    SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
+    Backing, DirEntry, Errno, FileKind, OpenFlags, Opened, Operation, RenameMode, Reply,
+    RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
 };
 use napi_derive::napi;
 
+use crate::bridge::Pending;
 use crate::payload::Payload;
 
-/// One request for a JavaScript handler. Which fields are set depends on the operation; see
-/// `lib/dispatch.ts` for the mapping to handler arguments.
-#[napi(object, object_from_js = false)]
-pub struct NativeRequest {
-    pub id: u32,
-    /// Index into `operationNames()`.
-    pub op: u32,
-    pub path: String,
-    pub handle: Option<f64>,
-    pub flags: Option<i32>,
-    pub offset: Option<f64>,
-    pub size: Option<f64>,
-    pub length: Option<f64>,
-    #[napi(ts_type = "Buffer")]
-    pub data: Option<Payload>,
-    pub mode: Option<u32>,
-    pub rdev: Option<u32>,
-    /// The second path or name of the operation: symlink target, link source, rename
-    /// destination, xattr name, copy destination.
-    pub other: Option<String>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub atime: Option<f64>,
-    pub mtime: Option<f64>,
-    pub datasync: Option<bool>,
-    pub whence: Option<i32>,
-    pub to_handle: Option<f64>,
-    pub to_offset: Option<f64>,
-    pub caller_uid: u32,
-    pub caller_gid: u32,
-    pub caller_pid: u32,
+/// Numbers per request in the array `drain` fills (see `lib/dispatch.ts`, `decodeRequests`):
+/// id, operation code, how many strings (1 or 2), whether a payload comes with it (0 or 1),
+/// caller uid, gid and pid, then `REQUEST_NUMBERS` operation-specific numbers (see
+/// [`request_numbers`]).
+pub const REQUEST_FIELDS: usize = 7 + REQUEST_NUMBERS;
+/// Operation-specific numbers per request; NaN marks one the operation does not have.
+pub const REQUEST_NUMBERS: usize = 5;
+/// Header numbers before the first request in the drain array: how many requests follow,
+/// whether more are queued (1) or not (0), how many payloads wait for `takePayloads`, and
+/// whether faults wait for `takeEvents` (1) or not (0).
+pub const DRAIN_HEADER: usize = 4;
+
+/// What a numbers-only reply record carries (see [`reply_record`]). JavaScript collects these
+/// replies and sends them in one `replyBatch` call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyTag {
+    /// Success with nothing to report.
+    Empty,
+    /// A failure: one number, the errno.
+    Error,
+    /// A getattr answer: one packed stat (`STAT_FIELDS` numbers).
+    Stat,
+    /// A byte count (write, copy_file_range): one number.
+    Count,
+    /// A file offset (lseek): one number.
+    Offset,
+}
+
+impl ReplyTag {
+    fn from_code(code: f64) -> Option<ReplyTag> {
+        const TAGS: [ReplyTag; 5] = [
+            ReplyTag::Empty,
+            ReplyTag::Error,
+            ReplyTag::Stat,
+            ReplyTag::Count,
+            ReplyTag::Offset,
+        ];
+        if code.fract() != 0.0 || code < 0.0 {
+            return None;
+        }
+        TAGS.get(code as usize).copied()
+    }
+
+    fn width(self) -> usize {
+        match self {
+            ReplyTag::Empty => 0,
+            ReplyTag::Stat => STAT_FIELDS,
+            ReplyTag::Error | ReplyTag::Count | ReplyTag::Offset => 1,
+        }
+    }
+
+    /// The reply a record's `numbers` make for `pending`, checked: a write cannot claim more
+    /// bytes than it carried.
+    pub fn reply(self, numbers: &[f64], pending: Option<&Pending>) -> Result<Reply, String> {
+        match self {
+            ReplyTag::Empty => Ok(Reply::Empty),
+            ReplyTag::Error => Err("an error record is an answer, not a reply".to_owned()),
+            ReplyTag::Stat => packed_stat(numbers)?
+                .map(Reply::Stat)
+                .ok_or_else(|| "getattr must return a stat".to_owned()),
+            ReplyTag::Offset => whole(numbers[0], "offset").map(Reply::Offset),
+            ReplyTag::Count => {
+                let count = whole(numbers[0], "count")?;
+                match pending {
+                    Some(p)
+                        if matches!(p.operation, Operation::Write { .. })
+                            && count > p.payload_len as u64 =>
+                    {
+                        Err(format!(
+                            "write claimed {count} bytes of a {}-byte write",
+                            p.payload_len
+                        ))
+                    }
+                    _ => Ok(Reply::Count(count)),
+                }
+            }
+        }
+    }
+}
+
+/// Splits the first record off `records`: request id, tag, and the tag's numbers.
+pub fn reply_record(records: &[f64]) -> Result<(u32, ReplyTag, &[f64]), String> {
+    let [id, tag, rest @ ..] = records else {
+        return Err("a reply record needs an id and a tag".to_owned());
+    };
+    let tag = ReplyTag::from_code(*tag).ok_or_else(|| format!("unknown reply tag {tag}"))?;
+    let numbers = rest
+        .get(..tag.width())
+        .ok_or_else(|| format!("a {tag:?} reply record is cut short"))?;
+    let id = u32::try_from(whole(*id, "request id")?).map_err(|_| "request id out of range")?;
+    Ok((id, tag, numbers))
 }
 
 /// Numbers per stat in a packed stat array (see `lib/convert.ts`, `packStat`): kind, size,
@@ -86,12 +147,6 @@ pub struct NativeEvent {
     pub path: String,
     pub errno: String,
     pub message: String,
-}
-
-#[napi(object, object_from_js = false)]
-pub struct NativeBatch {
-    pub requests: Vec<NativeRequest>,
-    pub events: Vec<NativeEvent>,
 }
 
 const KINDS: [FileKind; 7] = [
@@ -210,39 +265,45 @@ pub fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
     }))
 }
 
-/// Decodes a listing: names, one kind code per name, and optionally one packed stat per name.
-pub fn entries(
-    names: Vec<String>,
-    kinds: &[u8],
-    stats: Option<&[f64]>,
-) -> Result<Vec<DirEntry>, String> {
-    if kinds.len() != names.len() {
-        return Err(format!("{} names but {} kinds", names.len(), kinds.len()));
-    }
+/// Decodes a listing: the names joined by NUL (a character no name can hold), one kind code
+/// per name, and optionally one packed stat per name. One string crosses from JavaScript
+/// instead of one per entry.
+pub fn entries(names: &str, kinds: &[u8], stats: Option<&[f64]>) -> Result<Vec<DirEntry>, String> {
     if let Some(stats) = stats {
-        if stats.len() != names.len() * STAT_FIELDS {
+        if stats.len() != kinds.len() * STAT_FIELDS {
             return Err(format!(
-                "{} names but {} packed stat numbers",
-                names.len(),
+                "{} kinds but {} packed stat numbers",
+                kinds.len(),
                 stats.len()
             ));
         }
     }
-    names
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let stat = match stats {
-                Some(stats) => packed_stat(&stats[i * STAT_FIELDS..(i + 1) * STAT_FIELDS])?,
-                None => None,
-            };
-            Ok(DirEntry {
-                kind: kind(u32::from(kinds[i]))?,
-                stat,
-                name,
-            })
-        })
-        .collect()
+    let mut listing = Vec::with_capacity(kinds.len());
+    if kinds.is_empty() {
+        return if names.is_empty() {
+            Ok(listing)
+        } else {
+            Err("names without kinds".to_owned())
+        };
+    }
+    for (i, name) in names.split('\0').enumerate() {
+        let Some(&code) = kinds.get(i) else {
+            return Err(format!("more names than the {} kinds", kinds.len()));
+        };
+        let stat = match stats {
+            Some(stats) => packed_stat(&stats[i * STAT_FIELDS..(i + 1) * STAT_FIELDS])?,
+            None => None,
+        };
+        listing.push(DirEntry {
+            kind: kind(u32::from(code))?,
+            stat,
+            name: name.to_owned(),
+        });
+    }
+    if listing.len() != kinds.len() {
+        return Err(format!("{} names but {} kinds", listing.len(), kinds.len()));
+    }
+    Ok(listing)
 }
 
 /// `flags` are the open flags of the request being answered; a backing path is opened with
@@ -321,167 +382,194 @@ fn set_time(t: Option<SetTime>) -> Option<f64> {
     })
 }
 
-/// Builds the JavaScript request for a parked operation, moving its bulk payload out.
-pub fn request(
+/// Writes one parked request for JavaScript: `REQUEST_FIELDS` numbers into `numbers`, its
+/// path (and second string, if it has one) onto `strings`, each followed by a NUL, and its
+/// bulk payload (write data, an xattr value) moved onto `payloads`.
+pub fn write_request(
     id: u32,
     op_code: u32,
     operation: &mut Operation,
     cx: RequestContext,
-) -> NativeRequest {
-    let mut r = NativeRequest {
-        id,
-        op: op_code,
-        path: operation.path().to_owned(),
-        handle: None,
-        flags: None,
-        offset: None,
-        size: None,
-        length: None,
-        data: None,
-        mode: None,
-        rdev: None,
-        other: None,
-        uid: None,
-        gid: None,
-        atime: None,
-        mtime: None,
-        datasync: None,
-        whence: None,
-        to_handle: None,
-        to_offset: None,
-        caller_uid: cx.uid,
-        caller_gid: cx.gid,
-        caller_pid: cx.pid,
+    numbers: &mut [f64],
+    strings: &mut String,
+    payloads: &mut Vec<Payload>,
+) {
+    strings.push_str(operation.path());
+    strings.push('\0');
+    let strings_count = match second_string(operation) {
+        Some(other) => {
+            strings.push_str(other);
+            strings.push('\0');
+            2.0
+        }
+        None => 1.0,
     };
+    let payload = match operation {
+        Operation::Write { data, .. } => Some(std::mem::take(data)),
+        Operation::Setxattr { value, .. } => Some(std::mem::take(value)),
+        _ => None,
+    };
+    numbers[0] = f64::from(id);
+    numbers[1] = f64::from(op_code);
+    numbers[2] = strings_count;
+    numbers[3] = if payload.is_some() { 1.0 } else { 0.0 };
+    numbers[4] = f64::from(cx.uid);
+    numbers[5] = f64::from(cx.gid);
+    numbers[6] = f64::from(cx.pid);
+    numbers[7..].copy_from_slice(&request_numbers(operation));
+    if let Some(payload) = payload {
+        payloads.push(Payload(payload));
+    }
+}
+
+/// The second path or name of an operation: symlink target, link source, rename
+/// destination, xattr name, copy destination.
+fn second_string(operation: &Operation) -> Option<&str> {
     use Operation as O;
     match operation {
-        O::Getattr { handle, .. } => r.handle = handle.map(|h| h as f64),
-        O::Truncate { handle, size, .. } => {
-            r.handle = handle.map(|h| h as f64);
-            r.size = Some(*size as f64);
+        O::Symlink { target, .. } => Some(target),
+        O::Link { existing, .. } => Some(existing),
+        O::Rename { to, .. } => Some(to),
+        O::Getxattr { name, .. } | O::Removexattr { name, .. } | O::Setxattr { name, .. } => {
+            Some(name)
         }
-        O::Readdir { handle, .. } | O::Releasedir { handle, .. } | O::Flush { handle, .. } => {
-            r.handle = Some(*handle as f64)
+        O::CopyFileRange { to_path, .. } => Some(to_path),
+        _ => None,
+    }
+}
+
+/// The numbers of an operation, in the order `lib/dispatch.ts` reads them (`OPERATIONS`);
+/// NaN where an optional one is absent (no handle, a uid left unchanged, a time not set).
+pub fn request_numbers(operation: &Operation) -> [f64; REQUEST_NUMBERS] {
+    use Operation as O;
+    let mut n = [f64::NAN; REQUEST_NUMBERS];
+    let handle = |h: u64| h as f64;
+    match operation {
+        O::Getattr { handle: h, .. } => n[0] = h.map_or(f64::NAN, handle),
+        O::Truncate {
+            handle: h, size, ..
+        } => {
+            n[0] = h.map_or(f64::NAN, handle);
+            n[1] = *size as f64;
         }
-        O::Open { flags, .. } | O::Opendir { flags, .. } => r.flags = Some(flags.0),
-        O::Release { handle, flags, .. } => {
-            r.handle = Some(*handle as f64);
-            r.flags = Some(flags.0);
+        O::Readdir { handle: h, .. }
+        | O::Releasedir { handle: h, .. }
+        | O::Flush { handle: h, .. } => n[0] = handle(*h),
+        O::Open { flags, .. } | O::Opendir { flags, .. } => n[0] = f64::from(flags.0),
+        O::Release {
+            handle: h, flags, ..
+        } => {
+            n[0] = handle(*h);
+            n[1] = f64::from(flags.0);
         }
         O::Read {
-            handle,
+            handle: h,
             offset,
             size,
             ..
         } => {
-            r.handle = Some(*handle as f64);
-            r.offset = Some(*offset as f64);
-            r.size = Some(f64::from(*size));
+            n[0] = handle(*h);
+            n[1] = *offset as f64;
+            n[2] = f64::from(*size);
         }
         O::Write {
-            handle,
-            offset,
-            data,
-            ..
+            handle: h, offset, ..
         } => {
-            r.handle = Some(*handle as f64);
-            r.offset = Some(*offset as f64);
-            r.data = Some(Payload(std::mem::take(data)));
+            n[0] = handle(*h);
+            n[1] = *offset as f64;
         }
         O::Create { mode, flags, .. } => {
-            r.mode = Some(*mode);
-            r.flags = Some(flags.0);
+            n[0] = f64::from(*mode);
+            n[1] = f64::from(flags.0);
         }
         O::Mknod { mode, rdev, .. } => {
-            r.mode = Some(*mode);
-            r.rdev = Some(*rdev);
+            n[0] = f64::from(*mode);
+            n[1] = f64::from(*rdev);
         }
-        O::Mkdir { mode, .. } | O::Chmod { mode, .. } => r.mode = Some(*mode),
-        O::Access { mask, .. } => r.mode = Some(*mask),
+        O::Mkdir { mode, .. } | O::Chmod { mode, .. } => n[0] = f64::from(*mode),
+        O::Access { mask, .. } => n[0] = f64::from(*mask),
         O::Unlink { .. }
         | O::Rmdir { .. }
         | O::Readlink { .. }
         | O::Statfs { .. }
-        | O::Listxattr { .. } => {}
-        O::Symlink { target, .. } => r.other = Some(target.clone()),
-        O::Link { existing, .. } => r.other = Some(existing.clone()),
-        O::Rename { to, mode, .. } => {
-            r.other = Some(to.clone());
-            r.flags = Some(match mode {
-                RenameMode::Replace => 0,
-                RenameMode::NoReplace => 1,
-                RenameMode::Exchange => 2,
-            });
+        | O::Listxattr { .. }
+        | O::Symlink { .. }
+        | O::Link { .. }
+        | O::Getxattr { .. }
+        | O::Removexattr { .. } => {}
+        O::Rename { mode, .. } => {
+            n[0] = match mode {
+                RenameMode::Replace => 0.0,
+                RenameMode::NoReplace => 1.0,
+                RenameMode::Exchange => 2.0,
+            }
         }
         O::Chown { uid, gid, .. } => {
-            r.uid = *uid;
-            r.gid = *gid;
+            n[0] = uid.map_or(f64::NAN, f64::from);
+            n[1] = gid.map_or(f64::NAN, f64::from);
         }
         O::Utimens { atime, mtime, .. } => {
-            r.atime = set_time(*atime);
-            r.mtime = set_time(*mtime);
+            n[0] = set_time(*atime).unwrap_or(f64::NAN);
+            n[1] = set_time(*mtime).unwrap_or(f64::NAN);
         }
         O::Fsync {
-            handle, datasync, ..
+            handle: h,
+            datasync,
+            ..
         }
         | O::Fsyncdir {
-            handle, datasync, ..
+            handle: h,
+            datasync,
+            ..
         } => {
-            r.handle = Some(*handle as f64);
-            r.datasync = Some(*datasync);
+            n[0] = handle(*h);
+            n[1] = if *datasync { 1.0 } else { 0.0 };
         }
-        O::Getxattr { name, .. } | O::Removexattr { name, .. } => r.other = Some(name.clone()),
-        O::Setxattr {
-            name, value, mode, ..
-        } => {
-            r.other = Some(name.clone());
-            r.data = Some(Payload(std::mem::take(value)));
-            r.flags = Some(match mode {
-                XattrMode::Set => 0,
-                XattrMode::Create => 1,
-                XattrMode::Replace => 2,
-            });
+        O::Setxattr { mode, .. } => {
+            n[0] = match mode {
+                XattrMode::Set => 0.0,
+                XattrMode::Create => 1.0,
+                XattrMode::Replace => 2.0,
+            }
         }
         O::Fallocate {
-            handle,
+            handle: h,
             offset,
             length,
             mode,
             ..
         } => {
-            r.handle = Some(*handle as f64);
-            r.offset = Some(*offset as f64);
-            r.length = Some(*length as f64);
-            r.mode = Some(*mode as u32);
+            n[0] = handle(*h);
+            n[1] = *offset as f64;
+            n[2] = *length as f64;
+            n[3] = f64::from(*mode);
         }
         O::Lseek {
-            handle,
+            handle: h,
             offset,
             whence,
             ..
         } => {
-            r.handle = Some(*handle as f64);
-            r.offset = Some(*offset as f64);
-            r.whence = Some(*whence);
+            n[0] = handle(*h);
+            n[1] = *offset as f64;
+            n[2] = f64::from(*whence);
         }
         O::CopyFileRange {
             from_handle,
             from_offset,
-            to_path,
             to_handle,
             to_offset,
             length,
             ..
         } => {
-            r.handle = Some(*from_handle as f64);
-            r.offset = Some(*from_offset as f64);
-            r.other = Some(to_path.clone());
-            r.to_handle = Some(*to_handle as f64);
-            r.to_offset = Some(*to_offset as f64);
-            r.length = Some(*length as f64);
+            n[0] = handle(*from_handle);
+            n[1] = *from_offset as f64;
+            n[2] = handle(*to_handle);
+            n[3] = *to_offset as f64;
+            n[4] = *length as f64;
         }
     }
-    r
+    n
 }
 
 #[cfg(test)]
@@ -551,16 +639,128 @@ mod tests {
 
     #[test]
     fn listings_decode_with_and_without_stats() {
-        let names = vec!["a".to_owned(), "b".to_owned()];
-        let plain = entries(names.clone(), &[0, 1], None).unwrap();
+        let plain = entries("a\0b", &[0, 1], None).unwrap();
+        assert_eq!(plain[0].name, "a");
+        assert_eq!(plain[1].name, "b");
         assert_eq!(plain[1].kind, FileKind::Directory);
         assert!(plain[0].stat.is_none());
         let mut stats = packed(0.0, 5.0, 420.0);
         stats.extend(packed(f64::NAN, 0.0, 0.0));
-        let mixed = entries(names.clone(), &[0, 1], Some(&stats)).unwrap();
+        let mixed = entries("a\0b", &[0, 1], Some(&stats)).unwrap();
         assert_eq!(mixed[0].stat.as_ref().map(|s| s.size), Some(5));
         assert!(mixed[1].stat.is_none());
-        assert!(entries(names, &[0], None).is_err());
+    }
+
+    #[test]
+    fn listing_names_and_kinds_must_pair_up() {
+        assert!(entries("", &[], None).unwrap().is_empty());
+        // One empty name is a name (the listing check drops it later, and says why).
+        assert_eq!(entries("", &[0], None).unwrap()[0].name, "");
+        assert!(entries("a\0b", &[0], None).is_err());
+        assert!(entries("a", &[0, 0], None).is_err());
+        assert!(entries("a", &[], None).is_err());
+        assert!(entries("a", &[0], Some(&[0.0; 3])).is_err());
+    }
+
+    #[test]
+    fn reply_records_split_by_their_tag() {
+        let mut records = vec![7.0, 2.0];
+        records.extend(packed(0.0, 5.0, 420.0));
+        records.extend([8.0, 0.0, 9.0, 1.0, 2.0]);
+        let (id, tag, numbers) = reply_record(&records).unwrap();
+        assert_eq!((id, tag, numbers.len()), (7, ReplyTag::Stat, STAT_FIELDS));
+        let rest = &records[2 + STAT_FIELDS..];
+        let (id, tag, numbers) = reply_record(rest).unwrap();
+        assert_eq!((id, tag, numbers), (8, ReplyTag::Empty, &[][..]));
+        let (id, tag, numbers) = reply_record(&rest[2..]).unwrap();
+        assert_eq!((id, tag, numbers), (9, ReplyTag::Error, &[2.0][..]));
+        assert!(reply_record(&[1.0]).is_err(), "no tag");
+        assert!(reply_record(&[1.0, 2.0, 0.0]).is_err(), "stat cut short");
+        assert!(reply_record(&[1.0, 5.0]).is_err(), "unknown tag");
+        assert!(reply_record(&[1.0, 0.5]).is_err(), "fractional tag");
+        assert!(reply_record(&[-1.0, 0.0]).is_err(), "bad id");
+    }
+
+    #[test]
+    fn numbers_only_replies_are_checked() {
+        let stat = ReplyTag::Stat
+            .reply(&packed(1.0, 0.0, 493.0), None)
+            .unwrap();
+        assert!(matches!(stat, Reply::Stat(s) if s.kind == FileKind::Directory));
+        assert!(ReplyTag::Stat
+            .reply(&packed(f64::NAN, 0.0, 0.0), None)
+            .is_err());
+        assert_eq!(ReplyTag::Offset.reply(&[12.0], None), Ok(Reply::Offset(12)));
+        assert!(ReplyTag::Count.reply(&[-1.0], None).is_err());
+        assert_eq!(ReplyTag::Count.reply(&[3.0], None), Ok(Reply::Count(3)));
+    }
+
+    #[test]
+    fn requests_pack_into_numbers_strings_and_payloads() {
+        let mut numbers = [0.0; REQUEST_FIELDS];
+        let mut strings = String::new();
+        let mut payloads = Vec::new();
+        let cx = RequestContext {
+            uid: 1000,
+            gid: 100,
+            pid: 42,
+        };
+        let mut write = Operation::Write {
+            path: "/f".into(),
+            handle: 3,
+            offset: 4096,
+            data: mountkit_core::Bytes::from_static(b"abc"),
+        };
+        write_request(
+            9,
+            6,
+            &mut write,
+            cx,
+            &mut numbers,
+            &mut strings,
+            &mut payloads,
+        );
+        assert_eq!(numbers[..7], [9.0, 6.0, 1.0, 1.0, 1000.0, 100.0, 42.0]);
+        assert_eq!(numbers[7..9], [3.0, 4096.0]);
+        assert!(numbers[9].is_nan(), "a write has no third number");
+        assert_eq!(&payloads[0].0[..], b"abc");
+        assert!(
+            matches!(write, Operation::Write { ref data, .. } if data.is_empty()),
+            "the payload moved out of the parked request"
+        );
+        let mut rename = Operation::Rename {
+            from: "/a".into(),
+            to: "/b".into(),
+            mode: RenameMode::Exchange,
+        };
+        write_request(
+            10,
+            0,
+            &mut rename,
+            cx,
+            &mut numbers,
+            &mut strings,
+            &mut payloads,
+        );
+        assert_eq!((numbers[2], numbers[3], numbers[7]), (2.0, 0.0, 2.0));
+        assert_eq!(strings, "/f\0/a\0/b\0");
+        assert_eq!(payloads.len(), 1);
+    }
+
+    #[test]
+    fn absent_optional_numbers_are_nan() {
+        let getattr = request_numbers(&Operation::Getattr {
+            path: "/".into(),
+            handle: None,
+        });
+        assert!(getattr.iter().all(|n| n.is_nan()));
+        let chown = request_numbers(&Operation::Chown {
+            path: "/".into(),
+            uid: Some(5),
+            gid: None,
+        });
+        assert_eq!(chown[0], 5.0);
+        assert!(chown[1].is_nan());
     }
 
     #[test]

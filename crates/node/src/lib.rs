@@ -13,17 +13,56 @@ mod payload;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mountkit_core::listing::retain_listable;
 use mountkit_core::{Errno, OpenFlags, Operation, Reply, OPERATION_NAMES};
-use napi::bindgen_prelude::{AsyncTask, Float64Array, Function, Uint8Array};
+use napi::bindgen_prelude::{AsyncTask, Float64ArraySlice, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
 use bridge::{Bridge, Fault, Limits, LocalAnswer, Waker};
-use convert::{NativeBatch, NativeEvent, NativeOpened, NativeStatFs};
+use convert::{NativeEvent, NativeOpened, NativeStatFs, ReplyTag, DRAIN_HEADER, REQUEST_FIELDS};
+use payload::Payload;
 
-/// The names of the operations, indexed by `NativeRequest.op`.
+/// Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
+/// numbers per packed stat.
+#[napi(object)]
+pub struct NativeLayout {
+    pub drain_header: u32,
+    pub request_fields: u32,
+    pub stat_fields: u32,
+}
+
+#[napi]
+pub fn layout() -> NativeLayout {
+    NativeLayout {
+        drain_header: DRAIN_HEADER as u32,
+        request_fields: REQUEST_FIELDS as u32,
+        stat_fields: convert::STAT_FIELDS as u32,
+    }
+}
+
+/// Every POSIX error name the core knows, with its (Linux) number: how JavaScript encodes
+/// error replies in a `replyBatch`.
+#[napi]
+pub fn errno_numbers() -> std::collections::HashMap<&'static str, i32> {
+    Errno::all()
+        .filter_map(|e| Some((e.name()?, e.raw())))
+        .collect()
+}
+
+/// A numbers-only reply that `replyBatch` did not deliver.
+#[napi(object)]
+pub struct NativeReplyProblem {
+    /// Which record of the batch.
+    pub index: u32,
+    /// Why it was refused (the request was answered `EIO`); absent when the request was no
+    /// longer pending.
+    pub message: Option<String>,
+}
+
+/// The names of the operations, indexed by the operation code of a drained request.
 #[napi]
 pub fn operation_names() -> Vec<&'static str> {
     OPERATION_NAMES.to_vec()
@@ -98,6 +137,8 @@ impl Waker for TsfnWaker {
 #[napi]
 pub struct NativeMount {
     bridge: Arc<Bridge>,
+    /// Payloads of the last drain until JavaScript takes them.
+    payloads: Mutex<Vec<Payload>>,
     backend: Arc<Mutex<Option<backend::Backend>>>,
     backend_name: &'static str,
     mountpoint: String,
@@ -159,6 +200,7 @@ impl NativeMount {
             mountpoint: backend.mountpoint(),
             backend_name: backend.name(),
             bridge,
+            payloads: Mutex::new(Vec::new()),
             backend: Arc::new(Mutex::new(Some(backend))),
         })
     }
@@ -175,49 +217,114 @@ impl NativeMount {
         self.backend_name
     }
 
-    /// Everything queued since the last call: requests for handlers, and faults to report.
+    /// Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
+    /// then `REQUEST_FIELDS` numbers per request (as many as fit). Returns the requests'
+    /// strings, each ended by a NUL. Numbers and one string cross instead of an object per
+    /// request, whose every property would be a separate N-API call.
     #[napi]
-    pub fn drain(&self) -> NativeBatch {
-        let batch = self
-            .bridge
-            .drain(|id, p| convert::request(id, p.code, &mut p.operation, p.context));
-        NativeBatch {
-            requests: batch.requests,
-            events: batch.faults.into_iter().map(event).collect(),
+    pub fn drain(&self, mut slots: Float64ArraySlice) -> Result<String> {
+        // SAFETY: the typed array's memory stays valid for this call, and nothing else reads
+        // or writes it meanwhile: JavaScript is blocked in this call.
+        let slots = unsafe { slots.as_mut() };
+        let Some(room) = slots.len().checked_sub(DRAIN_HEADER) else {
+            return Err(invalid("drain needs room for its header"));
+        };
+        let (header, body) = slots.split_at_mut(DRAIN_HEADER);
+        let mut fields = body.chunks_exact_mut(REQUEST_FIELDS);
+        let mut strings = String::new();
+        let mut payloads = self.payloads.lock();
+        let drained = self.bridge.drain(room / REQUEST_FIELDS, |id, p| {
+            let numbers = fields
+                .next()
+                .expect("the bridge drains no more requests than fit");
+            convert::write_request(
+                id,
+                p.code,
+                &mut p.operation,
+                p.context,
+                numbers,
+                &mut strings,
+                &mut payloads,
+            );
+        });
+        header[0] = drained.count as f64;
+        header[1] = if drained.more { 1.0 } else { 0.0 };
+        header[2] = payloads.len() as f64;
+        header[3] = if self.bridge.has_faults() { 1.0 } else { 0.0 };
+        Ok(strings)
+    }
+
+    /// The payloads of the last drain, in request order: write data and xattr values.
+    #[napi(ts_return_type = "Buffer[]")]
+    pub fn take_payloads(&self) -> Vec<Payload> {
+        std::mem::take(&mut *self.payloads.lock())
+    }
+
+    /// Faults to report: timeouts, refused deadlocks.
+    #[napi]
+    pub fn take_events(&self) -> Vec<NativeEvent> {
+        self.bridge.take_faults().into_iter().map(event).collect()
+    }
+
+    /// Answers a batch of requests whose replies are numbers only. `records` holds one record
+    /// per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
+    /// replies that were not delivered, by record index: late ones (the request had timed out
+    /// or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
+    #[napi]
+    pub fn reply_batch(&self, records: &[f64]) -> Result<Option<Vec<NativeReplyProblem>>> {
+        let mut problems = Vec::new();
+        let mut at = 0;
+        let mut index = 0;
+        while at < records.len() {
+            let (id, tag, numbers) = convert::reply_record(&records[at..]).map_err(invalid)?;
+            at += 2 + numbers.len();
+            let delivered = match tag {
+                ReplyTag::Error => Ok(self
+                    .bridge
+                    .answer(id, Err(Errno::from_raw(numbers[0] as i32)))),
+                tag => self
+                    .bridge
+                    .settle(id, |pending| tag.reply(numbers, pending)),
+            };
+            match delivered {
+                Ok(true) => {}
+                Ok(false) => problems.push(NativeReplyProblem {
+                    index,
+                    message: None,
+                }),
+                Err(message) => problems.push(NativeReplyProblem {
+                    index,
+                    message: Some(message),
+                }),
+            }
+            index += 1;
         }
+        Ok((!problems.is_empty()).then_some(problems))
     }
 
-    /// Fails request `id` with a POSIX code name (`'ENOENT'`). Unknown names fail with `EIO`.
-    #[napi]
-    pub fn reply_error(&self, id: u32, code: String) -> bool {
-        let errno = Errno::from_name(&code).unwrap_or(Errno::EIO);
-        self.bridge.answer(id, Err(errno))
-    }
-
-    #[napi]
-    pub fn reply_empty(&self, id: u32) -> Result<bool> {
-        self.reply(id, Ok(Reply::Empty))
-    }
-
-    /// Answers a getattr with one packed stat (`STAT_FIELDS` numbers, see `convert.rs`).
-    #[napi]
-    pub fn reply_stat(&self, id: u32, stat: Float64Array) -> Result<bool> {
-        let stat = convert::packed_stat(&stat)
-            .and_then(|s| s.ok_or_else(|| "getattr must return a stat".to_owned()));
-        self.reply(id, stat.map(Reply::Stat))
-    }
-
-    /// Answers a readdir: names, one kind code per name, and optionally a packed stat per name.
+    /// Answers a readdir: the names joined by NUL, one kind code per name, and optionally a
+    /// packed stat per name. Entries no directory can hold are left out; the result says
+    /// which and why (`"name" reason`), or is `null` when the request was no longer pending.
     #[napi]
     pub fn reply_entries(
         &self,
         id: u32,
-        names: Vec<String>,
-        kinds: Uint8Array,
-        stats: Option<Float64Array>,
-    ) -> Result<bool> {
-        let listing = convert::entries(names, &kinds, stats.as_deref());
-        self.reply(id, listing.map(Reply::Entries))
+        names: String,
+        kinds: &[u8],
+        stats: Option<&[f64]>,
+    ) -> Result<Option<Vec<String>>> {
+        let mut dropped = Vec::new();
+        let listing = convert::entries(&names, kinds, stats).map(|mut listing| {
+            dropped = retain_listable(&mut listing);
+            Reply::Entries(listing)
+        });
+        let answered = self.reply(id, listing)?;
+        Ok(answered.then(|| {
+            dropped
+                .iter()
+                .map(|d| format!("{} {}", quoted_name(&d.name), d.reason))
+                .collect()
+        }))
     }
 
     #[napi]
@@ -264,32 +371,13 @@ impl NativeMount {
     }
 
     #[napi]
-    pub fn reply_data(&self, id: u32, data: Uint8Array) -> Result<bool> {
+    pub fn reply_data(&self, id: u32, data: &[u8]) -> Result<bool> {
         self.settle(id, |pending| match pending.map(|p| &p.operation) {
             Some(Operation::Read { size, .. }) if data.len() > *size as usize => Err(format!(
                 "read returned {} bytes, more than the {size} asked for",
                 data.len()
             )),
-            _ => Ok(Reply::Data(mountkit_core::Bytes::copy_from_slice(&data))),
-        })
-    }
-
-    #[napi]
-    pub fn reply_count(&self, id: u32, count: f64) -> Result<bool> {
-        self.settle(id, |pending| {
-            let count = convert::whole(count, "count")?;
-            match pending {
-                Some(p)
-                    if matches!(p.operation, Operation::Write { .. })
-                        && count > p.payload_len as u64 =>
-                {
-                    Err(format!(
-                        "write claimed {count} bytes of a {}-byte write",
-                        p.payload_len
-                    ))
-                }
-                _ => Ok(Reply::Count(count)),
-            }
+            _ => Ok(Reply::Data(mountkit_core::Bytes::copy_from_slice(data))),
         })
     }
 
@@ -306,12 +394,6 @@ impl NativeMount {
     #[napi]
     pub fn reply_names(&self, id: u32, names: Vec<String>) -> Result<bool> {
         self.reply(id, Ok(Reply::Names(names)))
-    }
-
-    #[napi]
-    pub fn reply_offset(&self, id: u32, offset: f64) -> Result<bool> {
-        let offset = convert::whole(offset, "offset");
-        self.reply(id, offset.map(Reply::Offset))
     }
 
     /// Unmounts; resolves when the backend has stopped.
@@ -343,6 +425,15 @@ impl NativeMount {
 
     fn reply(&self, id: u32, reply: std::result::Result<Reply, String>) -> Result<bool> {
         self.settle(id, |_| reply)
+    }
+}
+
+/// A listing entry's name for a fault message: quoted, and cut short when long.
+fn quoted_name(name: &str) -> String {
+    const SHOWN: usize = 40;
+    match name.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &name[..cut]),
+        None => format!("{name:?}"),
     }
 }
 

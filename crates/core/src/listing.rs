@@ -1,0 +1,138 @@
+//! Which entries of a handler's directory listing a POSIX directory can hold.
+//!
+//! A handler may return names no directory can contain (`a/b`, an empty name, `.`), or the
+//! same name twice. Such an entry could never be looked up, so it is left out of the listing
+//! rather than failing the whole `readdir`; the caller decides how to report what was dropped.
+
+use rustc_hash::FxHashSet;
+
+use crate::stat::DirEntry;
+
+/// The longest name, in bytes, that Linux accepts for one path component (`NAME_MAX`).
+pub const NAME_MAX: usize = 255;
+
+/// An entry left out of a listing, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedEntry {
+    pub name: String,
+    pub reason: &'static str,
+}
+
+/// Why `name` cannot be an entry of a directory, or `None` when it can. `.` and `..` are
+/// refused because every backend adds them itself.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name == "." || name == ".." {
+        Some("is reserved (. and .. are added for you)")
+    } else if name.len() > NAME_MAX {
+        Some("is longer than 255 bytes")
+    } else if name.contains('/') {
+        Some("contains '/'")
+    } else if name.contains('\0') {
+        Some("contains NUL")
+    } else {
+        None
+    }
+}
+
+/// Removes the entries a directory cannot hold (see [`name_problem`]) and every repeat of a
+/// name already listed, keeping the order of the rest. Returns what was removed.
+///
+/// Listings can hold hundreds of thousands of names, so the duplicate check uses a fast
+/// non-cryptographic hash over borrowed names, and the common case (nothing to drop) moves
+/// no entry.
+pub fn retain_listable(entries: &mut Vec<DirEntry>) -> Vec<DroppedEntry> {
+    let mut seen = FxHashSet::with_capacity_and_hasher(entries.len(), Default::default());
+    let verdicts: Vec<Option<&'static str>> = entries
+        .iter()
+        .map(|entry| {
+            name_problem(&entry.name)
+                .or_else(|| (!seen.insert(entry.name.as_str())).then_some("is a duplicate"))
+        })
+        .collect();
+    drop(seen);
+    if verdicts.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    let mut dropped = Vec::new();
+    let mut verdicts = verdicts.into_iter();
+    entries.retain_mut(|entry| match verdicts.next().flatten() {
+        None => true,
+        Some(reason) => {
+            dropped.push(DroppedEntry {
+                name: std::mem::take(&mut entry.name),
+                reason,
+            });
+            false
+        }
+    });
+    dropped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stat::FileKind;
+
+    fn entries(names: &[&str]) -> Vec<DirEntry> {
+        names
+            .iter()
+            .map(|name| DirEntry {
+                name: (*name).to_owned(),
+                kind: FileKind::File,
+                stat: None,
+            })
+            .collect()
+    }
+
+    fn names(entries: &[DirEntry]) -> Vec<&str> {
+        entries.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_clean_listing_is_kept_whole_and_in_order() {
+        let mut listing = entries(&["b", "a", "c"]);
+        assert!(retain_listable(&mut listing).is_empty());
+        assert_eq!(names(&listing), ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn invalid_names_and_repeats_are_dropped_with_their_reason() {
+        let long = "x".repeat(NAME_MAX + 1);
+        let longest = "y".repeat(NAME_MAX);
+        // 128 two-byte characters: 256 bytes although only 128 characters.
+        let wide = "é".repeat(128);
+        let mut listing = entries(&[
+            "good", "a/b", "", ".", "..", "good", &long, &wide, &longest, "nul\0", "ünï",
+        ]);
+        let dropped = retain_listable(&mut listing);
+        assert_eq!(names(&listing), ["good", longest.as_str(), "ünï"]);
+        let reasons: Vec<(&str, &str)> = dropped
+            .iter()
+            .map(|d| (d.name.as_str(), d.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("a/b", "contains '/'"),
+                ("", "is empty"),
+                (".", "is reserved (. and .. are added for you)"),
+                ("..", "is reserved (. and .. are added for you)"),
+                ("good", "is a duplicate"),
+                (long.as_str(), "is longer than 255 bytes"),
+                (wide.as_str(), "is longer than 255 bytes"),
+                ("nul\0", "contains NUL"),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_first_of_repeated_names_is_kept() {
+        let mut listing = entries(&["a/b", "a", "a/b", "a"]);
+        let dropped = retain_listable(&mut listing);
+        assert_eq!(names(&listing), ["a"]);
+        assert_eq!(dropped.len(), 3);
+        assert_eq!(dropped[2].reason, "is a duplicate");
+    }
+}
