@@ -17,8 +17,17 @@ export declare class NativeMount {
    * then `REQUEST_FIELDS` numbers per request (as many as fit). Returns the requests'
    * strings, each ended by a NUL. Numbers and one string cross instead of an object per
    * request, whose every property would be a separate N-API call.
+   *
+   * With nothing queued, waits up to `spin_micros` for a request before returning none.
+   * A drain that returns none lets backend threads wake JavaScript again; until then,
+   * JavaScript must keep draining or call `rewake()`.
    */
-  drain(slots: Float64Array): string
+  drain(slots: Float64Array, spinMicros: number): string
+  /**
+   * Ends a turn of draining that stopped before an empty drain, so that requests still
+   * queued wake JavaScript again after the event loop has had its turn.
+   */
+  rewake(): void
   /** The payloads of the last drain, in request order: write data and xattr values. */
   takePayloads(): Buffer[]
   /** Faults to report: timeouts, refused deadlocks. */

@@ -254,3 +254,44 @@ test.serial("timeoutErrno: 'EIO' fails timed-out requests with EIO", async (t) =
   t.is(e.errno, 'EIO')
   t.true((await fsp.stat(p('ok'))).isFile())
 })
+
+// The JavaScript thread may wait for the next request (spinMicros) and serve many batches in
+// one wake-up; neither may change what callers see, nor keep the event loop from its turn.
+for (const spinMicros of [0, 2000]) {
+  test(`with spinMicros: ${spinMicros}, parallel clients finish with correct results`, async (t) => {
+    const { p } = await mountFs(t, createMemfs(), { spinMicros })
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => py<{ readback: boolean; sizes_ok: boolean; listing: string[] }>(CLIENT, [p(), i, FILES])),
+    )
+    for (const [i, r] of results.entries()) {
+      t.deepEqual(r, { readback: true, sizes_ok: true, listing: ['f2', 'f3', 'f4', 'f5', 'renamed', 'sub'] }, `client ${i}`)
+    }
+  })
+}
+
+test.serial('timers keep firing while a request storm keeps the mount busy', async (t) => {
+  // A long spin window: with nothing bounding a wake-up, this storm would never let the
+  // event loop run again.
+  const { p } = await mountFs(t, createMemfs(), { spinMicros: 5000, attrTimeoutMs: 0, entryTimeoutMs: 0 })
+  await fsp.writeFile(p('f'), 'x')
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 10)
+  try {
+    const storm = await py<number>(
+      'import time\nend = time.monotonic() + 1\nn = 0\nwhile time.monotonic() < end:\n    os.stat(sys.argv[1]); n += 1\nout(n)',
+      [p('f')],
+    )
+    t.true(storm > 100, `the storm ran (${storm} stats)`)
+  } finally {
+    clearInterval(timer)
+  }
+  // A 10 ms interval over a 1 s storm ticks about 100 times when the loop turns freely; a
+  // starved loop would not tick at all.
+  t.true(ticks >= 10, `the 10 ms timer fired ${ticks} times during a 1 s storm`)
+})
+
+test('spinMicros must be a non-negative number of microseconds, at most a second', async (t) => {
+  for (const spinMicros of [-1, Number.NaN, 2_000_000]) {
+    await t.throwsAsync(mountFs(t, createMemfs(), { spinMicros }), { instanceOf: RangeError, message: /spinMicros/ })
+  }
+})

@@ -274,3 +274,15 @@ test('a handler that returns the wrong type for an operation is a fault, not a c
   t.is((await waitForError((e) => e.operation === 'open')).path, '/f')
   t.deepEqual((await fsp.readdir(p())).sort(), ['f', 'link'])
 })
+
+test('an FsError carries its code and name but no stack frames, so throwing one is cheap', (t) => {
+  const error = new FsError('ENOENT')
+  t.true(error instanceof Error)
+  t.is(error.code, 'ENOENT')
+  t.is(error.name, 'FsError')
+  t.is(error.message, 'ENOENT')
+  t.is(new FsError('EACCES', 'read-only share').message, 'read-only share')
+  t.false(/\n\s+at /.test(error.stack ?? ''), `stack: ${error.stack}`)
+  // Other errors keep their stack traces.
+  t.true(/\n\s+at /.test(new Error('x').stack ?? ''))
+})

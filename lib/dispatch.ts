@@ -156,6 +156,8 @@ const ERRNO_NUMBERS: Record<string, number> = native.errnoNumbers()
 const EIO = ERRNO_NUMBERS.EIO
 /** Requests one drain can hand over; more simply take another drain. */
 const DRAIN_CAPACITY = 256
+/** Drains one wake-up may take before the event loop gets a turn (timers, I/O callbacks). */
+const MAX_ROUNDS = 64
 
 /**
  * One request, decoded from a drain. `n0`..`n4` are the operation's numbers (see
@@ -286,6 +288,8 @@ export class Dispatcher implements ReplySink {
     private readonly specs: OperationSpec[],
     private readonly maxConcurrency: number,
     readonly entryStats: boolean,
+    /** How long a drain after the first of a wake-up may wait for the next request, in µs. */
+    private readonly spinMicros: number,
     private readonly hooks: DispatchHooks,
   ) {
     this.batch = new ReplyBatch(
@@ -305,11 +309,22 @@ export class Dispatcher implements ReplySink {
     )
   }
 
-  /** Serves one wake-up: everything queued, then the replies made along the way in one call. */
+  /**
+   * Serves one wake-up: drains, starts the handlers, sends the replies they made in one call,
+   * and drains again, until a drain comes back empty (which lets backend threads wake this
+   * thread again) or `MAX_ROUNDS` have passed (then the event loop gets its turn first).
+   * Replies go out before the next drain, so callers never wait for a later batch.
+   */
   wake(): void {
     this.serving = true
     try {
-      while (this.drainOnce());
+      for (let round = 1; this.drainOnce(round > 1 ? this.spinMicros : 0) > 0; round++) {
+        this.batch.flush()
+        if (round === MAX_ROUNDS) {
+          this.native.rewake()
+          return
+        }
+      }
     } finally {
       this.serving = false
       this.batch.flush()
@@ -325,15 +340,17 @@ export class Dispatcher implements ReplySink {
     this.report(request, undefined, message)
   }
 
-  /** Takes one drain's worth of requests and starts them; true if more are queued. */
-  private drainOnce(): boolean {
+  /** Takes one drain's worth of requests and starts them; returns how many there were. */
+  private drainOnce(spinMicros: number): number {
     const s = this.slots
-    const strings = this.native.drain(s)
+    // Spinning pays only while every handler has answered: one still running may be
+    // waiting on I/O that this thread must get back to the event loop for.
+    const strings = this.native.drain(s, this.running === 0 ? spinMicros : 0)
     const count = s[0]
     if (s[3] !== 0) {
       for (const e of this.native.takeEvents()) this.hooks.fault(new HandlerError(e.operation, e.path, e.errno, e.message))
     }
-    if (count === 0) return s[1] !== 0
+    if (count === 0) return 0
     const payloads = s[2] > 0 ? this.native.takePayloads() : undefined
     const parts = strings.split('\0')
     let part = 0
@@ -347,7 +364,7 @@ export class Dispatcher implements ReplySink {
       if (this.running < this.maxConcurrency) this.start(request)
       else this.backlog.push(request)
     }
-    return s[1] !== 0
+    return count
   }
 
   private start(request: Request): void {

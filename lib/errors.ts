@@ -10,12 +10,21 @@ export type ErrnoName = keyof typeof constants.errno | 'ENOTSUP' | 'EWOULDBLOCK'
  * ```ts
  * throw new FsError('ENOENT')
  * ```
+ *
+ * An FsError is an answer, not a crash, so it records no stack trace: capturing one costs
+ * several microseconds, paid on every failed lookup (each `stat` of a missing name).
  */
 export class FsError extends Error {
   readonly code: ErrnoName
 
   constructor(code: ErrnoName, message?: string) {
-    super(message ?? code)
+    const stackTraceLimit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      super(message ?? code)
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit
+    }
     this.name = 'FsError'
     this.code = code
   }

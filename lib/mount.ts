@@ -2,6 +2,7 @@
 // sure the mount goes away with the process however the process ends.
 import { EventEmitter } from 'node:events'
 import { statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import type { DataPathReport, FileSystem, MountOptions } from '../index'
 import type { NativeMount } from '../native'
@@ -116,6 +117,8 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   const target = windows ? mountpoint : resolve(mountpoint)
   if (!windows) checkMountpoint(target, options.force === true)
   const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
+  const spinMicros = nonNegative(options.spinMicros, 'spinMicros', availableParallelism() > 1 ? 20 : 0)
+  if (spinMicros > 1_000_000) throw new RangeError(`mount(): spinMicros must be at most 1000000 (one second), got ${spinMicros}`)
   const log = logger(options.debug)
   const specs = native.operationNames().map((name) => {
     const spec = OPERATIONS[name]
@@ -150,7 +153,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   const mount = new Mount(session, () => dispatcher?.flush())
   // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.
   const entryStats = session.backend !== 'fuse'
-  dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, entryStats, { fault: (e) => mount.fault(e), log })
+  dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })
   live.add(mount)
   installHooks()
   return mount

@@ -10,7 +10,7 @@
 //! bridge closes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -104,6 +104,8 @@ pub struct Limits {
 pub struct Bridge {
     pending: Mutex<HashMap<u32, Pending>>,
     queue: Mutex<Vec<u32>>,
+    /// Length of `queue`, readable without its lock.
+    queued: AtomicUsize,
     faults: Mutex<Vec<Fault>>,
     scheduled: AtomicBool,
     closed: AtomicBool,
@@ -126,6 +128,7 @@ impl Bridge {
         let bridge = Arc::new(Bridge {
             pending: Mutex::new(HashMap::new()),
             queue: Mutex::new(Vec::new()),
+            queued: AtomicUsize::new(0),
             faults: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -140,24 +143,66 @@ impl Bridge {
     /// Hands JavaScript up to `max` of the requests queued since the last batch, oldest
     /// first: `visit` sees each one and may move bulk payloads (write data) out of the parked
     /// request; the table keeps only what is needed to answer and to report faults.
+    ///
+    /// While JavaScript keeps draining, backend threads do not wake it again: only a drain
+    /// that finds the queue empty re-arms the wake-up. JavaScript must therefore drain until
+    /// it gets nothing, or hand the turn back with [`Bridge::rewake`].
     pub fn drain(&self, max: usize, mut visit: impl FnMut(u32, &mut Pending)) -> Drained {
-        // Clear the flag before taking the queue: a request queued after this point
-        // schedules a new wake-up, and one queued before is in the queue we take.
-        self.scheduled.store(false, Ordering::SeqCst);
-        let (ids, more): (Vec<u32>, bool) = {
-            let mut queue = self.queue.lock();
-            let take = queue.len().min(max);
-            (queue.drain(..take).collect(), !queue.is_empty())
-        };
-        let mut pending = self.pending.lock();
-        let mut count = 0;
-        for id in ids {
-            if let Some(p) = pending.get_mut(&id) {
-                visit(id, p);
-                count += 1;
+        loop {
+            let (ids, more): (Vec<u32>, bool) = {
+                let mut queue = self.queue.lock();
+                if queue.is_empty() {
+                    // Under the queue lock: a request queued after this sees the flag clear
+                    // and wakes JavaScript; one queued before is in the queue.
+                    self.scheduled.store(false, Ordering::SeqCst);
+                    return Drained {
+                        count: 0,
+                        more: false,
+                    };
+                }
+                let take = queue.len().min(max);
+                let ids = queue.drain(..take).collect();
+                self.queued.store(queue.len(), Ordering::Relaxed);
+                (ids, !queue.is_empty())
+            };
+            let mut pending = self.pending.lock();
+            let mut count = 0;
+            for id in ids {
+                // A request that timed out while queued has left the table.
+                if let Some(p) = pending.get_mut(&id) {
+                    visit(id, p);
+                    count += 1;
+                }
+            }
+            // Returning none promises the wake-up is re-armed: only the empty queue does that.
+            if count > 0 {
+                return Drained { count, more };
             }
         }
-        Drained { count, more }
+    }
+
+    /// Waits up to `limit` for a request to be queued, spinning rather than sleeping: a
+    /// request that arrives within the window is served without a thread wake-up.
+    pub fn spin_for_requests(&self, limit: Duration) -> bool {
+        let start = Instant::now();
+        loop {
+            if self.queued.load(Ordering::Relaxed) > 0 {
+                return true;
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Gives the turn back to the event loop while requests may still be queued: the next
+    /// request (or one already queued) wakes JavaScript again.
+    pub fn rewake(&self) {
+        self.scheduled.store(false, Ordering::SeqCst);
+        if !self.queue.lock().is_empty() {
+            self.schedule();
+        }
     }
 
     /// Whether faults are waiting for [`Bridge::take_faults`].
@@ -226,6 +271,7 @@ impl Bridge {
             p.responder.respond(Err(Errno::EIO));
         }
         self.queue.lock().clear();
+        self.queued.store(0, Ordering::Relaxed);
         self.waker.lock().take();
     }
 
@@ -321,7 +367,11 @@ impl Dispatch for Bridge {
             },
         );
         drop(pending);
-        self.queue.lock().push(id);
+        {
+            let mut queue = self.queue.lock();
+            queue.push(id);
+            self.queued.store(queue.len(), Ordering::Relaxed);
+        }
         self.schedule();
     }
 }
@@ -426,6 +476,18 @@ mod tests {
             assert!(b.answer(*id, Ok(Reply::Empty)));
             assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
         }
+        let (r, _rx) = request(1, "/meanwhile");
+        b.dispatch(r);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "no wake-up while JavaScript is still draining"
+        );
+        assert_eq!(drain_ids(&b).len(), 1);
+        assert!(
+            drain_ids(&b).is_empty(),
+            "an empty drain re-arms the wake-up"
+        );
         let (r, _rx) = request(1, "/again");
         b.dispatch(r);
         assert_eq!(

@@ -221,8 +221,12 @@ impl NativeMount {
     /// then `REQUEST_FIELDS` numbers per request (as many as fit). Returns the requests'
     /// strings, each ended by a NUL. Numbers and one string cross instead of an object per
     /// request, whose every property would be a separate N-API call.
+    ///
+    /// With nothing queued, waits up to `spin_micros` for a request before returning none.
+    /// A drain that returns none lets backend threads wake JavaScript again; until then,
+    /// JavaScript must keep draining or call `rewake()`.
     #[napi]
-    pub fn drain(&self, mut slots: Float64ArraySlice) -> Result<String> {
+    pub fn drain(&self, mut slots: Float64ArraySlice, spin_micros: u32) -> Result<String> {
         // SAFETY: the typed array's memory stays valid for this call, and nothing else reads
         // or writes it meanwhile: JavaScript is blocked in this call.
         let slots = unsafe { slots.as_mut() };
@@ -233,7 +237,7 @@ impl NativeMount {
         let mut fields = body.chunks_exact_mut(REQUEST_FIELDS);
         let mut strings = String::new();
         let mut payloads = self.payloads.lock();
-        let drained = self.bridge.drain(room / REQUEST_FIELDS, |id, p| {
+        let mut visit = |id: u32, p: &mut bridge::Pending| {
             let numbers = fields
                 .next()
                 .expect("the bridge drains no more requests than fit");
@@ -246,12 +250,29 @@ impl NativeMount {
                 &mut strings,
                 &mut payloads,
             );
-        });
+        };
+        let max = room / REQUEST_FIELDS;
+        let mut drained = self.bridge.drain(max, &mut visit);
+        if drained.count == 0
+            && spin_micros > 0
+            && self
+                .bridge
+                .spin_for_requests(Duration::from_micros(u64::from(spin_micros)))
+        {
+            drained = self.bridge.drain(max, &mut visit);
+        }
         header[0] = drained.count as f64;
         header[1] = if drained.more { 1.0 } else { 0.0 };
         header[2] = payloads.len() as f64;
         header[3] = if self.bridge.has_faults() { 1.0 } else { 0.0 };
         Ok(strings)
+    }
+
+    /// Ends a turn of draining that stopped before an empty drain, so that requests still
+    /// queued wake JavaScript again after the event loop has had its turn.
+    #[napi]
+    pub fn rewake(&self) {
+        self.bridge.rewake();
     }
 
     /// The payloads of the last drain, in request order: write data and xattr values.
