@@ -96,6 +96,12 @@ export type OpenResult =
       backingPath?: string
       /** Like `backingPath`, for a descriptor you opened (it is duplicated; close yours when you like). */
       backingFd?: number
+      /**
+       * `create` only: the new file's attributes. FUSE then answers the kernel with them
+       * instead of calling `getattr` for the file just made, which saves a request on every
+       * file creation. (The Windows backends still call `getattr`.)
+       */
+      stat?: Stat
     }
 
 /**

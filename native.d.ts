@@ -158,6 +158,8 @@ export interface NativeOpened {
    * close its own copy.
    */
   backingFd?: number
+  /** For `create`: the new file's packed stat (`STAT_FIELDS` numbers). */
+  stat?: Float64Array
 }
 
 /** A numbers-only reply that `replyBatch` did not deliver. */

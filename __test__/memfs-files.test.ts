@@ -4,6 +4,7 @@ import test from 'ava'
 import { createHash, randomBytes } from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
+import { override } from './helpers/fs'
 import { mountFs } from './helpers/mount'
 import { py, run, type Attempt } from './helpers/python'
 
@@ -451,4 +452,35 @@ test('an unlinked file stays usable through its open descriptor', async (t) => {
     [p('doomed')],
   )
   t.deepEqual(result, { data: 'newXY', size: 5, nlink: 0, exists: false })
+})
+
+test('create answered with the new file\'s stat spares the getattr; without one, getattr is asked', async (t) => {
+  for (const withStat of [true, false]) {
+    const memfs = createMemfs()
+    const asked: string[] = []
+    const fs = override(memfs, {
+      getattr(path, handle, ctx) {
+        asked.push(path)
+        return memfs.getattr!(path, handle, ctx)
+      },
+      create(path, mode, flags, ctx) {
+        const opened = memfs.create!(path, mode, flags, ctx)
+        if (withStat) return opened
+        return typeof opened === 'object' && opened !== null ? { ...opened, stat: undefined } : opened
+      },
+    })
+    const { p } = await mountFs(t, fs)
+    const handle = await fsp.open(p('new'), 'wx', 0o600)
+    try {
+      const stat = await handle.stat()
+      t.true(stat.isFile())
+      t.is(stat.size, 0)
+      t.is(stat.mode & 0o777, 0o600)
+    } finally {
+      await handle.close()
+    }
+    // One getattr of /new is the lookup that found it missing; the second would be the
+    // backend asking for the attributes of the file just made.
+    t.is(asked.filter((path) => path === '/new').length, withStat ? 1 : 2, `withStat ${withStat}: ${asked.join(' ')}`)
+  }
 })

@@ -515,7 +515,9 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
       // created it since; without O_EXCL that is an ordinary open.
       const existing = dir.children.get(name)
       if (existing !== undefined && (flags & O_EXCL) === 0) return openNode(existing, flags, ctx)
-      return openHandle(addEntry(dir, name, 'file', mode, ctx), flags)
+      const node = addEntry(dir, name, 'file', mode, ctx)
+      // The new file's stat spares the kernel a getattr for it.
+      return { handle: openHandle(node, flags), stat: statOf(node) }
     },
 
     mknod(path, mode, rdev, ctx) {

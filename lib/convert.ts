@@ -127,7 +127,7 @@ export function packEntries(entries: unknown, defaults: { uid: number; gid: numb
   }
 }
 
-export function toNativeOpened(result: unknown): NativeOpened {
+export function toNativeOpened(result: unknown, defaults: { uid: number; gid: number }): NativeOpened {
   if (result === undefined || result === null) return { handle: 0, directIo: false, keepCache: false, nonSeekable: false }
   if (typeof result === 'number') return { handle: handleNumber(result), directIo: false, keepCache: false, nonSeekable: false }
   if (typeof result !== 'object') throw new InvalidReply(`open must return a handle number or an object, got ${typeof result}`)
@@ -138,6 +138,11 @@ export function toNativeOpened(result: unknown): NativeOpened {
   if (r.backingFd !== undefined && (!Number.isInteger(r.backingFd) || r.backingFd < 0)) {
     throw new InvalidReply(`backingFd must be an open file descriptor, got ${String(r.backingFd)}`)
   }
+  let stat: Float64Array | undefined
+  if (r.stat !== undefined) {
+    stat = new Float64Array(STAT_FIELDS)
+    packStat(r.stat, defaults, stat)
+  }
   return {
     handle: handleNumber(r.handle ?? 0),
     directIo: Boolean(r.directIo),
@@ -145,6 +150,7 @@ export function toNativeOpened(result: unknown): NativeOpened {
     nonSeekable: Boolean(r.nonSeekable),
     backingPath: r.backingPath,
     backingFd: r.backingFd,
+    stat,
   }
 }
 

@@ -2,7 +2,7 @@
 // handlers, turns their results into native replies (numbers-only ones collected into one
 // call per batch), and makes sure every request is answered exactly once.
 import type { FileSystem, RequestContext } from '../index'
-import type { NativeMount } from '../native'
+import type { NativeMount, NativeOpened } from '../native'
 import { errnoOf, HandlerError } from './errors'
 import { InvalidReply, toBytes, toCount, packEntries, packStat, STAT_FIELDS, toNativeOpened, toNativeStatFs } from './convert'
 import { native } from './native'
@@ -31,7 +31,12 @@ export interface OperationSpec {
 }
 
 const empty: Reply = (out, r) => out.batch.empty(r)
-const opened: Reply = (out, r, v) => out.native.replyOpened(r.id, toNativeOpened(v))
+const opened: Reply = (out, r, v) => {
+  const open = toNativeOpened(v, owner)
+  // A backing file crosses as a path or descriptor; any other open is numbers only.
+  if (open.backingPath !== undefined || open.backingFd !== undefined) return out.native.replyOpened(r.id, open)
+  return out.batch.opened(r, open)
+}
 /** An optional number: NaN means absent. */
 const optional = (n: number) => (Number.isNaN(n) ? undefined : n)
 const date = (ms: number) => (Number.isNaN(ms) ? undefined : new Date(ms))
@@ -185,6 +190,7 @@ const TAG_ERROR = 1
 const TAG_STAT = 2
 const TAG_COUNT = 3
 const TAG_OFFSET = 4
+const TAG_OPENED = 5
 
 /**
  * Replies that are numbers only (success, errors, stats, counts), collected and sent to the
@@ -228,6 +234,15 @@ export class ReplyBatch {
 
   offset(request: Request, offset: number): boolean {
     this.records[this.record(request, TAG_OFFSET, 1)] = offset
+    return true
+  }
+
+  opened(request: Request, open: NativeOpened): boolean {
+    const at = this.record(request, TAG_OPENED, 2 + LAYOUT.statFields)
+    this.records[at] = open.handle
+    this.records[at + 1] = (open.directIo ? 1 : 0) | (open.keepCache ? 2 : 0) | (open.nonSeekable ? 4 : 0)
+    if (open.stat === undefined || open.stat === null) this.records[at + 2] = NaN
+    else this.records.set(open.stat, at + 2)
     return true
   }
 

@@ -1,6 +1,8 @@
 // The bench filesystem as mountkit handlers, and how both mountkit subjects mount it.
 import { mount, FsError, type DirEntry, type FileSystem, type MountOptions, type OpenResult, type Stat } from '../../index'
 import { MTIME_MS, type BenchModel, type Node } from './model'
+
+const EMPTY_FILE: Node = { kind: 'file', size: 0 }
 import { serveUntilStopped, type SubjectArgs } from './serve'
 
 /**
@@ -54,7 +56,7 @@ export function benchFileSystem(model: BenchModel, openFile: (path: string) => O
     },
     create(path) {
       if (!model.create(path)) throw new FsError('EACCES')
-      return 0
+      return { handle: 0, stat: toStat(EMPTY_FILE) }
     },
     truncate(path, size) {
       if (!model.truncate(path, size)) throw new FsError('ENOENT')

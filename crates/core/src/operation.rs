@@ -96,6 +96,9 @@ pub struct Opened {
     pub keep_cache: bool,
     /// The file is a stream: offsets mean nothing (`lseek` fails).
     pub nonseekable: bool,
+    /// The attributes of the file `create` made, when the filesystem gives them: the backend
+    /// then needs no `getattr` to answer the kernel. Ignored by other operations.
+    pub stat: Option<Stat>,
 }
 
 /// Everything a filesystem can be asked, with its arguments.

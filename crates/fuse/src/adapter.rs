@@ -1014,9 +1014,10 @@ impl fuser::Filesystem for Adapter {
                 Ok(opened) => opened,
                 Err(e) => return reply.error(convert::errno(e)),
             };
+            let given_stat = opened.stat.clone();
             let table = this.clone();
             let created_path = path.clone();
-            this.lookup_then(cx, parent, name, path, move |entry| match entry {
+            let answer = move |entry: FsResult<(u64, Stat)>| match entry {
                 Ok((ino, stat)) => {
                     let attr = file_attr(ino, &stat);
                     let (fh, flags, passthrough) =
@@ -1044,7 +1045,18 @@ impl fuser::Filesystem for Adapter {
                     table.send(cx, release, |_| {});
                     reply.error(convert::errno(e))
                 }
-            });
+            };
+            // A handler that gave the new file's stat spares the getattr.
+            match given_stat {
+                Some(stat) => {
+                    let ino = this
+                        .inodes
+                        .lock()
+                        .lookup(parent.0, &name, stat.kind, stat.ino);
+                    answer(Ok((ino, stat)));
+                }
+                None => this.lookup_then(cx, parent, name, path, answer),
+            }
         });
     }
 

@@ -11,6 +11,7 @@ use mountkit_core::{
     Backing, DirEntry, Errno, FileKind, OpenFlags, Opened, Operation, RenameMode, Reply,
     RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
 };
+use napi::bindgen_prelude::Float64Array;
 use napi_derive::napi;
 
 use crate::bridge::Pending;
@@ -42,16 +43,20 @@ pub enum ReplyTag {
     Count,
     /// A file offset (lseek): one number.
     Offset,
+    /// An open without a backing file: handle, hint bits (1 direct I/O, 2 keep cache, 4 not
+    /// seekable), then a packed stat for `create` (NaN kind: none).
+    Opened,
 }
 
 impl ReplyTag {
     fn from_code(code: f64) -> Option<ReplyTag> {
-        const TAGS: [ReplyTag; 5] = [
+        const TAGS: [ReplyTag; 6] = [
             ReplyTag::Empty,
             ReplyTag::Error,
             ReplyTag::Stat,
             ReplyTag::Count,
             ReplyTag::Offset,
+            ReplyTag::Opened,
         ];
         if code.fract() != 0.0 || code < 0.0 {
             return None;
@@ -63,6 +68,7 @@ impl ReplyTag {
         match self {
             ReplyTag::Empty => 0,
             ReplyTag::Stat => STAT_FIELDS,
+            ReplyTag::Opened => 2 + STAT_FIELDS,
             ReplyTag::Error | ReplyTag::Count | ReplyTag::Offset => 1,
         }
     }
@@ -77,6 +83,17 @@ impl ReplyTag {
                 .map(Reply::Stat)
                 .ok_or_else(|| "getattr must return a stat".to_owned()),
             ReplyTag::Offset => whole(numbers[0], "offset").map(Reply::Offset),
+            ReplyTag::Opened => {
+                let hints = whole(numbers[1], "open hints")?;
+                Ok(Reply::Opened(Opened {
+                    handle: whole(numbers[0], "handle")?,
+                    direct_io: hints & 1 != 0,
+                    keep_cache: hints & 2 != 0,
+                    nonseekable: hints & 4 != 0,
+                    stat: packed_stat(&numbers[2..])?,
+                    backing: None,
+                }))
+            }
             ReplyTag::Count => {
                 let count = whole(numbers[0], "count")?;
                 match pending {
@@ -126,6 +143,8 @@ pub struct NativeOpened {
     /// An open descriptor whose bytes serve this open file; duplicated, so the caller may
     /// close its own copy.
     pub backing_fd: Option<i32>,
+    /// For `create`: the new file's packed stat (`STAT_FIELDS` numbers).
+    pub stat: Option<Float64Array>,
 }
 
 #[napi(object)]
@@ -315,8 +334,15 @@ pub fn opened(o: &NativeOpened, flags: OpenFlags) -> Result<Opened, String> {
         (None, Some(fd)) => Some(dup_backing_fd(fd)?),
         (None, None) => None,
     };
+    let stat = match &o.stat {
+        Some(packed) => {
+            Some(packed_stat(packed)?.ok_or_else(|| "create's stat has no kind".to_owned())?)
+        }
+        None => None,
+    };
     Ok(Opened {
         handle: whole(o.handle, "handle")?,
+        stat,
         direct_io: o.direct_io,
         keep_cache: o.keep_cache,
         nonseekable: o.non_seekable,
@@ -693,6 +719,21 @@ mod tests {
         assert_eq!(ReplyTag::Offset.reply(&[12.0], None), Ok(Reply::Offset(12)));
         assert!(ReplyTag::Count.reply(&[-1.0], None).is_err());
         assert_eq!(ReplyTag::Count.reply(&[3.0], None), Ok(Reply::Count(3)));
+        let mut opened = vec![7.0, 5.0];
+        opened.extend(packed(f64::NAN, 0.0, 0.0));
+        let Ok(Reply::Opened(o)) = ReplyTag::Opened.reply(&opened, None) else {
+            panic!("an Opened reply");
+        };
+        assert_eq!(o.handle, 7);
+        assert!(o.direct_io && !o.keep_cache && o.nonseekable && o.stat.is_none());
+        opened.truncate(2);
+        opened.extend(packed(0.0, 9.0, 420.0));
+        let Ok(Reply::Opened(o)) = ReplyTag::Opened.reply(&opened, None) else {
+            panic!("an Opened reply");
+        };
+        assert_eq!(o.stat.map(|s| s.size), Some(9));
+        opened[0] = -1.0;
+        assert!(ReplyTag::Opened.reply(&opened, None).is_err());
     }
 
     #[test]
