@@ -2,9 +2,10 @@
 //!
 //! Backend threads call [`Bridge::dispatch`]; it parks the request in a table and queues its
 //! id. Only the first request queued while JavaScript is not already scheduled triggers a
-//! wake-up, so one threadsafe-function call delivers every request that arrived in the
-//! meantime as a batch. Replies come back through [`Bridge::answer`] on the JavaScript thread
-//! and complete the backend's reply right there.
+//! wake-up; JavaScript then drains until the queue is empty, so one threadsafe-function call
+//! serves every request that arrives meanwhile. Replies come back through [`Bridge::settle`]
+//! and [`Bridge::answer`] on the JavaScript thread and complete the backend's reply right
+//! there.
 //!
 //! Every request is answered: by its handler, by the timeout sweeper, or with `EIO` when the
 //! bridge closes.
@@ -142,16 +143,32 @@ impl Bridge {
 
     /// Hands JavaScript up to `max` of the requests queued since the last batch, oldest
     /// first: `visit` sees each one and may move bulk payloads (write data) out of the parked
-    /// request; the table keeps only what is needed to answer and to report faults.
+    /// request; the table keeps only what is needed to answer and to report faults. With
+    /// nothing queued, waits up to `spin` for a request, spinning rather than sleeping: one
+    /// that arrives within the window is served without a thread wake-up.
     ///
     /// While JavaScript keeps draining, backend threads do not wake it again: only a drain
-    /// that finds the queue empty re-arms the wake-up. JavaScript must therefore drain until
-    /// it gets nothing, or hand the turn back with [`Bridge::rewake`].
-    pub fn drain(&self, max: usize, mut visit: impl FnMut(u32, &mut Pending)) -> Drained {
+    /// that returns none re-arms the wake-up. JavaScript must therefore drain until it gets
+    /// none, or hand the turn back with [`Bridge::rewake`].
+    pub fn drain(
+        &self,
+        max: usize,
+        spin: Duration,
+        mut visit: impl FnMut(u32, &mut Pending),
+    ) -> Drained {
+        let mut spun = spin.is_zero();
         loop {
             let (ids, more): (Vec<u32>, bool) = {
                 let mut queue = self.queue.lock();
                 if queue.is_empty() {
+                    if !spun {
+                        // Spin with the wake-up still armed, so that a request arriving
+                        // meanwhile does not also wake JavaScript through the event loop.
+                        drop(queue);
+                        spun = true;
+                        self.spin_for_requests(spin);
+                        continue;
+                    }
                     // Under the queue lock: a request queued after this sees the flag clear
                     // and wakes JavaScript; one queued before is in the queue.
                     self.scheduled.store(false, Ordering::SeqCst);
@@ -181,17 +198,10 @@ impl Bridge {
         }
     }
 
-    /// Waits up to `limit` for a request to be queued, spinning rather than sleeping: a
-    /// request that arrives within the window is served without a thread wake-up.
-    pub fn spin_for_requests(&self, limit: Duration) -> bool {
+    /// Waits up to `limit` for a request to be queued, spinning rather than sleeping.
+    fn spin_for_requests(&self, limit: Duration) {
         let start = Instant::now();
-        loop {
-            if self.queued.load(Ordering::Relaxed) > 0 {
-                return true;
-            }
-            if start.elapsed() >= limit {
-                return false;
-            }
+        while self.queued.load(Ordering::Relaxed) == 0 && start.elapsed() < limit {
             std::hint::spin_loop();
         }
     }
@@ -455,7 +465,7 @@ mod tests {
 
     fn drain_ids(b: &Bridge) -> Vec<u32> {
         let mut ids = Vec::new();
-        b.drain(usize::MAX, |id, _| ids.push(id));
+        b.drain(usize::MAX, Duration::ZERO, |id, _| ids.push(id));
         ids
     }
 
@@ -504,7 +514,9 @@ mod tests {
             b.dispatch(request(1, &format!("/{i}")).0);
         }
         let mut paths = Vec::new();
-        let first = b.drain(3, |_, p| paths.push(p.operation.path().to_owned()));
+        let first = b.drain(3, Duration::ZERO, |_, p| {
+            paths.push(p.operation.path().to_owned())
+        });
         assert_eq!(
             first,
             Drained {
@@ -512,7 +524,9 @@ mod tests {
                 more: true
             }
         );
-        let second = b.drain(3, |_, p| paths.push(p.operation.path().to_owned()));
+        let second = b.drain(3, Duration::ZERO, |_, p| {
+            paths.push(p.operation.path().to_owned())
+        });
         assert_eq!(
             second,
             Drained {
@@ -525,6 +539,52 @@ mod tests {
             ["/0", "/1", "/2", "/3", "/4"],
             "oldest first, each once"
         );
+    }
+
+    #[test]
+    fn handing_the_turn_back_wakes_for_what_is_still_queued() {
+        let (b, wakes) = bridge(Duration::from_secs(30));
+        b.dispatch(request(1, "/a").0);
+        b.dispatch(request(1, "/b").0);
+        assert_eq!(b.drain(1, Duration::ZERO, |_, _| {}).count, 1);
+        b.rewake();
+        assert_eq!(wakes.load(Ordering::SeqCst), 2, "/b is still queued");
+        assert_eq!(b.drain(1, Duration::ZERO, |_, _| {}).count, 1);
+        assert_eq!(b.drain(1, Duration::ZERO, |_, _| {}).count, 0);
+        b.rewake();
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            2,
+            "nothing queued, no wake-up"
+        );
+    }
+
+    #[test]
+    fn a_request_arriving_while_a_drain_spins_is_taken_without_a_wake_up() {
+        let (b, wakes) = bridge(Duration::from_secs(30));
+        b.dispatch(request(1, "/first").0);
+        assert_eq!(drain_ids(&b).len(), 1);
+        let sender = b.clone();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            sender.dispatch(request(1, "/second").0)
+        });
+        let mut paths = Vec::new();
+        let drained = b.drain(usize::MAX, Duration::from_secs(10), |_, p| {
+            paths.push(p.operation.path().to_owned())
+        });
+        thread.join().unwrap();
+        assert_eq!(drained.count, 1);
+        assert_eq!(paths, ["/second"]);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "the spinning drain took it; no second wake-up was queued"
+        );
+        let empty = b.drain(usize::MAX, Duration::from_millis(1), |_, _| {});
+        assert_eq!(empty.count, 0, "an empty spin returns none");
+        b.dispatch(request(1, "/third").0);
+        assert_eq!(wakes.load(Ordering::SeqCst), 2, "and re-arms the wake-up");
     }
 
     #[test]
@@ -626,7 +686,7 @@ mod tests {
             }),
         });
         let mut moved = Vec::new();
-        b.drain(usize::MAX, |id, p| match &mut p.operation {
+        b.drain(usize::MAX, Duration::ZERO, |id, p| match &mut p.operation {
             Operation::Write { data, .. } => moved.push((id, std::mem::take(data))),
             _ => panic!("not a write"),
         });

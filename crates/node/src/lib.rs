@@ -237,7 +237,7 @@ impl NativeMount {
         let mut fields = body.chunks_exact_mut(REQUEST_FIELDS);
         let mut strings = String::new();
         let mut payloads = self.payloads.lock();
-        let mut visit = |id: u32, p: &mut bridge::Pending| {
+        let visit = |id: u32, p: &mut bridge::Pending| {
             let numbers = fields
                 .next()
                 .expect("the bridge drains no more requests than fit");
@@ -251,16 +251,8 @@ impl NativeMount {
                 &mut payloads,
             );
         };
-        let max = room / REQUEST_FIELDS;
-        let mut drained = self.bridge.drain(max, &mut visit);
-        if drained.count == 0
-            && spin_micros > 0
-            && self
-                .bridge
-                .spin_for_requests(Duration::from_micros(u64::from(spin_micros)))
-        {
-            drained = self.bridge.drain(max, &mut visit);
-        }
+        let spin = Duration::from_micros(u64::from(spin_micros));
+        let drained = self.bridge.drain(room / REQUEST_FIELDS, spin, visit);
         header[0] = drained.count as f64;
         header[1] = if drained.more { 1.0 } else { 0.0 };
         header[2] = payloads.len() as f64;
