@@ -225,29 +225,32 @@ impl Bridge {
         std::mem::take(&mut *self.faults.lock())
     }
 
-    /// Completes request `id` with the reply `build` makes from it (`None` when the request is
-    /// no longer pending). A reply that fails `build`'s checks, or is not the shape the
-    /// operation promised, answers the request `EIO` and comes back as the error, so
-    /// JavaScript can report it. `Ok(false)`: the request had already been answered (it timed
-    /// out, or the mount closed).
+    /// Completes request `id` with the answer `build` makes from it (`None` when the request
+    /// is no longer pending): a reply, or an errno for the caller. A reply that fails `build`'s
+    /// checks, or is not the shape the operation promised, answers the request `EIO` and comes
+    /// back as the error, so JavaScript can report it. `Ok(false)`: the request had already
+    /// been answered (it timed out, or the mount closed).
     pub fn settle(
         &self,
         id: u32,
-        build: impl FnOnce(Option<&Pending>) -> Result<Reply, String>,
+        build: impl FnOnce(Option<&Pending>) -> Result<FsResult<Reply>, String>,
     ) -> Result<bool, String> {
         let pending = self.pending.lock().remove(&id);
-        let reply = build(pending.as_ref());
+        let answer = build(pending.as_ref());
         let Some(pending) = pending else {
-            return reply.map(|_| false);
+            return answer.map(|_| false);
         };
         let expected = pending.operation.expected_reply();
-        let checked = reply.and_then(|reply| match reply.kind() {
-            kind if kind == expected => Ok(reply),
-            kind => Err(format!("expected a {expected:?} reply, got {kind:?}")),
+        let checked = answer.and_then(|answer| match answer {
+            Ok(reply) if reply.kind() != expected => Err(format!(
+                "expected a {expected:?} reply, got {:?}",
+                reply.kind()
+            )),
+            answer => Ok(answer),
         });
         match checked {
-            Ok(reply) => {
-                pending.responder.respond(Ok(reply));
+            Ok(answer) => {
+                pending.responder.respond(answer);
                 Ok(true)
             }
             Err(message) => {
@@ -255,16 +258,6 @@ impl Bridge {
                 Err(message)
             }
         }
-    }
-
-    /// Completes request `id`. Returns false when it is no longer pending (it timed out, or
-    /// the mount closed), so the caller can report a handler that settled too late.
-    pub fn answer(&self, id: u32, result: FsResult<Reply>) -> bool {
-        let Some(pending) = self.pending.lock().remove(&id) else {
-            return false;
-        };
-        pending.responder.respond(result);
-        true
     }
 
     /// Records a fault for JavaScript to report and makes sure it is woken to see it.
@@ -483,8 +476,8 @@ mod tests {
         let ids = drain_ids(&b);
         assert_eq!(ids.len(), 5);
         for (id, rx) in ids.iter().zip(&receivers) {
-            assert!(b.answer(*id, Ok(Reply::Empty)));
-            assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
+            assert_eq!(b.settle(*id, |_| Ok(Err(Errno::ENOENT))), Ok(true));
+            assert_eq!(rx.recv().unwrap(), Err(Errno::ENOENT));
         }
         let (r, _rx) = request(1, "/meanwhile");
         b.dispatch(r);
@@ -597,7 +590,11 @@ mod tests {
             rx.recv_timeout(Duration::from_secs(5)).unwrap(),
             Err(Errno::ETIMEDOUT)
         );
-        assert!(!b.answer(id, Ok(Reply::Empty)), "a late answer is refused");
+        assert_eq!(
+            b.settle(id, |_| Ok(Err(Errno::ENOENT))),
+            Ok(false),
+            "a late answer is refused"
+        );
         assert!(b.has_faults());
         let faults = b.take_faults();
         assert!(!b.has_faults());
@@ -698,7 +695,7 @@ mod tests {
                 Operation::Write { data, .. } => data.len(),
                 _ => usize::MAX,
             });
-            Ok(Reply::Count(5))
+            Ok(Ok(Reply::Count(5)))
         });
         assert_eq!(settled, Ok(true));
         assert_eq!(parked, Some(0), "the table no longer holds the payload");
@@ -710,11 +707,11 @@ mod tests {
         let (r, rx) = request(1, "/f");
         b.dispatch(r);
         let id = drain_ids(&b)[0];
-        let err = b.settle(id, |_| Ok(Reply::Empty)).unwrap_err();
+        let err = b.settle(id, |_| Ok(Ok(Reply::Empty))).unwrap_err();
         assert!(err.contains("expected a Stat reply"), "{err}");
         assert_eq!(rx.recv().unwrap(), Err(Errno::EIO));
         assert_eq!(
-            b.settle(id, |_| Ok(Reply::Empty)),
+            b.settle(id, |_| Ok(Ok(Reply::Empty))),
             Ok(false),
             "already answered"
         );

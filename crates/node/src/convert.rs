@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::sync::Arc;
 
 use mountkit_core::{
-    Backing, DirEntry, Errno, FileKind, OpenFlags, Opened, Operation, RenameMode, Reply,
+    Backing, DirEntry, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode, Reply,
     RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
 };
 use napi::bindgen_prelude::Float64Array;
@@ -73,43 +73,47 @@ impl ReplyTag {
         }
     }
 
-    /// The reply a record's `numbers` make for `pending`, checked: a write cannot claim more
-    /// bytes than it carried.
-    pub fn reply(self, numbers: &[f64], pending: Option<&Pending>) -> Result<Reply, String> {
-        match self {
-            ReplyTag::Empty => Ok(Reply::Empty),
-            ReplyTag::Error => Err("an error record is an answer, not a reply".to_owned()),
+    /// The answer a record's `numbers` make for `pending`: an errno, or a reply, checked (a
+    /// write cannot claim more bytes than it carried).
+    pub fn answer(
+        self,
+        numbers: &[f64],
+        pending: Option<&Pending>,
+    ) -> Result<FsResult<Reply>, String> {
+        let reply = match self {
+            ReplyTag::Error => return Ok(Err(Errno::from_raw(numbers[0] as i32))),
+            ReplyTag::Empty => Reply::Empty,
             ReplyTag::Stat => packed_stat(numbers)?
                 .map(Reply::Stat)
-                .ok_or_else(|| "getattr must return a stat".to_owned()),
-            ReplyTag::Offset => whole(numbers[0], "offset").map(Reply::Offset),
+                .ok_or_else(|| "getattr must return a stat".to_owned())?,
+            ReplyTag::Offset => Reply::Offset(whole(numbers[0], "offset")?),
             ReplyTag::Opened => {
                 let hints = whole(numbers[1], "open hints")?;
-                Ok(Reply::Opened(Opened {
+                Reply::Opened(Opened {
                     handle: whole(numbers[0], "handle")?,
                     direct_io: hints & 1 != 0,
                     keep_cache: hints & 2 != 0,
                     nonseekable: hints & 4 != 0,
                     stat: packed_stat(&numbers[2..])?,
                     backing: None,
-                }))
+                })
             }
             ReplyTag::Count => {
                 let count = whole(numbers[0], "count")?;
-                match pending {
-                    Some(p)
-                        if matches!(p.operation, Operation::Write { .. })
-                            && count > p.payload_len as u64 =>
+                if let Some(p) = pending {
+                    if matches!(p.operation, Operation::Write { .. })
+                        && count > p.payload_len as u64
                     {
-                        Err(format!(
+                        return Err(format!(
                             "write claimed {count} bytes of a {}-byte write",
                             p.payload_len
-                        ))
+                        ));
                     }
-                    _ => Ok(Reply::Count(count)),
                 }
+                Reply::Count(count)
             }
-        }
+        };
+        Ok(Ok(reply))
     }
 }
 
@@ -710,30 +714,42 @@ mod tests {
     #[test]
     fn numbers_only_replies_are_checked() {
         let stat = ReplyTag::Stat
-            .reply(&packed(1.0, 0.0, 493.0), None)
+            .answer(&packed(1.0, 0.0, 493.0), None)
+            .unwrap()
             .unwrap();
         assert!(matches!(stat, Reply::Stat(s) if s.kind == FileKind::Directory));
         assert!(ReplyTag::Stat
-            .reply(&packed(f64::NAN, 0.0, 0.0), None)
+            .answer(&packed(f64::NAN, 0.0, 0.0), None)
             .is_err());
-        assert_eq!(ReplyTag::Offset.reply(&[12.0], None), Ok(Reply::Offset(12)));
-        assert!(ReplyTag::Count.reply(&[-1.0], None).is_err());
-        assert_eq!(ReplyTag::Count.reply(&[3.0], None), Ok(Reply::Count(3)));
+        assert_eq!(
+            ReplyTag::Offset.answer(&[12.0], None),
+            Ok(Ok(Reply::Offset(12)))
+        );
+        assert!(ReplyTag::Count.answer(&[-1.0], None).is_err());
+        assert_eq!(
+            ReplyTag::Count.answer(&[3.0], None),
+            Ok(Ok(Reply::Count(3)))
+        );
         let mut opened = vec![7.0, 5.0];
         opened.extend(packed(f64::NAN, 0.0, 0.0));
-        let Ok(Reply::Opened(o)) = ReplyTag::Opened.reply(&opened, None) else {
+        let Ok(Ok(Reply::Opened(o))) = ReplyTag::Opened.answer(&opened, None) else {
             panic!("an Opened reply");
         };
         assert_eq!(o.handle, 7);
         assert!(o.direct_io && !o.keep_cache && o.nonseekable && o.stat.is_none());
         opened.truncate(2);
         opened.extend(packed(0.0, 9.0, 420.0));
-        let Ok(Reply::Opened(o)) = ReplyTag::Opened.reply(&opened, None) else {
+        let Ok(Ok(Reply::Opened(o))) = ReplyTag::Opened.answer(&opened, None) else {
             panic!("an Opened reply");
         };
         assert_eq!(o.stat.map(|s| s.size), Some(9));
+        assert_eq!(
+            ReplyTag::Error.answer(&[2.0], None),
+            Ok(Err(Errno::ENOENT)),
+            "an error record answers with its errno"
+        );
         opened[0] = -1.0;
-        assert!(ReplyTag::Opened.reply(&opened, None).is_err());
+        assert!(ReplyTag::Opened.answer(&opened, None).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use bridge::{Bridge, Fault, Limits, LocalAnswer, Waker};
-use convert::{NativeEvent, NativeOpened, NativeStatFs, ReplyTag, DRAIN_HEADER, REQUEST_FIELDS};
+use convert::{NativeEvent, NativeOpened, NativeStatFs, DRAIN_HEADER, REQUEST_FIELDS};
 use payload::Payload;
 
 /// Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
@@ -291,15 +291,10 @@ impl NativeMount {
         while at < records.len() {
             let (id, tag, numbers) = convert::reply_record(&records[at..]).map_err(invalid)?;
             at += 2 + numbers.len();
-            let delivered = match tag {
-                ReplyTag::Error => Ok(self
-                    .bridge
-                    .answer(id, Err(Errno::from_raw(numbers[0] as i32)))),
-                tag => self
-                    .bridge
-                    .settle(id, |pending| tag.reply(numbers, pending)),
-            };
-            match delivered {
+            match self
+                .bridge
+                .settle(id, |pending| tag.answer(numbers, pending))
+            {
                 Ok(true) => {}
                 Ok(false) => problems.push(NativeReplyProblem {
                     index,
@@ -433,7 +428,9 @@ impl NativeMount {
         id: u32,
         build: impl FnOnce(Option<&bridge::Pending>) -> std::result::Result<Reply, String>,
     ) -> Result<bool> {
-        self.bridge.settle(id, build).map_err(invalid)
+        self.bridge
+            .settle(id, |pending| build(pending).map(Ok))
+            .map_err(invalid)
     }
 
     fn reply(&self, id: u32, reply: std::result::Result<Reply, String>) -> Result<bool> {
