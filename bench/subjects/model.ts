@@ -13,7 +13,8 @@ export const MTIME_MS = 1_700_000_000_000
 export type Node = { kind: 'directory' } | { kind: 'file'; size: number }
 
 const DIRECTORY: Node = { kind: 'directory' }
-const EMPTY_FILE: Node = { kind: 'file', size: 0 }
+/** An empty regular file: each /dir entry, and each file /w creates. */
+export const EMPTY_FILE: Node = { kind: 'file', size: 0 }
 
 /** Byte at offset `i` of /file (and of the tmpfs and backing copies). */
 export function patternByte(i: number): number {

@@ -1,8 +1,6 @@
 // The bench filesystem as mountkit handlers, and how both mountkit subjects mount it.
 import { mount, FsError, type DirEntry, type FileSystem, type MountOptions, type OpenResult, type Stat } from '../../index'
-import { MTIME_MS, type BenchModel, type Node } from './model'
-
-const EMPTY_FILE: Node = { kind: 'file', size: 0 }
+import { EMPTY_FILE, MTIME_MS, type BenchModel, type Node } from './model'
 import { serveUntilStopped, type SubjectArgs } from './serve'
 
 /**
