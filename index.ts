@@ -264,7 +264,8 @@ export interface MountOptions {
    * After answering a batch, how long the JavaScript thread waits for the next request
    * before it returns to the event loop, in microseconds. It waits by spinning, not
    * sleeping, so a request that arrives meanwhile costs no thread wake-up: under steady load
-   * that is most of the latency a request adds. The wait happens only while every handler
+   * that is most of the latency a request adds. Each turn of the spin yields the CPU, so
+   * the thread bringing the next request is not kept off it. The wait happens only while every handler
    * has answered, and one wake-up serves at most 64 batches before the event loop gets its
    * turn. Costs up to this much CPU per batch; `0` turns it off. Default 20 (0 on a machine
    * with one CPU, where the spin would only delay the thread it waits for).

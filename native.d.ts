@@ -13,16 +13,10 @@ export declare class NativeMount {
   /** The backend serving this mount: `'fuse'`, `'winfsp'` or `'dokan'`. */
   get backend(): string
   /**
-   * Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
-   * then `REQUEST_FIELDS` numbers per request (as many as fit). Returns the requests'
-   * strings, each ended by a NUL. Numbers and one string cross instead of an object per
-   * request, whose every property would be a separate N-API call.
-   *
-   * With nothing queued, waits up to `spin_micros` for a request before returning none.
-   * A drain that returns none lets backend threads wake JavaScript again; until then,
-   * JavaScript must keep draining or call `rewake()`.
+   * The per-batch calls, `drain` and `replyBatch`, as plain functions bound to this mount:
+   * a method call would also pay for napi-rs's borrow bookkeeping on every batch.
    */
-  drain(slots: Float64Array, spinMicros: number): string
+  crossing(): { drain(slots: Float64Array, spinMicros: number): string; replyBatch(records: Float64Array, length: number): NativeReplyProblem[] | null }
   /**
    * Ends a turn of draining that stopped before an empty drain, so that requests still
    * queued wake JavaScript again after the event loop has had its turn.
@@ -32,13 +26,6 @@ export declare class NativeMount {
   takePayloads(): Buffer[]
   /** Faults to report: timeouts, refused deadlocks. */
   takeEvents(): Array<NativeEvent>
-  /**
-   * Answers a batch of requests whose replies are numbers only. `records` holds one record
-   * per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
-   * replies that were not delivered, by record index: late ones (the request had timed out
-   * or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
-   */
-  replyBatch(records: Float64Array): Array<NativeReplyProblem> | null
   /**
    * Answers a readdir: the names joined by NUL, one kind code per name, and optionally a
    * packed stat per name. Entries no directory can hold are left out; the result says

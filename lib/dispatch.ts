@@ -3,6 +3,9 @@
 // call per batch), and makes sure every request is answered exactly once.
 import type { FileSystem, RequestContext } from '../index'
 import type { NativeMount, NativeOpened } from '../native'
+
+/** The per-batch calls the addon binds to one mount (`NativeMount.crossing()`). */
+type Crossing = ReturnType<NativeMount['crossing']>
 import { errnoOf, HandlerError } from './errors'
 import { InvalidReply, toBytes, toCount, packEntries, packStat, STAT_FIELDS, toNativeOpened, toNativeStatFs } from './convert'
 import { native } from './native'
@@ -203,7 +206,7 @@ export class ReplyBatch {
   private readonly statScratch = new Float64Array(LAYOUT.statFields)
 
   constructor(
-    private readonly native: NativeMount,
+    private readonly crossing: Crossing,
     /** Called when the batch stops being empty, so that someone flushes it. */
     private readonly started: () => void,
     /** Called for each reply that was not delivered: late (no message) or refused. */
@@ -249,10 +252,10 @@ export class ReplyBatch {
   /** Sends every collected reply in one call. */
   flush(): void {
     if (this.length === 0) return
-    const records = this.records.subarray(0, this.length)
+    const length = this.length
     const requests = this.requests.splice(0)
     this.length = 0
-    const problems = this.native.replyBatch(records)
+    const problems = this.crossing.replyBatch(this.records, length)
     if (problems === null || problems === undefined) return
     for (const problem of problems) this.undelivered(requests[problem.index], problem.message ?? undefined)
   }
@@ -286,6 +289,7 @@ export interface DispatchHooks {
  */
 export class Dispatcher implements ReplySink {
   readonly batch: ReplyBatch
+  private readonly crossing: Crossing
   private readonly slots = new Float64Array(LAYOUT.drainHeader + DRAIN_CAPACITY * LAYOUT.requestFields)
   private readonly backlog: Request[] = []
   private running = 0
@@ -307,8 +311,9 @@ export class Dispatcher implements ReplySink {
     private readonly spinMicros: number,
     private readonly hooks: DispatchHooks,
   ) {
+    this.crossing = native.crossing()
     this.batch = new ReplyBatch(
-      native,
+      this.crossing,
       () => {
         // Replies of handlers that settle later (in promise callbacks) go out together at
         // the end of the current microtask run.
@@ -360,7 +365,7 @@ export class Dispatcher implements ReplySink {
     const s = this.slots
     // Spinning pays only while every handler has answered: one still running may be
     // waiting on I/O that this thread must get back to the event loop for.
-    const strings = this.native.drain(s, this.running === 0 ? spinMicros : 0)
+    const strings = this.crossing.drain(s, this.running === 0 ? spinMicros : 0)
     const count = s[0]
     if (s[3] !== 0) {
       for (const e of this.native.takeEvents()) this.hooks.fault(new HandlerError(e.operation, e.path, e.errno, e.message))

@@ -7,7 +7,9 @@
 //! node they are about — the paths of whole subtrees follow for free.
 
 use std::collections::HashMap;
+use std::hash::RandomState;
 
+use hashbrown::Equivalent;
 use mountkit_core::{Errno, FileKind, FsResult};
 
 /// The inode number of the mount's root directory, fixed by the FUSE protocol.
@@ -30,11 +32,33 @@ struct Node {
     open_handles: Vec<u64>,
 }
 
+/// `(parent inode, name)` borrowed: a key for [`InodeTable`]'s `children` that needs no
+/// `String`. It hashes exactly as the owned `(u64, String)` does (field by field, the name as
+/// a `str`), which `Equivalent` relies on.
+#[derive(Hash)]
+struct ChildKey<'a>(u64, &'a str);
+
+impl Equivalent<(u64, String)> for ChildKey<'_> {
+    fn equivalent(&self, key: &(u64, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+fn push_child(path: &mut String, child: Option<&str>) {
+    if let Some(child) = child {
+        path.push('/');
+        path.push_str(child);
+    }
+}
+
 /// Inode numbers <-> paths, for one mount.
 #[derive(Debug)]
 pub struct InodeTable {
     nodes: HashMap<u64, Node>,
-    children: HashMap<(u64, String), u64>,
+    /// `(parent inode, name)` -> inode. A hashbrown map, so that [`ChildKey`] can look a
+    /// name up without copying it into a `String` first.
+    /// Names come from users, so the hash stays std's keyed SipHash.
+    children: hashbrown::HashMap<(u64, String), u64, RandomState>,
     by_file_id: HashMap<u64, u64>,
     next_ino: u64,
 }
@@ -61,7 +85,7 @@ impl InodeTable {
         );
         InodeTable {
             nodes,
-            children: HashMap::new(),
+            children: hashbrown::HashMap::with_hasher(RandomState::new()),
             by_file_id: HashMap::new(),
             next_ino: ROOT + 1,
         }
@@ -70,39 +94,70 @@ impl InodeTable {
     /// The current path of `ino`. A node whose every name was unlinked answers with the last
     /// path it had, so requests on files that are still open keep working.
     pub fn path(&self, ino: u64) -> FsResult<String> {
-        let node = self.nodes.get(&ino).ok_or(Errno::ESTALE)?;
-        let Some((parent, name)) = node.links.first() else {
-            return Ok(node.last_path.clone());
-        };
-        let mut parts = vec![name.as_str()];
-        let mut at = *parent;
-        while at != ROOT {
-            let node = self.nodes.get(&at).ok_or(Errno::ESTALE)?;
-            let (parent, name) = node.links.first().ok_or(Errno::ESTALE)?;
-            parts.push(name);
-            at = *parent;
-        }
-        let mut path = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-        for part in parts.iter().rev() {
-            path.push('/');
-            path.push_str(part);
-        }
-        Ok(path)
+        self.build_path(ino, None)
     }
 
     /// The path of the entry `name` inside directory `parent`.
     pub fn child_path(&self, parent: u64, name: &str) -> FsResult<String> {
-        let dir = self.path(parent)?;
-        Ok(if dir == "/" {
-            format!("/{name}")
+        self.build_path(parent, Some(name))
+    }
+
+    /// The path of `ino`, followed by `/child` when given, in one allocation: this runs for
+    /// nearly every request.
+    fn build_path(&self, ino: u64, child: Option<&str>) -> FsResult<String> {
+        // Names from `ino` up to the root, nearest first. Most paths fit the array; deeper
+        // ones spill into the vector.
+        const SHALLOW: usize = 16;
+        let mut shallow = [""; SHALLOW];
+        let mut deep = Vec::new();
+        let mut depth = 0;
+        let mut length = child.map_or(0, |c| c.len() + 1);
+        let node = self.nodes.get(&ino).ok_or(Errno::ESTALE)?;
+        let mut link = node.links.first();
+        if link.is_none() && ino != ROOT {
+            // Every name was unlinked: the node is known by its last path only.
+            let mut path = String::with_capacity(node.last_path.len() + length);
+            path.push_str(&node.last_path);
+            push_child(&mut path, child);
+            return Ok(path);
+        }
+        while let Some((parent, name)) = link {
+            if depth < SHALLOW {
+                shallow[depth] = name;
+            } else {
+                if deep.is_empty() {
+                    deep.extend_from_slice(&shallow);
+                }
+                deep.push(name.as_str());
+            }
+            depth += 1;
+            length += name.len() + 1;
+            if *parent == ROOT {
+                break;
+            }
+            let up = self.nodes.get(parent).ok_or(Errno::ESTALE)?;
+            link = Some(up.links.first().ok_or(Errno::ESTALE)?);
+        }
+        let names = if depth <= SHALLOW {
+            &shallow[..depth]
         } else {
-            format!("{dir}/{name}")
-        })
+            &deep[..]
+        };
+        let mut path = String::with_capacity(length.max(1));
+        for name in names.iter().rev() {
+            path.push('/');
+            path.push_str(name);
+        }
+        push_child(&mut path, child);
+        if path.is_empty() {
+            path.push('/');
+        }
+        Ok(path)
     }
 
     /// The inode the kernel already knows for `parent/name`, if any, without taking a reference.
     pub fn peek(&self, parent: u64, name: &str) -> Option<u64> {
-        self.children.get(&(parent, name.to_owned())).copied()
+        self.children.get(&ChildKey(parent, name)).copied()
     }
 
     /// Records that the kernel looked up `parent/name` and found a file of `kind` with
@@ -112,8 +167,7 @@ impl InodeTable {
     /// non-zero `file_id` already known under another name makes this name a hard link of
     /// that node.
     pub fn lookup(&mut self, parent: u64, name: &str, kind: FileKind, file_id: u64) -> u64 {
-        let key = (parent, name.to_owned());
-        if let Some(&ino) = self.children.get(&key) {
+        if let Some(&ino) = self.children.get(&ChildKey(parent, name)) {
             let node = &self.nodes[&ino];
             if node.kind == kind && (file_id == 0 || node.file_id == file_id) {
                 self.nodes
@@ -134,7 +188,7 @@ impl InodeTable {
                 if node.kind == kind && !node.links.is_empty() {
                     node.links.push((parent, name.to_owned()));
                     node.lookups += 1;
-                    self.children.insert(key, ino);
+                    self.children.insert((parent, name.to_owned()), ino);
                     return ino;
                 }
             }
@@ -153,7 +207,7 @@ impl InodeTable {
                 open_handles: Vec::new(),
             },
         );
-        self.children.insert(key, ino);
+        self.children.insert((parent, name.to_owned()), ino);
         if file_id != 0 {
             self.by_file_id.insert(file_id, ino);
         }
@@ -182,8 +236,8 @@ impl InodeTable {
     /// Records a successful rename. A destination that existed is unlinked (plain rename) or
     /// swapped with the source (`exchange`).
     pub fn rename(&mut self, from: (u64, &str), to: (u64, &str), exchange: bool) {
-        let source = self.children.remove(&(from.0, from.1.to_owned()));
-        let target = self.children.remove(&(to.0, to.1.to_owned()));
+        let source = self.children.remove(&ChildKey(from.0, from.1));
+        let target = self.children.remove(&ChildKey(to.0, to.1));
         if let Some(ino) = target {
             if exchange {
                 self.rename_link(ino, to, from);
@@ -264,7 +318,7 @@ impl InodeTable {
     }
 
     fn detach_name(&mut self, parent: u64, name: &str) {
-        if let Some(ino) = self.children.remove(&(parent, name.to_owned())) {
+        if let Some(ino) = self.children.remove(&ChildKey(parent, name)) {
             self.drop_link(ino, (parent, name));
         }
     }
@@ -318,6 +372,35 @@ mod tests {
         assert_eq!(t.path(f).unwrap(), "/a/b/f.txt");
         assert_eq!(t.child_path(ROOT, "x").unwrap(), "/x");
         assert_eq!(t.child_path(b, "x").unwrap(), "/a/b/x");
+    }
+
+    #[test]
+    fn paths_deeper_than_the_stack_array_are_whole() {
+        let mut t = InodeTable::new();
+        let mut at = ROOT;
+        let mut expected = String::new();
+        for level in 0..40 {
+            let name = format!("d{level}");
+            at = dir(&mut t, at, &name);
+            expected.push('/');
+            expected.push_str(&name);
+        }
+        assert_eq!(t.path(at).unwrap(), expected);
+        assert_eq!(
+            t.child_path(at, "leaf").unwrap(),
+            format!("{expected}/leaf")
+        );
+    }
+
+    #[test]
+    fn an_unlinked_node_keeps_answering_with_its_last_path() {
+        let mut t = InodeTable::new();
+        let a = dir(&mut t, ROOT, "a");
+        let f = file(&mut t, a, "f");
+        t.unlink(a, "f");
+        assert_eq!(t.path(f).unwrap(), "/a/f");
+        assert_eq!(t.child_path(f, "x").unwrap(), "/a/f/x");
+        assert_eq!(t.peek(a, "f"), None, "the name is gone");
     }
 
     #[test]

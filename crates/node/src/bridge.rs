@@ -4,13 +4,11 @@
 //! id. Only the first request queued while JavaScript is not already scheduled triggers a
 //! wake-up; JavaScript then drains until the queue is empty, so one threadsafe-function call
 //! serves every request that arrives meanwhile. Replies come back through [`Bridge::settle`]
-//! and [`Bridge::answer`] on the JavaScript thread and complete the backend's reply right
-//! there.
+//! on the JavaScript thread and complete the backend's reply right there.
 //!
 //! Every request is answered: by its handler, by the timeout sweeper, or with `EIO` when the
 //! bridge closes.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -20,6 +18,7 @@ use mountkit_core::{
     OPERATION_NAMES,
 };
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
 
 /// Something that happened on the native side that the JavaScript side reports as a fault.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,8 +102,12 @@ pub struct Limits {
 }
 
 pub struct Bridge {
-    pending: Mutex<HashMap<u32, Pending>>,
+    /// Keyed by request id; ids are sequential, so a cheap hash spreads them well enough.
+    pending: Mutex<FxHashMap<u32, Pending>>,
     queue: Mutex<Vec<u32>>,
+    /// The ids one drain took from `queue`, kept between drains so that its capacity is
+    /// reused. Only the draining thread locks it.
+    taken: Mutex<Vec<u32>>,
     /// Length of `queue`, readable without its lock.
     queued: AtomicUsize,
     faults: Mutex<Vec<Fault>>,
@@ -127,8 +130,9 @@ pub struct Drained {
 impl Bridge {
     pub fn new(limits: Limits, waker: Box<dyn Waker>) -> Arc<Bridge> {
         let bridge = Arc::new(Bridge {
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(FxHashMap::default()),
             queue: Mutex::new(Vec::new()),
+            taken: Mutex::new(Vec::new()),
             queued: AtomicUsize::new(0),
             faults: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
@@ -157,8 +161,9 @@ impl Bridge {
         mut visit: impl FnMut(u32, &mut Pending),
     ) -> Drained {
         let mut spun = spin.is_zero();
+        let mut taken = self.taken.lock();
         loop {
-            let (ids, more): (Vec<u32>, bool) = {
+            let more = {
                 let mut queue = self.queue.lock();
                 if queue.is_empty() {
                     if !spun {
@@ -178,13 +183,13 @@ impl Bridge {
                     };
                 }
                 let take = queue.len().min(max);
-                let ids = queue.drain(..take).collect();
+                taken.extend(queue.drain(..take));
                 self.queued.store(queue.len(), Ordering::Relaxed);
-                (ids, !queue.is_empty())
+                !queue.is_empty()
             };
             let mut pending = self.pending.lock();
             let mut count = 0;
-            for id in ids {
+            for id in taken.drain(..) {
                 // A request that timed out while queued has left the table.
                 if let Some(p) = pending.get_mut(&id) {
                     visit(id, p);
@@ -199,10 +204,15 @@ impl Bridge {
     }
 
     /// Waits up to `limit` for a request to be queued, spinning rather than sleeping.
+    ///
+    /// Each turn yields the CPU instead of pausing on it: on a machine with few cores the
+    /// backend thread about to queue the next request may be waiting for this very CPU, and a
+    /// pure spin would hold it off for the whole window. With nothing else runnable, the
+    /// yield returns at once.
     fn spin_for_requests(&self, limit: Duration) {
         let start = Instant::now();
         while self.queued.load(Ordering::Relaxed) == 0 && start.elapsed() < limit {
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
     }
 
@@ -402,7 +412,7 @@ fn spawn_sweeper(bridge: Weak<Bridge>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
@@ -414,7 +424,7 @@ mod tests {
         }
     }
 
-    fn bridge(timeout: Duration) -> (Arc<Bridge>, Arc<AtomicUsize>) {
+    pub(crate) fn bridge(timeout: Duration) -> (Arc<Bridge>, Arc<AtomicUsize>) {
         let wakes = Arc::new(AtomicUsize::new(0));
         let mut local_answers = vec![LocalAnswer::Forward; OPERATION_NAMES.len()];
         local_answers[operation_code(&Operation::Flush {
@@ -437,7 +447,7 @@ mod tests {
         )
     }
 
-    fn request(pid: u32, path: &str) -> (Request, mpsc::Receiver<FsResult<Reply>>) {
+    pub(crate) fn request(pid: u32, path: &str) -> (Request, mpsc::Receiver<FsResult<Reply>>) {
         let (tx, rx) = mpsc::channel();
         let request = Request {
             context: RequestContext {

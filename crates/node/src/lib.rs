@@ -7,6 +7,7 @@
 mod backend;
 mod bridge;
 mod convert;
+mod crossing;
 mod doctor;
 mod payload;
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use mountkit_core::listing::retain_listable;
 use mountkit_core::{Errno, OpenFlags, Operation, Reply, OPERATION_NAMES};
-use napi::bindgen_prelude::{AsyncTask, Float64ArraySlice, Function};
+use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
@@ -23,6 +24,7 @@ use parking_lot::Mutex;
 
 use bridge::{Bridge, Fault, Limits, LocalAnswer, Waker};
 use convert::{NativeEvent, NativeOpened, NativeStatFs, DRAIN_HEADER, REQUEST_FIELDS};
+use crossing::{invalid, Crossing};
 use payload::Payload;
 
 /// Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
@@ -137,15 +139,10 @@ impl Waker for TsfnWaker {
 #[napi]
 pub struct NativeMount {
     bridge: Arc<Bridge>,
-    /// Payloads of the last drain until JavaScript takes them.
-    payloads: Mutex<Vec<Payload>>,
+    crossing: Arc<Crossing>,
     backend: Arc<Mutex<Option<backend::Backend>>>,
     backend_name: &'static str,
     mountpoint: String,
-}
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(Status::InvalidArg, message.into())
 }
 
 #[napi]
@@ -199,8 +196,8 @@ impl NativeMount {
         Ok(NativeMount {
             mountpoint: backend.mountpoint(),
             backend_name: backend.name(),
+            crossing: Arc::new(Crossing::new(bridge.clone())),
             bridge,
-            payloads: Mutex::new(Vec::new()),
             backend: Arc::new(Mutex::new(Some(backend))),
         })
     }
@@ -217,47 +214,16 @@ impl NativeMount {
         self.backend_name
     }
 
-    /// Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
-    /// then `REQUEST_FIELDS` numbers per request (as many as fit). Returns the requests'
-    /// strings, each ended by a NUL. Numbers and one string cross instead of an object per
-    /// request, whose every property would be a separate N-API call.
-    ///
-    /// With nothing queued, waits up to `spin_micros` for a request before returning none.
-    /// A drain that returns none lets backend threads wake JavaScript again; until then,
-    /// JavaScript must keep draining or call `rewake()`.
-    #[napi]
-    pub fn drain(&self, mut slots: Float64ArraySlice, spin_micros: u32) -> Result<String> {
-        // SAFETY: the typed array's memory stays valid for this call, and nothing else reads
-        // or writes it meanwhile: JavaScript is blocked in this call.
-        let slots = unsafe { slots.as_mut() };
-        let Some(room) = slots.len().checked_sub(DRAIN_HEADER) else {
-            return Err(invalid("drain needs room for its header"));
-        };
-        let (header, body) = slots.split_at_mut(DRAIN_HEADER);
-        let mut fields = body.chunks_exact_mut(REQUEST_FIELDS);
-        let mut strings = String::new();
-        let mut payloads = self.payloads.lock();
-        let visit = |id: u32, p: &mut bridge::Pending| {
-            let numbers = fields
-                .next()
-                .expect("the bridge drains no more requests than fit");
-            convert::write_request(
-                id,
-                p.code,
-                &mut p.operation,
-                p.context,
-                numbers,
-                &mut strings,
-                &mut payloads,
-            );
-        };
-        let spin = Duration::from_micros(u64::from(spin_micros));
-        let drained = self.bridge.drain(room / REQUEST_FIELDS, spin, visit);
-        header[0] = drained.count as f64;
-        header[1] = if drained.more { 1.0 } else { 0.0 };
-        header[2] = payloads.len() as f64;
-        header[3] = if self.bridge.has_faults() { 1.0 } else { 0.0 };
-        Ok(strings)
+    /// The per-batch calls, `drain` and `replyBatch`, as plain functions bound to this mount:
+    /// a method call would also pay for napi-rs's borrow bookkeeping on every batch.
+    #[napi(
+        ts_return_type = "{ drain(slots: Float64Array, spinMicros: number): string; replyBatch(records: Float64Array, length: number): NativeReplyProblem[] | null }"
+    )]
+    pub fn crossing(&self, env: Env) -> Result<Unknown<'static>> {
+        // SAFETY: `env` is the live environment of this call.
+        let object = unsafe { crossing::bind(env.raw(), &self.crossing) }?;
+        // SAFETY: `object` is a live value of `env`.
+        unsafe { Unknown::from_napi_value(env.raw(), object) }
     }
 
     /// Ends a turn of draining that stopped before an empty drain, so that requests still
@@ -270,44 +236,13 @@ impl NativeMount {
     /// The payloads of the last drain, in request order: write data and xattr values.
     #[napi(ts_return_type = "Buffer[]")]
     pub fn take_payloads(&self) -> Vec<Payload> {
-        std::mem::take(&mut *self.payloads.lock())
+        self.crossing.take_payloads()
     }
 
     /// Faults to report: timeouts, refused deadlocks.
     #[napi]
     pub fn take_events(&self) -> Vec<NativeEvent> {
         self.bridge.take_faults().into_iter().map(event).collect()
-    }
-
-    /// Answers a batch of requests whose replies are numbers only. `records` holds one record
-    /// per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
-    /// replies that were not delivered, by record index: late ones (the request had timed out
-    /// or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
-    #[napi]
-    pub fn reply_batch(&self, records: &[f64]) -> Result<Option<Vec<NativeReplyProblem>>> {
-        let mut problems = Vec::new();
-        let mut at = 0;
-        let mut index = 0;
-        while at < records.len() {
-            let (id, tag, numbers) = convert::reply_record(&records[at..]).map_err(invalid)?;
-            at += 2 + numbers.len();
-            match self
-                .bridge
-                .settle(id, |pending| tag.answer(numbers, pending))
-            {
-                Ok(true) => {}
-                Ok(false) => problems.push(NativeReplyProblem {
-                    index,
-                    message: None,
-                }),
-                Err(message) => problems.push(NativeReplyProblem {
-                    index,
-                    message: Some(message),
-                }),
-            }
-            index += 1;
-        }
-        Ok((!problems.is_empty()).then_some(problems))
     }
 
     /// Answers a readdir: the names joined by NUL, one kind code per name, and optionally a

@@ -1,0 +1,351 @@
+//! The two calls JavaScript makes on every batch, `drain` and `replyBatch`, as plain N-API
+//! functions bound to one mount.
+//!
+//! Their fixed cost is paid once per batch, which under a serial caller means once per
+//! request. A `#[napi]` class method registers a borrow of its receiver in napi-rs's
+//! process-wide borrow table, under a lock, on every call: about 200 ns on the bench machines.
+//! These functions reach their mount through the function's own data pointer instead, and a
+//! call costs about 15 ns. Arguments and results still go through napi-rs's conversions, so
+//! the only hand-written N-API here is the function binding and the call entry.
+
+use std::ffi::{c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue};
+use napi::{check_status, sys, Error, JsError, Result, Status};
+use parking_lot::Mutex;
+
+use crate::bridge::{self, Bridge};
+use crate::convert::{self, DRAIN_HEADER, REQUEST_FIELDS};
+use crate::payload::Payload;
+use crate::NativeReplyProblem;
+
+/// The most string capacity a drain keeps for the next one, in bytes.
+const RETAINED_STRINGS: usize = 64 * 1024;
+
+/// What the per-batch calls of one mount share with its `NativeMount`.
+pub struct Crossing {
+    bridge: Arc<Bridge>,
+    /// Payloads of the last drain until JavaScript takes them.
+    payloads: Mutex<Vec<Payload>>,
+    /// The strings of the last drain; kept between drains so that its capacity is reused.
+    strings: Mutex<String>,
+}
+
+impl Crossing {
+    pub fn new(bridge: Arc<Bridge>) -> Crossing {
+        Crossing {
+            bridge,
+            payloads: Mutex::new(Vec::new()),
+            strings: Mutex::new(String::new()),
+        }
+    }
+
+    /// Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
+    /// then `REQUEST_FIELDS` numbers per request (as many as fit), and the requests' strings
+    /// into `strings`, each ended by a NUL. Numbers and one string cross instead of an object per
+    /// request, whose every property would be a separate N-API call.
+    ///
+    /// With nothing queued, waits up to `spin_micros` for a request before returning none.
+    /// A drain that returns none lets backend threads wake JavaScript again; until then,
+    /// JavaScript must keep draining or call `rewake()`.
+    pub fn drain(
+        &self,
+        slots: &mut [f64],
+        spin_micros: u32,
+        strings: &mut String,
+    ) -> std::result::Result<(), String> {
+        let Some(room) = slots.len().checked_sub(DRAIN_HEADER) else {
+            return Err("drain needs room for its header".to_owned());
+        };
+        let (header, body) = slots.split_at_mut(DRAIN_HEADER);
+        let mut fields = body.chunks_exact_mut(REQUEST_FIELDS);
+        if strings.capacity() > RETAINED_STRINGS {
+            // A burst of long paths need not stay allocated.
+            *strings = String::new();
+        }
+        strings.clear();
+        let mut payloads = self.payloads.lock();
+        let visit = |id: u32, p: &mut bridge::Pending| {
+            let numbers = fields
+                .next()
+                .expect("the bridge drains no more requests than fit");
+            convert::write_request(
+                id,
+                p.code,
+                &mut p.operation,
+                p.context,
+                numbers,
+                strings,
+                &mut payloads,
+            );
+        };
+        let spin = Duration::from_micros(u64::from(spin_micros));
+        let drained = self.bridge.drain(room / REQUEST_FIELDS, spin, visit);
+        header[0] = drained.count as f64;
+        header[1] = if drained.more { 1.0 } else { 0.0 };
+        header[2] = payloads.len() as f64;
+        header[3] = if self.bridge.has_faults() { 1.0 } else { 0.0 };
+        Ok(())
+    }
+
+    /// The payloads of the last drain, in request order.
+    pub fn take_payloads(&self) -> Vec<Payload> {
+        std::mem::take(&mut *self.payloads.lock())
+    }
+
+    /// Answers a batch of requests whose replies are numbers only. `records` holds one record
+    /// per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
+    /// replies that were not delivered, by record index: late ones (the request had timed out
+    /// or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
+    pub fn reply_batch(
+        &self,
+        records: &[f64],
+    ) -> std::result::Result<Option<Vec<NativeReplyProblem>>, String> {
+        let mut problems = Vec::new();
+        let mut at = 0;
+        let mut index = 0;
+        while at < records.len() {
+            let (id, tag, numbers) = convert::reply_record(&records[at..])?;
+            at += 2 + numbers.len();
+            match self
+                .bridge
+                .settle(id, |pending| tag.answer(numbers, pending))
+            {
+                Ok(true) => {}
+                Ok(false) => problems.push(NativeReplyProblem {
+                    index,
+                    message: None,
+                }),
+                Err(message) => problems.push(NativeReplyProblem {
+                    index,
+                    message: Some(message),
+                }),
+            }
+            index += 1;
+        }
+        Ok((!problems.is_empty()).then_some(problems))
+    }
+}
+
+pub fn invalid(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
+
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// Makes the object `{ drain, replyBatch }` whose functions serve `crossing`.
+///
+/// # Safety
+///
+/// `env` must be the live environment of the calling JavaScript thread.
+pub unsafe fn bind(env: sys::napi_env, crossing: &Arc<Crossing>) -> Result<sys::napi_value> {
+    let mut object = ptr::null_mut();
+    // SAFETY: `env` is live (this function's contract); `object` receives the new object.
+    check_status!(unsafe { sys::napi_create_object(env, &mut object) })?;
+    let functions: [(&CStr, Callback); 2] =
+        [(c"drain", drain_entry), (c"replyBatch", reply_batch_entry)];
+    for (name, entry) in functions {
+        let data = Box::into_raw(Box::new(crossing.clone()));
+        let mut function = ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated; `data` stays valid until `release_crossing`
+        // frees it, which the finalizer below runs only once the function is collected.
+        let status = unsafe {
+            sys::napi_create_function(
+                env,
+                name.as_ptr(),
+                name.count_bytes() as isize,
+                Some(entry),
+                data.cast(),
+                &mut function,
+            )
+        };
+        if status != sys::Status::napi_ok {
+            // SAFETY: no function was made, so nothing else holds `data`.
+            drop(unsafe { Box::from_raw(data) });
+            check_status!(status, "creating the {name:?} function failed")?;
+        }
+        // SAFETY: `function` is the value just made; `data` is freed exactly once, when it
+        // is collected. Should attaching the finalizer fail, `data` is leaked rather than
+        // freed under a function that still points at it.
+        check_status!(unsafe {
+            sys::napi_add_finalizer(
+                env,
+                function,
+                data.cast(),
+                Some(release_crossing),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        })?;
+        // SAFETY: `object` and `function` are live values of `env`.
+        check_status!(unsafe {
+            sys::napi_set_named_property(env, object, name.as_ptr(), function)
+        })?;
+    }
+    Ok(object)
+}
+
+unsafe extern "C" fn release_crossing(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Box<Arc<Crossing>>` that `bind` leaked for this function.
+    drop(unsafe { Box::from_raw(data.cast::<Arc<Crossing>>()) });
+}
+
+/// The bound [`Crossing`] and the first `N` arguments of a call.
+///
+/// # Safety
+///
+/// `env` and `info` must be those of a call to a function made by [`bind`].
+unsafe fn enter<'a, const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Result<(&'a Crossing, [sys::napi_value; N])> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    let mut data = ptr::null_mut();
+    // SAFETY: `argv` has room for `argc` values; the rest are out-parameters.
+    check_status!(unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            &mut data,
+        )
+    })?;
+    if argc < N {
+        return Err(invalid(format!("expected {N} arguments, got {argc}")));
+    }
+    // SAFETY: `data` is the `Box<Arc<Crossing>>` `bind` attached to this function. It is
+    // freed only when the function is collected, which cannot happen during its own call.
+    let crossing = unsafe { &**data.cast::<Arc<Crossing>>() };
+    Ok((crossing, argv))
+}
+
+/// Hands `outcome` to JavaScript: the value, or a thrown error (a panic becomes one too,
+/// rather than unwinding into Node).
+///
+/// # Safety
+///
+/// `env` must be the environment of the current call.
+unsafe fn leave(
+    env: sys::napi_env,
+    outcome: std::thread::Result<Result<sys::napi_value>>,
+) -> sys::napi_value {
+    let error = match outcome {
+        Ok(Ok(value)) => return value,
+        Ok(Err(error)) => error,
+        Err(panic) => napi::bindgen_prelude::panic_to_error(panic),
+    };
+    // SAFETY: `env` is the current call's; the error becomes its pending exception.
+    unsafe { JsError::from(error).throw_into(env) };
+    ptr::null_mut()
+}
+
+unsafe extern "C" fn drain_entry(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: N-API calls this entry with its own `env` and `info`.
+        let (crossing, [slots, spin]) = unsafe { enter::<2>(env, info) }?;
+        // SAFETY: the typed array's memory stays valid for this call, and nothing else reads
+        // or writes it meanwhile: JavaScript is blocked in this call.
+        let slots = unsafe { <&mut [f64]>::from_napi_value(env, slots) }?;
+        // SAFETY: `spin` is a value of this call.
+        let spin = unsafe { u32::from_napi_value(env, spin) }?;
+        let mut strings = crossing.strings.lock();
+        crossing.drain(slots, spin, &mut strings).map_err(invalid)?;
+        // SAFETY: `env` is this call's; the string is copied into JavaScript.
+        unsafe { <&str>::to_napi_value(env, strings.as_str()) }
+    }));
+    // SAFETY: `env` is this call's.
+    unsafe { leave(env, outcome) }
+}
+
+unsafe extern "C" fn reply_batch_entry(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: N-API calls this entry with its own `env` and `info`.
+        let (crossing, [records, length]) = unsafe { enter::<2>(env, info) }?;
+        // SAFETY: as in `drain_entry`: the array is valid and untouched during the call.
+        let records = unsafe { <&[f64]>::from_napi_value(env, records) }?;
+        // SAFETY: `length` is a value of this call.
+        let length = unsafe { u32::from_napi_value(env, length) }? as usize;
+        let records = records.get(..length).ok_or_else(|| {
+            invalid(format!(
+                "replyBatch: length {length} exceeds the {} records given",
+                records.len()
+            ))
+        })?;
+        let problems = crossing.reply_batch(records).map_err(invalid)?;
+        // SAFETY: `env` is this call's.
+        unsafe { ToNapiValue::to_napi_value(env, problems) }
+    }));
+    // SAFETY: `env` is this call's.
+    unsafe { leave(env, outcome) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::tests::{bridge, request};
+    use mountkit_core::{Dispatch, Errno, Reply};
+
+    fn slots(requests: usize) -> Vec<f64> {
+        vec![0.0; DRAIN_HEADER + requests * REQUEST_FIELDS]
+    }
+
+    #[test]
+    fn a_drain_packs_each_request_and_starts_its_strings_afresh() {
+        let (bridge, _) = bridge(Duration::from_secs(5));
+        let crossing = Crossing::new(bridge.clone());
+        let (a, _ra) = request(1, "/a");
+        let (b, _rb) = request(1, "/bb");
+        bridge.dispatch(a);
+        bridge.dispatch(b);
+        let mut slots = slots(4);
+        let mut strings = "left over from before".to_owned();
+        crossing.drain(&mut slots, 0, &mut strings).unwrap();
+        assert_eq!(slots[0], 2.0, "two requests");
+        assert_eq!(strings, "/a\0/bb\0");
+        crossing.drain(&mut slots, 0, &mut strings).unwrap();
+        assert_eq!(slots[0], 0.0, "nothing left");
+        assert_eq!(strings, "", "an empty drain leaves no strings");
+    }
+
+    #[test]
+    fn a_drain_without_room_for_its_header_is_refused() {
+        let (bridge, _) = bridge(Duration::from_secs(5));
+        let crossing = Crossing::new(bridge);
+        let mut too_small = vec![0.0; DRAIN_HEADER - 1];
+        let error = crossing
+            .drain(&mut too_small, 0, &mut String::new())
+            .unwrap_err();
+        assert!(error.contains("header"), "{error}");
+    }
+
+    #[test]
+    fn a_batch_answers_pending_requests_and_reports_the_rest_by_index() {
+        let (bridge, _) = bridge(Duration::from_secs(5));
+        let crossing = Crossing::new(bridge.clone());
+        let (a, answer) = request(1, "/a");
+        bridge.dispatch(a);
+        let mut slots = slots(1);
+        crossing.drain(&mut slots, 0, &mut String::new()).unwrap();
+        let id = slots[DRAIN_HEADER];
+        // Record tags are the `ReplyTag` codes: 1 is an error, 0 success with nothing to say.
+        let records = [id, 1.0, f64::from(Errno::ENOENT.raw()), id + 1000.0, 0.0];
+        let problems = crossing.reply_batch(&records).unwrap().unwrap();
+        assert_eq!(answer.recv().unwrap(), Err::<Reply, _>(Errno::ENOENT));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].index, 1, "the second record found no request");
+        assert_eq!(problems[0].message, None, "late, not refused");
+    }
+}
