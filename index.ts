@@ -97,9 +97,9 @@ export type OpenResult =
       /** Like `backingPath`, for a descriptor you opened (it is duplicated; close yours when you like). */
       backingFd?: number
       /**
-       * `create` only: the new file's attributes. FUSE then answers the kernel with them
+       * `create` only: the new file's attributes. FUSE and WinFsp then answer with them
        * instead of calling `getattr` for the file just made, which saves a request on every
-       * file creation. (The Windows backends still call `getattr`.)
+       * file creation. (Dokan never asks: it describes a new file from the create's own mode.)
        */
       stat?: Stat
     }

@@ -212,12 +212,23 @@ impl Engine {
             flags: intent.flags,
         };
         let opened = reply!(self.call(cx, operation), Opened).map_err(nt)?;
-        let stat = match self.getattr(cx, &path, Some(opened.handle)) {
-            Ok(stat) => stat,
-            Err(errno) => {
-                self.release_handle(cx, path, opened.handle, FileKind::File, intent.flags, false);
-                return Err(nt(errno));
-            }
+        // A create that answered with the new file's stat spares a getattr.
+        let stat = match opened.stat.clone() {
+            Some(stat) => stat,
+            None => match self.getattr(cx, &path, Some(opened.handle)) {
+                Ok(stat) => stat,
+                Err(errno) => {
+                    self.release_handle(
+                        cx,
+                        path,
+                        opened.handle,
+                        FileKind::File,
+                        intent.flags,
+                        false,
+                    );
+                    return Err(nt(errno));
+                }
+            },
         };
         self.admit(
             cx,

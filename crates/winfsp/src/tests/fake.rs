@@ -36,6 +36,8 @@ struct State {
     log: Vec<Operation>,
     failures: HashMap<&'static str, Errno>,
     list_stats: bool,
+    /// Whether `create` answers with the new file's stat.
+    create_stats: bool,
     answering: Answering,
     kept: Vec<Responder>,
 }
@@ -68,6 +70,7 @@ impl FakeFs {
                 log: Vec::new(),
                 failures: HashMap::new(),
                 list_stats: true,
+                create_stats: false,
                 answering: Answering::Inline,
                 kept: Vec::new(),
             }),
@@ -138,6 +141,11 @@ impl FakeFs {
     /// Whether `readdir` includes each entry's metadata.
     pub fn list_stats(&self, on: bool) {
         self.state.lock().list_stats = on;
+    }
+
+    /// Whether `create` answers with the new file's stat along with its handle.
+    pub fn create_stats(&self, on: bool) {
+        self.state.lock().create_stats = on;
     }
 
     /// How later requests are answered.
@@ -272,7 +280,11 @@ impl FakeFs {
                         },
                     );
                 }
-                Ok(Reply::Opened(Self::open_handle(state, &path)))
+                let mut opened = Self::open_handle(state, &path);
+                if state.create_stats {
+                    opened.stat = Some(state.nodes[&path].stat.clone());
+                }
+                Ok(Reply::Opened(opened))
             }
             O::Mkdir { path, mode } => {
                 if state.nodes.contains_key(&path) {

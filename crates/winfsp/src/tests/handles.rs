@@ -57,6 +57,20 @@ fn creating_a_file_opens_it_exclusively() {
 }
 
 #[test]
+fn a_create_that_answers_with_the_stat_is_not_followed_by_a_getattr() {
+    let mut h = Harness::new();
+    h.fs.create_stats(true);
+    let (id, info) = h
+        .create_file("/new.txt", FILE_CREATE, 0, READ_WRITE)
+        .unwrap();
+    assert_eq!(h.fs.take_names(), ["getattr", "create"]);
+    assert_eq!(info.index_number, h.fs.stat("/new.txt").unwrap().ino);
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
+    h.close(id, false);
+    assert_eq!(h.fs.open_handles(), 0);
+}
+
+#[test]
 fn read_only_creations_drop_write_permission() {
     let h = Harness::new();
     let name = wide("/ro.txt");
