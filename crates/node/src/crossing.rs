@@ -226,16 +226,23 @@ unsafe fn enter<'a, const N: usize>(
     Ok((crossing, argv))
 }
 
-/// Hands `outcome` to JavaScript: the value, or a thrown error (a panic becomes one too,
-/// rather than unwinding into Node).
+/// Serves one call of a function made by [`bind`]: `work` gets the bound [`Crossing`] and the
+/// call's first `N` arguments, and its value, or its error thrown, goes back to JavaScript. A
+/// panic is thrown as an error too, rather than unwinding into Node.
 ///
 /// # Safety
 ///
-/// `env` must be the environment of the current call.
-unsafe fn leave(
+/// `env` and `info` must be those of a call to a function made by [`bind`].
+unsafe fn serve<const N: usize>(
     env: sys::napi_env,
-    outcome: std::thread::Result<Result<sys::napi_value>>,
+    info: sys::napi_callback_info,
+    work: impl FnOnce(&Crossing, [sys::napi_value; N]) -> Result<sys::napi_value>,
 ) -> sys::napi_value {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `env` and `info` are this call's (this function's contract).
+        let (crossing, arguments) = unsafe { enter::<N>(env, info) }?;
+        work(crossing, arguments)
+    }));
     let error = match outcome {
         Ok(Ok(value)) => return value,
         Ok(Err(error)) => error,
@@ -250,11 +257,9 @@ unsafe extern "C" fn drain_entry(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: N-API calls this entry with its own `env` and `info`.
-        let (crossing, [slots, spin]) = unsafe { enter::<2>(env, info) }?;
-        // SAFETY: the typed array's memory stays valid for this call, and nothing else reads
-        // or writes it meanwhile: JavaScript is blocked in this call.
+    let work = |crossing: &Crossing, [slots, spin]: [sys::napi_value; 2]| {
+        // SAFETY: the typed array's memory stays valid for this call, and nothing else
+        // reads or writes it meanwhile: JavaScript is blocked in this call.
         let slots = unsafe { <&mut [f64]>::from_napi_value(env, slots) }?;
         // SAFETY: `spin` is a value of this call.
         let spin = unsafe { u32::from_napi_value(env, spin) }?;
@@ -262,18 +267,16 @@ unsafe extern "C" fn drain_entry(
         crossing.drain(slots, spin, &mut strings).map_err(invalid)?;
         // SAFETY: `env` is this call's; the string is copied into JavaScript.
         unsafe { <&str>::to_napi_value(env, strings.as_str()) }
-    }));
-    // SAFETY: `env` is this call's.
-    unsafe { leave(env, outcome) }
+    };
+    // SAFETY: N-API calls this entry with its own `env` and `info`.
+    unsafe { serve(env, info, work) }
 }
 
 unsafe extern "C" fn reply_batch_entry(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: N-API calls this entry with its own `env` and `info`.
-        let (crossing, [records, length]) = unsafe { enter::<2>(env, info) }?;
+    let work = |crossing: &Crossing, [records, length]: [sys::napi_value; 2]| {
         // SAFETY: as in `drain_entry`: the array is valid and untouched during the call.
         let records = unsafe { <&[f64]>::from_napi_value(env, records) }?;
         // SAFETY: `length` is a value of this call.
@@ -287,9 +290,9 @@ unsafe extern "C" fn reply_batch_entry(
         let problems = crossing.reply_batch(records).map_err(invalid)?;
         // SAFETY: `env` is this call's.
         unsafe { ToNapiValue::to_napi_value(env, problems) }
-    }));
-    // SAFETY: `env` is this call's.
-    unsafe { leave(env, outcome) }
+    };
+    // SAFETY: N-API calls this entry with its own `env` and `info`.
+    unsafe { serve(env, info, work) }
 }
 
 #[cfg(test)]
