@@ -296,7 +296,8 @@ function resultsMarkdown(results: Results): string {
     '',
     `Attribute, entry and negative caching are off in every FUSE subject, so every \`stat()\` reaches the filesystem ` +
       '(as a LOOKUP and a GETATTR). Each figure is the median of ' +
-      `${p.runs} run${p.runs > 1 ? 's' : ''}, interleaved across subjects. Higher is better everywhere. ` +
+      `${p.runs} run${p.runs > 1 ? 's' : ''}, interleaved across subjects; each ratio is the median of the ratios ` +
+      'within each run, so a slow spell of the machine weighs on both sides of a ratio. Higher is better everywhere. ' +
       '"·" marks a workload the subject does not run (the backing-file subjects differ from mountkit JS only in reads of /file).',
     '',
     '## Figures',

@@ -1,7 +1,7 @@
 // Draws the ratio chart: for each workload, one bar per subject showing its figure relative to
 // the C reference, on a log scale (tmpfs is orders of magnitude above the FUSE subjects).
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas'
-import { CEILING, formatRatio, medianOf, REFERENCE, type Results } from './report'
+import { CEILING, formatRatio, ratioOf, REFERENCE, type Results } from './report'
 
 const COLORS: Record<string, string> = {
   tmpfs: '#9e9e9e',
@@ -32,10 +32,7 @@ export function renderChart(results: Results): Buffer {
     label: w.label(results.profile),
     bars: compared.flatMap((s): Bar[] => {
       if (s.only && !s.only(w.id)) return []
-      const value = medianOf(results, w.id, s.id)
-      const reference = medianOf(results, w.id, REFERENCE)
-      const ratio = value === undefined || reference === undefined || reference === 0 ? undefined : value / reference
-      return [{ subject: s.id, ratio }]
+      return [{ subject: s.id, ratio: ratioOf(results, w.id, s.id, REFERENCE) }]
     }),
   }))
   const ratios = groups.flatMap((g) => g.bars.flatMap((b) => (b.ratio !== undefined && b.ratio > 0 ? [b.ratio] : [])))

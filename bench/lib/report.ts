@@ -52,6 +52,24 @@ export function medianOf(results: Results, workload: string, subject: string): n
   return values && values.length > 0 ? median(values) : undefined
 }
 
+/**
+ * `subject` relative to `base` in `workload`: the median over runs of the two figures' ratio
+ * within each run. Every run measures all subjects back to back, so a slow spell of the
+ * shared machine that lands on one run weighs on both sides of that run's ratio, where a
+ * ratio of the two medians could set a fast run of one against a slow run of the other.
+ */
+export function ratioOf(results: Results, workload: string, subject: string, base: string): number | undefined {
+  const figures = results.figures.get(workload)
+  const mine = figures?.get(subject) ?? []
+  const theirs = figures?.get(base) ?? []
+  // Both lists are in run order; a failure ends a list, never leaves a gap in it.
+  const ratios: number[] = []
+  for (let run = 0; run < Math.min(mine.length, theirs.length); run++) {
+    if (theirs[run] > 0) ratios.push(mine[run] / theirs[run])
+  }
+  return ratios.length > 0 ? median(ratios) : undefined
+}
+
 export function formatFigure(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`
   if (value >= 1e4) return `${(value / 1e3).toFixed(1)}k`
@@ -93,9 +111,9 @@ function figureTable(results: Results, show: Show, unit: boolean): string {
 }
 
 function ratioTo(results: Results, base: string): Show {
-  return (value, workload) => {
-    const reference = medianOf(results, workload.id, base)
-    return reference === undefined || reference === 0 ? undefined : formatRatio(value / reference)
+  return (_value, workload, subject) => {
+    const ratio = ratioOf(results, workload.id, subject.id, base)
+    return ratio === undefined ? undefined : formatRatio(ratio)
   }
 }
 

@@ -79,7 +79,8 @@ const mibPerSecond = (r: FioSide) => r.io_bytes / MiB / (r.runtime / 1000)
 function seqread(readers: number): Workload {
   return {
     id: `seqread-${readers}`,
-    label: (p) => `sequential read ${size(p.fileSize)}, 1 MiB requests, ${readers} reader${readers > 1 ? 's' : ''}`,
+    label: (p) =>
+      `sequential read ${size(p.fileSize)}${p.readPasses > 1 ? ` ×${p.readPasses}` : ''}, 1 MiB requests, ${readers} reader${readers > 1 ? 's' : ''}`,
     unit: 'MiB/s',
     async measure(dir, ctx) {
       const slice = ctx.profile.fileSize / readers
@@ -90,6 +91,9 @@ function seqread(readers: number): Workload {
         `--numjobs=${readers}`,
         `--size=${slice}`,
         `--offset_increment=${slice}`,
+        // Each pass reopens the file, and --invalidate drops its cached pages first, so every
+        // pass reaches the filesystem.
+        `--loops=${ctx.profile.readPasses}`,
         '--allow_file_create=0',
       ])
       return mibPerSecond(result)
