@@ -393,17 +393,6 @@ mod tests {
     }
 
     #[test]
-    fn an_unlinked_node_keeps_answering_with_its_last_path() {
-        let mut t = InodeTable::new();
-        let a = dir(&mut t, ROOT, "a");
-        let f = file(&mut t, a, "f");
-        t.unlink(a, "f");
-        assert_eq!(t.path(f).unwrap(), "/a/f");
-        assert_eq!(t.child_path(f, "x").unwrap(), "/a/f/x");
-        assert_eq!(t.peek(a, "f"), None, "the name is gone");
-    }
-
-    #[test]
     fn repeated_lookups_reuse_the_inode() {
         let mut t = InodeTable::new();
         let a = file(&mut t, ROOT, "a");
@@ -459,6 +448,10 @@ mod tests {
         // A new file under the same name is a new inode.
         let g = file(&mut t, d, "f");
         assert_ne!(f, g);
+        // A directory removed while open still names its entries from its last path.
+        let sub = dir(&mut t, d, "sub");
+        t.unlink(d, "sub");
+        assert_eq!(t.child_path(sub, "x").unwrap(), "/d/sub/x");
     }
 
     #[test]
