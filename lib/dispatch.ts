@@ -3,12 +3,12 @@
 // call per batch), and makes sure every request is answered exactly once.
 import type { FileSystem, RequestContext } from '../index'
 import type { NativeMount, NativeOpened } from '../native'
-
-/** The per-batch calls the addon binds to one mount (`NativeMount.crossing()`). */
-type Crossing = ReturnType<NativeMount['crossing']>
 import { errnoOf, HandlerError } from './errors'
 import { InvalidReply, toBytes, toCount, packEntries, packStat, STAT_FIELDS, toNativeOpened, toNativeStatFs } from './convert'
 import { native } from './native'
+
+/** The per-batch calls the addon binds to one mount (`NativeMount.crossing()`). */
+type Crossing = ReturnType<NativeMount['crossing']>
 
 /** How one kind of result is checked and sent; false when the request was no longer pending. */
 type Reply = (out: ReplySink, request: Request, value: unknown) => boolean
