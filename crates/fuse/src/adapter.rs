@@ -671,13 +671,6 @@ impl fuser::Filesystem for Adapter {
                 Err(e) => reply.error(convert::errno(e.into())),
             };
         }
-        let file = path_or_reply!(s.open_file(fh), reply);
-        if let Some(backing) = file.backing {
-            return match mountkit_core::backing::write_all_at(&backing, data, offset) {
-                Ok(()) => reply.written(data.len() as u32),
-                Err(e) => reply.error(convert::errno(e.into())),
-            };
-        }
         let path = path_or_reply!(s.path(ino), reply);
         let len = data.len() as u64;
         let data = Bytes::copy_from_slice(data);

@@ -17,10 +17,10 @@ use napi_derive::napi;
 use crate::bridge::Pending;
 use crate::payload::Payload;
 
-/// Numbers per request in the array `drain` fills (see `lib/dispatch.ts`, `decodeRequests`):
-/// id, operation code, how many strings (1 or 2), whether a payload comes with it (0 or 1),
-/// caller uid, gid and pid, then `REQUEST_NUMBERS` operation-specific numbers (see
-/// [`request_numbers`]).
+/// Numbers per request in the array `drain` fills (read by `Dispatcher.drainOnce` in
+/// `lib/dispatch.ts`): id, operation code, how many strings (1 or 2), whether a payload comes
+/// with it (0 or 1), caller uid, gid and pid, then `REQUEST_NUMBERS` operation-specific
+/// numbers (see [`request_numbers`]).
 pub const REQUEST_FIELDS: usize = 7 + REQUEST_NUMBERS;
 /// Operation-specific numbers per request; NaN marks one the operation does not have.
 pub const REQUEST_NUMBERS: usize = 5;
