@@ -41,7 +41,7 @@ const layout: Layout = {
   bin: join(BENCH, 'out', 'bin'),
   js: join(BENCH, 'out', 'js'),
   mnt: join(BENCH, 'out', 'mnt'),
-  data: join(BENCH, 'out', 'data'),
+  tmpfs: join(BENCH, 'out', 'mnt', 'tmpfs'),
 }
 
 const LOCK = join(tmpdir(), `mountkit-bench-${createHash('sha256').update(BENCH).digest('hex').slice(0, 12)}.lock`)
@@ -165,17 +165,15 @@ function writePatternFile(path: string, size: number): void {
   }
 }
 
-/** The tmpfs subject: the bench files, for real, on a tmpfs of its own. */
-function startTmpfs(spec: SubjectSpec, profile: Profile): LiveSubject {
-  const dir = join(layout.mnt, 'tmpfs')
+/** The bench files, for real, on a tmpfs of their own (see `Layout.tmpfs`). */
+function writeTmpfsFiles(profile: Profile): void {
+  const dir = layout.tmpfs
   // Room for /file, a full sequential write, and the create+unlink files.
   mountTmpfs(dir, 2 * profile.fileSize + (256 << 20))
-  const subject = tmpfsSubject(spec, dir)
   writePatternFile(join(dir, 'file'), profile.fileSize)
   mkdirSync(join(dir, 'dir'))
   mkdirSync(join(dir, 'w'))
   for (let i = 0; i < profile.entries; i++) writeFileSync(join(dir, 'dir', `e${i}`), '')
-  return subject
 }
 
 /** Why an npm peer cannot run here, or undefined when it loads. */
@@ -188,10 +186,7 @@ function peerUnavailable(pkg: string): string | undefined {
 
 async function startSubjects(specs: SubjectSpec[], profile: Profile, skipped: Results['skipped']): Promise<LiveSubject[]> {
   const started: LiveSubject[] = []
-  if (specs.some((s) => s.id.startsWith('mountkit-') && s.id !== 'mountkit-js')) {
-    mountTmpfs(layout.data, profile.fileSize + (64 << 20))
-    writePatternFile(join(layout.data, 'file'), profile.fileSize)
-  }
+  if (specs.some((s) => s.id === CEILING || (s.id.startsWith('mountkit-') && s.id !== 'mountkit-js'))) writeTmpfsFiles(profile)
   for (const spec of specs) {
     const peer = spec.id === 'fuse-native' || spec.id === 'fuse-napi' ? peerUnavailable(spec.id) : undefined
     if (peer !== undefined) {
@@ -201,7 +196,7 @@ async function startSubjects(specs: SubjectSpec[], profile: Profile, skipped: Re
     }
     let subject: LiveSubject | undefined
     try {
-      subject = spec.id === CEILING ? startTmpfs(spec, profile) : await startFuseSubject(spec, layout, profile)
+      subject = spec.id === CEILING ? tmpfsSubject(spec, layout.tmpfs) : await startFuseSubject(spec, layout, profile)
       live.push(subject)
       await verify(subject.dir, profile)
       started.push(subject)
@@ -298,7 +293,7 @@ function resultsMarkdown(results: Results): string {
       '(as a LOOKUP and a GETATTR). Each figure is the median of ' +
       `${p.runs} run${p.runs > 1 ? 's' : ''}, interleaved across subjects; each ratio is the median of the ratios ` +
       'within each run, so a slow spell of the machine weighs on both sides of a ratio. Higher is better everywhere. ' +
-      '"·" marks a workload the subject does not run (the backing-file subjects differ from mountkit JS only in reads of /file).',
+      '"·" marks a workload the subject does not run (the backing-file subjects differ from mountkit JS only in the data of /file and of the files written in /w).',
     '',
     '## Figures',
     '',

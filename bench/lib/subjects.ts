@@ -22,12 +22,17 @@ export interface Layout {
   bin: string
   js: string
   mnt: string
-  /** The tmpfs holding the backing copy of /file for the Rust-served subjects. */
-  data: string
+  /**
+   * The tmpfs holding the bench files without FUSE: the ceiling reads it, and its /file backs
+   * the Rust-served subjects. They share one file because on a VM the speed of reading memory
+   * depends on where the pages landed (two copies of 1 GiB read at 15 and 25 GiB/s here), and
+   * the passthrough ratio must measure FUSE, not page placement.
+   */
+  tmpfs: string
 }
 
-/** The reads of /file: all that differs between the mountkit subjects with and without a backing file. */
-const FILE_DATA = (workload: string) => workload.startsWith('seqread') || workload === 'randread'
+/** The file data workloads: all that differs between the mountkit subjects with and without backing files. */
+const FILE_DATA = (workload: string) => workload.startsWith('seqread') || workload.startsWith('seqwrite') || workload === 'randread'
 
 export const SUBJECTS: SubjectSpec[] = [
   { id: 'tmpfs', label: 'tmpfs (no FUSE)', about: 'the same files on a tmpfs mount, no FUSE at all: the ceiling' },
@@ -40,13 +45,13 @@ export const SUBJECTS: SubjectSpec[] = [
   {
     id: 'mountkit-passthrough',
     label: 'mountkit backing file, passthrough',
-    about: 'mountkit; opening /file answers `{ backingPath }` (a copy on tmpfs); the kernel serves it by FUSE passthrough where it can',
+    about: 'mountkit; opening /file answers `{ backingPath }` (the /file of the tmpfs subject), creating a file in /w answers a real file next to it; the kernel serves them by FUSE passthrough where it can',
     only: FILE_DATA,
   },
   {
     id: 'mountkit-rust-io',
     label: 'mountkit backing file, Rust I/O',
-    about: 'as above with `passthrough: false`: Rust reads the backing file for each request',
+    about: 'as above with `passthrough: false`: Rust reads and writes the backing files for each request',
     only: FILE_DATA,
   },
   { id: 'fuse-native', label: 'fuse-native 2.2.6', about: 'npm fuse-native 2.2.6 (libfuse 2), same logic in its callback API' },
@@ -80,7 +85,7 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
     args: [join(layout.js, 'bench', 'subjects', `${subject}.js`), mountpoint, ...sizes, ...extra],
     env: env && { ...process.env, ...env },
   })
-  const backing = [join(layout.data, 'file')]
+  const backing = [join(layout.tmpfs, 'file')]
   switch (id) {
     case 'c':
       return {

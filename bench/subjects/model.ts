@@ -115,7 +115,8 @@ export class BenchModel {
     return name !== undefined && this.written.delete(name)
   }
 
-  private writableName(path: string): string | undefined {
+  /** The name of a file `path` may create or name in /w, or undefined outside /w. */
+  writableName(path: string): string | undefined {
     if (!path.startsWith('/w/')) return undefined
     const name = path.slice(3)
     return name.length > 0 && !name.includes('/') ? name : undefined

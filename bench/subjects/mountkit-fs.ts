@@ -1,5 +1,7 @@
 // The bench filesystem as mountkit handlers, and how both mountkit subjects mount it.
-import { mount, FsError, type DirEntry, type FileSystem, type MountOptions, type OpenResult, type Stat } from '../../index'
+import { closeSync, openSync, rmSync, statSync, truncateSync } from 'node:fs'
+import { join } from 'node:path'
+import { mount, FsError, type DirEntry, type FileSystem, type MountOptions, type Stat } from '../../index'
 import { EMPTY_FILE, MTIME_MS, type BenchModel, type Node } from './model'
 import { serveUntilStopped, type SubjectArgs } from './serve'
 
@@ -21,8 +23,23 @@ function toStat(node: Node): Stat {
     : { kind: 'file', mode: 0o644, size: node.size, atime: MTIME_MS, mtime: MTIME_MS, ctime: MTIME_MS }
 }
 
-/** `openFile` answers `open`: a handle, or a backing file for the Rust-served subject. */
-export function benchFileSystem(model: BenchModel, openFile: (path: string) => OpenResult): FileSystem {
+/**
+ * The real files behind a Rust-served subject: /file's content, and a directory where each file
+ * created in /w gets a real twin. Opening or creating those answers `{ backingPath }`, so their
+ * bytes never reach JavaScript.
+ */
+export interface BackingFiles {
+  file: string
+  writeDir: string
+}
+
+/** The bench filesystem; with `backing`, the Rust-served variant of it. */
+export function benchFileSystem(model: BenchModel, backing?: BackingFiles): FileSystem {
+  // The real twin of a file in /w, or undefined for every other path (and without `backing`).
+  const twin = (path: string): string | undefined => {
+    const name = backing && model.writableName(path)
+    return name ? join(backing.writeDir, name) : undefined
+  }
   const entries = new Map<string, DirEntry[]>()
   const listing = (path: string): DirEntry[] | undefined => {
     // /dir never changes: its listing is built once, as a real filesystem would cache it.
@@ -39,14 +56,19 @@ export function benchFileSystem(model: BenchModel, openFile: (path: string) => O
     getattr(path) {
       const node = model.node(path)
       if (node === undefined) throw new FsError('ENOENT')
-      return toStat(node)
+      const real = node.kind === 'file' ? twin(path) : undefined
+      // Writes to a twin go around JavaScript, so its size is the real file's.
+      return real === undefined ? toStat(node) : toStat({ kind: 'file', size: statSync(real).size })
     },
     readdir(path) {
       const children = listing(path)
       if (children === undefined) throw new FsError('ENOTDIR')
       return children
     },
-    open: (path) => openFile(path),
+    open(path) {
+      const backingPath = path === '/file' ? backing?.file : twin(path)
+      return backingPath === undefined ? 0 : { backingPath }
+    },
     read: (path, handle, offset, length) => model.read(path, offset, length),
     write(path, handle, data, offset) {
       if (!model.write(path, offset, data.length)) throw new FsError('ENOENT')
@@ -54,13 +76,20 @@ export function benchFileSystem(model: BenchModel, openFile: (path: string) => O
     },
     create(path) {
       if (!model.create(path)) throw new FsError('EACCES')
-      return { handle: 0, stat: toStat(EMPTY_FILE) }
+      const backingPath = twin(path)
+      if (backingPath === undefined) return { handle: 0, stat: toStat(EMPTY_FILE) }
+      closeSync(openSync(backingPath, 'w'))
+      return { backingPath, stat: toStat(EMPTY_FILE) }
     },
     truncate(path, size) {
       if (!model.truncate(path, size)) throw new FsError('ENOENT')
+      const real = twin(path)
+      if (real !== undefined) truncateSync(real, size)
     },
     unlink(path) {
       if (!model.unlink(path)) throw new FsError('ENOENT')
+      const real = twin(path)
+      if (real !== undefined) rmSync(real)
     },
     utimens: exists,
   }

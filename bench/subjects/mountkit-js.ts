@@ -3,4 +3,4 @@ import { benchFileSystem, serveMountkit } from './mountkit-fs'
 import { subjectArgs } from './serve'
 
 const args = subjectArgs()
-void serveMountkit(args, benchFileSystem(args.model, () => 0))
+void serveMountkit(args, benchFileSystem(args.model))
