@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use log::warn;
 use tokio::sync::Semaphore;
 
 use crate::errno::{Errno, FsResult};
+use crate::listing::Listing;
 use crate::operation::{
     OpenFlags, Opened, Operation, RenameMode, Reply, Request, RequestContext, XattrMode,
 };
@@ -45,6 +47,8 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Stat>> + Send {
         unsupported!()
     }
+    /// The entries of a directory, without `.` and `..`. Names no directory can hold and
+    /// repeated names are left out of the listing and logged (see [`Listing`]).
     fn readdir(
         &self,
         cx: RequestContext,
@@ -322,7 +326,17 @@ pub async fn perform<F: FileSystem>(fs: &F, cx: RequestContext, op: Operation) -
     let empty = |r: FsResult<()>| r.map(|()| Reply::Empty);
     match op {
         O::Getattr { path, handle } => fs.getattr(cx, &path, handle).await.map(Reply::Stat),
-        O::Readdir { path, handle } => fs.readdir(cx, &path, handle).await.map(Reply::Entries),
+        O::Readdir { path, handle } => {
+            let entries = fs.readdir(cx, &path, handle).await?;
+            let (listing, dropped) = Listing::new(entries);
+            for entry in dropped {
+                warn!(
+                    "readdir of {path} left out {:?}: it {}",
+                    entry.name, entry.reason
+                );
+            }
+            Ok(Reply::Entries(listing))
+        }
         O::Open { path, flags } => fs.open(cx, &path, flags).await.map(Reply::Opened),
         O::Opendir { path, flags } => fs.opendir(cx, &path, flags).await.map(Reply::Opened),
         O::Release {
@@ -507,6 +521,15 @@ mod tests {
                 _ => Ok(Stat::new(FileKind::Directory)),
             }
         }
+
+        async fn readdir(&self, _: RequestContext, _: &str, _: u64) -> FsResult<Vec<DirEntry>> {
+            let entry = |name: &str| DirEntry {
+                name: name.to_owned(),
+                kind: FileKind::File,
+                stat: None,
+            };
+            Ok(vec![entry("b"), entry("a/b"), entry("b"), entry("c")])
+        }
     }
 
     fn ask(d: &impl Dispatch, operation: Operation) -> mpsc::Receiver<FsResult<Reply>> {
@@ -533,6 +556,20 @@ mod tests {
         let d = FsDispatcher::new(Slow, DispatchLimits::default());
         let reply = ask(&d, getattr("/")).recv().unwrap().unwrap();
         assert_eq!(reply.kind(), crate::operation::ReplyKind::Stat);
+    }
+
+    #[test]
+    fn a_listing_is_checked_when_its_reply_is_built() {
+        let d = FsDispatcher::new(Slow, DispatchLimits::default());
+        let readdir = Operation::Readdir {
+            path: "/".into(),
+            handle: 0,
+        };
+        let Ok(Reply::Entries(listing)) = ask(&d, readdir).recv().unwrap() else {
+            panic!("readdir did not answer with entries");
+        };
+        let names: Vec<&str> = listing.entries().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["b", "c"]);
     }
 
     #[test]

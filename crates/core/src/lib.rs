@@ -27,6 +27,7 @@ pub use bytes::Bytes;
 pub use errno::{Errno, FsResult};
 pub use filesystem::{perform, Dispatch, DispatchLimits, FileSystem, FsDispatcher};
 pub use handles::HandleTable;
+pub use listing::Listing;
 pub use operation::{
     expect_empty, Backing, OpenFlags, Opened, Operation, RenameMode, Reply, ReplyKind, Request,
     RequestContext, Responder, XattrMode, OPERATION_NAMES,

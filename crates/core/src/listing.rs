@@ -3,6 +3,7 @@
 //! A handler may return names no directory can contain (`a/b`, an empty name, `.`), or the
 //! same name twice. Such an entry could never be looked up, so it is left out of the listing
 //! rather than failing the whole `readdir`; the caller decides how to report what was dropped.
+//! A [`Listing`] is the checked form: backends take one and never check it again.
 
 use rustc_hash::FxHashSet;
 
@@ -36,13 +37,36 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The entries of a directory as every backend can present them: each name passes
+/// [`name_problem`] and appears once, in the order the handler gave. Only [`Listing::new`]
+/// builds one, so a listing is checked exactly once, wherever it came from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Listing(Vec<DirEntry>);
+
+impl Listing {
+    /// Checks `entries`: returns the listing of those a directory can hold, and the others
+    /// with the reason each was left out.
+    pub fn new(mut entries: Vec<DirEntry>) -> (Listing, Vec<DroppedEntry>) {
+        let dropped = retain_listable(&mut entries);
+        (Listing(entries), dropped)
+    }
+
+    pub fn entries(&self) -> &[DirEntry] {
+        &self.0
+    }
+
+    pub fn into_entries(self) -> Vec<DirEntry> {
+        self.0
+    }
+}
+
 /// Removes the entries a directory cannot hold (see [`name_problem`]) and every repeat of a
 /// name already listed, keeping the order of the rest. Returns what was removed.
 ///
 /// Listings can hold hundreds of thousands of names, so the duplicate check uses a fast
 /// non-cryptographic hash over borrowed names, and the common case (nothing to drop) moves
 /// no entry.
-pub fn retain_listable(entries: &mut Vec<DirEntry>) -> Vec<DroppedEntry> {
+fn retain_listable(entries: &mut Vec<DirEntry>) -> Vec<DroppedEntry> {
     let mut seen = FxHashSet::with_capacity_and_hasher(entries.len(), Default::default());
     let verdicts: Vec<Option<&'static str>> = entries
         .iter()
@@ -92,9 +116,9 @@ mod tests {
 
     #[test]
     fn a_clean_listing_is_kept_whole_and_in_order() {
-        let mut listing = entries(&["b", "a", "c"]);
-        assert!(retain_listable(&mut listing).is_empty());
-        assert_eq!(names(&listing), ["b", "a", "c"]);
+        let (listing, dropped) = Listing::new(entries(&["b", "a", "c"]));
+        assert!(dropped.is_empty());
+        assert_eq!(names(listing.entries()), ["b", "a", "c"]);
     }
 
     #[test]
@@ -103,11 +127,10 @@ mod tests {
         let longest = "y".repeat(NAME_MAX);
         // 128 two-byte characters: 256 bytes although only 128 characters.
         let wide = "é".repeat(128);
-        let mut listing = entries(&[
+        let (listing, dropped) = Listing::new(entries(&[
             "good", "a/b", "", ".", "..", "good", &long, &wide, &longest, "nul\0", "ünï",
-        ]);
-        let dropped = retain_listable(&mut listing);
-        assert_eq!(names(&listing), ["good", longest.as_str(), "ünï"]);
+        ]));
+        assert_eq!(names(listing.entries()), ["good", longest.as_str(), "ünï"]);
         let reasons: Vec<(&str, &str)> = dropped
             .iter()
             .map(|d| (d.name.as_str(), d.reason))
@@ -129,9 +152,8 @@ mod tests {
 
     #[test]
     fn only_the_first_of_repeated_names_is_kept() {
-        let mut listing = entries(&["a/b", "a", "a/b", "a"]);
-        let dropped = retain_listable(&mut listing);
-        assert_eq!(names(&listing), ["a"]);
+        let (listing, dropped) = Listing::new(entries(&["a/b", "a", "a/b", "a"]));
+        assert_eq!(names(listing.entries()), ["a"]);
         assert_eq!(dropped.len(), 3);
         assert_eq!(dropped[2].reason, "is a duplicate");
     }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::errno::{Errno, FsResult};
-use crate::stat::{DirEntry, SetTime, Stat, StatFs};
+use crate::listing::Listing;
+use crate::stat::{SetTime, Stat, StatFs};
 
 /// Who made a request, as the kernel reports it.
 ///
@@ -381,7 +382,8 @@ pub enum ReplyKind {
 pub enum Reply {
     Empty,
     Stat(Stat),
-    Entries(Vec<DirEntry>),
+    /// A directory's entries, checked once when the listing was built.
+    Entries(Listing),
     Opened(Opened),
     Data(Bytes),
     /// Bytes written or copied.

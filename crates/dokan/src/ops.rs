@@ -36,7 +36,7 @@ use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::windows::rename::check_rename;
 use mountkit_core::{
     expect_empty, expect_reply, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
-    OpenFlags, Operation, Reply, RequestContext, SetTime, Stat,
+    Listing, OpenFlags, Operation, Reply, RequestContext, SetTime, Stat,
 };
 
 use crate::config::VolumeInfo;
@@ -334,7 +334,7 @@ impl DokanFs {
                 path: path.to_owned(),
                 handle,
             };
-            return expect_reply!(self.call(call, readdir), Entries);
+            return expect_reply!(self.call(call, readdir), Entries).map(Listing::into_entries);
         }
         let opendir = Operation::Opendir {
             path: path.to_owned(),
@@ -353,14 +353,12 @@ impl DokanFs {
         if let Err(e) = self.run(call, releasedir) {
             warn!("releasedir of {path} after a listing failed: {e}");
         }
-        listed
+        listed.map(Listing::into_entries)
     }
 
     fn dir_is_empty(&self, call: &Call, path: &str, handle: Option<u64>) -> FsResult<bool> {
-        Ok(self
-            .list_dir(call, path, handle)?
-            .iter()
-            .all(|entry| entry.name == "." || entry.name == ".."))
+        // A listing never holds `.` or `..` (see `Listing`).
+        Ok(self.list_dir(call, path, handle)?.is_empty())
     }
 
     /// Finds what `path` names. A miss on a case-insensitive volume looks for the name in

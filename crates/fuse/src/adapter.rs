@@ -17,9 +17,8 @@ use fuser::{
     ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use log::warn;
-use mountkit_core::listing::retain_listable;
 use mountkit_core::{
-    expect_empty, expect_reply, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
+    expect_empty, expect_reply, Bytes, Dispatch, Errno, FileKind, FsResult, HandleTable, Listing,
     OpenFlags, Opened, Operation, RenameMode, Reply, Request as CoreRequest, RequestContext,
     Responder, Stat, XattrMode,
 };
@@ -1168,14 +1167,9 @@ impl Adapter {
 
 impl Shared {
     /// The full listing of directory `ino` as the kernel sees it: `.` and `..` first, then
-    /// the handler's entries without those no directory can hold (they could not be looked up).
-    fn listing(&self, ino: INodeNo, mut entries: Vec<DirEntry>) -> Vec<(String, FileKind, u64)> {
-        for dropped in retain_listable(&mut entries) {
-            warn!(
-                "readdir of inode {} skipped {:?}: it {}",
-                ino.0, dropped.name, dropped.reason
-            );
-        }
+    /// the handler's entries (already checked: see `Listing`).
+    fn listing(&self, ino: INodeNo, entries: Listing) -> Vec<(String, FileKind, u64)> {
+        let entries = entries.into_entries();
         let table = self.inodes.lock();
         let mut listing = Vec::with_capacity(entries.len() + 2);
         listing.push((".".to_owned(), FileKind::Directory, ino.0));

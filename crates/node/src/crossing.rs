@@ -44,6 +44,11 @@ impl Crossing {
         }
     }
 
+    /// The mount's request queue, for the calls that are not per batch.
+    pub fn bridge(&self) -> &Arc<Bridge> {
+        &self.bridge
+    }
+
     /// Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
     /// then `REQUEST_FIELDS` numbers per request (as many as fit), and the requests' strings
     /// into `strings`, each ended by a NUL. Numbers and one string cross instead of an object per

@@ -14,7 +14,7 @@ mod payload;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mountkit_core::listing::retain_listable;
+use mountkit_core::listing::Listing;
 use mountkit_core::{Errno, OpenFlags, Operation, Reply, OPERATION_NAMES};
 use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -138,7 +138,7 @@ impl Waker for TsfnWaker {
 /// A mount served by JavaScript handlers.
 #[napi]
 pub struct NativeMount {
-    bridge: Arc<Bridge>,
+    /// The batch calls, and through them the mount's request queue.
     crossing: Arc<Crossing>,
     backend: Arc<Mutex<Option<backend::Backend>>>,
     backend_name: &'static str,
@@ -196,8 +196,7 @@ impl NativeMount {
         Ok(NativeMount {
             mountpoint: backend.mountpoint(),
             backend_name: backend.name(),
-            crossing: Arc::new(Crossing::new(bridge.clone())),
-            bridge,
+            crossing: Arc::new(Crossing::new(bridge)),
             backend: Arc::new(Mutex::new(Some(backend))),
         })
     }
@@ -230,7 +229,7 @@ impl NativeMount {
     /// queued wake JavaScript again after the event loop has had its turn.
     #[napi]
     pub fn rewake(&self) {
-        self.bridge.rewake();
+        self.crossing.bridge().rewake();
     }
 
     /// The payloads of the last drain, in request order: write data and xattr values.
@@ -242,7 +241,12 @@ impl NativeMount {
     /// Faults to report: timeouts, refused deadlocks.
     #[napi]
     pub fn take_events(&self) -> Vec<NativeEvent> {
-        self.bridge.take_faults().into_iter().map(event).collect()
+        self.crossing
+            .bridge()
+            .take_faults()
+            .into_iter()
+            .map(event)
+            .collect()
     }
 
     /// Answers a readdir: the names joined by NUL, one kind code per name, and optionally a
@@ -257,8 +261,9 @@ impl NativeMount {
         stats: Option<&[f64]>,
     ) -> Result<Option<Vec<String>>> {
         let mut dropped = Vec::new();
-        let listing = convert::entries(&names, kinds, stats).map(|mut listing| {
-            dropped = retain_listable(&mut listing);
+        let listing = convert::entries(&names, kinds, stats).map(|entries| {
+            let listing;
+            (listing, dropped) = Listing::new(entries);
             Reply::Entries(listing)
         });
         let answered = self.reply(id, listing)?;
@@ -344,14 +349,15 @@ impl NativeMount {
     pub fn unmount(&self) -> AsyncTask<Unmount> {
         AsyncTask::new(Unmount {
             backend: self.backend.clone(),
-            bridge: self.bridge.clone(),
+            bridge: self.crossing.bridge().clone(),
         })
     }
 
     /// Unmounts on the calling thread, for exit paths where nothing asynchronous can run.
     #[napi]
     pub fn unmount_sync(&self) -> Result<()> {
-        stop(&self.backend, &self.bridge).map_err(|e| Error::new(Status::GenericFailure, e))
+        stop(&self.backend, self.crossing.bridge())
+            .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 }
 
@@ -363,7 +369,8 @@ impl NativeMount {
         id: u32,
         build: impl FnOnce(Option<&bridge::Pending>) -> std::result::Result<Reply, String>,
     ) -> Result<bool> {
-        self.bridge
+        self.crossing
+            .bridge()
             .settle(id, |pending| build(pending).map(Ok))
             .map_err(invalid)
     }

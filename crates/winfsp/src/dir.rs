@@ -130,7 +130,7 @@ impl Engine {
         };
         self.send(cx, readdir, move |result| match reply!(result, Entries) {
             Ok(entries) => {
-                let usable = usable_entries(&path, entries);
+                let usable = usable_entries(&path, entries.into_entries());
                 let ignore_case = this.options.case_insensitive;
                 let mut listing = prepare_listing(usable, path == "/", ignore_case);
                 if let Some(dot) = listing.iter_mut().find(|entry| entry.name == ".") {

@@ -417,9 +417,7 @@ impl Engine {
                 log::debug!("releasing a directory handle failed: {errno}");
             }
         }
-        let entries = reply!(listed, Entries)?;
-        Ok(entries
-            .iter()
-            .all(|entry| entry.name == "." || entry.name == ".."))
+        // A listing never holds `.` or `..` (see `Listing`).
+        Ok(reply!(listed, Entries)?.entries().is_empty())
     }
 }

@@ -209,16 +209,16 @@ impl Fake {
                     return Err(Errno::EBADF);
                 }
                 let bare = *self.bare_listings.lock();
-                Ok(Reply::Entries(
-                    self.children(path)
-                        .into_iter()
-                        .map(|(name, entry)| DirEntry {
-                            name,
-                            kind: entry.kind,
-                            stat: (!bare).then(|| self.stat(&entry)),
-                        })
-                        .collect(),
-                ))
+                let entries = self
+                    .children(path)
+                    .into_iter()
+                    .map(|(name, entry)| DirEntry {
+                        name,
+                        kind: entry.kind,
+                        stat: (!bare).then(|| self.stat(&entry)),
+                    })
+                    .collect();
+                Ok(Reply::Entries(Listing::new(entries).0))
             }
             O::Read {
                 path, offset, size, ..

@@ -7,8 +7,8 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use mountkit_core::{
-    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
-    Reply, Request, Responder, SetTime, Stat, StatFs,
+    Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, Listing, OpenFlags, Opened, Operation,
+    RenameMode, Reply, Request, Responder, SetTime, Stat, StatFs,
 };
 use parking_lot::Mutex;
 
@@ -216,7 +216,7 @@ impl FakeFs {
                         stat: state.list_stats.then(|| node.stat.clone()),
                     })
                     .collect();
-                Ok(Reply::Entries(entries))
+                Ok(Reply::Entries(Listing::new(entries).0))
             }
             O::Open { path, .. } | O::Opendir { path, .. } => {
                 if !state.nodes.contains_key(&path) {
