@@ -258,7 +258,12 @@ export interface MountOptions {
   timeoutErrno?: 'ETIMEDOUT' | 'EIO'
   /** How many handlers may run at once; the rest wait in arrival order. Default 128. */
   maxConcurrency?: number
-  /** Kernel-reading threads of the backend. Default 2. */
+  /**
+   * Kernel-reading threads of the backend. Default 2. Reads and writes of backing files that
+   * the kernel does not pass through run on these threads, so keep two or more when Rust
+   * serves backing files. When JavaScript answers everything, 1 wakes fewer threads per
+   * request (on two cores, 5–10% faster getattr storms at 4 and 16 clients).
+   */
   threads?: number
   /**
    * After answering a batch, how long the JavaScript thread waits for the next request

@@ -25,7 +25,7 @@ use mountkit_core::{
 use parking_lot::Mutex;
 
 use crate::convert::{self, file_attr, file_type, fopen_flags};
-use crate::files::{read_at, DataPathStatus, OpenFile, PassthroughRegistry};
+use crate::files::{with_read_at, DataPathStatus, OpenFile, PassthroughRegistry};
 use crate::inode::{InodeTable, ROOT};
 
 /// What the kernel may cache, and for how long.
@@ -629,10 +629,10 @@ impl fuser::Filesystem for Adapter {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
-            return match read_at(&backing, offset, size) {
-                Ok(data) => reply.data(&data),
+            return with_read_at(&backing, offset, size, |read| match read {
+                Ok(data) => reply.data(data),
                 Err(e) => reply.error(convert::errno(e.into())),
-            };
+            });
         }
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Read {

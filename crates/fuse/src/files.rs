@@ -6,6 +6,7 @@
 //! may register backing files (Linux 6.9+, `CAP_SYS_ADMIN`); otherwise reads and writes arrive
 //! here and are served with positioned I/O on the backend thread, never reaching the handlers.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
@@ -77,12 +78,30 @@ impl PassthroughRegistry {
     }
 }
 
-/// Reads up to `size` bytes at `offset`, stopping early only at end of file.
-pub fn read_at(file: &File, offset: u64, size: u32) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0; size as usize];
-    let filled = backing::read_at(file, &mut buf, offset)?;
-    buf.truncate(filled);
-    Ok(buf)
+thread_local! {
+    /// This thread's buffer for positioned reads, kept between requests: a fresh zeroed
+    /// megabyte per read would cost more than the read itself.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads up to `size` bytes at `offset` (fewer only at end of file) into this thread's read
+/// buffer, and hands them to `serve`.
+pub fn with_read_at<R>(
+    file: &File,
+    offset: u64,
+    size: u32,
+    serve: impl FnOnce(io::Result<&[u8]>) -> R,
+) -> R {
+    READ_BUFFER.with_borrow_mut(|buffer| {
+        let size = size as usize;
+        if buffer.len() < size {
+            buffer.resize(size, 0);
+        }
+        match backing::read_at(file, &mut buffer[..size], offset) {
+            Ok(filled) => serve(Ok(&buffer[..filled])),
+            Err(e) => serve(Err(e)),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -98,9 +117,15 @@ mod tests {
             .write_all(b"0123456789")
             .unwrap();
         let file = File::open(&path).unwrap();
-        assert_eq!(read_at(&file, 2, 4).unwrap(), b"2345");
-        assert_eq!(read_at(&file, 8, 100).unwrap(), b"89");
-        assert_eq!(read_at(&file, 50, 10).unwrap(), b"");
+        let read = |offset, size| with_read_at(&file, offset, size, |r| r.unwrap().to_vec());
+        assert_eq!(read(2, 4), b"2345");
+        assert_eq!(read(8, 100), b"89");
+        assert_eq!(read(50, 10), b"");
+        assert_eq!(
+            read(0, 3),
+            b"012",
+            "a shorter read after a longer one sees only its bytes"
+        );
         std::fs::remove_file(path).unwrap();
     }
 
