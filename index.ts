@@ -262,7 +262,7 @@ export interface MountOptions {
    * Kernel-reading threads of the backend. Default 2. Reads and writes of backing files that
    * the kernel does not pass through run on these threads, so keep two or more when Rust
    * serves backing files. When JavaScript answers everything, 1 wakes fewer threads per
-   * request (on two cores, 5–10% faster getattr storms at 4 and 16 clients).
+   * request (on Linux with two cores, 5–10% faster getattr storms at 4 and 16 clients).
    */
   threads?: number
   /**

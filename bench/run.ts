@@ -168,7 +168,8 @@ function writePatternFile(path: string, size: number): void {
 /** The bench files, for real, on a tmpfs of their own (see `Layout.tmpfs`). */
 function writeTmpfsFiles(profile: Profile): void {
   const dir = layout.tmpfs
-  // Room for /file, a full sequential write, and the create+unlink files.
+  // Room for /file, a full sequential write (by the ceiling, or into a backing-file subject's
+  // twins, one subject at a time), and the create+unlink files.
   mountTmpfs(dir, 2 * profile.fileSize + (256 << 20))
   writePatternFile(join(dir, 'file'), profile.fileSize)
   mkdirSync(join(dir, 'dir'))
@@ -186,7 +187,8 @@ function peerUnavailable(pkg: string): string | undefined {
 
 async function startSubjects(specs: SubjectSpec[], profile: Profile, skipped: Results['skipped']): Promise<LiveSubject[]> {
   const started: LiveSubject[] = []
-  if (specs.some((s) => s.id === CEILING || (s.id.startsWith('mountkit-') && s.id !== 'mountkit-js'))) writeTmpfsFiles(profile)
+  // The ceiling always runs, and the backing-file subjects read its files too.
+  writeTmpfsFiles(profile)
   for (const spec of specs) {
     const peer = spec.id === 'fuse-native' || spec.id === 'fuse-napi' ? peerUnavailable(spec.id) : undefined
     if (peer !== undefined) {

@@ -23,8 +23,8 @@ export interface Layout {
   js: string
   mnt: string
   /**
-   * The tmpfs holding the bench files without FUSE: the ceiling reads it, and its /file backs
-   * the Rust-served subjects. They share one file because on a VM the speed of reading memory
+   * The tmpfs holding the bench files without FUSE: the ceiling's files, whose /file also backs
+   * the Rust-served subjects (their /w files get twins there too). They share one file because on a VM the speed of reading memory
    * depends on where the pages landed (two copies of 1 GiB read at 15 and 25 GiB/s here), and
    * the passthrough ratio must measure FUSE, not page placement.
    */

@@ -82,12 +82,27 @@ export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | u
   }
 }
 
-function firstLine(file: string, args: string[]): string {
+function outputLines(file: string, args: string[]): string[] | undefined {
   try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim()
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')
   } catch {
-    return 'unknown'
+    return undefined
   }
+}
+
+function firstLine(file: string, args: string[]): string {
+  return outputLines(file, args)?.[0].trim() ?? 'unknown'
+}
+
+/** What a full run writes: a previous run's results left uncommitted change nothing it measures. */
+const BENCH_OUTPUTS = new Set(['bench/README.md', 'bench/results.md', 'bench/results.png'])
+
+/** Whether tracked files other than the bench's own outputs differ from HEAD. */
+function uncommittedChanges(): boolean {
+  const status = outputLines('git', ['status', '--porcelain', '--untracked-files=no'])
+  if (status === undefined) return false
+  // Porcelain lines are "XY path", with the path relative to the repository root.
+  return status.some((line) => line.length > 3 && !BENCH_OUTPUTS.has(line.slice(3)))
 }
 
 export interface MachineInfo {
@@ -107,7 +122,7 @@ export function machineInfo(): MachineInfo {
   const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0)
   const osRelease = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown'
   const head = firstLine('git', ['rev-parse', '--short', 'HEAD'])
-  const dirty = firstLine('git', ['status', '--porcelain', '--untracked-files=no']) === '' ? '' : ' + uncommitted changes'
+  const dirty = uncommittedChanges() ? ' + uncommitted changes' : ''
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,

@@ -40,12 +40,18 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
     const name = backing && model.writableName(path)
     return name ? join(backing.writeDir, name) : undefined
   }
+  // Writes to a twin go around JavaScript, so its size is the real file's.
+  const statOf = (path: string, node: Node): Stat => {
+    const real = node.kind === 'file' ? twin(path) : undefined
+    return real === undefined ? toStat(node) : toStat({ kind: 'file', size: statSync(real).size })
+  }
   const entries = new Map<string, DirEntry[]>()
   const listing = (path: string): DirEntry[] | undefined => {
     // /dir never changes: its listing is built once, as a real filesystem would cache it.
     const cached = entries.get(path)
     if (cached !== undefined) return cached
-    const children = model.children(path)?.map(([name, node]): DirEntry => ({ name, stat: toStat(node) }))
+    const prefix = path === '/' ? '/' : `${path}/`
+    const children = model.children(path)?.map(([name, node]): DirEntry => ({ name, stat: statOf(prefix + name, node) }))
     if (path === '/dir' && children !== undefined) entries.set(path, children)
     return children
   }
@@ -56,9 +62,7 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
     getattr(path) {
       const node = model.node(path)
       if (node === undefined) throw new FsError('ENOENT')
-      const real = node.kind === 'file' ? twin(path) : undefined
-      // Writes to a twin go around JavaScript, so its size is the real file's.
-      return real === undefined ? toStat(node) : toStat({ kind: 'file', size: statSync(real).size })
+      return statOf(path, node)
     },
     readdir(path) {
       const children = listing(path)
@@ -82,14 +86,16 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
       return { backingPath, stat: toStat(EMPTY_FILE) }
     },
     truncate(path, size) {
-      if (!model.truncate(path, size)) throw new FsError('ENOENT')
       const real = twin(path)
+      // The twin first: if it cannot be truncated (a missing twin throws ENOENT), the model
+      // keeps its size too.
       if (real !== undefined) truncateSync(real, size)
+      if (!model.truncate(path, size)) throw new FsError('ENOENT')
     },
     unlink(path) {
       if (!model.unlink(path)) throw new FsError('ENOENT')
       const real = twin(path)
-      if (real !== undefined) rmSync(real)
+      if (real !== undefined) rmSync(real, { force: true })
     },
     utimens: exists,
   }

@@ -3,7 +3,8 @@
 //! A handler may return names no directory can contain (`a/b`, an empty name, `.`), or the
 //! same name twice. Such an entry could never be looked up, so it is left out of the listing
 //! rather than failing the whole `readdir`; the caller decides how to report what was dropped.
-//! A [`Listing`] is the checked form: backends take one and never check it again.
+//! A [`Listing`] is the checked form: backends take one and never check these rules again
+//! (the Windows backends still hide names Windows cannot show, such as `a:b`).
 
 use rustc_hash::FxHashSet;
 
@@ -19,15 +20,32 @@ pub struct DroppedEntry {
     pub reason: &'static str,
 }
 
+/// Whether `name` is longer than one path component may be here: 255 bytes on Linux
+/// ([`NAME_MAX`]), 255 UTF-16 units on Windows (where a name of 255 CJK characters is fine).
+#[cfg(not(windows))]
+fn too_long(name: &str) -> bool {
+    name.len() > NAME_MAX
+}
+
+#[cfg(windows)]
+fn too_long(name: &str) -> bool {
+    name.encode_utf16().count() > crate::windows::names::MAX_COMPONENT_UNITS
+}
+
+#[cfg(not(windows))]
+const TOO_LONG: &str = "is longer than 255 bytes";
+#[cfg(windows)]
+const TOO_LONG: &str = "is longer than 255 UTF-16 units";
+
 /// Why `name` cannot be an entry of a directory, or `None` when it can. `.` and `..` are
-/// refused because every backend adds them itself.
+/// refused because every backend adds them itself. The length limit is the platform's.
 pub fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("is empty")
     } else if name == "." || name == ".." {
         Some("is reserved (. and .. are added for you)")
-    } else if name.len() > NAME_MAX {
-        Some("is longer than 255 bytes")
+    } else if too_long(name) {
+        Some(TOO_LONG)
     } else if name.contains('/') {
         Some("contains '/'")
     } else if name.contains('\0') {
@@ -37,8 +55,8 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-/// The entries of a directory as every backend can present them: each name passes
-/// [`name_problem`] and appears once, in the order the handler gave. Only [`Listing::new`]
+/// The entries of a directory, checked: each name passes [`name_problem`] and appears once,
+/// in the order the handler gave. Only [`Listing::new`]
 /// builds one, so a listing is checked exactly once, wherever it came from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Listing(Vec<DirEntry>);
@@ -123,12 +141,11 @@ mod tests {
 
     #[test]
     fn invalid_names_and_repeats_are_dropped_with_their_reason() {
+        // Too long everywhere: 256 bytes and 256 UTF-16 units.
         let long = "x".repeat(NAME_MAX + 1);
         let longest = "y".repeat(NAME_MAX);
-        // 128 two-byte characters: 256 bytes although only 128 characters.
-        let wide = "é".repeat(128);
         let (listing, dropped) = Listing::new(entries(&[
-            "good", "a/b", "", ".", "..", "good", &long, &wide, &longest, "nul\0", "ünï",
+            "good", "a/b", "", ".", "..", "good", &long, &longest, "nul\0", "ünï",
         ]));
         assert_eq!(names(listing.entries()), ["good", longest.as_str(), "ünï"]);
         let reasons: Vec<(&str, &str)> = dropped
@@ -143,11 +160,24 @@ mod tests {
                 (".", "is reserved (. and .. are added for you)"),
                 ("..", "is reserved (. and .. are added for you)"),
                 ("good", "is a duplicate"),
-                (long.as_str(), "is longer than 255 bytes"),
-                (wide.as_str(), "is longer than 255 bytes"),
+                (long.as_str(), TOO_LONG),
                 ("nul\0", "contains NUL"),
             ]
         );
+    }
+
+    #[test]
+    fn the_length_limit_is_the_platforms() {
+        // 128 two-byte characters: 256 bytes, but only 128 UTF-16 units.
+        let wide = "é".repeat(128);
+        let (listing, dropped) = Listing::new(entries(&[&wide]));
+        if cfg!(windows) {
+            assert!(dropped.is_empty());
+            assert_eq!(names(listing.entries()), [wide.as_str()]);
+        } else {
+            assert_eq!(dropped[0].reason, "is longer than 255 bytes");
+            assert!(listing.entries().is_empty());
+        }
     }
 
     #[test]

@@ -94,9 +94,10 @@ pub fn check_new_name(path: &str) -> Result<(), i32> {
     })
 }
 
-/// Whether a listed name can be shown to Windows: a valid component, or `.` and `..`.
+/// Whether a listed name can be shown to Windows: a valid component. (`.` and `..` never
+/// arrive: a `Listing` holds neither, and `prepare_listing` adds both.)
 pub fn listable(name: &str) -> bool {
-    name == "." || name == ".." || validate_component(name).is_ok()
+    validate_component(name).is_ok()
 }
 
 #[cfg(test)]
@@ -174,7 +175,7 @@ mod tests {
             check_new_name(&format!("/{}", "x".repeat(256))),
             Err(STATUS_NAME_TOO_LONG)
         );
-        assert!(listable(".") && listable("..") && listable("a.txt"));
+        assert!(listable("a.txt"));
         assert!(!listable("a:b") && !listable("nul") && !listable("x "));
     }
 }

@@ -14,8 +14,7 @@ mod payload;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mountkit_core::listing::Listing;
-use mountkit_core::{Errno, OpenFlags, Operation, Reply, OPERATION_NAMES};
+use mountkit_core::{Errno, Listing, OpenFlags, Operation, Reply, OPERATION_NAMES};
 use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};

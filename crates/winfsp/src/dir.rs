@@ -31,14 +31,14 @@ pub struct DirPage {
     pub complete: bool,
 }
 
-/// The entries of a handler's listing that Windows can show: `.` and `..`, and names that
-/// pass [`validate_component`]. The others are left out with a warning naming `dir`.
+/// The entries of a listing that Windows can show: names that pass [`validate_component`].
+/// The others are left out with a warning naming `dir`. (`.` and `..` never arrive: a
+/// `Listing` holds neither, and `prepare_listing` adds both.)
 pub fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
     entries
         .into_iter()
         .filter(|entry| {
-            let usable =
-                entry.name == "." || entry.name == ".." || validate_component(&entry.name).is_ok();
+            let usable = validate_component(&entry.name).is_ok();
             if !usable {
                 warn!(
                     "{dir}: {:?} cannot be shown on Windows and is left out",
@@ -276,17 +276,10 @@ mod tests {
     fn unusable_names_are_left_out() {
         let kept = usable_entries(
             "/d",
-            vec![
-                entry("."),
-                entry(".."),
-                entry("ok"),
-                entry("a:b"),
-                entry("con"),
-                entry("x."),
-            ],
+            vec![entry("ok"), entry("a:b"), entry("con"), entry("x.")],
         );
         let kept: Vec<&str> = kept.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(kept, [".", "..", "ok"]);
+        assert_eq!(kept, ["ok"]);
     }
 
     #[test]
