@@ -56,8 +56,8 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
 }
 
 /// The entries of a directory, checked: each name passes [`name_problem`] and appears once,
-/// in the order the handler gave. Only [`Listing::new`]
-/// builds one, so a listing is checked exactly once, wherever it came from.
+/// in the order the handler gave. Only [`Listing::new`] builds one, so a listing is checked
+/// exactly once, wherever it came from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Listing(Vec<DirEntry>);
 
