@@ -24,9 +24,10 @@ export interface Layout {
   mnt: string
   /**
    * The tmpfs holding the bench files without FUSE: the ceiling's files, whose /file also backs
-   * the Rust-served subjects (their /w files get twins there too). They share one file because on a VM the speed of reading memory
-   * depends on where the pages landed (two copies of 1 GiB read at 15 and 25 GiB/s here), and
-   * the passthrough ratio must measure FUSE, not page placement.
+   * the Rust-served subjects (their /w files get twins there too). They share one file because
+   * on a VM the speed of reading memory depends on where the pages landed (two copies of 1 GiB
+   * read at 15 and 25 GiB/s here), and the passthrough ratio must measure FUSE, not page
+   * placement.
    */
   tmpfs: string
 }
@@ -169,6 +170,11 @@ export function mountTmpfs(dir: string, sizeBytes: number): void {
   if (result.status !== 0) throw new Error(`mount -t tmpfs at ${dir} failed: ${result.stderr.trim()}`)
 }
 
+/**
+ * The ceiling: the files on the run's tmpfs (`Layout.tmpfs`), read with no FUSE. It owns no
+ * process and no mount: the backing-file subjects use the same tmpfs, so the run detaches it
+ * once every subject has stopped.
+ */
 export function tmpfsSubject(spec: SubjectSpec, dir: string): LiveSubject {
   return {
     spec,
@@ -176,9 +182,6 @@ export function tmpfsSubject(spec: SubjectSpec, dir: string): LiveSubject {
     pid: undefined,
     peakRssKiB: () => undefined,
     rssKiB: () => undefined,
-    async stop() {
-      detach(dir)
-      return ''
-    },
+    stop: async () => '',
   }
 }
