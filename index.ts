@@ -152,7 +152,14 @@ export interface FileSystem {
     length: number,
     ctx: RequestContext,
   ): MaybePromise<Uint8Array>
-  /** Write `data` at `offset`; return how many bytes were written. */
+  /**
+   * Write `data` at `offset`; return how many bytes were written.
+   *
+   * `data` is valid until this handler settles (returns, throws, or its promise settles);
+   * mountkit then reuses its memory for later writes. Copy what you keep beyond that
+   * (`Buffer.from(data)`, `data.copy(target)`, `target.set(data)`): a `data` kept and read
+   * later shows another write's bytes.
+   */
   write?(
     path: string,
     handle: number,

@@ -24,6 +24,11 @@ export declare class NativeMount {
   rewake(): void
   /** The payloads of the last drain, in request order: write data and xattr values. */
   takePayloads(): Buffer[]
+  /**
+   * Write-pool slot `slot` as an `ArrayBuffer`: a drained write whose data is in a slot
+   * (data place 2) is a view of its first bytes. JavaScript asks once per slot and keeps it.
+   */
+  writeSlot(slot: number): ArrayBuffer
   /** Faults to report: timeouts, refused deadlocks. */
   takeEvents(): Array<NativeEvent>
   /**
@@ -49,13 +54,6 @@ export declare class NativeMount {
   /** Unmounts on the calling thread, for exit paths where nothing asynchronous can run. */
   unmountSync(): void
 }
-
-/**
- * How write data reaches JavaScript: `'external'` (a Buffer over Rust-owned memory; runtimes
- * that forbid that, such as Electron, get a copy per buffer) or `'copy'` (always copied,
- * forced by `MOUNTKIT_COPY_BUFFERS=1`).
- */
-export declare function bufferMode(): string
 
 /**
  * Every POSIX error name the core knows, with its (Linux) number: how JavaScript encodes

@@ -162,6 +162,9 @@ if (LAYOUT.statFields !== STAT_FIELDS) {
 }
 const ERRNO_NUMBERS: Record<string, number> = native.errnoNumbers()
 const EIO = ERRNO_NUMBERS.EIO
+// Where a drained request's bulk bytes are (`DataPlace` in crates/node/src/convert.rs).
+const DATA_PAYLOAD = 1
+const DATA_SLOT = 2
 /** Requests one drain can hand over; more simply take another drain. */
 const DRAIN_CAPACITY = 256
 /** Drains one wake-up may take before the event loop gets a turn (timers, I/O callbacks). */
@@ -292,6 +295,8 @@ export class Dispatcher implements ReplySink {
   private readonly crossing: Crossing
   private readonly slots = new Float64Array(LAYOUT.drainHeader + DRAIN_CAPACITY * LAYOUT.requestFields)
   private readonly backlog: Request[] = []
+  /** The write-pool slots seen so far, by slot number (`NativeMount.writeSlot`). */
+  private readonly writeSlots: ArrayBuffer[] = []
   private running = 0
   /** True while a wake-up is being served: replies made meanwhile are flushed at its end. */
   private serving = false
@@ -378,13 +383,23 @@ export class Dispatcher implements ReplySink {
     for (let i = 0, at = LAYOUT.drainHeader; i < count; i++, at += LAYOUT.requestFields) {
       const path = parts[part++]
       const other = s[at + 2] === 2 ? parts[part++] : undefined
-      const data = s[at + 3] === 1 ? payloads![payload++] : undefined
+      const place = s[at + 3]
+      const data = place === DATA_PAYLOAD ? payloads![payload++] : place === DATA_SLOT ? this.slotView(s[at + 7], s[at + 8]) : undefined
       const ctx: RequestContext = { uid: s[at + 4], gid: s[at + 5], pid: s[at + 6] }
-      const request = new Request(s[at], s[at + 1], path, other, data, s[at + 7], s[at + 8], s[at + 9], s[at + 10], s[at + 11], ctx)
+      const request = new Request(s[at], s[at + 1], path, other, data, s[at + 9], s[at + 10], s[at + 11], s[at + 12], s[at + 13], ctx)
       if (this.running < this.maxConcurrency) this.start(request)
       else this.backlog.push(request)
     }
     return count
+  }
+
+  /**
+   * The first `length` bytes of write-pool slot `slot`. The slot stays the request's until
+   * its reply crosses back, so the view is valid until its handler settles.
+   */
+  private slotView(slot: number, length: number): Buffer {
+    const memory = (this.writeSlots[slot] ??= this.native.writeSlot(slot))
+    return Buffer.from(memory, 0, length)
   }
 
   private start(request: Request): void {

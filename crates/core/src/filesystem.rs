@@ -24,6 +24,16 @@ pub trait Dispatch: Send + Sync + 'static {
     /// Starts serving one request. It must not block: the caller is a backend thread that
     /// has more requests to read.
     fn dispatch(&self, request: Request);
+
+    /// Copies a write's data out of the backend's receive buffer, which the backend reuses
+    /// as soon as this returns, into the [`Bytes`] its [`Operation::Write`] will carry.
+    ///
+    /// The default copies into a fresh allocation. A dispatcher that keeps reusable buffers
+    /// overrides it (the Node.js addon copies into its write pool), so that the one copy a
+    /// write needs lands where its handler will read it.
+    fn write_data(&self, data: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(data)
+    }
 }
 
 macro_rules! unsupported {

@@ -35,7 +35,7 @@ use mountkit_core::windows::ntstatus::{
 use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::windows::rename::check_rename;
 use mountkit_core::{
-    expect_empty, expect_reply, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
+    expect_empty, expect_reply, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
     Listing, OpenFlags, Operation, Reply, RequestContext, SetTime, Stat,
 };
 
@@ -934,7 +934,7 @@ impl DokanFs {
             path: path.clone(),
             handle: user.handle,
             offset,
-            data: Bytes::copy_from_slice(data),
+            data: self.dispatch.write_data(data),
         };
         let written = expect_reply!(self.call(call, write), Count)?;
         match usize::try_from(written) {

@@ -672,7 +672,7 @@ impl fuser::Filesystem for Adapter {
         }
         let path = path_or_reply!(s.path(ino), reply);
         let len = data.len() as u64;
-        let data = Bytes::copy_from_slice(data);
+        let data = s.dispatch.write_data(data);
         let operation = Operation::Write {
             path,
             handle: file.handle,

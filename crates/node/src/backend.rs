@@ -373,6 +373,7 @@ mod tests {
                 local_answers: Vec::new(),
             },
             Box::new(NoWake),
+            None,
         );
         let err = Backend::mount("/tmp", bridge, &o).err().unwrap();
         assert!(err.contains("backend must be"), "{err}");

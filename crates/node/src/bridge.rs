@@ -14,11 +14,13 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use mountkit_core::{
-    runtime, Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext, Responder,
-    OPERATION_NAMES,
+    runtime, Bytes, Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext,
+    Responder, OPERATION_NAMES,
 };
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
+
+use crate::write_pool::WritePool;
 
 /// Something that happened on the native side that the JavaScript side reports as a fault.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,6 +118,9 @@ pub struct Bridge {
     next_id: AtomicU32,
     waker: Mutex<Option<Box<dyn Waker>>>,
     limits: Limits,
+    /// Where write data is copied for JavaScript; `None` where JavaScript cannot see
+    /// Rust-owned memory (see `payload::external_allowed`), and each write is copied alone.
+    write_pool: Option<Arc<WritePool>>,
 }
 
 /// What one [`Bridge::drain`] handed over.
@@ -128,7 +133,11 @@ pub struct Drained {
 }
 
 impl Bridge {
-    pub fn new(limits: Limits, waker: Box<dyn Waker>) -> Arc<Bridge> {
+    pub fn new(
+        limits: Limits,
+        waker: Box<dyn Waker>,
+        write_pool: Option<Arc<WritePool>>,
+    ) -> Arc<Bridge> {
         let bridge = Arc::new(Bridge {
             pending: Mutex::new(FxHashMap::default()),
             queue: Mutex::new(Vec::new()),
@@ -140,6 +149,7 @@ impl Bridge {
             next_id: AtomicU32::new(1),
             waker: Mutex::new(Some(waker)),
             limits,
+            write_pool,
         });
         spawn_sweeper(Arc::downgrade(&bridge));
         bridge
@@ -223,6 +233,11 @@ impl Bridge {
         if !self.queue.lock().is_empty() {
             self.schedule();
         }
+    }
+
+    /// The pool write data is copied into, if this mount has one.
+    pub fn write_pool(&self) -> Option<&Arc<WritePool>> {
+        self.write_pool.as_ref()
     }
 
     /// Whether faults are waiting for [`Bridge::take_faults`].
@@ -387,6 +402,13 @@ impl Dispatch for Bridge {
         }
         self.schedule();
     }
+
+    fn write_data(&self, data: &[u8]) -> Bytes {
+        self.write_pool
+            .as_ref()
+            .and_then(|pool| pool.copy_in(data))
+            .unwrap_or_else(|| Bytes::copy_from_slice(data))
+    }
 }
 
 fn spawn_sweeper(bridge: Weak<Bridge>) {
@@ -425,6 +447,13 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn bridge(timeout: Duration) -> (Arc<Bridge>, Arc<AtomicUsize>) {
+        bridge_with_pool(timeout, None)
+    }
+
+    pub(crate) fn bridge_with_pool(
+        timeout: Duration,
+        write_pool: Option<Arc<WritePool>>,
+    ) -> (Arc<Bridge>, Arc<AtomicUsize>) {
         let wakes = Arc::new(AtomicUsize::new(0));
         let mut local_answers = vec![LocalAnswer::Forward; OPERATION_NAMES.len()];
         local_answers[operation_code(&Operation::Flush {
@@ -442,7 +471,7 @@ pub(crate) mod tests {
             local_answers,
         };
         (
-            Bridge::new(limits, Box::new(CountingWaker(wakes.clone()))),
+            Bridge::new(limits, Box::new(CountingWaker(wakes.clone())), write_pool),
             wakes,
         )
     }

@@ -8,20 +8,20 @@ use std::fs::{File, OpenOptions};
 use std::sync::Arc;
 
 use mountkit_core::{
-    Backing, DirEntry, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode, Reply,
-    RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
+    Backing, Bytes, DirEntry, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
+    Reply, RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
 };
 use napi::bindgen_prelude::Float64Array;
 use napi_derive::napi;
 
 use crate::bridge::Pending;
-use crate::payload::Payload;
 
 /// Numbers per request in the array `drain` fills (read by `Dispatcher.drainOnce` in
-/// `lib/dispatch.ts`): id, operation code, how many strings (1 or 2), whether a payload comes
-/// with it (0 or 1), caller uid, gid and pid, then `REQUEST_NUMBERS` operation-specific
-/// numbers (see [`request_numbers`]).
-pub const REQUEST_FIELDS: usize = 7 + REQUEST_NUMBERS;
+/// `lib/dispatch.ts`): id, operation code, how many strings (1 or 2), where its bulk bytes
+/// are (a [`DataPlace`] code), caller uid, gid and pid, the write-pool slot and byte count of
+/// bytes in a slot (NaN otherwise), then `REQUEST_NUMBERS` operation-specific numbers (see
+/// [`request_numbers`]).
+pub const REQUEST_FIELDS: usize = 9 + REQUEST_NUMBERS;
 /// Operation-specific numbers per request; NaN marks one the operation does not have.
 pub const REQUEST_NUMBERS: usize = 5;
 /// Header numbers before the first request in the drain array: how many requests follow,
@@ -412,9 +412,21 @@ fn set_time(t: Option<SetTime>) -> Option<f64> {
     })
 }
 
+/// Where a request's bulk bytes (write data, an xattr value) are for JavaScript; the code is
+/// what `drain` reports for the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataPlace {
+    /// The request has none (code 0).
+    None,
+    /// Next on the drain's payload list, taken with `takePayloads` (code 1).
+    Payload,
+    /// In write-pool slot `n`, which JavaScript views through `writeSlot(n)` (code 2).
+    Slot(u32),
+}
+
 /// Writes one parked request for JavaScript: `REQUEST_FIELDS` numbers into `numbers`, its
-/// path (and second string, if it has one) onto `strings`, each followed by a NUL, and its
-/// bulk payload (write data, an xattr value) moved onto `payloads`.
+/// path (and second string, if it has one) onto `strings`, each followed by a NUL. Its bulk
+/// bytes move out of the parked request to `place`, which says where it put them.
 pub fn write_request(
     id: u32,
     op_code: u32,
@@ -422,7 +434,7 @@ pub fn write_request(
     cx: RequestContext,
     numbers: &mut [f64],
     strings: &mut String,
-    payloads: &mut Vec<Payload>,
+    place: impl FnOnce(Bytes) -> DataPlace,
 ) {
     strings.push_str(operation.path());
     strings.push('\0');
@@ -439,17 +451,22 @@ pub fn write_request(
         Operation::Setxattr { value, .. } => Some(std::mem::take(value)),
         _ => None,
     };
+    let length = payload.as_ref().map_or(0, Bytes::len);
+    let (code, slot, length) = match payload.map_or(DataPlace::None, place) {
+        DataPlace::None => (0.0, f64::NAN, f64::NAN),
+        DataPlace::Payload => (1.0, f64::NAN, f64::NAN),
+        DataPlace::Slot(slot) => (2.0, f64::from(slot), length as f64),
+    };
     numbers[0] = f64::from(id);
     numbers[1] = f64::from(op_code);
     numbers[2] = strings_count;
-    numbers[3] = if payload.is_some() { 1.0 } else { 0.0 };
+    numbers[3] = code;
     numbers[4] = f64::from(cx.uid);
     numbers[5] = f64::from(cx.gid);
     numbers[6] = f64::from(cx.pid);
-    numbers[7..].copy_from_slice(&request_numbers(operation));
-    if let Some(payload) = payload {
-        payloads.push(Payload(payload));
-    }
+    numbers[7] = slot;
+    numbers[8] = length;
+    numbers[9..].copy_from_slice(&request_numbers(operation));
 }
 
 /// The second path or name of an operation: symlink target, link source, rename
@@ -753,55 +770,51 @@ mod tests {
     }
 
     #[test]
-    fn requests_pack_into_numbers_strings_and_payloads() {
+    fn requests_pack_into_numbers_strings_and_bulk_bytes() {
         let mut numbers = [0.0; REQUEST_FIELDS];
         let mut strings = String::new();
-        let mut payloads = Vec::new();
         let cx = RequestContext {
             uid: 1000,
             gid: 100,
             pid: 42,
         };
-        let mut write = Operation::Write {
+        let write = |data: &'static [u8]| Operation::Write {
             path: "/f".into(),
             handle: 3,
             offset: 4096,
-            data: mountkit_core::Bytes::from_static(b"abc"),
+            data: Bytes::from_static(data),
         };
-        write_request(
-            9,
-            6,
-            &mut write,
-            cx,
-            &mut numbers,
-            &mut strings,
-            &mut payloads,
-        );
-        assert_eq!(numbers[..7], [9.0, 6.0, 1.0, 1.0, 1000.0, 100.0, 42.0]);
-        assert_eq!(numbers[7..9], [3.0, 4096.0]);
-        assert!(numbers[9].is_nan(), "a write has no third number");
-        assert_eq!(&payloads[0].0[..], b"abc");
+        let mut pooled = write(b"abc");
+        let mut placed = Bytes::new();
+        write_request(9, 6, &mut pooled, cx, &mut numbers, &mut strings, |bytes| {
+            placed = bytes;
+            DataPlace::Slot(5)
+        });
+        assert_eq!(numbers[..7], [9.0, 6.0, 1.0, 2.0, 1000.0, 100.0, 42.0]);
+        assert_eq!(numbers[7..9], [5.0, 3.0], "slot 5 holds 3 bytes");
+        assert_eq!(numbers[9..11], [3.0, 4096.0]);
+        assert!(numbers[11].is_nan(), "a write has no third number");
+        assert_eq!(&placed[..], b"abc");
         assert!(
-            matches!(write, Operation::Write { ref data, .. } if data.is_empty()),
-            "the payload moved out of the parked request"
+            matches!(pooled, Operation::Write { ref data, .. } if data.is_empty()),
+            "the bytes moved out of the parked request"
         );
+        let mut copied = write(b"de");
+        write_request(10, 6, &mut copied, cx, &mut numbers, &mut strings, |_| {
+            DataPlace::Payload
+        });
+        assert_eq!(numbers[3], 1.0);
+        assert!(numbers[7].is_nan() && numbers[8].is_nan(), "no slot");
         let mut rename = Operation::Rename {
             from: "/a".into(),
             to: "/b".into(),
             mode: RenameMode::Exchange,
         };
-        write_request(
-            10,
-            0,
-            &mut rename,
-            cx,
-            &mut numbers,
-            &mut strings,
-            &mut payloads,
-        );
-        assert_eq!((numbers[2], numbers[3], numbers[7]), (2.0, 0.0, 2.0));
-        assert_eq!(strings, "/f\0/a\0/b\0");
-        assert_eq!(payloads.len(), 1);
+        write_request(11, 0, &mut rename, cx, &mut numbers, &mut strings, |_| {
+            panic!("a rename has no bulk bytes")
+        });
+        assert_eq!((numbers[2], numbers[3], numbers[9]), (2.0, 0.0, 2.0));
+        assert_eq!(strings, "/f\0/f\0/a\0/b\0");
     }
 
     #[test]

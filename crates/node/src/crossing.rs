@@ -14,12 +14,14 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mountkit_core::Bytes;
 use napi::bindgen_prelude::{FromNapiValue, ToNapiValue};
 use napi::{check_status, sys, Error, JsError, Result, Status};
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
 
 use crate::bridge::{self, Bridge};
-use crate::convert::{self, DRAIN_HEADER, REQUEST_FIELDS};
+use crate::convert::{self, DataPlace, DRAIN_HEADER, REQUEST_FIELDS};
 use crate::payload::Payload;
 use crate::NativeReplyProblem;
 
@@ -31,6 +33,9 @@ pub struct Crossing {
     bridge: Arc<Bridge>,
     /// Payloads of the last drain until JavaScript takes them.
     payloads: Mutex<Vec<Payload>>,
+    /// By request id, the write-pool data of requests whose handlers have it: the slot stays
+    /// theirs until their reply crosses back.
+    lent: Mutex<FxHashMap<u32, Bytes>>,
     /// The strings of the last drain; kept between drains so that its capacity is reused.
     strings: Mutex<String>,
 }
@@ -40,6 +45,7 @@ impl Crossing {
         Crossing {
             bridge,
             payloads: Mutex::new(Vec::new()),
+            lent: Mutex::new(FxHashMap::default()),
             strings: Mutex::new(String::new()),
         }
     }
@@ -74,10 +80,22 @@ impl Crossing {
         }
         strings.clear();
         let mut payloads = self.payloads.lock();
+        let mut lent = self.lent.lock();
+        let pool = self.bridge.write_pool();
         let visit = |id: u32, p: &mut bridge::Pending| {
             let numbers = fields
                 .next()
                 .expect("the bridge drains no more requests than fit");
+            let place = |bytes: Bytes| match pool.and_then(|pool| pool.slot_of(&bytes)) {
+                Some(slot) => {
+                    lent.insert(id, bytes);
+                    DataPlace::Slot(slot)
+                }
+                None => {
+                    payloads.push(Payload(bytes));
+                    DataPlace::Payload
+                }
+            };
             convert::write_request(
                 id,
                 p.code,
@@ -85,7 +103,7 @@ impl Crossing {
                 p.context,
                 numbers,
                 strings,
-                &mut payloads,
+                place,
             );
         };
         let spin = Duration::from_micros(u64::from(spin_micros));
@@ -102,7 +120,8 @@ impl Crossing {
         std::mem::take(&mut *self.payloads.lock())
     }
 
-    /// Answers a batch of requests whose replies are numbers only. `records` holds one record
+    /// Answers a batch of requests whose replies are numbers only, and frees the write-pool
+    /// slots their data was lent in. `records` holds one record
     /// per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
     /// replies that were not delivered, by record index: late ones (the request had timed out
     /// or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
@@ -111,11 +130,16 @@ impl Crossing {
         records: &[f64],
     ) -> std::result::Result<Option<Vec<NativeReplyProblem>>, String> {
         let mut problems = Vec::new();
+        let mut lent = self.lent.lock();
         let mut at = 0;
         let mut index = 0;
         while at < records.len() {
             let (id, tag, numbers) = convert::reply_record(&records[at..])?;
             at += 2 + numbers.len();
+            if !lent.is_empty() {
+                // The handler has settled: its write data's slot may serve the next write.
+                lent.remove(&id);
+            }
             match self
                 .bridge
                 .settle(id, |pending| tag.answer(numbers, pending))
@@ -303,8 +327,9 @@ unsafe extern "C" fn reply_batch_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::tests::{bridge, request};
-    use mountkit_core::{Dispatch, Errno, Reply};
+    use crate::bridge::tests::{bridge, bridge_with_pool, request};
+    use crate::write_pool::WritePool;
+    use mountkit_core::{Dispatch, Errno, Operation, Reply, Request, RequestContext, Responder};
 
     fn slots(requests: usize) -> Vec<f64> {
         vec![0.0; DRAIN_HEADER + requests * REQUEST_FIELDS]
@@ -355,5 +380,50 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].index, 1, "the second record found no request");
         assert_eq!(problems[0].message, None, "late, not refused");
+    }
+
+    #[test]
+    fn pooled_write_data_is_lent_until_its_reply_crosses_back() {
+        let pool = WritePool::new();
+        let (bridge, _) = bridge_with_pool(Duration::from_secs(5), Some(pool.clone()));
+        let crossing = Crossing::new(bridge.clone());
+        let data = bridge.write_data(b"written");
+        let slot = pool
+            .slot_of(&data)
+            .expect("the bridge copies writes into its pool");
+        let (tx, answer) = std::sync::mpsc::channel();
+        bridge.dispatch(Request {
+            context: RequestContext::default(),
+            operation: Operation::Write {
+                path: "/f".into(),
+                handle: 1,
+                offset: 0,
+                data,
+            },
+            responder: Responder::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        });
+        let mut slots = slots(1);
+        crossing.drain(&mut slots, 0, &mut String::new()).unwrap();
+        let request = &slots[DRAIN_HEADER..];
+        assert_eq!(request[3], 2.0, "the data is in a slot");
+        assert_eq!(request[7..9], [f64::from(slot), 7.0]);
+        assert_eq!(slots[2], 0.0, "and not among the payloads");
+        let meanwhile = bridge.write_data(b"meanwhile");
+        assert_ne!(
+            pool.slot_of(&meanwhile),
+            Some(slot),
+            "a lent slot is not reused"
+        );
+        // Tag 3 is a byte count.
+        let records = [request[0], 3.0, 7.0];
+        assert!(
+            crossing.reply_batch(&records).unwrap().is_none(),
+            "delivered"
+        );
+        assert_eq!(answer.recv().unwrap(), Ok(Reply::Count(7)));
+        let next = bridge.write_data(b"next");
+        assert_eq!(pool.slot_of(&next), Some(slot), "the slot is free again");
     }
 }

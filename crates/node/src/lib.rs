@@ -10,6 +10,7 @@ mod convert;
 mod crossing;
 mod doctor;
 mod payload;
+mod write_pool;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,8 @@ use parking_lot::Mutex;
 use bridge::{Bridge, Fault, Limits, LocalAnswer, Waker};
 use convert::{NativeEvent, NativeOpened, NativeStatFs, DRAIN_HEADER, REQUEST_FIELDS};
 use crossing::{invalid, Crossing};
-use payload::Payload;
+use payload::{Payload, SlotBuffer};
+use write_pool::WritePool;
 
 /// Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
 /// numbers per packed stat.
@@ -67,18 +69,6 @@ pub struct NativeReplyProblem {
 #[napi]
 pub fn operation_names() -> Vec<&'static str> {
     OPERATION_NAMES.to_vec()
-}
-
-/// How write data reaches JavaScript: `'external'` (a Buffer over Rust-owned memory; runtimes
-/// that forbid that, such as Electron, get a copy per buffer) or `'copy'` (always copied,
-/// forced by `MOUNTKIT_COPY_BUFFERS=1`).
-#[napi]
-pub fn buffer_mode() -> &'static str {
-    if payload::copy_forced() {
-        "copy"
-    } else {
-        "external"
-    }
 }
 
 /// Lazily unmounts whatever FUSE filesystem is at `path`, including a stale mount left by a
@@ -150,6 +140,7 @@ impl NativeMount {
     /// `wake` should call `drain()`.
     #[napi(factory)]
     pub fn mount(
+        env: Env,
         mountpoint: String,
         options: NativeMountOptions,
         wake: Function<(), ()>,
@@ -186,7 +177,9 @@ impl NativeMount {
             serving_thread: backend::current_thread_id(),
             local_answers,
         };
-        let bridge = Bridge::new(limits, Box::new(TsfnWaker(wake)));
+        // SAFETY: `env` is the environment of this call, on the JavaScript thread.
+        let write_pool = unsafe { payload::external_allowed(env.raw()) }.then(WritePool::new);
+        let bridge = Bridge::new(limits, Box::new(TsfnWaker(wake)), write_pool);
         let backend =
             backend::Backend::mount(&mountpoint, bridge.clone(), &options).map_err(|e| {
                 bridge.close();
@@ -235,6 +228,18 @@ impl NativeMount {
     #[napi(ts_return_type = "Buffer[]")]
     pub fn take_payloads(&self) -> Vec<Payload> {
         self.crossing.take_payloads()
+    }
+
+    /// Write-pool slot `slot` as an `ArrayBuffer`: a drained write whose data is in a slot
+    /// (data place 2) is a view of its first bytes. JavaScript asks once per slot and keeps it.
+    #[napi(ts_return_type = "ArrayBuffer")]
+    pub fn write_slot(&self, slot: u32) -> Result<SlotBuffer> {
+        self.crossing
+            .bridge()
+            .write_pool()
+            .and_then(|pool| pool.slot(slot))
+            .map(SlotBuffer)
+            .ok_or_else(|| invalid(format!("there is no write-pool slot {slot}")))
     }
 
     /// Faults to report: timeouts, refused deadlocks.

@@ -1,23 +1,107 @@
-//! Bulk bytes handed to JavaScript (write data, xattr values) as a `Buffer`.
+//! Rust-owned bytes handed to JavaScript: write-pool slots as `ArrayBuffer`s, and other bulk
+//! bytes (writes the pool did not take, xattr values) as a `Buffer` each.
 //!
-//! The `Buffer` is a view over the Rust-owned bytes, with no copy: the bytes stay alive until
-//! the JavaScript garbage collector finalizes the view. Runtimes that forbid external buffers
-//! (Electron) get one copy instead. `MOUNTKIT_COPY_BUFFERS=1` forces the copy path, so that
-//! path is tested outside Electron too.
+//! Both are views over the Rust-owned memory, with no copy, kept alive until the JavaScript
+//! garbage collector finalizes the view. Runtimes that forbid such external memory (Electron)
+//! get no write pool, and one copy per `Buffer` instead. `MOUNTKIT_COPY_BUFFERS=1` forces
+//! that path, so that it is tested outside Electron too.
 
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use mountkit_core::Bytes;
 use napi::bindgen_prelude::{ToNapiValue, TypeName};
 use napi::{check_status, sys, Result, ValueType};
+
+use crate::write_pool::Slot;
 
 pub struct Payload(pub Bytes);
 
 pub fn copy_forced() -> bool {
     static FORCED: OnceLock<bool> = OnceLock::new();
     *FORCED.get_or_init(|| std::env::var_os("MOUNTKIT_COPY_BUFFERS").is_some_and(|v| v == "1"))
+}
+
+/// Whether JavaScript in `env` may see Rust-owned memory, and `MOUNTKIT_COPY_BUFFERS=1` does
+/// not forbid it. Runtimes built with V8's memory sandbox (Electron) refuse external memory.
+///
+/// # Safety
+///
+/// `env` must be the live environment of the calling JavaScript thread.
+pub unsafe fn external_allowed(env: sys::napi_env) -> bool {
+    if copy_forced() {
+        return false;
+    }
+    let probe = Box::into_raw(Box::new(0u8));
+    let mut value = ptr::null_mut();
+    // SAFETY: `probe` is one byte that `release_probe` frees once the `ArrayBuffer` is
+    // collected; `env` is live (this function's contract).
+    let status = unsafe {
+        sys::napi_create_external_arraybuffer(
+            env,
+            probe.cast(),
+            1,
+            Some(release_probe),
+            ptr::null_mut(),
+            &mut value,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: the call failed, so N-API did not take `probe`.
+        drop(unsafe { Box::from_raw(probe) });
+    }
+    status == sys::Status::napi_ok
+}
+
+unsafe extern "C" fn release_probe(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the byte `external_allowed` leaked, finalized exactly once.
+    drop(unsafe { Box::from_raw(data.cast::<u8>()) });
+}
+
+/// A write-pool slot, seen from JavaScript as an `ArrayBuffer` over its memory.
+pub struct SlotBuffer(pub Arc<Slot>);
+
+unsafe extern "C" fn release_slot(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the `Box<Arc<Slot>>` leaked in `to_napi_value`, finalized once.
+    drop(unsafe { Box::from_raw(hint.cast::<Arc<Slot>>()) });
+}
+
+impl TypeName for SlotBuffer {
+    fn type_name() -> &'static str {
+        "ArrayBuffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for SlotBuffer {
+    unsafe fn to_napi_value(env: sys::napi_env, slot: SlotBuffer) -> Result<sys::napi_value> {
+        let data = slot.0.as_ptr().cast::<c_void>();
+        let len = slot.0.capacity();
+        let owner = Box::into_raw(Box::new(slot.0));
+        let mut value = ptr::null_mut();
+        // SAFETY: `data` points at the `len` bytes of the slot `owner` keeps alive until
+        // `release_slot` runs; the pool lends the slot to one write at a time.
+        let status = unsafe {
+            sys::napi_create_external_arraybuffer(
+                env,
+                data,
+                len,
+                Some(release_slot),
+                owner.cast(),
+                &mut value,
+            )
+        };
+        if status != sys::Status::napi_ok {
+            // SAFETY: the call failed, so N-API did not take `owner`.
+            drop(unsafe { Box::from_raw(owner) });
+            check_status!(status, "exposing a write-pool slot to JavaScript failed")?;
+        }
+        Ok(value)
+    }
 }
 
 unsafe extern "C" fn release_bytes(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {

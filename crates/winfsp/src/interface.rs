@@ -472,7 +472,7 @@ extern "C" fn write(
                 Err(status) => status,
             };
         }
-        let data = Bytes::copy_from_slice(data);
+        let data = shared.engine.dispatch.write_data(data);
         let (hint, cx) = shared.request();
         let answer = shared.answer(KIND_WRITE, hint);
         let ticket = shared.gate.ticket();

@@ -16,6 +16,7 @@ use mountkit_core::windows::ntstatus::{
     STATUS_DIRECTORY_NOT_EMPTY, STATUS_FILE_IS_A_DIRECTORY, STATUS_IO_DEVICE_ERROR,
     STATUS_IO_TIMEOUT, STATUS_NAME_TOO_LONG, STATUS_OBJECT_NAME_INVALID,
 };
+use mountkit_core::Bytes;
 use mountkit_core::{Backing, Opened, RenameMode, Request, StatFs};
 use parking_lot::Mutex;
 

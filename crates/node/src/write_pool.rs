@@ -1,0 +1,260 @@
+//! Reusable buffers for the write data that JavaScript handlers receive.
+//!
+//! A buffer of its own per write would be memory V8 counts as external until its garbage
+//! collector finalizes the `Buffer` over it: a gigabyte written that way costs a major
+//! collection every 64 MiB and hundreds of MiB of resident memory. The pool instead keeps
+//! slots that outlive requests. A backend thread copies a write's data into a free slot (the
+//! one copy a write needs, out of the backend's receive buffer); JavaScript is handed each
+//! slot once as an `ArrayBuffer` and sees every write in it as a `Buffer` view; the slot goes
+//! back to the pool when the handler's reply crosses back ([`crate::crossing`]). So a
+//! handler's `data` is valid until the handler settles.
+//!
+//! Slots come in power-of-two sizes from [`SMALLEST`] to [`LARGEST`]; a write takes the
+//! smallest that fits. Writes larger than [`LARGEST`], and writes that arrive while the pool
+//! already holds [`CAPACITY`] bytes of slots, all in use, get a buffer of their own as before.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use mountkit_core::Bytes;
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+
+/// The smallest slot, in bytes.
+pub const SMALLEST: usize = 4 * 1024;
+/// The largest slot, in bytes: the most one FUSE write carries on Linux.
+pub const LARGEST: usize = 1024 * 1024;
+/// The most slot memory one mount's pool holds, in bytes.
+pub const CAPACITY: usize = 64 * 1024 * 1024;
+const CLASSES: usize = (LARGEST / SMALLEST).trailing_zeros() as usize + 1;
+
+/// The memory of one slot. Only a lease writes it, one at a time; JavaScript reads it through
+/// the `ArrayBuffer` it was handed, while the write it holds is being handled.
+pub struct Slot {
+    memory: NonNull<u8>,
+    capacity: usize,
+}
+
+// SAFETY: a slot is plain bytes. Its one writer at a time is the lease that holds it, and
+// readers (the lease's `Bytes`, a JavaScript view) read only what that lease wrote.
+unsafe impl Send for Slot {}
+// SAFETY: as above; shared references never write.
+unsafe impl Sync for Slot {}
+
+impl Slot {
+    fn new(capacity: usize) -> Slot {
+        let memory = Box::into_raw(vec![0u8; capacity].into_boxed_slice());
+        Slot {
+            memory: NonNull::new(memory.cast::<u8>()).expect("a boxed slice is never null"),
+            capacity,
+        }
+    }
+
+    /// The start of the slot's memory, for the `ArrayBuffer` JavaScript sees it through.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.memory.as_ptr()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let memory = std::ptr::slice_from_raw_parts_mut(self.memory.as_ptr(), self.capacity);
+        // SAFETY: `memory` is the boxed slice `Slot::new` leaked, dropped exactly once here;
+        // every `Arc<Slot>` (leases, JavaScript's `ArrayBuffer`) is gone.
+        drop(unsafe { Box::from_raw(memory) });
+    }
+}
+
+#[derive(Default)]
+struct State {
+    slots: Vec<Arc<Slot>>,
+    /// Free slot ids, per size class.
+    free: [Vec<u32>; CLASSES],
+    /// Total capacity of `slots`.
+    bytes: usize,
+    /// Slot id by the address of its memory, to recognize a pooled `Bytes`.
+    by_address: FxHashMap<usize, u32>,
+}
+
+#[derive(Default)]
+pub struct WritePool {
+    state: Mutex<State>,
+}
+
+/// A slot in use by one write; dropping it (with the last `Bytes` over it) frees the slot.
+struct Lease {
+    pool: Arc<WritePool>,
+    slot: Arc<Slot>,
+    id: u32,
+    len: usize,
+}
+
+impl AsRef<[u8]> for Lease {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes were written by `WritePool::copy_in` before this
+        // lease was shared, and nothing writes the slot again until the lease is dropped.
+        unsafe { std::slice::from_raw_parts(self.slot.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let class = class_of(self.slot.capacity()).expect("a slot's capacity is a class size");
+        self.pool.state.lock().free[class].push(self.id);
+    }
+}
+
+/// The size class whose slots fit `len` bytes, `None` for an empty or too large write.
+fn class_of(len: usize) -> Option<usize> {
+    if len == 0 || len > LARGEST {
+        return None;
+    }
+    let size = len.max(SMALLEST).next_power_of_two();
+    Some((size / SMALLEST).trailing_zeros() as usize)
+}
+
+impl WritePool {
+    pub fn new() -> Arc<WritePool> {
+        Arc::new(WritePool::default())
+    }
+
+    /// `data`, copied into a free slot; `None` when it is empty, larger than [`LARGEST`], or
+    /// the pool is full.
+    pub fn copy_in(self: &Arc<Self>, data: &[u8]) -> Option<Bytes> {
+        let class = class_of(data.len())?;
+        let (id, slot) = {
+            let mut state = self.state.lock();
+            match state.free[class].pop() {
+                Some(id) => (id, state.slots[id as usize].clone()),
+                None => {
+                    let capacity = SMALLEST << class;
+                    if state.bytes + capacity > CAPACITY {
+                        return None;
+                    }
+                    let slot = Arc::new(Slot::new(capacity));
+                    let id = u32::try_from(state.slots.len()).ok()?;
+                    state.by_address.insert(slot.as_ptr() as usize, id);
+                    state.slots.push(slot.clone());
+                    state.bytes += capacity;
+                    (id, slot)
+                }
+            }
+        };
+        // SAFETY: the slot was free, so no lease writes it and no handler is reading it; it
+        // holds `capacity >= data.len()` bytes, and `data` is another allocation.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), slot.as_ptr(), data.len()) };
+        Some(Bytes::from_owner(Lease {
+            pool: self.clone(),
+            slot,
+            id,
+            len: data.len(),
+        }))
+    }
+
+    /// The slot `bytes` views, if it is a pooled write's data.
+    pub fn slot_of(&self, bytes: &Bytes) -> Option<u32> {
+        if bytes.is_empty() {
+            return None;
+        }
+        let state = self.state.lock();
+        state.by_address.get(&(bytes.as_ptr() as usize)).copied()
+    }
+
+    /// Slot `id`, to hand to JavaScript.
+    pub fn slot(&self, id: u32) -> Option<Arc<Slot>> {
+        self.state.lock().slots.get(id as usize).cloned()
+    }
+
+    /// Bytes of slot memory held.
+    #[cfg(test)]
+    pub fn held_bytes(&self) -> usize {
+        self.state.lock().bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_takes_the_smallest_slot_that_fits() {
+        assert_eq!(class_of(0), None);
+        assert_eq!(class_of(1), Some(0));
+        assert_eq!(class_of(SMALLEST), Some(0));
+        assert_eq!(class_of(SMALLEST + 1), Some(1));
+        assert_eq!(class_of(LARGEST), Some(CLASSES - 1));
+        assert_eq!(class_of(LARGEST + 1), None);
+    }
+
+    #[test]
+    fn a_slot_is_reused_once_its_data_is_dropped() {
+        let pool = WritePool::new();
+        let first = pool.copy_in(b"first write").unwrap();
+        assert_eq!(&first[..], b"first write");
+        let first_slot = pool.slot_of(&first).unwrap();
+        let second = pool.copy_in(b"second").unwrap();
+        assert_ne!(
+            pool.slot_of(&second),
+            Some(first_slot),
+            "a slot in use is not lent twice"
+        );
+        drop(first);
+        let third = pool.copy_in(b"third").unwrap();
+        assert_eq!(pool.slot_of(&third), Some(first_slot));
+        assert_eq!(&third[..], b"third");
+        assert_eq!(&second[..], b"second");
+        assert_eq!(pool.held_bytes(), 2 * SMALLEST);
+    }
+
+    #[test]
+    fn sizes_take_slots_of_their_own_class() {
+        let pool = WritePool::new();
+        let small = pool.copy_in(&[1; 100]).unwrap();
+        let small_slot = pool.slot_of(&small).unwrap();
+        drop(small);
+        let large = pool.copy_in(&vec![2; LARGEST]).unwrap();
+        assert_ne!(pool.slot_of(&large), Some(small_slot));
+        assert_eq!(
+            pool.slot(pool.slot_of(&large).unwrap()).unwrap().capacity(),
+            LARGEST
+        );
+        assert!(large.iter().all(|&b| b == 2));
+    }
+
+    #[test]
+    fn what_the_pool_cannot_hold_is_left_to_the_caller() {
+        let pool = WritePool::new();
+        assert!(pool.copy_in(&[]).is_none());
+        assert!(pool.copy_in(&vec![0; LARGEST + 1]).is_none());
+        let held: Vec<Bytes> = (0..CAPACITY / LARGEST)
+            .map(|_| pool.copy_in(&vec![3; LARGEST]).unwrap())
+            .collect();
+        assert!(
+            pool.copy_in(&vec![4; LARGEST]).is_none(),
+            "the pool is full"
+        );
+        assert!(
+            pool.copy_in(&[5; 10]).is_none(),
+            "a new small slot would pass the cap"
+        );
+        drop(held);
+        assert!(pool.copy_in(&vec![6; LARGEST]).is_some());
+    }
+
+    #[test]
+    fn bytes_from_elsewhere_are_not_mistaken_for_a_slot() {
+        let pool = WritePool::new();
+        let pooled = pool.copy_in(b"pooled").unwrap();
+        assert!(pool.slot_of(&pooled).is_some());
+        assert_eq!(pool.slot_of(&Bytes::copy_from_slice(b"owned")), None);
+        assert_eq!(
+            pool.slot_of(&pooled.slice(1..)),
+            None,
+            "a view inside a slot is not one"
+        );
+    }
+}
