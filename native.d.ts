@@ -45,6 +45,10 @@ export declare class NativeMount {
   invalidate(path: string, entry: boolean): Promise<unknown>
   /** How files answered with a backing file have been served so far. */
   dataPath(): NativeDataPath
+  /**
+   * Answers a read or getxattr with `data`. A FUSE read writes it to the kernel straight
+   * from the handler's buffer, during this call.
+   */
   replyData(id: number, data: Uint8Array): boolean
   replyTarget(id: number, target: string): boolean
   replyStatfs(id: number, statfs: NativeStatFs): boolean

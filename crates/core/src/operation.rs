@@ -452,11 +452,32 @@ pub fn mismatched_reply(got: ReplyKind, expected: &str) -> Errno {
     Errno::EIO
 }
 
-type Completion = Box<dyn FnOnce(FsResult<Reply>) + Send>;
+/// Takes the bytes of a [`Reply::Data`] by reference, for as long as the call lasts.
+type DataCompletion = Box<dyn for<'a> FnOnce(FsResult<&'a [u8]>) + Send>;
+
+/// What a [`Responder`] calls with the answer.
+enum Completion {
+    Reply(Box<dyn FnOnce(FsResult<Reply>) + Send>),
+    Data(DataCompletion),
+}
+
+impl Completion {
+    fn call(self, result: FsResult<Reply>) {
+        match self {
+            Completion::Reply(completion) => completion(result),
+            Completion::Data(completion) => match result {
+                Ok(Reply::Data(data)) => completion(Ok(&data)),
+                Ok(other) => completion(Err(mismatched_reply(other.kind(), "Data"))),
+                Err(errno) => completion(Err(errno)),
+            },
+        }
+    }
+}
 
 /// Where the answer to one request goes. It is answered exactly once: by
-/// [`Responder::respond`], or, if it is dropped unanswered (a handler that panicked, a queue
-/// torn down at unmount), with `EIO`, so no caller of the filesystem waits forever.
+/// [`Responder::respond`] (or [`Responder::respond_with_data`]), or, if it is dropped
+/// unanswered (a handler that panicked, a queue torn down at unmount), with `EIO`, so no
+/// caller of the filesystem waits forever.
 pub struct Responder {
     completion: Option<Completion>,
 }
@@ -464,13 +485,32 @@ pub struct Responder {
 impl Responder {
     pub fn new(completion: impl FnOnce(FsResult<Reply>) + Send + 'static) -> Responder {
         Responder {
-            completion: Some(Box::new(completion)),
+            completion: Some(Completion::Reply(Box::new(completion))),
+        }
+    }
+
+    /// A responder for an operation answered with [`Reply::Data`] whose `completion` uses
+    /// the bytes only while it runs, as a FUSE reply written to the kernel does. Answered
+    /// through [`Responder::respond_with_data`], it reads the answerer's bytes in place.
+    pub fn for_data(completion: impl FnOnce(FsResult<&[u8]>) + Send + 'static) -> Responder {
+        Responder {
+            completion: Some(Completion::Data(Box::new(completion))),
         }
     }
 
     pub fn respond(mut self, result: FsResult<Reply>) {
         if let Some(completion) = self.completion.take() {
-            completion(result);
+            completion.call(result);
+        }
+    }
+
+    /// Answers with `data` as a [`Reply::Data`] without giving it up: a responder made with
+    /// [`Responder::for_data`] reads it in place, any other gets a copy.
+    pub fn respond_with_data(mut self, data: &[u8]) {
+        match self.completion.take() {
+            Some(Completion::Data(completion)) => completion(Ok(data)),
+            Some(completion) => completion.call(Ok(Reply::Data(Bytes::copy_from_slice(data)))),
+            None => {}
         }
     }
 }
@@ -478,7 +518,7 @@ impl Responder {
 impl Drop for Responder {
     fn drop(&mut self) {
         if let Some(completion) = self.completion.take() {
-            completion(Err(Errno::EIO));
+            completion.call(Err(Errno::EIO));
         }
     }
 }
@@ -519,6 +559,42 @@ mod tests {
         Responder::new(move |r| tx.send(r).unwrap()).respond(Ok(Reply::Empty));
         assert_eq!(rx.recv().unwrap(), Ok(Reply::Empty));
         assert!(rx.recv().is_err(), "the completion ran a second time");
+    }
+
+    /// A data responder that records what it was given, as an owned copy.
+    fn data_responder() -> (Responder, mpsc::Receiver<FsResult<Vec<u8>>>) {
+        let (tx, rx) = mpsc::channel();
+        let responder = Responder::for_data(move |r| tx.send(r.map(<[u8]>::to_vec)).unwrap());
+        (responder, rx)
+    }
+
+    #[test]
+    fn a_data_responder_takes_replies_and_borrowed_bytes_alike() {
+        let (responder, rx) = data_responder();
+        responder.respond_with_data(b"borrowed");
+        assert_eq!(rx.recv().unwrap(), Ok(b"borrowed".to_vec()));
+        let (responder, rx) = data_responder();
+        responder.respond(Ok(Reply::Data(Bytes::from_static(b"owned"))));
+        assert_eq!(rx.recv().unwrap(), Ok(b"owned".to_vec()));
+        let (responder, rx) = data_responder();
+        responder.respond(Err(Errno::ENOENT));
+        assert_eq!(rx.recv().unwrap(), Err(Errno::ENOENT));
+        let (responder, rx) = data_responder();
+        responder.respond(Ok(Reply::Empty));
+        assert_eq!(rx.recv().unwrap(), Err(Errno::EIO), "not a data reply");
+        let (responder, rx) = data_responder();
+        drop(responder);
+        assert_eq!(rx.recv().unwrap(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn borrowed_bytes_reach_any_other_responder_as_a_copy() {
+        let (tx, rx) = mpsc::channel();
+        Responder::new(move |r| tx.send(r).unwrap()).respond_with_data(b"copied");
+        assert_eq!(
+            rx.recv().unwrap(),
+            Ok(Reply::Data(Bytes::from_static(b"copied")))
+        );
     }
 
     #[test]

@@ -87,6 +87,21 @@ impl Shared {
         });
     }
 
+    /// Like [`Shared::send`], for an operation answered with bytes that `done` only borrows
+    /// (see [`Responder::for_data`]).
+    fn send_for_data(
+        &self,
+        cx: RequestContext,
+        operation: Operation,
+        done: impl FnOnce(FsResult<&[u8]>) + Send + 'static,
+    ) {
+        self.dispatch.dispatch(CoreRequest {
+            context: cx,
+            operation,
+            responder: Responder::for_data(done),
+        });
+    }
+
     /// Runs `operations` one after another, stopping at the first failure, then `done`.
     fn chain(
         self: &Arc<Self>,
@@ -641,12 +656,12 @@ impl fuser::Filesystem for Adapter {
             offset,
             size,
         };
-        s.send(context(req), operation, move |result| {
-            match expect_reply!(result, Data) {
-                // Never hand the kernel more than it asked for, whatever the handler returned.
-                Ok(data) => reply.data(&data[..data.len().min(size as usize)]),
-                Err(e) => reply.error(convert::errno(e)),
-            }
+        // The reply is written to the kernel while the answer's bytes are borrowed, so a
+        // handler's buffer reaches the kernel without a copy in between.
+        s.send_for_data(context(req), operation, move |result| match result {
+            // Never hand the kernel more than it asked for, whatever the handler returned.
+            Ok(data) => reply.data(&data[..data.len().min(size as usize)]),
+            Err(e) => reply.error(convert::errno(e)),
         });
     }
 

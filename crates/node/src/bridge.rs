@@ -14,8 +14,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use mountkit_core::{
-    runtime, Bytes, Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext,
-    Responder, OPERATION_NAMES,
+    runtime, Bytes, Dispatch, Errno, FsResult, Operation, Reply, ReplyKind, Request,
+    RequestContext, Responder, OPERATION_NAMES,
 };
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
@@ -285,6 +285,36 @@ impl Bridge {
         }
     }
 
+    /// Completes request `id` with `data`, which stays borrowed: a backend that writes its
+    /// reply while the answer is borrowed (FUSE reads, see `Responder::for_data`) takes the
+    /// bytes in place, any other gets a copy. `check` may refuse them for the request they
+    /// answer; like [`Bridge::settle`], a refused or misplaced answer is `EIO` for the
+    /// caller and comes back as the error, and `Ok(false)` means it was no longer pending.
+    pub fn settle_data(
+        &self,
+        id: u32,
+        data: &[u8],
+        check: impl FnOnce(&Pending) -> Result<(), String>,
+    ) -> Result<bool, String> {
+        let Some(pending) = self.pending.lock().remove(&id) else {
+            return Ok(false);
+        };
+        let checked = match pending.operation.expected_reply() {
+            ReplyKind::Data => check(&pending),
+            expected => Err(format!("expected a {expected:?} reply, got Data")),
+        };
+        match checked {
+            Ok(()) => {
+                pending.responder.respond_with_data(data);
+                Ok(true)
+            }
+            Err(message) => {
+                pending.responder.respond(Err(Errno::EIO));
+                Err(message)
+            }
+        }
+    }
+
     /// Records a fault for JavaScript to report and makes sure it is woken to see it.
     pub fn report(&self, fault: Fault) {
         self.faults.lock().push(fault);
@@ -493,6 +523,51 @@ pub(crate) mod tests {
             }),
         };
         (request, rx)
+    }
+
+    #[test]
+    fn read_data_is_answered_in_place_checked_and_only_for_data_requests() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let read = |size: u32| {
+            let (tx, rx) = mpsc::channel();
+            b.dispatch(Request {
+                context: RequestContext::default(),
+                operation: Operation::Read {
+                    path: "/f".into(),
+                    handle: 1,
+                    offset: 0,
+                    size,
+                },
+                responder: Responder::for_data(move |r| {
+                    let _ = tx.send(r.map(<[u8]>::to_vec));
+                }),
+            });
+            (drain_ids(&b)[0], rx)
+        };
+        let (id, answer) = read(8);
+        let check = |p: &Pending| match p.operation {
+            Operation::Read { size, .. } if size < 5 => Err("too long".to_owned()),
+            _ => Ok(()),
+        };
+        assert_eq!(b.settle_data(id, b"bytes", check), Ok(true));
+        assert_eq!(answer.recv().unwrap(), Ok(b"bytes".to_vec()));
+        assert_eq!(
+            b.settle_data(id, b"again", check),
+            Ok(false),
+            "answered once"
+        );
+        let (id, answer) = read(2);
+        assert_eq!(
+            b.settle_data(id, b"bytes", check),
+            Err("too long".to_owned())
+        );
+        assert_eq!(answer.recv().unwrap(), Err(Errno::EIO));
+        let (getattr, answer) = request(1, "/f");
+        b.dispatch(getattr);
+        let id = drain_ids(&b)[0];
+        let refused = b.settle_data(id, b"bytes", |_| Ok(())).unwrap_err();
+        assert!(refused.contains("Stat"), "{refused}");
+        assert_eq!(answer.recv().unwrap(), Err(Errno::EIO));
     }
 
     fn drain_ids(b: &Bridge) -> Vec<u32> {

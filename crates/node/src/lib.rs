@@ -322,15 +322,20 @@ impl NativeMount {
             .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 
+    /// Answers a read or getxattr with `data`. A FUSE read writes it to the kernel straight
+    /// from the handler's buffer, during this call.
     #[napi]
     pub fn reply_data(&self, id: u32, data: &[u8]) -> Result<bool> {
-        self.settle(id, |pending| match pending.map(|p| &p.operation) {
-            Some(Operation::Read { size, .. }) if data.len() > *size as usize => Err(format!(
-                "read returned {} bytes, more than the {size} asked for",
-                data.len()
-            )),
-            _ => Ok(Reply::Data(mountkit_core::Bytes::copy_from_slice(data))),
-        })
+        self.crossing
+            .bridge()
+            .settle_data(id, data, |pending| match &pending.operation {
+                Operation::Read { size, .. } if data.len() > *size as usize => Err(format!(
+                    "read returned {} bytes, more than the {size} asked for",
+                    data.len()
+                )),
+                _ => Ok(()),
+            })
+            .map_err(invalid)
     }
 
     #[napi]
