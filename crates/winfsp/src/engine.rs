@@ -178,13 +178,28 @@ impl Engine {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
+        self.send_with(cx, operation, Responder::new(done));
+    }
+
+    /// Like [`Engine::send`], for an operation answered with bytes that `done` only borrows
+    /// (see [`Responder::for_data`]).
+    pub fn send_for_data(
+        &self,
+        cx: RequestContext,
+        operation: Operation,
+        done: impl FnOnce(FsResult<&[u8]>) + Send + 'static,
+    ) {
+        self.send_with(cx, operation, Responder::for_data(done));
+    }
+
+    fn send_with(&self, cx: RequestContext, operation: Operation, responder: Responder) {
         if self.is_closed() {
-            return done(Err(Errno::ENOTCONN));
+            return responder.respond(Err(Errno::ENOTCONN));
         }
         self.dispatch.dispatch(Request {
             context: cx,
             operation,
-            responder: Responder::new(done),
+            responder,
         });
     }
 

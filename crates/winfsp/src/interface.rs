@@ -20,7 +20,7 @@ use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_DEVICE_REQUEST, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_PENDING, STATUS_SUCCESS,
 };
-use mountkit_core::{Bytes, RequestContext};
+use mountkit_core::RequestContext;
 
 use crate::dir::DirPage;
 use crate::engine::{Engine, NtResult};
@@ -418,7 +418,7 @@ extern "C" fn read(
         let target = buffer as usize;
         shared
             .engine
-            .read(cx, id, offset, length, move |result: NtResult<Bytes>| {
+            .read(cx, id, offset, length, move |result: NtResult<&[u8]>| {
                 ticket.answer(|| match result {
                     Ok(data) => {
                         // SAFETY: the gate ticket guarantees the request is still pending, so

@@ -66,7 +66,7 @@ impl Engine {
         id: u64,
         offset: u64,
         length: u32,
-        done: impl FnOnce(NtResult<Bytes>) + Send + 'static,
+        done: impl FnOnce(NtResult<&[u8]>) + Send + 'static,
     ) {
         let ctx = match self.context(id) {
             Ok(ctx) => ctx,
@@ -84,10 +84,12 @@ impl Engine {
             offset,
             size: length,
         };
-        self.send(cx, operation, move |result| {
-            done(match reply!(result, Data) {
-                Ok(data) if data.is_empty() && length > 0 => Err(STATUS_END_OF_FILE),
-                Ok(data) => Ok(data.slice(..data.len().min(length as usize))),
+        // `done` copies the answer into WinFsp's buffer while it is borrowed, so a handler's
+        // bytes need no copy in between.
+        self.send_for_data(cx, operation, move |result| {
+            done(match result {
+                Ok([]) if length > 0 => Err(STATUS_END_OF_FILE),
+                Ok(data) => Ok(&data[..data.len().min(length as usize)]),
                 Err(errno) => Err(nt(errno)),
             })
         });

@@ -130,10 +130,10 @@ impl Harness {
         self.engine.close(cx(), id);
     }
 
-    fn read(&self, id: u64, offset: u64, length: u32) -> NtResult<Bytes> {
+    fn read(&self, id: u64, offset: u64, length: u32) -> NtResult<Vec<u8>> {
         let (sender, receiver) = mpsc::channel();
         self.engine.read(cx(), id, offset, length, move |result| {
-            sender.send(result).unwrap();
+            sender.send(result.map(<[u8]>::to_vec)).unwrap();
         });
         receiver.recv_timeout(Duration::from_secs(5)).unwrap()
     }
