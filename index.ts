@@ -158,7 +158,8 @@ export interface FileSystem {
    * `data` is valid until this handler settles (returns, throws, or its promise settles);
    * mountkit then reuses its memory for later writes. Copy what you keep beyond that
    * (`Buffer.from(data)`, `data.copy(target)`, `target.set(data)`): a `data` kept and read
-   * later shows another write's bytes.
+   * later shows another write's bytes, and writing into it then would change theirs. `data`
+   * is a view into a larger reused buffer: use `data` itself, not `data.buffer`.
    */
   write?(
     path: string,

@@ -65,8 +65,8 @@ test('write data comes in a few reused buffers, and round-trips', async (t) => {
   const seen = await writeThrough('0')
   t.true(seen.equal, 'the file reads back as written')
   t.true(seen.writes >= 32, `32 MiB took ${seen.writes} writes`)
-  // One writer has one write in flight; a second slot can be in use while the first one's
-  // reply is still on its way back.
+  // One writer has one write in flight at a time, and its slot is free again once the reply
+  // has crossed back; the bound leaves room for the kernel's own overlap.
   t.true(seen.memories <= 4, `${seen.writes} writes came in ${seen.memories} distinct buffers`)
 })
 

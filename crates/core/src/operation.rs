@@ -588,6 +588,15 @@ mod tests {
     }
 
     #[test]
+    fn borrowed_bytes_reach_a_data_responder_in_place() {
+        let source = b"in place".to_vec();
+        let (tx, rx) = mpsc::channel();
+        Responder::for_data(move |r| tx.send(r.map(|d| d.as_ptr() as usize)).unwrap())
+            .respond_with_data(&source);
+        assert_eq!(rx.recv().unwrap(), Ok(source.as_ptr() as usize), "no copy");
+    }
+
+    #[test]
     fn borrowed_bytes_reach_any_other_responder_as_a_copy() {
         let (tx, rx) = mpsc::channel();
         Responder::new(move |r| tx.send(r).unwrap()).respond_with_data(b"copied");

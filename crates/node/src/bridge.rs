@@ -539,7 +539,7 @@ pub(crate) mod tests {
                     size,
                 },
                 responder: Responder::for_data(move |r| {
-                    let _ = tx.send(r.map(<[u8]>::to_vec));
+                    let _ = tx.send(r.map(|d| (d.as_ptr() as usize, d.to_vec())));
                 }),
             });
             (drain_ids(&b)[0], rx)
@@ -549,8 +549,13 @@ pub(crate) mod tests {
             Operation::Read { size, .. } if size < 5 => Err("too long".to_owned()),
             _ => Ok(()),
         };
-        assert_eq!(b.settle_data(id, b"bytes", check), Ok(true));
-        assert_eq!(answer.recv().unwrap(), Ok(b"bytes".to_vec()));
+        let bytes = b"bytes";
+        assert_eq!(b.settle_data(id, bytes, check), Ok(true));
+        assert_eq!(
+            answer.recv().unwrap(),
+            Ok((bytes.as_ptr() as usize, bytes.to_vec())),
+            "the very bytes JavaScript lent, not a copy"
+        );
         assert_eq!(
             b.settle_data(id, b"again", check),
             Ok(false),

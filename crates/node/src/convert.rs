@@ -424,6 +424,16 @@ pub enum DataPlace {
     Slot(u32),
 }
 
+impl DataPlace {
+    fn code(self) -> f64 {
+        match self {
+            DataPlace::None => 0.0,
+            DataPlace::Payload => 1.0,
+            DataPlace::Slot(_) => 2.0,
+        }
+    }
+}
+
 /// Writes one parked request for JavaScript: `REQUEST_FIELDS` numbers into `numbers`, its
 /// path (and second string, if it has one) onto `strings`, each followed by a NUL. Its bulk
 /// bytes move out of the parked request to `place`, which says where it put them.
@@ -452,15 +462,15 @@ pub fn write_request(
         _ => None,
     };
     let length = payload.as_ref().map_or(0, Bytes::len);
-    let (code, slot, length) = match payload.map_or(DataPlace::None, place) {
-        DataPlace::None => (0.0, f64::NAN, f64::NAN),
-        DataPlace::Payload => (1.0, f64::NAN, f64::NAN),
-        DataPlace::Slot(slot) => (2.0, f64::from(slot), length as f64),
+    let data = payload.map_or(DataPlace::None, place);
+    let (slot, length) = match data {
+        DataPlace::Slot(slot) => (f64::from(slot), length as f64),
+        DataPlace::None | DataPlace::Payload => (f64::NAN, f64::NAN),
     };
     numbers[0] = f64::from(id);
     numbers[1] = f64::from(op_code);
     numbers[2] = strings_count;
-    numbers[3] = code;
+    numbers[3] = data.code();
     numbers[4] = f64::from(cx.uid);
     numbers[5] = f64::from(cx.gid);
     numbers[6] = f64::from(cx.pid);

@@ -121,10 +121,10 @@ impl Crossing {
     }
 
     /// Answers a batch of requests whose replies are numbers only, and frees the write-pool
-    /// slots their data was lent in. `records` holds one record
-    /// per reply: request id, reply tag, then the tag's numbers (see `ReplyTag`). Returns the
-    /// replies that were not delivered, by record index: late ones (the request had timed out
-    /// or the mount closed) without a message, refused ones (answered `EIO`) with the reason.
+    /// slots their data was lent in. `records` holds one record per reply: request id, reply
+    /// tag, then the tag's numbers (see `ReplyTag`). Returns the replies that were not
+    /// delivered, by record index: late ones (the request had timed out or the mount closed)
+    /// without a message, refused ones (answered `EIO`) with the reason.
     pub fn reply_batch(
         &self,
         records: &[f64],
@@ -329,7 +329,10 @@ mod tests {
     use super::*;
     use crate::bridge::tests::{bridge, bridge_with_pool, request};
     use crate::write_pool::WritePool;
-    use mountkit_core::{Dispatch, Errno, Operation, Reply, Request, RequestContext, Responder};
+    use mountkit_core::{
+        Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext, Responder,
+    };
+    use std::sync::mpsc::{self, Receiver};
 
     fn slots(requests: usize) -> Vec<f64> {
         vec![0.0; DRAIN_HEADER + requests * REQUEST_FIELDS]
@@ -382,16 +385,18 @@ mod tests {
         assert_eq!(problems[0].message, None, "late, not refused");
     }
 
-    #[test]
-    fn pooled_write_data_is_lent_until_its_reply_crosses_back() {
-        let pool = WritePool::new();
-        let (bridge, _) = bridge_with_pool(Duration::from_secs(5), Some(pool.clone()));
-        let crossing = Crossing::new(bridge.clone());
+    /// Dispatches a 7-byte write through `bridge` and drains it: its request id, the slot its
+    /// data is lent in, and where its caller's answer arrives.
+    fn lend_write(
+        bridge: &Bridge,
+        crossing: &Crossing,
+        pool: &WritePool,
+    ) -> (f64, u32, Receiver<FsResult<Reply>>) {
         let data = bridge.write_data(b"written");
         let slot = pool
             .slot_of(&data)
             .expect("the bridge copies writes into its pool");
-        let (tx, answer) = std::sync::mpsc::channel();
+        let (tx, answer) = mpsc::channel();
         bridge.dispatch(Request {
             context: RequestContext::default(),
             operation: Operation::Write {
@@ -410,6 +415,15 @@ mod tests {
         assert_eq!(request[3], 2.0, "the data is in a slot");
         assert_eq!(request[7..9], [f64::from(slot), 7.0]);
         assert_eq!(slots[2], 0.0, "and not among the payloads");
+        (request[0], slot, answer)
+    }
+
+    #[test]
+    fn pooled_write_data_is_lent_until_its_reply_crosses_back() {
+        let pool = WritePool::new();
+        let (bridge, _) = bridge_with_pool(Duration::from_secs(5), Some(pool.clone()));
+        let crossing = Crossing::new(bridge.clone());
+        let (id, slot, answer) = lend_write(&bridge, &crossing, &pool);
         let meanwhile = bridge.write_data(b"meanwhile");
         assert_ne!(
             pool.slot_of(&meanwhile),
@@ -417,12 +431,39 @@ mod tests {
             "a lent slot is not reused"
         );
         // Tag 3 is a byte count.
-        let records = [request[0], 3.0, 7.0];
         assert!(
-            crossing.reply_batch(&records).unwrap().is_none(),
+            crossing.reply_batch(&[id, 3.0, 7.0]).unwrap().is_none(),
             "delivered"
         );
         assert_eq!(answer.recv().unwrap(), Ok(Reply::Count(7)));
+        let next = bridge.write_data(b"next");
+        assert_eq!(pool.slot_of(&next), Some(slot), "the slot is free again");
+    }
+
+    #[test]
+    fn a_slot_stays_lent_past_its_timeout_until_the_handler_answers() {
+        let pool = WritePool::new();
+        let (bridge, _) = bridge_with_pool(Duration::from_millis(20), Some(pool.clone()));
+        let crossing = Crossing::new(bridge.clone());
+        let (id, slot, answer) = lend_write(&bridge, &crossing, &pool);
+        let timed_out = answer.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            timed_out,
+            Err(Errno::ETIMEDOUT),
+            "the caller stopped waiting"
+        );
+        let meanwhile = bridge.write_data(b"meanwhile");
+        assert_ne!(
+            pool.slot_of(&meanwhile),
+            Some(slot),
+            "the handler may still be reading its data"
+        );
+        // Tag 1 is an error: the handler failed, late.
+        let problems = crossing
+            .reply_batch(&[id, 1.0, f64::from(Errno::EIO.raw())])
+            .unwrap()
+            .unwrap();
+        assert_eq!(problems[0].message, None, "late");
         let next = bridge.write_data(b"next");
         assert_eq!(pool.slot_of(&next), Some(slot), "the slot is free again");
     }

@@ -84,7 +84,8 @@ impl ToNapiValue for SlotBuffer {
         let owner = Box::into_raw(Box::new(slot.0));
         let mut value = ptr::null_mut();
         // SAFETY: `data` points at the `len` bytes of the slot `owner` keeps alive until
-        // `release_slot` runs; the pool lends the slot to one write at a time.
+        // `release_slot` runs, however long JavaScript keeps the `ArrayBuffer`; which write's
+        // bytes they hold is the pool's business (see `write_pool`).
         let status = unsafe {
             sys::napi_create_external_arraybuffer(
                 env,

@@ -10,8 +10,14 @@
 //! handler's `data` is valid until the handler settles.
 //!
 //! Slots come in power-of-two sizes from [`SMALLEST`] to [`LARGEST`]; a write takes the
-//! smallest that fits. Writes larger than [`LARGEST`], and writes that arrive while the pool
-//! already holds [`CAPACITY`] bytes of slots, all in use, get a buffer of their own as before.
+//! smallest that fits. Each size has up to [`SLOTS_PER_SIZE`] slots, made as writes need them
+//! and kept for the life of the pool (64 MiB at most over all sizes), so a burst of one size
+//! never starves another. Writes larger than [`LARGEST`], and writes that find every slot of
+//! their size in use, get a buffer of their own.
+//!
+//! The slots are memory shared with JavaScript, which is why this module has `unsafe` code:
+//! JavaScript reads a slot through its `ArrayBuffer` while the handler of the write in it
+//! runs, and the pool lends the slot again only after that handler has settled.
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -24,21 +30,25 @@ use rustc_hash::FxHashMap;
 pub const SMALLEST: usize = 4 * 1024;
 /// The largest slot, in bytes: the most one FUSE write carries on Linux.
 pub const LARGEST: usize = 1024 * 1024;
-/// The most slot memory one mount's pool holds, in bytes.
-pub const CAPACITY: usize = 64 * 1024 * 1024;
+/// The most slots of one size: more writes of one size than this in flight at once are rare
+/// (the FUSE kernel module keeps at most 12 background requests in flight by default).
+pub const SLOTS_PER_SIZE: usize = 32;
 const CLASSES: usize = (LARGEST / SMALLEST).trailing_zeros() as usize + 1;
 
-/// The memory of one slot. Only a lease writes it, one at a time; JavaScript reads it through
-/// the `ArrayBuffer` it was handed, while the write it holds is being handled.
+/// The memory of one slot. The lease the free list hands it to writes it once, in
+/// [`WritePool::copy_in`]; then the write's handler reads it through JavaScript's
+/// `ArrayBuffer` until the lease is dropped and the slot is free again.
 pub struct Slot {
     memory: NonNull<u8>,
     capacity: usize,
 }
 
-// SAFETY: a slot is plain bytes. Its one writer at a time is the lease that holds it, and
-// readers (the lease's `Bytes`, a JavaScript view) read only what that lease wrote.
+// SAFETY: a slot is plain bytes that any thread may free. Who may touch its bytes is decided
+// by the pool lock: `copy_in` writes a slot only after taking it off the free list, and the
+// slot returns there only when its lease is dropped, after its last reader is done.
 unsafe impl Send for Slot {}
-// SAFETY: as above; shared references never write.
+// SAFETY: as above: `&Slot` gives no access to the bytes except through a lease's
+// exclusive turn (`copy_in`) or a read of what that lease wrote.
 unsafe impl Sync for Slot {}
 
 impl Slot {
@@ -74,8 +84,8 @@ struct State {
     slots: Vec<Arc<Slot>>,
     /// Free slot ids, per size class.
     free: [Vec<u32>; CLASSES],
-    /// Total capacity of `slots`.
-    bytes: usize,
+    /// How many slots each size class has made.
+    made: [usize; CLASSES],
     /// Slot id by the address of its memory, to recognize a pooled `Bytes`.
     by_address: FxHashMap<usize, u32>,
 }
@@ -96,7 +106,9 @@ struct Lease {
 impl AsRef<[u8]> for Lease {
     fn as_ref(&self) -> &[u8] {
         // SAFETY: the first `len` bytes were written by `WritePool::copy_in` before this
-        // lease was shared, and nothing writes the slot again until the lease is dropped.
+        // lease was shared, and the pool lends the slot to no other write until the lease is
+        // dropped. (JavaScript could write through a view it kept against the contract of
+        // `write`; that changes bytes, never what memory is valid.)
         unsafe { std::slice::from_raw_parts(self.slot.as_ptr(), self.len) }
     }
 }
@@ -123,7 +135,7 @@ impl WritePool {
     }
 
     /// `data`, copied into a free slot; `None` when it is empty, larger than [`LARGEST`], or
-    /// the pool is full.
+    /// every slot of its size is in use.
     pub fn copy_in(self: &Arc<Self>, data: &[u8]) -> Option<Bytes> {
         let class = class_of(data.len())?;
         let (id, slot) = {
@@ -131,21 +143,20 @@ impl WritePool {
             match state.free[class].pop() {
                 Some(id) => (id, state.slots[id as usize].clone()),
                 None => {
-                    let capacity = SMALLEST << class;
-                    if state.bytes + capacity > CAPACITY {
+                    if state.made[class] == SLOTS_PER_SIZE {
                         return None;
                     }
-                    let slot = Arc::new(Slot::new(capacity));
+                    let slot = Arc::new(Slot::new(SMALLEST << class));
                     let id = u32::try_from(state.slots.len()).ok()?;
                     state.by_address.insert(slot.as_ptr() as usize, id);
                     state.slots.push(slot.clone());
-                    state.bytes += capacity;
+                    state.made[class] += 1;
                     (id, slot)
                 }
             }
         };
-        // SAFETY: the slot was free, so no lease writes it and no handler is reading it; it
-        // holds `capacity >= data.len()` bytes, and `data` is another allocation.
+        // SAFETY: the slot was free, so no other lease writes it and no handler is reading
+        // it; it holds `capacity >= data.len()` bytes, and `data` is another allocation.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), slot.as_ptr(), data.len()) };
         Some(Bytes::from_owner(Lease {
             pool: self.clone(),
@@ -172,7 +183,7 @@ impl WritePool {
     /// Bytes of slot memory held.
     #[cfg(test)]
     pub fn held_bytes(&self) -> usize {
-        self.state.lock().bytes
+        self.state.lock().slots.iter().map(|s| s.capacity()).sum()
     }
 }
 
@@ -230,19 +241,20 @@ mod tests {
         let pool = WritePool::new();
         assert!(pool.copy_in(&[]).is_none());
         assert!(pool.copy_in(&vec![0; LARGEST + 1]).is_none());
-        let held: Vec<Bytes> = (0..CAPACITY / LARGEST)
+        let held: Vec<Bytes> = (0..SLOTS_PER_SIZE)
             .map(|_| pool.copy_in(&vec![3; LARGEST]).unwrap())
             .collect();
         assert!(
             pool.copy_in(&vec![4; LARGEST]).is_none(),
-            "the pool is full"
+            "every slot of that size is in use"
         );
         assert!(
-            pool.copy_in(&[5; 10]).is_none(),
-            "a new small slot would pass the cap"
+            pool.copy_in(&[5; 10]).is_some(),
+            "one size in use leaves the others alone"
         );
         drop(held);
         assert!(pool.copy_in(&vec![6; LARGEST]).is_some());
+        assert_eq!(pool.held_bytes(), SLOTS_PER_SIZE * LARGEST + SMALLEST);
     }
 
     #[test]
