@@ -278,9 +278,10 @@ export interface MountOptions {
    * before it returns to the event loop, in microseconds. It waits by spinning, not
    * sleeping, so a request that arrives meanwhile costs no thread wake-up: under steady load
    * that is most of the latency a request adds. Each turn of the spin yields the CPU, so
-   * the thread bringing the next request is not kept off it. The wait happens only while every handler
-   * has answered, and one wake-up serves at most 64 batches before the event loop gets its
-   * turn. Costs up to this much CPU per batch; `0` turns it off. Default 20 (0 on a machine
+   * the thread bringing the next request is not kept off it. The wait happens only while
+   * every handler has answered (an `async` handler that needs no I/O gets three microtask
+   * turns to settle first), and one wake-up serves at most 64 batches before the event loop
+   * gets its turn. Costs up to this much CPU per batch; `0` turns it off. Default 20 (0 on a machine
    * with one CPU, where the spin would only delay the thread it waits for).
    */
   spinMicros?: number

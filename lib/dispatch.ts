@@ -169,6 +169,12 @@ const DATA_SLOT = 2
 const DRAIN_CAPACITY = 256
 /** Drains one wake-up may take before the event loop gets a turn (timers, I/O callbacks). */
 const MAX_ROUNDS = 64
+/**
+ * Microtask turns a wake-up waits after starting a batch, for handlers that answer without
+ * I/O to settle: an async handler that returns a value takes one turn; one that awaits
+ * another async function, two; one that awaits twice, or returns another's promise, three.
+ */
+const SETTLE_TURNS = 3
 
 /**
  * One request, decoded from a drain. `n0`..`n4` are the operation's numbers (see
@@ -335,29 +341,71 @@ export class Dispatcher implements ReplySink {
   }
 
   /**
-   * Serves one wake-up: drains, starts the handlers, sends the replies they made in one call,
-   * and drains again, until a drain comes back empty (which lets backend threads wake this
-   * thread again) or `MAX_ROUNDS` have passed (then the event loop gets its turn first).
-   * Replies go out before the next drain, so callers never wait for a later batch.
+   * Serves one wake-up: drains, starts the handlers, lets those that have their answer at once
+   * settle, sends the replies in one call, and drains again, until a drain comes back empty
+   * (which lets backend threads wake this thread again) or `MAX_ROUNDS` have passed (then the
+   * event loop gets its turn first). Replies go out before the next drain, so callers never
+   * wait for a later batch.
    */
   wake(): void {
     this.serving = true
-    try {
-      for (let round = 1; this.drainOnce(round > 1 ? this.spinMicros : 0) > 0; round++) {
-        this.batch.flush()
-        if (round === MAX_ROUNDS) {
-          this.native.rewake()
-          return
-        }
-      }
-    } finally {
-      this.serving = false
-      this.batch.flush()
-    }
+    this.serveFrom(1)
   }
 
   /** Sends collected replies now (before unmounting, for instance). */
   flush(): void {
+    this.batch.flush()
+  }
+
+  /**
+   * The rounds of a wake-up from `round` on. They run synchronously while every handler
+   * answers at once. A handler still running after its batch started may be an async one
+   * that had its answer at once, which settles only in a microtask: the wake-up then goes on
+   * in `settleThenServe`, so that its reply leaves with this batch and the next drain may
+   * spin for the following request instead of waiting for a wake-up.
+   */
+  private serveFrom(round: number): void {
+    let ended = true
+    try {
+      for (; this.drainOnce(round > 1 ? this.spinMicros : 0) > 0; round++) {
+        if (this.running > 0) {
+          ended = false
+          queueMicrotask(() => this.settleThenServe(round, SETTLE_TURNS))
+          return
+        }
+        if (this.endOfRound(round)) return
+      }
+    } finally {
+      if (ended) this.endWake()
+    }
+  }
+
+  /** Gives running handlers up to `turns` microtask turns to settle, then ends `round`. */
+  private settleThenServe(round: number, turns: number): void {
+    if (this.running > 0 && turns > 1) {
+      queueMicrotask(() => this.settleThenServe(round, turns - 1))
+      return
+    }
+    let ended = true
+    try {
+      if (this.endOfRound(round)) return
+      ended = false
+      this.serveFrom(round + 1)
+    } finally {
+      if (ended) this.endWake()
+    }
+  }
+
+  /** Sends the round's replies; true when the wake-up has had its `MAX_ROUNDS`. */
+  private endOfRound(round: number): boolean {
+    this.batch.flush()
+    if (round < MAX_ROUNDS) return false
+    this.native.rewake()
+    return true
+  }
+
+  private endWake(): void {
+    this.serving = false
     this.batch.flush()
   }
 
