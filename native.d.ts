@@ -22,7 +22,10 @@ export declare class NativeMount {
    * queued wake JavaScript again after the event loop has had its turn.
    */
   rewake(): void
-  /** The payloads of the last drain, in request order: write data and xattr values. */
+  /**
+   * The payloads of the last drain, in request order: xattr values, and write data the
+   * write pool did not take.
+   */
   takePayloads(): Buffer[]
   /**
    * Write-pool slot `slot` as an `ArrayBuffer`: a drained write whose data is in a slot
@@ -46,7 +49,7 @@ export declare class NativeMount {
   /** How files answered with a backing file have been served so far. */
   dataPath(): NativeDataPath
   /**
-   * Answers a read or getxattr with `data`. A FUSE read writes it to the kernel straight
+   * Answers a read or getxattr with `data`. FUSE and WinFsp reads take the bytes straight
    * from the handler's buffer, during this call.
    */
   replyData(id: number, data: Uint8Array): boolean

@@ -224,7 +224,8 @@ impl NativeMount {
         self.crossing.bridge().rewake();
     }
 
-    /// The payloads of the last drain, in request order: write data and xattr values.
+    /// The payloads of the last drain, in request order: xattr values, and write data the
+    /// write pool did not take.
     #[napi(ts_return_type = "Buffer[]")]
     pub fn take_payloads(&self) -> Vec<Payload> {
         self.crossing.take_payloads()
@@ -322,7 +323,7 @@ impl NativeMount {
             .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 
-    /// Answers a read or getxattr with `data`. A FUSE read writes it to the kernel straight
+    /// Answers a read or getxattr with `data`. FUSE and WinFsp reads take the bytes straight
     /// from the handler's buffer, during this call.
     #[napi]
     pub fn reply_data(&self, id: u32, data: &[u8]) -> Result<bool> {
