@@ -9,7 +9,7 @@
 //! Every request is answered: by its handler, by the timeout sweeper, or with `EIO` when the
 //! bridge closes.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,12 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 use crate::write_pool::WritePool;
+
+/// Identifies one request forwarded to JavaScript. Ids count up from 1 and are never reused
+/// within a mount, so a reply that arrives after its request timed out can never be taken for
+/// another request's: at a million requests a second, ids stay below 2^53, the largest
+/// integer a JavaScript number holds exactly, for 285 years.
+pub type RequestId = u64;
 
 /// Something that happened on the native side that the JavaScript side reports as a fault.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,17 +111,17 @@ pub struct Limits {
 
 pub struct Bridge {
     /// Keyed by request id; ids are sequential, so a cheap hash spreads them well enough.
-    pending: Mutex<FxHashMap<u32, Pending>>,
-    queue: Mutex<Vec<u32>>,
+    pending: Mutex<FxHashMap<RequestId, Pending>>,
+    queue: Mutex<Vec<RequestId>>,
     /// The ids one drain took from `queue`, kept between drains so that its capacity is
     /// reused. Only the draining thread locks it.
-    taken: Mutex<Vec<u32>>,
+    taken: Mutex<Vec<RequestId>>,
     /// Length of `queue`, readable without its lock.
     queued: AtomicUsize,
     faults: Mutex<Vec<Fault>>,
     scheduled: AtomicBool,
     closed: AtomicBool,
-    next_id: AtomicU32,
+    next_id: AtomicU64,
     waker: Mutex<Option<Box<dyn Waker>>>,
     limits: Limits,
     /// Where write data is copied for JavaScript; `None` where JavaScript cannot see
@@ -146,7 +152,7 @@ impl Bridge {
             faults: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            next_id: AtomicU32::new(1),
+            next_id: AtomicU64::new(1),
             waker: Mutex::new(Some(waker)),
             limits,
             write_pool,
@@ -168,7 +174,7 @@ impl Bridge {
         &self,
         max: usize,
         spin: Duration,
-        mut visit: impl FnMut(u32, &mut Pending),
+        mut visit: impl FnMut(RequestId, &mut Pending),
     ) -> Drained {
         let mut spun = spin.is_zero();
         let mut taken = self.taken.lock();
@@ -257,7 +263,7 @@ impl Bridge {
     /// been answered (it timed out, or the mount closed).
     pub fn settle(
         &self,
-        id: u32,
+        id: RequestId,
         build: impl FnOnce(Option<&Pending>) -> Result<FsResult<Reply>, String>,
     ) -> Result<bool, String> {
         let pending = self.pending.lock().remove(&id);
@@ -292,7 +298,7 @@ impl Bridge {
     /// caller and comes back as the error, and `Ok(false)` means it was no longer pending.
     pub fn settle_data(
         &self,
-        id: u32,
+        id: RequestId,
         data: &[u8],
         check: impl FnOnce(&Pending) -> Result<(), String>,
     ) -> Result<bool, String> {
@@ -349,7 +355,7 @@ impl Bridge {
     fn expire(&self, now: Instant) {
         let expired: Vec<Pending> = {
             let mut pending = self.pending.lock();
-            let ids: Vec<u32> = pending
+            let ids: Vec<RequestId> = pending
                 .iter()
                 .filter(|(_, p)| p.deadline <= now)
                 .map(|(id, _)| *id)
@@ -408,11 +414,8 @@ impl Dispatch for Bridge {
             Operation::Write { data, .. } => data.len(),
             _ => 0,
         };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut pending = self.pending.lock();
-        let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        while id == 0 || pending.contains_key(&id) {
-            id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        }
         pending.insert(
             id,
             Pending {
@@ -575,7 +578,28 @@ pub(crate) mod tests {
         assert_eq!(answer.recv().unwrap(), Err(Errno::EIO));
     }
 
-    fn drain_ids(b: &Bridge) -> Vec<u32> {
+    #[test]
+    fn ids_count_on_past_u32_and_late_replies_find_nothing() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let first = u64::from(u32::MAX);
+        b.next_id.store(first, Ordering::Relaxed);
+        let (a, answer_a) = request(1, "/a");
+        let (c, answer_c) = request(1, "/c");
+        b.dispatch(a);
+        b.dispatch(c);
+        assert_eq!(drain_ids(&b), [first, first + 1]);
+        assert_eq!(b.settle(first, |_| Ok(Err(Errno::ENOENT))), Ok(true));
+        assert_eq!(answer_a.recv().unwrap(), Err(Errno::ENOENT));
+        assert_eq!(
+            b.settle(first, |_| Ok(Err(Errno::EIO))),
+            Ok(false),
+            "a second answer to the same id is late, not someone else's"
+        );
+        assert_eq!(b.settle(first + 1, |_| Ok(Err(Errno::EACCES))), Ok(true));
+        assert_eq!(answer_c.recv().unwrap(), Err(Errno::EACCES));
+    }
+
+    fn drain_ids(b: &Bridge) -> Vec<RequestId> {
         let mut ids = Vec::new();
         b.drain(usize::MAX, Duration::ZERO, |id, _| ids.push(id));
         ids

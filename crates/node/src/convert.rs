@@ -14,7 +14,7 @@ use mountkit_core::{
 use napi::bindgen_prelude::Float64Array;
 use napi_derive::napi;
 
-use crate::bridge::Pending;
+use crate::bridge::{Pending, RequestId};
 
 /// Numbers per request in the array `drain` fills (read by `Dispatcher.drainOnce` in
 /// `lib/dispatch.ts`): id, operation code, how many strings (1 or 2), where its bulk bytes
@@ -118,7 +118,7 @@ impl ReplyTag {
 }
 
 /// Splits the first record off `records`: request id, tag, and the tag's numbers.
-pub fn reply_record(records: &[f64]) -> Result<(u32, ReplyTag, &[f64]), String> {
+pub fn reply_record(records: &[f64]) -> Result<(RequestId, ReplyTag, &[f64]), String> {
     let [id, tag, rest @ ..] = records else {
         return Err("a reply record needs an id and a tag".to_owned());
     };
@@ -126,8 +126,7 @@ pub fn reply_record(records: &[f64]) -> Result<(u32, ReplyTag, &[f64]), String> 
     let numbers = rest
         .get(..tag.width())
         .ok_or_else(|| format!("a {tag:?} reply record is cut short"))?;
-    let id = u32::try_from(whole(*id, "request id")?).map_err(|_| "request id out of range")?;
-    Ok((id, tag, numbers))
+    Ok((whole(*id, "request id")?, tag, numbers))
 }
 
 /// Numbers per stat in a packed stat array (see `lib/convert.ts`, `packStat`): kind, size,
@@ -438,7 +437,7 @@ impl DataPlace {
 /// path (and second string, if it has one) onto `strings`, each followed by a NUL. Its bulk
 /// bytes move out of the parked request to `place`, which says where it put them.
 pub fn write_request(
-    id: u32,
+    id: RequestId,
     op_code: u32,
     operation: &mut Operation,
     cx: RequestContext,
@@ -467,7 +466,7 @@ pub fn write_request(
         DataPlace::Slot(slot) => (f64::from(slot), length as f64),
         DataPlace::None | DataPlace::Payload => (f64::NAN, f64::NAN),
     };
-    numbers[0] = f64::from(id);
+    numbers[0] = id as f64;
     numbers[1] = f64::from(op_code);
     numbers[2] = strings_count;
     numbers[3] = data.code();

@@ -20,7 +20,7 @@ use napi::{check_status, sys, Error, JsError, Result, Status};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
-use crate::bridge::{self, Bridge};
+use crate::bridge::{self, Bridge, RequestId};
 use crate::convert::{self, DataPlace, DRAIN_HEADER, REQUEST_FIELDS};
 use crate::payload::Payload;
 use crate::NativeReplyProblem;
@@ -35,7 +35,7 @@ pub struct Crossing {
     payloads: Mutex<Vec<Payload>>,
     /// By request id, the write-pool data of requests whose handlers have it: the slot stays
     /// theirs until their reply crosses back.
-    lent: Mutex<FxHashMap<u32, Bytes>>,
+    lent: Mutex<FxHashMap<RequestId, Bytes>>,
     /// The strings of the last drain; kept between drains so that its capacity is reused.
     strings: Mutex<String>,
 }
@@ -82,7 +82,7 @@ impl Crossing {
         let mut payloads = self.payloads.lock();
         let mut lent = self.lent.lock();
         let pool = self.bridge.write_pool();
-        let visit = |id: u32, p: &mut bridge::Pending| {
+        let visit = |id: RequestId, p: &mut bridge::Pending| {
             let numbers = fields
                 .next()
                 .expect("the bridge drains no more requests than fit");

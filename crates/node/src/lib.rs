@@ -260,7 +260,7 @@ impl NativeMount {
     #[napi]
     pub fn reply_entries(
         &self,
-        id: u32,
+        id: f64,
         names: String,
         kinds: &[u8],
         stats: Option<&[f64]>,
@@ -281,7 +281,7 @@ impl NativeMount {
     }
 
     #[napi]
-    pub fn reply_opened(&self, id: u32, opened: NativeOpened) -> Result<bool> {
+    pub fn reply_opened(&self, id: f64, opened: NativeOpened) -> Result<bool> {
         self.settle(id, |pending| {
             // A backing path is opened with the access mode of the open it answers.
             let flags = match pending.map(|p| &p.operation) {
@@ -326,10 +326,10 @@ impl NativeMount {
     /// Answers a read or getxattr with `data`. FUSE and WinFsp reads take the bytes straight
     /// from the handler's buffer, during this call.
     #[napi]
-    pub fn reply_data(&self, id: u32, data: &[u8]) -> Result<bool> {
+    pub fn reply_data(&self, id: f64, data: &[u8]) -> Result<bool> {
         self.crossing
             .bridge()
-            .settle_data(id, data, |pending| match &pending.operation {
+            .settle_data(request_id(id)?, data, |pending| match &pending.operation {
                 Operation::Read { size, .. } if data.len() > *size as usize => Err(format!(
                     "read returned {} bytes, more than the {size} asked for",
                     data.len()
@@ -340,17 +340,17 @@ impl NativeMount {
     }
 
     #[napi]
-    pub fn reply_target(&self, id: u32, target: String) -> Result<bool> {
+    pub fn reply_target(&self, id: f64, target: String) -> Result<bool> {
         self.reply(id, Ok(Reply::Target(target)))
     }
 
     #[napi]
-    pub fn reply_statfs(&self, id: u32, statfs: NativeStatFs) -> Result<bool> {
+    pub fn reply_statfs(&self, id: f64, statfs: NativeStatFs) -> Result<bool> {
         self.reply(id, convert::statfs(&statfs).map(Reply::StatFs))
     }
 
     #[napi]
-    pub fn reply_names(&self, id: u32, names: Vec<String>) -> Result<bool> {
+    pub fn reply_names(&self, id: f64, names: Vec<String>) -> Result<bool> {
         self.reply(id, Ok(Reply::Names(names)))
     }
 
@@ -376,18 +376,23 @@ impl NativeMount {
     /// failed its checks answers the request with `EIO` and throws, so JavaScript reports it.
     fn settle(
         &self,
-        id: u32,
+        id: f64,
         build: impl FnOnce(Option<&bridge::Pending>) -> std::result::Result<Reply, String>,
     ) -> Result<bool> {
         self.crossing
             .bridge()
-            .settle(id, |pending| build(pending).map(Ok))
+            .settle(request_id(id)?, |pending| build(pending).map(Ok))
             .map_err(invalid)
     }
 
-    fn reply(&self, id: u32, reply: std::result::Result<Reply, String>) -> Result<bool> {
+    fn reply(&self, id: f64, reply: std::result::Result<Reply, String>) -> Result<bool> {
         self.settle(id, |_| reply)
     }
+}
+
+/// A request id as JavaScript holds it: a number (see [`bridge::RequestId`]).
+fn request_id(id: f64) -> Result<bridge::RequestId> {
+    convert::whole(id, "request id").map_err(invalid)
 }
 
 /// A listing entry's name for a fault message: quoted, and cut short when long.
