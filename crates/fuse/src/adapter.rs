@@ -80,11 +80,7 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
-        self.dispatch.dispatch(CoreRequest {
-            context: cx,
-            operation,
-            responder: Responder::new(done),
-        });
+        self.send_with(cx, operation, Responder::new(done));
     }
 
     /// Like [`Shared::send`], for an operation answered with bytes that `done` only borrows
@@ -95,10 +91,14 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<&[u8]>) + Send + 'static,
     ) {
+        self.send_with(cx, operation, Responder::for_data(done));
+    }
+
+    fn send_with(&self, cx: RequestContext, operation: Operation, responder: Responder) {
         self.dispatch.dispatch(CoreRequest {
             context: cx,
             operation,
-            responder: Responder::for_data(done),
+            responder,
         });
     }
 

@@ -28,6 +28,13 @@ use crate::write_pool::WritePool;
 /// integer a JavaScript number holds exactly, for 285 years.
 pub type RequestId = u64;
 
+/// An answer JavaScript hands back for a request: a reply it built, or read bytes it lends
+/// for the length of the call.
+enum Answer<'a> {
+    Reply(FsResult<Reply>),
+    Data(&'a [u8]),
+}
+
 /// Something that happened on the native side that the JavaScript side reports as a fault.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
@@ -266,59 +273,59 @@ impl Bridge {
         id: RequestId,
         build: impl FnOnce(Option<&Pending>) -> Result<FsResult<Reply>, String>,
     ) -> Result<bool, String> {
-        let pending = self.pending.lock().remove(&id);
-        let answer = build(pending.as_ref());
-        let Some(pending) = pending else {
-            return answer.map(|_| false);
-        };
-        let expected = pending.operation.expected_reply();
-        let checked = answer.and_then(|answer| match answer {
-            Ok(reply) if reply.kind() != expected => Err(format!(
-                "expected a {expected:?} reply, got {:?}",
-                reply.kind()
-            )),
-            answer => Ok(answer),
-        });
-        match checked {
-            Ok(answer) => {
-                pending.responder.respond(answer);
-                Ok(true)
-            }
-            Err(message) => {
-                pending.responder.respond(Err(Errno::EIO));
-                Err(message)
-            }
-        }
+        self.complete(id, |pending| build(pending).map(Answer::Reply))
     }
 
     /// Completes request `id` with `data`, which stays borrowed: a backend that writes its
     /// reply while the answer is borrowed (FUSE reads, see `Responder::for_data`) takes the
     /// bytes in place, any other gets a copy. `check` may refuse them for the request they
-    /// answer; like [`Bridge::settle`], a refused or misplaced answer is `EIO` for the
-    /// caller and comes back as the error, and `Ok(false)` means it was no longer pending.
+    /// answer; otherwise as [`Bridge::settle`].
     pub fn settle_data(
         &self,
         id: RequestId,
         data: &[u8],
         check: impl FnOnce(&Pending) -> Result<(), String>,
     ) -> Result<bool, String> {
-        let Some(pending) = self.pending.lock().remove(&id) else {
-            return Ok(false);
+        self.complete(id, |pending| {
+            pending.map_or(Ok(()), check)?;
+            Ok(Answer::Data(data))
+        })
+    }
+
+    /// What [`Bridge::settle`] and [`Bridge::settle_data`] share: takes request `id` out of
+    /// the table, checks `build`'s answer against the reply its operation promised, and
+    /// delivers it, or `EIO` with the reason.
+    fn complete<'a>(
+        &self,
+        id: RequestId,
+        build: impl FnOnce(Option<&Pending>) -> Result<Answer<'a>, String>,
+    ) -> Result<bool, String> {
+        let pending = self.pending.lock().remove(&id);
+        let answer = build(pending.as_ref());
+        let Some(pending) = pending else {
+            return answer.map(|_| false);
         };
-        let checked = match pending.operation.expected_reply() {
-            ReplyKind::Data => check(&pending),
-            expected => Err(format!("expected a {expected:?} reply, got Data")),
+        let expected = pending.operation.expected_reply();
+        let kind = match &answer {
+            Ok(Answer::Reply(Ok(reply))) => Some(reply.kind()),
+            Ok(Answer::Data(_)) => Some(ReplyKind::Data),
+            Ok(Answer::Reply(Err(_))) | Err(_) => None,
+        };
+        let checked = match kind {
+            Some(kind) if kind != expected => {
+                Err(format!("expected a {expected:?} reply, got {kind:?}"))
+            }
+            _ => answer,
         };
         match checked {
-            Ok(()) => {
-                pending.responder.respond_with_data(data);
-                Ok(true)
-            }
+            Ok(Answer::Reply(answer)) => pending.responder.respond(answer),
+            Ok(Answer::Data(data)) => pending.responder.respond_with_data(data),
             Err(message) => {
                 pending.responder.respond(Err(Errno::EIO));
-                Err(message)
+                return Err(message);
             }
         }
+        Ok(true)
     }
 
     /// Records a fault for JavaScript to report and makes sure it is woken to see it.
