@@ -3,6 +3,7 @@
 import test from 'ava'
 import { statSync } from 'node:fs'
 import * as fsp from 'node:fs/promises'
+import { join } from 'node:path'
 import { FsError, type FileSystem, type HandlerError, type Stat } from '../index'
 import { createMemfs } from '../examples/memfs'
 import { errnoName, override } from './helpers/fs'
@@ -285,4 +286,19 @@ test('an FsError carries its code and name but no stack frames, so throwing one 
   t.false(/\n\s+at /.test(error.stack ?? ''), `stack: ${error.stack}`)
   // Other errors keep their stack traces.
   t.true(/\n\s+at /.test(new Error('x').stack ?? ''))
+})
+
+test('an error listener that throws gets an uncaught exception, and the mount keeps every handler slot', async (t) => {
+  // In a child process: the exceptions must reach its 'uncaughtException' handler, not ava's.
+  // With room for two handlers, a fault whose report threw out of the dispatcher used to keep
+  // its slot: after two, every request waited in the backlog until it timed out.
+  const child = await run(process.execPath, ['--import', 'tsx', join(__dirname, 'helpers', 'child-throwing-listener.ts')], {
+    cwd: process.cwd(),
+    env: process.env,
+  })
+  t.is(child.code, 0, child.stderr)
+  const { outcomes, uncaught } = JSON.parse(child.stdout) as { outcomes: string[]; uncaught: string[] }
+  t.deepEqual(outcomes, ['EIO', 'ok', 'EIO', 'ok', 'EIO', 'ok', 'EIO', 'ok'])
+  t.true(uncaught.length >= 4, `uncaught: ${JSON.stringify(uncaught)}`)
+  for (const message of uncaught) t.regex(message, /^listener threw on: getattr \/bad: handler threw: handler bug$/)
 })

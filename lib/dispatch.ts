@@ -285,11 +285,32 @@ export class ReplyBatch {
   }
 }
 
+/**
+ * What the dispatcher tells its mount. These run user code (`error` listeners, a `debug`
+ * function), so the dispatcher calls them through `guarded`: one that throws cannot cut short
+ * the bookkeeping of the request being served.
+ */
 export interface DispatchHooks {
   /** Reports a handler fault; the request has been answered already. */
   fault(error: HandlerError): void
   /** A debug line, when debug logging is on. */
   log?: (line: string) => void
+}
+
+/**
+ * `hook`, with what it throws rethrown from a microtask of its own, where it is an uncaught
+ * exception as a throwing listener's is anywhere else.
+ */
+function guarded<T>(hook: (value: T) => void): (value: T) => void {
+  return (value) => {
+    try {
+      hook(value)
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown
+      })
+    }
+  }
 }
 
 /**
@@ -303,6 +324,8 @@ export class Dispatcher implements ReplySink {
   private readonly backlog: Request[] = []
   /** The write-pool slots seen so far, by slot number (`NativeMount.writeSlot`). */
   private readonly writeSlots: ArrayBuffer[] = []
+  private readonly fault: (error: HandlerError) => void
+  private readonly log: ((line: string) => void) | undefined
   private running = 0
   /** True while a wake-up is being served: replies made meanwhile are flushed at its end. */
   private serving = false
@@ -320,8 +343,10 @@ export class Dispatcher implements ReplySink {
     readonly entryStats: boolean,
     /** How long a drain after the first of a wake-up may wait for the next request, in µs. */
     private readonly spinMicros: number,
-    private readonly hooks: DispatchHooks,
+    hooks: DispatchHooks,
   ) {
+    this.fault = guarded(hooks.fault)
+    this.log = hooks.log && guarded(hooks.log)
     this.crossing = native.crossing()
     this.batch = new ReplyBatch(
       this.crossing,
@@ -421,7 +446,7 @@ export class Dispatcher implements ReplySink {
     const strings = this.crossing.drain(s, this.running === 0 ? spinMicros : 0)
     const count = s[0]
     if (s[3] !== 0) {
-      for (const e of this.native.takeEvents()) this.hooks.fault(new HandlerError(e.operation, e.path, e.errno, e.message))
+      for (const e of this.native.takeEvents()) this.fault(new HandlerError(e.operation, e.path, e.errno, e.message))
     }
     if (count === 0) return 0
     const payloads = s[2] > 0 ? this.native.takePayloads() : undefined
@@ -454,7 +479,7 @@ export class Dispatcher implements ReplySink {
     this.running++
     const spec = this.specs[request.op]
     const method = this.fs[spec.handler] as ((...args: unknown[]) => unknown) | undefined
-    this.hooks.log?.(`-> #${request.id} ${spec.handler} ${request.path}`)
+    this.log?.(`-> #${request.id} ${spec.handler} ${request.path}`)
     if (method === undefined) {
       if (spec.whenMissing === 'ok') this.finish(request, spec, undefined)
       else if (spec.whenMissing === 'opened') this.finish(request, spec, 0)
@@ -482,7 +507,7 @@ export class Dispatcher implements ReplySink {
     let answered: boolean
     try {
       answered = spec.reply(this, request, value)
-      this.hooks.log?.(`<- #${request.id} ok`)
+      this.log?.(`<- #${request.id} ok`)
     } catch (error) {
       // A result that fails the checks here is answered EIO here; one the addon refuses, the
       // addon has answered EIO already.
@@ -512,7 +537,7 @@ export class Dispatcher implements ReplySink {
   }
 
   private answerError(request: Request, code: string): boolean {
-    this.hooks.log?.(`<- #${request.id} ${code}`)
+    this.log?.(`<- #${request.id} ${code}`)
     return this.batch.error(request, code)
   }
 
@@ -521,7 +546,7 @@ export class Dispatcher implements ReplySink {
   }
 
   private report(request: Request, errno: string | undefined, message: string, cause?: unknown): void {
-    this.hooks.fault(new HandlerError(this.specs[request.op].handler, request.path, errno, message, cause))
+    this.fault(new HandlerError(this.specs[request.op].handler, request.path, errno, message, cause))
   }
 
   private next(): void {

@@ -16,7 +16,8 @@ const live = new Set<Mount>()
 /**
  * A mounted filesystem. Emits `'error'` with a {@link HandlerError} whenever a handler
  * misbehaves; the mount keeps serving. Without an `error` listener, faults are printed to
- * stderr instead of crashing the process.
+ * stderr instead of crashing the process. A listener that throws does not stop the mount:
+ * its exception is rethrown on its own, as an uncaught exception.
  */
 export class Mount extends EventEmitter {
   /** The absolute path (or drive) where the filesystem is mounted. */
