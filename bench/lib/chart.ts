@@ -6,6 +6,7 @@ import { CEILING, formatRatio, ratioOf, REFERENCE, type Results } from './report
 const COLORS: Record<string, string> = {
   tmpfs: '#9e9e9e',
   'mountkit-js': '#1f5fbf',
+  'mountkit-async': '#5b8fd9',
   'mountkit-passthrough': '#2a9d8f',
   'mountkit-rust-io': '#7fb3e8',
   'fuse-native': '#e07b39',

@@ -44,6 +44,12 @@ export const SUBJECTS: SubjectSpec[] = [
   },
   { id: 'mountkit-js', label: 'mountkit JS', about: 'mountkit, every request answered by JavaScript handlers' },
   {
+    id: 'mountkit-async',
+    label: 'mountkit JS, async handlers',
+    about: 'as mountkit JS with every handler an `async` function, so each answer settles in a microtask; runs the metadata workloads',
+    only: (workload) => !FILE_DATA(workload),
+  },
+  {
     id: 'mountkit-passthrough',
     label: 'mountkit backing file, passthrough',
     about: 'mountkit; opening /file answers `{ backingPath }` (the /file of the tmpfs subject), creating a file in /w answers a real file next to it; the kernel serves them by FUSE passthrough where it can',
@@ -102,6 +108,8 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
       }
     case 'mountkit-js':
       return node('mountkit-js')
+    case 'mountkit-async':
+      return node('mountkit-async')
     case 'mountkit-passthrough':
       return node('mountkit-rust', backing)
     case 'mountkit-rust-io':
