@@ -76,6 +76,57 @@ test('with MOUNTKIT_COPY_BUFFERS=1 every write is its own copy, and round-trips'
   t.is(seen.memories, seen.writes)
 })
 
+// Writes 4 MiB as four concurrent 1 MiB writes (so several slots are in use at once), unmounts,
+// and reports how many of the write-pool ArrayBuffers the handlers saw are still alive after
+// garbage collection, with the Mount object itself still referenced.
+const RELEASE_CHILD = `
+const { mount } = require('./index')
+const { createMemfs } = require('./examples/memfs')
+const { open } = require('node:fs/promises')
+;(async () => {
+  const fs = createMemfs()
+  const memfsWrite = fs.write
+  const known = new WeakSet()
+  const slots = []
+  fs.write = (path, handle, data, offset, ctx) => {
+    if (!known.has(data.buffer)) {
+      known.add(data.buffer)
+      slots.push(new WeakRef(data.buffer))
+    }
+    return memfsWrite(path, handle, data, offset, ctx)
+  }
+  const m = await mount(process.argv[1], fs)
+  const chunk = Buffer.alloc(1024 * 1024, 1)
+  const fh = await open(process.argv[1] + '/f', 'w')
+  await Promise.all([0, 1, 2, 3].map((i) => fh.write(chunk, 0, chunk.length, i * chunk.length)))
+  await fh.close()
+  await m.unmount()
+  // A WeakRef's target survives the job that made it; collect over several turns.
+  for (let i = 0; i < 5; i++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    globalThis.gc()
+  }
+  console.log(JSON.stringify({ mounted: m.mounted, slots: slots.length, alive: slots.filter((s) => s.deref() !== undefined).length }))
+})().catch((e) => { console.error(e); process.exit(1) })
+`
+
+test('an unmounted mount lets go of its write-pool slots even while its Mount object lives', async (t) => {
+  const dir = await tempDir()
+  trackMountPoint(dir)
+  try {
+    const { stdout } = await run(process.execPath, ['--import=tsx', '--expose-gc', '-e', RELEASE_CHILD, dir], {
+      cwd: join(__dirname, '..'),
+      timeout: 60_000,
+    })
+    const seen = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mounted: boolean; slots: number; alive: number }
+    t.false(seen.mounted)
+    t.true(seen.slots >= 1, 'the handler saw pooled data')
+    t.is(seen.alive, 0, `${seen.alive} of ${seen.slots} slot buffers outlived the mount`)
+  } finally {
+    await removeTempDir(dir)
+  }
+})
+
 test('write data stays valid while its handler is pending, whatever else is written meanwhile', async (t) => {
   const memfs = createMemfs()
   let delay = 0

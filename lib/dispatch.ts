@@ -383,6 +383,15 @@ export class Dispatcher implements ReplySink {
   }
 
   /**
+   * Drops the write-pool slots seen, once the mount has closed: the addon has let go of them
+   * too, so each slot's memory goes when its `ArrayBuffer` is collected. (A handler still
+   * holding `data` keeps that `ArrayBuffer`, and so its bytes, alive.)
+   */
+  release(): void {
+    this.writeSlots.length = 0
+  }
+
+  /**
    * The rounds of a wake-up from `round` on. They run synchronously while every handler
    * answers at once. A handler still running after its batch started may be an async one
    * that had its answer at once, which settles only in a microtask: the wake-up then goes on

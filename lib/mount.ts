@@ -26,10 +26,14 @@ export class Mount extends EventEmitter {
   readonly backend: 'fuse' | 'winfsp' | 'dokan'
   private unmounting: Promise<void> | undefined
 
-  /** @internal `flush` sends replies still collected for a batch. */
+  /**
+   * @internal `flush` sends replies still collected for a batch; `release` lets go of what
+   * serving kept for later requests, once there are none.
+   */
   constructor(
     private readonly session: NativeMount,
     private readonly flush: () => void,
+    private readonly release: () => void,
   ) {
     super()
     this.mountpoint = session.mountpoint
@@ -50,6 +54,7 @@ export class Mount extends EventEmitter {
       live.delete(this)
       this.flush()
       await this.session.unmount()
+      this.release()
       if (live.size === 0) uninstallHooks()
     })()
     return this.unmounting
@@ -151,7 +156,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     sectorSize: positive(options.sectorSize, 'sectorSize', 4096),
     allocationUnitSize: positive(options.allocationUnitSize, 'allocationUnitSize', 4096),
   }, () => dispatcher?.wake())
-  const mount = new Mount(session, () => dispatcher?.flush())
+  const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
   // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.
   const entryStats = session.backend !== 'fuse'
   dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })

@@ -334,7 +334,8 @@ impl Bridge {
         self.schedule();
     }
 
-    /// Answers everything still pending with `EIO` and stops waking JavaScript.
+    /// Answers everything still pending with `EIO`, stops waking JavaScript, and retires the
+    /// write pool.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         let pending: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
@@ -344,6 +345,9 @@ impl Bridge {
         self.queue.lock().clear();
         self.queued.store(0, Ordering::Relaxed);
         self.waker.lock().take();
+        if let Some(pool) = &self.write_pool {
+            pool.retire();
+        }
     }
 
     #[cfg(test)]

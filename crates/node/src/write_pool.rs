@@ -11,16 +11,17 @@
 //!
 //! Slots come in power-of-two sizes from [`SMALLEST`] to [`LARGEST`]; a write takes the
 //! smallest that fits. Each size has up to [`SLOTS_PER_SIZE`] slots, made as writes need them
-//! and kept for the life of the pool (64 MiB at most over all sizes), so a burst of one size
+//! and kept until the mount closes (64 MiB at most over all sizes), so a burst of one size
 //! never starves another. Writes larger than [`LARGEST`], and writes that find every slot of
-//! their size in use, get a buffer of their own.
+//! their size in use, get a buffer of their own. A closed mount retires its pool
+//! ([`WritePool::retire`]): each slot's memory goes once the last view of it is gone.
 //!
 //! The slots are memory shared with JavaScript, which is why this module has `unsafe` code:
 //! JavaScript reads a slot through its `ArrayBuffer` while the handler of the write in it
 //! runs, and the pool lends the slot again only after that handler has settled.
 
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use mountkit_core::Bytes;
 use parking_lot::Mutex;
@@ -81,13 +82,18 @@ impl Drop for Slot {
 
 #[derive(Default)]
 struct State {
-    slots: Vec<Arc<Slot>>,
-    /// Free slot ids, per size class.
-    free: [Vec<u32>; CLASSES],
+    /// Every slot made, by id. A slot lives while it is free (in `free`), lent to a write (its
+    /// lease) or viewed by JavaScript, so the id of a lent slot resolves even after
+    /// [`WritePool::retire`].
+    slots: Vec<Weak<Slot>>,
+    /// Free slots, per size class.
+    free: [Vec<(u32, Arc<Slot>)>; CLASSES],
     /// How many slots each size class has made.
     made: [usize; CLASSES],
     /// Slot id by the address of its memory, to recognize a pooled `Bytes`.
     by_address: FxHashMap<usize, u32>,
+    /// Set by [`WritePool::retire`]: the pool lends nothing more and takes nothing back.
+    retired: bool,
 }
 
 #[derive(Default)]
@@ -116,7 +122,10 @@ impl AsRef<[u8]> for Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let class = class_of(self.slot.capacity()).expect("a slot's capacity is a class size");
-        self.pool.state.lock().free[class].push(self.id);
+        let mut state = self.pool.state.lock();
+        if !state.retired {
+            state.free[class].push((self.id, self.slot.clone()));
+        }
     }
 }
 
@@ -134,14 +143,17 @@ impl WritePool {
         Arc::new(WritePool::default())
     }
 
-    /// `data`, copied into a free slot; `None` when it is empty, larger than [`LARGEST`], or
-    /// every slot of its size is in use.
+    /// `data`, copied into a free slot; `None` when it is empty, larger than [`LARGEST`],
+    /// every slot of its size is in use, or the pool is retired.
     pub fn copy_in(self: &Arc<Self>, data: &[u8]) -> Option<Bytes> {
         let class = class_of(data.len())?;
         let (id, slot) = {
             let mut state = self.state.lock();
+            if state.retired {
+                return None;
+            }
             match state.free[class].pop() {
-                Some(id) => (id, state.slots[id as usize].clone()),
+                Some(free) => free,
                 None => {
                     if state.made[class] == SLOTS_PER_SIZE {
                         return None;
@@ -149,7 +161,7 @@ impl WritePool {
                     let slot = Arc::new(Slot::new(SMALLEST << class));
                     let id = u32::try_from(state.slots.len()).ok()?;
                     state.by_address.insert(slot.as_ptr() as usize, id);
-                    state.slots.push(slot.clone());
+                    state.slots.push(Arc::downgrade(&slot));
                     state.made[class] += 1;
                     (id, slot)
                 }
@@ -177,13 +189,30 @@ impl WritePool {
 
     /// Slot `id`, to hand to JavaScript.
     pub fn slot(&self, id: u32) -> Option<Arc<Slot>> {
-        self.state.lock().slots.get(id as usize).cloned()
+        self.state.lock().slots.get(id as usize)?.upgrade()
+    }
+
+    /// Lets go of every slot, for a mount that has closed: a slot's memory is freed once the
+    /// write holding it is answered and JavaScript's `ArrayBuffer` over it is collected,
+    /// instead of living as long as the pool. May run on any thread, while JavaScript still
+    /// serves a batch drained before: the slots of that batch's writes stay reachable by id.
+    pub fn retire(&self) {
+        let mut state = self.state.lock();
+        state.retired = true;
+        state.free = Default::default();
+        state.by_address = FxHashMap::default();
     }
 
     /// Bytes of slot memory held.
     #[cfg(test)]
     pub fn held_bytes(&self) -> usize {
-        self.state.lock().slots.iter().map(|s| s.capacity()).sum()
+        let state = self.state.lock();
+        state
+            .slots
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|s| s.capacity())
+            .sum()
     }
 }
 
@@ -255,6 +284,36 @@ mod tests {
         drop(held);
         assert!(pool.copy_in(&vec![6; LARGEST]).is_some());
         assert_eq!(pool.held_bytes(), SLOTS_PER_SIZE * LARGEST + SMALLEST);
+    }
+
+    #[test]
+    fn a_retired_pool_frees_each_slot_with_its_last_holder() {
+        let pool = WritePool::new();
+        let idle = pool.copy_in(b"idle").unwrap();
+        let idle_slot = Arc::downgrade(&pool.slot(pool.slot_of(&idle).unwrap()).unwrap());
+        drop(idle);
+        // Another size, so that it does not take the idle slot back.
+        let lent = pool.copy_in(&[7; SMALLEST + 1]).unwrap();
+        let lent_id = pool.slot_of(&lent).unwrap();
+        let lent_slot = Arc::downgrade(&pool.slot(lent_id).unwrap());
+        pool.retire();
+        assert!(idle_slot.upgrade().is_none(), "a free slot goes at once");
+        assert!(lent.iter().all(|&b| b == 7), "a lent slot stays valid");
+        assert!(
+            pool.slot(lent_id).is_some(),
+            "JavaScript may still ask for the slot of a write drained before the retirement"
+        );
+        drop(lent);
+        assert!(pool.slot(lent_id).is_none());
+        assert!(
+            lent_slot.upgrade().is_none(),
+            "a lent slot goes with its lease"
+        );
+        assert_eq!(pool.held_bytes(), 0);
+        assert!(
+            pool.copy_in(b"late").is_none(),
+            "a retired pool lends nothing"
+        );
     }
 
     #[test]
