@@ -53,8 +53,11 @@ export class Mount extends EventEmitter {
     this.unmounting ??= (async () => {
       live.delete(this)
       this.flush()
-      await this.session.unmount()
-      this.release()
+      try {
+        await this.session.unmount()
+      } finally {
+        this.release()
+      }
       if (live.size === 0) uninstallHooks()
     })()
     return this.unmounting
