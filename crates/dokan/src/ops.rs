@@ -879,10 +879,16 @@ impl DokanFs {
             offset,
             size: u32::try_from(buffer.len()).unwrap_or(u32::MAX),
         };
-        let data = expect_reply!(self.call(call, read), Data)?;
-        let count = data.len().min(buffer.len());
-        buffer[..count].copy_from_slice(&data[..count]);
-        Ok(count)
+        let context = call.context();
+        let policy = &self.policy;
+        Ok(request::read_into(
+            &*self.dispatch,
+            policy,
+            call.keepalive,
+            context,
+            read,
+            buffer,
+        )?)
     }
 
     fn current_size(&self, call: &Call, path: &str, user: &UserHandle) -> NtResult<u64> {

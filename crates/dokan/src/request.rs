@@ -1,18 +1,26 @@
 //! Sending one core request from a Dokan worker thread and blocking that thread, and only
 //! that thread, until the answer arrives.
 //!
-//! The [`Responder`] of each request completes a one-slot channel, from whatever thread the
-//! dispatcher answers on (the JavaScript thread, a tokio worker, or the caller itself). The
-//! Dokan worker waits on the channel in slices of [`TimeoutPolicy::wake_interval`], extending
-//! the driver's timer through a [`Keepalive`] after every slice that ends without an answer,
-//! and gives up at [`TimeoutPolicy::deadline`] with `ETIMEDOUT`.
+//! Each request has a [`Landing`]: its [`Responder`] puts the answer there from whatever
+//! thread the dispatcher answers on (the JavaScript thread, a tokio worker, or the caller
+//! itself), and the Dokan worker waits on it in slices of [`TimeoutPolicy::wake_interval`],
+//! extending the driver's timer through a [`Keepalive`] after every slice that ends without an
+//! answer, and gives up at [`TimeoutPolicy::deadline`] with `ETIMEDOUT`.
+//!
+//! A read lends its landing the callback's own buffer ([`read_into`]): the responder copies
+//! the answerer's bytes straight into it, with no copy in between. This is why this module
+//! has `unsafe` code. The buffer is Dokan's, valid while the callback runs; the callback
+//! cannot return before it takes the buffer back, which it does under the landing's lock, and
+//! the responder writes only under that lock while the buffer is still lent.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Instant;
 
 use mountkit_core::{
     Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext, Responder,
 };
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::timeout::TimeoutPolicy;
 
@@ -35,10 +43,89 @@ impl Keepalive for NoKeepalive {
     }
 }
 
+/// The waiting callback's buffer, lent to the responder of its read.
+struct LentBuffer {
+    start: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the responder may run on any thread; it writes through the pointer only under the
+// landing's lock while the buffer is lent, and the lending callback, blocked until it takes
+// the buffer back under that lock, does not touch the buffer meanwhile.
+unsafe impl Send for LentBuffer {}
+
+impl LentBuffer {
+    /// Copies as much of `bytes` as fits; returns how many.
+    fn fill_from(&self, bytes: &[u8]) -> usize {
+        let count = bytes.len().min(self.len);
+        // SAFETY: the buffer is lent (see `Landing`), so its `len` bytes are valid and only
+        // this write touches them; `bytes` is the answerer's memory, not the callback's.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.start.as_ptr(), count) };
+        count
+    }
+}
+
+struct Slot<T> {
+    answer: Option<T>,
+    /// Present while a read's callback waits; taken back before it stops waiting.
+    lent: Option<LentBuffer>,
+}
+
+/// Where one request's answer lands, and what its Dokan worker waits on.
+struct Landing<T> {
+    slot: Mutex<Slot<T>>,
+    arrived: Condvar,
+}
+
+impl<T> Landing<T> {
+    fn new(lent: Option<LentBuffer>) -> Arc<Landing<T>> {
+        Arc::new(Landing {
+            slot: Mutex::new(Slot { answer: None, lent }),
+            arrived: Condvar::new(),
+        })
+    }
+
+    /// Lands `answer` unless one has landed already.
+    fn land(&self, answer: impl FnOnce(&Slot<T>) -> T) {
+        let mut slot = self.slot.lock();
+        if slot.answer.is_none() {
+            slot.answer = Some(answer(&slot));
+            self.arrived.notify_one();
+        }
+    }
+
+    /// Blocks until an answer lands or `deadline` passes, extending the driver's timer
+    /// through `keepalive` after each slice without one. Either way the lent buffer, if any,
+    /// is taken back first, under the lock, so nothing writes to it after this returns.
+    fn wait(
+        &self,
+        deadline: Instant,
+        policy: &TimeoutPolicy,
+        keepalive: &dyn Keepalive,
+    ) -> Option<T> {
+        let mut slot = self.slot.lock();
+        loop {
+            let wait = policy.next_wait(Instant::now(), deadline);
+            if slot.answer.is_some() || wait.is_zero() {
+                return take_back(&mut slot);
+            }
+            if self.arrived.wait_for(&mut slot, wait).timed_out() && slot.answer.is_none() {
+                MutexGuard::unlocked(&mut slot, || {
+                    keepalive.extend(policy.extension_ms(Instant::now(), deadline));
+                });
+            }
+        }
+    }
+}
+
+fn take_back<T>(slot: &mut Slot<T>) -> Option<T> {
+    slot.lent = None;
+    slot.answer.take()
+}
+
 /// A request that has been handed to the dispatcher and not yet waited for.
-#[derive(Debug)]
 pub struct Pending {
-    answer: Receiver<FsResult<Reply>>,
+    landing: Arc<Landing<FsResult<Reply>>>,
     deadline: Instant,
 }
 
@@ -51,17 +138,16 @@ pub fn start(
     context: RequestContext,
     operation: Operation,
 ) -> Pending {
-    let (sender, answer) = mpsc::sync_channel(1);
+    let landing = Landing::new(None);
     let deadline = policy.deadline(Instant::now());
+    let target = landing.clone();
     dispatch.dispatch(Request {
         context,
         operation,
-        responder: Responder::new(move |result| {
-            // The waiter may have given up already; then nobody needs the answer.
-            let _ = sender.try_send(result);
-        }),
+        // The waiter may have given up already; then the answer lands where nobody looks.
+        responder: Responder::new(move |result| target.land(|_| result)),
     });
-    Pending { answer, deadline }
+    Pending { landing, deadline }
 }
 
 impl Pending {
@@ -70,23 +156,9 @@ impl Pending {
     /// answer. Gives up with `ETIMEDOUT` at the request's deadline. The answer is whatever the
     /// dispatcher gave, including `EIO` from a responder dropped unanswered.
     pub fn wait(self, policy: &TimeoutPolicy, keepalive: &dyn Keepalive) -> FsResult<Reply> {
-        loop {
-            let now = Instant::now();
-            let slice = policy.next_wait(now, self.deadline);
-            if slice == Duration::ZERO {
-                return match self.answer.try_recv() {
-                    Ok(result) => result,
-                    Err(_) => Err(Errno::ETIMEDOUT),
-                };
-            }
-            match self.answer.recv_timeout(slice) {
-                Ok(result) => return result,
-                Err(RecvTimeoutError::Timeout) => {
-                    keepalive.extend(policy.extension_ms(Instant::now(), self.deadline));
-                }
-                Err(RecvTimeoutError::Disconnected) => return Err(Errno::EIO),
-            }
-        }
+        self.landing
+            .wait(self.deadline, policy, keepalive)
+            .unwrap_or(Err(Errno::ETIMEDOUT))
     }
 }
 
@@ -101,11 +173,43 @@ pub fn call(
     start(dispatch, policy, context, operation).wait(policy, keepalive)
 }
 
+/// Sends a read and blocks until its bytes are in `buffer`, as [`call`] does: the responder
+/// copies the answerer's bytes (read in place, [`Responder::for_data`]) straight into
+/// `buffer` while this thread waits. Returns how many bytes arrived; a longer answer is cut
+/// to `buffer`.
+pub fn read_into(
+    dispatch: &dyn Dispatch,
+    policy: &TimeoutPolicy,
+    keepalive: &dyn Keepalive,
+    context: RequestContext,
+    operation: Operation,
+    buffer: &mut [u8],
+) -> FsResult<usize> {
+    let landing = Landing::new(Some(LentBuffer {
+        len: buffer.len(),
+        start: NonNull::from(buffer).cast(),
+    }));
+    let deadline = policy.deadline(Instant::now());
+    let target = landing.clone();
+    dispatch.dispatch(Request {
+        context,
+        operation,
+        responder: Responder::for_data(move |result| {
+            target.land(|slot| {
+                result.map(|bytes| slot.lent.as_ref().map_or(0, |lent| lent.fill_from(bytes)))
+            })
+        }),
+    });
+    landing
+        .wait(deadline, policy, keepalive)
+        .unwrap_or(Err(Errno::ETIMEDOUT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parking_lot::Mutex;
     use std::cell::Cell;
+    use std::time::Duration;
 
     /// Answers nothing, keeping every responder until told to answer.
     #[derive(Default)]
@@ -205,5 +309,116 @@ mod tests {
         let pending = start(&parked, &policy, RequestContext::default(), getattr());
         assert_eq!(pending.wait(&policy, &NoKeepalive), Err(Errno::ETIMEDOUT));
         parked.held.lock().pop().unwrap().respond(Ok(Reply::Empty));
+    }
+
+    fn read(size: u32) -> Operation {
+        Operation::Read {
+            path: "/f".into(),
+            handle: 1,
+            offset: 0,
+            size,
+        }
+    }
+
+    /// Answers every read from its own bytes, lent in place, from another thread.
+    struct Lending(&'static [u8]);
+
+    impl Dispatch for Lending {
+        fn dispatch(&self, request: Request) {
+            let bytes = self.0;
+            std::thread::spawn(move || request.responder.respond_with_data(bytes));
+        }
+    }
+
+    #[test]
+    fn a_read_lands_in_the_callers_buffer_cut_to_its_size() {
+        let policy = TimeoutPolicy::new(Duration::from_secs(5));
+        let mut buffer = [0u8; 8];
+        let context = RequestContext::default();
+        let lending = Lending(b"0123456789");
+        let count = read_into(
+            &lending,
+            &policy,
+            &NoKeepalive,
+            context,
+            read(8),
+            &mut buffer,
+        );
+        assert_eq!(count, Ok(8));
+        assert_eq!(&buffer, b"01234567");
+        let mut larger = [b'-'; 12];
+        let count = read_into(
+            &lending,
+            &policy,
+            &NoKeepalive,
+            context,
+            read(12),
+            &mut larger,
+        );
+        assert_eq!(count, Ok(10));
+        assert_eq!(
+            &larger, b"0123456789--",
+            "only the answer's bytes are written"
+        );
+    }
+
+    #[test]
+    fn a_read_answered_with_an_error_or_dropped_writes_nothing() {
+        struct Failing;
+        impl Dispatch for Failing {
+            fn dispatch(&self, request: Request) {
+                request.responder.respond(Err(Errno::EACCES));
+            }
+        }
+        struct Dropping;
+        impl Dispatch for Dropping {
+            fn dispatch(&self, request: Request) {
+                drop(request);
+            }
+        }
+        let policy = TimeoutPolicy::new(Duration::from_secs(5));
+        let mut buffer = [b'-'; 4];
+        let context = RequestContext::default();
+        let failed = read_into(
+            &Failing,
+            &policy,
+            &NoKeepalive,
+            context,
+            read(4),
+            &mut buffer,
+        );
+        assert_eq!(failed, Err(Errno::EACCES));
+        let dropped = read_into(
+            &Dropping,
+            &policy,
+            &NoKeepalive,
+            context,
+            read(4),
+            &mut buffer,
+        );
+        assert_eq!(dropped, Err(Errno::EIO));
+        assert_eq!(&buffer, b"----");
+    }
+
+    #[test]
+    fn a_read_answered_after_its_timeout_leaves_the_buffer_alone() {
+        let parked = Parked::default();
+        let policy = TimeoutPolicy::new(Duration::from_millis(100));
+        let mut buffer = vec![b'-'; 4];
+        let context = RequestContext::default();
+        let result = read_into(
+            &parked,
+            &policy,
+            &NoKeepalive,
+            context,
+            read(4),
+            &mut buffer,
+        );
+        assert_eq!(result, Err(Errno::ETIMEDOUT));
+        parked.held.lock().pop().unwrap().respond_with_data(b"late");
+        assert_eq!(
+            buffer, b"----",
+            "the buffer was taken back before the answer came"
+        );
     }
 }
