@@ -297,7 +297,8 @@ test('an error listener that throws gets an uncaught exception, and the mount ke
     env: process.env,
   })
   t.is(child.code, 0, child.stderr)
-  const { outcomes, uncaught } = JSON.parse(child.stdout) as { outcomes: string[]; uncaught: string[] }
+  const report = child.stdout.trim().split('\n').pop() ?? '{}'
+  const { outcomes, uncaught } = JSON.parse(report) as { outcomes: string[]; uncaught: string[] }
   t.deepEqual(outcomes, ['EIO', 'ok', 'EIO', 'ok', 'EIO', 'ok', 'EIO', 'ok'])
   t.true(uncaught.length >= 4, `uncaught: ${JSON.stringify(uncaught)}`)
   for (const message of uncaught) t.regex(message, /^listener threw on: getattr \/bad: handler threw: handler bug$/)

@@ -9,9 +9,9 @@
 //!
 //! A read lends its landing the callback's own buffer ([`read_into`]): the responder copies
 //! the answerer's bytes straight into it, with no copy in between. This is why this module
-//! has `unsafe` code. The buffer is Dokan's, valid while the callback runs; the callback
-//! cannot return before it takes the buffer back, which it does under the landing's lock, and
-//! the responder writes only under that lock while the buffer is still lent.
+//! has `unsafe` code. The buffer is Dokan's, valid while the callback runs. The callback
+//! cannot return, even by unwinding, before it takes the buffer back under the landing's lock,
+//! and the responder writes only under that lock while the buffer is still lent.
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -123,10 +123,31 @@ fn take_back<T>(slot: &mut Slot<T>) -> Option<T> {
     slot.answer.take()
 }
 
+/// Takes a read's buffer back however [`read_into`] ends: if a dispatcher or keepalive
+/// panics, the callback unwinds (and Dokan reuses the buffer) without passing through
+/// [`Landing::wait`].
+struct TakeBackOnExit<'a, T>(&'a Landing<T>);
+
+impl<T> Drop for TakeBackOnExit<'_, T> {
+    fn drop(&mut self) {
+        self.0.slot.lock().lent = None;
+    }
+}
+
 /// A request that has been handed to the dispatcher and not yet waited for.
 pub struct Pending {
     landing: Arc<Landing<FsResult<Reply>>>,
     deadline: Instant,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let answered = self.landing.slot.lock().answer.is_some();
+        f.debug_struct("Pending")
+            .field("deadline", &self.deadline)
+            .field("answered", &answered)
+            .finish()
+    }
 }
 
 /// Hands `operation` to `dispatch` and returns at once; the answer is collected with
@@ -189,6 +210,7 @@ pub fn read_into(
         len: buffer.len(),
         start: NonNull::from(buffer).cast(),
     }));
+    let _take_back = TakeBackOnExit(&landing);
     let deadline = policy.deadline(Instant::now());
     let target = landing.clone();
     dispatch.dispatch(Request {
@@ -398,6 +420,40 @@ mod tests {
         );
         assert_eq!(dropped, Err(Errno::EIO));
         assert_eq!(&buffer, b"----");
+    }
+
+    #[test]
+    fn a_read_whose_dispatcher_panics_takes_its_buffer_back() {
+        struct Panicking(Parked);
+        impl Dispatch for Panicking {
+            fn dispatch(&self, request: Request) {
+                self.0.dispatch(request);
+                panic!("dispatcher bug");
+            }
+        }
+        let panicking = Panicking(Parked::default());
+        let policy = TimeoutPolicy::new(Duration::from_secs(5));
+        let mut buffer = vec![b'-'; 4];
+        let context = RequestContext::default();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_into(
+                &panicking,
+                &policy,
+                &NoKeepalive,
+                context,
+                read(4),
+                &mut buffer,
+            )
+        }));
+        assert!(unwound.is_err());
+        panicking
+            .0
+            .held
+            .lock()
+            .pop()
+            .unwrap()
+            .respond_with_data(b"late");
+        assert_eq!(buffer, b"----", "the unwinding read took its buffer back");
     }
 
     #[test]

@@ -55,6 +55,15 @@ impl Crossing {
         &self.bridge
     }
 
+    /// Lets go of the write data lent to handlers, once the bridge has closed: its retired
+    /// pool lends no slot twice, so a handler that never settles need not hold one. (Its
+    /// `data` view keeps the slot's memory through JavaScript's own `ArrayBuffer`.) Call it
+    /// on the JavaScript thread, where no drain can be lending meanwhile.
+    pub fn close(&self) {
+        self.lent.lock().clear();
+        self.payloads.lock().clear();
+    }
+
     /// Packs the requests queued since the last call into `slots`: a `DRAIN_HEADER` header,
     /// then `REQUEST_FIELDS` numbers per request (as many as fit), and the requests' strings
     /// into `strings`, each ended by a NUL. Numbers and one string cross instead of an object per
@@ -438,6 +447,24 @@ mod tests {
         assert_eq!(answer.recv().unwrap(), Ok(Reply::Count(7)));
         let next = bridge.write_data(b"next");
         assert_eq!(pool.slot_of(&next), Some(slot), "the slot is free again");
+    }
+
+    #[test]
+    fn a_closed_mount_frees_its_slots_even_for_handlers_that_never_answer() {
+        let pool = WritePool::new();
+        let (bridge, _) = bridge_with_pool(Duration::from_secs(5), Some(pool.clone()));
+        let crossing = Crossing::new(bridge.clone());
+        let (_, _, answer) = lend_write(&bridge, &crossing, &pool);
+        assert!(pool.held_bytes() > 0);
+        bridge.close();
+        assert_eq!(
+            answer.recv().unwrap(),
+            Err(Errno::EIO),
+            "the caller is answered"
+        );
+        assert!(pool.held_bytes() > 0, "the handler still has the slot");
+        crossing.close();
+        assert_eq!(pool.held_bytes(), 0);
     }
 
     #[test]

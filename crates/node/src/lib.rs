@@ -359,15 +359,16 @@ impl NativeMount {
     pub fn unmount(&self) -> AsyncTask<Unmount> {
         AsyncTask::new(Unmount {
             backend: self.backend.clone(),
-            bridge: self.crossing.bridge().clone(),
+            crossing: self.crossing.clone(),
         })
     }
 
     /// Unmounts on the calling thread, for exit paths where nothing asynchronous can run.
     #[napi]
     pub fn unmount_sync(&self) -> Result<()> {
-        stop(&self.backend, self.crossing.bridge())
-            .map_err(|e| Error::new(Status::GenericFailure, e))
+        let stopped = stop(&self.backend, self.crossing.bridge());
+        self.crossing.close();
+        stopped.map_err(|e| Error::new(Status::GenericFailure, e))
     }
 }
 
@@ -449,7 +450,7 @@ impl Task for Invalidate {
 
 pub struct Unmount {
     backend: Arc<Mutex<Option<backend::Backend>>>,
-    bridge: Arc<Bridge>,
+    crossing: Arc<Crossing>,
 }
 
 impl Task for Unmount {
@@ -457,10 +458,17 @@ impl Task for Unmount {
     type JsValue = ();
 
     fn compute(&mut self) -> Result<()> {
-        stop(&self.backend, &self.bridge).map_err(|e| Error::new(Status::GenericFailure, e))
+        stop(&self.backend, self.crossing.bridge())
+            .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 
     fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+
+    /// Back on the JavaScript thread, where no drain is lending write data meanwhile.
+    fn finally(self, _env: Env) -> Result<()> {
+        self.crossing.close();
         Ok(())
     }
 }
