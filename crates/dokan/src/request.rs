@@ -305,14 +305,17 @@ mod tests {
         );
     }
 
+    /// Drops every request unanswered.
+    struct Dropping;
+
+    impl Dispatch for Dropping {
+        fn dispatch(&self, request: Request) {
+            drop(request);
+        }
+    }
+
     #[test]
     fn a_dropped_responder_answers_eio() {
-        struct Dropping;
-        impl Dispatch for Dropping {
-            fn dispatch(&self, request: Request) {
-                drop(request);
-            }
-        }
         let policy = TimeoutPolicy::new(Duration::from_secs(5));
         let result = call(
             &Dropping,
@@ -333,13 +336,26 @@ mod tests {
         parked.held.lock().pop().unwrap().respond(Ok(Reply::Empty));
     }
 
-    fn read(size: u32) -> Operation {
-        Operation::Read {
+    /// Reads the length of `buffer` from the start of `/f` through `dispatch`.
+    fn read_all(
+        dispatch: &dyn Dispatch,
+        policy: &TimeoutPolicy,
+        buffer: &mut [u8],
+    ) -> FsResult<usize> {
+        let read = Operation::Read {
             path: "/f".into(),
             handle: 1,
             offset: 0,
-            size,
-        }
+            size: buffer.len() as u32,
+        };
+        read_into(
+            dispatch,
+            policy,
+            &NoKeepalive,
+            RequestContext::default(),
+            read,
+            buffer,
+        )
     }
 
     /// Answers every read from its own bytes, lent in place, from another thread.
@@ -356,27 +372,12 @@ mod tests {
     fn a_read_lands_in_the_callers_buffer_cut_to_its_size() {
         let policy = TimeoutPolicy::new(Duration::from_secs(5));
         let mut buffer = [0u8; 8];
-        let context = RequestContext::default();
         let lending = Lending(b"0123456789");
-        let count = read_into(
-            &lending,
-            &policy,
-            &NoKeepalive,
-            context,
-            read(8),
-            &mut buffer,
-        );
+        let count = read_all(&lending, &policy, &mut buffer);
         assert_eq!(count, Ok(8));
         assert_eq!(&buffer, b"01234567");
         let mut larger = [b'-'; 12];
-        let count = read_into(
-            &lending,
-            &policy,
-            &NoKeepalive,
-            context,
-            read(12),
-            &mut larger,
-        );
+        let count = read_all(&lending, &policy, &mut larger);
         assert_eq!(count, Ok(10));
         assert_eq!(
             &larger, b"0123456789--",
@@ -392,32 +393,11 @@ mod tests {
                 request.responder.respond(Err(Errno::EACCES));
             }
         }
-        struct Dropping;
-        impl Dispatch for Dropping {
-            fn dispatch(&self, request: Request) {
-                drop(request);
-            }
-        }
         let policy = TimeoutPolicy::new(Duration::from_secs(5));
         let mut buffer = [b'-'; 4];
-        let context = RequestContext::default();
-        let failed = read_into(
-            &Failing,
-            &policy,
-            &NoKeepalive,
-            context,
-            read(4),
-            &mut buffer,
-        );
+        let failed = read_all(&Failing, &policy, &mut buffer);
         assert_eq!(failed, Err(Errno::EACCES));
-        let dropped = read_into(
-            &Dropping,
-            &policy,
-            &NoKeepalive,
-            context,
-            read(4),
-            &mut buffer,
-        );
+        let dropped = read_all(&Dropping, &policy, &mut buffer);
         assert_eq!(dropped, Err(Errno::EIO));
         assert_eq!(&buffer, b"----");
     }
@@ -434,16 +414,8 @@ mod tests {
         let panicking = Panicking(Parked::default());
         let policy = TimeoutPolicy::new(Duration::from_secs(5));
         let mut buffer = vec![b'-'; 4];
-        let context = RequestContext::default();
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            read_into(
-                &panicking,
-                &policy,
-                &NoKeepalive,
-                context,
-                read(4),
-                &mut buffer,
-            )
+            read_all(&panicking, &policy, &mut buffer)
         }));
         assert!(unwound.is_err());
         panicking
@@ -461,15 +433,7 @@ mod tests {
         let parked = Parked::default();
         let policy = TimeoutPolicy::new(Duration::from_millis(100));
         let mut buffer = vec![b'-'; 4];
-        let context = RequestContext::default();
-        let result = read_into(
-            &parked,
-            &policy,
-            &NoKeepalive,
-            context,
-            read(4),
-            &mut buffer,
-        );
+        let result = read_all(&parked, &policy, &mut buffer);
         assert_eq!(result, Err(Errno::ETIMEDOUT));
         parked.held.lock().pop().unwrap().respond_with_data(b"late");
         assert_eq!(
