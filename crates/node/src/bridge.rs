@@ -277,8 +277,8 @@ impl Bridge {
     }
 
     /// Completes request `id` with `data`, which stays borrowed: a backend that writes its
-    /// reply while the answer is borrowed (FUSE reads, see `Responder::for_data`) takes the
-    /// bytes in place, any other gets a copy. `check` may refuse them for the request they
+    /// reply while the answer is borrowed (reads on FUSE, WinFsp and Dokan, see
+    /// `Responder::for_data`) takes the bytes in place, any other gets a copy. `check` may refuse them for the request they
     /// answer; otherwise as [`Bridge::settle`].
     pub fn settle_data(
         &self,

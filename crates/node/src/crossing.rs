@@ -55,10 +55,11 @@ impl Crossing {
         &self.bridge
     }
 
-    /// Lets go of the write data lent to handlers, once the bridge has closed: its retired
-    /// pool lends no slot twice, so a handler that never settles need not hold one. (Its
-    /// `data` view keeps the slot's memory through JavaScript's own `ArrayBuffer`.) Call it
-    /// on the JavaScript thread, where no drain can be lending meanwhile.
+    /// Lets go of the write data lent to handlers, and of payloads JavaScript never took, once
+    /// the bridge has closed: its retired pool lends no slot twice, so a handler that never
+    /// settles need not hold one. (Its `data` view keeps the slot's memory through
+    /// JavaScript's own `ArrayBuffer`.) Call it on the JavaScript thread, where no drain can
+    /// be lending meanwhile.
     pub fn close(&self) {
         self.lent.lock().clear();
         self.payloads.lock().clear();
