@@ -105,8 +105,9 @@ export type OpenResult =
     }
 
 /**
- * Who made a request. `pid` is the id of the calling thread as the kernel reports it (for a
- * single-threaded caller, its process id).
+ * Who made a request. On Linux `pid` is the id of the calling thread as the kernel reports it
+ * (for a single-threaded caller, its process id). On Windows it is the calling process's id:
+ * WinFsp reports it only for creates, opens and renames and gives 0 for every other request.
  */
 export interface RequestContext {
   uid: number
@@ -233,8 +234,10 @@ export interface FileSystem {
 /** Options of {@link mount}. */
 export interface MountOptions {
   /**
-   * Which backend serves the mount. `'auto'` picks FUSE on Linux; on Windows WinFsp if it is
-   * installed, else Dokan 2, else fails naming both installers. Default `'auto'`.
+   * Which backend serves the mount. `'auto'` picks FUSE on Linux; on Windows WinFsp when its
+   * DLL loads and its driver service can start, else Dokan 2 when it works, else WinFsp if it
+   * is installed (failing with its own error), else fails naming both installers (as
+   * `mountkit doctor` reports). Default `'auto'`.
    */
   backend?: 'auto' | 'fuse' | 'winfsp' | 'dokan'
   /** Refuse every change with `EROFS`. Default false. */

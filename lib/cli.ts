@@ -263,7 +263,8 @@ async function demo(exitAfterSteps: boolean): Promise<number> {
 }
 
 // Every call here is asynchronous: this thread also serves the mount, so a synchronous call
-// into it would wait for an answer only this thread can give (the library fails it EDEADLK).
+// into it would wait for an answer only this thread can give (on Linux the library fails it
+// EDEADLK; elsewhere it would wait for timeoutMs).
 async function demoSteps(dir: string): Promise<void> {
   const at = (name: string) => join(dir, name)
   let count = 0

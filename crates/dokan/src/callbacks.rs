@@ -257,7 +257,7 @@ unsafe extern "system" fn cleanup(_file_name: *const u16, info: *mut DOKAN_FILE_
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
         // SAFETY: as above; the flag is a plain byte.
-        let delete_pending = unsafe { (*info).DeletePending } != 0;
+        let delete_pending = unsafe { (*info).DeleteOnClose } != 0;
         let keepalive = request.keepalive();
         let call = Call {
             process_id: request.process_id,
@@ -542,7 +542,7 @@ unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
     // SAFETY: per the contract.
     let request = unsafe { Request::new(info) };
     // SAFETY: `info` is valid; the flag is a plain byte.
-    let delete = unsafe { (*info).DeletePending } != 0;
+    let delete = unsafe { (*info).DeleteOnClose } != 0;
     let keepalive = request.keepalive();
     let call = Call {
         process_id: request.process_id,

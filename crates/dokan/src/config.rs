@@ -38,7 +38,7 @@ pub const MAX_COMPONENT_LENGTH: u32 = 255;
 pub struct DokanConfig {
     /// `DOKAN_OPTIONS.MountPoint`: `M:\` for a drive, the folder path as given otherwise.
     pub mount_point: String,
-    /// `DOKAN_OPTIONS.UNCName`: `\\mountkit\<label>` for a network drive, else none.
+    /// `DOKAN_OPTIONS.UNCName`: `\mountkit\<label>` for a network drive, else none.
     pub unc_name: Option<String>,
     /// `DOKAN_OPTIONS.Options`.
     pub flags: u32,
@@ -105,9 +105,13 @@ pub fn dokan_mount_point(mount_point: &MountPoint) -> String {
     }
 }
 
-/// The UNC name of a network mount: `\\mountkit\` followed by the volume label with every
+/// The UNC name of a network mount: `\mountkit\` followed by the volume label with every
 /// character that is not an ASCII letter, digit, `-` or `_` replaced by `_` (`volume` for an
 /// empty label).
+///
+/// One leading backslash, as Dokan wants it: the driver compares it with the paths the
+/// multiple UNC provider hands on (`\server\share\...`, one backslash already taken), and
+/// Dokan's network provider puts the second one back when it shows `\\mountkit\<label>`.
 pub fn unc_name(label: &str) -> String {
     let share: String = label
         .chars()
@@ -124,7 +128,7 @@ pub fn unc_name(label: &str) -> String {
     } else {
         share
     };
-    format!("\\\\mountkit\\{share}")
+    format!("\\mountkit\\{share}")
 }
 
 /// What `GetVolumeInformation` reports.
@@ -235,14 +239,17 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(network.flags & DOKAN_OPTION_NETWORK, DOKAN_OPTION_NETWORK);
-        assert_eq!(network.unc_name.as_deref(), Some("\\\\mountkit\\My_Files"));
+        assert_eq!(network.unc_name.as_deref(), Some("\\mountkit\\My_Files"));
     }
 
     #[test]
-    fn unc_names_are_sanitized() {
-        assert_eq!(unc_name(""), "\\\\mountkit\\volume");
-        assert_eq!(unc_name("a-b_c"), "\\\\mountkit\\a-b_c");
-        assert_eq!(unc_name("é\\x"), "\\\\mountkit\\__x");
+    fn unc_names_have_one_leading_backslash_and_are_sanitized() {
+        assert_eq!(unc_name(""), "\\mountkit\\volume");
+        assert_eq!(unc_name("a-b_c"), "\\mountkit\\a-b_c");
+        assert_eq!(unc_name("é\\x"), "\\mountkit\\__x");
+        // Dokan keeps it in a buffer of 64 units, terminator included.
+        let longest = "x".repeat(32);
+        assert!(unc_name(&longest).encode_utf16().count() < 64);
     }
 
     #[test]

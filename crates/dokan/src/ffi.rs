@@ -47,8 +47,9 @@ pub struct DOKAN_OPTIONS {
     pub VolumeSecurityDescriptor: [i8; VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE],
 }
 
-/// `DOKAN_FILE_INFO` (Dokan 2): the per-request view of an open file. `DeletePending` was
-/// called `DeleteOnClose` before Dokan 2.
+/// `DOKAN_FILE_INFO` (Dokan 2): the per-request view of an open file. `DeleteOnClose` is set
+/// while the file's delete is pending, whichever way it was asked for (the create option or a
+/// set-disposition request).
 #[repr(C)]
 #[allow(
     dead_code,
@@ -61,7 +62,7 @@ pub struct DOKAN_FILE_INFO {
     pub ProcessingContext: *mut c_void,
     pub ProcessId: u32,
     pub IsDirectory: u8,
-    pub DeletePending: u8,
+    pub DeleteOnClose: u8,
     pub PagingIo: u8,
     pub SynchronousIo: u8,
     pub Nocache: u8,
@@ -182,7 +183,7 @@ const _: () = {
     assert!(offset_of!(DOKAN_FILE_INFO, ProcessingContext) == 24);
     assert!(offset_of!(DOKAN_FILE_INFO, ProcessId) == 32);
     assert!(offset_of!(DOKAN_FILE_INFO, IsDirectory) == 36);
-    assert!(offset_of!(DOKAN_FILE_INFO, DeletePending) == 37);
+    assert!(offset_of!(DOKAN_FILE_INFO, DeleteOnClose) == 37);
     assert!(offset_of!(DOKAN_FILE_INFO, PagingIo) == 38);
     assert!(offset_of!(DOKAN_FILE_INFO, SynchronousIo) == 39);
     assert!(offset_of!(DOKAN_FILE_INFO, Nocache) == 40);

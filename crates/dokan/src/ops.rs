@@ -808,7 +808,7 @@ impl DokanFs {
     /// `Cleanup`: the last user handle of this open was closed. Flushes a file opened for
     /// data (`flush`, as FUSE does on every `close`), then, if this was the file's last open
     /// and it is marked for deletion (by `FILE_DELETE_ON_CLOSE` or a delete disposition), or
-    /// Dokan says so through `delete_pending` (`DOKAN_FILE_INFO.DeletePending`), removes it
+    /// Dokan says so through `delete_pending` (`DOKAN_FILE_INFO.DeleteOnClose`), removes it
     /// (`unlink`, or `rmdir` for a directory). Cleanup cannot fail: a removal the filesystem
     /// refuses is logged and the file stays.
     pub fn cleanup(&self, call: &Call, context: u64, delete_pending: bool) {
@@ -1132,7 +1132,7 @@ impl DokanFs {
     }
 
     /// `DeleteFile` and `DeleteDirectory`: with `delete`
-    /// (`DOKAN_FILE_INFO.DeletePending`), checks that the file may be deleted and marks it
+    /// (`DOKAN_FILE_INFO.DeleteOnClose`), checks that the file may be deleted and marks it
     /// delete pending; without, cancels a pending deletion. Nothing is removed here: the file
     /// goes at the cleanup of its last open. A read-only file fails with
     /// `STATUS_CANNOT_DELETE`, a non-empty directory with `STATUS_DIRECTORY_NOT_EMPTY`, the

@@ -1,7 +1,7 @@
 //! Sending one core request from a Dokan worker thread and blocking that thread, and only
 //! that thread, until the answer arrives.
 //!
-//! Each request has a [`Landing`]: its [`Responder`] puts the answer there from whatever
+//! Each request has a `Landing`: its [`Responder`] puts the answer there from whatever
 //! thread the dispatcher answers on (the JavaScript thread, a tokio worker, or the caller
 //! itself), and the Dokan worker waits on it in slices of [`TimeoutPolicy::wake_interval`],
 //! extending the driver's timer through a [`Keepalive`] after every slice that ends without an

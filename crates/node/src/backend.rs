@@ -1,8 +1,10 @@
-//! Which backend serves a mount, chosen at run time: FUSE on Linux; on Windows WinFsp if it is
-//! installed, else Dokan, unless the options name one. Every backend crate compiles on every
-//! platform and refuses to mount where its driver cannot exist, so this choice needs no
-//! compile-time switches beyond FUSE, which exists only on Linux.
+//! Which backend serves a mount, chosen at run time: FUSE on Linux; on Windows what
+//! [`auto::choose`] picks (WinFsp when it works, else Dokan), unless the options name one.
+//! Every backend crate compiles on every platform and refuses to mount where its driver cannot
+//! exist, so this choice needs no compile-time switches beyond FUSE, which exists only on
+//! Linux.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use mountkit_dokan::DokanMount;
 use mountkit_winfsp::WinFspMount;
 use napi::{Error, Status};
 
+use crate::auto::{self, AutoChoice};
 use crate::bridge::Bridge;
 use crate::{NativeDataPath, NativeMountOptions};
 
@@ -61,28 +64,6 @@ pub fn windows_options(mountpoint: &str, o: &NativeMountOptions) -> Result<Windo
     Ok(options)
 }
 
-/// Whether WinFsp's driver can start: its service entry must name a driver file that exists.
-/// A broken entry (after a reboot or an upgrade) makes every WinFsp mount fail, so `'auto'`
-/// prefers Dokan then.
-fn usable_driver(driver: &mountkit_winfsp::DriverFacts) -> Result<(), String> {
-    match (&driver.image_path, driver.driver_file_exists) {
-        (None, _) => Err("its driver service entry is missing".to_owned()),
-        (Some(path), Some(false)) => Err(format!(
-            "its driver service entry names {path}, which does not exist"
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The message when `backend: 'auto'` finds neither Windows driver.
-fn no_windows_driver(winfsp: &str, dokan: &str) -> String {
-    format!(
-        "no Windows file system driver is available. Install WinFsp ({}) or Dokan 2 ({}), then mount again. WinFsp: {winfsp}. Dokan: {dokan}.",
-        mountkit_winfsp::INSTALLER_URL,
-        mountkit_dokan::errors::DOKAN_RELEASES_URL,
-    )
-}
-
 impl Backend {
     pub fn mount(
         mountpoint: &str,
@@ -99,18 +80,14 @@ impl Backend {
             }
             "auto" if cfg!(windows) => {
                 let options = windows_options(mountpoint, o)?;
-                let probe = mountkit_winfsp::probe();
-                let installed = probe.is_ok();
-                match probe.and_then(|install| usable_driver(&install.driver)) {
-                    Ok(()) => WinFspMount::mount(&options, bridge).map(Backend::WinFsp),
-                    Err(winfsp) => match mountkit_dokan::probe() {
-                        Ok(_) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
-                        // Without Dokan, WinFsp's own mount error explains its problem best.
-                        Err(_) if installed => {
-                            WinFspMount::mount(&options, bridge).map(Backend::WinFsp)
-                        }
-                        Err(dokan) => Err(no_windows_driver(&winfsp, &dokan)),
-                    },
+                let winfsp = mountkit_winfsp::gather_facts();
+                let dokan = mountkit_dokan::probe();
+                match auto::choose(&winfsp, &dokan) {
+                    AutoChoice::WinFsp | AutoChoice::FailingWinFsp(_) => {
+                        WinFspMount::mount(&options, bridge).map(Backend::WinFsp)
+                    }
+                    AutoChoice::Dokan(_) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
+                    AutoChoice::NoDriver(message) => Err(message),
                 }
             }
             "auto" => mount_fuse(mountpoint, bridge, o),
@@ -262,18 +239,20 @@ pub fn unmount_path(path: &str) -> napi::Result<()> {
 }
 
 /// The id the kernel reports for requests made by the calling thread, to recognise a
-/// synchronous call from the serving JavaScript thread into its own mount. Windows drivers
-/// report process ids, which cannot tell the serving thread apart from the thread pool that
-/// legitimately calls in, so there no request is taken for one from the serving thread.
-pub fn current_thread_id() -> u32 {
+/// synchronous call from the serving JavaScript thread into its own mount: FUSE reports the
+/// calling thread. `None` off Linux: WinFsp and Dokan report a process id (WinFsp only for
+/// Create and Rename, 0 otherwise), which cannot tell the serving thread apart from libuv's
+/// pool threads that legitimately call in from the same process.
+pub fn serving_thread_id() -> Option<NonZeroU32> {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid has no preconditions and cannot fail.
-        unsafe { libc::gettid() as u32 }
+        let thread = unsafe { libc::gettid() };
+        NonZeroU32::new(thread as u32)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        0
+        None
     }
 }
 
@@ -333,35 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn the_missing_driver_message_names_both_installers() {
-        let message = no_windows_driver("not installed", "not installed");
-        assert!(message.contains(mountkit_winfsp::INSTALLER_URL));
-        assert!(message.contains(mountkit_dokan::errors::DOKAN_RELEASES_URL));
-    }
-
-    #[test]
-    fn a_broken_winfsp_driver_entry_is_not_usable() {
-        let healthy = mountkit_winfsp::DriverFacts {
-            install_dir: Some("C:\\Program Files (x86)\\WinFsp".into()),
-            image_path: Some("C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys".into()),
-            driver_file_exists: Some(true),
-        };
-        assert!(usable_driver(&healthy).is_ok());
-        let broken = mountkit_winfsp::DriverFacts {
-            driver_file_exists: Some(false),
-            ..healthy.clone()
-        };
-        assert!(usable_driver(&broken)
-            .unwrap_err()
-            .contains("does not exist"));
-        let missing = mountkit_winfsp::DriverFacts {
-            image_path: None,
-            ..healthy
-        };
-        assert!(usable_driver(&missing).unwrap_err().contains("missing"));
-    }
-
-    #[test]
     fn unknown_backends_are_refused() {
         let mut o = options();
         o.backend = "nfs".into();
@@ -369,7 +319,7 @@ mod tests {
             crate::bridge::Limits {
                 timeout: Duration::from_secs(1),
                 timeout_errno: mountkit_core::Errno::ETIMEDOUT,
-                serving_thread: 0,
+                serving_thread: None,
                 local_answers: Vec::new(),
             },
             Box::new(NoWake),

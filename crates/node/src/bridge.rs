@@ -9,6 +9,7 @@
 //! Every request is answered: by its handler, by the timeout sweeper, or with `EIO` when the
 //! bridge closes.
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -109,9 +110,13 @@ pub fn operation_code(operation: &Operation) -> usize {
 pub struct Limits {
     pub timeout: Duration,
     pub timeout_errno: Errno,
-    /// The thread id of the JavaScript thread that serves this mount: a request from it is a
-    /// synchronous call into our own mount, which can never be answered.
-    pub serving_thread: u32,
+    /// The thread id of the JavaScript thread that serves this mount, where the backend
+    /// reports the calling thread of each request (FUSE on Linux): a request from it is a
+    /// synchronous call into our own mount, which can never be answered. `None` where requests
+    /// carry a process id (WinFsp, Dokan), which cannot tell the serving thread from libuv's
+    /// pool in the same process; no request is refused there. Never zero, the id those
+    /// backends give requests of unknown origin.
+    pub serving_thread: Option<NonZeroU32>,
     /// Per operation code, what to answer without JavaScript; empty forwards everything.
     pub local_answers: Vec<LocalAnswer>,
 }
@@ -409,7 +414,11 @@ impl Dispatch for Bridge {
         if let Some(answer) = local.and_then(|a| a.reply()) {
             return responder.respond(answer);
         }
-        if context.pid == self.limits.serving_thread {
+        if self
+            .limits
+            .serving_thread
+            .is_some_and(|thread| thread.get() == context.pid)
+        {
             self.report(Fault {
                 operation: operation.name(),
                 path: operation.path().to_owned(),
@@ -511,7 +520,7 @@ pub(crate) mod tests {
         let limits = Limits {
             timeout,
             timeout_errno: Errno::ETIMEDOUT,
-            serving_thread: 4242,
+            serving_thread: NonZeroU32::new(4242),
             local_answers,
         };
         (
@@ -765,6 +774,25 @@ pub(crate) mod tests {
         assert_eq!(rx.recv().unwrap(), Err(Errno::EDEADLK));
         assert!(drain_ids(&b).is_empty());
         assert_eq!(b.take_faults()[0].errno, Errno::EDEADLK);
+    }
+
+    #[test]
+    fn without_a_serving_thread_no_request_is_refused_not_even_one_of_pid_0() {
+        let limits = Limits {
+            timeout: Duration::from_secs(30),
+            timeout_errno: Errno::ETIMEDOUT,
+            serving_thread: None,
+            local_answers: Vec::new(),
+        };
+        let b = Bridge::new(limits, Box::new(CountingWaker(Arc::default())), None);
+        // WinFsp gives most requests process id 0, Dokan some of them.
+        let (r, rx) = request(0, "/volume");
+        b.dispatch(r);
+        let ids = drain_ids(&b);
+        assert_eq!(ids.len(), 1, "forwarded to JavaScript");
+        assert_eq!(b.settle(ids[0], |_| Ok(Err(Errno::ENOENT))), Ok(true));
+        assert_eq!(rx.recv().unwrap(), Err(Errno::ENOENT));
+        assert!(!b.has_faults());
     }
 
     #[test]

@@ -10,10 +10,12 @@ use mountkit_dokan::errors::{
 };
 use mountkit_dokan::DokanInstall;
 use mountkit_winfsp::{
-    DllFacts, ServiceFacts, WinFspFacts, DELETE_DRIVER_ENTRY, DRIVER_SERVICE_KEY, INSTALLER_URL,
-    INSTALL_KEYS, LAUNCHER_SERVICE_KEY,
+    delete_service_command, is_installed_driver_file, DllFacts, ServiceFacts, WinFspFacts,
+    INSTALLER_URL, INSTALL_KEYS,
 };
 use napi_derive::napi;
+
+use crate::auto::{self, AutoChoice, WinFspProblem};
 
 /// Everything the Windows diagnosis looks at.
 pub struct WindowsFacts {
@@ -82,49 +84,30 @@ const LAUNCHER_ROLE: &str = "mountkit's mounts run in their own process and do n
     for launchctl and for network drives mapped through WinFsp's network provider (Map network \
     drive in Explorer, or net use \\\\name\\share)";
 
-/// What the facts mean for mounting with `backend: 'auto'`, which picks WinFsp when its DLL
-/// loads (`mountkit_winfsp::probe` succeeds), else Dokan when `mountkit_dokan::probe` succeeds
-/// (see `backend.rs`). The driver's registry entry does not enter that choice.
-struct Outlook {
-    /// WinFsp's DLL loads, so `'auto'` picks WinFsp.
-    winfsp_loads: bool,
-    /// WinFsp's driver service cannot start: no entry, or one naming a missing file.
-    driver_broken: bool,
-    dokan_usable: bool,
+/// How much a WinFsp problem matters when `'auto'` makes `choice`: a warning when it mounts
+/// through Dokan instead, an error when mounts go to WinFsp and fail.
+fn winfsp_severity(choice: &AutoChoice) -> Status {
+    match choice {
+        AutoChoice::Dokan(_) => Status::Warn,
+        _ => Status::Error,
+    }
 }
 
-impl Outlook {
-    fn of(facts: &WindowsFacts) -> Outlook {
-        let driver = &facts.winfsp.driver;
-        Outlook {
-            winfsp_loads: matches!(facts.winfsp.dll, DllFacts::Loaded { .. }),
-            driver_broken: driver.image_path.is_none() || driver.file_exists == Some(false),
-            dokan_usable: facts.dokan.is_ok(),
-        }
+/// How a WinFsp problem's finding ends when `'auto'` makes `choice`: saying that mounts use
+/// Dokan instead, when they do.
+fn instead_of_winfsp(choice: &AutoChoice) -> &'static str {
+    match choice {
+        AutoChoice::Dokan(_) => "; mounts use Dokan instead",
+        _ => "",
     }
+}
 
-    /// How much a WinFsp problem matters: an error when `'auto'` mounts through WinFsp or has
-    /// nothing else, a warning when it mounts through Dokan instead.
-    fn winfsp_severity(&self) -> Status {
-        if self.dokan_usable && !self.winfsp_loads {
-            Status::Warn
-        } else {
-            Status::Error
-        }
-    }
-
-    /// How much a Dokan problem matters: `'auto'` mounts through Dokan only when WinFsp's DLL
-    /// does not load.
-    fn dokan_severity(&self) -> Status {
-        if self.winfsp_loads {
-            Status::Warn
-        } else {
-            Status::Error
-        }
-    }
-
-    fn winfsp_healthy(&self) -> bool {
-        self.winfsp_loads && !self.driver_broken
+/// How much a Dokan problem matters when `'auto'` makes `choice`: a warning while WinFsp
+/// serves mounts, an error when Dokan would be needed.
+fn dokan_severity(choice: &AutoChoice) -> Status {
+    match choice {
+        AutoChoice::WinFsp => Status::Warn,
+        _ => Status::Error,
     }
 }
 
@@ -142,30 +125,31 @@ pub fn diagnose(facts: &WindowsFacts) -> Vec<Finding> {
             fix: None,
         }];
     }
-    let outlook = Outlook::of(facts);
-    let mut findings = vec![winfsp_finding(&facts.winfsp, &outlook)];
-    // Without an installation the services say nothing the finding above does not.
+    let choice = auto::choose(&facts.winfsp, &facts.dokan);
+    let mut findings = vec![winfsp_finding(&facts.winfsp, &choice)];
+    // Without an installation there are no services to report.
     if let Some(install_dir) = &facts.winfsp.install_dir {
-        findings.push(driver_finding(&facts.winfsp.driver, install_dir, &outlook));
-        findings.push(launcher_finding(&facts.winfsp.launcher));
+        if let Some(driver) = &facts.winfsp.driver {
+            findings.push(driver_finding(driver, install_dir, &choice));
+        }
+        if let Some(launcher) = &facts.winfsp.launcher {
+            findings.push(launcher_finding(launcher));
+        }
     }
-    findings.push(dokan_finding(&facts.dokan, &outlook));
-    findings.push(backend_finding(facts, &outlook));
+    findings.push(dokan_finding(&facts.dokan, &choice));
+    findings.push(backend_finding(facts, &choice));
     findings
 }
 
-fn winfsp_finding(winfsp: &WinFspFacts, outlook: &Outlook) -> Finding {
+fn winfsp_finding(winfsp: &WinFspFacts, choice: &AutoChoice) -> Finding {
     let source = format!(
         "InstallDir under HKLM\\{} or HKLM\\{}, then LoadLibraryW and FspVersion",
         INSTALL_KEYS[0], INSTALL_KEYS[1]
     );
     let folder = winfsp.install_dir.as_deref().unwrap_or("an unknown folder");
     let dll = winfsp.dll_path.as_deref().unwrap_or("its DLL");
-    let instead = if outlook.winfsp_severity() == Status::Warn {
-        "; mounts use Dokan instead"
-    } else {
-        ""
-    };
+    let severity = winfsp_severity(choice);
+    let instead = instead_of_winfsp(choice);
     let (status, found, fix) = match &winfsp.dll {
         DllFacts::NotTried => (
             Status::Warn,
@@ -185,7 +169,7 @@ fn winfsp_finding(winfsp: &WinFspFacts, outlook: &Outlook) -> Finding {
             None,
         ),
         DllFacts::LoadFailed { code, message } => (
-            outlook.winfsp_severity(),
+            severity,
             format!(
                 "installed in {folder}, but {dll} does not load: Windows error {code} \
                  ({message}){instead}"
@@ -193,7 +177,7 @@ fn winfsp_finding(winfsp: &WinFspFacts, outlook: &Outlook) -> Finding {
             Some(format!("reinstall WinFsp from {INSTALLER_URL}")),
         ),
         DllFacts::Unusable(why) => (
-            outlook.winfsp_severity(),
+            severity,
             format!("installed in {folder}, but its DLL cannot be used: {why}{instead}"),
             Some(format!(
                 "install the current WinFsp release from {INSTALLER_URL}"
@@ -210,42 +194,31 @@ fn winfsp_finding(winfsp: &WinFspFacts, outlook: &Outlook) -> Finding {
     }
 }
 
-/// Whether `file` is directly in the `bin` folder of the WinFsp installed in `install_dir`,
-/// where WinFsp's installer registers the driver from (the DLL's path with `.sys` for `.dll`).
-/// Windows paths compare without case.
-fn in_bin_folder(file: &str, install_dir: &str) -> bool {
-    let bin = format!(
-        "{}\\bin\\",
-        install_dir.trim_end_matches(['\\', '/']).to_lowercase()
-    );
-    let file = file.to_lowercase();
-    file.strip_prefix(&bin)
-        .is_some_and(|name| !name.is_empty() && !name.contains('\\'))
-}
-
-fn driver_finding(driver: &ServiceFacts, install_dir: &str, outlook: &Outlook) -> Finding {
-    let repair = format!(
-        "as Administrator: `{DELETE_DRIVER_ENTRY}`, then reinstall WinFsp from {INSTALLER_URL}"
-    );
+fn driver_finding(driver: &ServiceFacts, install_dir: &str, choice: &AutoChoice) -> Finding {
+    let key = driver.key();
+    let delete = delete_service_command(&driver.name);
+    let repair =
+        format!("as Administrator: `{delete}`, then reinstall WinFsp from {INSTALLER_URL}");
+    let instead = instead_of_winfsp(choice);
     let (status, found, fix) = match (&driver.image_path, driver.file_exists) {
         (None, _) => (
-            outlook.winfsp_severity(),
+            winfsp_severity(choice),
             format!(
-                "not registered: HKLM\\{DRIVER_SERVICE_KEY} has no ImagePath value, so Windows \
-                 cannot start the WinFsp driver and every WinFsp mount fails"
+                "not registered: HKLM\\{key} has no ImagePath value, so Windows cannot start the \
+                 WinFsp driver and every WinFsp mount fails{instead}"
             ),
             Some(format!(
                 "reinstall WinFsp from {INSTALLER_URL}, which registers the driver; if the key \
-                 is there without ImagePath, first delete it as Administrator: \
-                 `{DELETE_DRIVER_ENTRY}`"
+                 is there without ImagePath, first delete it as Administrator: `{delete}`"
             )),
         ),
         (Some(image_path), Some(false)) => (
-            outlook.winfsp_severity(),
+            winfsp_severity(choice),
             format!(
-                "broken: ImagePath names {}, which does not exist, so the driver cannot \
-                 start. WinFsp mounts fail with {BROKEN_ENTRY_STATUS}, even WinFsp's own \
-                 samples; this happens after a reboot or an upgrade of WinFsp",
+                "broken: HKLM\\{key} has an ImagePath naming {}, which does not exist, so the \
+                 driver cannot start. WinFsp mounts fail with {BROKEN_ENTRY_STATUS}, even \
+                 WinFsp's own samples; this happens after a reboot or an upgrade of \
+                 WinFsp{instead}",
                 driver.file.as_deref().unwrap_or(image_path)
             ),
             Some(repair),
@@ -253,8 +226,8 @@ fn driver_finding(driver: &ServiceFacts, install_dir: &str, outlook: &Outlook) -
         (Some(image_path), None) => (
             Status::Warn,
             format!(
-                "ImagePath is {image_path}; whether that file exists could not be checked \
-                 (%SystemRoot% is not set)"
+                "HKLM\\{key} has the ImagePath {image_path}; whether that file exists could not \
+                 be checked (%SystemRoot% is not set)"
             ),
             Some(format!(
                 "if WinFsp mounts fail with {BROKEN_ENTRY_STATUS}: {repair}"
@@ -262,19 +235,19 @@ fn driver_finding(driver: &ServiceFacts, install_dir: &str, outlook: &Outlook) -
         ),
         (Some(image_path), Some(true)) => {
             let file = driver.file.as_deref().unwrap_or(image_path);
-            if in_bin_folder(file, install_dir) {
+            if is_installed_driver_file(file, install_dir, &driver.name) {
                 (
                     Status::Ok,
-                    format!("registered; its driver {file} exists"),
+                    format!("{} is registered; its driver {file} exists", driver.name),
                     None,
                 )
             } else {
                 (
                     Status::Warn,
                     format!(
-                        "ImagePath names {file}, which exists but is not in the bin folder of \
-                         the WinFsp installed in {install_dir}: the entry probably belongs to \
-                         another WinFsp version, whose driver may not match the DLL"
+                        "HKLM\\{key} names {file}, which exists but is not where the WinFsp \
+                         installed in {install_dir} keeps its driver: the entry probably belongs \
+                         to another WinFsp version, whose driver may not match the DLL"
                     ),
                     Some(format!(
                         "if WinFsp mounts fail with {BROKEN_ENTRY_STATUS} or another driver \
@@ -289,20 +262,22 @@ fn driver_finding(driver: &ServiceFacts, install_dir: &str, outlook: &Outlook) -
         title: "WinFsp driver service",
         status,
         found,
-        source: format!("ImagePath under HKLM\\{DRIVER_SERVICE_KEY}, and the file it names"),
+        source: format!(
+            "ImagePath under HKLM\\{key} and the file it names; the service is the one WinFsp's \
+             DLL starts: WinFsp+<the DLL's FspSxsIdent> since WinFsp 2.0, WinFsp before, or the \
+             newest WinFsp+… when the DLL does not say"
+        ),
         fix,
     }
 }
 
 fn launcher_finding(launcher: &ServiceFacts) -> Finding {
+    let key = launcher.key();
     let reinstall = format!("only if you need those: reinstall WinFsp from {INSTALLER_URL}");
     let (status, found, fix) = match (&launcher.image_path, launcher.file_exists) {
         (None, _) => (
             Status::Warn,
-            format!(
-                "not registered: HKLM\\{LAUNCHER_SERVICE_KEY} has no ImagePath value. \
-                 {LAUNCHER_ROLE}"
-            ),
+            format!("not registered: HKLM\\{key} has no ImagePath value. {LAUNCHER_ROLE}"),
             Some(reinstall),
         ),
         (Some(image_path), Some(false)) => (
@@ -335,7 +310,7 @@ fn launcher_finding(launcher: &ServiceFacts) -> Finding {
         title: "WinFsp.Launcher service",
         status,
         found,
-        source: format!("ImagePath under HKLM\\{LAUNCHER_SERVICE_KEY}, and the file it names"),
+        source: format!("ImagePath under HKLM\\{key}, and the file it names"),
         fix,
     }
 }
@@ -372,7 +347,7 @@ fn dokan_problem(error: &str) -> DokanProblem<'_> {
     }
 }
 
-fn dokan_finding(dokan: &Result<DokanInstall, String>, outlook: &Outlook) -> Finding {
+fn dokan_finding(dokan: &Result<DokanInstall, String>, choice: &AutoChoice) -> Finding {
     let (status, found, fix) = match dokan {
         Ok(install) => (
             Status::Ok,
@@ -380,7 +355,7 @@ fn dokan_finding(dokan: &Result<DokanInstall, String>, outlook: &Outlook) -> Fin
             None,
         ),
         Err(error) => match dokan_problem(error) {
-            DokanProblem::NotInstalled(_) if outlook.winfsp_healthy() => (
+            DokanProblem::NotInstalled(_) if *choice == AutoChoice::WinFsp => (
                 Status::Ok,
                 format!(
                     "not installed; optional while WinFsp serves mounts (Dokan 2's installer: \
@@ -396,7 +371,7 @@ fn dokan_finding(dokan: &Result<DokanInstall, String>, outlook: &Outlook) -> Fin
                 )),
             ),
             DokanProblem::DriverNotRunning(version) => (
-                outlook.dokan_severity(),
+                dokan_severity(choice),
                 format!(
                     "dokan2.dll {} is installed, but the Dokan 2 driver is not running \
                      (DokanDriverVersion answers 0)",
@@ -408,7 +383,7 @@ fn dokan_finding(dokan: &Result<DokanInstall, String>, outlook: &Outlook) -> Fin
                 )),
             ),
             DokanProblem::Unusable => (
-                outlook.dokan_severity(),
+                dokan_severity(choice),
                 format!("installed, but cannot be used: {error}"),
                 Some(format!(
                     "install the current Dokan 2 release from {DOKAN_RELEASES_URL}"
@@ -426,45 +401,56 @@ fn dokan_finding(dokan: &Result<DokanInstall, String>, outlook: &Outlook) -> Fin
     }
 }
 
-fn backend_finding(facts: &WindowsFacts, outlook: &Outlook) -> Finding {
-    let (status, found, fix) = match (&facts.winfsp.dll, &facts.dokan) {
-        (DllFacts::Loaded { version }, _) if !outlook.driver_broken => (
-            Status::Ok,
-            format!("WinFsp {}.{}", version.0, version.1),
-            None,
-        ),
-        (DllFacts::Loaded { .. }, dokan) => (
+fn backend_finding(facts: &WindowsFacts, choice: &AutoChoice) -> Finding {
+    let (status, found, fix) = match choice {
+        AutoChoice::WinFsp => {
+            let version = match facts.winfsp.dll {
+                DllFacts::Loaded {
+                    version: (major, minor),
+                } => format!(" {major}.{minor}"),
+                _ => String::new(),
+            };
+            (Status::Ok, format!("WinFsp{version}"), None)
+        }
+        AutoChoice::Dokan(problem) => {
+            let version = facts
+                .dokan
+                .as_ref()
+                .map(|install| format!(" {}", install.library_version_text()))
+                .unwrap_or_default();
+            let see = match problem {
+                WinFspProblem::DriverCannotStart => " (see the WinFsp driver service)",
+                _ => "",
+            };
+            (
+                Status::Ok,
+                format!("Dokan{version}, since {}{see}", problem.reason()),
+                None,
+            )
+        }
+        AutoChoice::FailingWinFsp(problem) => (
             Status::Error,
-            "WinFsp, because its DLL loads; but its driver cannot start (see the WinFsp driver \
-             service), so every mount fails"
-                .to_owned(),
-            Some(if dokan.is_ok() {
-                "repair the WinFsp driver service as above; until then, mount with \
-                 backend: 'dokan'"
-                    .to_owned()
-            } else {
-                "repair the WinFsp driver service as above".to_owned()
-            }),
-        ),
-        (winfsp, Ok(install)) => (
-            Status::Ok,
             format!(
-                "Dokan {}, since WinFsp {}",
-                install.library_version_text(),
-                if *winfsp == DllFacts::NotTried {
-                    "is not installed"
-                } else {
-                    "does not load"
+                "WinFsp, since it is installed, but {}, and Dokan 2 cannot be used either: \
+                 every mount fails with WinFsp's error",
+                match problem {
+                    WinFspProblem::DriverCannotStart =>
+                        "its driver cannot start (see the WinFsp driver service)",
+                    _ => "its DLL cannot be used (see WinFsp)",
                 }
             ),
-            None,
-        ),
-        (_, Err(_)) => (
-            Status::Error,
-            "none: neither WinFsp nor Dokan 2 can be used, so every mount fails".to_owned(),
             Some(format!(
-                "install WinFsp from {INSTALLER_URL} (preferred) or Dokan 2 from \
-                 {DOKAN_RELEASES_URL}, or repair the one installed as above"
+                "repair WinFsp as above; or install Dokan 2 from {DOKAN_RELEASES_URL}, which \
+                 'auto' then uses until WinFsp works"
+            )),
+        ),
+        AutoChoice::NoDriver(_) => (
+            Status::Error,
+            "none: WinFsp is not installed and Dokan 2 cannot be used, so every mount fails"
+                .to_owned(),
+            Some(format!(
+                "install WinFsp from {INSTALLER_URL} (preferred), or install or repair Dokan 2 \
+                 ({DOKAN_RELEASES_URL}) as above"
             )),
         ),
     };
@@ -473,8 +459,9 @@ fn backend_finding(facts: &WindowsFacts, outlook: &Outlook) -> Finding {
         title: "Backend that 'auto' picks",
         status,
         found,
-        source: "the findings above, chosen as mount() chooses: WinFsp when its DLL loads, \
-                 else Dokan 2"
+        source: "the findings above, judged by the rule mount() uses: WinFsp when its DLL loads \
+                 and its driver service can start, else Dokan 2 when it works, else WinFsp's \
+                 own error when WinFsp is installed"
             .to_owned(),
         fix,
     }
@@ -524,25 +511,37 @@ pub fn windows_diagnosis() -> Vec<NativeFinding> {
 #[cfg(test)]
 mod tests {
     use mountkit_dokan::errors::{missing_symbol_message, wrong_library_message};
-    use mountkit_winfsp::{explain_create_failure, DriverFacts};
+    use mountkit_winfsp::explain_create_failure;
 
     use super::*;
 
     const INSTALL_DIR: &str = "C:\\Program Files (x86)\\WinFsp\\";
-    const DRIVER: &str = "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys";
-    const LAUNCHER: &str = "C:\\Program Files (x86)\\WinFsp\\bin\\launcher-x64.exe";
+    /// WinFsp 2.x installs side by side: its driver service carries the installation's id,
+    /// and its files are in `SxS\sxs.<id>\bin`, where `bin` is a junction to.
+    const SERVICE: &str = "WinFsp+20231015T101530Z";
+    const DRIVER: &str =
+        "C:\\Program Files (x86)\\WinFsp\\SxS\\sxs.20231015T101530Z\\bin\\winfsp-x64.sys";
+    const LAUNCHER: &str =
+        "C:\\Program Files (x86)\\WinFsp\\SxS\\sxs.20231015T101530Z\\bin\\launcher-x64.exe";
+    /// WinFsp 1.x: one driver service, `WinFsp`, and the files in `bin`.
+    const DRIVER_1X: &str = "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys";
 
-    fn service(image_path: &str, file: &str, exists: Option<bool>) -> ServiceFacts {
+    fn service(name: &str, image_path: &str, file: &str, exists: Option<bool>) -> ServiceFacts {
         ServiceFacts {
+            name: name.to_owned(),
             image_path: Some(image_path.to_owned()),
             file: exists.map(|_| file.to_owned()),
             file_exists: exists,
         }
     }
 
+    fn driver(exists: Option<bool>) -> ServiceFacts {
+        service(SERVICE, &format!("\\??\\{DRIVER}"), DRIVER, exists)
+    }
+
     /// A healthy 64-bit machine with WinFsp 2.1 and Dokan 2.1.0, laid out as their installers
-    /// lay them out: the driver registered from WinFsp's bin folder (`\??\` form), the launcher
-    /// as a quoted program path.
+    /// lay them out: the driver registered from the installation's side-by-side folder
+    /// (`\??\` form), the launcher as a quoted program path.
     fn healthy() -> WindowsFacts {
         WindowsFacts {
             winfsp: WinFspFacts {
@@ -550,14 +549,32 @@ mod tests {
                 install_dir: Some(INSTALL_DIR.to_owned()),
                 dll_path: Some(format!("{INSTALL_DIR}bin\\winfsp-x64.dll")),
                 dll: DllFacts::Loaded { version: (2, 1) },
-                driver: service(&format!("\\??\\{DRIVER}"), DRIVER, Some(true)),
-                launcher: service(&format!("\"{LAUNCHER}\""), LAUNCHER, Some(true)),
+                driver: Some(driver(Some(true))),
+                launcher: Some(service(
+                    "WinFsp.Launcher",
+                    &format!("\"{LAUNCHER}\""),
+                    LAUNCHER,
+                    Some(true),
+                )),
             },
             dokan: Ok(DokanInstall {
                 library_version: 210,
                 driver_version: 0x190,
             }),
         }
+    }
+
+    /// A healthy machine with WinFsp 1.12, whose driver service is plain `WinFsp`.
+    fn healthy_1x() -> WindowsFacts {
+        let mut facts = healthy();
+        facts.winfsp.dll = DllFacts::Loaded { version: (1, 12) };
+        facts.winfsp.driver = Some(service(
+            "WinFsp",
+            &format!("\\??\\{DRIVER_1X}"),
+            DRIVER_1X,
+            Some(true),
+        ));
+        facts
     }
 
     fn without_winfsp(mut facts: WindowsFacts) -> WindowsFacts {
@@ -587,9 +604,7 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_healthy_machine_passes_every_check_with_a_source_and_nothing_to_fix() {
-        let findings = diagnose(&healthy());
+    fn assert_all_ok(findings: &[Finding]) {
         let checks: Vec<_> = findings.iter().map(|f| f.check).collect();
         assert_eq!(
             checks,
@@ -601,25 +616,57 @@ mod tests {
                 "backend"
             ]
         );
-        for f in &findings {
+        for f in findings {
             assert_eq!(f.status, Status::Ok, "{f:#?}");
             assert_eq!(f.fix, None, "{f:#?}");
             assert!(!f.source.is_empty() && !f.found.is_empty(), "{f:#?}");
         }
+    }
+
+    #[test]
+    fn a_healthy_2x_machine_passes_every_check_naming_the_side_by_side_driver_service() {
+        let findings = diagnose(&healthy());
+        assert_all_ok(&findings);
         let winfsp = finding(&findings, "winfsp");
         assert!(winfsp
             .found
             .contains("WinFsp 2.1 in C:\\Program Files (x86)\\WinFsp\\"));
         assert!(winfsp.found.contains("bin\\winfsp-x64.dll loads"));
-        assert!(finding(&findings, "winfsp-driver").found.contains(DRIVER));
-        assert!(finding(&findings, "winfsp-launcher")
-            .found
-            .contains(LAUNCHER));
+        let driver = finding(&findings, "winfsp-driver");
+        assert_eq!(
+            driver.found,
+            format!("WinFsp+20231015T101530Z is registered; its driver {DRIVER} exists")
+        );
+        assert!(
+            driver.source.starts_with(
+                "ImagePath under HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp+20231015T101530Z"
+            ),
+            "{driver:#?}"
+        );
+        let launcher = finding(&findings, "winfsp-launcher");
+        assert!(launcher.found.contains(LAUNCHER), "{launcher:#?}");
+        assert!(
+            launcher
+                .source
+                .contains("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp.Launcher"),
+            "{launcher:#?}"
+        );
         assert_eq!(
             finding(&findings, "dokan").found,
             "Dokan 2.1.0 (driver protocol 0x190): library and driver installed"
         );
         assert_eq!(finding(&findings, "backend").found, "WinFsp 2.1");
+    }
+
+    #[test]
+    fn a_healthy_1x_machine_passes_every_check_naming_the_winfsp_service() {
+        let findings = diagnose(&healthy_1x());
+        assert_all_ok(&findings);
+        assert_eq!(
+            finding(&findings, "winfsp-driver").found,
+            format!("WinFsp is registered; its driver {DRIVER_1X} exists")
+        );
+        assert_eq!(finding(&findings, "backend").found, "WinFsp 1.12");
     }
 
     #[test]
@@ -735,14 +782,16 @@ mod tests {
     #[test]
     fn a_missing_driver_service_entry_is_an_error_fixed_by_reinstalling() {
         let mut facts = healthy();
-        facts.winfsp.driver = ServiceFacts::default();
+        facts.winfsp.driver = Some(ServiceFacts::unregistered(SERVICE));
+        facts.dokan = dokan_missing();
         let findings = diagnose(&facts);
         let driver = finding(&findings, "winfsp-driver");
         assert_eq!(driver.status, Status::Error);
         assert!(
-            driver
-                .found
-                .contains("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp has no ImagePath"),
+            driver.found.contains(
+                "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp+20231015T101530Z has no \
+                 ImagePath"
+            ),
             "{driver:#?}"
         );
         let fix = driver.fix.unwrap();
@@ -750,70 +799,149 @@ mod tests {
             fix.starts_with("reinstall WinFsp from https://winfsp.dev/rel/"),
             "{fix}"
         );
-        assert!(fix.contains(DELETE_DRIVER_ENTRY), "{fix}");
+        assert!(fix.contains(&delete_service_command(SERVICE)), "{fix}");
         assert_eq!(errors(&findings), ["winfsp-driver", "backend"]);
     }
 
-    #[test]
-    fn an_image_path_naming_a_missing_file_is_the_broken_entry_after_a_reboot_or_upgrade() {
-        let mut facts = healthy();
-        facts.winfsp.driver = service(&format!("\\??\\{DRIVER}"), DRIVER, Some(false));
-        facts.dokan = dokan_missing();
-        let findings = diagnose(&facts);
+    /// The checks of a broken driver entry: the driver finding names the exact key, the file,
+    /// the status mounts fail with and the repair, and a failing mount says the same.
+    fn assert_broken_entry(facts: &WindowsFacts, service: &str, file: &str) {
+        let findings = diagnose(facts);
         let driver = finding(&findings, "winfsp-driver");
         assert_eq!(driver.status, Status::Error);
         for words in [
-            "broken: ImagePath names C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys, which \
-             does not exist",
-            "STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)",
-            "even WinFsp's own samples",
-            "after a reboot or an upgrade of WinFsp",
+            format!(
+                "broken: HKLM\\SYSTEM\\CurrentControlSet\\Services\\{service} has an ImagePath"
+            ),
+            format!("naming {file}, which does not exist"),
+            "STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)".to_owned(),
+            "even WinFsp's own samples".to_owned(),
+            "after a reboot or an upgrade of WinFsp".to_owned(),
         ] {
-            assert!(driver.found.contains(words), "{words}: {driver:#?}");
+            assert!(driver.found.contains(&words), "{words}: {driver:#?}");
         }
-        let fix = driver.fix.unwrap();
+        let delete =
+            format!("reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\{service}\" /f");
         assert_eq!(
-            fix,
-            "as Administrator: `reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp\" \
-             /f`, then reinstall WinFsp from https://winfsp.dev/rel/"
+            driver.fix.unwrap(),
+            format!(
+                "as Administrator: `{delete}`, then reinstall WinFsp from https://winfsp.dev/rel/"
+            )
         );
-        // The message of the failing mount gives the same repair.
         let mount_error = explain_create_failure(
             0xC000_0034_u32 as i32,
-            &DriverFacts {
-                install_dir: Some(INSTALL_DIR.to_owned()),
-                image_path: Some(format!("\\??\\{DRIVER}")),
-                driver_file_exists: Some(false),
-            },
+            facts.winfsp.driver.as_ref().unwrap(),
         );
-        assert!(mount_error.contains(DELETE_DRIVER_ENTRY), "{mount_error}");
+        assert!(mount_error.contains(&delete), "{mount_error}");
         assert!(mount_error.contains(INSTALLER_URL), "{mount_error}");
-        // 'auto' still picks WinFsp, whose DLL loads, so mounts fail.
+        // Without Dokan, 'auto' mounts with WinFsp, which fails with that error.
         let backend = finding(&findings, "backend");
         assert_eq!(backend.status, Status::Error);
         assert!(
-            backend.found.contains("driver cannot start"),
+            backend.found.contains("its driver cannot start"),
             "{backend:#?}"
         );
-        assert!(!backend.fix.unwrap().contains("'dokan'"));
+        assert!(
+            backend
+                .found
+                .contains("every mount fails with WinFsp's error"),
+            "{backend:#?}"
+        );
         assert_eq!(errors(&findings), ["winfsp-driver", "backend"]);
     }
 
     #[test]
-    fn with_a_broken_entry_and_dokan_installed_mount_with_dokan_meanwhile() {
+    fn a_broken_2x_entry_names_the_side_by_side_service_key() {
         let mut facts = healthy();
-        facts.winfsp.driver = service(&format!("\\??\\{DRIVER}"), DRIVER, Some(false));
+        facts.winfsp.driver = Some(driver(Some(false)));
+        facts.dokan = dokan_missing();
+        assert_broken_entry(&facts, SERVICE, DRIVER);
+    }
+
+    #[test]
+    fn a_broken_1x_entry_names_the_winfsp_service_key() {
+        let mut facts = healthy_1x();
+        facts.winfsp.driver = Some(service(
+            "WinFsp",
+            &format!("\\??\\{DRIVER_1X}"),
+            DRIVER_1X,
+            Some(false),
+        ));
+        facts.dokan = dokan_missing();
+        assert_broken_entry(&facts, "WinFsp", DRIVER_1X);
+    }
+
+    #[test]
+    fn with_a_broken_entry_and_dokan_installed_auto_mounts_with_dokan() {
+        let mut facts = healthy();
+        facts.winfsp.driver = Some(driver(Some(false)));
+        assert_eq!(
+            auto::choose(&facts.winfsp, &facts.dokan),
+            AutoChoice::Dokan(WinFspProblem::DriverCannotStart),
+            "what mount() does"
+        );
         let findings = diagnose(&facts);
-        assert_eq!(errors(&findings), ["winfsp-driver", "backend"]);
-        let fix = finding(&findings, "backend").fix.unwrap();
-        assert!(fix.contains("backend: 'dokan'"), "{fix}");
+        let driver = finding(&findings, "winfsp-driver");
+        assert_eq!(driver.status, Status::Warn);
+        assert!(
+            driver.found.ends_with("; mounts use Dokan instead"),
+            "{driver:#?}"
+        );
+        assert!(driver
+            .fix
+            .unwrap()
+            .contains(&delete_service_command(SERVICE)));
+        let backend = finding(&findings, "backend");
+        assert_eq!(backend.status, Status::Ok);
+        assert_eq!(
+            backend.found,
+            "Dokan 2.1.0, since WinFsp's driver cannot start (see the WinFsp driver service)"
+        );
+        assert_eq!(errors(&findings), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn the_backend_finding_names_what_mount_picks_in_every_case() {
+        let winfsp_states = {
+            let mut broken = healthy();
+            broken.winfsp.driver = Some(driver(Some(false)));
+            let mut unloadable = healthy();
+            unloadable.winfsp.dll = DllFacts::LoadFailed {
+                code: 126,
+                message: "The specified module could not be found.".to_owned(),
+            };
+            [healthy(), broken, unloadable, without_winfsp(healthy())]
+        };
+        for winfsp in winfsp_states {
+            for dokan in [
+                healthy().dokan,
+                dokan_missing(),
+                Err(driver_missing_message(210)),
+            ] {
+                let facts = WindowsFacts {
+                    winfsp: winfsp.winfsp.clone(),
+                    dokan,
+                };
+                let backend = finding(&diagnose(&facts), "backend");
+                let (prefix, status) = match auto::choose(&facts.winfsp, &facts.dokan) {
+                    AutoChoice::WinFsp => ("WinFsp 2.1", Status::Ok),
+                    AutoChoice::Dokan(_) => ("Dokan 2.1.0, since", Status::Ok),
+                    AutoChoice::FailingWinFsp(_) => {
+                        ("WinFsp, since it is installed", Status::Error)
+                    }
+                    AutoChoice::NoDriver(_) => ("none:", Status::Error),
+                };
+                assert!(backend.found.starts_with(prefix), "{prefix}: {backend:#?}");
+                assert_eq!(backend.status, status, "{backend:#?}");
+            }
+        }
     }
 
     #[test]
     fn a_driver_entry_outside_the_installed_folder_is_a_warning() {
         let mut facts = healthy();
         let old = "C:\\Program Files\\WinFsp 2019\\bin\\winfsp-x64.sys";
-        facts.winfsp.driver = service(&format!("\\??\\{old}"), old, Some(true));
+        facts.winfsp.driver = Some(service(SERVICE, &format!("\\??\\{old}"), old, Some(true)));
         let findings = diagnose(&facts);
         let driver = finding(&findings, "winfsp-driver");
         assert_eq!(driver.status, Status::Warn);
@@ -821,23 +949,22 @@ mod tests {
             driver.found.contains("another WinFsp version"),
             "{driver:#?}"
         );
-        assert!(driver.fix.unwrap().contains(DELETE_DRIVER_ENTRY));
+        assert!(driver
+            .fix
+            .unwrap()
+            .contains(&delete_service_command(SERVICE)));
         assert_eq!(finding(&findings, "backend").status, Status::Ok);
-        // Case and a missing trailing backslash do not matter.
-        assert!(in_bin_folder(
-            "c:\\program files (x86)\\winfsp\\BIN\\winfsp-x64.sys",
-            "C:\\Program Files (x86)\\WinFsp"
-        ));
-        assert!(!in_bin_folder(
-            "C:\\Program Files (x86)\\WinFsp\\bin\\old\\winfsp-x64.sys",
-            INSTALL_DIR
-        ));
+        // The driver of another side-by-side installation is not this one's either.
+        let other = DRIVER.replace("20231015T101530Z", "20220101T000000Z");
+        facts.winfsp.driver = Some(service(SERVICE, &other, &other, Some(true)));
+        let driver = finding(&diagnose(&facts), "winfsp-driver");
+        assert_eq!(driver.status, Status::Warn, "{driver:#?}");
     }
 
     #[test]
     fn a_driver_file_that_could_not_be_checked_is_a_warning() {
         let mut facts = healthy();
-        facts.winfsp.driver = service("system32\\drivers\\winfsp.sys", "", None);
+        facts.winfsp.driver = Some(service(SERVICE, "system32\\drivers\\winfsp.sys", "", None));
         let driver = finding(&diagnose(&facts), "winfsp-driver");
         assert_eq!(driver.status, Status::Warn);
         assert!(driver.found.contains("could not be checked"), "{driver:#?}");
@@ -847,7 +974,7 @@ mod tests {
     #[test]
     fn a_missing_launcher_is_a_warning_that_says_what_it_is_for() {
         let mut facts = healthy();
-        facts.winfsp.launcher = ServiceFacts::default();
+        facts.winfsp.launcher = Some(ServiceFacts::unregistered("WinFsp.Launcher"));
         let findings = diagnose(&facts);
         let launcher = finding(&findings, "winfsp-launcher");
         assert_eq!(launcher.status, Status::Warn);
@@ -863,7 +990,12 @@ mod tests {
         assert!(launcher.fix.unwrap().contains(INSTALLER_URL));
         assert_eq!(errors(&findings), Vec::<&str>::new());
 
-        facts.winfsp.launcher = service(&format!("\"{LAUNCHER}\""), LAUNCHER, Some(false));
+        facts.winfsp.launcher = Some(service(
+            "WinFsp.Launcher",
+            &format!("\"{LAUNCHER}\""),
+            LAUNCHER,
+            Some(false),
+        ));
         let launcher = finding(&diagnose(&facts), "winfsp-launcher");
         assert_eq!(launcher.status, Status::Warn);
         assert!(
@@ -980,14 +1112,15 @@ mod tests {
     #[test]
     fn findings_reach_javascript_with_the_status_spelled_as_in_typescript() {
         let mut facts = healthy();
-        facts.winfsp.launcher = ServiceFacts::default();
-        facts.winfsp.driver = ServiceFacts::default();
+        facts.winfsp.launcher = Some(ServiceFacts::unregistered("WinFsp.Launcher"));
+        facts.winfsp.driver = Some(ServiceFacts::unregistered(SERVICE));
+        facts.dokan = dokan_missing();
         let native: Vec<NativeFinding> = diagnose(&facts)
             .into_iter()
             .map(NativeFinding::from)
             .collect();
         let statuses: Vec<_> = native.iter().map(|f| f.status.as_str()).collect();
-        assert_eq!(statuses, ["ok", "error", "warn", "ok", "error"]);
+        assert_eq!(statuses, ["ok", "error", "warn", "warn", "error"]);
         assert_eq!(native[1].check, "winfsp-driver");
         assert!(native[1].fix.is_some());
         assert_eq!(native[0].fix, None);

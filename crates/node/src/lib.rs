@@ -2,8 +2,9 @@
 //!
 //! The napi-rs addon: the only crate that knows about JavaScript. It implements the core's
 //! [`Dispatch`](mountkit_core::Dispatch) by forwarding requests to JavaScript handlers in
-//! batches (see [`bridge`]), and exposes mount/unmount to `lib/mount.ts`.
+//! batches (see the `bridge` module), and exposes mount/unmount to `lib/mount.ts`.
 
+mod auto;
 mod backend;
 mod bridge;
 mod convert;
@@ -174,7 +175,7 @@ impl NativeMount {
         let limits = Limits {
             timeout: Duration::from_secs_f64(options.timeout_ms.max(1.0) / 1000.0),
             timeout_errno,
-            serving_thread: backend::current_thread_id(),
+            serving_thread: backend::serving_thread_id(),
             local_answers,
         };
         // SAFETY: `env` is the environment of this call, on the JavaScript thread.

@@ -14,26 +14,102 @@ use mountkit_core::windows::{describe_ntstatus, MountPoint};
 /// Where the WinFsp installer is published.
 pub const INSTALLER_URL: &str = "https://winfsp.dev/rel/";
 
-/// The registry key of the WinFsp driver service, under `HKEY_LOCAL_MACHINE`.
-pub const DRIVER_SERVICE_KEY: &str = "SYSTEM\\CurrentControlSet\\Services\\WinFsp";
+/// The registry key that holds one key per Windows service, under `HKEY_LOCAL_MACHINE`.
+pub const SERVICES_KEY: &str = "SYSTEM\\CurrentControlSet\\Services";
 
-/// The registry key of WinFsp's launcher service, `WinFsp.Launcher`, under
-/// `HKEY_LOCAL_MACHINE`. WinFsp's installer registers it (`ServiceInstall` in its `Product.wxs`).
-/// It starts file systems registered under `HKLM\SOFTWARE\WinFsp\Services` on request, for
-/// `launchctl` and for WinFsp's network provider (a network drive such as `\\memfs64\share`
-/// mapped in Explorer or with `net use`); mountkit's mounts run in their own process and do not
-/// use it.
-pub const LAUNCHER_SERVICE_KEY: &str = "SYSTEM\\CurrentControlSet\\Services\\WinFsp.Launcher";
+/// The name of WinFsp's driver service before WinFsp 2.0, and the stem of its names since
+/// (`FSP_FSCTL_DRIVER_NAME`).
+pub const DRIVER_SERVICE_STEM: &str = "WinFsp";
 
-/// The command that deletes the driver service's registry entry ([`DRIVER_SERVICE_KEY`]), the
-/// first half of repairing a broken entry; it must run as Administrator, and reinstalling WinFsp
+/// What joins the stem and the instance id of a side-by-side installation in the driver
+/// service's name, `WinFsp+<InstanceID>` (`FSP_SXS_SEPARATOR_CHAR`).
+const SXS_SEPARATOR: char = '+';
+
+/// The name of WinFsp's launcher service, in every version: the installer registers it
+/// (`ServiceInstall` in its `Product.wxs`) without an instance id, even side by side. It starts
+/// file systems registered under `HKLM\SOFTWARE\WinFsp\Services` on request, for `launchctl` and
+/// for WinFsp's network provider (a network drive such as `\\memfs64\share` mapped in Explorer
+/// or with `net use`); mountkit's mounts run in their own process and do not use it.
+pub const LAUNCHER_SERVICE_NAME: &str = "WinFsp.Launcher";
+
+/// The registry key of the service `name`, under `HKEY_LOCAL_MACHINE`.
+pub fn service_key(name: &str) -> String {
+    format!("{SERVICES_KEY}\\{name}")
+}
+
+/// The command that deletes the registry key of the service `name`: the first half of
+/// repairing a broken driver entry. It must run as Administrator, and reinstalling WinFsp
 /// afterwards registers the driver anew.
-pub const DELETE_DRIVER_ENTRY: &str =
-    "reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp\" /f";
+pub fn delete_service_command(name: &str) -> String {
+    format!("reg delete \"HKLM\\{}\" /f", service_key(name))
+}
+
+/// The driver service that WinFsp's DLL starts before it creates a volume, chosen as
+/// `FspFsctlStartService` chooses it (WinFsp 2.x, `src/dll/fsctl.c`).
+///
+/// `sxs_ident` is what the DLL's `FspSxsIdent` answered: the instance id of a side-by-side
+/// installation (WinFsp 2.0 and later install side by side), or empty outside one; `None` when
+/// the DLL does not export it (WinFsp 1.x) or could not be asked. `registered` are the names
+/// of the services under [`SERVICES_KEY`].
+///
+/// With an instance id the DLL starts `WinFsp+<id>` and no other. Without one it starts
+/// `WinFsp` if that is registered, and otherwise the `WinFsp+…` service whose name sorts last
+/// (instance ids are install times, so the newest installation). With none of them registered,
+/// the answer is `WinFsp`, the name a healthy installation without an instance id would have.
+pub fn driver_service_name(sxs_ident: Option<&str>, registered: &[String]) -> String {
+    if let Some(ident) = sxs_ident.filter(|ident| !ident.is_empty()) {
+        return format!("{DRIVER_SERVICE_STEM}{SXS_SEPARATOR}{ident}");
+    }
+    if registered
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(DRIVER_SERVICE_STEM))
+    {
+        return DRIVER_SERVICE_STEM.to_owned();
+    }
+    registered
+        .iter()
+        .filter(|name| sxs_ident_of_service(name).is_some())
+        .max()
+        .cloned()
+        .unwrap_or_else(|| DRIVER_SERVICE_STEM.to_owned())
+}
+
+/// Whether `name` (any case) is one a WinFsp driver service may have: `WinFsp`, or
+/// `WinFsp+<id>` for a side-by-side installation.
+pub fn is_driver_service_name(name: &str) -> bool {
+    name.eq_ignore_ascii_case(DRIVER_SERVICE_STEM) || sxs_ident_of_service(name).is_some()
+}
+
+/// The instance id in a side-by-side driver service's name (`WinFsp+<id>`, any case), or
+/// `None` for any other name.
+fn sxs_ident_of_service(name: &str) -> Option<&str> {
+    let stem = name.get(..DRIVER_SERVICE_STEM.len())?;
+    let rest = name[DRIVER_SERVICE_STEM.len()..].strip_prefix(SXS_SEPARATOR)?;
+    (stem.eq_ignore_ascii_case(DRIVER_SERVICE_STEM) && !rest.is_empty()).then_some(rest)
+}
+
+/// Whether `file` is where WinFsp's installer puts the driver of the service `service_name`
+/// for a WinFsp installed in `install_dir`: directly in its `bin` folder or, for a
+/// side-by-side installation (`WinFsp+<id>`), in `SxS\sxs.<id>\bin`, the folder that `bin` is
+/// a junction to since WinFsp 2.0. Windows paths compare without case.
+pub fn is_installed_driver_file(file: &str, install_dir: &str, service_name: &str) -> bool {
+    let root = install_dir.trim_end_matches(['\\', '/']).to_lowercase();
+    let file = file.to_lowercase();
+    let mut folders = vec![format!("{root}\\bin\\")];
+    if let Some(ident) = sxs_ident_of_service(service_name) {
+        folders.push(format!("{root}\\sxs\\sxs.{}\\bin\\", ident.to_lowercase()));
+    }
+    folders.iter().any(|folder| {
+        file.strip_prefix(folder.as_str())
+            .is_some_and(|name| !name.is_empty() && !name.contains('\\'))
+    })
+}
 
 /// What the registry says of one Windows service, and whether the file it runs exists.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceFacts {
+    /// The service's name; its registry key is [`service_key`] of it.
+    pub name: String,
     /// The `ImagePath` value of the service's key, unexpanded; `None` when the key or the value
     /// is missing, i.e. the service is not registered.
     pub image_path: Option<String>,
@@ -42,6 +118,30 @@ pub struct ServiceFacts {
     pub file: Option<String>,
     /// Whether `file` exists; `None` when there is no `file` to check.
     pub file_exists: Option<bool>,
+}
+
+impl ServiceFacts {
+    /// The facts of the service `name` when it is not registered.
+    pub fn unregistered(name: &str) -> ServiceFacts {
+        ServiceFacts {
+            name: name.to_owned(),
+            image_path: None,
+            file: None,
+            file_exists: None,
+        }
+    }
+
+    /// The registry key of this service, under `HKEY_LOCAL_MACHINE`.
+    pub fn key(&self) -> String {
+        service_key(&self.name)
+    }
+
+    /// Whether Windows can start this service as far as the registry shows: it is registered
+    /// and the file it runs is not known to be missing. A driver entry that fails this makes
+    /// every WinFsp mount fail.
+    pub fn can_start(&self) -> bool {
+        self.image_path.is_some() && self.file_exists != Some(false)
+    }
 }
 
 /// Whether WinFsp's DLL could be loaded and used.
@@ -69,9 +169,8 @@ pub enum DllFacts {
     Unusable(String),
 }
 
-/// Everything `mountkit doctor` looks at about WinFsp, gathered by
-/// [`gather_facts`](crate::gather_facts) whether or not the DLL loads. The failure messages of
-/// [`explain_create_failure`] read the same registry values ([`DriverFacts`]).
+/// Everything `mountkit doctor` and `backend: 'auto'` look at about WinFsp, gathered by
+/// [`gather_facts`](crate::gather_facts) whether or not the DLL loads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WinFspFacts {
     /// Off Windows, why nothing could be looked up (every other field is then empty); `None`
@@ -84,40 +183,34 @@ pub struct WinFspFacts {
     pub dll_path: Option<String>,
     /// Whether that DLL loads and is usable.
     pub dll: DllFacts,
-    /// The driver service ([`DRIVER_SERVICE_KEY`]).
-    pub driver: ServiceFacts,
-    /// The launcher service ([`LAUNCHER_SERVICE_KEY`]).
-    pub launcher: ServiceFacts,
+    /// The driver service the DLL starts: `WinFsp+<instance id>` since WinFsp 2.0, `WinFsp`
+    /// before (as `FspFsctlStartService` chooses); `None` when WinFsp is not installed, and
+    /// nothing was looked up.
+    pub driver: Option<ServiceFacts>,
+    /// The launcher service ([`LAUNCHER_SERVICE_NAME`]); `None` when WinFsp is not installed.
+    pub launcher: Option<ServiceFacts>,
 }
 
-/// What could be learned about the installed WinFsp driver, for explaining a failure. Every
-/// field is `None` when it could not be found out.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DriverFacts {
-    /// WinFsp's installation folder, from the `InstallDir` registry value.
-    pub install_dir: Option<String>,
-    /// The `ImagePath` value of the driver service key ([`DRIVER_SERVICE_KEY`]), unexpanded;
-    /// `None` when the key or the value is missing.
-    pub image_path: Option<String>,
-    /// Whether the driver file that `image_path` names exists.
-    pub driver_file_exists: Option<bool>,
-}
-
-/// The message for a failed `FspFileSystemCreate` that returned `status`.
+/// The message for a failed `FspFileSystemCreate` that returned `status`, given what the
+/// registry says of the driver service the DLL starts.
 ///
 /// It always names the status ([`describe_ntstatus`]). For `STATUS_OBJECT_NAME_NOT_FOUND`
-/// (`0xC0000034`), the failure seen after a reboot or an upgrade of WinFsp, it says that the
-/// driver service's registry entry (`HKLM\SYSTEM\CurrentControlSet\Services\WinFsp`, value
-/// `ImagePath`) is broken, what `facts` show about it, and that the fix is to delete that key
-/// and reinstall WinFsp from [`INSTALLER_URL`]. Other statuses get the advice that fits them.
-pub fn explain_create_failure(status: i32, facts: &DriverFacts) -> String {
+/// (`0xC0000034`), the failure seen after a reboot or an upgrade of WinFsp, and
+/// `STATUS_OBJECT_PATH_NOT_FOUND` (`0xC000003A`, the driver's folder is gone), which WinFsp
+/// answers when Windows cannot find the driver file its service names, it says that the
+/// driver service's registry entry (its key under [`SERVICES_KEY`], value `ImagePath`) is
+/// broken, what `driver` shows about it, and that the fix is to delete that exact key and
+/// reinstall WinFsp from [`INSTALLER_URL`]. Other statuses get the advice that fits them.
+pub fn explain_create_failure(status: i32, driver: &ServiceFacts) -> String {
     let head = format!(
         "WinFsp could not create the volume: {}.",
         describe_ntstatus(status)
     );
+    let key = driver.key();
+    let delete = delete_service_command(&driver.name);
     let advice = match status {
-        STATUS_OBJECT_NAME_NOT_FOUND => {
-            let evidence = match (&facts.image_path, facts.driver_file_exists) {
+        STATUS_OBJECT_NAME_NOT_FOUND | STATUS_OBJECT_PATH_NOT_FOUND => {
+            let evidence = match (&driver.image_path, driver.file_exists) {
                 (None, _) => " The key or its ImagePath value is missing.".to_owned(),
                 (Some(path), Some(false)) => {
                     format!(" ImagePath is \"{path}\", and that file does not exist.")
@@ -130,18 +223,16 @@ pub fn explain_create_failure(status: i32, facts: &DriverFacts) -> String {
             };
             format!(
                 "The WinFsp driver could not be started because its service registry entry \
-                 HKLM\\{DRIVER_SERVICE_KEY} (value ImagePath) is broken, which happens after a \
-                 reboot or an upgrade of WinFsp.{evidence} To fix it, delete that key (as \
-                 Administrator: {DELETE_DRIVER_ENTRY}) and reinstall WinFsp from \
-                 {INSTALLER_URL}."
+                 HKLM\\{key} (value ImagePath) is broken, which happens after a reboot or an \
+                 upgrade of WinFsp.{evidence} To fix it, delete that key (as Administrator: \
+                 {delete}) and reinstall WinFsp from {INSTALLER_URL}."
             )
         }
         // WinFsp answers this status when the driver service does not exist at all.
-        STATUS_NO_SUCH_DEVICE if facts.image_path.is_none() => format!(
-            "The WinFsp driver is not registered as a service (HKLM\\{DRIVER_SERVICE_KEY} has \
-             no ImagePath value). Reinstall WinFsp from {INSTALLER_URL}, which registers it; \
-             if the key exists without that value, first delete it (as Administrator: \
-             {DELETE_DRIVER_ENTRY})."
+        STATUS_NO_SUCH_DEVICE if driver.image_path.is_none() => format!(
+            "The WinFsp driver is not registered as a service (HKLM\\{key} has no ImagePath \
+             value). Reinstall WinFsp from {INSTALLER_URL}, which registers it; if the key \
+             exists without that value, first delete it (as Administrator: {delete})."
         ),
         STATUS_ACCESS_DENIED => format!(
             "The WinFsp driver refused this process. Reinstall WinFsp from {INSTALLER_URL} \
@@ -152,12 +243,8 @@ pub fn explain_create_failure(status: i32, facts: &DriverFacts) -> String {
                                      sectorSize, allocationUnitSize and fsName options."
             .to_owned(),
         _ => format!(
-            "Reinstalling WinFsp from {INSTALLER_URL} repairs most driver problems.{}",
-            facts
-                .install_dir
-                .as_ref()
-                .map(|dir| format!(" (WinFsp is installed in {dir}.)"))
-                .unwrap_or_default()
+            "Reinstalling WinFsp from {INSTALLER_URL} repairs most driver problems (its \
+             driver service is HKLM\\{key})."
         ),
     };
     format!("{head} {advice}")
@@ -248,99 +335,201 @@ mod tests {
 
     use super::*;
 
-    fn facts(image_path: Option<&str>, exists: Option<bool>) -> DriverFacts {
-        DriverFacts {
-            install_dir: Some("C:\\Program Files (x86)\\WinFsp\\".to_owned()),
+    /// A side-by-side installation's instance id, as WinFsp 2.x's installer makes them.
+    const IDENT: &str = "20231015T101530Z";
+    const SXS_SERVICE: &str = "WinFsp+20231015T101530Z";
+    const SXS_DRIVER: &str =
+        "C:\\Program Files (x86)\\WinFsp\\SxS\\sxs.20231015T101530Z\\bin\\winfsp-x64.sys";
+
+    fn driver(name: &str, image_path: Option<&str>, exists: Option<bool>) -> ServiceFacts {
+        ServiceFacts {
+            name: name.to_owned(),
             image_path: image_path.map(str::to_owned),
-            driver_file_exists: exists,
+            file: image_path.and(exists).map(|_| SXS_DRIVER.to_owned()),
+            file_exists: exists,
+        }
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    #[test]
+    fn the_driver_service_is_the_one_the_dll_starts() {
+        // WinFsp 2.x: the DLL's instance id names the service, whatever else is registered.
+        let registered = names(&["WinFsp", "WinFsp+20220101T000000Z", SXS_SERVICE]);
+        assert_eq!(driver_service_name(Some(IDENT), &registered), SXS_SERVICE);
+        assert_eq!(driver_service_name(Some(IDENT), &[]), SXS_SERVICE);
+        // WinFsp 1.x (no FspSxsIdent), or no instance id: WinFsp first...
+        for ident in [None, Some("")] {
+            assert_eq!(driver_service_name(ident, &registered), "WinFsp");
+            assert_eq!(driver_service_name(ident, &names(&["winfsp"])), "WinFsp");
+        }
+        // ...else the side-by-side service that sorts last, the newest installation.
+        let side_by_side = names(&[
+            "Tcpip",
+            "WinFsp+20220101T000000Z",
+            SXS_SERVICE,
+            "WinFsp.Launcher",
+            "WinFsp+",
+        ]);
+        assert_eq!(driver_service_name(None, &side_by_side), SXS_SERVICE);
+        // With none registered, the name of a healthy installation without an instance id.
+        assert_eq!(driver_service_name(None, &names(&["Tcpip"])), "WinFsp");
+        // Which registry keys can be WinFsp's driver service at all.
+        for name in ["WinFsp", "winfsp", SXS_SERVICE, "WINFSP+x"] {
+            assert!(is_driver_service_name(name), "{name}");
+        }
+        for name in ["WinFsp+", "WinFsp.Launcher", "WinFspX", "Tcpip"] {
+            assert!(!is_driver_service_name(name), "{name}");
         }
     }
 
     #[test]
-    fn a_broken_driver_entry_names_the_key_and_the_fix() {
-        let message = explain_create_failure(STATUS_OBJECT_NAME_NOT_FOUND, &facts(None, None));
-        assert!(
-            message.contains("STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)"),
-            "{message}"
+    fn service_keys_and_the_repair_command_name_the_service() {
+        assert_eq!(
+            service_key("WinFsp"),
+            "SYSTEM\\CurrentControlSet\\Services\\WinFsp"
         );
-        assert!(
-            message.contains("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp (value ImagePath)"),
-            "{message}"
+        assert_eq!(
+            delete_service_command(SXS_SERVICE),
+            "reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp+20231015T101530Z\" /f"
         );
-        assert!(
-            message.contains("after a reboot or an upgrade"),
-            "{message}"
-        );
-        assert!(message.contains("delete that key"), "{message}");
-        assert!(
-            message.contains("reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp\" /f"),
-            "{message}"
-        );
-        assert!(
-            message.contains("reinstall WinFsp from https://winfsp.dev/rel/"),
-            "{message}"
-        );
-        assert!(
-            message.contains("The key or its ImagePath value is missing."),
-            "{message}"
+        assert_eq!(
+            ServiceFacts::unregistered(LAUNCHER_SERVICE_NAME).key(),
+            "SYSTEM\\CurrentControlSet\\Services\\WinFsp.Launcher"
         );
     }
 
     #[test]
+    fn a_driver_can_start_unless_its_entry_or_file_is_missing() {
+        assert!(driver(SXS_SERVICE, Some(SXS_DRIVER), Some(true)).can_start());
+        assert!(
+            driver(SXS_SERVICE, Some(SXS_DRIVER), None).can_start(),
+            "not known to be missing"
+        );
+        assert!(!driver(SXS_SERVICE, Some(SXS_DRIVER), Some(false)).can_start());
+        assert!(!ServiceFacts::unregistered(SXS_SERVICE).can_start());
+    }
+
+    #[test]
+    fn installed_driver_files_are_in_bin_or_its_side_by_side_target() {
+        let dir = "C:\\Program Files (x86)\\WinFsp\\";
+        let bin = "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys";
+        assert!(is_installed_driver_file(bin, dir, "WinFsp"));
+        assert!(is_installed_driver_file(bin, dir, SXS_SERVICE));
+        assert!(is_installed_driver_file(SXS_DRIVER, dir, SXS_SERVICE));
+        // Case and a missing trailing backslash do not matter.
+        assert!(is_installed_driver_file(
+            &SXS_DRIVER.to_uppercase(),
+            "c:\\program files (x86)\\winfsp",
+            "winfsp+20231015T101530Z"
+        ));
+        // Another instance's folder, the 1.x service, subfolders: not this installation's.
+        assert!(!is_installed_driver_file(SXS_DRIVER, dir, "WinFsp"));
+        assert!(!is_installed_driver_file(
+            SXS_DRIVER,
+            dir,
+            "WinFsp+20220101T000000Z"
+        ));
+        assert!(!is_installed_driver_file(
+            "C:\\Program Files (x86)\\WinFsp\\bin\\old\\winfsp-x64.sys",
+            dir,
+            "WinFsp"
+        ));
+    }
+
+    #[test]
+    fn a_broken_driver_entry_names_the_exact_key_and_the_fix() {
+        let message = explain_create_failure(
+            STATUS_OBJECT_NAME_NOT_FOUND,
+            &ServiceFacts::unregistered(SXS_SERVICE),
+        );
+        for words in [
+            "STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)",
+            "HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp+20231015T101530Z (value ImagePath)",
+            "after a reboot or an upgrade",
+            "delete that key",
+            "reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp+20231015T101530Z\" /f",
+            "reinstall WinFsp from https://winfsp.dev/rel/",
+            "The key or its ImagePath value is missing.",
+        ] {
+            assert!(message.contains(words), "{words}: {message}");
+        }
+        // WinFsp 1.x's service.
+        let message = explain_create_failure(
+            STATUS_OBJECT_NAME_NOT_FOUND,
+            &ServiceFacts::unregistered("WinFsp"),
+        );
+        assert!(
+            message.contains("reg delete \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinFsp\" /f"),
+            "{message}"
+        );
+        // A missing driver folder is the same broken entry.
+        let message = explain_create_failure(
+            STATUS_OBJECT_PATH_NOT_FOUND,
+            &driver(SXS_SERVICE, Some(SXS_DRIVER), Some(false)),
+        );
+        assert!(
+            message.contains("STATUS_OBJECT_PATH_NOT_FOUND"),
+            "{message}"
+        );
+        assert!(message.contains("that file does not exist"), "{message}");
+    }
+
+    #[test]
     fn a_missing_driver_service_says_to_reinstall() {
-        let message = explain_create_failure(STATUS_NO_SUCH_DEVICE, &facts(None, None));
+        let message = explain_create_failure(
+            STATUS_NO_SUCH_DEVICE,
+            &ServiceFacts::unregistered(SXS_SERVICE),
+        );
         assert!(message.contains("STATUS_NO_SUCH_DEVICE"), "{message}");
         assert!(message.contains("not registered as a service"), "{message}");
         assert!(
             message.contains("Reinstall WinFsp from https://winfsp.dev/rel/"),
             "{message}"
         );
-        assert!(message.contains(DELETE_DRIVER_ENTRY), "{message}");
-    }
-
-    #[test]
-    fn the_repair_command_deletes_the_driver_key() {
-        assert_eq!(
-            DELETE_DRIVER_ENTRY,
-            format!("reg delete \"HKLM\\{DRIVER_SERVICE_KEY}\" /f")
-        );
-        assert_eq!(
-            LAUNCHER_SERVICE_KEY,
-            format!("{DRIVER_SERVICE_KEY}.Launcher")
+        assert!(
+            message.contains(&delete_service_command(SXS_SERVICE)),
+            "{message}"
         );
     }
 
     #[test]
     fn the_driver_evidence_is_reported() {
-        let path = "\\??\\C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys";
+        let path = format!("\\??\\{SXS_DRIVER}");
         let missing = explain_create_failure(
             STATUS_OBJECT_NAME_NOT_FOUND,
-            &facts(Some(path), Some(false)),
+            &driver(SXS_SERVICE, Some(&path), Some(false)),
         );
         assert!(missing.contains("that file does not exist"), "{missing}");
         assert!(missing.contains("winfsp-x64.sys"), "{missing}");
-        let present =
-            explain_create_failure(STATUS_OBJECT_NAME_NOT_FOUND, &facts(Some(path), Some(true)));
+        let present = explain_create_failure(
+            STATUS_OBJECT_NAME_NOT_FOUND,
+            &driver(SXS_SERVICE, Some(&path), Some(true)),
+        );
         assert!(present.contains("another WinFsp version"), "{present}");
-        let unknown =
-            explain_create_failure(STATUS_OBJECT_NAME_NOT_FOUND, &facts(Some(path), None));
+        let unknown = explain_create_failure(
+            STATUS_OBJECT_NAME_NOT_FOUND,
+            &driver(SXS_SERVICE, Some(&path), None),
+        );
         assert!(unknown.contains("ImagePath is"), "{unknown}");
         assert!(unknown.contains("delete that key"), "{unknown}");
     }
 
     #[test]
     fn other_failures_get_their_own_advice() {
-        let denied = explain_create_failure(STATUS_ACCESS_DENIED, &DriverFacts::default());
+        let healthy = driver(SXS_SERVICE, Some(SXS_DRIVER), Some(true));
+        let denied = explain_create_failure(STATUS_ACCESS_DENIED, &healthy);
         assert!(denied.contains("STATUS_ACCESS_DENIED"), "{denied}");
         assert!(denied.contains("Administrator"), "{denied}");
         assert!(!denied.contains("reg delete"), "{denied}");
-        let invalid = explain_create_failure(STATUS_INVALID_PARAMETER, &DriverFacts::default());
+        let invalid = explain_create_failure(STATUS_INVALID_PARAMETER, &healthy);
         assert!(invalid.contains("sectorSize"), "{invalid}");
-        let path = "\\??\\C:\\WinFsp\\bin\\winfsp-x64.sys";
-        let other = explain_create_failure(STATUS_NO_SUCH_DEVICE, &facts(Some(path), Some(true)));
+        let other = explain_create_failure(STATUS_NO_SUCH_DEVICE, &healthy);
         assert!(other.contains("https://winfsp.dev/rel/"), "{other}");
-        assert!(other.contains("installed in"), "{other}");
-        let unknown = explain_create_failure(0xC0AB_CDEF_u32 as i32, &DriverFacts::default());
+        assert!(other.contains(&healthy.key()), "{other}");
+        let unknown = explain_create_failure(0xC0AB_CDEF_u32 as i32, &healthy);
         assert!(unknown.contains("0xC0ABCDEF"), "{unknown}");
     }
 

@@ -6,7 +6,7 @@
 //! ARM64 there is only one convention; on x86, `extern "system"` would be wrong.)
 
 use std::ffi::c_void;
-use std::mem::size_of;
+use std::mem::{offset_of, size_of};
 use std::sync::OnceLock;
 
 use crate::fsctl::{DirInfo, FileInfo, TransactReq, TransactRsp, VolumeInfo, VolumeParams};
@@ -161,11 +161,24 @@ pub struct FileSystemInterface {
     pub set_ea: Unused,
     /// `Obsolete0`.
     pub obsolete0: Unused,
-    /// `Reserved`: room for later operations.
+    /// `DispatcherStopped` (WinFsp 2.0), then `Reserved`, room for later operations.
     pub reserved: [Unused; 32],
 }
 
-const _: () = assert!(size_of::<FileSystemInterface>() == 64 * size_of::<usize>());
+// Where `winfsp.h` puts them, as printed by a C program built against WinFsp 2.1's headers.
+const _: () = {
+    let slot = size_of::<usize>();
+    assert!(size_of::<FileSystemInterface>() == 64 * slot);
+    assert!(offset_of!(FileSystemInterface, create) == 3 * slot);
+    assert!(offset_of!(FileSystemInterface, read) == 8 * slot);
+    assert!(offset_of!(FileSystemInterface, read_directory) == 18 * slot);
+    assert!(offset_of!(FileSystemInterface, get_dir_info_by_name) == 24 * slot);
+    assert!(offset_of!(FileSystemInterface, set_delete) == 26 * slot);
+    assert!(offset_of!(FileSystemInterface, obsolete0) == 31 * slot);
+    assert!(offset_of!(FileSystemInterface, reserved) == 32 * slot);
+    assert!(offset_of!(FspFileSystem, user_context) == slot);
+    assert!(offset_of!(OperationContext, response) == slot);
+};
 
 /// The WinFsp functions this crate calls, bound from the DLL.
 pub struct Api {
@@ -196,6 +209,9 @@ pub struct Api {
     pub add_dir_info: unsafe extern "C" fn(*mut DirInfo, *mut c_void, u32, *mut u32) -> Boolean,
     /// `FspVersion`: the DLL's version, major in the high 16 bits.
     pub version: unsafe extern "C" fn(*mut u32) -> NtStatus,
+    /// `FspSxsIdent` (WinFsp 2.0 and later): the instance id of a side-by-side installation,
+    /// which names the driver service the DLL starts; `None` in older DLLs.
+    sxs_ident: Option<unsafe extern "C" fn() -> *const u16>,
 }
 
 static API: OnceLock<Api> = OnceLock::new();
@@ -233,7 +249,37 @@ impl Api {
             get_operation_context: bind!(c"FspFileSystemGetOperationContext"),
             add_dir_info: bind!(c"FspFileSystemAddDirInfo"),
             version: bind!(c"FspVersion"),
+            sxs_ident: library.function(c"FspSxsIdent").ok().map(|function| {
+                // SAFETY: WinFsp exports `FspSxsIdent` as `PWSTR FspSxsIdent(VOID)`; function
+                // pointers all have the same size, and the DLL is never unloaded.
+                unsafe {
+                    std::mem::transmute::<
+                        unsafe extern "system" fn() -> isize,
+                        unsafe extern "C" fn() -> *const u16,
+                    >(function)
+                }
+            }),
             path: library.path().to_owned(),
         })
+    }
+
+    /// What the DLL's `FspSxsIdent` answers: the instance id of a side-by-side installation,
+    /// or an empty string outside one; `None` when the DLL predates it (WinFsp 1.x).
+    pub fn sxs_ident(&self) -> Option<String> {
+        // WinFsp keeps the id in a buffer of 32 units and a terminator.
+        const LONGEST: usize = 33;
+        let sxs_ident = self.sxs_ident?;
+        // SAFETY: `FspSxsIdent` takes no arguments and returns a static NUL-terminated string.
+        let text = unsafe { sxs_ident() };
+        if text.is_null() {
+            return Some(String::new());
+        }
+        let units: Vec<u16> = (0..LONGEST)
+            // SAFETY: reads stop at the terminator, which lies within the first `LONGEST`
+            // units of the string.
+            .map(|index| unsafe { *text.add(index) })
+            .take_while(|&unit| unit != 0)
+            .collect();
+        Some(String::from_utf16_lossy(&units))
     }
 }

@@ -6,8 +6,9 @@
 //! compile time against the sizes `fsctl.h` asserts, and their field offsets are checked by the
 //! unit tests, on Linux as on Windows.
 //!
-//! Where WinFsp declares bit fields, the field here is one `u32` and the bits are constants
-//! (MSVC allocates bit fields from the least significant bit).
+//! Where WinFsp declares bit fields, the field here is one `u32` per word the compiler
+//! allocates for them, and the bits are constants (MSVC allocates bit fields from the least
+//! significant bit, and starts a new word for a field that does not fit in the current one).
 
 use std::mem::size_of;
 
@@ -251,8 +252,9 @@ pub struct CreateRequest {
     pub share_access: u32,
     /// Extended attributes or reparse data sent with the create.
     pub ea: TransactBuf,
-    /// Bit fields: user mode, privileges, case sensitivity, ...
-    pub flags: u32,
+    /// Bit fields: user mode, privileges, case sensitivity, ... They take two words: after
+    /// nine one-bit fields, `ReservedFlags:24` does not fit in the first.
+    pub flags: [u32; 2],
     /// Where the stream name starts in the file name, or zero.
     pub named_stream: u16,
 }
@@ -429,30 +431,79 @@ mod tests {
 
     use super::*;
 
+    // The offsets below are those of WinFsp 2.1's `fsctl.h`, printed with `offsetof` by a C
+    // program built with x86_64-w64-mingw32-gcc (which lays out bit fields as MSVC does).
+
     #[test]
     fn volume_params_fields_lie_where_fsctl_h_puts_them() {
+        assert_eq!(offset_of!(VolumeParams, version), 0);
+        assert_eq!(offset_of!(VolumeParams, sector_size), 2);
+        assert_eq!(offset_of!(VolumeParams, sectors_per_allocation_unit), 4);
+        assert_eq!(offset_of!(VolumeParams, max_component_length), 6);
         assert_eq!(offset_of!(VolumeParams, volume_creation_time), 8);
         assert_eq!(offset_of!(VolumeParams, volume_serial_number), 16);
+        assert_eq!(offset_of!(VolumeParams, transact_timeout), 20);
         assert_eq!(offset_of!(VolumeParams, irp_timeout), 24);
+        assert_eq!(offset_of!(VolumeParams, irp_capacity), 28);
         assert_eq!(offset_of!(VolumeParams, file_info_timeout), 32);
         assert_eq!(offset_of!(VolumeParams, flags), 36);
         assert_eq!(offset_of!(VolumeParams, prefix), 40);
         assert_eq!(offset_of!(VolumeParams, file_system_name), 424);
         assert_eq!(offset_of!(VolumeParams, additional_flags), 456);
+        assert_eq!(offset_of!(VolumeParams, volume_info_timeout), 460);
+        assert_eq!(offset_of!(VolumeParams, dir_info_timeout), 464);
+        assert_eq!(offset_of!(VolumeParams, security_timeout), 468);
+        assert_eq!(offset_of!(VolumeParams, stream_info_timeout), 472);
+        assert_eq!(offset_of!(VolumeParams, ea_timeout), 476);
+        assert_eq!(offset_of!(VolumeParams, fsext_control_code), 480);
+        assert_eq!(offset_of!(VolumeParams, reserved32), 484);
         assert_eq!(offset_of!(VolumeParams, reserved64), 488);
     }
 
     #[test]
+    fn volume_flags_are_the_bits_fsctl_h_declares() {
+        // Each bit as the byte of `flags` (offset 36) it sets, and its value there.
+        let bytes = |flag: u32| flag.to_le_bytes();
+        assert_eq!(bytes(volume_flags::CASE_SENSITIVE_SEARCH), [0x01, 0, 0, 0]);
+        assert_eq!(bytes(volume_flags::CASE_PRESERVED_NAMES), [0x02, 0, 0, 0]);
+        assert_eq!(bytes(volume_flags::UNICODE_ON_DISK), [0x04, 0, 0, 0]);
+        assert_eq!(bytes(volume_flags::READ_ONLY_VOLUME), [0, 0x02, 0, 0]);
+        assert_eq!(
+            bytes(volume_flags::PASS_QUERY_DIRECTORY_PATTERN),
+            [0, 0x08, 0, 0]
+        );
+        assert_eq!(
+            bytes(volume_flags::PASS_QUERY_DIRECTORY_FILE_NAME),
+            [0, 0x20, 0, 0]
+        );
+        assert_eq!(
+            bytes(volume_flags::UM_FILE_CONTEXT_IS_USER_CONTEXT2),
+            [0, 0, 0x01, 0]
+        );
+    }
+
+    #[test]
     fn file_and_volume_info_fields() {
+        assert_eq!(offset_of!(FileInfo, file_attributes), 0);
+        assert_eq!(offset_of!(FileInfo, reparse_tag), 4);
         assert_eq!(offset_of!(FileInfo, allocation_size), 8);
+        assert_eq!(offset_of!(FileInfo, file_size), 16);
+        assert_eq!(offset_of!(FileInfo, creation_time), 24);
+        assert_eq!(offset_of!(FileInfo, last_access_time), 32);
+        assert_eq!(offset_of!(FileInfo, last_write_time), 40);
+        assert_eq!(offset_of!(FileInfo, change_time), 48);
         assert_eq!(offset_of!(FileInfo, index_number), 56);
+        assert_eq!(offset_of!(FileInfo, hard_links), 64);
         assert_eq!(offset_of!(FileInfo, ea_size), 68);
+        assert_eq!(offset_of!(VolumeInfo, total_size), 0);
+        assert_eq!(offset_of!(VolumeInfo, free_size), 8);
         assert_eq!(offset_of!(VolumeInfo, volume_label_length), 16);
         assert_eq!(offset_of!(VolumeInfo, volume_label), 18);
     }
 
     #[test]
     fn dir_info_records() {
+        assert_eq!(offset_of!(DirInfo, size), 0);
         assert_eq!(offset_of!(DirInfo, file_info), 8);
         assert_eq!(offset_of!(DirInfo, padding), 80);
         assert_eq!(offset_of!(DirInfo, file_name), DirInfo::HEADER_SIZE);
@@ -474,19 +525,49 @@ mod tests {
 
     #[test]
     fn request_fields() {
+        assert_eq!(offset_of!(TransactBuf, offset), 0);
+        assert_eq!(offset_of!(TransactBuf, size), 2);
+        assert_eq!(offset_of!(TransactReq, version), 0);
         assert_eq!(offset_of!(TransactReq, size), 2);
         assert_eq!(offset_of!(TransactReq, kind), 4);
         assert_eq!(offset_of!(TransactReq, hint), 8);
         assert_eq!(offset_of!(TransactReq, req), 16);
         assert_eq!(offset_of!(TransactReq, file_name), 80);
+        assert_eq!(size_of::<RequestUnion>(), 64);
+    }
+
+    #[test]
+    fn create_request_fields() {
+        // Offsets within `Req`, which starts at 16.
+        assert_eq!(size_of::<CreateRequest>(), 64);
+        assert_eq!(offset_of!(CreateRequest, create_options), 0);
+        assert_eq!(offset_of!(CreateRequest, file_attributes), 4);
+        assert_eq!(offset_of!(CreateRequest, security_descriptor), 8);
+        assert_eq!(offset_of!(CreateRequest, allocation_size), 16);
         assert_eq!(offset_of!(CreateRequest, access_token), 24);
-        assert_eq!(offset_of!(CreateRequest, named_stream), 52);
+        assert_eq!(offset_of!(CreateRequest, desired_access), 32);
+        assert_eq!(offset_of!(CreateRequest, granted_access), 36);
+        assert_eq!(offset_of!(CreateRequest, share_access), 40);
+        assert_eq!(offset_of!(CreateRequest, ea), 44);
+        // `UserMode` is bit 0 of the word at 48, `ReservedFlags` starts the word at 52.
+        assert_eq!(offset_of!(CreateRequest, flags), 48);
+        assert_eq!(offset_of!(CreateRequest, named_stream), 56);
+    }
+
+    #[test]
+    fn set_information_request_fields() {
+        assert_eq!(size_of::<SetInformationRequest>(), 64);
+        assert_eq!(offset_of!(SetInformationRequest, user_context), 0);
+        assert_eq!(offset_of!(SetInformationRequest, user_context2), 8);
         assert_eq!(
             offset_of!(SetInformationRequest, file_information_class),
             16
         );
         assert_eq!(offset_of!(SetInformationRequest, info), 24);
+        assert_eq!(size_of::<SetInformationInfo>(), 40);
+        assert_eq!(offset_of!(RenameInformation, new_file_name), 0);
         assert_eq!(offset_of!(RenameInformation, access_token), 8);
+        assert_eq!(offset_of!(RenameInformation, flags), 16);
     }
 
     fn request(kind: u32) -> TransactReq {
@@ -529,11 +610,15 @@ mod tests {
 
     #[test]
     fn responses_name_their_request() {
+        assert_eq!(offset_of!(TransactRsp, version), 0);
         assert_eq!(offset_of!(TransactRsp, size), 2);
         assert_eq!(offset_of!(TransactRsp, kind), 4);
         assert_eq!(offset_of!(TransactRsp, hint), 8);
         assert_eq!(offset_of!(TransactRsp, io_status), 16);
         assert_eq!(offset_of!(TransactRsp, rsp), 24);
+        assert_eq!(offset_of!(IoStatus, information), 0);
+        assert_eq!(offset_of!(IoStatus, status), 4);
+        assert_eq!(size_of::<ResponseUnion>(), 104);
         let info = FileInfo {
             file_size: 42,
             ..Default::default()

@@ -62,9 +62,9 @@ mod mount;
 mod tests;
 
 pub use diagnose::{
-    explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure, DllFacts,
-    DriverFacts, ServiceFacts, WinFspFacts, DELETE_DRIVER_ENTRY, DRIVER_SERVICE_KEY, INSTALLER_URL,
-    LAUNCHER_SERVICE_KEY,
+    delete_service_command, explain_create_failure, explain_dispatcher_failure,
+    explain_mount_point_failure, is_installed_driver_file, service_key, DllFacts, ServiceFacts,
+    WinFspFacts, DRIVER_SERVICE_STEM, INSTALLER_URL, LAUNCHER_SERVICE_NAME, SERVICES_KEY,
 };
-pub use loader::{WinFspInstall, INSTALL_KEYS};
+pub use loader::{not_installed_message, WinFspInstall, INSTALL_KEYS};
 pub use mount::{gather_facts, probe, WinFspMount};

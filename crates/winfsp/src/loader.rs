@@ -8,7 +8,7 @@
 //! up instead. Once loaded it stays loaded for the life of the process, since WinFsp's threads
 //! and this crate's callbacks may run until the process ends.
 
-use crate::diagnose::{DriverFacts, INSTALLER_URL};
+use crate::diagnose::{ServiceFacts, INSTALLER_URL};
 
 /// Registry keys under `HKEY_LOCAL_MACHINE` that may hold WinFsp's `InstallDir` value, in the
 /// order they are tried. The 32-bit installer writes the first on 64-bit Windows; the second
@@ -66,8 +66,8 @@ pub struct WinFspInstall {
     pub dll_path: String,
     /// The DLL's version as `(major, minor)`, from `FspVersion`.
     pub version: (u16, u16),
-    /// What is known of the driver service.
-    pub driver: DriverFacts,
+    /// The driver service the DLL starts, and what the registry says of it.
+    pub driver: ServiceFacts,
 }
 
 /// The message when WinFsp ships no DLL for the architecture this crate was compiled for.
@@ -106,11 +106,16 @@ pub mod win32 {
     use windows_sys::Win32::Foundation::{GetLastError, ERROR_SUCCESS, HMODULE};
     use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
     use windows_sys::Win32::System::Registry::{
-        RegGetValueW, HKEY_LOCAL_MACHINE, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ, RRF_RT_REG_SZ,
+        RegCloseKey, RegEnumKeyExW, RegGetValueW, RegOpenKeyExW, HKEY, HKEY_LOCAL_MACHINE,
+        KEY_ENUMERATE_SUB_KEYS, RRF_NOEXPAND, RRF_RT_REG_DWORD, RRF_RT_REG_EXPAND_SZ,
+        RRF_RT_REG_SZ,
     };
 
     use super::*;
-    use crate::diagnose::{driver_file_path, ServiceFacts, DRIVER_SERVICE_KEY};
+    use crate::diagnose::{driver_file_path, is_driver_service_name, service_key, SERVICES_KEY};
+
+    /// `SERVICE_FILE_SYSTEM_DRIVER`, the `Type` of WinFsp's driver service.
+    const SERVICE_FILE_SYSTEM_DRIVER: u32 = 2;
 
     fn wide(text: &str) -> Vec<u16> {
         text.encode_utf16().chain(Some(0)).collect()
@@ -162,6 +167,83 @@ pub mod win32 {
         String::from_utf16(&buffer[..end]).ok()
     }
 
+    /// A `REG_DWORD` value under `HKEY_LOCAL_MACHINE\subkey`; `None` if it is missing or of
+    /// another type.
+    fn registry_dword(subkey: &str, value: &str) -> Option<u32> {
+        let subkey = wide(subkey);
+        let value = wide(value);
+        let mut data = 0u32;
+        let mut size = size_of::<u32>() as u32;
+        // SAFETY: the names are NUL-terminated and `data` has `size` writable bytes.
+        let status = unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                subkey.as_ptr(),
+                value.as_ptr(),
+                RRF_RT_REG_DWORD,
+                std::ptr::null_mut(),
+                std::ptr::from_mut(&mut data).cast(),
+                &mut size,
+            )
+        };
+        (status == ERROR_SUCCESS).then_some(data)
+    }
+
+    /// The WinFsp driver services registered under [`SERVICES_KEY`]: the file system driver
+    /// services named `WinFsp` or `WinFsp+…`, which WinFsp's DLL chooses its driver from
+    /// (`FspFsctlEnumServices`).
+    pub fn winfsp_driver_services() -> Vec<String> {
+        let services = wide(SERVICES_KEY);
+        let mut key: HKEY = std::ptr::null_mut();
+        // SAFETY: the name is NUL-terminated and `key` receives the opened key.
+        let status = unsafe {
+            RegOpenKeyExW(
+                HKEY_LOCAL_MACHINE,
+                services.as_ptr(),
+                0,
+                KEY_ENUMERATE_SUB_KEYS,
+                &mut key,
+            )
+        };
+        if status != ERROR_SUCCESS {
+            return Vec::new();
+        }
+        let mut names = Vec::new();
+        // A key name has at most 255 characters.
+        let mut buffer = [0u16; 256];
+        for index in 0.. {
+            let mut length = buffer.len() as u32;
+            // SAFETY: `key` is open, `buffer` has `length` writable units, and the optional
+            // outputs are null.
+            let status = unsafe {
+                RegEnumKeyExW(
+                    key,
+                    index,
+                    buffer.as_mut_ptr(),
+                    &mut length,
+                    std::ptr::null(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
+            };
+            // The end of the list, or a key that changed meanwhile: what was read is the answer.
+            if status != ERROR_SUCCESS {
+                break;
+            }
+            let name = String::from_utf16_lossy(&buffer[..length as usize]);
+            if is_driver_service_name(&name) {
+                names.push(name);
+            }
+        }
+        // SAFETY: `key` was opened above and is closed once.
+        unsafe { RegCloseKey(key) };
+        names.retain(|name| {
+            registry_dword(&service_key(name), "Type") == Some(SERVICE_FILE_SYSTEM_DRIVER)
+        });
+        names
+    }
+
     /// WinFsp's installation folder, from the first of [`INSTALL_KEYS`] that has it.
     pub fn install_dir() -> Option<String> {
         INSTALL_KEYS
@@ -169,10 +251,9 @@ pub mod win32 {
             .find_map(|key| registry_string(key, "InstallDir"))
     }
 
-    /// What the registry says about the service whose key is `HKEY_LOCAL_MACHINE\key`, and
-    /// whether the file it runs exists.
-    pub fn service_facts(key: &str) -> ServiceFacts {
-        let image_path = registry_string(key, "ImagePath");
+    /// What the registry says about the service `name`, and whether the file it runs exists.
+    pub fn service_facts(name: &str) -> ServiceFacts {
+        let image_path = registry_string(&service_key(name), "ImagePath");
         let system_root = std::env::var("SystemRoot").ok();
         let file = image_path
             .as_deref()
@@ -182,19 +263,10 @@ pub mod win32 {
             .as_deref()
             .map(|file| std::path::Path::new(file).is_file());
         ServiceFacts {
+            name: name.to_owned(),
             image_path,
             file,
             file_exists,
-        }
-    }
-
-    /// What the registry says about WinFsp and its driver service.
-    pub fn driver_facts() -> DriverFacts {
-        let driver = service_facts(DRIVER_SERVICE_KEY);
-        DriverFacts {
-            install_dir: install_dir(),
-            image_path: driver.image_path,
-            driver_file_exists: driver.file_exists,
         }
     }
 

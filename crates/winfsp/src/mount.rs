@@ -112,14 +112,14 @@ mod platform {
 
     use super::*;
     use crate::diagnose::{
-        explain_create_failure, explain_dispatcher_failure, explain_mount_point_failure, DllFacts,
-        DRIVER_SERVICE_KEY, LAUNCHER_SERVICE_KEY,
+        driver_service_name, explain_create_failure, explain_dispatcher_failure,
+        explain_mount_point_failure, DllFacts, ServiceFacts, LAUNCHER_SERVICE_NAME,
     };
     use crate::engine::{Engine, EngineOptions};
     use crate::ffi::{api, Api, FspFileSystem};
     use crate::gate::Gate;
     use crate::interface::{Shared, INTERFACE};
-    use crate::loader::win32::{driver_facts, install_dir, service_facts, Library};
+    use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services, Library};
     use crate::loader::{Arch, NO_DLL_FOR_ARCH};
     use crate::security::{descriptor_from_sddl, SDDL};
     use crate::volume::{call_timeout, volume_setup};
@@ -127,10 +127,6 @@ mod platform {
     /// How long unmounting waits for pending reads, writes and directory reads to be answered
     /// before it stops answering them.
     const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
-
-    /// How long before WinFsp's IRP timeout a pending request stops being answered (see
-    /// [`Gate`]).
-    const GATE_MARGIN: Duration = Duration::from_secs(5);
 
     fn wide_nul(text: &str) -> Vec<u16> {
         text.encode_utf16().chain(Some(0)).collect()
@@ -164,7 +160,6 @@ mod platform {
                 security_descriptor: descriptor_from_sddl(SDDL)?,
             },
         );
-        let gate = Gate::new(setup.irp_timeout.saturating_sub(GATE_MARGIN));
 
         let device = wide_nul(setup.device);
         let mut file_system = std::ptr::null_mut();
@@ -175,11 +170,11 @@ mod platform {
             (api.file_system_create)(device.as_ptr(), &setup.params, &INTERFACE, &mut file_system)
         };
         if !nt_success(status) {
-            return Err(explain_create_failure(status, &driver_facts()));
+            return Err(explain_create_failure(status, &driver_service(Some(api))));
         }
         let shared = Box::into_raw(Box::new(Shared {
             engine,
-            gate,
+            gate: Gate::new(),
             api,
             file_system: file_system as usize,
         }));
@@ -249,14 +244,22 @@ mod platform {
         Ok(((version >> 16) as u16, version as u16))
     }
 
+    /// The driver service that WinFsp's DLL starts (`api` when it loaded; see
+    /// [`driver_service_name`]), and what the registry says of it.
+    fn driver_service(api: Option<&Api>) -> ServiceFacts {
+        let sxs_ident = api.and_then(Api::sxs_ident);
+        let name = driver_service_name(sxs_ident.as_deref(), &winfsp_driver_services());
+        service_facts(&name)
+    }
+
     pub fn probe() -> Result<WinFspInstall, String> {
         let version = dll_version()?;
-        let driver = driver_facts();
+        let api = api()?;
         Ok(WinFspInstall {
-            install_dir: driver.install_dir.clone().unwrap_or_default(),
-            dll_path: api()?.path.clone(),
+            install_dir: install_dir().unwrap_or_default(),
+            dll_path: api.path.clone(),
             version,
-            driver,
+            driver: driver_service(Some(api)),
         })
     }
 
@@ -287,13 +290,17 @@ mod platform {
                 },
             },
         };
+        // Without an installation there is no service to speak of.
+        let installed = install_dir.is_some();
+        let driver = installed.then(|| driver_service(api().ok()));
+        let launcher = installed.then(|| service_facts(LAUNCHER_SERVICE_NAME));
         WinFspFacts {
             not_windows: None,
             install_dir,
             dll_path,
             dll,
-            driver: service_facts(DRIVER_SERVICE_KEY),
-            launcher: service_facts(LAUNCHER_SERVICE_KEY),
+            driver,
+            launcher,
         }
     }
 }

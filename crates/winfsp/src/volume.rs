@@ -40,16 +40,14 @@ pub struct VolumeSetup {
     pub params: VolumeParams,
     /// The mount point as `FspFileSystemSetMountPoint` takes it (`M:` or a folder path).
     pub mount_point: String,
-    /// How long the driver lets a request wait for an answer before it fails it.
-    pub irp_timeout: Duration,
 }
 
-/// How long the driver lets a request wait for the file system: [`LONGEST_CHAIN`] handler
-/// calls of [`call_timeout`] each, plus ten seconds, within WinFsp's bounds of one to ten
-/// minutes (185 seconds for the default 30-second request timeout). The driver then never gives
-/// up on a request the backend would still answer, unless the request timeout is above about
-/// 113 seconds; even then the backend stops writing into a request's buffer once the driver may
-/// have given up on it.
+/// How long the driver lets a request wait for a dispatcher thread to fetch it: [`LONGEST_CHAIN`]
+/// handler calls of [`call_timeout`] each, plus ten seconds, within WinFsp's bounds of one to ten
+/// minutes (185 seconds for the default 30-second request timeout). A request waits unfetched
+/// while every dispatcher thread waits on handlers, each for at most such a chain, so the driver
+/// does not fail it meanwhile (unless the request timeout is above about 113 seconds). Once
+/// fetched, a request is never timed out by the driver (see `gate`).
 pub fn irp_timeout(request_timeout: Duration) -> Duration {
     let wanted = call_timeout(request_timeout)
         .saturating_mul(LONGEST_CHAIN)
@@ -113,7 +111,6 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, S
         flags |= flag::READ_ONLY_VOLUME;
     }
 
-    let irp_timeout = irp_timeout(options.request_timeout);
     let mut params = VolumeParams {
         // 0 declares the first version of the structure, which every WinFsp release accepts;
         // none of the fields added later is used.
@@ -123,7 +120,7 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, S
         max_component_length: MAX_COMPONENT_UNITS as u16,
         volume_creation_time: now,
         volume_serial_number: serial_number(now),
-        irp_timeout: millis_u32(irp_timeout),
+        irp_timeout: millis_u32(irp_timeout(options.request_timeout)),
         file_info_timeout: millis_u32(options.file_info_timeout),
         flags,
         ..VolumeParams::default()
@@ -134,7 +131,6 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, S
         device,
         params,
         mount_point: options.mount_point.to_windows_string(),
-        irp_timeout,
     })
 }
 

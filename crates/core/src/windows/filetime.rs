@@ -23,41 +23,57 @@ const TICKS_PER_MILLI: i128 = 10_000;
 /// reads later than it was). Times before 1601 saturate to 0 and times after
 /// [`MAX_FILETIME`] saturate to it.
 pub fn filetime_from_system_time(time: SystemTime) -> u64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => {
-            let ticks = after.as_nanos() / NANOS_PER_TICK;
-            u64::try_from(ticks)
-                .ok()
-                .and_then(|ticks| ticks.checked_add(UNIX_EPOCH_FILETIME))
-                .map_or(MAX_FILETIME, |filetime| filetime.min(MAX_FILETIME))
-        }
-        Err(before) => {
-            let ticks = before.duration().as_nanos().div_ceil(NANOS_PER_TICK);
-            u64::try_from(ticks)
-                .ok()
-                .and_then(|ticks| UNIX_EPOCH_FILETIME.checked_sub(ticks))
-                .unwrap_or(0)
-        }
-    }
+    let offset = time
+        .duration_since(UNIX_EPOCH)
+        .map_err(|before| before.duration());
+    filetime_from_unix_ticks(unix_ticks_from_offset(offset))
 }
 
 /// The instant a FILETIME denotes. 0 is 1601-01-01 00:00:00 UTC; values above
 /// [`MAX_FILETIME`] (negative as Windows reads them) are taken as [`MAX_FILETIME`]. On every
-/// supported platform `SystemTime` spans this whole range; a platform whose `SystemTime`
-/// could not represent the instant would get the Unix epoch.
+/// supported platform `SystemTime` spans this whole range (on Windows it is this range); a
+/// platform whose `SystemTime` could not represent the instant would get the Unix epoch.
 pub fn system_time_from_filetime(filetime: u64) -> SystemTime {
-    let filetime = filetime.min(MAX_FILETIME);
-    let instant = if filetime >= UNIX_EPOCH_FILETIME {
-        UNIX_EPOCH.checked_add(ticks_to_duration(filetime - UNIX_EPOCH_FILETIME))
+    let ticks = unix_ticks_from_filetime(filetime);
+    let distance = ticks_to_duration(ticks.unsigned_abs());
+    let instant = if ticks >= 0 {
+        UNIX_EPOCH.checked_add(distance)
     } else {
-        UNIX_EPOCH.checked_sub(ticks_to_duration(UNIX_EPOCH_FILETIME - filetime))
+        UNIX_EPOCH.checked_sub(distance)
     };
     instant.unwrap_or(UNIX_EPOCH)
 }
 
-fn ticks_to_duration(ticks: u64) -> Duration {
-    let nanos = (ticks % TICKS_PER_SECOND) as u32 * NANOS_PER_TICK as u32;
-    Duration::new(ticks / TICKS_PER_SECOND, nanos)
+/// 100-ns intervals from the Unix epoch to a time `offset` after it (`Ok`) or before it
+/// (`Err`), rounded toward the past. Counting in integers rather than moving a `SystemTime`
+/// keeps the conversion exact and panic-free on every platform: Windows' `SystemTime` has
+/// 100-ns resolution and ends at 1601, where Unix's goes on.
+fn unix_ticks_from_offset(offset: Result<Duration, Duration>) -> i128 {
+    // A `Duration` holds at most 2^64 seconds, about 2^91 ns: far inside i128.
+    match offset {
+        Ok(after) => (after.as_nanos() / NANOS_PER_TICK) as i128,
+        Err(before) => -((before.as_nanos().div_ceil(NANOS_PER_TICK)) as i128),
+    }
+}
+
+/// The FILETIME `ticks` 100-ns intervals after the Unix epoch (before it when negative),
+/// saturating to `0..=MAX_FILETIME`.
+fn filetime_from_unix_ticks(ticks: i128) -> u64 {
+    let filetime = ticks.saturating_add(i128::from(UNIX_EPOCH_FILETIME));
+    filetime.clamp(0, i128::from(MAX_FILETIME)) as u64
+}
+
+/// The 100-ns intervals from the Unix epoch to `filetime` (negative before 1970); values above
+/// [`MAX_FILETIME`] are taken as [`MAX_FILETIME`].
+fn unix_ticks_from_filetime(filetime: u64) -> i128 {
+    i128::from(filetime.min(MAX_FILETIME)) - i128::from(UNIX_EPOCH_FILETIME)
+}
+
+fn ticks_to_duration(ticks: u128) -> Duration {
+    let seconds = ticks / u128::from(TICKS_PER_SECOND);
+    let nanos = (ticks % u128::from(TICKS_PER_SECOND)) * NANOS_PER_TICK;
+    // Every FILETIME is at most i64::MAX ticks from the epoch: its seconds fit in a u64.
+    Duration::new(seconds as u64, nanos as u32)
 }
 
 /// The time a `FILE_BASIC_INFORMATION` field (or `SetFileTime` argument) asks to set, or
@@ -76,21 +92,19 @@ pub fn filetime_from_js_millis(millis: f64) -> u64 {
     if millis.is_nan() {
         return 0;
     }
-    // Every FILETIME is within ±1e15 ms of the Unix epoch; clamping first keeps the integer
-    // arithmetic below far from overflow.
+    // Every FILETIME is within ±1e15 ms of the Unix epoch; clamping first keeps the float to
+    // integer conversion below exact in its whole milliseconds.
     let millis = millis.clamp(-1e16, 1e16);
     let whole = millis.floor();
     let fraction_ticks = ((millis - whole) * TICKS_PER_MILLI as f64).floor();
-    let ticks = whole as i128 * TICKS_PER_MILLI + fraction_ticks as i128;
-    let filetime = (ticks + i128::from(UNIX_EPOCH_FILETIME)).clamp(0, i128::from(MAX_FILETIME));
-    filetime as u64
+    filetime_from_unix_ticks(whole as i128 * TICKS_PER_MILLI + fraction_ticks as i128)
 }
 
 /// The JavaScript time (milliseconds since the Unix epoch, negative before 1970) of a
 /// FILETIME, with the 100-ns intervals kept as a fraction. Values above [`MAX_FILETIME`] are
 /// taken as [`MAX_FILETIME`].
 pub fn js_millis_from_filetime(filetime: u64) -> f64 {
-    let ticks = i128::from(filetime.min(MAX_FILETIME)) - i128::from(UNIX_EPOCH_FILETIME);
+    let ticks = unix_ticks_from_filetime(filetime);
     let whole = ticks.div_euclid(TICKS_PER_MILLI);
     let fraction = ticks.rem_euclid(TICKS_PER_MILLI);
     whole as f64 + fraction as f64 / TICKS_PER_MILLI as f64
@@ -125,33 +139,47 @@ mod tests {
 
     #[test]
     fn times_before_1970_round_toward_the_past() {
-        let just_before = UNIX_EPOCH - Duration::from_nanos(150);
+        // Offsets of less than a tick exist only off Windows, whose `SystemTime` counts whole
+        // ticks, so the rounding is checked on the offsets themselves.
+        let nanos = Duration::from_nanos;
+        assert_eq!(unix_ticks_from_offset(Err(nanos(150))), -2);
+        assert_eq!(unix_ticks_from_offset(Err(nanos(100))), -1);
+        assert_eq!(unix_ticks_from_offset(Err(nanos(1))), -1);
+        assert_eq!(unix_ticks_from_offset(Err(Duration::ZERO)), 0);
+        assert_eq!(unix_ticks_from_offset(Ok(nanos(150))), 1);
+        assert_eq!(unix_ticks_from_offset(Ok(nanos(99))), 0);
+        // Whole ticks before and after 1970 exist on every platform.
         assert_eq!(
-            filetime_from_system_time(just_before),
+            filetime_from_system_time(UNIX_EPOCH - Duration::from_nanos(200)),
             UNIX_EPOCH_FILETIME - 2
         );
-        let just_after = UNIX_EPOCH + Duration::from_nanos(150);
         assert_eq!(
-            filetime_from_system_time(just_after),
+            filetime_from_system_time(UNIX_EPOCH + Duration::from_nanos(100)),
             UNIX_EPOCH_FILETIME + 1
         );
-        let one_second_before = UNIX_EPOCH - Duration::from_secs(1);
         assert_eq!(
-            filetime_from_system_time(one_second_before),
+            filetime_from_system_time(UNIX_EPOCH - Duration::from_secs(1)),
             UNIX_EPOCH_FILETIME - TICKS_PER_SECOND
         );
     }
 
     #[test]
     fn out_of_range_times_saturate() {
-        let before_1601 = UNIX_EPOCH - Duration::from_secs(SECONDS_1601_TO_1970 + 1);
-        assert_eq!(filetime_from_system_time(before_1601), 0);
-        let far_future = UNIX_EPOCH + Duration::from_secs(1 << 40);
-        assert_eq!(filetime_from_system_time(far_future), MAX_FILETIME);
-        assert_eq!(
-            system_time_from_filetime(u64::MAX),
-            system_time_from_filetime(MAX_FILETIME)
-        );
+        // Times before 1601 exist only off Windows, times past 30828 nowhere, so the
+        // saturation is checked on offsets; the extremes every platform has are checked too.
+        let before_1601 = Duration::from_secs(SECONDS_1601_TO_1970) + Duration::from_nanos(100);
+        let saturated = |offset| filetime_from_unix_ticks(unix_ticks_from_offset(offset));
+        assert_eq!(saturated(Err(before_1601)), 0);
+        assert_eq!(saturated(Err(Duration::MAX)), 0);
+        assert_eq!(saturated(Ok(Duration::from_secs(1 << 40))), MAX_FILETIME);
+        assert_eq!(saturated(Ok(Duration::MAX)), MAX_FILETIME);
+        assert_eq!(filetime_from_unix_ticks(i128::MIN), 0);
+        assert_eq!(filetime_from_unix_ticks(i128::MAX), MAX_FILETIME);
+        let year_1601 = system_time_from_filetime(0);
+        assert_eq!(filetime_from_system_time(year_1601), 0);
+        let year_30828 = system_time_from_filetime(MAX_FILETIME);
+        assert_eq!(filetime_from_system_time(year_30828), MAX_FILETIME);
+        assert_eq!(system_time_from_filetime(u64::MAX), year_30828);
     }
 
     #[test]

@@ -65,6 +65,8 @@ ntstatus_table! {
         to ENOENT, from [];
     STATUS_STOPPED_ON_SYMLINK = 0x8000002D, "a symbolic link was reached and not followed",
         to ELOOP, from [];
+    STATUS_UNSUCCESSFUL = 0xC0000001, "the operation failed",
+        to EIO, from [];
     STATUS_NOT_IMPLEMENTED = 0xC0000002, "the requested operation is not implemented",
         to ENOSYS, from [];
     STATUS_INVALID_HANDLE = 0xC0000008, "the handle is not valid",
@@ -119,6 +121,8 @@ ntstatus_table! {
         to EIDRM, from [EIDRM];
     STATUS_PRIVILEGE_NOT_HELD = 0xC0000061, "a required privilege is not held",
         to EPERM, from [];
+    STATUS_PROCEDURE_NOT_FOUND = 0xC000007A, "a function was not found in a DLL",
+        to ENOSYS, from [];
     STATUS_INVALID_IMAGE_FORMAT = 0xC000007B, "the file is not a valid executable image",
         to ENOEXEC, from [ENOEXEC];
     STATUS_RANGE_NOT_LOCKED = 0xC000007E, "the byte range to unlock is not locked",
@@ -165,6 +169,10 @@ ntstatus_table! {
         to ENOENT, from [];
     STATUS_FILE_CLOSED = 0xC0000128, "the handle has already been closed",
         to EBADF, from [];
+    STATUS_DLL_NOT_FOUND = 0xC0000135, "a DLL the program needs was not found",
+        to ENOENT, from [];
+    STATUS_DLL_INIT_FAILED = 0xC0000142, "a DLL could not be initialized",
+        to EIO, from [];
     STATUS_PIPE_BROKEN = 0xC000014B, "the other end of the pipe has been closed",
         to EPIPE, from [EPIPE];
     STATUS_INVALID_DEVICE_STATE = 0xC0000184,
@@ -198,8 +206,12 @@ ntstatus_table! {
         to EHOSTUNREACH, from [EHOSTUNREACH];
     STATUS_CONNECTION_ABORTED = 0xC0000241, "the connection was aborted by the local system",
         to ECONNABORTED, from [ECONNABORTED];
+    STATUS_PLUGPLAY_NO_DEVICE = 0xC000025E, "the device or its driver service is disabled",
+        to ENODEV, from [];
     STATUS_TOO_MANY_LINKS = 0xC0000265, "the file has too many links",
         to EMLINK, from [EMLINK];
+    STATUS_DRIVER_UNABLE_TO_LOAD = 0xC000026C, "the driver could not be loaded",
+        to ENODEV, from [];
     STATUS_NOT_A_REPARSE_POINT = 0xC0000275, "the file is not a reparse point (symbolic link)",
         to EINVAL, from [];
     STATUS_REPARSE_POINT_NOT_RESOLVED = 0xC0000280,
@@ -207,6 +219,8 @@ ntstatus_table! {
         to ELOOP, from [ELOOP];
     STATUS_HOST_DOWN = 0xC0000350, "the remote host is down",
         to EHOSTDOWN, from [EHOSTDOWN];
+    STATUS_DRIVER_BLOCKED = 0xC000036C, "the system's policy blocked the driver from loading",
+        to EPERM, from [];
     STATUS_DISK_QUOTA_EXCEEDED = 0xC0000802, "the disk quota has been exceeded",
         to EDQUOT, from [EDQUOT];
     STATUS_FILE_TOO_LARGE = 0xC0000904, "the file is too large",
@@ -269,12 +283,19 @@ pub fn ntstatus_name(status: i32) -> Option<&'static str> {
 /// is left with a bare hex code.
 ///
 /// A known status reads `STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034): the object name is not
-/// found`. An unknown one still names its severity, e.g. `unknown NTSTATUS (0xC0ABCDEF): an
+/// found`. A Win32 error code carried as a status (`0x8007xxxx`, how WinFsp passes on errors
+/// it has no status for, such as a service marked for deletion) names the Windows error. Any
+/// other unknown status still names its severity, e.g. `unknown NTSTATUS (0xC0ABCDEF): an
 /// error status`.
 pub fn describe_ntstatus(status: i32) -> String {
+    const WIN32_ERROR_STATUS: u32 = 0x8007_0000;
     let bits = status as u32;
     match TABLE.iter().find(|row| row.status == status) {
         Some(row) => format!("{} (0x{bits:08X}): {}", row.name, row.text),
+        None if bits & 0xFFFF_0000 == WIN32_ERROR_STATUS => format!(
+            "Windows error {} passed on as an NTSTATUS (0x{bits:08X})",
+            bits & 0xFFFF
+        ),
         None => {
             let severity = match bits >> 30 {
                 0 => "a success",
@@ -380,6 +401,9 @@ mod tests {
         assert_eq!(STATUS_CANNOT_DELETE as u32, 0xC000_0121);
         assert_eq!(STATUS_TOO_MANY_LINKS as u32, 0xC000_0265);
         assert_eq!(STATUS_FILE_TOO_LARGE as u32, 0xC000_0904);
+        assert_eq!(STATUS_DLL_INIT_FAILED as u32, 0xC000_0142);
+        assert_eq!(STATUS_DLL_NOT_FOUND as u32, 0xC000_0135);
+        assert_eq!(STATUS_DRIVER_UNABLE_TO_LOAD as u32, 0xC000_026C);
         const {
             assert!(
                 STATUS_ACCESS_DENIED < 0,
@@ -467,6 +491,10 @@ mod tests {
             "unknown NTSTATUS (0x80001234): a warning status"
         );
         assert_eq!(
+            describe_ntstatus(0x8007_0430_u32 as i32),
+            "Windows error 1072 passed on as an NTSTATUS (0x80070430)"
+        );
+        assert_eq!(
             describe_ntstatus(0x4000_1234),
             "unknown NTSTATUS (0x40001234): an informational status"
         );
@@ -474,6 +502,26 @@ mod tests {
             describe_ntstatus(0x1234),
             "unknown NTSTATUS (0x00001234): a success status"
         );
+    }
+
+    #[test]
+    fn statuses_of_loading_and_starting_drivers_are_described() {
+        // What loading a DLL, or WinFsp starting its driver service, can fail with.
+        for (status, text) in [
+            (
+                0xC000_0142_u32,
+                "STATUS_DLL_INIT_FAILED (0xC0000142): a DLL could not be",
+            ),
+            (0xC000_0135, "STATUS_DLL_NOT_FOUND (0xC0000135)"),
+            (0xC000_007A, "STATUS_PROCEDURE_NOT_FOUND (0xC000007A)"),
+            (0xC000_0001, "STATUS_UNSUCCESSFUL (0xC0000001)"),
+            (0xC000_025E, "STATUS_PLUGPLAY_NO_DEVICE (0xC000025E)"),
+            (0xC000_026C, "STATUS_DRIVER_UNABLE_TO_LOAD (0xC000026C)"),
+            (0xC000_036C, "STATUS_DRIVER_BLOCKED (0xC000036C)"),
+        ] {
+            let description = describe_ntstatus(status as i32);
+            assert!(description.starts_with(text), "{description}");
+        }
     }
 
     #[test]

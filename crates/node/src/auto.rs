@@ -1,0 +1,229 @@
+//! Which Windows backend `backend: 'auto'` mounts with, decided from the facts alone.
+//!
+//! `mount()` and `mountkit doctor` both call [`choose`] on the same facts (WinFsp's
+//! installation, DLL and driver service, and what Dokan's probe answered), so what the doctor
+//! says `'auto'` picks is what mounting does. The rule:
+//!
+//! 1. WinFsp, when its DLL loads and its driver service can start.
+//! 2. Else Dokan 2, when it is usable.
+//! 3. Else WinFsp again if it is installed: mounting fails with WinFsp's own error, which says
+//!    what is broken and how to repair it.
+//! 4. Else neither is installed, and the error names both installers.
+//!
+//! This module depends only on the backend crates' facts, not on the rest of the addon.
+
+use mountkit_dokan::errors::DOKAN_RELEASES_URL;
+use mountkit_dokan::DokanInstall;
+use mountkit_winfsp::{DllFacts, WinFspFacts, INSTALLER_URL};
+
+/// Why WinFsp cannot serve mounts on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WinFspProblem {
+    /// No installation is registered.
+    NotInstalled,
+    /// Installed, but its DLL does not load or lacks what mountkit calls.
+    DoesNotLoad,
+    /// The DLL loads, but its driver service cannot start: the entry is missing or names a
+    /// file that does not exist.
+    DriverCannotStart,
+}
+
+impl WinFspProblem {
+    /// Why WinFsp is not used, as the end of a sentence.
+    pub fn reason(self) -> &'static str {
+        match self {
+            WinFspProblem::NotInstalled => "WinFsp is not installed",
+            WinFspProblem::DoesNotLoad => "WinFsp does not load",
+            WinFspProblem::DriverCannotStart => "WinFsp's driver cannot start",
+        }
+    }
+}
+
+/// What `backend: 'auto'` does on Windows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AutoChoice {
+    /// Mount with WinFsp: its DLL loads and its driver service can start.
+    WinFsp,
+    /// Mount with Dokan 2, which is usable, because WinFsp is not.
+    Dokan(WinFspProblem),
+    /// Mount with WinFsp although it cannot work, to fail with its own error: neither backend
+    /// is usable, and WinFsp, being installed, explains its problem best.
+    FailingWinFsp(WinFspProblem),
+    /// Neither backend is installed; the message says so and names both installers.
+    NoDriver(String),
+}
+
+/// What `backend: 'auto'` does with WinFsp as `winfsp` describes it and Dokan 2 as its probe
+/// answered (`dokan`).
+pub fn choose(winfsp: &WinFspFacts, dokan: &Result<DokanInstall, String>) -> AutoChoice {
+    let problem = match (&winfsp.install_dir, &winfsp.dll, &winfsp.driver) {
+        (None, _, _) => WinFspProblem::NotInstalled,
+        (Some(_), DllFacts::Loaded { .. }, Some(driver)) if driver.can_start() => {
+            return AutoChoice::WinFsp
+        }
+        (Some(_), DllFacts::Loaded { .. }, _) => WinFspProblem::DriverCannotStart,
+        (Some(_), _, _) => WinFspProblem::DoesNotLoad,
+    };
+    match (dokan, problem) {
+        (Ok(_), problem) => AutoChoice::Dokan(problem),
+        (Err(dokan), WinFspProblem::NotInstalled) => AutoChoice::NoDriver(no_windows_driver(
+            &mountkit_winfsp::not_installed_message(),
+            dokan,
+        )),
+        (Err(_), problem) => AutoChoice::FailingWinFsp(problem),
+    }
+}
+
+/// The message when neither Windows driver is installed: what to install, then why each one
+/// could not be used (`winfsp`, `dokan`: their own messages).
+fn no_windows_driver(winfsp: &str, dokan: &str) -> String {
+    format!(
+        "no Windows file system driver is available. Install WinFsp ({INSTALLER_URL}) or \
+         Dokan 2 ({DOKAN_RELEASES_URL}), then mount again. WinFsp: {} Dokan: {}",
+        sentence(winfsp),
+        sentence(dokan),
+    )
+}
+
+/// `text` as a sentence that ends with a period, whether or not it had one.
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mountkit_dokan::errors::{driver_missing_message, library_missing_message};
+    use mountkit_winfsp::ServiceFacts;
+
+    use super::*;
+
+    const DRIVER: &str = "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.sys";
+
+    fn winfsp(dll: DllFacts, driver: ServiceFacts) -> WinFspFacts {
+        WinFspFacts {
+            not_windows: None,
+            install_dir: Some("C:\\Program Files (x86)\\WinFsp\\".to_owned()),
+            dll_path: Some("C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.dll".to_owned()),
+            dll,
+            driver: Some(driver),
+            launcher: Some(ServiceFacts::unregistered("WinFsp.Launcher")),
+        }
+    }
+
+    fn driver(exists: Option<bool>) -> ServiceFacts {
+        ServiceFacts {
+            name: "WinFsp+20231015T101530Z".to_owned(),
+            image_path: Some(format!("\\??\\{DRIVER}")),
+            file: exists.map(|_| DRIVER.to_owned()),
+            file_exists: exists,
+        }
+    }
+
+    const LOADED: DllFacts = DllFacts::Loaded { version: (2, 1) };
+
+    fn dokan() -> Result<DokanInstall, String> {
+        Ok(DokanInstall {
+            library_version: 210,
+            driver_version: 0x190,
+        })
+    }
+
+    fn no_dokan() -> Result<DokanInstall, String> {
+        Err(library_missing_message(
+            "The specified module could not be found. (os error 126)",
+        ))
+    }
+
+    fn load_failed() -> DllFacts {
+        DllFacts::LoadFailed {
+            code: 193,
+            message: "%1 is not a valid Win32 application.".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_healthy_winfsp_is_preferred_to_dokan() {
+        for dokan in [dokan(), no_dokan()] {
+            assert_eq!(
+                choose(&winfsp(LOADED, driver(Some(true))), &dokan),
+                AutoChoice::WinFsp
+            );
+            // A driver file that could not be checked is not known to be missing.
+            assert_eq!(
+                choose(&winfsp(LOADED, driver(None)), &dokan),
+                AutoChoice::WinFsp
+            );
+        }
+    }
+
+    #[test]
+    fn dokan_serves_when_winfsp_cannot() {
+        let broken = winfsp(LOADED, driver(Some(false)));
+        assert_eq!(
+            choose(&broken, &dokan()),
+            AutoChoice::Dokan(WinFspProblem::DriverCannotStart)
+        );
+        let unregistered = winfsp(LOADED, ServiceFacts::unregistered("WinFsp"));
+        assert_eq!(
+            choose(&unregistered, &dokan()),
+            AutoChoice::Dokan(WinFspProblem::DriverCannotStart)
+        );
+        let unloadable = winfsp(load_failed(), driver(Some(true)));
+        assert_eq!(
+            choose(&unloadable, &dokan()),
+            AutoChoice::Dokan(WinFspProblem::DoesNotLoad)
+        );
+        assert_eq!(
+            choose(&WinFspFacts::default(), &dokan()),
+            AutoChoice::Dokan(WinFspProblem::NotInstalled)
+        );
+    }
+
+    #[test]
+    fn an_installed_winfsp_gives_its_own_error_when_dokan_cannot_serve() {
+        let broken = winfsp(LOADED, driver(Some(false)));
+        let driver_not_running = Err(driver_missing_message(210));
+        for dokan in [no_dokan(), driver_not_running] {
+            assert_eq!(
+                choose(&broken, &dokan),
+                AutoChoice::FailingWinFsp(WinFspProblem::DriverCannotStart)
+            );
+        }
+        let unusable = winfsp(DllFacts::Unusable("too old".to_owned()), driver(Some(true)));
+        assert_eq!(
+            choose(&unusable, &no_dokan()),
+            AutoChoice::FailingWinFsp(WinFspProblem::DoesNotLoad)
+        );
+    }
+
+    #[test]
+    fn with_neither_installed_the_message_names_both_installers_in_whole_sentences() {
+        let AutoChoice::NoDriver(message) = choose(&WinFspFacts::default(), &no_dokan()) else {
+            panic!("neither is installed");
+        };
+        assert!(message.contains(INSTALLER_URL), "{message}");
+        assert!(message.contains(DOKAN_RELEASES_URL), "{message}");
+        assert!(
+            message.contains("WinFsp: WinFsp is not installed"),
+            "{message}"
+        );
+        assert!(
+            message.contains(" Dokan: Dokan 2 is not installed"),
+            "{message}"
+        );
+        assert!(!message.contains(".."), "{message}");
+        assert!(message.ends_with("or use the WinFsp backend."), "{message}");
+    }
+
+    #[test]
+    fn sentences_end_with_one_period() {
+        assert_eq!(sentence("done."), "done.");
+        assert_eq!(sentence("done"), "done.");
+        assert_eq!(sentence("done? "), "done?");
+    }
+}
