@@ -1,0 +1,123 @@
+// Runs under the Windows Node.js in Wine and serves filesystems for the Wine suites: it mounts
+// and unmounts what the test asks for, through the real `mount()`, and reports every `error`
+// event. The test drives the mounted volume through the driver double's kernel protocol
+// (doubles/README.md); this process only serves.
+//
+// Commands arrive as JSON lines on a TCP connection to 127.0.0.1:$MOUNTKIT_TEST_CONTROL_PORT,
+// opened by this process (Wine passes loopback connections through to the Linux side). Each
+// command has an `id`, and its answer carries the same `id`; events carry `event` instead.
+import { connect } from 'node:net'
+import { mount, type FileSystem, type Mount, type MountOptions } from '../../index'
+import { createMemfs } from '../../examples/memfs'
+import { createMirror } from '../../examples/mirror'
+
+/** Which filesystem to serve: an example, as a user would mount it. */
+export type ServedFs = { kind: 'memfs' } | { kind: 'mirror'; source: string }
+
+/**
+ * Handlers that misbehave on purpose, for paths whose last name starts with a marker:
+ * `stall-*` never answers the listed operations, `slow-*` answers them after `delayMs`.
+ */
+export interface Misbehaviour {
+  stall?: string[]
+  slow?: string[]
+  delayMs?: number
+}
+
+export type Command =
+  | { id: number; op: 'mount'; mountpoint: string; fs: ServedFs; options: MountOptions; misbehave?: Misbehaviour }
+  | { id: number; op: 'unmount' }
+  | { id: number; op: 'exit' }
+
+export type Answer = { id: number; ok: true; backend?: string; mountpoint?: string } | { id: number; ok: false; error: string }
+
+export interface FaultEvent {
+  event: 'fault'
+  operation: string
+  path: string
+  errno: string | undefined
+  message: string
+}
+
+function lastName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1)
+}
+
+/** `fs` with the handlers named in `misbehave` stalling or slowed for the marked paths. */
+function withMisbehaviour(fs: FileSystem, misbehave: Misbehaviour): FileSystem {
+  const wrapped: Record<string, unknown> = { ...fs }
+  const handlers = fs as unknown as Record<string, (...args: unknown[]) => unknown>
+  for (const [marker, operations] of [
+    ['stall-', misbehave.stall ?? []],
+    ['slow-', misbehave.slow ?? []],
+  ] as const) {
+    for (const operation of operations) {
+      const original = handlers[operation]
+      if (typeof original !== 'function') throw new Error(`serve: the filesystem has no ${operation} handler`)
+      wrapped[operation] = (...args: unknown[]) => {
+        if (typeof args[0] !== 'string' || !lastName(args[0]).startsWith(marker)) return original.apply(fs, args)
+        if (marker === 'stall-') return new Promise(() => {})
+        return new Promise((resolve) => setTimeout(resolve, misbehave.delayMs ?? 0)).then(() => original.apply(fs, args))
+      }
+    }
+  }
+  return wrapped as FileSystem
+}
+
+function filesystem(served: ServedFs): FileSystem {
+  return served.kind === 'memfs' ? createMemfs() : createMirror(served.source)
+}
+
+function main(): void {
+  const port = Number(process.env.MOUNTKIT_TEST_CONTROL_PORT)
+  if (!Number.isInteger(port)) throw new Error('serve: MOUNTKIT_TEST_CONTROL_PORT is not set')
+  const control = connect(port, '127.0.0.1')
+  const send = (message: Answer | FaultEvent) => control.write(`${JSON.stringify(message)}\n`)
+  let mounted: Mount | undefined
+
+  async function run(command: Command): Promise<Answer> {
+    switch (command.op) {
+      case 'mount': {
+        if (mounted !== undefined) return { id: command.id, ok: false, error: 'serve: already mounted' }
+        const fs = withMisbehaviour(filesystem(command.fs), command.misbehave ?? {})
+        const m = await mount(command.mountpoint, fs, command.options)
+        m.on('error', (e) =>
+          send({ event: 'fault', operation: e.operation, path: e.path, errno: e.errno, message: e.message }),
+        )
+        mounted = m
+        return { id: command.id, ok: true, backend: m.backend, mountpoint: m.mountpoint }
+      }
+      case 'unmount': {
+        const m = mounted
+        mounted = undefined
+        await m?.unmount()
+        return { id: command.id, ok: true }
+      }
+      case 'exit': {
+        await mounted?.unmount()
+        setImmediate(() => process.exit(0))
+        return { id: command.id, ok: true }
+      }
+    }
+  }
+
+  let buffered = ''
+  control.setEncoding('utf8')
+  control.on('data', (chunk: string) => {
+    buffered += chunk
+    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+      const command = JSON.parse(buffered.slice(0, end)) as Command
+      buffered = buffered.slice(end + 1)
+      run(command).then(send, (error: unknown) =>
+        send({ id: command.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+      )
+    }
+  })
+  // The test ended (or died): nothing more will be asked, so leave no mount behind.
+  control.on('close', () => {
+    if (mounted === undefined) process.exit(0)
+    void mounted.unmount().finally(() => process.exit(0))
+  })
+}
+
+main()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The one set-up command for a fresh Debian 12 machine: installs everything `npm test` needs.
+# Run it as root, or as a user who may sudo. Idempotent: run it again after a pull.
+#
+# It needs Node.js 20+ with npm and a Rust toolchain (rustup's, with cargo) already there: the
+# README's "Try it" says so. Everything else comes from here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+section() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+section "Debian packages"
+# What each is for:
+#   fuse3                     fusermount3, for mounts by users who are not root
+#   attr                      setfattr/getfattr, which the xattr tests call
+#   python3                   the tests' helper for system calls Node.js lacks
+#   build-essential, pkg-config, libfuse3-dev, libfuse2, fio
+#                             the benchmark's C reference, its npm peers and its workloads
+#   rustc-web, cargo-web, rust-web-src
+#                             a Rust whose standard library builds for Windows (-Zbuild-std)
+#   mingw-w64, mingw-w64-tools
+#                             the Windows C compiler and linker; gendef and dlltool
+#   wine, wine64              runs the Windows build, its tests and Windows Node.js
+#   curl, openssl, ca-certificates
+#                             fetch and check the Windows test tools
+as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  fuse3 attr python3 build-essential pkg-config libfuse3-dev libfuse2 fio \
+  rustc-web cargo-web rust-web-src mingw-w64 mingw-w64-tools wine wine64 \
+  curl openssl ca-certificates >/dev/null
+echo "installed"
+
+section "fsx 0.3.2 (the data-integrity exerciser __test__/integrity.test.ts runs)"
+# APSL-2.0: a separate program the tests run, installed here, never linked or shipped.
+fsx_bin=$(command -v fsx || echo "$HOME/.cargo/bin/fsx")
+if [ -x "$fsx_bin" ] && [ "$("$fsx_bin" --version 2>/dev/null)" = "fsx 0.3.2" ]; then
+  echo "fsx 0.3.2 is installed: $fsx_bin"
+else
+  cargo install fsx --version 0.3.2 --locked
+fi
+
+section "npm dependencies"
+npm ci --no-audit --no-fund
+
+section "Windows test tools (Windows Node.js, WinFsp headers, Dokany sources)"
+bash scripts/wine-tools.sh
