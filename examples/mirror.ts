@@ -12,7 +12,13 @@
 // looks up the target itself), so these checks only bite when the directory changes behind the
 // mount's back. What is out of reach: a process that can write both inside the mirrored
 // directory and elsewhere can still move a directory out of the root while a request is in
-// it, so that the request lands where that process could write anyway. Linux only (/proc).
+// it, so that the request lands where that process could write anyway.
+//
+// Windows has no /proc and Node has no handle-relative calls there, so on Windows each
+// component is checked with lstat (a symlink or junction on the way is refused, EACCES) and the
+// operation then uses the full path. That confines every request to the root as long as nobody
+// swaps a checked directory for a link between the check and the use; closing that window needs
+// handle-relative opens (NtCreateFile with a RootDirectory), which Node does not offer.
 //
 // Symlinks are mirrored verbatim: readlink returns the stored target, and the *caller's* kernel
 // follows it, so an absolute target points outside the mount exactly as it does in the real
@@ -27,7 +33,7 @@
 import { constants, existsSync, realpathSync, statSync, type Stats } from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import {
   FsError,
   mount,
@@ -53,27 +59,55 @@ const LINUX_O_SYNC = 0o4010000
 const ACCESS_MODES = [constants.O_RDONLY, constants.O_WRONLY, constants.O_RDWR]
 /** Linux's O_PATH, which Node has no constant for: a descriptor that only names a node. */
 const O_PATH = 0o10000000
-/** How each directory on the way to a request's node is opened. */
-const STEP = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW
+const WINDOWS = process.platform === 'win32'
+// Flags Windows has no equivalent of are 0 there (Node leaves them undefined on Windows).
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0
+const O_DIRECTORY = constants.O_DIRECTORY ?? 0
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0
+/** How each directory on the way to a request's node is opened (Linux). */
+const STEP = O_PATH | O_DIRECTORY | O_NOFOLLOW
 
-/** `name` in the directory open as `dir`: the kernel resolves it in exactly that directory. */
-function inside(dir: FileHandle, name: string): string {
-  return `/proc/self/fd/${dir.fd}/${name}`
+/**
+ * A directory on the way to a request's node, reached without following a symlink. On Linux
+ * it is an open descriptor, and names inside it go through `/proc/self/fd/<n>/<name>`, which
+ * the kernel resolves in exactly that directory. On Windows it is a checked path.
+ */
+interface Directory {
+  /** A host path naming `name` in this directory. */
+  inside(name: string): string
+  close(): Promise<void>
 }
 
-/** The node open as `handle` itself, whatever its name holds by now. */
+function descriptorDirectory(handle: FileHandle): Directory {
+  return {
+    inside: (name) => `/proc/self/fd/${handle.fd}/${name}`,
+    close: () => handle.close(),
+  }
+}
+
+function pathDirectory(path: string): Directory {
+  return { inside: (name) => join(path, name), close: async () => {} }
+}
+
+/** The node open as `handle` itself, whatever its name holds by now (Linux). */
 function itself(handle: FileHandle): string {
   return `/proc/self/fd/${handle.fd}`
 }
 
 function hostOpenFlags(flags: number): number {
-  let host = (ACCESS_MODES[flags & LINUX_O_ACCMODE] ?? constants.O_RDONLY) | constants.O_NOFOLLOW
+  let host = (ACCESS_MODES[flags & LINUX_O_ACCMODE] ?? constants.O_RDONLY) | O_NOFOLLOW
   if ((flags & LINUX_O_TRUNC) !== 0) host |= constants.O_TRUNC
   if ((flags & LINUX_O_APPEND) !== 0) host |= constants.O_APPEND
-  if ((flags & LINUX_O_NONBLOCK) !== 0) host |= constants.O_NONBLOCK
-  if ((flags & LINUX_O_SYNC) === LINUX_O_SYNC) host |= constants.O_SYNC
-  else if ((flags & LINUX_O_DSYNC) !== 0) host |= constants.O_DSYNC
+  if ((flags & LINUX_O_NONBLOCK) !== 0) host |= O_NONBLOCK
+  if ((flags & LINUX_O_SYNC) === LINUX_O_SYNC) host |= constants.O_SYNC ?? 0
+  else if ((flags & LINUX_O_DSYNC) !== 0) host |= constants.O_DSYNC ?? 0
   return host
+}
+
+/** Refuses a symlink or junction where the mirror is about to use a name on Windows. */
+async function refuseLink(path: string): Promise<void> {
+  const found = await fsp.lstat(path).catch(() => undefined)
+  if (found?.isSymbolicLink() === true) throw new FsError('EACCES')
 }
 
 function kindOf(s: Stats): FileKind {
@@ -112,7 +146,7 @@ function errorCode(error: unknown): string | undefined {
 export function createMirror(root: string): FileSystem {
   const realRoot = realpathSync(root)
   if (!statSync(realRoot).isDirectory()) throw new Error(`createMirror(): ${root} is not a directory`)
-  if (!existsSync('/proc/self/fd')) throw new Error('createMirror(): needs Linux with /proc mounted')
+  if (!WINDOWS && !existsSync('/proc/self/fd')) throw new Error('createMirror(): needs /proc mounted on Linux')
   const files = new Map<number, FileHandle>()
   let lastHandle = 0
 
@@ -125,22 +159,33 @@ export function createMirror(root: string): FileSystem {
   }
 
   /** Opens the directory `names` below the root one step at a time, following no symlink. */
-  async function openDirectory(names: string[]): Promise<FileHandle> {
-    let dir = await fsp.open(realRoot, STEP)
+  async function openDirectory(names: string[]): Promise<Directory> {
+    if (WINDOWS) {
+      let path = realRoot
+      for (const name of names) {
+        path = join(path, name)
+        const found = await fsp.lstat(path)
+        // A link where the request has a directory was put there behind the mount's back.
+        if (found.isSymbolicLink()) throw new FsError('EACCES')
+        if (!found.isDirectory()) throw new FsError('ENOTDIR')
+      }
+      return pathDirectory(path)
+    }
+    let dir = descriptorDirectory(await fsp.open(realRoot, STEP))
     try {
       for (const name of names) {
         let next: FileHandle
         try {
-          next = await fsp.open(inside(dir, name), STEP)
+          next = await fsp.open(dir.inside(name), STEP)
         } catch (error) {
           // A symlink where the request has a directory was put there behind the mount's back.
-          if (errorCode(error) === 'ENOTDIR' && (await fsp.lstat(inside(dir, name))).isSymbolicLink()) {
+          if (errorCode(error) === 'ENOTDIR' && (await fsp.lstat(dir.inside(name))).isSymbolicLink()) {
             throw new FsError('EACCES')
           }
           throw error
         }
         const previous = dir
-        dir = next
+        dir = descriptorDirectory(next)
         await previous.close()
       }
       return dir
@@ -161,7 +206,7 @@ export function createMirror(root: string): FileSystem {
     if (last === undefined) throw new FsError('EBUSY')
     const dir = await openDirectory(names)
     try {
-      return await use(inside(dir, last))
+      return await use(dir.inside(last))
     } finally {
       await dir.close()
     }
@@ -177,7 +222,11 @@ export function createMirror(root: string): FileSystem {
    * through an O_PATH descriptor, then change exactly that node through its /proc link.
    */
   async function chmodEntry(entry: string, mode: number): Promise<void> {
-    const node = await fsp.open(entry, O_PATH | constants.O_NOFOLLOW)
+    if (WINDOWS) {
+      if ((await fsp.lstat(entry)).isSymbolicLink()) throw new FsError('EOPNOTSUPP')
+      return fsp.chmod(entry, mode)
+    }
+    const node = await fsp.open(entry, O_PATH | O_NOFOLLOW)
     try {
       if ((await node.stat()).isSymbolicLink()) throw new FsError('EOPNOTSUPP')
       await fsp.chmod(itself(node), mode)
@@ -232,15 +281,18 @@ export function createMirror(root: string): FileSystem {
 
     async readdir(path) {
       return atNode(path, async (entry) => {
-        const dir = await fsp.open(entry, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+        if (WINDOWS) await refuseLink(entry)
+        // Windows cannot open a directory as a file; it reads the checked path instead.
+        const handle = WINDOWS ? undefined : await fsp.open(entry, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        const dir = handle === undefined ? pathDirectory(entry) : descriptorDirectory(handle)
         try {
-          const names = await fsp.readdir(itself(dir))
+          const names = await fsp.readdir(handle === undefined ? entry : itself(handle))
           // Stats ride along with the names, which saves the kernel a getattr per entry. A
           // name removed since readdir is skipped.
           const entries = await Promise.all(
             names.map(async (name): Promise<DirEntry | undefined> => {
               try {
-                return { name, stat: toStat(await fsp.lstat(inside(dir, name))) }
+                return { name, stat: toStat(await fsp.lstat(dir.inside(name))) }
               } catch (error) {
                 if (errorCode(error) === 'ENOENT') return undefined
                 throw error
@@ -255,7 +307,12 @@ export function createMirror(root: string): FileSystem {
     },
 
     async open(path, flags) {
-      return remember(await atEntry(path, (entry) => fsp.open(entry, hostOpenFlags(flags))))
+      return remember(
+        await atEntry(path, async (entry) => {
+          if (WINDOWS) await refuseLink(entry)
+          return fsp.open(entry, hostOpenFlags(flags))
+        }),
+      )
     },
 
     async create(path, mode, flags) {
@@ -301,8 +358,10 @@ export function createMirror(root: string): FileSystem {
     },
 
     async fsyncdir(path) {
+      // Windows cannot open a directory to sync it; its file systems journal their metadata.
+      if (WINDOWS) return
       await atNode(path, async (entry) => {
-        const dir = await fsp.open(entry, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+        const dir = await fsp.open(entry, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         try {
           await dir.sync()
         } finally {
@@ -318,9 +377,10 @@ export function createMirror(root: string): FileSystem {
         return
       }
       // O_NONBLOCK: a fifo swapped in for the file must not hang the request.
-      const file = await atNode(path, (entry) =>
-        fsp.open(entry, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK),
-      )
+      const file = await atNode(path, async (entry) => {
+        if (WINDOWS) await refuseLink(entry)
+        return fsp.open(entry, constants.O_WRONLY | O_NOFOLLOW | O_NONBLOCK)
+      })
       try {
         await file.truncate(size)
       } finally {

@@ -1,0 +1,561 @@
+// What Windows programs and POSIX programs do to a filesystem, written once as data, and run
+// against every backend: FUSE on Linux (./fuse.ts, through node:fs on a real mount), and WinFsp
+// and Dokan under Wine (./windows.ts, through the driver doubles' kernel protocol, in the order
+// the drivers send requests: create, operations, cleanup, close).
+//
+// A step names the call and what it must give. Outcomes are neutral ('not-found', 'exists', ...)
+// and each backend checks its own spelling of them (an NTSTATUS, or an errno). A scenario with a
+// step that only Windows can express (allocation size, attributes, a search pattern, delete on
+// close, undoing a delete) runs on the Windows backends only.
+
+/** How a call ended. */
+export type Outcome =
+  | 'ok'
+  | 'not-found'
+  | 'path-not-found'
+  | 'exists'
+  | 'not-a-directory'
+  | 'is-a-directory'
+  | 'not-empty'
+  | 'access-denied'
+  | 'delete-pending'
+  | 'end-of-file'
+  | 'invalid-name'
+
+/** The NTSTATUS of each outcome. */
+export const NTSTATUS_OF: Record<Outcome, number> = {
+  ok: 0,
+  'not-found': 0xc0000034,
+  'path-not-found': 0xc000003a,
+  exists: 0xc0000035,
+  'not-a-directory': 0xc0000103,
+  'is-a-directory': 0xc00000ba,
+  'not-empty': 0xc0000101,
+  'access-denied': 0xc0000022,
+  'delete-pending': 0xc0000056,
+  'end-of-file': 0xc0000011,
+  'invalid-name': 0xc0000033,
+}
+
+/** The errno code of each outcome a POSIX call can have. */
+export const ERRNO_OF: Partial<Record<Outcome, string>> = {
+  'not-found': 'ENOENT',
+  'path-not-found': 'ENOENT',
+  exists: 'EEXIST',
+  'not-a-directory': 'ENOTDIR',
+  'is-a-directory': 'EISDIR',
+  'not-empty': 'ENOTEMPTY',
+  'access-denied': 'EACCES',
+  'invalid-name': 'EINVAL',
+}
+
+/** An outcome that differs between Windows and POSIX, where both are right for their platform. */
+export type PlatformOutcome = Outcome | { windows: Outcome; posix: Outcome }
+
+/** Bytes: a string's UTF-8, or `length` bytes repeating `fill`. */
+export type Bytes = string | { fill: string; length: number }
+
+export function bytesOf(bytes: Bytes): Buffer {
+  if (typeof bytes === 'string') return Buffer.from(bytes)
+  const fill = Buffer.from(bytes.fill)
+  return Buffer.alloc(bytes.length, fill)
+}
+
+/** Create dispositions, from NtCreateFile. */
+export type Disposition = 'supersede' | 'open' | 'create' | 'open-if' | 'overwrite' | 'overwrite-if'
+
+/** What a successful create did (IoStatus.Information). */
+export type Opened = 'superseded' | 'opened' | 'created' | 'overwritten'
+
+export type Step =
+  | {
+      op: 'open'
+      path: string
+      as: string
+      disposition: Disposition
+      /** true: a directory (FILE_DIRECTORY_FILE), false: not a directory, absent: either. */
+      directory?: boolean
+      /** Windows only: FILE_DELETE_ON_CLOSE. */
+      deleteOnClose?: boolean
+      expect?: PlatformOutcome
+      /** What a successful open did. */
+      opened?: Opened
+    }
+  | { op: 'write'; handle: string; offset: number; data: Bytes; expect?: PlatformOutcome }
+  | { op: 'read'; handle: string; offset: number; length: number; data: Bytes }
+  | { op: 'truncate'; handle: string; size: number; expect?: PlatformOutcome }
+  /** Windows only: FileAllocationInformation. */
+  | { op: 'allocate'; handle: string; size: number }
+  | {
+      op: 'stat'
+      handle: string
+      size?: number
+      directory?: boolean
+      /** Windows only: the attributes must include these bits. */
+      attributes?: number
+      /** Last write and last access times, ms since 1970. */
+      written?: number
+      accessed?: number
+    }
+  /** Times in ms since 1970; absent ones stay as they are. */
+  | { op: 'setTimes'; handle: string; written?: number; accessed?: number }
+  /** Windows only: FileBasicInformation's attributes. */
+  | { op: 'setAttributes'; handle: string; attributes: number }
+  | { op: 'rename'; handle: string; to: string; replace: boolean; expect?: PlatformOutcome }
+  /** Windows: delete on last close (FileDispositionInformation). POSIX: unlink or rmdir now. */
+  | { op: 'delete'; handle: string; expect?: PlatformOutcome }
+  /** Windows only: clears a pending delete. */
+  | { op: 'undelete'; handle: string }
+  | { op: 'flush'; handle: string }
+  | { op: 'close'; handle: string }
+  /**
+   * A directory's entries, sorted by name. Windows lists through a buffer of `bufferSize`
+   * bytes (default 4096) and filters by `pattern` (Windows only), so a long listing takes
+   * several calls, each resuming after the last name returned.
+   */
+  | { op: 'list'; path: string; pattern?: string; bufferSize?: number; names: string[]; minCalls?: number }
+  | { op: 'exists'; path: string; expect: boolean }
+  /** Windows only: what GetVolumeInformation shows. */
+  | { op: 'volume'; label: string }
+  /** Windows only: sets the volume label. */
+  | { op: 'setLabel'; label: string }
+
+const WINDOWS_ONLY_OPS = new Set<Step['op']>(['allocate', 'setAttributes', 'undelete', 'volume', 'setLabel'])
+
+/** Whether `step` can only be expressed on Windows. */
+export function windowsOnly(step: Step): boolean {
+  if (WINDOWS_ONLY_OPS.has(step.op)) return true
+  if (step.op === 'open') return step.deleteOnClose === true
+  if (step.op === 'list') return step.pattern !== undefined
+  if (step.op === 'stat') return step.attributes !== undefined
+  return false
+}
+
+export interface Scenario {
+  name: string
+  steps: Step[]
+  /** Runs on the Windows backends only, although every step could run on POSIX. */
+  windowsOnly?: boolean
+}
+
+/** Whether `scenario` runs on FUSE too. */
+export function portable(scenario: Scenario): boolean {
+  return scenario.windowsOnly !== true && !scenario.steps.some(windowsOnly)
+}
+
+const A = 'alpha'
+const READ_ONLY = 0x1
+
+/** Opens `path` as a new file `as`, writes `data`, and closes it. */
+function file(path: string, data: Bytes = A): Step[] {
+  return [
+    { op: 'open', path, as: '_', disposition: 'create', directory: false },
+    { op: 'write', handle: '_', offset: 0, data },
+    { op: 'close', handle: '_' },
+  ]
+}
+
+function directory(path: string): Step[] {
+  return [
+    { op: 'open', path, as: '_', disposition: 'create', directory: true },
+    { op: 'close', handle: '_' },
+  ]
+}
+
+/** Creates each name in `names` as a small file under `dir`. */
+function files(dir: string, names: string[]): Step[] {
+  return names.flatMap((name) => file(`${dir}/${name}`, name))
+}
+
+const many = Array.from({ length: 150 }, (_, i) => `entry-${String(i).padStart(3, '0')}.txt`)
+
+export const SCENARIOS: Scenario[] = [
+  // ---- create dispositions on files, each with and without an existing file
+  ...(
+    [
+      ['open', false, 'not-found', undefined],
+      ['open', true, 'ok', 'opened'],
+      ['create', false, 'ok', 'created'],
+      ['create', true, 'exists', undefined],
+      ['open-if', false, 'ok', 'created'],
+      ['open-if', true, 'ok', 'opened'],
+      ['overwrite', false, 'not-found', undefined],
+      ['overwrite', true, 'ok', 'overwritten'],
+      ['overwrite-if', false, 'ok', 'created'],
+      ['overwrite-if', true, 'ok', 'overwritten'],
+      ['supersede', false, 'ok', 'created'],
+      ['supersede', true, 'ok', 'superseded'],
+    ] as const
+  ).map(([disposition, existing, expect, opened]): Scenario => {
+    const truncates = opened === 'overwritten' || opened === 'superseded'
+    return {
+      name: `create '${disposition}' on a file that ${existing ? 'exists' : 'does not exist'}`,
+      steps: [
+        ...(existing ? file('/f.txt', 'existing') : []),
+        { op: 'open', path: '/f.txt', as: 'f', disposition, directory: false, expect, opened },
+        ...(expect === 'ok'
+          ? ([
+              { op: 'stat', handle: 'f', size: truncates || !existing ? 0 : 8, directory: false },
+              { op: 'close', handle: 'f' },
+            ] satisfies Step[])
+          : []),
+        { op: 'exists', path: '/f.txt', expect: existing || expect === 'ok' },
+      ],
+    }
+  }),
+
+  // ---- create dispositions on directories
+  {
+    name: "create 'create' on a directory, then again",
+    steps: [
+      { op: 'open', path: '/d', as: 'd', disposition: 'create', directory: true, opened: 'created' },
+      { op: 'stat', handle: 'd', directory: true },
+      { op: 'close', handle: 'd' },
+      { op: 'open', path: '/d', as: 'd2', disposition: 'create', directory: true, expect: 'exists' },
+    ],
+  },
+  {
+    name: "create 'open-if' on a directory that does not exist, then exists",
+    steps: [
+      { op: 'open', path: '/d', as: 'd', disposition: 'open-if', directory: true, opened: 'created' },
+      { op: 'close', handle: 'd' },
+      { op: 'open', path: '/d', as: 'd', disposition: 'open-if', directory: true, opened: 'opened' },
+      { op: 'stat', handle: 'd', directory: true },
+      { op: 'close', handle: 'd' },
+    ],
+  },
+  {
+    name: 'opening a directory as a file, and a file as a directory, fails',
+    steps: [
+      ...directory('/d'),
+      ...file('/f.txt'),
+      { op: 'open', path: '/d', as: 'x', disposition: 'open', directory: false, expect: 'is-a-directory' },
+      { op: 'open', path: '/f.txt', as: 'y', disposition: 'open', directory: true, expect: 'not-a-directory' },
+    ],
+  },
+  {
+    name: 'creating a file in a directory that does not exist fails',
+    steps: [
+      { op: 'open', path: '/missing/f.txt', as: 'f', disposition: 'create', directory: false, expect: 'path-not-found' },
+    ],
+  },
+
+  // ---- reads and writes
+  {
+    name: 'write at offsets and read back',
+    steps: [
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'create', directory: false },
+      { op: 'write', handle: 'f', offset: 0, data: 'hello world' },
+      { op: 'write', handle: 'f', offset: 6, data: 'WORLD' },
+      { op: 'read', handle: 'f', offset: 0, length: 100, data: 'hello WORLD' },
+      { op: 'read', handle: 'f', offset: 6, length: 3, data: 'WOR' },
+      { op: 'stat', handle: 'f', size: 11 },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'a write past the end leaves zeros in the gap',
+    steps: [
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'create', directory: false },
+      { op: 'write', handle: 'f', offset: 0, data: 'ab' },
+      { op: 'write', handle: 'f', offset: 6, data: 'cd' },
+      { op: 'read', handle: 'f', offset: 0, length: 8, data: 'ab\0\0\0\0cd' },
+      { op: 'stat', handle: 'f', size: 8 },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'a read at or past the end returns nothing',
+    steps: [
+      ...file('/f.txt', 'four'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
+      { op: 'read', handle: 'f', offset: 4, length: 10, data: '' },
+      { op: 'read', handle: 'f', offset: 100, length: 10, data: '' },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'a 3 MiB write in one request reads back whole',
+    steps: [
+      { op: 'open', path: '/big.bin', as: 'f', disposition: 'create', directory: false },
+      { op: 'write', handle: 'f', offset: 0, data: { fill: 'mountkit', length: 3 << 20 } },
+      { op: 'stat', handle: 'f', size: 3 << 20 },
+      { op: 'read', handle: 'f', offset: 0, length: 3 << 20, data: { fill: 'mountkit', length: 3 << 20 } },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'data survives closing and reopening',
+    steps: [
+      ...file('/f.txt', 'kept across opens'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false, opened: 'opened' },
+      { op: 'read', handle: 'f', offset: 0, length: 64, data: 'kept across opens' },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+
+  // ---- sizes
+  {
+    name: 'setting the end of file shrinks and grows',
+    steps: [
+      ...file('/f.txt', 'abcdefgh'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
+      { op: 'truncate', handle: 'f', size: 3 },
+      { op: 'stat', handle: 'f', size: 3 },
+      { op: 'read', handle: 'f', offset: 0, length: 10, data: 'abc' },
+      { op: 'truncate', handle: 'f', size: 6 },
+      { op: 'read', handle: 'f', offset: 0, length: 10, data: 'abc\0\0\0' },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'setting the allocation size below the size truncates, above keeps the size',
+    steps: [
+      ...file('/f.txt', 'abcdefgh'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
+      { op: 'allocate', handle: 'f', size: 1 << 20 },
+      { op: 'stat', handle: 'f', size: 8 },
+      { op: 'allocate', handle: 'f', size: 5 },
+      { op: 'stat', handle: 'f', size: 5 },
+      { op: 'read', handle: 'f', offset: 0, length: 10, data: 'abcde' },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+
+  // ---- basic information
+  {
+    name: 'setting last-write and last-access times',
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
+      { op: 'setTimes', handle: 'f', written: Date.UTC(2001, 1, 3, 4, 5, 6), accessed: Date.UTC(2002, 2, 4, 5, 6, 7) },
+      { op: 'stat', handle: 'f', written: Date.UTC(2001, 1, 3, 4, 5, 6), accessed: Date.UTC(2002, 2, 4, 5, 6, 7) },
+      { op: 'close', handle: 'f' },
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
+      { op: 'stat', handle: 'f', written: Date.UTC(2001, 1, 3, 4, 5, 6) },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'setting the read-only attribute',
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
+      { op: 'setAttributes', handle: 'f', attributes: READ_ONLY },
+      { op: 'stat', handle: 'f', attributes: READ_ONLY },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  // ---- renames
+  {
+    name: 'rename to a free name',
+    steps: [
+      ...file('/a.txt', 'moved'),
+      { op: 'open', path: '/a.txt', as: 'a', disposition: 'open' },
+      { op: 'rename', handle: 'a', to: '/b.txt', replace: false },
+      { op: 'close', handle: 'a' },
+      { op: 'exists', path: '/a.txt', expect: false },
+      { op: 'open', path: '/b.txt', as: 'b', disposition: 'open' },
+      { op: 'read', handle: 'b', offset: 0, length: 10, data: 'moved' },
+      { op: 'close', handle: 'b' },
+    ],
+  },
+  {
+    name: 'rename onto an existing file, with replacement',
+    steps: [
+      ...file('/a.txt', 'new'),
+      ...file('/b.txt', 'old'),
+      { op: 'open', path: '/a.txt', as: 'a', disposition: 'open' },
+      { op: 'rename', handle: 'a', to: '/b.txt', replace: true },
+      { op: 'close', handle: 'a' },
+      { op: 'list', path: '/', names: ['b.txt'] },
+      { op: 'open', path: '/b.txt', as: 'b', disposition: 'open' },
+      { op: 'read', handle: 'b', offset: 0, length: 10, data: 'new' },
+      { op: 'close', handle: 'b' },
+    ],
+  },
+  {
+    name: 'rename onto an existing file, without replacement',
+    steps: [
+      ...file('/a.txt', 'new'),
+      ...file('/b.txt', 'old'),
+      { op: 'open', path: '/a.txt', as: 'a', disposition: 'open' },
+      { op: 'rename', handle: 'a', to: '/b.txt', replace: false, expect: { windows: 'exists', posix: 'ok' } },
+      { op: 'close', handle: 'a' },
+    ],
+  },
+  {
+    name: 'rename onto a file that is open',
+    steps: [
+      ...file('/a.txt', 'new'),
+      ...file('/b.txt', 'old'),
+      { op: 'open', path: '/b.txt', as: 'b', disposition: 'open' },
+      { op: 'open', path: '/a.txt', as: 'a', disposition: 'open' },
+      { op: 'rename', handle: 'a', to: '/b.txt', replace: true, expect: { windows: 'access-denied', posix: 'ok' } },
+      { op: 'close', handle: 'a' },
+      { op: 'close', handle: 'b' },
+    ],
+  },
+  {
+    name: 'rename across directories, of a file and of a directory with contents',
+    steps: [
+      ...directory('/src'),
+      ...directory('/dst'),
+      ...directory('/src/inner'),
+      ...file('/src/inner/deep.txt', 'deep'),
+      ...file('/src/f.txt', 'f'),
+      { op: 'open', path: '/src/f.txt', as: 'f', disposition: 'open' },
+      { op: 'rename', handle: 'f', to: '/dst/g.txt', replace: false },
+      { op: 'close', handle: 'f' },
+      { op: 'open', path: '/src/inner', as: 'i', disposition: 'open', directory: true },
+      { op: 'rename', handle: 'i', to: '/dst/moved', replace: false },
+      { op: 'close', handle: 'i' },
+      { op: 'list', path: '/src', names: [] },
+      { op: 'list', path: '/dst', names: ['g.txt', 'moved'] },
+      { op: 'open', path: '/dst/moved/deep.txt', as: 'd', disposition: 'open' },
+      { op: 'read', handle: 'd', offset: 0, length: 10, data: 'deep' },
+      { op: 'close', handle: 'd' },
+    ],
+  },
+  {
+    name: 'rename to a directory that does not exist fails',
+    steps: [
+      ...file('/a.txt'),
+      { op: 'open', path: '/a.txt', as: 'a', disposition: 'open' },
+      { op: 'rename', handle: 'a', to: '/nowhere/a.txt', replace: false, expect: 'path-not-found' },
+      { op: 'close', handle: 'a' },
+      { op: 'exists', path: '/a.txt', expect: true },
+    ],
+  },
+
+  // ---- deletes
+  {
+    name: 'delete a file: gone after the last close',
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
+      { op: 'delete', handle: 'f' },
+      { op: 'close', handle: 'f' },
+      { op: 'exists', path: '/f.txt', expect: false },
+      { op: 'list', path: '/', names: [] },
+    ],
+  },
+  {
+    name: 'delete a file held open by another handle: it goes when the last handle closes',
+    steps: [
+      ...file('/f.txt', 'still readable'),
+      { op: 'open', path: '/f.txt', as: 'keep', disposition: 'open' },
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
+      { op: 'delete', handle: 'f' },
+      { op: 'close', handle: 'f' },
+      { op: 'read', handle: 'keep', offset: 0, length: 20, data: 'still readable' },
+      { op: 'close', handle: 'keep' },
+      { op: 'exists', path: '/f.txt', expect: false },
+    ],
+  },
+  {
+    name: 'opening a file whose delete is pending fails',
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
+      { op: 'delete', handle: 'f' },
+      { op: 'open', path: '/f.txt', as: 'g', disposition: 'open', expect: 'delete-pending' },
+      { op: 'close', handle: 'f' },
+      { op: 'exists', path: '/f.txt', expect: false },
+    ],
+    // POSIX has no pending delete: an unlinked name is gone at once.
+    windowsOnly: true,
+  },
+  {
+    name: 'a delete undone before the last close keeps the file',
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
+      { op: 'delete', handle: 'f' },
+      { op: 'undelete', handle: 'f' },
+      { op: 'close', handle: 'f' },
+      { op: 'exists', path: '/f.txt', expect: true },
+    ],
+  },
+  {
+    name: 'delete-on-close removes the file at the last close',
+    steps: [
+      { op: 'open', path: '/tmp.txt', as: 't', disposition: 'create', directory: false, deleteOnClose: true },
+      { op: 'write', handle: 't', offset: 0, data: 'scratch' },
+      { op: 'read', handle: 't', offset: 0, length: 10, data: 'scratch' },
+      { op: 'close', handle: 't' },
+      { op: 'exists', path: '/tmp.txt', expect: false },
+    ],
+  },
+  {
+    name: 'an empty directory can be deleted',
+    steps: [
+      ...directory('/d'),
+      { op: 'open', path: '/d', as: 'd', disposition: 'open', directory: true },
+      { op: 'delete', handle: 'd' },
+      { op: 'close', handle: 'd' },
+      { op: 'exists', path: '/d', expect: false },
+    ],
+  },
+  {
+    name: 'a directory with entries cannot be deleted',
+    steps: [
+      ...directory('/d'),
+      ...file('/d/f.txt'),
+      { op: 'open', path: '/d', as: 'd', disposition: 'open', directory: true },
+      { op: 'delete', handle: 'd', expect: 'not-empty' },
+      { op: 'close', handle: 'd' },
+      { op: 'exists', path: '/d/f.txt', expect: true },
+    ],
+  },
+
+  // ---- listings
+  {
+    name: 'listing a directory',
+    steps: [...directory('/d'), ...files('/d', ['b.txt', 'a.txt', 'c.md']), ...directory('/d/sub'), { op: 'list', path: '/d', names: ['a.txt', 'b.txt', 'c.md', 'sub'] }],
+  },
+  {
+    name: 'listing with DOS wildcards',
+    steps: [
+      ...files('', ['a.txt', 'b.txt', 'notes.md', 'readme', 'x1.log', 'x22.log']),
+      { op: 'list', path: '/', pattern: '*.txt', names: ['a.txt', 'b.txt'] },
+      { op: 'list', path: '/', pattern: 'x?.log', names: ['x1.log'] },
+      { op: 'list', path: '/', pattern: '*', names: ['a.txt', 'b.txt', 'notes.md', 'readme', 'x1.log', 'x22.log'] },
+      { op: 'list', path: '/', pattern: 'NOTES.MD', names: ['notes.md'] },
+    ],
+  },
+  {
+    name: 'a listing longer than the caller buffer resumes where it stopped',
+    steps: [...files('', many), { op: 'list', path: '/', bufferSize: 1024, names: many, minCalls: 5 }],
+  },
+  {
+    name: 'names outside ASCII survive the round trip',
+    steps: [
+      ...file('/Grüße — 日本語 ✓.txt', 'unicode'),
+      { op: 'list', path: '/', names: ['Grüße — 日本語 ✓.txt'] },
+      { op: 'open', path: '/Grüße — 日本語 ✓.txt', as: 'u', disposition: 'open' },
+      { op: 'read', handle: 'u', offset: 0, length: 10, data: 'unicode' },
+      { op: 'close', handle: 'u' },
+    ],
+  },
+
+  // ---- flush, volume
+  {
+    name: 'flush after writing',
+    steps: [
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'create', directory: false },
+      { op: 'write', handle: 'f', offset: 0, data: 'flushed' },
+      { op: 'flush', handle: 'f' },
+      { op: 'close', handle: 'f' },
+      { op: 'exists', path: '/f.txt', expect: true },
+    ],
+  },
+  {
+    name: 'the volume label, and changing it',
+    steps: [
+      { op: 'volume', label: 'mountkit' },
+      { op: 'setLabel', label: 'renamed' },
+      { op: 'volume', label: 'renamed' },
+    ],
+  },
+]
