@@ -58,7 +58,11 @@ export declare class NativeMount {
   replyNames(id: number, names: Array<string>): boolean
   /** Unmounts; resolves when the backend has stopped. */
   unmount(): Promise<unknown>
-  /** Unmounts on the calling thread, for exit paths where nothing asynchronous can run. */
+  /**
+   * Unmounts before returning, for exit paths where nothing asynchronous can run. The
+   * JavaScript thread waits here, so requests still waiting for it are answered `EIO` at
+   * once.
+   */
   unmountSync(): void
 }
 

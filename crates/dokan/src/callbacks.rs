@@ -256,14 +256,12 @@ unsafe extern "system" fn cleanup(_file_name: *const u16, info: *mut DOKAN_FILE_
     shield("Cleanup", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
-        // SAFETY: as above; the flag is a plain byte.
-        let delete_pending = unsafe { (*info).DeleteOnClose } != 0;
         let keepalive = request.keepalive();
         let call = Call {
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        request.fs().cleanup(&call, request.context, delete_pending);
+        request.fs().cleanup(&call, request.context);
         STATUS_SUCCESS
     });
 }

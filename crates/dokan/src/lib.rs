@@ -8,7 +8,8 @@
 //!     → callbacks (extern "system", Windows only) → ops::DokanFs → Dispatch
 //! ```
 //!
-//! - [`DokanMount`] mounts and unmounts; [`probe`] reports the installed Dokan.
+//! - [`DokanMount`] mounts and unmounts; [`probe`] reports the installed Dokan, or why it
+//!   cannot be used ([`DokanUnavailable`]).
 //! - [`ops`] holds what every callback does, as platform-neutral Rust over a `Dispatch`,
 //!   tested on every platform; the Windows-only modules (`ffi`, `loader`, `callbacks`) only
 //!   translate pointers.
@@ -40,4 +41,5 @@ mod ffi;
 #[cfg(windows)]
 mod loader;
 
+pub use errors::DokanUnavailable;
 pub use mount::{probe, DokanInstall, DokanMount};

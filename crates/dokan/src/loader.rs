@@ -7,15 +7,20 @@
 //! happens once per process; the library stays loaded until the process exits, since
 //! callbacks into this crate may run until the last mount is gone.
 
+use std::ffi::OsString;
 use std::io;
+use std::os::windows::ffi::OsStringExt;
+use std::path::PathBuf;
 use std::ptr;
 use std::sync::OnceLock;
 
+use windows_sys::Win32::Foundation::FreeLibrary;
 use windows_sys::Win32::System::LibraryLoader::{
     GetProcAddress, LoadLibraryExW, LOAD_LIBRARY_SEARCH_SYSTEM32,
 };
+use windows_sys::Win32::System::SystemInformation::GetSystemDirectoryW;
 
-use crate::errors::{library_missing_message, missing_symbol_message};
+use crate::errors::DokanUnavailable;
 use crate::ffi::{
     DokanCloseHandleFn, DokanCreateFileSystemFn, DokanInitFn, DokanResetTimeoutFn, DokanVersionFn,
 };
@@ -38,23 +43,62 @@ pub struct DokanApi {
     pub driver_version: DokanVersionFn,
 }
 
-static API: OnceLock<Result<DokanApi, String>> = OnceLock::new();
+static API: OnceLock<Result<DokanApi, DokanUnavailable>> = OnceLock::new();
 
-/// The loaded library, or the message explaining why it cannot be loaded (the same message
-/// on every call).
-pub fn api() -> Result<&'static DokanApi, String> {
+/// The loaded library, or why it cannot be loaded (the same answer on every call).
+pub fn api() -> Result<&'static DokanApi, DokanUnavailable> {
     API.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
-fn load() -> Result<DokanApi, String> {
+/// The path of `file` in the system directory (`System32`), where `LoadLibraryExW` with
+/// `LOAD_LIBRARY_SEARCH_SYSTEM32` looks for it; `None` if Windows does not say where that is.
+fn in_system_directory(file: &str) -> Option<PathBuf> {
+    let mut buffer = [0u16; 260];
+    // SAFETY: the buffer is writable for the length passed; the call writes at most that
+    // many units and returns how many it wrote, or the size needed when it does not fit.
+    let length = unsafe { GetSystemDirectoryW(buffer.as_mut_ptr(), buffer.len() as u32) };
+    let directory = buffer
+        .get(..usize::try_from(length).ok()?)
+        .filter(|d| !d.is_empty())?;
+    Some(PathBuf::from(OsString::from_wide(directory)).join(file))
+}
+
+/// The version of an installed Dokan 1 (`dokan1.dll` in `System32`), to tell its users that
+/// mountkit needs Dokan 2 rather than that no Dokan is installed.
+fn dokan1_version() -> Option<u32> {
+    let name: Vec<u16> = "dokan1.dll\0".encode_utf16().collect();
+    // SAFETY: as for dokan2.dll in `load`.
+    let module =
+        unsafe { LoadLibraryExW(name.as_ptr(), ptr::null_mut(), LOAD_LIBRARY_SEARCH_SYSTEM32) };
+    if module.is_null() {
+        return None;
+    }
+    // SAFETY: `module` is loaded and the name is NUL-terminated ASCII.
+    let version =
+        unsafe { GetProcAddress(module, c"DokanVersion".as_ptr().cast()) }.map(|address| {
+            // SAFETY: Dokan 1's `ULONG DokanVersion(void)` has the signature of Dokan 2's.
+            let version: DokanVersionFn = unsafe { std::mem::transmute(address) };
+            // SAFETY: DokanVersion takes no arguments and only reports a constant.
+            unsafe { version() }
+        });
+    // SAFETY: nothing of the module is used after this.
+    unsafe { FreeLibrary(module) };
+    version
+}
+
+fn load() -> Result<DokanApi, DokanUnavailable> {
     let name: Vec<u16> = "dokan2.dll\0".encode_utf16().collect();
     // SAFETY: `name` is a NUL-terminated UTF-16 string that outlives the call; a null file
     // handle is required by the API; the flag limits the search to System32.
     let module =
         unsafe { LoadLibraryExW(name.as_ptr(), ptr::null_mut(), LOAD_LIBRARY_SEARCH_SYSTEM32) };
     if module.is_null() {
-        return Err(library_missing_message(
-            &io::Error::last_os_error().to_string(),
+        let detail = io::Error::last_os_error().to_string();
+        let present = in_system_directory("dokan2.dll").is_some_and(|path| path.exists());
+        return Err(DokanUnavailable::library_not_loaded(
+            present,
+            dokan1_version,
+            detail,
         ));
     }
     macro_rules! symbol {
@@ -68,7 +112,7 @@ fn load() -> Result<DokanApi, String> {
                 Some(function) => unsafe {
                     std::mem::transmute::<unsafe extern "system" fn() -> isize, $ty>(function)
                 },
-                None => return Err(missing_symbol_message($name)),
+                None => return Err(DokanUnavailable::MissingFunction { name: $name }),
             }
         }};
     }
@@ -81,4 +125,20 @@ fn load() -> Result<DokanApi, String> {
         version: symbol!("DokanVersion" as DokanVersionFn),
         driver_version: symbol!("DokanDriverVersion" as DokanVersionFn),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_looked_for_in_system32() {
+        let kernel32 = in_system_directory("kernel32.dll").expect("Windows names System32");
+        assert!(kernel32.exists(), "{}", kernel32.display());
+        let directory = kernel32.parent().unwrap().to_string_lossy().to_lowercase();
+        assert!(directory.ends_with("system32"), "{directory}");
+        assert!(!in_system_directory("mountkit-no-such.dll")
+            .unwrap()
+            .exists());
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::Dispatch;
 
-use crate::errors::format_library_version;
+use crate::errors::{format_library_version, DokanUnavailable};
 
 /// What [`probe`] found installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,10 +39,11 @@ impl DokanInstall {
 }
 
 /// Finds the installed Dokan 2: loads `dokan2.dll` from `System32` (once per process) and
-/// asks the library and the driver for their versions. Fails with a message that says what to
-/// install when the library is missing, is not a Dokan 2 release, or its driver is not
-/// running; and, on platforms other than Windows, always.
-pub fn probe() -> Result<DokanInstall, String> {
+/// asks the library and the driver for their versions. Fails, saying why
+/// ([`DokanUnavailable`], whose text says what to install or repair), when the library is
+/// missing (and whether Dokan 1 is there instead), does not load, is not a Dokan 2 release,
+/// or its driver is not running; and, on platforms other than Windows, always.
+pub fn probe() -> Result<DokanInstall, DokanUnavailable> {
     imp::probe()
 }
 
@@ -103,10 +104,7 @@ mod imp {
     use super::DokanInstall;
     use crate::callbacks::{self, Volume};
     use crate::config::{DokanConfig, DOKAN_API_VERSION};
-    use crate::errors::{
-        describe_mount_error, driver_missing_message, is_dokan2, wrong_library_message,
-        DOKAN_SUCCESS,
-    };
+    use crate::errors::{describe_mount_error, is_dokan2, DokanUnavailable, DOKAN_SUCCESS};
     use crate::ffi::{
         DOKAN_HANDLE, DOKAN_OPERATIONS, DOKAN_OPTIONS, VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE,
     };
@@ -163,18 +161,20 @@ mod imp {
         text.encode_utf16().chain(Some(0)).collect()
     }
 
-    pub fn probe() -> Result<DokanInstall, String> {
+    pub fn probe() -> Result<DokanInstall, DokanUnavailable> {
         let api = loader::api()?;
         // SAFETY: DokanVersion takes no arguments and only reports a constant.
         let library_version = unsafe { (api.version)() };
         if !is_dokan2(library_version) {
-            return Err(wrong_library_message(library_version));
+            return Err(DokanUnavailable::WrongLibrary {
+                version: library_version,
+            });
         }
         // SAFETY: DokanDriverVersion takes no arguments; it returns 0 when the driver is
         // unreachable.
         let driver_version = unsafe { (api.driver_version)() };
         if driver_version == 0 {
-            return Err(driver_missing_message(library_version));
+            return Err(DokanUnavailable::DriverNotRunning { library_version });
         }
         Ok(DokanInstall {
             library_version,
@@ -184,8 +184,8 @@ mod imp {
 
     pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Mounted, String> {
         options.validate()?;
-        probe()?;
-        let api = loader::api()?;
+        probe().map_err(|unavailable| unavailable.to_string())?;
+        let api = loader::api().map_err(|unavailable| unavailable.to_string())?;
         let config = DokanConfig::from_options(options);
         let requested = options.mount_point.to_windows_string();
         let volume = Arc::new(Volume {
@@ -237,7 +237,7 @@ mod imp {
             release_library(api);
             // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
             drop(unsafe { Box::from_raw(parts) });
-            return Err(describe_mount_error(code, &requested));
+            return Err(describe_mount_error(code, &options.mount_point));
         }
         Ok(Mounted {
             api,
@@ -293,19 +293,19 @@ mod imp {
     use mountkit_core::Dispatch;
 
     use super::DokanInstall;
+    use crate::errors::DokanUnavailable;
 
-    fn unsupported() -> String {
-        format!(
-            "Dokan is a Windows file system driver and cannot be used on {}; use the FUSE backend",
-            std::env::consts::OS
-        )
+    fn unsupported() -> DokanUnavailable {
+        DokanUnavailable::NotWindows {
+            os: std::env::consts::OS,
+        }
     }
 
     pub struct Mounted {
         never: Infallible,
     }
 
-    pub fn probe() -> Result<DokanInstall, String> {
+    pub fn probe() -> Result<DokanInstall, DokanUnavailable> {
         Err(unsupported())
     }
 
@@ -313,7 +313,7 @@ mod imp {
         _options: &WindowsOptions,
         _dispatch: Arc<dyn Dispatch>,
     ) -> Result<Mounted, String> {
-        Err(unsupported())
+        Err(unsupported().to_string())
     }
 
     impl Mounted {
@@ -352,8 +352,12 @@ mod tests {
         impl Dispatch for Nothing {
             fn dispatch(&self, _request: mountkit_core::Request) {}
         }
-        let error = probe().unwrap_err();
-        assert!(error.contains("Windows"), "{error}");
+        assert_eq!(
+            probe(),
+            Err(DokanUnavailable::NotWindows {
+                os: std::env::consts::OS
+            })
+        );
         let error = DokanMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
             .err()
             .unwrap();

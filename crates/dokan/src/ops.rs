@@ -25,15 +25,15 @@ use mountkit_core::windows::create::{
 use mountkit_core::windows::delete::{can_delete, deletion_status, CleanupOutcome};
 use mountkit_core::windows::enumerate::{matching, prepare_listing};
 use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time};
+use mountkit_core::windows::lookup::{look_up, Found, Namespace};
 use mountkit_core::windows::ntstatus::{
     errno_to_ntstatus, STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DELETE_PENDING,
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_HANDLE,
     STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_NOT_A_DIRECTORY,
-    STATUS_NOT_IMPLEMENTED, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_NOT_FOUND,
-    STATUS_OBJECT_PATH_NOT_FOUND, STATUS_SUCCESS,
+    STATUS_NOT_IMPLEMENTED, STATUS_OBJECT_NAME_COLLISION, STATUS_SUCCESS,
 };
 use mountkit_core::windows::options::WindowsOptions;
-use mountkit_core::windows::rename::check_rename;
+use mountkit_core::windows::rename::{check_rename, rename_falling_back};
 use mountkit_core::{
     expect_empty, expect_reply, DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable,
     Listing, OpenFlags, Operation, Reply, RequestContext, SetTime, Stat,
@@ -210,15 +210,21 @@ pub struct StreamEntry {
     pub size: u64,
 }
 
-/// What a lookup found at a path.
-#[derive(Debug)]
-struct Lookup {
-    /// The path to use: the real spelling of an existing object, otherwise the path as asked
-    /// with any existing ancestors in their real spelling.
-    path: String,
-    stat: Option<Stat>,
-    /// Whether the parent directory is known to exist (`None`: not checked).
-    parent_exists: Option<bool>,
+/// The filesystem as the core's lookup ([`look_up`]) sees it, asked on behalf of one
+/// callback.
+struct Names<'a> {
+    fs: &'a DokanFs,
+    call: &'a Call<'a>,
+}
+
+impl Namespace for Names<'_> {
+    fn getattr(&mut self, path: &str) -> FsResult<Stat> {
+        self.fs.getattr(self.call, path, None)
+    }
+
+    fn list(&mut self, dir: &str) -> FsResult<Vec<DirEntry>> {
+        self.fs.list_dir(self.call, dir, None)
+    }
 }
 
 /// The state of one Dokan mount, and the logic of its callbacks.
@@ -361,107 +367,21 @@ impl DokanFs {
         Ok(self.list_dir(call, path, handle)?.is_empty())
     }
 
-    /// Finds what `path` names. A miss on a case-insensitive volume looks for the name in
-    /// the parent's listing, resolving the parent the same way if it is missing too, so a
-    /// handler always sees the spelling of names that exist (as far as their directories can
-    /// be listed).
-    fn lookup(&self, call: &Call, path: &str) -> NtResult<Lookup> {
-        match self.getattr(call, path, None) {
-            Ok(stat) => {
-                return Ok(Lookup {
-                    path: path.to_owned(),
-                    stat: Some(stat),
-                    parent_exists: Some(true),
-                })
-            }
-            Err(Errno::ENOENT | Errno::ENOTDIR) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let missing = Lookup {
-            path: path.to_owned(),
-            stat: None,
-            parent_exists: None,
-        };
-        let Some((parent, name)) = paths::split(path).filter(|_| self.ignore_case) else {
-            return Ok(missing);
-        };
-        match self.find_name(call, parent, name) {
-            Ok(found) => self.finish_lookup(call, parent, name, found),
-            Err(Errno::ENOENT | Errno::ENOTDIR) => {
-                let outer = self.lookup(call, parent)?;
-                match outer.stat {
-                    Some(stat) if stat.kind == FileKind::Directory && outer.path != parent => {
-                        let found = self.find_name(call, &outer.path, name).unwrap_or(None);
-                        self.finish_lookup(call, &outer.path, name, found)
-                    }
-                    Some(stat) if stat.kind == FileKind::Directory => Ok(Lookup {
-                        parent_exists: Some(true),
-                        ..missing
-                    }),
-                    _ => Ok(Lookup {
-                        parent_exists: Some(false),
-                        ..missing
-                    }),
-                }
-            }
-            // A directory that cannot be listed (no `readdir`, no permission) hides no other
-            // spelling that could be found; the name is taken as it was asked.
-            Err(_) => Ok(missing),
-        }
+    /// What `path` names: the core's [`look_up`], without regard to case on a
+    /// case-insensitive volume, so a handler always sees the stored spelling of names that
+    /// exist (as far as their directories can be listed).
+    fn lookup(&self, call: &Call, path: &str) -> NtResult<Found> {
+        Ok(look_up(
+            &mut Names { fs: self, call },
+            path,
+            self.ignore_case,
+        )?)
     }
 
-    fn finish_lookup(
-        &self,
-        call: &Call,
-        parent: &str,
-        name: &str,
-        found: Option<String>,
-    ) -> NtResult<Lookup> {
-        if let Some(real) = found {
-            let path = paths::join(parent, &real);
-            match self.getattr(call, &path, None) {
-                Ok(stat) => {
-                    return Ok(Lookup {
-                        path,
-                        stat: Some(stat),
-                        parent_exists: Some(true),
-                    })
-                }
-                Err(Errno::ENOENT) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(Lookup {
-            path: paths::join(parent, name),
-            stat: None,
-            parent_exists: Some(true),
-        })
-    }
-
-    /// The spelling under which `dir` lists `name`, compared without case.
-    fn find_name(&self, call: &Call, dir: &str, name: &str) -> FsResult<Option<String>> {
-        let wanted = paths::key(name, true);
-        Ok(self
-            .list_dir(call, dir, None)?
-            .into_iter()
-            .map(|entry| entry.name)
-            .find(|listed| paths::key(listed, true) == wanted))
-    }
-
-    /// The status for "not there": `STATUS_OBJECT_PATH_NOT_FOUND` when the parent directory
-    /// is missing too, as NTFS answers, otherwise `STATUS_OBJECT_NAME_NOT_FOUND`.
-    fn missing_status(&self, call: &Call, lookup: &Lookup) -> NtError {
-        let parent_exists = lookup.parent_exists.unwrap_or_else(|| {
-            paths::split(&lookup.path).is_none_or(|(parent, _)| {
-                self.getattr(call, parent, None)
-                    .is_ok_and(|stat| stat.kind == FileKind::Directory)
-            })
-        });
-        NtError(if parent_exists {
-            STATUS_OBJECT_NAME_NOT_FOUND
-        } else {
-            STATUS_OBJECT_PATH_NOT_FOUND
-        })
+    /// The status for what `found` names not being there: `STATUS_OBJECT_PATH_NOT_FOUND`
+    /// when its directory is missing too, as NTFS answers ([`Found::missing_status`]).
+    fn missing_status(&self, call: &Call, found: &Found) -> NtError {
+        NtError(found.missing_status(&mut Names { fs: self, call }))
     }
 
     fn open_user(
@@ -547,8 +467,10 @@ impl DokanFs {
     /// - Opening a delete-pending file fails with `STATUS_DELETE_PENDING`; a
     ///   `FILE_DELETE_ON_CLOSE` open of a read-only file, a non-empty directory or the root
     ///   fails with `STATUS_CANNOT_DELETE` or `STATUS_DIRECTORY_NOT_EMPTY`.
-    /// - On a read-only mount, anything that would write fails with
-    ///   `STATUS_MEDIA_WRITE_PROTECTED`.
+    /// - On a read-only mount, an open that would change the volume fails with
+    ///   `STATUS_MEDIA_WRITE_PROTECTED`, and any other asks the filesystem for read access
+    ///   only ([`CreateIntent::on_read_only_volume`]); writes through it are refused when they
+    ///   come.
     /// - A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, a missing parent
     ///   `STATUS_OBJECT_PATH_NOT_FOUND`.
     ///
@@ -592,8 +514,8 @@ impl DokanFs {
 
     fn try_create(&self, call: &Call, request: &CreateRequest) -> NtResult<(u64, bool, u32)> {
         let path = paths::parse(request.file_name).map_err(NtError)?;
-        let lookup = self.lookup(call, &path)?;
-        let existing = lookup.stat.as_ref().map(|stat| stat.kind);
+        let found = self.lookup(call, &path)?;
+        let existing = found.stat.as_ref().map(|stat| stat.kind);
         let intent = match resolve_create(
             request.create_disposition,
             request.create_options,
@@ -601,32 +523,37 @@ impl DokanFs {
             existing,
         ) {
             Ok(intent) => intent,
-            Err(Errno::ENOENT) => return Err(self.missing_status(call, &lookup)),
+            Err(Errno::ENOENT) => return Err(self.missing_status(call, &found)),
             Err(e) => return Err(e.into()),
         };
-        if self.read_only
-            && (intent.action != CreateAction::OpenExisting
-                || intent.truncate
-                || intent.delete_on_close
-                || intent.flags.writable()
-                || intent.flags.0 & OpenFlags::APPEND != 0)
-        {
-            return Err(NtError(STATUS_MEDIA_WRITE_PROTECTED));
-        }
+        // Dokan's driver refuses most opens that would change a write-protected volume, but
+        // not FILE_OPEN_IF of a new name, and passes write access on; the shared rule covers
+        // both.
+        let intent = if self.read_only {
+            intent.on_read_only_volume()?
+        } else {
+            intent
+        };
         let (context, kind) = match intent.action {
-            CreateAction::OpenExisting => match &lookup.stat {
-                Some(stat) => (
-                    self.open_existing(call, &lookup.path, stat, &intent)?,
-                    stat.kind,
-                ),
-                None => return Err(self.missing_status(call, &lookup)),
+            CreateAction::OpenExisting => match &found.stat {
+                Some(stat) => {
+                    // Neither Dokan's driver nor its library refuses writing to a read-only
+                    // file; WinFsp's DLL does, and NTFS does.
+                    let intent =
+                        intent.for_read_only(attributes_from_stat(stat), request.desired_access)?;
+                    (
+                        self.open_existing(call, &found.path, stat, &intent)?,
+                        stat.kind,
+                    )
+                }
+                None => return Err(self.missing_status(call, &found)),
             },
             CreateAction::CreateFile => (
-                self.create_new(call, &lookup, &intent, request.file_attributes, false)?,
+                self.create_new(call, &found, &intent, request.file_attributes, false)?,
                 FileKind::File,
             ),
             CreateAction::CreateDirectory => (
-                self.create_new(call, &lookup, &intent, request.file_attributes, true)?,
+                self.create_new(call, &found, &intent, request.file_attributes, true)?,
                 FileKind::Directory,
             ),
         };
@@ -712,12 +639,12 @@ impl DokanFs {
     fn create_new(
         &self,
         call: &Call,
-        lookup: &Lookup,
+        found: &Found,
         intent: &CreateIntent,
         file_attributes: u32,
         directory: bool,
     ) -> NtResult<u64> {
-        let path = lookup.path.as_str();
+        let path = found.path.as_str();
         paths::check_new_name(path).map_err(NtError)?;
         let stat = if directory {
             Stat::new(FileKind::Directory)
@@ -775,7 +702,7 @@ impl DokanFs {
         };
         let opened = match made {
             Ok(opened) => opened,
-            Err(Errno::ENOENT) => return Err(self.missing_status(call, lookup)),
+            Err(Errno::ENOENT) => return Err(self.missing_status(call, found)),
             Err(e) => return Err(e.into()),
         };
         let user = opened.map(|opened| UserHandle {
@@ -807,11 +734,15 @@ impl DokanFs {
 
     /// `Cleanup`: the last user handle of this open was closed. Flushes a file opened for
     /// data (`flush`, as FUSE does on every `close`), then, if this was the file's last open
-    /// and it is marked for deletion (by `FILE_DELETE_ON_CLOSE` or a delete disposition), or
-    /// Dokan says so through `delete_pending` (`DOKAN_FILE_INFO.DeleteOnClose`), removes it
-    /// (`unlink`, or `rmdir` for a directory). Cleanup cannot fail: a removal the filesystem
-    /// refuses is logged and the file stays.
-    pub fn cleanup(&self, call: &Call, context: u64, delete_pending: bool) {
+    /// and it is marked for deletion (by `FILE_DELETE_ON_CLOSE` or a delete disposition),
+    /// removes it (`unlink`, or `rmdir` for a directory). Cleanup cannot fail: a removal the
+    /// filesystem refuses is logged and the file stays.
+    ///
+    /// `DOKAN_FILE_INFO.DeleteOnClose` is not consulted: Dokan 2 sets it from the flags of
+    /// the handle being cleaned up, so it is set on the cleanup of the handle that marked the
+    /// file even while other handles to the file remain open. The file's `DeleteState` has
+    /// seen every mark and every handle, and decides alone.
+    pub fn cleanup(&self, call: &Call, context: u64) {
         let Some(open) = self.handles.get(context) else {
             return;
         };
@@ -828,8 +759,7 @@ impl DokanFs {
                 }
             }
         }
-        let outcome = open.node.cleanup(context);
-        if outcome == CleanupOutcome::Delete || delete_pending {
+        if open.node.cleanup(context) == CleanupOutcome::Delete {
             let remove = if open.is_directory() {
                 Operation::Rmdir { path: path.clone() }
             } else {
@@ -1161,8 +1091,10 @@ impl DokanFs {
     /// `MoveFile`: renames the open's file to `new_name`, replacing an existing file only
     /// with `replace_if_existing`, as [`check_rename`] decides (never a directory, never an
     /// open file). On a case-insensitive volume, a name that differs only in case renames the
-    /// file to the new spelling. After the filesystem's `rename` succeeds, every open below
-    /// the old path follows to the new one.
+    /// file to the new spelling. A filesystem that cannot refuse to replace (it answers a
+    /// no-replace rename with `EINVAL`) gets a plain rename once the target is checked to be
+    /// free ([`rename_falling_back`]). After the filesystem's `rename` succeeds, every open
+    /// below the old path follows to the new one.
     pub fn move_file(
         &self,
         call: &Call,
@@ -1178,13 +1110,12 @@ impl DokanFs {
         }
         let to = paths::parse(new_name).map_err(NtError)?;
         paths::check_new_name(&to).map_err(NtError)?;
-        let lookup = self.lookup(call, &to)?;
-        let case_only = self.ignore_case
-            && lookup.stat.is_some()
-            && paths::same_name(&lookup.path, &from, true);
-        let target = match (case_only, paths::split(&lookup.path), paths::split(&to)) {
+        let found = self.lookup(call, &to)?;
+        let case_only =
+            self.ignore_case && found.stat.is_some() && paths::same_name(&found.path, &from, true);
+        let target = match (case_only, paths::split(&found.path), paths::split(&to)) {
             (true, Some((parent, _)), Some((_, name))) => paths::join(parent, name),
-            _ => lookup.path.clone(),
+            _ => found.path.clone(),
         };
         if target == from {
             return Ok(());
@@ -1192,26 +1123,34 @@ impl DokanFs {
         let to_is_open = !case_only
             && self
                 .registry
-                .find(&lookup.path)
+                .find(&found.path)
                 .is_some_and(|node| node.open_handles() > 0);
         let mode = check_rename(
             open.kind,
-            lookup.stat.as_ref().map(|stat| stat.kind),
+            found.stat.as_ref().map(|stat| stat.kind),
             replace_if_existing,
             to_is_open,
             case_only,
         )?;
-        let rename = Operation::Rename {
-            from: from.clone(),
-            to: target.clone(),
-            mode,
+        let rename = |mode| {
+            let operation = Operation::Rename {
+                from: from.clone(),
+                to: target.clone(),
+                mode,
+            };
+            self.run(call, operation)
         };
-        match self.run(call, rename) {
+        let target_exists = || match self.getattr(call, &target, None) {
+            Ok(_) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match rename_falling_back(mode, rename, target_exists) {
             Ok(()) => {
                 self.registry.rename(&from, &target);
                 Ok(())
             }
-            Err(Errno::ENOENT) => Err(self.missing_status(call, &lookup)),
+            Err(Errno::ENOENT) => Err(self.missing_status(call, &found)),
             Err(e) => Err(e.into()),
         }
     }

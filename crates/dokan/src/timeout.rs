@@ -2,11 +2,15 @@
 //! giving up first.
 //!
 //! Dokan callbacks are synchronous: a Dokan worker thread calls in and must return the answer.
-//! The driver times every request out after `DOKAN_OPTIONS.Timeout` milliseconds and, when one
-//! expires, unmounts the whole volume. mountkit has its own per-request timeout
+//! The driver times every request out after `DOKAN_OPTIONS.Timeout` milliseconds: it fails the
+//! request with `STATUS_INSUFFICIENT_RESOURCES` and drops the callback's answer when it comes.
+//! (Dokan 2.0.6 unmounts the volume on a timeout only before the library has activated its
+//! keepalive handle, which it does while mounting; afterwards the volume stays.)
+//!
+//! mountkit has its own per-request timeout
 //! ([`WindowsOptions::request_timeout`](mountkit_core::windows::WindowsOptions)), after which
-//! the dispatcher answers `ETIMEDOUT`; that answer must reach Windows as a failed request, not
-//! as a vanished drive. So:
+//! the dispatcher answers `ETIMEDOUT`. The caller must get that answer (`STATUS_IO_TIMEOUT`)
+//! rather than the driver's, and a request still being served must not lose its answer. So:
 //!
 //! - the driver timeout is the request timeout plus [`MARGIN`];
 //! - a waiting callback wakes every [`TimeoutPolicy::wake_interval`] and, while its answer is

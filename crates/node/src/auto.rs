@@ -1,8 +1,9 @@
 //! Which Windows backend `backend: 'auto'` mounts with, decided from the facts alone.
 //!
 //! `mount()` and `mountkit doctor` both call [`choose`] on the same facts (WinFsp's
-//! installation, DLL and driver service, and what Dokan's probe answered), so what the doctor
-//! says `'auto'` picks is what mounting does. The rule:
+//! installation, DLL and driver service, and what Dokan's probe answers), so what the doctor
+//! says `'auto'` picks is what mounting does. Mounting probes Dokan only when rule 1 does not
+//! apply; the doctor, which reports every fact, probes it anyway. The rule:
 //!
 //! 1. WinFsp, when its DLL loads and its driver service can start.
 //! 2. Else Dokan 2, when it is usable.
@@ -13,7 +14,7 @@
 //! This module depends only on the backend crates' facts, not on the rest of the addon.
 
 use mountkit_dokan::errors::DOKAN_RELEASES_URL;
-use mountkit_dokan::DokanInstall;
+use mountkit_dokan::{DokanInstall, DokanUnavailable};
 use mountkit_winfsp::{DllFacts, WinFspFacts, INSTALLER_URL};
 
 /// Why WinFsp cannot serve mounts on this machine.
@@ -21,19 +22,20 @@ use mountkit_winfsp::{DllFacts, WinFspFacts, INSTALLER_URL};
 pub enum WinFspProblem {
     /// No installation is registered.
     NotInstalled,
-    /// Installed, but its DLL does not load or lacks what mountkit calls.
-    DoesNotLoad,
+    /// Installed, but its DLL cannot be used: it does not load, or it loads but lacks what
+    /// mountkit calls (too old), or has no build for this processor.
+    DllUnusable,
     /// The DLL loads, but its driver service cannot start: the entry is missing or names a
     /// file that does not exist.
     DriverCannotStart,
 }
 
 impl WinFspProblem {
-    /// Why WinFsp is not used, as the end of a sentence.
+    /// Why WinFsp is not used, as a clause that can begin or end a sentence.
     pub fn reason(self) -> &'static str {
         match self {
             WinFspProblem::NotInstalled => "WinFsp is not installed",
-            WinFspProblem::DoesNotLoad => "WinFsp does not load",
+            WinFspProblem::DllUnusable => "WinFsp's DLL cannot be used",
             WinFspProblem::DriverCannotStart => "WinFsp's driver cannot start",
         }
     }
@@ -53,22 +55,27 @@ pub enum AutoChoice {
     NoDriver(String),
 }
 
-/// What `backend: 'auto'` does with WinFsp as `winfsp` describes it and Dokan 2 as its probe
-/// answered (`dokan`).
-pub fn choose(winfsp: &WinFspFacts, dokan: &Result<DokanInstall, String>) -> AutoChoice {
+/// What `backend: 'auto'` does with WinFsp as `winfsp` describes it and Dokan 2 as
+/// `probe_dokan` finds it. The probe runs only when WinFsp cannot serve: it loads
+/// `dokan2.dll` and asks the Dokan driver, which a machine where WinFsp works should not pay
+/// for on every mount.
+pub fn choose(
+    winfsp: &WinFspFacts,
+    probe_dokan: impl FnOnce() -> Result<DokanInstall, DokanUnavailable>,
+) -> AutoChoice {
     let problem = match (&winfsp.install_dir, &winfsp.dll, &winfsp.driver) {
         (None, _, _) => WinFspProblem::NotInstalled,
         (Some(_), DllFacts::Loaded { .. }, Some(driver)) if driver.can_start() => {
             return AutoChoice::WinFsp
         }
         (Some(_), DllFacts::Loaded { .. }, _) => WinFspProblem::DriverCannotStart,
-        (Some(_), _, _) => WinFspProblem::DoesNotLoad,
+        (Some(_), _, _) => WinFspProblem::DllUnusable,
     };
-    match (dokan, problem) {
+    match (probe_dokan(), problem) {
         (Ok(_), problem) => AutoChoice::Dokan(problem),
         (Err(dokan), WinFspProblem::NotInstalled) => AutoChoice::NoDriver(no_windows_driver(
             &mountkit_winfsp::not_installed_message(),
-            dokan,
+            &dokan.to_string(),
         )),
         (Err(_), problem) => AutoChoice::FailingWinFsp(problem),
     }
@@ -97,7 +104,8 @@ fn sentence(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use mountkit_dokan::errors::{driver_missing_message, library_missing_message};
+    use std::cell::Cell;
+
     use mountkit_winfsp::ServiceFacts;
 
     use super::*;
@@ -121,22 +129,23 @@ mod tests {
             image_path: Some(format!("\\??\\{DRIVER}")),
             file: exists.map(|_| DRIVER.to_owned()),
             file_exists: exists,
+            folder_exists: exists.map(|_| true),
         }
     }
 
     const LOADED: DllFacts = DllFacts::Loaded { version: (2, 1) };
 
-    fn dokan() -> Result<DokanInstall, String> {
+    fn dokan() -> Result<DokanInstall, DokanUnavailable> {
         Ok(DokanInstall {
             library_version: 210,
             driver_version: 0x190,
         })
     }
 
-    fn no_dokan() -> Result<DokanInstall, String> {
-        Err(library_missing_message(
-            "The specified module could not be found. (os error 126)",
-        ))
+    fn no_dokan() -> Result<DokanInstall, DokanUnavailable> {
+        Err(DokanUnavailable::NotInstalled {
+            detail: "The specified module could not be found. (os error 126)".to_owned(),
+        })
     }
 
     fn load_failed() -> DllFacts {
@@ -150,36 +159,55 @@ mod tests {
     fn a_healthy_winfsp_is_preferred_to_dokan() {
         for dokan in [dokan(), no_dokan()] {
             assert_eq!(
-                choose(&winfsp(LOADED, driver(Some(true))), &dokan),
+                choose(&winfsp(LOADED, driver(Some(true))), || dokan.clone()),
                 AutoChoice::WinFsp
             );
             // A driver file that could not be checked is not known to be missing.
             assert_eq!(
-                choose(&winfsp(LOADED, driver(None)), &dokan),
+                choose(&winfsp(LOADED, driver(None)), || dokan.clone()),
                 AutoChoice::WinFsp
             );
         }
     }
 
     #[test]
+    fn dokan_is_probed_only_when_winfsp_cannot_serve() {
+        let probes = Cell::new(0);
+        let probe = || {
+            probes.set(probes.get() + 1);
+            dokan()
+        };
+        assert_eq!(
+            choose(&winfsp(LOADED, driver(Some(true))), probe),
+            AutoChoice::WinFsp
+        );
+        assert_eq!(probes.get(), 0, "a healthy WinFsp leaves Dokan alone");
+        assert_eq!(
+            choose(&winfsp(LOADED, driver(Some(false))), probe),
+            AutoChoice::Dokan(WinFspProblem::DriverCannotStart)
+        );
+        assert_eq!(probes.get(), 1);
+    }
+
+    #[test]
     fn dokan_serves_when_winfsp_cannot() {
         let broken = winfsp(LOADED, driver(Some(false)));
         assert_eq!(
-            choose(&broken, &dokan()),
+            choose(&broken, dokan),
             AutoChoice::Dokan(WinFspProblem::DriverCannotStart)
         );
         let unregistered = winfsp(LOADED, ServiceFacts::unregistered("WinFsp"));
         assert_eq!(
-            choose(&unregistered, &dokan()),
+            choose(&unregistered, dokan),
             AutoChoice::Dokan(WinFspProblem::DriverCannotStart)
         );
         let unloadable = winfsp(load_failed(), driver(Some(true)));
         assert_eq!(
-            choose(&unloadable, &dokan()),
-            AutoChoice::Dokan(WinFspProblem::DoesNotLoad)
+            choose(&unloadable, dokan),
+            AutoChoice::Dokan(WinFspProblem::DllUnusable)
         );
         assert_eq!(
-            choose(&WinFspFacts::default(), &dokan()),
+            choose(&WinFspFacts::default(), dokan),
             AutoChoice::Dokan(WinFspProblem::NotInstalled)
         );
     }
@@ -187,23 +215,25 @@ mod tests {
     #[test]
     fn an_installed_winfsp_gives_its_own_error_when_dokan_cannot_serve() {
         let broken = winfsp(LOADED, driver(Some(false)));
-        let driver_not_running = Err(driver_missing_message(210));
+        let driver_not_running = Err(DokanUnavailable::DriverNotRunning {
+            library_version: 210,
+        });
         for dokan in [no_dokan(), driver_not_running] {
             assert_eq!(
-                choose(&broken, &dokan),
+                choose(&broken, || dokan),
                 AutoChoice::FailingWinFsp(WinFspProblem::DriverCannotStart)
             );
         }
         let unusable = winfsp(DllFacts::Unusable("too old".to_owned()), driver(Some(true)));
         assert_eq!(
-            choose(&unusable, &no_dokan()),
-            AutoChoice::FailingWinFsp(WinFspProblem::DoesNotLoad)
+            choose(&unusable, no_dokan),
+            AutoChoice::FailingWinFsp(WinFspProblem::DllUnusable)
         );
     }
 
     #[test]
     fn with_neither_installed_the_message_names_both_installers_in_whole_sentences() {
-        let AutoChoice::NoDriver(message) = choose(&WinFspFacts::default(), &no_dokan()) else {
+        let AutoChoice::NoDriver(message) = choose(&WinFspFacts::default(), no_dokan) else {
             panic!("neither is installed");
         };
         assert!(message.contains(INSTALLER_URL), "{message}");

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mountkit_core::windows::{DriveType, MountPoint, WindowsOptions};
-use mountkit_dokan::DokanMount;
-use mountkit_winfsp::WinFspMount;
+use mountkit_dokan::{DokanInstall, DokanMount, DokanUnavailable};
+use mountkit_winfsp::{WinFspFacts, WinFspMount};
 use napi::{Error, Status};
 
-use crate::auto::{self, AutoChoice};
+use crate::auto::{self, AutoChoice, WinFspProblem};
 use crate::bridge::Bridge;
 use crate::{NativeDataPath, NativeMountOptions};
 
@@ -78,18 +78,12 @@ impl Backend {
             "dokan" => {
                 DokanMount::mount(&windows_options(mountpoint, o)?, bridge).map(Backend::Dokan)
             }
-            "auto" if cfg!(windows) => {
-                let options = windows_options(mountpoint, o)?;
-                let winfsp = mountkit_winfsp::gather_facts();
-                let dokan = mountkit_dokan::probe();
-                match auto::choose(&winfsp, &dokan) {
-                    AutoChoice::WinFsp | AutoChoice::FailingWinFsp(_) => {
-                        WinFspMount::mount(&options, bridge).map(Backend::WinFsp)
-                    }
-                    AutoChoice::Dokan(_) => DokanMount::mount(&options, bridge).map(Backend::Dokan),
-                    AutoChoice::NoDriver(message) => Err(message),
-                }
-            }
+            "auto" if cfg!(windows) => mount_auto(
+                &windows_options(mountpoint, o)?,
+                bridge,
+                &mountkit_winfsp::gather_facts(),
+                mountkit_dokan::probe,
+            ),
             "auto" => mount_fuse(mountpoint, bridge, o),
             other => Err(format!(
                 "backend must be 'auto', 'fuse', 'winfsp' or 'dokan', got '{other}'"
@@ -115,8 +109,10 @@ impl Backend {
         }
     }
 
-    /// Unmounts. Windows backends block until their dispatcher threads are released, which
-    /// they bound themselves; this runs off the JavaScript thread except on exit paths.
+    /// Unmounts, blocking until the backend's threads have stopped. A thread waiting for
+    /// JavaScript stops only once its request is answered: Dokan waits for such threads up to
+    /// the request timeout, so the caller must be able to close the bridge meanwhile (see
+    /// `stop` in lib.rs).
     pub fn unmount(self) -> Result<(), String> {
         match self {
             #[cfg(target_os = "linux")]
@@ -160,6 +156,34 @@ impl Backend {
             )),
         }
     }
+}
+
+/// `backend: 'auto'` on Windows: mounts with the backend [`auto::choose`] picks from
+/// WinFsp's facts (`winfsp`) and, only if WinFsp cannot serve, Dokan's (`probe_dokan`).
+fn mount_auto(
+    options: &WindowsOptions,
+    bridge: Arc<Bridge>,
+    winfsp: &WinFspFacts,
+    probe_dokan: impl FnOnce() -> Result<DokanInstall, DokanUnavailable>,
+) -> Result<Backend, String> {
+    match auto::choose(winfsp, probe_dokan) {
+        AutoChoice::WinFsp | AutoChoice::FailingWinFsp(_) => {
+            WinFspMount::mount(options, bridge).map(Backend::WinFsp)
+        }
+        AutoChoice::Dokan(problem) => DokanMount::mount(options, bridge)
+            .map(Backend::Dokan)
+            .map_err(|error| dokan_fallback_failed(problem, &error)),
+        AutoChoice::NoDriver(message) => Err(message),
+    }
+}
+
+/// The error of a Dokan mount `'auto'` fell back to because of WinFsp's `problem`: the user
+/// expecting WinFsp learns first why it was not used, then Dokan's own `error`.
+fn dokan_fallback_failed(problem: WinFspProblem, error: &str) -> String {
+    format!(
+        "{}, so backend 'auto' tried Dokan 2, which failed: {error}",
+        problem.reason()
+    )
 }
 
 #[cfg(target_os = "linux")]
@@ -241,8 +265,9 @@ pub fn unmount_path(path: &str) -> napi::Result<()> {
 /// The id the kernel reports for requests made by the calling thread, to recognise a
 /// synchronous call from the serving JavaScript thread into its own mount: FUSE reports the
 /// calling thread. `None` off Linux: WinFsp and Dokan report a process id (WinFsp only for
-/// Create and Rename, 0 otherwise), which cannot tell the serving thread apart from libuv's
-/// pool threads that legitimately call in from the same process.
+/// creates, opens and renames, since every open is a Create request there; 0 otherwise),
+/// which cannot tell the serving thread apart from libuv's pool threads that legitimately call
+/// in from the same process.
 pub fn serving_thread_id() -> Option<NonZeroU32> {
     #[cfg(target_os = "linux")]
     {
@@ -315,7 +340,44 @@ mod tests {
     fn unknown_backends_are_refused() {
         let mut o = options();
         o.backend = "nfs".into();
-        let bridge = Bridge::new(
+        let err = Backend::mount("/tmp", bridge(), &o).err().unwrap();
+        assert!(err.contains("backend must be"), "{err}");
+    }
+
+    #[test]
+    fn a_failing_dokan_fallback_says_why_winfsp_was_not_used() {
+        let broken_winfsp = WinFspFacts {
+            install_dir: Some("C:\\Program Files (x86)\\WinFsp\\".to_owned()),
+            dll: mountkit_winfsp::DllFacts::Loaded { version: (2, 1) },
+            driver: Some(mountkit_winfsp::ServiceFacts::unregistered("WinFsp")),
+            ..WinFspFacts::default()
+        };
+        let dokan = || {
+            Ok(DokanInstall {
+                library_version: 210,
+                driver_version: 0x190,
+            })
+        };
+        // Options Dokan refuses before mounting, on every platform.
+        let options = WindowsOptions {
+            sector_size: 100,
+            ..WindowsOptions::default()
+        };
+        let dokan_error = DokanMount::mount(&options, bridge()).err().unwrap();
+        let error = mount_auto(&options, bridge(), &broken_winfsp, dokan)
+            .err()
+            .unwrap();
+        assert_eq!(
+            error,
+            format!(
+                "WinFsp's driver cannot start, so backend 'auto' tried Dokan 2, which failed: \
+                 {dokan_error}"
+            )
+        );
+    }
+
+    fn bridge() -> Arc<Bridge> {
+        Bridge::new(
             crate::bridge::Limits {
                 timeout: Duration::from_secs(1),
                 timeout_errno: mountkit_core::Errno::ETIMEDOUT,
@@ -324,9 +386,7 @@ mod tests {
             },
             Box::new(NoWake),
             None,
-        );
-        let err = Backend::mount("/tmp", bridge, &o).err().unwrap();
-        assert!(err.contains("backend must be"), "{err}");
+        )
     }
 
     struct NoWake;

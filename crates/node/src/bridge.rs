@@ -619,7 +619,7 @@ pub(crate) mod tests {
         assert_eq!(answer_c.recv().unwrap(), Err(Errno::EACCES));
     }
 
-    fn drain_ids(b: &Bridge) -> Vec<RequestId> {
+    pub(crate) fn drain_ids(b: &Bridge) -> Vec<RequestId> {
         let mut ids = Vec::new();
         b.drain(usize::MAX, Duration::ZERO, |id, _| ids.push(id));
         ids

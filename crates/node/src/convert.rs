@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::fs::{File, OpenOptions};
 use std::sync::Arc;
 
+use mountkit_core::windows::filetime::{system_time_from_filetime, MAX_FILETIME};
 use mountkit_core::{
     Backing, Bytes, DirEntry, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
     Reply, RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
@@ -202,21 +203,31 @@ pub fn whole(value: f64, field: &str) -> Result<u64, String> {
 
 /// Milliseconds since the epoch (fractions allowed) as a time. Whole milliseconds are split off
 /// before any float arithmetic, so `1700000000017` is exactly `.017` s, not `.016999…`.
+///
+/// A time this platform's `SystemTime` cannot hold becomes the nearest one it can. On Windows
+/// `SystemTime` spans FILETIME's range, 1601 to the year 30828, and a JavaScript number
+/// reaches beyond both ends (`1e15` ms is in the year 33658); elsewhere it holds every time a
+/// JavaScript number gives.
 fn time(ms: f64, field: &str) -> Result<SystemTime, String> {
     if !ms.is_finite() {
         return Err(format!("{field} must be a finite time, got {ms}"));
     }
     let whole_ms = ms.floor();
-    let nanos = ((ms - whole_ms) * 1e6).round() as u64;
+    let fraction_nanos = ((ms - whole_ms) * 1e6).round() as u64;
+    // `as` saturates at ±2^63 ms, beyond what any platform's `SystemTime` holds.
     let whole_ms = whole_ms as i64;
     let secs = whole_ms.div_euclid(1000);
-    let nanos = (whole_ms.rem_euclid(1000) as u64) * 1_000_000 + nanos;
-    let since_epoch = Duration::from_secs(secs.unsigned_abs());
-    Ok(if secs >= 0 {
-        UNIX_EPOCH + since_epoch + Duration::from_nanos(nanos)
+    let subsec =
+        Duration::from_nanos(whole_ms.rem_euclid(1000) as u64 * 1_000_000 + fraction_nanos);
+    let distance = Duration::from_secs(secs.unsigned_abs());
+    let whole_secs = if secs >= 0 {
+        UNIX_EPOCH.checked_add(distance)
     } else {
-        (UNIX_EPOCH.checked_sub(since_epoch).unwrap_or(UNIX_EPOCH)) + Duration::from_nanos(nanos)
-    })
+        UNIX_EPOCH.checked_sub(distance)
+    };
+    Ok(whole_secs
+        .and_then(|whole| whole.checked_add(subsec))
+        .unwrap_or_else(|| system_time_from_filetime(if secs >= 0 { MAX_FILETIME } else { 0 })))
 }
 
 /// A time as milliseconds since the epoch, exact to the nanosecond for any date a `number`
@@ -653,6 +664,26 @@ mod tests {
             assert_eq!(millis(time(ms, "t").unwrap()), ms);
         }
         assert!(time(f64::NAN, "t").is_err());
+    }
+
+    #[test]
+    fn times_beyond_what_the_platform_holds_saturate() {
+        let year_33658 = 1e15;
+        let times: Vec<SystemTime> = [-f64::MAX, -year_33658, -1.0, 0.0, 1.0, year_33658, f64::MAX]
+            .into_iter()
+            .map(|ms| time(ms, "t").unwrap())
+            .collect();
+        assert!(times.is_sorted(), "{times:?}");
+        assert!(times[1] < times[2] && times[4] < times[5], "{times:?}");
+        let (before, after) = (times[1], times[5]);
+        if cfg!(windows) {
+            assert_eq!(before, system_time_from_filetime(0), "1601");
+            assert_eq!(after, system_time_from_filetime(MAX_FILETIME), "30828");
+        } else {
+            let distance = Duration::from_secs(1_000_000_000_000);
+            assert_eq!(before, UNIX_EPOCH - distance);
+            assert_eq!(after, UNIX_EPOCH + distance);
+        }
     }
 
     #[test]

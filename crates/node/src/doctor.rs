@@ -5,10 +5,11 @@
 //! ([`diagnose`]), so every judgement is tested on any platform from facts written down here.
 //! The findings have the shape and the tone of the Linux doctor's, so the CLI prints both alike.
 
-use mountkit_dokan::errors::{
-    driver_missing_message, format_library_version, library_missing_message, DOKAN_RELEASES_URL,
+use mountkit_core::windows::ntstatus::{
+    ntstatus_name, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND,
 };
-use mountkit_dokan::DokanInstall;
+use mountkit_dokan::errors::{format_library_version, DOKAN_RELEASES_URL};
+use mountkit_dokan::{DokanInstall, DokanUnavailable};
 use mountkit_winfsp::{
     delete_service_command, is_installed_driver_file, DllFacts, ServiceFacts, WinFspFacts,
     INSTALLER_URL, INSTALL_KEYS,
@@ -23,7 +24,7 @@ pub struct WindowsFacts {
     pub winfsp: WinFspFacts,
     /// What `mountkit_dokan::probe` answered: the library and driver versions, or why Dokan
     /// cannot be used.
-    pub dokan: Result<DokanInstall, String>,
+    pub dokan: Result<DokanInstall, DokanUnavailable>,
 }
 
 /// Reads the facts from this machine. Off Windows both backend crates look nothing up, and the
@@ -74,9 +75,22 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
-/// The status WinFsp's DLL answers to `FspFileSystemCreate` when the driver's registry entry
-/// names a file that does not exist (the service cannot start: `ERROR_FILE_NOT_FOUND`).
-const BROKEN_ENTRY_STATUS: &str = "STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)";
+/// A status as a finding names it: `STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034)`.
+fn status_name(status: i32) -> String {
+    let name = ntstatus_name(status).unwrap_or("NTSTATUS");
+    format!("{name} (0x{:08X})", status as u32)
+}
+
+/// The statuses WinFsp's DLL answers `FspFileSystemCreate` with when the driver's registry
+/// entry names a file that does not exist, for a finding that could not tell which
+/// ([`ServiceFacts::missing_file_status`] tells when the file was checked).
+fn broken_entry_statuses() -> String {
+    format!(
+        "{} or {}",
+        status_name(STATUS_OBJECT_NAME_NOT_FOUND),
+        status_name(STATUS_OBJECT_PATH_NOT_FOUND)
+    )
+}
 
 /// What WinFsp's launcher is for, and that mountkit does not need it.
 const LAUNCHER_ROLE: &str = "mountkit's mounts run in their own process and do not use it; \
@@ -125,7 +139,7 @@ pub fn diagnose(facts: &WindowsFacts) -> Vec<Finding> {
             fix: None,
         }];
     }
-    let choice = auto::choose(&facts.winfsp, &facts.dokan);
+    let choice = auto::choose(&facts.winfsp, || facts.dokan.clone());
     let mut findings = vec![winfsp_finding(&facts.winfsp, &choice)];
     // Without an installation there are no services to report.
     if let Some(install_dir) = &facts.winfsp.install_dir {
@@ -146,7 +160,11 @@ fn winfsp_finding(winfsp: &WinFspFacts, choice: &AutoChoice) -> Finding {
         "InstallDir under HKLM\\{} or HKLM\\{}, then LoadLibraryW and FspVersion",
         INSTALL_KEYS[0], INSTALL_KEYS[1]
     );
-    let folder = winfsp.install_dir.as_deref().unwrap_or("an unknown folder");
+    // The installer writes InstallDir with a trailing backslash.
+    let folder = winfsp
+        .install_dir
+        .as_deref()
+        .map_or("an unknown folder", |dir| dir.trim_end_matches('\\'));
     let dll = winfsp.dll_path.as_deref().unwrap_or("its DLL");
     let severity = winfsp_severity(choice);
     let instead = instead_of_winfsp(choice);
@@ -215,11 +233,18 @@ fn driver_finding(driver: &ServiceFacts, install_dir: &str, choice: &AutoChoice)
         (Some(image_path), Some(false)) => (
             winfsp_severity(choice),
             format!(
-                "broken: HKLM\\{key} has an ImagePath naming {}, which does not exist, so the \
-                 driver cannot start. WinFsp mounts fail with {BROKEN_ENTRY_STATUS}, even \
-                 WinFsp's own samples; this happens after a reboot or an upgrade of \
-                 WinFsp{instead}",
-                driver.file.as_deref().unwrap_or(image_path)
+                "broken: HKLM\\{key} has an ImagePath naming {}, which does not exist{}, so \
+                 the driver cannot start. WinFsp mounts fail with {}, even WinFsp's own \
+                 samples; this happens after a reboot or an upgrade of WinFsp{instead}",
+                driver.file.as_deref().unwrap_or(image_path),
+                if driver.folder_exists == Some(false) {
+                    " (nor does its folder)"
+                } else {
+                    ""
+                },
+                driver
+                    .missing_file_status()
+                    .map_or_else(broken_entry_statuses, status_name)
             ),
             Some(repair),
         ),
@@ -230,7 +255,8 @@ fn driver_finding(driver: &ServiceFacts, install_dir: &str, choice: &AutoChoice)
                  be checked (%SystemRoot% is not set)"
             ),
             Some(format!(
-                "if WinFsp mounts fail with {BROKEN_ENTRY_STATUS}: {repair}"
+                "if WinFsp mounts fail with {}: {repair}",
+                broken_entry_statuses()
             )),
         ),
         (Some(image_path), Some(true)) => {
@@ -250,8 +276,8 @@ fn driver_finding(driver: &ServiceFacts, install_dir: &str, choice: &AutoChoice)
                          to another WinFsp version, whose driver may not match the DLL"
                     ),
                     Some(format!(
-                        "if WinFsp mounts fail with {BROKEN_ENTRY_STATUS} or another driver \
-                         error: {repair}"
+                        "if WinFsp mounts fail with {} or another driver error: {repair}",
+                        broken_entry_statuses()
                     )),
                 )
             }
@@ -315,88 +341,77 @@ fn launcher_finding(launcher: &ServiceFacts) -> Finding {
     }
 }
 
-/// Why `mountkit_dokan::probe` failed.
-#[derive(Debug, PartialEq, Eq)]
-enum DokanProblem<'a> {
-    /// `dokan2.dll` is not in System32; the Windows error text.
-    NotInstalled(&'a str),
-    /// The library (of this version) loads, but its driver does not answer.
-    DriverNotRunning(u32),
-    /// Anything else: a library of another major version, or a damaged one.
-    Unusable,
-}
-
-/// Classifies `probe`'s error text. The probe reports its failures only as text, so they are
-/// recognised by comparing with the messages `mountkit_dokan::errors` writes for them, produced
-/// by the same functions: a rewording there needs no change here.
-fn dokan_problem(error: &str) -> DokanProblem<'_> {
-    const MARK: &str = "\u{0}";
-    let template = library_missing_message(MARK);
-    if let Some((head, tail)) = template.split_once(MARK) {
-        if let Some(detail) = error
-            .strip_prefix(head)
-            .and_then(|rest| rest.strip_suffix(tail))
-        {
-            return DokanProblem::NotInstalled(detail);
-        }
-    }
-    // The probe reports a silent driver only for libraries of Dokan 2, versions 200 to 299.
-    match (200..300).find(|&version| driver_missing_message(version) == error) {
-        Some(version) => DokanProblem::DriverNotRunning(version),
-        None => DokanProblem::Unusable,
+/// The Dokan finding for a machine without Dokan 2, judged alike whatever is there instead:
+/// fine while WinFsp serves mounts (`summary`, and that Dokan is optional), else a warning
+/// (`found`); either way `install` says how to add Dokan 2.
+fn without_dokan2(
+    choice: &AutoChoice,
+    summary: &str,
+    found: String,
+    install: String,
+) -> (Status, String, Option<String>) {
+    if *choice == AutoChoice::WinFsp {
+        (
+            Status::Ok,
+            format!("{summary}; optional while WinFsp serves mounts (to add it: {install})"),
+            None,
+        )
+    } else {
+        (Status::Warn, found, Some(install))
     }
 }
 
-fn dokan_finding(dokan: &Result<DokanInstall, String>, choice: &AutoChoice) -> Finding {
+fn dokan_finding(dokan: &Result<DokanInstall, DokanUnavailable>, choice: &AutoChoice) -> Finding {
+    let install_dokan2 = format!("install Dokan 2 with its installer from {DOKAN_RELEASES_URL}");
     let (status, found, fix) = match dokan {
         Ok(install) => (
             Status::Ok,
             format!("{}: library and driver installed", install.describe()),
             None,
         ),
-        Err(error) => match dokan_problem(error) {
-            DokanProblem::NotInstalled(_) if *choice == AutoChoice::WinFsp => (
-                Status::Ok,
-                format!(
-                    "not installed; optional while WinFsp serves mounts (Dokan 2's installer: \
-                     {DOKAN_RELEASES_URL})"
-                ),
-                None,
+        Err(DokanUnavailable::NotInstalled { detail }) => without_dokan2(
+            choice,
+            "not installed",
+            format!("not installed: dokan2.dll could not be loaded from System32 ({detail})"),
+            install_dokan2,
+        ),
+        Err(DokanUnavailable::OnlyDokan1 { version }) => {
+            let summary = format!(
+                "not installed: only Dokan {} is (dokan1.dll in System32), and mountkit needs \
+                 Dokan 2",
+                format_library_version(*version)
+            );
+            let install = format!("{install_dokan2}; it installs beside Dokan 1, which can stay");
+            without_dokan2(choice, &summary, summary.clone(), install)
+        }
+        Err(DokanUnavailable::DriverNotRunning { library_version }) => (
+            dokan_severity(choice),
+            format!(
+                "dokan2.dll {} is installed, but the Dokan 2 driver is not running \
+                 (DokanDriverVersion answers 0)",
+                format_library_version(*library_version)
             ),
-            DokanProblem::NotInstalled(detail) => (
-                Status::Warn,
-                format!("not installed: dokan2.dll could not be loaded from System32 ({detail})"),
-                Some(format!(
-                    "install Dokan 2 with its installer from {DOKAN_RELEASES_URL}"
-                )),
-            ),
-            DokanProblem::DriverNotRunning(version) => (
-                dokan_severity(choice),
-                format!(
-                    "dokan2.dll {} is installed, but the Dokan 2 driver is not running \
-                     (DokanDriverVersion answers 0)",
-                    format_library_version(version)
-                ),
-                Some(format!(
-                    "reinstall Dokan 2 from {DOKAN_RELEASES_URL} (its installer sets up the \
-                     driver) and reboot if asked"
-                )),
-            ),
-            DokanProblem::Unusable => (
-                dokan_severity(choice),
-                format!("installed, but cannot be used: {error}"),
-                Some(format!(
-                    "install the current Dokan 2 release from {DOKAN_RELEASES_URL}"
-                )),
-            ),
-        },
+            Some(format!(
+                "reinstall Dokan 2 from {DOKAN_RELEASES_URL} (its installer sets up the driver) \
+                 and reboot if asked"
+            )),
+        ),
+        Err(unusable) => (
+            dokan_severity(choice),
+            format!("installed, but cannot be used: {unusable}"),
+            Some(format!(
+                "install the current Dokan 2 release from {DOKAN_RELEASES_URL}"
+            )),
+        ),
     };
     Finding {
         check: "dokan",
         title: "Dokan 2",
         status,
         found,
-        source: "DokanVersion and DokanDriverVersion of dokan2.dll in System32".to_owned(),
+        source: "DokanVersion and DokanDriverVersion of dokan2.dll in System32 (DokanVersion of \
+                 dokan1.dll when there is no dokan2.dll)"
+            .to_owned(),
         fix,
     }
 }
@@ -419,8 +434,9 @@ fn backend_finding(facts: &WindowsFacts, choice: &AutoChoice) -> Finding {
                 .map(|install| format!(" {}", install.library_version_text()))
                 .unwrap_or_default();
             let see = match problem {
+                WinFspProblem::NotInstalled => "",
+                WinFspProblem::DllUnusable => " (see WinFsp)",
                 WinFspProblem::DriverCannotStart => " (see the WinFsp driver service)",
-                _ => "",
             };
             (
                 Status::Ok,
@@ -510,7 +526,6 @@ pub fn windows_diagnosis() -> Vec<NativeFinding> {
 
 #[cfg(test)]
 mod tests {
-    use mountkit_dokan::errors::{missing_symbol_message, wrong_library_message};
     use mountkit_winfsp::explain_create_failure;
 
     use super::*;
@@ -532,6 +547,7 @@ mod tests {
             image_path: Some(image_path.to_owned()),
             file: exists.map(|_| file.to_owned()),
             file_exists: exists,
+            folder_exists: exists.map(|_| true),
         }
     }
 
@@ -582,10 +598,10 @@ mod tests {
         facts
     }
 
-    fn dokan_missing() -> Result<DokanInstall, String> {
-        Err(library_missing_message(
-            "The specified module could not be found. (os error 126)",
-        ))
+    fn dokan_missing() -> Result<DokanInstall, DokanUnavailable> {
+        Err(DokanUnavailable::NotInstalled {
+            detail: "The specified module could not be found. (os error 126)".to_owned(),
+        })
     }
 
     fn finding(findings: &[Finding], check: &str) -> Finding {
@@ -630,7 +646,7 @@ mod tests {
         let winfsp = finding(&findings, "winfsp");
         assert!(winfsp
             .found
-            .contains("WinFsp 2.1 in C:\\Program Files (x86)\\WinFsp\\"));
+            .contains("WinFsp 2.1 in C:\\Program Files (x86)\\WinFsp; "));
         assert!(winfsp.found.contains("bin\\winfsp-x64.dll loads"));
         let driver = finding(&findings, "winfsp-driver");
         assert_eq!(
@@ -756,7 +772,7 @@ mod tests {
         );
         assert_eq!(
             finding(&findings, "backend").found,
-            "Dokan 2.1.0, since WinFsp does not load"
+            "Dokan 2.1.0, since WinFsp's DLL cannot be used (see WinFsp)"
         );
         assert_eq!(errors(&findings), Vec::<&str>::new());
     }
@@ -859,6 +875,25 @@ mod tests {
     }
 
     #[test]
+    fn a_2x_entry_whose_side_by_side_folder_is_gone_names_the_status_that_comes() {
+        let mut facts = healthy();
+        facts.winfsp.driver = Some(ServiceFacts {
+            folder_exists: Some(false),
+            ..driver(Some(false))
+        });
+        facts.dokan = dokan_missing();
+        let driver = finding(&diagnose(&facts), "winfsp-driver");
+        assert_eq!(driver.status, Status::Error);
+        for words in [
+            "which does not exist (nor does its folder)",
+            "fail with STATUS_OBJECT_PATH_NOT_FOUND (0xC000003A),",
+        ] {
+            assert!(driver.found.contains(words), "{words}: {driver:#?}");
+        }
+        assert!(!driver.found.contains("0xC0000034"), "{driver:#?}");
+    }
+
+    #[test]
     fn a_broken_1x_entry_names_the_winfsp_service_key() {
         let mut facts = healthy_1x();
         facts.winfsp.driver = Some(service(
@@ -876,7 +911,7 @@ mod tests {
         let mut facts = healthy();
         facts.winfsp.driver = Some(driver(Some(false)));
         assert_eq!(
-            auto::choose(&facts.winfsp, &facts.dokan),
+            auto::choose(&facts.winfsp, || facts.dokan.clone()),
             AutoChoice::Dokan(WinFspProblem::DriverCannotStart),
             "what mount() does"
         );
@@ -916,14 +951,16 @@ mod tests {
             for dokan in [
                 healthy().dokan,
                 dokan_missing(),
-                Err(driver_missing_message(210)),
+                Err(DokanUnavailable::DriverNotRunning {
+                    library_version: 210,
+                }),
             ] {
                 let facts = WindowsFacts {
                     winfsp: winfsp.winfsp.clone(),
                     dokan,
                 };
                 let backend = finding(&diagnose(&facts), "backend");
-                let (prefix, status) = match auto::choose(&facts.winfsp, &facts.dokan) {
+                let (prefix, status) = match auto::choose(&facts.winfsp, || facts.dokan.clone()) {
                     AutoChoice::WinFsp => ("WinFsp 2.1", Status::Ok),
                     AutoChoice::Dokan(_) => ("Dokan 2.1.0, since", Status::Ok),
                     AutoChoice::FailingWinFsp(_) => {
@@ -968,7 +1005,11 @@ mod tests {
         let driver = finding(&diagnose(&facts), "winfsp-driver");
         assert_eq!(driver.status, Status::Warn);
         assert!(driver.found.contains("could not be checked"), "{driver:#?}");
-        assert!(driver.fix.unwrap().contains("0xC0000034"));
+        let fix = driver.fix.unwrap();
+        assert!(
+            fix.contains("STATUS_OBJECT_NAME_NOT_FOUND (0xC0000034) or STATUS_OBJECT_PATH_NOT_FOUND (0xC000003A)"),
+            "{fix}"
+        );
     }
 
     #[test]
@@ -1025,7 +1066,9 @@ mod tests {
     #[test]
     fn a_dokan_library_without_its_driver_is_an_error_when_dokan_would_serve() {
         let mut facts = without_winfsp(healthy());
-        facts.dokan = Err(driver_missing_message(210));
+        facts.dokan = Err(DokanUnavailable::DriverNotRunning {
+            library_version: 210,
+        });
         let findings = diagnose(&facts);
         let dokan = finding(&findings, "dokan");
         assert_eq!(dokan.status, Status::Error);
@@ -1039,14 +1082,16 @@ mod tests {
         assert_eq!(errors(&findings), ["dokan", "backend"]);
         // With WinFsp serving mounts, the same problem is only a warning.
         let mut facts = healthy();
-        facts.dokan = Err(driver_missing_message(210));
+        facts.dokan = Err(DokanUnavailable::DriverNotRunning {
+            library_version: 210,
+        });
         assert_eq!(finding(&diagnose(&facts), "dokan").status, Status::Warn);
     }
 
     #[test]
     fn a_dokan_library_of_another_version_is_unusable() {
         let mut facts = without_winfsp(healthy());
-        facts.dokan = Err(wrong_library_message(150));
+        facts.dokan = Err(DokanUnavailable::WrongLibrary { version: 150 });
         let dokan = finding(&diagnose(&facts), "dokan");
         assert_eq!(dokan.status, Status::Error);
         assert!(dokan.found.contains("1.5.0"), "{dokan:#?}");
@@ -1054,21 +1099,51 @@ mod tests {
     }
 
     #[test]
-    fn dokan_failures_are_told_apart() {
-        assert_eq!(
-            dokan_problem(&library_missing_message("gone")),
-            DokanProblem::NotInstalled("gone")
-        );
-        assert_eq!(
-            dokan_problem(&driver_missing_message(231)),
-            DokanProblem::DriverNotRunning(231)
-        );
-        for other in [
-            wrong_library_message(300),
-            missing_symbol_message("DokanInit"),
-            "something else".to_owned(),
+    fn only_dokan_1_is_judged_as_dokan_2_not_installed_and_named() {
+        // Without WinFsp a warning with the installer as the fix; with WinFsp serving, fine.
+        for (winfsp, status) in [
+            (without_winfsp(healthy()), Status::Warn),
+            (healthy(), Status::Ok),
         ] {
-            assert_eq!(dokan_problem(&other), DokanProblem::Unusable, "{other}");
+            let mut facts = WindowsFacts {
+                dokan: dokan_missing(),
+                ..winfsp
+            };
+            let not_installed = finding(&diagnose(&facts), "dokan");
+            facts.dokan = Err(DokanUnavailable::OnlyDokan1 { version: 152 });
+            let dokan = finding(&diagnose(&facts), "dokan");
+            assert_eq!(dokan.status, status, "{dokan:#?}");
+            assert_eq!(not_installed.status, status, "{not_installed:#?}");
+            assert_eq!(dokan.fix.is_some(), not_installed.fix.is_some());
+            assert!(
+                dokan.found.starts_with(
+                    "not installed: only Dokan 1.5.2 is (dokan1.dll in System32), and mountkit \
+                     needs Dokan 2"
+                ),
+                "{dokan:#?}"
+            );
+            let advice = dokan.fix.unwrap_or(dokan.found);
+            assert!(advice.contains(DOKAN_RELEASES_URL), "{advice}");
+            assert!(advice.contains("installs beside Dokan 1"), "{advice}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_dokan_library_is_unusable() {
+        let mut facts = without_winfsp(healthy());
+        for unusable in [
+            DokanUnavailable::MissingFunction { name: "DokanInit" },
+            DokanUnavailable::DoesNotLoad {
+                detail: "%1 is not a valid Win32 application. (os error 193)".to_owned(),
+            },
+        ] {
+            facts.dokan = Err(unusable.clone());
+            let dokan = finding(&diagnose(&facts), "dokan");
+            assert_eq!(dokan.status, Status::Error);
+            assert_eq!(
+                dokan.found,
+                format!("installed, but cannot be used: {unusable}")
+            );
         }
     }
 
@@ -1079,7 +1154,7 @@ mod tests {
                 not_windows: Some("WinFsp mounts only on Windows".to_owned()),
                 ..WinFspFacts::default()
             },
-            dokan: Err("Dokan is a Windows file system driver".to_owned()),
+            dokan: Err(DokanUnavailable::NotWindows { os: "linux" }),
         };
         let findings = diagnose(&facts);
         assert_eq!(findings.len(), 1);

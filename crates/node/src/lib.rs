@@ -13,7 +13,7 @@ mod doctor;
 mod payload;
 mod write_pool;
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use mountkit_core::{Errno, Listing, OpenFlags, Operation, Reply, OPERATION_NAMES};
@@ -364,10 +364,12 @@ impl NativeMount {
         })
     }
 
-    /// Unmounts on the calling thread, for exit paths where nothing asynchronous can run.
+    /// Unmounts before returning, for exit paths where nothing asynchronous can run. The
+    /// JavaScript thread waits here, so requests still waiting for it are answered `EIO` at
+    /// once.
     #[napi]
     pub fn unmount_sync(&self) -> Result<()> {
-        let stopped = stop(&self.backend, self.crossing.bridge());
+        let stopped = stop(&self.backend, self.crossing.bridge(), Duration::ZERO);
         self.crossing.close();
         stopped.map_err(|e| Error::new(Status::GenericFailure, e))
     }
@@ -415,17 +417,54 @@ fn event(fault: Fault) -> NativeEvent {
     }
 }
 
+/// How long unmounting lets handlers answer the requests in flight before the bridge answers
+/// them itself: the two seconds the FUSE and WinFsp backends also give pending requests before
+/// they force their own unmount.
+const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
+
+/// Unmounts the backend, if it is still mounted, and closes the bridge (see
+/// [`unmount_then_close`]). `grace` is zero where the JavaScript thread itself is unmounting,
+/// since no handler can answer meanwhile.
 fn stop(
     backend: &Mutex<Option<backend::Backend>>,
     bridge: &Bridge,
+    grace: Duration,
 ) -> std::result::Result<(), String> {
     let taken = backend.lock().take();
-    let result = match taken {
-        Some(backend) => backend.unmount(),
-        None => Ok(()),
-    };
-    bridge.close();
-    result
+    unmount_then_close(bridge, grace, move || {
+        taken.map_or(Ok(()), backend::Backend::unmount)
+    })
+}
+
+/// Runs `unmount`, a backend's unmount, and closes `bridge`: what is still parked for
+/// JavaScript is answered `EIO`, and later requests are refused (see [`Bridge::close`]).
+///
+/// A backend's unmount waits for its threads (Dokan's for every running callback), and a
+/// thread waiting for JavaScript is released only by an answer. So `unmount` runs on a thread
+/// of its own, and once it has run for `grace` the bridge is closed under it; until then,
+/// handlers may still answer the requests in flight.
+fn unmount_then_close<T: Send>(
+    bridge: &Bridge,
+    grace: Duration,
+    unmount: impl FnOnce() -> T + Send,
+) -> T {
+    std::thread::scope(|scope| {
+        let (finished, done) = mpsc::channel();
+        let unmounting = scope.spawn(move || {
+            let result = unmount();
+            let _ = finished.send(());
+            result
+        });
+        // Fails after `grace`, or at once if `unmount` panicked.
+        if done.recv_timeout(grace).is_err() {
+            bridge.close();
+        }
+        let result = unmounting
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        bridge.close();
+        result
+    })
 }
 
 pub struct Invalidate {
@@ -459,7 +498,7 @@ impl Task for Unmount {
     type JsValue = ();
 
     fn compute(&mut self) -> Result<()> {
-        stop(&self.backend, self.crossing.bridge())
+        stop(&self.backend, self.crossing.bridge(), UNMOUNT_GRACE)
             .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 
@@ -471,5 +510,72 @@ impl Task for Unmount {
     fn finally(self, _env: Env) -> Result<()> {
         self.crossing.close();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use mountkit_core::Dispatch;
+
+    use super::*;
+    use crate::bridge::tests::{bridge, drain_ids, request};
+
+    #[test]
+    fn unmounting_answers_requests_that_wait_for_javascript_after_the_grace() {
+        let (bridge, _) = bridge(Duration::from_secs(5));
+        let (stalled, answer) = request(1, "/stalled");
+        bridge.dispatch(stalled);
+        let started = Instant::now();
+        // Like Dokan's, this unmount waits for the backend thread that waits for JavaScript,
+        // where no handler answers.
+        let unmounted =
+            unmount_then_close(&bridge, Duration::from_millis(200), move || answer.recv());
+        let waited = started.elapsed();
+        assert_eq!(unmounted, Ok(Err(Errno::EIO)), "the bridge answered");
+        assert!(
+            waited >= Duration::from_millis(200),
+            "handlers had the grace period: {waited:?}"
+        );
+        assert!(
+            waited < Duration::from_secs(2),
+            "the unmount did not wait for the request timeout: {waited:?}"
+        );
+        let (late, late_answer) = request(1, "/late");
+        bridge.dispatch(late);
+        assert_eq!(late_answer.recv().unwrap(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn handlers_may_answer_during_the_grace() {
+        let (bridge, _) = bridge(Duration::from_secs(30));
+        let (slow, answer) = request(1, "/slow");
+        bridge.dispatch(slow);
+        let id = drain_ids(&bridge)[0];
+        let started = Instant::now();
+        let unmounted = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                bridge.settle(id, |_| Ok(Err(Errno::ENOENT)))
+            });
+            unmount_then_close(&bridge, Duration::from_secs(10), move || answer.recv())
+        });
+        assert_eq!(unmounted, Ok(Err(Errno::ENOENT)), "the handler's answer");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "done when the unmount is, not after the grace"
+        );
+    }
+
+    #[test]
+    fn without_a_grace_the_bridge_closes_at_once() {
+        let (bridge, _) = bridge(Duration::from_secs(30));
+        let (stalled, answer) = request(1, "/stalled");
+        bridge.dispatch(stalled);
+        let started = Instant::now();
+        let unmounted = unmount_then_close(&bridge, Duration::ZERO, move || answer.recv());
+        assert_eq!(unmounted, Ok(Err(Errno::EIO)));
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

@@ -177,7 +177,7 @@ impl Nodes {
 
 /// `text` with every UTF-16 unit upper-cased ([`upcase_unit`]): equal for names that a
 /// case-insensitive volume treats as one.
-pub fn fold(text: &str) -> String {
+fn fold(text: &str) -> String {
     let units: Vec<u16> = text.encode_utf16().map(upcase_unit).collect();
     String::from_utf16_lossy(&units)
 }

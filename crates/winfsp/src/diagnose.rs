@@ -118,6 +118,10 @@ pub struct ServiceFacts {
     pub file: Option<String>,
     /// Whether `file` exists; `None` when there is no `file` to check.
     pub file_exists: Option<bool>,
+    /// Whether the folder `file` is in exists; `None` when there is no `file` to check. An
+    /// upgrade of WinFsp 2.x that removed the `SxS\sxs.<id>` folder leaves an entry naming a
+    /// file whose folder is gone.
+    pub folder_exists: Option<bool>,
 }
 
 impl ServiceFacts {
@@ -128,6 +132,7 @@ impl ServiceFacts {
             image_path: None,
             file: None,
             file_exists: None,
+            folder_exists: None,
         }
     }
 
@@ -141,6 +146,19 @@ impl ServiceFacts {
     /// every WinFsp mount fail.
     pub fn can_start(&self) -> bool {
         self.image_path.is_some() && self.file_exists != Some(false)
+    }
+
+    /// The status WinFsp's DLL answers `FspFileSystemCreate` with when this driver service
+    /// cannot start because the file it names is missing: Windows reports a missing file
+    /// (`ERROR_FILE_NOT_FOUND`, which WinFsp passes on as `STATUS_OBJECT_NAME_NOT_FOUND`)
+    /// unless the file's folder is missing too (`ERROR_PATH_NOT_FOUND`,
+    /// `STATUS_OBJECT_PATH_NOT_FOUND`). `None` when the file is not known to be missing.
+    pub fn missing_file_status(&self) -> Option<i32> {
+        match (self.file_exists, self.folder_exists) {
+            (Some(false), Some(false)) => Some(STATUS_OBJECT_PATH_NOT_FOUND),
+            (Some(false), _) => Some(STATUS_OBJECT_NAME_NOT_FOUND),
+            _ => None,
+        }
     }
 }
 
@@ -347,6 +365,7 @@ mod tests {
             image_path: image_path.map(str::to_owned),
             file: image_path.and(exists).map(|_| SXS_DRIVER.to_owned()),
             file_exists: exists,
+            folder_exists: exists.map(|_| true),
         }
     }
 
@@ -410,6 +429,32 @@ mod tests {
         );
         assert!(!driver(SXS_SERVICE, Some(SXS_DRIVER), Some(false)).can_start());
         assert!(!ServiceFacts::unregistered(SXS_SERVICE).can_start());
+    }
+
+    #[test]
+    fn a_missing_driver_file_fails_mounts_with_the_status_its_folder_decides() {
+        let missing_file = driver(SXS_SERVICE, Some(SXS_DRIVER), Some(false));
+        let missing_folder = ServiceFacts {
+            folder_exists: Some(false),
+            ..missing_file.clone()
+        };
+        let only_file = ServiceFacts {
+            folder_exists: Some(true),
+            ..missing_file
+        };
+        assert_eq!(
+            only_file.missing_file_status(),
+            Some(STATUS_OBJECT_NAME_NOT_FOUND)
+        );
+        assert_eq!(
+            missing_folder.missing_file_status(),
+            Some(STATUS_OBJECT_PATH_NOT_FOUND),
+            "the usual broken upgrade: SxS\\sxs.<id> is gone"
+        );
+        let present = driver(SXS_SERVICE, Some(SXS_DRIVER), Some(true));
+        assert_eq!(present.missing_file_status(), None);
+        let unchecked = driver(SXS_SERVICE, Some(SXS_DRIVER), None);
+        assert_eq!(unchecked.missing_file_status(), None);
     }
 
     #[test]

@@ -13,12 +13,11 @@ use std::sync::Arc;
 use log::warn;
 use mountkit_core::windows::ntstatus::{STATUS_NOT_A_DIRECTORY, STATUS_OBJECT_NAME_NOT_FOUND};
 use mountkit_core::windows::{
-    matching, path_from_windows, prepare_listing, resume_after, validate_component,
+    find_listed, matching, path_from_windows, prepare_listing, resume_after, validate_component,
 };
 use mountkit_core::{DirEntry, FsResult, Operation, Reply, RequestContext, Stat};
 use parking_lot::Mutex;
 
-use crate::context::fold;
 use crate::engine::{child_path, nt, reply, Engine, NtResult};
 use crate::fsctl::{DirInfo, FileInfo};
 
@@ -200,11 +199,16 @@ impl Engine {
         }
     }
 
-    /// WinFsp's GetDirInfoByName: the entry `name` of the directory handle `id`, without
-    /// listing the directory — `getattr` of the child. A name that does not exist, or that is
-    /// not a valid name, is `STATUS_OBJECT_NAME_NOT_FOUND`. On a case-insensitive volume the
-    /// name is reported as the handle's snapshot spells it, if the snapshot has it; otherwise
-    /// as asked.
+    /// WinFsp's GetDirInfoByName, which answers a search for one name (no wildcards): the
+    /// entry `name` of the directory handle `id`. A name that does not exist, or that is not a
+    /// valid name, is `STATUS_OBJECT_NAME_NOT_FOUND`.
+    ///
+    /// On a case-sensitive volume it is `getattr` of the child. On a case-insensitive volume
+    /// WinFsp passes the name upper-cased, so the directory is listed (through the handle) and
+    /// the entry that [`find_listed`] picks is reported, spelled as stored, with the metadata
+    /// the listing gave or else a `getattr` of it: a `getattr` of the name as passed would miss
+    /// a handler that compares names exactly, and report the name as searched for one that
+    /// does not.
     pub fn dir_info_by_name(
         &self,
         cx: RequestContext,
@@ -220,19 +224,22 @@ impl Engine {
             .map(|path| path.trim_start_matches('/').to_owned())
             .filter(|name| validate_component(name).is_ok())
             .ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
-        let stat = self
-            .getattr(cx, &child_path(&ctx.path(), &name), None)
-            .map_err(nt)?;
-        let spelled = ctx
-            .listing
-            .as_ref()
-            .filter(|_| self.options.case_insensitive)
-            .and_then(|listing| {
-                let folded = fold(&name);
-                listing.iter().find(|entry| fold(&entry.name) == folded)
-            })
-            .map_or(name, |entry| entry.name.clone());
-        Ok((spelled, self.info(&stat)))
+        let dir = ctx.path();
+        if !self.options.case_insensitive {
+            let stat = self
+                .getattr(cx, &child_path(&dir, &name), None)
+                .map_err(nt)?;
+            return Ok((name, self.info(&stat)));
+        }
+        let entries = self.list_directory(cx, &dir, ctx.handle).map_err(nt)?;
+        let entry = find_listed(&entries, &name).ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
+        let stat = match &entry.stat {
+            Some(stat) => stat.clone(),
+            None => self
+                .getattr(cx, &child_path(&dir, &entry.name), None)
+                .map_err(nt)?,
+        };
+        Ok((entry.name.clone(), self.info(&stat)))
     }
 }
 

@@ -21,11 +21,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::warn;
-use mountkit_core::windows::ntstatus::{STATUS_INVALID_HANDLE, STATUS_OBJECT_NAME_INVALID};
-use mountkit_core::windows::{deletion_status, errno_to_ntstatus, path_from_windows, split_stream};
+use mountkit_core::windows::ntstatus::{
+    STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_INVALID,
+};
+use mountkit_core::windows::{
+    deletion_status, errno_to_ntstatus, look_up, path_from_windows, path_to_windows, split_stream,
+    upcase_unit, Found, Namespace,
+};
 use mountkit_core::{
-    Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Opened, Operation, Reply, Request,
-    RequestContext, Responder, Stat,
+    DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Opened, Operation,
+    Reply, Request, RequestContext, Responder, Stat,
 };
 use parking_lot::Mutex;
 
@@ -57,6 +62,9 @@ pub use mountkit_core::expect_empty as empty;
 pub struct EngineOptions {
     /// Names compare without regard to case.
     pub case_insensitive: bool,
+    /// The volume refuses every change (WinFsp only tells Windows so; see
+    /// [`Engine::writable`]).
+    pub read_only: bool,
     /// Bytes per allocation unit, for allocation sizes.
     pub allocation_unit: u64,
     /// How long a dispatcher thread waits for one handler answer before giving up with
@@ -88,9 +96,41 @@ pub struct Engine {
 struct Lookup {
     engine: usize,
     hint: u64,
+    /// The path as WinFsp asked for it.
     path: String,
-    stat: Option<Stat>,
+    found: Found,
     at: Instant,
+}
+
+/// A successful Create or Open.
+#[derive(Debug)]
+pub struct OpenedFile {
+    /// The number WinFsp hands back for this handle.
+    pub id: u64,
+    /// The file's information.
+    pub info: FileInfo,
+    /// On a case-insensitive volume, the path the handler was given for the file, in Windows
+    /// form (`\Dir\File.txt`): what WinFsp should keep as the open file's name (its
+    /// `NormalizedName`) rather than the name upper-cased. `None` on a case-sensitive volume,
+    /// where WinFsp keeps the name as opened, and when the name would not be one WinFsp
+    /// accepts (it must differ from the name opened in case only).
+    pub normalized_name: Option<Vec<u16>>,
+}
+
+/// The filesystem as a case-insensitive lookup ([`look_up`]) sees it.
+struct Names<'a> {
+    engine: &'a Engine,
+    cx: RequestContext,
+}
+
+impl Namespace for Names<'_> {
+    fn getattr(&mut self, path: &str) -> FsResult<Stat> {
+        self.engine.getattr(self.cx, path, None)
+    }
+
+    fn list(&mut self, dir: &str) -> FsResult<Vec<DirEntry>> {
+        self.engine.list_directory(self.cx, dir, None)
+    }
 }
 
 thread_local! {
@@ -201,6 +241,92 @@ impl Engine {
             operation,
             responder,
         });
+    }
+
+    /// Refuses a change on a read-only volume with `STATUS_MEDIA_WRITE_PROTECTED`, what a
+    /// write-protected medium answers. WinFsp's driver only reports the volume read-only
+    /// (`FILE_READ_ONLY_VOLUME`) and passes every request on, so the refusals are made here:
+    /// opens that change the volume by themselves (Create and Open, through
+    /// [`CreateIntent::on_read_only_volume`](mountkit_core::windows::CreateIntent::on_read_only_volume)),
+    /// Overwrite, Write, SetBasicInfo, SetFileSize, CanDelete, SetDelete, Rename,
+    /// SetVolumeLabel and SetSecurity.
+    pub fn writable(&self) -> NtResult<()> {
+        if self.options.read_only {
+            Err(STATUS_MEDIA_WRITE_PROTECTED)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// What `path` names, found without regard to case on a case-insensitive volume
+    /// ([`look_up`]): the stored spelling and metadata of what exists, or the path at which a
+    /// new name would be created. The lookup WinFsp's access check made for the same request
+    /// (`hint`) is used instead when there is one.
+    pub fn find(&self, cx: RequestContext, path: &str, hint: Option<u64>) -> FsResult<Found> {
+        if let Some(found) = self.recall(hint, path) {
+            return Ok(found);
+        }
+        look_up(
+            &mut Names { engine: self, cx },
+            path,
+            self.options.case_insensitive,
+        )
+    }
+
+    /// The status for `found` naming nothing, as NTFS answers it
+    /// ([`Found::missing_status`]): `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is
+    /// missing too, `STATUS_OBJECT_NAME_NOT_FOUND` otherwise.
+    pub fn missing_status(&self, cx: RequestContext, found: &Found) -> i32 {
+        found.missing_status(&mut Names { engine: self, cx })
+    }
+
+    /// The name WinFsp should keep for a file opened as `asked` and found at `path`: see
+    /// [`OpenedFile::normalized_name`].
+    pub fn normalized_name(&self, asked: &[u16], path: &str) -> Option<Vec<u16>> {
+        if !self.options.case_insensitive {
+            return None;
+        }
+        let name = path_to_windows(path);
+        let same = name.len() == asked.len()
+            && name
+                .iter()
+                .zip(asked)
+                .all(|(&unit, &other)| upcase_unit(unit) == upcase_unit(other));
+        same.then_some(name)
+    }
+
+    /// The entries of directory `path`, read through `handle` or, without one, through a
+    /// handle opened and released for the purpose.
+    pub fn list_directory(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: Option<u64>,
+    ) -> FsResult<Vec<DirEntry>> {
+        let (handle, temporary) = match handle {
+            Some(handle) => (handle, false),
+            None => {
+                let flags = OpenFlags(OpenFlags::READ_ONLY);
+                (self.open_handle(cx, path, true, flags)?.handle, true)
+            }
+        };
+        let listed = self.call(
+            cx,
+            Operation::Readdir {
+                path: path.to_owned(),
+                handle,
+            },
+        );
+        if temporary {
+            let release = Operation::Releasedir {
+                path: path.to_owned(),
+                handle,
+            };
+            if let Err(errno) = self.run(cx, release) {
+                log::debug!("releasing a directory handle failed: {errno}");
+            }
+        }
+        Ok(reply!(listed, Entries)?.into_entries())
     }
 
     /// The metadata of `path`, through `handle` when there is one.
@@ -337,12 +463,11 @@ impl Engine {
         }
     }
 
-    /// Remembers the result of the lookup of `path` made for request `hint` (WinFsp's access
-    /// check), so the Create or Open of the same request need not ask again. Only a found file
-    /// (`Some`) or a missing one (`None`) is remembered. Keeps the two latest lookups of the
-    /// current request, per thread: an open that may create a file checks the file and then its
-    /// parent directory.
-    pub fn remember(&self, hint: Option<u64>, path: &str, stat: Option<Stat>) {
+    /// Remembers what the lookup of `path` made for request `hint` (WinFsp's access check)
+    /// found, so the Create or Open of the same request need not ask again. Keeps the two
+    /// latest lookups of the current request, per thread: an open that may create a file
+    /// checks the file and then its parent directory.
+    pub fn remember(&self, hint: Option<u64>, path: &str, found: Found) {
         let Some(hint) = hint else { return };
         let engine = self as *const Engine as usize;
         LOOKUPS.with(|lookups| {
@@ -355,14 +480,14 @@ impl Engine {
                 engine,
                 hint,
                 path: path.to_owned(),
-                stat,
+                found,
                 at: Instant::now(),
             });
         });
     }
 
     /// The remembered lookup of `path` for request `hint`, if it is fresh; it is used once.
-    pub fn recall(&self, hint: Option<u64>, path: &str) -> Option<Option<Stat>> {
+    fn recall(&self, hint: Option<u64>, path: &str) -> Option<Found> {
         let hint = hint?;
         let engine = self as *const Engine as usize;
         LOOKUPS.with(|lookups| {
@@ -373,7 +498,7 @@ impl Engine {
                     && l.path == path
                     && l.at.elapsed() < LOOKUP_LIFETIME
             })?;
-            Some(lookups.swap_remove(index).stat)
+            Some(lookups.swap_remove(index).found)
         })
     }
 

@@ -172,6 +172,22 @@ pub struct FileInfo {
     pub ea_size: u32,
 }
 
+/// `FSP_FSCTL_OPEN_FILE_INFO`: what the file information argument of Create and Open points
+/// to (winfsp.h, `FspFileSystemGetOpenFileInfo`): the file information, followed by a buffer
+/// in which a case-insensitive file system may report the name as it stores it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct OpenFileInfo {
+    /// The opened file's information.
+    pub file_info: FileInfo,
+    /// `NormalizedName`: where the name goes, in UTF-16 without a NUL; WinFsp points it into
+    /// the response it is preparing.
+    pub normalized_name: *mut u16,
+    /// `NormalizedNameSize`: the buffer's size in bytes on entry, the name's on return. Left
+    /// as it is, WinFsp takes no name and upper-cases the one opened.
+    pub normalized_name_size: u16,
+}
+
 /// `FSP_FSCTL_DIR_INFO` followed by room for the longest name: one directory entry as
 /// `FspFileSystemAddDirInfo` and GetDirInfoByName take it. `size` covers the header and the
 /// name only.
@@ -420,6 +436,7 @@ const _: () = {
     assert!(size_of::<VolumeParams>() == 504);
     assert!(size_of::<VolumeInfo>() == 88);
     assert!(size_of::<FileInfo>() == 72);
+    assert!(size_of::<OpenFileInfo>() == 72 + 2 * size_of::<usize>());
     assert!(size_of::<DirInfo>() == DirInfo::HEADER_SIZE + 2 * DirInfo::MAX_NAME_UNITS + 2);
     assert!(size_of::<TransactReq>() == 88);
     assert!(size_of::<TransactRsp>() == 128);
@@ -499,6 +516,16 @@ mod tests {
         assert_eq!(offset_of!(VolumeInfo, free_size), 8);
         assert_eq!(offset_of!(VolumeInfo, volume_label_length), 16);
         assert_eq!(offset_of!(VolumeInfo, volume_label), 18);
+    }
+
+    #[test]
+    fn open_file_info_fields() {
+        assert_eq!(offset_of!(OpenFileInfo, file_info), 0);
+        assert_eq!(offset_of!(OpenFileInfo, normalized_name), 72);
+        assert_eq!(
+            offset_of!(OpenFileInfo, normalized_name_size),
+            72 + size_of::<usize>()
+        );
     }
 
     #[test]

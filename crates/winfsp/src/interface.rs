@@ -17,16 +17,16 @@ use std::sync::Arc;
 
 use log::error;
 use mountkit_core::windows::ntstatus::{
-    STATUS_INVALID_DEVICE_REQUEST, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND,
-    STATUS_PENDING, STATUS_SUCCESS,
+    STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
 };
 use mountkit_core::RequestContext;
 
 use crate::dir::DirPage;
-use crate::engine::{Engine, NtResult};
+use crate::engine::{Engine, NtResult, OpenedFile};
 use crate::ffi::{Api, Boolean, FileSystemInterface, FspFileSystem, NtStatus, SecurityDescriptor};
 use crate::fsctl::{
-    DirInfo, FileInfo, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY, KIND_READ, KIND_WRITE,
+    DirInfo, FileInfo, OpenFileInfo, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY, KIND_READ,
+    KIND_WRITE,
 };
 use crate::gate::Gate;
 use crate::security::copy_descriptor;
@@ -330,24 +330,41 @@ extern "C" fn open(
     })
 }
 
-/// Reports a successful create or open: the context number and the file information.
+/// Reports a successful create or open: the context number, the file information and, when
+/// there is one that fits WinFsp's buffer, the normalized name.
 fn opened(
-    result: NtResult<(u64, FileInfo)>,
+    result: NtResult<OpenedFile>,
     context: *mut *mut c_void,
     info: *mut FileInfo,
 ) -> NtStatus {
-    match result {
-        Ok((id, file_info)) => {
-            // SAFETY: WinFsp passes writable slots for the context and the file information
-            // (the start of an open-file information structure).
-            unsafe {
-                *context = id as usize as *mut c_void;
-                *info = file_info;
+    let opened = match result {
+        Ok(opened) => opened,
+        Err(status) => return status,
+    };
+    // SAFETY: the file information WinFsp passes Create and Open is the first member of an
+    // open-file information structure (winfsp.h, `FspFileSystemGetOpenFileInfo`).
+    let open_info = unsafe { &mut *info.cast::<OpenFileInfo>() };
+    // SAFETY: WinFsp passes a writable slot for the context.
+    unsafe { *context = opened.id as usize as *mut c_void };
+    open_info.file_info = opened.info;
+    if let Some(name) = opened.normalized_name {
+        match u16::try_from(name.len() * 2) {
+            Ok(size)
+                if size <= open_info.normalized_name_size
+                    && !open_info.normalized_name.is_null() =>
+            {
+                // SAFETY: WinFsp's buffer holds `normalized_name_size` bytes, which the name
+                // was just checked to fit.
+                unsafe {
+                    ptr::copy_nonoverlapping(name.as_ptr(), open_info.normalized_name, name.len())
+                };
+                open_info.normalized_name_size = size;
             }
-            STATUS_SUCCESS
+            // No room: WinFsp then keeps the name opened, upper-cased.
+            _ => {}
         }
-        Err(status) => status,
     }
+    STATUS_SUCCESS
 }
 
 extern "C" fn overwrite(
@@ -604,10 +621,13 @@ extern "C" fn set_delete(
     })
 }
 
+/// WinFsp's Rename. The file's current name (`_name`) is not read: the engine renames from
+/// the path its context holds, which is the handler's spelling where WinFsp's may not be
+/// ([`Engine::rename`](crate::engine::Engine::rename)).
 extern "C" fn rename(
     fs: *mut FspFileSystem,
     context: *mut c_void,
-    name: *mut u16,
+    _name: *mut u16,
     new_name: *mut u16,
     replace_if_exists: Boolean,
 ) -> NtStatus {
@@ -615,11 +635,12 @@ extern "C" fn rename(
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
-        // SAFETY: both names are NUL-terminated strings in the request, valid during the call.
-        let (from, to) = unsafe { (wide(name), wide(new_name)) };
+        // SAFETY: the new name is a NUL-terminated string in the request, valid during the
+        // call.
+        let to = unsafe { wide(new_name) };
         shared
             .engine
-            .rename(cx, id(context), from, to, replace_if_exists != 0)
+            .rename(cx, id(context), to, replace_if_exists != 0)
             .err()
             .unwrap_or(STATUS_SUCCESS)
     })
@@ -640,14 +661,17 @@ extern "C" fn get_security(
     })
 }
 
-/// Security descriptors are not forwarded to handlers, so none can be changed.
 extern "C" fn set_security(
-    _fs: *mut FspFileSystem,
+    fs: *mut FspFileSystem,
     _context: *mut c_void,
     _security_information: u32,
     _modification: SecurityDescriptor,
 ) -> NtStatus {
-    STATUS_INVALID_DEVICE_REQUEST
+    guard(|| {
+        // SAFETY: WinFsp passes the file system this crate created.
+        let shared = unsafe { shared(fs) };
+        shared.engine.set_security().err().unwrap_or(STATUS_SUCCESS)
+    })
 }
 
 extern "C" fn read_directory(

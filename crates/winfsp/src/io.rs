@@ -98,7 +98,8 @@ impl Engine {
     /// Writes `data` to a handle's backing file, if the handle has one; `None` means the
     /// handlers must be asked ([`Engine::write`]). Offsets follow [`plan_write`] against the
     /// backing file's size. The answer is the bytes written and the file information: the
-    /// metadata seen at open, with the backing file's size and times.
+    /// metadata seen at open, with the backing file's size and times. On a read-only volume
+    /// every write is refused here ([`Engine::writable`]), before its data is copied anywhere.
     pub fn write_backing(
         &self,
         id: u64,
@@ -107,6 +108,9 @@ impl Engine {
         write_to_end: bool,
         constrained: bool,
     ) -> Option<NtResult<(u32, FileInfo)>> {
+        if let Err(status) = self.writable() {
+            return Some(Err(status));
+        }
         let ctx = match self.context(id) {
             Ok(ctx) => ctx,
             Err(status) => return Some(Err(status)),
@@ -128,7 +132,8 @@ impl Engine {
     /// `getattr` first for the size, as [`plan_write`] explains; a constrained write wholly
     /// past the end writes nothing. A handler that claims more bytes than it was given is
     /// answered `EIO`. If the last `getattr` fails after the write succeeded, the write is
-    /// still reported, with the metadata seen at open and the size the write implies.
+    /// still reported, with the metadata seen at open and the size the write implies. A
+    /// read-only volume refuses the write ([`Engine::writable`]).
     #[allow(clippy::too_many_arguments)]
     pub fn write(
         self: &Arc<Self>,
@@ -140,6 +145,9 @@ impl Engine {
         constrained: bool,
         done: impl FnOnce(NtResult<(u32, FileInfo)>) + Send + 'static,
     ) {
+        if let Err(status) = self.writable() {
+            return done(Err(status));
+        }
         let ctx = match self.context(id) {
             Ok(ctx) => ctx,
             Err(status) => return done(Err(status)),

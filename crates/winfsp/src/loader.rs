@@ -102,6 +102,7 @@ pub fn missing_function_message(dll_path: &str, function: &str) -> String {
 #[cfg(windows)]
 pub mod win32 {
     use std::ffi::CStr;
+    use std::path::Path;
 
     use windows_sys::Win32::Foundation::{GetLastError, ERROR_SUCCESS, HMODULE};
     use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
@@ -259,14 +260,15 @@ pub mod win32 {
             .as_deref()
             .zip(system_root.as_deref())
             .map(|(path, root)| driver_file_path(path, root));
-        let file_exists = file
-            .as_deref()
-            .map(|file| std::path::Path::new(file).is_file());
+        let path = file.as_deref().map(Path::new);
+        let file_exists = path.map(Path::is_file);
+        let folder_exists = path.map(|path| path.parent().is_some_and(Path::is_dir));
         ServiceFacts {
             name: name.to_owned(),
             image_path,
             file,
             file_exists,
+            folder_exists,
         }
     }
 

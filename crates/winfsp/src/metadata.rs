@@ -1,10 +1,10 @@
 //! File information, attributes, times, sizes and the volume: GetSecurityByName,
 //! GetFileInfo, SetBasicInfo, SetFileSize, GetVolumeInfo and SetVolumeLabel.
 
-use mountkit_core::windows::attributes::INVALID_FILE_ATTRIBUTES;
-use mountkit_core::windows::ntstatus::STATUS_INVALID_PARAMETER;
+use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
+use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
 use mountkit_core::windows::{apply_attributes, requested_time};
-use mountkit_core::{Errno, Operation, RequestContext, SetTime};
+use mountkit_core::{Operation, RequestContext, SetTime};
 
 use crate::engine::{nt, reply, windows_path, Engine, NtResult};
 use crate::fsctl::{FileInfo, VolumeInfo};
@@ -15,9 +15,11 @@ const MAX_LABEL_UNITS: usize = 32;
 
 impl Engine {
     /// The attributes part of WinFsp's GetSecurityByName, which WinFsp calls before every
-    /// create and open to check access and to learn whether the name exists: `getattr` of the
-    /// name, answered as file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`. The
-    /// lookup is remembered for the Create or Open of the same request (`hint`).
+    /// create and open to check access and to learn whether the name exists: the name looked
+    /// up ([`Engine::find`]: without regard to case on a case-insensitive volume), answered as
+    /// file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or
+    /// `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is missing too. What the lookup
+    /// found is remembered for the Create or Open of the same request (`hint`).
     pub fn security_by_name(
         &self,
         cx: RequestContext,
@@ -25,23 +27,28 @@ impl Engine {
         hint: Option<u64>,
     ) -> NtResult<u32> {
         let path = windows_path(name)?;
-        match self.getattr(cx, &path, None) {
-            Ok(stat) => {
-                let attributes = self.info(&stat).file_attributes;
-                self.remember(hint, &path, Some(stat));
-                Ok(attributes)
-            }
-            Err(Errno::ENOENT) => {
-                self.remember(hint, &path, None);
-                Err(nt(Errno::ENOENT))
-            }
-            Err(errno) => Err(nt(errno)),
-        }
+        let found = self.find(cx, &path, None).map_err(nt)?;
+        // WinFsp answers an open of a missing name with this status, so a name in a missing
+        // directory must say so, as NTFS does.
+        let attributes = match &found.stat {
+            Some(stat) => Ok(self.info(stat).file_attributes),
+            None => Err(self.missing_status(cx, &found)),
+        };
+        self.remember(hint, &path, found);
+        attributes
     }
 
     /// The self-relative security descriptor every file reports.
     pub fn security_descriptor(&self) -> &[u8] {
         &self.options.security_descriptor
+    }
+
+    /// WinFsp's SetSecurity: descriptors are not forwarded to handlers, so none can be
+    /// changed (`STATUS_INVALID_DEVICE_REQUEST`); on a read-only volume the answer is that it
+    /// is write protected.
+    pub fn set_security(&self) -> NtResult<()> {
+        self.writable()?;
+        Err(STATUS_INVALID_DEVICE_REQUEST)
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.
@@ -54,10 +61,13 @@ impl Engine {
 
     /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information.
     ///
-    /// - `file_attributes` of `INVALID_FILE_ATTRIBUTES` (or 0) leaves attributes alone.
-    ///   Otherwise the read-only attribute becomes the file's write permission (`chmod`, as
-    ///   [`apply_attributes`] decides); hidden, system and archive cannot be stored, since no
-    ///   operation carries them, and what is reported afterwards is what the handler says.
+    /// - `file_attributes` of `INVALID_FILE_ATTRIBUTES` leaves attributes alone: WinFsp's
+    ///   driver sends it for a caller's 0 ("unchanged" in `FILE_BASIC_INFORMATION`), and sends 0
+    ///   for a caller's `FILE_ATTRIBUTE_NORMAL` (it clears that bit from what it passes on), so
+    ///   0 clears every attribute. Otherwise the read-only attribute becomes the file's write
+    ///   permission (`chmod`, as [`apply_attributes`] decides); hidden, system and archive
+    ///   cannot be stored, since no operation carries them, and what is reported afterwards is
+    ///   what the handler says.
     /// - Last access and last write times become `utimens` (0 and the special negative values
     ///   leave a time alone, see [`requested_time`]). Creation and change times cannot be set
     ///   through any operation, so they are not among the arguments.
@@ -69,13 +79,18 @@ impl Engine {
         last_access_time: u64,
         last_write_time: u64,
     ) -> NtResult<FileInfo> {
+        self.writable()?;
         let ctx = self.context(id)?;
         let path = ctx.path();
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
         let stat = self.getattr(cx, &path, handle).map_err(nt)?;
         let mut changed = false;
-        if file_attributes != INVALID_FILE_ATTRIBUTES && file_attributes != 0 {
-            if let Some(mode) = apply_attributes(&stat, file_attributes).1 {
+        if file_attributes != INVALID_FILE_ATTRIBUTES {
+            let wanted = match file_attributes {
+                0 => FILE_ATTRIBUTE_NORMAL,
+                attributes => attributes,
+            };
+            if let Some(mode) = apply_attributes(&stat, wanted).1 {
                 self.run(
                     cx,
                     Operation::Chmod {
@@ -120,6 +135,7 @@ impl Engine {
         size: u64,
         allocation: bool,
     ) -> NtResult<FileInfo> {
+        self.writable()?;
         let ctx = self.context(id)?;
         let path = ctx.path();
         let handle = ctx.handle;
@@ -152,6 +168,7 @@ impl Engine {
     /// operation carries labels to handlers). A label of more than 32 UTF-16 units, or one that
     /// is not valid UTF-16, is `STATUS_INVALID_PARAMETER`.
     pub fn set_volume_label(&self, cx: RequestContext, label: &[u16]) -> NtResult<VolumeInfo> {
+        self.writable()?;
         let end = label
             .iter()
             .position(|&unit| unit == 0)

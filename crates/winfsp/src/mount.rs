@@ -154,6 +154,7 @@ mod platform {
             dispatch,
             EngineOptions {
                 case_insensitive: options.case_insensitive,
+                read_only: options.read_only,
                 allocation_unit: u64::from(options.allocation_unit_size),
                 call_timeout: call_timeout(options.request_timeout),
                 volume_label: options.volume_label.clone(),

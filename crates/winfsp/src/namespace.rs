@@ -8,7 +8,9 @@
 //! mark and tells Cleanup when to delete.
 
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_INVALID;
-use mountkit_core::windows::{can_delete, check_rename, deletion_status, validate_component};
+use mountkit_core::windows::{
+    can_delete, check_rename, deletion_status, rename_falling_back, validate_component,
+};
 use mountkit_core::{Errno, FileKind, FsResult, Operation, RequestContext, Stat};
 
 use crate::context::FileContext;
@@ -27,8 +29,10 @@ impl Engine {
 
     /// WinFsp's CanDelete: whether the file may be marked for deletion, as [`can_delete`]
     /// decides. A read-only file is `STATUS_CANNOT_DELETE` and a non-empty directory
-    /// `STATUS_DIRECTORY_NOT_EMPTY`. Nothing is recorded.
+    /// `STATUS_DIRECTORY_NOT_EMPTY`; nothing may be deleted on a read-only volume
+    /// ([`Engine::writable`]). Nothing is recorded.
     pub fn can_delete(&self, cx: RequestContext, id: u64) -> NtResult<()> {
+        self.writable()?;
         let ctx = self.context(id)?;
         let (stat, empty) = self.deletion_facts(cx, &ctx).map_err(nt)?;
         can_delete(&stat, empty).map_err(deletion_status)
@@ -37,8 +41,10 @@ impl Engine {
     /// WinFsp's SetDelete: marks the file delete pending through this handle (`delete` true),
     /// after the checks of [`Engine::can_delete`], or cancels a pending deletion (`delete`
     /// false, which needs no check). Later opens of a delete-pending file fail with
-    /// `STATUS_DELETE_PENDING`.
+    /// `STATUS_DELETE_PENDING`. A read-only volume refuses both, as it refuses every change of
+    /// file information.
     pub fn set_delete(&self, cx: RequestContext, id: u64, delete: bool) -> NtResult<()> {
+        self.writable()?;
         let ctx = self.context(id)?;
         let (stat, empty) = if delete {
             self.deletion_facts(cx, &ctx).map_err(nt)?
@@ -58,36 +64,46 @@ impl Engine {
     /// - An existing destination needs `replace_if_exists`, else
     ///   `STATUS_OBJECT_NAME_COLLISION`; it may not be a directory, the source may not be a
     ///   directory, and it may not be open (`STATUS_ACCESS_DENIED` each).
-    /// - On a case-insensitive volume a change of case only (`readme` to `README`) is always
-    ///   allowed, and reaches the handler as a rename that replaces.
+    /// - On a case-insensitive volume the destination is looked up without regard to case
+    ///   ([`Engine::find`]): an existing file in another case is the destination, and is
+    ///   replaced under its stored name, so it cannot stay beside its replacement. A change of
+    ///   case only (`readme` to `README`) is always allowed, and reaches the handler as a
+    ///   rename that replaces.
     /// - The handler's `rename` gets [`RenameMode::Replace`](mountkit_core::RenameMode) when
     ///   replacing is allowed and `NoReplace` otherwise, so a destination created meanwhile is
-    ///   not overwritten.
+    ///   not overwritten. A handler that cannot refuse to replace (it answers `NoReplace` with
+    ///   `EINVAL`) gets a plain rename once the destination is checked to be free
+    ///   ([`rename_falling_back`]).
+    /// - A read-only volume refuses every rename ([`Engine::writable`]).
     ///
-    /// Open handles of the file, and of anything below a renamed directory, follow it.
+    /// The handler's `from` is the path the open file is known by in its context: the path
+    /// the handler was given when it was opened, or renamed to since. WinFsp's own name for
+    /// the file is not used: on a case-insensitive volume it is upper-cased whenever the open
+    /// could not report the handler's spelling as its normalized name
+    /// ([`Engine::normalized_name`]: `file::$DATA`, for one, differs in length), and a handler
+    /// that compares names exactly would not find it. Open handles of the file, and of
+    /// anything below a renamed directory, follow it.
     pub fn rename(
         &self,
         cx: RequestContext,
         id: u64,
-        from: &[u16],
         to: &[u16],
         replace_if_exists: bool,
     ) -> NtResult<()> {
+        self.writable()?;
         let ctx = self.context(id)?;
-        let from = windows_path(from)?;
+        let from = ctx.path();
         let to = windows_path(to)?;
         let leaf = to.rsplit('/').next().unwrap_or_default();
         validate_component(leaf).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
         if from == to {
             return Ok(());
         }
-        let to_existing = match self.getattr(cx, &to, None) {
-            Ok(stat) => Some(stat.kind),
-            Err(Errno::ENOENT) => None,
-            Err(errno) => return Err(nt(errno)),
-        };
+        let found = self.find(cx, &to, None).map_err(nt)?;
+        let to_existing = found.stat.map(|stat| stat.kind);
         let same_name =
             self.options.case_insensitive && self.nodes.key(&from) == self.nodes.key(&to);
+        let to = if same_name { to } else { found.path };
         let to_is_open = !same_name
             && self
                 .nodes
@@ -101,12 +117,20 @@ impl Engine {
             same_name,
         )
         .map_err(nt)?;
-        let operation = Operation::Rename {
-            from: from.clone(),
-            to: to.clone(),
-            mode,
+        let rename = |mode| {
+            let operation = Operation::Rename {
+                from: from.clone(),
+                to: to.clone(),
+                mode,
+            };
+            self.run(cx, operation)
         };
-        self.run(cx, operation).map_err(nt)?;
+        let destination_exists = || match self.getattr(cx, &to, None) {
+            Ok(_) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(errno) => Err(errno),
+        };
+        rename_falling_back(mode, rename, destination_exists).map_err(nt)?;
         self.nodes.rename(&from, &to);
         Ok(())
     }

@@ -19,7 +19,7 @@ use mountkit_core::windows::{
 };
 use mountkit_core::{Errno, FileKind, FsResult, OpenFlags, Operation, RequestContext, Stat};
 
-use crate::engine::{nt, reply, windows_path, Admission, Engine, NtResult};
+use crate::engine::{nt, reply, windows_path, Admission, Engine, NtResult, OpenedFile};
 use crate::fsctl::FileInfo;
 
 /// `FspCleanupDelete`: the Cleanup flag that tells the file system to delete the file.
@@ -44,8 +44,13 @@ impl Engine {
     ///
     /// - The new name must be one Windows programs can use ([`validate_component`]), else
     ///   `STATUS_OBJECT_NAME_INVALID`.
+    /// - On a case-insensitive volume the name is looked up without regard to case
+    ///   ([`Engine::find`]): a name that exists in another case is that file, and a new name
+    ///   goes into its directory's stored spelling.
     /// - `FILE_CREATE` on a name that exists is `STATUS_OBJECT_NAME_COLLISION`; other
-    ///   contradictions are refused as [`resolve_create`] documents.
+    ///   contradictions are refused as [`resolve_create`] documents. On a read-only volume,
+    ///   every creation is `STATUS_MEDIA_WRITE_PROTECTED`
+    ///   ([`CreateIntent::on_read_only_volume`]).
     /// - A new file is created with mode `0o644`, or `0o444` when `FILE_ATTRIBUTE_READONLY` is
     ///   asked; a directory with `0o755`. The hidden, system and archive attributes asked for
     ///   are not stored (no operation carries them).
@@ -59,33 +64,26 @@ impl Engine {
         granted_access: u32,
         file_attributes: u32,
         hint: Option<u64>,
-    ) -> NtResult<(u64, FileInfo)> {
-        let path = windows_path(name)?;
-        let leaf = path.rsplit('/').next().unwrap_or_default();
+    ) -> NtResult<OpenedFile> {
+        let asked = windows_path(name)?;
+        let leaf = asked.rsplit('/').next().unwrap_or_default();
         validate_component(leaf).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
-        let existing = match self.recall(hint, &path) {
-            Some(remembered) => remembered,
-            None => match self.getattr(cx, &path, None) {
-                Ok(stat) => Some(stat),
-                Err(Errno::ENOENT) => None,
-                Err(errno) => return Err(nt(errno)),
-            },
-        };
-        let intent = resolve_create(
-            create_options >> 24,
-            create_options & OPTIONS_MASK,
-            granted_access,
-            existing.as_ref().map(|stat| stat.kind),
-        )
-        .map_err(nt)?;
-        match (intent.action, existing) {
+        let found = self.find(cx, &asked, hint).map_err(nt)?;
+        let intent = self.intent(create_options, granted_access, found.stat.as_ref())?;
+        let path = found.path;
+        let (id, info) = match (intent.action, found.stat) {
             (CreateAction::OpenExisting, Some(stat)) => {
                 let truncate = intent.truncate;
-                self.open_existing(cx, path, stat, &intent, truncate)
+                self.open_existing(cx, path.clone(), stat, &intent, truncate)
             }
-            (CreateAction::CreateDirectory, _) => self.make_directory(cx, path, &intent),
-            _ => self.make_file(cx, path, &intent, file_attributes),
-        }
+            (CreateAction::CreateDirectory, _) => self.make_directory(cx, path.clone(), &intent),
+            _ => self.make_file(cx, path.clone(), &intent, file_attributes),
+        }?;
+        Ok(OpenedFile {
+            id,
+            info,
+            normalized_name: self.normalized_name(name, &path),
+        })
     }
 
     /// WinFsp's Open: a name its lookup found. Opens it with the handler (`opendir` for a
@@ -93,10 +91,13 @@ impl Engine {
     /// is opened delete-on-close (its emptiness must be checked); an open for attributes only
     /// asks no handler and gets no handle.
     ///
-    /// The open flags come from [`resolve_create`], without `O_TRUNC`: WinFsp follows an
-    /// overwriting open with Overwrite. Fails as `resolve_create` and the file's delete state
-    /// decide (`FILE_NON_DIRECTORY_FILE` on a directory is `STATUS_FILE_IS_A_DIRECTORY`, a
-    /// delete-pending file is `STATUS_DELETE_PENDING`, ...).
+    /// The name is looked up as for [`Engine::create`]. The open flags come from
+    /// [`resolve_create`], without `O_TRUNC`: WinFsp follows an overwriting open with
+    /// Overwrite. Fails as `resolve_create` and the file's delete state decide
+    /// (`FILE_NON_DIRECTORY_FILE` on a directory is `STATUS_FILE_IS_A_DIRECTORY`, a
+    /// delete-pending file is `STATUS_DELETE_PENDING`, ...). On a read-only volume, an open
+    /// that would change it is `STATUS_MEDIA_WRITE_PROTECTED`, and any other asks the handler
+    /// for read access only ([`CreateIntent::on_read_only_volume`]).
     pub fn open(
         self: &Arc<Self>,
         cx: RequestContext,
@@ -104,20 +105,40 @@ impl Engine {
         create_options: u32,
         granted_access: u32,
         hint: Option<u64>,
-    ) -> NtResult<(u64, FileInfo)> {
-        let path = windows_path(name)?;
-        let stat = match self.recall(hint, &path) {
-            Some(Some(stat)) => stat,
-            _ => self.getattr(cx, &path, None).map_err(nt)?,
-        };
+    ) -> NtResult<OpenedFile> {
+        let asked = windows_path(name)?;
+        let found = self.find(cx, &asked, hint).map_err(nt)?;
+        let stat = found.stat.ok_or(nt(Errno::ENOENT))?;
+        let intent = self.intent(create_options, granted_access, Some(&stat))?;
+        let (id, info) = self.open_existing(cx, found.path.clone(), stat, &intent, false)?;
+        Ok(OpenedFile {
+            id,
+            info,
+            normalized_name: self.normalized_name(name, &found.path),
+        })
+    }
+
+    /// What a Create or Open with these arguments means for what its lookup found
+    /// ([`resolve_create`]); on a read-only volume, as
+    /// [`CreateIntent::on_read_only_volume`] rules: a request that would change it is
+    /// `STATUS_MEDIA_WRITE_PROTECTED`, and any other opens the file for reading only.
+    fn intent(
+        &self,
+        create_options: u32,
+        granted_access: u32,
+        existing: Option<&Stat>,
+    ) -> NtResult<CreateIntent> {
         let intent = resolve_create(
             create_options >> 24,
             create_options & OPTIONS_MASK,
             granted_access,
-            Some(stat.kind),
+            existing.map(|stat| stat.kind),
         )
         .map_err(nt)?;
-        self.open_existing(cx, path, stat, &intent, false)
+        if self.options.read_only {
+            return intent.on_read_only_volume().map_err(nt);
+        }
+        Ok(intent)
     }
 
     fn open_existing(
@@ -298,6 +319,7 @@ impl Engine {
         file_attributes: u32,
         replace: bool,
     ) -> NtResult<FileInfo> {
+        self.writable()?;
         let ctx = self.context(id)?;
         let path = ctx.path();
         let truncate = Operation::Truncate {
@@ -394,30 +416,7 @@ impl Engine {
         path: &str,
         handle: Option<u64>,
     ) -> FsResult<bool> {
-        let (handle, temporary) = match handle {
-            Some(handle) => (handle, false),
-            None => {
-                let flags = OpenFlags(OpenFlags::READ_ONLY);
-                (self.open_handle(cx, path, true, flags)?.handle, true)
-            }
-        };
-        let listed = self.call(
-            cx,
-            Operation::Readdir {
-                path: path.to_owned(),
-                handle,
-            },
-        );
-        if temporary {
-            let release = Operation::Releasedir {
-                path: path.to_owned(),
-                handle,
-            };
-            if let Err(errno) = self.run(cx, release) {
-                log::debug!("releasing a directory handle failed: {errno}");
-            }
-        }
         // A listing never holds `.` or `..` (see `Listing`).
-        Ok(reply!(listed, Entries)?.entries().is_empty())
+        Ok(self.list_directory(cx, path, handle)?.is_empty())
     }
 }

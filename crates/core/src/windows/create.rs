@@ -9,6 +9,7 @@
 use crate::errno::Errno;
 use crate::operation::OpenFlags;
 use crate::stat::FileKind;
+use crate::windows::attributes::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY};
 
 /// Disposition: replace the file if it exists, create it if not.
 pub const FILE_SUPERSEDE: u32 = 0;
@@ -125,6 +126,9 @@ pub const FILE_OVERWRITTEN: u32 = 3;
 const READS: u32 = FILE_READ_DATA | FILE_EXECUTE | GENERIC_READ | GENERIC_EXECUTE;
 /// Rights that write data anywhere in the file.
 const WRITES: u32 = FILE_WRITE_DATA | GENERIC_WRITE;
+/// Rights that ask by name to change data: to write it, to append it, or every right.
+/// [`MAXIMUM_ALLOWED`] is not among them: it asks for whatever may be granted.
+const NAMED_CHANGES: u32 = WRITES | FILE_APPEND_DATA | GENERIC_ALL;
 /// Rights that imply every other right.
 const EVERYTHING: u32 = GENERIC_ALL | MAXIMUM_ALLOWED;
 
@@ -180,6 +184,80 @@ pub struct CreateIntent {
     /// security, or the file's name or existence, so a backend may serve it without opening
     /// the file's data.
     pub data_access: bool,
+}
+
+impl CreateIntent {
+    /// Whether carrying out the request changes the volume by itself: it creates a file or a
+    /// directory, discards an existing file's data (supersede, overwrite), or marks the file
+    /// for deletion ([`FILE_DELETE_ON_CLOSE`]).
+    ///
+    /// These are the requests a write-protected volume refuses at open
+    /// ([`CreateIntent::on_read_only_volume`]).
+    pub fn changes_volume(&self) -> bool {
+        self.action != CreateAction::OpenExisting || self.truncate || self.delete_on_close
+    }
+
+    /// This intent on a read-only volume: what [changes the volume](Self::changes_volume)
+    /// fails with `EROFS` (`STATUS_MEDIA_WRITE_PROTECTED`); any other open succeeds, and the
+    /// filesystem is asked to open the file for reading only (no write access, no
+    /// [`OpenFlags::APPEND`]), since nothing may be written through it.
+    ///
+    /// This is what a write-protected medium does: FastFAT's create refuses only new names,
+    /// supersede, overwrite and delete-on-close (Microsoft's "Create Processing" notes for file
+    /// system developers: destructive creates are not allowed on read-only media), and Dokan's
+    /// driver refuses the same for `DOKAN_OPTION_WRITE_PROTECT` (`sys/create.c`), bar
+    /// `FILE_OPEN_IF` of a new name, which it leaves to the file system. An open that asks for
+    /// write, append, delete or attribute access changes nothing yet, so it is granted, and
+    /// each write or change made through it is refused when it comes. Refusing it instead
+    /// would refuse [`MAXIMUM_ALLOWED`] opens too, which WinFsp's DLL grants as every right.
+    /// And the filesystem must not see write access: a handler mirroring a directory the
+    /// process may only read would refuse such an open, where the medium grants read access.
+    pub fn on_read_only_volume(self) -> Result<CreateIntent, Errno> {
+        if self.changes_volume() {
+            return Err(Errno::EROFS);
+        }
+        Ok(self.reading_only())
+    }
+
+    /// This intent for an existing object whose attributes are `attributes`, as NTFS lets it
+    /// through when the object is read-only ([`FILE_ATTRIBUTE_READONLY`]): opening it to write
+    /// or append data, or to discard its data (supersede, overwrite), fails with `EACCES`
+    /// (`STATUS_ACCESS_DENIED`, for administrators too). A [`MAXIMUM_ALLOWED`] open (`access`
+    /// is the requested mask) is granted what remains, read access, unless it also asks for a
+    /// right to write or append explicitly ([`FILE_WRITE_DATA`], [`FILE_APPEND_DATA`],
+    /// [`GENERIC_WRITE`], [`GENERIC_ALL`]): NTFS refuses a right asked for by name.
+    /// Directories are not made read-only by the attribute. Deleting a read-only file is
+    /// refused when it is asked for, by [`super::delete::can_delete`].
+    ///
+    /// WinFsp's DLL applies this rule itself before a request reaches the file system; Dokan's
+    /// library and driver do not, so the Dokan backend applies it here.
+    pub fn for_read_only(self, attributes: u32, access: u32) -> Result<CreateIntent, Errno> {
+        let read_only =
+            attributes & FILE_ATTRIBUTE_READONLY != 0 && attributes & FILE_ATTRIBUTE_DIRECTORY == 0;
+        if !read_only || !(self.writes_data() || self.truncate) {
+            return Ok(self);
+        }
+        let maximum_only = access & MAXIMUM_ALLOWED != 0 && access & NAMED_CHANGES == 0;
+        if self.truncate || !maximum_only {
+            return Err(Errno::EACCES);
+        }
+        Ok(self.reading_only())
+    }
+
+    /// Whether the filesystem is asked to open the file for writing or appending.
+    fn writes_data(&self) -> bool {
+        self.flags.writable() || self.flags.0 & OpenFlags::APPEND != 0
+    }
+
+    /// This intent with the access mode dropped to read-only and [`OpenFlags::APPEND`] left
+    /// out.
+    fn reading_only(self) -> CreateIntent {
+        let access_mode = OpenFlags::ACCESS_MODE | OpenFlags::APPEND;
+        CreateIntent {
+            flags: OpenFlags(self.flags.0 & !access_mode | OpenFlags::READ_ONLY),
+            ..self
+        }
+    }
 }
 
 /// Decides what a create request means for the object found at its path.
@@ -576,5 +654,163 @@ mod tests {
         assert_eq!(FILE_GENERIC_WRITE, 0x0012_0116);
         assert_eq!(FILE_GENERIC_EXECUTE, 0x0012_00A0);
         assert_eq!(FILE_ALL_ACCESS, 0x001F_01FF);
+    }
+
+    #[test]
+    fn a_read_only_file_refuses_writing_and_discarding_its_data() {
+        let file = Some(FileKind::File);
+        let intent = |disposition, access| resolve_create(disposition, 0, access, file).unwrap();
+        let read_only = |disposition, access| {
+            intent(disposition, access).for_read_only(FILE_ATTRIBUTE_READONLY, access)
+        };
+        for access in [
+            GENERIC_WRITE,
+            FILE_WRITE_DATA,
+            FILE_APPEND_DATA,
+            GENERIC_ALL,
+        ] {
+            assert_eq!(
+                read_only(FILE_OPEN, access),
+                Err(Errno::EACCES),
+                "{access:#x}"
+            );
+        }
+        for disposition in [FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF] {
+            assert_eq!(read_only(disposition, GENERIC_READ), Err(Errno::EACCES));
+        }
+        let reading = intent(FILE_OPEN, GENERIC_READ);
+        assert_eq!(read_only(FILE_OPEN, GENERIC_READ), Ok(reading));
+        let maximum = read_only(FILE_OPEN, MAXIMUM_ALLOWED).unwrap();
+        assert_eq!(maximum.flags, OpenFlags(OpenFlags::READ_ONLY));
+        let maximum = read_only(FILE_OPEN, MAXIMUM_ALLOWED | FILE_GENERIC_READ).unwrap();
+        assert_eq!(maximum.flags, OpenFlags(OpenFlags::READ_ONLY));
+        for named in [
+            FILE_WRITE_DATA,
+            FILE_APPEND_DATA,
+            GENERIC_WRITE,
+            GENERIC_ALL,
+            FILE_ALL_ACCESS,
+        ] {
+            assert_eq!(
+                read_only(FILE_OPEN, MAXIMUM_ALLOWED | named),
+                Err(Errno::EACCES),
+                "MAXIMUM_ALLOWED does not excuse {named:#x} asked by name"
+            );
+        }
+        let writing = intent(FILE_OPEN, GENERIC_WRITE);
+        assert_eq!(
+            writing.for_read_only(0, GENERIC_WRITE),
+            Ok(writing),
+            "not read-only"
+        );
+        let directory = FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_READONLY;
+        assert_eq!(
+            writing.for_read_only(directory, GENERIC_WRITE),
+            Ok(writing),
+            "a directory's read-only attribute does not refuse opens"
+        );
+    }
+
+    #[test]
+    fn a_read_only_volume_refuses_changes_and_opens_the_rest_for_reading() {
+        let file = Some(FileKind::File);
+        let on_volume = |disposition, options, access, existing| {
+            resolve_create(disposition, options, access, existing)
+                .unwrap()
+                .on_read_only_volume()
+        };
+        assert_eq!(
+            on_volume(FILE_CREATE, 0, GENERIC_READ, None),
+            Err(Errno::EROFS)
+        );
+        assert_eq!(
+            on_volume(FILE_CREATE, FILE_DIRECTORY_FILE, GENERIC_READ, None),
+            Err(Errno::EROFS)
+        );
+        assert_eq!(
+            on_volume(FILE_OVERWRITE, 0, GENERIC_READ, file),
+            Err(Errno::EROFS)
+        );
+        assert_eq!(
+            on_volume(FILE_OPEN, FILE_DELETE_ON_CLOSE, DELETE, file),
+            Err(Errno::EROFS)
+        );
+        for access in [
+            GENERIC_WRITE,
+            FILE_GENERIC_READ | FILE_GENERIC_WRITE,
+            FILE_APPEND_DATA,
+            FILE_READ_DATA | FILE_APPEND_DATA,
+            MAXIMUM_ALLOWED,
+            GENERIC_ALL,
+        ] {
+            let wanted = resolve_create(FILE_OPEN, 0, access, file).unwrap();
+            let granted = on_volume(FILE_OPEN, 0, access, file).unwrap();
+            assert_eq!(
+                granted,
+                CreateIntent {
+                    flags: OpenFlags(OpenFlags::READ_ONLY),
+                    ..wanted
+                },
+                "{access:#x} opens for reading only"
+            );
+        }
+        let reading = resolve_create(FILE_OPEN, 0, GENERIC_READ, file).unwrap();
+        assert_eq!(
+            on_volume(FILE_OPEN, 0, GENERIC_READ, file),
+            Ok(reading),
+            "a read is what was asked"
+        );
+        let directory = Some(FileKind::Directory);
+        let listing = resolve_create(FILE_OPEN, FILE_DIRECTORY_FILE, GENERIC_ALL, directory);
+        assert_eq!(
+            on_volume(FILE_OPEN, FILE_DIRECTORY_FILE, GENERIC_ALL, directory),
+            Ok(listing.unwrap())
+        );
+    }
+
+    #[test]
+    fn what_changes_a_volume() {
+        let file = Some(FileKind::File);
+        let changes = |disposition, options, access, existing| {
+            resolve_create(disposition, options, access, existing)
+                .unwrap()
+                .changes_volume()
+        };
+        for disposition in [FILE_SUPERSEDE, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE_IF] {
+            assert!(
+                changes(disposition, 0, GENERIC_READ, None),
+                "new file, {disposition}"
+            );
+        }
+        assert!(
+            changes(FILE_CREATE, FILE_DIRECTORY_FILE, GENERIC_READ, None),
+            "new directory"
+        );
+        for disposition in [FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF] {
+            assert!(
+                changes(disposition, 0, GENERIC_READ, file),
+                "truncation, {disposition}"
+            );
+        }
+        assert!(
+            changes(FILE_OPEN, FILE_DELETE_ON_CLOSE, DELETE, file),
+            "delete-on-close"
+        );
+        for access in [
+            GENERIC_READ,
+            GENERIC_WRITE,
+            FILE_APPEND_DATA,
+            FILE_WRITE_ATTRIBUTES,
+            DELETE,
+            MAXIMUM_ALLOWED,
+            GENERIC_ALL,
+        ] {
+            for disposition in [FILE_OPEN, FILE_OPEN_IF] {
+                assert!(
+                    !changes(disposition, 0, access, file),
+                    "opening with {access:#x} changes nothing yet"
+                );
+            }
+        }
     }
 }

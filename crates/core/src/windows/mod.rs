@@ -10,12 +10,14 @@
 //! - [`ntstatus`]: NTSTATUS codes, and `Errno` ↔ NTSTATUS translation.
 //! - [`create`]: create dispositions, options and access masks → open, create or mkdir.
 //! - [`delete`]: delete-pending state, deletion at the last cleanup.
-//! - [`rename`]: what a rename may replace.
+//! - [`rename`]: what a rename may replace, and the fallback for handlers that cannot refuse
+//!   to replace.
 //! - [`wildcard`]: `FsRtlIsNameInExpression` pattern matching.
 //! - [`enumerate`]: listing order, marker resumption and pattern filtering.
 //! - [`filetime`]: FILETIME ↔ `SystemTime` and JavaScript milliseconds.
 //! - [`attributes`]: `FILE_ATTRIBUTE_*` ↔ [`Stat`](crate::Stat).
 //! - [`names`]: UTF-16 ↔ mountkit paths, name validity, named streams, case folding.
+//! - [`lookup`]: finding the stored spelling of a name on a case-insensitive volume.
 //! - [`options`]: mount point, label, drive type and sizes shared by both backends.
 
 pub mod attributes;
@@ -23,6 +25,7 @@ pub mod create;
 pub mod delete;
 pub mod enumerate;
 pub mod filetime;
+pub mod lookup;
 pub mod names;
 pub mod ntstatus;
 pub mod options;
@@ -39,6 +42,7 @@ pub use filetime::{
     filetime_from_js_millis, filetime_from_system_time, js_millis_from_filetime, requested_time,
     system_time_from_filetime, UNIX_EPOCH_FILETIME,
 };
+pub use lookup::{find_listed, look_up, Found, Namespace};
 pub use names::{
     path_from_windows, path_to_windows, path_to_windows_nul, split_stream, upcase_unit,
     validate_component,
@@ -47,5 +51,5 @@ pub use ntstatus::{
     describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno,
 };
 pub use options::{DriveType, MountPoint, WindowsOptions};
-pub use rename::check_rename;
+pub use rename::{check_rename, rename_falling_back};
 pub use wildcard::{dos_name_matches, DosExpression};

@@ -238,8 +238,9 @@ pub fn nt_success(status: i32) -> bool {
 /// Every code in [`Errno::all`] has an explicit entry, and every entry is an error-severity
 /// status (`0xC…`), never a success or a warning. The notable choices:
 ///
-/// - `ENOENT` is `STATUS_OBJECT_NAME_NOT_FOUND`. A backend that knows a *parent* directory is
-///   missing may answer `STATUS_OBJECT_PATH_NOT_FOUND` instead, as NTFS does.
+/// - `ENOENT` is `STATUS_OBJECT_NAME_NOT_FOUND`. When the *parent* directory is missing,
+///   NTFS answers `STATUS_OBJECT_PATH_NOT_FOUND`; a lookup's
+///   [`Found::missing_status`](super::lookup::Found::missing_status) tells the two apart.
 /// - `ENOSYS` (a handler that does not exist) is `STATUS_INVALID_DEVICE_REQUEST`.
 /// - `EIDRM` is `STATUS_DELETE_PENDING`: the core uses `EIDRM` to refuse opening a file whose
 ///   deletion is pending (see [`super::delete`]).

@@ -65,8 +65,10 @@ pub struct WindowsOptions {
     /// Reported as the file system's name (`NTFS`, `FAT32`...); some programs check it.
     pub file_system_name: String,
     pub read_only: bool,
-    /// Windows programs expect names to match without regard to case; POSIX handlers are
-    /// given the name as the caller spelled it, and directory lookups fold case.
+    /// Windows programs expect names to match without regard to case. A name the handler
+    /// does not find as spelled is looked for in its directory's listing without regard to
+    /// case ([`look_up`](super::look_up)), so handlers that compare names exactly are given
+    /// the stored spelling of names that exist; listings, patterns and rename checks fold case.
     pub case_insensitive: bool,
     pub drive_type: DriveType,
     pub sector_size: u16,

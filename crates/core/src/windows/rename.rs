@@ -4,7 +4,8 @@
 //! Windows is stricter than POSIX about what a rename may replace: only a file that nobody
 //! has open, and only when the caller asked for replacement. The checks here run before the
 //! core `rename` is called, so handlers written for POSIX semantics behave as Windows
-//! programs expect.
+//! programs expect; [`rename_falling_back`] then carries the rename out, also for handlers
+//! that cannot refuse to replace.
 
 use crate::errno::Errno;
 use crate::operation::RenameMode;
@@ -62,6 +63,35 @@ pub fn check_rename(
         return Err(Errno::EACCES);
     }
     Ok(RenameMode::Replace)
+}
+
+/// Carries out a rename that [`check_rename`] allowed with `mode`, through `rename` (the
+/// handler's `rename` with a given mode), falling back as `mv` does when the handler cannot
+/// refuse to replace.
+///
+/// A handler answers a [`RenameMode::NoReplace`] rename with `EINVAL` when it cannot refuse
+/// to replace atomically: Linux answers so for file systems without `RENAME_NOREPLACE`, and
+/// handlers may do the same (`examples/mirror.ts` does for directories). `mv` then checks that
+/// the destination is free and renames plainly. A Windows rename without replacement only
+/// means "fail if the destination exists", and the program making it has no such fallback, so
+/// it is made here: `destination_exists` is asked again; an existing destination fails with
+/// `EEXIST`, a free one is renamed with [`RenameMode::Replace`]. A destination another client
+/// creates between the check and the rename is then replaced, the race `mv` accepts too.
+/// Every other answer, and `EINVAL` to any other mode, is returned as it is.
+pub fn rename_falling_back(
+    mode: RenameMode,
+    mut rename: impl FnMut(RenameMode) -> Result<(), Errno>,
+    destination_exists: impl FnOnce() -> Result<bool, Errno>,
+) -> Result<(), Errno> {
+    match rename(mode) {
+        Err(Errno::EINVAL) if mode == RenameMode::NoReplace => {
+            if destination_exists()? {
+                return Err(Errno::EEXIST);
+            }
+            rename(RenameMode::Replace)
+        }
+        result => result,
+    }
 }
 
 #[cfg(test)]
@@ -157,5 +187,75 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// What a handler was asked, and what it answers to each mode.
+    fn attempt(
+        mode: RenameMode,
+        answers: &[(RenameMode, Result<(), Errno>)],
+        exists: Result<bool, Errno>,
+    ) -> (Result<(), Errno>, Vec<RenameMode>, bool) {
+        let mut asked = Vec::new();
+        let mut checked = false;
+        let result = rename_falling_back(
+            mode,
+            |mode| {
+                asked.push(mode);
+                answers
+                    .iter()
+                    .find(|(answered, _)| *answered == mode)
+                    .map_or(Ok(()), |(_, answer)| *answer)
+            },
+            || {
+                checked = true;
+                exists
+            },
+        );
+        (result, asked, checked)
+    }
+
+    #[test]
+    fn no_replace_renames_the_handler_cannot_do_fall_back_to_a_checked_plain_rename() {
+        use RenameMode::{NoReplace, Replace};
+        let unsupported = [(NoReplace, Err(Errno::EINVAL))];
+        assert_eq!(
+            attempt(NoReplace, &unsupported, Ok(false)),
+            (Ok(()), vec![NoReplace, Replace], true)
+        );
+        assert_eq!(
+            attempt(NoReplace, &unsupported, Ok(true)),
+            (Err(Errno::EEXIST), vec![NoReplace], true),
+            "a destination that appeared is not replaced"
+        );
+        assert_eq!(
+            attempt(NoReplace, &unsupported, Err(Errno::EIO)),
+            (Err(Errno::EIO), vec![NoReplace], true)
+        );
+        let failing = [
+            (NoReplace, Err(Errno::EINVAL)),
+            (Replace, Err(Errno::EACCES)),
+        ];
+        assert_eq!(
+            attempt(NoReplace, &failing, Ok(false)),
+            (Err(Errno::EACCES), vec![NoReplace, Replace], true)
+        );
+    }
+
+    #[test]
+    fn other_answers_stand() {
+        use RenameMode::{NoReplace, Replace};
+        assert_eq!(
+            attempt(NoReplace, &[], Ok(false)),
+            (Ok(()), vec![NoReplace], false)
+        );
+        assert_eq!(
+            attempt(NoReplace, &[(NoReplace, Err(Errno::EEXIST))], Ok(false)),
+            (Err(Errno::EEXIST), vec![NoReplace], false)
+        );
+        assert_eq!(
+            attempt(Replace, &[(Replace, Err(Errno::EINVAL))], Ok(false)),
+            (Err(Errno::EINVAL), vec![Replace], false),
+            "only a no-replace rename falls back"
+        );
     }
 }

@@ -7,14 +7,16 @@ use std::time::{Duration, SystemTime};
 
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN};
 use mountkit_core::windows::create::{
-    FILE_ALL_ACCESS, FILE_CREATE, FILE_DELETE_ON_CLOSE, FILE_DIRECTORY_FILE, FILE_GENERIC_READ,
-    FILE_GENERIC_WRITE, FILE_LIST_DIRECTORY, FILE_NON_DIRECTORY_FILE, FILE_OPEN, FILE_OVERWRITE,
-    FILE_READ_ATTRIBUTES, GENERIC_READ, GENERIC_WRITE, SYNCHRONIZE,
+    FILE_ALL_ACCESS, FILE_APPEND_DATA, FILE_CREATE, FILE_DELETE_ON_CLOSE, FILE_DIRECTORY_FILE,
+    FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_LIST_DIRECTORY, FILE_NON_DIRECTORY_FILE, FILE_OPEN,
+    FILE_OVERWRITE, FILE_READ_ATTRIBUTES, GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED,
+    SYNCHRONIZE,
 };
 use mountkit_core::windows::filetime::UNIX_EPOCH_FILETIME;
 use mountkit_core::windows::ntstatus::{
     STATUS_DIRECTORY_NOT_EMPTY, STATUS_FILE_IS_A_DIRECTORY, STATUS_IO_DEVICE_ERROR,
     STATUS_IO_TIMEOUT, STATUS_NAME_TOO_LONG, STATUS_OBJECT_NAME_INVALID,
+    STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND,
 };
 use mountkit_core::Bytes;
 use mountkit_core::{Backing, Opened, RenameMode, Request, StatFs};
@@ -44,6 +46,9 @@ struct Fake {
     backing: Mutex<HashMap<String, Arc<std::fs::File>>>,
     /// Whether `readdir` leaves metadata out.
     bare_listings: Mutex<bool>,
+    /// Whether a no-replace rename of a directory is answered `EINVAL`, as by a filesystem
+    /// that cannot do `RENAME_NOREPLACE` for directories (`examples/mirror.ts`).
+    no_replace_files_only: Mutex<bool>,
     statfs: Mutex<FsResult<StatFs>>,
 }
 
@@ -61,6 +66,7 @@ impl Fake {
             failures: Mutex::new(HashMap::new()),
             backing: Mutex::new(HashMap::new()),
             bare_listings: Mutex::new(false),
+            no_replace_files_only: Mutex::new(false),
             statfs: Mutex::new(Ok(StatFs {
                 blocks: 1000,
                 blocks_free: 600,
@@ -270,7 +276,13 @@ impl Fake {
                 Ok(Reply::Empty)
             }
             O::Rename { from, to, mode } => {
-                self.lookup(from)?;
+                let moved = self.lookup(from)?;
+                if *mode == RenameMode::NoReplace
+                    && moved.kind == FileKind::Directory
+                    && *self.no_replace_files_only.lock()
+                {
+                    return Err(Errno::EINVAL);
+                }
                 if *mode == RenameMode::NoReplace && self.exists(to) {
                     return Err(Errno::EEXIST);
                 }
@@ -380,7 +392,7 @@ impl Mount {
     }
 
     fn finish(&self, context: u64) {
-        self.fs.cleanup(&CALL, context, false);
+        self.fs.cleanup(&CALL, context);
         self.fs.close(&CALL, context);
     }
 }
@@ -547,7 +559,7 @@ fn opens_release_their_handle_at_close() {
     m.fake.file("/f", b"data");
     let context = m.open("\\f", GENERIC_READ);
     assert_eq!(m.fake.names(), ["getattr", "open"]);
-    m.fs.cleanup(&CALL, context, false);
+    m.fs.cleanup(&CALL, context);
     assert_eq!(m.fake.names(), ["flush"]);
     m.fs.close(&CALL, context);
     assert_eq!(m.fake.names(), ["release"]);
@@ -697,14 +709,14 @@ fn delete_on_close_deletes_at_the_last_cleanup() {
     assert_eq!(outcome.status, STATUS_SUCCESS);
     let other = m.open("\\tmp", GENERIC_READ);
     m.fake.take_log();
-    m.fs.cleanup(&CALL, outcome.context, false);
+    m.fs.cleanup(&CALL, outcome.context);
     assert!(m.fake.exists("/tmp"), "another open remains");
     assert_eq!(
         m.create("\\tmp", FILE_OPEN, 0, GENERIC_READ).status,
         STATUS_DELETE_PENDING
     );
     m.fs.close(&CALL, outcome.context);
-    m.fs.cleanup(&CALL, other, false);
+    m.fs.cleanup(&CALL, other);
     assert!(!m.fake.exists("/tmp"));
     assert!(m.fake.names().contains(&"unlink"));
     m.fs.close(&CALL, other);
@@ -712,6 +724,41 @@ fn delete_on_close_deletes_at_the_last_cleanup() {
     let again = m.create("\\tmp", FILE_CREATE, 0, GENERIC_WRITE);
     assert_eq!(again.status, STATUS_SUCCESS, "the name is free again");
     m.finish(again.context);
+}
+
+#[test]
+fn a_read_only_file_opens_for_reading_only() {
+    let m = mount();
+    m.fake.file("/ro", b"kept");
+    m.fake.tree.lock().get_mut("/ro").unwrap().mode = 0o444;
+    for access in [
+        GENERIC_WRITE,
+        GENERIC_READ | GENERIC_WRITE,
+        MAXIMUM_ALLOWED | FILE_APPEND_DATA,
+    ] {
+        assert_eq!(
+            m.create("\\ro", FILE_OPEN, 0, access).status,
+            STATUS_ACCESS_DENIED,
+            "{access:#x}"
+        );
+    }
+    for disposition in [FILE_OVERWRITE, FILE_OVERWRITE_IF, FILE_SUPERSEDE] {
+        let outcome = m.create("\\ro", disposition, 0, GENERIC_READ);
+        assert_eq!(
+            outcome.status, STATUS_ACCESS_DENIED,
+            "disposition {disposition}"
+        );
+    }
+    assert!(m.fake.open.lock().is_empty(), "no handle was opened");
+    assert_eq!(
+        m.fake.tree.lock()["/ro"].data,
+        b"kept",
+        "nothing was truncated"
+    );
+    let reading = m.open("\\ro", GENERIC_READ);
+    m.finish(reading);
+    let maximum = m.open("\\ro", MAXIMUM_ALLOWED);
+    m.finish(maximum);
 }
 
 #[test]
@@ -763,7 +810,7 @@ fn delete_file_marks_and_cleanup_deletes() {
     let context = m.open("\\f", DELETE | SYNCHRONIZE);
     assert_eq!(m.fs.set_delete(&CALL, context, true), Ok(()));
     assert!(m.fake.exists("/f"), "DeleteFile only checks");
-    m.fs.cleanup(&CALL, context, false);
+    m.fs.cleanup(&CALL, context);
     assert!(!m.fake.exists("/f"));
     m.fs.close(&CALL, context);
 }
@@ -781,13 +828,29 @@ fn a_cancelled_deletion_keeps_the_file() {
 }
 
 #[test]
-fn dokans_delete_pending_flag_deletes_at_cleanup() {
+fn a_delete_waits_for_the_last_handle_of_the_file() {
     let m = mount();
-    m.fake.file("/f", b"");
-    let context = m.open("\\f", DELETE | SYNCHRONIZE);
-    m.fs.cleanup(&CALL, context, true);
-    assert!(!m.fake.exists("/f"));
-    m.fs.close(&CALL, context);
+    m.fake.file("/f", b"still readable");
+    let keep = m.open("\\f", GENERIC_READ);
+    let deleting = m.open("\\f", DELETE | SYNCHRONIZE);
+    m.fs.set_delete(&CALL, deleting, true).unwrap();
+    // Dokan flags this cleanup with DOKAN_FILE_INFO.DeleteOnClose, since this handle set the
+    // disposition; the file must stay while `keep` is open.
+    m.finish(deleting);
+    assert!(m.fake.exists("/f"), "another handle is still open");
+    assert_eq!(
+        m.create("\\f", FILE_OPEN, 0, GENERIC_READ).status,
+        STATUS_DELETE_PENDING
+    );
+    let mut buffer = [0u8; 32];
+    assert_eq!(m.fs.read(&CALL, keep, &mut buffer, 0), Ok(14));
+    assert_eq!(&buffer[..14], b"still readable");
+    m.finish(keep);
+    assert!(!m.fake.exists("/f"), "gone with the last handle");
+    assert_eq!(
+        m.create("\\f", FILE_OPEN, 0, GENERIC_READ).status,
+        STATUS_OBJECT_NAME_NOT_FOUND
+    );
 }
 
 #[test]
@@ -886,6 +949,38 @@ fn move_without_replace_refuses_an_existing_target() {
 }
 
 #[test]
+fn a_directory_the_filesystem_cannot_move_without_replacing_is_moved_once_checked() {
+    let m = mount();
+    *m.fake.no_replace_files_only.lock() = true;
+    m.fake.dir("/src");
+    m.fake.file("/src/inner", b"deep");
+    m.fake.dir("/dst");
+    let context = m.open("\\src", DELETE);
+    m.fake.take_log();
+    assert_eq!(
+        m.fs.move_file(&CALL, context, &wide("\\moved"), false),
+        Ok(())
+    );
+    let renames: Vec<RenameMode> = m
+        .fake
+        .take_log()
+        .into_iter()
+        .filter_map(|op| match op {
+            Operation::Rename { mode, .. } => Some(mode),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(renames, [RenameMode::NoReplace, RenameMode::Replace]);
+    assert_eq!(m.fake.data("/moved/inner"), b"deep");
+    assert_eq!(
+        m.fs.move_file(&CALL, context, &wide("\\dst"), false),
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION)),
+        "an existing target is still refused"
+    );
+    m.finish(context);
+}
+
+#[test]
 fn move_with_replace_replaces_closed_files_only() {
     let m = mount();
     m.fake.file("/a", b"new");
@@ -968,10 +1063,30 @@ fn case_insensitive_lookups_find_the_real_spelling() {
     m.fake.dir("/Dir");
     m.fake.file("/Dir/File.txt", b"x");
     let context = m.open("\\dir\\FILE.TXT", GENERIC_READ);
-    assert!(m.fake.take_log().contains(&Operation::Open {
-        path: "/Dir/File.txt".into(),
-        flags: OpenFlags(OpenFlags::READ_ONLY)
-    }));
+    let log = m.fake.take_log();
+    assert_eq!(
+        log.iter().map(Operation::name).collect::<Vec<_>>(),
+        [
+            "getattr",
+            "opendir",
+            "getattr",
+            "opendir",
+            "readdir",
+            "releasedir",
+            "opendir",
+            "readdir",
+            "releasedir",
+            "open"
+        ],
+        "each missing component is found in its directory's listing, whose metadata spares a getattr"
+    );
+    assert_eq!(
+        log.last(),
+        Some(&Operation::Open {
+            path: "/Dir/File.txt".into(),
+            flags: OpenFlags(OpenFlags::READ_ONLY)
+        })
+    );
     m.finish(context);
     let outcome = m.create("\\DIR\\new.txt", FILE_CREATE, 0, GENERIC_WRITE);
     assert_eq!(outcome.status, STATUS_SUCCESS);
@@ -997,6 +1112,24 @@ fn case_insensitive_lookups_find_the_real_spelling() {
     sensitive.fake.dir("/Dir");
     let outcome = sensitive.create("\\DIR\\x", FILE_CREATE, 0, GENERIC_WRITE);
     assert_eq!(outcome.status, STATUS_OBJECT_PATH_NOT_FOUND);
+}
+
+#[test]
+fn a_name_stored_in_several_cases_is_found_as_spelled() {
+    let m = mount();
+    m.fake.dir("/Dir");
+    m.fake.file("/Dir/README", b"");
+    m.fake.file("/Dir/readme", b"");
+    let context = m.open("\\DIR\\readme", GENERIC_READ);
+    assert_eq!(
+        m.fake.take_log().last(),
+        Some(&Operation::Open {
+            path: "/Dir/readme".into(),
+            flags: OpenFlags(OpenFlags::READ_ONLY)
+        }),
+        "the exact spelling, not the first listed"
+    );
+    m.finish(context);
 }
 
 fn listing_mount() -> (Mount, u64) {
@@ -1526,14 +1659,19 @@ fn read_only_volumes_refuse_writes() {
         protected
     );
     assert_eq!(
-        m.create("\\f", FILE_OPEN, 0, GENERIC_WRITE).status,
+        m.create("\\new", FILE_OPEN_IF, 0, GENERIC_READ).status,
         protected
     );
     assert_eq!(
         m.create("\\f", FILE_OVERWRITE, 0, GENERIC_READ).status,
         protected
     );
-    let context = m.open("\\f", GENERIC_READ | DELETE);
+    assert_eq!(
+        m.create("\\f", FILE_OPEN, FILE_DELETE_ON_CLOSE, DELETE)
+            .status,
+        protected
+    );
+    let context = m.open("\\f", GENERIC_WRITE | DELETE);
     let write = WriteRequest {
         data: b"y",
         offset: 0,
@@ -1558,6 +1696,34 @@ fn read_only_volumes_refuse_writes() {
 }
 
 #[test]
+fn read_only_volumes_open_for_reading_whatever_access_was_asked() {
+    let m = mount_with(WindowsOptions {
+        read_only: true,
+        ..Default::default()
+    });
+    m.fake.file("/f", b"x");
+    for access in [
+        GENERIC_WRITE,
+        GENERIC_READ | GENERIC_WRITE,
+        FILE_APPEND_DATA,
+        FILE_ALL_ACCESS,
+        MAXIMUM_ALLOWED,
+    ] {
+        m.fake.take_log();
+        let context = m.open("\\f", access);
+        assert_eq!(
+            m.fake.take_log().last(),
+            Some(&Operation::Open {
+                path: "/f".into(),
+                flags: OpenFlags(OpenFlags::READ_ONLY)
+            }),
+            "access {access:#x}"
+        );
+        m.finish(context);
+    }
+}
+
+#[test]
 fn unknown_contexts_are_invalid_handles() {
     let m = mount();
     let mut buffer = [0u8; 1];
@@ -1565,7 +1731,7 @@ fn unknown_contexts_are_invalid_handles() {
         m.fs.read(&CALL, 12345, &mut buffer, 0),
         Err(NtError(STATUS_INVALID_HANDLE))
     );
-    m.fs.cleanup(&CALL, 12345, true);
+    m.fs.cleanup(&CALL, 12345);
     m.fs.close(&CALL, 12345);
     assert!(m.fake.take_log().is_empty());
 }
@@ -1594,7 +1760,7 @@ fn a_reply_of_the_wrong_shape_is_an_io_error() {
 }
 
 #[test]
-fn a_dispatcher_that_never_answers_times_out_without_unmounting() {
+fn a_dispatcher_that_never_answers_times_out_before_the_driver_does() {
     struct Silent(Mutex<Vec<mountkit_core::Responder>>);
     impl Dispatch for Silent {
         fn dispatch(&self, request: Request) {

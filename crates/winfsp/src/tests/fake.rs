@@ -38,6 +38,9 @@ struct State {
     list_stats: bool,
     /// Whether `create` answers with the new file's stat.
     create_stats: bool,
+    /// Whether a no-replace rename of a directory is answered `EINVAL`, as by a filesystem
+    /// that cannot do `RENAME_NOREPLACE` for directories (`examples/mirror.ts`).
+    no_replace_files_only: bool,
     answering: Answering,
     kept: Vec<Responder>,
 }
@@ -71,6 +74,7 @@ impl FakeFs {
                 failures: HashMap::new(),
                 list_stats: true,
                 create_stats: false,
+                no_replace_files_only: false,
                 answering: Answering::Inline,
                 kept: Vec::new(),
             }),
@@ -148,6 +152,11 @@ impl FakeFs {
         self.state.lock().create_stats = on;
     }
 
+    /// Whether a no-replace rename of a directory is answered `EINVAL`.
+    pub fn no_replace_files_only(&self, on: bool) {
+        self.state.lock().no_replace_files_only = on;
+    }
+
     /// How later requests are answered.
     pub fn answering(&self, answering: Answering) {
         self.state.lock().answering = answering;
@@ -218,12 +227,17 @@ impl FakeFs {
                     .collect();
                 Ok(Reply::Entries(Listing::new(entries).0))
             }
-            O::Open { path, .. } | O::Opendir { path, .. } => {
+            O::Open { path, .. } => {
                 if !state.nodes.contains_key(&path) {
                     return Err(Errno::ENOENT);
                 }
                 Ok(Reply::Opened(Self::open_handle(state, &path)))
             }
+            O::Opendir { path, .. } => match state.nodes.get(&path) {
+                None => Err(Errno::ENOENT),
+                Some(node) if node.stat.kind != FileKind::Directory => Err(Errno::ENOTDIR),
+                Some(_) => Ok(Reply::Opened(Self::open_handle(state, &path))),
+            },
             O::Release { handle, .. } | O::Releasedir { handle, .. } => {
                 state.handles.remove(&handle).ok_or(Errno::EBADF)?;
                 Ok(Reply::Empty)
@@ -321,8 +335,12 @@ impl FakeFs {
                 Ok(Reply::Empty)
             }
             O::Rename { from, to, mode } => {
-                if !state.nodes.contains_key(&from) {
-                    return Err(Errno::ENOENT);
+                let moved = state.nodes.get(&from).ok_or(Errno::ENOENT)?;
+                if mode == RenameMode::NoReplace
+                    && moved.stat.kind == FileKind::Directory
+                    && state.no_replace_files_only
+                {
+                    return Err(Errno::EINVAL);
                 }
                 if mode == RenameMode::NoReplace && state.nodes.contains_key(&to) {
                     return Err(Errno::EEXIST);

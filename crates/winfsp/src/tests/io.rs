@@ -249,6 +249,18 @@ fn basic_info_sets_read_only_and_times() {
 }
 
 #[test]
+fn normal_attributes_clear_read_only() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    h.fs.edit("/f", |stat| stat.mode = 0o444);
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    // WinFsp's driver passes a caller's FILE_ATTRIBUTE_NORMAL on as 0.
+    let info = h.engine.set_basic_info(cx(), id, 0, 0, 0).unwrap();
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
+    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
+}
+
+#[test]
 fn file_sizes_and_allocation_sizes() {
     let mut h = Harness::new();
     h.fs.file("/f", b"0123456789");

@@ -154,43 +154,64 @@ fn only_directories_are_listed() {
 
 #[test]
 fn dir_info_by_name_looks_up_one_child() {
-    let mut h = populated();
+    let mut h = Harness::with(false);
+    h.fs.dir("/d");
+    h.fs.file("/d/b.txt", b"b.txt");
     let id = h.open("/d", GENERIC_READ).unwrap();
     h.fs.take_log();
     let (name, info) = h.engine.dir_info_by_name(cx(), id, &wide("b.txt")).unwrap();
     assert_eq!((name.as_str(), info.file_size), ("b.txt", 5));
-    assert_eq!(h.fs.take_names(), ["getattr"]);
     assert_eq!(
-        h.engine.dir_info_by_name(cx(), id, &wide("zz")),
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+        h.fs.take_names(),
+        ["getattr"],
+        "a case-sensitive volume asks for the child alone"
     );
-    assert_eq!(
-        h.engine.dir_info_by_name(cx(), id, &wide("a:b")),
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
-    );
+    for missing in ["zz", "B.TXT", "a:b"] {
+        assert_eq!(
+            h.engine.dir_info_by_name(cx(), id, &wide(missing)),
+            Err(STATUS_OBJECT_NAME_NOT_FOUND),
+            "{missing}"
+        );
+    }
 }
 
 #[test]
-fn dir_info_by_name_reports_the_stored_spelling() {
+fn dir_info_by_name_finds_the_stored_spelling_of_an_upper_cased_name() {
+    // WinFsp upper-cases the name searched for on a case-insensitive volume.
     let mut h = populated();
     let id = h.open("/d", GENERIC_READ).unwrap();
-    h.read_dir(id, None, None, 1 << 16).unwrap();
-    // The fake compares names exactly, so ask with the stored case for the lookup to succeed,
-    // and check that a snapshot entry differing only in case is preferred.
+    h.fs.take_log();
+    let (name, info) = h.engine.dir_info_by_name(cx(), id, &wide("E.TXT")).unwrap();
+    assert_eq!((name.as_str(), info.file_size), ("e.txt", 5));
+    assert_eq!(h.fs.take_names(), ["readdir"], "listed through the handle");
+    h.fs.list_stats(false);
+    let (name, _) = h.engine.dir_info_by_name(cx(), id, &wide("A.TXT")).unwrap();
+    assert_eq!(name, "A.txt");
+    assert_eq!(
+        h.fs.take_names(),
+        ["readdir", "getattr"],
+        "an entry listed without metadata is looked up"
+    );
+    assert_eq!(
+        h.engine.dir_info_by_name(cx(), id, &wide("ZZ")),
+        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+    );
+    // A file created after the handle's last listing is found too.
+    h.fs.file("/d/Fresh.md", b"");
+    let (name, _) = h
+        .engine
+        .dir_info_by_name(cx(), id, &wide("FRESH.MD"))
+        .unwrap();
+    assert_eq!(name, "Fresh.md");
+}
+
+#[test]
+fn dir_info_by_name_prefers_the_exact_spelling() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.file("/d/e.txt", b"lower");
     h.fs.file("/d/E.TXT", b"upper");
-    let (name, _) = h.engine.dir_info_by_name(cx(), id, &wide("E.TXT")).unwrap();
-    assert_eq!(name, "e.txt", "the snapshot's spelling");
-    let sensitive = {
-        let mut h = Harness::with(false);
-        h.fs.dir("/d");
-        h.fs.file("/d/e.txt", b"");
-        h.fs.file("/d/E.TXT", b"");
-        let id = h.open("/d", GENERIC_READ).unwrap();
-        h.read_dir(id, None, None, 1 << 16).unwrap();
-        h.engine
-            .dir_info_by_name(cx(), id, &wide("E.TXT"))
-            .unwrap()
-            .0
-    };
-    assert_eq!(sensitive, "E.TXT");
+    let id = h.open("/d", GENERIC_READ).unwrap();
+    let (name, info) = h.engine.dir_info_by_name(cx(), id, &wide("E.TXT")).unwrap();
+    assert_eq!((name.as_str(), info.file_size), ("E.TXT", 5));
 }

@@ -5,6 +5,7 @@ mod handles;
 mod io;
 mod listing;
 mod namespace;
+mod read_only;
 mod volume;
 
 use std::sync::mpsc;
@@ -19,13 +20,22 @@ use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_NOT_FOUND;
 use mountkit_core::{Bytes, RequestContext};
 
 use crate::dir::DirPage;
-use crate::engine::{Engine, EngineOptions, NtResult};
+use crate::engine::{Engine, EngineOptions, NtResult, OpenedFile};
 use crate::fsctl::FileInfo;
 use crate::open::CLEANUP_DELETE;
 use fake::FakeFs;
 
 /// Read and write access.
 const READ_WRITE: u32 = GENERIC_READ | GENERIC_WRITE;
+
+/// What looking up a name that does not exist asks on a case-insensitive volume: the name,
+/// then its directory's listing, for another spelling of it.
+const MISS: [&str; 4] = ["getattr", "opendir", "readdir", "releasedir"];
+
+/// [`MISS`] followed by `then`.
+fn after_miss(then: &[&'static str]) -> Vec<&'static str> {
+    [&MISS[..], then].concat()
+}
 
 /// A mount of a [`FakeFs`], and helpers that call the engine as WinFsp would.
 struct Harness {
@@ -48,11 +58,20 @@ impl Harness {
     }
 
     fn with(case_insensitive: bool) -> Harness {
+        Harness::with_options(case_insensitive, false)
+    }
+
+    fn read_only() -> Harness {
+        Harness::with_options(true, true)
+    }
+
+    fn with_options(case_insensitive: bool, read_only: bool) -> Harness {
         let fs = FakeFs::new();
         let engine = Engine::new(
             fs.clone(),
             EngineOptions {
                 case_insensitive,
+                read_only,
                 allocation_unit: 4096,
                 call_timeout: Duration::from_secs(5),
                 volume_label: "fake".to_owned(),
@@ -76,6 +95,18 @@ impl Harness {
         options: u32,
         access: u32,
     ) -> NtResult<(u64, FileInfo)> {
+        self.create_request(path, disposition, options, access)
+            .map(|opened| (opened.id, opened.info))
+    }
+
+    /// [`Harness::create_file`], answered with everything Create or Open reports.
+    fn create_request(
+        &mut self,
+        path: &str,
+        disposition: u32,
+        options: u32,
+        access: u32,
+    ) -> NtResult<OpenedFile> {
         self.hint += 1;
         let hint = Some(self.hint);
         let name = wide(path);
@@ -98,7 +129,7 @@ impl Harness {
                 .engine
                 .create(cx(), &name, create_options, access, 0, hint);
         }
-        let (id, info) = self
+        let opened = self
             .engine
             .open(cx(), &name, create_options, access, hint)?;
         if matches!(
@@ -107,10 +138,10 @@ impl Harness {
         ) {
             let info = self
                 .engine
-                .overwrite(cx(), id, 0, disposition == FILE_SUPERSEDE)?;
-            return Ok((id, info));
+                .overwrite(cx(), opened.id, 0, disposition == FILE_SUPERSEDE)?;
+            return Ok(OpenedFile { info, ..opened });
         }
-        Ok((id, info))
+        Ok(opened)
     }
 
     fn open(&mut self, path: &str, access: u32) -> NtResult<u64> {

@@ -1,6 +1,6 @@
 //! Rename.
 
-use mountkit_core::windows::create::{DELETE, GENERIC_READ};
+use mountkit_core::windows::create::{DELETE, FILE_CREATE, FILE_OPEN, GENERIC_READ, GENERIC_WRITE};
 use mountkit_core::windows::ntstatus::{
     STATUS_ACCESS_DENIED, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID,
 };
@@ -8,15 +8,22 @@ use mountkit_core::{Operation, RenameMode};
 
 use super::{cx, wide, Harness};
 
-fn rename(h: &Harness, id: u64, from: &str, to: &str, replace: bool) -> Result<(), i32> {
-    h.engine.rename(cx(), id, &wide(from), &wide(to), replace)
+fn rename(h: &Harness, id: u64, to: &str, replace: bool) -> Result<(), i32> {
+    h.engine.rename(cx(), id, &wide(to), replace)
+}
+
+fn renames(h: &Harness) -> Vec<RenameMode> {
+    h.fs.take_log()
+        .into_iter()
+        .filter_map(|op| match op {
+            Operation::Rename { mode, .. } => Some(mode),
+            _ => None,
+        })
+        .collect()
 }
 
 fn last_rename(h: &Harness) -> Option<RenameMode> {
-    h.fs.take_log().into_iter().rev().find_map(|op| match op {
-        Operation::Rename { mode, .. } => Some(mode),
-        _ => None,
-    })
+    renames(h).pop()
 }
 
 #[test]
@@ -24,7 +31,7 @@ fn a_rename_to_a_free_name_never_replaces() {
     let mut h = Harness::new();
     h.fs.file("/a", b"a");
     let id = h.open("/a", DELETE).unwrap();
-    rename(&h, id, "/a", "/b", false).unwrap();
+    rename(&h, id, "/b", false).unwrap();
     assert_eq!(last_rename(&h), Some(RenameMode::NoReplace));
     assert!(h.fs.exists("/b"));
     assert_eq!(
@@ -34,7 +41,7 @@ fn a_rename_to_a_free_name_never_replaces() {
     );
     h.fs.file("/c", b"");
     let c = h.open("/c", DELETE).unwrap();
-    rename(&h, c, "/c", "/free", true).unwrap();
+    rename(&h, c, "/free", true).unwrap();
     assert_eq!(last_rename(&h), Some(RenameMode::Replace));
 }
 
@@ -45,11 +52,11 @@ fn an_existing_destination_needs_replace() {
     h.fs.file("/b", b"b");
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
-        rename(&h, id, "/a", "/b", false),
+        rename(&h, id, "/b", false),
         Err(STATUS_OBJECT_NAME_COLLISION)
     );
     assert_eq!(last_rename(&h), None, "the handler was not asked");
-    rename(&h, id, "/a", "/b", true).unwrap();
+    rename(&h, id, "/b", true).unwrap();
     assert_eq!(last_rename(&h), Some(RenameMode::Replace));
     assert_eq!(h.fs.data("/b").unwrap(), b"a");
 }
@@ -62,16 +69,10 @@ fn open_or_directory_destinations_are_not_replaced() {
     h.fs.dir("/dir");
     let id = h.open("/a", DELETE).unwrap();
     let holder = h.open("/open", GENERIC_READ).unwrap();
-    assert_eq!(
-        rename(&h, id, "/a", "/open", true),
-        Err(STATUS_ACCESS_DENIED)
-    );
-    assert_eq!(
-        rename(&h, id, "/a", "/dir", true),
-        Err(STATUS_ACCESS_DENIED)
-    );
+    assert_eq!(rename(&h, id, "/open", true), Err(STATUS_ACCESS_DENIED));
+    assert_eq!(rename(&h, id, "/dir", true), Err(STATUS_ACCESS_DENIED));
     h.close(holder, false);
-    rename(&h, id, "/a", "/open", true).unwrap();
+    rename(&h, id, "/open", true).unwrap();
 }
 
 #[test]
@@ -79,7 +80,7 @@ fn case_only_renames_are_allowed() {
     let mut h = Harness::new();
     h.fs.file("/readme", b"");
     let id = h.open("/readme", DELETE).unwrap();
-    rename(&h, id, "/readme", "/README", false).unwrap();
+    rename(&h, id, "/README", false).unwrap();
     assert_eq!(last_rename(&h), Some(RenameMode::Replace));
     assert!(h.fs.exists("/README"));
     assert_eq!(h.engine.context(id).unwrap().path(), "/README");
@@ -91,7 +92,7 @@ fn renaming_to_itself_asks_nothing() {
     h.fs.file("/a", b"");
     let id = h.open("/a", DELETE).unwrap();
     h.fs.take_log();
-    rename(&h, id, "/a", "/a", false).unwrap();
+    rename(&h, id, "/a", false).unwrap();
     assert!(h.fs.take_log().is_empty());
 }
 
@@ -101,11 +102,11 @@ fn invalid_destinations_are_refused() {
     h.fs.file("/a", b"");
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
-        rename(&h, id, "/a", "/nul", false),
+        rename(&h, id, "/nul", false),
         Err(STATUS_OBJECT_NAME_INVALID)
     );
     assert_eq!(
-        rename(&h, id, "/a", "/x:y", false),
+        rename(&h, id, "/x:y", false),
         Err(STATUS_OBJECT_NAME_INVALID)
     );
 }
@@ -120,7 +121,7 @@ fn renamed_directories_carry_their_open_children() {
     // cleaned up but not yet closed, as happens while the cache still holds it.
     h.engine.cleanup(cx(), child, 0);
     let dir = h.open("/d", DELETE).unwrap();
-    rename(&h, dir, "/d", "/e", false).unwrap();
+    rename(&h, dir, "/e", false).unwrap();
     assert_eq!(h.engine.context(child).unwrap().path(), "/e/f");
     assert_eq!(&h.read(child, 0, 4).unwrap()[..], b"data");
     let again = h.open("/e/f", GENERIC_READ).unwrap();
@@ -138,7 +139,126 @@ fn a_case_sensitive_volume_sees_two_names() {
     h.fs.file("/A", b"");
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
-        rename(&h, id, "/a", "/A", false),
+        rename(&h, id, "/A", false),
         Err(STATUS_OBJECT_NAME_COLLISION)
+    );
+}
+
+#[test]
+fn opens_report_the_stored_name_for_winfsp_to_keep() {
+    let mut h = Harness::new();
+    h.fs.dir("/Dir");
+    h.fs.file("/Dir/File.txt", b"x");
+    let opened = h
+        .create_request("/DIR/file.TXT", FILE_OPEN, 0, DELETE)
+        .unwrap();
+    assert_eq!(opened.normalized_name, Some(wide("/Dir/File.txt")));
+    assert_eq!(h.engine.context(opened.id).unwrap().path(), "/Dir/File.txt");
+    // WinFsp renames with the name it kept for the file, and the target directory's.
+    let target = h
+        .create_request("/DIR", FILE_OPEN, 0, GENERIC_READ)
+        .unwrap();
+    assert_eq!(target.normalized_name, Some(wide("/Dir")));
+    rename(&h, opened.id, "/Dir/Moved.txt", false).unwrap();
+    assert!(h.fs.exists("/Dir/Moved.txt"));
+    let created = h
+        .create_request("/DIR/new.txt", FILE_CREATE, 0, GENERIC_WRITE)
+        .unwrap();
+    assert_eq!(created.normalized_name, Some(wide("/Dir/new.txt")));
+    assert!(
+        h.fs.exists("/Dir/new.txt"),
+        "created in the directory as stored"
+    );
+    let exact = h.create_request("/Dir/new.txt", FILE_OPEN, 0, GENERIC_READ);
+    assert_eq!(exact.unwrap().normalized_name, Some(wide("/Dir/new.txt")));
+}
+
+#[test]
+fn a_rename_starts_from_the_handlers_spelling_when_winfsp_kept_its_own() {
+    let mut h = Harness::new();
+    h.fs.dir("/Dir");
+    h.fs.file("/Dir/File.txt", b"x");
+    // The stream suffix makes the stored name differ from the name opened in more than case,
+    // so no normalized name is reported, and WinFsp renames from "\DIR\FILE.TXT".
+    let opened = h
+        .create_request("/DIR/FILE.TXT::$DATA", FILE_OPEN, 0, DELETE)
+        .unwrap();
+    assert_eq!(opened.normalized_name, None);
+    rename(&h, opened.id, "/Dir/Moved.txt", false).unwrap();
+    let renamed: Vec<(String, String)> =
+        h.fs.take_log()
+            .into_iter()
+            .filter_map(|op| match op {
+                Operation::Rename { from, to, .. } => Some((from, to)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        renamed,
+        [("/Dir/File.txt".to_owned(), "/Dir/Moved.txt".to_owned())]
+    );
+    assert!(h.fs.exists("/Dir/Moved.txt") && !h.fs.exists("/Dir/File.txt"));
+}
+
+#[test]
+fn names_are_reported_only_where_winfsp_takes_them() {
+    let h = Harness::new();
+    assert_eq!(
+        h.engine.normalized_name(&wide("/A.TXT"), "/a.txt"),
+        Some(wide("/a.txt"))
+    );
+    assert_eq!(
+        h.engine.normalized_name(&wide("/b.txt"), "/a.txt"),
+        None,
+        "WinFsp refuses a name that differs in more than case"
+    );
+    let mut sensitive = Harness::with(false);
+    sensitive.fs.file("/a.txt", b"");
+    let opened = sensitive
+        .create_request("/a.txt", FILE_OPEN, 0, GENERIC_READ)
+        .unwrap();
+    assert_eq!(
+        opened.normalized_name, None,
+        "WinFsp keeps the name as opened"
+    );
+}
+
+#[test]
+fn a_destination_in_another_case_is_the_existing_file() {
+    let mut h = Harness::new();
+    h.fs.file("/a", b"new");
+    h.fs.file("/b", b"old");
+    let id = h.open("/a", DELETE).unwrap();
+    assert_eq!(
+        rename(&h, id, "/B", false),
+        Err(STATUS_OBJECT_NAME_COLLISION)
+    );
+    rename(&h, id, "/B", true).unwrap();
+    assert_eq!(
+        h.fs.data("/b").unwrap(),
+        b"new",
+        "replaced under its stored name"
+    );
+    assert!(!h.fs.exists("/B"));
+}
+
+#[test]
+fn a_directory_the_handler_cannot_move_without_replacing_is_moved_once_checked() {
+    let mut h = Harness::new();
+    h.fs.no_replace_files_only(true);
+    h.fs.dir("/src");
+    h.fs.dir("/src/inner");
+    h.fs.file("/src/inner/deep.txt", b"deep");
+    h.fs.dir("/dst");
+    let id = h.open("/src/inner", DELETE).unwrap();
+    h.fs.take_log();
+    rename(&h, id, "/dst/moved", false).unwrap();
+    assert_eq!(renames(&h), [RenameMode::NoReplace, RenameMode::Replace]);
+    assert_eq!(h.fs.data("/dst/moved/deep.txt").unwrap(), b"deep");
+    assert_eq!(h.engine.context(id).unwrap().path(), "/dst/moved");
+    assert_eq!(
+        rename(&h, id, "/src", false),
+        Err(STATUS_OBJECT_NAME_COLLISION),
+        "an existing destination is still refused"
     );
 }

@@ -3,6 +3,7 @@
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY};
 use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_PARAMETER, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_OBJECT_PATH_NOT_FOUND,
 };
 
 use super::{cx, wide, Harness};
@@ -57,6 +58,16 @@ fn lookups_report_attributes() {
     assert_eq!(
         h.engine.security_by_name(cx(), &wide("/missing"), None),
         Err(STATUS_OBJECT_NAME_NOT_FOUND)
+    );
+    assert_eq!(
+        h.engine.security_by_name(cx(), &wide("/missing/f"), None),
+        Err(STATUS_OBJECT_PATH_NOT_FOUND),
+        "a name in a missing directory"
+    );
+    assert_eq!(
+        h.engine.security_by_name(cx(), &wide("/ro/f"), None),
+        Err(STATUS_OBJECT_PATH_NOT_FOUND),
+        "a name in a file"
     );
     assert_eq!(
         h.engine.security_by_name(cx(), &wide("/f:stream"), None),
