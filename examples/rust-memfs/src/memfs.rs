@@ -278,6 +278,14 @@ impl FileSystem for Memfs {
         file_mut(&mut self.table(), path)?.resize(size)
     }
 
+    async fn chmod(&self, _: RequestContext, path: &str, mode: u32) -> FsResult<()> {
+        let mut nodes = self.table();
+        let node = node_mut(&mut nodes, path)?;
+        node.stat.mode = mode & 0o7777;
+        node.stat.ctime = SystemTime::now();
+        Ok(())
+    }
+
     async fn utimens(
         &self,
         _: RequestContext,
@@ -423,6 +431,16 @@ mod tests {
         let stat = run(fs.getattr(CX, "/a", None)).unwrap();
         assert_eq!((stat.size, stat.mode, stat.uid), (4, 0o640, 1000));
         assert_eq!(run(fs.read(CX, "/a", 0, 10, 5)).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn chmod_sets_the_permission_bits_only() {
+        let fs = Memfs::new(0, 0);
+        run(fs.create(CX, "/f", 0o644, NONE)).unwrap();
+        run(fs.chmod(CX, "/f", 0o100_444)).unwrap();
+        let stat = run(fs.getattr(CX, "/f", None)).unwrap();
+        assert_eq!((stat.kind, stat.mode), (FileKind::File, 0o444));
+        assert_eq!(run(fs.chmod(CX, "/missing", 0o644)), Err(Errno::ENOENT));
     }
 
     #[test]
