@@ -18,6 +18,11 @@ executables=$(cargo_windows test --workspace --no-run --message-format=json |
       }
     })')
 
+if [ -z "$executables" ]; then
+  echo "cargo built no test executables for Windows (did its JSON output change?)" >&2
+  exit 1
+fi
+
 prefix=$(mktemp -d /tmp/mountkit-wine-crates.XXXXXX)
 trap 'WINEPREFIX=$prefix wineserver -k 2>/dev/null || true; rm -rf "$prefix"' EXIT
 new_wine_prefix "$prefix"
@@ -30,7 +35,8 @@ for executable in $executables; do
   # Under Wine, a Windows program's output reaches a pipe unreliably; a file gets all of it.
   log="$prefix/$name.log"
   echo "== $name"
-  if WINEPREFIX=$prefix wine "$executable" >"$log" 2>&1; then
+  # A hung test binary fails this run instead of holding CI until its own limit.
+  if WINEPREFIX=$prefix timeout 300 wine "$executable" >"$log" 2>&1; then
     grep -E '^test result:' "$log" || true
   else
     cat "$log"

@@ -22,7 +22,9 @@ cargo_windows() {
 
 # Makes a new Wine prefix at $1 that runs our Windows programs: Windows 10 (a new Wine 8 prefix
 # says Windows 7, which Node.js 20 refuses to start on) and the bcryptprimitives shim that Rust's
-# std needs (built by scripts/build-wine.sh into target/wine/bin).
+# std needs (built by scripts/build-wine.sh into target/wine/bin). Its wineserver then stays up
+# until `wineserver -k`: left to itself it exits a few seconds after its last program, and a
+# program starting at that moment fails ("recvmsg: Connection reset by peer").
 new_wine_prefix() {
   local prefix=$1 shim=${2:-$PWD/target/wine/bin/bcryptprimitives.dll}
   mkdir -p "$prefix"
@@ -32,4 +34,5 @@ new_wine_prefix() {
   WINEPREFIX=$prefix wine winecfg -v win10 >/dev/null 2>&1
   cp "$shim" "$prefix/drive_c/windows/system32/bcryptprimitives.dll"
   WINEPREFIX=$prefix wineserver -w
+  WINEPREFIX=$prefix wineserver -p </dev/null >/dev/null 2>&1
 }

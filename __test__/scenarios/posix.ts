@@ -94,7 +94,8 @@ async function runStep(step: Step, { at, handle, handles, fail, expectCode }: Co
         } else {
           const flags = DISPOSITION_FLAGS[step.disposition]
           try {
-            opened = { path: step.path, file: await fsp.open(path, O_RDWR | flags, 0o644), directory: false }
+            const access = step.access === undefined ? O_RDWR : O_RDONLY
+            opened = { path: step.path, file: await fsp.open(path, access | flags, 0o644), directory: false }
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code !== 'EISDIR' || step.directory === false) throw error
             opened = { path: step.path, file: await fsp.open(path, O_RDONLY | O_DIRECTORY), directory: true }

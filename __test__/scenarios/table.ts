@@ -1,5 +1,5 @@
 // What Windows programs and POSIX programs do to a filesystem, written once as data, and run
-// against every backend: FUSE on Linux (./fuse.ts, through node:fs on a real mount), and WinFsp
+// against every backend: FUSE on Linux (./posix.ts, through node:fs on a real mount), and WinFsp
 // and Dokan under Wine (./windows.ts, through the driver doubles' kernel protocol, in the order
 // the drivers send requests: create, operations, cleanup, close).
 //
@@ -21,6 +21,7 @@ export type Outcome =
   | 'delete-pending'
   | 'end-of-file'
   | 'invalid-name'
+  | 'cannot-delete'
 
 /** The NTSTATUS of each outcome. */
 export const NTSTATUS_OF: Record<Outcome, number> = {
@@ -35,6 +36,7 @@ export const NTSTATUS_OF: Record<Outcome, number> = {
   'delete-pending': 0xc0000056,
   'end-of-file': 0xc0000011,
   'invalid-name': 0xc0000033,
+  'cannot-delete': 0xc0000121,
 }
 
 /** The errno code of each outcome a POSIX call can have. */
@@ -49,8 +51,12 @@ export const ERRNO_OF: Partial<Record<Outcome, string>> = {
   'invalid-name': 'EINVAL',
 }
 
-/** An outcome that differs between Windows and POSIX, where both are right for their platform. */
-export type PlatformOutcome = Outcome | { windows: Outcome; posix: Outcome }
+/**
+ * An outcome that differs between Windows and POSIX, where both are right for their platform.
+ * `dokan` overrides `windows` where Dokan's own library answers differently from NTFS (and
+ * WinFsp) before a request reaches mountkit.
+ */
+export type PlatformOutcome = Outcome | { windows: Outcome; posix: Outcome; dokan?: Outcome }
 
 /** Bytes: a string's UTF-8, or `length` bytes repeating `fill`. */
 export type Bytes = string | { fill: string; length: number }
@@ -77,6 +83,12 @@ export type Step =
       directory?: boolean
       /** Windows only: FILE_DELETE_ON_CLOSE. */
       deleteOnClose?: boolean
+      /**
+       * What the open asks for: 'read' only, or 'metadata' (read and write attributes, and
+       * delete: what SetFileAttributes and DeleteFile open with). Default: generic read and
+       * write, and delete.
+       */
+      access?: 'read' | 'metadata'
       expect?: PlatformOutcome
       /** What a successful open did. */
       opened?: Opened
@@ -145,6 +157,7 @@ export function portable(scenario: Scenario): boolean {
 
 const A = 'alpha'
 const READ_ONLY = 0x1
+const NORMAL = 0x80
 
 /** Opens `path` as a new file `as`, writes `data`, and closes it. */
 function file(path: string, data: Bytes = A): Step[] {
@@ -234,9 +247,14 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
-    name: 'creating a file in a directory that does not exist fails',
+    name: 'creating or opening a file in a directory that does not exist fails',
     steps: [
+      ...file('/f.txt'),
       { op: 'open', path: '/missing/f.txt', as: 'f', disposition: 'create', directory: false, expect: 'path-not-found' },
+      { op: 'open', path: '/missing/f.txt', as: 'f', disposition: 'open', expect: 'path-not-found' },
+      { op: 'open', path: '/missing/f.txt', as: 'f', disposition: 'open-if', expect: 'path-not-found' },
+      // A file where a directory should be: POSIX says so; Windows reports the path missing.
+      { op: 'open', path: '/f.txt/g.txt', as: 'f', disposition: 'open', expect: { windows: 'path-not-found', posix: 'not-a-directory' } },
     ],
   },
 
@@ -309,15 +327,17 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    // WinFsp's driver rounds an allocation size up to whole allocation units (4096 bytes here)
+    // before the file system sees it, so the sizes are whole units: both drivers then agree.
     name: 'setting the allocation size below the size truncates, above keeps the size',
     steps: [
-      ...file('/f.txt', 'abcdefgh'),
+      ...file('/f.txt', { fill: 'abcdefgh', length: 10_000 }),
       { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', directory: false },
       { op: 'allocate', handle: 'f', size: 1 << 20 },
-      { op: 'stat', handle: 'f', size: 8 },
-      { op: 'allocate', handle: 'f', size: 5 },
-      { op: 'stat', handle: 'f', size: 5 },
-      { op: 'read', handle: 'f', offset: 0, length: 10, data: 'abcde' },
+      { op: 'stat', handle: 'f', size: 10_000 },
+      { op: 'allocate', handle: 'f', size: 4096 },
+      { op: 'stat', handle: 'f', size: 4096 },
+      { op: 'read', handle: 'f', offset: 4088, length: 100, data: 'abcdefgh' },
       { op: 'close', handle: 'f' },
     ],
   },
@@ -346,6 +366,29 @@ export const SCENARIOS: Scenario[] = [
       { op: 'close', handle: 'f' },
     ],
   },
+  {
+    name: 'a read-only file refuses writing and deleting until the attribute is cleared',
+    steps: [
+      ...file('/f.txt', 'keep me'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
+      { op: 'setAttributes', handle: 'f', attributes: READ_ONLY },
+      { op: 'close', handle: 'f' },
+      { op: 'open', path: '/f.txt', as: 'w', disposition: 'open', expect: 'access-denied' },
+      { op: 'open', path: '/f.txt', as: 'w', disposition: 'overwrite', expect: 'access-denied' },
+      { op: 'open', path: '/f.txt', as: 'r', disposition: 'open', access: 'read' },
+      { op: 'read', handle: 'r', offset: 0, length: 10, data: 'keep me' },
+      { op: 'close', handle: 'r' },
+      { op: 'open', path: '/f.txt', as: 'd', disposition: 'open', access: 'metadata' },
+      { op: 'delete', handle: 'd', expect: 'cannot-delete' },
+      // FILE_ATTRIBUTE_NORMAL clears every attribute.
+      { op: 'setAttributes', handle: 'd', attributes: NORMAL },
+      { op: 'close', handle: 'd' },
+      { op: 'open', path: '/f.txt', as: 'w', disposition: 'open' },
+      { op: 'write', handle: 'w', offset: 0, data: 'changed' },
+      { op: 'close', handle: 'w' },
+    ],
+  },
+
   // ---- renames
   {
     name: 'rename to a free name',
@@ -422,7 +465,14 @@ export const SCENARIOS: Scenario[] = [
     steps: [
       ...file('/a.txt'),
       { op: 'open', path: '/a.txt', as: 'a', disposition: 'open' },
-      { op: 'rename', handle: 'a', to: '/nowhere/a.txt', replace: false, expect: 'path-not-found' },
+      // Dokan's library opens the target's directory as an ordinary open of a missing name.
+      {
+        op: 'rename',
+        handle: 'a',
+        to: '/nowhere/a.txt',
+        replace: false,
+        expect: { windows: 'path-not-found', posix: 'path-not-found', dokan: 'not-found' },
+      },
       { op: 'close', handle: 'a' },
       { op: 'exists', path: '/a.txt', expect: true },
     ],
@@ -448,6 +498,8 @@ export const SCENARIOS: Scenario[] = [
       { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
       { op: 'delete', handle: 'f' },
       { op: 'close', handle: 'f' },
+      // Windows keeps the name until the last handle goes, refusing new opens; POSIX unlinked it.
+      { op: 'open', path: '/f.txt', as: 'probe', disposition: 'open', expect: { windows: 'delete-pending', posix: 'not-found' } },
       { op: 'read', handle: 'keep', offset: 0, length: 20, data: 'still readable' },
       { op: 'close', handle: 'keep' },
       { op: 'exists', path: '/f.txt', expect: false },

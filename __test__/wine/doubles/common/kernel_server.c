@@ -11,6 +11,13 @@
 
 #include "kernel_server.h"
 
+/* A reply line starts with its status, 0x and eight hex digits, written last into room kept at
+ * the start of `fields`. */
+#define STATUS_WIDTH 10
+/* The longest request line a connection takes (a write of 32 MiB is 64 MiB of hex); a longer
+ * one is answered STATUS_INVALID_PARAMETER and ends the connection. */
+#define LINE_MAX_BYTES ((size_t)64 << 20)
+
 struct kd_reply {
   NTSTATUS status;
   char *fields;
@@ -18,16 +25,26 @@ struct kd_reply {
   size_t capacity;
 };
 
-/* Who serves requests now. `busy` counts requests inside `handler`, so that detaching can wait
- * for them to leave before the double frees what its handler uses. */
-static struct {
-  SRWLOCK lock;
-  CONDITION_VARIABLE idle;
-  kd_handler handler;
+/* The requests inside a handler with one context. A context keeps its count after another
+ * takes over, so that detaching it can wait for them to leave before the double frees what its
+ * handler uses. */
+typedef struct context_use {
+  struct context_use *next;
   void *context;
   LONG busy;
-  BOOL listening;
-} server = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, NULL, NULL, 0, FALSE};
+} context_use;
+
+typedef enum { SERVER_NOT_STARTED, SERVER_LISTENING, SERVER_FAILED } server_state;
+
+/* Who serves requests now, and which contexts have requests inside a handler. */
+static struct {
+  SRWLOCK lock;
+  CONDITION_VARIABLE idle; /* some context's last request left its handler */
+  kd_handler handler;
+  void *context;
+  context_use *uses;
+  server_state state;
+} server = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, NULL, NULL, NULL, SERVER_NOT_STARTED};
 
 /* ---- replies ---- */
 
@@ -294,12 +311,49 @@ static BOOL parse_request(char *line, kd_request *request, const char **error) {
   return TRUE;
 }
 
+/* Under the lock: the use count of `context`, NULL if no request is inside its handler. */
+static context_use *find_use_locked(void *context) {
+  context_use *use = server.uses;
+  while (use != NULL && use->context != context) use = use->next;
+  return use;
+}
+
+/* Under the lock: one more request inside the handler with `context`. */
+static context_use *begin_use_locked(void *context) {
+  context_use *use = find_use_locked(context);
+  if (use == NULL) {
+    use = calloc(1, sizeof *use);
+    if (use == NULL) abort();
+    use->context = context;
+    use->next = server.uses;
+    server.uses = use;
+  }
+  use->busy++;
+  return use;
+}
+
+/* Under the lock: a request left its handler; the last one wakes whoever detaches. */
+static void end_use_locked(context_use *use) {
+  if (--use->busy > 0) return;
+  context_use **link = &server.uses;
+  while (*link != use) link = &(*link)->next;
+  *link = use->next;
+  free(use);
+  WakeAllConditionVariable(&server.idle);
+}
+
+/* Starts a reply: no fields yet, and room for the status. */
+static void reply_reset(kd_reply *reply) {
+  reply->status = 0;
+  reply->length = 0;
+  append(reply, "0x00000000", STATUS_WIDTH);
+}
+
 /* Runs one request line through the current handler and returns the reply line. */
 static void serve_line(char *line, kd_reply *reply) {
   kd_request request;
   const char *error;
-  reply->status = 0;
-  reply->length = 0;
+  reply_reset(reply);
   if (!parse_request(line, &request, &error)) {
     kd_reply_invalid(reply, error);
     return;
@@ -307,7 +361,7 @@ static void serve_line(char *line, kd_reply *reply) {
   AcquireSRWLockExclusive(&server.lock);
   kd_handler handler = server.handler;
   void *context = server.context;
-  if (handler != NULL) server.busy++;
+  context_use *use = handler != NULL ? begin_use_locked(context) : NULL;
   ReleaseSRWLockExclusive(&server.lock);
   if (handler == NULL) {
     kd_reply_status(reply, (NTSTATUS)0xC000000E); /* STATUS_NO_SUCH_DEVICE */
@@ -315,7 +369,7 @@ static void serve_line(char *line, kd_reply *reply) {
   }
   handler(context, &request, reply);
   AcquireSRWLockExclusive(&server.lock);
-  if (--server.busy == 0) WakeAllConditionVariable(&server.idle);
+  end_use_locked(use);
   ReleaseSRWLockExclusive(&server.lock);
 }
 
@@ -330,6 +384,16 @@ static BOOL send_all(SOCKET socket, const char *bytes, size_t length) {
   return TRUE;
 }
 
+/* Sends the reply line: its status in the room kept for it, the fields, a newline. */
+static BOOL send_reply(SOCKET socket, kd_reply *reply) {
+  char status[STATUS_WIDTH + 1];
+  snprintf(status, sizeof status, "0x%08lx", (unsigned long)reply->status);
+  memcpy(reply->fields, status, STATUS_WIDTH);
+  append(reply, "\n", 1);
+  /* One send per reply, so that the reply leaves in as few segments as it can. */
+  return send_all(socket, reply->fields, reply->length);
+}
+
 /* One connection: one calling thread, whose requests run one at a time. */
 static DWORD WINAPI connection_thread(void *parameter) {
   SOCKET socket = (SOCKET)(uintptr_t)parameter;
@@ -340,8 +404,14 @@ static DWORD WINAPI connection_thread(void *parameter) {
   for (;;) {
     char *newline = length ? memchr(buffer, '\n', length) : NULL;
     if (newline == NULL) {
+      if (length == LINE_MAX_BYTES) {
+        reply_reset(&reply);
+        kd_reply_invalid(&reply, "request line longer than 64 MiB");
+        send_reply(socket, &reply);
+        break;
+      }
       if (length == capacity) {
-        capacity *= 2;
+        capacity = capacity * 2 < LINE_MAX_BYTES ? capacity * 2 : LINE_MAX_BYTES;
         buffer = realloc(buffer, capacity);
         if (buffer == NULL) abort();
       }
@@ -353,11 +423,7 @@ static DWORD WINAPI connection_thread(void *parameter) {
     *newline = '\0';
     if (newline > buffer && newline[-1] == '\r') newline[-1] = '\0';
     serve_line(buffer, &reply);
-    char status[16];
-    snprintf(status, sizeof status, "0x%08lx", (unsigned long)reply.status);
-    BOOL sent = send_all(socket, status, strlen(status)) &&
-                send_all(socket, reply.fields ? reply.fields : "", reply.length) &&
-                send_all(socket, "\n", 1);
+    BOOL sent = send_reply(socket, &reply);
     size_t consumed = (size_t)(newline - buffer) + 1;
     memmove(buffer, buffer + consumed, length - consumed);
     length -= consumed;
@@ -374,6 +440,10 @@ static DWORD WINAPI accept_thread(void *parameter) {
   for (;;) {
     SOCKET connection = accept(listener, NULL, NULL);
     if (connection == INVALID_SOCKET) return 1;
+    /* A large reply spans several segments; with Nagle's algorithm its last, short one would
+     * wait for the client's delayed ACK (some 40 ms). */
+    BOOL no_delay = TRUE;
+    setsockopt(connection, IPPROTO_TCP, TCP_NODELAY, (const char *)&no_delay, sizeof no_delay);
     HANDLE thread =
         CreateThread(NULL, 0, connection_thread, (void *)(uintptr_t)connection, 0, NULL);
     if (thread == NULL) {
@@ -384,9 +454,28 @@ static DWORD WINAPI accept_thread(void *parameter) {
   }
 }
 
+/* Writes the port to `path`: to a temporary name first, renamed, so that a reader never sees a
+ * half-written port. */
+static BOOL write_port_file(const char *path, unsigned port) {
+  char temporary[MAX_PATH + 8];
+  snprintf(temporary, sizeof temporary, "%s.tmp", path);
+  FILE *file = fopen(temporary, "w");
+  if (file == NULL) {
+    fprintf(stderr, "kernel double: cannot write the port file %s\n", temporary);
+    return FALSE;
+  }
+  fprintf(file, "%u\n", port);
+  fclose(file);
+  if (!MoveFileExA(temporary, path, MOVEFILE_REPLACE_EXISTING)) {
+    fprintf(stderr, "kernel double: cannot rename %s to %s\n", temporary, path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Listens on a free port of 127.0.0.1 and writes the port to MOUNTKIT_KERNEL_PORT_FILE. Without
  * that variable the double serves its volume but no test can reach it, which is what a program
- * that only mounts wants. */
+ * that only mounts wants. On failure nothing is left behind. */
 static BOOL listen_once(void) {
   char path[MAX_PATH];
   DWORD path_length = GetEnvironmentVariableA("MOUNTKIT_KERNEL_PORT_FILE", path, sizeof path);
@@ -401,35 +490,32 @@ static BOOL listen_once(void) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int address_length = sizeof address;
-  if (listener == INVALID_SOCKET || bind(listener, (struct sockaddr *)&address, sizeof address) ||
-      listen(listener, SOMAXCONN) ||
-      getsockname(listener, (struct sockaddr *)&address, &address_length)) {
+  BOOL ok = listener != INVALID_SOCKET &&
+            !bind(listener, (struct sockaddr *)&address, sizeof address) &&
+            !listen(listener, SOMAXCONN) &&
+            !getsockname(listener, (struct sockaddr *)&address, &address_length);
+  if (!ok) {
     fprintf(stderr, "kernel double: cannot listen on 127.0.0.1 (error %d)\n", WSAGetLastError());
+  }
+  ok = ok && write_port_file(path, ntohs(address.sin_port));
+  HANDLE thread =
+      ok ? CreateThread(NULL, 0, accept_thread, (void *)(uintptr_t)listener, 0, NULL) : NULL;
+  if (thread == NULL) {
+    if (ok) fprintf(stderr, "kernel double: cannot start the server (error %lu)\n", GetLastError());
+    if (listener != INVALID_SOCKET) closesocket(listener);
+    WSACleanup();
     return FALSE;
   }
-  /* Written to a temporary name and renamed, so a reader never sees a half-written port. */
-  char temporary[MAX_PATH + 8];
-  snprintf(temporary, sizeof temporary, "%s.tmp", path);
-  FILE *file = fopen(temporary, "w");
-  if (file == NULL) {
-    fprintf(stderr, "kernel double: cannot write the port file %s\n", temporary);
-    return FALSE;
-  }
-  fprintf(file, "%u\n", (unsigned)ntohs(address.sin_port));
-  fclose(file);
-  if (!MoveFileExA(temporary, path, MOVEFILE_REPLACE_EXISTING)) {
-    fprintf(stderr, "kernel double: cannot rename %s to %s\n", temporary, path);
-    return FALSE;
-  }
-  HANDLE thread = CreateThread(NULL, 0, accept_thread, (void *)(uintptr_t)listener, 0, NULL);
-  if (thread == NULL) return FALSE;
   CloseHandle(thread);
   return TRUE;
 }
 
 BOOL kd_server_start(kd_handler handler, void *context) {
   AcquireSRWLockExclusive(&server.lock);
-  BOOL ok = server.listening || (server.listening = listen_once());
+  if (server.state == SERVER_NOT_STARTED) {
+    server.state = listen_once() ? SERVER_LISTENING : SERVER_FAILED;
+  }
+  BOOL ok = server.state == SERVER_LISTENING;
   if (ok) {
     server.handler = handler;
     server.context = context;
@@ -438,10 +524,14 @@ BOOL kd_server_start(kd_handler handler, void *context) {
   return ok;
 }
 
-void kd_server_detach(void) {
+void kd_server_detach(void *context) {
   AcquireSRWLockExclusive(&server.lock);
-  server.handler = NULL;
-  server.context = NULL;
-  while (server.busy > 0) SleepConditionVariableSRW(&server.idle, &server.lock, INFINITE, 0);
+  if (server.context == context) {
+    server.handler = NULL;
+    server.context = NULL;
+  }
+  while (find_use_locked(context) != NULL) {
+    SleepConditionVariableSRW(&server.idle, &server.lock, INFINITE, 0);
+  }
   ReleaseSRWLockExclusive(&server.lock);
 }

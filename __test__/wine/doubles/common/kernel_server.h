@@ -30,13 +30,15 @@ typedef struct kd_reply kd_reply;
  * other connections go on meanwhile. */
 typedef void (*kd_handler)(void *context, const kd_request *request, kd_reply *reply);
 
-/* Starts the server if it is not running yet and makes `handler` serve every later request.
- * Returns FALSE (with the reason on stderr) if it could not listen or write the port file. */
+/* Starts the server if it is not running yet and makes `handler` serve every later request
+ * with `context`. Returns FALSE (with the reason on stderr) if it could not listen or write the
+ * port file; a server that failed once is not tried again. */
 BOOL kd_server_start(kd_handler handler, void *context);
 
-/* Makes requests answer STATUS_NO_SUCH_DEVICE until the next kd_server_start(), and waits
- * until no request is inside the previous handler. */
-void kd_server_detach(void);
+/* Stops serving `context`, if it is still the one served (later requests then answer
+ * STATUS_NO_SUCH_DEVICE until the next kd_server_start()), and waits until no request is
+ * inside a handler with `context`: also those that began before another context took over. */
+void kd_server_detach(void *context);
 
 /* Arguments. Each returns FALSE when the argument is absent or malformed; the *_or variants
  * return `fallback` when it is absent and FALSE only when it is malformed. */

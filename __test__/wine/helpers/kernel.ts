@@ -1,0 +1,382 @@
+// The test's end of the driver doubles' kernel protocol (doubles/README.md): a connection is one
+// calling thread of a Windows program, and each method is the system call it would make.
+import { connect, type Socket } from 'node:net'
+
+/** NTSTATUS values the suites name. */
+export const STATUS = {
+  SUCCESS: 0x00000000,
+  PENDING: 0x00000103,
+  BUFFER_OVERFLOW: 0x80000005,
+  NO_MORE_FILES: 0x80000006,
+  INVALID_DEVICE_REQUEST: 0xc0000010,
+  NO_SUCH_DEVICE: 0xc000000e,
+  NO_SUCH_FILE: 0xc000000f,
+  INVALID_PARAMETER: 0xc000000d,
+  END_OF_FILE: 0xc0000011,
+  ACCESS_DENIED: 0xc0000022,
+  OBJECT_NAME_INVALID: 0xc0000033,
+  OBJECT_NAME_NOT_FOUND: 0xc0000034,
+  OBJECT_NAME_COLLISION: 0xc0000035,
+  OBJECT_PATH_NOT_FOUND: 0xc000003a,
+  DELETE_PENDING: 0xc0000056,
+  DISK_FULL: 0xc000007f,
+  FILE_IS_A_DIRECTORY: 0xc00000ba,
+  NOT_SUPPORTED: 0xc00000bb,
+  IO_TIMEOUT: 0xc00000b5,
+  DIRECTORY_NOT_EMPTY: 0xc0000101,
+  NOT_A_DIRECTORY: 0xc0000103,
+  CANCELLED: 0xc0000120,
+  DEVICE_NOT_READY: 0xc00000a3,
+  IO_DEVICE_ERROR: 0xc0000185,
+  CANNOT_DELETE: 0xc0000121,
+  MEDIA_WRITE_PROTECTED: 0xc00000a2,
+} as const
+
+export type StatusName = keyof typeof STATUS
+
+/** The name of `status` for messages, such as `OBJECT_NAME_NOT_FOUND (0xc0000034)`. */
+export function statusName(status: number): string {
+  const hex = `0x${status.toString(16).padStart(8, '0')}`
+  const name = Object.entries(STATUS).find(([, value]) => value === status)?.[0]
+  return name === undefined ? hex : `${name} (${hex})`
+}
+
+/** Create dispositions, as the protocol names them. */
+export type Disposition = 'supersede' | 'open' | 'create' | 'open-if' | 'overwrite' | 'overwrite-if'
+
+/** FILE_* create options and attributes the suites use. */
+export const FILE = {
+  DIRECTORY_FILE: 0x1,
+  NON_DIRECTORY_FILE: 0x40,
+  DELETE_ON_CLOSE: 0x1000,
+  ATTRIBUTE_READONLY: 0x1,
+  ATTRIBUTE_HIDDEN: 0x2,
+  ATTRIBUTE_SYSTEM: 0x4,
+  ATTRIBUTE_DIRECTORY: 0x10,
+  ATTRIBUTE_ARCHIVE: 0x20,
+  ATTRIBUTE_NORMAL: 0x80,
+  /** IoStatus.Information of a create. */
+  SUPERSEDED: 0,
+  OPENED: 1,
+  CREATED: 2,
+  OVERWRITTEN: 3,
+} as const
+
+/**
+ * Access masks: generic read and write with DELETE, as `CreateFile` asks for both; generic read;
+ * and what SetFileAttributes and DeleteFile open with (read and write attributes, DELETE,
+ * SYNCHRONIZE).
+ */
+export const ACCESS = {
+  READ_WRITE_DELETE: 0x0012019f | 0x00010000,
+  READ: 0x00120089,
+  METADATA: 0x00000080 | 0x00000100 | 0x00010000 | 0x00100000,
+  /** Whatever the caller may have, as Explorer often asks. */
+  MAXIMUM_ALLOWED: 0x02000000,
+} as const
+
+export interface CreateOptions {
+  access?: number
+  disposition?: Disposition
+  options?: number
+  attributes?: number
+  share?: number
+  alloc?: number
+}
+
+export interface FileInformation {
+  attributes: number
+  size: number
+  alloc: number
+  created: bigint
+  accessed: bigint
+  written: bigint
+  changed: bigint
+  index: bigint
+  links: number
+  directory: boolean
+}
+
+export interface DirEntry {
+  name: string
+  attributes: number
+  size: number
+}
+
+export interface VolumeInformation {
+  label: string
+  fsname: string
+  total: number
+  free: number
+  fsflags: number
+  maxname: number
+}
+
+/** A reply: its status and its fields, in order. */
+export class Reply {
+  constructor(
+    readonly status: number,
+    readonly fields: ReadonlyArray<readonly [string, string]>,
+  ) {}
+
+  all(key: string): string[] {
+    return this.fields.filter(([k]) => k === key).map(([, v]) => v)
+  }
+
+  text(key: string): string {
+    const value = this.all(key)[0]
+    if (value === undefined) throw new Error(`the kernel's reply has no ${key}: ${this.describe()}`)
+    return value
+  }
+
+  number(key: string): number {
+    return Number(this.text(key))
+  }
+
+  bigint(key: string): bigint {
+    return BigInt(this.text(key))
+  }
+
+  describe(): string {
+    return [statusName(this.status), ...this.fields.map(([k, v]) => `${k}=${v.slice(0, 64)}`)].join(' ')
+  }
+}
+
+const PLAIN = /[A-Za-z0-9\-._~/\\:*?<>"]/
+
+/** The protocol's string encoding: UTF-8, with every byte but the plain ones as %XX. */
+export function encode(text: string): string {
+  let out = ''
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const char = String.fromCharCode(byte)
+    out += byte < 0x80 && PLAIN.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  }
+  return out
+}
+
+export function decode(text: string): string {
+  const bytes: number[] = []
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '%') {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16))
+      i += 2
+    } else {
+      bytes.push(text.charCodeAt(i))
+    }
+  }
+  return Buffer.from(bytes).toString('utf8')
+}
+
+type Argument = string | number | bigint
+
+/**
+ * One thread of a Windows program, calling into the volume. Requests on one connection run one
+ * at a time, in order; open two connections for two threads.
+ */
+export class Kernel {
+  private buffered = ''
+  private readonly waiting: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = []
+  private closedWith: Error | undefined
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      this.buffered += chunk
+      for (let end = this.buffered.indexOf('\n'); end >= 0; end = this.buffered.indexOf('\n')) {
+        const line = this.buffered.slice(0, end)
+        this.buffered = this.buffered.slice(end + 1)
+        this.waiting.shift()?.resolve(line)
+      }
+    })
+    const fail = (error: Error) => {
+      this.closedWith ??= error
+      for (const waiter of this.waiting.splice(0)) waiter.reject(this.closedWith)
+    }
+    socket.on('error', fail)
+    socket.on('close', () => fail(new Error('the kernel double closed the connection')))
+  }
+
+  static connect(port: number): Promise<Kernel> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => resolve(new Kernel(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  /** Ends this thread's connection. */
+  disconnect(): void {
+    this.socket.end()
+  }
+
+  /** Sends one request line and resolves with its reply. */
+  call(verb: string, positional: Argument[] = [], named: Record<string, Argument | undefined> = {}): Promise<Reply> {
+    if (this.closedWith !== undefined) return Promise.reject(this.closedWith)
+    const args = positional.map((a) => (typeof a === 'string' ? encode(a) : String(a)))
+    for (const [key, value] of Object.entries(named)) {
+      if (value !== undefined) args.push(`${key}=${typeof value === 'string' ? encode(value) : String(value)}`)
+    }
+    const line = [verb, ...args].join(' ')
+    return new Promise<string>((resolve, reject) => {
+      this.waiting.push({ resolve, reject })
+      this.socket.write(`${line}\n`)
+    }).then(parseReply)
+  }
+
+  async create(path: string, o: CreateOptions = {}): Promise<{ status: number; handle: number; info: number }> {
+    const reply = await this.call('create', [path], {
+      access: o.access,
+      disposition: o.disposition,
+      options: o.options,
+      attributes: o.attributes,
+      share: o.share,
+      alloc: o.alloc,
+    })
+    if (reply.status !== STATUS.SUCCESS) return { status: reply.status, handle: 0, info: -1 }
+    return { status: reply.status, handle: reply.number('handle'), info: reply.number('info') }
+  }
+
+  async cleanup(handle: number): Promise<number> {
+    return (await this.call('cleanup', [handle])).status
+  }
+
+  async close(handle: number): Promise<number> {
+    return (await this.call('close', [handle])).status
+  }
+
+  /** CloseHandle: cleanup, then close, as the I/O manager sends them for the last handle. */
+  async closeHandle(handle: number): Promise<number> {
+    const status = await this.cleanup(handle)
+    await this.close(handle)
+    return status
+  }
+
+  async read(handle: number, offset: number, length: number): Promise<{ status: number; data: Buffer }> {
+    const reply = await this.call('read', [handle, offset, length])
+    const hex = reply.all('data')[0] ?? '-'
+    return { status: reply.status, data: Buffer.from(hex === '-' ? '' : hex, 'hex') }
+  }
+
+  async write(handle: number, offset: number, data: Buffer | string): Promise<{ status: number; written: number }> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    const reply = await this.call('write', [handle, offset, bytes.length ? bytes.toString('hex') : '-'])
+    return { status: reply.status, written: reply.status === STATUS.SUCCESS ? reply.number('written') : 0 }
+  }
+
+  async flush(handle: number): Promise<number> {
+    return (await this.call('flush', [handle])).status
+  }
+
+  async query(handle: number): Promise<{ status: number; info?: FileInformation }> {
+    const reply = await this.call('query', [handle])
+    if (reply.status !== STATUS.SUCCESS) return { status: reply.status }
+    return {
+      status: reply.status,
+      info: {
+        attributes: reply.number('attributes'),
+        size: reply.number('size'),
+        alloc: reply.number('alloc'),
+        created: reply.bigint('created'),
+        accessed: reply.bigint('accessed'),
+        written: reply.bigint('written'),
+        changed: reply.bigint('changed'),
+        index: reply.bigint('index'),
+        links: reply.number('links'),
+        directory: reply.number('directory') === 1,
+      },
+    }
+  }
+
+  async setBasic(
+    handle: number,
+    basic: { attributes?: number; created?: bigint; accessed?: bigint; written?: bigint; changed?: bigint },
+  ): Promise<number> {
+    return (await this.call('set-basic', [handle], basic)).status
+  }
+
+  async setEof(handle: number, size: number): Promise<number> {
+    return (await this.call('set-eof', [handle, size])).status
+  }
+
+  async setAlloc(handle: number, size: number): Promise<number> {
+    return (await this.call('set-alloc', [handle, size])).status
+  }
+
+  async setDelete(handle: number, deleteFile: boolean): Promise<number> {
+    return (await this.call('set-delete', [handle, deleteFile ? 1 : 0])).status
+  }
+
+  async rename(handle: number, to: string, replace: boolean): Promise<number> {
+    return (await this.call('rename', [handle, to, replace ? 1 : 0])).status
+  }
+
+  async queryDir(
+    handle: number,
+    o: { pattern?: string; restart?: boolean; size?: number } = {},
+  ): Promise<{ status: number; entries: DirEntry[] }> {
+    const reply = await this.call('query-dir', [handle], {
+      pattern: o.pattern,
+      restart: o.restart === undefined ? undefined : Number(o.restart),
+      size: o.size,
+    })
+    const entries = reply.all('entry').map((entry) => {
+      const [name, attributes, size] = entry.split(',')
+      return { name: decode(name!), attributes: parseInt(attributes!, 16), size: Number(size) }
+    })
+    return { status: reply.status, entries }
+  }
+
+  /**
+   * Every entry of the directory `handle`, in as many calls as a `size`-byte buffer needs (at
+   * most `maxCalls`: a listing that never ends is a failure, not a hang).
+   */
+  async listAll(
+    handle: number,
+    o: { pattern?: string; size?: number; maxCalls?: number } = {},
+  ): Promise<{ status: number; entries: DirEntry[]; calls: number }> {
+    const entries: DirEntry[] = []
+    for (let calls = 1; ; calls++) {
+      if (calls > (o.maxCalls ?? 10_000)) throw new Error(`the listing did not end after ${calls - 1} calls`)
+      const page = await this.queryDir(handle, { ...o, restart: calls === 1 })
+      entries.push(...page.entries)
+      if (page.status !== STATUS.SUCCESS) {
+        const status = page.status === STATUS.NO_MORE_FILES ? STATUS.SUCCESS : page.status
+        return { status, entries, calls }
+      }
+    }
+  }
+
+  async volume(): Promise<{ status: number; volume?: VolumeInformation }> {
+    const reply = await this.call('volume')
+    if (reply.status !== STATUS.SUCCESS) return { status: reply.status }
+    return {
+      status: reply.status,
+      volume: {
+        label: decode(reply.text('label')),
+        fsname: decode(reply.text('fsname')),
+        total: reply.number('total'),
+        free: reply.number('free'),
+        fsflags: reply.number('fsflags'),
+        maxname: reply.number('maxname'),
+      },
+    }
+  }
+
+  async setLabel(label: string): Promise<number> {
+    return (await this.call('set-label', [label])).status
+  }
+
+  async security(handle: number, info = 0x7): Promise<{ status: number; sddl: string }> {
+    const reply = await this.call('security', [handle], { info })
+    return { status: reply.status, sddl: reply.status === STATUS.SUCCESS ? decode(reply.text('sddl')) : '' }
+  }
+}
+
+function parseReply(line: string): Reply {
+  const [status, ...rest] = line.split(' ')
+  const fields = rest.map((field) => {
+    const equals = field.indexOf('=')
+    return [field.slice(0, equals), field.slice(equals + 1)] as const
+  })
+  return new Reply(Number(status), fields)
+}

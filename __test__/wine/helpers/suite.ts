@@ -1,0 +1,258 @@
+// The Windows suite, declared once and run for each backend by wine/winfsp.test.ts and
+// wine/dokan.test.ts: the scenario table against memfs and mirror served by the Windows
+// Node.js under Wine, and the cases a table cannot hold (timeouts, unmounting with requests in
+// flight, two threads at once).
+import test, { type ExecutionContext } from 'ava'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { ServedFs } from '../serve'
+import { runOnWindows, type WindowsBackend } from '../../scenarios/windows'
+import { SCENARIOS } from '../../scenarios/table'
+import { ACCESS, FILE, STATUS, statusName, type Kernel } from './kernel'
+import { RustMemfs, windowsPath, WinePrefix, WineServer } from './wine'
+
+
+/** A filesystem for one test: memfs, or a mirror of a fresh Linux temp dir seen through Z:. */
+async function served(t: ExecutionContext, kind: ServedFs['kind']): Promise<ServedFs> {
+  if (kind === 'memfs') return { kind }
+  const source = await mkdtemp(join(tmpdir(), 'mountkit-wine-mirror-'))
+  t.teardown(() => rm(source, { recursive: true, force: true }))
+  // Wine reads the first bytes of every file it stats (to spot its own device placeholders),
+  // and under relatime that read moves a last-access time just set back to now. Files under a
+  // directory with the no-atime attribute (inherited by what is created inside) keep the times
+  // set through the mirror, as NTFS would.
+  await run('chattr', ['+A', source]).catch((error: unknown) => {
+    throw new Error(
+      `chattr +A ${source} failed: the mirror scenarios need a temp directory on a filesystem with the no-atime attribute (ext4, xfs, btrfs); point TMPDIR at one`,
+      { cause: error },
+    )
+  })
+  return { kind, source: windowsPath(source) }
+}
+
+function check(t: ExecutionContext, actual: number, expected: number, what: string): void {
+  t.is(statusName(actual), statusName(expected), what)
+}
+
+const run = promisify(execFile)
+
+export function windowsSuite(backend: WindowsBackend): void {
+  let prefix: WinePrefix | undefined
+  let server: WineServer | undefined
+  const running = (): WineServer => {
+    if (server === undefined) throw new Error('the Wine server did not start (see the before hook)')
+    return server
+  }
+  const ready = (): WinePrefix => {
+    if (prefix === undefined) throw new Error('the Wine prefix was not made (see the before hook)')
+    return prefix
+  }
+
+  test.before(async () => {
+    prefix = await WinePrefix.create(backend)
+    await (backend === 'winfsp' ? prefix.installWinFspDouble() : prefix.installDokan())
+    server = await WineServer.start(prefix)
+  })
+
+  test.after.always(async () => {
+    await server?.stop()
+    await prefix?.remove()
+  })
+
+  /**
+   * Mounts `fs` on M: for the length of `body`, with a calling thread into it; unmounts however
+   * `body` ends. The mount's `error` events during `body` are returned.
+   */
+  async function withMount(
+    t: ExecutionContext,
+    fs: ServedFs,
+    options: Parameters<WineServer['mount']>[2],
+    misbehave: Parameters<WineServer['mount']>[3],
+    body: (kernel: Kernel) => Promise<void>,
+  ): Promise<WineServer['faults']> {
+    const s = running()
+    const faultsBefore = s.faults.length
+    const mounted = await s.mount('M:', fs, { backend, ...options }, misbehave)
+    t.is(mounted.backend, backend)
+    const kernel = await s.kernel()
+    try {
+      await body(kernel)
+    } finally {
+      kernel.disconnect()
+      await s.unmount()
+    }
+    return s.faults.slice(faultsBefore)
+  }
+
+  for (const kind of ['memfs', 'mirror'] as const) {
+    for (const scenario of SCENARIOS) {
+      test.serial(`${backend}/${kind}: ${scenario.name}`, async (t) => {
+        const faults = await withMount(t, await served(t, kind), {}, undefined, (kernel) => runOnWindows(kernel, scenario, backend))
+        t.deepEqual(faults, [], 'no handler misbehaved')
+      })
+    }
+  }
+
+  // A Rust FileSystem with no Node.js: examples/rust-memfs, a process per scenario.
+  for (const scenario of SCENARIOS) {
+    test.serial(`${backend}/rust-memfs: ${scenario.name}`, async (t) => {
+      const memfs = await RustMemfs.start(ready(), 'M:', backend)
+      let kernel: Kernel | undefined
+      try {
+        kernel = await memfs.kernel()
+        await runOnWindows(kernel, scenario, backend)
+      } finally {
+        kernel?.disconnect()
+        t.is(await memfs.stop(), 'exit code 0', `rust-memfs unmounts and exits cleanly; its log:\n${memfs.log()}`)
+      }
+    })
+  }
+
+  test.serial(`${backend}: a handler that never answers times out, and the mount keeps serving`, async (t) => {
+    const faults = await withMount(t, { kind: 'memfs' }, { timeoutMs: 1000 }, { stall: ['read'] }, async (kernel) => {
+      const stalled = await kernel.create('\\stall-read.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, stalled.status, STATUS.SUCCESS, 'create')
+      check(t, (await kernel.write(stalled.handle, 0, 'x')).status, STATUS.SUCCESS, 'write')
+      const started = Date.now()
+      const read = await kernel.read(stalled.handle, 0, 1)
+      check(t, read.status, STATUS.IO_TIMEOUT, 'the stalled read')
+      t.true(Date.now() - started >= 900, 'the read waited for the timeout')
+      await kernel.closeHandle(stalled.handle)
+      const other = await kernel.create('\\other.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, (await kernel.write(other.handle, 0, 'still serving')).status, STATUS.SUCCESS, 'a later write')
+      t.is((await kernel.read(other.handle, 0, 64)).data.toString(), 'still serving')
+      await kernel.closeHandle(other.handle)
+    })
+    t.true(
+      faults.some((fault) => fault.operation === 'read' && fault.errno === 'ETIMEDOUT'),
+      `a timeout fault was reported: ${JSON.stringify(faults)}`,
+    )
+  })
+
+  test.serial(`${backend}: unmounting with a request in flight answers it`, async (t) => {
+    const s = running()
+    await s.mount('M:', { kind: 'memfs' }, { backend, timeoutMs: 60_000 }, { stall: ['read'] })
+    let mounted = true
+    const kernel = await s.kernel()
+    try {
+      const file = await kernel.create('\\stall-unmount.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, file.status, STATUS.SUCCESS, 'create')
+      let answered = false
+      const inFlight = kernel.read(file.handle, 0, 1).finally(() => (answered = true))
+      // The read reaches the handler, which never answers: still waiting half a second later.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      t.false(answered, 'the read was in flight when the unmount began')
+      const started = Date.now()
+      await s.unmount()
+      mounted = false
+      const { status } = await inFlight
+      // The backend fails it when its volume goes (the driver cancels it), or mountkit does when
+      // the grace for handlers runs out (EIO): either way an error, at once.
+      t.true(
+        [STATUS.CANCELLED, STATUS.IO_DEVICE_ERROR, STATUS.DEVICE_NOT_READY].includes(status as never),
+        `the read failed as an unmount fails it, not with ${statusName(status)}`,
+      )
+      t.true(Date.now() - started < 10_000, 'unmount did not wait for the request timeout')
+    } finally {
+      kernel.disconnect()
+      if (mounted) await s.unmount()
+    }
+  })
+
+  test.serial(`${backend}: two threads at once: a slow request does not hold up another`, async (t) => {
+    await withMount(t, { kind: 'memfs' }, {}, { slow: ['read'], delayMs: 2000 }, async (first) => {
+      const second = await running().kernel()
+      try {
+        const slow = await first.create('\\slow-file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+        await first.write(slow.handle, 0, 'slow')
+        const fast = await second.create('\\fast.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+        await second.write(fast.handle, 0, 'fast')
+        let slowDone = false
+        const slowRead = first.read(slow.handle, 0, 4).then((read) => {
+          slowDone = true
+          return read
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        const fastRead = await second.read(fast.handle, 0, 4)
+        t.is(fastRead.data.toString(), 'fast')
+        t.false(slowDone, 'the fast read finished while the slow one was still running')
+        t.is((await slowRead).data.toString(), 'slow')
+        await second.closeHandle(fast.handle)
+        await first.closeHandle(slow.handle)
+      } finally {
+        second.disconnect()
+      }
+    })
+  })
+
+  if (backend === 'dokan') {
+    test.serial('dokan: a request that outlives the driver’s own timeout is kept alive', async (t) => {
+      // Dokan's driver fails a request after DOKAN_OPTIONS.Timeout, which the backend sets to
+      // the request timeout plus 5 s (here 17 s). An overwrite is one driver request that takes
+      // two handler calls, open and then truncate, 11 s each: it succeeds only because the
+      // backend extends the driver's timer while it waits (DokanResetTimeout).
+      await withMount(t, { kind: 'memfs' }, { timeoutMs: 12_000 }, { slow: ['open', 'truncate'], delayMs: 11_000 }, async (kernel) => {
+        const path = '\\slow-keepalive.txt'
+        const created = await kernel.create(path, { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+        check(t, created.status, STATUS.SUCCESS, 'create')
+        check(t, (await kernel.write(created.handle, 0, 'to be discarded')).status, STATUS.SUCCESS, 'write')
+        await kernel.closeHandle(created.handle)
+        const started = Date.now()
+        const overwritten = await kernel.create(path, { disposition: 'overwrite', options: FILE.NON_DIRECTORY_FILE })
+        const took = Date.now() - started
+        check(t, overwritten.status, STATUS.SUCCESS, 'the overwrite')
+        t.is(overwritten.info, FILE.OVERWRITTEN)
+        t.true(took > 17_000, `the request outlived the driver's timeout (it took ${took} ms)`)
+        t.is((await kernel.query(overwritten.handle)).info?.size, 0, 'the file was truncated')
+        await kernel.closeHandle(overwritten.handle)
+      })
+    })
+  }
+
+  test.serial(`${backend}: a read-only volume reads, and refuses every change`, async (t) => {
+    const source = await mkdtemp(join(tmpdir(), 'mountkit-wine-readonly-'))
+    t.teardown(() => rm(source, { recursive: true, force: true }))
+    await mkdir(join(source, 'dir'))
+    await writeFile(join(source, 'existing.txt'), 'kept as it was')
+    const mirror = { kind: 'mirror', source: windowsPath(source) } as const
+    await withMount(t, mirror, { readOnly: true }, undefined, async (kernel) => {
+      const refused = (status: number, what: string) => check(t, status, STATUS.MEDIA_WRITE_PROTECTED, what)
+      const file = { options: FILE.NON_DIRECTORY_FILE }
+      refused((await kernel.create('\\new.txt', { ...file, disposition: 'create' })).status, 'creating a file')
+      refused((await kernel.create('\\newdir', { disposition: 'create', options: FILE.DIRECTORY_FILE })).status, 'creating a directory')
+      refused((await kernel.create('\\existing.txt', { ...file, disposition: 'overwrite' })).status, 'overwriting')
+      refused((await kernel.create('\\existing.txt', { ...file, disposition: 'supersede' })).status, 'superseding')
+      refused(
+        (await kernel.create('\\existing.txt', { ...file, disposition: 'open', access: ACCESS.METADATA, options: FILE.DELETE_ON_CLOSE })).status,
+        'opening delete-on-close',
+      )
+
+      // Opens that change nothing by themselves succeed; what would change the volume through
+      // them is refused when it comes. MAXIMUM_ALLOWED gets what a read-only medium allows.
+      for (const access of [ACCESS.READ_WRITE_DELETE, ACCESS.MAXIMUM_ALLOWED]) {
+        const open = await kernel.create('\\existing.txt', { ...file, disposition: 'open', access })
+        check(t, open.status, STATUS.SUCCESS, `opening with access 0x${access.toString(16)}`)
+        t.is((await kernel.read(open.handle, 0, 64)).data.toString(), 'kept as it was')
+        refused((await kernel.write(open.handle, 0, 'changed')).status, 'writing')
+        refused(await kernel.setEof(open.handle, 0), 'setting the end of file')
+        refused(await kernel.setBasic(open.handle, { written: 132_000_000_000_000_000n }), 'setting times')
+        refused(await kernel.rename(open.handle, '\\renamed.txt', false), 'renaming')
+        refused(await kernel.setDelete(open.handle, true), 'deleting')
+        await kernel.closeHandle(open.handle)
+      }
+      refused(await kernel.setLabel('changed'), 'setting the label')
+      const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
+      check(t, root.status, STATUS.SUCCESS, 'opening the root for reading')
+      t.deepEqual(
+        (await kernel.listAll(root.handle)).entries.map((e) => e.name).filter((n) => n !== '.' && n !== '..').sort(),
+        ['dir', 'existing.txt'],
+      )
+      await kernel.closeHandle(root.handle)
+    })
+    t.is(await readFile(join(source, 'existing.txt'), 'utf8'), 'kept as it was', 'the source is untouched')
+    t.deepEqual((await readdir(source)).sort(), ['dir', 'existing.txt'])
+  })
+}
