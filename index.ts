@@ -9,8 +9,9 @@
  */
 import { Mount, startMount } from './lib/mount'
 import { FsError, type ErrnoName } from './lib/errors'
+import { mknod, utimens } from './lib/fs-calls'
 
-export { Mount, FsError, type ErrnoName }
+export { Mount, FsError, type ErrnoName, mknod, utimens }
 export type { HandlerError } from './lib/errors'
 
 /** What kind of object a path names. */

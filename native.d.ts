@@ -74,6 +74,14 @@ export declare function errnoNumbers(): Record<string, number>
 
 export declare function layout(): NativeLayout
 
+/**
+ * `mknod(2)`: creates the node `path`, with `mode` its type (`S_IFIFO`, `S_IFSOCK`,
+ * `S_IFCHR`, `S_IFBLK`, `S_IFREG`) and permission bits (the process umask applies), `rdev`
+ * the device number of a device node. Resolves to 0 or a Linux error number (see
+ * `fs_calls`).
+ */
+export declare function mknod(path: string, mode: number, rdev: number): Promise<number>
+
 /** Which data path backed files take (see `FuseMount::data_path`). */
 export interface NativeDataPath {
   passthroughNegotiated: boolean
@@ -188,6 +196,13 @@ export declare function operationNames(): Array<string>
  * process that died.
  */
 export declare function unmountPath(path: string): void
+
+/**
+ * `utimensat(2)` of the node `path` itself, never a symlink's target: each time in
+ * milliseconds since the Unix epoch, or absent to leave it as it is. Resolves to 0 or a Linux
+ * error number (see `fs_calls`).
+ */
+export declare function utimens(path: string, atime?: number | undefined | null, mtime?: number | undefined | null): Promise<number>
 
 /**
  * The checklist of `mountkit doctor` on Windows: WinFsp (installation and DLL, driver service

@@ -1,6 +1,7 @@
 // The less common operations against memfs: statfs, flush/fsync/fsyncdir, access, extended
 // attributes, fallocate, SEEK_DATA/SEEK_HOLE and copy_file_range. Most need python, since
-// Node has no API for them.
+// Node has no API for them. memfs-sparse.test.ts has more of fallocate and SEEK_DATA/SEEK_HOLE,
+// on sparse files.
 import test from 'ava'
 import * as fsp from 'node:fs/promises'
 import { FsError, type FileSystem } from '../index'
@@ -213,7 +214,7 @@ test('extended attributes: set, get, list, remove, ENODATA, and the CREATE/REPLA
   t.deepEqual(await py('out(attempt(os.getxattr, sys.argv[1], "user.x"))', [p('missing')]), { error: 'ENOENT' })
 })
 
-test('fallocate grows a file with zeros; modes memfs cannot honour are EOPNOTSUPP', async (t) => {
+test('fallocate: allocating grows a file with zeros, KEEP_SIZE holds space past the end, PUNCH_HOLE frees a range; other modes are EOPNOTSUPP', async (t) => {
   const memfs = createMemfs()
   const calls: number[][] = []
   const fs = override(memfs, {
@@ -222,7 +223,7 @@ test('fallocate grows a file with zeros; modes memfs cannot honour are EOPNOTSUP
       return memfs.fallocate(path, handle, offset, length, mode, ctx)
     },
   })
-  const { p } = await mountFs(t, fs)
+  const { p } = await mountFs(t, fs, { attrTimeoutMs: 0 })
   await fsp.writeFile(p('f'), 'abc')
   const result = await py(
     [
@@ -231,27 +232,35 @@ test('fallocate grows a file with zeros; modes memfs cannot honour are EOPNOTSUP
       'grown = os.fstat(fd).st_size',
       'os.posix_fallocate(fd, 0, 5)',
       'inside = os.fstat(fd).st_size',
-      'FALLOC_FL_KEEP_SIZE = 1',
+      'FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE = 1, 2, 0x10',
       'libc = ctypes.CDLL(None, use_errno=True)',
       'libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]',
-      'rc = libc.fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 100000)',
-      'keep = errno.errorcode.get(ctypes.get_errno()) if rc != 0 else "ok"',
+      'def fallocate(mode, offset, length):',
+      '    rc = libc.fallocate(fd, mode, offset, length)',
+      '    return errno.errorcode.get(ctypes.get_errno()) if rc != 0 else "ok"',
+      'keep = fallocate(FALLOC_FL_KEEP_SIZE, 0, 100000)',
+      'kept = os.fstat(fd)',
+      'punch = fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1, 2)',
+      'zero = fallocate(FALLOC_FL_ZERO_RANGE, 0, 10)',
       'os.close(fd)',
-      'out({"grown": grown, "inside": inside, "keep": keep})',
+      'out({"grown": grown, "inside": inside, "keep": keep, "keptSize": kept.st_size, "keptBlocks": kept.st_blocks, "punch": punch, "zero": zero})',
     ].join('\n'),
     [p('f')],
   )
-  // Python names errno 95 ENOTSUP; on Linux it is the same number as EOPNOTSUPP.
-  t.deepEqual(result, { grown: 1010, inside: 1010, keep: 'ENOTSUP' })
+  // Python names errno 95 ENOTSUP; on Linux it is the same number as EOPNOTSUPP. 100,000 bytes
+  // held are 196 blocks of 512.
+  t.deepEqual(result, { grown: 1010, inside: 1010, keep: 'ok', keptSize: 1010, keptBlocks: 196, punch: 'ok', zero: 'ENOTSUP' })
   t.deepEqual(calls, [
     [10, 1000, 0],
     [0, 5, 0],
     [0, 100000, 1],
+    [1, 2, 3],
+    [0, 10, 0x10],
   ])
   const bytes = await fsp.readFile(p('f'))
   t.is(bytes.length, 1010)
-  t.is(bytes.subarray(0, 3).toString(), 'abc')
-  t.true(bytes.subarray(3).every((b) => b === 0))
+  t.is(bytes.subarray(0, 1).toString(), 'a')
+  t.true(bytes.subarray(1).every((b) => b === 0), 'the punched bytes and the allocated ones read as zeros')
 })
 
 test('lseek with SEEK_DATA and SEEK_HOLE', async (t) => {

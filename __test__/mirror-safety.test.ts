@@ -3,6 +3,7 @@
 // targets are data, never followed by the mirror), and not while another process swaps a
 // directory of the source for a symlink to somewhere else.
 import test, { type ExecutionContext } from 'ava'
+import { constants } from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsError, type FileSystem, type RequestContext } from '../index'
@@ -78,10 +79,10 @@ test('mirror: a swapped directory never leads a write outside the root while the
     [source, SECONDS],
   )
   // Writers: hold the mounted `d` open as a directory and create, write, rename and remove
-  // names in it through that descriptor (so the callers' own kernels never follow the symlink:
-  // every request reaches the mirror as /d/<name>). Once the kernel has seen `d` turn into a
-  // symlink it fails everything on the old directory with EIO, so then they open `d` again
-  // (O_NOFOLLOW: never the symlink).
+  // names (files, directories, symlinks, FIFOs) in it through that descriptor (so the callers'
+  // own kernels never follow the symlink: every request reaches the mirror as /d/<name>). Once
+  // the kernel has seen `d` turn into a symlink it fails everything on the old directory with
+  // EIO, so then they open `d` again (O_NOFOLLOW: never the symlink).
   const writer = (who: number) =>
     py<Record<string, number>>(
       [
@@ -113,6 +114,7 @@ test('mirror: a swapped directory never leads a write outside the root while the
         '        note("create", create, name),',
         '        note("mkdir", os.mkdir, name + ".d", dir_fd=dfd),',
         '        note("symlink", os.symlink, "/etc/passwd", name + ".l", dir_fd=dfd),',
+        '        note("mkfifo", os.mkfifo, name + ".f", dir_fd=dfd),',
         '        note("rename", os.rename, name, name + ".r", src_dir_fd=dfd, dst_dir_fd=dfd),',
         '        note("stat", os.stat, name + ".r", dir_fd=dfd, follow_symlinks=False),',
         '        note("unlink", os.unlink, name + ".l", dir_fd=dfd),',
@@ -183,6 +185,7 @@ test("mirror handlers called directly with '..' or NUL in a path refuse them (EA
       await outcome(() => fs.open!(path, 0, ctx)),
       await outcome(() => fs.create!(path, 0o644, 0o100 | 0o1, ctx)),
       await outcome(() => fs.mkdir!(path, 0o755, ctx)),
+      await outcome(() => fs.mknod!(path, constants.S_IFIFO | 0o644, 0, ctx)),
       await outcome(() => fs.rmdir!(path, ctx)),
       await outcome(() => fs.unlink!(path, ctx)),
       await outcome(() => fs.rename!('/a/file', path, 0, ctx)),
@@ -198,7 +201,7 @@ test("mirror handlers called directly with '..' or NUL in a path refuse them (EA
       await outcome(() => fs.fsyncdir!(path, 0, false, ctx)),
     ]
   }
-  const expected = Object.fromEntries(escapes.map((path) => [path, Array(18).fill('EACCES')]))
+  const expected = Object.fromEntries(escapes.map((path) => [path, Array(19).fill('EACCES')]))
   t.deepEqual(seen, expected)
   // NUL can never be part of a name.
   for (const path of ['/a\0/file', '/a/fi\0le', '/\0']) {
@@ -219,6 +222,7 @@ test('mirror handlers refuse to create, remove or rename the root itself (EBUSY)
   t.is(await outcome(() => fs.rmdir!('/', ctx)), 'EBUSY')
   t.is(await outcome(() => fs.unlink!('/', ctx)), 'EBUSY')
   t.is(await outcome(() => fs.mkdir!('/', 0o755, ctx)), 'EBUSY')
+  t.is(await outcome(() => fs.mknod!('/', constants.S_IFIFO | 0o644, 0, ctx)), 'EBUSY')
   t.is(await outcome(() => fs.create!('/', 0o644, 0o101, ctx)), 'EBUSY')
   t.is(await outcome(() => fs.symlink!('x', '/', ctx)), 'EBUSY')
   await fsp.mkdir(join(source, 'empty'))
@@ -248,6 +252,7 @@ test('mirror handlers never follow a symlink, absolute or relative, in any compo
       open: () => fs.open!(`${link}/secret`, 0, ctx),
       create: () => fs.create!(`${link}/new`, 0o644, 0o101, ctx),
       mkdir: () => fs.mkdir!(`${link}/newdir`, 0o755, ctx),
+      mknod: () => fs.mknod!(`${link}/fifo`, constants.S_IFIFO | 0o644, 0, ctx),
       unlink: () => fs.unlink!(`${link}/secret`, ctx),
       rmdir: () => fs.rmdir!(`${link}/sub`, ctx),
       renameIn: () => fs.rename!('/a/file', `${link}/moved`, 0, ctx),
@@ -272,6 +277,7 @@ test('mirror handlers never follow a symlink, absolute or relative, in any compo
     seen[`${link} fsyncdir`] = await outcome(() => fs.fsyncdir!(link, 0, false, ctx))
     seen[`${link} mkdir`] = await outcome(() => fs.mkdir!(link, 0o755, ctx))
     seen[`${link} create`] = await outcome(() => fs.create!(link, 0o644, 0o301, ctx))
+    seen[`${link} mknod`] = await outcome(() => fs.mknod!(link, constants.S_IFIFO | 0o644, 0, ctx))
   }
   const expected: Record<string, string> = {}
   for (const link of ['/abs', '/rel', '/a/rel']) {
@@ -285,6 +291,7 @@ test('mirror handlers never follow a symlink, absolute or relative, in any compo
       [`${link} fsyncdir`]: 'ENOTDIR',
       [`${link} mkdir`]: 'EEXIST',
       [`${link} create`]: 'EEXIST',
+      [`${link} mknod`]: 'EEXIST',
     })
   }
   t.deepEqual(seen, expected)

@@ -1,12 +1,12 @@
 // An in-memory POSIX filesystem with the semantics of a local Linux filesystem (tmpfs is the
-// model): hard links, symlinks, special files, xattrs, rename flags, set-ID rules, and files
-// that stay readable and writable after unlink until their last close.
+// model): hard links, symlinks, special files, xattrs, rename flags, set-ID rules, files that
+// stay readable and writable after unlink until their last close, and sparse files (holes take
+// no memory; SEEK_DATA/SEEK_HOLE, fallocate's KEEP_SIZE and PUNCH_HOLE).
 //
 // Permission checks are left to the kernel (mountkit mounts with `defaultPermissions` on);
 // `access` answers for mounts made with it off. Reads do not update atime (as with noatime).
 //
 // Run: tsx examples/memfs.ts <mountpoint>
-import { constants as bufferConstants } from 'node:buffer'
 import {
   FsError,
   mount,
@@ -46,7 +46,10 @@ const SEEK_DATA = 3
 const SEEK_HOLE = 4
 const NAME_MAX = 255
 const BLOCK_SIZE = 4096
-const MAX_FILE_SIZE = bufferConstants.MAX_LENGTH
+const FALLOC_FL_KEEP_SIZE = 0x01
+const FALLOC_FL_PUNCH_HOLE = 0x02
+/** Offsets arrive as JavaScript numbers, which are exact up to 2^53. */
+const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER
 
 /** The kind `mknod` creates for each `S_IFMT` value; 0 means a regular file, as in mknod(2). */
 const KIND_OF_TYPE = new Map<number, FileKind>([
@@ -59,7 +62,10 @@ const KIND_OF_TYPE = new Map<number, FileKind>([
 ])
 
 export interface MemfsOptions {
-  /** Bytes of file data it holds before writes fail with ENOSPC; statfs reports it. Default 1 GiB. */
+  /**
+   * Bytes of file data it holds (holes do not count) before writes fail with ENOSPC; statfs
+   * reports it. Default 1 GiB.
+   */
   capacity?: number
   /** Inodes it holds before creating fails with ENOSPC; statfs reports it. Default 1,000,000. */
   maxInodes?: number
@@ -136,13 +142,56 @@ class Space {
 }
 
 /**
- * A file's bytes: a buffer that grows by doubling, so a run of appends costs amortised O(1)
- * per byte, with a logical size. Bytes past `size` are always zero, so growing the file (by a
- * write past the end or a truncate) exposes zeros without clearing anything.
+ * The longest extent, 1 MiB, the most data the kernel sends in one FUSE read or write. A file
+ * is cut into spans of this length, aligned, and no extent crosses from one span into another.
+ */
+const MAX_EXTENT = 1024 * 1024
+
+/** A run of a file's bytes held in memory. */
+interface Extent {
+  /** The file offset of its first byte. */
+  start: number
+  /** How many bytes it holds. */
+  length: number
+  /** Those bytes, with room to grow on either side; the room is zero and within the span. */
+  bytes: Buffer
+  /** The file offset of `bytes[0]`. */
+  base: number
+}
+
+/**
+ * A file's bytes, held sparsely: a sorted list of extents, each a run of bytes written (or
+ * allocated by fallocate) in a buffer of its own. Holes between extents read as zeros and take
+ * no memory; only the bytes in extents count against capacity and in st_blocks. Bytes at or
+ * past the size are always zero (extents reach past it only when fallocate keeps the size), so
+ * growing a file exposes zeros without clearing anything.
+ *
+ * Extents rather than fixed-size pages, workload by workload:
+ * - Sequential appends, the common case, grow the last extent in place, its room doubling when
+ *   it runs out: amortised O(1) per byte (writes going backwards too: room grows on the side
+ *   an extent grows). A read within one extent's buffer is a view of it, not a copy, and the
+ *   kernel's reads of written data (aligned, 128 KiB to 1 MiB) each fall within one. Pages
+ *   small enough not to waste memory on scattered 4 KiB writes would cut each such read into
+ *   dozens of pieces to copy together, at an object per 4 KiB; pages big enough to serve them
+ *   whole would hold a whole page for each 4 KiB written.
+ * - Random 4 KiB writes: into data, a binary search and a copy in place; into a hole, an extent
+ *   of 4 KiB, which merges with its neighbours as the gaps between them fill.
+ * - 1 MiB writes: an extent each, one copy.
+ * - Extents are at most MAX_EXTENT long, within their span, so growing, merging or cutting one
+ *   copies at most 1 MiB, however big the file (a single buffer copied the whole file each
+ *   time it doubled, and every request waited meanwhile); and dense data is one extent per
+ *   MiB, a binary search over a few thousand per GiB.
+ * - Truncating and punching holes drop the extents in the range and cut at most two; memory
+ *   and capacity come back at once.
+ * - Memory: the bytes held, an object per extent, and spare room in extents that are growing
+ *   or were cut short (a buffer less than a quarter used is replaced by a fitting one).
  */
 class Content {
-  private bytes = Buffer.alloc(0)
+  /** Sorted by `start` and disjoint; extents touch only where one span meets the next. */
+  private readonly extents: Extent[] = []
   private length = 0
+  /** Bytes in extents. */
+  private held = 0
 
   constructor(private readonly space: Space) {}
 
@@ -150,44 +199,240 @@ class Content {
     return this.length
   }
 
+  /** 512-byte blocks held, as st_blocks counts them. */
+  get blocks(): number {
+    return Math.ceil(this.held / 512)
+  }
+
   read(offset: number, length: number): Buffer {
-    if (offset >= this.length) return Buffer.alloc(0)
-    return this.bytes.subarray(offset, Math.min(this.length, offset + length))
+    const end = Math.min(this.length, offset + length)
+    if (offset >= end) return Buffer.alloc(0)
+    const first = this.firstEndingAfter(offset)
+    const extent = this.extents[first]
+    const next = this.extents[first + 1]
+    // Where no other extent holds bytes in the range, and this one's buffer covers it, a view
+    // of the buffer: its room is zero, as the holes it stands for read.
+    if (
+      extent !== undefined &&
+      extent.base <= offset &&
+      end <= extent.base + extent.bytes.length &&
+      (next === undefined || next.start >= end)
+    ) {
+      return extent.bytes.subarray(offset - extent.base, end - extent.base)
+    }
+    // Several extents, or holes no buffer covers: a copy, where holes stay zero.
+    const gathered = Buffer.alloc(end - offset)
+    for (let i = first; i < this.extents.length && this.extents[i].start < end; i++) {
+      const { start, length: held, bytes, base } = this.extents[i]
+      const from = Math.max(offset, start)
+      bytes.copy(gathered, from - offset, from - base, Math.min(end, start + held) - base)
+    }
+    return gathered
   }
 
   write(data: Uint8Array, offset: number): void {
-    const end = offset + data.length
-    if (end > this.length) this.grow(end)
-    this.bytes.set(data, offset)
+    const end = endOf(offset, data.length)
+    this.charge(data.length - this.heldWithin(offset, end))
+    this.place(offset, end, data)
+    if (end > this.length) this.length = end
   }
 
   resize(size: number): void {
-    if (size >= this.length) {
-      this.grow(size)
-      return
-    }
-    this.space.adjust(size - this.length)
-    if (size < this.bytes.length / 4) {
-      // Give memory back once most of it is unused.
-      const smaller = Buffer.alloc(size)
-      this.bytes.copy(smaller, 0, 0, size)
-      this.bytes = smaller
-    } else {
-      this.bytes.fill(0, size, this.length)
-    }
+    if (size > MAX_FILE_SIZE) throw new FsError('EFBIG')
+    if (size < this.length) this.discard(size, Infinity)
     this.length = size
   }
 
-  private grow(size: number): void {
-    if (size > MAX_FILE_SIZE) throw new FsError('EFBIG')
-    this.space.adjust(size - this.length)
-    if (size > this.bytes.length) {
-      const bigger = Buffer.alloc(Math.min(MAX_FILE_SIZE, Math.max(size, this.bytes.length * 2)))
-      this.bytes.copy(bigger, 0, 0, this.length)
-      this.bytes = bigger
-    }
-    this.length = size
+  /**
+   * fallocate's allocation: holds zeros in the holes of the range, so that writes there cannot
+   * fail for want of space, and grows the size to the range's end unless `keepSize`.
+   */
+  allocate(offset: number, length: number, keepSize: boolean): void {
+    const end = endOf(offset, length)
+    const holes = this.holesWithin(offset, end)
+    this.charge(holes.reduce((sum, [from, to]) => sum + to - from, 0))
+    for (const [from, to] of holes) this.place(from, to, undefined)
+    if (!keepSize && end > this.length) this.length = end
   }
+
+  /** fallocate's PUNCH_HOLE: the range reads as zeros and holds nothing; the size stays. */
+  punchHole(offset: number, length: number): void {
+    this.discard(offset, offset + length)
+  }
+
+  /** SEEK_DATA: the first offset at or after `offset` that holds data. */
+  nextData(offset: number): number {
+    this.checkSeek(offset)
+    const next = this.extents[this.firstEndingAfter(offset)]
+    if (next === undefined || next.start >= this.length) throw new FsError('ENXIO')
+    return Math.max(offset, next.start)
+  }
+
+  /** SEEK_HOLE: the first offset at or after `offset` in a hole; the end of the file is one. */
+  nextHole(offset: number): number {
+    this.checkSeek(offset)
+    let at = offset
+    for (let i = this.firstEndingAfter(offset); i < this.extents.length && this.extents[i].start <= at; i++) {
+      at = this.extents[i].start + this.extents[i].length
+    }
+    return Math.min(at, this.length)
+  }
+
+  /** As on Linux, SEEK_DATA and SEEK_HOLE start inside the file. */
+  private checkSeek(offset: number): void {
+    if (offset < 0 || offset >= this.length) throw new FsError('ENXIO')
+  }
+
+  /** Counts `bytes` more held (fewer when negative), refusing them all past capacity. */
+  private charge(bytes: number): void {
+    this.space.adjust(bytes)
+    this.held += bytes
+  }
+
+  /** The index of the first extent ending after `offset`: the one holding it, or the next. */
+  private firstEndingAfter(offset: number): number {
+    let low = 0
+    let high = this.extents.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      const extent = this.extents[middle]
+      if (extent.start + extent.length > offset) high = middle
+      else low = middle + 1
+    }
+    return low
+  }
+
+  /** How many bytes of [from, to) extents hold. */
+  private heldWithin(from: number, to: number): number {
+    let held = 0
+    for (let i = this.firstEndingAfter(from); i < this.extents.length && this.extents[i].start < to; i++) {
+      const { start, length } = this.extents[i]
+      held += Math.min(to, start + length) - Math.max(from, start)
+    }
+    return held
+  }
+
+  /** The holes in [from, to), as [start, end) pairs. */
+  private holesWithin(from: number, to: number): [number, number][] {
+    const holes: [number, number][] = []
+    let at = from
+    for (let i = this.firstEndingAfter(from); i < this.extents.length && this.extents[i].start < to; i++) {
+      const { start, length } = this.extents[i]
+      if (start > at) holes.push([at, start])
+      at = start + length
+    }
+    if (at < to) holes.push([at, to])
+    return holes
+  }
+
+  /** Holds `data` at [start, end); zeros when it is undefined, which only holes may receive. */
+  private place(start: number, end: number, data: Uint8Array | undefined): void {
+    for (let from = start; from < end; ) {
+      const to = Math.min(end, from - (from % MAX_EXTENT) + MAX_EXTENT)
+      this.placeInSpan(from, to, data?.subarray(from - start, to - start))
+      from = to
+    }
+  }
+
+  /**
+   * `place` within one MAX_EXTENT-aligned span: the extents of the span that [start, end)
+   * overlaps or touches become one, holding it too; if there are none, it gets its own.
+   */
+  private placeInSpan(start: number, end: number, data: Uint8Array | undefined): void {
+    const extents = this.extents
+    const spanStart = start - (start % MAX_EXTENT)
+    const spanEnd = spanStart + MAX_EXTENT
+    // From the first extent ending at or after `start`, unless that is the previous span's,
+    // ending where this one starts.
+    let first = this.firstEndingAfter(start - 1)
+    if (first < extents.length && extents[first].start < spanStart) first++
+    let last = first
+    while (last < extents.length && extents[last].start <= end && extents[last].start < spanEnd) last++
+    if (first === last) {
+      extents.splice(first, 0, { start, length: end - start, bytes: newBytes(end - start, data), base: start })
+      return
+    }
+    const mergedStart = Math.min(start, extents[first].start)
+    const mergedEnd = Math.max(end, extents[last - 1].start + extents[last - 1].length)
+    // The longest keeps its buffer if the result fits there, and the others are copied in: a
+    // byte moves only when its extent joins a longer one, so filling a span in any order
+    // copies each byte O(log n) times.
+    let longest = extents[first]
+    for (let i = first + 1; i < last; i++) if (extents[i].length > longest.length) longest = extents[i]
+    let merged = longest
+    if (mergedStart < longest.base || mergedEnd > longest.base + longest.bytes.length) {
+      // A new buffer with twice the room (within the span), on the side it grows, so that
+      // appends, and writes going backwards, cost amortised O(1) per byte.
+      const room = Math.min(MAX_EXTENT, Math.max(mergedEnd - mergedStart, 2 * longest.bytes.length))
+      const base = mergedStart < longest.start ? Math.max(spanStart, mergedEnd - room) : Math.min(mergedStart, spanEnd - room)
+      merged = { start: mergedStart, length: 0, bytes: Buffer.alloc(room), base }
+    }
+    for (let i = first; i < last; i++) if (extents[i] !== merged) copyHeld(extents[i], merged)
+    if (data !== undefined) merged.bytes.set(data, start - merged.base)
+    merged.start = mergedStart
+    merged.length = mergedEnd - mergedStart
+    if (merged !== extents[first] || last > first + 1) extents.splice(first, last - first, merged)
+  }
+
+  /** Drops what extents hold in [from, to): it reads as zeros again, and its space is free. */
+  private discard(from: number, to: number): void {
+    let freed = 0
+    let i = this.firstEndingAfter(from)
+    while (i < this.extents.length && this.extents[i].start < to) {
+      const extent = this.extents[i]
+      const end = extent.start + extent.length
+      const cutStart = Math.max(from, extent.start)
+      const cutEnd = Math.min(to, end)
+      freed += cutEnd - cutStart
+      // What follows the cut is copied out before what precedes it is cut short.
+      const after = cutEnd < end ? copiedOut(extent, cutEnd, end) : undefined
+      const kept: Extent[] = []
+      if (cutStart > extent.start) kept.push(shortened(extent, cutStart - extent.start))
+      if (after !== undefined) kept.push(after)
+      this.extents.splice(i, 1, ...kept)
+      i += kept.length
+    }
+    this.charge(-freed)
+  }
+}
+
+/** `offset + length`, refused with EFBIG past the largest file. */
+function endOf(offset: number, length: number): number {
+  const end = offset + length
+  if (end > MAX_FILE_SIZE) throw new FsError('EFBIG')
+  return end
+}
+
+/** A buffer of its own, of `length` bytes: `data`, or zeros. */
+function newBytes(length: number, data: Uint8Array | undefined): Buffer {
+  const bytes = Buffer.alloc(length)
+  if (data !== undefined) bytes.set(data)
+  return bytes
+}
+
+/** Copies what `from` holds into `to`'s buffer, at its place in the file. */
+function copyHeld(from: Extent, to: Extent): void {
+  const at = from.start - from.base
+  from.bytes.copy(to.bytes, from.start - to.base, at, at + from.length)
+}
+
+/** The bytes `extent` holds in [from, to), as an extent with a buffer of its own. */
+function copiedOut(extent: Extent, from: number, to: number): Extent {
+  const bytes = newBytes(to - from, extent.bytes.subarray(from - extent.base, to - extent.base))
+  return { start: from, length: to - from, bytes, base: from }
+}
+
+/** `extent` cut to its first `length` bytes; a buffer less than a quarter used is replaced. */
+function shortened(extent: Extent, length: number): Extent {
+  const at = extent.start - extent.base
+  if (length < extent.bytes.length / 4) {
+    extent.bytes = newBytes(length, extent.bytes.subarray(at, at + length))
+    extent.base = extent.start
+  } else {
+    extent.bytes.fill(0, at + length, at + extent.length)
+  }
+  extent.length = length
+  return extent
 }
 
 function statOf(node: Inode): Stat {
@@ -199,6 +444,8 @@ function statOf(node: Inode): Stat {
     gid: node.gid,
     nlink: node.nlink,
     size: sizeOf(node),
+    // A file's blocks are what it holds, holes excluded; other kinds take the size rounded up.
+    blocks: node.kind === 'file' ? node.content.blocks : undefined,
     rdev: 'rdev' in node ? node.rdev : 0,
     atime: node.atime,
     mtime: node.mtime,
@@ -493,7 +740,8 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
     },
 
     read(path, handle, offset, length) {
-      // A view, not a copy: mountkit copies the reply out before any other handler runs.
+      // Mostly a view of the file's buffer, not a copy (see Content): mountkit copies the reply
+      // out before any other handler runs.
       return regularFile(nodeOf(path, handle)).content.read(offset, length)
     },
 
@@ -685,22 +933,27 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
     },
 
     fallocate(path, handle, offset, length, mode, ctx) {
-      // Only plain allocation: memory is not reserved ahead, so KEEP_SIZE could not keep its
-      // promise that later writes in the range will not fail, and there are no holes to punch.
-      if (mode !== 0) throw new FsError('EOPNOTSUPP')
+      // tmpfs's modes: allocation, which may keep the size, and punching a hole, which Linux
+      // accepts only with KEEP_SIZE. Each counts as a change of content there, as here.
       const file = regularFile(nodeOf(path, handle))
-      if (offset + length > file.content.size) {
-        file.content.resize(offset + length)
-        contentChanged(file, ctx)
+      switch (mode) {
+        case 0:
+        case FALLOC_FL_KEEP_SIZE:
+          file.content.allocate(offset, length, mode === FALLOC_FL_KEEP_SIZE)
+          break
+        case FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
+          file.content.punchHole(offset, length)
+          break
+        default:
+          throw new FsError('EOPNOTSUPP')
       }
+      contentChanged(file, ctx)
     },
 
     lseek(path, handle, offset, whence) {
       if (whence !== SEEK_DATA && whence !== SEEK_HOLE) throw new FsError('EINVAL')
-      // Files here have no holes: all data up to the size, one implicit hole at the end.
-      const size = regularFile(nodeOf(path, handle)).content.size
-      if (offset >= size) throw new FsError('ENXIO')
-      return whence === SEEK_DATA ? offset : size
+      const content = regularFile(nodeOf(path, handle)).content
+      return whence === SEEK_DATA ? content.nextData(offset) : content.nextHole(offset)
     },
   }
 }

@@ -24,10 +24,37 @@
 // follows it, so an absolute target points outside the mount exactly as it does in the real
 // directory. The mirror itself never follows one.
 //
-// Left out, because Node has no API for them: extended attributes, mknod (fifos, devices),
-// fallocate, SEEK_DATA/SEEK_HOLE, and RENAME_EXCHANGE (see rename). Those requests fail with
-// ENOSYS, which the kernel reports to callers as "not supported". `access` is left to the
-// kernel's permission checks. New files belong to the user running the mirror.
+// Ownership: what a caller creates is the caller's, as if the kernel had made it for them in
+// the source directory (Linux's inode_init_owner). A new file, directory, symlink, FIFO,
+// socket or device node belongs to the request's uid; its group is the request's gid, or the
+// directory's group when the directory has the set-group-ID bit, and a new directory there
+// inherits that bit. A hard link is a new name, not a new node, and changes no owner. Node's
+// fs calls run on libuv's thread pool, where no per-request filesystem uid can be set, so the
+// mirror creates the node, then opens exactly that node (O_PATH|O_NOFOLLOW, in the directory
+// it resolved, never following a symlink) and changes its owner, then its mode, through that
+// descriptor: chown clears the set-user- and set-group-ID bits of a file, and the mirror's
+// own umask must not cut what the caller asked for, so the mode comes last and is set exactly.
+// Set-ID bits the caller may not have are already gone: the caller's kernel strips them from
+// the mode (and on chmod, chown and writes) before the request reaches the mirror. Only root
+// can give a node to another user: a mirror that runs as another user leaves new nodes its
+// own, grouped as the host kernel groups them (its own group, or the set-group-ID directory's);
+// without allowOther, that user is the only caller anyway. Between creating a node
+// and opening it there is a moment when another process that can write that directory could
+// put another node under the name; that node, in the same directory, would get the caller as
+// its owner. Closing that needs the caller's identity on the creating thread (setfsuid), which
+// JavaScript cannot have.
+//
+// Special files: mkfifo, mknod and binding a UNIX socket all arrive as mknod, which the mirror
+// passes on with mountkit's `mknod` (node:fs has none); devices need the mirror to run as root.
+// On Windows, which has no special files (WinFsp and Dokan never ask for one), mknod answers
+// ENOSYS. Times go through mountkit's `utimens` too: Node's lutimes cannot leave one time
+// unchanged, and cuts times to microseconds through a floating-point number of seconds (on
+// Windows, lutimes is what there is).
+//
+// Left out, because Node has no API for them: extended attributes, fallocate,
+// SEEK_DATA/SEEK_HOLE, and RENAME_EXCHANGE (see rename). Those requests fail with ENOSYS,
+// which the kernel reports to callers as "not supported". `access` is left to the kernel's
+// permission checks.
 //
 // Run: tsx examples/mirror.ts <source-dir> <mountpoint>
 import { constants, existsSync, realpathSync, statSync, type Stats } from 'node:fs'
@@ -36,13 +63,16 @@ import type { FileHandle } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import {
   FsError,
+  mknod,
   mount,
   RENAME_EXCHANGE,
   RENAME_NOREPLACE,
   type DirEntry,
   type FileKind,
   type FileSystem,
+  type RequestContext,
   type Stat,
+  utimens,
 } from '../index' // in an application: from 'mountkit'
 
 // Request flags use Linux numbering on every platform; these are the ones a passthrough passes
@@ -66,6 +96,7 @@ const O_DIRECTORY = constants.O_DIRECTORY ?? 0
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0
 /** How each directory on the way to a request's node is opened (Linux). */
 const STEP = O_PATH | O_DIRECTORY | O_NOFOLLOW
+const S_ISGID = 0o2000
 
 /**
  * A directory on the way to a request's node, reached without following a symlink. On Linux
@@ -149,6 +180,8 @@ export function createMirror(root: string): FileSystem {
   if (!WINDOWS && !existsSync('/proc/self/fd')) throw new Error('createMirror(): needs /proc mounted on Linux')
   const files = new Map<number, FileHandle>()
   let lastHandle = 0
+  /** Only root can give a new node to its caller (see "Ownership" at the top of this file). */
+  const givesOwnership = !WINDOWS && process.geteuid?.() === 0
 
   /** The names of a request path, checked (see the top of this file). */
   function namesOf(path: string): string[] {
@@ -197,16 +230,16 @@ export function createMirror(root: string): FileSystem {
 
   /**
    * Runs `use` with a path that names the last component of `path` in its directory, opened
-   * as above. The root is no entry of any directory here: creating, removing or renaming it
-   * is refused (EBUSY), as the kernel refuses it for a mount's root.
+   * as above, and that directory. The root is no entry of any directory here: creating,
+   * removing or renaming it is refused (EBUSY), as the kernel refuses it for a mount's root.
    */
-  async function atEntry<T>(path: string, use: (entry: string) => Promise<T>): Promise<T> {
+  async function atEntry<T>(path: string, use: (entry: string, dir: Directory) => Promise<T>): Promise<T> {
     const names = namesOf(path)
     const last = names.pop()
     if (last === undefined) throw new FsError('EBUSY')
     const dir = await openDirectory(names)
     try {
-      return await use(dir.inside(last))
+      return await use(dir.inside(last), dir)
     } finally {
       await dir.close()
     }
@@ -230,6 +263,35 @@ export function createMirror(root: string): FileSystem {
     try {
       if ((await node.stat()).isSymbolicLink()) throw new FsError('EOPNOTSUPP')
       await fsp.chmod(itself(node), mode)
+    } finally {
+      await node.close()
+    }
+  }
+
+  /**
+   * Makes `node`, which the request `ctx` has just created in `dir` and which is open here,
+   * the caller's, with exactly `mode` (see "Ownership" at the top of this file). Linux only.
+   */
+  async function giveToCaller(node: FileHandle, dir: Directory, mode: number, ctx: RequestContext): Promise<void> {
+    // The directory itself, through the descriptor the node was created in.
+    const [made, parent] = await Promise.all([node.stat(), fsp.lstat(dir.inside('.'))])
+    const inherits = (parent.mode & S_ISGID) !== 0
+    const gid = inherits ? parent.gid : ctx.gid
+    const chown = givesOwnership && (made.uid !== ctx.uid || made.gid !== gid)
+    // Through /proc, because an O_PATH descriptor refuses fchown and fchmod; the link names
+    // the open node itself, a symlink included, and is not followed any further.
+    if (chown) await fsp.chown(itself(node), ctx.uid, gid)
+    // A symlink's mode is always 0777 on Linux, and cannot be changed.
+    if (made.isSymbolicLink()) return
+    const wanted = made.isDirectory() && inherits ? mode | S_ISGID : mode
+    if (chown || (made.mode & 0o7777) !== wanted) await fsp.chmod(itself(node), wanted)
+  }
+
+  /** {@link giveToCaller} for the node just created at `entry`, opened without following it. */
+  async function giveEntryToCaller(entry: string, dir: Directory, mode: number, ctx: RequestContext): Promise<void> {
+    const node = await fsp.open(entry, O_PATH | O_NOFOLLOW)
+    try {
+      await giveToCaller(node, dir, mode, ctx)
     } finally {
       await node.close()
     }
@@ -315,23 +377,25 @@ export function createMirror(root: string): FileSystem {
       )
     },
 
-    async create(path, mode, flags) {
-      const file = await atEntry(path, async (entry) => {
+    async create(path, mode, flags, ctx) {
+      const file = await atEntry(path, async (entry, dir) => {
+        let created: FileHandle
         try {
-          return await fsp.open(entry, hostOpenFlags(flags) | constants.O_CREAT | constants.O_EXCL, mode)
+          created = await fsp.open(entry, hostOpenFlags(flags) | constants.O_CREAT | constants.O_EXCL, mode)
         } catch (error) {
           // Someone created the name since the kernel looked; without O_EXCL, just open it.
           if (errorCode(error) !== 'EEXIST' || (flags & LINUX_O_EXCL) !== 0) throw error
           return await fsp.open(entry, hostOpenFlags(flags))
         }
+        try {
+          // Windows has no owners to give; the mirror's umask still must not cut the mode.
+          await (WINDOWS ? created.chmod(mode) : giveToCaller(created, dir, mode, ctx))
+        } catch (error) {
+          await created.close()
+          throw error
+        }
+        return created
       })
-      try {
-        // The mirror's umask applied on top of the caller's; set exactly what was asked.
-        await file.chmod(mode)
-      } catch (error) {
-        await file.close()
-        throw error
-      }
       return remember(file)
     },
 
@@ -388,10 +452,17 @@ export function createMirror(root: string): FileSystem {
       }
     },
 
-    async mkdir(path, mode) {
-      await atEntry(path, async (entry) => {
+    async mkdir(path, mode, ctx) {
+      await atEntry(path, async (entry, dir) => {
         await fsp.mkdir(entry, mode)
-        await setMode(entry, mode)
+        await (WINDOWS ? setMode(entry, mode) : giveEntryToCaller(entry, dir, mode, ctx))
+      })
+    },
+
+    async mknod(path, mode, rdev, ctx) {
+      await atEntry(path, async (entry, dir) => {
+        await mknod(entry, mode, rdev) // mountkit's, on the host: node:fs has none
+        await giveEntryToCaller(entry, dir, mode & 0o7777, ctx)
       })
     },
 
@@ -412,8 +483,11 @@ export function createMirror(root: string): FileSystem {
       )
     },
 
-    async symlink(target, path) {
-      await atEntry(path, (entry) => fsp.symlink(target, entry))
+    async symlink(target, path, ctx) {
+      await atEntry(path, async (entry, dir) => {
+        await fsp.symlink(target, entry)
+        if (!WINDOWS) await giveEntryToCaller(entry, dir, 0o777, ctx)
+      })
     },
 
     async readlink(path) {
@@ -434,8 +508,9 @@ export function createMirror(root: string): FileSystem {
 
     async utimens(path, atime, mtime) {
       await atNode(path, async (entry) => {
+        if (!WINDOWS) return utimens(entry, atime, mtime) // mountkit's (see the top of this file)
         if (atime === undefined || mtime === undefined) {
-          // Keep the untouched time, in seconds with the finest precision Node passes on.
+          // lutimes sets both: keep the untouched time, as closely as Node passes it on.
           const current = await fsp.lstat(entry, { bigint: true })
           await fsp.lutimes(
             entry,

@@ -24,11 +24,17 @@ section "Debian packages"
 #   wine, wine64              runs the Windows build, its tests and Windows Node.js
 #   curl, openssl, ca-certificates
 #                             fetch and check the Windows test tools
+#   libacl1-dev               libacl to link against: `cargo install pjdfstest` builds its ACL
+#                             support (the exacl crate) with it
+#   acl                       what pjdfstest's README asks for at run time: libacl and the
+#                             getfacl/setfacl tools, to look at a file's ACL when a case fails
+#   mount                     mount and umount: __test__/pjdfstest.test.ts mounts the tmpfs memfs is
+#                             compared with, and pjdfstest bind-mounts for its rmdir EBUSY cases
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   fuse3 attr python3 build-essential pkg-config libfuse3-dev libfuse2 fio \
   rustc-web cargo-web rust-web-src mingw-w64 mingw-w64-tools wine wine64 \
-  curl openssl ca-certificates >/dev/null
+  curl openssl ca-certificates libacl1-dev acl mount >/dev/null
 echo "installed"
 
 section "fsx 0.3.2 (the data-integrity exerciser __test__/integrity.test.ts runs)"
@@ -38,6 +44,32 @@ if [ -x "$fsx_bin" ] && [ "$("$fsx_bin" --version 2>/dev/null)" = "fsx 0.3.2" ];
   echo "fsx 0.3.2 is installed: $fsx_bin"
 else
   cargo install fsx --version 0.3.2 --locked
+fi
+
+section "pjdfstest 0.2.1 (the POSIX conformance suite __test__/pjdfstest.test.ts runs)"
+# BSD-2-Clause: a separate program the tests run, installed here, never linked or shipped.
+pjdfstest_bin=$(command -v pjdfstest || echo "$HOME/.cargo/bin/pjdfstest")
+if [ -x "$pjdfstest_bin" ] && [ "$("$pjdfstest_bin" --version 2>/dev/null)" = "pjdfstest 0.2.1" ]; then
+  echo "pjdfstest 0.2.1 is installed: $pjdfstest_bin"
+else
+  cargo install pjdfstest --version 0.2.1 --locked
+fi
+
+section "pjdfstest's dummy users: nobody and tests, each with its own group"
+# pjdfstest 0.2.1 switches to these two users (with each one's primary group: nogroup for
+# nobody on Debian) for its permission cases; without them it refuses to start. Debian has
+# nobody; tests is created as a system user that cannot log in, only where it is missing.
+if ! getent passwd nobody >/dev/null; then
+  echo "the user nobody is missing; Debian's base-passwd provides it (uid 65534)" >&2
+  exit 1
+fi
+if getent passwd tests >/dev/null; then
+  echo "the user tests exists: $(id tests)"
+else
+  if getent group tests >/dev/null; then group_option=(--gid tests); else group_option=(--user-group); fi
+  as_root useradd --system "${group_option[@]}" --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin --comment "Dummy user for pjdfstest" tests
+  echo "created the user tests: $(id tests)"
 fi
 
 section "npm dependencies"

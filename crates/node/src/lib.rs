@@ -2,7 +2,8 @@
 //!
 //! The napi-rs addon: the only crate that knows about JavaScript. It implements the core's
 //! [`Dispatch`](mountkit_core::Dispatch) by forwarding requests to JavaScript handlers in
-//! batches (see the `bridge` module), and exposes mount/unmount to `lib/mount.ts`.
+//! batches (see the `bridge` module), and exposes mount/unmount to `lib/mount.ts`, and the
+//! filesystem calls `node:fs` lacks to `lib/fs-calls.ts` (see the `fs_calls` module).
 
 mod auto;
 mod backend;
@@ -10,6 +11,7 @@ mod bridge;
 mod convert;
 mod crossing;
 mod doctor;
+mod fs_calls;
 mod payload;
 mod write_pool;
 
@@ -77,6 +79,27 @@ pub fn operation_names() -> Vec<&'static str> {
 #[napi]
 pub fn unmount_path(path: String) -> Result<()> {
     backend::unmount_path(&path)
+}
+
+/// `mknod(2)`: creates the node `path`, with `mode` its type (`S_IFIFO`, `S_IFSOCK`,
+/// `S_IFCHR`, `S_IFBLK`, `S_IFREG`) and permission bits (the process umask applies), `rdev`
+/// the device number of a device node. Resolves to 0 or a Linux error number (see
+/// `fs_calls`).
+#[napi(js_name = "mknod", ts_return_type = "Promise<number>")]
+pub fn make_node(path: String, mode: u32, rdev: i64) -> AsyncTask<fs_calls::MakeNode> {
+    AsyncTask::new(fs_calls::MakeNode { path, mode, rdev })
+}
+
+/// `utimensat(2)` of the node `path` itself, never a symlink's target: each time in
+/// milliseconds since the Unix epoch, or absent to leave it as it is. Resolves to 0 or a Linux
+/// error number (see `fs_calls`).
+#[napi(js_name = "utimens", ts_return_type = "Promise<number>")]
+pub fn set_times(
+    path: String,
+    atime: Option<i64>,
+    mtime: Option<i64>,
+) -> AsyncTask<fs_calls::SetTimes> {
+    AsyncTask::new(fs_calls::SetTimes { path, atime, mtime })
 }
 
 #[napi(object)]
