@@ -10,7 +10,7 @@ use std::sync::Arc;
 use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::Dispatch;
 
-use crate::errors::{format_library_version, DokanUnavailable};
+use crate::errors::{format_library_version, DokanMountError, DokanUnavailable};
 
 /// What [`probe`] found installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +64,7 @@ impl DokanMount {
     pub fn mount(
         options: &WindowsOptions,
         dispatch: Arc<dyn Dispatch>,
-    ) -> Result<DokanMount, String> {
+    ) -> Result<DokanMount, DokanMountError> {
         imp::mount(options, dispatch).map(|inner| DokanMount { inner })
     }
 
@@ -104,7 +104,7 @@ mod imp {
     use super::DokanInstall;
     use crate::callbacks::{self, Volume};
     use crate::config::{DokanConfig, DOKAN_API_VERSION};
-    use crate::errors::{describe_mount_error, is_dokan2, DokanUnavailable, DOKAN_SUCCESS};
+    use crate::errors::{is_dokan2, DokanMountError, DokanUnavailable, DOKAN_SUCCESS};
     use crate::ffi::{
         DOKAN_HANDLE, DOKAN_OPERATIONS, DOKAN_OPTIONS, VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE,
     };
@@ -182,10 +182,13 @@ mod imp {
         })
     }
 
-    pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Mounted, String> {
+    pub fn mount(
+        options: &WindowsOptions,
+        dispatch: Arc<dyn Dispatch>,
+    ) -> Result<Mounted, DokanMountError> {
         options.validate()?;
-        probe().map_err(|unavailable| unavailable.to_string())?;
-        let api = loader::api().map_err(|unavailable| unavailable.to_string())?;
+        probe()?;
+        let api = loader::api()?;
         let config = DokanConfig::from_options(options);
         let requested = options.mount_point.to_windows_string();
         let volume = Arc::new(Volume {
@@ -237,7 +240,10 @@ mod imp {
             release_library(api);
             // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
             drop(unsafe { Box::from_raw(parts) });
-            return Err(describe_mount_error(code, &options.mount_point));
+            return Err(DokanMountError::CreateFailed {
+                code,
+                mount_point: options.mount_point.clone(),
+            });
         }
         Ok(Mounted {
             api,
@@ -293,7 +299,7 @@ mod imp {
     use mountkit_core::Dispatch;
 
     use super::DokanInstall;
-    use crate::errors::DokanUnavailable;
+    use crate::errors::{DokanMountError, DokanUnavailable};
 
     fn unsupported() -> DokanUnavailable {
         DokanUnavailable::NotWindows {
@@ -312,8 +318,8 @@ mod imp {
     pub fn mount(
         _options: &WindowsOptions,
         _dispatch: Arc<dyn Dispatch>,
-    ) -> Result<Mounted, String> {
-        Err(unsupported().to_string())
+    ) -> Result<Mounted, DokanMountError> {
+        Err(DokanMountError::Unavailable(unsupported()))
     }
 
     impl Mounted {
@@ -361,6 +367,12 @@ mod tests {
         let error = DokanMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
             .err()
             .unwrap();
-        assert!(error.contains("Windows"), "{error}");
+        assert_eq!(
+            error,
+            DokanMountError::Unavailable(DokanUnavailable::NotWindows {
+                os: std::env::consts::OS
+            })
+        );
+        assert!(error.to_string().contains("Windows"), "{error}");
     }
 }

@@ -14,6 +14,7 @@ use mountkit_core::Dispatch;
 use parking_lot::Mutex;
 
 use crate::adapter::{Adapter, CachePolicy};
+use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
 
@@ -141,12 +142,13 @@ const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
 
 impl FuseMount {
     /// Mounts at `mountpoint`, an existing empty directory, and serves requests with
-    /// `dispatch`. Returns once the kernel has completed the FUSE handshake.
+    /// `dispatch`. Returns once the kernel has completed the FUSE handshake. On failure
+    /// nothing is mounted, and the [`FuseMountError`] says what was wrong and what to do.
     pub fn mount(
         mountpoint: &Path,
         dispatch: Arc<dyn Dispatch>,
         options: &FuseOptions,
-    ) -> io::Result<FuseMount> {
+    ) -> Result<FuseMount, FuseMountError> {
         let mountpoint = prepare_mountpoint(mountpoint, options.force)?;
         let mut mount_options = vec![
             MountOption::FSName(options.fs_name.clone()),
@@ -183,7 +185,10 @@ impl FuseMount {
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
         let notifier = session.notifier();
         let connection = connection_of(&mountpoint);
-        let session = session.spawn()?;
+        let session = session.spawn().map_err(|source| FuseMountError::Io {
+            path: mountpoint.clone(),
+            source,
+        })?;
         Ok(FuseMount {
             session: Some(session),
             mountpoint,
@@ -379,79 +384,70 @@ fn abort_connection(connection: u32) {
     }
 }
 
-fn prepare_mountpoint(mountpoint: &Path, force: bool) -> io::Result<PathBuf> {
+fn prepare_mountpoint(mountpoint: &Path, force: bool) -> Result<PathBuf, FuseMountError> {
+    let io_error = |source| FuseMountError::Io {
+        path: mountpoint.to_owned(),
+        source,
+    };
     // The mount table comes first: anything that stats a mount point this very process serves
     // would wait on its own answers.
     if let Some((_, fstype)) = mount_entry(mountpoint) {
         if fstype.starts_with("fuse") && force {
-            unmount_path(mountpoint)?;
+            unmount_path(mountpoint).map_err(io_error)?;
         } else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} is already a mount point ({fstype}); unmount it first{}",
-                    mountpoint.display(),
-                    if fstype.starts_with("fuse") {
-                        " or pass { force: true } to replace a stale one"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
+            return Err(FuseMountError::AlreadyMounted {
+                path: mountpoint.to_owned(),
+                fstype,
+            });
         }
     }
-    let mountpoint = mountpoint.canonicalize().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!(
-                "mount point {} is not usable: {e}; create an empty directory there first",
-                mountpoint.display()
-            ),
-        )
-    })?;
-    let metadata = fs::metadata(&mountpoint)?;
+    let resolved = mountpoint
+        .canonicalize()
+        .map_err(|source| FuseMountError::Unusable {
+            path: mountpoint.to_owned(),
+            source,
+        })?;
+    let metadata = fs::metadata(&resolved).map_err(io_error)?;
     if !metadata.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            format!("mount point {} is not a directory", mountpoint.display()),
-        ));
+        return Err(FuseMountError::NotADirectory { path: resolved });
     }
-    if fs::read_dir(&mountpoint)?.next().is_some() {
-        return Err(io::Error::new(
-            io::ErrorKind::DirectoryNotEmpty,
-            format!(
-                "mount point {} is not empty; mounting over it would hide its files — use an empty directory",
-                mountpoint.display()
-            ),
-        ));
+    if fs::read_dir(&resolved).map_err(io_error)?.next().is_some() {
+        return Err(FuseMountError::NotEmpty { path: resolved });
     }
-    Ok(mountpoint)
+    Ok(resolved)
 }
 
-fn explain_mount_error(err: io::Error, mountpoint: &Path, options: &FuseOptions) -> io::Error {
-    let text = err.to_string();
+/// Why the kernel refused to mount, with what this machine's set-up shows: fuser reports
+/// fusermount3's failures only as text, so its words are what tells them apart.
+fn explain_mount_error(
+    source: io::Error,
+    mountpoint: &Path,
+    options: &FuseOptions,
+) -> FuseMountError {
+    let text = source.to_string();
     let device_refused = fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/fuse")
         .is_err_and(|e| e.kind() == io::ErrorKind::PermissionDenied);
-    let hint = if !Path::new("/dev/fuse").exists() {
-        "/dev/fuse is missing: load the kernel module (`modprobe fuse`), or in a container start it with `--device /dev/fuse`"
+    let problem = if !Path::new("/dev/fuse").exists() {
+        FuseSetupProblem::NoDevice
     } else if device_refused {
-        "this user may not open /dev/fuse, which every FUSE mount needs (fusermount3 included): ask an administrator to make it mode 0666 (`chmod 0666 /dev/fuse`, the usual default), or mount as root"
-    } else if err.kind() == io::ErrorKind::NotFound && text.contains("fusermount") {
-        "not running as root and fusermount3 is not installed: install the fuse3 package (`apt install fuse3`)"
+        FuseSetupProblem::DeviceRefused
+    } else if source.kind() == io::ErrorKind::NotFound && text.contains("fusermount") {
+        FuseSetupProblem::NoFusermount
     } else if text.contains("allow_other") || (options.allow_other && text.contains("fusermount")) {
-        "allowOther needs `user_allow_other` in /etc/fuse.conf when not running as root"
-    } else if err.kind() == io::ErrorKind::PermissionDenied {
-        "permission denied: run as root, or install fuse3 so fusermount3 can mount for this user, and check that you own the mount point"
+        FuseSetupProblem::AllowOtherRefused
+    } else if source.kind() == io::ErrorKind::PermissionDenied {
+        FuseSetupProblem::PermissionDenied
     } else {
-        "run `npx mountkit doctor` to check this machine's FUSE setup"
+        FuseSetupProblem::Other
     };
-    io::Error::new(
-        err.kind(),
-        format!("could not mount {}: {text}. {hint}", mountpoint.display()),
-    )
+    FuseMountError::Refused {
+        path: mountpoint.to_owned(),
+        problem,
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -481,6 +477,7 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("file"), b"x").unwrap();
         let err = prepare_mountpoint(&dir, false).unwrap_err();
+        assert!(matches!(err, FuseMountError::NotEmpty { .. }), "{err:?}");
         assert!(err.to_string().contains("not empty"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -497,6 +494,7 @@ mod tests {
     #[test]
     fn a_missing_mount_point_is_refused_with_a_reason() {
         let err = prepare_mountpoint(Path::new("/nonexistent/mountkit"), false).unwrap_err();
+        assert!(matches!(err, FuseMountError::Unusable { .. }), "{err:?}");
         assert!(
             err.to_string().contains("create an empty directory"),
             "{err}"

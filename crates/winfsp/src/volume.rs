@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mountkit_core::windows::names::MAX_COMPONENT_UNITS;
-use mountkit_core::windows::{DriveType, MountPoint, WindowsOptions};
+use mountkit_core::windows::{DriveType, InvalidOption, MountPoint, WindowsOptions};
 
 use crate::fsctl::{volume_flags as flag, VolumeParams};
 
@@ -71,33 +71,37 @@ pub fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
 ///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
 /// - A network drive gets the UNC prefix `\mountkit\<letter>`.
-pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, String> {
+pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, InvalidOption> {
     options.validate()?;
     let sectors = options.allocation_unit_size / u32::from(options.sector_size);
     let sectors_per_allocation_unit = u16::try_from(sectors).map_err(|_| {
-        format!(
-            "allocationUnitSize may be at most 65535 sectors of {} bytes, got {}",
-            options.sector_size, options.allocation_unit_size
+        InvalidOption::new(
+            "allocationUnitSize",
+            format!(
+                "allocationUnitSize may be at most 65535 sectors of {} bytes, got {}",
+                options.sector_size, options.allocation_unit_size
+            ),
         )
     })?;
-    let (device, prefix) =
-        match (options.drive_type, &options.mount_point) {
-            (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
-            (DriveType::Network, MountPoint::Drive(letter)) => {
-                (NET_DEVICE, format!("\\mountkit\\{letter}"))
-            }
-            (DriveType::Network, MountPoint::Folder(_)) => return Err(
-                "a network drive needs a drive letter as its mount point; Windows cannot mount \
-                 a network file system on a folder"
-                    .to_owned(),
-            ),
-            (DriveType::Removable, _) => {
-                return Err(
-                    "WinFsp cannot present a removable drive; use the fixed or network drive type"
-                        .to_owned(),
-                )
-            }
-        };
+    let (device, prefix) = match (options.drive_type, &options.mount_point) {
+        (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
+        (DriveType::Network, MountPoint::Drive(letter)) => {
+            (NET_DEVICE, format!("\\mountkit\\{letter}"))
+        }
+        (DriveType::Network, MountPoint::Folder(_)) => {
+            return Err(InvalidOption::new(
+                "driveType",
+                "a network drive needs a drive letter as its mount point; Windows cannot \
+                     mount a network file system on a folder",
+            ))
+        }
+        (DriveType::Removable, _) => {
+            return Err(InvalidOption::new(
+                "driveType",
+                "WinFsp cannot present a removable drive; use the fixed or network drive type",
+            ))
+        }
+    };
 
     let mut flags = flag::CASE_PRESERVED_NAMES
         | flag::UNICODE_ON_DISK
@@ -125,8 +129,12 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, S
         flags,
         ..VolumeParams::default()
     };
-    copy_wide(&mut params.prefix, &prefix)?;
-    copy_wide(&mut params.file_system_name, &options.file_system_name)?;
+    copy_wide(&mut params.prefix, &prefix, "driveType")?;
+    copy_wide(
+        &mut params.file_system_name,
+        &options.file_system_name,
+        "fsName",
+    )?;
     Ok(VolumeSetup {
         device,
         params,
@@ -144,13 +152,17 @@ fn millis_u32(duration: Duration) -> u32 {
     u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }
 
-/// Copies `text` into a NUL-terminated UTF-16 array, failing if it does not fit.
-fn copy_wide(target: &mut [u16], text: &str) -> Result<(), String> {
+/// Copies `text`, the value of `option`, into a NUL-terminated UTF-16 array, failing if it
+/// does not fit.
+fn copy_wide(target: &mut [u16], text: &str, option: &'static str) -> Result<(), InvalidOption> {
     let units: Vec<u16> = text.encode_utf16().collect();
     if units.len() >= target.len() {
-        return Err(format!(
-            "{text:?} is longer than the {} UTF-16 units WinFsp allows here",
-            target.len() - 1
+        return Err(InvalidOption::new(
+            option,
+            format!(
+                "{option} {text:?} is longer than the {} UTF-16 units WinFsp allows",
+                target.len() - 1
+            ),
         ));
     }
     target[..units.len()].copy_from_slice(&units);
@@ -242,6 +254,7 @@ mod tests {
         };
         assert!(volume_setup(&folder_network, 1)
             .unwrap_err()
+            .message
             .contains("drive letter"));
         let removable = WindowsOptions {
             drive_type: DriveType::Removable,
@@ -249,6 +262,7 @@ mod tests {
         };
         assert!(volume_setup(&removable, 1)
             .unwrap_err()
+            .message
             .contains("removable"));
         let huge_unit = WindowsOptions {
             sector_size: 512,
@@ -257,6 +271,7 @@ mod tests {
         };
         assert!(volume_setup(&huge_unit, 1)
             .unwrap_err()
+            .message
             .contains("65535 sectors"));
         let bad_sector = WindowsOptions {
             sector_size: 1000,
@@ -264,6 +279,7 @@ mod tests {
         };
         assert!(volume_setup(&bad_sector, 1)
             .unwrap_err()
+            .message
             .contains("sectorSize"));
     }
 
