@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use mountkit_core::windows::options::WindowsOptions;
+use mountkit_core::windows::options::{MountPoint, WindowsOptions};
 use mountkit_core::Dispatch;
 
 use crate::errors::{format_library_version, DokanMountError, DokanUnavailable};
@@ -53,7 +53,8 @@ pub struct DokanMount {
 }
 
 impl DokanMount {
-    /// Mounts `dispatch` at `options.mount_point` and returns once the volume is visible.
+    /// Mounts `dispatch` at `mount_point`, as `options` describe, and returns once the volume
+    /// is visible.
     ///
     /// Fails, with nothing mounted, when the options are invalid
     /// ([`WindowsOptions::validate`]), when Dokan 2 is missing (see [`probe`]), or when
@@ -62,10 +63,11 @@ impl DokanMount {
     /// worker threads, each blocked until `dispatch` answers, which must therefore never
     /// need one of those threads to make progress.
     pub fn mount(
-        options: &WindowsOptions,
+        mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
     ) -> Result<DokanMount, DokanMountError> {
-        imp::mount(options, dispatch).map(|inner| DokanMount { inner })
+        imp::mount(mount_point, dispatch, options).map(|inner| DokanMount { inner })
     }
 
     /// Where the volume is mounted: the mount point Dokan reported once mounted (`M:\`, or the
@@ -97,7 +99,7 @@ mod imp {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    use mountkit_core::windows::options::WindowsOptions;
+    use mountkit_core::windows::options::{MountPoint, WindowsOptions};
     use mountkit_core::Dispatch;
     use parking_lot::Mutex;
 
@@ -183,14 +185,15 @@ mod imp {
     }
 
     pub fn mount(
-        options: &WindowsOptions,
+        mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
     ) -> Result<Mounted, DokanMountError> {
         options.validate()?;
         probe()?;
         let api = loader::api()?;
-        let config = DokanConfig::from_options(options);
-        let requested = options.mount_point.to_windows_string();
+        let config = DokanConfig::from_options(mount_point, options);
+        let requested = mount_point.to_windows_string();
         let volume = Arc::new(Volume {
             fs: DokanFs::new(dispatch, options),
             reset_timeout: api.reset_timeout,
@@ -242,7 +245,7 @@ mod imp {
             drop(unsafe { Box::from_raw(parts) });
             return Err(DokanMountError::CreateFailed {
                 code,
-                mount_point: options.mount_point.clone(),
+                mount_point: mount_point.clone(),
             });
         }
         Ok(Mounted {
@@ -295,7 +298,7 @@ mod imp {
     use std::convert::Infallible;
     use std::sync::Arc;
 
-    use mountkit_core::windows::options::WindowsOptions;
+    use mountkit_core::windows::options::{MountPoint, WindowsOptions};
     use mountkit_core::Dispatch;
 
     use super::DokanInstall;
@@ -316,8 +319,9 @@ mod imp {
     }
 
     pub fn mount(
-        _options: &WindowsOptions,
+        _mount_point: &MountPoint,
         _dispatch: Arc<dyn Dispatch>,
+        _options: &WindowsOptions,
     ) -> Result<Mounted, DokanMountError> {
         Err(DokanMountError::Unavailable(unsupported()))
     }
@@ -364,7 +368,8 @@ mod tests {
                 os: std::env::consts::OS
             })
         );
-        let error = DokanMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
+        let options = WindowsOptions::default();
+        let error = DokanMount::mount(&MountPoint::Drive('M'), Arc::new(Nothing), &options)
             .err()
             .unwrap();
         assert_eq!(

@@ -85,14 +85,20 @@ pub fn mount_dispatch(
 ) -> Result<Mount, MountError> {
     let mounted = match options.backend {
         Backend::Fuse => mount_fuse(mountpoint, dispatch, options)?,
-        Backend::WinFsp => WinFspMount::mount(&windows_options(mountpoint, options)?, dispatch)
-            .map(Mounted::WinFsp)
-            .map_err(MountError::WinFsp)?,
-        Backend::Dokan => DokanMount::mount(&windows_options(mountpoint, options)?, dispatch)
-            .map(Mounted::Dokan)
-            .map_err(MountError::Dokan)?,
+        Backend::WinFsp => {
+            let (point, options) = windows_options(mountpoint, options)?;
+            WinFspMount::mount(&point, dispatch, &options)
+                .map(Mounted::WinFsp)
+                .map_err(MountError::WinFsp)?
+        }
+        Backend::Dokan => {
+            let (point, options) = windows_options(mountpoint, options)?;
+            DokanMount::mount(&point, dispatch, &options)
+                .map(Mounted::Dokan)
+                .map_err(MountError::Dokan)?
+        }
         Backend::Auto if cfg!(windows) => mount_auto(
-            &windows_options(mountpoint, options)?,
+            windows_options(mountpoint, options)?,
             dispatch,
             &mountkit_winfsp::gather_facts(),
             mountkit_dokan::probe,
@@ -102,8 +108,11 @@ pub fn mount_dispatch(
     Ok(Mount { mounted })
 }
 
-/// The options of a Windows mount at `mountpoint`, checked.
-fn windows_options(mountpoint: &str, o: &MountOptions) -> Result<WindowsOptions, MountError> {
+/// The mount point and options of a Windows mount at `mountpoint`, checked.
+fn windows_options(
+    mountpoint: &str,
+    o: &MountOptions,
+) -> Result<(MountPoint, WindowsOptions), MountError> {
     let mount_point = MountPoint::parse(mountpoint).map_err(|_| MountError::InvalidMountPoint {
         mountpoint: mountpoint.to_owned(),
     })?;
@@ -114,7 +123,6 @@ fn windows_options(mountpoint: &str, o: &MountOptions) -> Result<WindowsOptions,
         )
     })?;
     let options = WindowsOptions {
-        mount_point,
         volume_label: o.volume_label.clone(),
         file_system_name: o.fs_name.clone(),
         read_only: o.read_only,
@@ -127,23 +135,25 @@ fn windows_options(mountpoint: &str, o: &MountOptions) -> Result<WindowsOptions,
         request_timeout: o.request_timeout,
     };
     options.validate()?;
-    Ok(options)
+    Ok((mount_point, options))
 }
 
 /// `backend: 'auto'` on Windows: mounts with the backend [`auto::choose`] picks from
 /// WinFsp's facts (`winfsp`) and, only if WinFsp cannot serve, Dokan's (`probe_dokan`).
 fn mount_auto(
-    options: &WindowsOptions,
+    (mount_point, options): (MountPoint, WindowsOptions),
     dispatch: Arc<dyn Dispatch>,
     winfsp: &mountkit_winfsp::WinFspFacts,
     probe_dokan: impl FnOnce() -> Result<mountkit_dokan::DokanInstall, mountkit_dokan::DokanUnavailable>,
 ) -> Result<Mounted, MountError> {
     use auto::AutoChoice;
     match auto::choose(winfsp, probe_dokan) {
-        AutoChoice::WinFsp | AutoChoice::FailingWinFsp(_) => WinFspMount::mount(options, dispatch)
-            .map(Mounted::WinFsp)
-            .map_err(MountError::WinFsp),
-        AutoChoice::Dokan(problem) => DokanMount::mount(options, dispatch)
+        AutoChoice::WinFsp | AutoChoice::FailingWinFsp(_) => {
+            WinFspMount::mount(&mount_point, dispatch, &options)
+                .map(Mounted::WinFsp)
+                .map_err(MountError::WinFsp)
+        }
+        AutoChoice::Dokan(problem) => DokanMount::mount(&mount_point, dispatch, &options)
             .map(Mounted::Dokan)
             .map_err(|dokan| MountError::DokanFallback {
                 winfsp: problem,
@@ -280,8 +290,8 @@ mod tests {
             allocation_unit_size: 65536,
             ..MountOptions::default()
         };
-        let w = windows_options("m:", &options).unwrap();
-        assert_eq!(w.mount_point, MountPoint::Drive('M'));
+        let (point, w) = windows_options("m:", &options).unwrap();
+        assert_eq!(point, MountPoint::Drive('M'));
         assert_eq!(w.drive_type, DriveType::Network);
         assert_eq!(w.volume_label, "data");
         assert_eq!(w.allocation_unit_size, 65536);
@@ -356,10 +366,11 @@ mod tests {
             sector_size: 100,
             ..WindowsOptions::default()
         };
-        let dokan_error = DokanMount::mount(&options, Arc::new(Nothing))
+        let at = MountPoint::Drive('M');
+        let dokan_error = DokanMount::mount(&at, Arc::new(Nothing), &options)
             .err()
             .unwrap();
-        let error = mount_auto(&options, Arc::new(Nothing), &broken_winfsp, dokan)
+        let error = mount_auto((at, options), Arc::new(Nothing), &broken_winfsp, dokan)
             .err()
             .unwrap();
         assert!(matches!(
@@ -387,7 +398,7 @@ mod tests {
             })
         };
         let error = mount_auto(
-            &WindowsOptions::default(),
+            (MountPoint::Drive('M'), WindowsOptions::default()),
             Arc::new(Nothing),
             &WinFspFacts::default(),
             no_dokan,

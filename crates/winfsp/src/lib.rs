@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use mountkit_core::windows::WindowsOptions;
+//! use mountkit_core::windows::{MountPoint, WindowsOptions};
 //! use mountkit_core::{DispatchLimits, FileSystem, FsDispatcher};
 //! use mountkit_winfsp::WinFspMount;
 //!
@@ -13,7 +13,7 @@
 //! impl FileSystem for Empty {}
 //!
 //! let dispatcher = Arc::new(FsDispatcher::new(Empty, DispatchLimits::default()));
-//! let mount = WinFspMount::mount(&WindowsOptions::default(), dispatcher)?;
+//! let mount = WinFspMount::mount(&MountPoint::Drive('M'), dispatcher, &WindowsOptions::default())?;
 //! mount.unmount();
 //! # Ok::<(), mountkit_winfsp::WinFspError>(())
 //! ```

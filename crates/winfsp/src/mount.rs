@@ -20,7 +20,8 @@ pub struct WinFspMount {
 }
 
 impl WinFspMount {
-    /// Mounts a volume that serves `dispatch`, as `options` describe, and starts serving it.
+    /// Mounts a volume at `mount_point` that serves `dispatch`, as `options` describe, and
+    /// starts serving it.
     ///
     /// On success the volume is visible at the mount point and every request reaches
     /// `dispatch`. On failure nothing stays mounted and the error says why and what to do:
@@ -32,12 +33,13 @@ impl WinFspMount {
     /// The [`WinFspError`] carries the facts (statuses, the driver's registry entry) besides
     /// that text.
     pub fn mount(
-        options: &WindowsOptions,
+        mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
     ) -> Result<WinFspMount, WinFspError> {
         Ok(WinFspMount {
-            _live: platform::mount(options, dispatch)?,
-            mount_point: options.mount_point.clone(),
+            _live: platform::mount(mount_point, dispatch, options)?,
+            mount_point: mount_point.clone(),
         })
     }
 
@@ -89,7 +91,11 @@ mod platform {
     /// A mounted volume, which cannot exist off Windows.
     pub enum Live {}
 
-    pub fn mount(_: &WindowsOptions, _: Arc<dyn Dispatch>) -> Result<Live, WinFspError> {
+    pub fn mount(
+        _: &MountPoint,
+        _: Arc<dyn Dispatch>,
+        _: &WindowsOptions,
+    ) -> Result<Live, WinFspError> {
         Err(WinFspError::NotWindows)
     }
 
@@ -146,11 +152,12 @@ mod platform {
     unsafe impl Sync for Live {}
 
     pub fn mount(
-        options: &WindowsOptions,
+        mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
     ) -> Result<Live, WinFspError> {
         let now = filetime_from_system_time(SystemTime::now());
-        let setup = volume_setup(options, now)?;
+        let setup = volume_setup(mount_point, options, now)?;
         let api = api()?;
         let engine = Engine::new(
             dispatch,
@@ -195,13 +202,13 @@ mod platform {
             api,
         };
 
-        let mut mount_point = wide_nul(&setup.mount_point);
+        let mut wide_mount_point = wide_nul(&setup.mount_point);
         // SAFETY: the file system is live and the mount point is NUL-terminated.
-        let status = unsafe { (api.set_mount_point)(file_system, mount_point.as_mut_ptr()) };
+        let status = unsafe { (api.set_mount_point)(file_system, wide_mount_point.as_mut_ptr()) };
         if !nt_success(status) {
             return Err(WinFspError::MountPointFailed {
                 status,
-                mount_point: options.mount_point.clone(),
+                mount_point: mount_point.clone(),
             });
         }
         // SAFETY: the file system is live and has its mount state.
@@ -327,7 +334,8 @@ mod tests {
 
     #[test]
     fn mounting_off_windows_says_why() {
-        let error = WinFspMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
+        let options = WindowsOptions::default();
+        let error = WinFspMount::mount(&MountPoint::Drive('M'), Arc::new(Nothing), &options)
             .err()
             .unwrap();
         assert_eq!(error, WinFspError::NotWindows);

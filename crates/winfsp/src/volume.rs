@@ -71,7 +71,11 @@ pub fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
 ///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
 /// - A network drive gets the UNC prefix `\mountkit\<letter>`.
-pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, InvalidOption> {
+pub fn volume_setup(
+    mount_point: &MountPoint,
+    options: &WindowsOptions,
+    now: u64,
+) -> Result<VolumeSetup, InvalidOption> {
     options.validate()?;
     let sectors = options.allocation_unit_size / u32::from(options.sector_size);
     let sectors_per_allocation_unit = u16::try_from(sectors).map_err(|_| {
@@ -83,7 +87,7 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, I
             ),
         )
     })?;
-    let (device, prefix) = match (options.drive_type, &options.mount_point) {
+    let (device, prefix) = match (options.drive_type, mount_point) {
         (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
         (DriveType::Network, MountPoint::Drive(letter)) => {
             (NET_DEVICE, format!("\\mountkit\\{letter}"))
@@ -138,7 +142,7 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, I
     Ok(VolumeSetup {
         device,
         params,
-        mount_point: options.mount_point.to_windows_string(),
+        mount_point: mount_point.to_windows_string(),
     })
 }
 
@@ -174,13 +178,16 @@ fn copy_wide(target: &mut [u16], text: &str, option: &'static str) -> Result<(),
 mod tests {
     use super::*;
 
+    /// The drive letter most tests mount on.
+    const M: &MountPoint = &MountPoint::Drive('M');
+
     fn wide(text: &str) -> Vec<u16> {
         text.encode_utf16().collect()
     }
 
     #[test]
     fn the_default_options_make_a_case_insensitive_disk() {
-        let setup = volume_setup(&WindowsOptions::default(), 133_000_000_000_000_000).unwrap();
+        let setup = volume_setup(M, &WindowsOptions::default(), 133_000_000_000_000_000).unwrap();
         assert_eq!(setup.device, DISK_DEVICE);
         assert_eq!(setup.mount_point, "M:");
         let p = &setup.params;
@@ -222,7 +229,7 @@ mod tests {
             file_info_timeout: Duration::ZERO,
             ..Default::default()
         };
-        let p = volume_setup(&options, 1).unwrap().params;
+        let p = volume_setup(M, &options, 1).unwrap().params;
         assert_ne!(p.flags & flag::CASE_SENSITIVE_SEARCH, 0);
         assert_ne!(p.flags & flag::READ_ONLY_VOLUME, 0);
         assert_eq!(p.sector_size, 512);
@@ -235,10 +242,9 @@ mod tests {
     fn network_drives_get_a_prefix_and_the_net_device() {
         let options = WindowsOptions {
             drive_type: DriveType::Network,
-            mount_point: MountPoint::Drive('Q'),
             ..Default::default()
         };
-        let setup = volume_setup(&options, 1).unwrap();
+        let setup = volume_setup(&MountPoint::Drive('Q'), &options, 1).unwrap();
         assert_eq!(setup.device, NET_DEVICE);
         let prefix = wide("\\mountkit\\Q");
         assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
@@ -247,12 +253,12 @@ mod tests {
 
     #[test]
     fn impossible_combinations_are_refused() {
-        let folder_network = WindowsOptions {
+        let network = WindowsOptions {
             drive_type: DriveType::Network,
-            mount_point: MountPoint::Folder("C:\\mnt\\x".to_owned()),
             ..Default::default()
         };
-        assert!(volume_setup(&folder_network, 1)
+        let folder = MountPoint::Folder("C:\\mnt\\x".to_owned());
+        assert!(volume_setup(&folder, &network, 1)
             .unwrap_err()
             .message
             .contains("drive letter"));
@@ -260,7 +266,7 @@ mod tests {
             drive_type: DriveType::Removable,
             ..Default::default()
         };
-        assert!(volume_setup(&removable, 1)
+        assert!(volume_setup(M, &removable, 1)
             .unwrap_err()
             .message
             .contains("removable"));
@@ -269,7 +275,7 @@ mod tests {
             allocation_unit_size: 512 * 65536,
             ..Default::default()
         };
-        assert!(volume_setup(&huge_unit, 1)
+        assert!(volume_setup(M, &huge_unit, 1)
             .unwrap_err()
             .message
             .contains("65535 sectors"));
@@ -277,7 +283,7 @@ mod tests {
             sector_size: 1000,
             ..Default::default()
         };
-        assert!(volume_setup(&bad_sector, 1)
+        assert!(volume_setup(M, &bad_sector, 1)
             .unwrap_err()
             .message
             .contains("sectorSize"));
@@ -285,12 +291,11 @@ mod tests {
 
     #[test]
     fn folder_mount_points_pass_through() {
-        let options = WindowsOptions {
-            mount_point: MountPoint::Folder("C:\\mnt\\demo".to_owned()),
-            ..Default::default()
-        };
+        let folder = MountPoint::Folder("C:\\mnt\\demo".to_owned());
         assert_eq!(
-            volume_setup(&options, 1).unwrap().mount_point,
+            volume_setup(&folder, &WindowsOptions::default(), 1)
+                .unwrap()
+                .mount_point,
             "C:\\mnt\\demo"
         );
     }

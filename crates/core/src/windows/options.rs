@@ -101,10 +101,10 @@ impl DriveType {
     }
 }
 
-/// Options of a Windows mount, common to WinFsp and Dokan.
+/// Options of a Windows mount, common to WinFsp and Dokan. Where the volume appears (its
+/// [`MountPoint`]) is not an option: both backends take it as their mount's first argument.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WindowsOptions {
-    pub mount_point: MountPoint,
     /// Shown in Explorer as the drive's name.
     pub volume_label: String,
     /// Reported as the file system's name (`NTFS`, `FAT32`...); some programs check it.
@@ -131,7 +131,6 @@ pub struct WindowsOptions {
 impl Default for WindowsOptions {
     fn default() -> Self {
         WindowsOptions {
-            mount_point: MountPoint::Drive('M'),
             volume_label: "mountkit".to_owned(),
             file_system_name: "mountkit".to_owned(),
             read_only: false,
