@@ -28,4 +28,7 @@ pub mod inode;
 mod mount;
 
 pub use errors::{FuseMountError, FuseSetupProblem};
-pub use mount::{is_mounted, unmount_path, DataPathReport, FuseMount, FuseOptions, Invalidator};
+pub use mount::{
+    is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount, FuseOptions,
+    Invalidator,
+};

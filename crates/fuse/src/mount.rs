@@ -417,31 +417,86 @@ fn prepare_mountpoint(mountpoint: &Path, force: bool) -> Result<PathBuf, FuseMou
     Ok(resolved)
 }
 
-/// Why the kernel refused to mount, with what this machine's set-up shows: fuser reports
-/// fusermount3's failures only as text, so its words are what tells them apart.
+/// What [`probe`] found: what this process mounts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuseInstall {
+    /// Whether this process runs as root, which mounts with `mount(2)` itself.
+    pub root: bool,
+    /// `fusermount3` as found on `PATH`, which mounts for users other than root; `None` when
+    /// it is not there.
+    pub fusermount3: Option<PathBuf>,
+}
+
+/// Whether `/dev/fuse` can be used by this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Device {
+    Missing,
+    Refused,
+    Usable,
+}
+
+/// Checks what every FUSE mount of this process needs: `/dev/fuse` exists and this user may
+/// open it, and, unless this is root, `fusermount3` is installed. Fails with the problem,
+/// whose [`advice`](FuseSetupProblem::advice) says what to do. What only mounting shows
+/// (`allow_other` refused, a mount point this user does not own) is not checked.
+pub fn probe() -> Result<FuseInstall, FuseSetupProblem> {
+    let device = match fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+    {
+        Ok(_) => Device::Usable,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Device::Missing,
+        Err(_) => Device::Refused,
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let fusermount3 = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("fusermount3"))
+            .find(|candidate| candidate.is_file())
+    });
+    judge_setup(device, root, fusermount3)
+}
+
+/// The verdict of [`probe`] on what it found.
+fn judge_setup(
+    device: Device,
+    root: bool,
+    fusermount3: Option<PathBuf>,
+) -> Result<FuseInstall, FuseSetupProblem> {
+    match device {
+        Device::Missing => Err(FuseSetupProblem::NoDevice),
+        Device::Refused => Err(FuseSetupProblem::DeviceRefused),
+        Device::Usable if !root && fusermount3.is_none() => Err(FuseSetupProblem::NoFusermount),
+        Device::Usable => Ok(FuseInstall { root, fusermount3 }),
+    }
+}
+
+/// Why the kernel refused to mount: what [`probe`] finds missing, else what the refusal
+/// says. fuser reports fusermount3's failures only as text, so for those its words are what
+/// tells them apart.
 fn explain_mount_error(
     source: io::Error,
     mountpoint: &Path,
     options: &FuseOptions,
 ) -> FuseMountError {
     let text = source.to_string();
-    let device_refused = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-        .is_err_and(|e| e.kind() == io::ErrorKind::PermissionDenied);
-    let problem = if !Path::new("/dev/fuse").exists() {
-        FuseSetupProblem::NoDevice
-    } else if device_refused {
-        FuseSetupProblem::DeviceRefused
-    } else if source.kind() == io::ErrorKind::NotFound && text.contains("fusermount") {
-        FuseSetupProblem::NoFusermount
-    } else if text.contains("allow_other") || (options.allow_other && text.contains("fusermount")) {
-        FuseSetupProblem::AllowOtherRefused
-    } else if source.kind() == io::ErrorKind::PermissionDenied {
-        FuseSetupProblem::PermissionDenied
-    } else {
-        FuseSetupProblem::Other
+    let problem = match probe() {
+        Err(problem) => problem,
+        Ok(_) if source.kind() == io::ErrorKind::NotFound && text.contains("fusermount") => {
+            FuseSetupProblem::NoFusermount
+        }
+        Ok(_)
+            if text.contains("allow_other")
+                || (options.allow_other && text.contains("fusermount")) =>
+        {
+            FuseSetupProblem::AllowOtherRefused
+        }
+        Ok(_) if source.kind() == io::ErrorKind::PermissionDenied => {
+            FuseSetupProblem::PermissionDenied
+        }
+        Ok(_) => FuseSetupProblem::Other,
     };
     FuseMountError::Refused {
         path: mountpoint.to_owned(),
@@ -489,6 +544,37 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         let err = unmount_path(Path::new("/")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    }
+
+    #[test]
+    fn the_probe_names_what_is_missing_for_a_mount() {
+        let fusermount3 = Some(PathBuf::from("/usr/bin/fusermount3"));
+        assert_eq!(
+            judge_setup(Device::Missing, true, None),
+            Err(FuseSetupProblem::NoDevice)
+        );
+        assert_eq!(
+            judge_setup(Device::Refused, false, fusermount3.clone()),
+            Err(FuseSetupProblem::DeviceRefused)
+        );
+        assert_eq!(
+            judge_setup(Device::Usable, false, None),
+            Err(FuseSetupProblem::NoFusermount)
+        );
+        assert_eq!(
+            judge_setup(Device::Usable, true, None),
+            Ok(FuseInstall {
+                root: true,
+                fusermount3: None
+            })
+        );
+        assert_eq!(
+            judge_setup(Device::Usable, false, fusermount3.clone()),
+            Ok(FuseInstall {
+                root: false,
+                fusermount3
+            })
+        );
     }
 
     #[test]
