@@ -8,10 +8,10 @@
  * @packageDocumentation
  */
 import { Mount, startMount } from './lib/mount'
-import { FsError, type ErrnoName } from './lib/errors'
+import { FsError, MountError, MOUNT_ERROR_CODES, type ErrnoName, type MountErrorCode } from './lib/errors'
 import { mknod, utimens } from './lib/fs-calls'
 
-export { Mount, FsError, type ErrnoName, mknod, utimens }
+export { Mount, FsError, MountError, MOUNT_ERROR_CODES, type ErrnoName, type MountErrorCode, mknod, utimens }
 export type { HandlerError } from './lib/errors'
 
 /** What kind of object a path names. */
@@ -327,6 +327,10 @@ export interface DataPathReport {
  * is an empty directory; on Windows a drive letter (`'M:'`) or a folder path.
  * The returned {@link Mount} unmounts with `unmount()` or `await using`; mounts are also
  * unmounted when the process exits, on SIGINT/SIGTERM, and on an uncaught exception.
+ *
+ * Rejects with a {@link MountError} when the mount fails: its `code` ({@link MountErrorCode})
+ * says what kind of failure it is, its message what to do. A `fs` that is not an object is a
+ * TypeError.
  */
 export async function mount(mountpoint: string, fs: FileSystem, options: MountOptions = {}): Promise<Mount> {
   return startMount(mountpoint, fs, options)

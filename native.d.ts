@@ -5,7 +5,8 @@
 export declare class NativeMount {
   /**
    * Mounts at `mountpoint` and calls `wake` whenever requests or faults are waiting;
-   * `wake` should call `drain()`.
+   * `wake` should call `drain()`. A failure throws an error whose `code` is the facade's
+   * `ErrorCode` (`'EOPTION'`, `'EMOUNTPOINT'`, `'ENODRIVER'`...).
    */
   static mount(mountpoint: string, options: NativeMountOptions, wake: () => void): NativeMount
   /** Where the filesystem is mounted (an absolute path, or a drive such as `M:`). */

@@ -3,7 +3,7 @@
 import test, { type ExecutionContext } from 'ava'
 import * as fsp from 'node:fs/promises'
 import { join } from 'node:path'
-import { mount, type FileSystem, type Mount } from '../index'
+import { mount, MountError, type FileSystem, type Mount } from '../index'
 import { createMemfs } from '../examples/memfs'
 import { never, override, sleep } from './helpers/fs'
 import { isMounted, lazyUnmount, mountFs, removeTempDir, tempDir, trackMountPoint } from './helpers/mount'
@@ -50,12 +50,24 @@ test('await using unmounts at the end of the block', async (t) => {
 
 test('mounting on a missing dir, a file, or a non-empty dir is refused with a clear message', async (t) => {
   const base = await scratch(t)
-  await t.throwsAsync(mount(join(base, 'missing'), createMemfs()), { message: /does not exist/ })
+  const refused = { instanceOf: MountError, code: 'EMOUNTPOINT' } as const
+  await t.throwsAsync(mount(join(base, 'missing'), createMemfs()), { ...refused, message: /does not exist/ })
   await fsp.writeFile(join(base, 'file'), 'x')
-  await t.throwsAsync(mount(join(base, 'file'), createMemfs()), { message: /not a directory/ })
-  // `base` now holds `file`.
-  await t.throwsAsync(mount(base, createMemfs()), { message: /not empty/ })
+  await t.throwsAsync(mount(join(base, 'file'), createMemfs()), { ...refused, message: /not a directory/ })
+  // `base` now holds `file`; the FUSE backend itself refuses it.
+  await t.throwsAsync(mount(base, createMemfs()), { ...refused, message: /not empty/ })
   t.false(await isMounted(base))
+})
+
+test('bad options are refused with the code EOPTION, whether JavaScript or the addon checks them', async (t) => {
+  const dir = await scratch(t)
+  const refused = { instanceOf: MountError, code: 'EOPTION' } as const
+  await t.throwsAsync(mount(dir, createMemfs(), { maxConcurrency: 0 }), { ...refused, message: /maxConcurrency/ })
+  await t.throwsAsync(mount(dir, createMemfs(), { backend: 'nfs' as 'fuse' }), { ...refused, message: /backend must be/ })
+  // Checked by the addon: values the types forbid, as JavaScript callers can still pass them.
+  await t.throwsAsync(mount(dir, createMemfs(), { driveType: 'floppy' as 'fixed' }), { ...refused, message: /driveType/ })
+  await t.throwsAsync(mount(dir, createMemfs(), { timeoutErrno: 'EFOO' as 'EIO' }), { ...refused, message: /timeoutErrno/ })
+  t.false(await isMounted(dir))
 })
 
 test('mounting twice on the same dir is refused with a clear message', async (t) => {
@@ -65,6 +77,7 @@ test('mounting twice on the same dir is refused with a clear message', async (t)
     second = await mount(dir, createMemfs())
   } catch (error) {
     t.regex((error as Error).message, /already mounted by this process/)
+    t.is((error as MountError).code, 'EMOUNTPOINT')
   } finally {
     await second?.unmount()
   }
@@ -158,7 +171,7 @@ test('a mount left by a killed process is stale; mount() says so, and { force: t
   try {
     t.true(await isMounted(dir), 'SIGKILL leaves the mount behind')
     await t.throwsAsync(fsp.stat(dir), { code: 'ENOTCONN' })
-    await t.throwsAsync(mount(dir, createMemfs()), { message: /stale/ })
+    await t.throwsAsync(mount(dir, createMemfs()), { code: 'EMOUNTPOINT', message: /stale/ })
     const m = await mount(dir, createMemfs(), { force: true })
     try {
       await fsp.writeFile(join(dir, 'fresh'), 'recovered')

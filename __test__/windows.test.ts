@@ -1,9 +1,10 @@
 // The Windows backends. On Windows (CI runs this with MOUNTKIT_TEST_BACKEND=winfsp or dokan and
 // that driver installed) it mounts memfs on a drive letter and drives it through ordinary file
-// calls. Elsewhere it checks that asking for a Windows backend fails with a reason.
+// calls. Elsewhere it checks that asking for a Windows backend fails with a reason and the code
+// EPLATFORM.
 import test from 'ava'
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { mount } from '../index'
+import { mount, MountError } from '../index'
 import { createMemfs } from '../examples/memfs'
 import { hello } from '../examples/hello'
 
@@ -26,7 +27,7 @@ if (process.platform === 'win32') {
 } else {
   for (const windowsBackend of ['winfsp', 'dokan'] as const) {
     test(`backend '${windowsBackend}' off Windows fails with a reason`, async (t) => {
-      await t.throwsAsync(mount('M:', hello, { backend: windowsBackend }), { message: /Windows/ })
+      await t.throwsAsync(mount('M:', hello, { backend: windowsBackend }), { instanceOf: MountError, code: 'EPLATFORM', message: /Windows/ })
     })
   }
 }

@@ -54,6 +54,56 @@ export class HandlerError extends Error {
   }
 }
 
+/**
+ * What kind of failure a {@link MountError} is. The codes stay the same from release to
+ * release; the messages may improve. docs/errors.md lists what each means and what to do.
+ *
+ * - `'EOPTION'`: an option is not valid; the message names it.
+ * - `'EMOUNTPOINT'`: the mount point cannot be used (missing, not a directory, not empty,
+ *   already mounted, a drive letter in use, not a drive letter or folder).
+ * - `'EPLATFORM'`: the backend asked for does not exist on this platform.
+ * - `'ENODRIVER'`: the driver the backend needs is not installed.
+ * - `'EDRIVER'`: the driver is installed but broken.
+ * - `'EPERMISSION'`: this process may not mount there or use the driver.
+ * - `'EMOUNT'`: any other failure of the mount; the message says what it was.
+ */
+export type MountErrorCode = 'EOPTION' | 'EMOUNTPOINT' | 'EPLATFORM' | 'ENODRIVER' | 'EDRIVER' | 'EPERMISSION' | 'EMOUNT'
+
+/** Every {@link MountErrorCode}, as the native addon defines them (`ErrorCode` in the `mountkit` crate). */
+export const MOUNT_ERROR_CODES: readonly MountErrorCode[] = ['EOPTION', 'EMOUNTPOINT', 'EPLATFORM', 'ENODRIVER', 'EDRIVER', 'EPERMISSION', 'EMOUNT']
+
+/**
+ * Why `mount()` failed: the message says what happened and what to do, and `code` says what
+ * kind of failure it is, for programs to branch on.
+ *
+ * ```ts
+ * try {
+ *   await mount('M:', fs)
+ * } catch (error) {
+ *   if (error instanceof MountError && error.code === 'ENODRIVER') console.error('install WinFsp first')
+ *   throw error
+ * }
+ * ```
+ */
+export class MountError extends Error {
+  readonly code: MountErrorCode
+
+  constructor(code: MountErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'MountError'
+    this.code = code
+  }
+}
+
+/** `thrown` as a {@link MountError} if it carries one of the codes (as the addon's errors do). */
+export function asMountError(thrown: unknown): MountError | undefined {
+  if (thrown instanceof MountError) return thrown
+  if (!(thrown instanceof Error)) return undefined
+  const code = (thrown as { code?: unknown }).code
+  if (typeof code !== 'string' || !(MOUNT_ERROR_CODES as readonly string[]).includes(code)) return undefined
+  return new MountError(code as MountErrorCode, thrown.message)
+}
+
 const KNOWN_CODES = new Set<string>([...Object.keys(constants.errno), 'ENOTSUP', 'EWOULDBLOCK'])
 
 /** The POSIX code carried by a thrown value, if it carries a valid one. */

@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import type { DataPathReport, FileSystem, MountOptions } from '../index'
 import type { NativeMount } from '../native'
 import { Dispatcher, nativeAnswers, OPERATIONS } from './dispatch'
-import { HandlerError } from './errors'
+import { asMountError, HandlerError, MountError } from './errors'
 import { native } from './native'
 
 /** Mounts still mounted, for the exit and signal hooks. */
@@ -115,10 +115,10 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   if (typeof fs !== 'object' || fs === null) throw new TypeError('mount(): the filesystem must be an object of handlers')
   const backend = options.backend ?? 'auto'
   if (!['auto', 'fuse', 'winfsp', 'dokan'].includes(backend)) {
-    throw new Error(`mount(): backend must be 'auto', 'fuse', 'winfsp' or 'dokan', got '${String(backend)}'`)
+    throw new MountError('EOPTION', `mount(): backend must be 'auto', 'fuse', 'winfsp' or 'dokan', got '${String(backend)}'`)
   }
   if (options.writebackCache === true && typeof fs.utimens !== 'function') {
-    throw new Error('mount(): writebackCache needs a utimens handler: with writeback caching the kernel keeps modification times itself and sends them to utimens on fsync and close')
+    throw new MountError('EOPTION', 'mount(): writebackCache needs a utimens handler: with writeback caching the kernel keeps modification times itself and sends them to utimens on fsync and close')
   }
   // A Windows drive letter is not a path to resolve; the Windows backends check their
   // mount point themselves (and refuse to run anywhere but Windows).
@@ -127,7 +127,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   if (!windows) checkMountpoint(target, options.force === true)
   const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
   const spinMicros = nonNegative(options.spinMicros, 'spinMicros', availableParallelism() > 1 ? 20 : 0)
-  if (spinMicros > 1_000_000) throw new RangeError(`mount(): spinMicros must be at most 1000000 (one second), got ${spinMicros}`)
+  if (spinMicros > 1_000_000) throw new MountError('EOPTION', `mount(): spinMicros must be at most 1000000 (one second), got ${spinMicros}`)
   const log = logger(options.debug)
   const specs = native.operationNames().map((name) => {
     const spec = OPERATIONS[name]
@@ -136,7 +136,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   })
 
   let dispatcher: Dispatcher | undefined
-  const session = native.NativeMount.mount(target, {
+  const session = mountNative(target, {
     fsName: options.fsName ?? 'mountkit',
     readOnly: options.readOnly ?? false,
     allowOther: options.allowOther ?? false,
@@ -174,7 +174,7 @@ const EDEADLK = 35
 function checkMountpoint(target: string, force: boolean): void {
   // Stat-ing a mount this thread serves could never be answered: check those by name.
   if ([...live].some((m) => m.mountpoint === target)) {
-    throw new Error(`mount(): ${target} is already mounted by this process; unmount it first`)
+    throw new MountError('EMOUNTPOINT', `mount(): ${target} is already mounted by this process; unmount it first`)
   }
   let isDirectory: boolean
   try {
@@ -183,26 +183,35 @@ function checkMountpoint(target: string, force: boolean): void {
     const e = error as NodeJS.ErrnoException
     if (e.code === 'ENOTCONN' && force) return
     if (e.code === 'ENOTCONN') {
-      throw new Error(`mount(): ${target} is a stale mount left by a process that died; pass { force: true } or run 'npx mountkit unmount ${target}'`)
+      throw new MountError('EMOUNTPOINT', `mount(): ${target} is a stale mount left by a process that died; pass { force: true } or run 'npx mountkit unmount ${target}'`)
     }
-    if (e.code === 'ENOENT') throw new Error(`mount(): the mount point ${target} does not exist; create an empty directory there first`)
+    if (e.code === 'ENOENT') throw new MountError('EMOUNTPOINT', `mount(): the mount point ${target} does not exist; create an empty directory there first`)
     if (e.errno === -EDEADLK) {
-      throw new Error(`mount(): ${target} lies inside a filesystem this process serves; mount somewhere outside your own mounts`)
+      throw new MountError('EMOUNTPOINT', `mount(): ${target} lies inside a filesystem this process serves; mount somewhere outside your own mounts`)
     }
     throw error
   }
-  if (!isDirectory) throw new Error(`mount(): the mount point ${target} is not a directory`)
+  if (!isDirectory) throw new MountError('EMOUNTPOINT', `mount(): the mount point ${target} is not a directory`)
+}
+
+/** The addon's mount, whose errors carry a {@link MountErrorCode} as `code`: rethrown as MountErrors. */
+function mountNative(...args: Parameters<typeof native.NativeMount.mount>): NativeMount {
+  try {
+    return native.NativeMount.mount(...args)
+  } catch (error) {
+    throw asMountError(error) ?? error
+  }
 }
 
 function positive(value: number | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`mount(): ${name} must be a positive integer, got ${value}`)
+  if (!Number.isInteger(value) || value <= 0) throw new MountError('EOPTION', `mount(): ${name} must be a positive integer, got ${value}`)
   return value
 }
 
 function nonNegative(value: number | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`mount(): ${name} must be a non-negative number, got ${value}`)
+  if (!Number.isFinite(value) || value < 0) throw new MountError('EOPTION', `mount(): ${name} must be a non-negative number, got ${value}`)
   return value
 }
 

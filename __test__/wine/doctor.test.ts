@@ -45,7 +45,7 @@ test.serial('nothing installed: the doctor names both installers, and mount() fa
 
   const server = await WineServer.start(prefix)
   t.teardown(() => server.stop())
-  const error = await t.throwsAsync(server.mount('M:', { kind: 'memfs' }, {}))
+  const error = await t.throwsAsync(server.mount('M:', { kind: 'memfs' }, {}), { code: 'ENODRIVER' })
   t.regex(error?.message ?? '', /no Windows file system driver is available/)
   t.regex(error?.message ?? '', /https:\/\/winfsp\.dev\/rel\//)
   t.regex(error?.message ?? '', /https:\/\/github\.com\/dokan-dev\/dokany\/releases/)
@@ -99,7 +99,7 @@ for (const version of ['2.x', '1.x'] as const) {
     })
     const server = await WineServer.start(prefix)
     t.teardown(() => server.stop())
-    const error = await t.throwsAsync(server.mount('M:', { kind: 'memfs' }, { backend: 'winfsp' }))
+    const error = await t.throwsAsync(server.mount('M:', { kind: 'memfs' }, { backend: 'winfsp' }), { code: 'EDRIVER' })
     const message = error?.message ?? ''
     t.regex(message, /0xC0000034/)
     t.true(message.includes(`${SERVICES}\\${service}`), message)
@@ -149,7 +149,7 @@ test.serial("Dokan 2's library without its driver: the doctor says the driver is
   t.regex(findings.get('dokan')?.fix ?? '', /https:\/\/github\.com\/dokan-dev\/dokany\/releases/)
   const server = await WineServer.start(prefix, noDriver)
   t.teardown(() => server.stop())
-  const error = await t.throwsAsync(server.mount('M:', { kind: 'memfs' }, { backend: 'dokan' }))
+  const error = await t.throwsAsync(server.mount('M:', { kind: 'memfs' }, { backend: 'dokan' }), { code: 'EDRIVER' })
   t.regex(error?.message ?? '', /driver/)
 })
 

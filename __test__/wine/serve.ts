@@ -7,7 +7,7 @@
 // opened by this process (Wine passes loopback connections through to the Linux side). Each
 // command has an `id`, and its answer carries the same `id`; events carry `event` instead.
 import { connect } from 'node:net'
-import { mount, type FileSystem, type Mount, type MountOptions } from '../../index'
+import { mount, MountError, type FileSystem, type Mount, type MountOptions } from '../../index'
 import { createMemfs } from '../../examples/memfs'
 import { createMirror } from '../../examples/mirror'
 
@@ -29,7 +29,8 @@ export type Command =
   | { id: number; op: 'unmount' }
   | { id: number; op: 'exit' }
 
-export type Answer = { id: number; ok: true; backend?: string; mountpoint?: string } | { id: number; ok: false; error: string }
+/** A command's answer; a failure carries the error's message and its `code`, if it has one (a MountError's). */
+export type Answer = { id: number; ok: true; backend?: string; mountpoint?: string } | { id: number; ok: false; error: string; code?: string }
 
 export interface FaultEvent {
   event: 'fault'
@@ -109,7 +110,12 @@ function main(): void {
       const command = JSON.parse(buffered.slice(0, end)) as Command
       buffered = buffered.slice(end + 1)
       run(command).then(send, (error: unknown) =>
-        send({ id: command.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+        send({
+          id: command.id,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+          code: error instanceof MountError ? error.code : undefined,
+        }),
       )
     }
   })

@@ -265,7 +265,10 @@ export class WineServer {
     })
   }
 
-  /** Mounts `fs`; resolves with the backend that serves it, or rejects with mount()'s error. */
+  /**
+   * Mounts `fs`; resolves with the backend that serves it, or rejects with mount()'s error: its
+   * message, and its `code` when it was a MountError.
+   */
   async mount(
     mountpoint: string,
     fs: ServedFs,
@@ -273,7 +276,7 @@ export class WineServer {
     misbehave?: Misbehaviour,
   ): Promise<{ backend: string; mountpoint: string }> {
     const answer = await this.command({ op: 'mount', mountpoint, fs, options, misbehave })
-    if (!answer.ok) throw new Error(answer.error)
+    if (!answer.ok) throw Object.assign(new Error(answer.error), { code: answer.code })
     return { backend: answer.backend!, mountpoint: answer.mountpoint! }
   }
 

@@ -66,7 +66,7 @@ impl DokanConfig {
     /// - `threads == 1` asks for Dokan's single-thread mode; any other value leaves the thread
     ///   count to Dokan's pool, which has no finer setting.
     /// - The timeout comes from [`TimeoutPolicy::dokan_timeout_ms`].
-    pub fn from_options(options: &WindowsOptions) -> DokanConfig {
+    pub fn from_options(mount_point: &MountPoint, options: &WindowsOptions) -> DokanConfig {
         let mut flags = DOKAN_OPTION_ALT_STREAM;
         if options.read_only {
             flags |= DOKAN_OPTION_WRITE_PROTECT;
@@ -86,7 +86,7 @@ impl DokanConfig {
             }
         };
         DokanConfig {
-            mount_point: dokan_mount_point(&options.mount_point),
+            mount_point: dokan_mount_point(mount_point),
             unc_name,
             flags,
             single_thread: options.threads == 1,
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn defaults_mount_a_fixed_case_insensitive_drive() {
-        let config = DokanConfig::from_options(&WindowsOptions::default());
+        let config = DokanConfig::from_options(&MountPoint::Drive('M'), &WindowsOptions::default());
         assert_eq!(config.mount_point, "M:\\");
         assert_eq!(config.flags, DOKAN_OPTION_ALT_STREAM);
         assert_eq!(config.unc_name, None);
@@ -214,7 +214,6 @@ mod tests {
     #[test]
     fn options_set_their_flags() {
         let options = WindowsOptions {
-            mount_point: MountPoint::Folder("C:\\mnt\\x".into()),
             read_only: true,
             case_insensitive: false,
             drive_type: DriveType::Removable,
@@ -222,7 +221,7 @@ mod tests {
             request_timeout: Duration::from_secs(60),
             ..Default::default()
         };
-        let config = DokanConfig::from_options(&options);
+        let config = DokanConfig::from_options(&MountPoint::Folder("C:\\mnt\\x".into()), &options);
         assert_eq!(config.mount_point, "C:\\mnt\\x");
         assert_eq!(
             config.flags,
@@ -233,11 +232,14 @@ mod tests {
         );
         assert!(config.single_thread);
         assert_eq!(config.timeout_ms, 65_000);
-        let network = DokanConfig::from_options(&WindowsOptions {
-            drive_type: DriveType::Network,
-            volume_label: "My Files".into(),
-            ..Default::default()
-        });
+        let network = DokanConfig::from_options(
+            &MountPoint::Drive('M'),
+            &WindowsOptions {
+                drive_type: DriveType::Network,
+                volume_label: "My Files".into(),
+                ..Default::default()
+            },
+        );
         assert_eq!(network.flags & DOKAN_OPTION_NETWORK, DOKAN_OPTION_NETWORK);
         assert_eq!(network.unc_name.as_deref(), Some("\\mountkit\\My_Files"));
     }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use mountkit_core::windows::MountPoint;
+use mountkit_core::windows::{InvalidOption, MountPoint};
 
 /// Where users get Dokan 2: the installer puts the driver in place and `dokan2.dll` in
 /// `System32`.
@@ -219,6 +219,49 @@ impl DokanUnavailable {
             Some(version) => DokanUnavailable::OnlyDokan1 { version },
             None => DokanUnavailable::NotInstalled { detail },
         }
+    }
+}
+
+/// Why a Dokan mount failed: what [`DokanMount::mount`](crate::DokanMount::mount) fails
+/// with. Each variant carries the facts; the text ([`fmt::Display`]) says what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DokanMountError {
+    /// An option Dokan cannot take (see `WindowsOptions::validate`).
+    InvalidOption(InvalidOption),
+    /// Dokan 2 cannot be used on this machine, or this is not Windows.
+    Unavailable(DokanUnavailable),
+    /// `DokanCreateFileSystem` refused with `code` (one of the `DOKAN_*_ERROR` codes).
+    CreateFailed {
+        /// What `DokanCreateFileSystem` returned.
+        code: i32,
+        /// The mount point asked for.
+        mount_point: MountPoint,
+    },
+}
+
+impl fmt::Display for DokanMountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DokanMountError::InvalidOption(invalid) => invalid.fmt(f),
+            DokanMountError::Unavailable(unavailable) => unavailable.fmt(f),
+            DokanMountError::CreateFailed { code, mount_point } => {
+                f.write_str(&describe_mount_error(*code, mount_point))
+            }
+        }
+    }
+}
+
+impl std::error::Error for DokanMountError {}
+
+impl From<InvalidOption> for DokanMountError {
+    fn from(invalid: InvalidOption) -> DokanMountError {
+        DokanMountError::InvalidOption(invalid)
+    }
+}
+
+impl From<DokanUnavailable> for DokanMountError {
+    fn from(unavailable: DokanUnavailable) -> DokanMountError {
+        DokanMountError::Unavailable(unavailable)
     }
 }
 

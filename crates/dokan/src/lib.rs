@@ -41,5 +41,5 @@ mod ffi;
 #[cfg(windows)]
 mod loader;
 
-pub use errors::DokanUnavailable;
+pub use errors::{DokanMountError, DokanUnavailable};
 pub use mount::{probe, DokanInstall, DokanMount};

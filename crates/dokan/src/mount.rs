@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use mountkit_core::windows::options::WindowsOptions;
+use mountkit_core::windows::options::{MountPoint, WindowsOptions};
 use mountkit_core::Dispatch;
 
-use crate::errors::{format_library_version, DokanUnavailable};
+use crate::errors::{format_library_version, DokanMountError, DokanUnavailable};
 
 /// What [`probe`] found installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,8 @@ pub struct DokanMount {
 }
 
 impl DokanMount {
-    /// Mounts `dispatch` at `options.mount_point` and returns once the volume is visible.
+    /// Mounts `dispatch` at `mount_point`, as `options` describe, and returns once the volume
+    /// is visible.
     ///
     /// Fails, with nothing mounted, when the options are invalid
     /// ([`WindowsOptions::validate`]), when Dokan 2 is missing (see [`probe`]), or when
@@ -62,10 +63,11 @@ impl DokanMount {
     /// worker threads, each blocked until `dispatch` answers, which must therefore never
     /// need one of those threads to make progress.
     pub fn mount(
-        options: &WindowsOptions,
+        mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
-    ) -> Result<DokanMount, String> {
-        imp::mount(options, dispatch).map(|inner| DokanMount { inner })
+        options: &WindowsOptions,
+    ) -> Result<DokanMount, DokanMountError> {
+        imp::mount(mount_point, dispatch, options).map(|inner| DokanMount { inner })
     }
 
     /// Where the volume is mounted: the mount point Dokan reported once mounted (`M:\`, or the
@@ -97,14 +99,14 @@ mod imp {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    use mountkit_core::windows::options::WindowsOptions;
+    use mountkit_core::windows::options::{MountPoint, WindowsOptions};
     use mountkit_core::Dispatch;
     use parking_lot::Mutex;
 
     use super::DokanInstall;
     use crate::callbacks::{self, Volume};
     use crate::config::{DokanConfig, DOKAN_API_VERSION};
-    use crate::errors::{describe_mount_error, is_dokan2, DokanUnavailable, DOKAN_SUCCESS};
+    use crate::errors::{is_dokan2, DokanMountError, DokanUnavailable, DOKAN_SUCCESS};
     use crate::ffi::{
         DOKAN_HANDLE, DOKAN_OPERATIONS, DOKAN_OPTIONS, VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE,
     };
@@ -182,12 +184,16 @@ mod imp {
         })
     }
 
-    pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Mounted, String> {
+    pub fn mount(
+        mount_point: &MountPoint,
+        dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
+    ) -> Result<Mounted, DokanMountError> {
         options.validate()?;
-        probe().map_err(|unavailable| unavailable.to_string())?;
-        let api = loader::api().map_err(|unavailable| unavailable.to_string())?;
-        let config = DokanConfig::from_options(options);
-        let requested = options.mount_point.to_windows_string();
+        probe()?;
+        let api = loader::api()?;
+        let config = DokanConfig::from_options(mount_point, options);
+        let requested = mount_point.to_windows_string();
         let volume = Arc::new(Volume {
             fs: DokanFs::new(dispatch, options),
             reset_timeout: api.reset_timeout,
@@ -237,7 +243,10 @@ mod imp {
             release_library(api);
             // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
             drop(unsafe { Box::from_raw(parts) });
-            return Err(describe_mount_error(code, &options.mount_point));
+            return Err(DokanMountError::CreateFailed {
+                code,
+                mount_point: mount_point.clone(),
+            });
         }
         Ok(Mounted {
             api,
@@ -289,11 +298,11 @@ mod imp {
     use std::convert::Infallible;
     use std::sync::Arc;
 
-    use mountkit_core::windows::options::WindowsOptions;
+    use mountkit_core::windows::options::{MountPoint, WindowsOptions};
     use mountkit_core::Dispatch;
 
     use super::DokanInstall;
-    use crate::errors::DokanUnavailable;
+    use crate::errors::{DokanMountError, DokanUnavailable};
 
     fn unsupported() -> DokanUnavailable {
         DokanUnavailable::NotWindows {
@@ -310,10 +319,11 @@ mod imp {
     }
 
     pub fn mount(
-        _options: &WindowsOptions,
+        _mount_point: &MountPoint,
         _dispatch: Arc<dyn Dispatch>,
-    ) -> Result<Mounted, String> {
-        Err(unsupported().to_string())
+        _options: &WindowsOptions,
+    ) -> Result<Mounted, DokanMountError> {
+        Err(DokanMountError::Unavailable(unsupported()))
     }
 
     impl Mounted {
@@ -358,9 +368,16 @@ mod tests {
                 os: std::env::consts::OS
             })
         );
-        let error = DokanMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
+        let options = WindowsOptions::default();
+        let error = DokanMount::mount(&MountPoint::Drive('M'), Arc::new(Nothing), &options)
             .err()
             .unwrap();
-        assert!(error.contains("Windows"), "{error}");
+        assert_eq!(
+            error,
+            DokanMountError::Unavailable(DokanUnavailable::NotWindows {
+                os: std::env::consts::OS
+            })
+        );
+        assert!(error.to_string().contains("Windows"), "{error}");
     }
 }

@@ -22,8 +22,13 @@
 
 mod adapter;
 mod convert;
+mod errors;
 mod files;
 pub mod inode;
 mod mount;
 
-pub use mount::{is_mounted, unmount_path, DataPathReport, FuseMount, FuseOptions, Invalidator};
+pub use errors::{FuseMountError, FuseSetupProblem};
+pub use mount::{
+    is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount, FuseOptions,
+    Invalidator,
+};

@@ -14,6 +14,7 @@ use mountkit_core::Dispatch;
 use parking_lot::Mutex;
 
 use crate::adapter::{Adapter, CachePolicy};
+use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
 
@@ -141,12 +142,13 @@ const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
 
 impl FuseMount {
     /// Mounts at `mountpoint`, an existing empty directory, and serves requests with
-    /// `dispatch`. Returns once the kernel has completed the FUSE handshake.
+    /// `dispatch`. Returns once the kernel has completed the FUSE handshake. On failure
+    /// nothing is mounted, and the [`FuseMountError`] says what was wrong and what to do.
     pub fn mount(
         mountpoint: &Path,
         dispatch: Arc<dyn Dispatch>,
         options: &FuseOptions,
-    ) -> io::Result<FuseMount> {
+    ) -> Result<FuseMount, FuseMountError> {
         let mountpoint = prepare_mountpoint(mountpoint, options.force)?;
         let mut mount_options = vec![
             MountOption::FSName(options.fs_name.clone()),
@@ -183,7 +185,10 @@ impl FuseMount {
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
         let notifier = session.notifier();
         let connection = connection_of(&mountpoint);
-        let session = session.spawn()?;
+        let session = session.spawn().map_err(|source| FuseMountError::Io {
+            path: mountpoint.clone(),
+            source,
+        })?;
         Ok(FuseMount {
             session: Some(session),
             mountpoint,
@@ -379,79 +384,125 @@ fn abort_connection(connection: u32) {
     }
 }
 
-fn prepare_mountpoint(mountpoint: &Path, force: bool) -> io::Result<PathBuf> {
+fn prepare_mountpoint(mountpoint: &Path, force: bool) -> Result<PathBuf, FuseMountError> {
+    let io_error = |source| FuseMountError::Io {
+        path: mountpoint.to_owned(),
+        source,
+    };
     // The mount table comes first: anything that stats a mount point this very process serves
     // would wait on its own answers.
     if let Some((_, fstype)) = mount_entry(mountpoint) {
         if fstype.starts_with("fuse") && force {
-            unmount_path(mountpoint)?;
+            unmount_path(mountpoint).map_err(io_error)?;
         } else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} is already a mount point ({fstype}); unmount it first{}",
-                    mountpoint.display(),
-                    if fstype.starts_with("fuse") {
-                        " or pass { force: true } to replace a stale one"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
+            return Err(FuseMountError::AlreadyMounted {
+                path: mountpoint.to_owned(),
+                fstype,
+            });
         }
     }
-    let mountpoint = mountpoint.canonicalize().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!(
-                "mount point {} is not usable: {e}; create an empty directory there first",
-                mountpoint.display()
-            ),
-        )
-    })?;
-    let metadata = fs::metadata(&mountpoint)?;
+    let resolved = mountpoint
+        .canonicalize()
+        .map_err(|source| FuseMountError::Unusable {
+            path: mountpoint.to_owned(),
+            source,
+        })?;
+    let metadata = fs::metadata(&resolved).map_err(io_error)?;
     if !metadata.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            format!("mount point {} is not a directory", mountpoint.display()),
-        ));
+        return Err(FuseMountError::NotADirectory { path: resolved });
     }
-    if fs::read_dir(&mountpoint)?.next().is_some() {
-        return Err(io::Error::new(
-            io::ErrorKind::DirectoryNotEmpty,
-            format!(
-                "mount point {} is not empty; mounting over it would hide its files — use an empty directory",
-                mountpoint.display()
-            ),
-        ));
+    if fs::read_dir(&resolved).map_err(io_error)?.next().is_some() {
+        return Err(FuseMountError::NotEmpty { path: resolved });
     }
-    Ok(mountpoint)
+    Ok(resolved)
 }
 
-fn explain_mount_error(err: io::Error, mountpoint: &Path, options: &FuseOptions) -> io::Error {
-    let text = err.to_string();
-    let device_refused = fs::OpenOptions::new()
+/// What [`probe`] found: what this process mounts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuseInstall {
+    /// Whether this process runs as root, which mounts with `mount(2)` itself.
+    pub root: bool,
+    /// `fusermount3` as found on `PATH`, which mounts for users other than root; `None` when
+    /// it is not there.
+    pub fusermount3: Option<PathBuf>,
+}
+
+/// Whether `/dev/fuse` can be used by this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Device {
+    Missing,
+    Refused,
+    Usable,
+}
+
+/// Checks what every FUSE mount of this process needs: `/dev/fuse` exists and this user may
+/// open it, and, unless this is root, `fusermount3` is installed. Fails with the problem,
+/// whose [`advice`](FuseSetupProblem::advice) says what to do. What only mounting shows
+/// (`allow_other` refused, a mount point this user does not own) is not checked.
+pub fn probe() -> Result<FuseInstall, FuseSetupProblem> {
+    let device = match fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/fuse")
-        .is_err_and(|e| e.kind() == io::ErrorKind::PermissionDenied);
-    let hint = if !Path::new("/dev/fuse").exists() {
-        "/dev/fuse is missing: load the kernel module (`modprobe fuse`), or in a container start it with `--device /dev/fuse`"
-    } else if device_refused {
-        "this user may not open /dev/fuse, which every FUSE mount needs (fusermount3 included): ask an administrator to make it mode 0666 (`chmod 0666 /dev/fuse`, the usual default), or mount as root"
-    } else if err.kind() == io::ErrorKind::NotFound && text.contains("fusermount") {
-        "not running as root and fusermount3 is not installed: install the fuse3 package (`apt install fuse3`)"
-    } else if text.contains("allow_other") || (options.allow_other && text.contains("fusermount")) {
-        "allowOther needs `user_allow_other` in /etc/fuse.conf when not running as root"
-    } else if err.kind() == io::ErrorKind::PermissionDenied {
-        "permission denied: run as root, or install fuse3 so fusermount3 can mount for this user, and check that you own the mount point"
-    } else {
-        "run `npx mountkit doctor` to check this machine's FUSE setup"
+    {
+        Ok(_) => Device::Usable,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Device::Missing,
+        Err(_) => Device::Refused,
     };
-    io::Error::new(
-        err.kind(),
-        format!("could not mount {}: {text}. {hint}", mountpoint.display()),
-    )
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let fusermount3 = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("fusermount3"))
+            .find(|candidate| candidate.is_file())
+    });
+    judge_setup(device, root, fusermount3)
+}
+
+/// The verdict of [`probe`] on what it found.
+fn judge_setup(
+    device: Device,
+    root: bool,
+    fusermount3: Option<PathBuf>,
+) -> Result<FuseInstall, FuseSetupProblem> {
+    match device {
+        Device::Missing => Err(FuseSetupProblem::NoDevice),
+        Device::Refused => Err(FuseSetupProblem::DeviceRefused),
+        Device::Usable if !root && fusermount3.is_none() => Err(FuseSetupProblem::NoFusermount),
+        Device::Usable => Ok(FuseInstall { root, fusermount3 }),
+    }
+}
+
+/// Why the kernel refused to mount: what [`probe`] finds missing, else what the refusal
+/// says. fuser reports fusermount3's failures only as text, so for those its words are what
+/// tells them apart.
+fn explain_mount_error(
+    source: io::Error,
+    mountpoint: &Path,
+    options: &FuseOptions,
+) -> FuseMountError {
+    let text = source.to_string();
+    let problem = match probe() {
+        Err(problem) => problem,
+        Ok(_) if source.kind() == io::ErrorKind::NotFound && text.contains("fusermount") => {
+            FuseSetupProblem::NoFusermount
+        }
+        Ok(_)
+            if text.contains("allow_other")
+                || (options.allow_other && text.contains("fusermount")) =>
+        {
+            FuseSetupProblem::AllowOtherRefused
+        }
+        Ok(_) if source.kind() == io::ErrorKind::PermissionDenied => {
+            FuseSetupProblem::PermissionDenied
+        }
+        Ok(_) => FuseSetupProblem::Other,
+    };
+    FuseMountError::Refused {
+        path: mountpoint.to_owned(),
+        problem,
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -481,6 +532,7 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("file"), b"x").unwrap();
         let err = prepare_mountpoint(&dir, false).unwrap_err();
+        assert!(matches!(err, FuseMountError::NotEmpty { .. }), "{err:?}");
         assert!(err.to_string().contains("not empty"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -495,8 +547,40 @@ mod tests {
     }
 
     #[test]
+    fn the_probe_names_what_is_missing_for_a_mount() {
+        let fusermount3 = Some(PathBuf::from("/usr/bin/fusermount3"));
+        assert_eq!(
+            judge_setup(Device::Missing, true, None),
+            Err(FuseSetupProblem::NoDevice)
+        );
+        assert_eq!(
+            judge_setup(Device::Refused, false, fusermount3.clone()),
+            Err(FuseSetupProblem::DeviceRefused)
+        );
+        assert_eq!(
+            judge_setup(Device::Usable, false, None),
+            Err(FuseSetupProblem::NoFusermount)
+        );
+        assert_eq!(
+            judge_setup(Device::Usable, true, None),
+            Ok(FuseInstall {
+                root: true,
+                fusermount3: None
+            })
+        );
+        assert_eq!(
+            judge_setup(Device::Usable, false, fusermount3.clone()),
+            Ok(FuseInstall {
+                root: false,
+                fusermount3
+            })
+        );
+    }
+
+    #[test]
     fn a_missing_mount_point_is_refused_with_a_reason() {
         let err = prepare_mountpoint(Path::new("/nonexistent/mountkit"), false).unwrap_err();
+        assert!(matches!(err, FuseMountError::Unusable { .. }), "{err:?}");
         assert!(
             err.to_string().contains("create an empty directory"),
             "{err}"

@@ -3,9 +3,10 @@
 //! The napi-rs addon: the only crate that knows about JavaScript. It implements the core's
 //! [`Dispatch`](mountkit_core::Dispatch) by forwarding requests to JavaScript handlers in
 //! batches (see the `bridge` module), and exposes mount/unmount to `lib/mount.ts`, and the
-//! filesystem calls `node:fs` lacks to `lib/fs-calls.ts` (see the `fs_calls` module).
+//! filesystem calls `node:fs` lacks to `lib/fs-calls.ts` (see the `fs_calls` module). Choosing
+//! and mounting the backend, and the Windows doctor, are the `mountkit` facade crate's: this
+//! crate converts their values to and from JavaScript.
 
-mod auto;
 mod backend;
 mod bridge;
 mod convert;
@@ -18,6 +19,7 @@ mod write_pool;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use mountkit::{ErrorCode, InvalidOption};
 use mountkit_core::{Errno, Listing, OpenFlags, Operation, Reply, OPERATION_NAMES};
 use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -153,7 +155,7 @@ impl Waker for TsfnWaker {
 pub struct NativeMount {
     /// The batch calls, and through them the mount's request queue.
     crossing: Arc<Crossing>,
-    backend: Arc<Mutex<Option<backend::Backend>>>,
+    backend: Arc<Mutex<Option<mountkit::Mount>>>,
     backend_name: &'static str,
     mountpoint: String,
 }
@@ -161,40 +163,49 @@ pub struct NativeMount {
 #[napi]
 impl NativeMount {
     /// Mounts at `mountpoint` and calls `wake` whenever requests or faults are waiting;
-    /// `wake` should call `drain()`.
+    /// `wake` should call `drain()`. A failure throws an error whose `code` is the facade's
+    /// `ErrorCode` (`'EOPTION'`, `'EMOUNTPOINT'`, `'ENODRIVER'`...).
     #[napi(factory)]
     pub fn mount(
         env: Env,
         mountpoint: String,
         options: NativeMountOptions,
         wake: Function<(), ()>,
-    ) -> Result<NativeMount> {
+    ) -> Result<NativeMount, ErrorCode> {
         let timeout_errno = match options.timeout_errno.as_str() {
             "ETIMEDOUT" => Errno::ETIMEDOUT,
             "EIO" => Errno::EIO,
             other => {
-                return Err(invalid(format!(
-                    "timeoutErrno must be 'ETIMEDOUT' or 'EIO', got '{other}'"
+                return Err(backend::option_error(InvalidOption::new(
+                    "timeoutErrno",
+                    format!("timeoutErrno must be 'ETIMEDOUT' or 'EIO', got '{other}'"),
                 )))
             }
         };
-        let wake: WakeFn = wake
-            .build_threadsafe_function()
-            .callee_handled::<false>()
-            .build()?;
+        let mount_options = backend::mount_options(&options).map_err(backend::option_error)?;
         let local_answers = options
             .native_answers
             .iter()
             .map(|&code| LocalAnswer::from_code(code))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(invalid)?;
+            .map_err(|message| {
+                backend::option_error(InvalidOption::new("nativeAnswers", message))
+            })?;
         if !local_answers.is_empty() && local_answers.len() != OPERATION_NAMES.len() {
-            return Err(invalid(format!(
-                "nativeAnswers must have one entry per operation ({}), got {}",
-                OPERATION_NAMES.len(),
-                local_answers.len()
+            return Err(backend::option_error(InvalidOption::new(
+                "nativeAnswers",
+                format!(
+                    "nativeAnswers must have one entry per operation ({}), got {}",
+                    OPERATION_NAMES.len(),
+                    local_answers.len()
+                ),
             )));
         }
+        let wake: WakeFn = wake
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .build()
+            .map_err(|error| Error::new(ErrorCode::Other, error.reason))?;
         let limits = Limits {
             timeout: Duration::from_secs_f64(options.timeout_ms.max(1.0) / 1000.0),
             timeout_errno,
@@ -204,16 +215,16 @@ impl NativeMount {
         // SAFETY: `env` is the environment of this call, on the JavaScript thread.
         let write_pool = unsafe { payload::external_allowed(env.raw()) }.then(WritePool::new);
         let bridge = Bridge::new(limits, Box::new(TsfnWaker(wake)), write_pool);
-        let backend =
-            backend::Backend::mount(&mountpoint, bridge.clone(), &options).map_err(|e| {
+        let mounted = mountkit::mount_dispatch(&mountpoint, bridge.clone(), &mount_options)
+            .map_err(|error| {
                 bridge.close();
-                Error::new(Status::GenericFailure, e)
+                backend::mount_error(&error)
             })?;
         Ok(NativeMount {
-            mountpoint: backend.mountpoint(),
-            backend_name: backend.name(),
+            mountpoint: mounted.mountpoint(),
+            backend_name: mounted.backend().name(),
             crossing: Arc::new(Crossing::new(bridge)),
-            backend: Arc::new(Mutex::new(Some(backend))),
+            backend: Arc::new(Mutex::new(Some(mounted))),
         })
     }
 
@@ -327,7 +338,7 @@ impl NativeMount {
             .lock()
             .as_ref()
             .ok_or_else(|| "the filesystem is not mounted".to_owned())
-            .and_then(backend::Backend::invalidator)
+            .and_then(backend::invalidator)
             .map_err(|e| Error::new(Status::GenericFailure, e))?;
         Ok(AsyncTask::new(Invalidate {
             invalidator,
@@ -343,7 +354,7 @@ impl NativeMount {
             .lock()
             .as_ref()
             .ok_or_else(|| "the filesystem is not mounted".to_owned())
-            .and_then(backend::Backend::data_path)
+            .and_then(backend::data_path)
             .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 
@@ -449,13 +460,15 @@ const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
 /// [`unmount_then_close`]). `grace` is zero where the JavaScript thread itself is unmounting,
 /// since no handler can answer meanwhile.
 fn stop(
-    backend: &Mutex<Option<backend::Backend>>,
+    backend: &Mutex<Option<mountkit::Mount>>,
     bridge: &Bridge,
     grace: Duration,
 ) -> std::result::Result<(), String> {
     let taken = backend.lock().take();
     unmount_then_close(bridge, grace, move || {
-        taken.map_or(Ok(()), backend::Backend::unmount)
+        taken.map_or(Ok(()), |mounted| {
+            mounted.unmount().map_err(|error| error.to_string())
+        })
     })
 }
 
@@ -512,7 +525,7 @@ impl Task for Invalidate {
 }
 
 pub struct Unmount {
-    backend: Arc<Mutex<Option<backend::Backend>>>,
+    backend: Arc<Mutex<Option<mountkit::Mount>>>,
     crossing: Arc<Crossing>,
 }
 

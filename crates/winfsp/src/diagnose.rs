@@ -11,6 +11,8 @@ use mountkit_core::windows::ntstatus::{
 };
 use mountkit_core::windows::{describe_ntstatus, MountPoint};
 
+use crate::errors::WinFspError;
+
 /// Where the WinFsp installer is published.
 pub const INSTALLER_URL: &str = "https://winfsp.dev/rel/";
 
@@ -183,8 +185,8 @@ pub enum DllFacts {
     },
     /// The DLL cannot be used although it may have loaded: a function mountkit calls is
     /// missing (this WinFsp is too old), `FspVersion` fails, or WinFsp has no DLL for this
-    /// processor architecture. The message says which, and what to do.
-    Unusable(String),
+    /// processor architecture. The error says which, and what to do.
+    Unusable(WinFspError),
 }
 
 /// Everything `mountkit doctor` and `backend: 'auto'` look at about WinFsp, gathered by

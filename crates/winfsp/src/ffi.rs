@@ -9,6 +9,7 @@ use std::ffi::c_void;
 use std::mem::{offset_of, size_of};
 use std::sync::OnceLock;
 
+use crate::errors::WinFspError;
 use crate::fsctl::{DirInfo, FileInfo, TransactReq, TransactRsp, VolumeInfo, VolumeParams};
 use crate::loader::win32::Library;
 
@@ -218,7 +219,7 @@ static API: OnceLock<Api> = OnceLock::new();
 
 /// WinFsp's API, loading the DLL on first use. A failure is not remembered, so installing
 /// WinFsp while the process runs lets a later mount succeed.
-pub fn api() -> Result<&'static Api, String> {
+pub fn api() -> Result<&'static Api, WinFspError> {
     if let Some(api) = API.get() {
         return Ok(api);
     }
@@ -227,7 +228,7 @@ pub fn api() -> Result<&'static Api, String> {
 }
 
 impl Api {
-    fn load() -> Result<Api, String> {
+    fn load() -> Result<Api, WinFspError> {
         let library = Library::load()?;
         macro_rules! bind {
             ($name:literal) => {{

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use mountkit_core::windows::WindowsOptions;
+//! use mountkit_core::windows::{MountPoint, WindowsOptions};
 //! use mountkit_core::{DispatchLimits, FileSystem, FsDispatcher};
 //! use mountkit_winfsp::WinFspMount;
 //!
@@ -13,15 +13,16 @@
 //! impl FileSystem for Empty {}
 //!
 //! let dispatcher = Arc::new(FsDispatcher::new(Empty, DispatchLimits::default()));
-//! let mount = WinFspMount::mount(&WindowsOptions::default(), dispatcher)?;
+//! let mount = WinFspMount::mount(&MountPoint::Drive('M'), dispatcher, &WindowsOptions::default())?;
 //! mount.unmount();
-//! # Ok::<(), String>(())
+//! # Ok::<(), mountkit_winfsp::WinFspError>(())
 //! ```
 //!
 //! WinFsp's DLL is loaded at run time from the folder its installer registers, so this crate
 //! builds, and programs using it start, on machines without WinFsp; [`WinFspMount::mount`]
-//! then fails with a message naming the installer. The API compiles on every platform; off
-//! Windows, [`WinFspMount::mount`] and [`probe`] fail with a message saying so, and
+//! then fails with [`WinFspError::NotInstalled`], whose text names the installer. The API
+//! compiles on every platform; off Windows, [`WinFspMount::mount`] and [`probe`] fail with
+//! [`WinFspError::NotWindows`], and
 //! [`gather_facts`] (what `mountkit doctor` reports) finds nothing and says why.
 //!
 //! Each WinFsp callback is a thin shim (the Windows-only `interface` module) over a
@@ -41,6 +42,7 @@ mod context;
 mod diagnose;
 mod dir;
 mod engine;
+mod errors;
 mod fsctl;
 mod gate;
 mod info;
@@ -66,5 +68,6 @@ pub use diagnose::{
     explain_mount_point_failure, is_installed_driver_file, service_key, DllFacts, ServiceFacts,
     WinFspFacts, DRIVER_SERVICE_STEM, INSTALLER_URL, LAUNCHER_SERVICE_NAME, SERVICES_KEY,
 };
+pub use errors::WinFspError;
 pub use loader::{not_installed_message, WinFspInstall, INSTALL_KEYS};
 pub use mount::{gather_facts, probe, WinFspMount};

@@ -114,6 +114,7 @@ pub mod win32 {
 
     use super::*;
     use crate::diagnose::{driver_file_path, is_driver_service_name, service_key, SERVICES_KEY};
+    use crate::errors::WinFspError;
 
     /// `SERVICE_FILE_SYSTEM_DRIVER`, the `Type` of WinFsp's driver service.
     const SERVICE_FILE_SYSTEM_DRIVER: u32 = 2;
@@ -280,11 +281,14 @@ pub mod win32 {
 
     impl Library {
         /// Finds WinFsp in the registry and loads its DLL for this process's architecture.
-        pub fn load() -> Result<Library, String> {
-            let arch = Arch::current().ok_or_else(|| NO_DLL_FOR_ARCH.to_owned())?;
-            let install_dir = install_dir().ok_or_else(not_installed_message)?;
+        pub fn load() -> Result<Library, WinFspError> {
+            let arch = Arch::current().ok_or(WinFspError::NoDllForArch)?;
+            let install_dir = install_dir().ok_or(WinFspError::NotInstalled)?;
             let path = dll_path(&install_dir, arch);
-            Library::open(&path).map_err(|error| load_failure_message(&path, error))
+            Library::open(&path).map_err(|code| WinFspError::LoadFailed {
+                dll_path: path.clone(),
+                code,
+            })
         }
 
         /// Loads the DLL at the full path `path`; fails with the Windows error code.
@@ -311,10 +315,14 @@ pub mod win32 {
         pub fn function(
             &self,
             name: &CStr,
-        ) -> Result<unsafe extern "system" fn() -> isize, String> {
+        ) -> Result<unsafe extern "system" fn() -> isize, WinFspError> {
             // SAFETY: `module` is a loaded module (never freed) and `name` is NUL-terminated.
-            unsafe { GetProcAddress(self.module, name.as_ptr().cast()) }
-                .ok_or_else(|| missing_function_message(&self.path, &name.to_string_lossy()))
+            unsafe { GetProcAddress(self.module, name.as_ptr().cast()) }.ok_or_else(|| {
+                WinFspError::MissingFunction {
+                    dll_path: self.path.clone(),
+                    function: name.to_string_lossy().into_owned(),
+                }
+            })
         }
     }
 }

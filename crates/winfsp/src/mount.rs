@@ -9,6 +9,7 @@ use mountkit_core::windows::{MountPoint, WindowsOptions};
 use mountkit_core::Dispatch;
 
 use crate::diagnose::WinFspFacts;
+use crate::errors::WinFspError;
 use crate::loader::WinFspInstall;
 
 /// A mounted WinFsp volume serving a [`Dispatch`]. Dropping it unmounts, as
@@ -19,7 +20,8 @@ pub struct WinFspMount {
 }
 
 impl WinFspMount {
-    /// Mounts a volume that serves `dispatch`, as `options` describe, and starts serving it.
+    /// Mounts a volume at `mount_point` that serves `dispatch`, as `options` describe, and
+    /// starts serving it.
     ///
     /// On success the volume is visible at the mount point and every request reaches
     /// `dispatch`. On failure nothing stays mounted and the error says why and what to do:
@@ -28,13 +30,16 @@ impl WinFspMount {
     /// the WinFsp driver unable to start (after a reboot or an upgrade of WinFsp this is a
     /// broken service registry entry, and the message gives the fix), the mount point in use,
     /// the dispatcher failing to start, or, off Windows, that WinFsp exists only on Windows.
+    /// The [`WinFspError`] carries the facts (statuses, the driver's registry entry) besides
+    /// that text.
     pub fn mount(
-        options: &WindowsOptions,
+        mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
-    ) -> Result<WinFspMount, String> {
+        options: &WindowsOptions,
+    ) -> Result<WinFspMount, WinFspError> {
         Ok(WinFspMount {
-            _live: platform::mount(options, dispatch)?,
-            mount_point: options.mount_point.clone(),
+            _live: platform::mount(mount_point, dispatch, options)?,
+            mount_point: mount_point.clone(),
         })
     }
 
@@ -62,9 +67,9 @@ impl WinFspMount {
 }
 
 /// Finds and loads the installed WinFsp, for diagnostics: its folder, the DLL loaded, its
-/// version, and what the registry says of its driver. Fails with the same messages as
+/// version, and what the registry says of its driver. Fails with the same errors as
 /// [`WinFspMount::mount`] when WinFsp is missing or cannot be loaded, and off Windows.
-pub fn probe() -> Result<WinFspInstall, String> {
+pub fn probe() -> Result<WinFspInstall, WinFspError> {
     platform::probe()
 }
 
@@ -81,18 +86,21 @@ pub fn gather_facts() -> WinFspFacts {
 mod platform {
     use super::*;
 
-    const ONLY_ON_WINDOWS: &str =
-        "WinFsp is a Windows file system driver; the WinFsp backend mounts only on Windows";
+    use crate::errors::ONLY_ON_WINDOWS;
 
     /// A mounted volume, which cannot exist off Windows.
     pub enum Live {}
 
-    pub fn mount(_: &WindowsOptions, _: Arc<dyn Dispatch>) -> Result<Live, String> {
-        Err(ONLY_ON_WINDOWS.to_owned())
+    pub fn mount(
+        _: &MountPoint,
+        _: Arc<dyn Dispatch>,
+        _: &WindowsOptions,
+    ) -> Result<Live, WinFspError> {
+        Err(WinFspError::NotWindows)
     }
 
-    pub fn probe() -> Result<WinFspInstall, String> {
-        Err(ONLY_ON_WINDOWS.to_owned())
+    pub fn probe() -> Result<WinFspInstall, WinFspError> {
+        Err(WinFspError::NotWindows)
     }
 
     pub fn gather_facts() -> WinFspFacts {
@@ -108,19 +116,16 @@ mod platform {
     use std::time::{Duration, SystemTime};
 
     use log::warn;
-    use mountkit_core::windows::{describe_ntstatus, filetime_from_system_time, nt_success};
+    use mountkit_core::windows::{filetime_from_system_time, nt_success};
 
     use super::*;
-    use crate::diagnose::{
-        driver_service_name, explain_create_failure, explain_dispatcher_failure,
-        explain_mount_point_failure, DllFacts, ServiceFacts, LAUNCHER_SERVICE_NAME,
-    };
+    use crate::diagnose::{driver_service_name, DllFacts, ServiceFacts, LAUNCHER_SERVICE_NAME};
     use crate::engine::{Engine, EngineOptions};
     use crate::ffi::{api, Api, FspFileSystem};
     use crate::gate::Gate;
     use crate::interface::{Shared, INTERFACE};
     use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services, Library};
-    use crate::loader::{Arch, NO_DLL_FOR_ARCH};
+    use crate::loader::Arch;
     use crate::security::{descriptor_from_sddl, SDDL};
     use crate::volume::{call_timeout, volume_setup};
 
@@ -146,9 +151,13 @@ mod platform {
     // SAFETY: a shared `&Live` gives access to nothing.
     unsafe impl Sync for Live {}
 
-    pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Live, String> {
+    pub fn mount(
+        mount_point: &MountPoint,
+        dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
+    ) -> Result<Live, WinFspError> {
         let now = filetime_from_system_time(SystemTime::now());
-        let setup = volume_setup(options, now)?;
+        let setup = volume_setup(mount_point, options, now)?;
         let api = api()?;
         let engine = Engine::new(
             dispatch,
@@ -158,7 +167,8 @@ mod platform {
                 allocation_unit: u64::from(options.allocation_unit_size),
                 call_timeout: call_timeout(options.request_timeout),
                 volume_label: options.volume_label.clone(),
-                security_descriptor: descriptor_from_sddl(SDDL)?,
+                security_descriptor: descriptor_from_sddl(SDDL)
+                    .map_err(|detail| WinFspError::SecurityDescriptor { detail })?,
             },
         );
 
@@ -171,7 +181,10 @@ mod platform {
             (api.file_system_create)(device.as_ptr(), &setup.params, &INTERFACE, &mut file_system)
         };
         if !nt_success(status) {
-            return Err(explain_create_failure(status, &driver_service(Some(api))));
+            return Err(WinFspError::CreateFailed {
+                status,
+                driver: driver_service(Some(api)),
+            });
         }
         let shared = Box::into_raw(Box::new(Shared {
             engine,
@@ -189,16 +202,19 @@ mod platform {
             api,
         };
 
-        let mut mount_point = wide_nul(&setup.mount_point);
+        let mut wide_mount_point = wide_nul(&setup.mount_point);
         // SAFETY: the file system is live and the mount point is NUL-terminated.
-        let status = unsafe { (api.set_mount_point)(file_system, mount_point.as_mut_ptr()) };
+        let status = unsafe { (api.set_mount_point)(file_system, wide_mount_point.as_mut_ptr()) };
         if !nt_success(status) {
-            return Err(explain_mount_point_failure(status, &options.mount_point));
+            return Err(WinFspError::MountPointFailed {
+                status,
+                mount_point: mount_point.clone(),
+            });
         }
         // SAFETY: the file system is live and has its mount state.
         let status = unsafe { (api.start_dispatcher)(file_system, options.threads) };
         if !nt_success(status) {
-            return Err(explain_dispatcher_failure(status));
+            return Err(WinFspError::DispatcherFailed { status });
         }
         Ok(live)
     }
@@ -230,17 +246,16 @@ mod platform {
     }
 
     /// Loads WinFsp (if not yet loaded) and asks its version, as `(major, minor)`.
-    fn dll_version() -> Result<(u16, u16), String> {
+    fn dll_version() -> Result<(u16, u16), WinFspError> {
         let api = api()?;
         let mut version = 0u32;
         // SAFETY: `version` is writable.
         let status = unsafe { (api.version)(&mut version) };
         if !nt_success(status) {
-            return Err(format!(
-                "{} does not report its version: {}",
-                api.path,
-                describe_ntstatus(status)
-            ));
+            return Err(WinFspError::NoVersion {
+                dll_path: api.path.clone(),
+                status,
+            });
         }
         Ok(((version >> 16) as u16, version as u16))
     }
@@ -253,7 +268,7 @@ mod platform {
         service_facts(&name)
     }
 
-    pub fn probe() -> Result<WinFspInstall, String> {
+    pub fn probe() -> Result<WinFspInstall, WinFspError> {
         let version = dll_version()?;
         let api = api()?;
         Ok(WinFspInstall {
@@ -272,7 +287,7 @@ mod platform {
             .map(|(dir, arch)| crate::loader::dll_path(dir, arch));
         let dll = match (&install_dir, &dll_path) {
             (None, _) => DllFacts::NotTried,
-            (Some(_), None) => DllFacts::Unusable(NO_DLL_FOR_ARCH.to_owned()),
+            (Some(_), None) => DllFacts::Unusable(WinFspError::NoDllForArch),
             // Loading the DLL by its path first tells a DLL that does not load (with the
             // Windows error) from one that loads but lacks something; it is never unloaded,
             // as for mounting.
@@ -287,7 +302,7 @@ mod platform {
                 }
                 Ok(_) => match dll_version() {
                     Ok(version) => DllFacts::Loaded { version },
-                    Err(message) => DllFacts::Unusable(message),
+                    Err(unusable) => DllFacts::Unusable(unusable),
                 },
             },
         };
@@ -319,11 +334,13 @@ mod tests {
 
     #[test]
     fn mounting_off_windows_says_why() {
-        let error = WinFspMount::mount(&WindowsOptions::default(), Arc::new(Nothing))
+        let options = WindowsOptions::default();
+        let error = WinFspMount::mount(&MountPoint::Drive('M'), Arc::new(Nothing), &options)
             .err()
             .unwrap();
-        assert!(error.contains("only on Windows"), "{error}");
-        assert!(probe().unwrap_err().contains("only on Windows"));
+        assert_eq!(error, WinFspError::NotWindows);
+        assert!(error.to_string().contains("only on Windows"), "{error}");
+        assert_eq!(probe().unwrap_err(), WinFspError::NotWindows);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mountkit_core::windows::names::MAX_COMPONENT_UNITS;
-use mountkit_core::windows::{DriveType, MountPoint, WindowsOptions};
+use mountkit_core::windows::{DriveType, InvalidOption, MountPoint, WindowsOptions};
 
 use crate::fsctl::{volume_flags as flag, VolumeParams};
 
@@ -71,33 +71,41 @@ pub fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
 ///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
 /// - A network drive gets the UNC prefix `\mountkit\<letter>`.
-pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, String> {
+pub fn volume_setup(
+    mount_point: &MountPoint,
+    options: &WindowsOptions,
+    now: u64,
+) -> Result<VolumeSetup, InvalidOption> {
     options.validate()?;
     let sectors = options.allocation_unit_size / u32::from(options.sector_size);
     let sectors_per_allocation_unit = u16::try_from(sectors).map_err(|_| {
-        format!(
-            "allocationUnitSize may be at most 65535 sectors of {} bytes, got {}",
-            options.sector_size, options.allocation_unit_size
+        InvalidOption::new(
+            "allocationUnitSize",
+            format!(
+                "allocationUnitSize may be at most 65535 sectors of {} bytes, got {}",
+                options.sector_size, options.allocation_unit_size
+            ),
         )
     })?;
-    let (device, prefix) =
-        match (options.drive_type, &options.mount_point) {
-            (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
-            (DriveType::Network, MountPoint::Drive(letter)) => {
-                (NET_DEVICE, format!("\\mountkit\\{letter}"))
-            }
-            (DriveType::Network, MountPoint::Folder(_)) => return Err(
-                "a network drive needs a drive letter as its mount point; Windows cannot mount \
-                 a network file system on a folder"
-                    .to_owned(),
-            ),
-            (DriveType::Removable, _) => {
-                return Err(
-                    "WinFsp cannot present a removable drive; use the fixed or network drive type"
-                        .to_owned(),
-                )
-            }
-        };
+    let (device, prefix) = match (options.drive_type, mount_point) {
+        (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
+        (DriveType::Network, MountPoint::Drive(letter)) => {
+            (NET_DEVICE, format!("\\mountkit\\{letter}"))
+        }
+        (DriveType::Network, MountPoint::Folder(_)) => {
+            return Err(InvalidOption::new(
+                "driveType",
+                "a network drive needs a drive letter as its mount point; Windows cannot \
+                     mount a network file system on a folder",
+            ))
+        }
+        (DriveType::Removable, _) => {
+            return Err(InvalidOption::new(
+                "driveType",
+                "WinFsp cannot present a removable drive; use the fixed or network drive type",
+            ))
+        }
+    };
 
     let mut flags = flag::CASE_PRESERVED_NAMES
         | flag::UNICODE_ON_DISK
@@ -125,12 +133,16 @@ pub fn volume_setup(options: &WindowsOptions, now: u64) -> Result<VolumeSetup, S
         flags,
         ..VolumeParams::default()
     };
-    copy_wide(&mut params.prefix, &prefix)?;
-    copy_wide(&mut params.file_system_name, &options.file_system_name)?;
+    copy_wide(&mut params.prefix, &prefix, "driveType")?;
+    copy_wide(
+        &mut params.file_system_name,
+        &options.file_system_name,
+        "fsName",
+    )?;
     Ok(VolumeSetup {
         device,
         params,
-        mount_point: options.mount_point.to_windows_string(),
+        mount_point: mount_point.to_windows_string(),
     })
 }
 
@@ -144,13 +156,17 @@ fn millis_u32(duration: Duration) -> u32 {
     u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }
 
-/// Copies `text` into a NUL-terminated UTF-16 array, failing if it does not fit.
-fn copy_wide(target: &mut [u16], text: &str) -> Result<(), String> {
+/// Copies `text`, the value of `option`, into a NUL-terminated UTF-16 array, failing if it
+/// does not fit.
+fn copy_wide(target: &mut [u16], text: &str, option: &'static str) -> Result<(), InvalidOption> {
     let units: Vec<u16> = text.encode_utf16().collect();
     if units.len() >= target.len() {
-        return Err(format!(
-            "{text:?} is longer than the {} UTF-16 units WinFsp allows here",
-            target.len() - 1
+        return Err(InvalidOption::new(
+            option,
+            format!(
+                "{option} {text:?} is longer than the {} UTF-16 units WinFsp allows",
+                target.len() - 1
+            ),
         ));
     }
     target[..units.len()].copy_from_slice(&units);
@@ -162,13 +178,16 @@ fn copy_wide(target: &mut [u16], text: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// The drive letter most tests mount on.
+    const M: &MountPoint = &MountPoint::Drive('M');
+
     fn wide(text: &str) -> Vec<u16> {
         text.encode_utf16().collect()
     }
 
     #[test]
     fn the_default_options_make_a_case_insensitive_disk() {
-        let setup = volume_setup(&WindowsOptions::default(), 133_000_000_000_000_000).unwrap();
+        let setup = volume_setup(M, &WindowsOptions::default(), 133_000_000_000_000_000).unwrap();
         assert_eq!(setup.device, DISK_DEVICE);
         assert_eq!(setup.mount_point, "M:");
         let p = &setup.params;
@@ -210,7 +229,7 @@ mod tests {
             file_info_timeout: Duration::ZERO,
             ..Default::default()
         };
-        let p = volume_setup(&options, 1).unwrap().params;
+        let p = volume_setup(M, &options, 1).unwrap().params;
         assert_ne!(p.flags & flag::CASE_SENSITIVE_SEARCH, 0);
         assert_ne!(p.flags & flag::READ_ONLY_VOLUME, 0);
         assert_eq!(p.sector_size, 512);
@@ -223,10 +242,9 @@ mod tests {
     fn network_drives_get_a_prefix_and_the_net_device() {
         let options = WindowsOptions {
             drive_type: DriveType::Network,
-            mount_point: MountPoint::Drive('Q'),
             ..Default::default()
         };
-        let setup = volume_setup(&options, 1).unwrap();
+        let setup = volume_setup(&MountPoint::Drive('Q'), &options, 1).unwrap();
         assert_eq!(setup.device, NET_DEVICE);
         let prefix = wide("\\mountkit\\Q");
         assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
@@ -235,46 +253,49 @@ mod tests {
 
     #[test]
     fn impossible_combinations_are_refused() {
-        let folder_network = WindowsOptions {
+        let network = WindowsOptions {
             drive_type: DriveType::Network,
-            mount_point: MountPoint::Folder("C:\\mnt\\x".to_owned()),
             ..Default::default()
         };
-        assert!(volume_setup(&folder_network, 1)
+        let folder = MountPoint::Folder("C:\\mnt\\x".to_owned());
+        assert!(volume_setup(&folder, &network, 1)
             .unwrap_err()
+            .message
             .contains("drive letter"));
         let removable = WindowsOptions {
             drive_type: DriveType::Removable,
             ..Default::default()
         };
-        assert!(volume_setup(&removable, 1)
+        assert!(volume_setup(M, &removable, 1)
             .unwrap_err()
+            .message
             .contains("removable"));
         let huge_unit = WindowsOptions {
             sector_size: 512,
             allocation_unit_size: 512 * 65536,
             ..Default::default()
         };
-        assert!(volume_setup(&huge_unit, 1)
+        assert!(volume_setup(M, &huge_unit, 1)
             .unwrap_err()
+            .message
             .contains("65535 sectors"));
         let bad_sector = WindowsOptions {
             sector_size: 1000,
             ..Default::default()
         };
-        assert!(volume_setup(&bad_sector, 1)
+        assert!(volume_setup(M, &bad_sector, 1)
             .unwrap_err()
+            .message
             .contains("sectorSize"));
     }
 
     #[test]
     fn folder_mount_points_pass_through() {
-        let options = WindowsOptions {
-            mount_point: MountPoint::Folder("C:\\mnt\\demo".to_owned()),
-            ..Default::default()
-        };
+        let folder = MountPoint::Folder("C:\\mnt\\demo".to_owned());
         assert_eq!(
-            volume_setup(&options, 1).unwrap().mount_point,
+            volume_setup(&folder, &WindowsOptions::default(), 1)
+                .unwrap()
+                .mount_point,
             "C:\\mnt\\demo"
         );
     }

@@ -4,21 +4,22 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use mountkit_core::{DispatchLimits, FsDispatcher};
-use mountkit_fuse::{is_mounted, FuseMount, FuseOptions};
+use mountkit::backends::fuse::is_mounted;
+use mountkit::{Mount, MountOptions};
 
 use crate::memfs::Memfs;
 
-fn mount(dir: &Path, options: &FuseOptions) -> Result<FuseMount, String> {
+fn mount(dir: &Path, options: &MountOptions) -> Result<Mount, String> {
     // The root takes the owner of the mount point, so whoever could write to the empty
     // directory can write to the mounted filesystem.
     let owner = fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let fs = Memfs::new(owner.uid(), owner.gid());
-    let dispatcher = Arc::new(FsDispatcher::new(fs, DispatchLimits::default()));
-    FuseMount::mount(dir, dispatcher, options).map_err(|e| format!("cannot mount: {e}"))
+    let at = dir
+        .to_str()
+        .ok_or_else(|| format!("{}: the path is not UTF-8", dir.display()))?;
+    mountkit::mount(at, Memfs::new(owner.uid(), owner.gid()), options)
+        .map_err(|e| format!("cannot mount ({}): {e}", e.code()))
 }
 
 /// The signals that end `serve`, blocked so that only `sigwait` sees them.
@@ -41,12 +42,12 @@ pub fn serve(dir: &Path) -> Result<(), String> {
     // Blocked before the mount starts any thread: threads inherit the mask, so the signal stays
     // pending for this thread's sigwait instead of killing the process with the mount still up.
     let signals = termination_signals();
-    let options = FuseOptions {
+    let options = MountOptions {
         fs_name: "rust-memfs".to_owned(),
-        ..FuseOptions::default()
+        ..MountOptions::default()
     };
     let mounted = mount(dir, &options)?;
-    let at = mounted.mountpoint().display().to_string();
+    let at = mounted.mountpoint();
     println!("memfs mounted at {at}. Try, from another shell:");
     println!("  echo hello > {at}/hello.txt && cat {at}/hello.txt && ls -la {at}");
     println!("Ctrl+C unmounts (the contents go with it).");
@@ -66,12 +67,12 @@ pub fn serve(dir: &Path) -> Result<(), String> {
 pub fn self_test() -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("rust-memfs-self-test-{}", std::process::id()));
     fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let options = FuseOptions {
+    let options = MountOptions {
         fs_name: "rust-memfs".to_owned(),
         // No kernel caching: every check below must reach memfs, not a cached answer.
-        attr_ttl: Duration::ZERO,
-        entry_ttl: Duration::ZERO,
-        ..FuseOptions::default()
+        attr_timeout: Duration::ZERO,
+        entry_timeout: Duration::ZERO,
+        ..MountOptions::default()
     };
     let mounted = match mount(&dir, &options) {
         Ok(mounted) => mounted,

@@ -6,9 +6,10 @@
 //!                                           until Ctrl+C or SIGTERM, then unmount
 //! cargo run -p rust-memfs -- --self-test    Linux: mount a temporary directory, check real file
 //!                                           operations through it, unmount, exit 0 if all passed
-//! rust-memfs.exe <M: or folder> [--backend winfsp|dokan]
-//!                                           Windows: mount through WinFsp (the default) or
-//!                                           Dokan 2 until Enter, then unmount
+//! rust-memfs.exe <M: or folder> [--backend auto|winfsp|dokan]
+//!                                           Windows: mount through WinFsp (the default),
+//!                                           Dokan 2, or whichever works ('auto') until
+//!                                           Enter, then unmount
 //! ```
 
 // The filesystem is platform-neutral and unit-tested everywhere; elsewhere than Linux and
@@ -28,8 +29,8 @@ const USAGE: &str =
     "usage: rust-memfs <dir>       mount an in-memory filesystem at <dir> until Ctrl+C
        rust-memfs --self-test  mount a temporary directory, exercise it, unmount";
 #[cfg(not(target_os = "linux"))]
-const USAGE: &str = "usage: rust-memfs <M: or folder> [--backend winfsp|dokan]
-       mount an in-memory filesystem there until Enter (WinFsp unless --backend dokan)";
+const USAGE: &str = "usage: rust-memfs <M: or folder> [--backend auto|winfsp|dokan]
+       mount an in-memory filesystem there until Enter (WinFsp unless --backend says otherwise)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -59,7 +60,7 @@ fn run(args: &[String]) -> Option<Result<(), String>> {
 #[cfg(windows)]
 fn run(args: &[String]) -> Option<Result<(), String>> {
     let serve = |mountpoint: &str, backend: &str| {
-        windows::Backend::parse(backend).and_then(|backend| windows::serve(mountpoint, backend))
+        windows::parse_backend(backend).and_then(|backend| windows::serve(mountpoint, backend))
     };
     match args {
         [mountpoint] if !mountpoint.starts_with('-') => Some(serve(mountpoint, "winfsp")),

@@ -50,6 +50,6 @@ pub use names::{
 pub use ntstatus::{
     describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno,
 };
-pub use options::{DriveType, MountPoint, WindowsOptions};
+pub use options::{DriveType, InvalidOption, MountPoint, WindowsOptions};
 pub use rename::{check_rename, rename_falling_back};
 pub use wildcard::{dos_name_matches, DosExpression};

@@ -2,9 +2,38 @@
 //! behaves. Shared by the WinFsp and Dokan backends, so one set of options means the same on
 //! both.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::errno::Errno;
+
+/// An option a mount cannot take: which option, and a message that names it, says what it
+/// must be and what it was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidOption {
+    /// The option's name as the TypeScript API spells it (`sectorSize`, `driveType`...).
+    pub option: &'static str,
+    /// What is wrong and what the option must be.
+    pub message: String,
+}
+
+impl InvalidOption {
+    /// The option `option` is wrong as `message` says.
+    pub fn new(option: &'static str, message: impl Into<String>) -> InvalidOption {
+        InvalidOption {
+            option,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for InvalidOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InvalidOption {}
 
 /// Where a Windows mount appears.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,10 +85,26 @@ pub enum DriveType {
     Removable,
 }
 
-/// Options of a Windows mount, common to WinFsp and Dokan.
+impl DriveType {
+    /// The drive type spelled as the `driveType` option spells it: `fixed`, `network` or
+    /// `removable`.
+    pub fn parse(text: &str) -> Result<DriveType, InvalidOption> {
+        match text {
+            "fixed" => Ok(DriveType::Fixed),
+            "network" => Ok(DriveType::Network),
+            "removable" => Ok(DriveType::Removable),
+            other => Err(InvalidOption::new(
+                "driveType",
+                format!("driveType must be 'fixed', 'network' or 'removable', got '{other}'"),
+            )),
+        }
+    }
+}
+
+/// Options of a Windows mount, common to WinFsp and Dokan. Where the volume appears (its
+/// [`MountPoint`]) is not an option: both backends take it as their mount's first argument.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WindowsOptions {
-    pub mount_point: MountPoint,
     /// Shown in Explorer as the drive's name.
     pub volume_label: String,
     /// Reported as the file system's name (`NTFS`, `FAT32`...); some programs check it.
@@ -86,7 +131,6 @@ pub struct WindowsOptions {
 impl Default for WindowsOptions {
     fn default() -> Self {
         WindowsOptions {
-            mount_point: MountPoint::Drive('M'),
             volume_label: "mountkit".to_owned(),
             file_system_name: "mountkit".to_owned(),
             read_only: false,
@@ -104,31 +148,43 @@ impl Default for WindowsOptions {
 impl WindowsOptions {
     /// Checks what both drivers require of these numbers, so a bad option fails with a
     /// reason before any driver sees it.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidOption> {
         if !self.sector_size.is_power_of_two() || self.sector_size < 512 {
-            return Err(format!(
-                "sectorSize must be a power of two of at least 512, got {}",
-                self.sector_size
+            return Err(InvalidOption::new(
+                "sectorSize",
+                format!(
+                    "sectorSize must be a power of two of at least 512, got {}",
+                    self.sector_size
+                ),
             ));
         }
         if self.allocation_unit_size == 0
             || self.allocation_unit_size % u32::from(self.sector_size) != 0
         {
-            return Err(format!(
-                "allocationUnitSize must be a positive multiple of sectorSize ({}), got {}",
-                self.sector_size, self.allocation_unit_size
+            return Err(InvalidOption::new(
+                "allocationUnitSize",
+                format!(
+                    "allocationUnitSize must be a positive multiple of sectorSize ({}), got {}",
+                    self.sector_size, self.allocation_unit_size
+                ),
             ));
         }
         if self.volume_label.encode_utf16().count() > 32 {
-            return Err(format!(
-                "volumeLabel may have at most 32 UTF-16 units, got {:?}",
-                self.volume_label
+            return Err(InvalidOption::new(
+                "volumeLabel",
+                format!(
+                    "volumeLabel may have at most 32 UTF-16 units, got {:?}",
+                    self.volume_label
+                ),
             ));
         }
         if self.file_system_name.is_empty() || self.file_system_name.encode_utf16().count() > 15 {
-            return Err(format!(
-                "fsName must have 1 to 15 UTF-16 units on Windows, got {:?}",
-                self.file_system_name
+            return Err(InvalidOption::new(
+                "fsName",
+                format!(
+                    "fsName must have 1 to 15 UTF-16 units on Windows, got {:?}",
+                    self.file_system_name
+                ),
             ));
         }
         Ok(())
@@ -168,19 +224,30 @@ mod tests {
             sector_size: 1000,
             ..Default::default()
         };
-        assert!(odd_sector.validate().unwrap_err().contains("sectorSize"));
+        let error = odd_sector.validate().unwrap_err();
+        assert_eq!(error.option, "sectorSize");
+        assert!(error.to_string().contains("sectorSize"), "{error}");
         let misaligned = WindowsOptions {
             allocation_unit_size: 6000,
             ..Default::default()
         };
-        assert!(misaligned
-            .validate()
-            .unwrap_err()
-            .contains("allocationUnitSize"));
+        let error = misaligned.validate().unwrap_err();
+        assert_eq!(error.option, "allocationUnitSize");
+        assert!(error.message.contains("allocationUnitSize"), "{error}");
         let long_name = WindowsOptions {
             file_system_name: "x".repeat(16),
             ..Default::default()
         };
-        assert!(long_name.validate().unwrap_err().contains("fsName"));
+        assert_eq!(long_name.validate().unwrap_err().option, "fsName");
+    }
+
+    #[test]
+    fn drive_types_are_read_as_the_option_spells_them() {
+        assert_eq!(DriveType::parse("network"), Ok(DriveType::Network));
+        assert_eq!(DriveType::parse("fixed"), Ok(DriveType::Fixed));
+        assert_eq!(DriveType::parse("removable"), Ok(DriveType::Removable));
+        let error = DriveType::parse("floppy").unwrap_err();
+        assert_eq!(error.option, "driveType");
+        assert!(error.message.contains("'floppy'"), "{error}");
     }
 }

@@ -11,11 +11,10 @@
 //!    what is broken and how to repair it.
 //! 4. Else neither is installed, and the error names both installers.
 //!
-//! This module depends only on the backend crates' facts, not on the rest of the addon.
+//! This module depends only on the backend crates' facts.
 
-use mountkit_dokan::errors::DOKAN_RELEASES_URL;
 use mountkit_dokan::{DokanInstall, DokanUnavailable};
-use mountkit_winfsp::{DllFacts, WinFspFacts, INSTALLER_URL};
+use mountkit_winfsp::{DllFacts, WinFspFacts};
 
 /// Why WinFsp cannot serve mounts on this machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +50,9 @@ pub enum AutoChoice {
     /// Mount with WinFsp although it cannot work, to fail with its own error: neither backend
     /// is usable, and WinFsp, being installed, explains its problem best.
     FailingWinFsp(WinFspProblem),
-    /// Neither backend is installed; the message says so and names both installers.
-    NoDriver(String),
+    /// Neither backend is installed: WinFsp is not, and Dokan 2 cannot be used for the reason
+    /// given. [`MountError::NoDriver`](crate::MountError::NoDriver) names both installers.
+    NoDriver(DokanUnavailable),
 }
 
 /// What `backend: 'auto'` does with WinFsp as `winfsp` describes it and Dokan 2 as
@@ -73,32 +73,8 @@ pub fn choose(
     };
     match (probe_dokan(), problem) {
         (Ok(_), problem) => AutoChoice::Dokan(problem),
-        (Err(dokan), WinFspProblem::NotInstalled) => AutoChoice::NoDriver(no_windows_driver(
-            &mountkit_winfsp::not_installed_message(),
-            &dokan.to_string(),
-        )),
+        (Err(dokan), WinFspProblem::NotInstalled) => AutoChoice::NoDriver(dokan),
         (Err(_), problem) => AutoChoice::FailingWinFsp(problem),
-    }
-}
-
-/// The message when neither Windows driver is installed: what to install, then why each one
-/// could not be used (`winfsp`, `dokan`: their own messages).
-fn no_windows_driver(winfsp: &str, dokan: &str) -> String {
-    format!(
-        "no Windows file system driver is available. Install WinFsp ({INSTALLER_URL}) or \
-         Dokan 2 ({DOKAN_RELEASES_URL}), then mount again. WinFsp: {} Dokan: {}",
-        sentence(winfsp),
-        sentence(dokan),
-    )
-}
-
-/// `text` as a sentence that ends with a period, whether or not it had one.
-fn sentence(text: &str) -> String {
-    let text = text.trim_end();
-    if text.ends_with(['.', '!', '?']) {
-        text.to_owned()
-    } else {
-        format!("{text}.")
     }
 }
 
@@ -106,7 +82,7 @@ fn sentence(text: &str) -> String {
 mod tests {
     use std::cell::Cell;
 
-    use mountkit_winfsp::ServiceFacts;
+    use mountkit_winfsp::{ServiceFacts, WinFspError};
 
     use super::*;
 
@@ -224,7 +200,11 @@ mod tests {
                 AutoChoice::FailingWinFsp(WinFspProblem::DriverCannotStart)
             );
         }
-        let unusable = winfsp(DllFacts::Unusable("too old".to_owned()), driver(Some(true)));
+        let too_old = WinFspError::MissingFunction {
+            dll_path: "C:\\Program Files (x86)\\WinFsp\\bin\\winfsp-x64.dll".to_owned(),
+            function: "FspFileSystemSendResponse".to_owned(),
+        };
+        let unusable = winfsp(DllFacts::Unusable(too_old), driver(Some(true)));
         assert_eq!(
             choose(&unusable, no_dokan),
             AutoChoice::FailingWinFsp(WinFspProblem::DllUnusable)
@@ -232,28 +212,10 @@ mod tests {
     }
 
     #[test]
-    fn with_neither_installed_the_message_names_both_installers_in_whole_sentences() {
-        let AutoChoice::NoDriver(message) = choose(&WinFspFacts::default(), no_dokan) else {
-            panic!("neither is installed");
-        };
-        assert!(message.contains(INSTALLER_URL), "{message}");
-        assert!(message.contains(DOKAN_RELEASES_URL), "{message}");
-        assert!(
-            message.contains("WinFsp: WinFsp is not installed"),
-            "{message}"
+    fn with_neither_installed_the_choice_carries_why_dokan_cannot_serve() {
+        assert_eq!(
+            choose(&WinFspFacts::default(), no_dokan),
+            AutoChoice::NoDriver(no_dokan().unwrap_err())
         );
-        assert!(
-            message.contains(" Dokan: Dokan 2 is not installed"),
-            "{message}"
-        );
-        assert!(!message.contains(".."), "{message}");
-        assert!(message.ends_with("or use the WinFsp backend."), "{message}");
-    }
-
-    #[test]
-    fn sentences_end_with_one_period() {
-        assert_eq!(sentence("done."), "done.");
-        assert_eq!(sentence("done"), "done.");
-        assert_eq!(sentence("done? "), "done?");
     }
 }

@@ -1,0 +1,149 @@
+//! How to mount: [`MountOptions`], one set for every backend (each takes the fields that
+//! mean something to it), and [`Backend`], which backend serves.
+
+use std::time::Duration;
+
+use mountkit_core::windows::{DriveType, InvalidOption};
+
+/// Which backend serves a mount.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// FUSE on Linux; on Windows WinFsp when it works, else Dokan 2 (see
+    /// [`auto::choose`](crate::auto::choose)).
+    #[default]
+    Auto,
+    /// FUSE (Linux).
+    Fuse,
+    /// WinFsp (Windows).
+    WinFsp,
+    /// Dokan 2 (Windows).
+    Dokan,
+}
+
+impl Backend {
+    /// Reads a backend as the `backend` option spells it: `auto`, `fuse`, `winfsp` or
+    /// `dokan`.
+    pub fn parse(text: &str) -> Result<Backend, InvalidOption> {
+        match text {
+            "auto" => Ok(Backend::Auto),
+            "fuse" => Ok(Backend::Fuse),
+            "winfsp" => Ok(Backend::WinFsp),
+            "dokan" => Ok(Backend::Dokan),
+            other => Err(InvalidOption::new(
+                "backend",
+                format!("backend must be 'auto', 'fuse', 'winfsp' or 'dokan', got '{other}'"),
+            )),
+        }
+    }
+
+    /// The backend as the `backend` option spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Fuse => "fuse",
+            Backend::WinFsp => "winfsp",
+            Backend::Dokan => "dokan",
+        }
+    }
+
+    /// The backend's name for people: `FUSE`, `WinFsp`, `Dokan`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Fuse => "FUSE",
+            Backend::WinFsp => "WinFsp",
+            Backend::Dokan => "Dokan",
+        }
+    }
+}
+
+/// How to mount, with the defaults of the Node.js API's `MountOptions`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MountOptions {
+    /// Which backend serves the mount.
+    pub backend: Backend,
+    /// The filesystem's name: the mount's source in `mount` and `df` (FUSE), the file
+    /// system name Windows reports (1 to 15 characters).
+    pub fs_name: String,
+    /// Refuse every change.
+    pub read_only: bool,
+    /// FUSE: let other users see the mount (non-root users need `user_allow_other` in
+    /// `/etc/fuse.conf`).
+    pub allow_other: bool,
+    /// FUSE: let the kernel check permissions against mode, uid and gid.
+    pub default_permissions: bool,
+    /// How long the kernel may cache attributes (WinFsp: file information).
+    pub attr_timeout: Duration,
+    /// FUSE: how long the kernel may cache name lookups.
+    pub entry_timeout: Duration,
+    /// FUSE: how long the kernel may remember that a name does not exist.
+    pub negative_timeout: Duration,
+    /// FUSE: let the kernel keep directory listings between opens.
+    pub readdir_cache: bool,
+    /// FUSE: let the kernel buffer writes.
+    pub writeback_cache: bool,
+    /// How long a request may wait for its answer before it fails.
+    pub request_timeout: Duration,
+    /// Threads reading requests from the driver.
+    pub threads: u32,
+    /// FUSE: replace a stale mount (left by a process that died) at the mount point.
+    pub force: bool,
+    /// FUSE: serve backing files by kernel passthrough where the kernel allows it.
+    pub passthrough: bool,
+    /// Windows: the drive's name in Explorer (at most 32 characters).
+    pub volume_label: String,
+    /// Windows: names match without regard to case.
+    pub case_insensitive: bool,
+    /// Windows: what kind of drive the volume presents itself as.
+    pub drive_type: DriveType,
+    /// Windows: bytes per sector, a power of two from 512 to 32768.
+    pub sector_size: u32,
+    /// Windows: bytes per allocation unit, a multiple of `sector_size`.
+    pub allocation_unit_size: u32,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            backend: Backend::Auto,
+            fs_name: "mountkit".to_owned(),
+            read_only: false,
+            allow_other: false,
+            default_permissions: true,
+            attr_timeout: Duration::from_secs(1),
+            entry_timeout: Duration::from_secs(1),
+            negative_timeout: Duration::ZERO,
+            readdir_cache: false,
+            writeback_cache: false,
+            request_timeout: Duration::from_secs(30),
+            threads: 2,
+            force: false,
+            passthrough: true,
+            volume_label: "mountkit".to_owned(),
+            case_insensitive: true,
+            drive_type: DriveType::Fixed,
+            sector_size: 4096,
+            allocation_unit_size: 4096,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_are_read_as_the_option_spells_them() {
+        for backend in [
+            Backend::Auto,
+            Backend::Fuse,
+            Backend::WinFsp,
+            Backend::Dokan,
+        ] {
+            assert_eq!(Backend::parse(backend.name()), Ok(backend));
+        }
+        let error = Backend::parse("nfs").unwrap_err();
+        assert_eq!(error.option, "backend");
+        assert!(error.message.contains("backend must be"), "{error}");
+    }
+}
