@@ -17,13 +17,11 @@ use mountkit_core::windows::ntstatus::{
     STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
     STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, STATUS_UNEXPECTED_IO_ERROR,
 };
+use mountkit_core::windows::security::copy_descriptor;
+use mountkit_windows::{descriptor_from_sddl, wide_from_ptr};
 use parking_lot::Mutex;
 use windows_sys::core::BOOL;
-use windows_sys::Win32::Foundation::{LocalFree, FILETIME};
-use windows_sys::Win32::Security::Authorization::{
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
-};
-use windows_sys::Win32::Security::PSECURITY_DESCRIPTOR;
+use windows_sys::Win32::Foundation::FILETIME;
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, WIN32_FIND_DATAW, WIN32_FIND_STREAM_DATA,
 };
@@ -154,24 +152,6 @@ fn status(result: NtResult<()>) -> NTSTATUS {
     }
 }
 
-/// # Safety
-///
-/// `text` must be null or point to a NUL-terminated UTF-16 string that stays valid while the
-/// returned slice is used.
-unsafe fn wide<'a>(text: *const u16) -> &'a [u16] {
-    if text.is_null() {
-        return &[];
-    }
-    let mut length = 0;
-    // SAFETY: the string is NUL-terminated, so every unit up to and including the NUL is
-    // readable.
-    while unsafe { *text.add(length) } != 0 {
-        length += 1;
-    }
-    // SAFETY: the `length` units before the NUL are initialized and valid for `'a`.
-    unsafe { std::slice::from_raw_parts(text, length) }
-}
-
 /// Copies `text` into a Windows buffer of `capacity` units, cutting it to fit and always
 /// writing the terminating NUL.
 ///
@@ -224,7 +204,7 @@ unsafe extern "system" fn zw_create_file(
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
         // SAFETY: Dokan passes a NUL-terminated file name valid during the callback.
-        let file_name = unsafe { wide(file_name) };
+        let file_name = unsafe { wide_from_ptr(file_name) };
         let keepalive = request.keepalive();
         let call = Call {
             process_id: request.process_id,
@@ -430,7 +410,7 @@ unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_I
         return STATUS_INVALID_PARAMETER;
     };
     // SAFETY: per the contract, `pattern` is null or Dokan's NUL-terminated pattern.
-    let pattern = (!pattern.is_null()).then(|| unsafe { wide(pattern) });
+    let pattern = (!pattern.is_null()).then(|| unsafe { wide_from_ptr(pattern) });
     let keepalive = request.keepalive();
     let call = Call {
         process_id: request.process_id,
@@ -575,7 +555,7 @@ unsafe extern "system" fn move_file(
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
         // SAFETY: Dokan passes a NUL-terminated new name valid during the callback.
-        let new_name = unsafe { wide(new_file_name) };
+        let new_name = unsafe { wide_from_ptr(new_file_name) };
         let keepalive = request.keepalive();
         let call = Call {
             process_id: request.process_id,
@@ -724,7 +704,7 @@ unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE
         // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
         let request = unsafe { Request::new(info) };
         // SAFETY: Dokan passes its NUL-terminated mount point.
-        let mount_point = String::from_utf16_lossy(unsafe { wide(mount_point) });
+        let mount_point = String::from_utf16_lossy(unsafe { wide_from_ptr(mount_point) });
         *request.volume.mounted_at.lock() = Some(mount_point);
         request.volume.mounted.store(true, Ordering::SeqCst);
         STATUS_SUCCESS
@@ -740,8 +720,9 @@ unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
     })
 }
 
-/// Answers with the fixed descriptor of [`security::sddl`], restricted to the parts asked
-/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when the buffer is too small.
+/// Answers with the shared descriptor ([`security::sddl`]) restricted to the parts asked
+/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when there is no buffer or it is too
+/// small ([`copy_descriptor`]).
 unsafe extern "system" fn get_file_security(
     _file_name: *const u16,
     security_information: *mut u32,
@@ -756,48 +737,29 @@ unsafe extern "system" fn get_file_security(
         }
         // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
         let requested = unsafe { *security_information };
-        let text: Vec<u16> = security::sddl(requested)
-            .encode_utf16()
-            .chain(Some(0))
-            .collect();
-        let mut converted: PSECURITY_DESCRIPTOR = ptr::null_mut();
-        let mut size = 0u32;
-        // SAFETY: `text` is NUL-terminated; both out-pointers are valid locals.
-        let ok = unsafe {
-            ConvertStringSecurityDescriptorToSecurityDescriptorW(
-                text.as_ptr(),
-                SDDL_REVISION_1,
-                &mut converted,
-                &mut size,
-            )
+        let bytes = match descriptor_from_sddl(&security::sddl(requested)) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                error!("{e}");
+                return STATUS_IO_DEVICE_ERROR;
+            }
         };
-        if ok == 0 || converted.is_null() {
-            error!(
-                "converting the fixed security descriptor failed: {}",
-                std::io::Error::last_os_error()
-            );
-            return STATUS_IO_DEVICE_ERROR;
-        }
-        // SAFETY: `length_needed` is non-null and writable.
-        unsafe { *length_needed = size };
-        let result = if size > buffer_length || descriptor.is_null() {
-            STATUS_BUFFER_OVERFLOW
+        let capacity = if descriptor.is_null() {
+            0
         } else {
-            // SAFETY: `converted` holds `size` bytes; Dokan's buffer holds `buffer_length`
-            // bytes, at least `size`.
-            unsafe {
-                ptr::copy_nonoverlapping(
-                    converted.cast::<u8>(),
-                    descriptor.cast::<u8>(),
-                    size as usize,
-                )
-            };
-            STATUS_SUCCESS
+            buffer_length as usize
         };
-        // SAFETY: `converted` was allocated by LocalAlloc inside the conversion and is freed
-        // once.
-        unsafe { LocalFree(converted) };
-        result
+        let buffer = (!descriptor.is_null()).then(|| {
+            // SAFETY: Dokan's buffer holds `buffer_length` writable bytes.
+            unsafe { std::slice::from_raw_parts_mut(descriptor.cast::<u8>(), capacity) }
+        });
+        let (status, size) = match copy_descriptor(&bytes, capacity, buffer) {
+            Ok(copied) => (STATUS_SUCCESS, copied),
+            Err((status, needed)) => (status, needed),
+        };
+        // SAFETY: `length_needed` is non-null and writable.
+        unsafe { *length_needed = u32::try_from(size).unwrap_or(u32::MAX) };
+        status
     })
 }
 
@@ -849,4 +811,65 @@ unsafe extern "system" fn find_streams(
         }
         STATUS_SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mountkit_core::windows::security::{
+        DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+        SACL_SECURITY_INFORMATION,
+    };
+    use mountkit_windows::sddl_from_descriptor;
+
+    /// What `GetFileSecurity` answers for `information`, given a buffer of `capacity` bytes:
+    /// the status, the length needed, and the bytes written.
+    fn get_security(information: u32, capacity: u32) -> (NTSTATUS, u32, Vec<u8>) {
+        let mut requested = information;
+        let mut buffer = vec![0u8; capacity as usize];
+        let mut needed = 0u32;
+        // SAFETY: every pointer is a live local; the callback reads neither the name nor the
+        // DOKAN_FILE_INFO.
+        let status = unsafe {
+            get_file_security(
+                ptr::null(),
+                &mut requested,
+                buffer.as_mut_ptr().cast(),
+                capacity,
+                &mut needed,
+                ptr::null_mut(),
+            )
+        };
+        (status, needed, buffer)
+    }
+
+    /// Dokan answers each query with the parts it asks for, which must read back as the
+    /// shared descriptor's, as WinFsp's do (its own test checks the same).
+    #[test]
+    fn the_descriptor_is_the_shared_one() {
+        for information in [
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+            DACL_SECURITY_INFORMATION,
+            OWNER_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+        ] {
+            let (status, needed, buffer) = get_security(information, 4096);
+            assert_eq!(status, STATUS_SUCCESS);
+            let written = &buffer[..needed as usize];
+            assert_eq!(
+                sddl_from_descriptor(written, information & !SACL_SECURITY_INFORMATION).unwrap(),
+                security::sddl(information)
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_buffer_gets_the_length_needed() {
+        let all =
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+        let (status, needed, _) = get_security(all, 4096);
+        assert_eq!(status, STATUS_SUCCESS);
+        let (status, asked, buffer) = get_security(all, needed - 1);
+        assert_eq!((status, asked), (STATUS_BUFFER_OVERFLOW, needed));
+        assert!(buffer.iter().all(|&byte| byte == 0), "nothing was written");
+    }
 }

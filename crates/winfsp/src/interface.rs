@@ -20,6 +20,7 @@ use mountkit_core::windows::ntstatus::{
     STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
 };
 use mountkit_core::RequestContext;
+use mountkit_windows::wide_from_ptr;
 
 use crate::dir::DirPage;
 use crate::engine::{Engine, NtResult, OpenedFile};
@@ -112,25 +113,6 @@ impl Answer {
 unsafe fn shared<'a>(fs: *mut FspFileSystem) -> &'a Shared {
     // SAFETY: as the caller guarantees.
     unsafe { &*((*fs).user_context as *const Shared) }
-}
-
-/// The UTF-16 units of a NUL-terminated string (empty for a null pointer).
-///
-/// # Safety
-///
-/// `text` must be null or point to a NUL-terminated string that stays valid and unchanged for
-/// `'a`.
-unsafe fn wide<'a>(text: *const u16) -> &'a [u16] {
-    if text.is_null() {
-        return &[];
-    }
-    let mut length = 0;
-    // SAFETY: the string is NUL-terminated, so every unit up to the NUL may be read.
-    while unsafe { *text.add(length) } != 0 {
-        length += 1;
-    }
-    // SAFETY: the `length` units before the NUL were just read.
-    unsafe { std::slice::from_raw_parts(text, length) }
 }
 
 /// The `length` bytes at `buffer`, or none for a null pointer.
@@ -244,7 +226,7 @@ extern "C" fn set_volume_label(
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
         // SAFETY: the label is a NUL-terminated string in the request, valid during the call.
-        let label = unsafe { wide(label) };
+        let label = unsafe { wide_from_ptr(label) };
         // SAFETY: WinFsp passes a writable volume information structure.
         unsafe { deliver(shared.engine.set_volume_label(cx, label), info) }
     })
@@ -262,7 +244,7 @@ extern "C" fn get_security_by_name(
         let shared = unsafe { shared(fs) };
         let (hint, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
             Ok(found) => found,
             Err(status) => return status,
@@ -296,7 +278,7 @@ extern "C" fn create(
         let shared = unsafe { shared(fs) };
         let (hint, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let created = shared.engine.create(
             cx,
             name,
@@ -322,7 +304,7 @@ extern "C" fn open(
         let shared = unsafe { shared(fs) };
         let (hint, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let result = shared
             .engine
             .open(cx, name, create_options, granted_access, Some(hint));
@@ -637,7 +619,7 @@ extern "C" fn rename(
         let (_, cx) = shared.request();
         // SAFETY: the new name is a NUL-terminated string in the request, valid during the
         // call.
-        let to = unsafe { wide(new_name) };
+        let to = unsafe { wide_from_ptr(new_name) };
         shared
             .engine
             .rename(cx, id(context), to, replace_if_exists != 0)
@@ -690,8 +672,8 @@ extern "C" fn read_directory(
         // which is reused once this call returns: they are copied now.
         let (pattern, marker) = unsafe {
             (
-                (!pattern.is_null()).then(|| String::from_utf16_lossy(wide(pattern))),
-                (!marker.is_null()).then(|| String::from_utf16_lossy(wide(marker))),
+                (!pattern.is_null()).then(|| String::from_utf16_lossy(wide_from_ptr(pattern))),
+                (!marker.is_null()).then(|| String::from_utf16_lossy(wide_from_ptr(marker))),
             )
         };
         let (hint, cx) = shared.request();
@@ -752,7 +734,7 @@ extern "C" fn get_dir_info_by_name(
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let (name, file_info) = match shared.engine.dir_info_by_name(cx, id(context), name) {
             Ok(found) => found,
             Err(status) => return status,

@@ -3,7 +3,7 @@
 
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
 use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
-use mountkit_core::windows::{apply_attributes, requested_time};
+use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Operation, RequestContext, SetTime};
 
 use crate::engine::{nt, reply, windows_path, Engine, NtResult};
@@ -169,14 +169,11 @@ impl Engine {
     /// is not valid UTF-16, is `STATUS_INVALID_PARAMETER`.
     pub fn set_volume_label(&self, cx: RequestContext, label: &[u16]) -> NtResult<VolumeInfo> {
         self.writable()?;
-        let end = label
-            .iter()
-            .position(|&unit| unit == 0)
-            .unwrap_or(label.len());
-        if end > MAX_LABEL_UNITS {
+        let label = until_nul(label);
+        if label.len() > MAX_LABEL_UNITS {
             return Err(STATUS_INVALID_PARAMETER);
         }
-        let label = String::from_utf16(&label[..end]).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        let label = String::from_utf16(label).map_err(|_| STATUS_INVALID_PARAMETER)?;
         *self.label.lock() = label;
         self.volume_info(cx)
     }

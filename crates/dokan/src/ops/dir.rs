@@ -5,6 +5,7 @@ use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUT
 use mountkit_core::windows::enumerate::{matching, prepare_listing};
 use mountkit_core::windows::filetime::filetime_from_system_time;
 use mountkit_core::windows::ntstatus::{STATUS_INVALID_PARAMETER, STATUS_NOT_A_DIRECTORY};
+use mountkit_core::windows::wide::text_until_nul;
 use mountkit_core::{
     expect_reply, DirEntry, Errno, FileKind, FsResult, Listing, OpenFlags, Operation, Stat,
 };
@@ -97,19 +98,9 @@ impl DokanFs {
         if !open.is_directory() {
             return Err(NtError(STATUS_NOT_A_DIRECTORY));
         }
-        let pattern = match pattern {
-            Some(wide) => {
-                let end = wide
-                    .iter()
-                    .position(|&unit| unit == 0)
-                    .unwrap_or(wide.len());
-                Some(
-                    String::from_utf16(&wide[..end])
-                        .map_err(|_| NtError(STATUS_INVALID_PARAMETER))?,
-                )
-            }
-            None => None,
-        };
+        let pattern = pattern
+            .map(|wide| text_until_nul(wide).ok_or(NtError(STATUS_INVALID_PARAMETER)))
+            .transpose()?;
         let path = open.path();
         let user = self.user_handle(call, &open, false)?;
         let listed = self.list_dir(call, &path, Some(user.handle))?;

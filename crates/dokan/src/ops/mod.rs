@@ -29,9 +29,7 @@ mod tests;
 use std::sync::Arc;
 
 use mountkit_core::windows::delete::deletion_status;
-use mountkit_core::windows::ntstatus::{
-    errno_to_ntstatus, STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED,
-};
+use mountkit_core::windows::ntstatus::{STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED};
 use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::{
     expect_empty, expect_reply, Dispatch, Errno, FsResult, HandleTable, Operation, Reply,
@@ -49,19 +47,6 @@ pub use metadata::{attributes, FileInformation, FileTimes, StreamEntry};
 pub use mountkit_core::windows::ntstatus::{NtError, NtResult};
 pub use open::{CreateOutcome, CreateRequest, REFUSED_DELETE_OPEN};
 pub use volume::DiskSpace;
-
-/// A failed callback: the NTSTATUS Dokan is given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NtError(pub i32);
-
-impl From<Errno> for NtError {
-    fn from(errno: Errno) -> NtError {
-        NtError(errno_to_ntstatus(errno))
-    }
-}
-
-/// The result of a callback that can fail.
-pub type NtResult<T> = Result<T, NtError>;
 
 /// Who is calling, and how to keep the driver waiting for them.
 pub struct Call<'a> {
