@@ -27,15 +27,15 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 
 use crate::ffi::{
-    DokanResetTimeoutFn, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO, DOKAN_OPERATIONS,
-    NTSTATUS,
+    DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO,
+    DOKAN_OPERATIONS,
 };
 use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, NtResult, WriteRequest};
 use crate::request::Keepalive;
 use crate::security;
 
 /// What the callbacks of one mount share, reached through `DOKAN_OPTIONS.GlobalContext`.
-pub struct Volume {
+pub(crate) struct Volume {
     /// The mount's state and callback logic.
     pub fs: DokanFs,
     /// `DokanResetTimeout`, for keeping slow requests alive.
@@ -53,7 +53,7 @@ const _: () = {
 };
 
 /// The callback table handed to `DokanCreateFileSystem`: every operation is served.
-pub fn operations() -> DOKAN_OPERATIONS {
+pub(crate) fn operations() -> DOKAN_OPERATIONS {
     DOKAN_OPERATIONS {
         ZwCreateFile: Some(zw_create_file),
         Cleanup: Some(cleanup),
@@ -138,14 +138,14 @@ impl<'a> Request<'a> {
 }
 
 /// Runs `body`, answering `STATUS_UNEXPECTED_IO_ERROR` if it panics.
-fn shield(name: &str, body: impl FnOnce() -> NTSTATUS) -> NTSTATUS {
+fn shield(name: &str, body: impl FnOnce() -> NtStatus) -> NtStatus {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
         error!("the Dokan callback {name} panicked");
         STATUS_UNEXPECTED_IO_ERROR
     })
 }
 
-fn status(result: NtResult<()>) -> NTSTATUS {
+fn status(result: NtResult<()>) -> NtStatus {
     match result {
         Ok(()) => STATUS_SUCCESS,
         Err(error) => error.0,
@@ -199,7 +199,7 @@ unsafe extern "system" fn zw_create_file(
     create_disposition: u32,
     create_options: u32,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("ZwCreateFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -270,7 +270,7 @@ unsafe extern "system" fn read_file(
     read_length: *mut u32,
     offset: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("ReadFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -304,7 +304,7 @@ unsafe extern "system" fn write_file(
     bytes_written: *mut u32,
     offset: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("WriteFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -346,7 +346,7 @@ unsafe extern "system" fn write_file(
 unsafe extern "system" fn flush_file_buffers(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("FlushFileBuffers", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -363,7 +363,7 @@ unsafe extern "system" fn get_file_information(
     _file_name: *const u16,
     buffer: *mut BY_HANDLE_FILE_INFORMATION,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetFileInformation", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -403,7 +403,7 @@ unsafe extern "system" fn get_file_information(
 /// # Safety
 ///
 /// The arguments must be those Dokan passed to the running callback.
-unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_INFO) -> NtStatus {
     // SAFETY: per the contract, `info` is this request's DOKAN_FILE_INFO.
     let request = unsafe { Request::new(info) };
     let Some(fill) = fill else {
@@ -446,7 +446,7 @@ unsafe extern "system" fn find_files(
     _file_name: *const u16,
     fill: PFillFindData,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: the arguments are Dokan's, passed on unchanged.
     shield("FindFiles", || unsafe { find(ptr::null(), fill, info) })
 }
@@ -456,7 +456,7 @@ unsafe extern "system" fn find_files_with_pattern(
     pattern: *const u16,
     fill: PFillFindData,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: the arguments are Dokan's, passed on unchanged.
     shield("FindFilesWithPattern", || unsafe {
         find(pattern, fill, info)
@@ -467,7 +467,7 @@ unsafe extern "system" fn set_file_attributes(
     _file_name: *const u16,
     file_attributes: u32,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetFileAttributes", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -490,7 +490,7 @@ unsafe extern "system" fn set_file_time(
     last_access: *const FILETIME,
     last_write: *const FILETIME,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetFileTime", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -516,7 +516,7 @@ unsafe extern "system" fn set_file_time(
 /// # Safety
 ///
 /// `info` must be the DOKAN_FILE_INFO Dokan passed to the running callback.
-unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NtStatus {
     // SAFETY: per the contract.
     let request = unsafe { Request::new(info) };
     // SAFETY: `info` is valid; the flag is a plain byte.
@@ -532,7 +532,7 @@ unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
 unsafe extern "system" fn delete_file(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: `info` is Dokan's, passed on unchanged.
     shield("DeleteFile", || unsafe { set_delete(info) })
 }
@@ -540,7 +540,7 @@ unsafe extern "system" fn delete_file(
 unsafe extern "system" fn delete_directory(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: `info` is Dokan's, passed on unchanged.
     shield("DeleteDirectory", || unsafe { set_delete(info) })
 }
@@ -550,7 +550,7 @@ unsafe extern "system" fn move_file(
     new_file_name: *const u16,
     replace_if_existing: BOOL,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("MoveFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -573,7 +573,7 @@ unsafe extern "system" fn set_end_of_file(
     _file_name: *const u16,
     length: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetEndOfFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -590,7 +590,7 @@ unsafe extern "system" fn set_allocation_size(
     _file_name: *const u16,
     allocation: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetAllocationSize", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -615,7 +615,7 @@ unsafe extern "system" fn lock_file(
     _offset: i64,
     _length: i64,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     STATUS_NOT_IMPLEMENTED
 }
 
@@ -625,7 +625,7 @@ unsafe extern "system" fn unlock_file(
     _offset: i64,
     _length: i64,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     STATUS_NOT_IMPLEMENTED
 }
 
@@ -634,7 +634,7 @@ unsafe extern "system" fn get_disk_free_space(
     total_bytes: *mut u64,
     total_free_bytes: *mut u64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetDiskFreeSpace", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
         let request = unsafe { Request::new(info) };
@@ -671,7 +671,7 @@ unsafe extern "system" fn get_volume_information(
     file_system_name: *mut u16,
     file_system_name_size: u32,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetVolumeInformation", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
         let request = unsafe { Request::new(info) };
@@ -699,7 +699,7 @@ unsafe extern "system" fn get_volume_information(
     })
 }
 
-unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE_INFO) -> NtStatus {
     shield("Mounted", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
         let request = unsafe { Request::new(info) };
@@ -711,7 +711,7 @@ unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE
     })
 }
 
-unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NtStatus {
     shield("Unmounted", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
         let request = unsafe { Request::new(info) };
@@ -730,7 +730,7 @@ unsafe extern "system" fn get_file_security(
     buffer_length: u32,
     length_needed: *mut u32,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetFileSecurity", || {
         if security_information.is_null() || length_needed.is_null() {
             return STATUS_INVALID_PARAMETER;
@@ -770,7 +770,7 @@ unsafe extern "system" fn set_file_security(
     _descriptor: *mut c_void,
     _buffer_length: u32,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     STATUS_NOT_IMPLEMENTED
 }
 
@@ -779,7 +779,7 @@ unsafe extern "system" fn find_streams(
     fill: PFillFindStreamData,
     find_stream_context: *mut c_void,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("FindStreams", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -824,7 +824,7 @@ mod tests {
 
     /// What `GetFileSecurity` answers for `information`, given a buffer of `capacity` bytes:
     /// the status, the length needed, and the bytes written.
-    fn get_security(information: u32, capacity: u32) -> (NTSTATUS, u32, Vec<u8>) {
+    fn get_security(information: u32, capacity: u32) -> (NtStatus, u32, Vec<u8>) {
         let mut requested = information;
         let mut buffer = vec![0u8; capacity as usize];
         let mut needed = 0u32;

@@ -9,8 +9,6 @@
 //! - `descriptor_from_sddl` and `sddl_from_descriptor` (Windows only): the security
 //!   descriptor of [`mountkit_core::windows::security`] built by Windows, and read back.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-
 /// The UTF-16 units of a NUL-terminated string, without the NUL; empty for a null pointer.
 ///
 /// # Safety

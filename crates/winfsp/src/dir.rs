@@ -23,7 +23,7 @@ use crate::fsctl::{DirInfo, FileInfo};
 
 /// One page of a directory listing, ready for `FspFileSystemAddDirInfo`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DirPage {
+pub(crate) struct DirPage {
     /// Names with their file information, in listing order.
     pub entries: Vec<(String, FileInfo)>,
     /// Whether the page reaches the end of the listing (after it, the end-of-listing mark).
@@ -33,7 +33,7 @@ pub struct DirPage {
 /// The entries of a listing that Windows can show: names that pass [`validate_component`].
 /// The others are left out with a warning naming `dir`. (`.` and `..` never arrive: a
 /// `Listing` holds neither, and `prepare_listing` adds both.)
-pub fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
+pub(crate) fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
     entries
         .into_iter()
         .filter(|entry| {
@@ -52,7 +52,7 @@ pub fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
 /// The entries of the page after `marker` that match `pattern`, as many as a buffer of
 /// `capacity` bytes holds (by [`DirInfo::buffer_bytes`], and at least one), with whether the
 /// page reaches the end of the listing.
-pub fn plan_page<'a>(
+pub(crate) fn plan_page<'a>(
     listing: &'a [DirEntry],
     marker: Option<&str>,
     pattern: Option<&str>,
@@ -98,7 +98,7 @@ impl Engine {
     /// (removed meanwhile) is left out of the page. `done` runs
     /// with the page, on whichever thread answers last.
     #[allow(clippy::too_many_arguments)]
-    pub fn read_directory(
+    pub(crate) fn read_directory(
         self: &Arc<Self>,
         cx: RequestContext,
         id: u64,
@@ -209,7 +209,7 @@ impl Engine {
     /// the listing gave or else a `getattr` of it: a `getattr` of the name as passed would miss
     /// a handler that compares names exactly, and report the name as searched for one that
     /// does not.
-    pub fn dir_info_by_name(
+    pub(crate) fn dir_info_by_name(
         &self,
         cx: RequestContext,
         id: u64,

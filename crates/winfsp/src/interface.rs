@@ -34,7 +34,7 @@ use crate::security::copy_descriptor;
 
 /// What the callbacks of one mount share; WinFsp's `UserContext` points to it for the life of
 /// the file system object.
-pub struct Shared {
+pub(crate) struct Shared {
     /// The platform-neutral file system.
     pub engine: Arc<Engine>,
     /// Whether pending requests may still be answered.
@@ -758,7 +758,7 @@ extern "C" fn get_dir_info_by_name(
 /// The callbacks of every mount. Empty slots (reparse points, named streams, extended
 /// attributes, device control) make WinFsp answer `STATUS_INVALID_DEVICE_REQUEST`; the volume
 /// is created without those features, so Windows does not ask for them.
-pub static INTERFACE: FileSystemInterface = FileSystemInterface {
+pub(crate) static INTERFACE: FileSystemInterface = FileSystemInterface {
     get_volume_info: Some(get_volume_info),
     set_volume_label: Some(set_volume_label),
     get_security_by_name: Some(get_security_by_name),

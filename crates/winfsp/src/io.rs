@@ -21,7 +21,7 @@ use mountkit_core::backing;
 /// `write_to_end` is set (WinFsp then passes no meaningful offset), and, when `constrained` is
 /// set (a paging write, which must not extend the file), only the bytes that lie before the
 /// end.
-pub fn plan_write(
+pub(crate) fn plan_write(
     offset: u64,
     length: usize,
     size: u64,
@@ -43,7 +43,12 @@ impl Engine {
     /// Reads a handle's backing file into `buffer` from `offset`, if the handle has one;
     /// `None` means the handlers must be asked ([`Engine::read`]). Reading at or past the end
     /// of the file is `STATUS_END_OF_FILE`.
-    pub fn read_backing(&self, id: u64, offset: u64, buffer: &mut [u8]) -> Option<NtResult<usize>> {
+    pub(crate) fn read_backing(
+        &self,
+        id: u64,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Option<NtResult<usize>> {
         let backing = match self.context(id) {
             Ok(ctx) => ctx.backing?,
             Err(status) => return Some(Err(status)),
@@ -60,7 +65,7 @@ impl Engine {
     /// `STATUS_END_OF_FILE` when the handler returned nothing. A directory is
     /// `STATUS_FILE_IS_A_DIRECTORY`; a handle without a filesystem handle (opened for
     /// attributes only, or released after its file was deleted) is `STATUS_INVALID_HANDLE`.
-    pub fn read(
+    pub(crate) fn read(
         &self,
         cx: RequestContext,
         id: u64,
@@ -100,7 +105,7 @@ impl Engine {
     /// backing file's size. The answer is the bytes written and the file information: the
     /// metadata seen at open, with the backing file's size and times. On a read-only volume
     /// every write is refused here ([`Engine::writable`]), before its data is copied anywhere.
-    pub fn write_backing(
+    pub(crate) fn write_backing(
         &self,
         id: u64,
         data: &[u8],
@@ -135,7 +140,7 @@ impl Engine {
     /// still reported, with the metadata seen at open and the size the write implies. A
     /// read-only volume refuses the write ([`Engine::writable`]).
     #[allow(clippy::too_many_arguments)]
-    pub fn write(
+    pub(crate) fn write(
         self: &Arc<Self>,
         cx: RequestContext,
         id: u64,
@@ -229,7 +234,7 @@ impl Engine {
     /// WinFsp's Flush. For the volume (`id` is `None`) there is nothing to do: the backend
     /// buffers nothing. For a handle: `fsync` (`fsyncdir` for a directory) through it, or
     /// `sync_all` of its backing file, then its file information.
-    pub fn flush(&self, cx: RequestContext, id: Option<u64>) -> NtResult<Option<FileInfo>> {
+    pub(crate) fn flush(&self, cx: RequestContext, id: Option<u64>) -> NtResult<Option<FileInfo>> {
         let Some(id) = id else {
             return Ok(None);
         };

@@ -20,7 +20,7 @@ impl Engine {
     /// file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or
     /// `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is missing too. What the lookup
     /// found is remembered for the Create or Open of the same request (`hint`).
-    pub fn security_by_name(
+    pub(crate) fn security_by_name(
         &self,
         cx: RequestContext,
         name: &[u16],
@@ -39,20 +39,20 @@ impl Engine {
     }
 
     /// The self-relative security descriptor every file reports.
-    pub fn security_descriptor(&self) -> &[u8] {
+    pub(crate) fn security_descriptor(&self) -> &[u8] {
         &self.options.security_descriptor
     }
 
     /// WinFsp's SetSecurity: descriptors are not forwarded to handlers, so none can be
     /// changed (`STATUS_INVALID_DEVICE_REQUEST`); on a read-only volume the answer is that it
     /// is write protected.
-    pub fn set_security(&self) -> NtResult<()> {
+    pub(crate) fn set_security(&self) -> NtResult<()> {
         self.writable()?;
         Err(STATUS_INVALID_DEVICE_REQUEST)
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.
-    pub fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
+    pub(crate) fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
         let ctx = self.context(id)?;
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
         let stat = self.getattr(cx, &ctx.path(), handle).map_err(nt)?;
@@ -71,7 +71,7 @@ impl Engine {
     /// - Last access and last write times become `utimens` (0 and the special negative values
     ///   leave a time alone, see [`requested_time`]). Creation and change times cannot be set
     ///   through any operation, so they are not among the arguments.
-    pub fn set_basic_info(
+    pub(crate) fn set_basic_info(
         &self,
         cx: RequestContext,
         id: u64,
@@ -128,7 +128,7 @@ impl Engine {
     ///   then cuts (`truncate`), as Windows file systems do; a larger allocation is not
     ///   reserved, since handlers have no notion of it, and the allocation size reported stays
     ///   the file size rounded up to an allocation unit.
-    pub fn set_file_size(
+    pub(crate) fn set_file_size(
         &self,
         cx: RequestContext,
         id: u64,
@@ -156,7 +156,7 @@ impl Engine {
     }
 
     /// WinFsp's GetVolumeInfo: `statfs` of `/`, with the current label.
-    pub fn volume_info(&self, cx: RequestContext) -> NtResult<VolumeInfo> {
+    pub(crate) fn volume_info(&self, cx: RequestContext) -> NtResult<VolumeInfo> {
         let statfs = Operation::Statfs {
             path: "/".to_owned(),
         };
@@ -167,7 +167,11 @@ impl Engine {
     /// WinFsp's SetVolumeLabel: the label is kept by the mount, for as long as it lasts (no
     /// operation carries labels to handlers). A label of more than 32 UTF-16 units, or one that
     /// is not valid UTF-16, is `STATUS_INVALID_PARAMETER`.
-    pub fn set_volume_label(&self, cx: RequestContext, label: &[u16]) -> NtResult<VolumeInfo> {
+    pub(crate) fn set_volume_label(
+        &self,
+        cx: RequestContext,
+        label: &[u16],
+    ) -> NtResult<VolumeInfo> {
         self.writable()?;
         let label = until_nul(label);
         if label.len() > MAX_LABEL_UNITS {

@@ -85,17 +85,17 @@ mod platform {
         "WinFsp is a Windows file system driver; the WinFsp backend mounts only on Windows";
 
     /// A mounted volume, which cannot exist off Windows.
-    pub enum Live {}
+    pub(super) enum Live {}
 
-    pub fn mount(_: &WindowsOptions, _: Arc<dyn Dispatch>) -> Result<Live, String> {
+    pub(super) fn mount(_: &WindowsOptions, _: Arc<dyn Dispatch>) -> Result<Live, String> {
         Err(ONLY_ON_WINDOWS.to_owned())
     }
 
-    pub fn probe() -> Result<WinFspInstall, String> {
+    pub(super) fn probe() -> Result<WinFspInstall, String> {
         Err(ONLY_ON_WINDOWS.to_owned())
     }
 
-    pub fn gather_facts() -> WinFspFacts {
+    pub(super) fn gather_facts() -> WinFspFacts {
         WinFspFacts {
             not_windows: Some(ONLY_ON_WINDOWS.to_owned()),
             ..WinFspFacts::default()
@@ -134,7 +134,7 @@ mod platform {
 
     /// A WinFsp file system object and the mount state its callbacks use. Dropping it
     /// unmounts.
-    pub struct Live {
+    pub(super) struct Live {
         file_system: *mut FspFileSystem,
         shared: *mut Shared,
         api: &'static Api,
@@ -146,7 +146,10 @@ mod platform {
     // SAFETY: a shared `&Live` gives access to nothing.
     unsafe impl Sync for Live {}
 
-    pub fn mount(options: &WindowsOptions, dispatch: Arc<dyn Dispatch>) -> Result<Live, String> {
+    pub(super) fn mount(
+        options: &WindowsOptions,
+        dispatch: Arc<dyn Dispatch>,
+    ) -> Result<Live, String> {
         let now = filetime_from_system_time(SystemTime::now());
         let setup = volume_setup(options, now)?;
         let api = api()?;
@@ -253,7 +256,7 @@ mod platform {
         service_facts(&name)
     }
 
-    pub fn probe() -> Result<WinFspInstall, String> {
+    pub(super) fn probe() -> Result<WinFspInstall, String> {
         let version = dll_version()?;
         let api = api()?;
         Ok(WinFspInstall {
@@ -264,7 +267,7 @@ mod platform {
         })
     }
 
-    pub fn gather_facts() -> WinFspFacts {
+    pub(super) fn gather_facts() -> WinFspFacts {
         let install_dir = install_dir();
         let dll_path = install_dir
             .as_deref()

@@ -31,7 +31,7 @@ impl Engine {
     /// decides. A read-only file is `STATUS_CANNOT_DELETE` and a non-empty directory
     /// `STATUS_DIRECTORY_NOT_EMPTY`; nothing may be deleted on a read-only volume
     /// ([`Engine::writable`]). Nothing is recorded.
-    pub fn can_delete(&self, cx: RequestContext, id: u64) -> NtResult<()> {
+    pub(crate) fn can_delete(&self, cx: RequestContext, id: u64) -> NtResult<()> {
         self.writable()?;
         let ctx = self.context(id)?;
         let (stat, empty) = self.deletion_facts(cx, &ctx).map_err(nt)?;
@@ -43,7 +43,7 @@ impl Engine {
     /// false, which needs no check). Later opens of a delete-pending file fail with
     /// `STATUS_DELETE_PENDING`. A read-only volume refuses both, as it refuses every change of
     /// file information.
-    pub fn set_delete(&self, cx: RequestContext, id: u64, delete: bool) -> NtResult<()> {
+    pub(crate) fn set_delete(&self, cx: RequestContext, id: u64, delete: bool) -> NtResult<()> {
         self.writable()?;
         let ctx = self.context(id)?;
         let (stat, empty) = if delete {
@@ -83,7 +83,7 @@ impl Engine {
     /// ([`Engine::normalized_name`]: `file::$DATA`, for one, differs in length), and a handler
     /// that compares names exactly would not find it. Open handles of the file, and of
     /// anything below a renamed directory, follow it.
-    pub fn rename(
+    pub(crate) fn rename(
         &self,
         cx: RequestContext,
         id: u64,

@@ -23,7 +23,7 @@ use crate::engine::{nt, reply, windows_path, Admission, Engine, NtResult, Opened
 use crate::fsctl::FileInfo;
 
 /// `FspCleanupDelete`: the Cleanup flag that tells the file system to delete the file.
-pub const CLEANUP_DELETE: u32 = 0x01;
+pub(crate) const CLEANUP_DELETE: u32 = 0x01;
 
 /// The options part of a `CreateOptions` argument; the disposition is the high 8 bits.
 const OPTIONS_MASK: u32 = 0x00FF_FFFF;
@@ -56,7 +56,7 @@ impl Engine {
     ///   are not stored (no operation carries them).
     /// - `hint` is the request's identifier, used to reuse the lookup WinFsp just made.
     #[allow(clippy::too_many_arguments)]
-    pub fn create(
+    pub(crate) fn create(
         self: &Arc<Self>,
         cx: RequestContext,
         name: &[u16],
@@ -98,7 +98,7 @@ impl Engine {
     /// delete-pending file is `STATUS_DELETE_PENDING`, ...). On a read-only volume, an open
     /// that would change it is `STATUS_MEDIA_WRITE_PROTECTED`, and any other asks the handler
     /// for read access only ([`CreateIntent::on_read_only_volume`]).
-    pub fn open(
+    pub(crate) fn open(
         self: &Arc<Self>,
         cx: RequestContext,
         name: &[u16],
@@ -312,7 +312,7 @@ impl Engine {
     /// replacing the current ones when `replace` is set (0 counts as `FILE_ATTRIBUTE_NORMAL`),
     /// adding to them otherwise. Of the attributes only read-only can be stored: it becomes the
     /// file's write permission ([`apply_attributes`]).
-    pub fn overwrite(
+    pub(crate) fn overwrite(
         &self,
         cx: RequestContext,
         id: u64,
@@ -361,7 +361,7 @@ impl Engine {
     /// cannot fail: a removal the handler refuses is logged and the file stays. Cleanup's
     /// other flags (archive bit, allocation size, times to update) are not acted on: handlers
     /// keep their own times.
-    pub fn cleanup(self: &Arc<Self>, cx: RequestContext, id: u64, flags: u32) {
+    pub(crate) fn cleanup(self: &Arc<Self>, cx: RequestContext, id: u64, flags: u32) {
         let Some(ctx) = self.contexts.get(id) else {
             return;
         };
@@ -394,7 +394,7 @@ impl Engine {
     /// WinFsp's Close: the open is over. Its context is forgotten and its handle given back
     /// without waiting: `flush` then `release` for a file (`release` alone when a backing file
     /// holds its bytes), `releasedir` for a directory.
-    pub fn close(self: &Arc<Self>, cx: RequestContext, id: u64) {
+    pub(crate) fn close(self: &Arc<Self>, cx: RequestContext, id: u64) {
         let Some(ctx) = self.contexts.remove(id) else {
             return;
         };
@@ -410,7 +410,7 @@ impl Engine {
 
     /// Whether directory `path` has entries besides `.` and `..`, read through `handle` or,
     /// without one, through a handle opened and released for the purpose.
-    pub fn directory_is_empty(
+    pub(crate) fn directory_is_empty(
         &self,
         cx: RequestContext,
         path: &str,

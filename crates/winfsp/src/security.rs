@@ -3,9 +3,9 @@
 //! WinFsp's security callbacks.
 
 #[cfg(windows)]
-pub use mountkit_core::windows::security::{copy_descriptor, SDDL};
+pub(crate) use mountkit_core::windows::security::{copy_descriptor, SDDL};
 #[cfg(windows)]
-pub use mountkit_windows::descriptor_from_sddl;
+pub(crate) use mountkit_windows::descriptor_from_sddl;
 
 #[cfg(all(test, windows))]
 mod tests {
