@@ -13,6 +13,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use log::error;
+use mountkit_core::windows::ntstatus::status_of;
 use mountkit_core::windows::ntstatus::{
     STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
     STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, STATUS_UNEXPECTED_IO_ERROR,
@@ -30,7 +31,7 @@ use crate::ffi::{
     DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO,
     DOKAN_OPERATIONS,
 };
-use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, NtResult, WriteRequest};
+use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, WriteRequest};
 use crate::request::Keepalive;
 use crate::security;
 
@@ -143,13 +144,6 @@ fn shield(name: &str, body: impl FnOnce() -> NtStatus) -> NtStatus {
         error!("the Dokan callback {name} panicked");
         STATUS_UNEXPECTED_IO_ERROR
     })
-}
-
-fn status(result: NtResult<()>) -> NtStatus {
-    match result {
-        Ok(()) => STATUS_SUCCESS,
-        Err(error) => error.0,
-    }
 }
 
 /// Copies `text` into a Windows buffer of `capacity` units, cutting it to fit and always
@@ -355,7 +349,7 @@ unsafe extern "system" fn flush_file_buffers(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(request.fs().flush(&call, request.context))
+        status_of(request.fs().flush(&call, request.context))
     })
 }
 
@@ -476,7 +470,7 @@ unsafe extern "system" fn set_file_attributes(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(
+        status_of(
             request
                 .fs()
                 .set_file_attributes(&call, request.context, file_attributes),
@@ -507,7 +501,7 @@ unsafe extern "system" fn set_file_time(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(request.fs().set_file_time(&call, request.context, &times))
+        status_of(request.fs().set_file_time(&call, request.context, &times))
     })
 }
 
@@ -526,7 +520,7 @@ unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NtStatus {
         process_id: request.process_id,
         keepalive: &keepalive,
     };
-    status(request.fs().set_delete(&call, request.context, delete))
+    status_of(request.fs().set_delete(&call, request.context, delete))
 }
 
 unsafe extern "system" fn delete_file(
@@ -561,11 +555,12 @@ unsafe extern "system" fn move_file(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(
-            request
-                .fs()
-                .move_file(&call, request.context, new_name, replace_if_existing != 0),
-        )
+        status_of(request.fs().move_file(
+            &call,
+            request.context,
+            new_name,
+            replace_if_existing != 0,
+        ))
     })
 }
 
@@ -582,7 +577,7 @@ unsafe extern "system" fn set_end_of_file(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(request.fs().set_end_of_file(&call, request.context, length))
+        status_of(request.fs().set_end_of_file(&call, request.context, length))
     })
 }
 
@@ -599,7 +594,7 @@ unsafe extern "system" fn set_allocation_size(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(
+        status_of(
             request
                 .fs()
                 .set_allocation_size(&call, request.context, allocation),

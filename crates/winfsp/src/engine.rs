@@ -5,9 +5,10 @@
 //! matching method of [`Engine`], and writes the answer where WinFsp wants it. Everything that
 //! decides something lives here and is tested on every platform with a fake `Dispatch`.
 //!
-//! Methods return `Result<T, i32>` with an NTSTATUS as the error: handler errors are errnos
-//! translated by [`errno_to_ntstatus`], and a few answers are chosen here where Windows expects
-//! a particular status.
+//! Methods return the core's [`NtResult`], as the Dokan backend's do: handler errors are
+//! errnos translated by [`errno_to_ntstatus`](mountkit_core::windows::errno_to_ntstatus)
+//! (`NtError::from`), and a few answers are chosen here where Windows expects a particular
+//! status.
 //!
 //! Two ways of waiting: the operations WinFsp expects to finish inside the callback block the
 //! calling dispatcher thread on a one-shot channel until the handler answers ([`Engine::call`]);
@@ -25,8 +26,8 @@ use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_INVALID,
 };
 use mountkit_core::windows::{
-    deletion_status, errno_to_ntstatus, look_up, path_from_windows, path_to_windows, split_stream,
-    upcase_unit, Found, Namespace,
+    deletion_status, look_up, path_from_windows, path_to_windows, split_stream, upcase_unit, Found,
+    Namespace,
 };
 use mountkit_core::{
     DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Opened, Operation,
@@ -38,13 +39,7 @@ use crate::context::{FileContext, Nodes};
 use crate::fsctl::FileInfo;
 use crate::info::file_info;
 
-/// A result whose error is an NTSTATUS.
-pub(crate) type NtResult<T> = Result<T, i32>;
-
-/// The NTSTATUS for a handler's errno.
-pub(crate) fn nt(errno: Errno) -> i32 {
-    errno_to_ntstatus(errno)
-}
+pub(crate) use mountkit_core::windows::ntstatus::{NtError, NtResult};
 
 /// How often a blocked dispatcher thread checks whether the mount is going away.
 const POLL: Duration = Duration::from_millis(100);
@@ -252,7 +247,7 @@ impl Engine {
     /// SetVolumeLabel and SetSecurity.
     pub(crate) fn writable(&self) -> NtResult<()> {
         if self.options.read_only {
-            Err(STATUS_MEDIA_WRITE_PROTECTED)
+            Err(NtError(STATUS_MEDIA_WRITE_PROTECTED))
         } else {
             Ok(())
         }
@@ -281,8 +276,8 @@ impl Engine {
     /// The status for `found` naming nothing, as NTFS answers it
     /// ([`Found::missing_status`]): `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is
     /// missing too, `STATUS_OBJECT_NAME_NOT_FOUND` otherwise.
-    pub(crate) fn missing_status(&self, cx: RequestContext, found: &Found) -> i32 {
-        found.missing_status(&mut Names { engine: self, cx })
+    pub(crate) fn missing_status(&self, cx: RequestContext, found: &Found) -> NtError {
+        NtError(found.missing_status(&mut Names { engine: self, cx }))
     }
 
     /// The name WinFsp should keep for a file opened as `asked` and found at `path`: see
@@ -408,7 +403,7 @@ impl Engine {
 
     /// The context of WinFsp's handle number `id`.
     pub(crate) fn context(&self, id: u64) -> NtResult<FileContext> {
-        self.contexts.get(id).ok_or(STATUS_INVALID_HANDLE)
+        self.contexts.get(id).ok_or(NtError(STATUS_INVALID_HANDLE))
     }
 
     /// The file information of `stat` on this volume.
@@ -468,7 +463,7 @@ impl Engine {
                 if let Some(handle) = handle {
                     self.release_handle(cx, path, handle, stat.kind, flags, false);
                 }
-                Err(deletion_status(errno))
+                Err(NtError(deletion_status(errno)))
             }
         }
     }
@@ -549,11 +544,11 @@ impl Engine {
 /// that contains `/`, or that names a stream (the volume offers no named streams;
 /// `file::$DATA`, the file itself, is accepted) is `STATUS_OBJECT_NAME_INVALID`.
 pub(crate) fn windows_path(name: &[u16]) -> NtResult<String> {
-    let path = path_from_windows(name).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
+    let path = path_from_windows(name).map_err(|_| NtError(STATUS_OBJECT_NAME_INVALID))?;
     match split_stream(&path) {
         Ok((file, None)) if file.len() == path.len() => Ok(path),
         Ok((file, None)) => Ok(file.to_owned()),
-        _ => Err(STATUS_OBJECT_NAME_INVALID),
+        _ => Err(NtError(STATUS_OBJECT_NAME_INVALID)),
     }
 }
 
@@ -590,13 +585,13 @@ mod tests {
         for invalid in ["\\a:stream", "\\a:s:$DATA", "\\a/b", "\\a:"] {
             assert_eq!(
                 windows_path(&wide(invalid)),
-                Err(STATUS_OBJECT_NAME_INVALID),
+                Err(NtError(STATUS_OBJECT_NAME_INVALID)),
                 "{invalid}"
             );
         }
         assert_eq!(
             windows_path(&[0x5C, 0xD800]),
-            Err(STATUS_OBJECT_NAME_INVALID)
+            Err(NtError(STATUS_OBJECT_NAME_INVALID))
         );
     }
 

@@ -17,13 +17,13 @@ use std::sync::Arc;
 
 use log::error;
 use mountkit_core::windows::ntstatus::{
-    STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
+    status_of, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
 };
 use mountkit_core::RequestContext;
 use mountkit_windows::wide_from_ptr;
 
 use crate::dir::DirPage;
-use crate::engine::{Engine, NtResult, OpenedFile};
+use crate::engine::{Engine, NtError, NtResult, OpenedFile};
 use crate::ffi::{Api, Boolean, FileSystemInterface, FspFileSystem, NtStatus, SecurityDescriptor};
 use crate::fsctl::{
     DirInfo, FileInfo, OpenFileInfo, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY, KIND_READ,
@@ -174,7 +174,7 @@ unsafe fn deliver<T>(result: NtResult<T>, target: *mut T) -> NtStatus {
             unsafe { target.write(value) };
             STATUS_SUCCESS
         }
-        Err(status) => status,
+        Err(NtError(status)) => status,
     }
 }
 
@@ -247,7 +247,7 @@ extern "C" fn get_security_by_name(
         let name = unsafe { wide_from_ptr(name) };
         let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
             Ok(found) => found,
-            Err(status) => return status,
+            Err(NtError(status)) => return status,
         };
         if !attributes.is_null() {
             // SAFETY: a non-null attributes pointer is writable.
@@ -321,7 +321,7 @@ fn opened(
 ) -> NtStatus {
     let opened = match result {
         Ok(opened) => opened,
-        Err(status) => return status,
+        Err(NtError(status)) => return status,
     };
     // SAFETY: the file information WinFsp passes Create and Open is the first member of an
     // open-file information structure (winfsp.h, `FspFileSystemGetOpenFileInfo`).
@@ -428,7 +428,7 @@ extern "C" fn read(
                         };
                         answer.send(STATUS_SUCCESS, data.len() as u32, None);
                     }
-                    Err(status) => answer.send(status, 0, None),
+                    Err(NtError(status)) => answer.send(status, 0, None),
                 });
             });
         STATUS_PENDING
@@ -468,7 +468,7 @@ extern "C" fn write(
                     }
                     STATUS_SUCCESS
                 }
-                Err(status) => status,
+                Err(NtError(status)) => status,
             };
         }
         let data = shared.engine.dispatch.write_data(data);
@@ -482,7 +482,7 @@ extern "C" fn write(
                     Ok((written, file_info)) => {
                         answer.send(STATUS_SUCCESS, written, Some(file_info))
                     }
-                    Err(status) => answer.send(status, 0, None),
+                    Err(NtError(status)) => answer.send(status, 0, None),
                 });
             });
         STATUS_PENDING
@@ -502,7 +502,7 @@ extern "C" fn flush(fs: *mut FspFileSystem, context: *mut c_void, info: *mut Fil
                 STATUS_SUCCESS
             }
             Ok(None) => STATUS_SUCCESS,
-            Err(status) => status,
+            Err(NtError(status)) => status,
         }
     })
 }
@@ -577,11 +577,7 @@ extern "C" fn can_delete(
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
-        shared
-            .engine
-            .can_delete(cx, id(context))
-            .err()
-            .unwrap_or(STATUS_SUCCESS)
+        status_of(shared.engine.can_delete(cx, id(context)))
     })
 }
 
@@ -595,11 +591,7 @@ extern "C" fn set_delete(
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
-        shared
-            .engine
-            .set_delete(cx, id(context), delete != 0)
-            .err()
-            .unwrap_or(STATUS_SUCCESS)
+        status_of(shared.engine.set_delete(cx, id(context), delete != 0))
     })
 }
 
@@ -620,11 +612,11 @@ extern "C" fn rename(
         // SAFETY: the new name is a NUL-terminated string in the request, valid during the
         // call.
         let to = unsafe { wide_from_ptr(new_name) };
-        shared
-            .engine
-            .rename(cx, id(context), to, replace_if_exists != 0)
-            .err()
-            .unwrap_or(STATUS_SUCCESS)
+        status_of(
+            shared
+                .engine
+                .rename(cx, id(context), to, replace_if_exists != 0),
+        )
     })
 }
 
@@ -652,7 +644,7 @@ extern "C" fn set_security(
     guard(|| {
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
-        shared.engine.set_security().err().unwrap_or(STATUS_SUCCESS)
+        status_of(shared.engine.set_security())
     })
 }
 
@@ -693,7 +685,7 @@ extern "C" fn read_directory(
                         let filled = fill_directory(api, target as *mut c_void, length, &page);
                         answer.send(STATUS_SUCCESS, filled, None);
                     }
-                    Err(status) => answer.send(status, 0, None),
+                    Err(NtError(status)) => answer.send(status, 0, None),
                 });
             },
         );
@@ -737,7 +729,7 @@ extern "C" fn get_dir_info_by_name(
         let name = unsafe { wide_from_ptr(name) };
         let (name, file_info) = match shared.engine.dir_info_by_name(cx, id(context), name) {
             Ok(found) => found,
-            Err(status) => return status,
+            Err(NtError(status)) => return status,
         };
         let Some(record) = DirInfo::new(&name, file_info) else {
             return STATUS_OBJECT_NAME_NOT_FOUND;

@@ -13,7 +13,7 @@ use log::warn;
 use mountkit_core::windows::ntstatus::{STATUS_END_OF_FILE, STATUS_INVALID_HANDLE};
 use mountkit_core::{Bytes, Errno, Operation, RequestContext, Stat};
 
-use crate::engine::{empty, nt, reply, Engine, NtResult};
+use crate::engine::{empty, reply, Engine, NtError, NtResult};
 use crate::fsctl::FileInfo;
 use mountkit_core::backing;
 
@@ -54,9 +54,9 @@ impl Engine {
             Err(status) => return Some(Err(status)),
         };
         Some(match backing::read_at(&backing, buffer, offset) {
-            Ok(0) if !buffer.is_empty() => Err(STATUS_END_OF_FILE),
+            Ok(0) if !buffer.is_empty() => Err(NtError(STATUS_END_OF_FILE)),
             Ok(read) => Ok(read),
-            Err(error) => Err(nt(error.into())),
+            Err(error) => Err(NtError::from(Errno::from(error))),
         })
     }
 
@@ -78,10 +78,10 @@ impl Engine {
             Err(status) => return done(Err(status)),
         };
         if ctx.is_directory() {
-            return done(Err(nt(Errno::EISDIR)));
+            return done(Err(NtError::from(Errno::EISDIR)));
         }
         let Some(handle) = ctx.handle else {
-            return done(Err(STATUS_INVALID_HANDLE));
+            return done(Err(NtError(STATUS_INVALID_HANDLE)));
         };
         let operation = Operation::Read {
             path: ctx.path(),
@@ -93,9 +93,9 @@ impl Engine {
         // bytes need no copy in between.
         self.send_for_data(cx, operation, move |result| {
             done(match result {
-                Ok([]) if length > 0 => Err(STATUS_END_OF_FILE),
+                Ok([]) if length > 0 => Err(NtError(STATUS_END_OF_FILE)),
                 Ok(data) => Ok(&data[..data.len().min(length as usize)]),
-                Err(errno) => Err(nt(errno)),
+                Err(errno) => Err(NtError::from(errno)),
             })
         });
     }
@@ -128,7 +128,7 @@ impl Engine {
             let stat = backing_stat(&backing, &ctx.stat)?;
             Ok((length as u32, self.info(&stat)))
         })();
-        Some(written.map_err(|error| nt(error.into())))
+        Some(written.map_err(|error| NtError::from(Errno::from(error))))
     }
 
     /// WinFsp's Write through the handlers: `write` of `data` at `offset`, then `getattr`
@@ -158,10 +158,10 @@ impl Engine {
             Err(status) => return done(Err(status)),
         };
         if ctx.is_directory() {
-            return done(Err(nt(Errno::EISDIR)));
+            return done(Err(NtError::from(Errno::EISDIR)));
         }
         let Some(handle) = ctx.handle else {
-            return done(Err(STATUS_INVALID_HANDLE));
+            return done(Err(NtError(STATUS_INVALID_HANDLE)));
         };
         let path = ctx.path();
         if !write_to_end && !constrained {
@@ -181,7 +181,7 @@ impl Engine {
                 }
                 this.write_then_stat(cx, path, handle, stat, offset, data.slice(..length), done);
             }
-            Err(errno) => done(Err(nt(errno))),
+            Err(errno) => done(Err(NtError::from(errno))),
         });
     }
 
@@ -225,9 +225,9 @@ impl Engine {
             }
             Ok(written) => {
                 warn!("write handler claimed {written} bytes of a {length}-byte write");
-                done(Err(nt(Errno::EIO)));
+                done(Err(NtError::from(Errno::EIO)));
             }
-            Err(errno) => done(Err(nt(errno))),
+            Err(errno) => done(Err(NtError::from(errno))),
         });
     }
 
@@ -245,7 +245,7 @@ impl Engine {
                 .and_then(|()| backing_stat(backing, &ctx.stat));
             return synced
                 .map(|stat| Some(self.info(&stat)))
-                .map_err(|error| nt(error.into()));
+                .map_err(|error| NtError::from(Errno::from(error)));
         }
         let path = ctx.path();
         if let Some(handle) = ctx.handle {
@@ -262,10 +262,10 @@ impl Engine {
                     datasync: false,
                 }
             };
-            empty(self.call(cx, operation)).map_err(nt)?;
+            empty(self.call(cx, operation)).map_err(NtError::from)?;
         }
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(Some(self.info(&stat)))
     }
 }

@@ -6,7 +6,7 @@ use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INV
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Operation, RequestContext, SetTime};
 
-use crate::engine::{nt, reply, windows_path, Engine, NtResult};
+use crate::engine::{reply, windows_path, Engine, NtError, NtResult};
 use crate::fsctl::{FileInfo, VolumeInfo};
 use crate::info::volume_info;
 
@@ -27,7 +27,7 @@ impl Engine {
         hint: Option<u64>,
     ) -> NtResult<u32> {
         let path = windows_path(name)?;
-        let found = self.find(cx, &path, None).map_err(nt)?;
+        let found = self.find(cx, &path, None).map_err(NtError::from)?;
         // WinFsp answers an open of a missing name with this status, so a name in a missing
         // directory must say so, as NTFS does.
         let attributes = match &found.stat {
@@ -48,14 +48,16 @@ impl Engine {
     /// is write protected.
     pub(crate) fn set_security(&self) -> NtResult<()> {
         self.writable()?;
-        Err(STATUS_INVALID_DEVICE_REQUEST)
+        Err(NtError(STATUS_INVALID_DEVICE_REQUEST))
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.
     pub(crate) fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
         let ctx = self.context(id)?;
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self.getattr(cx, &ctx.path(), handle).map_err(nt)?;
+        let stat = self
+            .getattr(cx, &ctx.path(), handle)
+            .map_err(NtError::from)?;
         Ok(self.info(&stat))
     }
 
@@ -83,7 +85,7 @@ impl Engine {
         let ctx = self.context(id)?;
         let path = ctx.path();
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         let mut changed = false;
         if file_attributes != INVALID_FILE_ATTRIBUTES {
             let wanted = match file_attributes {
@@ -98,7 +100,7 @@ impl Engine {
                         mode,
                     },
                 )
-                .map_err(nt)?;
+                .map_err(NtError::from)?;
                 changed = true;
             }
         }
@@ -110,13 +112,13 @@ impl Engine {
                 atime,
                 mtime,
             };
-            self.run(cx, utimens).map_err(nt)?;
+            self.run(cx, utimens).map_err(NtError::from)?;
             changed = true;
         }
         if !changed {
             return Ok(self.info(&stat));
         }
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(self.info(&stat))
     }
 
@@ -140,7 +142,7 @@ impl Engine {
         let path = ctx.path();
         let handle = ctx.handle;
         if allocation {
-            let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+            let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
             if size >= stat.size {
                 return Ok(self.info(&stat));
             }
@@ -150,8 +152,8 @@ impl Engine {
             size,
             handle,
         };
-        self.run(cx, truncate).map_err(nt)?;
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        self.run(cx, truncate).map_err(NtError::from)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(self.info(&stat))
     }
 
@@ -160,7 +162,7 @@ impl Engine {
         let statfs = Operation::Statfs {
             path: "/".to_owned(),
         };
-        let statfs = reply!(self.call(cx, statfs), StatFs).map_err(nt)?;
+        let statfs = reply!(self.call(cx, statfs), StatFs).map_err(NtError::from)?;
         Ok(volume_info(&statfs, &self.label.lock()))
     }
 
@@ -175,9 +177,9 @@ impl Engine {
         self.writable()?;
         let label = until_nul(label);
         if label.len() > MAX_LABEL_UNITS {
-            return Err(STATUS_INVALID_PARAMETER);
+            return Err(NtError(STATUS_INVALID_PARAMETER));
         }
-        let label = String::from_utf16(label).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        let label = String::from_utf16(label).map_err(|_| NtError(STATUS_INVALID_PARAMETER))?;
         *self.label.lock() = label;
         self.volume_info(cx)
     }

@@ -14,7 +14,7 @@ use mountkit_core::windows::{
 use mountkit_core::{Errno, FileKind, FsResult, Operation, RequestContext, Stat};
 
 use crate::context::FileContext;
-use crate::engine::{nt, windows_path, Engine, NtResult};
+use crate::engine::{windows_path, Engine, NtError, NtResult};
 
 impl Engine {
     /// The metadata and, for a directory, the emptiness that deletion checks need.
@@ -34,8 +34,8 @@ impl Engine {
     pub(crate) fn can_delete(&self, cx: RequestContext, id: u64) -> NtResult<()> {
         self.writable()?;
         let ctx = self.context(id)?;
-        let (stat, empty) = self.deletion_facts(cx, &ctx).map_err(nt)?;
-        can_delete(&stat, empty).map_err(deletion_status)
+        let (stat, empty) = self.deletion_facts(cx, &ctx).map_err(NtError::from)?;
+        can_delete(&stat, empty).map_err(|errno| NtError(deletion_status(errno)))
     }
 
     /// WinFsp's SetDelete: marks the file delete pending through this handle (`delete` true),
@@ -47,14 +47,14 @@ impl Engine {
         self.writable()?;
         let ctx = self.context(id)?;
         let (stat, empty) = if delete {
-            self.deletion_facts(cx, &ctx).map_err(nt)?
+            self.deletion_facts(cx, &ctx).map_err(NtError::from)?
         } else {
             (ctx.stat.clone(), false)
         };
         let mut node = ctx.node.lock();
         node.delete
             .set_disposition(id, delete, &stat, empty)
-            .map_err(deletion_status)
+            .map_err(|errno| NtError(deletion_status(errno)))
     }
 
     /// WinFsp's Rename of the handle's file from `from` to `to`, as [`check_rename`] allows:
@@ -95,11 +95,11 @@ impl Engine {
         let from = ctx.path();
         let to = windows_path(to)?;
         let leaf = to.rsplit('/').next().unwrap_or_default();
-        validate_component(leaf).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
+        validate_component(leaf).map_err(|_| NtError(STATUS_OBJECT_NAME_INVALID))?;
         if from == to {
             return Ok(());
         }
-        let found = self.find(cx, &to, None).map_err(nt)?;
+        let found = self.find(cx, &to, None).map_err(NtError::from)?;
         let to_existing = found.stat.map(|stat| stat.kind);
         let same_name =
             self.options.case_insensitive && self.nodes.key(&from) == self.nodes.key(&to);
@@ -116,7 +116,7 @@ impl Engine {
             to_is_open,
             same_name,
         )
-        .map_err(nt)?;
+        .map_err(NtError::from)?;
         let rename = |mode| {
             let operation = Operation::Rename {
                 from: from.clone(),
@@ -130,7 +130,7 @@ impl Engine {
             Err(Errno::ENOENT) => Ok(false),
             Err(errno) => Err(errno),
         };
-        rename_falling_back(mode, rename, destination_exists).map_err(nt)?;
+        rename_falling_back(mode, rename, destination_exists).map_err(NtError::from)?;
         self.nodes.rename(&from, &to);
         Ok(())
     }

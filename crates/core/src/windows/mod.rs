@@ -53,8 +53,8 @@ pub use names::{
     validate_component,
 };
 pub use ntstatus::{
-    describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno, NtError,
-    NtResult,
+    describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno, status_of,
+    NtError, NtResult,
 };
 pub use options::{DriveType, MountPoint, WindowsOptions};
 pub use rename::{check_rename, rename_falling_back};

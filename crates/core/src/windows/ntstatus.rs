@@ -324,6 +324,14 @@ impl From<Errno> for NtError {
 /// The result of a Windows request that can fail with an NTSTATUS.
 pub type NtResult<T> = Result<T, NtError>;
 
+/// The NTSTATUS a callback returns for `result`: `STATUS_SUCCESS`, or the failure's.
+pub fn status_of(result: NtResult<()>) -> i32 {
+    match result {
+        Ok(()) => STATUS_SUCCESS,
+        Err(NtError(status)) => status,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,5 +567,14 @@ mod tests {
         let failed: NtResult<()> = (|| Ok(Err(Errno::ENOENT)?))();
         assert_eq!(failed, Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND)));
         assert_eq!(NtError::from(Errno::EACCES), NtError(STATUS_ACCESS_DENIED));
+    }
+
+    #[test]
+    fn results_become_the_status_a_callback_returns() {
+        assert_eq!(status_of(Ok(())), STATUS_SUCCESS);
+        assert_eq!(
+            status_of(Err(NtError(STATUS_ACCESS_DENIED))),
+            STATUS_ACCESS_DENIED
+        );
     }
 }

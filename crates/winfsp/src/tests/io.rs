@@ -9,6 +9,7 @@ use mountkit_core::windows::attributes::{
 };
 use mountkit_core::windows::create::{GENERIC_READ, GENERIC_WRITE};
 use mountkit_core::windows::filetime_from_system_time;
+use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_FILE_IS_A_DIRECTORY, STATUS_IO_DEVICE_ERROR, STATUS_IO_TIMEOUT,
 };
@@ -25,9 +26,9 @@ fn reads_never_return_more_than_asked() {
     let id = h.open("/f", GENERIC_READ).unwrap();
     assert_eq!(&h.read(id, 2, 3).unwrap()[..], b"234");
     assert_eq!(&h.read(id, 8, 10).unwrap()[..], b"89");
-    assert_eq!(h.read(id, 10, 4), Err(STATUS_END_OF_FILE));
+    assert_eq!(h.read(id, 10, 4), Err(NtError(STATUS_END_OF_FILE)));
     h.fs.fail("read", Errno::EIO);
-    assert_eq!(h.read(id, 0, 4), Err(STATUS_IO_DEVICE_ERROR));
+    assert_eq!(h.read(id, 0, 4), Err(NtError(STATUS_IO_DEVICE_ERROR)));
 }
 
 #[test]
@@ -35,10 +36,10 @@ fn directories_cannot_be_read_or_written() {
     let mut h = Harness::new();
     h.fs.dir("/d");
     let id = h.open("/d", GENERIC_READ).unwrap();
-    assert_eq!(h.read(id, 0, 1), Err(STATUS_FILE_IS_A_DIRECTORY));
+    assert_eq!(h.read(id, 0, 1), Err(NtError(STATUS_FILE_IS_A_DIRECTORY)));
     assert_eq!(
         h.write(id, b"x", 0, false, false),
-        Err(STATUS_FILE_IS_A_DIRECTORY)
+        Err(NtError(STATUS_FILE_IS_A_DIRECTORY))
     );
 }
 
@@ -111,7 +112,10 @@ fn handlers_that_overstate_a_write_fail_it() {
     engine.write(cx(), id, "hi".into(), 0, false, false, move |r| {
         sender.send(r).unwrap()
     });
-    assert_eq!(receiver.recv().unwrap(), Err(STATUS_IO_DEVICE_ERROR));
+    assert_eq!(
+        receiver.recv().unwrap(),
+        Err(NtError(STATUS_IO_DEVICE_ERROR))
+    );
 }
 
 /// Registers a context for `path` directly, as a successful open would.
@@ -173,7 +177,7 @@ fn backing_files_serve_bytes_without_handlers() {
     assert_eq!(&buffer[..7], b"hello!!");
     assert_eq!(
         h.engine.read_backing(id, 7, &mut buffer),
-        Some(Err(STATUS_END_OF_FILE))
+        Some(Err(NtError(STATUS_END_OF_FILE)))
     );
     assert_eq!(
         h.engine.flush(cx(), Some(id)).unwrap().unwrap().file_size,
@@ -305,7 +309,7 @@ fn unanswered_calls_time_out() {
     h.fs.answering(Answering::Never);
     let started = Instant::now();
     let id = insert_context(&engine, "/f", None, None);
-    assert_eq!(engine.file_info(cx(), id), Err(STATUS_IO_TIMEOUT));
+    assert_eq!(engine.file_info(cx(), id), Err(NtError(STATUS_IO_TIMEOUT)));
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
@@ -322,7 +326,9 @@ fn shutting_down_releases_waiting_threads() {
     h.engine.shut_down();
     assert_eq!(
         waiter.join().unwrap(),
-        Err(mountkit_core::windows::ntstatus::STATUS_DEVICE_NOT_READY)
+        Err(NtError(
+            mountkit_core::windows::ntstatus::STATUS_DEVICE_NOT_READY
+        ))
     );
     assert!(started.elapsed() < Duration::from_secs(2));
     let (sender, receiver) = std::sync::mpsc::channel();

@@ -1,6 +1,7 @@
 //! Rename.
 
 use mountkit_core::windows::create::{DELETE, FILE_CREATE, FILE_OPEN, GENERIC_READ, GENERIC_WRITE};
+use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
     STATUS_ACCESS_DENIED, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID,
 };
@@ -8,7 +9,7 @@ use mountkit_core::{Operation, RenameMode};
 
 use super::{cx, wide, Harness};
 
-fn rename(h: &Harness, id: u64, to: &str, replace: bool) -> Result<(), i32> {
+fn rename(h: &Harness, id: u64, to: &str, replace: bool) -> Result<(), NtError> {
     h.engine.rename(cx(), id, &wide(to), replace)
 }
 
@@ -53,7 +54,7 @@ fn an_existing_destination_needs_replace() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/b", false),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
     assert_eq!(last_rename(&h), None, "the handler was not asked");
     rename(&h, id, "/b", true).unwrap();
@@ -69,8 +70,14 @@ fn open_or_directory_destinations_are_not_replaced() {
     h.fs.dir("/dir");
     let id = h.open("/a", DELETE).unwrap();
     let holder = h.open("/open", GENERIC_READ).unwrap();
-    assert_eq!(rename(&h, id, "/open", true), Err(STATUS_ACCESS_DENIED));
-    assert_eq!(rename(&h, id, "/dir", true), Err(STATUS_ACCESS_DENIED));
+    assert_eq!(
+        rename(&h, id, "/open", true),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
+    assert_eq!(
+        rename(&h, id, "/dir", true),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
     h.close(holder, false);
     rename(&h, id, "/open", true).unwrap();
 }
@@ -103,11 +110,11 @@ fn invalid_destinations_are_refused() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/nul", false),
-        Err(STATUS_OBJECT_NAME_INVALID)
+        Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
     assert_eq!(
         rename(&h, id, "/x:y", false),
-        Err(STATUS_OBJECT_NAME_INVALID)
+        Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
 }
 
@@ -140,7 +147,7 @@ fn a_case_sensitive_volume_sees_two_names() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/A", false),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
 }
 
@@ -231,7 +238,7 @@ fn a_destination_in_another_case_is_the_existing_file() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/B", false),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
     rename(&h, id, "/B", true).unwrap();
     assert_eq!(
@@ -258,7 +265,7 @@ fn a_directory_the_handler_cannot_move_without_replacing_is_moved_once_checked()
     assert_eq!(h.engine.context(id).unwrap().path(), "/dst/moved");
     assert_eq!(
         rename(&h, id, "/src", false),
-        Err(STATUS_OBJECT_NAME_COLLISION),
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION)),
         "an existing destination is still refused"
     );
 }

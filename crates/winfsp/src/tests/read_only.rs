@@ -5,6 +5,7 @@ use mountkit_core::windows::create::{
     FILE_OPEN_IF, FILE_OVERWRITE, FILE_OVERWRITE_IF, FILE_READ_DATA, FILE_SUPERSEDE,
     FILE_WRITE_ATTRIBUTES, GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED,
 };
+use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
     STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_COLLISION,
 };
@@ -12,7 +13,7 @@ use mountkit_core::{Bytes, OpenFlags, Operation};
 
 use super::{cx, wide, Harness, READ_WRITE};
 
-const PROTECTED: Result<(), i32> = Err(STATUS_MEDIA_WRITE_PROTECTED);
+const PROTECTED: Result<(), NtError> = Err(NtError(STATUS_MEDIA_WRITE_PROTECTED));
 
 #[test]
 fn opens_that_would_change_the_volume_are_refused() {
@@ -38,7 +39,7 @@ fn opens_that_would_change_the_volume_are_refused() {
     }
     assert_eq!(
         h.create_file("/f", FILE_CREATE, 0, READ_WRITE).map(|_| ()),
-        Err(STATUS_OBJECT_NAME_COLLISION),
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION)),
         "a name that exists collides first"
     );
     assert!(!h.fs.exists("/new") && !h.fs.exists("/dir"));

@@ -1,6 +1,7 @@
 //! The volume, and GetSecurityByName.
 
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY};
+use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_PARAMETER, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_OBJECT_PATH_NOT_FOUND,
@@ -29,11 +30,11 @@ fn labels_are_kept_by_the_mount() {
     );
     assert_eq!(
         h.engine.set_volume_label(cx(), &wide(&"x".repeat(33))),
-        Err(STATUS_INVALID_PARAMETER)
+        Err(NtError(STATUS_INVALID_PARAMETER))
     );
     assert_eq!(
         h.engine.set_volume_label(cx(), &[0xD800]),
-        Err(STATUS_INVALID_PARAMETER)
+        Err(NtError(STATUS_INVALID_PARAMETER))
     );
     let mut terminated = wide("Tape");
     terminated.extend([0, 65, 66]);
@@ -57,21 +58,21 @@ fn lookups_report_attributes() {
     );
     assert_eq!(
         h.engine.security_by_name(cx(), &wide("/missing"), None),
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+        Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND))
     );
     assert_eq!(
         h.engine.security_by_name(cx(), &wide("/missing/f"), None),
-        Err(STATUS_OBJECT_PATH_NOT_FOUND),
+        Err(NtError(STATUS_OBJECT_PATH_NOT_FOUND)),
         "a name in a missing directory"
     );
     assert_eq!(
         h.engine.security_by_name(cx(), &wide("/ro/f"), None),
-        Err(STATUS_OBJECT_PATH_NOT_FOUND),
+        Err(NtError(STATUS_OBJECT_PATH_NOT_FOUND)),
         "a name in a file"
     );
     assert_eq!(
         h.engine.security_by_name(cx(), &wide("/f:stream"), None),
-        Err(STATUS_OBJECT_NAME_INVALID)
+        Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
     assert_eq!(h.engine.security_descriptor(), [1, 2, 3]);
 }
