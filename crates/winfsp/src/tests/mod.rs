@@ -1,11 +1,11 @@
 //! The engine driven the way WinFsp drives it, against a fake filesystem.
 
+mod dir;
 mod fake;
-mod handles;
 mod io;
-mod listing;
+mod metadata;
 mod namespace;
-mod read_only;
+mod open;
 mod volume;
 
 use std::sync::mpsc;

@@ -1,13 +1,75 @@
-//! Rename.
+//! CanDelete, SetDelete and Rename.
 
 use mountkit_core::windows::create::{DELETE, FILE_CREATE, FILE_OPEN, GENERIC_READ, GENERIC_WRITE};
-use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
-    STATUS_ACCESS_DENIED, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID,
+    NtError, STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DELETE_PENDING,
+    STATUS_DIRECTORY_NOT_EMPTY, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID,
 };
 use mountkit_core::{Operation, RenameMode};
 
 use super::{cx, wide, Harness};
+
+#[test]
+fn set_delete_marks_the_file_for_every_handle() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    let a = h.open("/f", GENERIC_READ | DELETE).unwrap();
+    let b = h.open("/f", GENERIC_READ).unwrap();
+    h.engine.set_delete(cx(), a, true).unwrap();
+    assert_eq!(
+        h.open("/f", GENERIC_READ),
+        Err(NtError(STATUS_DELETE_PENDING))
+    );
+    h.close(a, false);
+    assert!(h.fs.exists("/f"), "another handle is open");
+    h.close(b, true);
+    assert!(!h.fs.exists("/f"));
+}
+
+#[test]
+fn clearing_the_mark_cancels_the_deletion() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    let id = h.open("/f", DELETE).unwrap();
+    h.engine.set_delete(cx(), id, true).unwrap();
+    h.engine.set_delete(cx(), id, false).unwrap();
+    let again = h.open("/f", GENERIC_READ).unwrap();
+    h.close(again, false);
+    h.close(id, false);
+    assert!(h.fs.exists("/f"));
+}
+
+#[test]
+fn deletion_checks_match_can_delete() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.file("/d/x", b"");
+    let id = h.open("/d", GENERIC_READ | DELETE).unwrap();
+    assert_eq!(
+        h.engine.can_delete(cx(), id),
+        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
+    );
+    assert_eq!(
+        h.engine.set_delete(cx(), id, true),
+        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
+    );
+    h.fs.file("/ro", b"");
+    h.fs.edit("/ro", |stat| stat.mode = 0o444);
+    let ro = h.open("/ro", DELETE).unwrap();
+    assert_eq!(
+        h.engine.can_delete(cx(), ro),
+        Err(NtError(STATUS_CANNOT_DELETE))
+    );
+    assert_eq!(
+        h.engine.set_delete(cx(), ro, true),
+        Err(NtError(STATUS_CANNOT_DELETE))
+    );
+    h.fs.file("/ok", b"");
+    let ok = h.open("/ok", DELETE).unwrap();
+    assert_eq!(h.engine.can_delete(cx(), ok), Ok(()));
+    h.close(ok, false);
+    assert!(h.fs.exists("/ok"), "CanDelete records nothing");
+}
 
 fn rename(h: &Harness, id: u64, to: &str, replace: bool) -> Result<(), NtError> {
     h.engine.rename(cx(), id, &wide(to), replace)

@@ -2,9 +2,8 @@
 
 use mountkit_core::windows::attributes::FILE_ATTRIBUTE_DIRECTORY;
 use mountkit_core::windows::create::{FILE_READ_ATTRIBUTES, GENERIC_READ};
-use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
-    STATUS_INVALID_HANDLE, STATUS_NOT_A_DIRECTORY, STATUS_OBJECT_NAME_NOT_FOUND,
+    NtError, STATUS_INVALID_HANDLE, STATUS_NOT_A_DIRECTORY, STATUS_OBJECT_NAME_NOT_FOUND,
 };
 
 use super::{cx, page_names, wide, Harness};

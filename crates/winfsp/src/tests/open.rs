@@ -1,4 +1,4 @@
-//! Create, Open, Overwrite, Cleanup, Close and deletion.
+//! Create, Open, Overwrite, Cleanup and Close: a handle's life, deletion at cleanup included.
 
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use mountkit_core::windows::create::{
@@ -6,9 +6,8 @@ use mountkit_core::windows::create::{
     FILE_OPEN, FILE_OVERWRITE, FILE_OVERWRITE_IF, FILE_READ_ATTRIBUTES, FILE_SUPERSEDE,
     GENERIC_READ, GENERIC_WRITE, SYNCHRONIZE,
 };
-use mountkit_core::windows::ntstatus::NtError;
 use mountkit_core::windows::ntstatus::{
-    STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DELETE_PENDING, STATUS_DIRECTORY_NOT_EMPTY,
+    NtError, STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DIRECTORY_NOT_EMPTY,
     STATUS_FILE_IS_A_DIRECTORY, STATUS_INVALID_HANDLE, STATUS_NOT_A_DIRECTORY,
     STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
 };
@@ -362,68 +361,6 @@ fn delete_on_close_is_refused_for_read_only_files_and_full_directories() {
         .0;
     h.close(id, true);
     assert!(!h.fs.exists("/empty"));
-}
-
-#[test]
-fn set_delete_marks_the_file_for_every_handle() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"");
-    let a = h.open("/f", GENERIC_READ | DELETE).unwrap();
-    let b = h.open("/f", GENERIC_READ).unwrap();
-    h.engine.set_delete(cx(), a, true).unwrap();
-    assert_eq!(
-        h.open("/f", GENERIC_READ),
-        Err(NtError(STATUS_DELETE_PENDING))
-    );
-    h.close(a, false);
-    assert!(h.fs.exists("/f"), "another handle is open");
-    h.close(b, true);
-    assert!(!h.fs.exists("/f"));
-}
-
-#[test]
-fn clearing_the_mark_cancels_the_deletion() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"");
-    let id = h.open("/f", DELETE).unwrap();
-    h.engine.set_delete(cx(), id, true).unwrap();
-    h.engine.set_delete(cx(), id, false).unwrap();
-    let again = h.open("/f", GENERIC_READ).unwrap();
-    h.close(again, false);
-    h.close(id, false);
-    assert!(h.fs.exists("/f"));
-}
-
-#[test]
-fn deletion_checks_match_can_delete() {
-    let mut h = Harness::new();
-    h.fs.dir("/d");
-    h.fs.file("/d/x", b"");
-    let id = h.open("/d", GENERIC_READ | DELETE).unwrap();
-    assert_eq!(
-        h.engine.can_delete(cx(), id),
-        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
-    );
-    assert_eq!(
-        h.engine.set_delete(cx(), id, true),
-        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
-    );
-    h.fs.file("/ro", b"");
-    h.fs.edit("/ro", |stat| stat.mode = 0o444);
-    let ro = h.open("/ro", DELETE).unwrap();
-    assert_eq!(
-        h.engine.can_delete(cx(), ro),
-        Err(NtError(STATUS_CANNOT_DELETE))
-    );
-    assert_eq!(
-        h.engine.set_delete(cx(), ro, true),
-        Err(NtError(STATUS_CANNOT_DELETE))
-    );
-    h.fs.file("/ok", b"");
-    let ok = h.open("/ok", DELETE).unwrap();
-    assert_eq!(h.engine.can_delete(cx(), ok), Ok(()));
-    h.close(ok, false);
-    assert!(h.fs.exists("/ok"), "CanDelete records nothing");
 }
 
 #[test]
