@@ -19,6 +19,8 @@ section "Debian packages"
 #                             the benchmark's C reference, its npm peers and its workloads
 #   rustc-web, cargo-web, rust-web-src
 #                             a Rust whose standard library builds for Windows (-Zbuild-std)
+#   rust-web-clippy           clippy for that Rust, to lint the Windows build (the rustup
+#                             toolchain's clippy needs the target's prebuilt std, not to be had)
 #   mingw-w64, mingw-w64-tools
 #                             the Windows C compiler and linker; gendef and dlltool
 #   wine, wine64              runs the Windows build, its tests and Windows Node.js
@@ -33,7 +35,7 @@ section "Debian packages"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   fuse3 attr python3 build-essential pkg-config libfuse3-dev libfuse2 fio \
-  rustc-web cargo-web rust-web-src mingw-w64 mingw-w64-tools wine wine64 \
+  rustc-web cargo-web rust-web-src rust-web-clippy mingw-w64 mingw-w64-tools wine wine64 \
   curl openssl ca-certificates libacl1-dev acl mount >/dev/null
 echo "installed"
 

@@ -212,6 +212,26 @@ export function windowsSuite(backend: WindowsBackend): void {
     })
   }
 
+  // Both backends report one descriptor (crates/core/src/windows/security.rs), read back here
+  // through the driver double as a Windows program would see it: this same expectation runs for
+  // each backend, so the two cannot drift apart.
+  test.serial(`${backend}: every file reports the shared, inheritable security descriptor`, async (t) => {
+    const dacl = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)'
+    await withMount(t, { kind: 'memfs' }, {}, undefined, async (kernel) => {
+      const dir = await kernel.create('\\secured', { disposition: 'create', options: FILE.DIRECTORY_FILE })
+      check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
+      const file = await kernel.create('\\secured\\file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, file.status, STATUS.SUCCESS, 'creating a file in it')
+      const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
+      check(t, root.status, STATUS.SUCCESS, 'opening the root')
+      for (const [what, handle] of [['the root', root.handle], ['a directory', dir.handle], ['a file', file.handle]] as const) {
+        t.deepEqual(await kernel.security(handle), { status: STATUS.SUCCESS, sddl: `O:BAG:BA${dacl}` }, what)
+        t.deepEqual(await kernel.security(handle, 0x4), { status: STATUS.SUCCESS, sddl: dacl }, `${what}, its DACL alone`)
+        await kernel.closeHandle(handle)
+      }
+    })
+  })
+
   test.serial(`${backend}: a read-only volume reads, and refuses every change`, async (t) => {
     const source = await mkdtemp(join(tmpdir(), 'mountkit-wine-readonly-'))
     t.teardown(() => rm(source, { recursive: true, force: true }))

@@ -49,6 +49,7 @@ macro_rules! unsupported {
 /// operation on one path never holds up another.
 #[allow(unused_variables)]
 pub trait FileSystem: Send + Sync + 'static {
+    /// A file's attributes (`stat`). See [`Operation::Getattr`].
     fn getattr(
         &self,
         cx: RequestContext,
@@ -67,6 +68,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Vec<DirEntry>>> + Send {
         unsupported!()
     }
+    /// Opens a file. See [`Operation::Open`].
     fn open(
         &self,
         cx: RequestContext,
@@ -75,6 +77,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Opened>> + Send {
         async { Ok(Opened::default()) }
     }
+    /// Opens a directory for listing. See [`Operation::Opendir`].
     fn opendir(
         &self,
         cx: RequestContext,
@@ -83,6 +86,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Opened>> + Send {
         async { Ok(Opened::default()) }
     }
+    /// An open file's last reference is gone: its handle will not be used again. See [`Operation::Release`].
     fn release(
         &self,
         cx: RequestContext,
@@ -92,6 +96,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         async { Ok(()) }
     }
+    /// An open directory is closed: its handle will not be used again. See [`Operation::Releasedir`].
     fn releasedir(
         &self,
         cx: RequestContext,
@@ -100,6 +105,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         async { Ok(()) }
     }
+    /// Reads bytes from an open file. See [`Operation::Read`].
     fn read(
         &self,
         cx: RequestContext,
@@ -110,6 +116,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Bytes>> + Send {
         unsupported!()
     }
+    /// Writes bytes to an open file. See [`Operation::Write`].
     fn write(
         &self,
         cx: RequestContext,
@@ -120,6 +127,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<u64>> + Send {
         unsupported!()
     }
+    /// Creates a file and opens it. See [`Operation::Create`].
     fn create(
         &self,
         cx: RequestContext,
@@ -129,6 +137,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Opened>> + Send {
         unsupported!()
     }
+    /// Creates a FIFO, a socket, a device node or an empty file. See [`Operation::Mknod`].
     fn mknod(
         &self,
         cx: RequestContext,
@@ -138,6 +147,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Creates a directory. See [`Operation::Mkdir`].
     fn mkdir(
         &self,
         cx: RequestContext,
@@ -146,12 +156,15 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Removes a name that is not a directory. See [`Operation::Unlink`].
     fn unlink(&self, cx: RequestContext, path: &str) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Removes an empty directory. See [`Operation::Rmdir`].
     fn rmdir(&self, cx: RequestContext, path: &str) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Creates a symbolic link. See [`Operation::Symlink`].
     fn symlink(
         &self,
         cx: RequestContext,
@@ -160,6 +173,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// What a symbolic link points to. See [`Operation::Readlink`].
     fn readlink(
         &self,
         cx: RequestContext,
@@ -167,6 +181,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<String>> + Send {
         unsupported!()
     }
+    /// Gives an existing file another name (a hard link). See [`Operation::Link`].
     fn link(
         &self,
         cx: RequestContext,
@@ -175,6 +190,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Moves a name to another. See [`Operation::Rename`].
     fn rename(
         &self,
         cx: RequestContext,
@@ -184,6 +200,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Sets a file's length. See [`Operation::Truncate`].
     fn truncate(
         &self,
         cx: RequestContext,
@@ -193,6 +210,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Changes a file's permission bits. See [`Operation::Chmod`].
     fn chmod(
         &self,
         cx: RequestContext,
@@ -201,6 +219,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Changes a file's owner, group or both. See [`Operation::Chown`].
     fn chown(
         &self,
         cx: RequestContext,
@@ -210,6 +229,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Sets a file's last access and modification times. See [`Operation::Utimens`].
     fn utimens(
         &self,
         cx: RequestContext,
@@ -219,6 +239,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// The volume's size and free space (`statfs`). See [`Operation::Statfs`].
     fn statfs(
         &self,
         cx: RequestContext,
@@ -226,6 +247,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<StatFs>> + Send {
         async { Ok(StatFs::default()) }
     }
+    /// A descriptor of an open file is being closed; may come several times per open. See [`Operation::Flush`].
     fn flush(
         &self,
         cx: RequestContext,
@@ -234,6 +256,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         async { Ok(()) }
     }
+    /// Puts an open file's data on stable storage. See [`Operation::Fsync`].
     fn fsync(
         &self,
         cx: RequestContext,
@@ -243,6 +266,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         async { Ok(()) }
     }
+    /// Puts an open directory's changes on stable storage. See [`Operation::Fsyncdir`].
     fn fsyncdir(
         &self,
         cx: RequestContext,
@@ -252,6 +276,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         async { Ok(()) }
     }
+    /// Whether the caller may access a file (`access`). See [`Operation::Access`].
     fn access(
         &self,
         cx: RequestContext,
@@ -260,6 +285,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// An extended attribute's value. See [`Operation::Getxattr`].
     fn getxattr(
         &self,
         cx: RequestContext,
@@ -268,6 +294,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Bytes>> + Send {
         unsupported!()
     }
+    /// Sets an extended attribute. See [`Operation::Setxattr`].
     fn setxattr(
         &self,
         cx: RequestContext,
@@ -278,6 +305,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// The names of a file's extended attributes. See [`Operation::Listxattr`].
     fn listxattr(
         &self,
         cx: RequestContext,
@@ -285,6 +313,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<Vec<String>>> + Send {
         unsupported!()
     }
+    /// Removes an extended attribute. See [`Operation::Removexattr`].
     fn removexattr(
         &self,
         cx: RequestContext,
@@ -293,6 +322,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Allocates space in an open file, or punches a hole in it. See [`Operation::Fallocate`].
     fn fallocate(
         &self,
         cx: RequestContext,
@@ -304,6 +334,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Finds the next data or hole in an open file (`lseek` with `SEEK_DATA` or `SEEK_HOLE`). See [`Operation::Lseek`].
     fn lseek(
         &self,
         cx: RequestContext,
@@ -314,6 +345,7 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<u64>> + Send {
         unsupported!()
     }
+    /// Copies bytes from one open file to another without passing them through the caller. See [`Operation::CopyFileRange`].
     #[allow(clippy::too_many_arguments)]
     fn copy_file_range(
         &self,
@@ -481,6 +513,7 @@ pub struct FsDispatcher<F> {
 }
 
 impl<F: FileSystem> FsDispatcher<F> {
+    /// A dispatcher serving `fs` within `limits`.
     pub fn new(fs: F, limits: DispatchLimits) -> FsDispatcher<F> {
         FsDispatcher {
             fs: Arc::new(fs),

@@ -17,6 +17,7 @@ pub struct HandleTable<T> {
 }
 
 impl<T: Clone> HandleTable<T> {
+    /// An empty table.
     pub fn new() -> HandleTable<T> {
         HandleTable {
             entries: Mutex::new(HashMap::new()),
@@ -31,6 +32,7 @@ impl<T: Clone> HandleTable<T> {
         handle
     }
 
+    /// The value of `handle`, if the table holds it.
     pub fn get(&self, handle: u64) -> Option<T> {
         self.entries.lock().get(&handle).cloned()
     }
@@ -46,14 +48,17 @@ impl<T: Clone> HandleTable<T> {
         }
     }
 
+    /// Takes `handle` out of the table and returns its value.
     pub fn remove(&self, handle: u64) -> Option<T> {
         self.entries.lock().remove(&handle)
     }
 
+    /// How many handles the table holds.
     pub fn len(&self) -> usize {
         self.entries.lock().len()
     }
 
+    /// Whether the table holds no handle.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

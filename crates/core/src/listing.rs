@@ -16,7 +16,9 @@ pub const NAME_MAX: usize = 255;
 /// An entry left out of a listing, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DroppedEntry {
+    /// The name as the handler gave it.
     pub name: String,
+    /// Why no directory can hold it, or that it was listed twice.
     pub reason: &'static str,
 }
 
@@ -69,10 +71,12 @@ impl Listing {
         (Listing(entries), dropped)
     }
 
+    /// The entries kept.
     pub fn entries(&self) -> &[DirEntry] {
         &self.0
     }
 
+    /// The entries kept, given up.
     pub fn into_entries(self) -> Vec<DirEntry> {
         self.0
     }

@@ -20,8 +20,11 @@ use crate::stat::{SetTime, Stat, StatFs};
 /// Windows backends report the process id.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestContext {
+    /// The caller's user id (0 on Windows, which has none to give).
     pub uid: u32,
+    /// The caller's group id (0 on Windows).
     pub gid: u32,
+    /// The calling thread's id (Linux) or process id (Windows).
     pub pid: u32,
 }
 
@@ -30,19 +33,29 @@ pub struct RequestContext {
 pub struct OpenFlags(pub i32);
 
 impl OpenFlags {
+    /// The bits that hold the access mode (`O_ACCMODE`).
     pub const ACCESS_MODE: i32 = 0o3;
+    /// Access mode: reading only (`O_RDONLY`).
     pub const READ_ONLY: i32 = 0;
+    /// Access mode: writing only (`O_WRONLY`).
     pub const WRITE_ONLY: i32 = 1;
+    /// Access mode: reading and writing (`O_RDWR`).
     pub const READ_WRITE: i32 = 2;
+    /// Create the file if it does not exist (`O_CREAT`).
     pub const CREATE: i32 = 0o100;
+    /// With `CREATE`: fail with `EEXIST` if the file exists (`O_EXCL`).
     pub const EXCLUSIVE: i32 = 0o200;
+    /// Cut the file to length 0 (`O_TRUNC`).
     pub const TRUNCATE: i32 = 0o1000;
+    /// Every write goes to the end of the file (`O_APPEND`).
     pub const APPEND: i32 = 0o2000;
 
+    /// Whether the access mode allows writing.
     pub fn writable(self) -> bool {
         self.0 & Self::ACCESS_MODE != Self::READ_ONLY
     }
 
+    /// Whether the access mode allows reading.
     pub fn readable(self) -> bool {
         self.0 & Self::ACCESS_MODE != Self::WRITE_ONLY
     }
@@ -88,6 +101,7 @@ impl PartialEq for Backing {
 /// it wants the kernel to follow.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Opened {
+    /// The filesystem's number for this open; every later operation on it carries it.
     pub handle: u64,
     /// Serve this open file's bytes from a real file instead of the handlers.
     pub backing: Option<Backing>,
@@ -105,156 +119,275 @@ pub struct Opened {
 /// Everything a filesystem can be asked, with its arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operation {
+    /// A file's attributes (`stat`).
     Getattr {
+        /// The file's path.
         path: String,
+        /// The open file's handle, when the request came through one.
         handle: Option<u64>,
     },
+    /// The entries of an open directory.
     Readdir {
+        /// The directory's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
     },
+    /// Opens a file.
     Open {
+        /// The file's path.
         path: String,
+        /// The access mode and `O_*` flags (Linux numbering).
         flags: OpenFlags,
     },
+    /// Opens a directory for listing.
     Opendir {
+        /// The directory's path.
         path: String,
+        /// The access mode and `O_*` flags (Linux numbering).
         flags: OpenFlags,
     },
+    /// An open file's last reference is gone: its handle will not be used again.
     Release {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// The flags the file was opened with.
         flags: OpenFlags,
     },
+    /// An open directory is closed: its handle will not be used again.
     Releasedir {
+        /// The directory's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
     },
+    /// Reads bytes from an open file.
     Read {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// Where in the file, in bytes.
         offset: u64,
+        /// How many bytes to read at most.
         size: u32,
     },
+    /// Writes bytes to an open file.
     Write {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// Where in the file, in bytes.
         offset: u64,
+        /// The bytes to write.
         data: Bytes,
     },
+    /// Creates a file and opens it.
     Create {
+        /// The file's path.
         path: String,
+        /// The new file's permission bits.
         mode: u32,
+        /// How the new file is opened: access mode and `O_*` flags (Linux numbering).
         flags: OpenFlags,
     },
+    /// Creates a FIFO, a socket, a device node or an empty file.
     Mknod {
+        /// The file's path.
         path: String,
+        /// The node's type (`S_IF*`) and permission bits.
         mode: u32,
+        /// The device number, for a character or block device.
         rdev: u32,
     },
+    /// Creates a directory.
     Mkdir {
+        /// The directory's path.
         path: String,
+        /// The new directory's permission bits.
         mode: u32,
     },
+    /// Removes a name that is not a directory.
     Unlink {
+        /// The file's path.
         path: String,
     },
+    /// Removes an empty directory.
     Rmdir {
+        /// The directory's path.
         path: String,
     },
+    /// Creates a symbolic link.
     Symlink {
+        /// What the link points to, stored as given.
         target: String,
+        /// Where the link is made.
         path: String,
     },
+    /// What a symbolic link points to.
     Readlink {
+        /// The file's path.
         path: String,
     },
+    /// Gives an existing file another name (a hard link).
     Link {
+        /// The file that gets another name.
         existing: String,
+        /// The new name.
         path: String,
     },
+    /// Moves a name to another.
     Rename {
+        /// The current path.
         from: String,
+        /// The new path.
         to: String,
+        /// What may happen to an existing destination.
         mode: RenameMode,
     },
+    /// Sets a file's length.
     Truncate {
+        /// The file's path.
         path: String,
+        /// The new length, in bytes.
         size: u64,
+        /// The open file's handle, when the request came through one.
         handle: Option<u64>,
     },
+    /// Changes a file's permission bits.
     Chmod {
+        /// The file's path.
         path: String,
+        /// The new permission bits.
         mode: u32,
     },
+    /// Changes a file's owner, group or both.
     Chown {
+        /// The file's path.
         path: String,
+        /// The new owner; `None` leaves it as it is.
         uid: Option<u32>,
+        /// The new group; `None` leaves it as it is.
         gid: Option<u32>,
     },
+    /// Sets a file's last access and modification times.
     Utimens {
+        /// The file's path.
         path: String,
+        /// The new last access time; `None` leaves it as it is.
         atime: Option<SetTime>,
+        /// The new modification time; `None` leaves it as it is.
         mtime: Option<SetTime>,
     },
+    /// The volume's size and free space (`statfs`).
     Statfs {
+        /// A path on the volume.
         path: String,
     },
+    /// A descriptor of an open file is being closed; may come several times per open.
     Flush {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
     },
+    /// Puts an open file's data on stable storage.
     Fsync {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// Only the data, and the metadata needed to read it back (`fdatasync`).
         datasync: bool,
     },
+    /// Puts an open directory's changes on stable storage.
     Fsyncdir {
+        /// The directory's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// Only the data, and the metadata needed to read it back (`fdatasync`).
         datasync: bool,
     },
+    /// Whether the caller may access a file (`access`).
     Access {
+        /// The file's path.
         path: String,
+        /// What to check: `R_OK`, `W_OK` and `X_OK` bits, or 0 (`F_OK`) for existence alone.
         mask: u32,
     },
+    /// An extended attribute's value.
     Getxattr {
+        /// The file's path.
         path: String,
+        /// The attribute's name, with its namespace (`user.…`).
         name: String,
     },
+    /// Sets an extended attribute.
     Setxattr {
+        /// The file's path.
         path: String,
+        /// The attribute's name, with its namespace (`user.…`).
         name: String,
+        /// The attribute's value.
         value: Bytes,
+        /// What to do when the attribute exists, or does not.
         mode: XattrMode,
     },
+    /// The names of a file's extended attributes.
     Listxattr {
+        /// The file's path.
         path: String,
     },
+    /// Removes an extended attribute.
     Removexattr {
+        /// The file's path.
         path: String,
+        /// The attribute's name, with its namespace (`user.…`).
         name: String,
     },
+    /// Allocates space in an open file, or punches a hole in it.
     Fallocate {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// Where the range starts, in bytes.
         offset: u64,
+        /// The range's length, in bytes.
         length: u64,
+        /// `FALLOC_FL_*` flags (Linux numbering); 0 allocates, and may extend the file.
         mode: i32,
     },
+    /// Finds the next data or hole in an open file (`lseek` with `SEEK_DATA` or `SEEK_HOLE`).
     Lseek {
+        /// The file's path.
         path: String,
+        /// The handle its `open`, `opendir` or `create` returned.
         handle: u64,
+        /// Where to start looking, in bytes.
         offset: i64,
+        /// What to find, with Linux numbering: `SEEK_DATA` (3) or `SEEK_HOLE` (4), as the kernel passes them on.
         whence: i32,
     },
+    /// Copies bytes from one open file to another without passing them through the caller.
     CopyFileRange {
+        /// The source file's path.
         from_path: String,
+        /// The source file's handle.
         from_handle: u64,
+        /// Where to read from, in bytes.
         from_offset: u64,
+        /// The destination file's path.
         to_path: String,
+        /// The destination file's handle.
         to_handle: u64,
+        /// Where to write to, in bytes.
         to_offset: u64,
+        /// How many bytes to copy at most.
         length: u64,
     },
 }
@@ -365,31 +498,46 @@ impl Operation {
 /// The shapes a successful [`Reply`] can take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyKind {
+    /// [`Reply::Empty`].
     Empty,
+    /// [`Reply::Stat`].
     Stat,
+    /// [`Reply::Entries`].
     Entries,
+    /// [`Reply::Opened`].
     Opened,
+    /// [`Reply::Data`].
     Data,
+    /// [`Reply::Count`].
     Count,
+    /// [`Reply::Target`].
     Target,
+    /// [`Reply::StatFs`].
     StatFs,
+    /// [`Reply::Names`].
     Names,
+    /// [`Reply::Offset`].
     Offset,
 }
 
 /// A successful answer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
+    /// Success with nothing to report.
     Empty,
+    /// A file's attributes.
     Stat(Stat),
     /// A directory's entries, checked once when the listing was built.
     Entries(Listing),
+    /// An open file or directory: its handle and how to serve it.
     Opened(Opened),
+    /// Bytes read.
     Data(Bytes),
     /// Bytes written or copied.
     Count(u64),
     /// A symlink's target.
     Target(String),
+    /// The volume's size and free space.
     StatFs(StatFs),
     /// Extended attribute names.
     Names(Vec<String>),
@@ -398,6 +546,7 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// The shape of this answer.
     pub fn kind(&self) -> ReplyKind {
         match self {
             Reply::Empty => ReplyKind::Empty,
@@ -483,6 +632,7 @@ pub struct Responder {
 }
 
 impl Responder {
+    /// A responder that hands the answer to `completion`.
     pub fn new(completion: impl FnOnce(FsResult<Reply>) + Send + 'static) -> Responder {
         Responder {
             completion: Some(Completion::Reply(Box::new(completion))),
@@ -498,6 +648,7 @@ impl Responder {
         }
     }
 
+    /// Answers with `result`.
     pub fn respond(mut self, result: FsResult<Reply>) {
         if let Some(completion) = self.completion.take() {
             completion.call(result);
@@ -536,8 +687,11 @@ impl fmt::Debug for Responder {
 /// One request from a backend: who asks, what, and where the answer goes.
 #[derive(Debug)]
 pub struct Request {
+    /// Who asks.
     pub context: RequestContext,
+    /// What they ask.
     pub operation: Operation,
+    /// Where the answer goes.
     pub responder: Responder,
 }
 

@@ -5,12 +5,19 @@ use std::time::SystemTime;
 /// What kind of object a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FileKind {
+    /// A regular file.
     File,
+    /// A directory.
     Directory,
+    /// A symbolic link.
     Symlink,
+    /// A named pipe.
     Fifo,
+    /// A Unix domain socket.
     Socket,
+    /// A character device node.
     CharDevice,
+    /// A block device node.
     BlockDevice,
 }
 
@@ -47,9 +54,13 @@ impl FileKind {
 /// Windows file attributes that have no POSIX counterpart.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowsAttributes {
+    /// `FILE_ATTRIBUTE_HIDDEN`: left out of listings by default.
     pub hidden: bool,
+    /// `FILE_ATTRIBUTE_READONLY`, reported on top of what the mode says.
     pub readonly: bool,
+    /// `FILE_ATTRIBUTE_SYSTEM`: used by the operating system.
     pub system: bool,
+    /// `FILE_ATTRIBUTE_ARCHIVE`: changed since the last backup.
     pub archive: bool,
 }
 
@@ -60,19 +71,33 @@ pub struct WindowsAttributes {
 /// paths with the same `ino` are hard links of one file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stat {
+    /// What kind of object it is.
     pub kind: FileKind,
+    /// Length in bytes (for a symlink, the target's length).
     pub size: u64,
+    /// Permission bits, `0o7777` at most.
     pub mode: u32,
+    /// Owner's user id.
     pub uid: u32,
+    /// Owner's group id.
     pub gid: u32,
+    /// Number of names (hard links).
     pub nlink: u32,
+    /// Identity of the file; 0 lets the backend choose.
     pub ino: u64,
+    /// Device number, for a character or block device.
     pub rdev: u32,
+    /// 512-byte blocks the file holds; `None` counts `size` rounded up.
     pub blocks: Option<u64>,
+    /// Last access.
     pub atime: SystemTime,
+    /// Last modification of the data.
     pub mtime: SystemTime,
+    /// Last change of the data or the metadata.
     pub ctime: SystemTime,
+    /// Creation.
     pub birthtime: SystemTime,
+    /// Windows attributes without a POSIX counterpart.
     pub windows: WindowsAttributes,
 }
 
@@ -111,21 +136,32 @@ impl Stat {
 /// One name in a directory listing, with its metadata when the handler has it at hand.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DirEntry {
+    /// The name, without any `/`.
     pub name: String,
+    /// What kind of object it names.
     pub kind: FileKind,
+    /// Its attributes, when the handler has them at hand; otherwise a backend asks `getattr`.
     pub stat: Option<Stat>,
 }
 
 /// Capacity figures of a volume, as `statfs(2)` reports them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatFs {
+    /// Preferred I/O size, in bytes.
     pub block_size: u32,
+    /// The unit `blocks` counts in, in bytes (0: `block_size`).
     pub fragment_size: u32,
+    /// Size of the volume, in fragments.
     pub blocks: u64,
+    /// Free fragments.
     pub blocks_free: u64,
+    /// Free fragments an unprivileged caller may use.
     pub blocks_available: u64,
+    /// Number of file slots (inodes).
     pub files: u64,
+    /// Free file slots.
     pub files_free: u64,
+    /// Longest name, in bytes.
     pub name_max: u32,
 }
 
@@ -147,7 +183,9 @@ impl Default for StatFs {
 /// A time to set: a given instant, or "now" as the filesystem sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetTime {
+    /// This instant.
     At(SystemTime),
+    /// The filesystem's current time.
     Now,
 }
 

@@ -13,31 +13,30 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use log::error;
+use mountkit_core::windows::ntstatus::status_of;
 use mountkit_core::windows::ntstatus::{
     STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
     STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, STATUS_UNEXPECTED_IO_ERROR,
 };
+use mountkit_core::windows::security::copy_descriptor;
+use mountkit_windows::{descriptor_from_sddl, wide_from_ptr};
 use parking_lot::Mutex;
 use windows_sys::core::BOOL;
-use windows_sys::Win32::Foundation::{LocalFree, FILETIME};
-use windows_sys::Win32::Security::Authorization::{
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
-};
-use windows_sys::Win32::Security::PSECURITY_DESCRIPTOR;
+use windows_sys::Win32::Foundation::FILETIME;
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, WIN32_FIND_DATAW, WIN32_FIND_STREAM_DATA,
 };
 
 use crate::ffi::{
-    DokanResetTimeoutFn, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO, DOKAN_OPERATIONS,
-    NTSTATUS,
+    DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO,
+    DOKAN_OPERATIONS,
 };
-use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, NtResult, WriteRequest};
+use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, WriteRequest};
 use crate::request::Keepalive;
 use crate::security;
 
 /// What the callbacks of one mount share, reached through `DOKAN_OPTIONS.GlobalContext`.
-pub struct Volume {
+pub(crate) struct Volume {
     /// The mount's state and callback logic.
     pub fs: DokanFs,
     /// `DokanResetTimeout`, for keeping slow requests alive.
@@ -55,7 +54,7 @@ const _: () = {
 };
 
 /// The callback table handed to `DokanCreateFileSystem`: every operation is served.
-pub fn operations() -> DOKAN_OPERATIONS {
+pub(crate) fn operations() -> DOKAN_OPERATIONS {
     DOKAN_OPERATIONS {
         ZwCreateFile: Some(zw_create_file),
         Cleanup: Some(cleanup),
@@ -140,36 +139,11 @@ impl<'a> Request<'a> {
 }
 
 /// Runs `body`, answering `STATUS_UNEXPECTED_IO_ERROR` if it panics.
-fn shield(name: &str, body: impl FnOnce() -> NTSTATUS) -> NTSTATUS {
+fn shield(name: &str, body: impl FnOnce() -> NtStatus) -> NtStatus {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
         error!("the Dokan callback {name} panicked");
         STATUS_UNEXPECTED_IO_ERROR
     })
-}
-
-fn status(result: NtResult<()>) -> NTSTATUS {
-    match result {
-        Ok(()) => STATUS_SUCCESS,
-        Err(error) => error.0,
-    }
-}
-
-/// # Safety
-///
-/// `text` must be null or point to a NUL-terminated UTF-16 string that stays valid while the
-/// returned slice is used.
-unsafe fn wide<'a>(text: *const u16) -> &'a [u16] {
-    if text.is_null() {
-        return &[];
-    }
-    let mut length = 0;
-    // SAFETY: the string is NUL-terminated, so every unit up to and including the NUL is
-    // readable.
-    while unsafe { *text.add(length) } != 0 {
-        length += 1;
-    }
-    // SAFETY: the `length` units before the NUL are initialized and valid for `'a`.
-    unsafe { std::slice::from_raw_parts(text, length) }
 }
 
 /// Copies `text` into a Windows buffer of `capacity` units, cutting it to fit and always
@@ -219,12 +193,12 @@ unsafe extern "system" fn zw_create_file(
     create_disposition: u32,
     create_options: u32,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("ZwCreateFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
         // SAFETY: Dokan passes a NUL-terminated file name valid during the callback.
-        let file_name = unsafe { wide(file_name) };
+        let file_name = unsafe { wide_from_ptr(file_name) };
         let keepalive = request.keepalive();
         let call = Call {
             process_id: request.process_id,
@@ -290,7 +264,7 @@ unsafe extern "system" fn read_file(
     read_length: *mut u32,
     offset: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("ReadFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -324,7 +298,7 @@ unsafe extern "system" fn write_file(
     bytes_written: *mut u32,
     offset: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("WriteFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -366,7 +340,7 @@ unsafe extern "system" fn write_file(
 unsafe extern "system" fn flush_file_buffers(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("FlushFileBuffers", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -375,7 +349,7 @@ unsafe extern "system" fn flush_file_buffers(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(request.fs().flush(&call, request.context))
+        status_of(request.fs().flush(&call, request.context))
     })
 }
 
@@ -383,7 +357,7 @@ unsafe extern "system" fn get_file_information(
     _file_name: *const u16,
     buffer: *mut BY_HANDLE_FILE_INFORMATION,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetFileInformation", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -423,14 +397,14 @@ unsafe extern "system" fn get_file_information(
 /// # Safety
 ///
 /// The arguments must be those Dokan passed to the running callback.
-unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_INFO) -> NtStatus {
     // SAFETY: per the contract, `info` is this request's DOKAN_FILE_INFO.
     let request = unsafe { Request::new(info) };
     let Some(fill) = fill else {
         return STATUS_INVALID_PARAMETER;
     };
     // SAFETY: per the contract, `pattern` is null or Dokan's NUL-terminated pattern.
-    let pattern = (!pattern.is_null()).then(|| unsafe { wide(pattern) });
+    let pattern = (!pattern.is_null()).then(|| unsafe { wide_from_ptr(pattern) });
     let keepalive = request.keepalive();
     let call = Call {
         process_id: request.process_id,
@@ -466,7 +440,7 @@ unsafe extern "system" fn find_files(
     _file_name: *const u16,
     fill: PFillFindData,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: the arguments are Dokan's, passed on unchanged.
     shield("FindFiles", || unsafe { find(ptr::null(), fill, info) })
 }
@@ -476,7 +450,7 @@ unsafe extern "system" fn find_files_with_pattern(
     pattern: *const u16,
     fill: PFillFindData,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: the arguments are Dokan's, passed on unchanged.
     shield("FindFilesWithPattern", || unsafe {
         find(pattern, fill, info)
@@ -487,7 +461,7 @@ unsafe extern "system" fn set_file_attributes(
     _file_name: *const u16,
     file_attributes: u32,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetFileAttributes", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -496,7 +470,7 @@ unsafe extern "system" fn set_file_attributes(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(
+        status_of(
             request
                 .fs()
                 .set_file_attributes(&call, request.context, file_attributes),
@@ -510,7 +484,7 @@ unsafe extern "system" fn set_file_time(
     last_access: *const FILETIME,
     last_write: *const FILETIME,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetFileTime", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -527,7 +501,7 @@ unsafe extern "system" fn set_file_time(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(request.fs().set_file_time(&call, request.context, &times))
+        status_of(request.fs().set_file_time(&call, request.context, &times))
     })
 }
 
@@ -536,7 +510,7 @@ unsafe extern "system" fn set_file_time(
 /// # Safety
 ///
 /// `info` must be the DOKAN_FILE_INFO Dokan passed to the running callback.
-unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NtStatus {
     // SAFETY: per the contract.
     let request = unsafe { Request::new(info) };
     // SAFETY: `info` is valid; the flag is a plain byte.
@@ -546,13 +520,13 @@ unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
         process_id: request.process_id,
         keepalive: &keepalive,
     };
-    status(request.fs().set_delete(&call, request.context, delete))
+    status_of(request.fs().set_delete(&call, request.context, delete))
 }
 
 unsafe extern "system" fn delete_file(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: `info` is Dokan's, passed on unchanged.
     shield("DeleteFile", || unsafe { set_delete(info) })
 }
@@ -560,7 +534,7 @@ unsafe extern "system" fn delete_file(
 unsafe extern "system" fn delete_directory(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     // SAFETY: `info` is Dokan's, passed on unchanged.
     shield("DeleteDirectory", || unsafe { set_delete(info) })
 }
@@ -570,22 +544,23 @@ unsafe extern "system" fn move_file(
     new_file_name: *const u16,
     replace_if_existing: BOOL,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("MoveFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
         // SAFETY: Dokan passes a NUL-terminated new name valid during the callback.
-        let new_name = unsafe { wide(new_file_name) };
+        let new_name = unsafe { wide_from_ptr(new_file_name) };
         let keepalive = request.keepalive();
         let call = Call {
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(
-            request
-                .fs()
-                .move_file(&call, request.context, new_name, replace_if_existing != 0),
-        )
+        status_of(request.fs().move_file(
+            &call,
+            request.context,
+            new_name,
+            replace_if_existing != 0,
+        ))
     })
 }
 
@@ -593,7 +568,7 @@ unsafe extern "system" fn set_end_of_file(
     _file_name: *const u16,
     length: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetEndOfFile", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -602,7 +577,7 @@ unsafe extern "system" fn set_end_of_file(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(request.fs().set_end_of_file(&call, request.context, length))
+        status_of(request.fs().set_end_of_file(&call, request.context, length))
     })
 }
 
@@ -610,7 +585,7 @@ unsafe extern "system" fn set_allocation_size(
     _file_name: *const u16,
     allocation: i64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("SetAllocationSize", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -619,7 +594,7 @@ unsafe extern "system" fn set_allocation_size(
             process_id: request.process_id,
             keepalive: &keepalive,
         };
-        status(
+        status_of(
             request
                 .fs()
                 .set_allocation_size(&call, request.context, allocation),
@@ -635,7 +610,7 @@ unsafe extern "system" fn lock_file(
     _offset: i64,
     _length: i64,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     STATUS_NOT_IMPLEMENTED
 }
 
@@ -645,7 +620,7 @@ unsafe extern "system" fn unlock_file(
     _offset: i64,
     _length: i64,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     STATUS_NOT_IMPLEMENTED
 }
 
@@ -654,7 +629,7 @@ unsafe extern "system" fn get_disk_free_space(
     total_bytes: *mut u64,
     total_free_bytes: *mut u64,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetDiskFreeSpace", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
         let request = unsafe { Request::new(info) };
@@ -691,7 +666,7 @@ unsafe extern "system" fn get_volume_information(
     file_system_name: *mut u16,
     file_system_name_size: u32,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetVolumeInformation", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
         let request = unsafe { Request::new(info) };
@@ -719,19 +694,19 @@ unsafe extern "system" fn get_volume_information(
     })
 }
 
-unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe extern "system" fn mounted(mount_point: *const u16, info: *mut DOKAN_FILE_INFO) -> NtStatus {
     shield("Mounted", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
         let request = unsafe { Request::new(info) };
         // SAFETY: Dokan passes its NUL-terminated mount point.
-        let mount_point = String::from_utf16_lossy(unsafe { wide(mount_point) });
+        let mount_point = String::from_utf16_lossy(unsafe { wide_from_ptr(mount_point) });
         *request.volume.mounted_at.lock() = Some(mount_point);
         request.volume.mounted.store(true, Ordering::SeqCst);
         STATUS_SUCCESS
     })
 }
 
-unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
+unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NtStatus {
     shield("Unmounted", || {
         // SAFETY: Dokan passes a DOKAN_FILE_INFO whose options are the mount's.
         let request = unsafe { Request::new(info) };
@@ -740,8 +715,9 @@ unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NTSTATUS {
     })
 }
 
-/// Answers with the fixed descriptor of [`security::sddl`], restricted to the parts asked
-/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when the buffer is too small.
+/// Answers with the shared descriptor ([`security::sddl`]) restricted to the parts asked
+/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when there is no buffer or it is too
+/// small ([`copy_descriptor`]).
 unsafe extern "system" fn get_file_security(
     _file_name: *const u16,
     security_information: *mut u32,
@@ -749,55 +725,36 @@ unsafe extern "system" fn get_file_security(
     buffer_length: u32,
     length_needed: *mut u32,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("GetFileSecurity", || {
         if security_information.is_null() || length_needed.is_null() {
             return STATUS_INVALID_PARAMETER;
         }
         // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
         let requested = unsafe { *security_information };
-        let text: Vec<u16> = security::sddl(requested)
-            .encode_utf16()
-            .chain(Some(0))
-            .collect();
-        let mut converted: PSECURITY_DESCRIPTOR = ptr::null_mut();
-        let mut size = 0u32;
-        // SAFETY: `text` is NUL-terminated; both out-pointers are valid locals.
-        let ok = unsafe {
-            ConvertStringSecurityDescriptorToSecurityDescriptorW(
-                text.as_ptr(),
-                SDDL_REVISION_1,
-                &mut converted,
-                &mut size,
-            )
+        let bytes = match descriptor_from_sddl(&security::sddl(requested)) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                error!("{e}");
+                return STATUS_IO_DEVICE_ERROR;
+            }
         };
-        if ok == 0 || converted.is_null() {
-            error!(
-                "converting the fixed security descriptor failed: {}",
-                std::io::Error::last_os_error()
-            );
-            return STATUS_IO_DEVICE_ERROR;
-        }
-        // SAFETY: `length_needed` is non-null and writable.
-        unsafe { *length_needed = size };
-        let result = if size > buffer_length || descriptor.is_null() {
-            STATUS_BUFFER_OVERFLOW
+        let capacity = if descriptor.is_null() {
+            0
         } else {
-            // SAFETY: `converted` holds `size` bytes; Dokan's buffer holds `buffer_length`
-            // bytes, at least `size`.
-            unsafe {
-                ptr::copy_nonoverlapping(
-                    converted.cast::<u8>(),
-                    descriptor.cast::<u8>(),
-                    size as usize,
-                )
-            };
-            STATUS_SUCCESS
+            buffer_length as usize
         };
-        // SAFETY: `converted` was allocated by LocalAlloc inside the conversion and is freed
-        // once.
-        unsafe { LocalFree(converted) };
-        result
+        let buffer = (!descriptor.is_null()).then(|| {
+            // SAFETY: Dokan's buffer holds `buffer_length` writable bytes.
+            unsafe { std::slice::from_raw_parts_mut(descriptor.cast::<u8>(), capacity) }
+        });
+        let (status, size) = match copy_descriptor(&bytes, capacity, buffer) {
+            Ok(copied) => (STATUS_SUCCESS, copied),
+            Err((status, needed)) => (status, needed),
+        };
+        // SAFETY: `length_needed` is non-null and writable.
+        unsafe { *length_needed = u32::try_from(size).unwrap_or(u32::MAX) };
+        status
     })
 }
 
@@ -808,7 +765,7 @@ unsafe extern "system" fn set_file_security(
     _descriptor: *mut c_void,
     _buffer_length: u32,
     _info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     STATUS_NOT_IMPLEMENTED
 }
 
@@ -817,7 +774,7 @@ unsafe extern "system" fn find_streams(
     fill: PFillFindStreamData,
     find_stream_context: *mut c_void,
     info: *mut DOKAN_FILE_INFO,
-) -> NTSTATUS {
+) -> NtStatus {
     shield("FindStreams", || {
         // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
         let request = unsafe { Request::new(info) };
@@ -849,4 +806,65 @@ unsafe extern "system" fn find_streams(
         }
         STATUS_SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mountkit_core::windows::security::{
+        DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+        SACL_SECURITY_INFORMATION,
+    };
+    use mountkit_windows::sddl_from_descriptor;
+
+    /// What `GetFileSecurity` answers for `information`, given a buffer of `capacity` bytes:
+    /// the status, the length needed, and the bytes written.
+    fn get_security(information: u32, capacity: u32) -> (NtStatus, u32, Vec<u8>) {
+        let mut requested = information;
+        let mut buffer = vec![0u8; capacity as usize];
+        let mut needed = 0u32;
+        // SAFETY: every pointer is a live local; the callback reads neither the name nor the
+        // DOKAN_FILE_INFO.
+        let status = unsafe {
+            get_file_security(
+                ptr::null(),
+                &mut requested,
+                buffer.as_mut_ptr().cast(),
+                capacity,
+                &mut needed,
+                ptr::null_mut(),
+            )
+        };
+        (status, needed, buffer)
+    }
+
+    /// Dokan answers each query with the parts it asks for, which must read back as the
+    /// shared descriptor's, as WinFsp's do (its own test checks the same).
+    #[test]
+    fn the_descriptor_is_the_shared_one() {
+        for information in [
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+            DACL_SECURITY_INFORMATION,
+            OWNER_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+        ] {
+            let (status, needed, buffer) = get_security(information, 4096);
+            assert_eq!(status, STATUS_SUCCESS);
+            let written = &buffer[..needed as usize];
+            assert_eq!(
+                sddl_from_descriptor(written, information & !SACL_SECURITY_INFORMATION).unwrap(),
+                security::sddl(information)
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_buffer_gets_the_length_needed() {
+        let all =
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+        let (status, needed, _) = get_security(all, 4096);
+        assert_eq!(status, STATUS_SUCCESS);
+        let (status, asked, buffer) = get_security(all, needed - 1);
+        assert_eq!((status, asked), (STATUS_BUFFER_OVERFLOW, needed));
+        assert!(buffer.iter().all(|&byte| byte == 0), "nothing was written");
+    }
 }

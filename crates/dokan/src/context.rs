@@ -24,7 +24,7 @@ use crate::paths;
 
 /// The handle the filesystem returned for an open file, with how it was opened.
 #[derive(Clone, Debug)]
-pub struct UserHandle {
+pub(crate) struct UserHandle {
     /// The filesystem's handle.
     pub handle: u64,
     /// The flags it was opened with.
@@ -35,7 +35,7 @@ pub struct UserHandle {
 
 /// One open of a file or directory, as `DOKAN_FILE_INFO.Context` refers to it.
 #[derive(Debug)]
-pub struct OpenFile {
+pub(crate) struct OpenFile {
     /// What was opened.
     pub kind: FileKind,
     /// The file the open refers to.
@@ -46,7 +46,7 @@ pub struct OpenFile {
 impl OpenFile {
     /// An open of `node`, of kind `kind`, holding `user` if the filesystem was asked to open
     /// it.
-    pub fn new(kind: FileKind, node: Arc<Node>, user: Option<UserHandle>) -> OpenFile {
+    pub(crate) fn new(kind: FileKind, node: Arc<Node>, user: Option<UserHandle>) -> OpenFile {
         OpenFile {
             kind,
             node,
@@ -55,19 +55,22 @@ impl OpenFile {
     }
 
     /// Whether this is a directory.
-    pub fn is_directory(&self) -> bool {
+    pub(crate) fn is_directory(&self) -> bool {
         self.kind == FileKind::Directory
     }
 
     /// The filesystem's handle, if it has been opened.
-    pub fn user(&self) -> Option<UserHandle> {
+    pub(crate) fn user(&self) -> Option<UserHandle> {
         self.user.lock().clone()
     }
 
     /// Stores `user` unless a handle is already stored, and returns the stored one. When two
     /// threads open lazily at once, the loser's handle comes back in `Err` for the caller to
     /// release.
-    pub fn set_user(&self, user: UserHandle) -> Result<UserHandle, (UserHandle, UserHandle)> {
+    pub(crate) fn set_user(
+        &self,
+        user: UserHandle,
+    ) -> Result<UserHandle, (UserHandle, UserHandle)> {
         let mut slot = self.user.lock();
         match &*slot {
             Some(existing) => Err((existing.clone(), user)),
@@ -79,12 +82,12 @@ impl OpenFile {
     }
 
     /// Removes and returns the filesystem's handle, for release.
-    pub fn take_user(&self) -> Option<UserHandle> {
+    pub(crate) fn take_user(&self) -> Option<UserHandle> {
         self.user.lock().take()
     }
 
     /// The file's current path.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.node.path()
     }
 }
@@ -102,18 +105,18 @@ struct NodeState {
 
 /// One file with open handles: its path and its deletion state.
 #[derive(Debug)]
-pub struct Node {
+pub(crate) struct Node {
     state: Mutex<NodeState>,
 }
 
 impl Node {
     /// The file's current path.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.state.lock().path.clone()
     }
 
     /// Records handle `handle` in the deletion state; see [`DeleteState::open`].
-    pub fn open_handle(
+    pub(crate) fn open_handle(
         &self,
         handle: u64,
         delete_on_close: bool,
@@ -127,7 +130,7 @@ impl Node {
     }
 
     /// Applies a delete disposition through `handle`; see [`DeleteState::set_disposition`].
-    pub fn set_disposition(
+    pub(crate) fn set_disposition(
         &self,
         handle: u64,
         delete: bool,
@@ -141,31 +144,31 @@ impl Node {
     }
 
     /// Handles the cleanup of `handle`; see [`DeleteState::cleanup`].
-    pub fn cleanup(&self, handle: u64) -> CleanupOutcome {
+    pub(crate) fn cleanup(&self, handle: u64) -> CleanupOutcome {
         self.state.lock().delete.cleanup(handle)
     }
 
     /// Whether the file is marked for deletion.
-    pub fn is_delete_pending(&self) -> bool {
+    pub(crate) fn is_delete_pending(&self) -> bool {
         self.state.lock().delete.is_delete_pending()
     }
 
     /// How many handles are open (created and not yet cleaned up).
-    pub fn open_handles(&self) -> usize {
+    pub(crate) fn open_handles(&self) -> usize {
         self.state.lock().delete.open_handles()
     }
 }
 
 /// The nodes of one mount, by path.
 #[derive(Debug)]
-pub struct Registry {
+pub(crate) struct Registry {
     ignore_case: bool,
     nodes: Mutex<HashMap<String, Arc<Node>>>,
 }
 
 impl Registry {
     /// An empty registry; `ignore_case` folds paths to one key per name regardless of case.
-    pub fn new(ignore_case: bool) -> Registry {
+    pub(crate) fn new(ignore_case: bool) -> Registry {
         Registry {
             ignore_case,
             nodes: Mutex::new(HashMap::new()),
@@ -174,7 +177,7 @@ impl Registry {
 
     /// The node of `path`, created if none exists, counted as referenced by one more open
     /// until [`Registry::release`].
-    pub fn acquire(&self, path: &str) -> Arc<Node> {
+    pub(crate) fn acquire(&self, path: &str) -> Arc<Node> {
         let key = paths::key(path, self.ignore_case);
         let mut nodes = self.nodes.lock();
         let node = nodes
@@ -196,7 +199,7 @@ impl Registry {
     }
 
     /// Drops one open's reference to `node`; the registry forgets the node when none remain.
-    pub fn release(&self, node: &Arc<Node>) {
+    pub(crate) fn release(&self, node: &Arc<Node>) {
         let mut nodes = self.nodes.lock();
         let mut state = node.state.lock();
         state.opens = state.opens.saturating_sub(1);
@@ -211,7 +214,7 @@ impl Registry {
     /// Forgets `node` now, although opens still refer to it: its file was deleted, and a file
     /// created at the same path is a different file. The node keeps its last path for the
     /// requests still to come through those opens.
-    pub fn detach(&self, node: &Arc<Node>) {
+    pub(crate) fn detach(&self, node: &Arc<Node>) {
         let mut nodes = self.nodes.lock();
         let mut state = node.state.lock();
         if state.attached {
@@ -223,7 +226,7 @@ impl Registry {
     }
 
     /// The node of `path`, if the file has open handles or unclosed opens.
-    pub fn find(&self, path: &str) -> Option<Arc<Node>> {
+    pub(crate) fn find(&self, path: &str) -> Option<Arc<Node>> {
         self.nodes
             .lock()
             .get(&paths::key(path, self.ignore_case))
@@ -233,7 +236,7 @@ impl Registry {
     /// Moves the node at `from`, and every node below it, to the same place under `to`, after
     /// the filesystem renamed `from` to `to` (`from` is never the root). A node already at a destination key stood for a
     /// file the rename replaced; it is detached.
-    pub fn rename(&self, from: &str, to: &str) {
+    pub(crate) fn rename(&self, from: &str, to: &str) {
         let mut nodes = self.nodes.lock();
         let moving: Vec<Arc<Node>> = nodes
             .values()

@@ -18,13 +18,13 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 
 /// An NTSTATUS, as Dokan callbacks return it.
-pub type NTSTATUS = i32;
+pub(crate) type NtStatus = i32;
 
 /// A mounted Dokan instance, from `DokanCreateFileSystem`.
-pub type DOKAN_HANDLE = *mut c_void;
+pub(crate) type DOKAN_HANDLE = *mut c_void;
 
 /// The size of `DOKAN_OPTIONS.VolumeSecurityDescriptor`.
-pub const VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE: usize = 16 * 1024;
+pub(crate) const VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE: usize = 16 * 1024;
 
 /// `DOKAN_OPTIONS` (Dokan 2): how a volume is mounted. Dokan keeps a pointer to it for the
 /// whole life of the mount.
@@ -33,7 +33,7 @@ pub const VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE: usize = 16 * 1024;
     dead_code,
     reason = "the C layout needs every field, including those this backend never reads"
 )]
-pub struct DOKAN_OPTIONS {
+pub(crate) struct DOKAN_OPTIONS {
     pub Version: u16,
     pub SingleThread: u8,
     pub Options: u32,
@@ -55,7 +55,7 @@ pub struct DOKAN_OPTIONS {
     dead_code,
     reason = "the C layout needs every field, including those this backend never reads"
 )]
-pub struct DOKAN_FILE_INFO {
+pub(crate) struct DOKAN_FILE_INFO {
     pub Context: u64,
     pub DokanContext: u64,
     pub DokanOptions: *mut DOKAN_OPTIONS,
@@ -71,12 +71,12 @@ pub struct DOKAN_FILE_INFO {
 
 /// `PFillFindData`: adds one entry to a `FindFiles`/`FindFilesWithPattern` answer; returns 1
 /// when the buffer is full.
-pub type PFillFindData =
+pub(crate) type PFillFindData =
     Option<unsafe extern "system" fn(*mut WIN32_FIND_DATAW, *mut DOKAN_FILE_INFO) -> i32>;
 
 /// `PFillFindStreamData` (Dokan 2): adds one stream to a `FindStreams` answer, given the
 /// `FindStreamContext`; returns FALSE when the buffer is full.
-pub type PFillFindStreamData =
+pub(crate) type PFillFindStreamData =
     Option<unsafe extern "system" fn(*mut WIN32_FIND_STREAM_DATA, *mut c_void) -> BOOL>;
 
 type FileInfo = *mut DOKAN_FILE_INFO;
@@ -88,26 +88,26 @@ type Name = *const u16;
     dead_code,
     reason = "the C layout needs every field, which Dokan reads and Rust only writes"
 )]
-pub struct DOKAN_OPERATIONS {
+pub(crate) struct DOKAN_OPERATIONS {
     pub ZwCreateFile: Option<
-        unsafe extern "system" fn(Name, *mut c_void, u32, u32, u32, u32, u32, FileInfo) -> NTSTATUS,
+        unsafe extern "system" fn(Name, *mut c_void, u32, u32, u32, u32, u32, FileInfo) -> NtStatus,
     >,
     pub Cleanup: Option<unsafe extern "system" fn(Name, FileInfo)>,
     pub CloseFile: Option<unsafe extern "system" fn(Name, FileInfo)>,
     pub ReadFile: Option<
-        unsafe extern "system" fn(Name, *mut c_void, u32, *mut u32, i64, FileInfo) -> NTSTATUS,
+        unsafe extern "system" fn(Name, *mut c_void, u32, *mut u32, i64, FileInfo) -> NtStatus,
     >,
     pub WriteFile: Option<
-        unsafe extern "system" fn(Name, *const c_void, u32, *mut u32, i64, FileInfo) -> NTSTATUS,
+        unsafe extern "system" fn(Name, *const c_void, u32, *mut u32, i64, FileInfo) -> NtStatus,
     >,
-    pub FlushFileBuffers: Option<unsafe extern "system" fn(Name, FileInfo) -> NTSTATUS>,
+    pub FlushFileBuffers: Option<unsafe extern "system" fn(Name, FileInfo) -> NtStatus>,
     pub GetFileInformation: Option<
-        unsafe extern "system" fn(Name, *mut BY_HANDLE_FILE_INFORMATION, FileInfo) -> NTSTATUS,
+        unsafe extern "system" fn(Name, *mut BY_HANDLE_FILE_INFORMATION, FileInfo) -> NtStatus,
     >,
-    pub FindFiles: Option<unsafe extern "system" fn(Name, PFillFindData, FileInfo) -> NTSTATUS>,
+    pub FindFiles: Option<unsafe extern "system" fn(Name, PFillFindData, FileInfo) -> NtStatus>,
     pub FindFilesWithPattern:
-        Option<unsafe extern "system" fn(Name, Name, PFillFindData, FileInfo) -> NTSTATUS>,
-    pub SetFileAttributes: Option<unsafe extern "system" fn(Name, u32, FileInfo) -> NTSTATUS>,
+        Option<unsafe extern "system" fn(Name, Name, PFillFindData, FileInfo) -> NtStatus>,
+    pub SetFileAttributes: Option<unsafe extern "system" fn(Name, u32, FileInfo) -> NtStatus>,
     pub SetFileTime: Option<
         unsafe extern "system" fn(
             Name,
@@ -115,17 +115,17 @@ pub struct DOKAN_OPERATIONS {
             *const FILETIME,
             *const FILETIME,
             FileInfo,
-        ) -> NTSTATUS,
+        ) -> NtStatus,
     >,
-    pub DeleteFile: Option<unsafe extern "system" fn(Name, FileInfo) -> NTSTATUS>,
-    pub DeleteDirectory: Option<unsafe extern "system" fn(Name, FileInfo) -> NTSTATUS>,
-    pub MoveFile: Option<unsafe extern "system" fn(Name, Name, BOOL, FileInfo) -> NTSTATUS>,
-    pub SetEndOfFile: Option<unsafe extern "system" fn(Name, i64, FileInfo) -> NTSTATUS>,
-    pub SetAllocationSize: Option<unsafe extern "system" fn(Name, i64, FileInfo) -> NTSTATUS>,
-    pub LockFile: Option<unsafe extern "system" fn(Name, i64, i64, FileInfo) -> NTSTATUS>,
-    pub UnlockFile: Option<unsafe extern "system" fn(Name, i64, i64, FileInfo) -> NTSTATUS>,
+    pub DeleteFile: Option<unsafe extern "system" fn(Name, FileInfo) -> NtStatus>,
+    pub DeleteDirectory: Option<unsafe extern "system" fn(Name, FileInfo) -> NtStatus>,
+    pub MoveFile: Option<unsafe extern "system" fn(Name, Name, BOOL, FileInfo) -> NtStatus>,
+    pub SetEndOfFile: Option<unsafe extern "system" fn(Name, i64, FileInfo) -> NtStatus>,
+    pub SetAllocationSize: Option<unsafe extern "system" fn(Name, i64, FileInfo) -> NtStatus>,
+    pub LockFile: Option<unsafe extern "system" fn(Name, i64, i64, FileInfo) -> NtStatus>,
+    pub UnlockFile: Option<unsafe extern "system" fn(Name, i64, i64, FileInfo) -> NtStatus>,
     pub GetDiskFreeSpace:
-        Option<unsafe extern "system" fn(*mut u64, *mut u64, *mut u64, FileInfo) -> NTSTATUS>,
+        Option<unsafe extern "system" fn(*mut u64, *mut u64, *mut u64, FileInfo) -> NtStatus>,
     pub GetVolumeInformation: Option<
         unsafe extern "system" fn(
             *mut u16,
@@ -136,31 +136,31 @@ pub struct DOKAN_OPERATIONS {
             *mut u16,
             u32,
             FileInfo,
-        ) -> NTSTATUS,
+        ) -> NtStatus,
     >,
-    pub Mounted: Option<unsafe extern "system" fn(Name, FileInfo) -> NTSTATUS>,
-    pub Unmounted: Option<unsafe extern "system" fn(FileInfo) -> NTSTATUS>,
+    pub Mounted: Option<unsafe extern "system" fn(Name, FileInfo) -> NtStatus>,
+    pub Unmounted: Option<unsafe extern "system" fn(FileInfo) -> NtStatus>,
     pub GetFileSecurity: Option<
-        unsafe extern "system" fn(Name, *mut u32, *mut c_void, u32, *mut u32, FileInfo) -> NTSTATUS,
+        unsafe extern "system" fn(Name, *mut u32, *mut c_void, u32, *mut u32, FileInfo) -> NtStatus,
     >,
     pub SetFileSecurity:
-        Option<unsafe extern "system" fn(Name, *mut u32, *mut c_void, u32, FileInfo) -> NTSTATUS>,
+        Option<unsafe extern "system" fn(Name, *mut u32, *mut c_void, u32, FileInfo) -> NtStatus>,
     pub FindStreams: Option<
-        unsafe extern "system" fn(Name, PFillFindStreamData, *mut c_void, FileInfo) -> NTSTATUS,
+        unsafe extern "system" fn(Name, PFillFindStreamData, *mut c_void, FileInfo) -> NtStatus,
     >,
 }
 
 /// `void DokanInit(void)` and `void DokanShutdown(void)`.
-pub type DokanInitFn = unsafe extern "system" fn();
+pub(crate) type DokanInitFn = unsafe extern "system" fn();
 /// `int DokanCreateFileSystem(PDOKAN_OPTIONS, PDOKAN_OPERATIONS, DOKAN_HANDLE *)`.
-pub type DokanCreateFileSystemFn =
+pub(crate) type DokanCreateFileSystemFn =
     unsafe extern "system" fn(*mut DOKAN_OPTIONS, *mut DOKAN_OPERATIONS, *mut DOKAN_HANDLE) -> i32;
 /// `void DokanCloseHandle(DOKAN_HANDLE)`: unmounts and waits until the instance is released.
-pub type DokanCloseHandleFn = unsafe extern "system" fn(DOKAN_HANDLE);
+pub(crate) type DokanCloseHandleFn = unsafe extern "system" fn(DOKAN_HANDLE);
 /// `BOOL DokanResetTimeout(ULONG Timeout, PDOKAN_FILE_INFO)`.
-pub type DokanResetTimeoutFn = unsafe extern "system" fn(u32, *mut DOKAN_FILE_INFO) -> BOOL;
+pub(crate) type DokanResetTimeoutFn = unsafe extern "system" fn(u32, *mut DOKAN_FILE_INFO) -> BOOL;
 /// `ULONG DokanVersion(void)` and `ULONG DokanDriverVersion(void)`.
-pub type DokanVersionFn = unsafe extern "system" fn() -> u32;
+pub(crate) type DokanVersionFn = unsafe extern "system" fn() -> u32;
 
 #[cfg(target_pointer_width = "64")]
 const _: () = {

@@ -21,9 +21,6 @@
 //! answers, while keeping the driver's own timeout from firing ([`timeout`]). The thread that
 //! runs the handlers (the JavaScript thread, for the Node.js addon) is never blocked.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
-
 pub mod config;
 mod context;
 pub mod errors;

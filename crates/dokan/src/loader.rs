@@ -26,7 +26,7 @@ use crate::ffi::{
 };
 
 /// The `dokan2.dll` functions this backend calls.
-pub struct DokanApi {
+pub(crate) struct DokanApi {
     /// `DokanInit`: must run once before the first mount.
     pub init: DokanInitFn,
     /// `DokanShutdown`: releases what `DokanInit` set up, after the last unmount.
@@ -46,7 +46,7 @@ pub struct DokanApi {
 static API: OnceLock<Result<DokanApi, DokanUnavailable>> = OnceLock::new();
 
 /// The loaded library, or why it cannot be loaded (the same answer on every call).
-pub fn api() -> Result<&'static DokanApi, DokanUnavailable> {
+pub(crate) fn api() -> Result<&'static DokanApi, DokanUnavailable> {
     API.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 

@@ -144,7 +144,7 @@ mod imp {
         unc_name: Option<Vec<u16>>,
     }
 
-    pub struct Mounted {
+    pub(super) struct Mounted {
         api: &'static DokanApi,
         handle: DOKAN_HANDLE,
         parts: *mut Parts,
@@ -163,7 +163,7 @@ mod imp {
         text.encode_utf16().chain(Some(0)).collect()
     }
 
-    pub fn probe() -> Result<DokanInstall, DokanUnavailable> {
+    pub(super) fn probe() -> Result<DokanInstall, DokanUnavailable> {
         let api = loader::api()?;
         // SAFETY: DokanVersion takes no arguments and only reports a constant.
         let library_version = unsafe { (api.version)() };
@@ -184,7 +184,7 @@ mod imp {
         })
     }
 
-    pub fn mount(
+    pub(super) fn mount(
         mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
         options: &WindowsOptions,
@@ -258,7 +258,7 @@ mod imp {
     }
 
     impl Mounted {
-        pub fn mountpoint(&self) -> String {
+        pub(super) fn mountpoint(&self) -> String {
             self.volume
                 .mounted_at
                 .lock()
@@ -266,15 +266,16 @@ mod imp {
                 .unwrap_or_else(|| self.requested.clone())
         }
 
-        pub fn is_mounted(&self) -> bool {
+        pub(super) fn is_mounted(&self) -> bool {
             !self.handle.is_null() && self.volume.mounted.load(Ordering::SeqCst)
         }
 
-        pub fn unmount(&mut self) {
+        pub(super) fn unmount(&mut self) {
             if self.handle.is_null() {
                 return;
             }
-            let handle = std::mem::replace(&mut self.handle, ptr::null_mut());
+            let handle = self.handle;
+            self.handle = ptr::null_mut();
             // SAFETY: `handle` came from DokanCreateFileSystem and is closed exactly once;
             // DokanCloseHandle returns only after every callback has finished.
             unsafe { (self.api.close_handle)(handle) };
@@ -310,15 +311,15 @@ mod imp {
         }
     }
 
-    pub struct Mounted {
+    pub(super) struct Mounted {
         never: Infallible,
     }
 
-    pub fn probe() -> Result<DokanInstall, DokanUnavailable> {
+    pub(super) fn probe() -> Result<DokanInstall, DokanUnavailable> {
         Err(unsupported())
     }
 
-    pub fn mount(
+    pub(super) fn mount(
         _mount_point: &MountPoint,
         _dispatch: Arc<dyn Dispatch>,
         _options: &WindowsOptions,
@@ -327,15 +328,15 @@ mod imp {
     }
 
     impl Mounted {
-        pub fn mountpoint(&self) -> String {
+        pub(super) fn mountpoint(&self) -> String {
             match self.never {}
         }
 
-        pub fn is_mounted(&self) -> bool {
+        pub(super) fn is_mounted(&self) -> bool {
             match self.never {}
         }
 
-        pub fn unmount(&mut self) {
+        pub(super) fn unmount(&mut self) {
             match self.never {}
         }
     }

@@ -19,7 +19,7 @@ use mountkit_core::Errno;
 ///   with `STATUS_OBJECT_NAME_INVALID`, as on a volume without stream support, and so does a
 ///   malformed stream suffix.
 /// - An unpaired surrogate or a `/` in the name fails with `STATUS_OBJECT_NAME_INVALID`.
-pub fn parse(file_name: &[u16]) -> Result<String, i32> {
+pub(crate) fn parse(file_name: &[u16]) -> Result<String, i32> {
     let path = path_from_windows(file_name).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
     let path = match split_stream(&path) {
         Ok((file, None)) => file.to_owned(),
@@ -37,7 +37,7 @@ fn trim_trailing_separators(mut path: String) -> String {
 
 /// Splits `/dir/file` into `("/dir", "file")` and `/file` into `("/", "file")`. The root has
 /// no parent and gives `None`.
-pub fn split(path: &str) -> Option<(&str, &str)> {
+pub(crate) fn split(path: &str) -> Option<(&str, &str)> {
     if path == "/" {
         return None;
     }
@@ -47,7 +47,7 @@ pub fn split(path: &str) -> Option<(&str, &str)> {
 }
 
 /// `parent` and `name` joined with one `/`.
-pub fn join(parent: &str, name: &str) -> String {
+pub(crate) fn join(parent: &str, name: &str) -> String {
     if parent == "/" {
         format!("/{name}")
     } else {
@@ -56,7 +56,7 @@ pub fn join(parent: &str, name: &str) -> String {
 }
 
 /// Whether `path` is `ancestor` itself or lies inside it.
-pub fn is_within(path: &str, ancestor: &str) -> bool {
+pub(crate) fn is_within(path: &str, ancestor: &str) -> bool {
     ancestor == "/"
         || path == ancestor
         || (path.starts_with(ancestor) && path.as_bytes().get(ancestor.len()) == Some(&b'/'))
@@ -65,7 +65,7 @@ pub fn is_within(path: &str, ancestor: &str) -> bool {
 /// The key under which a path is remembered: the path itself, or, when names are compared
 /// without case, the path with every UTF-16 unit uppercased as Windows does
 /// ([`upcase_unit`]), so `/Dir/File` and `/DIR/file` share a key.
-pub fn key(path: &str, ignore_case: bool) -> String {
+pub(crate) fn key(path: &str, ignore_case: bool) -> String {
     if !ignore_case {
         return path.to_owned();
     }
@@ -76,14 +76,14 @@ pub fn key(path: &str, ignore_case: bool) -> String {
 
 /// Whether two names are the same name for this volume: equal, or equal ignoring case when
 /// the volume ignores case.
-pub fn same_name(a: &str, b: &str, ignore_case: bool) -> bool {
+pub(crate) fn same_name(a: &str, b: &str, ignore_case: bool) -> bool {
     a == b || (ignore_case && key(a, true) == key(b, true))
 }
 
 /// Checks that the last component of `path` is a name Windows programs can use, for paths
 /// about to be created: `STATUS_OBJECT_NAME_INVALID` for forbidden characters, reserved
 /// device names and trailing dots or spaces, `STATUS_NAME_TOO_LONG` beyond 255 UTF-16 units.
-pub fn check_new_name(path: &str) -> Result<(), i32> {
+pub(crate) fn check_new_name(path: &str) -> Result<(), i32> {
     let name = split(path).map_or("", |(_, name)| name);
     validate_component(name).map_err(|errno| {
         if errno == Errno::ENAMETOOLONG {
@@ -96,7 +96,7 @@ pub fn check_new_name(path: &str) -> Result<(), i32> {
 
 /// Whether a listed name can be shown to Windows: a valid component. (`.` and `..` never
 /// arrive: a `Listing` holds neither, and `prepare_listing` adds both.)
-pub fn listable(name: &str) -> bool {
+pub(crate) fn listable(name: &str) -> bool {
     validate_component(name).is_ok()
 }
 

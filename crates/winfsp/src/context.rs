@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 
 /// One file (or directory) that has open contexts.
 #[derive(Debug)]
-pub struct Node {
+pub(crate) struct Node {
     /// The path the file is known by: the path it was opened with, or renamed to.
     pub path: String,
     /// Its handles and whether it is delete pending; handles are context numbers.
@@ -29,11 +29,11 @@ pub struct Node {
 }
 
 /// A node, shared by its contexts.
-pub type NodeRef = Arc<Mutex<Node>>;
+pub(crate) type NodeRef = Arc<Mutex<Node>>;
 
 /// What one open handle needs.
 #[derive(Clone, Debug)]
-pub struct FileContext {
+pub(crate) struct FileContext {
     /// The file this handle is open on.
     pub node: NodeRef,
     /// The filesystem's own handle, from `open`, `opendir` or `create`; `None` for a handle
@@ -56,25 +56,25 @@ pub struct FileContext {
 
 impl FileContext {
     /// The node's current path.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.node.lock().path.clone()
     }
 
     /// Whether the handle is a directory's.
-    pub fn is_directory(&self) -> bool {
+    pub(crate) fn is_directory(&self) -> bool {
         self.kind == FileKind::Directory
     }
 }
 
 /// The nodes of one mount, by path.
-pub struct Nodes {
+pub(crate) struct Nodes {
     case_insensitive: bool,
     map: Mutex<HashMap<String, NodeRef>>,
 }
 
 impl Nodes {
     /// No nodes; paths compare without case when `case_insensitive` is set.
-    pub fn new(case_insensitive: bool) -> Nodes {
+    pub(crate) fn new(case_insensitive: bool) -> Nodes {
         Nodes {
             case_insensitive,
             map: Mutex::new(HashMap::new()),
@@ -82,7 +82,7 @@ impl Nodes {
     }
 
     /// The key `path` is found under: the path itself, or [`fold`]ed.
-    pub fn key(&self, path: &str) -> String {
+    pub(crate) fn key(&self, path: &str) -> String {
         if self.case_insensitive {
             fold(path)
         } else {
@@ -93,7 +93,7 @@ impl Nodes {
     /// Runs `admit` on the node of `path` (a new one if the file has none), with the node
     /// locked, and keeps the node only if it then has contexts. While `admit` runs no other
     /// context can join or leave any node, so deciding and recording an open are one step.
-    pub fn attach<T, E>(
+    pub(crate) fn attach<T, E>(
         &self,
         path: &str,
         admit: impl FnOnce(&NodeRef, &mut Node) -> Result<T, E>,
@@ -119,7 +119,7 @@ impl Nodes {
     }
 
     /// Removes the closed context `id` from `node`; a node left without contexts is forgotten.
-    pub fn detach(&self, node: &NodeRef, id: u64) {
+    pub(crate) fn detach(&self, node: &NodeRef, id: u64) {
         let mut map = self.map.lock();
         let mut locked = node.lock();
         locked.contexts.retain(|&other| other != id);
@@ -132,7 +132,7 @@ impl Nodes {
     }
 
     /// The node of `path`, if it has contexts.
-    pub fn find(&self, path: &str) -> Option<NodeRef> {
+    pub(crate) fn find(&self, path: &str) -> Option<NodeRef> {
         self.map.lock().get(&self.key(path)).cloned()
     }
 
@@ -140,7 +140,7 @@ impl Nodes {
     /// renamed directory's children, which can only have contexts that are cleaned up but not
     /// yet closed) move to the new path. A node that was at `to` (a replaced file) is forgotten
     /// by path; its contexts keep it.
-    pub fn rename(&self, from: &str, to: &str) {
+    pub(crate) fn rename(&self, from: &str, to: &str) {
         let from_key = self.key(from);
         let depth = components(from);
         let to_key = self.key(to);
@@ -167,7 +167,7 @@ impl Nodes {
     }
 
     /// Every context of every node, for releasing what is still open at unmount.
-    pub fn all_contexts(&self) -> Vec<u64> {
+    pub(crate) fn all_contexts(&self) -> Vec<u64> {
         let map = self.map.lock();
         map.values()
             .flat_map(|node| node.lock().contexts.clone())

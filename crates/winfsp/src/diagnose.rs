@@ -58,7 +58,8 @@ pub fn delete_service_command(name: &str) -> String {
 /// `WinFsp` if that is registered, and otherwise the `WinFsp+…` service whose name sorts last
 /// (instance ids are install times, so the newest installation). With none of them registered,
 /// the answer is `WinFsp`, the name a healthy installation without an instance id would have.
-pub fn driver_service_name(sxs_ident: Option<&str>, registered: &[String]) -> String {
+#[cfg(any(windows, test))]
+pub(crate) fn driver_service_name(sxs_ident: Option<&str>, registered: &[String]) -> String {
     if let Some(ident) = sxs_ident.filter(|ident| !ident.is_empty()) {
         return format!("{DRIVER_SERVICE_STEM}{SXS_SEPARATOR}{ident}");
     }
@@ -78,7 +79,8 @@ pub fn driver_service_name(sxs_ident: Option<&str>, registered: &[String]) -> St
 
 /// Whether `name` (any case) is one a WinFsp driver service may have: `WinFsp`, or
 /// `WinFsp+<id>` for a side-by-side installation.
-pub fn is_driver_service_name(name: &str) -> bool {
+#[cfg(any(windows, test))]
+pub(crate) fn is_driver_service_name(name: &str) -> bool {
     name.eq_ignore_ascii_case(DRIVER_SERVICE_STEM) || sxs_ident_of_service(name).is_some()
 }
 
@@ -326,7 +328,8 @@ pub fn explain_dispatcher_failure(status: i32) -> String {
 /// folder forms are resolved against `system_root`; other paths are returned as they are. A
 /// service program's path may be quoted and followed by arguments (`"C:\...\x.exe" -a`): then
 /// the quoted part is the file.
-pub fn driver_file_path(image_path: &str, system_root: &str) -> String {
+#[cfg(any(windows, test))]
+pub(crate) fn driver_file_path(image_path: &str, system_root: &str) -> String {
     let path = image_path.trim();
     let path = match path.strip_prefix('"') {
         Some(quoted) => quoted.split('"').next().unwrap_or(quoted),

@@ -18,12 +18,12 @@ use mountkit_core::windows::{
 use mountkit_core::{DirEntry, FsResult, Operation, Reply, RequestContext, Stat};
 use parking_lot::Mutex;
 
-use crate::engine::{child_path, nt, reply, Engine, NtResult};
+use crate::engine::{child_path, reply, Engine, NtError, NtResult};
 use crate::fsctl::{DirInfo, FileInfo};
 
 /// One page of a directory listing, ready for `FspFileSystemAddDirInfo`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DirPage {
+pub(crate) struct DirPage {
     /// Names with their file information, in listing order.
     pub entries: Vec<(String, FileInfo)>,
     /// Whether the page reaches the end of the listing (after it, the end-of-listing mark).
@@ -33,7 +33,7 @@ pub struct DirPage {
 /// The entries of a listing that Windows can show: names that pass [`validate_component`].
 /// The others are left out with a warning naming `dir`. (`.` and `..` never arrive: a
 /// `Listing` holds neither, and `prepare_listing` adds both.)
-pub fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
+pub(crate) fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
     entries
         .into_iter()
         .filter(|entry| {
@@ -52,7 +52,7 @@ pub fn usable_entries(dir: &str, entries: Vec<DirEntry>) -> Vec<DirEntry> {
 /// The entries of the page after `marker` that match `pattern`, as many as a buffer of
 /// `capacity` bytes holds (by [`DirInfo::buffer_bytes`], and at least one), with whether the
 /// page reaches the end of the listing.
-pub fn plan_page<'a>(
+pub(crate) fn plan_page<'a>(
     listing: &'a [DirEntry],
     marker: Option<&str>,
     pattern: Option<&str>,
@@ -98,7 +98,7 @@ impl Engine {
     /// (removed meanwhile) is left out of the page. `done` runs
     /// with the page, on whichever thread answers last.
     #[allow(clippy::too_many_arguments)]
-    pub fn read_directory(
+    pub(crate) fn read_directory(
         self: &Arc<Self>,
         cx: RequestContext,
         id: u64,
@@ -112,14 +112,14 @@ impl Engine {
             Err(status) => return done(Err(status)),
         };
         if !ctx.is_directory() {
-            return done(Err(STATUS_NOT_A_DIRECTORY));
+            return done(Err(NtError(STATUS_NOT_A_DIRECTORY)));
         }
         let path = ctx.path();
         if let (Some(listing), Some(_)) = (&ctx.listing, &marker) {
             return self.serve_page(cx, &path, listing, pattern, marker, capacity, done);
         }
         let Some(handle) = ctx.handle else {
-            return done(Err(nt(mountkit_core::Errno::EBADF)));
+            return done(Err(NtError::from(mountkit_core::Errno::EBADF)));
         };
         let this = self.clone();
         let own = ctx.stat;
@@ -140,7 +140,7 @@ impl Engine {
                     .update(id, |ctx| ctx.listing = Some(listing.clone()));
                 this.serve_page(cx, &path, &listing, pattern, marker, capacity, done);
             }
-            Err(errno) => done(Err(nt(errno))),
+            Err(errno) => done(Err(NtError::from(errno))),
         });
     }
 
@@ -209,7 +209,7 @@ impl Engine {
     /// the listing gave or else a `getattr` of it: a `getattr` of the name as passed would miss
     /// a handler that compares names exactly, and report the name as searched for one that
     /// does not.
-    pub fn dir_info_by_name(
+    pub(crate) fn dir_info_by_name(
         &self,
         cx: RequestContext,
         id: u64,
@@ -217,27 +217,29 @@ impl Engine {
     ) -> NtResult<(String, FileInfo)> {
         let ctx = self.context(id)?;
         if !ctx.is_directory() {
-            return Err(STATUS_NOT_A_DIRECTORY);
+            return Err(NtError(STATUS_NOT_A_DIRECTORY));
         }
         let name = path_from_windows(name)
             .ok()
             .map(|path| path.trim_start_matches('/').to_owned())
             .filter(|name| validate_component(name).is_ok())
-            .ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
+            .ok_or(NtError(STATUS_OBJECT_NAME_NOT_FOUND))?;
         let dir = ctx.path();
         if !self.options.case_insensitive {
             let stat = self
                 .getattr(cx, &child_path(&dir, &name), None)
-                .map_err(nt)?;
+                .map_err(NtError::from)?;
             return Ok((name, self.info(&stat)));
         }
-        let entries = self.list_directory(cx, &dir, ctx.handle).map_err(nt)?;
-        let entry = find_listed(&entries, &name).ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
+        let entries = self
+            .list_directory(cx, &dir, ctx.handle)
+            .map_err(NtError::from)?;
+        let entry = find_listed(&entries, &name).ok_or(NtError(STATUS_OBJECT_NAME_NOT_FOUND))?;
         let stat = match &entry.stat {
             Some(stat) => stat.clone(),
             None => self
                 .getattr(cx, &child_path(&dir, &entry.name), None)
-                .map_err(nt)?,
+                .map_err(NtError::from)?,
         };
         Ok((entry.name.clone(), self.info(&stat)))
     }

@@ -5,9 +5,10 @@
 //! matching method of [`Engine`], and writes the answer where WinFsp wants it. Everything that
 //! decides something lives here and is tested on every platform with a fake `Dispatch`.
 //!
-//! Methods return `Result<T, i32>` with an NTSTATUS as the error: handler errors are errnos
-//! translated by [`errno_to_ntstatus`], and a few answers are chosen here where Windows expects
-//! a particular status.
+//! Methods return the core's [`NtResult`], as the Dokan backend's do: handler errors are
+//! errnos translated by [`errno_to_ntstatus`](mountkit_core::windows::errno_to_ntstatus)
+//! (`NtError::from`), and a few answers are chosen here where Windows expects a particular
+//! status.
 //!
 //! Two ways of waiting: the operations WinFsp expects to finish inside the callback block the
 //! calling dispatcher thread on a one-shot channel until the handler answers ([`Engine::call`]);
@@ -25,8 +26,8 @@ use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_INVALID,
 };
 use mountkit_core::windows::{
-    deletion_status, errno_to_ntstatus, look_up, path_from_windows, path_to_windows, split_stream,
-    upcase_unit, Found, Namespace,
+    deletion_status, look_up, path_from_windows, path_to_windows, split_stream, upcase_unit, Found,
+    Namespace,
 };
 use mountkit_core::{
     DirEntry, Dispatch, Errno, FileKind, FsResult, HandleTable, OpenFlags, Opened, Operation,
@@ -38,13 +39,7 @@ use crate::context::{FileContext, Nodes};
 use crate::fsctl::FileInfo;
 use crate::info::file_info;
 
-/// A result whose error is an NTSTATUS.
-pub type NtResult<T> = Result<T, i32>;
-
-/// The NTSTATUS for a handler's errno.
-pub fn nt(errno: Errno) -> i32 {
-    errno_to_ntstatus(errno)
-}
+pub(crate) use mountkit_core::windows::ntstatus::{NtError, NtResult};
 
 /// How often a blocked dispatcher thread checks whether the mount is going away.
 const POLL: Duration = Duration::from_millis(100);
@@ -55,11 +50,11 @@ const LOOKUP_LIFETIME: Duration = Duration::from_secs(1);
 
 pub(crate) use mountkit_core::expect_reply as reply;
 
-pub use mountkit_core::expect_empty as empty;
+pub(crate) use mountkit_core::expect_empty as empty;
 
 /// What an [`Engine`] needs to know about its volume.
 #[derive(Clone, Debug)]
-pub struct EngineOptions {
+pub(crate) struct EngineOptions {
     /// Names compare without regard to case.
     pub case_insensitive: bool,
     /// The volume refuses every change (WinFsp only tells Windows so; see
@@ -77,7 +72,7 @@ pub struct EngineOptions {
 }
 
 /// The state of one mounted volume.
-pub struct Engine {
+pub(crate) struct Engine {
     /// Where every operation goes.
     pub(crate) dispatch: Arc<dyn Dispatch>,
     /// The volume's settings.
@@ -104,7 +99,7 @@ struct Lookup {
 
 /// A successful Create or Open.
 #[derive(Debug)]
-pub struct OpenedFile {
+pub(crate) struct OpenedFile {
     /// The number WinFsp hands back for this handle.
     pub id: u64,
     /// The file's information.
@@ -155,7 +150,7 @@ pub(crate) struct Admission {
 
 impl Engine {
     /// A volume with no open handles that sends every operation to `dispatch`.
-    pub fn new(dispatch: Arc<dyn Dispatch>, options: EngineOptions) -> Arc<Engine> {
+    pub(crate) fn new(dispatch: Arc<dyn Dispatch>, options: EngineOptions) -> Arc<Engine> {
         Arc::new(Engine {
             dispatch,
             label: Mutex::new(options.volume_label.clone()),
@@ -168,7 +163,7 @@ impl Engine {
 
     /// Stops serving: later calls fail at once with `ENOTCONN`, and threads waiting for an
     /// answer stop waiting within [`POLL`].
-    pub fn shut_down(&self) {
+    pub(crate) fn shut_down(&self) {
         self.closed.store(true, Ordering::Release);
     }
 
@@ -178,7 +173,7 @@ impl Engine {
 
     /// Sends `operation` and waits for its answer on the calling thread. Gives up with
     /// `ENOTCONN` when the engine shuts down, and with `ETIMEDOUT` after the call timeout.
-    pub fn call(&self, cx: RequestContext, operation: Operation) -> FsResult<Reply> {
+    pub(crate) fn call(&self, cx: RequestContext, operation: Operation) -> FsResult<Reply> {
         if self.is_closed() {
             return Err(Errno::ENOTCONN);
         }
@@ -212,7 +207,7 @@ impl Engine {
 
     /// Sends `operation`; `done` runs with the answer on whichever thread produces it (at once,
     /// with `ENOTCONN`, if the engine has shut down).
-    pub fn send(
+    pub(crate) fn send(
         &self,
         cx: RequestContext,
         operation: Operation,
@@ -223,7 +218,7 @@ impl Engine {
 
     /// Like [`Engine::send`], for an operation answered with bytes that `done` only borrows
     /// (see [`Responder::for_data`]).
-    pub fn send_for_data(
+    pub(crate) fn send_for_data(
         &self,
         cx: RequestContext,
         operation: Operation,
@@ -250,9 +245,9 @@ impl Engine {
     /// [`CreateIntent::on_read_only_volume`](mountkit_core::windows::CreateIntent::on_read_only_volume)),
     /// Overwrite, Write, SetBasicInfo, SetFileSize, CanDelete, SetDelete, Rename,
     /// SetVolumeLabel and SetSecurity.
-    pub fn writable(&self) -> NtResult<()> {
+    pub(crate) fn writable(&self) -> NtResult<()> {
         if self.options.read_only {
-            Err(STATUS_MEDIA_WRITE_PROTECTED)
+            Err(NtError(STATUS_MEDIA_WRITE_PROTECTED))
         } else {
             Ok(())
         }
@@ -262,7 +257,12 @@ impl Engine {
     /// ([`look_up`]): the stored spelling and metadata of what exists, or the path at which a
     /// new name would be created. The lookup WinFsp's access check made for the same request
     /// (`hint`) is used instead when there is one.
-    pub fn find(&self, cx: RequestContext, path: &str, hint: Option<u64>) -> FsResult<Found> {
+    pub(crate) fn find(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        hint: Option<u64>,
+    ) -> FsResult<Found> {
         if let Some(found) = self.recall(hint, path) {
             return Ok(found);
         }
@@ -276,13 +276,13 @@ impl Engine {
     /// The status for `found` naming nothing, as NTFS answers it
     /// ([`Found::missing_status`]): `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is
     /// missing too, `STATUS_OBJECT_NAME_NOT_FOUND` otherwise.
-    pub fn missing_status(&self, cx: RequestContext, found: &Found) -> i32 {
-        found.missing_status(&mut Names { engine: self, cx })
+    pub(crate) fn missing_status(&self, cx: RequestContext, found: &Found) -> NtError {
+        NtError(found.missing_status(&mut Names { engine: self, cx }))
     }
 
     /// The name WinFsp should keep for a file opened as `asked` and found at `path`: see
     /// [`OpenedFile::normalized_name`].
-    pub fn normalized_name(&self, asked: &[u16], path: &str) -> Option<Vec<u16>> {
+    pub(crate) fn normalized_name(&self, asked: &[u16], path: &str) -> Option<Vec<u16>> {
         if !self.options.case_insensitive {
             return None;
         }
@@ -297,7 +297,7 @@ impl Engine {
 
     /// The entries of directory `path`, read through `handle` or, without one, through a
     /// handle opened and released for the purpose.
-    pub fn list_directory(
+    pub(crate) fn list_directory(
         &self,
         cx: RequestContext,
         path: &str,
@@ -330,7 +330,12 @@ impl Engine {
     }
 
     /// The metadata of `path`, through `handle` when there is one.
-    pub fn getattr(&self, cx: RequestContext, path: &str, handle: Option<u64>) -> FsResult<Stat> {
+    pub(crate) fn getattr(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        handle: Option<u64>,
+    ) -> FsResult<Stat> {
         let operation = Operation::Getattr {
             path: path.to_owned(),
             handle,
@@ -339,12 +344,12 @@ impl Engine {
     }
 
     /// Runs an operation whose answer is empty.
-    pub fn run(&self, cx: RequestContext, operation: Operation) -> FsResult<()> {
+    pub(crate) fn run(&self, cx: RequestContext, operation: Operation) -> FsResult<()> {
         empty(self.call(cx, operation))
     }
 
     /// Opens `path` with the handler: `opendir` for a directory, `open` otherwise.
-    pub fn open_handle(
+    pub(crate) fn open_handle(
         &self,
         cx: RequestContext,
         path: &str,
@@ -362,7 +367,7 @@ impl Engine {
 
     /// Gives a handle back to the filesystem, without waiting: `releasedir` for a directory,
     /// `flush` then `release` for a file (`release` alone when `flush` is false).
-    pub fn release_handle(
+    pub(crate) fn release_handle(
         self: &Arc<Self>,
         cx: RequestContext,
         path: String,
@@ -397,12 +402,12 @@ impl Engine {
     }
 
     /// The context of WinFsp's handle number `id`.
-    pub fn context(&self, id: u64) -> NtResult<FileContext> {
-        self.contexts.get(id).ok_or(STATUS_INVALID_HANDLE)
+    pub(crate) fn context(&self, id: u64) -> NtResult<FileContext> {
+        self.contexts.get(id).ok_or(NtError(STATUS_INVALID_HANDLE))
     }
 
     /// The file information of `stat` on this volume.
-    pub fn info(&self, stat: &Stat) -> FileInfo {
+    pub(crate) fn info(&self, stat: &Stat) -> FileInfo {
         file_info(stat, self.options.allocation_unit)
     }
 
@@ -458,7 +463,7 @@ impl Engine {
                 if let Some(handle) = handle {
                     self.release_handle(cx, path, handle, stat.kind, flags, false);
                 }
-                Err(deletion_status(errno))
+                Err(NtError(deletion_status(errno)))
             }
         }
     }
@@ -467,7 +472,7 @@ impl Engine {
     /// found, so the Create or Open of the same request need not ask again. Keeps the two
     /// latest lookups of the current request, per thread: an open that may create a file
     /// checks the file and then its parent directory.
-    pub fn remember(&self, hint: Option<u64>, path: &str, found: Found) {
+    pub(crate) fn remember(&self, hint: Option<u64>, path: &str, found: Found) {
         let Some(hint) = hint else { return };
         let engine = self as *const Engine as usize;
         LOOKUPS.with(|lookups| {
@@ -505,7 +510,7 @@ impl Engine {
     /// Gives back every handle still open (`release`, or `releasedir` for a directory),
     /// without waiting for the answers and even after [`Engine::shut_down`]: for unmounting,
     /// once WinFsp sends no more requests. Returns how many contexts were still open.
-    pub fn release_all(&self) -> usize {
+    pub(crate) fn release_all(&self) -> usize {
         let open = self.nodes.all_contexts();
         for &id in &open {
             let Some(ctx) = self.contexts.remove(id) else {
@@ -538,18 +543,18 @@ impl Engine {
 /// The mountkit path of a name WinFsp passes (`\dir\file`). A name that is not valid UTF-16,
 /// that contains `/`, or that names a stream (the volume offers no named streams;
 /// `file::$DATA`, the file itself, is accepted) is `STATUS_OBJECT_NAME_INVALID`.
-pub fn windows_path(name: &[u16]) -> NtResult<String> {
-    let path = path_from_windows(name).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
+pub(crate) fn windows_path(name: &[u16]) -> NtResult<String> {
+    let path = path_from_windows(name).map_err(|_| NtError(STATUS_OBJECT_NAME_INVALID))?;
     match split_stream(&path) {
         Ok((file, None)) if file.len() == path.len() => Ok(path),
         Ok((file, None)) => Ok(file.to_owned()),
-        _ => Err(STATUS_OBJECT_NAME_INVALID),
+        _ => Err(NtError(STATUS_OBJECT_NAME_INVALID)),
     }
 }
 
 /// The path of the entry `name` of directory `dir`, where `.` is the directory itself and
 /// `..` its parent.
-pub fn child_path(dir: &str, name: &str) -> String {
+pub(crate) fn child_path(dir: &str, name: &str) -> String {
     match name {
         "." => dir.to_owned(),
         ".." => match dir.trim_end_matches('/').rfind('/') {
@@ -580,13 +585,13 @@ mod tests {
         for invalid in ["\\a:stream", "\\a:s:$DATA", "\\a/b", "\\a:"] {
             assert_eq!(
                 windows_path(&wide(invalid)),
-                Err(STATUS_OBJECT_NAME_INVALID),
+                Err(NtError(STATUS_OBJECT_NAME_INVALID)),
                 "{invalid}"
             );
         }
         assert_eq!(
             windows_path(&[0x5C, 0xD800]),
-            Err(STATUS_OBJECT_NAME_INVALID)
+            Err(NtError(STATUS_OBJECT_NAME_INVALID))
         );
     }
 

@@ -18,7 +18,7 @@ use crate::loader::{
 };
 
 /// What WinFsp's backend says when this is not Windows.
-pub const ONLY_ON_WINDOWS: &str =
+pub(crate) const ONLY_ON_WINDOWS: &str =
     "WinFsp is a Windows file system driver; the WinFsp backend mounts only on Windows";
 
 /// Why a WinFsp mount, or finding WinFsp, failed.

@@ -14,16 +14,16 @@ use crate::fsctl::{DirInfo, FileInfo, TransactReq, TransactRsp, VolumeInfo, Volu
 use crate::loader::win32::Library;
 
 /// An NTSTATUS.
-pub type NtStatus = i32;
+pub(crate) type NtStatus = i32;
 /// `PSECURITY_DESCRIPTOR`.
-pub type SecurityDescriptor = *mut c_void;
+pub(crate) type SecurityDescriptor = *mut c_void;
 /// `BOOLEAN`: 0 is false, anything else true.
-pub type Boolean = u8;
+pub(crate) type Boolean = u8;
 
 /// The leading fields of `FSP_FILE_SYSTEM`, the only ones this crate touches. The object is
 /// allocated, owned and freed by WinFsp; this crate only ever holds a pointer to it.
 #[repr(C)]
-pub struct FspFileSystem {
+pub(crate) struct FspFileSystem {
     /// Set by WinFsp.
     pub version: u16,
     /// Free for the file system's use: this crate keeps its mount state here.
@@ -32,7 +32,7 @@ pub struct FspFileSystem {
 
 /// `FSP_FILE_SYSTEM_OPERATION_CONTEXT`: the request being served on the calling thread.
 #[repr(C)]
-pub struct OperationContext {
+pub(crate) struct OperationContext {
     /// The request being served.
     pub request: *mut TransactReq,
     /// The response WinFsp sends when the callback returns (unused here).
@@ -48,7 +48,7 @@ type Context = *mut c_void;
 /// `FSP_FILE_SYSTEM_INTERFACE`: 64 function pointers, in WinFsp's order. An empty slot makes
 /// WinFsp answer that request itself (usually `STATUS_INVALID_DEVICE_REQUEST`).
 #[repr(C)]
-pub struct FileSystemInterface {
+pub(crate) struct FileSystemInterface {
     /// `GetVolumeInfo`.
     pub get_volume_info: Option<unsafe extern "C" fn(Fs, *mut VolumeInfo) -> NtStatus>,
     /// `SetVolumeLabel`.
@@ -182,7 +182,7 @@ const _: () = {
 };
 
 /// The WinFsp functions this crate calls, bound from the DLL.
-pub struct Api {
+pub(crate) struct Api {
     /// The DLL's full path.
     pub path: String,
     /// `FspFileSystemCreate`.
@@ -219,12 +219,28 @@ static API: OnceLock<Api> = OnceLock::new();
 
 /// WinFsp's API, loading the DLL on first use. A failure is not remembered, so installing
 /// WinFsp while the process runs lets a later mount succeed.
-pub fn api() -> Result<&'static Api, WinFspError> {
+pub(crate) fn api() -> Result<&'static Api, WinFspError> {
     if let Some(api) = API.get() {
         return Ok(api);
     }
     let api = Api::load()?;
     Ok(API.get_or_init(|| api))
+}
+
+/// `function`, looked up by name, as the function-pointer type `F` of its real signature.
+///
+/// # Safety
+///
+/// `F` must be an `unsafe extern "C" fn` type with the exported function's real signature.
+unsafe fn with_signature<F: Copy>(function: unsafe extern "system" fn() -> isize) -> F {
+    const {
+        assert!(
+            std::mem::size_of::<F>() == std::mem::size_of::<unsafe extern "system" fn() -> isize>()
+        )
+    };
+    // SAFETY: `F` is a function pointer of the same size (checked above), with the signature
+    // the caller vouches for.
+    unsafe { std::mem::transmute_copy::<unsafe extern "system" fn() -> isize, F>(&function) }
 }
 
 impl Api {
@@ -234,9 +250,8 @@ impl Api {
             ($name:literal) => {{
                 let function = library.function($name)?;
                 // SAFETY: `$name` is exported by WinFsp with the C signature of the field this
-                // initializes (declared above from winfsp.h); function pointers all have the
-                // same size, and the DLL is never unloaded.
-                unsafe { std::mem::transmute::<unsafe extern "system" fn() -> isize, _>(function) }
+                // initializes (declared above from winfsp.h), and the DLL is never unloaded.
+                unsafe { with_signature(function) }
             }};
         }
         Ok(Api {
@@ -266,7 +281,7 @@ impl Api {
 
     /// What the DLL's `FspSxsIdent` answers: the instance id of a side-by-side installation,
     /// or an empty string outside one; `None` when the DLL predates it (WinFsp 1.x).
-    pub fn sxs_ident(&self) -> Option<String> {
+    pub(crate) fn sxs_ident(&self) -> Option<String> {
         // WinFsp keeps the id in a buffer of 32 units and a terminator.
         const LONGEST: usize = 33;
         let sxs_ident = self.sxs_ident?;

@@ -13,15 +13,16 @@
 use std::mem::size_of;
 
 /// `FspFsctlTransactCreateKind`: a create or open request.
-pub const KIND_CREATE: u32 = 1;
+pub(crate) const KIND_CREATE: u32 = 1;
 /// `FspFsctlTransactReadKind`.
-pub const KIND_READ: u32 = 5;
+pub(crate) const KIND_READ: u32 = 5;
 /// `FspFsctlTransactWriteKind`.
-pub const KIND_WRITE: u32 = 6;
+pub(crate) const KIND_WRITE: u32 = 6;
 /// `FspFsctlTransactSetInformationKind`.
-pub const KIND_SET_INFORMATION: u32 = 8;
+pub(crate) const KIND_SET_INFORMATION: u32 = 8;
 /// `FspFsctlTransactQueryDirectoryKind`.
-pub const KIND_QUERY_DIRECTORY: u32 = 14;
+#[cfg(windows)]
+pub(crate) const KIND_QUERY_DIRECTORY: u32 = 14;
 
 /// `FileRenameInformation`, a `FileInformationClass` of a set-information request.
 const FILE_RENAME_INFORMATION: u32 = 10;
@@ -30,22 +31,22 @@ const FILE_RENAME_INFORMATION_EX: u32 = 65;
 
 /// Bits of [`VolumeParams::flags`] (`FSP_FSCTL_VOLUME_PARAMS` bit fields) that this crate
 /// sets.
-pub mod volume_flags {
+pub(crate) mod volume_flags {
     /// `CaseSensitiveSearch`: names are compared with regard to case.
-    pub const CASE_SENSITIVE_SEARCH: u32 = 1 << 0;
+    pub(crate) const CASE_SENSITIVE_SEARCH: u32 = 1 << 0;
     /// `CasePreservedNames`: names keep the case they were created with.
-    pub const CASE_PRESERVED_NAMES: u32 = 1 << 1;
+    pub(crate) const CASE_PRESERVED_NAMES: u32 = 1 << 1;
     /// `UnicodeOnDisk`: names are Unicode.
-    pub const UNICODE_ON_DISK: u32 = 1 << 2;
+    pub(crate) const UNICODE_ON_DISK: u32 = 1 << 2;
     /// `ReadOnlyVolume`: the volume refuses every change.
-    pub const READ_ONLY_VOLUME: u32 = 1 << 9;
+    pub(crate) const READ_ONLY_VOLUME: u32 = 1 << 9;
     /// `PassQueryDirectoryPattern`: give ReadDirectory the search pattern.
-    pub const PASS_QUERY_DIRECTORY_PATTERN: u32 = 1 << 11;
+    pub(crate) const PASS_QUERY_DIRECTORY_PATTERN: u32 = 1 << 11;
     /// `PassQueryDirectoryFileName`: call GetDirInfoByName for searches without wildcards.
-    pub const PASS_QUERY_DIRECTORY_FILE_NAME: u32 = 1 << 13;
+    pub(crate) const PASS_QUERY_DIRECTORY_FILE_NAME: u32 = 1 << 13;
     /// `UmFileContextIsUserContext2`: the `FileContext` of each callback is the value the
     /// open returned for that handle (a file descriptor), not one value per file.
-    pub const UM_FILE_CONTEXT_IS_USER_CONTEXT2: u32 = 1 << 16;
+    pub(crate) const UM_FILE_CONTEXT_IS_USER_CONTEXT2: u32 = 1 << 16;
 }
 
 /// `FSP_FSCTL_VOLUME_PARAMS`: how a volume looks and behaves, given to
@@ -54,7 +55,7 @@ pub mod volume_flags {
 /// them present.
 #[repr(C)]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VolumeParams {
+pub(crate) struct VolumeParams {
     /// 0, or the structure's size.
     pub version: u16,
     /// Bytes per sector.
@@ -133,7 +134,7 @@ impl Default for VolumeParams {
 /// `FSP_FSCTL_VOLUME_INFO`: sizes and label of a volume.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VolumeInfo {
+pub(crate) struct VolumeInfo {
     /// Bytes the volume holds.
     pub total_size: u64,
     /// Bytes still free.
@@ -147,7 +148,7 @@ pub struct VolumeInfo {
 /// `FSP_FSCTL_FILE_INFO`: what Windows knows about a file.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FileInfo {
+pub(crate) struct FileInfo {
     /// `FILE_ATTRIBUTE_*` bits.
     pub file_attributes: u32,
     /// The reparse tag of a reparse point; zero here.
@@ -177,7 +178,7 @@ pub struct FileInfo {
 /// in which a case-insensitive file system may report the name as it stores it.
 #[repr(C)]
 #[derive(Debug)]
-pub struct OpenFileInfo {
+pub(crate) struct OpenFileInfo {
     /// The opened file's information.
     pub file_info: FileInfo,
     /// `NormalizedName`: where the name goes, in UTF-16 without a NUL; WinFsp points it into
@@ -193,7 +194,7 @@ pub struct OpenFileInfo {
 /// name only.
 #[repr(C)]
 #[derive(Clone, Debug)]
-pub struct DirInfo {
+pub(crate) struct DirInfo {
     /// Bytes of the record: the header and the name.
     pub size: u16,
     /// The entry's file information.
@@ -206,13 +207,13 @@ pub struct DirInfo {
 
 impl DirInfo {
     /// Bytes of the header before the name (`sizeof(FSP_FSCTL_DIR_INFO)`).
-    pub const HEADER_SIZE: usize = 104;
+    pub(crate) const HEADER_SIZE: usize = 104;
     /// Longest name a record holds, in UTF-16 units (the longest Windows name component).
-    pub const MAX_NAME_UNITS: usize = 255;
+    pub(crate) const MAX_NAME_UNITS: usize = 255;
 
     /// A record for `name` with `file_info`, or `None` if the name is longer than
     /// [`Self::MAX_NAME_UNITS`] units.
-    pub fn new(name: &str, file_info: FileInfo) -> Option<DirInfo> {
+    pub(crate) fn new(name: &str, file_info: FileInfo) -> Option<DirInfo> {
         let mut record = DirInfo {
             size: 0,
             file_info,
@@ -230,7 +231,7 @@ impl DirInfo {
 
     /// The bytes `FspFileSystemAddDirInfo` takes from the buffer for a record of a name of
     /// `name_units` UTF-16 units: the record rounded up to 8 bytes.
-    pub fn buffer_bytes(name_units: usize) -> usize {
+    pub(crate) fn buffer_bytes(name_units: usize) -> usize {
         (Self::HEADER_SIZE + 2 * name_units).next_multiple_of(8)
     }
 }
@@ -239,7 +240,7 @@ impl DirInfo {
 /// trailing buffer.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TransactBuf {
+pub(crate) struct TransactBuf {
     /// Offset in the trailing buffer.
     pub offset: u16,
     /// Bytes.
@@ -249,7 +250,7 @@ pub struct TransactBuf {
 /// The `Req.Create` part of a request.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CreateRequest {
+pub(crate) struct CreateRequest {
     /// Disposition in the high 8 bits, options in the low 24.
     pub create_options: u32,
     /// Attributes asked for a new file.
@@ -278,7 +279,7 @@ pub struct CreateRequest {
 /// The `Req.SetInformation.Info.Rename` part of a request.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RenameInformation {
+pub(crate) struct RenameInformation {
     /// The new name.
     pub new_file_name: TransactBuf,
     /// As [`CreateRequest::access_token`].
@@ -291,7 +292,7 @@ pub struct RenameInformation {
 /// crate reads.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub union SetInformationInfo {
+pub(crate) union SetInformationInfo {
     /// A rename.
     pub rename: RenameInformation,
     size: [u64; 5],
@@ -300,7 +301,7 @@ pub union SetInformationInfo {
 /// The `Req.SetInformation` part of a request.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct SetInformationRequest {
+pub(crate) struct SetInformationRequest {
     /// The file's context (unused: contexts are per handle here).
     pub user_context: u64,
     /// The handle's context.
@@ -315,7 +316,7 @@ pub struct SetInformationRequest {
 /// reads.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub union RequestUnion {
+pub(crate) union RequestUnion {
     /// A create or open.
     pub create: CreateRequest,
     /// A set-information request.
@@ -327,7 +328,7 @@ pub union RequestUnion {
 /// `FspFileSystemGetOperationContext` shows it. A trailing buffer (names, patterns) follows.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct TransactReq {
+pub(crate) struct TransactReq {
     /// Set by the driver.
     pub version: u16,
     /// Bytes of the request, trailing buffer included.
@@ -346,7 +347,7 @@ impl TransactReq {
     /// The id of the process that made the request, for the requests that carry one: creates
     /// and opens, and renames (what WinFsp's `FspFileSystemOperationProcessId` reads); 0 for
     /// every other request.
-    pub fn process_id(&self) -> u32 {
+    pub(crate) fn process_id(&self) -> u32 {
         // SAFETY: `kind` says which member of the union the driver filled; every member is
         // plain integers, so any bit pattern is a valid value.
         let token = unsafe {
@@ -371,7 +372,7 @@ impl TransactReq {
 /// of bytes transferred.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct IoStatus {
+pub(crate) struct IoStatus {
     /// Bytes transferred (reads, writes, directory reads) or a create's outcome.
     pub information: u32,
     /// The NTSTATUS.
@@ -382,7 +383,7 @@ pub struct IoStatus {
 /// writes (the file information of a write response).
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub union ResponseUnion {
+pub(crate) union ResponseUnion {
     /// The file information of a write (`Rsp.Write.FileInfo`).
     pub file_info: FileInfo,
     size: [u64; 13],
@@ -392,7 +393,7 @@ pub union ResponseUnion {
 /// pending, sent with `FspFileSystemSendResponse`.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct TransactRsp {
+pub(crate) struct TransactRsp {
     /// Zero.
     pub version: u16,
     /// Bytes of the response, trailing buffer included.
@@ -410,7 +411,7 @@ pub struct TransactRsp {
 impl TransactRsp {
     /// The response to the request `hint` of `kind`: `status`, and `information` bytes
     /// transferred. The response carries no file information; see [`Self::with_file_info`].
-    pub fn new(kind: u32, hint: u64, status: i32, information: u32) -> TransactRsp {
+    pub(crate) fn new(kind: u32, hint: u64, status: i32, information: u32) -> TransactRsp {
         TransactRsp {
             version: 0,
             size: size_of::<TransactRsp>() as u16,
@@ -426,7 +427,7 @@ impl TransactRsp {
 
     /// This response with `file_info` in `Rsp.Write.FileInfo`, what a successful write
     /// answers so the driver learns the file's new size.
-    pub fn with_file_info(mut self, file_info: FileInfo) -> TransactRsp {
+    pub(crate) fn with_file_info(mut self, file_info: FileInfo) -> TransactRsp {
         self.rsp.file_info = file_info;
         self
     }

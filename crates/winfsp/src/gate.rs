@@ -21,20 +21,20 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 /// The gate of one mount.
-pub struct Gate {
+pub(crate) struct Gate {
     open: RwLock<bool>,
     pending: Mutex<usize>,
     idle: Condvar,
 }
 
 /// One pending request's right to be answered.
-pub struct Ticket {
+pub(crate) struct Ticket {
     gate: Arc<Gate>,
 }
 
 impl Gate {
     /// An open gate.
-    pub fn new() -> Arc<Gate> {
+    pub(crate) fn new() -> Arc<Gate> {
         Arc::new(Gate {
             open: RwLock::new(true),
             pending: Mutex::new(0),
@@ -43,7 +43,7 @@ impl Gate {
     }
 
     /// A ticket for a request that is about to be left pending.
-    pub fn ticket(self: &Arc<Self>) -> Ticket {
+    pub(crate) fn ticket(self: &Arc<Self>) -> Ticket {
         *self.pending.lock() += 1;
         Ticket { gate: self.clone() }
     }
@@ -51,7 +51,7 @@ impl Gate {
     /// Closes the gate: waits up to `grace` for the pending requests to be answered, then
     /// stops every later answer, and waits for answers already running to finish. Returns how
     /// many requests were still pending when the gate closed.
-    pub fn close(&self, grace: Duration) -> usize {
+    pub(crate) fn close(&self, grace: Duration) -> usize {
         let until = Instant::now() + grace;
         let mut pending = self.pending.lock();
         while *pending > 0 && !self.idle.wait_until(&mut pending, until).timed_out() {}
@@ -65,7 +65,7 @@ impl Gate {
 impl Ticket {
     /// Runs `answer` if the gate is still open, however long the request has been pending;
     /// returns whether it ran. The gate cannot close while `answer` runs.
-    pub fn answer(self, answer: impl FnOnce()) -> bool {
+    pub(crate) fn answer(self, answer: impl FnOnce()) -> bool {
         let open = self.gate.open.read();
         if *open {
             answer();

@@ -16,7 +16,7 @@ use crate::fsctl::{FileInfo, VolumeInfo};
 ///   size rounded up to a whole allocation unit.
 /// - Creation, access, write and change times are `birthtime`, `atime`, `mtime` and `ctime`.
 /// - The index number is the handler's `ino` (0 when it gave none).
-pub fn file_info(stat: &Stat, allocation_unit: u64) -> FileInfo {
+pub(crate) fn file_info(stat: &Stat, allocation_unit: u64) -> FileInfo {
     let mut attributes = attributes_from_stat(stat) & !FILE_ATTRIBUTE_REPARSE_POINT;
     if attributes == 0 {
         attributes = FILE_ATTRIBUTE_NORMAL;
@@ -48,7 +48,7 @@ pub fn file_info(stat: &Stat, allocation_unit: u64) -> FileInfo {
 /// unprivileged user may still use), with the fragment size taken as the block size when the
 /// handler reports 0; both saturate rather than overflow. The label is cut to the 32 UTF-16
 /// units Windows allows, never in the middle of a surrogate pair.
-pub fn volume_info(statfs: &StatFs, label: &str) -> VolumeInfo {
+pub(crate) fn volume_info(statfs: &StatFs, label: &str) -> VolumeInfo {
     let fragment = match statfs.fragment_size {
         0 => u64::from(statfs.block_size),
         size => u64::from(size),

@@ -17,12 +17,13 @@ use std::sync::Arc;
 
 use log::error;
 use mountkit_core::windows::ntstatus::{
-    STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
+    status_of, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
 };
 use mountkit_core::RequestContext;
+use mountkit_windows::wide_from_ptr;
 
 use crate::dir::DirPage;
-use crate::engine::{Engine, NtResult, OpenedFile};
+use crate::engine::{Engine, NtError, NtResult, OpenedFile};
 use crate::ffi::{Api, Boolean, FileSystemInterface, FspFileSystem, NtStatus, SecurityDescriptor};
 use crate::fsctl::{
     DirInfo, FileInfo, OpenFileInfo, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY, KIND_READ,
@@ -33,7 +34,7 @@ use crate::security::copy_descriptor;
 
 /// What the callbacks of one mount share; WinFsp's `UserContext` points to it for the life of
 /// the file system object.
-pub struct Shared {
+pub(crate) struct Shared {
     /// The platform-neutral file system.
     pub engine: Arc<Engine>,
     /// Whether pending requests may still be answered.
@@ -114,25 +115,6 @@ unsafe fn shared<'a>(fs: *mut FspFileSystem) -> &'a Shared {
     unsafe { &*((*fs).user_context as *const Shared) }
 }
 
-/// The UTF-16 units of a NUL-terminated string (empty for a null pointer).
-///
-/// # Safety
-///
-/// `text` must be null or point to a NUL-terminated string that stays valid and unchanged for
-/// `'a`.
-unsafe fn wide<'a>(text: *const u16) -> &'a [u16] {
-    if text.is_null() {
-        return &[];
-    }
-    let mut length = 0;
-    // SAFETY: the string is NUL-terminated, so every unit up to the NUL may be read.
-    while unsafe { *text.add(length) } != 0 {
-        length += 1;
-    }
-    // SAFETY: the `length` units before the NUL were just read.
-    unsafe { std::slice::from_raw_parts(text, length) }
-}
-
 /// The `length` bytes at `buffer`, or none for a null pointer.
 ///
 /// # Safety
@@ -192,7 +174,7 @@ unsafe fn deliver<T>(result: NtResult<T>, target: *mut T) -> NtStatus {
             unsafe { target.write(value) };
             STATUS_SUCCESS
         }
-        Err(status) => status,
+        Err(NtError(status)) => status,
     }
 }
 
@@ -244,7 +226,7 @@ extern "C" fn set_volume_label(
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
         // SAFETY: the label is a NUL-terminated string in the request, valid during the call.
-        let label = unsafe { wide(label) };
+        let label = unsafe { wide_from_ptr(label) };
         // SAFETY: WinFsp passes a writable volume information structure.
         unsafe { deliver(shared.engine.set_volume_label(cx, label), info) }
     })
@@ -262,10 +244,10 @@ extern "C" fn get_security_by_name(
         let shared = unsafe { shared(fs) };
         let (hint, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
             Ok(found) => found,
-            Err(status) => return status,
+            Err(NtError(status)) => return status,
         };
         if !attributes.is_null() {
             // SAFETY: a non-null attributes pointer is writable.
@@ -296,7 +278,7 @@ extern "C" fn create(
         let shared = unsafe { shared(fs) };
         let (hint, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let created = shared.engine.create(
             cx,
             name,
@@ -322,7 +304,7 @@ extern "C" fn open(
         let shared = unsafe { shared(fs) };
         let (hint, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let result = shared
             .engine
             .open(cx, name, create_options, granted_access, Some(hint));
@@ -339,7 +321,7 @@ fn opened(
 ) -> NtStatus {
     let opened = match result {
         Ok(opened) => opened,
-        Err(status) => return status,
+        Err(NtError(status)) => return status,
     };
     // SAFETY: the file information WinFsp passes Create and Open is the first member of an
     // open-file information structure (winfsp.h, `FspFileSystemGetOpenFileInfo`).
@@ -446,7 +428,7 @@ extern "C" fn read(
                         };
                         answer.send(STATUS_SUCCESS, data.len() as u32, None);
                     }
-                    Err(status) => answer.send(status, 0, None),
+                    Err(NtError(status)) => answer.send(status, 0, None),
                 });
             });
         STATUS_PENDING
@@ -486,7 +468,7 @@ extern "C" fn write(
                     }
                     STATUS_SUCCESS
                 }
-                Err(status) => status,
+                Err(NtError(status)) => status,
             };
         }
         let data = shared.engine.dispatch.write_data(data);
@@ -500,7 +482,7 @@ extern "C" fn write(
                     Ok((written, file_info)) => {
                         answer.send(STATUS_SUCCESS, written, Some(file_info))
                     }
-                    Err(status) => answer.send(status, 0, None),
+                    Err(NtError(status)) => answer.send(status, 0, None),
                 });
             });
         STATUS_PENDING
@@ -520,7 +502,7 @@ extern "C" fn flush(fs: *mut FspFileSystem, context: *mut c_void, info: *mut Fil
                 STATUS_SUCCESS
             }
             Ok(None) => STATUS_SUCCESS,
-            Err(status) => status,
+            Err(NtError(status)) => status,
         }
     })
 }
@@ -595,11 +577,7 @@ extern "C" fn can_delete(
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
-        shared
-            .engine
-            .can_delete(cx, id(context))
-            .err()
-            .unwrap_or(STATUS_SUCCESS)
+        status_of(shared.engine.can_delete(cx, id(context)))
     })
 }
 
@@ -613,11 +591,7 @@ extern "C" fn set_delete(
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
-        shared
-            .engine
-            .set_delete(cx, id(context), delete != 0)
-            .err()
-            .unwrap_or(STATUS_SUCCESS)
+        status_of(shared.engine.set_delete(cx, id(context), delete != 0))
     })
 }
 
@@ -637,12 +611,12 @@ extern "C" fn rename(
         let (_, cx) = shared.request();
         // SAFETY: the new name is a NUL-terminated string in the request, valid during the
         // call.
-        let to = unsafe { wide(new_name) };
-        shared
-            .engine
-            .rename(cx, id(context), to, replace_if_exists != 0)
-            .err()
-            .unwrap_or(STATUS_SUCCESS)
+        let to = unsafe { wide_from_ptr(new_name) };
+        status_of(
+            shared
+                .engine
+                .rename(cx, id(context), to, replace_if_exists != 0),
+        )
     })
 }
 
@@ -670,7 +644,7 @@ extern "C" fn set_security(
     guard(|| {
         // SAFETY: WinFsp passes the file system this crate created.
         let shared = unsafe { shared(fs) };
-        shared.engine.set_security().err().unwrap_or(STATUS_SUCCESS)
+        status_of(shared.engine.set_security())
     })
 }
 
@@ -690,8 +664,8 @@ extern "C" fn read_directory(
         // which is reused once this call returns: they are copied now.
         let (pattern, marker) = unsafe {
             (
-                (!pattern.is_null()).then(|| String::from_utf16_lossy(wide(pattern))),
-                (!marker.is_null()).then(|| String::from_utf16_lossy(wide(marker))),
+                (!pattern.is_null()).then(|| String::from_utf16_lossy(wide_from_ptr(pattern))),
+                (!marker.is_null()).then(|| String::from_utf16_lossy(wide_from_ptr(marker))),
             )
         };
         let (hint, cx) = shared.request();
@@ -711,7 +685,7 @@ extern "C" fn read_directory(
                         let filled = fill_directory(api, target as *mut c_void, length, &page);
                         answer.send(STATUS_SUCCESS, filled, None);
                     }
-                    Err(status) => answer.send(status, 0, None),
+                    Err(NtError(status)) => answer.send(status, 0, None),
                 });
             },
         );
@@ -752,10 +726,10 @@ extern "C" fn get_dir_info_by_name(
         let shared = unsafe { shared(fs) };
         let (_, cx) = shared.request();
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
-        let name = unsafe { wide(name) };
+        let name = unsafe { wide_from_ptr(name) };
         let (name, file_info) = match shared.engine.dir_info_by_name(cx, id(context), name) {
             Ok(found) => found,
-            Err(status) => return status,
+            Err(NtError(status)) => return status,
         };
         let Some(record) = DirInfo::new(&name, file_info) else {
             return STATUS_OBJECT_NAME_NOT_FOUND;
@@ -776,7 +750,7 @@ extern "C" fn get_dir_info_by_name(
 /// The callbacks of every mount. Empty slots (reparse points, named streams, extended
 /// attributes, device control) make WinFsp answer `STATUS_INVALID_DEVICE_REQUEST`; the volume
 /// is created without those features, so Windows does not ask for them.
-pub static INTERFACE: FileSystemInterface = FileSystemInterface {
+pub(crate) static INTERFACE: FileSystemInterface = FileSystemInterface {
     get_volume_info: Some(get_volume_info),
     set_volume_label: Some(set_volume_label),
     get_security_by_name: Some(get_security_by_name),

@@ -13,7 +13,7 @@ use log::warn;
 use mountkit_core::windows::ntstatus::{STATUS_END_OF_FILE, STATUS_INVALID_HANDLE};
 use mountkit_core::{Bytes, Errno, Operation, RequestContext, Stat};
 
-use crate::engine::{empty, nt, reply, Engine, NtResult};
+use crate::engine::{empty, reply, Engine, NtError, NtResult};
 use crate::fsctl::FileInfo;
 use mountkit_core::backing;
 
@@ -21,7 +21,7 @@ use mountkit_core::backing;
 /// `write_to_end` is set (WinFsp then passes no meaningful offset), and, when `constrained` is
 /// set (a paging write, which must not extend the file), only the bytes that lie before the
 /// end.
-pub fn plan_write(
+pub(crate) fn plan_write(
     offset: u64,
     length: usize,
     size: u64,
@@ -43,15 +43,20 @@ impl Engine {
     /// Reads a handle's backing file into `buffer` from `offset`, if the handle has one;
     /// `None` means the handlers must be asked ([`Engine::read`]). Reading at or past the end
     /// of the file is `STATUS_END_OF_FILE`.
-    pub fn read_backing(&self, id: u64, offset: u64, buffer: &mut [u8]) -> Option<NtResult<usize>> {
+    pub(crate) fn read_backing(
+        &self,
+        id: u64,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Option<NtResult<usize>> {
         let backing = match self.context(id) {
             Ok(ctx) => ctx.backing?,
             Err(status) => return Some(Err(status)),
         };
         Some(match backing::read_at(&backing, buffer, offset) {
-            Ok(0) if !buffer.is_empty() => Err(STATUS_END_OF_FILE),
+            Ok(0) if !buffer.is_empty() => Err(NtError(STATUS_END_OF_FILE)),
             Ok(read) => Ok(read),
-            Err(error) => Err(nt(error.into())),
+            Err(error) => Err(NtError::from(Errno::from(error))),
         })
     }
 
@@ -60,7 +65,7 @@ impl Engine {
     /// `STATUS_END_OF_FILE` when the handler returned nothing. A directory is
     /// `STATUS_FILE_IS_A_DIRECTORY`; a handle without a filesystem handle (opened for
     /// attributes only, or released after its file was deleted) is `STATUS_INVALID_HANDLE`.
-    pub fn read(
+    pub(crate) fn read(
         &self,
         cx: RequestContext,
         id: u64,
@@ -73,10 +78,10 @@ impl Engine {
             Err(status) => return done(Err(status)),
         };
         if ctx.is_directory() {
-            return done(Err(nt(Errno::EISDIR)));
+            return done(Err(NtError::from(Errno::EISDIR)));
         }
         let Some(handle) = ctx.handle else {
-            return done(Err(STATUS_INVALID_HANDLE));
+            return done(Err(NtError(STATUS_INVALID_HANDLE)));
         };
         let operation = Operation::Read {
             path: ctx.path(),
@@ -88,9 +93,9 @@ impl Engine {
         // bytes need no copy in between.
         self.send_for_data(cx, operation, move |result| {
             done(match result {
-                Ok([]) if length > 0 => Err(STATUS_END_OF_FILE),
+                Ok([]) if length > 0 => Err(NtError(STATUS_END_OF_FILE)),
                 Ok(data) => Ok(&data[..data.len().min(length as usize)]),
-                Err(errno) => Err(nt(errno)),
+                Err(errno) => Err(NtError::from(errno)),
             })
         });
     }
@@ -100,7 +105,7 @@ impl Engine {
     /// backing file's size. The answer is the bytes written and the file information: the
     /// metadata seen at open, with the backing file's size and times. On a read-only volume
     /// every write is refused here ([`Engine::writable`]), before its data is copied anywhere.
-    pub fn write_backing(
+    pub(crate) fn write_backing(
         &self,
         id: u64,
         data: &[u8],
@@ -123,7 +128,7 @@ impl Engine {
             let stat = backing_stat(&backing, &ctx.stat)?;
             Ok((length as u32, self.info(&stat)))
         })();
-        Some(written.map_err(|error| nt(error.into())))
+        Some(written.map_err(|error| NtError::from(Errno::from(error))))
     }
 
     /// WinFsp's Write through the handlers: `write` of `data` at `offset`, then `getattr`
@@ -135,7 +140,7 @@ impl Engine {
     /// still reported, with the metadata seen at open and the size the write implies. A
     /// read-only volume refuses the write ([`Engine::writable`]).
     #[allow(clippy::too_many_arguments)]
-    pub fn write(
+    pub(crate) fn write(
         self: &Arc<Self>,
         cx: RequestContext,
         id: u64,
@@ -153,10 +158,10 @@ impl Engine {
             Err(status) => return done(Err(status)),
         };
         if ctx.is_directory() {
-            return done(Err(nt(Errno::EISDIR)));
+            return done(Err(NtError::from(Errno::EISDIR)));
         }
         let Some(handle) = ctx.handle else {
-            return done(Err(STATUS_INVALID_HANDLE));
+            return done(Err(NtError(STATUS_INVALID_HANDLE)));
         };
         let path = ctx.path();
         if !write_to_end && !constrained {
@@ -176,7 +181,7 @@ impl Engine {
                 }
                 this.write_then_stat(cx, path, handle, stat, offset, data.slice(..length), done);
             }
-            Err(errno) => done(Err(nt(errno))),
+            Err(errno) => done(Err(NtError::from(errno))),
         });
     }
 
@@ -220,16 +225,16 @@ impl Engine {
             }
             Ok(written) => {
                 warn!("write handler claimed {written} bytes of a {length}-byte write");
-                done(Err(nt(Errno::EIO)));
+                done(Err(NtError::from(Errno::EIO)));
             }
-            Err(errno) => done(Err(nt(errno))),
+            Err(errno) => done(Err(NtError::from(errno))),
         });
     }
 
     /// WinFsp's Flush. For the volume (`id` is `None`) there is nothing to do: the backend
     /// buffers nothing. For a handle: `fsync` (`fsyncdir` for a directory) through it, or
     /// `sync_all` of its backing file, then its file information.
-    pub fn flush(&self, cx: RequestContext, id: Option<u64>) -> NtResult<Option<FileInfo>> {
+    pub(crate) fn flush(&self, cx: RequestContext, id: Option<u64>) -> NtResult<Option<FileInfo>> {
         let Some(id) = id else {
             return Ok(None);
         };
@@ -240,7 +245,7 @@ impl Engine {
                 .and_then(|()| backing_stat(backing, &ctx.stat));
             return synced
                 .map(|stat| Some(self.info(&stat)))
-                .map_err(|error| nt(error.into()));
+                .map_err(|error| NtError::from(Errno::from(error)));
         }
         let path = ctx.path();
         if let Some(handle) = ctx.handle {
@@ -257,10 +262,10 @@ impl Engine {
                     datasync: false,
                 }
             };
-            empty(self.call(cx, operation)).map_err(nt)?;
+            empty(self.call(cx, operation)).map_err(NtError::from)?;
         }
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(Some(self.info(&stat)))
     }
 }

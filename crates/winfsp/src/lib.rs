@@ -34,31 +34,42 @@
 //! dispatcher thread; the other callbacks wait on their dispatcher thread for the handler's
 //! answer. `docs/windows-winfsp.md` in the repository maps every callback to its operations.
 
-// The platform-neutral modules are compiled and tested everywhere, but only the Windows
-// callbacks use them, so elsewhere most of their items look unused.
-#![cfg_attr(not(windows), allow(dead_code))]
-
-mod context;
 mod diagnose;
-mod dir;
-mod engine;
 mod errors;
-mod fsctl;
-mod gate;
-mod info;
-mod io;
 mod loader;
+mod mount;
+
+// The engine is platform-neutral and tested everywhere, but only the Windows callbacks drive
+// it, so elsewhere it is compiled for the tests alone.
+#[cfg(any(windows, test))]
+mod context;
+#[cfg(any(windows, test))]
+mod dir;
+#[cfg(any(windows, test))]
+mod engine;
+#[cfg(any(windows, test))]
+mod fsctl;
+#[cfg(any(windows, test))]
+mod gate;
+#[cfg(any(windows, test))]
+mod info;
+#[cfg(any(windows, test))]
+mod io;
+#[cfg(any(windows, test))]
 mod metadata;
+#[cfg(any(windows, test))]
 mod namespace;
+#[cfg(any(windows, test))]
 mod open;
+#[cfg(any(windows, test))]
 mod security;
+#[cfg(any(windows, test))]
 mod volume;
 
 #[cfg(windows)]
 mod ffi;
 #[cfg(windows)]
 mod interface;
-mod mount;
 
 #[cfg(test)]
 mod tests;

@@ -16,16 +16,18 @@ use crate::diagnose::{ServiceFacts, INSTALLER_URL};
 pub const INSTALL_KEYS: [&str; 2] = ["SOFTWARE\\WOW6432Node\\WinFsp", "SOFTWARE\\WinFsp"];
 
 /// A processor architecture WinFsp ships a DLL for.
+#[cfg(any(windows, test))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arch {
+pub(crate) enum Arch {
     X64,
     Arm64,
     X86,
 }
 
+#[cfg(any(windows, test))]
 impl Arch {
     /// The architecture this crate was compiled for, if WinFsp supports it.
-    pub fn current() -> Option<Arch> {
+    pub(crate) fn current() -> Option<Arch> {
         if cfg!(target_arch = "x86_64") {
             Some(Arch::X64)
         } else if cfg!(target_arch = "aarch64") {
@@ -38,7 +40,7 @@ impl Arch {
     }
 
     /// The file name of WinFsp's DLL for this architecture.
-    pub fn dll_name(self) -> &'static str {
+    pub(crate) fn dll_name(self) -> &'static str {
         match self {
             Arch::X64 => "winfsp-x64.dll",
             Arch::Arm64 => "winfsp-a64.dll",
@@ -49,7 +51,8 @@ impl Arch {
 
 /// The full path of the DLL for `arch` in a WinFsp installed in `install_dir` (with or
 /// without a trailing backslash): `<install_dir>\bin\<dll>`.
-pub fn dll_path(install_dir: &str, arch: Arch) -> String {
+#[cfg(any(windows, test))]
+pub(crate) fn dll_path(install_dir: &str, arch: Arch) -> String {
     format!(
         "{}\\bin\\{}",
         install_dir.trim_end_matches(['\\', '/']),
@@ -71,7 +74,7 @@ pub struct WinFspInstall {
 }
 
 /// The message when WinFsp ships no DLL for the architecture this crate was compiled for.
-pub const NO_DLL_FOR_ARCH: &str = "WinFsp has no DLL for this processor architecture";
+pub(crate) const NO_DLL_FOR_ARCH: &str = "WinFsp has no DLL for this processor architecture";
 
 /// The message when no WinFsp installation is registered.
 pub fn not_installed_message() -> String {
@@ -83,7 +86,7 @@ pub fn not_installed_message() -> String {
 }
 
 /// The message when the registered DLL could not be loaded.
-pub fn load_failure_message(dll_path: &str, error: u32) -> String {
+pub(crate) fn load_failure_message(dll_path: &str, error: u32) -> String {
     format!(
         "WinFsp is registered, but {dll_path} could not be loaded (Windows error {error}). \
          Reinstall WinFsp from {INSTALLER_URL}."
@@ -91,7 +94,7 @@ pub fn load_failure_message(dll_path: &str, error: u32) -> String {
 }
 
 /// The message when the DLL lacks a function this crate needs.
-pub fn missing_function_message(dll_path: &str, function: &str) -> String {
+pub(crate) fn missing_function_message(dll_path: &str, function: &str) -> String {
     format!(
         "{dll_path} has no function {function}: this WinFsp is too old for mountkit. Install \
          the current release from {INSTALLER_URL}."
@@ -100,7 +103,7 @@ pub fn missing_function_message(dll_path: &str, function: &str) -> String {
 
 /// Reading the registry and loading the DLL: the Windows side of this module.
 #[cfg(windows)]
-pub mod win32 {
+pub(crate) mod win32 {
     use std::ffi::CStr;
     use std::path::Path;
 
@@ -194,7 +197,7 @@ pub mod win32 {
     /// The WinFsp driver services registered under [`SERVICES_KEY`]: the file system driver
     /// services named `WinFsp` or `WinFsp+…`, which WinFsp's DLL chooses its driver from
     /// (`FspFsctlEnumServices`).
-    pub fn winfsp_driver_services() -> Vec<String> {
+    pub(crate) fn winfsp_driver_services() -> Vec<String> {
         let services = wide(SERVICES_KEY);
         let mut key: HKEY = std::ptr::null_mut();
         // SAFETY: the name is NUL-terminated and `key` receives the opened key.
@@ -247,14 +250,14 @@ pub mod win32 {
     }
 
     /// WinFsp's installation folder, from the first of [`INSTALL_KEYS`] that has it.
-    pub fn install_dir() -> Option<String> {
+    pub(crate) fn install_dir() -> Option<String> {
         INSTALL_KEYS
             .iter()
             .find_map(|key| registry_string(key, "InstallDir"))
     }
 
     /// What the registry says about the service `name`, and whether the file it runs exists.
-    pub fn service_facts(name: &str) -> ServiceFacts {
+    pub(crate) fn service_facts(name: &str) -> ServiceFacts {
         let image_path = registry_string(&service_key(name), "ImagePath");
         let system_root = std::env::var("SystemRoot").ok();
         let file = image_path
@@ -274,14 +277,14 @@ pub mod win32 {
     }
 
     /// The loaded WinFsp DLL. It is never unloaded.
-    pub struct Library {
+    pub(crate) struct Library {
         module: HMODULE,
         path: String,
     }
 
     impl Library {
         /// Finds WinFsp in the registry and loads its DLL for this process's architecture.
-        pub fn load() -> Result<Library, WinFspError> {
+        pub(crate) fn load() -> Result<Library, WinFspError> {
             let arch = Arch::current().ok_or(WinFspError::NoDllForArch)?;
             let install_dir = install_dir().ok_or(WinFspError::NotInstalled)?;
             let path = dll_path(&install_dir, arch);
@@ -292,7 +295,7 @@ pub mod win32 {
         }
 
         /// Loads the DLL at the full path `path`; fails with the Windows error code.
-        pub fn open(path: &str) -> Result<Library, u32> {
+        pub(crate) fn open(path: &str) -> Result<Library, u32> {
             let wide_path = wide(path);
             // SAFETY: `wide_path` is a NUL-terminated full path.
             let module = unsafe { LoadLibraryW(wide_path.as_ptr()) };
@@ -307,12 +310,12 @@ pub mod win32 {
         }
 
         /// The full path the DLL was loaded from.
-        pub fn path(&self) -> &str {
+        pub(crate) fn path(&self) -> &str {
             &self.path
         }
 
         /// The address of the exported function `name`.
-        pub fn function(
+        pub(crate) fn function(
             &self,
             name: &CStr,
         ) -> Result<unsafe extern "system" fn() -> isize, WinFspError> {

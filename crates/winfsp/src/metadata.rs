@@ -3,10 +3,10 @@
 
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
 use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
-use mountkit_core::windows::{apply_attributes, requested_time};
+use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Operation, RequestContext, SetTime};
 
-use crate::engine::{nt, reply, windows_path, Engine, NtResult};
+use crate::engine::{reply, windows_path, Engine, NtError, NtResult};
 use crate::fsctl::{FileInfo, VolumeInfo};
 use crate::info::volume_info;
 
@@ -20,14 +20,14 @@ impl Engine {
     /// file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or
     /// `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is missing too. What the lookup
     /// found is remembered for the Create or Open of the same request (`hint`).
-    pub fn security_by_name(
+    pub(crate) fn security_by_name(
         &self,
         cx: RequestContext,
         name: &[u16],
         hint: Option<u64>,
     ) -> NtResult<u32> {
         let path = windows_path(name)?;
-        let found = self.find(cx, &path, None).map_err(nt)?;
+        let found = self.find(cx, &path, None).map_err(NtError::from)?;
         // WinFsp answers an open of a missing name with this status, so a name in a missing
         // directory must say so, as NTFS does.
         let attributes = match &found.stat {
@@ -39,23 +39,25 @@ impl Engine {
     }
 
     /// The self-relative security descriptor every file reports.
-    pub fn security_descriptor(&self) -> &[u8] {
+    pub(crate) fn security_descriptor(&self) -> &[u8] {
         &self.options.security_descriptor
     }
 
     /// WinFsp's SetSecurity: descriptors are not forwarded to handlers, so none can be
     /// changed (`STATUS_INVALID_DEVICE_REQUEST`); on a read-only volume the answer is that it
     /// is write protected.
-    pub fn set_security(&self) -> NtResult<()> {
+    pub(crate) fn set_security(&self) -> NtResult<()> {
         self.writable()?;
-        Err(STATUS_INVALID_DEVICE_REQUEST)
+        Err(NtError(STATUS_INVALID_DEVICE_REQUEST))
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.
-    pub fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
+    pub(crate) fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
         let ctx = self.context(id)?;
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self.getattr(cx, &ctx.path(), handle).map_err(nt)?;
+        let stat = self
+            .getattr(cx, &ctx.path(), handle)
+            .map_err(NtError::from)?;
         Ok(self.info(&stat))
     }
 
@@ -71,7 +73,7 @@ impl Engine {
     /// - Last access and last write times become `utimens` (0 and the special negative values
     ///   leave a time alone, see [`requested_time`]). Creation and change times cannot be set
     ///   through any operation, so they are not among the arguments.
-    pub fn set_basic_info(
+    pub(crate) fn set_basic_info(
         &self,
         cx: RequestContext,
         id: u64,
@@ -83,7 +85,7 @@ impl Engine {
         let ctx = self.context(id)?;
         let path = ctx.path();
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         let mut changed = false;
         if file_attributes != INVALID_FILE_ATTRIBUTES {
             let wanted = match file_attributes {
@@ -98,7 +100,7 @@ impl Engine {
                         mode,
                     },
                 )
-                .map_err(nt)?;
+                .map_err(NtError::from)?;
                 changed = true;
             }
         }
@@ -110,13 +112,13 @@ impl Engine {
                 atime,
                 mtime,
             };
-            self.run(cx, utimens).map_err(nt)?;
+            self.run(cx, utimens).map_err(NtError::from)?;
             changed = true;
         }
         if !changed {
             return Ok(self.info(&stat));
         }
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(self.info(&stat))
     }
 
@@ -128,7 +130,7 @@ impl Engine {
     ///   then cuts (`truncate`), as Windows file systems do; a larger allocation is not
     ///   reserved, since handlers have no notion of it, and the allocation size reported stays
     ///   the file size rounded up to an allocation unit.
-    pub fn set_file_size(
+    pub(crate) fn set_file_size(
         &self,
         cx: RequestContext,
         id: u64,
@@ -140,7 +142,7 @@ impl Engine {
         let path = ctx.path();
         let handle = ctx.handle;
         if allocation {
-            let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+            let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
             if size >= stat.size {
                 return Ok(self.info(&stat));
             }
@@ -150,33 +152,34 @@ impl Engine {
             size,
             handle,
         };
-        self.run(cx, truncate).map_err(nt)?;
-        let stat = self.getattr(cx, &path, handle).map_err(nt)?;
+        self.run(cx, truncate).map_err(NtError::from)?;
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(self.info(&stat))
     }
 
     /// WinFsp's GetVolumeInfo: `statfs` of `/`, with the current label.
-    pub fn volume_info(&self, cx: RequestContext) -> NtResult<VolumeInfo> {
+    pub(crate) fn volume_info(&self, cx: RequestContext) -> NtResult<VolumeInfo> {
         let statfs = Operation::Statfs {
             path: "/".to_owned(),
         };
-        let statfs = reply!(self.call(cx, statfs), StatFs).map_err(nt)?;
+        let statfs = reply!(self.call(cx, statfs), StatFs).map_err(NtError::from)?;
         Ok(volume_info(&statfs, &self.label.lock()))
     }
 
     /// WinFsp's SetVolumeLabel: the label is kept by the mount, for as long as it lasts (no
     /// operation carries labels to handlers). A label of more than 32 UTF-16 units, or one that
     /// is not valid UTF-16, is `STATUS_INVALID_PARAMETER`.
-    pub fn set_volume_label(&self, cx: RequestContext, label: &[u16]) -> NtResult<VolumeInfo> {
+    pub(crate) fn set_volume_label(
+        &self,
+        cx: RequestContext,
+        label: &[u16],
+    ) -> NtResult<VolumeInfo> {
         self.writable()?;
-        let end = label
-            .iter()
-            .position(|&unit| unit == 0)
-            .unwrap_or(label.len());
-        if end > MAX_LABEL_UNITS {
-            return Err(STATUS_INVALID_PARAMETER);
+        let label = until_nul(label);
+        if label.len() > MAX_LABEL_UNITS {
+            return Err(NtError(STATUS_INVALID_PARAMETER));
         }
-        let label = String::from_utf16(&label[..end]).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        let label = String::from_utf16(label).map_err(|_| NtError(STATUS_INVALID_PARAMETER))?;
         *self.label.lock() = label;
         self.volume_info(cx)
     }

@@ -89,9 +89,9 @@ mod platform {
     use crate::errors::ONLY_ON_WINDOWS;
 
     /// A mounted volume, which cannot exist off Windows.
-    pub enum Live {}
+    pub(super) enum Live {}
 
-    pub fn mount(
+    pub(super) fn mount(
         _: &MountPoint,
         _: Arc<dyn Dispatch>,
         _: &WindowsOptions,
@@ -99,11 +99,11 @@ mod platform {
         Err(WinFspError::NotWindows)
     }
 
-    pub fn probe() -> Result<WinFspInstall, WinFspError> {
+    pub(super) fn probe() -> Result<WinFspInstall, WinFspError> {
         Err(WinFspError::NotWindows)
     }
 
-    pub fn gather_facts() -> WinFspFacts {
+    pub(super) fn gather_facts() -> WinFspFacts {
         WinFspFacts {
             not_windows: Some(ONLY_ON_WINDOWS.to_owned()),
             ..WinFspFacts::default()
@@ -139,7 +139,7 @@ mod platform {
 
     /// A WinFsp file system object and the mount state its callbacks use. Dropping it
     /// unmounts.
-    pub struct Live {
+    pub(super) struct Live {
         file_system: *mut FspFileSystem,
         shared: *mut Shared,
         api: &'static Api,
@@ -151,7 +151,7 @@ mod platform {
     // SAFETY: a shared `&Live` gives access to nothing.
     unsafe impl Sync for Live {}
 
-    pub fn mount(
+    pub(super) fn mount(
         mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
         options: &WindowsOptions,
@@ -268,7 +268,7 @@ mod platform {
         service_facts(&name)
     }
 
-    pub fn probe() -> Result<WinFspInstall, WinFspError> {
+    pub(super) fn probe() -> Result<WinFspInstall, WinFspError> {
         let version = dll_version()?;
         let api = api()?;
         Ok(WinFspInstall {
@@ -279,7 +279,7 @@ mod platform {
         })
     }
 
-    pub fn gather_facts() -> WinFspFacts {
+    pub(super) fn gather_facts() -> WinFspFacts {
         let install_dir = install_dir();
         let dll_path = install_dir
             .as_deref()

@@ -14,7 +14,7 @@ use mountkit_core::windows::{
 use mountkit_core::{Errno, FileKind, FsResult, Operation, RequestContext, Stat};
 
 use crate::context::FileContext;
-use crate::engine::{nt, windows_path, Engine, NtResult};
+use crate::engine::{windows_path, Engine, NtError, NtResult};
 
 impl Engine {
     /// The metadata and, for a directory, the emptiness that deletion checks need.
@@ -31,11 +31,11 @@ impl Engine {
     /// decides. A read-only file is `STATUS_CANNOT_DELETE` and a non-empty directory
     /// `STATUS_DIRECTORY_NOT_EMPTY`; nothing may be deleted on a read-only volume
     /// ([`Engine::writable`]). Nothing is recorded.
-    pub fn can_delete(&self, cx: RequestContext, id: u64) -> NtResult<()> {
+    pub(crate) fn can_delete(&self, cx: RequestContext, id: u64) -> NtResult<()> {
         self.writable()?;
         let ctx = self.context(id)?;
-        let (stat, empty) = self.deletion_facts(cx, &ctx).map_err(nt)?;
-        can_delete(&stat, empty).map_err(deletion_status)
+        let (stat, empty) = self.deletion_facts(cx, &ctx).map_err(NtError::from)?;
+        can_delete(&stat, empty).map_err(|errno| NtError(deletion_status(errno)))
     }
 
     /// WinFsp's SetDelete: marks the file delete pending through this handle (`delete` true),
@@ -43,18 +43,18 @@ impl Engine {
     /// false, which needs no check). Later opens of a delete-pending file fail with
     /// `STATUS_DELETE_PENDING`. A read-only volume refuses both, as it refuses every change of
     /// file information.
-    pub fn set_delete(&self, cx: RequestContext, id: u64, delete: bool) -> NtResult<()> {
+    pub(crate) fn set_delete(&self, cx: RequestContext, id: u64, delete: bool) -> NtResult<()> {
         self.writable()?;
         let ctx = self.context(id)?;
         let (stat, empty) = if delete {
-            self.deletion_facts(cx, &ctx).map_err(nt)?
+            self.deletion_facts(cx, &ctx).map_err(NtError::from)?
         } else {
             (ctx.stat.clone(), false)
         };
         let mut node = ctx.node.lock();
         node.delete
             .set_disposition(id, delete, &stat, empty)
-            .map_err(deletion_status)
+            .map_err(|errno| NtError(deletion_status(errno)))
     }
 
     /// WinFsp's Rename of the handle's file from `from` to `to`, as [`check_rename`] allows:
@@ -83,7 +83,7 @@ impl Engine {
     /// ([`Engine::normalized_name`]: `file::$DATA`, for one, differs in length), and a handler
     /// that compares names exactly would not find it. Open handles of the file, and of
     /// anything below a renamed directory, follow it.
-    pub fn rename(
+    pub(crate) fn rename(
         &self,
         cx: RequestContext,
         id: u64,
@@ -95,11 +95,11 @@ impl Engine {
         let from = ctx.path();
         let to = windows_path(to)?;
         let leaf = to.rsplit('/').next().unwrap_or_default();
-        validate_component(leaf).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
+        validate_component(leaf).map_err(|_| NtError(STATUS_OBJECT_NAME_INVALID))?;
         if from == to {
             return Ok(());
         }
-        let found = self.find(cx, &to, None).map_err(nt)?;
+        let found = self.find(cx, &to, None).map_err(NtError::from)?;
         let to_existing = found.stat.map(|stat| stat.kind);
         let same_name =
             self.options.case_insensitive && self.nodes.key(&from) == self.nodes.key(&to);
@@ -116,7 +116,7 @@ impl Engine {
             to_is_open,
             same_name,
         )
-        .map_err(nt)?;
+        .map_err(NtError::from)?;
         let rename = |mode| {
             let operation = Operation::Rename {
                 from: from.clone(),
@@ -130,7 +130,7 @@ impl Engine {
             Err(Errno::ENOENT) => Ok(false),
             Err(errno) => Err(errno),
         };
-        rename_falling_back(mode, rename, destination_exists).map_err(nt)?;
+        rename_falling_back(mode, rename, destination_exists).map_err(NtError::from)?;
         self.nodes.rename(&from, &to);
         Ok(())
     }

@@ -19,11 +19,11 @@ use mountkit_core::windows::{
 };
 use mountkit_core::{Errno, FileKind, FsResult, OpenFlags, Operation, RequestContext, Stat};
 
-use crate::engine::{nt, reply, windows_path, Admission, Engine, NtResult, OpenedFile};
+use crate::engine::{reply, windows_path, Admission, Engine, NtError, NtResult, OpenedFile};
 use crate::fsctl::FileInfo;
 
 /// `FspCleanupDelete`: the Cleanup flag that tells the file system to delete the file.
-pub const CLEANUP_DELETE: u32 = 0x01;
+pub(crate) const CLEANUP_DELETE: u32 = 0x01;
 
 /// The options part of a `CreateOptions` argument; the disposition is the high 8 bits.
 const OPTIONS_MASK: u32 = 0x00FF_FFFF;
@@ -56,7 +56,7 @@ impl Engine {
     ///   are not stored (no operation carries them).
     /// - `hint` is the request's identifier, used to reuse the lookup WinFsp just made.
     #[allow(clippy::too_many_arguments)]
-    pub fn create(
+    pub(crate) fn create(
         self: &Arc<Self>,
         cx: RequestContext,
         name: &[u16],
@@ -67,8 +67,8 @@ impl Engine {
     ) -> NtResult<OpenedFile> {
         let asked = windows_path(name)?;
         let leaf = asked.rsplit('/').next().unwrap_or_default();
-        validate_component(leaf).map_err(|_| STATUS_OBJECT_NAME_INVALID)?;
-        let found = self.find(cx, &asked, hint).map_err(nt)?;
+        validate_component(leaf).map_err(|_| NtError(STATUS_OBJECT_NAME_INVALID))?;
+        let found = self.find(cx, &asked, hint).map_err(NtError::from)?;
         let intent = self.intent(create_options, granted_access, found.stat.as_ref())?;
         let path = found.path;
         let (id, info) = match (intent.action, found.stat) {
@@ -98,7 +98,7 @@ impl Engine {
     /// delete-pending file is `STATUS_DELETE_PENDING`, ...). On a read-only volume, an open
     /// that would change it is `STATUS_MEDIA_WRITE_PROTECTED`, and any other asks the handler
     /// for read access only ([`CreateIntent::on_read_only_volume`]).
-    pub fn open(
+    pub(crate) fn open(
         self: &Arc<Self>,
         cx: RequestContext,
         name: &[u16],
@@ -107,8 +107,8 @@ impl Engine {
         hint: Option<u64>,
     ) -> NtResult<OpenedFile> {
         let asked = windows_path(name)?;
-        let found = self.find(cx, &asked, hint).map_err(nt)?;
-        let stat = found.stat.ok_or(nt(Errno::ENOENT))?;
+        let found = self.find(cx, &asked, hint).map_err(NtError::from)?;
+        let stat = found.stat.ok_or(NtError::from(Errno::ENOENT))?;
         let intent = self.intent(create_options, granted_access, Some(&stat))?;
         let (id, info) = self.open_existing(cx, found.path.clone(), stat, &intent, false)?;
         Ok(OpenedFile {
@@ -134,9 +134,9 @@ impl Engine {
             granted_access,
             existing.map(|stat| stat.kind),
         )
-        .map_err(nt)?;
+        .map_err(NtError::from)?;
         if self.options.read_only {
-            return intent.on_read_only_volume().map_err(nt);
+            return intent.on_read_only_volume().map_err(NtError::from);
         }
         Ok(intent)
     }
@@ -153,7 +153,10 @@ impl Engine {
         let flags = without_truncate(intent.flags);
         let needs_handle = intent.data_access || truncate || (intent.delete_on_close && directory);
         let opened = if needs_handle {
-            Some(self.open_handle(cx, &path, directory, flags).map_err(nt)?)
+            Some(
+                self.open_handle(cx, &path, directory, flags)
+                    .map_err(NtError::from)?,
+            )
         } else {
             None
         };
@@ -170,7 +173,7 @@ impl Engine {
                     };
                     self.release_handle(cx, path, handle, kind, flags, false);
                 }
-                return Err(nt(errno));
+                return Err(NtError::from(errno));
             }
         };
         self.admit(
@@ -232,7 +235,7 @@ impl Engine {
             mode,
             flags: intent.flags,
         };
-        let opened = reply!(self.call(cx, operation), Opened).map_err(nt)?;
+        let opened = reply!(self.call(cx, operation), Opened).map_err(NtError::from)?;
         // A create that answered with the new file's stat spares a getattr.
         let stat = match opened.stat.clone() {
             Some(stat) => stat,
@@ -247,7 +250,7 @@ impl Engine {
                         intent.flags,
                         false,
                     );
-                    return Err(nt(errno));
+                    return Err(NtError::from(errno));
                 }
             },
         };
@@ -274,11 +277,11 @@ impl Engine {
             path: path.clone(),
             mode: DIRECTORY_MODE,
         };
-        self.run(cx, mkdir).map_err(nt)?;
+        self.run(cx, mkdir).map_err(NtError::from)?;
         let opened = if intent.data_access {
             Some(
                 self.open_handle(cx, &path, true, intent.flags)
-                    .map_err(nt)?,
+                    .map_err(NtError::from)?,
             )
         } else {
             None
@@ -291,7 +294,7 @@ impl Engine {
                     let kind = FileKind::Directory;
                     self.release_handle(cx, path, handle, kind, intent.flags, false);
                 }
-                return Err(nt(errno));
+                return Err(NtError::from(errno));
             }
         };
         self.admit(
@@ -312,7 +315,7 @@ impl Engine {
     /// replacing the current ones when `replace` is set (0 counts as `FILE_ATTRIBUTE_NORMAL`),
     /// adding to them otherwise. Of the attributes only read-only can be stored: it becomes the
     /// file's write permission ([`apply_attributes`]).
-    pub fn overwrite(
+    pub(crate) fn overwrite(
         &self,
         cx: RequestContext,
         id: u64,
@@ -327,8 +330,8 @@ impl Engine {
             size: 0,
             handle: ctx.handle,
         };
-        self.run(cx, truncate).map_err(nt)?;
-        let stat = self.getattr(cx, &path, ctx.handle).map_err(nt)?;
+        self.run(cx, truncate).map_err(NtError::from)?;
+        let stat = self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?;
         let wanted = match (replace, file_attributes) {
             (true, 0) => FILE_ATTRIBUTE_NORMAL,
             (true, attributes) => attributes,
@@ -343,8 +346,8 @@ impl Engine {
                         mode,
                     },
                 )
-                .map_err(nt)?;
-                self.getattr(cx, &path, ctx.handle).map_err(nt)?
+                .map_err(NtError::from)?;
+                self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?
             }
             None => stat,
         };
@@ -361,7 +364,7 @@ impl Engine {
     /// cannot fail: a removal the handler refuses is logged and the file stays. Cleanup's
     /// other flags (archive bit, allocation size, times to update) are not acted on: handlers
     /// keep their own times.
-    pub fn cleanup(self: &Arc<Self>, cx: RequestContext, id: u64, flags: u32) {
+    pub(crate) fn cleanup(self: &Arc<Self>, cx: RequestContext, id: u64, flags: u32) {
         let Some(ctx) = self.contexts.get(id) else {
             return;
         };
@@ -394,7 +397,7 @@ impl Engine {
     /// WinFsp's Close: the open is over. Its context is forgotten and its handle given back
     /// without waiting: `flush` then `release` for a file (`release` alone when a backing file
     /// holds its bytes), `releasedir` for a directory.
-    pub fn close(self: &Arc<Self>, cx: RequestContext, id: u64) {
+    pub(crate) fn close(self: &Arc<Self>, cx: RequestContext, id: u64) {
         let Some(ctx) = self.contexts.remove(id) else {
             return;
         };
@@ -410,7 +413,7 @@ impl Engine {
 
     /// Whether directory `path` has entries besides `.` and `..`, read through `handle` or,
     /// without one, through a handle opened and released for the purpose.
-    pub fn directory_is_empty(
+    pub(crate) fn directory_is_empty(
         &self,
         cx: RequestContext,
         path: &str,

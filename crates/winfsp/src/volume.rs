@@ -8,9 +8,9 @@ use mountkit_core::windows::{DriveType, InvalidOption, MountPoint, WindowsOption
 use crate::fsctl::{volume_flags as flag, VolumeParams};
 
 /// The WinFsp control device of a local disk volume (`FSP_FSCTL_DISK_DEVICE_NAME`).
-pub const DISK_DEVICE: &str = "WinFsp.Disk";
+pub(crate) const DISK_DEVICE: &str = "WinFsp.Disk";
 /// The WinFsp control device of a network volume (`FSP_FSCTL_NET_DEVICE_NAME`).
-pub const NET_DEVICE: &str = "WinFsp.Net";
+pub(crate) const NET_DEVICE: &str = "WinFsp.Net";
 
 /// WinFsp's bounds on the IRP timeout, in milliseconds (`FspFsctlIrpTimeoutMinimum` and
 /// `FspFsctlIrpTimeoutMaximum`).
@@ -18,22 +18,22 @@ const IRP_TIMEOUT_MS: (u64, u64) = (60_000, 600_000);
 
 /// The longest chain of handler calls that one WinFsp request waits for: creating a directory
 /// (WinFsp's lookups of the name and of its parent, then `mkdir`, `opendir` and `getattr`).
-pub const LONGEST_CHAIN: u32 = 5;
+pub(crate) const LONGEST_CHAIN: u32 = 5;
 
 /// How much longer than the request timeout a dispatcher thread waits for a handler's answer
 /// before it gives up with `ETIMEDOUT`, so that the dispatcher behind the mount, which answers
 /// by the request timeout, normally answers first.
-pub const CALL_SLACK: Duration = Duration::from_secs(5);
+pub(crate) const CALL_SLACK: Duration = Duration::from_secs(5);
 
 /// How long a dispatcher thread waits for one handler answer: `request_timeout` plus
 /// [`CALL_SLACK`].
-pub fn call_timeout(request_timeout: Duration) -> Duration {
+pub(crate) fn call_timeout(request_timeout: Duration) -> Duration {
     request_timeout.saturating_add(CALL_SLACK)
 }
 
 /// Everything `FspFileSystemCreate` and `FspFileSystemSetMountPoint` need.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VolumeSetup {
+pub(crate) struct VolumeSetup {
     /// [`DISK_DEVICE`] or [`NET_DEVICE`].
     pub device: &'static str,
     /// The volume parameters.
@@ -48,7 +48,7 @@ pub struct VolumeSetup {
 /// while every dispatcher thread waits on handlers, each for at most such a chain, so the driver
 /// does not fail it meanwhile (unless the request timeout is above about 113 seconds). Once
 /// fetched, a request is never timed out by the driver (see `gate`).
-pub fn irp_timeout(request_timeout: Duration) -> Duration {
+pub(crate) fn irp_timeout(request_timeout: Duration) -> Duration {
     let wanted = call_timeout(request_timeout)
         .saturating_mul(LONGEST_CHAIN)
         .saturating_add(Duration::from_secs(10));
@@ -71,7 +71,7 @@ pub fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
 ///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
 /// - A network drive gets the UNC prefix `\mountkit\<letter>`.
-pub fn volume_setup(
+pub(crate) fn volume_setup(
     mount_point: &MountPoint,
     options: &WindowsOptions,
     now: u64,

@@ -26,9 +26,15 @@ use super::ntstatus::{errno_to_ntstatus, STATUS_CANNOT_DELETE};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PendingDelete {
     /// The handle set `FileDispositionInformation` with `DeleteFile = TRUE`.
-    Disposition { handle: u64 },
+    Disposition {
+        /// The handle that marked the file.
+        handle: u64,
+    },
     /// The handle was opened with `FILE_DELETE_ON_CLOSE` and has been cleaned up.
-    DeleteOnClose { handle: u64 },
+    DeleteOnClose {
+        /// The handle that marked the file.
+        handle: u64,
+    },
 }
 
 /// What a backend does when a handle is cleaned up.

@@ -7,7 +7,8 @@
 //! decides *what a Windows request means* lives here, free of Windows APIs, so it compiles and
 //! is tested on every platform:
 //!
-//! - [`ntstatus`]: NTSTATUS codes, and `Errno` ↔ NTSTATUS translation.
+//! - [`ntstatus`]: NTSTATUS codes, `Errno` ↔ NTSTATUS translation, and the `NtError` results
+//!   the backends' callback logic returns.
 //! - [`create`]: create dispositions, options and access masks → open, create or mkdir.
 //! - [`delete`]: delete-pending state, deletion at the last cleanup.
 //! - [`rename`]: what a rename may replace, and the fallback for handlers that cannot refuse
@@ -19,6 +20,8 @@
 //! - [`names`]: UTF-16 ↔ mountkit paths, name validity, named streams, case folding.
 //! - [`lookup`]: finding the stored spelling of a name on a case-insensitive volume.
 //! - [`options`]: mount point, label, drive type and sizes shared by both backends.
+//! - [`security`]: the one security descriptor both backends report, and how it is copied out.
+//! - [`wide`]: UTF-16 text in and out, NUL-terminated or counted.
 
 pub mod attributes;
 pub mod create;
@@ -30,6 +33,8 @@ pub mod names;
 pub mod ntstatus;
 pub mod options;
 pub mod rename;
+pub mod security;
+pub mod wide;
 pub mod wildcard;
 
 pub use attributes::{apply_attributes, attributes_from_stat};
@@ -48,8 +53,10 @@ pub use names::{
     validate_component,
 };
 pub use ntstatus::{
-    describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno,
+    describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno, status_of,
+    NtError, NtResult,
 };
 pub use options::{DriveType, InvalidOption, MountPoint, WindowsOptions};
 pub use rename::{check_rename, rename_falling_back};
+pub use wide::{text_until_nul, to_wide_nul, until_nul};
 pub use wildcard::{dos_name_matches, DosExpression};

@@ -309,6 +309,29 @@ pub fn describe_ntstatus(status: i32) -> String {
     }
 }
 
+/// A failed Windows request: the NTSTATUS a backend answers with. A handler's [`Errno`]
+/// converts with [`errno_to_ntstatus`], so `?` on an [`FsResult`](crate::FsResult) gives the
+/// status Windows expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NtError(pub i32);
+
+impl From<Errno> for NtError {
+    fn from(errno: Errno) -> NtError {
+        NtError(errno_to_ntstatus(errno))
+    }
+}
+
+/// The result of a Windows request that can fail with an NTSTATUS.
+pub type NtResult<T> = Result<T, NtError>;
+
+/// The NTSTATUS a callback returns for `result`: `STATUS_SUCCESS`, or the failure's.
+pub fn status_of(result: NtResult<()>) -> i32 {
+    match result {
+        Ok(()) => STATUS_SUCCESS,
+        Err(NtError(status)) => status,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,5 +560,21 @@ mod tests {
             );
             assert!(describe_ntstatus(row.status).starts_with(row.name));
         }
+    }
+
+    #[test]
+    fn handler_errors_become_the_status_windows_expects() {
+        let failed: NtResult<()> = (|| Ok(Err(Errno::ENOENT)?))();
+        assert_eq!(failed, Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND)));
+        assert_eq!(NtError::from(Errno::EACCES), NtError(STATUS_ACCESS_DENIED));
+    }
+
+    #[test]
+    fn results_become_the_status_a_callback_returns() {
+        assert_eq!(status_of(Ok(())), STATUS_SUCCESS);
+        assert_eq!(
+            status_of(Err(NtError(STATUS_ACCESS_DENIED))),
+            STATUS_ACCESS_DENIED
+        );
     }
 }

@@ -109,13 +109,16 @@ pub struct WindowsOptions {
     pub volume_label: String,
     /// Reported as the file system's name (`NTFS`, `FAT32`...); some programs check it.
     pub file_system_name: String,
+    /// Refuse every change (`STATUS_MEDIA_WRITE_PROTECTED`); opens only read.
     pub read_only: bool,
     /// Windows programs expect names to match without regard to case. A name the handler
     /// does not find as spelled is looked for in its directory's listing without regard to
     /// case ([`look_up`](super::look_up)), so handlers that compare names exactly are given
     /// the stored spelling of names that exist; listings, patterns and rename checks fold case.
     pub case_insensitive: bool,
+    /// What kind of drive Windows shows.
     pub drive_type: DriveType,
+    /// Bytes per sector, as reported to Windows.
     pub sector_size: u16,
     /// Bytes per allocation unit: a multiple of `sector_size`.
     pub allocation_unit_size: u32,

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 
 /// How the fake answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Answering {
+pub(super) enum Answering {
     /// On the thread that dispatched the request.
     Inline,
     /// From a new thread, after a pause.
@@ -46,7 +46,7 @@ struct State {
 }
 
 /// The fake filesystem.
-pub struct FakeFs {
+pub(super) struct FakeFs {
     state: Mutex<State>,
 }
 
@@ -63,7 +63,7 @@ fn name(path: &str) -> &str {
 
 impl FakeFs {
     /// An empty root directory.
-    pub fn new() -> Arc<FakeFs> {
+    pub(super) fn new() -> Arc<FakeFs> {
         let fs = FakeFs {
             state: Mutex::new(State {
                 nodes: BTreeMap::new(),
@@ -100,22 +100,22 @@ impl FakeFs {
     }
 
     /// Adds a file with `data`.
-    pub fn file(&self, path: &str, data: &[u8]) {
+    pub(super) fn file(&self, path: &str, data: &[u8]) {
         self.insert(path, FileKind::File, data);
     }
 
     /// Adds a directory.
-    pub fn dir(&self, path: &str) {
+    pub(super) fn dir(&self, path: &str) {
         self.insert(path, FileKind::Directory, b"");
     }
 
     /// Changes the stat of `path`.
-    pub fn edit(&self, path: &str, change: impl FnOnce(&mut Stat)) {
+    pub(super) fn edit(&self, path: &str, change: impl FnOnce(&mut Stat)) {
         change(&mut self.state.lock().nodes.get_mut(path).unwrap().stat);
     }
 
     /// The content of `path`, if it exists.
-    pub fn data(&self, path: &str) -> Option<Vec<u8>> {
+    pub(super) fn data(&self, path: &str) -> Option<Vec<u8>> {
         self.state
             .lock()
             .nodes
@@ -124,7 +124,7 @@ impl FakeFs {
     }
 
     /// The stat of `path`, if it exists.
-    pub fn stat(&self, path: &str) -> Option<Stat> {
+    pub(super) fn stat(&self, path: &str) -> Option<Stat> {
         self.state
             .lock()
             .nodes
@@ -133,47 +133,47 @@ impl FakeFs {
     }
 
     /// Whether `path` exists.
-    pub fn exists(&self, path: &str) -> bool {
+    pub(super) fn exists(&self, path: &str) -> bool {
         self.state.lock().nodes.contains_key(path)
     }
 
     /// Makes every later operation named `op` fail with `errno`.
-    pub fn fail(&self, op: &'static str, errno: Errno) {
+    pub(super) fn fail(&self, op: &'static str, errno: Errno) {
         self.state.lock().failures.insert(op, errno);
     }
 
     /// Whether `readdir` includes each entry's metadata.
-    pub fn list_stats(&self, on: bool) {
+    pub(super) fn list_stats(&self, on: bool) {
         self.state.lock().list_stats = on;
     }
 
     /// Whether `create` answers with the new file's stat along with its handle.
-    pub fn create_stats(&self, on: bool) {
+    pub(super) fn create_stats(&self, on: bool) {
         self.state.lock().create_stats = on;
     }
 
     /// Whether a no-replace rename of a directory is answered `EINVAL`.
-    pub fn no_replace_files_only(&self, on: bool) {
+    pub(super) fn no_replace_files_only(&self, on: bool) {
         self.state.lock().no_replace_files_only = on;
     }
 
     /// How later requests are answered.
-    pub fn answering(&self, answering: Answering) {
+    pub(super) fn answering(&self, answering: Answering) {
         self.state.lock().answering = answering;
     }
 
     /// The names of the operations received so far, and forgets them.
-    pub fn take_log(&self) -> Vec<Operation> {
+    pub(super) fn take_log(&self) -> Vec<Operation> {
         std::mem::take(&mut self.state.lock().log)
     }
 
     /// The operation names received so far, and forgets them.
-    pub fn take_names(&self) -> Vec<&'static str> {
+    pub(super) fn take_names(&self) -> Vec<&'static str> {
         self.take_log().iter().map(Operation::name).collect()
     }
 
     /// How many handles are open.
-    pub fn open_handles(&self) -> usize {
+    pub(super) fn open_handles(&self) -> usize {
         self.state.lock().handles.len()
     }
 

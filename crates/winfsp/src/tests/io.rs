@@ -1,18 +1,15 @@
-//! Read, Write, Flush, file information and the waiting machinery.
+//! Read, Write and Flush, and how the dispatcher threads wait.
 
 use std::fs::File;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use mountkit_core::windows::attributes::{
-    FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, INVALID_FILE_ATTRIBUTES,
-};
 use mountkit_core::windows::create::{GENERIC_READ, GENERIC_WRITE};
-use mountkit_core::windows::filetime_from_system_time;
 use mountkit_core::windows::ntstatus::{
-    STATUS_END_OF_FILE, STATUS_FILE_IS_A_DIRECTORY, STATUS_IO_DEVICE_ERROR, STATUS_IO_TIMEOUT,
+    NtError, STATUS_END_OF_FILE, STATUS_FILE_IS_A_DIRECTORY, STATUS_IO_DEVICE_ERROR,
+    STATUS_IO_TIMEOUT,
 };
-use mountkit_core::{Backing, Errno, Opened, Operation, SetTime};
+use mountkit_core::{Backing, Errno, Opened, Operation};
 
 use super::fake::Answering;
 use super::{cx, Harness, READ_WRITE};
@@ -25,9 +22,9 @@ fn reads_never_return_more_than_asked() {
     let id = h.open("/f", GENERIC_READ).unwrap();
     assert_eq!(&h.read(id, 2, 3).unwrap()[..], b"234");
     assert_eq!(&h.read(id, 8, 10).unwrap()[..], b"89");
-    assert_eq!(h.read(id, 10, 4), Err(STATUS_END_OF_FILE));
+    assert_eq!(h.read(id, 10, 4), Err(NtError(STATUS_END_OF_FILE)));
     h.fs.fail("read", Errno::EIO);
-    assert_eq!(h.read(id, 0, 4), Err(STATUS_IO_DEVICE_ERROR));
+    assert_eq!(h.read(id, 0, 4), Err(NtError(STATUS_IO_DEVICE_ERROR)));
 }
 
 #[test]
@@ -35,10 +32,10 @@ fn directories_cannot_be_read_or_written() {
     let mut h = Harness::new();
     h.fs.dir("/d");
     let id = h.open("/d", GENERIC_READ).unwrap();
-    assert_eq!(h.read(id, 0, 1), Err(STATUS_FILE_IS_A_DIRECTORY));
+    assert_eq!(h.read(id, 0, 1), Err(NtError(STATUS_FILE_IS_A_DIRECTORY)));
     assert_eq!(
         h.write(id, b"x", 0, false, false),
-        Err(STATUS_FILE_IS_A_DIRECTORY)
+        Err(NtError(STATUS_FILE_IS_A_DIRECTORY))
     );
 }
 
@@ -111,7 +108,10 @@ fn handlers_that_overstate_a_write_fail_it() {
     engine.write(cx(), id, "hi".into(), 0, false, false, move |r| {
         sender.send(r).unwrap()
     });
-    assert_eq!(receiver.recv().unwrap(), Err(STATUS_IO_DEVICE_ERROR));
+    assert_eq!(
+        receiver.recv().unwrap(),
+        Err(NtError(STATUS_IO_DEVICE_ERROR))
+    );
 }
 
 /// Registers a context for `path` directly, as a successful open would.
@@ -173,7 +173,7 @@ fn backing_files_serve_bytes_without_handlers() {
     assert_eq!(&buffer[..7], b"hello!!");
     assert_eq!(
         h.engine.read_backing(id, 7, &mut buffer),
-        Some(Err(STATUS_END_OF_FILE))
+        Some(Err(NtError(STATUS_END_OF_FILE)))
     );
     assert_eq!(
         h.engine.flush(cx(), Some(id)).unwrap().unwrap().file_size,
@@ -212,81 +212,6 @@ fn flush_syncs_through_the_handle() {
 }
 
 #[test]
-fn basic_info_sets_read_only_and_times() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"");
-    let id = h.open("/f", GENERIC_WRITE).unwrap();
-    h.fs.take_log();
-    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-    let filetime = filetime_from_system_time(when);
-    let info = h
-        .engine
-        .set_basic_info(cx(), id, FILE_ATTRIBUTE_READONLY, 0, filetime)
-        .unwrap();
-    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_READONLY);
-    assert_eq!(info.last_write_time, filetime);
-    let log = h.fs.take_log();
-    assert!(
-        matches!(&log[1], Operation::Chmod { mode: 0o444, .. }),
-        "{log:?}"
-    );
-    assert!(
-        matches!(&log[2], Operation::Utimens { atime: None, mtime: Some(SetTime::At(t)), .. } if *t == when),
-        "{log:?}"
-    );
-    // Nothing to change asks nothing but the current metadata.
-    h.engine
-        .set_basic_info(cx(), id, INVALID_FILE_ATTRIBUTES, 0, 0)
-        .unwrap();
-    assert_eq!(h.fs.take_names(), ["getattr"]);
-    // Hidden cannot be stored; the answer tells the truth.
-    let info = h
-        .engine
-        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, 0, 0)
-        .unwrap();
-    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
-    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
-}
-
-#[test]
-fn normal_attributes_clear_read_only() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"");
-    h.fs.edit("/f", |stat| stat.mode = 0o444);
-    let id = h.open("/f", GENERIC_WRITE).unwrap();
-    // WinFsp's driver passes a caller's FILE_ATTRIBUTE_NORMAL on as 0.
-    let info = h.engine.set_basic_info(cx(), id, 0, 0, 0).unwrap();
-    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
-    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
-}
-
-#[test]
-fn file_sizes_and_allocation_sizes() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"0123456789");
-    let id = h.open("/f", GENERIC_WRITE).unwrap();
-    assert_eq!(
-        h.engine
-            .set_file_size(cx(), id, 20, false)
-            .unwrap()
-            .file_size,
-        20
-    );
-    assert_eq!(h.fs.data("/f").unwrap().len(), 20);
-    h.fs.take_log();
-    let info = h.engine.set_file_size(cx(), id, 8192, true).unwrap();
-    assert_eq!((info.file_size, info.allocation_size), (20, 4096));
-    assert_eq!(
-        h.fs.take_names(),
-        ["getattr"],
-        "a larger allocation reserves nothing"
-    );
-    let info = h.engine.set_file_size(cx(), id, 4, true).unwrap();
-    assert_eq!(info.file_size, 4, "a smaller allocation cuts the file");
-    assert_eq!(h.fs.data("/f").unwrap(), b"0123");
-}
-
-#[test]
 fn dispatcher_threads_wait_for_answers_from_other_threads() {
     let mut h = Harness::new();
     h.fs.file("/f", b"abc");
@@ -305,7 +230,7 @@ fn unanswered_calls_time_out() {
     h.fs.answering(Answering::Never);
     let started = Instant::now();
     let id = insert_context(&engine, "/f", None, None);
-    assert_eq!(engine.file_info(cx(), id), Err(STATUS_IO_TIMEOUT));
+    assert_eq!(engine.file_info(cx(), id), Err(NtError(STATUS_IO_TIMEOUT)));
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
@@ -322,7 +247,9 @@ fn shutting_down_releases_waiting_threads() {
     h.engine.shut_down();
     assert_eq!(
         waiter.join().unwrap(),
-        Err(mountkit_core::windows::ntstatus::STATUS_DEVICE_NOT_READY)
+        Err(NtError(
+            mountkit_core::windows::ntstatus::STATUS_DEVICE_NOT_READY
+        ))
     );
     assert!(started.elapsed() < Duration::from_secs(2));
     let (sender, receiver) = std::sync::mpsc::channel();

@@ -1,11 +1,11 @@
 //! The engine driven the way WinFsp drives it, against a fake filesystem.
 
+mod dir;
 mod fake;
-mod handles;
 mod io;
-mod listing;
+mod metadata;
 mod namespace;
-mod read_only;
+mod open;
 mod volume;
 
 use std::sync::mpsc;
@@ -20,7 +20,7 @@ use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_NOT_FOUND;
 use mountkit_core::{Bytes, RequestContext};
 
 use crate::dir::DirPage;
-use crate::engine::{Engine, EngineOptions, NtResult, OpenedFile};
+use crate::engine::{Engine, EngineOptions, NtError, NtResult, OpenedFile};
 use crate::fsctl::FileInfo;
 use crate::open::CLEANUP_DELETE;
 use fake::FakeFs;
@@ -118,12 +118,12 @@ impl Harness {
         }
         let found = match self.engine.security_by_name(cx(), &name, hint) {
             Ok(_) => true,
-            Err(STATUS_OBJECT_NAME_NOT_FOUND) => false,
+            Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND)) => false,
             Err(status) => return Err(status),
         };
         if !found {
             if matches!(disposition, FILE_OPEN | FILE_OVERWRITE) {
-                return Err(STATUS_OBJECT_NAME_NOT_FOUND);
+                return Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND));
             }
             return self
                 .engine

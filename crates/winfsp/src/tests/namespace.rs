@@ -1,14 +1,77 @@
-//! Rename.
+//! CanDelete, SetDelete and Rename.
 
 use mountkit_core::windows::create::{DELETE, FILE_CREATE, FILE_OPEN, GENERIC_READ, GENERIC_WRITE};
 use mountkit_core::windows::ntstatus::{
-    STATUS_ACCESS_DENIED, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID,
+    NtError, STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DELETE_PENDING,
+    STATUS_DIRECTORY_NOT_EMPTY, STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID,
 };
 use mountkit_core::{Operation, RenameMode};
 
 use super::{cx, wide, Harness};
 
-fn rename(h: &Harness, id: u64, to: &str, replace: bool) -> Result<(), i32> {
+#[test]
+fn set_delete_marks_the_file_for_every_handle() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    let a = h.open("/f", GENERIC_READ | DELETE).unwrap();
+    let b = h.open("/f", GENERIC_READ).unwrap();
+    h.engine.set_delete(cx(), a, true).unwrap();
+    assert_eq!(
+        h.open("/f", GENERIC_READ),
+        Err(NtError(STATUS_DELETE_PENDING))
+    );
+    h.close(a, false);
+    assert!(h.fs.exists("/f"), "another handle is open");
+    h.close(b, true);
+    assert!(!h.fs.exists("/f"));
+}
+
+#[test]
+fn clearing_the_mark_cancels_the_deletion() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    let id = h.open("/f", DELETE).unwrap();
+    h.engine.set_delete(cx(), id, true).unwrap();
+    h.engine.set_delete(cx(), id, false).unwrap();
+    let again = h.open("/f", GENERIC_READ).unwrap();
+    h.close(again, false);
+    h.close(id, false);
+    assert!(h.fs.exists("/f"));
+}
+
+#[test]
+fn deletion_checks_match_can_delete() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.file("/d/x", b"");
+    let id = h.open("/d", GENERIC_READ | DELETE).unwrap();
+    assert_eq!(
+        h.engine.can_delete(cx(), id),
+        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
+    );
+    assert_eq!(
+        h.engine.set_delete(cx(), id, true),
+        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
+    );
+    h.fs.file("/ro", b"");
+    h.fs.edit("/ro", |stat| stat.mode = 0o444);
+    let ro = h.open("/ro", DELETE).unwrap();
+    assert_eq!(
+        h.engine.can_delete(cx(), ro),
+        Err(NtError(STATUS_CANNOT_DELETE))
+    );
+    assert_eq!(
+        h.engine.set_delete(cx(), ro, true),
+        Err(NtError(STATUS_CANNOT_DELETE))
+    );
+    h.fs.file("/ok", b"");
+    let ok = h.open("/ok", DELETE).unwrap();
+    assert_eq!(h.engine.can_delete(cx(), ok), Ok(()));
+    h.close(ok, false);
+    assert!(h.fs.exists("/ok"), "CanDelete records nothing");
+}
+
+fn rename(h: &Harness, id: u64, to: &str, replace: bool) -> Result<(), NtError> {
     h.engine.rename(cx(), id, &wide(to), replace)
 }
 
@@ -53,7 +116,7 @@ fn an_existing_destination_needs_replace() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/b", false),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
     assert_eq!(last_rename(&h), None, "the handler was not asked");
     rename(&h, id, "/b", true).unwrap();
@@ -69,8 +132,14 @@ fn open_or_directory_destinations_are_not_replaced() {
     h.fs.dir("/dir");
     let id = h.open("/a", DELETE).unwrap();
     let holder = h.open("/open", GENERIC_READ).unwrap();
-    assert_eq!(rename(&h, id, "/open", true), Err(STATUS_ACCESS_DENIED));
-    assert_eq!(rename(&h, id, "/dir", true), Err(STATUS_ACCESS_DENIED));
+    assert_eq!(
+        rename(&h, id, "/open", true),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
+    assert_eq!(
+        rename(&h, id, "/dir", true),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
     h.close(holder, false);
     rename(&h, id, "/open", true).unwrap();
 }
@@ -103,11 +172,11 @@ fn invalid_destinations_are_refused() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/nul", false),
-        Err(STATUS_OBJECT_NAME_INVALID)
+        Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
     assert_eq!(
         rename(&h, id, "/x:y", false),
-        Err(STATUS_OBJECT_NAME_INVALID)
+        Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
 }
 
@@ -140,7 +209,7 @@ fn a_case_sensitive_volume_sees_two_names() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/A", false),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
 }
 
@@ -231,7 +300,7 @@ fn a_destination_in_another_case_is_the_existing_file() {
     let id = h.open("/a", DELETE).unwrap();
     assert_eq!(
         rename(&h, id, "/B", false),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
     rename(&h, id, "/B", true).unwrap();
     assert_eq!(
@@ -258,7 +327,7 @@ fn a_directory_the_handler_cannot_move_without_replacing_is_moved_once_checked()
     assert_eq!(h.engine.context(id).unwrap().path(), "/dst/moved");
     assert_eq!(
         rename(&h, id, "/src", false),
-        Err(STATUS_OBJECT_NAME_COLLISION),
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION)),
         "an existing destination is still refused"
     );
 }

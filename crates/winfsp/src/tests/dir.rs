@@ -3,7 +3,7 @@
 use mountkit_core::windows::attributes::FILE_ATTRIBUTE_DIRECTORY;
 use mountkit_core::windows::create::{FILE_READ_ATTRIBUTES, GENERIC_READ};
 use mountkit_core::windows::ntstatus::{
-    STATUS_INVALID_HANDLE, STATUS_NOT_A_DIRECTORY, STATUS_OBJECT_NAME_NOT_FOUND,
+    NtError, STATUS_INVALID_HANDLE, STATUS_NOT_A_DIRECTORY, STATUS_OBJECT_NAME_NOT_FOUND,
 };
 
 use super::{cx, page_names, wide, Harness};
@@ -143,12 +143,12 @@ fn only_directories_are_listed() {
     let file = h.open("/d/b.txt", GENERIC_READ).unwrap();
     assert_eq!(
         h.read_dir(file, None, None, 1 << 16),
-        Err(STATUS_NOT_A_DIRECTORY)
+        Err(NtError(STATUS_NOT_A_DIRECTORY))
     );
     let attributes_only = h.open("/d", FILE_READ_ATTRIBUTES).unwrap();
     assert_eq!(
         h.read_dir(attributes_only, None, None, 1 << 16),
-        Err(STATUS_INVALID_HANDLE)
+        Err(NtError(STATUS_INVALID_HANDLE))
     );
 }
 
@@ -169,7 +169,7 @@ fn dir_info_by_name_looks_up_one_child() {
     for missing in ["zz", "B.TXT", "a:b"] {
         assert_eq!(
             h.engine.dir_info_by_name(cx(), id, &wide(missing)),
-            Err(STATUS_OBJECT_NAME_NOT_FOUND),
+            Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND)),
             "{missing}"
         );
     }
@@ -194,7 +194,7 @@ fn dir_info_by_name_finds_the_stored_spelling_of_an_upper_cased_name() {
     );
     assert_eq!(
         h.engine.dir_info_by_name(cx(), id, &wide("ZZ")),
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+        Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND))
     );
     // A file created after the handle's last listing is found too.
     h.fs.file("/d/Fresh.md", b"");

@@ -1,4 +1,4 @@
-//! Create, Open, Overwrite, Cleanup, Close and deletion.
+//! Create, Open, Overwrite, Cleanup and Close: a handle's life, deletion at cleanup included.
 
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use mountkit_core::windows::create::{
@@ -7,7 +7,7 @@ use mountkit_core::windows::create::{
     GENERIC_READ, GENERIC_WRITE, SYNCHRONIZE,
 };
 use mountkit_core::windows::ntstatus::{
-    STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DELETE_PENDING, STATUS_DIRECTORY_NOT_EMPTY,
+    NtError, STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE, STATUS_DIRECTORY_NOT_EMPTY,
     STATUS_FILE_IS_A_DIRECTORY, STATUS_INVALID_HANDLE, STATUS_NOT_A_DIRECTORY,
     STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
 };
@@ -22,7 +22,7 @@ fn file_create_on_an_existing_name_collides() {
     h.fs.take_log();
     assert_eq!(
         h.create_file("/a.txt", FILE_CREATE, 0, READ_WRITE),
-        Err(STATUS_OBJECT_NAME_COLLISION)
+        Err(NtError(STATUS_OBJECT_NAME_COLLISION))
     );
     assert_eq!(
         h.fs.take_names(),
@@ -97,7 +97,7 @@ fn names_windows_cannot_use_are_not_created() {
     for name in ["/con", "/trailing.", "/a<b"] {
         assert_eq!(
             h.create_file(name, FILE_CREATE, 0, READ_WRITE),
-            Err(STATUS_OBJECT_NAME_INVALID),
+            Err(NtError(STATUS_OBJECT_NAME_INVALID)),
             "{name}"
         );
     }
@@ -151,14 +151,14 @@ fn missing_files_are_not_found() {
     let mut h = Harness::new();
     assert_eq!(
         h.open("/nope", GENERIC_READ),
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+        Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND))
     );
     let name = wide("/nope");
     assert_eq!(
         h.engine
             .open(cx(), &name, FILE_OPEN << 24, GENERIC_READ, None)
             .map(|opened| opened.id),
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+        Err(NtError(STATUS_OBJECT_NAME_NOT_FOUND))
     );
 }
 
@@ -186,15 +186,15 @@ fn kinds_must_match_the_options() {
     h.fs.file("/f", b"");
     assert_eq!(
         h.create_file("/d", FILE_OPEN, FILE_NON_DIRECTORY_FILE, GENERIC_READ),
-        Err(STATUS_FILE_IS_A_DIRECTORY)
+        Err(NtError(STATUS_FILE_IS_A_DIRECTORY))
     );
     assert_eq!(
         h.create_file("/f", FILE_OPEN, FILE_DIRECTORY_FILE, GENERIC_READ),
-        Err(STATUS_NOT_A_DIRECTORY)
+        Err(NtError(STATUS_NOT_A_DIRECTORY))
     );
     assert_eq!(
         h.create_file("/d", FILE_OVERWRITE, 0, GENERIC_WRITE),
-        Err(STATUS_FILE_IS_A_DIRECTORY)
+        Err(NtError(STATUS_FILE_IS_A_DIRECTORY))
     );
     assert_eq!(h.fs.open_handles(), 0);
 }
@@ -208,7 +208,7 @@ fn attribute_only_opens_ask_no_handler() {
     assert_eq!(h.fs.take_names(), ["getattr"]);
     let info = h.engine.file_info(cx(), id).unwrap();
     assert_eq!(info.file_size, 4);
-    assert_eq!(h.read(id, 0, 4), Err(STATUS_INVALID_HANDLE));
+    assert_eq!(h.read(id, 0, 4), Err(NtError(STATUS_INVALID_HANDLE)));
     h.close(id, false);
     assert_eq!(h.fs.take_names(), ["getattr"], "nothing to release");
 }
@@ -218,11 +218,16 @@ fn handler_errors_become_statuses() {
     let mut h = Harness::new();
     h.fs.file("/f", b"");
     h.fs.fail("open", Errno::EACCES);
-    assert_eq!(h.open("/f", GENERIC_READ), Err(STATUS_ACCESS_DENIED));
+    assert_eq!(
+        h.open("/f", GENERIC_READ),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
     h.fs.fail("getattr", Errno::EIO);
     assert_eq!(
         h.open("/f", GENERIC_READ),
-        Err(mountkit_core::windows::ntstatus::STATUS_IO_DEVICE_ERROR)
+        Err(NtError(
+            mountkit_core::windows::ntstatus::STATUS_IO_DEVICE_ERROR
+        ))
     );
 }
 
@@ -336,13 +341,13 @@ fn delete_on_close_is_refused_for_read_only_files_and_full_directories() {
             FILE_DELETE_ON_CLOSE,
             GENERIC_READ | DELETE
         ),
-        Err(STATUS_CANNOT_DELETE)
+        Err(NtError(STATUS_CANNOT_DELETE))
     );
     h.fs.dir("/full");
     h.fs.file("/full/x", b"");
     assert_eq!(
         h.create_file("/full", FILE_OPEN, FILE_DELETE_ON_CLOSE, DELETE),
-        Err(STATUS_DIRECTORY_NOT_EMPTY)
+        Err(NtError(STATUS_DIRECTORY_NOT_EMPTY))
     );
     assert_eq!(
         h.fs.open_handles(),
@@ -356,62 +361,6 @@ fn delete_on_close_is_refused_for_read_only_files_and_full_directories() {
         .0;
     h.close(id, true);
     assert!(!h.fs.exists("/empty"));
-}
-
-#[test]
-fn set_delete_marks_the_file_for_every_handle() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"");
-    let a = h.open("/f", GENERIC_READ | DELETE).unwrap();
-    let b = h.open("/f", GENERIC_READ).unwrap();
-    h.engine.set_delete(cx(), a, true).unwrap();
-    assert_eq!(h.open("/f", GENERIC_READ), Err(STATUS_DELETE_PENDING));
-    h.close(a, false);
-    assert!(h.fs.exists("/f"), "another handle is open");
-    h.close(b, true);
-    assert!(!h.fs.exists("/f"));
-}
-
-#[test]
-fn clearing_the_mark_cancels_the_deletion() {
-    let mut h = Harness::new();
-    h.fs.file("/f", b"");
-    let id = h.open("/f", DELETE).unwrap();
-    h.engine.set_delete(cx(), id, true).unwrap();
-    h.engine.set_delete(cx(), id, false).unwrap();
-    let again = h.open("/f", GENERIC_READ).unwrap();
-    h.close(again, false);
-    h.close(id, false);
-    assert!(h.fs.exists("/f"));
-}
-
-#[test]
-fn deletion_checks_match_can_delete() {
-    let mut h = Harness::new();
-    h.fs.dir("/d");
-    h.fs.file("/d/x", b"");
-    let id = h.open("/d", GENERIC_READ | DELETE).unwrap();
-    assert_eq!(
-        h.engine.can_delete(cx(), id),
-        Err(STATUS_DIRECTORY_NOT_EMPTY)
-    );
-    assert_eq!(
-        h.engine.set_delete(cx(), id, true),
-        Err(STATUS_DIRECTORY_NOT_EMPTY)
-    );
-    h.fs.file("/ro", b"");
-    h.fs.edit("/ro", |stat| stat.mode = 0o444);
-    let ro = h.open("/ro", DELETE).unwrap();
-    assert_eq!(h.engine.can_delete(cx(), ro), Err(STATUS_CANNOT_DELETE));
-    assert_eq!(
-        h.engine.set_delete(cx(), ro, true),
-        Err(STATUS_CANNOT_DELETE)
-    );
-    h.fs.file("/ok", b"");
-    let ok = h.open("/ok", DELETE).unwrap();
-    assert_eq!(h.engine.can_delete(cx(), ok), Ok(()));
-    h.close(ok, false);
-    assert!(h.fs.exists("/ok"), "CanDelete records nothing");
 }
 
 #[test]
@@ -448,8 +397,11 @@ fn a_refused_removal_keeps_the_handle_until_close() {
 #[test]
 fn unknown_handles_are_invalid() {
     let h = Harness::new();
-    assert_eq!(h.engine.file_info(cx(), 999), Err(STATUS_INVALID_HANDLE));
-    assert_eq!(h.read(999, 0, 1), Err(STATUS_INVALID_HANDLE));
+    assert_eq!(
+        h.engine.file_info(cx(), 999),
+        Err(NtError(STATUS_INVALID_HANDLE))
+    );
+    assert_eq!(h.read(999, 0, 1), Err(NtError(STATUS_INVALID_HANDLE)));
     h.engine.cleanup(cx(), 999, super::CLEANUP_DELETE);
     h.engine.close(cx(), 999);
     assert!(h.fs.take_log().is_empty());

@@ -1,0 +1,195 @@
+//! File information, attributes, times, sizes and streams: GetFileInformation,
+//! SetFileAttributes, SetFileTime, SetEndOfFile, SetAllocationSize and FindStreams.
+
+use mountkit_core::windows::attributes::{
+    apply_attributes, attributes_from_stat, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_REPARSE_POINT,
+};
+use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time};
+use mountkit_core::windows::ntstatus::{
+    STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
+};
+use mountkit_core::{FileKind, Operation, SetTime, Stat};
+
+use crate::paths;
+
+use super::{Call, DokanFs, NtError, NtResult};
+
+/// What `GetFileInformation` reports (`BY_HANDLE_FILE_INFORMATION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileInformation {
+    /// `FILE_ATTRIBUTE_*` bits.
+    pub attributes: u32,
+    /// FILETIME of creation (the stat's birth time).
+    pub creation_time: u64,
+    /// FILETIME of last access.
+    pub last_access_time: u64,
+    /// FILETIME of last write.
+    pub last_write_time: u64,
+    /// The volume's serial number.
+    pub volume_serial: u32,
+    /// Size in bytes; 0 for a directory.
+    pub size: u64,
+    /// Number of links, at least 1.
+    pub links: u32,
+    /// The file index: the stat's `ino` when non-zero, otherwise a hash of the path.
+    pub index: u64,
+}
+
+/// The times `SetFileTime` asks for, as FILETIMEs; `None` where the caller passed no pointer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileTimes {
+    /// Creation time. mountkit has no operation that sets it; it is ignored.
+    pub creation: Option<u64>,
+    /// Last access time.
+    pub last_access: Option<u64>,
+    /// Last write time.
+    pub last_write: Option<u64>,
+}
+
+/// One stream of a file, as `FindStreams` reports it (`WIN32_FIND_STREAM_DATA`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamEntry {
+    /// The stream name, `::$DATA` for the file's own data.
+    pub name: String,
+    /// The stream's size in bytes.
+    pub size: u64,
+}
+
+/// The attributes this backend reports for `stat`: those of [`attributes_from_stat`],
+/// except that symbolic links are shown as plain files, since Dokan cannot serve reparse
+/// points.
+pub fn attributes(stat: &Stat) -> u32 {
+    match attributes_from_stat(stat) & !FILE_ATTRIBUTE_REPARSE_POINT {
+        0 => FILE_ATTRIBUTE_NORMAL,
+        bits => bits,
+    }
+}
+
+/// 64-bit FNV-1a of `text`.
+fn fnv1a_64(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl DokanFs {
+    /// `GetFileInformation`: `getattr` through the open's handle, translated.
+    pub fn get_file_information(&self, call: &Call, context: u64) -> NtResult<FileInformation> {
+        let open = self.entry(context)?;
+        let path = open.path();
+        let stat = self.getattr(call, &path, open.user().map(|user| user.handle))?;
+        Ok(FileInformation {
+            attributes: attributes(&stat),
+            creation_time: filetime_from_system_time(stat.birthtime),
+            last_access_time: filetime_from_system_time(stat.atime),
+            last_write_time: filetime_from_system_time(stat.mtime),
+            volume_serial: self.volume.serial,
+            size: if stat.kind == FileKind::Directory {
+                0
+            } else {
+                stat.size
+            },
+            links: stat.nlink.max(1),
+            index: if stat.ino != 0 {
+                stat.ino
+            } else {
+                fnv1a_64(&paths::key(&path, self.ignore_case))
+            },
+        })
+    }
+
+    /// `SetFileAttributes`: the read-only attribute becomes a `chmod` (see
+    /// [`apply_attributes`]); hidden, system and archive cannot be changed through mountkit
+    /// operations and are left as the handler reports them. 0 and `INVALID_FILE_ATTRIBUTES`
+    /// change nothing.
+    pub fn set_file_attributes(
+        &self,
+        call: &Call,
+        context: u64,
+        file_attributes: u32,
+    ) -> NtResult<()> {
+        self.writable()?;
+        let open = self.entry(context)?;
+        let path = open.path();
+        let stat = self.getattr(call, &path, open.user().map(|user| user.handle))?;
+        if let (_, Some(mode)) = apply_attributes(&stat, file_attributes) {
+            self.run(call, Operation::Chmod { path, mode })?;
+        }
+        Ok(())
+    }
+
+    /// `SetFileTime`: `utimens` with the last access and last write times that are given
+    /// and meaningful; 0 and the negative FILETIMEs (-1, -2) leave a time unchanged, and a
+    /// request that changes neither sends nothing. The creation time is ignored.
+    pub fn set_file_time(&self, call: &Call, context: u64, times: &FileTimes) -> NtResult<()> {
+        let open = self.entry(context)?;
+        let atime = times.last_access.and_then(requested_time).map(SetTime::At);
+        let mtime = times.last_write.and_then(requested_time).map(SetTime::At);
+        if atime.is_none() && mtime.is_none() {
+            return Ok(());
+        }
+        self.writable()?;
+        let utimens = Operation::Utimens {
+            path: open.path(),
+            atime,
+            mtime,
+        };
+        Ok(self.run(call, utimens)?)
+    }
+
+    /// `SetEndOfFile`: `truncate` to `length` through the open's handle.
+    pub fn set_end_of_file(&self, call: &Call, context: u64, length: i64) -> NtResult<()> {
+        self.writable()?;
+        let open = self.entry(context)?;
+        if open.is_directory() {
+            return Err(NtError(STATUS_INVALID_DEVICE_REQUEST));
+        }
+        let size = u64::try_from(length).map_err(|_| NtError(STATUS_INVALID_PARAMETER))?;
+        let truncate = Operation::Truncate {
+            path: open.path(),
+            size,
+            handle: open.user().map(|user| user.handle),
+        };
+        Ok(self.run(call, truncate)?)
+    }
+
+    /// `SetAllocationSize`: an allocation below the file's size cuts the file to it
+    /// (`truncate`), as on NTFS; a larger one is accepted without reserving space, since
+    /// mountkit filesystems allocate as they write.
+    pub fn set_allocation_size(&self, call: &Call, context: u64, allocation: i64) -> NtResult<()> {
+        self.writable()?;
+        let open = self.entry(context)?;
+        if open.is_directory() {
+            return Err(NtError(STATUS_INVALID_DEVICE_REQUEST));
+        }
+        let allocation =
+            u64::try_from(allocation).map_err(|_| NtError(STATUS_INVALID_PARAMETER))?;
+        let path = open.path();
+        let handle = open.user().map(|user| user.handle);
+        if allocation < self.getattr(call, &path, handle)?.size {
+            self.run(
+                call,
+                Operation::Truncate {
+                    path,
+                    size: allocation,
+                    handle,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `FindStreams`: a file has exactly its unnamed data stream, `::$DATA`, whose size is
+    /// the file's; a directory has no stream and gets `STATUS_END_OF_FILE`, as Dokan expects.
+    pub fn find_streams(&self, call: &Call, context: u64) -> NtResult<Vec<StreamEntry>> {
+        let open = self.entry(context)?;
+        if open.is_directory() {
+            return Err(NtError(STATUS_END_OF_FILE));
+        }
+        let stat = self.getattr(call, &open.path(), open.user().map(|user| user.handle))?;
+        Ok(vec![StreamEntry {
+            name: "::$DATA".into(),
+            size: stat.size,
+        }])
+    }
+}

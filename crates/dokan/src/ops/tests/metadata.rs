@@ -1,0 +1,157 @@
+//! File information, attributes, times and sizes against the fake.
+
+use super::*;
+
+#[test]
+fn set_end_of_file_truncates_through_the_handle() {
+    let m = mount();
+    m.fake.file("/f", b"hello");
+    let context = m.open("\\f", GENERIC_WRITE);
+    m.fake.take_log();
+    assert_eq!(m.fs.set_end_of_file(&CALL, context, 2), Ok(()));
+    let log = m.fake.take_log();
+    let Operation::Truncate { path, size, handle } = &log[0] else {
+        panic!("{log:?}")
+    };
+    assert_eq!((path.as_str(), *size), ("/f", 2));
+    assert!(handle.is_some());
+    assert_eq!(m.fake.data("/f"), b"he");
+    assert_eq!(m.fs.set_end_of_file(&CALL, context, 4), Ok(()));
+    assert_eq!(m.fake.data("/f"), b"he\0\0");
+    assert_eq!(
+        m.fs.set_end_of_file(&CALL, context, -1),
+        Err(NtError(STATUS_INVALID_PARAMETER))
+    );
+    m.finish(context);
+}
+
+#[test]
+fn set_allocation_size_only_shrinks() {
+    let m = mount();
+    m.fake.file("/f", b"hello");
+    let context = m.open("\\f", GENERIC_WRITE);
+    m.fake.take_log();
+    assert_eq!(m.fs.set_allocation_size(&CALL, context, 4096), Ok(()));
+    assert_eq!(m.fake.names(), ["getattr"]);
+    assert_eq!(m.fs.set_allocation_size(&CALL, context, 3), Ok(()));
+    assert_eq!(m.fake.names(), ["getattr", "truncate"]);
+    assert_eq!(m.fake.data("/f"), b"hel");
+    m.finish(context);
+}
+
+#[test]
+fn set_file_time_leaves_zero_and_minus_one_alone() {
+    let m = mount();
+    m.fake.file("/f", b"");
+    let context = m.open("\\f", GENERIC_WRITE);
+    m.fake.take_log();
+    for times in [
+        FileTimes::default(),
+        FileTimes {
+            creation: Some(UNIX_EPOCH_FILETIME + 10),
+            ..FileTimes::default()
+        },
+        FileTimes {
+            last_access: Some(0),
+            last_write: Some(u64::MAX),
+            ..FileTimes::default()
+        },
+        FileTimes {
+            last_access: Some(u64::MAX - 1),
+            last_write: Some(0),
+            ..FileTimes::default()
+        },
+    ] {
+        assert_eq!(m.fs.set_file_time(&CALL, context, &times), Ok(()));
+        assert!(m.fake.take_log().is_empty(), "{times:?} changes nothing");
+    }
+    let one_second = UNIX_EPOCH_FILETIME + 10_000_000;
+    let times = FileTimes {
+        last_access: Some(0),
+        last_write: Some(one_second),
+        ..FileTimes::default()
+    };
+    assert_eq!(m.fs.set_file_time(&CALL, context, &times), Ok(()));
+    assert_eq!(
+        m.fake.take_log(),
+        [Operation::Utimens {
+            path: "/f".into(),
+            atime: None,
+            mtime: Some(SetTime::At(SystemTime::UNIX_EPOCH + Duration::from_secs(1)))
+        }]
+    );
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.last_write_time, one_second);
+    m.finish(context);
+}
+
+#[test]
+fn set_file_attributes_maps_readonly_to_the_mode() {
+    let m = mount();
+    m.fake.file("/f", b"");
+    let context = m.open("\\f", GENERIC_WRITE);
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_READONLY),
+        Ok(())
+    );
+    assert_eq!(m.fake.tree.lock()["/f"].mode, 0o444);
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.attributes, FILE_ATTRIBUTE_READONLY);
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_NORMAL),
+        Ok(())
+    );
+    assert_eq!(m.fake.tree.lock()["/f"].mode, 0o644);
+    m.fake.take_log();
+    assert_eq!(
+        m.fs.set_file_attributes(
+            &CALL,
+            context,
+            FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_ARCHIVE
+        ),
+        Ok(())
+    );
+    assert_eq!(m.fake.names(), ["getattr"], "nothing to change in the mode");
+    m.finish(context);
+}
+
+#[test]
+fn file_information_is_translated() {
+    let m = mount();
+    m.fake.file("/f", b"12345");
+    m.fake.dir("/d");
+    let file = m.open("\\f", GENERIC_READ);
+    let info = m.fs.get_file_information(&CALL, file).unwrap();
+    let ino = m.fake.tree.lock()["/f"].ino;
+    assert_eq!(info.size, 5);
+    assert_eq!(info.index, ino);
+    assert_eq!(info.links, 1);
+    assert_eq!(info.attributes, FILE_ATTRIBUTE_NORMAL);
+    assert_eq!(info.volume_serial, m.fs.volume().serial);
+    assert_eq!(info.last_write_time, UNIX_EPOCH_FILETIME);
+    m.finish(file);
+    m.fake.tree.lock().get_mut("/d").unwrap().ino = 0;
+    let dir = m.open("\\d", FILE_LIST_DIRECTORY);
+    let info = m.fs.get_file_information(&CALL, dir).unwrap();
+    assert_eq!(info.attributes, FILE_ATTRIBUTE_DIRECTORY);
+    assert_eq!(info.size, 0);
+    assert_ne!(
+        info.index, 0,
+        "a missing ino is replaced by a hash of the path"
+    );
+    m.finish(dir);
+}
+
+#[test]
+fn symlinks_are_shown_as_plain_files() {
+    let link = Stat::new(FileKind::Symlink);
+    assert_eq!(attributes(&link), FILE_ATTRIBUTE_NORMAL);
+    let hidden = Stat {
+        windows: mountkit_core::WindowsAttributes {
+            hidden: true,
+            ..Default::default()
+        },
+        ..link
+    };
+    assert_eq!(attributes(&hidden), FILE_ATTRIBUTE_HIDDEN);
+}

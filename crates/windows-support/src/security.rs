@@ -1,0 +1,98 @@
+//! Security descriptors between SDDL text and the self-relative bytes the drivers want.
+
+use mountkit_core::windows::wide::to_wide_nul;
+use windows_sys::Win32::Foundation::LocalFree;
+use windows_sys::Win32::Security::Authorization::{
+    ConvertSecurityDescriptorToStringSecurityDescriptorW,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+};
+use windows_sys::Win32::Security::PSECURITY_DESCRIPTOR;
+
+/// The self-relative security descriptor that `sddl` describes, built by Windows
+/// (`ConvertStringSecurityDescriptorToSecurityDescriptorW`).
+pub fn descriptor_from_sddl(sddl: &str) -> Result<Vec<u8>, String> {
+    let wide = to_wide_nul(sddl);
+    let mut descriptor: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    let mut size = 0u32;
+    // SAFETY: `wide` is NUL-terminated and outlives the call; the out-pointers are valid.
+    let converted = unsafe {
+        ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wide.as_ptr(),
+            SDDL_REVISION_1,
+            &mut descriptor,
+            &mut size,
+        )
+    };
+    if converted == 0 || descriptor.is_null() {
+        return Err(format!(
+            "Windows refused the security descriptor {sddl:?} ({}); this is a bug in mountkit, \
+             please report it",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: on success Windows returns a LocalAlloc'ed self-relative descriptor of `size`
+    // bytes, which is copied and then freed exactly once.
+    let bytes = unsafe {
+        let bytes = std::slice::from_raw_parts(descriptor.cast::<u8>(), size as usize).to_vec();
+        LocalFree(descriptor);
+        bytes
+    };
+    Ok(bytes)
+}
+
+/// The SDDL text of the parts `information` names (`SECURITY_INFORMATION` bits) of the
+/// self-relative `descriptor`, as Windows writes it
+/// (`ConvertSecurityDescriptorToStringSecurityDescriptorW`): what a program asking for the
+/// descriptor of a file sees.
+pub fn sddl_from_descriptor(descriptor: &[u8], information: u32) -> Result<String, String> {
+    let mut text: *mut u16 = std::ptr::null_mut();
+    let mut length = 0u32;
+    // SAFETY: `descriptor` is a readable self-relative descriptor (Windows validates it); the
+    // out-pointers are valid locals.
+    let converted = unsafe {
+        ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            descriptor.as_ptr().cast_mut().cast(),
+            SDDL_REVISION_1,
+            information,
+            &mut text,
+            &mut length,
+        )
+    };
+    if converted == 0 || text.is_null() {
+        return Err(format!(
+            "Windows could not write a {}-byte security descriptor as SDDL ({})",
+            descriptor.len(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: on success `text` is a LocalAlloc'ed NUL-terminated string, read and then freed
+    // exactly once.
+    let sddl = unsafe {
+        let sddl = String::from_utf16_lossy(crate::wide_from_ptr(text));
+        LocalFree(text.cast());
+        sddl
+    };
+    Ok(sddl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mountkit_core::windows::security::{
+        DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, SDDL,
+    };
+
+    #[test]
+    fn the_descriptor_reads_back_as_written() {
+        let descriptor = descriptor_from_sddl(SDDL).unwrap();
+        let all =
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+        assert_eq!(sddl_from_descriptor(&descriptor, all).unwrap(), SDDL);
+    }
+
+    #[test]
+    fn malformed_sddl_is_refused_with_its_text() {
+        let error = descriptor_from_sddl("D:(nonsense)").unwrap_err();
+        assert!(error.contains("D:(nonsense)"), "{error}");
+    }
+}

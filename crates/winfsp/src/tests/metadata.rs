@@ -1,0 +1,87 @@
+//! SetBasicInfo and SetFileSize: attributes, times and sizes.
+
+use std::time::{Duration, SystemTime};
+
+use mountkit_core::windows::attributes::{
+    FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, INVALID_FILE_ATTRIBUTES,
+};
+use mountkit_core::windows::create::GENERIC_WRITE;
+use mountkit_core::windows::filetime_from_system_time;
+use mountkit_core::{Operation, SetTime};
+
+use super::{cx, Harness};
+
+#[test]
+fn basic_info_sets_read_only_and_times() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    h.fs.take_log();
+    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let filetime = filetime_from_system_time(when);
+    let info = h
+        .engine
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_READONLY, 0, filetime)
+        .unwrap();
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_READONLY);
+    assert_eq!(info.last_write_time, filetime);
+    let log = h.fs.take_log();
+    assert!(
+        matches!(&log[1], Operation::Chmod { mode: 0o444, .. }),
+        "{log:?}"
+    );
+    assert!(
+        matches!(&log[2], Operation::Utimens { atime: None, mtime: Some(SetTime::At(t)), .. } if *t == when),
+        "{log:?}"
+    );
+    // Nothing to change asks nothing but the current metadata.
+    h.engine
+        .set_basic_info(cx(), id, INVALID_FILE_ATTRIBUTES, 0, 0)
+        .unwrap();
+    assert_eq!(h.fs.take_names(), ["getattr"]);
+    // Hidden cannot be stored; the answer tells the truth.
+    let info = h
+        .engine
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, 0, 0)
+        .unwrap();
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
+    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
+}
+
+#[test]
+fn normal_attributes_clear_read_only() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    h.fs.edit("/f", |stat| stat.mode = 0o444);
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    // WinFsp's driver passes a caller's FILE_ATTRIBUTE_NORMAL on as 0.
+    let info = h.engine.set_basic_info(cx(), id, 0, 0, 0).unwrap();
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
+    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
+}
+
+#[test]
+fn file_sizes_and_allocation_sizes() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"0123456789");
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    assert_eq!(
+        h.engine
+            .set_file_size(cx(), id, 20, false)
+            .unwrap()
+            .file_size,
+        20
+    );
+    assert_eq!(h.fs.data("/f").unwrap().len(), 20);
+    h.fs.take_log();
+    let info = h.engine.set_file_size(cx(), id, 8192, true).unwrap();
+    assert_eq!((info.file_size, info.allocation_size), (20, 4096));
+    assert_eq!(
+        h.fs.take_names(),
+        ["getattr"],
+        "a larger allocation reserves nothing"
+    );
+    let info = h.engine.set_file_size(cx(), id, 4, true).unwrap();
+    assert_eq!(info.file_size, 4, "a smaller allocation cuts the file");
+    assert_eq!(h.fs.data("/f").unwrap(), b"0123");
+}
