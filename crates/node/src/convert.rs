@@ -83,7 +83,8 @@ pub fn reply_record(records: &[f64]) -> Result<(RequestId, ReplyTag, &[f64]), St
     let [id, tag, rest @ ..] = records else {
         return Err("a reply record needs an id and a tag".to_owned());
     };
-    let tag = ReplyTag::from_code(*tag).ok_or_else(|| format!("unknown reply tag {tag}"))?;
+    let tag =
+        wire::from_code(ReplyTag::ALL, *tag).ok_or_else(|| format!("unknown reply tag {tag}"))?;
     let numbers = rest
         .get(..tag.width())
         .ok_or_else(|| format!("a {tag:?} reply record is cut short"))?;

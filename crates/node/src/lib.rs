@@ -172,7 +172,7 @@ impl NativeMount {
             .native_answers
             .iter()
             .map(|&code| {
-                LocalAnswer::from_code(f64::from(code))
+                wire::from_code(LocalAnswer::ALL, f64::from(code))
                     .ok_or_else(|| invalid(format!("unknown native answer code {code}")))
             })
             .collect::<Result<Vec<_>>>()?;

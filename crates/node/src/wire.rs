@@ -36,14 +36,6 @@ macro_rules! positions {
                 self as usize
             }
 
-            /// The entry at `code`, if there is one.
-            pub fn from_code(code: f64) -> Option<$name> {
-                if code.fract() != 0.0 || code < 0.0 {
-                    return None;
-                }
-                Self::ALL.get(code as usize).copied()
-            }
-
             fn entries() -> Vec<Entry> {
                 vec![$(Entry { js: $js, doc: $doc, value: $name::$variant as u32 },)*]
             }
@@ -68,6 +60,14 @@ macro_rules! bits {
             }
         }
     };
+}
+
+/// The entry of `all` whose code JavaScript sent as `code`, if there is one.
+pub fn from_code<T: Copy>(all: &[T], code: f64) -> Option<T> {
+    if code.fract() != 0.0 || code < 0.0 {
+        return None;
+    }
+    all.get(code as usize).copied()
 }
 
 /// One named number of a table, as the generated TypeScript shows it.
@@ -413,8 +413,10 @@ macro_rules! encode_arg {
 
 /// Where [`encode`] writes, as it goes.
 struct Encoder<'a> {
+    /// The argument numbers not yet written.
     numbers: std::slice::IterMut<'a, f64>,
     strings: &'a mut String,
+    /// Strings pushed so far.
     count: usize,
     data: Option<Bytes>,
 }
@@ -566,13 +568,6 @@ operations! {
         "toHandle": Number = to_handle, "toOffset": Number = to_offset,
         "length": Number = length,
     ) -> Count, missing NotSupported;
-}
-
-impl OperationCode {
-    /// Everything the two sides agree on about this operation.
-    pub fn wire(self) -> &'static OperationWire {
-        &OPERATIONS[self as usize]
-    }
 }
 
 /// `name` as a TypeScript identifier in the generated file's tables.
@@ -827,7 +822,7 @@ mod tests {
         for (at, (operation, wire)) in samples.iter().zip(OPERATIONS).enumerate() {
             let code = OperationCode::of(operation);
             assert_eq!(code as usize, at);
-            assert_eq!(code.wire(), wire);
+            assert_eq!(code, wire.code);
             assert_eq!(
                 format!("{:?}", wire.reply),
                 format!("{:?}", operation.expected_reply()),
@@ -890,11 +885,11 @@ mod tests {
 
     #[test]
     fn codes_decode_only_when_whole_and_known() {
-        assert_eq!(ReplyTag::from_code(2.0), Some(ReplyTag::Stat));
-        assert_eq!(ReplyTag::from_code(0.5), None);
-        assert_eq!(ReplyTag::from_code(-1.0), None);
-        assert_eq!(ReplyTag::from_code(6.0), None);
-        assert_eq!(LocalAnswer::from_code(3.0), Some(LocalAnswer::Opened));
+        assert_eq!(from_code(ReplyTag::ALL, 2.0), Some(ReplyTag::Stat));
+        assert_eq!(from_code(ReplyTag::ALL, 0.5), None);
+        assert_eq!(from_code(ReplyTag::ALL, -1.0), None);
+        assert_eq!(from_code(ReplyTag::ALL, 6.0), None);
+        assert_eq!(from_code(LocalAnswer::ALL, 3.0), Some(LocalAnswer::Opened));
         assert_eq!(file_kind(1), Ok(FileKind::Directory));
         assert!(file_kind(7).is_err());
     }
