@@ -27,7 +27,8 @@ import {
 
 export { LocalAnswer, OPERATIONS, type OperationWire }
 
-const nativeFingerprint = native.wireFingerprint()
+// An addon older than the wire tables has no fingerprint to report.
+const nativeFingerprint = typeof native.wireFingerprint === 'function' ? native.wireFingerprint() : 'none'
 if (nativeFingerprint !== WIRE_FINGERPRINT) {
   throw new Error(
     `mountkit: the native addon encodes requests differently from this JavaScript (wire ${nativeFingerprint}, ` +
