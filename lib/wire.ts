@@ -25,7 +25,7 @@ import {
   type ReplyShape,
 } from './wire.generated'
 
-export { LocalAnswer, OPERATIONS, type OperationWire }
+export { LocalAnswer }
 
 // An addon older than the wire tables has no fingerprint to report.
 const nativeFingerprint = typeof native.wireFingerprint === 'function' ? native.wireFingerprint() : 'none'
