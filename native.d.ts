@@ -30,7 +30,8 @@ export declare class NativeMount {
   takePayloads(): Buffer[]
   /**
    * Write-pool slot `slot` as an `ArrayBuffer`: a drained write whose data is in a slot
-   * (data place 2) is a view of its first bytes. JavaScript asks once per slot and keeps it.
+   * (`DataPlace.slot` in `lib/wire.generated.ts`) is a view of its first bytes. JavaScript
+   * asks once per slot and keeps it.
    */
   writeSlot(slot: number): ArrayBuffer
   /** Faults to report: timeouts, refused deadlocks. */
@@ -73,8 +74,6 @@ export declare class NativeMount {
  */
 export declare function errnoNumbers(): Record<string, number>
 
-export declare function layout(): NativeLayout
-
 /**
  * `mknod(2)`: creates the node `path`, with `mode` its type (`S_IFIFO`, `S_IFSOCK`,
  * `S_IFCHR`, `S_IFBLK`, `S_IFREG`) and permission bits (the process umask applies), `rdev`
@@ -114,16 +113,6 @@ export interface NativeFinding {
   fix?: string
 }
 
-/**
- * Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
- * numbers per packed stat.
- */
-export interface NativeLayout {
-  drainHeader: number
-  requestFields: number
-  statFields: number
-}
-
 export interface NativeMountOptions {
   fsName: string
   readOnly: boolean
@@ -139,7 +128,10 @@ export interface NativeMountOptions {
   threads: number
   force: boolean
   passthrough: boolean
-  /** Per operation code, how to answer it without JavaScript (see `LocalAnswer`). */
+  /**
+   * Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
+   * `lib/wire.generated.ts`).
+   */
   nativeAnswers: Array<number>
   /** `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`. */
   backend: string
@@ -189,9 +181,6 @@ export interface NativeStatFs {
   nameMax: number
 }
 
-/** The names of the operations, indexed by the operation code of a drained request. */
-export declare function operationNames(): Array<string>
-
 /**
  * Lazily unmounts whatever FUSE filesystem is at `path`, including a stale mount left by a
  * process that died.
@@ -211,3 +200,9 @@ export declare function utimens(path: string, atime?: number | undefined | null,
  * one finding saying that this diagnosis runs on Windows.
  */
 export declare function windowsDiagnosis(): Array<NativeFinding>
+
+/**
+ * The fingerprint of the wire tables this addon was built with (see the `wire` module):
+ * `lib/wire.ts` refuses an addon whose tables differ from its own.
+ */
+export declare function wireFingerprint(): string

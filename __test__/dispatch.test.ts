@@ -4,10 +4,10 @@
 import test from 'ava'
 import type { FileSystem, Stat } from '../index'
 import type { NativeMount } from '../native'
-import { Dispatcher, OPERATIONS } from '../lib/dispatch'
-import { native } from '../lib/native'
+import { Dispatcher } from '../lib/dispatch'
+import { DataPlace, DRAIN_HEADER, DrainHeader, OPERATIONS, REQUEST_FIELDS, RequestField, STAT_FIELDS } from '../lib/wire.generated'
 
-const LAYOUT = native.layout()
+const GETATTR = OPERATIONS.findIndex((op) => op.handler === 'getattr')
 const SPIN_MICROS = 50
 const STAT: Stat = { kind: 'file', size: 3 }
 
@@ -24,18 +24,19 @@ function scripted(fs: FileSystem): { dispatcher: Dispatcher; steps: Step[] } {
   const crossing = {
     drain(slots: Float64Array, spinMicros: number): string {
       steps.push({ drain: spinMicros })
-      slots.fill(0, 0, LAYOUT.drainHeader)
+      slots.fill(0, 0, DRAIN_HEADER)
       if (drains++ > 0) return ''
-      slots[0] = 1
-      const at = LAYOUT.drainHeader
-      slots.fill(NaN, at, at + LAYOUT.requestFields)
-      slots.set([7, 0, 1, 0, 0, 0, 1], at)
+      slots[DrainHeader.count] = 1
+      const at = DRAIN_HEADER
+      slots.fill(NaN, at, at + REQUEST_FIELDS)
+      const request = { id: 7, operation: GETATTR, strings: 1, dataPlace: DataPlace.none, uid: 0, gid: 0, pid: 1 }
+      for (const [field, value] of Object.entries(request)) slots[at + RequestField[field as keyof typeof request]] = value
       return '/f\0'
     },
     replyBatch(records: Float64Array, length: number) {
       const ids: number[] = []
       // Every record here is a stat: id, tag, then the packed stat.
-      for (let at = 0; at < length; at += 2 + LAYOUT.statFields) ids.push(records[at])
+      for (let at = 0; at < length; at += 2 + STAT_FIELDS) ids.push(records[at])
       steps.push({ replies: ids })
       return null
     },
@@ -45,7 +46,7 @@ function scripted(fs: FileSystem): { dispatcher: Dispatcher; steps: Step[] } {
     rewake: () => {},
     takeEvents: () => [],
   } as unknown as NativeMount
-  const dispatcher = new Dispatcher(session, fs, [OPERATIONS.getattr], 128, false, SPIN_MICROS, {
+  const dispatcher = new Dispatcher(session, fs, 128, false, SPIN_MICROS, {
     fault: (e) => {
       throw e
     },

@@ -7,7 +7,8 @@ import * as fsp from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { promisify } from 'node:util'
-import type { FileSystem, Mount, MountOptions } from '../index'
+import type { Mount } from './mount'
+import type { FileSystem, MountOptions } from './types'
 import { formatFindings, isFuse, parseMountinfo, runDoctor } from './doctor'
 
 type Library = typeof import('../index')

@@ -1,20 +1,13 @@
 // Turns handler results into the plain shapes the native addon accepts, rejecting values that
 // would otherwise reach the kernel as nonsense (negative sizes, NaN dates, unknown kinds).
-import type { DirEntry, FileKind, OpenResult, Stat, StatFs, TimeLike } from '../index'
 import type { NativeOpened, NativeStatFs } from '../native'
+import type { DirEntry, FileKind, OpenResult, Stat, StatFs, TimeLike } from './types'
+import { AttributeBit, FileKindCode, STAT_FIELDS, StatField } from './wire.generated'
 
 /** A handler returned something of the wrong shape. */
 export class InvalidReply extends Error {}
 
-const KIND_CODES: Record<FileKind, number> = {
-  file: 0,
-  directory: 1,
-  symlink: 2,
-  fifo: 3,
-  socket: 4,
-  'char-device': 5,
-  'block-device': 6,
-}
+const KIND_CODES: Record<FileKind, number> = FileKindCode
 
 function kindCode(kind: unknown, what: string): number {
   const code = typeof kind === 'string' ? KIND_CODES[kind as FileKind] : undefined
@@ -42,12 +35,10 @@ function millis(value: TimeLike | undefined, field: string): number {
   return ms
 }
 
-/** Numbers per stat when packed for the addon (the layout is `STAT_FIELDS` in crates/node/src/convert.rs). */
-export const STAT_FIELDS = 14
-
 /**
- * Checks a Stat and writes it as `STAT_FIELDS` numbers into `out` at `offset`: one typed array
- * crosses to the addon instead of an object whose fields it would read one by one.
+ * Checks a Stat and writes it as `STAT_FIELDS` numbers (see `StatField`) into `out` at
+ * `offset`: one typed array crosses to the addon instead of an object whose fields it would
+ * read one by one.
  */
 export function packStat(stat: unknown, defaults: { uid: number; gid: number }, out: Float64Array, offset = 0): void {
   if (typeof stat !== 'object' || stat === null) {
@@ -58,20 +49,24 @@ export function packStat(stat: unknown, defaults: { uid: number; gid: number }, 
   const isDir = kind === KIND_CODES.directory
   const mode = count(s.mode, 'mode', isDir ? 0o755 : 0o644)
   if (mode > 0o7777) throw new InvalidReply(`stat.mode must hold permission bits only (<= 0o7777), got 0o${mode.toString(8)}`)
-  out[offset] = kind
-  out[offset + 1] = count(s.size, 'size', 0)
-  out[offset + 2] = mode
-  out[offset + 3] = count(s.uid, 'uid', defaults.uid)
-  out[offset + 4] = count(s.gid, 'gid', defaults.gid)
-  out[offset + 5] = count(s.nlink, 'nlink', isDir ? 2 : 1)
-  out[offset + 6] = count(s.ino, 'ino', 0)
-  out[offset + 7] = count(s.rdev, 'rdev', 0)
-  out[offset + 8] = s.blocks === undefined ? -1 : count(s.blocks, 'blocks', 0)
-  out[offset + 9] = millis(s.atime, 'atime')
-  out[offset + 10] = millis(s.mtime, 'mtime')
-  out[offset + 11] = millis(s.ctime, 'ctime')
-  out[offset + 12] = millis(s.birthtime, 'birthtime')
-  out[offset + 13] = (s.hidden ? 1 : 0) | (s.readonly ? 2 : 0) | (s.system ? 4 : 0) | (s.archive ? 8 : 0)
+  out[offset + StatField.kind] = kind
+  out[offset + StatField.size] = count(s.size, 'size', 0)
+  out[offset + StatField.mode] = mode
+  out[offset + StatField.uid] = count(s.uid, 'uid', defaults.uid)
+  out[offset + StatField.gid] = count(s.gid, 'gid', defaults.gid)
+  out[offset + StatField.nlink] = count(s.nlink, 'nlink', isDir ? 2 : 1)
+  out[offset + StatField.ino] = count(s.ino, 'ino', 0)
+  out[offset + StatField.rdev] = count(s.rdev, 'rdev', 0)
+  out[offset + StatField.blocks] = s.blocks === undefined ? -1 : count(s.blocks, 'blocks', 0)
+  out[offset + StatField.atime] = millis(s.atime, 'atime')
+  out[offset + StatField.mtime] = millis(s.mtime, 'mtime')
+  out[offset + StatField.ctime] = millis(s.ctime, 'ctime')
+  out[offset + StatField.birthtime] = millis(s.birthtime, 'birthtime')
+  out[offset + StatField.attributes] =
+    (s.hidden ? AttributeBit.hidden : 0) |
+    (s.readonly ? AttributeBit.readonly : 0) |
+    (s.system ? AttributeBit.system : 0) |
+    (s.archive ? AttributeBit.archive : 0)
 }
 
 /** A checked listing, packed for the addon. */

@@ -4,11 +4,12 @@ import { EventEmitter } from 'node:events'
 import { statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import type { DataPathReport, FileSystem, MountOptions } from '../index'
 import type { NativeMount } from '../native'
-import { Dispatcher, nativeAnswers, OPERATIONS } from './dispatch'
+import { Dispatcher } from './dispatch'
 import { asMountError, HandlerError, MountError } from './errors'
 import { native } from './native'
+import type { DataPathReport, FileSystem, MountOptions } from './types'
+import { localAnswers } from './wire'
 
 /** Mounts still mounted, for the exit and signal hooks. */
 const live = new Set<Mount>()
@@ -129,11 +130,6 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   const spinMicros = nonNegative(options.spinMicros, 'spinMicros', availableParallelism() > 1 ? 20 : 0)
   if (spinMicros > 1_000_000) throw new MountError('EOPTION', `mount(): spinMicros must be at most 1000000 (one second), got ${spinMicros}`)
   const log = logger(options.debug)
-  const specs = native.operationNames().map((name) => {
-    const spec = OPERATIONS[name]
-    if (spec === undefined) throw new Error(`mountkit: the native addon knows an operation '${name}' that this version of the JavaScript side does not; reinstall mountkit`)
-    return spec
-  })
 
   let dispatcher: Dispatcher | undefined
   const session = mountNative(target, {
@@ -151,7 +147,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     threads: positive(options.threads, 'threads', 2),
     force: options.force ?? false,
     passthrough: options.passthrough ?? true,
-    nativeAnswers: nativeAnswers(fs, specs),
+    nativeAnswers: localAnswers(fs),
     backend,
     volumeLabel: options.volumeLabel ?? 'mountkit',
     caseInsensitive: options.caseInsensitive ?? true,
@@ -162,7 +158,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
   // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.
   const entryStats = session.backend !== 'fuse'
-  dispatcher = new Dispatcher(session, fs, specs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })
+  dispatcher = new Dispatcher(session, fs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })
   live.add(mount)
   installHooks()
   return mount

@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 
 use mountkit_core::{
     runtime, Bytes, Dispatch, Errno, FsResult, Operation, Reply, ReplyKind, Request,
-    RequestContext, Responder, OPERATION_NAMES,
+    RequestContext, Responder,
 };
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
+use crate::wire::{LocalAnswer, OperationCode};
 use crate::write_pool::WritePool;
 
 /// Identifies one request forwarded to JavaScript. Ids count up from 1 and are never reused
@@ -48,8 +49,8 @@ pub struct Fault {
 /// A request waiting for its answer.
 pub struct Pending {
     pub operation: Operation,
-    /// The operation's position in [`OPERATION_NAMES`], found once at dispatch.
-    pub code: u32,
+    /// The operation's wire code, found once at dispatch.
+    pub code: OperationCode,
     pub context: RequestContext,
     /// Bytes of write data the request carried, kept after the data itself moved to
     /// JavaScript so a reply claiming more can be refused.
@@ -64,31 +65,8 @@ pub trait Waker: Send + Sync + 'static {
     fn wake(&self);
 }
 
-/// How the bridge answers an operation itself, for want of a handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LocalAnswer {
-    /// Forward to JavaScript.
-    Forward,
-    /// `ENOSYS`: the filesystem does not support it.
-    NotSupported,
-    /// Success with nothing to report (release, flush, fsync...).
-    Success,
-    /// Opened, with handle 0 and no hints.
-    Opened,
-}
-
+/// What the bridge answers, for want of a handler.
 impl LocalAnswer {
-    /// Decodes the codes `lib/dispatch.ts` (`nativeAnswers`) sends.
-    pub fn from_code(code: u32) -> Result<LocalAnswer, String> {
-        match code {
-            0 => Ok(LocalAnswer::Forward),
-            1 => Ok(LocalAnswer::NotSupported),
-            2 => Ok(LocalAnswer::Success),
-            3 => Ok(LocalAnswer::Opened),
-            other => Err(format!("unknown native answer code {other}")),
-        }
-    }
-
     fn reply(self) -> Option<FsResult<Reply>> {
         match self {
             LocalAnswer::Forward => None,
@@ -97,14 +75,6 @@ impl LocalAnswer {
             LocalAnswer::Opened => Some(Ok(Reply::Opened(Default::default()))),
         }
     }
-}
-
-/// The position of `operation` in [`OPERATION_NAMES`], which JavaScript uses to pick a handler.
-pub fn operation_code(operation: &Operation) -> usize {
-    OPERATION_NAMES
-        .iter()
-        .position(|n| *n == operation.name())
-        .expect("every operation is named in OPERATION_NAMES")
 }
 
 pub struct Limits {
@@ -409,8 +379,8 @@ impl Dispatch for Bridge {
         if self.closed.load(Ordering::SeqCst) {
             return responder.respond(Err(Errno::EIO));
         }
-        let code = operation_code(&operation);
-        let local = self.limits.local_answers.get(code);
+        let code = OperationCode::of(&operation);
+        let local = self.limits.local_answers.get(code as usize);
         if let Some(answer) = local.and_then(|a| a.reply()) {
             return responder.respond(answer);
         }
@@ -440,7 +410,7 @@ impl Dispatch for Bridge {
             id,
             Pending {
                 operation,
-                code: code as u32,
+                code,
                 context,
                 payload_len,
                 responder,
@@ -489,6 +459,7 @@ fn spawn_sweeper(bridge: Weak<Bridge>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::wire::OPERATIONS;
     use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
 
@@ -508,15 +479,9 @@ pub(crate) mod tests {
         write_pool: Option<Arc<WritePool>>,
     ) -> (Arc<Bridge>, Arc<AtomicUsize>) {
         let wakes = Arc::new(AtomicUsize::new(0));
-        let mut local_answers = vec![LocalAnswer::Forward; OPERATION_NAMES.len()];
-        local_answers[operation_code(&Operation::Flush {
-            path: String::new(),
-            handle: 0,
-        })] = LocalAnswer::Success;
-        local_answers[operation_code(&Operation::Mkdir {
-            path: String::new(),
-            mode: 0,
-        })] = LocalAnswer::NotSupported;
+        let mut local_answers = vec![LocalAnswer::Forward; OPERATIONS.len()];
+        local_answers[OperationCode::Flush as usize] = LocalAnswer::Success;
+        local_answers[OperationCode::Mkdir as usize] = LocalAnswer::NotSupported;
         let limits = Limits {
             timeout,
             timeout_errno: Errno::ETIMEDOUT,

@@ -9,67 +9,26 @@ use std::sync::Arc;
 
 use mountkit_core::windows::filetime::{system_time_from_filetime, MAX_FILETIME};
 use mountkit_core::{
-    Backing, Bytes, DirEntry, Errno, FileKind, FsResult, OpenFlags, Opened, Operation, RenameMode,
-    Reply, RequestContext, SetTime, Stat, StatFs, WindowsAttributes, XattrMode,
+    Backing, Bytes, DirEntry, Errno, FsResult, OpenFlags, Opened, Operation, Reply, RequestContext,
+    Stat, StatFs, WindowsAttributes,
 };
 use napi::bindgen_prelude::Float64Array;
 use napi_derive::napi;
 
 use crate::bridge::{Pending, RequestId};
+use crate::wire::{
+    self, file_kind, AttributeBit, OpenHint, OpenedField, OperationCode, ReplyTag, RequestField,
+    StatField, STAT_FIELDS,
+};
 
-/// Numbers per request in the array `drain` fills (read by `Dispatcher.drainOnce` in
-/// `lib/dispatch.ts`): id, operation code, how many strings (1 or 2), where its bulk bytes
-/// are (a [`DataPlace`] code), caller uid, gid and pid, the write-pool slot and byte count of
-/// bytes in a slot (NaN otherwise), then `REQUEST_NUMBERS` operation-specific numbers (see
-/// [`request_numbers`]).
-pub const REQUEST_FIELDS: usize = 9 + REQUEST_NUMBERS;
-/// Operation-specific numbers per request; NaN marks one the operation does not have.
-pub const REQUEST_NUMBERS: usize = 5;
-/// Header numbers before the first request in the drain array: how many requests follow,
-/// whether more are queued (1) or not (0), how many payloads wait for `takePayloads`, and
-/// whether faults wait for `takeEvents` (1) or not (0).
-pub const DRAIN_HEADER: usize = 4;
-
-/// What a numbers-only reply record carries (see [`reply_record`]). JavaScript collects these
-/// replies and sends them in one `replyBatch` call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyTag {
-    /// Success with nothing to report.
-    Empty,
-    /// A failure: one number, the errno.
-    Error,
-    /// A getattr answer: one packed stat (`STAT_FIELDS` numbers).
-    Stat,
-    /// A byte count (write, copy_file_range): one number.
-    Count,
-    /// A file offset (lseek): one number.
-    Offset,
-    /// An open without a backing file: handle, hint bits (1 direct I/O, 2 keep cache, 4 not
-    /// seekable), then a packed stat for `create` (NaN kind: none).
-    Opened,
-}
-
+/// How replies of each tag are read: the numbers a numbers-only reply record carries after
+/// its request id and tag (see `wire::ReplyTag`) become a reply.
 impl ReplyTag {
-    fn from_code(code: f64) -> Option<ReplyTag> {
-        const TAGS: [ReplyTag; 6] = [
-            ReplyTag::Empty,
-            ReplyTag::Error,
-            ReplyTag::Stat,
-            ReplyTag::Count,
-            ReplyTag::Offset,
-            ReplyTag::Opened,
-        ];
-        if code.fract() != 0.0 || code < 0.0 {
-            return None;
-        }
-        TAGS.get(code as usize).copied()
-    }
-
     fn width(self) -> usize {
         match self {
             ReplyTag::Empty => 0,
             ReplyTag::Stat => STAT_FIELDS,
-            ReplyTag::Opened => 2 + STAT_FIELDS,
+            ReplyTag::Opened => OpenedField::ALL.len() + STAT_FIELDS,
             ReplyTag::Error | ReplyTag::Count | ReplyTag::Offset => 1,
         }
     }
@@ -89,13 +48,14 @@ impl ReplyTag {
                 .ok_or_else(|| "getattr must return a stat".to_owned())?,
             ReplyTag::Offset => Reply::Offset(whole(numbers[0], "offset")?),
             ReplyTag::Opened => {
-                let hints = whole(numbers[1], "open hints")?;
+                let hints = whole(numbers[OpenedField::Hints.at()], "open hints")?;
+                let hint = |bit: u32| hints & u64::from(bit) != 0;
                 Reply::Opened(Opened {
-                    handle: whole(numbers[0], "handle")?,
-                    direct_io: hints & 1 != 0,
-                    keep_cache: hints & 2 != 0,
-                    nonseekable: hints & 4 != 0,
-                    stat: packed_stat(&numbers[2..])?,
+                    handle: whole(numbers[OpenedField::Handle.at()], "handle")?,
+                    direct_io: hint(OpenHint::DIRECT_IO),
+                    keep_cache: hint(OpenHint::KEEP_CACHE),
+                    nonseekable: hint(OpenHint::NON_SEEKABLE),
+                    stat: packed_stat(&numbers[OpenedField::ALL.len()..])?,
                     backing: None,
                 })
             }
@@ -123,18 +83,13 @@ pub fn reply_record(records: &[f64]) -> Result<(RequestId, ReplyTag, &[f64]), St
     let [id, tag, rest @ ..] = records else {
         return Err("a reply record needs an id and a tag".to_owned());
     };
-    let tag = ReplyTag::from_code(*tag).ok_or_else(|| format!("unknown reply tag {tag}"))?;
+    let tag =
+        wire::from_code(ReplyTag::ALL, *tag).ok_or_else(|| format!("unknown reply tag {tag}"))?;
     let numbers = rest
         .get(..tag.width())
         .ok_or_else(|| format!("a {tag:?} reply record is cut short"))?;
     Ok((whole(*id, "request id")?, tag, numbers))
 }
-
-/// Numbers per stat in a packed stat array (see `lib/convert.ts`, `packStat`): kind, size,
-/// mode, uid, gid, nlink, ino, rdev, blocks (-1: derive from size), atime, mtime, ctime and
-/// birthtime in ms, and the Windows attribute bits (hidden 1, readonly 2, system 4, archive 8).
-/// A NaN kind marks an entry without a stat.
-pub const STAT_FIELDS: usize = 14;
 
 #[napi(object)]
 pub struct NativeOpened {
@@ -170,23 +125,6 @@ pub struct NativeEvent {
     pub path: String,
     pub errno: String,
     pub message: String,
-}
-
-const KINDS: [FileKind; 7] = [
-    FileKind::File,
-    FileKind::Directory,
-    FileKind::Symlink,
-    FileKind::Fifo,
-    FileKind::Socket,
-    FileKind::CharDevice,
-    FileKind::BlockDevice,
-];
-
-pub fn kind(code: u32) -> Result<FileKind, String> {
-    KINDS
-        .get(code as usize)
-        .copied()
-        .ok_or_else(|| format!("unknown file kind code {code}"))
 }
 
 /// A JavaScript number that must be a whole, non-negative, exactly representable integer.
@@ -232,7 +170,7 @@ fn time(ms: f64, field: &str) -> Result<SystemTime, String> {
 
 /// A time as milliseconds since the epoch, exact to the nanosecond for any date a `number`
 /// can hold at that precision.
-fn millis(time: SystemTime) -> f64 {
+pub fn millis(time: SystemTime) -> f64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => after.as_secs() as f64 * 1000.0 + f64::from(after.subsec_nanos()) / 1e6,
         Err(before) => {
@@ -251,49 +189,51 @@ fn field(value: f64, name: &str, max: u64) -> Result<u64, String> {
     Ok(n)
 }
 
-/// Decodes one packed stat (`STAT_FIELDS` numbers). `None` for an entry without a stat.
+/// Decodes one packed stat (`STAT_FIELDS` numbers, see `wire::StatField`). `None` for an
+/// entry without a stat.
 pub fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
-    let [kind_code, size, mode, uid, gid, nlink, ino, rdev, blocks, atime_ms, mtime_ms, ctime_ms, birthtime_ms, attributes] =
-        p
-    else {
+    if p.len() != STAT_FIELDS {
         return Err(format!(
             "a packed stat has {STAT_FIELDS} numbers, got {}",
             p.len()
         ));
-    };
-    if kind_code.is_nan() {
+    }
+    let at = |field: StatField| p[field.at()];
+    if at(StatField::Kind).is_nan() {
         return Ok(None);
     }
-    let u32_field =
-        |value: f64, name: &str| field(value, name, u64::from(u32::MAX)).map(|n| n as u32);
-    let mode = u32_field(*mode, "mode")?;
+    let u32_field = |field: StatField, name: &str| {
+        self::field(at(field), name, u64::from(u32::MAX)).map(|n| n as u32)
+    };
+    let mode = u32_field(StatField::Mode, "mode")?;
     if mode > 0o7777 {
         return Err(format!("mode must hold permission bits only, got {mode:o}"));
     }
-    let attributes = u32_field(*attributes, "attributes")?;
+    let attributes = u32_field(StatField::Attributes, "attributes")?;
+    let blocks = at(StatField::Blocks);
     Ok(Some(Stat {
-        kind: kind(u32_field(*kind_code, "kind")?)?,
-        size: whole(*size, "size")?,
+        kind: file_kind(u32_field(StatField::Kind, "kind")?)?,
+        size: whole(at(StatField::Size), "size")?,
         mode,
-        uid: u32_field(*uid, "uid")?,
-        gid: u32_field(*gid, "gid")?,
-        nlink: u32_field(*nlink, "nlink")?,
-        ino: whole(*ino, "ino")?,
-        rdev: u32_field(*rdev, "rdev")?,
-        blocks: if *blocks < 0.0 {
+        uid: u32_field(StatField::Uid, "uid")?,
+        gid: u32_field(StatField::Gid, "gid")?,
+        nlink: u32_field(StatField::Nlink, "nlink")?,
+        ino: whole(at(StatField::Ino), "ino")?,
+        rdev: u32_field(StatField::Rdev, "rdev")?,
+        blocks: if blocks < 0.0 {
             None
         } else {
-            Some(whole(*blocks, "blocks")?)
+            Some(whole(blocks, "blocks")?)
         },
-        atime: time(*atime_ms, "atime")?,
-        mtime: time(*mtime_ms, "mtime")?,
-        ctime: time(*ctime_ms, "ctime")?,
-        birthtime: time(*birthtime_ms, "birthtime")?,
+        atime: time(at(StatField::Atime), "atime")?,
+        mtime: time(at(StatField::Mtime), "mtime")?,
+        ctime: time(at(StatField::Ctime), "ctime")?,
+        birthtime: time(at(StatField::Birthtime), "birthtime")?,
         windows: WindowsAttributes {
-            hidden: attributes & 1 != 0,
-            readonly: attributes & 2 != 0,
-            system: attributes & 4 != 0,
-            archive: attributes & 8 != 0,
+            hidden: attributes & AttributeBit::HIDDEN != 0,
+            readonly: attributes & AttributeBit::READONLY != 0,
+            system: attributes & AttributeBit::SYSTEM != 0,
+            archive: attributes & AttributeBit::ARCHIVE != 0,
         },
     }))
 }
@@ -328,7 +268,7 @@ pub fn entries(names: &str, kinds: &[u8], stats: Option<&[f64]>) -> Result<Vec<D
             None => None,
         };
         listing.push(DirEntry {
-            kind: kind(u32::from(code))?,
+            kind: file_kind(u32::from(code))?,
             stat,
             name: name.to_owned(),
         });
@@ -415,233 +355,54 @@ pub fn errno_name(errno: Errno) -> String {
         .map_or_else(|| format!("E{}", errno.raw()), str::to_owned)
 }
 
-fn set_time(t: Option<SetTime>) -> Option<f64> {
-    t.map(|t| match t {
-        SetTime::At(at) => millis(at),
-        SetTime::Now => millis(SystemTime::now()),
-    })
-}
-
-/// Where a request's bulk bytes (write data, an xattr value) are for JavaScript; the code is
-/// what `drain` reports for the request.
+/// Where a drained request's bulk bytes went (see `wire::DataPlace`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataPlace {
-    /// The request has none (code 0).
     None,
-    /// Next on the drain's payload list, taken with `takePayloads` (code 1).
+    /// Next on the drain's payload list.
     Payload,
-    /// In write-pool slot `n`, which JavaScript views through `writeSlot(n)` (code 2).
+    /// In write-pool slot `n`.
     Slot(u32),
 }
 
-impl DataPlace {
-    fn code(self) -> f64 {
-        match self {
-            DataPlace::None => 0.0,
-            DataPlace::Payload => 1.0,
-            DataPlace::Slot(_) => 2.0,
-        }
-    }
-}
-
-/// Writes one parked request for JavaScript: `REQUEST_FIELDS` numbers into `numbers`, its
-/// path (and second string, if it has one) onto `strings`, each followed by a NUL. Its bulk
-/// bytes move out of the parked request to `place`, which says where it put them.
+/// Writes one parked request for JavaScript: `REQUEST_FIELDS` numbers into `numbers` (see
+/// `wire::RequestField`), its path (and second string, if it has one) onto `strings`, each
+/// followed by a NUL. Its bulk bytes move out of the parked request to `place`, which says
+/// where it put them.
 pub fn write_request(
     id: RequestId,
-    op_code: u32,
+    code: OperationCode,
     operation: &mut Operation,
     cx: RequestContext,
     numbers: &mut [f64],
     strings: &mut String,
     place: impl FnOnce(Bytes) -> DataPlace,
 ) {
-    strings.push_str(operation.path());
-    strings.push('\0');
-    let strings_count = match second_string(operation) {
-        Some(other) => {
-            strings.push_str(other);
-            strings.push('\0');
-            2.0
-        }
-        None => 1.0,
+    let (fields, args) = numbers.split_at_mut(RequestField::ALL.len());
+    let encoded = wire::encode(operation, args, strings);
+    let length = encoded.data.as_ref().map_or(0, Bytes::len);
+    let (place, slot, length) = match encoded.data.map_or(DataPlace::None, place) {
+        DataPlace::None => (wire::DataPlace::None, f64::NAN, f64::NAN),
+        DataPlace::Payload => (wire::DataPlace::Payload, f64::NAN, f64::NAN),
+        DataPlace::Slot(slot) => (wire::DataPlace::Slot, f64::from(slot), length as f64),
     };
-    let payload = match operation {
-        Operation::Write { data, .. } => Some(std::mem::take(data)),
-        Operation::Setxattr { value, .. } => Some(std::mem::take(value)),
-        _ => None,
-    };
-    let length = payload.as_ref().map_or(0, Bytes::len);
-    let data = payload.map_or(DataPlace::None, place);
-    let (slot, length) = match data {
-        DataPlace::Slot(slot) => (f64::from(slot), length as f64),
-        DataPlace::None | DataPlace::Payload => (f64::NAN, f64::NAN),
-    };
-    numbers[0] = id as f64;
-    numbers[1] = f64::from(op_code);
-    numbers[2] = strings_count;
-    numbers[3] = data.code();
-    numbers[4] = f64::from(cx.uid);
-    numbers[5] = f64::from(cx.gid);
-    numbers[6] = f64::from(cx.pid);
-    numbers[7] = slot;
-    numbers[8] = length;
-    numbers[9..].copy_from_slice(&request_numbers(operation));
-}
-
-/// The second path or name of an operation: symlink target, link source, rename
-/// destination, xattr name, copy destination.
-fn second_string(operation: &Operation) -> Option<&str> {
-    use Operation as O;
-    match operation {
-        O::Symlink { target, .. } => Some(target),
-        O::Link { existing, .. } => Some(existing),
-        O::Rename { to, .. } => Some(to),
-        O::Getxattr { name, .. } | O::Removexattr { name, .. } | O::Setxattr { name, .. } => {
-            Some(name)
-        }
-        O::CopyFileRange { to_path, .. } => Some(to_path),
-        _ => None,
-    }
-}
-
-/// The numbers of an operation, in the order `lib/dispatch.ts` reads them (`OPERATIONS`);
-/// NaN where an optional one is absent (no handle, a uid left unchanged, a time not set).
-pub fn request_numbers(operation: &Operation) -> [f64; REQUEST_NUMBERS] {
-    use Operation as O;
-    let mut n = [f64::NAN; REQUEST_NUMBERS];
-    let handle = |h: u64| h as f64;
-    match operation {
-        O::Getattr { handle: h, .. } => n[0] = h.map_or(f64::NAN, handle),
-        O::Truncate {
-            handle: h, size, ..
-        } => {
-            n[0] = h.map_or(f64::NAN, handle);
-            n[1] = *size as f64;
-        }
-        O::Readdir { handle: h, .. }
-        | O::Releasedir { handle: h, .. }
-        | O::Flush { handle: h, .. } => n[0] = handle(*h),
-        O::Open { flags, .. } | O::Opendir { flags, .. } => n[0] = f64::from(flags.0),
-        O::Release {
-            handle: h, flags, ..
-        } => {
-            n[0] = handle(*h);
-            n[1] = f64::from(flags.0);
-        }
-        O::Read {
-            handle: h,
-            offset,
-            size,
-            ..
-        } => {
-            n[0] = handle(*h);
-            n[1] = *offset as f64;
-            n[2] = f64::from(*size);
-        }
-        O::Write {
-            handle: h, offset, ..
-        } => {
-            n[0] = handle(*h);
-            n[1] = *offset as f64;
-        }
-        O::Create { mode, flags, .. } => {
-            n[0] = f64::from(*mode);
-            n[1] = f64::from(flags.0);
-        }
-        O::Mknod { mode, rdev, .. } => {
-            n[0] = f64::from(*mode);
-            n[1] = f64::from(*rdev);
-        }
-        O::Mkdir { mode, .. } | O::Chmod { mode, .. } => n[0] = f64::from(*mode),
-        O::Access { mask, .. } => n[0] = f64::from(*mask),
-        O::Unlink { .. }
-        | O::Rmdir { .. }
-        | O::Readlink { .. }
-        | O::Statfs { .. }
-        | O::Listxattr { .. }
-        | O::Symlink { .. }
-        | O::Link { .. }
-        | O::Getxattr { .. }
-        | O::Removexattr { .. } => {}
-        O::Rename { mode, .. } => {
-            n[0] = match mode {
-                RenameMode::Replace => 0.0,
-                RenameMode::NoReplace => 1.0,
-                RenameMode::Exchange => 2.0,
-            }
-        }
-        O::Chown { uid, gid, .. } => {
-            n[0] = uid.map_or(f64::NAN, f64::from);
-            n[1] = gid.map_or(f64::NAN, f64::from);
-        }
-        O::Utimens { atime, mtime, .. } => {
-            n[0] = set_time(*atime).unwrap_or(f64::NAN);
-            n[1] = set_time(*mtime).unwrap_or(f64::NAN);
-        }
-        O::Fsync {
-            handle: h,
-            datasync,
-            ..
-        }
-        | O::Fsyncdir {
-            handle: h,
-            datasync,
-            ..
-        } => {
-            n[0] = handle(*h);
-            n[1] = if *datasync { 1.0 } else { 0.0 };
-        }
-        O::Setxattr { mode, .. } => {
-            n[0] = match mode {
-                XattrMode::Set => 0.0,
-                XattrMode::Create => 1.0,
-                XattrMode::Replace => 2.0,
-            }
-        }
-        O::Fallocate {
-            handle: h,
-            offset,
-            length,
-            mode,
-            ..
-        } => {
-            n[0] = handle(*h);
-            n[1] = *offset as f64;
-            n[2] = *length as f64;
-            n[3] = f64::from(*mode);
-        }
-        O::Lseek {
-            handle: h,
-            offset,
-            whence,
-            ..
-        } => {
-            n[0] = handle(*h);
-            n[1] = *offset as f64;
-            n[2] = f64::from(*whence);
-        }
-        O::CopyFileRange {
-            from_handle,
-            from_offset,
-            to_handle,
-            to_offset,
-            length,
-            ..
-        } => {
-            n[0] = handle(*from_handle);
-            n[1] = *from_offset as f64;
-            n[2] = handle(*to_handle);
-            n[3] = *to_offset as f64;
-            n[4] = *length as f64;
-        }
-    }
-    n
+    let mut set = |field: RequestField, value: f64| fields[field.at()] = value;
+    set(RequestField::Id, id as f64);
+    set(RequestField::Operation, code as usize as f64);
+    set(RequestField::Strings, encoded.strings as f64);
+    set(RequestField::DataPlace, place.at() as f64);
+    set(RequestField::Uid, f64::from(cx.uid));
+    set(RequestField::Gid, f64::from(cx.gid));
+    set(RequestField::Pid, f64::from(cx.pid));
+    set(RequestField::Slot, slot);
+    set(RequestField::SlotLength, length);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{REQUEST_ARGS, REQUEST_FIELDS};
+    use mountkit_core::FileKind;
 
     #[test]
     fn whole_numbers_are_checked() {
@@ -700,9 +461,18 @@ mod tests {
     }
 
     fn packed(kind: f64, size: f64, mode: f64) -> Vec<f64> {
-        vec![
-            kind, size, mode, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 3.0,
-        ]
+        let mut p = vec![0.0; STAT_FIELDS];
+        p[StatField::Kind.at()] = kind;
+        p[StatField::Size.at()] = size;
+        p[StatField::Mode.at()] = mode;
+        p[StatField::Nlink.at()] = 1.0;
+        p[StatField::Blocks.at()] = -1.0;
+        p[StatField::Attributes.at()] = f64::from(AttributeBit::HIDDEN | AttributeBit::READONLY);
+        p
+    }
+
+    fn code(tag: ReplyTag) -> f64 {
+        tag.at() as f64
     }
 
     #[test]
@@ -751,9 +521,9 @@ mod tests {
 
     #[test]
     fn reply_records_split_by_their_tag() {
-        let mut records = vec![7.0, 2.0];
+        let mut records = vec![7.0, code(ReplyTag::Stat)];
         records.extend(packed(0.0, 5.0, 420.0));
-        records.extend([8.0, 0.0, 9.0, 1.0, 2.0]);
+        records.extend([8.0, code(ReplyTag::Empty), 9.0, code(ReplyTag::Error), 2.0]);
         let (id, tag, numbers) = reply_record(&records).unwrap();
         assert_eq!((id, tag, numbers.len()), (7, ReplyTag::Stat, STAT_FIELDS));
         let rest = &records[2 + STAT_FIELDS..];
@@ -762,7 +532,10 @@ mod tests {
         let (id, tag, numbers) = reply_record(&rest[2..]).unwrap();
         assert_eq!((id, tag, numbers), (9, ReplyTag::Error, &[2.0][..]));
         assert!(reply_record(&[1.0]).is_err(), "no tag");
-        assert!(reply_record(&[1.0, 2.0, 0.0]).is_err(), "stat cut short");
+        assert!(
+            reply_record(&[1.0, code(ReplyTag::Stat), 0.0]).is_err(),
+            "stat cut short"
+        );
         assert!(reply_record(&[1.0, 5.0]).is_err(), "unknown tag");
         assert!(reply_record(&[1.0, 0.5]).is_err(), "fractional tag");
         assert!(reply_record(&[-1.0, 0.0]).is_err(), "bad id");
@@ -787,7 +560,8 @@ mod tests {
             ReplyTag::Count.answer(&[3.0], None),
             Ok(Ok(Reply::Count(3)))
         );
-        let mut opened = vec![7.0, 5.0];
+        let hints = OpenHint::DIRECT_IO | OpenHint::NON_SEEKABLE;
+        let mut opened = vec![7.0, f64::from(hints)];
         opened.extend(packed(f64::NAN, 0.0, 0.0));
         let Ok(Ok(Reply::Opened(o))) = ReplyTag::Opened.answer(&opened, None) else {
             panic!("an Opened reply");
@@ -824,58 +598,103 @@ mod tests {
             offset: 4096,
             data: Bytes::from_static(data),
         };
+        let field = |numbers: &[f64], field: RequestField| numbers[field.at()];
+        let place = |place: wire::DataPlace| place.at() as f64;
+        let args = RequestField::ALL.len();
         let mut pooled = write(b"abc");
         let mut placed = Bytes::new();
-        write_request(9, 6, &mut pooled, cx, &mut numbers, &mut strings, |bytes| {
-            placed = bytes;
-            DataPlace::Slot(5)
-        });
-        assert_eq!(numbers[..7], [9.0, 6.0, 1.0, 2.0, 1000.0, 100.0, 42.0]);
-        assert_eq!(numbers[7..9], [5.0, 3.0], "slot 5 holds 3 bytes");
-        assert_eq!(numbers[9..11], [3.0, 4096.0]);
-        assert!(numbers[11].is_nan(), "a write has no third number");
+        let code = OperationCode::Write;
+        write_request(
+            9,
+            code,
+            &mut pooled,
+            cx,
+            &mut numbers,
+            &mut strings,
+            |bytes| {
+                placed = bytes;
+                DataPlace::Slot(5)
+            },
+        );
+        assert_eq!(field(&numbers, RequestField::Id), 9.0);
+        assert_eq!(
+            field(&numbers, RequestField::Operation),
+            code as usize as f64
+        );
+        assert_eq!(field(&numbers, RequestField::Strings), 1.0);
+        assert_eq!(
+            field(&numbers, RequestField::DataPlace),
+            place(wire::DataPlace::Slot)
+        );
+        assert_eq!(field(&numbers, RequestField::Uid), 1000.0);
+        assert_eq!(field(&numbers, RequestField::Gid), 100.0);
+        assert_eq!(field(&numbers, RequestField::Pid), 42.0);
+        assert_eq!(field(&numbers, RequestField::Slot), 5.0);
+        assert_eq!(field(&numbers, RequestField::SlotLength), 3.0, "3 bytes");
+        assert_eq!(numbers[args..args + 2], [3.0, 4096.0], "handle, offset");
+        assert!(numbers[args + 2].is_nan(), "a write has no third number");
         assert_eq!(&placed[..], b"abc");
         assert!(
             matches!(pooled, Operation::Write { ref data, .. } if data.is_empty()),
             "the bytes moved out of the parked request"
         );
         let mut copied = write(b"de");
-        write_request(10, 6, &mut copied, cx, &mut numbers, &mut strings, |_| {
-            DataPlace::Payload
-        });
-        assert_eq!(numbers[3], 1.0);
-        assert!(numbers[7].is_nan() && numbers[8].is_nan(), "no slot");
+        write_request(
+            10,
+            code,
+            &mut copied,
+            cx,
+            &mut numbers,
+            &mut strings,
+            |_| DataPlace::Payload,
+        );
+        assert_eq!(
+            field(&numbers, RequestField::DataPlace),
+            place(wire::DataPlace::Payload)
+        );
+        assert!(field(&numbers, RequestField::Slot).is_nan(), "no slot");
+        assert!(field(&numbers, RequestField::SlotLength).is_nan());
         let mut rename = Operation::Rename {
             from: "/a".into(),
             to: "/b".into(),
-            mode: RenameMode::Exchange,
+            mode: mountkit_core::RenameMode::Exchange,
         };
-        write_request(11, 0, &mut rename, cx, &mut numbers, &mut strings, |_| {
-            panic!("a rename has no bulk bytes")
-        });
-        assert_eq!((numbers[2], numbers[3], numbers[9]), (2.0, 0.0, 2.0));
+        let code = OperationCode::Rename;
+        write_request(
+            11,
+            code,
+            &mut rename,
+            cx,
+            &mut numbers,
+            &mut strings,
+            |_| panic!("a rename has no bulk bytes"),
+        );
+        assert_eq!(field(&numbers, RequestField::Strings), 2.0);
+        assert_eq!(
+            field(&numbers, RequestField::DataPlace),
+            place(wire::DataPlace::None)
+        );
+        assert_eq!(numbers[args], 2.0, "RENAME_EXCHANGE");
         assert_eq!(strings, "/f\0/f\0/a\0/b\0");
     }
 
     #[test]
     fn absent_optional_numbers_are_nan() {
-        let getattr = request_numbers(&Operation::Getattr {
+        let mut numbers = [0.0; REQUEST_ARGS];
+        let mut strings = String::new();
+        let mut getattr = Operation::Getattr {
             path: "/".into(),
             handle: None,
-        });
-        assert!(getattr.iter().all(|n| n.is_nan()));
-        let chown = request_numbers(&Operation::Chown {
+        };
+        wire::encode(&mut getattr, &mut numbers, &mut strings);
+        assert!(numbers.iter().all(|n| n.is_nan()));
+        let mut chown = Operation::Chown {
             path: "/".into(),
             uid: Some(5),
             gid: None,
-        });
-        assert_eq!(chown[0], 5.0);
-        assert!(chown[1].is_nan());
-    }
-
-    #[test]
-    fn unknown_kinds_are_refused() {
-        assert_eq!(kind(1), Ok(FileKind::Directory));
-        assert!(kind(7).is_err());
+        };
+        wire::encode(&mut chown, &mut numbers, &mut strings);
+        assert_eq!(numbers[0], 5.0);
+        assert!(numbers[1].is_nan());
     }
 }

@@ -21,8 +21,9 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 use crate::bridge::{self, Bridge, RequestId};
-use crate::convert::{self, DataPlace, DRAIN_HEADER, REQUEST_FIELDS};
+use crate::convert::{self, DataPlace};
 use crate::payload::Payload;
+use crate::wire::{DrainHeader, DRAIN_HEADER, REQUEST_FIELDS};
 use crate::NativeReplyProblem;
 
 /// The most string capacity a drain keeps for the next one, in bytes.
@@ -118,10 +119,11 @@ impl Crossing {
         };
         let spin = Duration::from_micros(u64::from(spin_micros));
         let drained = self.bridge.drain(room / REQUEST_FIELDS, spin, visit);
-        header[0] = drained.count as f64;
-        header[1] = if drained.more { 1.0 } else { 0.0 };
-        header[2] = payloads.len() as f64;
-        header[3] = if self.bridge.has_faults() { 1.0 } else { 0.0 };
+        let flag = |on: bool| if on { 1.0 } else { 0.0 };
+        header[DrainHeader::Count.at()] = drained.count as f64;
+        header[DrainHeader::More.at()] = flag(drained.more);
+        header[DrainHeader::Payloads.at()] = payloads.len() as f64;
+        header[DrainHeader::Faults.at()] = flag(self.bridge.has_faults());
         Ok(())
     }
 
@@ -132,7 +134,7 @@ impl Crossing {
 
     /// Answers a batch of requests whose replies are numbers only, and frees the write-pool
     /// slots their data was lent in. `records` holds one record per reply: request id, reply
-    /// tag, then the tag's numbers (see `ReplyTag`). Returns the replies that were not
+    /// tag, then the tag's numbers (see `wire::ReplyTag`). Returns the replies that were not
     /// delivered, by record index: late ones (the request had timed out or the mount closed)
     /// without a message, refused ones (answered `EIO`) with the reason.
     pub fn reply_batch(
@@ -338,11 +340,16 @@ unsafe extern "C" fn reply_batch_entry(
 mod tests {
     use super::*;
     use crate::bridge::tests::{bridge, bridge_with_pool, request};
+    use crate::wire::{self, ReplyTag, RequestField};
     use crate::write_pool::WritePool;
     use mountkit_core::{
         Dispatch, Errno, FsResult, Operation, Reply, Request, RequestContext, Responder,
     };
     use std::sync::mpsc::{self, Receiver};
+
+    fn tag(tag: ReplyTag) -> f64 {
+        tag.at() as f64
+    }
 
     fn slots(requests: usize) -> Vec<f64> {
         vec![0.0; DRAIN_HEADER + requests * REQUEST_FIELDS]
@@ -359,10 +366,10 @@ mod tests {
         let mut slots = slots(4);
         let mut strings = "left over from before".to_owned();
         crossing.drain(&mut slots, 0, &mut strings).unwrap();
-        assert_eq!(slots[0], 2.0, "two requests");
+        assert_eq!(slots[DrainHeader::Count.at()], 2.0, "two requests");
         assert_eq!(strings, "/a\0/bb\0");
         crossing.drain(&mut slots, 0, &mut strings).unwrap();
-        assert_eq!(slots[0], 0.0, "nothing left");
+        assert_eq!(slots[DrainHeader::Count.at()], 0.0, "nothing left");
         assert_eq!(strings, "", "an empty drain leaves no strings");
     }
 
@@ -386,8 +393,13 @@ mod tests {
         let mut slots = slots(1);
         crossing.drain(&mut slots, 0, &mut String::new()).unwrap();
         let id = slots[DRAIN_HEADER];
-        // Record tags are the `ReplyTag` codes: 1 is an error, 0 success with nothing to say.
-        let records = [id, 1.0, f64::from(Errno::ENOENT.raw()), id + 1000.0, 0.0];
+        let records = [
+            id,
+            tag(ReplyTag::Error),
+            f64::from(Errno::ENOENT.raw()),
+            id + 1000.0,
+            tag(ReplyTag::Empty),
+        ];
         let problems = crossing.reply_batch(&records).unwrap().unwrap();
         assert_eq!(answer.recv().unwrap(), Err::<Reply, _>(Errno::ENOENT));
         assert_eq!(problems.len(), 1);
@@ -421,11 +433,20 @@ mod tests {
         });
         let mut slots = slots(1);
         crossing.drain(&mut slots, 0, &mut String::new()).unwrap();
-        let request = &slots[DRAIN_HEADER..];
-        assert_eq!(request[3], 2.0, "the data is in a slot");
-        assert_eq!(request[7..9], [f64::from(slot), 7.0]);
-        assert_eq!(slots[2], 0.0, "and not among the payloads");
-        (request[0], slot, answer)
+        let request = |field: RequestField| slots[DRAIN_HEADER + field.at()];
+        assert_eq!(
+            request(RequestField::DataPlace),
+            wire::DataPlace::Slot.at() as f64,
+            "the data is in a slot"
+        );
+        assert_eq!(request(RequestField::Slot), f64::from(slot));
+        assert_eq!(request(RequestField::SlotLength), 7.0);
+        assert_eq!(
+            slots[DrainHeader::Payloads.at()],
+            0.0,
+            "and not among the payloads"
+        );
+        (request(RequestField::Id), slot, answer)
     }
 
     #[test]
@@ -440,9 +461,11 @@ mod tests {
             Some(slot),
             "a lent slot is not reused"
         );
-        // Tag 3 is a byte count.
         assert!(
-            crossing.reply_batch(&[id, 3.0, 7.0]).unwrap().is_none(),
+            crossing
+                .reply_batch(&[id, tag(ReplyTag::Count), 7.0])
+                .unwrap()
+                .is_none(),
             "delivered"
         );
         assert_eq!(answer.recv().unwrap(), Ok(Reply::Count(7)));
@@ -486,9 +509,9 @@ mod tests {
             Some(slot),
             "the handler may still be reading its data"
         );
-        // Tag 1 is an error: the handler failed, late.
+        // The handler failed, late.
         let problems = crossing
-            .reply_batch(&[id, 1.0, f64::from(Errno::EIO.raw())])
+            .reply_batch(&[id, tag(ReplyTag::Error), f64::from(Errno::EIO.raw())])
             .unwrap()
             .unwrap();
         assert_eq!(problems[0].message, None, "late");

@@ -14,41 +14,32 @@ mod crossing;
 mod doctor;
 mod fs_calls;
 mod payload;
+pub mod wire;
 mod write_pool;
 
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use mountkit::{ErrorCode, InvalidOption};
-use mountkit_core::{Errno, Listing, OpenFlags, Operation, Reply, OPERATION_NAMES};
+use mountkit_core::{Errno, Listing, OpenFlags, Operation, Reply};
 use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use bridge::{Bridge, Fault, Limits, LocalAnswer, Waker};
-use convert::{NativeEvent, NativeOpened, NativeStatFs, DRAIN_HEADER, REQUEST_FIELDS};
+use bridge::{Bridge, Fault, Limits, Waker};
+use convert::{NativeEvent, NativeOpened, NativeStatFs};
 use crossing::{invalid, Crossing};
 use payload::{Payload, SlotBuffer};
+use wire::{LocalAnswer, OPERATIONS};
 use write_pool::WritePool;
 
-/// Layout numbers shared with `lib/dispatch.ts`: the drain header, numbers per request, and
-/// numbers per packed stat.
-#[napi(object)]
-pub struct NativeLayout {
-    pub drain_header: u32,
-    pub request_fields: u32,
-    pub stat_fields: u32,
-}
-
+/// The fingerprint of the wire tables this addon was built with (see the `wire` module):
+/// `lib/wire.ts` refuses an addon whose tables differ from its own.
 #[napi]
-pub fn layout() -> NativeLayout {
-    NativeLayout {
-        drain_header: DRAIN_HEADER as u32,
-        request_fields: REQUEST_FIELDS as u32,
-        stat_fields: convert::STAT_FIELDS as u32,
-    }
+pub fn wire_fingerprint() -> String {
+    wire::fingerprint()
 }
 
 /// Every POSIX error name the core knows, with its (Linux) number: how JavaScript encodes
@@ -68,12 +59,6 @@ pub struct NativeReplyProblem {
     /// Why it was refused (the request was answered `EIO`); absent when the request was no
     /// longer pending.
     pub message: Option<String>,
-}
-
-/// The names of the operations, indexed by the operation code of a drained request.
-#[napi]
-pub fn operation_names() -> Vec<&'static str> {
-    OPERATION_NAMES.to_vec()
 }
 
 /// Lazily unmounts whatever FUSE filesystem is at `path`, including a stale mount left by a
@@ -120,7 +105,8 @@ pub struct NativeMountOptions {
     pub threads: u32,
     pub force: bool,
     pub passthrough: bool,
-    /// Per operation code, how to answer it without JavaScript (see `LocalAnswer`).
+    /// Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
+    /// `lib/wire.generated.ts`).
     pub native_answers: Vec<u32>,
     /// `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`.
     pub backend: String,
@@ -186,17 +172,21 @@ impl NativeMount {
         let local_answers = options
             .native_answers
             .iter()
-            .map(|&code| LocalAnswer::from_code(code))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|message| {
-                backend::option_error(InvalidOption::new("nativeAnswers", message))
-            })?;
-        if !local_answers.is_empty() && local_answers.len() != OPERATION_NAMES.len() {
+            .map(|&code| {
+                wire::from_code(LocalAnswer::ALL, f64::from(code)).ok_or_else(|| {
+                    backend::option_error(InvalidOption::new(
+                        "nativeAnswers",
+                        format!("unknown native answer code {code}"),
+                    ))
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if !local_answers.is_empty() && local_answers.len() != OPERATIONS.len() {
             return Err(backend::option_error(InvalidOption::new(
                 "nativeAnswers",
                 format!(
                     "nativeAnswers must have one entry per operation ({}), got {}",
-                    OPERATION_NAMES.len(),
+                    OPERATIONS.len(),
                     local_answers.len()
                 ),
             )));
@@ -267,7 +257,8 @@ impl NativeMount {
     }
 
     /// Write-pool slot `slot` as an `ArrayBuffer`: a drained write whose data is in a slot
-    /// (data place 2) is a view of its first bytes. JavaScript asks once per slot and keeps it.
+    /// (`DataPlace.slot` in `lib/wire.generated.ts`) is a view of its first bytes. JavaScript
+    /// asks once per slot and keeps it.
     #[napi(ts_return_type = "ArrayBuffer")]
     pub fn write_slot(&self, slot: u32) -> Result<SlotBuffer> {
         self.crossing

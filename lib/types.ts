@@ -1,0 +1,310 @@
+// The public types of the API, in a module of their own so that lib/* can use them without
+// importing index.ts (which imports lib/*). index.ts re-exports every one of them.
+
+/** What kind of object a path names. */
+export type FileKind =
+  | 'file'
+  | 'directory'
+  | 'symlink'
+  | 'fifo'
+  | 'socket'
+  | 'char-device'
+  | 'block-device'
+
+/** A point in time: a `Date`, or milliseconds since the Unix epoch. */
+export type TimeLike = Date | number
+
+/**
+ * Metadata of one file. Only `kind` is required; the rest default to: size 0, mode 0o644
+ * (0o755 for directories), uid/gid of the mounting process, nlink 1 (2 for directories),
+ * times at the Unix epoch.
+ *
+ * `mode` holds permission bits only (`0o7777`); the type comes from `kind`. A non-zero `ino`
+ * is the file's identity: two paths reporting the same `ino` are hard links of one file.
+ */
+export interface Stat {
+  kind: FileKind
+  size?: number
+  mode?: number
+  uid?: number
+  gid?: number
+  nlink?: number
+  ino?: number
+  /** Device number, for character and block devices. */
+  rdev?: number
+  /** 512-byte blocks allocated; defaults to `size` rounded up. */
+  blocks?: number
+  atime?: TimeLike
+  mtime?: TimeLike
+  ctime?: TimeLike
+  birthtime?: TimeLike
+  /** Windows attributes; ignored by FUSE. */
+  hidden?: boolean
+  readonly?: boolean
+  system?: boolean
+  archive?: boolean
+}
+
+/** One name in a directory. Give `stat` when you have it at hand: it saves a `getattr`. */
+export type DirEntry = { name: string; kind: FileKind; stat?: Stat } | { name: string; stat: Stat }
+
+/** Capacity figures, as `statfs(2)` reports them. Unset figures are 0. */
+export interface StatFs {
+  blockSize?: number
+  fragmentSize?: number
+  blocks?: number
+  blocksFree?: number
+  blocksAvailable?: number
+  files?: number
+  filesFree?: number
+  nameMax?: number
+}
+
+/**
+ * The answer to `open`, `opendir` and `create`: a handle number that later calls on the same
+ * open file receive, or an object with caching hints. Returning nothing means handle 0.
+ */
+export type OpenResult =
+  | number
+  | void
+  | undefined
+  | {
+      handle?: number
+      /** Bypass the page cache: every read and write reaches `read`/`write`. */
+      directIo?: boolean
+      /** Keep pages cached from the previous open of this file. */
+      keepCache?: boolean
+      /** The file is a stream; `lseek` fails on it. */
+      nonSeekable?: boolean
+      /**
+       * Serve this open file's bytes from a real file: reads, writes, flushes and fsyncs of the
+       * handle never reach your handlers. The kernel serves it directly (FUSE passthrough)
+       * where it can, else Rust does. The file is opened with the request's access mode.
+       */
+      backingPath?: string
+      /** Like `backingPath`, for a descriptor you opened (it is duplicated; close yours when you like). */
+      backingFd?: number
+      /**
+       * `create` only: the new file's attributes. FUSE and WinFsp then answer with them
+       * instead of calling `getattr` for the file just made, which saves a request on every
+       * file creation. (Dokan never asks: it describes a new file from the create's own mode.)
+       */
+      stat?: Stat
+    }
+
+/**
+ * Who made a request. On Linux `pid` is the id of the calling thread as the kernel reports it
+ * (for a single-threaded caller, its process id). On Windows it is the calling process's id:
+ * WinFsp reports it only for creates, opens and renames and gives 0 for every other request.
+ */
+export interface RequestContext {
+  uid: number
+  gid: number
+  pid: number
+}
+
+/** A value, or a promise of one: every handler may be sync or async. */
+export type MaybePromise<T> = T | Promise<T>
+
+/** `rename` flags (Linux numbering). */
+export const RENAME_NOREPLACE = 1
+export const RENAME_EXCHANGE = 2
+/** `setxattr` flags (Linux numbering). */
+export const XATTR_CREATE = 1
+export const XATTR_REPLACE = 2
+
+/**
+ * A filesystem: an object of handlers. Each handler may return a value or a promise; a missing
+ * handler answers `ENOSYS` ("not supported"). Throw {@link FsError} (or any error with a POSIX
+ * `code` such as `'ENOENT'`) to fail a request with that code; anything else thrown becomes
+ * `EIO` and is reported on the mount's `error` event.
+ *
+ * Paths are absolute and `/`-separated on every platform. The last parameter of every handler
+ * is the {@link RequestContext} of the caller.
+ */
+export interface FileSystem {
+  /** Metadata of `path`. `handle` is set when the caller holds the file open (`fstat`). */
+  getattr?(path: string, handle: number | undefined, ctx: RequestContext): MaybePromise<Stat>
+  /** The names in a directory, without `.` and `..` (they are added for you). */
+  readdir?(path: string, handle: number, ctx: RequestContext): MaybePromise<DirEntry[]>
+  /** Open a file; `flags` are the `open(2)` flags (`fs.constants.O_*`). */
+  open?(path: string, flags: number, ctx: RequestContext): MaybePromise<OpenResult>
+  opendir?(path: string, flags: number, ctx: RequestContext): MaybePromise<OpenResult>
+  /** The last close of an open file. Errors are not seen by the caller. */
+  release?(path: string, handle: number, flags: number, ctx: RequestContext): MaybePromise<void>
+  releasedir?(path: string, handle: number, ctx: RequestContext): MaybePromise<void>
+  /** Up to `length` bytes at `offset`; fewer (or none) at end of file. */
+  read?(
+    path: string,
+    handle: number,
+    offset: number,
+    length: number,
+    ctx: RequestContext,
+  ): MaybePromise<Uint8Array>
+  /**
+   * Write `data` at `offset`; return how many bytes were written.
+   *
+   * `data` is valid until this handler settles (returns, throws, or its promise settles);
+   * mountkit then reuses its memory for later writes. Copy what you keep beyond that
+   * (`Buffer.from(data)`, `data.copy(target)`, `target.set(data)`): a `data` kept and read
+   * later shows another write's bytes, and writing into it then would change theirs. `data`
+   * is a view into a larger reused buffer: use `data` itself, not `data.buffer`.
+   */
+  write?(
+    path: string,
+    handle: number,
+    data: Buffer,
+    offset: number,
+    ctx: RequestContext,
+  ): MaybePromise<number>
+  /** Create and open a regular file. `mode` holds permission bits (umask already applied). */
+  create?(path: string, mode: number, flags: number, ctx: RequestContext): MaybePromise<OpenResult>
+  /** Create a special file; `mode` includes the type bits (`fs.constants.S_IF*`). */
+  mknod?(path: string, mode: number, rdev: number, ctx: RequestContext): MaybePromise<void>
+  mkdir?(path: string, mode: number, ctx: RequestContext): MaybePromise<void>
+  unlink?(path: string, ctx: RequestContext): MaybePromise<void>
+  rmdir?(path: string, ctx: RequestContext): MaybePromise<void>
+  /** Create a symlink at `path` pointing to `target`. */
+  symlink?(target: string, path: string, ctx: RequestContext): MaybePromise<void>
+  readlink?(path: string, ctx: RequestContext): MaybePromise<string>
+  /** Create a hard link at `path` to `existingPath`. */
+  link?(existingPath: string, path: string, ctx: RequestContext): MaybePromise<void>
+  /** `flags`: 0, {@link RENAME_NOREPLACE} or {@link RENAME_EXCHANGE}. */
+  rename?(from: string, to: string, flags: number, ctx: RequestContext): MaybePromise<void>
+  truncate?(path: string, size: number, handle: number | undefined, ctx: RequestContext): MaybePromise<void>
+  /** `mode` holds permission bits only. */
+  chmod?(path: string, mode: number, ctx: RequestContext): MaybePromise<void>
+  /** `-1` leaves the uid or gid unchanged, as in `chown(2)`. */
+  chown?(path: string, uid: number, gid: number, ctx: RequestContext): MaybePromise<void>
+  /** `undefined` leaves that time unchanged; "now" arrives as the current time. */
+  utimens?(
+    path: string,
+    atime: Date | undefined,
+    mtime: Date | undefined,
+    ctx: RequestContext,
+  ): MaybePromise<void>
+  statfs?(path: string, ctx: RequestContext): MaybePromise<StatFs>
+  /** Called on every `close(2)` of a file descriptor. */
+  flush?(path: string, handle: number, ctx: RequestContext): MaybePromise<void>
+  fsync?(path: string, handle: number, datasync: boolean, ctx: RequestContext): MaybePromise<void>
+  fsyncdir?(path: string, handle: number, datasync: boolean, ctx: RequestContext): MaybePromise<void>
+  /** `access(2)`; only called when `defaultPermissions` is off. */
+  access?(path: string, mode: number, ctx: RequestContext): MaybePromise<void>
+  /** Throw `ENODATA` for a missing attribute. */
+  getxattr?(path: string, name: string, ctx: RequestContext): MaybePromise<Uint8Array | string>
+  /** `flags`: 0, {@link XATTR_CREATE} or {@link XATTR_REPLACE}. */
+  setxattr?(path: string, name: string, value: Buffer, flags: number, ctx: RequestContext): MaybePromise<void>
+  listxattr?(path: string, ctx: RequestContext): MaybePromise<string[]>
+  removexattr?(path: string, name: string, ctx: RequestContext): MaybePromise<void>
+  fallocate?(
+    path: string,
+    handle: number,
+    offset: number,
+    length: number,
+    mode: number,
+    ctx: RequestContext,
+  ): MaybePromise<void>
+  /** `SEEK_DATA` (3) / `SEEK_HOLE` (4) support; return the resulting offset. */
+  lseek?(path: string, handle: number, offset: number, whence: number, ctx: RequestContext): MaybePromise<number>
+  /** Copy bytes between two open files without passing them through the caller. */
+  copyFileRange?(
+    fromPath: string,
+    fromHandle: number,
+    fromOffset: number,
+    toPath: string,
+    toHandle: number,
+    toOffset: number,
+    length: number,
+    ctx: RequestContext,
+  ): MaybePromise<number>
+}
+
+/** Options of {@link mount}. */
+export interface MountOptions {
+  /**
+   * Which backend serves the mount. `'auto'` picks FUSE on Linux; on Windows WinFsp when its
+   * DLL loads and its driver service can start, else Dokan 2 when it works, else WinFsp if it
+   * is installed (failing with its own error), else fails naming both installers (as
+   * `mountkit doctor` reports). Default `'auto'`.
+   */
+  backend?: 'auto' | 'fuse' | 'winfsp' | 'dokan'
+  /** Refuse every change with `EROFS`. Default false. */
+  readOnly?: boolean
+  /** Let users other than the mounting one see the mount. Default false. */
+  allowOther?: boolean
+  /** Let the kernel check permissions from `mode`/`uid`/`gid`. Default true. */
+  defaultPermissions?: boolean
+  /** How long the kernel may cache attributes, in ms. Default 1000. */
+  attrTimeoutMs?: number
+  /** How long the kernel may cache name lookups, in ms. Default 1000. */
+  entryTimeoutMs?: number
+  /** How long the kernel may remember that a name does not exist, in ms. Default 0 (never). */
+  negativeTimeoutMs?: number
+  /**
+   * Let the kernel keep directory listings between opens. Call {@link Mount.invalidate} on a
+   * directory whose entries change behind the kernel's back. Default false.
+   */
+  readdirCache?: boolean
+  /**
+   * Let the kernel buffer writes in its page cache and send them in large batches. Faster for
+   * small writes; `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is
+   * not used. Default false.
+   */
+  writebackCache?: boolean
+  /** A request still unanswered after this many ms fails. Default 30000. */
+  timeoutMs?: number
+  /** The code a timed-out request fails with. Default `'ETIMEDOUT'`. */
+  timeoutErrno?: 'ETIMEDOUT' | 'EIO'
+  /** How many handlers may run at once; the rest wait in arrival order. Default 128. */
+  maxConcurrency?: number
+  /**
+   * Kernel-reading threads of the backend. Default 2. Reads and writes of backing files that
+   * the kernel does not pass through run on these threads, so keep two or more when Rust
+   * serves backing files. When JavaScript answers everything, 1 wakes fewer threads per
+   * request (on Linux with two cores, 5–10% faster getattr storms at 4 and 16 clients).
+   */
+  threads?: number
+  /**
+   * After answering a batch, how long the JavaScript thread waits for the next request
+   * before it returns to the event loop, in microseconds. It waits by spinning, not
+   * sleeping, so a request that arrives meanwhile costs no thread wake-up: under steady load
+   * that is most of the latency a request adds. Each turn of the spin yields the CPU, so
+   * the thread bringing the next request is not kept off it. The wait happens only while
+   * every handler has answered (an `async` handler that needs no I/O gets three microtask
+   * turns to settle first), and one wake-up serves at most 64 batches before the event loop
+   * gets its turn. Costs up to this much CPU per batch; `0` turns it off. Default 20 (0 on a machine
+   * with one CPU, where the spin would only delay the thread it waits for).
+   */
+  spinMicros?: number
+  /** Log every request and reply: `true` for stderr, or a function that takes each line. */
+  debug?: boolean | ((line: string) => void)
+  /** The name shown in `mount`/`df` as the source. Default `'mountkit'`. */
+  fsName?: string
+  /** If the mount point is left over from a dead process (stale), clear it first. */
+  force?: boolean
+  /** Windows: the drive's name in Explorer (up to 32 characters). Default `'mountkit'`. */
+  volumeLabel?: string
+  /** Windows: match names without regard to case, as Windows programs expect. Default true. */
+  caseInsensitive?: boolean
+  /** Windows: present the volume as a fixed, network or removable drive. Default `'fixed'`. */
+  driveType?: 'fixed' | 'network' | 'removable'
+  /** Windows: bytes per sector, a power of two from 512. Default 4096. */
+  sectorSize?: number
+  /** Windows: bytes per allocation unit, a multiple of `sectorSize`. Default 4096. */
+  allocationUnitSize?: number
+  /**
+   * Let the kernel serve backed files (`backingPath`/`backingFd`) itself where it can: Linux
+   * 6.9+ and a privileged process. When false, or unavailable, Rust serves them. Default true.
+   */
+  passthrough?: boolean
+}
+
+/** How files opened with a backing file have been served (see {@link Mount.dataPath}). */
+export interface DataPathReport {
+  /** The kernel agreed to FUSE passthrough when the mount started. */
+  passthroughNegotiated: boolean
+  /** Backed opens the kernel serves itself. */
+  passthroughOpens: number
+  /** Backed opens served by Rust with positioned I/O. */
+  rustIoOpens: number
+}
