@@ -246,9 +246,10 @@ export interface MountOptions {
    */
   readdirCache?: boolean
   /**
-   * Let the kernel buffer writes in its page cache and send them in large batches. Faster for
-   * small writes; `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is
-   * not used. Default false.
+   * Let the kernel buffer writes in its page cache and send them in large batches. Use it
+   * when programs write in small pieces and the filesystem does not care how writes are cut:
+   * `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is not used.
+   * Default false. See docs/caching.md.
    */
   writebackCache?: boolean
   /** A request still unanswered after this many ms fails. Default 30000. */
@@ -261,19 +262,17 @@ export interface MountOptions {
    * Kernel-reading threads of the backend. Default 2. Reads and writes of backing files that
    * the kernel does not pass through run on these threads, so keep two or more when Rust
    * serves backing files. When JavaScript answers everything, 1 wakes fewer threads per
-   * request (on Linux with two cores, 5–10% faster getattr storms at 4 and 16 clients).
+   * request; measure both with your workload (docs/tuning.md).
    */
   threads?: number
   /**
    * After answering a batch, how long the JavaScript thread waits for the next request
-   * before it returns to the event loop, in microseconds. It waits by spinning, not
-   * sleeping, so a request that arrives meanwhile costs no thread wake-up: under steady load
-   * that is most of the latency a request adds. Each turn of the spin yields the CPU, so
-   * the thread bringing the next request is not kept off it. The wait happens only while
-   * every handler has answered (an `async` handler that needs no I/O gets three microtask
-   * turns to settle first), and one wake-up serves at most 64 batches before the event loop
-   * gets its turn. Costs up to this much CPU per batch; `0` turns it off. Default 20 (0 on a machine
-   * with one CPU, where the spin would only delay the thread it waits for).
+   * before it returns to the event loop, in microseconds. It waits by spinning (yielding the
+   * CPU each turn), so a request that arrives meanwhile costs no thread wake-up. Raise it for
+   * a mount under steady load; set `0` where CPU time matters more than latency, or the
+   * event loop has other work that must not wait. Costs up to this much CPU per batch.
+   * Default 20 (0 on a machine with one CPU, where the spin would only delay the thread it
+   * waits for). How the wait works: docs/tuning.md.
    */
   spinMicros?: number
   /** Log every request and reply: `true` for stderr, or a function that takes each line. */
