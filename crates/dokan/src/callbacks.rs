@@ -72,8 +72,8 @@ pub(crate) fn operations() -> DOKAN_OPERATIONS {
         MoveFile: Some(move_file),
         SetEndOfFile: Some(set_end_of_file),
         SetAllocationSize: Some(set_allocation_size),
-        LockFile: Some(lock_file),
-        UnlockFile: Some(unlock_file),
+        LockFile: Some(byte_range_lock),
+        UnlockFile: Some(byte_range_lock),
         GetDiskFreeSpace: Some(get_disk_free_space),
         GetVolumeInformation: Some(get_volume_information),
         Mounted: Some(mounted),
@@ -136,6 +136,20 @@ impl<'a> Request<'a> {
     fn fs(&self) -> &DokanFs {
         &self.volume.fs
     }
+
+    /// Serves the callback `name`, shielded ([`shield`]): `body` gets the mount's
+    /// [`DokanFs`], the [`Call`] (who asks, and the driver's timer to extend while the
+    /// dispatcher is slow) and the open's context.
+    fn serve(&self, name: &str, body: impl FnOnce(&DokanFs, &Call, u64) -> NtStatus) -> NtStatus {
+        shield(name, || {
+            let keepalive = self.keepalive();
+            let call = Call {
+                process_id: self.process_id,
+                keepalive: &keepalive,
+            };
+            body(self.fs(), &call, self.context)
+        })
+    }
 }
 
 /// Runs `body`, answering `STATUS_UNEXPECTED_IO_ERROR` if it panics.
@@ -194,25 +208,20 @@ unsafe extern "system" fn zw_create_file(
     create_options: u32,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("ZwCreateFile", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("ZwCreateFile", |fs, call, prior_context| {
         // SAFETY: Dokan passes a NUL-terminated file name valid during the callback.
         let file_name = unsafe { wide_from_ptr(file_name) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        let outcome = request.fs().create(
-            &call,
+        let outcome = fs.create(
+            call,
             &CreateRequest {
                 file_name,
                 desired_access,
                 file_attributes,
                 create_disposition,
                 create_options,
-                prior_context: request.context,
+                prior_context,
             },
         );
         // SAFETY: `info` is valid and ours to update until the callback returns.
@@ -227,31 +236,21 @@ unsafe extern "system" fn zw_create_file(
 }
 
 unsafe extern "system" fn cleanup(_file_name: *const u16, info: *mut DOKAN_FILE_INFO) {
-    shield("Cleanup", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        request.fs().cleanup(&call, request.context);
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("Cleanup", |fs, call, context| {
+        fs.cleanup(call, context);
         STATUS_SUCCESS
     });
 }
 
 unsafe extern "system" fn close_file(_file_name: *const u16, info: *mut DOKAN_FILE_INFO) {
-    shield("CloseFile", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        request.fs().close(&call, request.context);
-        // SAFETY: `info` is valid and ours to update; a cleared context cannot be reused by
-        // a create Dokan retries with the same DOKAN_FILE_INFO.
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("CloseFile", |fs, call, context| {
+        fs.close(call, context);
+        // SAFETY: `info` is valid and ours to update; a cleared context cannot be reused
+        // by a create Dokan retries with the same DOKAN_FILE_INFO.
         unsafe { (*info).Context = 0 };
         STATUS_SUCCESS
     });
@@ -265,29 +264,19 @@ unsafe extern "system" fn read_file(
     offset: i64,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("ReadFile", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        if buffer.is_null() || read_length.is_null() {
-            return STATUS_INVALID_PARAMETER;
-        }
+    if buffer.is_null() || read_length.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("ReadFile", |fs, call, context| {
         // SAFETY: Dokan's buffer holds `buffer_length` writable bytes for the callback.
         let buffer =
             unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_length as usize) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        match request.fs().read(&call, request.context, buffer, offset) {
-            Ok(count) => {
-                // SAFETY: `read_length` is non-null and writable; `count` fits the buffer,
-                // whose length is a u32.
-                unsafe { *read_length = count as u32 };
-                STATUS_SUCCESS
-            }
-            Err(error) => error.0,
-        }
+        let read = fs.read(call, context, buffer, offset);
+        // SAFETY: `read_length` is non-null and writable; `count` fits the buffer, whose
+        // length is a u32.
+        status_of(read.map(|count| unsafe { *read_length = count as u32 }))
     })
 }
 
@@ -299,41 +288,32 @@ unsafe extern "system" fn write_file(
     offset: i64,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("WriteFile", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        if (buffer.is_null() && bytes_to_write > 0) || bytes_written.is_null() {
-            return STATUS_INVALID_PARAMETER;
-        }
+    if (buffer.is_null() && bytes_to_write > 0) || bytes_written.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("WriteFile", |fs, call, context| {
         let data: &[u8] = if bytes_to_write == 0 {
             &[]
         } else {
-            // SAFETY: Dokan's buffer holds `bytes_to_write` readable bytes for the callback.
+            // SAFETY: Dokan's buffer holds `bytes_to_write` readable bytes for the
+            // callback.
             unsafe { std::slice::from_raw_parts(buffer.cast::<u8>(), bytes_to_write as usize) }
         };
         // SAFETY: `info` is valid; the flags are plain bytes.
         let (write_to_end_of_file, paging_io) =
             unsafe { ((*info).WriteToEndOfFile != 0, (*info).PagingIo != 0) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
         let write = WriteRequest {
             data,
             offset,
             write_to_end_of_file,
             paging_io,
         };
-        match request.fs().write(&call, request.context, &write) {
-            Ok(count) => {
-                // SAFETY: `bytes_written` is non-null and writable; `count` is at most
-                // `bytes_to_write`.
-                unsafe { *bytes_written = count as u32 };
-                STATUS_SUCCESS
-            }
-            Err(error) => error.0,
-        }
+        let written = fs.write(call, context, &write);
+        // SAFETY: `bytes_written` is non-null and writable; `count` is at most
+        // `bytes_to_write`.
+        status_of(written.map(|count| unsafe { *bytes_written = count as u32 }))
     })
 }
 
@@ -341,15 +321,10 @@ unsafe extern "system" fn flush_file_buffers(
     _file_name: *const u16,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("FlushFileBuffers", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        status_of(request.fs().flush(&call, request.context))
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("FlushFileBuffers", |fs, call, context| {
+        status_of(fs.flush(call, context))
     })
 }
 
@@ -358,82 +333,78 @@ unsafe extern "system" fn get_file_information(
     buffer: *mut BY_HANDLE_FILE_INFORMATION,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("GetFileInformation", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        if buffer.is_null() {
-            return STATUS_INVALID_PARAMETER;
-        }
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
+    if buffer.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("GetFileInformation", |fs, call, context| {
+        let file = match fs.get_file_information(call, context) {
+            Ok(file) => file,
+            Err(error) => return error.0,
         };
-        match request.fs().get_file_information(&call, request.context) {
-            Ok(file) => {
-                let answer = BY_HANDLE_FILE_INFORMATION {
-                    dwFileAttributes: file.attributes,
-                    ftCreationTime: filetime(file.creation_time),
-                    ftLastAccessTime: filetime(file.last_access_time),
-                    ftLastWriteTime: filetime(file.last_write_time),
-                    dwVolumeSerialNumber: file.volume_serial,
-                    nFileSizeHigh: (file.size >> 32) as u32,
-                    nFileSizeLow: file.size as u32,
-                    nNumberOfLinks: file.links,
-                    nFileIndexHigh: (file.index >> 32) as u32,
-                    nFileIndexLow: file.index as u32,
-                };
-                // SAFETY: `buffer` is non-null and points to Dokan's writable structure.
-                unsafe { buffer.write(answer) };
-                STATUS_SUCCESS
-            }
-            Err(error) => error.0,
-        }
+        let answer = BY_HANDLE_FILE_INFORMATION {
+            dwFileAttributes: file.attributes,
+            ftCreationTime: filetime(file.creation_time),
+            ftLastAccessTime: filetime(file.last_access_time),
+            ftLastWriteTime: filetime(file.last_write_time),
+            dwVolumeSerialNumber: file.volume_serial,
+            nFileSizeHigh: (file.size >> 32) as u32,
+            nFileSizeLow: file.size as u32,
+            nNumberOfLinks: file.links,
+            nFileIndexHigh: (file.index >> 32) as u32,
+            nFileIndexLow: file.index as u32,
+        };
+        // SAFETY: `buffer` is non-null and points to Dokan's writable structure.
+        unsafe { buffer.write(answer) };
+        STATUS_SUCCESS
     })
 }
 
-/// Serves `FindFiles` (`pattern` null) and `FindFilesWithPattern`.
+/// Serves `FindFiles` (`pattern` null) and `FindFilesWithPattern`, named `name`.
 ///
 /// # Safety
 ///
 /// The arguments must be those Dokan passed to the running callback.
-unsafe fn find(pattern: *const u16, fill: PFillFindData, info: *mut DOKAN_FILE_INFO) -> NtStatus {
-    // SAFETY: per the contract, `info` is this request's DOKAN_FILE_INFO.
-    let request = unsafe { Request::new(info) };
+unsafe fn find(
+    name: &str,
+    pattern: *const u16,
+    fill: PFillFindData,
+    info: *mut DOKAN_FILE_INFO,
+) -> NtStatus {
     let Some(fill) = fill else {
         return STATUS_INVALID_PARAMETER;
     };
-    // SAFETY: per the contract, `pattern` is null or Dokan's NUL-terminated pattern.
-    let pattern = (!pattern.is_null()).then(|| unsafe { wide_from_ptr(pattern) });
-    let keepalive = request.keepalive();
-    let call = Call {
-        process_id: request.process_id,
-        keepalive: &keepalive,
-    };
-    let entries = match request.fs().find_files(&call, request.context, pattern) {
-        Ok(entries) => entries,
-        Err(error) => return error.0,
-    };
-    for entry in entries {
-        let mut data = WIN32_FIND_DATAW {
-            dwFileAttributes: entry.attributes,
-            ftCreationTime: filetime(entry.creation_time),
-            ftLastAccessTime: filetime(entry.last_access_time),
-            ftLastWriteTime: filetime(entry.last_write_time),
-            nFileSizeHigh: (entry.size >> 32) as u32,
-            nFileSizeLow: entry.size as u32,
-            ..WIN32_FIND_DATAW::default()
+    // SAFETY: per the contract, `info` is this request's DOKAN_FILE_INFO.
+    let request = unsafe { Request::new(info) };
+    request.serve(name, |fs, call, context| {
+        // SAFETY: per the contract, `pattern` is null or Dokan's NUL-terminated pattern.
+        let pattern = (!pattern.is_null()).then(|| unsafe { wide_from_ptr(pattern) });
+        let entries = match fs.find_files(call, context, pattern) {
+            Ok(entries) => entries,
+            Err(error) => return error.0,
         };
-        let capacity = data.cFileName.len();
-        // SAFETY: `cFileName` is a local array of `capacity` units.
-        unsafe { copy_wide(&entry.name, data.cFileName.as_mut_ptr(), capacity) };
-        // SAFETY: `fill` is Dokan's FillFindData for this request; it copies `data` before
-        // returning, and `info` is the request's DOKAN_FILE_INFO it expects.
-        if unsafe { fill(&mut data, info) } == 1 {
-            return STATUS_BUFFER_OVERFLOW;
+        for entry in entries {
+            let mut data = WIN32_FIND_DATAW {
+                dwFileAttributes: entry.attributes,
+                ftCreationTime: filetime(entry.creation_time),
+                ftLastAccessTime: filetime(entry.last_access_time),
+                ftLastWriteTime: filetime(entry.last_write_time),
+                nFileSizeHigh: (entry.size >> 32) as u32,
+                nFileSizeLow: entry.size as u32,
+                ..WIN32_FIND_DATAW::default()
+            };
+            let capacity = data.cFileName.len();
+            // SAFETY: `cFileName` is a local array of `capacity` units.
+            unsafe { copy_wide(&entry.name, data.cFileName.as_mut_ptr(), capacity) };
+            // SAFETY: `fill` is Dokan's FillFindData for this request; it copies `data`
+            // before returning, and `info` is the request's DOKAN_FILE_INFO it expects.
+            if unsafe { fill(&mut data, info) } == 1 {
+                return STATUS_BUFFER_OVERFLOW;
+            }
         }
-    }
-    STATUS_SUCCESS
+        STATUS_SUCCESS
+    })
 }
 
 unsafe extern "system" fn find_files(
@@ -442,7 +413,7 @@ unsafe extern "system" fn find_files(
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
     // SAFETY: the arguments are Dokan's, passed on unchanged.
-    shield("FindFiles", || unsafe { find(ptr::null(), fill, info) })
+    unsafe { find("FindFiles", ptr::null(), fill, info) }
 }
 
 unsafe extern "system" fn find_files_with_pattern(
@@ -452,9 +423,7 @@ unsafe extern "system" fn find_files_with_pattern(
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
     // SAFETY: the arguments are Dokan's, passed on unchanged.
-    shield("FindFilesWithPattern", || unsafe {
-        find(pattern, fill, info)
-    })
+    unsafe { find("FindFilesWithPattern", pattern, fill, info) }
 }
 
 unsafe extern "system" fn set_file_attributes(
@@ -462,19 +431,10 @@ unsafe extern "system" fn set_file_attributes(
     file_attributes: u32,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("SetFileAttributes", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        status_of(
-            request
-                .fs()
-                .set_file_attributes(&call, request.context, file_attributes),
-        )
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("SetFileAttributes", |fs, call, context| {
+        status_of(fs.set_file_attributes(call, context, file_attributes))
     })
 }
 
@@ -485,42 +445,35 @@ unsafe extern "system" fn set_file_time(
     last_write: *const FILETIME,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("SetFileTime", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        // SAFETY: each pointer is null or one of Dokan's readable FILETIMEs.
-        let times = unsafe {
-            FileTimes {
-                creation: read_filetime(creation),
-                last_access: read_filetime(last_access),
-                last_write: read_filetime(last_write),
-            }
-        };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        status_of(request.fs().set_file_time(&call, request.context, &times))
+    // SAFETY: each pointer is null or one of Dokan's readable FILETIMEs.
+    let times = unsafe {
+        FileTimes {
+            creation: read_filetime(creation),
+            last_access: read_filetime(last_access),
+            last_write: read_filetime(last_write),
+        }
+    };
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("SetFileTime", |fs, call, context| {
+        status_of(fs.set_file_time(call, context, &times))
     })
 }
 
-/// Serves `DeleteFile` and `DeleteDirectory`, which differ only in what Dokan opened.
+/// Serves `DeleteFile` and `DeleteDirectory` (named `name`), which differ only in what Dokan
+/// opened.
 ///
 /// # Safety
 ///
 /// `info` must be the DOKAN_FILE_INFO Dokan passed to the running callback.
-unsafe fn set_delete(info: *mut DOKAN_FILE_INFO) -> NtStatus {
+unsafe fn set_delete(name: &str, info: *mut DOKAN_FILE_INFO) -> NtStatus {
     // SAFETY: per the contract.
     let request = unsafe { Request::new(info) };
-    // SAFETY: `info` is valid; the flag is a plain byte.
-    let delete = unsafe { (*info).DeleteOnClose } != 0;
-    let keepalive = request.keepalive();
-    let call = Call {
-        process_id: request.process_id,
-        keepalive: &keepalive,
-    };
-    status_of(request.fs().set_delete(&call, request.context, delete))
+    request.serve(name, |fs, call, context| {
+        // SAFETY: `info` is valid; the flag is a plain byte.
+        let delete = unsafe { (*info).DeleteOnClose } != 0;
+        status_of(fs.set_delete(call, context, delete))
+    })
 }
 
 unsafe extern "system" fn delete_file(
@@ -528,7 +481,7 @@ unsafe extern "system" fn delete_file(
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
     // SAFETY: `info` is Dokan's, passed on unchanged.
-    shield("DeleteFile", || unsafe { set_delete(info) })
+    unsafe { set_delete("DeleteFile", info) }
 }
 
 unsafe extern "system" fn delete_directory(
@@ -536,7 +489,7 @@ unsafe extern "system" fn delete_directory(
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
     // SAFETY: `info` is Dokan's, passed on unchanged.
-    shield("DeleteDirectory", || unsafe { set_delete(info) })
+    unsafe { set_delete("DeleteDirectory", info) }
 }
 
 unsafe extern "system" fn move_file(
@@ -545,22 +498,12 @@ unsafe extern "system" fn move_file(
     replace_if_existing: BOOL,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("MoveFile", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("MoveFile", |fs, call, context| {
         // SAFETY: Dokan passes a NUL-terminated new name valid during the callback.
         let new_name = unsafe { wide_from_ptr(new_file_name) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        status_of(request.fs().move_file(
-            &call,
-            request.context,
-            new_name,
-            replace_if_existing != 0,
-        ))
+        status_of(fs.move_file(call, context, new_name, replace_if_existing != 0))
     })
 }
 
@@ -569,15 +512,10 @@ unsafe extern "system" fn set_end_of_file(
     length: i64,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("SetEndOfFile", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        status_of(request.fs().set_end_of_file(&call, request.context, length))
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("SetEndOfFile", |fs, call, context| {
+        status_of(fs.set_end_of_file(call, context, length))
     })
 }
 
@@ -586,36 +524,17 @@ unsafe extern "system" fn set_allocation_size(
     allocation: i64,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("SetAllocationSize", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        status_of(
-            request
-                .fs()
-                .set_allocation_size(&call, request.context, allocation),
-        )
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("SetAllocationSize", |fs, call, context| {
+        status_of(fs.set_allocation_size(call, context, allocation))
     })
 }
 
-/// Byte-range locks are kept by the Dokan driver: the mount does not set
-/// `DOKAN_OPTION_FILELOCK_USER_MODE`, so Dokan never calls this, and if it did,
+/// `LockFile` and `UnlockFile`. Byte-range locks are kept by the Dokan driver: the mount does
+/// not set `DOKAN_OPTION_FILELOCK_USER_MODE`, so Dokan never calls this, and if it did,
 /// `STATUS_NOT_IMPLEMENTED` tells it to handle the lock itself.
-unsafe extern "system" fn lock_file(
-    _file_name: *const u16,
-    _offset: i64,
-    _length: i64,
-    _info: *mut DOKAN_FILE_INFO,
-) -> NtStatus {
-    STATUS_NOT_IMPLEMENTED
-}
-
-/// See [`lock_file`].
-unsafe extern "system" fn unlock_file(
+unsafe extern "system" fn byte_range_lock(
     _file_name: *const u16,
     _offset: i64,
     _length: i64,
@@ -630,30 +549,24 @@ unsafe extern "system" fn get_disk_free_space(
     total_free_bytes: *mut u64,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("GetDiskFreeSpace", || {
-        // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
-        let request = unsafe { Request::new(info) };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
+    // SAFETY: Dokan passes a DOKAN_FILE_INFO (without an open) for this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("GetDiskFreeSpace", |fs, call, _| {
+        let space = match fs.disk_free_space(call) {
+            Ok(space) => space,
+            Err(error) => return error.0,
         };
-        match request.fs().disk_free_space(&call) {
-            Ok(space) => {
-                for (target, value) in [
-                    (free_bytes_available, space.free_bytes_available),
-                    (total_bytes, space.total_bytes),
-                    (total_free_bytes, space.total_free_bytes),
-                ] {
-                    if !target.is_null() {
-                        // SAFETY: a non-null target is one of Dokan's writable counters.
-                        unsafe { *target = value };
-                    }
-                }
-                STATUS_SUCCESS
+        for (target, value) in [
+            (free_bytes_available, space.free_bytes_available),
+            (total_bytes, space.total_bytes),
+            (total_free_bytes, space.total_free_bytes),
+        ] {
+            if !target.is_null() {
+                // SAFETY: a non-null target is one of Dokan's writable counters.
+                unsafe { *target = value };
             }
-            Err(error) => error.0,
         }
+        STATUS_SUCCESS
     })
 }
 
@@ -775,18 +688,13 @@ unsafe extern "system" fn find_streams(
     find_stream_context: *mut c_void,
     info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("FindStreams", || {
-        // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
-        let request = unsafe { Request::new(info) };
-        let Some(fill) = fill else {
-            return STATUS_INVALID_PARAMETER;
-        };
-        let keepalive = request.keepalive();
-        let call = Call {
-            process_id: request.process_id,
-            keepalive: &keepalive,
-        };
-        let streams = match request.fs().find_streams(&call, request.context) {
+    let Some(fill) = fill else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("FindStreams", |fs, call, context| {
+        let streams = match fs.find_streams(call, context) {
             Ok(streams) => streams,
             Err(error) => return error.0,
         };
@@ -798,8 +706,8 @@ unsafe extern "system" fn find_streams(
             let capacity = data.cStreamName.len();
             // SAFETY: `cStreamName` is a local array of `capacity` units.
             unsafe { copy_wide(&stream.name, data.cStreamName.as_mut_ptr(), capacity) };
-            // SAFETY: `fill` is Dokan's FillFindStreamData, given the context Dokan passed
-            // for it; it copies `data` before returning.
+            // SAFETY: `fill` is Dokan's FillFindStreamData, given the context Dokan
+            // passed for it; it copies `data` before returning.
             if unsafe { fill(&mut data, find_stream_context) } == 0 {
                 return STATUS_BUFFER_OVERFLOW;
             }

@@ -4,21 +4,15 @@
 //! without Dokan, including those that only ever use WinFsp or nothing at all. Instead the
 //! library is loaded on first use, from `System32` only (where the Dokan installer puts it, so
 //! no other directory can plant an impostor), and each function is looked up by name. Loading
-//! happens once per process; the library stays loaded until the process exits, since
-//! callbacks into this crate may run until the last mount is gone.
+//! itself is `mountkit_windows::Library` (shared with the WinFsp backend), which never unloads
+//! a library: callbacks into this crate may run until the last mount is gone. What is Dokan's
+//! own stays here: which functions to bind, and what a failure to load means (a missing,
+//! broken or Dokan 1 installation).
 
-use std::ffi::OsString;
 use std::io;
-use std::os::windows::ffi::OsStringExt;
-use std::path::PathBuf;
-use std::ptr;
 use std::sync::OnceLock;
 
-use windows_sys::Win32::Foundation::FreeLibrary;
-use windows_sys::Win32::System::LibraryLoader::{
-    GetProcAddress, LoadLibraryExW, LOAD_LIBRARY_SEARCH_SYSTEM32,
-};
-use windows_sys::Win32::System::SystemInformation::GetSystemDirectoryW;
+use mountkit_windows::{system_directory, Library};
 
 use crate::errors::DokanUnavailable;
 use crate::ffi::{
@@ -50,95 +44,37 @@ pub(crate) fn api() -> Result<&'static DokanApi, DokanUnavailable> {
     API.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
-/// The path of `file` in the system directory (`System32`), where `LoadLibraryExW` with
-/// `LOAD_LIBRARY_SEARCH_SYSTEM32` looks for it; `None` if Windows does not say where that is.
-fn in_system_directory(file: &str) -> Option<PathBuf> {
-    let mut buffer = [0u16; 260];
-    // SAFETY: the buffer is writable for the length passed; the call writes at most that
-    // many units and returns how many it wrote, or the size needed when it does not fit.
-    let length = unsafe { GetSystemDirectoryW(buffer.as_mut_ptr(), buffer.len() as u32) };
-    let directory = buffer
-        .get(..usize::try_from(length).ok()?)
-        .filter(|d| !d.is_empty())?;
-    Some(PathBuf::from(OsString::from_wide(directory)).join(file))
-}
-
 /// The version of an installed Dokan 1 (`dokan1.dll` in `System32`), to tell its users that
 /// mountkit needs Dokan 2 rather than that no Dokan is installed.
 fn dokan1_version() -> Option<u32> {
-    let name: Vec<u16> = "dokan1.dll\0".encode_utf16().collect();
-    // SAFETY: as for dokan2.dll in `load`.
-    let module =
-        unsafe { LoadLibraryExW(name.as_ptr(), ptr::null_mut(), LOAD_LIBRARY_SEARCH_SYSTEM32) };
-    if module.is_null() {
-        return None;
-    }
-    // SAFETY: `module` is loaded and the name is NUL-terminated ASCII.
-    let version =
-        unsafe { GetProcAddress(module, c"DokanVersion".as_ptr().cast()) }.map(|address| {
-            // SAFETY: Dokan 1's `ULONG DokanVersion(void)` has the signature of Dokan 2's.
-            let version: DokanVersionFn = unsafe { std::mem::transmute(address) };
-            // SAFETY: DokanVersion takes no arguments and only reports a constant.
-            unsafe { version() }
-        });
-    // SAFETY: nothing of the module is used after this.
-    unsafe { FreeLibrary(module) };
-    version
+    let dokan1 = Library::open_from_system32("dokan1.dll").ok()?;
+    // SAFETY: Dokan 1's `ULONG DokanVersion(void)` has the signature of Dokan 2's.
+    let version: DokanVersionFn = unsafe { dokan1.function("DokanVersion") }.ok()?;
+    // SAFETY: DokanVersion takes no arguments and only reports a constant.
+    Some(unsafe { version() })
 }
 
 fn load() -> Result<DokanApi, DokanUnavailable> {
-    let name: Vec<u16> = "dokan2.dll\0".encode_utf16().collect();
-    // SAFETY: `name` is a NUL-terminated UTF-16 string that outlives the call; a null file
-    // handle is required by the API; the flag limits the search to System32.
-    let module =
-        unsafe { LoadLibraryExW(name.as_ptr(), ptr::null_mut(), LOAD_LIBRARY_SEARCH_SYSTEM32) };
-    if module.is_null() {
-        let detail = io::Error::last_os_error().to_string();
-        let present = in_system_directory("dokan2.dll").is_some_and(|path| path.exists());
-        return Err(DokanUnavailable::library_not_loaded(
-            present,
-            dokan1_version,
-            detail,
-        ));
-    }
-    macro_rules! symbol {
-        ($name:literal as $ty:ty) => {{
-            // SAFETY: `module` is a loaded library that is never unloaded, and the name is a
-            // NUL-terminated ASCII string.
-            let address = unsafe { GetProcAddress(module, concat!($name, "\0").as_ptr()) };
-            match address {
-                // SAFETY: the export has the C signature `$ty` describes (from dokan.h), and
-                // both are plain function pointers of the same size.
-                Some(function) => unsafe {
-                    std::mem::transmute::<unsafe extern "system" fn() -> isize, $ty>(function)
-                },
-                None => return Err(DokanUnavailable::MissingFunction { name: $name }),
-            }
-        }};
+    let library = Library::open_from_system32("dokan2.dll").map_err(|error| {
+        let detail = io::Error::from_raw_os_error(error.code as i32).to_string();
+        let present = system_directory().is_some_and(|system| system.join("dokan2.dll").exists());
+        DokanUnavailable::library_not_loaded(present, dokan1_version, detail)
+    })?;
+    macro_rules! bind {
+        ($name:literal) => {
+            // SAFETY: the export has the C signature of the field this initializes (declared
+            // in ffi.rs from dokan.h), and the library is never unloaded.
+            unsafe { library.function($name) }
+                .map_err(|_| DokanUnavailable::MissingFunction { name: $name })?
+        };
     }
     Ok(DokanApi {
-        init: symbol!("DokanInit" as DokanInitFn),
-        shutdown: symbol!("DokanShutdown" as DokanInitFn),
-        create_file_system: symbol!("DokanCreateFileSystem" as DokanCreateFileSystemFn),
-        close_handle: symbol!("DokanCloseHandle" as DokanCloseHandleFn),
-        reset_timeout: symbol!("DokanResetTimeout" as DokanResetTimeoutFn),
-        version: symbol!("DokanVersion" as DokanVersionFn),
-        driver_version: symbol!("DokanDriverVersion" as DokanVersionFn),
+        init: bind!("DokanInit"),
+        shutdown: bind!("DokanShutdown"),
+        create_file_system: bind!("DokanCreateFileSystem"),
+        close_handle: bind!("DokanCloseHandle"),
+        reset_timeout: bind!("DokanResetTimeout"),
+        version: bind!("DokanVersion"),
+        driver_version: bind!("DokanDriverVersion"),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_are_looked_for_in_system32() {
-        let kernel32 = in_system_directory("kernel32.dll").expect("Windows names System32");
-        assert!(kernel32.exists(), "{}", kernel32.display());
-        let directory = kernel32.parent().unwrap().to_string_lossy().to_lowercase();
-        assert!(directory.ends_with("system32"), "{directory}");
-        assert!(!in_system_directory("mountkit-no-such.dll")
-            .unwrap()
-            .exists());
-    }
 }

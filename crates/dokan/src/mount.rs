@@ -100,6 +100,7 @@ mod imp {
     use std::sync::Arc;
 
     use mountkit_core::windows::options::{MountPoint, WindowsOptions};
+    use mountkit_core::windows::wide::to_wide_nul;
     use mountkit_core::Dispatch;
     use parking_lot::Mutex;
 
@@ -159,10 +160,6 @@ mod imp {
     // SAFETY: `&self` methods only read `volume` (Sync) and `requested`.
     unsafe impl Sync for Mounted {}
 
-    fn wide_nul(text: &str) -> Vec<u16> {
-        text.encode_utf16().chain(Some(0)).collect()
-    }
-
     pub(super) fn probe() -> Result<DokanInstall, DokanUnavailable> {
         let api = loader::api()?;
         // SAFETY: DokanVersion takes no arguments and only reports a constant.
@@ -215,8 +212,8 @@ mod imp {
                 VolumeSecurityDescriptor: [0; VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE],
             },
             operations: callbacks::operations(),
-            mount_point: wide_nul(&config.mount_point),
-            unc_name: config.unc_name.as_deref().map(wide_nul),
+            mount_point: to_wide_nul(&config.mount_point),
+            unc_name: config.unc_name.as_deref().map(to_wide_nul),
         }));
         // SAFETY: `parts` came from Box::into_raw and nothing else refers to it yet. The
         // string pointers refer to the Vecs' heap buffers, which `parts` owns.

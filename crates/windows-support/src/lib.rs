@@ -8,6 +8,10 @@
 //!   (compiles everywhere, since it is plain pointer reading).
 //! - `descriptor_from_sddl` and `sddl_from_descriptor` (Windows only): the security
 //!   descriptor of [`mountkit_core::windows::security`] built by Windows, and read back.
+//! - `Library` (Windows only): a driver's DLL loaded at run time, by its full path (WinFsp)
+//!   or from `System32` only (Dokan), never unloaded; its functions taken with their real
+//!   signatures, and failures as facts (`LoadError`, `MissingFunction`) that each backend
+//!   words itself. `system_directory` says where `System32` is.
 
 /// The UTF-16 units of a NUL-terminated string, without the NUL; empty for a null pointer.
 ///
@@ -30,8 +34,12 @@ pub unsafe fn wide_from_ptr<'a>(text: *const u16) -> &'a [u16] {
 }
 
 #[cfg(windows)]
+mod library;
+#[cfg(windows)]
 mod security;
 
+#[cfg(windows)]
+pub use library::{system_directory, Library, LoadError, MissingFunction};
 #[cfg(windows)]
 pub use security::{descriptor_from_sddl, sddl_from_descriptor};
 

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use crate::errors::WinFspError;
 use crate::fsctl::{DirInfo, FileInfo, TransactReq, TransactRsp, VolumeInfo, VolumeParams};
-use crate::loader::win32::Library;
+use crate::loader::win32::load;
 
 /// An NTSTATUS.
 pub(crate) type NtStatus = i32;
@@ -227,54 +227,30 @@ pub(crate) fn api() -> Result<&'static Api, WinFspError> {
     Ok(API.get_or_init(|| api))
 }
 
-/// `function`, looked up by name, as the function-pointer type `F` of its real signature.
-///
-/// # Safety
-///
-/// `F` must be an `unsafe extern "C" fn` type with the exported function's real signature.
-unsafe fn with_signature<F: Copy>(function: unsafe extern "system" fn() -> isize) -> F {
-    const {
-        assert!(
-            std::mem::size_of::<F>() == std::mem::size_of::<unsafe extern "system" fn() -> isize>()
-        )
-    };
-    // SAFETY: `F` is a function pointer of the same size (checked above), with the signature
-    // the caller vouches for.
-    unsafe { std::mem::transmute_copy::<unsafe extern "system" fn() -> isize, F>(&function) }
-}
-
 impl Api {
     fn load() -> Result<Api, WinFspError> {
-        let library = Library::load()?;
+        let library = load()?;
         macro_rules! bind {
-            ($name:literal) => {{
-                let function = library.function($name)?;
+            ($name:literal) => {
                 // SAFETY: `$name` is exported by WinFsp with the C signature of the field this
                 // initializes (declared above from winfsp.h), and the DLL is never unloaded.
-                unsafe { with_signature(function) }
-            }};
+                unsafe { library.function($name) }?
+            };
         }
         Ok(Api {
-            file_system_create: bind!(c"FspFileSystemCreate"),
-            file_system_delete: bind!(c"FspFileSystemDelete"),
-            set_mount_point: bind!(c"FspFileSystemSetMountPoint"),
-            remove_mount_point: bind!(c"FspFileSystemRemoveMountPoint"),
-            start_dispatcher: bind!(c"FspFileSystemStartDispatcher"),
-            stop_dispatcher: bind!(c"FspFileSystemStopDispatcher"),
-            send_response: bind!(c"FspFileSystemSendResponse"),
-            get_operation_context: bind!(c"FspFileSystemGetOperationContext"),
-            add_dir_info: bind!(c"FspFileSystemAddDirInfo"),
-            version: bind!(c"FspVersion"),
-            sxs_ident: library.function(c"FspSxsIdent").ok().map(|function| {
-                // SAFETY: WinFsp exports `FspSxsIdent` as `PWSTR FspSxsIdent(VOID)`; function
-                // pointers all have the same size, and the DLL is never unloaded.
-                unsafe {
-                    std::mem::transmute::<
-                        unsafe extern "system" fn() -> isize,
-                        unsafe extern "C" fn() -> *const u16,
-                    >(function)
-                }
-            }),
+            file_system_create: bind!("FspFileSystemCreate"),
+            file_system_delete: bind!("FspFileSystemDelete"),
+            set_mount_point: bind!("FspFileSystemSetMountPoint"),
+            remove_mount_point: bind!("FspFileSystemRemoveMountPoint"),
+            start_dispatcher: bind!("FspFileSystemStartDispatcher"),
+            stop_dispatcher: bind!("FspFileSystemStopDispatcher"),
+            send_response: bind!("FspFileSystemSendResponse"),
+            get_operation_context: bind!("FspFileSystemGetOperationContext"),
+            add_dir_info: bind!("FspFileSystemAddDirInfo"),
+            version: bind!("FspVersion"),
+            // SAFETY: WinFsp 2.0 and later export `PWSTR FspSxsIdent(VOID)`; older DLLs lack
+            // it, and `sxs_ident` then answers `None`.
+            sxs_ident: unsafe { library.function("FspSxsIdent") }.ok(),
             path: library.path().to_owned(),
         })
     }

@@ -71,6 +71,15 @@ impl Shared {
         (request.hint, cx)
     }
 
+    /// Serves a callback on the dispatcher thread serving its request, guarded ([`guard`]):
+    /// `body` gets the request's hint and caller.
+    fn serve(&self, body: impl FnOnce(u64, RequestContext) -> NtStatus) -> NtStatus {
+        guard(|| {
+            let (hint, cx) = self.request();
+            body(hint, cx)
+        })
+    }
+
     /// Where a pending request's answer goes.
     fn answer(&self, kind: u32, hint: u64) -> Answer {
         Answer {
@@ -207,10 +216,9 @@ unsafe fn report_security(
 }
 
 extern "C" fn get_volume_info(fs: *mut FspFileSystem, info: *mut VolumeInfo) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         // SAFETY: WinFsp passes a writable volume information structure.
         unsafe { deliver(shared.engine.volume_info(cx), info) }
     })
@@ -221,10 +229,9 @@ extern "C" fn set_volume_label(
     label: *mut u16,
     info: *mut VolumeInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         // SAFETY: the label is a NUL-terminated string in the request, valid during the call.
         let label = unsafe { wide_from_ptr(label) };
         // SAFETY: WinFsp passes a writable volume information structure.
@@ -239,10 +246,9 @@ extern "C" fn get_security_by_name(
     descriptor: SecurityDescriptor,
     descriptor_size: *mut usize,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (hint, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|hint, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
         let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
@@ -273,10 +279,9 @@ extern "C" fn create(
     context: *mut *mut c_void,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (hint, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|hint, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
         let created = shared.engine.create(
@@ -299,10 +304,9 @@ extern "C" fn open(
     context: *mut *mut c_void,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (hint, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|hint, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
         let result = shared
@@ -357,10 +361,9 @@ extern "C" fn overwrite(
     _allocation_size: u64,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         let result = shared.engine.overwrite(
             cx,
             id(context),
@@ -398,9 +401,9 @@ extern "C" fn read(
     length: u32,
     transferred: *mut u32,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|hint, cx| {
         let id = id(context);
         {
             // SAFETY: WinFsp passes a buffer of `length` writable bytes, valid until the
@@ -411,7 +414,6 @@ extern "C" fn read(
                 return unsafe { deliver(result.map(|read| read as u32), transferred) };
             }
         }
-        let (hint, cx) = shared.request();
         let answer = shared.answer(KIND_READ, hint);
         let ticket = shared.gate.ticket();
         let target = buffer as usize;
@@ -447,9 +449,9 @@ extern "C" fn write(
     transferred: *mut u32,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|hint, cx| {
         let id = id(context);
         let (to_end, constrained) = (write_to_end_of_file != 0, constrained_io != 0);
         // SAFETY: WinFsp passes `length` readable bytes, valid during this call; they are
@@ -472,7 +474,6 @@ extern "C" fn write(
             };
         }
         let data = shared.engine.dispatch.write_data(data);
-        let (hint, cx) = shared.request();
         let answer = shared.answer(KIND_WRITE, hint);
         let ticket = shared.gate.ticket();
         shared
@@ -490,10 +491,9 @@ extern "C" fn write(
 }
 
 extern "C" fn flush(fs: *mut FspFileSystem, context: *mut c_void, info: *mut FileInfo) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         let handle = (!context.is_null()).then(|| id(context));
         match shared.engine.flush(cx, handle) {
             Ok(Some(file_info)) => {
@@ -512,10 +512,9 @@ extern "C" fn get_file_info(
     context: *mut c_void,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         // SAFETY: WinFsp passes a writable file information structure.
         unsafe { deliver(shared.engine.file_info(cx, id(context)), info) }
     })
@@ -533,10 +532,9 @@ extern "C" fn set_basic_info(
     _change_time: u64,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         let result = shared.engine.set_basic_info(
             cx,
             id(context),
@@ -556,10 +554,9 @@ extern "C" fn set_file_size(
     set_allocation_size: Boolean,
     info: *mut FileInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         let result = shared
             .engine
             .set_file_size(cx, id(context), size, set_allocation_size != 0);
@@ -573,12 +570,9 @@ extern "C" fn can_delete(
     context: *mut c_void,
     _name: *mut u16,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
-        status_of(shared.engine.can_delete(cx, id(context)))
-    })
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| status_of(shared.engine.can_delete(cx, id(context))))
 }
 
 extern "C" fn set_delete(
@@ -587,12 +581,9 @@ extern "C" fn set_delete(
     _name: *mut u16,
     delete: Boolean,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
-        status_of(shared.engine.set_delete(cx, id(context), delete != 0))
-    })
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| status_of(shared.engine.set_delete(cx, id(context), delete != 0)))
 }
 
 /// WinFsp's Rename. The file's current name (`_name`) is not read: the engine renames from
@@ -605,10 +596,9 @@ extern "C" fn rename(
     new_name: *mut u16,
     replace_if_exists: Boolean,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         // SAFETY: the new name is a NUL-terminated string in the request, valid during the
         // call.
         let to = unsafe { wide_from_ptr(new_name) };
@@ -626,9 +616,9 @@ extern "C" fn get_security(
     descriptor: SecurityDescriptor,
     descriptor_size: *mut usize,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, _| {
         // SAFETY: WinFsp passes the size of `descriptor`'s buffer in `descriptor_size`, which
         // is never null here.
         unsafe { report_security(shared, descriptor, descriptor_size) }
@@ -641,11 +631,9 @@ extern "C" fn set_security(
     _security_information: u32,
     _modification: SecurityDescriptor,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        status_of(shared.engine.set_security())
-    })
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, _| status_of(shared.engine.set_security()))
 }
 
 extern "C" fn read_directory(
@@ -657,9 +645,9 @@ extern "C" fn read_directory(
     length: u32,
     _transferred: *mut u32,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|hint, cx| {
         // SAFETY: pattern and marker are null or NUL-terminated strings in the request buffer,
         // which is reused once this call returns: they are copied now.
         let (pattern, marker) = unsafe {
@@ -668,7 +656,6 @@ extern "C" fn read_directory(
                 (!marker.is_null()).then(|| String::from_utf16_lossy(wide_from_ptr(marker))),
             )
         };
-        let (hint, cx) = shared.request();
         let answer = shared.answer(KIND_QUERY_DIRECTORY, hint);
         let ticket = shared.gate.ticket();
         let target = buffer as usize;
@@ -721,10 +708,9 @@ extern "C" fn get_dir_info_by_name(
     name: *mut u16,
     dir_info: *mut DirInfo,
 ) -> NtStatus {
-    guard(|| {
-        // SAFETY: WinFsp passes the file system this crate created.
-        let shared = unsafe { shared(fs) };
-        let (_, cx) = shared.request();
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
         let (name, file_info) = match shared.engine.dir_info_by_name(cx, id(context), name) {

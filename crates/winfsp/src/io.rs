@@ -13,6 +13,7 @@ use log::warn;
 use mountkit_core::windows::ntstatus::{STATUS_END_OF_FILE, STATUS_INVALID_HANDLE};
 use mountkit_core::{Bytes, Errno, Operation, RequestContext, Stat};
 
+use crate::context::FileContext;
 use crate::engine::{empty, reply, Engine, NtError, NtResult};
 use crate::fsctl::FileInfo;
 use mountkit_core::backing;
@@ -40,6 +41,19 @@ pub(crate) fn plan_write(
 }
 
 impl Engine {
+    /// The open `id` and its filesystem handle, for reading or writing its data through the
+    /// handlers: a directory is `STATUS_FILE_IS_A_DIRECTORY`; an open without a filesystem
+    /// handle (opened for attributes only, or released after its file was deleted) is
+    /// `STATUS_INVALID_HANDLE`.
+    fn data_handle(&self, id: u64) -> NtResult<(FileContext, u64)> {
+        let ctx = self.context(id)?;
+        if ctx.is_directory() {
+            return Err(NtError::from(Errno::EISDIR));
+        }
+        let handle = ctx.handle.ok_or(NtError(STATUS_INVALID_HANDLE))?;
+        Ok((ctx, handle))
+    }
+
     /// Reads a handle's backing file into `buffer` from `offset`, if the handle has one;
     /// `None` means the handlers must be asked ([`Engine::read`]). Reading at or past the end
     /// of the file is `STATUS_END_OF_FILE`.
@@ -73,15 +87,9 @@ impl Engine {
         length: u32,
         done: impl FnOnce(NtResult<&[u8]>) + Send + 'static,
     ) {
-        let ctx = match self.context(id) {
-            Ok(ctx) => ctx,
+        let (ctx, handle) = match self.data_handle(id) {
+            Ok(found) => found,
             Err(status) => return done(Err(status)),
-        };
-        if ctx.is_directory() {
-            return done(Err(NtError::from(Errno::EISDIR)));
-        }
-        let Some(handle) = ctx.handle else {
-            return done(Err(NtError(STATUS_INVALID_HANDLE)));
         };
         let operation = Operation::Read {
             path: ctx.path(),
@@ -153,15 +161,9 @@ impl Engine {
         if let Err(status) = self.writable() {
             return done(Err(status));
         }
-        let ctx = match self.context(id) {
-            Ok(ctx) => ctx,
+        let (ctx, handle) = match self.data_handle(id) {
+            Ok(found) => found,
             Err(status) => return done(Err(status)),
-        };
-        if ctx.is_directory() {
-            return done(Err(NtError::from(Errno::EISDIR)));
-        }
-        let Some(handle) = ctx.handle else {
-            return done(Err(NtError(STATUS_INVALID_HANDLE)));
         };
         let path = ctx.path();
         if !write_to_end && !constrained {

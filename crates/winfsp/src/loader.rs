@@ -5,8 +5,10 @@
 //! Nothing links against WinFsp, so the addon builds on machines without it and loads on
 //! machines without it; only mounting needs it. The DLL is looked up in the registry only,
 //! never on `PATH` or in the current directory, so a stray `winfsp-x64.dll` cannot be picked
-//! up instead. Once loaded it stays loaded for the life of the process, since WinFsp's threads
-//! and this crate's callbacks may run until the process ends.
+//! up instead. Loading itself is `mountkit_windows::Library` (shared with the Dokan backend):
+//! once loaded the DLL stays loaded for the life of the process, since WinFsp's threads and
+//! this crate's callbacks may run until the process ends. What is WinFsp's own stays here:
+//! where to look, and how its failures are worded.
 
 use crate::diagnose::{ServiceFacts, INSTALLER_URL};
 
@@ -104,11 +106,12 @@ pub(crate) fn missing_function_message(dll_path: &str, function: &str) -> String
 /// Reading the registry and loading the DLL: the Windows side of this module.
 #[cfg(windows)]
 pub(crate) mod win32 {
-    use std::ffi::CStr;
+    use std::ffi::c_void;
     use std::path::Path;
 
-    use windows_sys::Win32::Foundation::{GetLastError, ERROR_SUCCESS, HMODULE};
-    use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
+    use mountkit_core::windows::wide::to_wide_nul;
+    use mountkit_windows::{Library, LoadError, MissingFunction};
+    use windows_sys::Win32::Foundation::ERROR_SUCCESS;
     use windows_sys::Win32::System::Registry::{
         RegCloseKey, RegEnumKeyExW, RegGetValueW, RegOpenKeyExW, HKEY, HKEY_LOCAL_MACHINE,
         KEY_ENUMERATE_SUB_KEYS, RRF_NOEXPAND, RRF_RT_REG_DWORD, RRF_RT_REG_EXPAND_SZ,
@@ -122,46 +125,52 @@ pub(crate) mod win32 {
     /// `SERVICE_FILE_SYSTEM_DRIVER`, the `Type` of WinFsp's driver service.
     const SERVICE_FILE_SYSTEM_DRIVER: u32 = 2;
 
-    fn wide(text: &str) -> Vec<u16> {
-        text.encode_utf16().chain(Some(0)).collect()
+    /// `RegGetValueW` on `HKEY_LOCAL_MACHINE\subkey`, value `value`, of the types `flags`
+    /// allows, into `data` (null to ask for the size only), whose size in bytes `size` gives
+    /// and receives. Answers the Windows error code.
+    ///
+    /// # Safety
+    ///
+    /// `data` must be null or writable for `*size` bytes.
+    unsafe fn get_value(
+        subkey: &str,
+        value: &str,
+        flags: u32,
+        data: *mut c_void,
+        size: &mut u32,
+    ) -> u32 {
+        let subkey = to_wide_nul(subkey);
+        let value = to_wide_nul(value);
+        // SAFETY: the names are NUL-terminated and outlive the call; `data` is null or has
+        // `size` writable bytes (the caller's promise).
+        unsafe {
+            RegGetValueW(
+                HKEY_LOCAL_MACHINE,
+                subkey.as_ptr(),
+                value.as_ptr(),
+                flags,
+                std::ptr::null_mut(),
+                data,
+                size,
+            )
+        }
     }
 
     /// A string value under `HKEY_LOCAL_MACHINE\subkey`, unexpanded; `None` if the key or the
     /// value is missing or is not a string.
     fn registry_string(subkey: &str, value: &str) -> Option<String> {
-        let subkey = wide(subkey);
-        let value = wide(value);
         let flags = RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND;
         let mut bytes = 0u32;
-        // SAFETY: the names are NUL-terminated; a null data pointer asks for the size only.
-        let status = unsafe {
-            RegGetValueW(
-                HKEY_LOCAL_MACHINE,
-                subkey.as_ptr(),
-                value.as_ptr(),
-                flags,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                &mut bytes,
-            )
-        };
+        // SAFETY: a null data pointer asks for the size only.
+        let status = unsafe { get_value(subkey, value, flags, std::ptr::null_mut(), &mut bytes) };
         if status != ERROR_SUCCESS || bytes == 0 {
             return None;
         }
         let mut buffer = vec![0u16; (bytes as usize).div_ceil(2)];
         let mut size = (buffer.len() * 2) as u32;
-        // SAFETY: `buffer` has `size` writable bytes, and the names are NUL-terminated.
-        let status = unsafe {
-            RegGetValueW(
-                HKEY_LOCAL_MACHINE,
-                subkey.as_ptr(),
-                value.as_ptr(),
-                flags,
-                std::ptr::null_mut(),
-                buffer.as_mut_ptr().cast(),
-                &mut size,
-            )
-        };
+        // SAFETY: `buffer` has `size` writable bytes.
+        let status =
+            unsafe { get_value(subkey, value, flags, buffer.as_mut_ptr().cast(), &mut size) };
         if status != ERROR_SUCCESS {
             return None;
         }
@@ -175,22 +184,11 @@ pub(crate) mod win32 {
     /// A `REG_DWORD` value under `HKEY_LOCAL_MACHINE\subkey`; `None` if it is missing or of
     /// another type.
     fn registry_dword(subkey: &str, value: &str) -> Option<u32> {
-        let subkey = wide(subkey);
-        let value = wide(value);
         let mut data = 0u32;
         let mut size = size_of::<u32>() as u32;
-        // SAFETY: the names are NUL-terminated and `data` has `size` writable bytes.
-        let status = unsafe {
-            RegGetValueW(
-                HKEY_LOCAL_MACHINE,
-                subkey.as_ptr(),
-                value.as_ptr(),
-                RRF_RT_REG_DWORD,
-                std::ptr::null_mut(),
-                std::ptr::from_mut(&mut data).cast(),
-                &mut size,
-            )
-        };
+        let data_pointer = std::ptr::from_mut(&mut data).cast();
+        // SAFETY: `data` has `size` writable bytes.
+        let status = unsafe { get_value(subkey, value, RRF_RT_REG_DWORD, data_pointer, &mut size) };
         (status == ERROR_SUCCESS).then_some(data)
     }
 
@@ -198,7 +196,7 @@ pub(crate) mod win32 {
     /// services named `WinFsp` or `WinFsp+…`, which WinFsp's DLL chooses its driver from
     /// (`FspFsctlEnumServices`).
     pub(crate) fn winfsp_driver_services() -> Vec<String> {
-        let services = wide(SERVICES_KEY);
+        let services = to_wide_nul(SERVICES_KEY);
         let mut key: HKEY = std::ptr::null_mut();
         // SAFETY: the name is NUL-terminated and `key` receives the opened key.
         let status = unsafe {
@@ -276,56 +274,29 @@ pub(crate) mod win32 {
         }
     }
 
-    /// The loaded WinFsp DLL. It is never unloaded.
-    pub(crate) struct Library {
-        module: HMODULE,
-        path: String,
+    /// Finds WinFsp in the registry and loads its DLL for this process's architecture, by its
+    /// full path.
+    pub(crate) fn load() -> Result<Library, WinFspError> {
+        let arch = Arch::current().ok_or(WinFspError::NoDllForArch)?;
+        let install_dir = install_dir().ok_or(WinFspError::NotInstalled)?;
+        Library::open(&dll_path(&install_dir, arch)).map_err(WinFspError::from)
     }
 
-    impl Library {
-        /// Finds WinFsp in the registry and loads its DLL for this process's architecture.
-        pub(crate) fn load() -> Result<Library, WinFspError> {
-            let arch = Arch::current().ok_or(WinFspError::NoDllForArch)?;
-            let install_dir = install_dir().ok_or(WinFspError::NotInstalled)?;
-            let path = dll_path(&install_dir, arch);
-            Library::open(&path).map_err(|code| WinFspError::LoadFailed {
-                dll_path: path.clone(),
-                code,
-            })
-        }
-
-        /// Loads the DLL at the full path `path`; fails with the Windows error code.
-        pub(crate) fn open(path: &str) -> Result<Library, u32> {
-            let wide_path = wide(path);
-            // SAFETY: `wide_path` is a NUL-terminated full path.
-            let module = unsafe { LoadLibraryW(wide_path.as_ptr()) };
-            if module.is_null() {
-                // SAFETY: reads the calling thread's last-error value.
-                return Err(unsafe { GetLastError() });
+    impl From<LoadError> for WinFspError {
+        fn from(error: LoadError) -> WinFspError {
+            WinFspError::LoadFailed {
+                dll_path: error.path,
+                code: error.code,
             }
-            Ok(Library {
-                module,
-                path: path.to_owned(),
-            })
         }
+    }
 
-        /// The full path the DLL was loaded from.
-        pub(crate) fn path(&self) -> &str {
-            &self.path
-        }
-
-        /// The address of the exported function `name`.
-        pub(crate) fn function(
-            &self,
-            name: &CStr,
-        ) -> Result<unsafe extern "system" fn() -> isize, WinFspError> {
-            // SAFETY: `module` is a loaded module (never freed) and `name` is NUL-terminated.
-            unsafe { GetProcAddress(self.module, name.as_ptr().cast()) }.ok_or_else(|| {
-                WinFspError::MissingFunction {
-                    dll_path: self.path.clone(),
-                    function: name.to_string_lossy().into_owned(),
-                }
-            })
+    impl From<MissingFunction> for WinFspError {
+        fn from(missing: MissingFunction) -> WinFspError {
+            WinFspError::MissingFunction {
+                dll_path: missing.path,
+                function: missing.function,
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
 use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
-use mountkit_core::{Operation, RequestContext, SetTime};
+use mountkit_core::{Operation, RequestContext, SetTime, Stat};
 
 use crate::engine::{reply, windows_path, Engine, NtError, NtResult};
 use crate::fsctl::{FileInfo, VolumeInfo};
@@ -92,17 +92,7 @@ impl Engine {
                 0 => FILE_ATTRIBUTE_NORMAL,
                 attributes => attributes,
             };
-            if let Some(mode) = apply_attributes(&stat, wanted).1 {
-                self.run(
-                    cx,
-                    Operation::Chmod {
-                        path: path.clone(),
-                        mode,
-                    },
-                )
-                .map_err(NtError::from)?;
-                changed = true;
-            }
+            changed = self.store_attributes(cx, &path, &stat, wanted)?;
         }
         let atime = requested_time(last_access_time).map(SetTime::At);
         let mtime = requested_time(last_write_time).map(SetTime::At);
@@ -120,6 +110,27 @@ impl Engine {
         }
         let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
         Ok(self.info(&stat))
+    }
+
+    /// Stores the attributes `wanted` for `path`, whose metadata is `stat`: of them only
+    /// read-only can be stored, as the file's write permission (`chmod`, as
+    /// [`apply_attributes`] decides). Whether anything changed.
+    pub(crate) fn store_attributes(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        stat: &Stat,
+        wanted: u32,
+    ) -> NtResult<bool> {
+        let Some(mode) = apply_attributes(stat, wanted).1 else {
+            return Ok(false);
+        };
+        let chmod = Operation::Chmod {
+            path: path.to_owned(),
+            mode,
+        };
+        self.run(cx, chmod).map_err(NtError::from)?;
+        Ok(true)
     }
 
     /// WinFsp's SetFileSize.

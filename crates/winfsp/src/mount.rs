@@ -116,7 +116,9 @@ mod platform {
     use std::time::{Duration, SystemTime};
 
     use log::warn;
+    use mountkit_core::windows::wide::to_wide_nul;
     use mountkit_core::windows::{filetime_from_system_time, nt_success};
+    use mountkit_windows::{Library, LoadError};
 
     use super::*;
     use crate::diagnose::{driver_service_name, DllFacts, ServiceFacts, LAUNCHER_SERVICE_NAME};
@@ -124,7 +126,7 @@ mod platform {
     use crate::ffi::{api, Api, FspFileSystem};
     use crate::gate::Gate;
     use crate::interface::{Shared, INTERFACE};
-    use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services, Library};
+    use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services};
     use crate::loader::Arch;
     use crate::security::{descriptor_from_sddl, SDDL};
     use crate::volume::{call_timeout, volume_setup};
@@ -132,10 +134,6 @@ mod platform {
     /// How long unmounting waits for pending reads, writes and directory reads to be answered
     /// before it stops answering them.
     const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
-
-    fn wide_nul(text: &str) -> Vec<u16> {
-        text.encode_utf16().chain(Some(0)).collect()
-    }
 
     /// A WinFsp file system object and the mount state its callbacks use. Dropping it
     /// unmounts.
@@ -172,7 +170,7 @@ mod platform {
             },
         );
 
-        let device = wide_nul(setup.device);
+        let device = to_wide_nul(setup.device);
         let mut file_system = std::ptr::null_mut();
         // SAFETY: the device name is NUL-terminated, the parameters outlive the call, the
         // interface is static (WinFsp keeps a pointer to it for the file system's life), and
@@ -202,7 +200,7 @@ mod platform {
             api,
         };
 
-        let mut wide_mount_point = wide_nul(&setup.mount_point);
+        let mut wide_mount_point = to_wide_nul(&setup.mount_point);
         // SAFETY: the file system is live and the mount point is NUL-terminated.
         let status = unsafe { (api.set_mount_point)(file_system, wide_mount_point.as_mut_ptr()) };
         if !nt_success(status) {
@@ -292,7 +290,7 @@ mod platform {
             // Windows error) from one that loads but lacks something; it is never unloaded,
             // as for mounting.
             (Some(_), Some(path)) => match Library::open(path) {
-                Err(code) => {
+                Err(LoadError { code, .. }) => {
                     let text = std::io::Error::from_raw_os_error(code as i32).to_string();
                     let suffix = format!(" (os error {code})");
                     DllFacts::LoadFailed {

@@ -14,8 +14,8 @@ use log::warn;
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_INVALID;
 use mountkit_core::windows::{
-    apply_attributes, attributes_from_stat, resolve_create, validate_component, CleanupOutcome,
-    CreateAction, CreateIntent,
+    attributes_from_stat, resolve_create, validate_component, CleanupOutcome, CreateAction,
+    CreateIntent,
 };
 use mountkit_core::{Errno, FileKind, FsResult, OpenFlags, Operation, RequestContext, Stat};
 
@@ -141,6 +141,26 @@ impl Engine {
         Ok(intent)
     }
 
+    /// `result` of a step of an open that took a filesystem handle (`handle`, of a `kind`,
+    /// opened with `flags`) before it: its value, or its error once the handle, which no
+    /// context will ever hold, has been given back.
+    fn or_release<T>(
+        self: &Arc<Self>,
+        result: FsResult<T>,
+        cx: RequestContext,
+        path: &str,
+        handle: Option<u64>,
+        kind: FileKind,
+        flags: OpenFlags,
+    ) -> NtResult<T> {
+        result.map_err(|errno| {
+            if let Some(handle) = handle {
+                self.release_handle(cx, path.to_owned(), handle, kind, flags, false);
+            }
+            NtError::from(errno)
+        })
+    }
+
     fn open_existing(
         self: &Arc<Self>,
         cx: RequestContext,
@@ -161,21 +181,14 @@ impl Engine {
             None
         };
         let handle = opened.as_ref().map(|opened| opened.handle);
-        let prepared = self.prepare_open(cx, &path, stat, handle, truncate, intent.delete_on_close);
-        let (stat, directory_is_empty) = match prepared {
-            Ok(prepared) => prepared,
-            Err(errno) => {
-                if let Some(handle) = handle {
-                    let kind = if directory {
-                        FileKind::Directory
-                    } else {
-                        FileKind::File
-                    };
-                    self.release_handle(cx, path, handle, kind, flags, false);
-                }
-                return Err(NtError::from(errno));
-            }
+        let kind = if directory {
+            FileKind::Directory
+        } else {
+            FileKind::File
         };
+        let prepared = self.prepare_open(cx, &path, stat, handle, truncate, intent.delete_on_close);
+        let (stat, directory_is_empty) =
+            self.or_release(prepared, cx, &path, handle, kind, flags)?;
         self.admit(
             cx,
             Admission {
@@ -239,20 +252,11 @@ impl Engine {
         // A create that answered with the new file's stat spares a getattr.
         let stat = match opened.stat.clone() {
             Some(stat) => stat,
-            None => match self.getattr(cx, &path, Some(opened.handle)) {
-                Ok(stat) => stat,
-                Err(errno) => {
-                    self.release_handle(
-                        cx,
-                        path,
-                        opened.handle,
-                        FileKind::File,
-                        intent.flags,
-                        false,
-                    );
-                    return Err(NtError::from(errno));
-                }
-            },
+            None => {
+                let stat = self.getattr(cx, &path, Some(opened.handle));
+                let handle = Some(opened.handle);
+                self.or_release(stat, cx, &path, handle, FileKind::File, intent.flags)?
+            }
         };
         self.admit(
             cx,
@@ -287,16 +291,8 @@ impl Engine {
             None
         };
         let handle = opened.as_ref().map(|opened| opened.handle);
-        let stat = match self.getattr(cx, &path, None) {
-            Ok(stat) => stat,
-            Err(errno) => {
-                if let Some(handle) = handle {
-                    let kind = FileKind::Directory;
-                    self.release_handle(cx, path, handle, kind, intent.flags, false);
-                }
-                return Err(NtError::from(errno));
-            }
-        };
+        let stat = self.getattr(cx, &path, None);
+        let stat = self.or_release(stat, cx, &path, handle, FileKind::Directory, intent.flags)?;
         self.admit(
             cx,
             Admission {
@@ -314,7 +310,7 @@ impl Engine {
     /// existing file): truncates it to zero through its handle, then applies the attributes —
     /// replacing the current ones when `replace` is set (0 counts as `FILE_ATTRIBUTE_NORMAL`),
     /// adding to them otherwise. Of the attributes only read-only can be stored: it becomes the
-    /// file's write permission ([`apply_attributes`]).
+    /// file's write permission ([`Engine::store_attributes`]).
     pub(crate) fn overwrite(
         &self,
         cx: RequestContext,
@@ -337,19 +333,10 @@ impl Engine {
             (true, attributes) => attributes,
             (false, attributes) => attributes_from_stat(&stat) | attributes,
         };
-        let stat = match apply_attributes(&stat, wanted).1 {
-            Some(mode) => {
-                self.run(
-                    cx,
-                    Operation::Chmod {
-                        path: path.clone(),
-                        mode,
-                    },
-                )
-                .map_err(NtError::from)?;
-                self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?
-            }
-            None => stat,
+        let stat = if self.store_attributes(cx, &path, &stat, wanted)? {
+            self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?
+        } else {
+            stat
         };
         Ok(self.info(&stat))
     }

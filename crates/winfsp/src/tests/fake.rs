@@ -45,6 +45,17 @@ struct State {
     kept: Vec<Responder>,
 }
 
+impl State {
+    /// Adds a node at `path` with `data`, numbered with the next inode number.
+    fn add(&mut self, path: &str, mut stat: Stat, data: &[u8]) {
+        stat.ino = self.next_ino;
+        self.next_ino += 1;
+        stat.size = data.len() as u64;
+        let data = data.to_vec();
+        self.nodes.insert(path.to_owned(), Node { stat, data });
+    }
+}
+
 /// The fake filesystem.
 pub(super) struct FakeFs {
     state: Mutex<State>,
@@ -84,19 +95,7 @@ impl FakeFs {
     }
 
     fn insert(&self, path: &str, kind: FileKind, data: &[u8]) {
-        let mut state = self.state.lock();
-        let ino = state.next_ino;
-        state.next_ino += 1;
-        let mut stat = Stat::new(kind);
-        stat.ino = ino;
-        stat.size = data.len() as u64;
-        state.nodes.insert(
-            path.to_owned(),
-            Node {
-                stat,
-                data: data.to_vec(),
-            },
-        );
+        self.state.lock().add(path, Stat::new(kind), data);
     }
 
     /// Adds a file with `data`.
@@ -281,18 +280,9 @@ impl FakeFs {
                     if !state.nodes.contains_key(parent(&path)) {
                         return Err(Errno::ENOENT);
                     }
-                    let ino = state.next_ino;
-                    state.next_ino += 1;
                     let mut stat = Stat::new(FileKind::File);
                     stat.mode = mode;
-                    stat.ino = ino;
-                    state.nodes.insert(
-                        path.clone(),
-                        Node {
-                            stat,
-                            data: Vec::new(),
-                        },
-                    );
+                    state.add(&path, stat, b"");
                 }
                 let mut opened = Self::open_handle(state, &path);
                 if state.create_stats {
@@ -304,18 +294,9 @@ impl FakeFs {
                 if state.nodes.contains_key(&path) {
                     return Err(Errno::EEXIST);
                 }
-                let ino = state.next_ino;
-                state.next_ino += 1;
                 let mut stat = Stat::new(FileKind::Directory);
                 stat.mode = mode;
-                stat.ino = ino;
-                state.nodes.insert(
-                    path,
-                    Node {
-                        stat,
-                        data: Vec::new(),
-                    },
-                );
+                state.add(&path, stat, b"");
                 Ok(Reply::Empty)
             }
             O::Unlink { path } => {
