@@ -30,7 +30,7 @@ use crate::inode::{InodeTable, ROOT};
 
 /// What the kernel may cache, and for how long.
 #[derive(Clone, Copy, Debug)]
-pub struct CachePolicy {
+pub(crate) struct CachePolicy {
     pub attr: Duration,
     pub entry: Duration,
     /// How long a failed lookup (`ENOENT`) may be remembered; zero remembers nothing.
@@ -61,7 +61,7 @@ struct Shared {
 }
 
 /// The [`fuser::Filesystem`] of a mountkit mount.
-pub struct Adapter {
+pub(crate) struct Adapter {
     shared: Arc<Shared>,
 }
 
@@ -291,7 +291,7 @@ macro_rules! path_or_reply {
 impl Adapter {
     /// `want_passthrough`: try kernel passthrough for backed files (else they are served
     /// with positioned I/O). `status` reports which path backed files really take.
-    pub fn new(
+    pub(crate) fn new(
         dispatch: Arc<dyn Dispatch>,
         cache: CachePolicy,
         want_passthrough: bool,
@@ -314,7 +314,7 @@ impl Adapter {
 
 impl Adapter {
     /// The inode table, shared with the mount for cache invalidation.
-    pub fn inodes(&self) -> Arc<Mutex<InodeTable>> {
+    pub(crate) fn inodes(&self) -> Arc<Mutex<InodeTable>> {
         self.shared.inodes.clone()
     }
 }

@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use mountkit_core::{Bytes, FileKind, OpenFlags, Operation, RenameMode, SetTime, XattrMode};
+use mountkit_core::{
+    Bytes, FileKind, OpenFlags, Operation, RenameMode, ReplyKind, SetTime, XattrMode,
+};
 
 /// Declares a list of named positions (or codes) as an enum, in the order of the list, with
 /// each entry's JavaScript name and what it means, for the generated TypeScript.
@@ -238,50 +240,37 @@ pub enum ArgKind {
 pub struct Arg {
     /// The handler parameter's name, as `FileSystem` in `lib/types.ts` spells it.
     pub name: &'static str,
+    /// How the argument crosses.
     pub kind: ArgKind,
 }
 
-/// The reply shapes, by the names `lib/wire.ts` knows them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyShape {
-    Empty,
-    Stat,
-    Entries,
-    Opened,
-    Data,
-    Count,
-    Target,
-    StatFs,
-    Names,
-    Offset,
-}
-
-impl ReplyShape {
-    fn js(self) -> &'static str {
-        match self {
-            ReplyShape::Empty => "empty",
-            ReplyShape::Stat => "stat",
-            ReplyShape::Entries => "entries",
-            ReplyShape::Opened => "opened",
-            ReplyShape::Data => "data",
-            ReplyShape::Count => "count",
-            ReplyShape::Target => "target",
-            ReplyShape::StatFs => "statfs",
-            ReplyShape::Names => "names",
-            ReplyShape::Offset => "offset",
-        }
+/// A reply shape by the name `lib/wire.ts` knows it by.
+fn reply_js(kind: ReplyKind) -> &'static str {
+    match kind {
+        ReplyKind::Empty => "empty",
+        ReplyKind::Stat => "stat",
+        ReplyKind::Entries => "entries",
+        ReplyKind::Opened => "opened",
+        ReplyKind::Data => "data",
+        ReplyKind::Count => "count",
+        ReplyKind::Target => "target",
+        ReplyKind::StatFs => "statfs",
+        ReplyKind::Names => "names",
+        ReplyKind::Offset => "offset",
     }
 }
 
 /// Everything the two sides agree on about one operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationWire {
+    /// The operation's code, its index in [`OPERATIONS`].
     pub code: OperationCode,
     /// The handler's name in `FileSystem`.
     pub handler: &'static str,
     /// The handler's arguments, in its parameter order; the request context follows them.
     pub args: &'static [Arg],
-    pub reply: ReplyShape,
+    /// The shape of a successful answer, as [`Operation::expected_reply`] gives it.
+    pub reply: ReplyKind,
     /// What the addon answers when the filesystem has no handler.
     pub when_missing: LocalAnswer,
 }
@@ -442,7 +431,7 @@ macro_rules! operations {
         /// An operation's code: its position in [`OPERATIONS`].
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum OperationCode {
-            $($variant,)*
+            $(#[doc = concat!("[`Operation::", stringify!($variant), "`].")] $variant,)*
         }
 
         impl OperationCode {
@@ -460,7 +449,7 @@ macro_rules! operations {
                 code: OperationCode::$variant,
                 handler: $handler,
                 args: &[$(Arg { name: $arg, kind: ArgKind::$kind }),*],
-                reply: ReplyShape::$reply,
+                reply: ReplyKind::$reply,
                 when_missing: LocalAnswer::$missing,
             },
         )*];
@@ -759,7 +748,7 @@ export const OPERATIONS: readonly OperationWire[] = [
             operation.handler,
             names.join(", "),
             expressions.join(", "),
-            operation.reply.js(),
+            reply_js(operation.reply),
             LocalAnswer::entries()[operation.when_missing.at()].js,
         );
     }
@@ -824,8 +813,8 @@ mod tests {
             assert_eq!(code as usize, at);
             assert_eq!(code, wire.code);
             assert_eq!(
-                format!("{:?}", wire.reply),
-                format!("{:?}", operation.expected_reply()),
+                wire.reply,
+                operation.expected_reply(),
                 "{} replies as the core says",
                 operation.name()
             );
