@@ -125,6 +125,12 @@ impl Shared {
         self.files.get(fh.0).ok_or(Errno::EBADF)
     }
 
+    /// The handler's handle for open file `fh`, and the path of `ino`: what a request on an
+    /// open file that Rust does not serve itself names.
+    fn handle_and_path(&self, fh: FileHandle, ino: INodeNo) -> FsResult<(u64, String)> {
+        Ok((self.open_file(fh)?.handle, self.path(ino)?))
+    }
+
     /// The handle to name `ino` by in a request that came without one: one of its open
     /// handles if it was unlinked while open.
     fn handle_for(&self, ino: INodeNo, fh: Option<FileHandle>) -> Option<u64> {
@@ -1078,8 +1084,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
-        let handle = path_or_reply!(s.open_file(fh), reply).handle;
-        let path = path_or_reply!(s.path(ino), reply);
+        let (handle, path) = path_or_reply!(s.handle_and_path(fh, ino), reply);
         let operation = Operation::Fallocate {
             path,
             handle,
@@ -1100,8 +1105,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyLseek,
     ) {
         let s = &self.shared;
-        let handle = path_or_reply!(s.open_file(fh), reply).handle;
-        let path = path_or_reply!(s.path(ino), reply);
+        let (handle, path) = path_or_reply!(s.handle_and_path(fh, ino), reply);
         let operation = Operation::Lseek {
             path,
             handle,

@@ -41,6 +41,11 @@ macro_rules! positions {
             fn entries() -> Vec<Entry> {
                 vec![$(Entry { js: $js, doc: $doc, value: $name::$variant as u32 },)*]
             }
+
+            /// Writes the entries as a TypeScript table of the same name, `doc` above it.
+            fn write_table(out: &mut String, doc: &str) {
+                table(out, doc, stringify!($name), &Self::entries());
+            }
         }
     };
 }
@@ -59,6 +64,11 @@ macro_rules! bits {
 
             fn entries() -> Vec<Entry> {
                 vec![$(Entry { js: $js, doc: $doc, value: $bit },)*]
+            }
+
+            /// Writes the entries as a TypeScript table of the same name, `doc` above it.
+            fn write_table(out: &mut String, doc: &str) {
+                table(out, doc, stringify!($name), &Self::entries());
             }
         }
     };
@@ -280,29 +290,18 @@ trait WireNumber {
     fn wire(&self) -> f64;
 }
 
-impl WireNumber for u64 {
-    fn wire(&self) -> f64 {
-        *self as f64
-    }
+/// Integers cross as the nearest `f64`, as JavaScript holds every number.
+macro_rules! wire_integers {
+    ($($integer:ty),*) => {$(
+        impl WireNumber for $integer {
+            fn wire(&self) -> f64 {
+                *self as f64
+            }
+        }
+    )*};
 }
 
-impl WireNumber for i64 {
-    fn wire(&self) -> f64 {
-        *self as f64
-    }
-}
-
-impl WireNumber for u32 {
-    fn wire(&self) -> f64 {
-        f64::from(*self)
-    }
-}
-
-impl WireNumber for i32 {
-    fn wire(&self) -> f64 {
-        f64::from(*self)
-    }
-}
+wire_integers!(u64, i64, u32, i32);
 
 impl WireNumber for bool {
     fn wire(&self) -> f64 {
@@ -614,45 +613,23 @@ fn typescript_body() -> String {
         out,
         "\n/** Numbers in a drain's header, before the first request. */\nexport const DRAIN_HEADER = {DRAIN_HEADER}"
     );
-    table(
-        &mut out,
-        "Positions in a drain's header.",
-        "DrainHeader",
-        &DrainHeader::entries(),
-    );
+    DrainHeader::write_table(&mut out, "Positions in a drain's header.");
     let _ = writeln!(
         out,
         "\n/** Numbers per drained request: its fields, then up to {REQUEST_ARGS} numeric arguments. */\nexport const REQUEST_FIELDS = {REQUEST_FIELDS}\nexport const REQUEST_ARGS = {REQUEST_ARGS}\n/** Where a drained request's numeric arguments start. */\nexport const REQUEST_ARGS_AT = {}",
         RequestField::ALL.len()
     );
-    table(
+    RequestField::write_table(
         &mut out,
         "Positions in a drained request, from its start; its arguments follow.",
-        "RequestField",
-        &RequestField::entries(),
     );
-    table(
-        &mut out,
-        "Where a drained request's bulk bytes are.",
-        "DataPlace",
-        &DataPlace::entries(),
-    );
+    DataPlace::write_table(&mut out, "Where a drained request's bulk bytes are.");
     let _ = writeln!(
         out,
         "\n/** Numbers per packed stat. */\nexport const STAT_FIELDS = {STAT_FIELDS}"
     );
-    table(
-        &mut out,
-        "Positions in a packed stat.",
-        "StatField",
-        &StatField::entries(),
-    );
-    table(
-        &mut out,
-        "The Windows attribute bits of a packed stat.",
-        "AttributeBit",
-        &AttributeBit::entries(),
-    );
+    StatField::write_table(&mut out, "Positions in a packed stat.");
+    AttributeBit::write_table(&mut out, "The Windows attribute bits of a packed stat.");
     let kinds: Vec<Entry> = FILE_KINDS
         .iter()
         .enumerate()
@@ -667,34 +644,23 @@ fn typescript_body() -> String {
         let _ = writeln!(out, "  {}: {},", quoted(kind.js), kind.value);
     }
     out.push_str("} as const\n");
-    table(
+    ReplyTag::write_table(
         &mut out,
         "Reply tags of a numbers-only reply record (id, tag, then the tag's numbers).",
-        "ReplyTag",
-        &ReplyTag::entries(),
     );
     let _ = writeln!(
         out,
         "\n/** Numbers of an opened reply record before its packed stat. */\nexport const OPENED_FIELDS = {}",
         OpenedField::ALL.len()
     );
-    table(
+    OpenedField::write_table(
         &mut out,
         "Positions in an opened reply record, after its id and tag; a packed stat follows.",
-        "OpenedField",
-        &OpenedField::entries(),
     );
-    table(
-        &mut out,
-        "Caching hint bits of an opened reply record.",
-        "OpenHint",
-        &OpenHint::entries(),
-    );
-    table(
+    OpenHint::write_table(&mut out, "Caching hint bits of an opened reply record.");
+    LocalAnswer::write_table(
         &mut out,
         "What the addon answers for an operation the filesystem has no handler for.",
-        "LocalAnswer",
-        &LocalAnswer::entries(),
     );
     out.push_str(
         "
