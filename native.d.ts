@@ -42,6 +42,10 @@ export declare class NativeMount {
    * which and why (`"name" reason`), or is `null` when the request was no longer pending.
    */
   replyEntries(id: number, names: string, kinds: Uint8Array, stats?: Float64Array | undefined | null): Array<string> | null
+  /**
+   * Answers an open, opendir or create with the handle (and backing file, if any) in
+   * `opened`.
+   */
   replyOpened(id: number, opened: NativeOpened): boolean
   /**
    * Drops what the kernel caches about `path`: attributes, data, and a directory's
@@ -55,8 +59,11 @@ export declare class NativeMount {
    * from the handler's buffer, during this call.
    */
   replyData(id: number, data: Uint8Array): boolean
+  /** Answers a readlink with the link's target. */
   replyTarget(id: number, target: string): boolean
+  /** Answers a statfs with the volume's sizes and counts. */
   replyStatfs(id: number, statfs: NativeStatFs): boolean
+  /** Answers a listxattr with the attribute names. */
   replyNames(id: number, names: Array<string>): boolean
   /** Unmounts; resolves when the backend has stopped. */
   unmount(): Promise<unknown>
@@ -84,8 +91,11 @@ export declare function mknod(path: string, mode: number, rdev: number): Promise
 
 /** Which data path backed files take (see `FuseMount::data_path`). */
 export interface NativeDataPath {
+  /** The kernel agreed to FUSE passthrough when the mount started. */
   passthroughNegotiated: boolean
+  /** Backed opens the kernel serves itself. */
   passthroughOpens: number
+  /** Backed opens served by Rust with positioned I/O. */
   rustIoOpens: number
 }
 
@@ -113,20 +123,35 @@ export interface NativeFinding {
   fix?: string
 }
 
+/** `MountOptions` of `lib/types.ts` with every default filled in by `lib/mount.ts`. */
 export interface NativeMountOptions {
+  /** The mount's source name in `mount` and `df`. */
   fsName: string
+  /** Refuse every change with `EROFS`. */
   readOnly: boolean
+  /** Let users other than the mounting one see the mount. */
   allowOther: boolean
+  /** Let the kernel check permissions from `mode`/`uid`/`gid`. */
   defaultPermissions: boolean
+  /** How long the kernel may cache attributes, in ms. */
   attrTimeoutMs: number
+  /** How long the kernel may cache name lookups, in ms. */
   entryTimeoutMs: number
+  /** How long the kernel may remember that a name does not exist, in ms. */
   negativeTimeoutMs: number
+  /** Let the kernel keep directory listings between opens. */
   readdirCache: boolean
+  /** Let the kernel buffer writes and send them in large batches. */
   writebackCache: boolean
+  /** A request still unanswered after this many ms fails. */
   timeoutMs: number
+  /** The code a timed-out request fails with: `'ETIMEDOUT'` or `'EIO'`. */
   timeoutErrno: string
+  /** Kernel-reading threads of the backend. */
   threads: number
+  /** Clear a mount point left over from a dead process first. */
   force: boolean
+  /** Let the kernel serve backed files itself where it can (FUSE passthrough). */
   passthrough: boolean
   /**
    * Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
@@ -135,11 +160,15 @@ export interface NativeMountOptions {
   nativeAnswers: Array<number>
   /** `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`. */
   backend: string
+  /** Windows: the drive's name in Explorer. */
   volumeLabel: string
+  /** Windows: match names without regard to case. */
   caseInsensitive: boolean
   /** `'fixed'`, `'network'` or `'removable'`. */
   driveType: string
+  /** Windows: bytes per sector. */
   sectorSize: number
+  /** Windows: bytes per allocation unit, a multiple of `sector_size`. */
   allocationUnitSize: number
 }
 

@@ -9,48 +9,14 @@ import test, { type ExecutionContext } from 'ava'
 import { createHash } from 'node:crypto'
 import { accessSync, constants } from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import type { FileSystem } from '../index'
 import { createMemfs } from '../examples/memfs'
 import { createMirror } from '../examples/mirror'
 import { override } from './helpers/fs'
+import { cargoTool, FSX_VERSION } from './helpers/cargo-tool'
 import { mountFs, removeTempDir, tempDir, type TestMount } from './helpers/mount'
 import { py, run } from './helpers/python'
-
-const FSX_VERSION = '0.3.2'
-const INSTALL = `cargo install fsx --version ${FSX_VERSION} --locked`
-
-/** fsx on PATH or in ~/.cargo/bin, else undefined. */
-function findFsx(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), join(homedir(), '.cargo', 'bin')]
-  for (const dir of dirs) {
-    if (dir === '') continue
-    const candidate = join(dir, 'fsx')
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined
-}
-
-/** The fsx binary, checked to be the version whose configuration format this file uses. */
-async function fsxBinary(t: ExecutionContext): Promise<string> {
-  const fsx = findFsx()
-  if (fsx === undefined) {
-    t.fail(`fsx is not installed (looked on PATH and in ~/.cargo/bin). Install it with: ${INSTALL}`)
-    throw new Error('fsx missing')
-  }
-  const version = await run(fsx, ['--version'])
-  if (version.stdout.trim() !== `fsx ${FSX_VERSION}`) {
-    t.fail(`${fsx} is '${version.stdout.trim()}', not fsx ${FSX_VERSION}. Install that version with: ${INSTALL}`)
-    throw new Error('wrong fsx version')
-  }
-  return fsx
-}
 
 // Every operation fsx 0.3.2 knows except hole punching (memfs refuses it with EOPNOTSUPP,
 // which fsx treats as a failure). Reads and writes of up to 64 KiB at any alignment in a file of
@@ -98,7 +64,7 @@ async function memoryTempDir(): Promise<string> {
 
 async function exercise(t: ExecutionContext, mounted: TestMount): Promise<void> {
   t.timeout(240_000)
-  const fsx = await fsxBinary(t)
+  const fsx = await cargoTool(t, 'fsx', FSX_VERSION)
   // Configuration and artifacts (fsx's model of the file, written on failure) live outside the
   // mount.
   const work = await tempDir()
@@ -149,7 +115,7 @@ test('fsx: 100,000 random operations against mirror, zero mismatches', async (t)
 
 // The check is real: the same exerciser against a memfs that corrupts one write in a hundred.
 test('fsx reports a mismatch when the filesystem corrupts data', async (t) => {
-  const fsx = await fsxBinary(t)
+  const fsx = await cargoTool(t, 'fsx', FSX_VERSION)
   const memfs = createMemfs()
   let writes = 0
   const corrupting = override(memfs, {

@@ -6,12 +6,11 @@
 // Attributes are not cached (attrTimeoutMs: 0), so every stat shows what memfs holds.
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
-import { accessSync, constants } from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { createMemfs, type MemfsOptions } from '../examples/memfs'
 import { sleep } from './helpers/fs'
+import { cargoTool, FSX_VERSION } from './helpers/cargo-tool'
 import { mountFs, removeTempDir, tempDir } from './helpers/mount'
 import { py, run, type Attempt } from './helpers/python'
 
@@ -240,20 +239,6 @@ test('st_blocks, stat(1) and du(1) report what a file holds, not its size', asyn
   t.is((await run('du', ['-B1', p('f')])).stdout.split('\t')[0], String(MiB / 2))
 })
 
-/** fsx on PATH or in ~/.cargo/bin (`cargo install fsx --version 0.3.2 --locked`), else undefined. */
-function findFsx(): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), join(homedir(), '.cargo', 'bin')]) {
-    const candidate = join(dir, 'fsx')
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined
-}
-
 // __test__/integrity.test.ts runs fsx against memfs without hole punching; this adds it, and
 // files of up to 3 MiB, so that operations cross the 1 MiB boundaries between extents.
 const FSX_CONFIG = `
@@ -281,11 +266,7 @@ copy_file_range = 2
 
 test('fsx with hole punching, on files up to 3 MiB: zero mismatches', async (t) => {
   t.timeout(180_000)
-  const fsx = findFsx()
-  if (fsx === undefined) {
-    t.fail('fsx is not installed. Install it with: cargo install fsx --version 0.3.2 --locked')
-    return
-  }
+  const fsx = await cargoTool(t, 'fsx', FSX_VERSION)
   const { p, errors } = await mountMemfs(t)
   const work = await tempDir()
   t.teardown(() => removeTempDir(work))

@@ -21,13 +21,12 @@
 // program: `cargo install pjdfstest --version 0.2.1 --locked`, and it needs the users nobody
 // and tests; scripts/setup.sh sets up both.
 import test, { type ExecutionContext } from 'ava'
-import { accessSync, constants } from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import type { HandlerError } from '../index'
 import { createMemfs } from '../examples/memfs'
 import { createMirror } from '../examples/mirror'
+import { cargoTool } from './helpers/cargo-tool'
 import { lazyUnmount, mountFs, removeTempDir, tempDir, trackMountPoint } from './helpers/mount'
 import { run } from './helpers/python'
 import {
@@ -41,26 +40,9 @@ import {
 } from './pjdfstest-report'
 
 const VERSION = '0.2.1'
-const INSTALL = `cargo install pjdfstest --version ${VERSION} --locked`
 const CONFIG = join(__dirname, 'pjdfstest.toml')
 /** One run takes seconds; this bounds a run that hangs. */
 const RUN_TIMEOUT_MS = 240_000
-
-/** pjdfstest on PATH or in ~/.cargo/bin, else undefined. */
-function findPjdfstest(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), join(homedir(), '.cargo', 'bin')]
-  for (const dir of dirs) {
-    if (dir === '') continue
-    const candidate = join(dir, 'pjdfstest')
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined
-}
 
 /** Fails the test, saying what is missing and how to get it, unless everything is there. */
 async function prerequisites(t: ExecutionContext): Promise<string> {
@@ -74,11 +56,7 @@ async function prerequisites(t: ExecutionContext): Promise<string> {
         'cases, and this test mounts tmpfs. Run it as root (CI does): sudo npx ava __test__/pjdfstest.test.ts',
     )
   }
-  const binary = findPjdfstest() ?? missing(`pjdfstest is not installed (looked on PATH and in ~/.cargo/bin). Install it with: ${INSTALL}`)
-  const version = (await run(binary, ['--version'])).stdout.trim()
-  if (version !== `pjdfstest ${VERSION}`) {
-    missing(`${binary} is '${version}', not pjdfstest ${VERSION}, whose output this test reads. Install that version with: ${INSTALL}`)
-  }
+  const binary = await cargoTool(t, 'pjdfstest', VERSION)
   for (const user of ['nobody', 'tests']) {
     const id = await run('id', [user])
     if (id.code !== 0) missing(`pjdfstest switches to the users nobody and tests, and ${user} is missing: run scripts/setup.sh`)

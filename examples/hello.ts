@@ -1,6 +1,7 @@
 // The smallest mountkit filesystem: a read-only root holding one file, hello.txt.
 // Run: tsx examples/hello.ts <mountpoint>
 import { FsError, mount, type FileSystem } from '../index' // in an application: from 'mountkit'
+import { runCommand, unmountOnSignal } from './command-line'
 
 const greeting = Buffer.from('Hello from mountkit!\n')
 
@@ -22,27 +23,7 @@ export const hello: FileSystem = {
 async function main(mountpoint: string): Promise<void> {
   const m = await mount(mountpoint, hello, { readOnly: true })
   console.log(`Mounted at ${m.mountpoint}: try  cat ${m.mountpoint}/hello.txt  (Ctrl-C unmounts)`)
-  const stop = () => {
-    m.unmount().then(
-      () => console.log('Unmounted.'),
-      (error: unknown) => {
-        console.error(`Unmount failed: ${String(error)}`)
-        process.exitCode = 1
-      },
-    )
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  unmountOnSignal(m)
 }
 
-if (require.main === module) {
-  const [mountpoint] = process.argv.slice(2)
-  if (mountpoint === undefined) {
-    console.error('usage: tsx examples/hello.ts <mountpoint>')
-    process.exit(2)
-  }
-  main(mountpoint).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error))
-    process.exit(1)
-  })
-}
+if (require.main === module) runCommand('tsx examples/hello.ts <mountpoint>', 1, main)

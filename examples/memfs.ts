@@ -19,6 +19,7 @@ import {
   type RequestContext,
   type Stat,
 } from '../index' // in an application: from 'mountkit'
+import { runCommand, unmountOnSignal } from './command-line'
 
 // Requests carry flags and modes in Linux numbering on every platform, so they are spelled out
 // here instead of taken from fs.constants, whose values differ on Windows and macOS.
@@ -961,27 +962,7 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
 async function main(mountpoint: string): Promise<void> {
   const m = await mount(mountpoint, createMemfs())
   console.log(`memfs mounted at ${m.mountpoint} (Ctrl-C unmounts; the contents go with it)`)
-  const stop = () => {
-    m.unmount().then(
-      () => console.log('Unmounted.'),
-      (error: unknown) => {
-        console.error(`Unmount failed: ${String(error)}`)
-        process.exitCode = 1
-      },
-    )
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  unmountOnSignal(m)
 }
 
-if (require.main === module) {
-  const [mountpoint] = process.argv.slice(2)
-  if (mountpoint === undefined) {
-    console.error('usage: tsx examples/memfs.ts <mountpoint>')
-    process.exit(2)
-  }
-  main(mountpoint).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error))
-    process.exit(1)
-  })
-}
+if (require.main === module) runCommand('tsx examples/memfs.ts <mountpoint>', 1, main)

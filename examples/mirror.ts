@@ -74,6 +74,7 @@ import {
   type Stat,
   utimens,
 } from '../index' // in an application: from 'mountkit'
+import { runCommand, unmountOnSignal } from './command-line'
 
 // Request flags use Linux numbering on every platform; these are the ones a passthrough passes
 // on. O_CREAT and O_EXCL are decided here; O_DIRECT would demand buffer alignment. O_APPEND
@@ -546,27 +547,7 @@ async function main(source: string, mountpoint: string): Promise<void> {
   }
   const m = await mount(mountpoint, mirror)
   console.log(`Mirroring ${source} at ${m.mountpoint} (Ctrl-C unmounts)`)
-  const stop = () => {
-    m.unmount().then(
-      () => console.log('Unmounted.'),
-      (error: unknown) => {
-        console.error(`Unmount failed: ${String(error)}`)
-        process.exitCode = 1
-      },
-    )
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  unmountOnSignal(m)
 }
 
-if (require.main === module) {
-  const [source, mountpoint] = process.argv.slice(2)
-  if (source === undefined || mountpoint === undefined) {
-    console.error('usage: tsx examples/mirror.ts <source-dir> <mountpoint>')
-    process.exit(2)
-  }
-  main(source, mountpoint).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error))
-    process.exit(1)
-  })
-}
+if (require.main === module) runCommand('tsx examples/mirror.ts <source-dir> <mountpoint>', 2, main)

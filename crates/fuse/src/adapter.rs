@@ -30,7 +30,7 @@ use crate::inode::{InodeTable, ROOT};
 
 /// What the kernel may cache, and for how long.
 #[derive(Clone, Copy, Debug)]
-pub struct CachePolicy {
+pub(crate) struct CachePolicy {
     pub attr: Duration,
     pub entry: Duration,
     /// How long a failed lookup (`ENOENT`) may be remembered; zero remembers nothing.
@@ -61,7 +61,7 @@ struct Shared {
 }
 
 /// The [`fuser::Filesystem`] of a mountkit mount.
-pub struct Adapter {
+pub(crate) struct Adapter {
     shared: Arc<Shared>,
 }
 
@@ -123,6 +123,12 @@ impl Shared {
     /// The filesystem's handle behind the kernel's handle `fh`.
     fn open_file(&self, fh: FileHandle) -> FsResult<OpenFile> {
         self.files.get(fh.0).ok_or(Errno::EBADF)
+    }
+
+    /// The handler's handle for open file `fh`, and the path of `ino`: what a request on an
+    /// open file that Rust does not serve itself names.
+    fn handle_and_path(&self, fh: FileHandle, ino: INodeNo) -> FsResult<(u64, String)> {
+        Ok((self.open_file(fh)?.handle, self.path(ino)?))
     }
 
     /// The handle to name `ino` by in a request that came without one: one of its open
@@ -291,7 +297,7 @@ macro_rules! path_or_reply {
 impl Adapter {
     /// `want_passthrough`: try kernel passthrough for backed files (else they are served
     /// with positioned I/O). `status` reports which path backed files really take.
-    pub fn new(
+    pub(crate) fn new(
         dispatch: Arc<dyn Dispatch>,
         cache: CachePolicy,
         want_passthrough: bool,
@@ -314,7 +320,7 @@ impl Adapter {
 
 impl Adapter {
     /// The inode table, shared with the mount for cache invalidation.
-    pub fn inodes(&self) -> Arc<Mutex<InodeTable>> {
+    pub(crate) fn inodes(&self) -> Arc<Mutex<InodeTable>> {
         self.shared.inodes.clone()
     }
 }
@@ -1078,8 +1084,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
-        let handle = path_or_reply!(s.open_file(fh), reply).handle;
-        let path = path_or_reply!(s.path(ino), reply);
+        let (handle, path) = path_or_reply!(s.handle_and_path(fh, ino), reply);
         let operation = Operation::Fallocate {
             path,
             handle,
@@ -1100,8 +1105,7 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyLseek,
     ) {
         let s = &self.shared;
-        let handle = path_or_reply!(s.open_file(fh), reply).handle;
-        let path = path_or_reply!(s.path(ino), reply);
+        let (handle, path) = path_or_reply!(s.handle_and_path(fh, ino), reply);
         let operation = Operation::Lseek {
             path,
             handle,

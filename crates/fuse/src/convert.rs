@@ -3,7 +3,7 @@
 use fuser::{FileAttr, FileType, FopenFlags, INodeNo, TimeOrNow};
 use mountkit_core::{Errno, FileKind, Opened, SetTime, Stat};
 
-pub fn file_type(kind: FileKind) -> FileType {
+pub(crate) fn file_type(kind: FileKind) -> FileType {
     match kind {
         FileKind::File => FileType::RegularFile,
         FileKind::Directory => FileType::Directory,
@@ -17,7 +17,7 @@ pub fn file_type(kind: FileKind) -> FileType {
 
 /// The attributes the kernel sees for inode `ino`. `st_ino` is the table's inode number, so
 /// hard links (one node in the table) report the same number.
-pub fn file_attr(ino: u64, stat: &Stat) -> FileAttr {
+pub(crate) fn file_attr(ino: u64, stat: &Stat) -> FileAttr {
     FileAttr {
         ino: INodeNo(ino),
         size: stat.size,
@@ -37,7 +37,7 @@ pub fn file_attr(ino: u64, stat: &Stat) -> FileAttr {
     }
 }
 
-pub fn fopen_flags(opened: &Opened) -> FopenFlags {
+pub(crate) fn fopen_flags(opened: &Opened) -> FopenFlags {
     let mut flags = FopenFlags::empty();
     if opened.direct_io {
         flags |= FopenFlags::FOPEN_DIRECT_IO;
@@ -51,19 +51,19 @@ pub fn fopen_flags(opened: &Opened) -> FopenFlags {
     flags
 }
 
-pub fn set_time(time: TimeOrNow) -> SetTime {
+pub(crate) fn set_time(time: TimeOrNow) -> SetTime {
     match time {
         TimeOrNow::SpecificTime(at) => SetTime::At(at),
         TimeOrNow::Now => SetTime::Now,
     }
 }
 
-pub fn errno(err: Errno) -> fuser::Errno {
+pub(crate) fn errno(err: Errno) -> fuser::Errno {
     fuser::Errno::from_i32(err.raw())
 }
 
 /// A name from the kernel as UTF-8. Handlers see only UTF-8 paths, so a name that is not
 /// valid UTF-8 cannot exist in a mountkit filesystem.
-pub fn name(name: &std::ffi::OsStr) -> Result<&str, Errno> {
+pub(crate) fn name(name: &std::ffi::OsStr) -> Result<&str, Errno> {
     name.to_str().ok_or(Errno::EILSEQ)
 }

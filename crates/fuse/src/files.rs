@@ -18,7 +18,7 @@ use mountkit_core::backing;
 use parking_lot::Mutex;
 
 #[derive(Clone)]
-pub struct OpenFile {
+pub(crate) struct OpenFile {
     pub ino: u64,
     /// The handle the filesystem chose.
     pub handle: u64,
@@ -31,7 +31,7 @@ pub struct OpenFile {
 
 /// Which data paths a mount's backed files really use.
 #[derive(Debug, Default)]
-pub struct DataPathStatus {
+pub(crate) struct DataPathStatus {
     /// Whether the kernel agreed to passthrough at `init`.
     pub negotiated: AtomicBool,
     /// Backed opens served by kernel passthrough.
@@ -43,7 +43,7 @@ pub struct DataPathStatus {
 /// Backing files registered with the kernel, one per inode: the kernel requires every
 /// passthrough open of an inode to use the same backing file.
 #[derive(Default)]
-pub struct PassthroughRegistry {
+pub(crate) struct PassthroughRegistry {
     by_inode: Mutex<HashMap<u64, (Arc<BackingId>, usize)>>,
 }
 
@@ -51,7 +51,7 @@ impl PassthroughRegistry {
     /// The backing id to open `ino` with: the inode's existing one, or a new one registered
     /// from `file` by `register`. Fails when the kernel refuses (for example without
     /// `CAP_SYS_ADMIN`); the caller then serves the file with positioned I/O.
-    pub fn acquire(
+    pub(crate) fn acquire(
         &self,
         ino: u64,
         register: impl FnOnce() -> io::Result<BackingId>,
@@ -67,7 +67,7 @@ impl PassthroughRegistry {
     }
 
     /// One passthrough open of `ino` was released; the last one unregisters its backing file.
-    pub fn release(&self, ino: u64) {
+    pub(crate) fn release(&self, ino: u64) {
         let mut map = self.by_inode.lock();
         if let Some((_, opens)) = map.get_mut(&ino) {
             *opens -= 1;
@@ -86,7 +86,7 @@ thread_local! {
 
 /// Reads up to `size` bytes at `offset` (fewer only at end of file) into this thread's read
 /// buffer, and hands them to `serve`.
-pub fn with_read_at<R>(
+pub(crate) fn with_read_at<R>(
     file: &File,
     offset: u64,
     size: u32,

@@ -70,6 +70,7 @@ impl Default for InodeTable {
 }
 
 impl InodeTable {
+    /// A table holding only the root directory.
     pub fn new() -> InodeTable {
         let mut nodes = HashMap::new();
         nodes.insert(
@@ -313,6 +314,7 @@ impl InodeTable {
         self.nodes.len()
     }
 
+    /// Whether no node is left, not even the root.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }

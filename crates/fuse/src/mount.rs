@@ -23,6 +23,7 @@ use crate::inode::InodeTable;
 pub struct FuseOptions {
     /// Shown as the mount's source in `mount` and `df`.
     pub fs_name: String,
+    /// Mount read-only (`ro`): the kernel refuses every change with `EROFS`.
     pub read_only: bool,
     /// Let other users see the mount (`allow_other`; non-root users need `user_allow_other`
     /// in `/etc/fuse.conf`).
@@ -212,6 +213,7 @@ impl FuseMount {
         self.invalidator.clone()
     }
 
+    /// Where the filesystem is mounted.
     pub fn mountpoint(&self) -> &Path {
         &self.mountpoint
     }

@@ -1,6 +1,6 @@
-#![cfg(target_os = "linux")]
 //! Mounts a filesystem written in Rust, with no Node.js involved, and drives it through real
 //! system calls. Needs /dev/fuse and the right to mount (root, or fusermount3).
+#![cfg(target_os = "linux")]
 
 use std::collections::BTreeMap;
 use std::fs;

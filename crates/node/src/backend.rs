@@ -17,7 +17,7 @@ fn millis(ms: f64) -> Duration {
 
 /// The facade's options from the JavaScript options, which `lib/mount.ts` has already given
 /// their defaults; the names of backends and drive types are checked here.
-pub fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, InvalidOption> {
+pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, InvalidOption> {
     Ok(MountOptions {
         backend: Backend::parse(&o.backend)?,
         fs_name: o.fs_name.clone(),
@@ -42,18 +42,18 @@ pub fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, InvalidOpti
 }
 
 /// A failed mount as a JavaScript error: its message, and its stable code as `code`.
-pub fn mount_error(error: &MountError) -> Error<ErrorCode> {
+pub(crate) fn mount_error(error: &MountError) -> Error<ErrorCode> {
     Error::new(error.code(), error.to_string())
 }
 
 /// An invalid option as a JavaScript error with the code `EOPTION`.
-pub fn option_error(invalid: InvalidOption) -> Error<ErrorCode> {
+pub(crate) fn option_error(invalid: InvalidOption) -> Error<ErrorCode> {
     mount_error(&MountError::InvalidOption(invalid))
 }
 
 /// Drops kernel caches of `mount`, from a thread that does not serve its requests; only
 /// FUSE can.
-pub fn invalidator(mount: &Mount) -> Result<Invalidator, String> {
+pub(crate) fn invalidator(mount: &Mount) -> Result<Invalidator, String> {
     #[cfg(target_os = "linux")]
     if let Some(fuse) = mount.as_fuse() {
         return Ok(Invalidator(fuse.invalidator()));
@@ -65,7 +65,7 @@ pub fn invalidator(mount: &Mount) -> Result<Invalidator, String> {
 }
 
 /// How backing files have been served; only FUSE counts them.
-pub fn data_path(mount: &Mount) -> Result<NativeDataPath, String> {
+pub(crate) fn data_path(mount: &Mount) -> Result<NativeDataPath, String> {
     #[cfg(target_os = "linux")]
     if let Some(fuse) = mount.as_fuse() {
         let report = fuse.data_path();
@@ -82,13 +82,13 @@ pub fn data_path(mount: &Mount) -> Result<NativeDataPath, String> {
 }
 
 /// Drops kernel caches of a mount from a thread that does not serve its requests.
-pub struct Invalidator(
+pub(crate) struct Invalidator(
     #[cfg(target_os = "linux")] mountkit::backends::fuse::Invalidator,
     #[cfg(not(target_os = "linux"))] std::convert::Infallible,
 );
 
 impl Invalidator {
-    pub fn invalidate(&self, path: &str, entry: bool) -> Result<(), String> {
+    pub(crate) fn invalidate(&self, path: &str, entry: bool) -> Result<(), String> {
         #[cfg(target_os = "linux")]
         {
             let result = if entry {
@@ -107,7 +107,7 @@ impl Invalidator {
 }
 
 /// Lazily unmounts the FUSE filesystem at `path`, including a stale one.
-pub fn unmount_path(path: &str) -> napi::Result<()> {
+pub(crate) fn unmount_path(path: &str) -> napi::Result<()> {
     #[cfg(target_os = "linux")]
     {
         mountkit::backends::fuse::unmount_path(path.as_ref()).map_err(|e| {
@@ -132,7 +132,7 @@ pub fn unmount_path(path: &str) -> napi::Result<()> {
 /// creates, opens and renames, since every open is a Create request there; 0 otherwise),
 /// which cannot tell the serving thread apart from libuv's pool threads that legitimately call
 /// in from the same process.
-pub fn serving_thread_id() -> Option<NonZeroU32> {
+pub(crate) fn serving_thread_id() -> Option<NonZeroU32> {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid has no preconditions and cannot fail.

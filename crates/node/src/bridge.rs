@@ -28,7 +28,7 @@ use crate::write_pool::WritePool;
 /// within a mount, so a reply that arrives after its request timed out can never be taken for
 /// another request's: at a million requests a second, ids stay below 2^53, the largest
 /// integer a JavaScript number holds exactly, for 285 years.
-pub type RequestId = u64;
+pub(crate) type RequestId = u64;
 
 /// An answer JavaScript hands back for a request: a reply it built, or read bytes it lends
 /// for the length of the call.
@@ -39,7 +39,7 @@ enum Answer<'a> {
 
 /// Something that happened on the native side that the JavaScript side reports as a fault.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Fault {
+pub(crate) struct Fault {
     pub operation: &'static str,
     pub path: String,
     pub errno: Errno,
@@ -61,7 +61,7 @@ pub struct Pending {
 
 /// Wakes the JavaScript thread. Implemented by the threadsafe function in production and by
 /// a counter in tests.
-pub trait Waker: Send + Sync + 'static {
+pub(crate) trait Waker: Send + Sync + 'static {
     fn wake(&self);
 }
 
@@ -77,7 +77,7 @@ impl LocalAnswer {
     }
 }
 
-pub struct Limits {
+pub(crate) struct Limits {
     pub timeout: Duration,
     pub timeout_errno: Errno,
     /// The thread id of the JavaScript thread that serves this mount, where the backend
@@ -91,7 +91,7 @@ pub struct Limits {
     pub local_answers: Vec<LocalAnswer>,
 }
 
-pub struct Bridge {
+pub(crate) struct Bridge {
     /// Keyed by request id; ids are sequential, so a cheap hash spreads them well enough.
     pending: Mutex<FxHashMap<RequestId, Pending>>,
     queue: Mutex<Vec<RequestId>>,
@@ -113,7 +113,7 @@ pub struct Bridge {
 
 /// What one [`Bridge::drain`] handed over.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Drained {
+pub(crate) struct Drained {
     /// Requests visited.
     pub count: usize,
     /// Whether more requests are queued than the drain could take.
@@ -121,7 +121,7 @@ pub struct Drained {
 }
 
 impl Bridge {
-    pub fn new(
+    pub(crate) fn new(
         limits: Limits,
         waker: Box<dyn Waker>,
         write_pool: Option<Arc<WritePool>>,
@@ -152,7 +152,7 @@ impl Bridge {
     /// While JavaScript keeps draining, backend threads do not wake it again: only a drain
     /// that returns none re-arms the wake-up. JavaScript must therefore drain until it gets
     /// none, or hand the turn back with [`Bridge::rewake`].
-    pub fn drain(
+    pub(crate) fn drain(
         &self,
         max: usize,
         spin: Duration,
@@ -216,7 +216,7 @@ impl Bridge {
 
     /// Gives the turn back to the event loop while requests may still be queued: the next
     /// request (or one already queued) wakes JavaScript again.
-    pub fn rewake(&self) {
+    pub(crate) fn rewake(&self) {
         self.scheduled.store(false, Ordering::SeqCst);
         if !self.queue.lock().is_empty() {
             self.schedule();
@@ -224,17 +224,17 @@ impl Bridge {
     }
 
     /// The pool write data is copied into, if this mount has one.
-    pub fn write_pool(&self) -> Option<&Arc<WritePool>> {
+    pub(crate) fn write_pool(&self) -> Option<&Arc<WritePool>> {
         self.write_pool.as_ref()
     }
 
     /// Whether faults are waiting for [`Bridge::take_faults`].
-    pub fn has_faults(&self) -> bool {
+    pub(crate) fn has_faults(&self) -> bool {
         !self.faults.lock().is_empty()
     }
 
     /// The faults recorded since the last call, oldest first.
-    pub fn take_faults(&self) -> Vec<Fault> {
+    pub(crate) fn take_faults(&self) -> Vec<Fault> {
         std::mem::take(&mut *self.faults.lock())
     }
 
@@ -243,7 +243,7 @@ impl Bridge {
     /// checks, or is not the shape the operation promised, answers the request `EIO` and comes
     /// back as the error, so JavaScript can report it. `Ok(false)`: the request had already
     /// been answered (it timed out, or the mount closed).
-    pub fn settle(
+    pub(crate) fn settle(
         &self,
         id: RequestId,
         build: impl FnOnce(Option<&Pending>) -> Result<FsResult<Reply>, String>,
@@ -255,7 +255,7 @@ impl Bridge {
     /// reply while the answer is borrowed (reads on FUSE, WinFsp and Dokan, see
     /// `Responder::for_data`) takes the bytes in place, any other gets a copy. `check` may refuse them for the request they
     /// answer; otherwise as [`Bridge::settle`].
-    pub fn settle_data(
+    pub(crate) fn settle_data(
         &self,
         id: RequestId,
         data: &[u8],
@@ -304,14 +304,14 @@ impl Bridge {
     }
 
     /// Records a fault for JavaScript to report and makes sure it is woken to see it.
-    pub fn report(&self, fault: Fault) {
+    pub(crate) fn report(&self, fault: Fault) {
         self.faults.lock().push(fault);
         self.schedule();
     }
 
     /// Answers everything still pending with `EIO`, stops waking JavaScript, and retires the
     /// write pool.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         let pending: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {
@@ -326,7 +326,7 @@ impl Bridge {
     }
 
     #[cfg(test)]
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.pending.lock().len()
     }
 

@@ -79,7 +79,7 @@ impl ReplyTag {
 }
 
 /// Splits the first record off `records`: request id, tag, and the tag's numbers.
-pub fn reply_record(records: &[f64]) -> Result<(RequestId, ReplyTag, &[f64]), String> {
+pub(crate) fn reply_record(records: &[f64]) -> Result<(RequestId, ReplyTag, &[f64]), String> {
     let [id, tag, rest @ ..] = records else {
         return Err("a reply record needs an id and a tag".to_owned());
     };
@@ -128,7 +128,7 @@ pub struct NativeEvent {
 }
 
 /// A JavaScript number that must be a whole, non-negative, exactly representable integer.
-pub fn whole(value: f64, field: &str) -> Result<u64, String> {
+pub(crate) fn whole(value: f64, field: &str) -> Result<u64, String> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0
     {
         Ok(value as u64)
@@ -170,7 +170,7 @@ fn time(ms: f64, field: &str) -> Result<SystemTime, String> {
 
 /// A time as milliseconds since the epoch, exact to the nanosecond for any date a `number`
 /// can hold at that precision.
-pub fn millis(time: SystemTime) -> f64 {
+pub(crate) fn millis(time: SystemTime) -> f64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => after.as_secs() as f64 * 1000.0 + f64::from(after.subsec_nanos()) / 1e6,
         Err(before) => {
@@ -191,7 +191,7 @@ fn field(value: f64, name: &str, max: u64) -> Result<u64, String> {
 
 /// Decodes one packed stat (`STAT_FIELDS` numbers, see `wire::StatField`). `None` for an
 /// entry without a stat.
-pub fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
+pub(crate) fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
     if p.len() != STAT_FIELDS {
         return Err(format!(
             "a packed stat has {STAT_FIELDS} numbers, got {}",
@@ -241,7 +241,11 @@ pub fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
 /// Decodes a listing: the names joined by NUL (a character no name can hold), one kind code
 /// per name, and optionally one packed stat per name. One string crosses from JavaScript
 /// instead of one per entry.
-pub fn entries(names: &str, kinds: &[u8], stats: Option<&[f64]>) -> Result<Vec<DirEntry>, String> {
+pub(crate) fn entries(
+    names: &str,
+    kinds: &[u8],
+    stats: Option<&[f64]>,
+) -> Result<Vec<DirEntry>, String> {
     if let Some(stats) = stats {
         if stats.len() != kinds.len() * STAT_FIELDS {
             return Err(format!(
@@ -281,7 +285,7 @@ pub fn entries(names: &str, kinds: &[u8], stats: Option<&[f64]>) -> Result<Vec<D
 
 /// `flags` are the open flags of the request being answered; a backing path is opened with
 /// the same access mode.
-pub fn opened(o: &NativeOpened, flags: OpenFlags) -> Result<Opened, String> {
+pub(crate) fn opened(o: &NativeOpened, flags: OpenFlags) -> Result<Opened, String> {
     let backing = match (&o.backing_path, o.backing_fd) {
         (Some(_), Some(_)) => return Err("give backingPath or backingFd, not both".to_owned()),
         (Some(path), None) => Some(open_backing_path(path, flags)?),
@@ -336,7 +340,7 @@ fn dup_backing_fd(fd: i32) -> Result<File, String> {
     ))
 }
 
-pub fn statfs(f: &NativeStatFs) -> Result<StatFs, String> {
+pub(crate) fn statfs(f: &NativeStatFs) -> Result<StatFs, String> {
     Ok(StatFs {
         block_size: f.block_size,
         fragment_size: f.fragment_size,
@@ -349,7 +353,7 @@ pub fn statfs(f: &NativeStatFs) -> Result<StatFs, String> {
     })
 }
 
-pub fn errno_name(errno: Errno) -> String {
+pub(crate) fn errno_name(errno: Errno) -> String {
     errno
         .name()
         .map_or_else(|| format!("E{}", errno.raw()), str::to_owned)
@@ -357,7 +361,7 @@ pub fn errno_name(errno: Errno) -> String {
 
 /// Where a drained request's bulk bytes went (see `wire::DataPlace`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataPlace {
+pub(crate) enum DataPlace {
     None,
     /// Next on the drain's payload list.
     Payload,
@@ -369,7 +373,7 @@ pub enum DataPlace {
 /// `wire::RequestField`), its path (and second string, if it has one) onto `strings`, each
 /// followed by a NUL. Its bulk bytes move out of the parked request to `place`, which says
 /// where it put them.
-pub fn write_request(
+pub(crate) fn write_request(
     id: RequestId,
     code: OperationCode,
     operation: &mut Operation,

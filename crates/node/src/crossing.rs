@@ -30,7 +30,7 @@ use crate::NativeReplyProblem;
 const RETAINED_STRINGS: usize = 64 * 1024;
 
 /// What the per-batch calls of one mount share with its `NativeMount`.
-pub struct Crossing {
+pub(crate) struct Crossing {
     bridge: Arc<Bridge>,
     /// Payloads of the last drain until JavaScript takes them.
     payloads: Mutex<Vec<Payload>>,
@@ -42,7 +42,7 @@ pub struct Crossing {
 }
 
 impl Crossing {
-    pub fn new(bridge: Arc<Bridge>) -> Crossing {
+    pub(crate) fn new(bridge: Arc<Bridge>) -> Crossing {
         Crossing {
             bridge,
             payloads: Mutex::new(Vec::new()),
@@ -52,7 +52,7 @@ impl Crossing {
     }
 
     /// The mount's request queue, for the calls that are not per batch.
-    pub fn bridge(&self) -> &Arc<Bridge> {
+    pub(crate) fn bridge(&self) -> &Arc<Bridge> {
         &self.bridge
     }
 
@@ -61,7 +61,7 @@ impl Crossing {
     /// settles need not hold one. (Its `data` view keeps the slot's memory through
     /// JavaScript's own `ArrayBuffer`.) Call it on the JavaScript thread, where no drain can
     /// be lending meanwhile.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.lent.lock().clear();
         self.payloads.lock().clear();
     }
@@ -74,7 +74,7 @@ impl Crossing {
     /// With nothing queued, waits up to `spin_micros` for a request before returning none.
     /// A drain that returns none lets backend threads wake JavaScript again; until then,
     /// JavaScript must keep draining or call `rewake()`.
-    pub fn drain(
+    pub(crate) fn drain(
         &self,
         slots: &mut [f64],
         spin_micros: u32,
@@ -128,7 +128,7 @@ impl Crossing {
     }
 
     /// The payloads of the last drain, in request order.
-    pub fn take_payloads(&self) -> Vec<Payload> {
+    pub(crate) fn take_payloads(&self) -> Vec<Payload> {
         std::mem::take(&mut *self.payloads.lock())
     }
 
@@ -137,7 +137,7 @@ impl Crossing {
     /// tag, then the tag's numbers (see `wire::ReplyTag`). Returns the replies that were not
     /// delivered, by record index: late ones (the request had timed out or the mount closed)
     /// without a message, refused ones (answered `EIO`) with the reason.
-    pub fn reply_batch(
+    pub(crate) fn reply_batch(
         &self,
         records: &[f64],
     ) -> std::result::Result<Option<Vec<NativeReplyProblem>>, String> {
@@ -172,7 +172,7 @@ impl Crossing {
     }
 }
 
-pub fn invalid(message: impl Into<String>) -> Error {
+pub(crate) fn invalid(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
 }
 
@@ -183,7 +183,7 @@ type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> 
 /// # Safety
 ///
 /// `env` must be the live environment of the calling JavaScript thread.
-pub unsafe fn bind(env: sys::napi_env, crossing: &Arc<Crossing>) -> Result<sys::napi_value> {
+pub(crate) unsafe fn bind(env: sys::napi_env, crossing: &Arc<Crossing>) -> Result<sys::napi_value> {
     let mut object = ptr::null_mut();
     // SAFETY: `env` is live (this function's contract); `object` receives the new object.
     check_status!(unsafe { sys::napi_create_object(env, &mut object) })?;

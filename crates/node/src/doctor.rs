@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 /// One finding of the Windows diagnosis, as `Finding` in `lib/doctor.ts`.
 #[napi(object)]
-pub struct NativeFinding {
+pub(crate) struct NativeFinding {
     /// Stable identifier, for scripts reading `--json`.
     pub check: String,
     /// What is checked, for people.
@@ -38,7 +38,7 @@ impl From<Finding> for NativeFinding {
 /// entry, launcher service), Dokan 2, and which backend `backend: 'auto'` picks. Off Windows,
 /// one finding saying that this diagnosis runs on Windows.
 #[napi]
-pub fn windows_diagnosis() -> Vec<NativeFinding> {
+pub(crate) fn windows_diagnosis() -> Vec<NativeFinding> {
     doctor::diagnose(&doctor::gather())
         .into_iter()
         .map(NativeFinding::from)

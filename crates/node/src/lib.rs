@@ -89,40 +89,62 @@ pub fn set_times(
     AsyncTask::new(fs_calls::SetTimes { path, atime, mtime })
 }
 
+/// `MountOptions` of `lib/types.ts` with every default filled in by `lib/mount.ts`.
 #[napi(object)]
 pub struct NativeMountOptions {
+    /// The mount's source name in `mount` and `df`.
     pub fs_name: String,
+    /// Refuse every change with `EROFS`.
     pub read_only: bool,
+    /// Let users other than the mounting one see the mount.
     pub allow_other: bool,
+    /// Let the kernel check permissions from `mode`/`uid`/`gid`.
     pub default_permissions: bool,
+    /// How long the kernel may cache attributes, in ms.
     pub attr_timeout_ms: f64,
+    /// How long the kernel may cache name lookups, in ms.
     pub entry_timeout_ms: f64,
+    /// How long the kernel may remember that a name does not exist, in ms.
     pub negative_timeout_ms: f64,
+    /// Let the kernel keep directory listings between opens.
     pub readdir_cache: bool,
+    /// Let the kernel buffer writes and send them in large batches.
     pub writeback_cache: bool,
+    /// A request still unanswered after this many ms fails.
     pub timeout_ms: f64,
+    /// The code a timed-out request fails with: `'ETIMEDOUT'` or `'EIO'`.
     pub timeout_errno: String,
+    /// Kernel-reading threads of the backend.
     pub threads: u32,
+    /// Clear a mount point left over from a dead process first.
     pub force: bool,
+    /// Let the kernel serve backed files itself where it can (FUSE passthrough).
     pub passthrough: bool,
     /// Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
     /// `lib/wire.generated.ts`).
     pub native_answers: Vec<u32>,
     /// `'auto'`, `'fuse'`, `'winfsp'` or `'dokan'`.
     pub backend: String,
+    /// Windows: the drive's name in Explorer.
     pub volume_label: String,
+    /// Windows: match names without regard to case.
     pub case_insensitive: bool,
     /// `'fixed'`, `'network'` or `'removable'`.
     pub drive_type: String,
+    /// Windows: bytes per sector.
     pub sector_size: u32,
+    /// Windows: bytes per allocation unit, a multiple of `sector_size`.
     pub allocation_unit_size: u32,
 }
 
 /// Which data path backed files take (see `FuseMount::data_path`).
 #[napi(object)]
 pub struct NativeDataPath {
+    /// The kernel agreed to FUSE passthrough when the mount started.
     pub passthrough_negotiated: bool,
+    /// Backed opens the kernel serves itself.
     pub passthrough_opens: f64,
+    /// Backed opens served by Rust with positioned I/O.
     pub rust_io_opens: f64,
 }
 
@@ -306,6 +328,8 @@ impl NativeMount {
         }))
     }
 
+    /// Answers an open, opendir or create with the handle (and backing file, if any) in
+    /// `opened`.
     #[napi]
     pub fn reply_opened(&self, id: f64, opened: NativeOpened) -> Result<bool> {
         self.settle(id, |pending| {
@@ -365,16 +389,19 @@ impl NativeMount {
             .map_err(invalid)
     }
 
+    /// Answers a readlink with the link's target.
     #[napi]
     pub fn reply_target(&self, id: f64, target: String) -> Result<bool> {
         self.reply(id, Ok(Reply::Target(target)))
     }
 
+    /// Answers a statfs with the volume's sizes and counts.
     #[napi]
     pub fn reply_statfs(&self, id: f64, statfs: NativeStatFs) -> Result<bool> {
         self.reply(id, convert::statfs(&statfs).map(Reply::StatFs))
     }
 
+    /// Answers a listxattr with the attribute names.
     #[napi]
     pub fn reply_names(&self, id: f64, names: Vec<String>) -> Result<bool> {
         self.reply(id, Ok(Reply::Names(names)))
@@ -494,6 +521,7 @@ fn unmount_then_close<T: Send>(
     })
 }
 
+/// The work of [`NativeMount::invalidate`], run off the JavaScript thread.
 pub struct Invalidate {
     invalidator: backend::Invalidator,
     path: String,
@@ -515,6 +543,7 @@ impl Task for Invalidate {
     }
 }
 
+/// The work of [`NativeMount::unmount`], run off the JavaScript thread.
 pub struct Unmount {
     backend: Arc<Mutex<Option<mountkit::Mount>>>,
     crossing: Arc<Crossing>,

@@ -18,7 +18,7 @@ use crate::write_pool::Slot;
 
 pub struct Payload(pub Bytes);
 
-pub fn copy_forced() -> bool {
+pub(crate) fn copy_forced() -> bool {
     static FORCED: OnceLock<bool> = OnceLock::new();
     *FORCED.get_or_init(|| std::env::var_os("MOUNTKIT_COPY_BUFFERS").is_some_and(|v| v == "1"))
 }
@@ -29,7 +29,7 @@ pub fn copy_forced() -> bool {
 /// # Safety
 ///
 /// `env` must be the live environment of the calling JavaScript thread.
-pub unsafe fn external_allowed(env: sys::napi_env) -> bool {
+pub(crate) unsafe fn external_allowed(env: sys::napi_env) -> bool {
     if copy_forced() {
         return false;
     }
@@ -148,8 +148,10 @@ impl ToNapiValue for Payload {
             if status != sys::Status::napi_no_external_buffers_allowed {
                 check_status!(status, "creating a Buffer over write data failed")?;
             }
+            // SAFETY: `env` is the live environment this conversion was called with.
             return unsafe { copy(env, &bytes) };
         }
+        // SAFETY: `env` is the live environment this conversion was called with.
         unsafe { copy(env, &bytes) }
     }
 }
@@ -160,17 +162,15 @@ unsafe fn copy(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value> {
     let mut data = ptr::null_mut();
     // SAFETY: `bytes` is valid for `bytes.len()` bytes for the duration of the call, which
     // copies them; `env` is the live environment of the calling JavaScript thread.
-    check_status!(
-        unsafe {
-            sys::napi_create_buffer_copy(
-                env,
-                bytes.len(),
-                bytes.as_ptr().cast(),
-                &mut data,
-                &mut value,
-            )
-        },
-        "copying write data into a Buffer failed"
-    )?;
+    let status = unsafe {
+        sys::napi_create_buffer_copy(
+            env,
+            bytes.len(),
+            bytes.as_ptr().cast(),
+            &mut data,
+            &mut value,
+        )
+    };
+    check_status!(status, "copying write data into a Buffer failed")?;
     Ok(value)
 }

@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use mountkit_core::{Bytes, FileKind, OpenFlags, Operation, RenameMode, SetTime, XattrMode};
+use mountkit_core::{
+    Bytes, FileKind, OpenFlags, Operation, RenameMode, ReplyKind, SetTime, XattrMode,
+};
 
 /// Declares a list of named positions (or codes) as an enum, in the order of the list, with
 /// each entry's JavaScript name and what it means, for the generated TypeScript.
@@ -39,6 +41,11 @@ macro_rules! positions {
             fn entries() -> Vec<Entry> {
                 vec![$(Entry { js: $js, doc: $doc, value: $name::$variant as u32 },)*]
             }
+
+            /// Writes the entries as a TypeScript table of the same name, `doc` above it.
+            fn write_table(out: &mut String, doc: &str) {
+                table(out, doc, stringify!($name), &Self::entries());
+            }
         }
     };
 }
@@ -57,6 +64,11 @@ macro_rules! bits {
 
             fn entries() -> Vec<Entry> {
                 vec![$(Entry { js: $js, doc: $doc, value: $bit },)*]
+            }
+
+            /// Writes the entries as a TypeScript table of the same name, `doc` above it.
+            fn write_table(out: &mut String, doc: &str) {
+                table(out, doc, stringify!($name), &Self::entries());
             }
         }
     };
@@ -238,50 +250,37 @@ pub enum ArgKind {
 pub struct Arg {
     /// The handler parameter's name, as `FileSystem` in `lib/types.ts` spells it.
     pub name: &'static str,
+    /// How the argument crosses.
     pub kind: ArgKind,
 }
 
-/// The reply shapes, by the names `lib/wire.ts` knows them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyShape {
-    Empty,
-    Stat,
-    Entries,
-    Opened,
-    Data,
-    Count,
-    Target,
-    StatFs,
-    Names,
-    Offset,
-}
-
-impl ReplyShape {
-    fn js(self) -> &'static str {
-        match self {
-            ReplyShape::Empty => "empty",
-            ReplyShape::Stat => "stat",
-            ReplyShape::Entries => "entries",
-            ReplyShape::Opened => "opened",
-            ReplyShape::Data => "data",
-            ReplyShape::Count => "count",
-            ReplyShape::Target => "target",
-            ReplyShape::StatFs => "statfs",
-            ReplyShape::Names => "names",
-            ReplyShape::Offset => "offset",
-        }
+/// A reply shape by the name `lib/wire.ts` knows it by.
+fn reply_js(kind: ReplyKind) -> &'static str {
+    match kind {
+        ReplyKind::Empty => "empty",
+        ReplyKind::Stat => "stat",
+        ReplyKind::Entries => "entries",
+        ReplyKind::Opened => "opened",
+        ReplyKind::Data => "data",
+        ReplyKind::Count => "count",
+        ReplyKind::Target => "target",
+        ReplyKind::StatFs => "statfs",
+        ReplyKind::Names => "names",
+        ReplyKind::Offset => "offset",
     }
 }
 
 /// Everything the two sides agree on about one operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationWire {
+    /// The operation's code, its index in [`OPERATIONS`].
     pub code: OperationCode,
     /// The handler's name in `FileSystem`.
     pub handler: &'static str,
     /// The handler's arguments, in its parameter order; the request context follows them.
     pub args: &'static [Arg],
-    pub reply: ReplyShape,
+    /// The shape of a successful answer, as [`Operation::expected_reply`] gives it.
+    pub reply: ReplyKind,
     /// What the addon answers when the filesystem has no handler.
     pub when_missing: LocalAnswer,
 }
@@ -291,29 +290,18 @@ trait WireNumber {
     fn wire(&self) -> f64;
 }
 
-impl WireNumber for u64 {
-    fn wire(&self) -> f64 {
-        *self as f64
-    }
+/// Integers cross as the nearest `f64`, as JavaScript holds every number.
+macro_rules! wire_integers {
+    ($($integer:ty),*) => {$(
+        impl WireNumber for $integer {
+            fn wire(&self) -> f64 {
+                *self as f64
+            }
+        }
+    )*};
 }
 
-impl WireNumber for i64 {
-    fn wire(&self) -> f64 {
-        *self as f64
-    }
-}
-
-impl WireNumber for u32 {
-    fn wire(&self) -> f64 {
-        f64::from(*self)
-    }
-}
-
-impl WireNumber for i32 {
-    fn wire(&self) -> f64 {
-        f64::from(*self)
-    }
-}
+wire_integers!(u64, i64, u32, i32);
 
 impl WireNumber for bool {
     fn wire(&self) -> f64 {
@@ -442,7 +430,7 @@ macro_rules! operations {
         /// An operation's code: its position in [`OPERATIONS`].
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum OperationCode {
-            $($variant,)*
+            $(#[doc = concat!("[`Operation::", stringify!($variant), "`].")] $variant,)*
         }
 
         impl OperationCode {
@@ -460,7 +448,7 @@ macro_rules! operations {
                 code: OperationCode::$variant,
                 handler: $handler,
                 args: &[$(Arg { name: $arg, kind: ArgKind::$kind }),*],
-                reply: ReplyShape::$reply,
+                reply: ReplyKind::$reply,
                 when_missing: LocalAnswer::$missing,
             },
         )*];
@@ -625,45 +613,23 @@ fn typescript_body() -> String {
         out,
         "\n/** Numbers in a drain's header, before the first request. */\nexport const DRAIN_HEADER = {DRAIN_HEADER}"
     );
-    table(
-        &mut out,
-        "Positions in a drain's header.",
-        "DrainHeader",
-        &DrainHeader::entries(),
-    );
+    DrainHeader::write_table(&mut out, "Positions in a drain's header.");
     let _ = writeln!(
         out,
         "\n/** Numbers per drained request: its fields, then up to {REQUEST_ARGS} numeric arguments. */\nexport const REQUEST_FIELDS = {REQUEST_FIELDS}\nexport const REQUEST_ARGS = {REQUEST_ARGS}\n/** Where a drained request's numeric arguments start. */\nexport const REQUEST_ARGS_AT = {}",
         RequestField::ALL.len()
     );
-    table(
+    RequestField::write_table(
         &mut out,
         "Positions in a drained request, from its start; its arguments follow.",
-        "RequestField",
-        &RequestField::entries(),
     );
-    table(
-        &mut out,
-        "Where a drained request's bulk bytes are.",
-        "DataPlace",
-        &DataPlace::entries(),
-    );
+    DataPlace::write_table(&mut out, "Where a drained request's bulk bytes are.");
     let _ = writeln!(
         out,
         "\n/** Numbers per packed stat. */\nexport const STAT_FIELDS = {STAT_FIELDS}"
     );
-    table(
-        &mut out,
-        "Positions in a packed stat.",
-        "StatField",
-        &StatField::entries(),
-    );
-    table(
-        &mut out,
-        "The Windows attribute bits of a packed stat.",
-        "AttributeBit",
-        &AttributeBit::entries(),
-    );
+    StatField::write_table(&mut out, "Positions in a packed stat.");
+    AttributeBit::write_table(&mut out, "The Windows attribute bits of a packed stat.");
     let kinds: Vec<Entry> = FILE_KINDS
         .iter()
         .enumerate()
@@ -678,34 +644,23 @@ fn typescript_body() -> String {
         let _ = writeln!(out, "  {}: {},", quoted(kind.js), kind.value);
     }
     out.push_str("} as const\n");
-    table(
+    ReplyTag::write_table(
         &mut out,
         "Reply tags of a numbers-only reply record (id, tag, then the tag's numbers).",
-        "ReplyTag",
-        &ReplyTag::entries(),
     );
     let _ = writeln!(
         out,
         "\n/** Numbers of an opened reply record before its packed stat. */\nexport const OPENED_FIELDS = {}",
         OpenedField::ALL.len()
     );
-    table(
+    OpenedField::write_table(
         &mut out,
         "Positions in an opened reply record, after its id and tag; a packed stat follows.",
-        "OpenedField",
-        &OpenedField::entries(),
     );
-    table(
-        &mut out,
-        "Caching hint bits of an opened reply record.",
-        "OpenHint",
-        &OpenHint::entries(),
-    );
-    table(
+    OpenHint::write_table(&mut out, "Caching hint bits of an opened reply record.");
+    LocalAnswer::write_table(
         &mut out,
         "What the addon answers for an operation the filesystem has no handler for.",
-        "LocalAnswer",
-        &LocalAnswer::entries(),
     );
     out.push_str(
         "
@@ -759,7 +714,7 @@ export const OPERATIONS: readonly OperationWire[] = [
             operation.handler,
             names.join(", "),
             expressions.join(", "),
-            operation.reply.js(),
+            reply_js(operation.reply),
             LocalAnswer::entries()[operation.when_missing.at()].js,
         );
     }
@@ -824,8 +779,8 @@ mod tests {
             assert_eq!(code as usize, at);
             assert_eq!(code, wire.code);
             assert_eq!(
-                format!("{:?}", wire.reply),
-                format!("{:?}", operation.expected_reply()),
+                wire.reply,
+                operation.expected_reply(),
                 "{} replies as the core says",
                 operation.name()
             );

@@ -28,12 +28,12 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 /// The smallest slot, in bytes.
-pub const SMALLEST: usize = 4 * 1024;
+pub(crate) const SMALLEST: usize = 4 * 1024;
 /// The largest slot, in bytes: the most one FUSE write carries on Linux.
-pub const LARGEST: usize = 1024 * 1024;
+pub(crate) const LARGEST: usize = 1024 * 1024;
 /// The most slots of one size: more writes of one size than this in flight at once are rare
 /// (the FUSE kernel module keeps at most 12 background requests in flight by default).
-pub const SLOTS_PER_SIZE: usize = 32;
+pub(crate) const SLOTS_PER_SIZE: usize = 32;
 const CLASSES: usize = (LARGEST / SMALLEST).trailing_zeros() as usize + 1;
 
 /// The memory of one slot. The lease the free list hands it to writes it once, in
@@ -97,7 +97,7 @@ struct State {
 }
 
 #[derive(Default)]
-pub struct WritePool {
+pub(crate) struct WritePool {
     state: Mutex<State>,
 }
 
@@ -139,13 +139,13 @@ fn class_of(len: usize) -> Option<usize> {
 }
 
 impl WritePool {
-    pub fn new() -> Arc<WritePool> {
+    pub(crate) fn new() -> Arc<WritePool> {
         Arc::new(WritePool::default())
     }
 
     /// `data`, copied into a free slot; `None` when it is empty, larger than [`LARGEST`],
     /// every slot of its size is in use, or the pool is retired.
-    pub fn copy_in(self: &Arc<Self>, data: &[u8]) -> Option<Bytes> {
+    pub(crate) fn copy_in(self: &Arc<Self>, data: &[u8]) -> Option<Bytes> {
         let class = class_of(data.len())?;
         let (id, slot) = {
             let mut state = self.state.lock();
@@ -179,7 +179,7 @@ impl WritePool {
     }
 
     /// The slot `bytes` views, if it is a pooled write's data.
-    pub fn slot_of(&self, bytes: &Bytes) -> Option<u32> {
+    pub(crate) fn slot_of(&self, bytes: &Bytes) -> Option<u32> {
         if bytes.is_empty() {
             return None;
         }
@@ -188,7 +188,7 @@ impl WritePool {
     }
 
     /// Slot `id`, to hand to JavaScript.
-    pub fn slot(&self, id: u32) -> Option<Arc<Slot>> {
+    pub(crate) fn slot(&self, id: u32) -> Option<Arc<Slot>> {
         self.state.lock().slots.get(id as usize)?.upgrade()
     }
 
@@ -196,7 +196,7 @@ impl WritePool {
     /// write holding it is answered and JavaScript's `ArrayBuffer` over it is collected,
     /// instead of living as long as the pool. May run on any thread, while JavaScript still
     /// serves a batch drained before: the slots of that batch's writes stay reachable by id.
-    pub fn retire(&self) {
+    pub(crate) fn retire(&self) {
         let mut state = self.state.lock();
         state.retired = true;
         state.free = Default::default();
@@ -205,7 +205,7 @@ impl WritePool {
 
     /// Bytes of slot memory held.
     #[cfg(test)]
-    pub fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         let state = self.state.lock();
         state
             .slots

@@ -38,7 +38,7 @@ fn termination_signals() -> libc::sigset_t {
 }
 
 /// Mounts at `dir` and serves until Ctrl+C, SIGTERM or SIGHUP, then unmounts.
-pub fn serve(dir: &Path) -> Result<(), String> {
+pub(crate) fn serve(dir: &Path) -> Result<(), String> {
     // Blocked before the mount starts any thread: threads inherit the mask, so the signal stays
     // pending for this thread's sigwait instead of killing the process with the mount still up.
     let signals = termination_signals();
@@ -64,7 +64,7 @@ pub fn serve(dir: &Path) -> Result<(), String> {
 /// Mounts memfs on a fresh temporary directory, drives it with ordinary `std::fs` calls from
 /// this thread (the filesystem is served by the backend's and the runtime's threads, so this
 /// cannot deadlock), then unmounts and removes the directory.
-pub fn self_test() -> Result<(), String> {
+pub(crate) fn self_test() -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("rust-memfs-self-test-{}", std::process::id()));
     fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let options = MountOptions {

@@ -23,14 +23,14 @@ struct Node {
 
 type Table = BTreeMap<String, Node>;
 
-pub struct Memfs {
+pub(crate) struct Memfs {
     nodes: Mutex<Table>,
 }
 
 impl Memfs {
     /// An empty filesystem whose root directory belongs to `uid`/`gid`: the kernel checks
     /// permissions against these, so the mounting user must own the root to create anything.
-    pub fn new(uid: u32, gid: u32) -> Memfs {
+    pub(crate) fn new(uid: u32, gid: u32) -> Memfs {
         let mut root = Stat::new(FileKind::Directory);
         root.uid = uid;
         root.gid = gid;

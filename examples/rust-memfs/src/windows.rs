@@ -8,7 +8,7 @@ use crate::memfs::Memfs;
 
 /// The backend `--backend` names: `winfsp`, `dokan`, or `auto` (WinFsp when it works, else
 /// Dokan 2).
-pub fn parse_backend(name: &str) -> Result<Backend, String> {
+pub(crate) fn parse_backend(name: &str) -> Result<Backend, String> {
     match Backend::parse(name) {
         Ok(Backend::Fuse) | Err(_) => Err(format!(
             "--backend must be 'auto', 'winfsp' or 'dokan', got '{name}'"
@@ -19,7 +19,7 @@ pub fn parse_backend(name: &str) -> Result<Backend, String> {
 
 /// Mounts memfs at `mountpoint` (`M:` or a folder) and serves until Enter (or the end of
 /// standard input), then unmounts.
-pub fn serve(mountpoint: &str, backend: Backend) -> Result<(), String> {
+pub(crate) fn serve(mountpoint: &str, backend: Backend) -> Result<(), String> {
     let options = MountOptions {
         backend,
         ..MountOptions::default()
