@@ -26,6 +26,7 @@ export type {
   FileSystem,
   MountOptions,
   DataPathReport,
+  Change,
 } from './lib/types'
 export { RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from './lib/types'
 

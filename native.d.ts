@@ -48,10 +48,10 @@ export declare class NativeMount {
    */
   replyOpened(id: number, opened: NativeOpened): boolean
   /**
-   * Drops what the kernel caches about `path`: attributes, data, and a directory's
-   * listing. With `entry`, makes the kernel forget the name instead. Resolves when done.
+   * Reports a change the filesystem made itself (see [`NativeChange`]), off the
+   * JavaScript thread; resolves when the backend has taken it.
    */
-  invalidate(path: string, entry: boolean): Promise<unknown>
+  notify(change: NativeChange): Promise<unknown>
   /** How files answered with a backing file have been served so far. */
   dataPath(): NativeDataPath
   /**
@@ -88,6 +88,22 @@ export declare function errnoNumbers(): Record<string, number>
  * `fs_calls`).
  */
 export declare function mknod(path: string, mode: number, rdev: number): Promise<number>
+
+/**
+ * A change as JavaScript describes it: `kind` is `created`, `deleted`, `renamed` (from
+ * `path` to `to`), `changed` (what `invalidate` reports) or `entry` (what `invalidateEntry`
+ * reports); `directory` says whether a created, deleted or renamed path is a directory.
+ */
+export interface NativeChange {
+  /** `created`, `deleted`, `renamed`, `changed` or `entry`. */
+  kind: string
+  /** The path, or a rename's old path. */
+  path: string
+  /** A rename's new path. */
+  to?: string
+  /** The path is a directory. */
+  directory: boolean
+}
 
 /** Which data path backed files take (see `FuseMount::data_path`). */
 export interface NativeDataPath {

@@ -4,11 +4,11 @@ import { EventEmitter } from 'node:events'
 import { statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import type { NativeMount } from '../native'
+import type { NativeChange, NativeMount } from '../native'
 import { Dispatcher } from './dispatch'
 import { asMountError, HandlerError, MountError } from './errors'
 import { native } from './native'
-import type { DataPathReport, FileSystem, MountOptions } from './types'
+import type { Change, DataPathReport, FileSystem, MountOptions } from './types'
 import { localAnswers } from './wire'
 
 /** Mounts still mounted, for the exit and signal hooks. */
@@ -65,21 +65,38 @@ export class Mount extends EventEmitter {
   }
 
   /**
+   * Reports a change the filesystem made itself, behind the kernel's back, so the system
+   * catches up: on FUSE the kernel drops what it cached that the change made stale (the names
+   * involved, their directories' listings, a changed file's attributes and data); on WinFsp
+   * and Dokan, Windows tells the programs watching the directory (Explorer refreshes) and
+   * WinFsp drops what it cached. Resolves once the backend has taken the change; a path the
+   * kernel has never seen, or has forgotten, has nothing to drop and resolves too. Rejects
+   * with a TypeError for a malformed change, and with an Error saying why when the path is not
+   * a mount-relative path (`/dir/name`) or the backend refuses. See docs/caching.md.
+   */
+  async notify(change: Change): Promise<void> {
+    await this.session.notify(nativeChange(change))
+  }
+
+  /**
    * Drops what the kernel caches about `path` (relative to the mount, e.g. `'/docs/a.txt'`):
    * its attributes, its cached data, and for a directory its cached listing. Call it when a
-   * file changes behind the kernel's back while caching is on. Resolves once the kernel has
-   * dropped it; a path the kernel never looked up has nothing cached and resolves at once.
+   * file changes behind the kernel's back while caching is on. The same as
+   * `notify({ changed: path })`: on Windows, a modification of `path` (FILE_ACTION_MODIFIED).
+   * Resolves once the kernel has dropped it; a path the kernel never looked up has nothing
+   * cached and resolves at once.
    */
   invalidate(path: string): Promise<void> {
-    return this.session.invalidate(path, false) as Promise<void>
+    return this.session.notify({ kind: 'changed', path, directory: false }) as Promise<void>
   }
 
   /**
    * Makes the kernel forget the name `path`, so its next use asks `getattr` again: for a name
-   * that appeared, disappeared or now names another file behind the kernel's back.
+   * that appeared, disappeared or now names another file behind the kernel's back. On
+   * Windows, which has no notification for a name alone, a modification of its directory.
    */
   invalidateEntry(path: string): Promise<void> {
-    return this.session.invalidate(path, true) as Promise<void>
+    return this.session.notify({ kind: 'entry', path, directory: false }) as Promise<void>
   }
 
   /**
@@ -253,4 +270,32 @@ function uninstallHooks(): void {
   hooksInstalled = false
   process.off('exit', unmountAll)
   for (const s of SIGNALS) process.off(s, onSignal)
+}
+
+/** A {@link Change} as the addon takes it; a TypeError for anything else. */
+function nativeChange(change: Change): NativeChange {
+  const directory: unknown = typeof change === 'object' && change !== null ? ((change as { directory?: unknown }).directory ?? false) : undefined
+  if (typeof directory !== 'boolean') {
+    throw new TypeError(
+      'notify() takes { created | deleted | changed: path } or { renamed: [from, to] }, with an optional directory: boolean',
+    )
+  }
+  const kinds = (['created', 'deleted', 'renamed', 'changed'] as const).filter((kind) => kind in change)
+  const [kind] = kinds
+  if (kinds.length !== 1 || kind === undefined) {
+    throw new TypeError(
+      `notify() takes exactly one of created, deleted, renamed or changed; got ${kinds.length === 0 ? 'none' : kinds.join(', ')}`,
+    )
+  }
+  const value: unknown = (change as Record<string, unknown>)[kind]
+  if (kind === 'renamed') {
+    if (!Array.isArray(value) || value.length !== 2 || !value.every((p) => typeof p === 'string')) {
+      throw new TypeError('notify({ renamed }) takes [from, to], two mount-relative paths')
+    }
+    return { kind, path: value[0] as string, to: value[1] as string, directory }
+  }
+  if (typeof value !== 'string') {
+    throw new TypeError(`notify({ ${kind} }) takes a mount-relative path such as '/dir/name'`)
+  }
+  return { kind, path: value, directory }
 }

@@ -307,3 +307,15 @@ export interface DataPathReport {
   /** Backed opens served by Rust with positioned I/O. */
   rustIoOpens: number
 }
+
+/**
+ * A change the filesystem made itself, behind the kernel's back (a remote edit, another writer
+ * of the backing store), for {@link Mount.notify}. Paths are relative to the mount, such as
+ * `'/docs/a.txt'`; `directory` (default `false`) says whether a created, deleted or renamed
+ * path is a directory, which Windows reports to watchers as a directory-name change.
+ */
+export type Change =
+  | { created: string; directory?: boolean }
+  | { deleted: string; directory?: boolean }
+  | { renamed: [from: string, to: string]; directory?: boolean }
+  | { changed: string }

@@ -7,7 +7,7 @@
 // opened by this process (Wine passes loopback connections through to the Linux side). Each
 // command has an `id`, and its answer carries the same `id`; events carry `event` instead.
 import { connect } from 'node:net'
-import { mount, MountError, type FileSystem, type Mount, type MountOptions } from '../../index'
+import { mount, MountError, type Change, type FileSystem, type Mount, type MountOptions } from '../../index'
 import { createMemfs } from '../../examples/memfs'
 import { createMirror } from '../../examples/mirror'
 
@@ -27,6 +27,8 @@ export interface Misbehaviour {
 export type Command =
   | { id: number; op: 'mount'; mountpoint: string; fs: ServedFs; options: MountOptions; misbehave?: Misbehaviour }
   | { id: number; op: 'unmount' }
+  | { id: number; op: 'notify'; change: Change }
+  | { id: number; op: 'invalidate'; path: string; entry: boolean }
   | { id: number; op: 'exit' }
 
 /** A command's answer; a failure carries the error's message and its `code`, if it has one (a MountError's). */
@@ -92,6 +94,16 @@ function main(): void {
         const m = mounted
         mounted = undefined
         await m?.unmount()
+        return { id: command.id, ok: true }
+      }
+      case 'notify': {
+        if (mounted === undefined) return { id: command.id, ok: false, error: 'serve: not mounted' }
+        await mounted.notify(command.change)
+        return { id: command.id, ok: true }
+      }
+      case 'invalidate': {
+        if (mounted === undefined) return { id: command.id, ok: false, error: 'serve: not mounted' }
+        await (command.entry ? mounted.invalidateEntry(command.path) : mounted.invalidate(command.path))
         return { id: command.id, ok: true }
       }
       case 'exit': {

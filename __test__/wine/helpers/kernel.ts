@@ -103,6 +103,29 @@ export interface DirEntry {
   size: number
 }
 
+/** A change the file system reported itself, as the double recorded it. */
+export interface Notification {
+  path: string
+  /** FILE_ACTION_*. */
+  action: number
+  /** FILE_NOTIFY_CHANGE_*. */
+  filter: number
+}
+
+/** FILE_ACTION_* and FILE_NOTIFY_CHANGE_* values. */
+export const NOTIFY = {
+  ADDED: 1,
+  REMOVED: 2,
+  MODIFIED: 3,
+  RENAMED_OLD_NAME: 4,
+  RENAMED_NEW_NAME: 5,
+  FILE_NAME: 0x1,
+  DIR_NAME: 0x2,
+  ATTRIBUTES: 0x4,
+  SIZE: 0x8,
+  LAST_WRITE: 0x10,
+} as const
+
 export interface VolumeInformation {
   label: string
   fsname: string
@@ -360,6 +383,22 @@ export class Kernel {
         maxname: reply.number('maxname'),
       },
     }
+  }
+
+  /** The changes the file system reported since the last call, oldest first; reading clears them. */
+  async notifications(): Promise<{ status: number; notifications: Notification[] }> {
+    const reply = await this.call('notifications')
+    const notifications: Notification[] = []
+    for (const [key, value] of reply.fields) {
+      if (key === 'path') notifications.push({ path: decode(value), action: 0, filter: 0 })
+      const last = notifications.at(-1)
+      if (last !== undefined && key === 'action') last.action = Number(value)
+      if (last !== undefined && key === 'filter') last.filter = Number(value)
+    }
+    if (reply.status === STATUS.SUCCESS && notifications.length !== reply.number('count')) {
+      throw new Error(`notifications: count=${reply.number('count')} but ${notifications.length} were listed`)
+    }
+    return { status: reply.status, notifications }
   }
 
   async setLabel(label: string): Promise<number> {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import type { ServedFs } from '../serve'
 import { runOnWindows, type WindowsBackend } from '../../scenarios/windows'
 import { SCENARIOS } from '../../scenarios/table'
-import { ACCESS, FILE, STATUS, statusName, type Kernel } from './kernel'
+import { ACCESS, FILE, NOTIFY, STATUS, statusName, type Kernel, type Notification } from './kernel'
 import { RustMemfs, windowsPath, WinePrefix, WineServer } from './wine'
 
 
@@ -274,5 +274,56 @@ export function windowsSuite(backend: WindowsBackend): void {
     })
     t.is(await readFile(join(source, 'existing.txt'), 'utf8'), 'kept as it was', 'the source is untouched')
     t.deepEqual((await readdir(source)).sort(), ['dir', 'existing.txt'])
+  })
+
+  // Each change reaches the driver as the notification the backend sends for it
+  // (crates/core/src/windows/notify.rs, crates/dokan/src/notify.rs), read back from the double
+  // as a directory watcher would receive it.
+  test.serial(`${backend}: notify, invalidate and invalidateEntry report Windows change notifications`, async (t) => {
+    const s = running()
+    // DokanNotifyUpdate, the only Dokan call for a modification, reports attributes alone.
+    const modified = backend === 'winfsp' ? NOTIFY.ATTRIBUTES | NOTIFY.SIZE | NOTIFY.LAST_WRITE : NOTIFY.ATTRIBUTES
+    const note = (path: string, action: number, filter: number): Notification => ({ path, action, filter })
+    await withMount(t, { kind: 'memfs' }, {}, undefined, async (kernel) => {
+      const reported = async (what: string, call: () => Promise<void>, expected: Notification[]) => {
+        await call()
+        const { status, notifications } = await kernel.notifications()
+        check(t, status, STATUS.SUCCESS, `reading the notifications of ${what}`)
+        t.deepEqual(notifications, expected, what)
+      }
+      t.deepEqual((await kernel.notifications()).notifications, [], 'nothing was reported before')
+      await reported('a created file', () => s.notify({ created: '/docs/new.txt' }), [
+        note('\\docs\\new.txt', NOTIFY.ADDED, NOTIFY.FILE_NAME),
+      ])
+      await reported('a created directory', () => s.notify({ created: '/docs/sub', directory: true }), [
+        note('\\docs\\sub', NOTIFY.ADDED, NOTIFY.DIR_NAME),
+      ])
+      await reported('a deleted file', () => s.notify({ deleted: '/docs/old.txt' }), [
+        note('\\docs\\old.txt', NOTIFY.REMOVED, NOTIFY.FILE_NAME),
+      ])
+      await reported('a deleted directory', () => s.notify({ deleted: '/gone', directory: true }), [
+        note('\\gone', NOTIFY.REMOVED, NOTIFY.DIR_NAME),
+      ])
+      await reported('a rename within a directory', () => s.notify({ renamed: ['/docs/a.txt', '/docs/b.txt'] }), [
+        note('\\docs\\a.txt', NOTIFY.RENAMED_OLD_NAME, NOTIFY.FILE_NAME),
+        note('\\docs\\b.txt', NOTIFY.RENAMED_NEW_NAME, NOTIFY.FILE_NAME),
+      ])
+      await reported('a move to another directory', () => s.notify({ renamed: ['/docs/b.txt', '/other/b.txt'] }), [
+        note('\\docs\\b.txt', NOTIFY.REMOVED, NOTIFY.FILE_NAME),
+        note('\\other\\b.txt', NOTIFY.ADDED, NOTIFY.FILE_NAME),
+      ])
+      await reported('a changed file', () => s.notify({ changed: '/other/b.txt' }), [
+        note('\\other\\b.txt', NOTIFY.MODIFIED, modified),
+      ])
+      await reported('invalidate', () => s.invalidate('/other/b.txt', false), [note('\\other\\b.txt', NOTIFY.MODIFIED, modified)])
+      await reported('invalidate of the root', () => s.invalidate('/', false), [note('\\', NOTIFY.MODIFIED, modified)])
+      await reported('invalidateEntry, as a change of the directory', () => s.invalidate('/other/b.txt', true), [
+        note('\\other', NOTIFY.MODIFIED, modified),
+      ])
+      await reported('invalidateEntry of the root, which has no name', () => s.invalidate('/', true), [])
+      await t.throwsAsync(s.notify({ created: 'docs/x' }), { message: /mount-relative path/ })
+      await t.throwsAsync(s.notify({ deleted: '/' }), { message: /root/ })
+      t.deepEqual((await kernel.notifications()).notifications, [], 'a refused change reports nothing')
+    })
   })
 }

@@ -8,7 +8,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { Answer, Command, FaultEvent, Misbehaviour, ServedFs } from '../serve'
-import type { MountOptions } from '../../../index'
+import type { Change, MountOptions } from '../../../index'
 import { Kernel } from './kernel'
 
 const run = promisify(execFile)
@@ -282,6 +282,18 @@ export class WineServer {
 
   async unmount(): Promise<void> {
     const answer = await this.command({ op: 'unmount' })
+    if (!answer.ok) throw new Error(answer.error)
+  }
+
+  /** Calls the mount's `notify(change)` in the serving process; rejects with its error. */
+  async notify(change: Change): Promise<void> {
+    const answer = await this.command({ op: 'notify', change })
+    if (!answer.ok) throw new Error(answer.error)
+  }
+
+  /** Calls the mount's `invalidate(path)`, or `invalidateEntry(path)` with `entry`. */
+  async invalidate(path: string, entry: boolean): Promise<void> {
+    const answer = await this.command({ op: 'invalidate', path, entry })
     if (!answer.ok) throw new Error(answer.error)
   }
 

@@ -14,6 +14,7 @@
 //! translate them to NTSTATUS values.
 
 pub mod backing;
+pub mod change;
 pub mod errno;
 pub mod filesystem;
 pub mod handles;
@@ -24,6 +25,7 @@ pub mod stat;
 pub mod windows;
 
 pub use bytes::Bytes;
+pub use change::{Change, InvalidChange};
 pub use errno::{Errno, FsResult};
 pub use filesystem::{perform, Dispatch, DispatchLimits, FileSystem, FsDispatcher};
 pub use handles::HandleTable;

@@ -159,6 +159,16 @@ pub(crate) type DokanCreateFileSystemFn =
 pub(crate) type DokanCloseHandleFn = unsafe extern "system" fn(DOKAN_HANDLE);
 /// `BOOL DokanResetTimeout(ULONG Timeout, PDOKAN_FILE_INFO)`.
 pub(crate) type DokanResetTimeoutFn = unsafe extern "system" fn(u32, *mut DOKAN_FILE_INFO) -> BOOL;
+/// `BOOL DokanNotifyCreate(DOKAN_HANDLE, LPCWSTR FilePath, BOOL IsDirectory)`, and
+/// `DokanNotifyDelete` alike.
+pub(crate) type DokanNotifyNameFn =
+    unsafe extern "system" fn(DOKAN_HANDLE, *const u16, BOOL) -> BOOL;
+/// `BOOL DokanNotifyUpdate(DOKAN_HANDLE, LPCWSTR FilePath)`.
+pub(crate) type DokanNotifyUpdateFn = unsafe extern "system" fn(DOKAN_HANDLE, *const u16) -> BOOL;
+/// `BOOL DokanNotifyRename(DOKAN_HANDLE, LPCWSTR OldPath, LPCWSTR NewPath, BOOL IsDirectory,
+/// BOOL IsInSameDirectory)`.
+pub(crate) type DokanNotifyRenameFn =
+    unsafe extern "system" fn(DOKAN_HANDLE, *const u16, *const u16, BOOL, BOOL) -> BOOL;
 /// `ULONG DokanVersion(void)` and `ULONG DokanDriverVersion(void)`.
 pub(crate) type DokanVersionFn = unsafe extern "system" fn() -> u32;
 

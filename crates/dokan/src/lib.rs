@@ -25,6 +25,8 @@ pub mod config;
 mod context;
 pub mod errors;
 mod mount;
+#[cfg(any(windows, test))]
+mod notify;
 pub mod ops;
 mod paths;
 pub mod request;
@@ -39,4 +41,4 @@ mod ffi;
 mod loader;
 
 pub use errors::{DokanMountError, DokanUnavailable};
-pub use mount::{probe, DokanInstall, DokanMount};
+pub use mount::{probe, DokanInstall, DokanMount, DokanNotifier};

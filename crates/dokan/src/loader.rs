@@ -16,7 +16,8 @@ use mountkit_windows::{system_directory, Library};
 
 use crate::errors::DokanUnavailable;
 use crate::ffi::{
-    DokanCloseHandleFn, DokanCreateFileSystemFn, DokanInitFn, DokanResetTimeoutFn, DokanVersionFn,
+    DokanCloseHandleFn, DokanCreateFileSystemFn, DokanInitFn, DokanNotifyNameFn,
+    DokanNotifyRenameFn, DokanNotifyUpdateFn, DokanResetTimeoutFn, DokanVersionFn,
 };
 
 /// The `dokan2.dll` functions this backend calls.
@@ -31,6 +32,14 @@ pub(crate) struct DokanApi {
     pub close_handle: DokanCloseHandleFn,
     /// `DokanResetTimeout`: extends the driver's timeout of the request being served.
     pub reset_timeout: DokanResetTimeoutFn,
+    /// `DokanNotifyCreate`: reports a file or directory that appeared.
+    pub notify_create: DokanNotifyNameFn,
+    /// `DokanNotifyDelete`: reports a file or directory that went away.
+    pub notify_delete: DokanNotifyNameFn,
+    /// `DokanNotifyUpdate`: reports a file or directory that changed.
+    pub notify_update: DokanNotifyUpdateFn,
+    /// `DokanNotifyRename`: reports a file or directory that moved.
+    pub notify_rename: DokanNotifyRenameFn,
     /// `DokanVersion`: the library version without dots (210 is 2.1.0).
     pub version: DokanVersionFn,
     /// `DokanDriverVersion`: the driver's protocol version, 0 if the driver does not answer.
@@ -74,6 +83,10 @@ fn load() -> Result<DokanApi, DokanUnavailable> {
         create_file_system: bind!("DokanCreateFileSystem"),
         close_handle: bind!("DokanCloseHandle"),
         reset_timeout: bind!("DokanResetTimeout"),
+        notify_create: bind!("DokanNotifyCreate"),
+        notify_delete: bind!("DokanNotifyDelete"),
+        notify_update: bind!("DokanNotifyUpdate"),
+        notify_rename: bind!("DokanNotifyRename"),
         version: bind!("DokanVersion"),
         driver_version: bind!("DokanDriverVersion"),
     })

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use mountkit_core::windows::options::{MountPoint, WindowsOptions};
-use mountkit_core::Dispatch;
+use mountkit_core::{Change, Dispatch};
 
 use crate::errors::{format_library_version, DokanMountError, DokanUnavailable};
 
@@ -82,6 +82,11 @@ impl DokanMount {
         self.inner.is_mounted()
     }
 
+    /// A handle that reports changes to this volume; it may be used from any thread.
+    pub fn notifier(&self) -> DokanNotifier {
+        DokanNotifier(self.inner.notifier())
+    }
+
     /// Unmounts the volume and waits until every callback has returned; requests still
     /// queued are failed by the driver. Then releases the dispatcher.
     ///
@@ -93,6 +98,31 @@ impl DokanMount {
     }
 }
 
+/// Reports changes the file system made itself to Windows (`DokanNotifyCreate`,
+/// `DokanNotifyDelete`, `DokanNotifyUpdate`, `DokanNotifyRename`), which tells the programs
+/// watching a directory.
+#[derive(Clone)]
+pub struct DokanNotifier(imp::Notifier);
+
+impl DokanNotifier {
+    /// Reports `change` with the `DokanNotify*` call for it: created, deleted and renamed as
+    /// such; changed as an update (`FILE_ACTION_MODIFIED` with `FILE_NOTIFY_CHANGE_ATTRIBUTES`,
+    /// what `DokanNotifyUpdate` sends); a changed name as an update of its directory. A path
+    /// Windows has never seen is not an error.
+    ///
+    /// Dokan's calls are requests to the driver that do not wait for the file system, but
+    /// call this from a thread that does not serve its requests all the same (never from a
+    /// handler), as Dokan asks. Fails with `InvalidInput` for an invalid path
+    /// ([`Change::validate`]), and when the volume has been unmounted or Dokan refuses, saying
+    /// so.
+    pub fn notify(&self, change: &Change) -> std::io::Result<()> {
+        change
+            .validate()
+            .map_err(|invalid| std::io::Error::new(std::io::ErrorKind::InvalidInput, invalid))?;
+        self.0.notify(change)
+    }
+}
+
 #[cfg(windows)]
 mod imp {
     use std::ptr;
@@ -101,8 +131,8 @@ mod imp {
 
     use mountkit_core::windows::options::{MountPoint, WindowsOptions};
     use mountkit_core::windows::wide::to_wide_nul;
-    use mountkit_core::Dispatch;
-    use parking_lot::Mutex;
+    use mountkit_core::{Change, Dispatch};
+    use parking_lot::{Mutex, RwLock};
 
     use super::DokanInstall;
     use crate::callbacks::{self, Volume};
@@ -112,6 +142,7 @@ mod imp {
         DOKAN_HANDLE, DOKAN_OPERATIONS, DOKAN_OPTIONS, VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE,
     };
     use crate::loader::{self, DokanApi};
+    use crate::notify::{absolute_path, dokan_notice, DokanNotice};
     use crate::ops::DokanFs;
 
     /// How many mounts of this process use the library; `DokanInit` runs when the first
@@ -151,6 +182,91 @@ mod imp {
         parts: *mut Parts,
         volume: Arc<Volume>,
         requested: String,
+        link: Arc<Link>,
+    }
+
+    /// What a [`Notifier`] needs of the volume. `open` turns false, under its write lock,
+    /// before the Dokan handle is closed, so a notification either uses a live handle or does
+    /// not run.
+    struct Link {
+        api: &'static DokanApi,
+        handle: usize,
+        open: RwLock<bool>,
+        volume: Arc<Volume>,
+        requested: String,
+    }
+
+    /// Reports changes to one volume while it is mounted.
+    #[derive(Clone)]
+    pub(super) struct Notifier(Arc<Link>);
+
+    impl Notifier {
+        pub(super) fn notify(&self, change: &Change) -> std::io::Result<()> {
+            let Some(notice) = dokan_notice(change) else {
+                return Ok(());
+            };
+            let link = &*self.0;
+            let mount_point = link
+                .volume
+                .mounted_at
+                .lock()
+                .clone()
+                .unwrap_or_else(|| link.requested.clone());
+            let full = |path| absolute_path(&mount_point, path);
+            let open = link.open.read();
+            if !*open {
+                return Err(std::io::Error::other(
+                    "cannot report a change: the Dokan volume is unmounted",
+                ));
+            }
+            let handle = link.handle as DOKAN_HANDLE;
+            let api = link.api;
+            // One argument covers each call below: the handle is live while `open` is true and
+            // its read lock is held, and the paths are NUL-terminated and outlive the call.
+            let (function, reported) = match notice {
+                DokanNotice::Create { path, directory } => (
+                    "DokanNotifyCreate",
+                    // SAFETY: the argument above.
+                    unsafe { (api.notify_create)(handle, full(path).as_ptr(), directory.into()) },
+                ),
+                DokanNotice::Delete { path, directory } => (
+                    "DokanNotifyDelete",
+                    // SAFETY: the argument above.
+                    unsafe { (api.notify_delete)(handle, full(path).as_ptr(), directory.into()) },
+                ),
+                DokanNotice::Update { path } => (
+                    "DokanNotifyUpdate",
+                    // SAFETY: the argument above.
+                    unsafe { (api.notify_update)(handle, full(path).as_ptr()) },
+                ),
+                DokanNotice::Rename {
+                    from,
+                    to,
+                    directory,
+                    same_directory,
+                } => (
+                    "DokanNotifyRename",
+                    // SAFETY: the argument above.
+                    unsafe {
+                        (api.notify_rename)(
+                            handle,
+                            full(from).as_ptr(),
+                            full(to).as_ptr(),
+                            directory.into(),
+                            same_directory.into(),
+                        )
+                    },
+                ),
+            };
+            drop(open);
+            if reported == 0 {
+                return Err(std::io::Error::other(format!(
+                    "Dokan refused the change notification ({function} failed): the volume at \
+                     {mount_point} may have been unmounted from outside"
+                )));
+            }
+            Ok(())
+        }
     }
 
     // SAFETY: the Dokan handle is an opaque token that DokanCloseHandle accepts from any
@@ -245,12 +361,20 @@ mod imp {
                 mount_point: mount_point.clone(),
             });
         }
+        let link = Arc::new(Link {
+            api,
+            handle: handle as usize,
+            open: RwLock::new(true),
+            volume: volume.clone(),
+            requested: requested.clone(),
+        });
         Ok(Mounted {
             api,
             handle,
             parts,
             volume,
             requested,
+            link,
         })
     }
 
@@ -267,12 +391,18 @@ mod imp {
             !self.handle.is_null() && self.volume.mounted.load(Ordering::SeqCst)
         }
 
+        pub(super) fn notifier(&self) -> Notifier {
+            Notifier(self.link.clone())
+        }
+
         pub(super) fn unmount(&mut self) {
             if self.handle.is_null() {
                 return;
             }
             let handle = self.handle;
             self.handle = ptr::null_mut();
+            // Waits for a notification in progress; none starts after this.
+            *self.link.open.write() = false;
             // SAFETY: `handle` came from DokanCreateFileSystem and is closed exactly once;
             // DokanCloseHandle returns only after every callback has finished.
             unsafe { (self.api.close_handle)(handle) };
@@ -312,6 +442,16 @@ mod imp {
         never: Infallible,
     }
 
+    /// The notifier of a volume, which cannot exist off Windows.
+    #[derive(Clone)]
+    pub(super) enum Notifier {}
+
+    impl Notifier {
+        pub(super) fn notify(&self, _: &mountkit_core::Change) -> std::io::Result<()> {
+            match *self {}
+        }
+    }
+
     pub(super) fn probe() -> Result<DokanInstall, DokanUnavailable> {
         Err(unsupported())
     }
@@ -334,6 +474,10 @@ mod imp {
         }
 
         pub(super) fn unmount(&mut self) {
+            match self.never {}
+        }
+
+        pub(super) fn notifier(&self) -> Notifier {
             match self.never {}
         }
     }

@@ -29,6 +29,6 @@ mod mount;
 
 pub use errors::{FuseMountError, FuseSetupProblem};
 pub use mount::{
-    is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount, FuseOptions,
-    Invalidator,
+    fuse_invalidations, is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount,
+    FuseOptions, Invalidation, Invalidator,
 };

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuser::{BackgroundSession, Config, INodeNo, MountOption, Notifier, SessionACL};
-use mountkit_core::Dispatch;
+use mountkit_core::change::split_parent;
+use mountkit_core::{Change, Dispatch};
 use parking_lot::Mutex;
 
 use crate::adapter::{Adapter, CachePolicy};
@@ -90,39 +91,95 @@ pub struct Invalidator {
 
 impl Invalidator {
     /// Drops what the kernel caches about `path` (a mount-relative path such as `/a/b`):
-    /// its attributes, its cached data, and, for a directory, its cached listing. A path the
-    /// kernel has not looked up has nothing cached, and is not an error.
-    ///
-    /// Blocks until the kernel has dropped it, and can wait on requests in flight for that
-    /// file: call it from a thread that does not serve them.
+    /// its attributes, its cached data, and, for a directory, its cached listing. The same as
+    /// [`Invalidator::notify`] with [`Change::Changed`].
     pub fn invalidate(&self, path: &str) -> io::Result<()> {
-        match self.inodes.lock().resolve(path) {
-            Some(ino) => self.notifier.inval_inode(INodeNo(ino), 0, 0),
-            None => Ok(()),
-        }
+        self.notify(&Change::Changed {
+            path: path.to_owned(),
+        })
     }
 
     /// Makes the kernel forget the name `path` (its lookup), so the next access asks the
-    /// filesystem again — for a name that appeared, vanished or now means another file.
-    /// Blocks like [`Invalidator::invalidate`].
+    /// filesystem again — for a name that appeared, vanished or now means another file. The
+    /// same as [`Invalidator::notify`] with [`Change::Entry`].
     pub fn invalidate_entry(&self, path: &str) -> io::Result<()> {
-        let Some((parent, name)) = path.trim_end_matches('/').rsplit_once('/') else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{path:?} is not an absolute path"),
-            ));
-        };
-        if name.is_empty() {
-            return Ok(());
+        self.notify(&Change::Entry {
+            path: path.to_owned(),
+        })
+    }
+
+    /// Drops what the kernel caches that `change` made stale ([`fuse_invalidations`] says
+    /// what). A path the kernel has not looked up, or has forgotten, has nothing cached and is
+    /// not an error. Fails with `InvalidInput` for an invalid path ([`Change::validate`]).
+    ///
+    /// Blocks until the kernel has dropped it, and can wait on requests in flight for those
+    /// files: call it from a thread that does not serve them.
+    pub fn notify(&self, change: &Change) -> io::Result<()> {
+        change
+            .validate()
+            .map_err(|invalid| io::Error::new(io::ErrorKind::InvalidInput, invalid))?;
+        for invalidation in fuse_invalidations(change) {
+            // The table's lock is not held while the kernel works: it may need a request
+            // served, and serving one takes that lock.
+            let result = match invalidation {
+                Invalidation::Inode(path) => {
+                    let ino = self.inodes.lock().resolve(path);
+                    ino.map(|ino| self.notifier.inval_inode(INodeNo(ino), 0, 0))
+                }
+                Invalidation::Entry { parent, name } => {
+                    let dir = self.inodes.lock().resolve(parent);
+                    dir.map(|dir| self.notifier.inval_entry(INodeNo(dir), name.as_ref()))
+                }
+            };
+            match result {
+                // The kernel answers ENOENT for what it has already forgotten.
+                Some(Err(error)) if error.raw_os_error() != Some(libc::ENOENT) => {
+                    return Err(error)
+                }
+                _ => {}
+            }
         }
-        match self
-            .inodes
-            .lock()
-            .resolve(if parent.is_empty() { "/" } else { parent })
-        {
-            Some(dir) => self.notifier.inval_entry(INodeNo(dir), name.as_ref()),
-            None => Ok(()),
+        Ok(())
+    }
+}
+
+/// One cache the kernel keeps, by path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalidation<'a> {
+    /// A file's attributes and data, and a directory's listing (`notify_inval_inode`).
+    Inode(&'a str),
+    /// The lookup of `name` in the directory `parent` (`notify_inval_entry`).
+    Entry {
+        /// The directory holding the name.
+        parent: &'a str,
+        /// The name.
+        name: &'a str,
+    },
+}
+
+/// The kernel caches a `change` (with valid paths) makes stale, in the order they are
+/// dropped: for a name that appeared, vanished or moved, its lookup and its directory (whose
+/// listing, link count and times changed); for a changed file, the file.
+pub fn fuse_invalidations(change: &Change) -> Vec<Invalidation<'_>> {
+    let entry = |path| {
+        let (parent, name) = split_parent(path);
+        Invalidation::Entry { parent, name }
+    };
+    let directory = |path| Invalidation::Inode(split_parent(path).0);
+    match change {
+        Change::Created { path, .. } | Change::Deleted { path, .. } => {
+            vec![entry(path), directory(path)]
         }
+        Change::Renamed { from, to, .. } => {
+            let mut invalidations = vec![entry(from), entry(to), directory(from)];
+            if split_parent(from).0 != split_parent(to).0 {
+                invalidations.push(directory(to));
+            }
+            invalidations
+        }
+        Change::Changed { path } => vec![Invalidation::Inode(path)],
+        Change::Entry { path } if path == "/" => Vec::new(),
+        Change::Entry { path } => vec![entry(path)],
     }
 }
 
@@ -587,5 +644,62 @@ mod tests {
             err.to_string().contains("create an empty directory"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn changes_become_the_invalidations_of_what_they_made_stale() {
+        use Invalidation::{Entry, Inode};
+        let created = Change::Created {
+            path: "/d/new".into(),
+            directory: false,
+        };
+        let entry_new = Entry {
+            parent: "/d",
+            name: "new",
+        };
+        assert_eq!(fuse_invalidations(&created), [entry_new, Inode("/d")]);
+        let deleted = Change::Deleted {
+            path: "/old".into(),
+            directory: true,
+        };
+        let entry_old = Entry {
+            parent: "/",
+            name: "old",
+        };
+        assert_eq!(fuse_invalidations(&deleted), [entry_old, Inode("/")]);
+        let renamed = |to: &str| Change::Renamed {
+            from: "/d/a".into(),
+            to: to.into(),
+            directory: false,
+        };
+        let entry_a = Entry {
+            parent: "/d",
+            name: "a",
+        };
+        let entry_b = Entry {
+            parent: "/d",
+            name: "b",
+        };
+        assert_eq!(
+            fuse_invalidations(&renamed("/d/b")),
+            [entry_a, entry_b, Inode("/d")]
+        );
+        let moved = renamed("/e/b");
+        let entry_e_b = Entry {
+            parent: "/e",
+            name: "b",
+        };
+        assert_eq!(
+            fuse_invalidations(&moved),
+            [entry_a, entry_e_b, Inode("/d"), Inode("/e")]
+        );
+        let changed = Change::Changed { path: "/f".into() };
+        assert_eq!(fuse_invalidations(&changed), [Inode("/f")]);
+        let entry = Change::Entry {
+            path: "/d/a".into(),
+        };
+        assert_eq!(fuse_invalidations(&entry), [entry_a]);
+        let root = Change::Entry { path: "/".into() };
+        assert_eq!(fuse_invalidations(&root), []);
     }
 }

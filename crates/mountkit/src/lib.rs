@@ -44,7 +44,7 @@ use mountkit_winfsp::WinFspMount;
 
 pub use error::{ErrorCode, MountError};
 pub use mountkit_core::windows::{DriveType, InvalidOption};
-pub use mountkit_core::{Dispatch, DispatchLimits, Errno, FileSystem, FsResult};
+pub use mountkit_core::{Change, Dispatch, DispatchLimits, Errno, FileSystem, FsResult};
 pub use options::{Backend, MountOptions};
 
 /// The backend crates, for what only one backend offers (FUSE's cache invalidation, the
@@ -240,6 +240,17 @@ impl Mount {
         }
     }
 
+    /// A handle that reports changes the filesystem made itself (see [`Notifier`]), usable
+    /// from any thread and after the mount is moved.
+    pub fn notifier(&self) -> Notifier {
+        match &self.mounted {
+            #[cfg(target_os = "linux")]
+            Mounted::Fuse(m) => Notifier::Fuse(m.invalidator()),
+            Mounted::WinFsp(m) => Notifier::WinFsp(m.notifier()),
+            Mounted::Dokan(m) => Notifier::Dokan(m.notifier()),
+        }
+    }
+
     /// Unmounts, blocking until the backend's threads have stopped. A backend thread waiting
     /// for the filesystem stops only once its request is answered (Dokan waits for such
     /// threads up to the request timeout), so call this from a thread the filesystem does
@@ -256,6 +267,41 @@ impl Mount {
                 m.unmount();
                 Ok(())
             }
+        }
+    }
+}
+
+/// Reports changes the filesystem made itself (a remote edit, another writer of its backing
+/// store), on every backend: FUSE drops the kernel caches the change made stale
+/// (`mountkit_fuse::fuse_invalidations`); WinFsp and Dokan send Windows change notifications,
+/// which reach the programs watching a directory and make WinFsp drop what it caches
+/// (`mountkit_core::windows::windows_notifications`).
+#[derive(Clone)]
+pub enum Notifier {
+    /// A FUSE mount's.
+    #[cfg(target_os = "linux")]
+    Fuse(mountkit_fuse::Invalidator),
+    /// A WinFsp volume's.
+    WinFsp(mountkit_winfsp::WinFspNotifier),
+    /// A Dokan volume's.
+    Dokan(mountkit_dokan::DokanNotifier),
+}
+
+impl Notifier {
+    /// Reports `change`. A path the kernel has never seen, or has forgotten, is not an error.
+    /// Fails with `InvalidInput` for an invalid path ([`Change::validate`]), and when the
+    /// volume is gone or the backend refuses, saying so.
+    ///
+    /// Blocks until the backend has taken the change (FUSE: until the kernel dropped its
+    /// caches, which can wait on requests in flight for those files; WinFsp: while a rename
+    /// is in progress), so call it from a thread that does not serve the filesystem's
+    /// requests.
+    pub fn notify(&self, change: &Change) -> io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Notifier::Fuse(n) => n.notify(change),
+            Notifier::WinFsp(n) => n.notify(change),
+            Notifier::Dokan(n) => n.notify(change),
         }
     }
 }

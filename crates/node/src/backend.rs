@@ -51,19 +51,6 @@ pub(crate) fn option_error(invalid: InvalidOption) -> Error<ErrorCode> {
     mount_error(&MountError::InvalidOption(invalid))
 }
 
-/// Drops kernel caches of `mount`, from a thread that does not serve its requests; only
-/// FUSE can.
-pub(crate) fn invalidator(mount: &Mount) -> Result<Invalidator, String> {
-    #[cfg(target_os = "linux")]
-    if let Some(fuse) = mount.as_fuse() {
-        return Ok(Invalidator(fuse.invalidator()));
-    }
-    Err(format!(
-        "cache invalidation is not supported by the {} backend yet; keep attrTimeoutMs short there",
-        mount.backend().name()
-    ))
-}
-
 /// How backing files have been served; only FUSE counts them.
 pub(crate) fn data_path(mount: &Mount) -> Result<NativeDataPath, String> {
     #[cfg(target_os = "linux")]
@@ -79,31 +66,6 @@ pub(crate) fn data_path(mount: &Mount) -> Result<NativeDataPath, String> {
         "the {} backend serves backing files in Rust and does not count them",
         mount.backend().name()
     ))
-}
-
-/// Drops kernel caches of a mount from a thread that does not serve its requests.
-pub(crate) struct Invalidator(
-    #[cfg(target_os = "linux")] mountkit::backends::fuse::Invalidator,
-    #[cfg(not(target_os = "linux"))] std::convert::Infallible,
-);
-
-impl Invalidator {
-    pub(crate) fn invalidate(&self, path: &str, entry: bool) -> Result<(), String> {
-        #[cfg(target_os = "linux")]
-        {
-            let result = if entry {
-                self.0.invalidate_entry(path)
-            } else {
-                self.0.invalidate(path)
-            };
-            result.map_err(|e| format!("could not invalidate {path}: {e}"))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (path, entry);
-            match self.0 {}
-        }
-    }
 }
 
 /// Lazily unmounts the FUSE filesystem at `path`, including a stale one.

@@ -21,7 +21,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use mountkit::{ErrorCode, InvalidOption};
-use mountkit_core::{Errno, Listing, OpenFlags, Operation, Reply};
+use mountkit_core::{Change, Errno, Listing, OpenFlags, Operation, Reply};
 use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status, Task};
@@ -344,22 +344,18 @@ impl NativeMount {
         })
     }
 
-    /// Drops what the kernel caches about `path`: attributes, data, and a directory's
-    /// listing. With `entry`, makes the kernel forget the name instead. Resolves when done.
+    /// Reports a change the filesystem made itself (see [`NativeChange`]), off the
+    /// JavaScript thread; resolves when the backend has taken it.
     #[napi]
-    pub fn invalidate(&self, path: String, entry: bool) -> Result<AsyncTask<Invalidate>> {
-        let invalidator = self
+    pub fn notify(&self, change: NativeChange) -> Result<AsyncTask<Notify>> {
+        let change = change_from_js(change).map_err(|e| Error::new(Status::InvalidArg, e))?;
+        let notifier = self
             .backend
             .lock()
             .as_ref()
-            .ok_or_else(|| "the filesystem is not mounted".to_owned())
-            .and_then(backend::invalidator)
-            .map_err(|e| Error::new(Status::GenericFailure, e))?;
-        Ok(AsyncTask::new(Invalidate {
-            invalidator,
-            path,
-            entry,
-        }))
+            .map(mountkit::Mount::notifier)
+            .ok_or_else(|| Error::new(Status::GenericFailure, "the filesystem is not mounted"))?;
+        Ok(AsyncTask::new(Notify { notifier, change }))
     }
 
     /// How files answered with a backing file have been served so far.
@@ -521,21 +517,66 @@ fn unmount_then_close<T: Send>(
     })
 }
 
-/// The work of [`NativeMount::invalidate`], run off the JavaScript thread.
-pub struct Invalidate {
-    invalidator: backend::Invalidator,
-    path: String,
-    entry: bool,
+/// A change as JavaScript describes it: `kind` is `created`, `deleted`, `renamed` (from
+/// `path` to `to`), `changed` (what `invalidate` reports) or `entry` (what `invalidateEntry`
+/// reports); `directory` says whether a created, deleted or renamed path is a directory.
+#[napi(object)]
+pub struct NativeChange {
+    /// `created`, `deleted`, `renamed`, `changed` or `entry`.
+    pub kind: String,
+    /// The path, or a rename's old path.
+    pub path: String,
+    /// A rename's new path.
+    pub to: Option<String>,
+    /// The path is a directory.
+    pub directory: bool,
 }
 
-impl Task for Invalidate {
+fn change_from_js(change: NativeChange) -> std::result::Result<Change, String> {
+    let NativeChange {
+        kind,
+        path,
+        to,
+        directory,
+    } = change;
+    Ok(match (kind.as_str(), to) {
+        ("created", None) => Change::Created { path, directory },
+        ("deleted", None) => Change::Deleted { path, directory },
+        ("renamed", Some(to)) => Change::Renamed {
+            from: path,
+            to,
+            directory,
+        },
+        ("changed", None) => Change::Changed { path },
+        ("entry", None) => Change::Entry { path },
+        (kind, to) => {
+            return Err(format!(
+                "cannot report a change of kind {kind:?}{}: give one of created, deleted, \
+                 changed (with a path) or renamed (with a path and the new path)",
+                if to.is_some() { " with a new path" } else { "" }
+            ))
+        }
+    })
+}
+
+/// The work of [`NativeMount::notify`], run off the JavaScript thread: FUSE invalidations
+/// can wait on requests in flight, which the JavaScript thread answers.
+pub struct Notify {
+    notifier: mountkit::Notifier,
+    change: Change,
+}
+
+impl Task for Notify {
     type Output = ();
     type JsValue = ();
 
     fn compute(&mut self) -> Result<()> {
-        self.invalidator
-            .invalidate(&self.path, self.entry)
-            .map_err(|e| Error::new(Status::GenericFailure, e))
+        self.notifier.notify(&self.change).map_err(|e| {
+            Error::new(
+                Status::GenericFailure,
+                format!("could not report that {}: {e}", self.change),
+            )
+        })
     }
 
     fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {

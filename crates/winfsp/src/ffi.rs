@@ -208,6 +208,14 @@ pub(crate) struct Api {
     pub get_operation_context: unsafe extern "C" fn() -> *mut OperationContext,
     /// `FspFileSystemAddDirInfo`.
     pub add_dir_info: unsafe extern "C" fn(*mut DirInfo, *mut c_void, u32, *mut u32) -> Boolean,
+    /// `FspFileSystemNotifyBegin`: holds off renames (waiting up to the timeout, in ms, for
+    /// one in progress) while changes are reported.
+    pub notify_begin: unsafe extern "C" fn(Fs, u32) -> NtStatus,
+    /// `FspFileSystemNotify`: reports changes, as `FSP_FSCTL_NOTIFY_INFO` records of the
+    /// given total size in bytes.
+    pub notify: unsafe extern "C" fn(Fs, *mut c_void, usize) -> NtStatus,
+    /// `FspFileSystemNotifyEnd`: lets renames go again.
+    pub notify_end: unsafe extern "C" fn(Fs) -> NtStatus,
     /// `FspVersion`: the DLL's version, major in the high 16 bits.
     pub version: unsafe extern "C" fn(*mut u32) -> NtStatus,
     /// `FspSxsIdent` (WinFsp 2.0 and later): the instance id of a side-by-side installation,
@@ -247,6 +255,9 @@ impl Api {
             send_response: bind!("FspFileSystemSendResponse"),
             get_operation_context: bind!("FspFileSystemGetOperationContext"),
             add_dir_info: bind!("FspFileSystemAddDirInfo"),
+            notify_begin: bind!("FspFileSystemNotifyBegin"),
+            notify: bind!("FspFileSystemNotify"),
+            notify_end: bind!("FspFileSystemNotifyEnd"),
             version: bind!("FspVersion"),
             // SAFETY: WinFsp 2.0 and later export `PWSTR FspSxsIdent(VOID)`; older DLLs lack
             // it, and `sxs_ident` then answers `None`.

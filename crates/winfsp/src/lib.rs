@@ -60,6 +60,8 @@ mod metadata;
 #[cfg(any(windows, test))]
 mod namespace;
 #[cfg(any(windows, test))]
+mod notify;
+#[cfg(any(windows, test))]
 mod open;
 #[cfg(any(windows, test))]
 mod security;
@@ -81,4 +83,4 @@ pub use diagnose::{
 };
 pub use errors::WinFspError;
 pub use loader::{not_installed_message, WinFspInstall, INSTALL_KEYS};
-pub use mount::{gather_facts, probe, WinFspMount};
+pub use mount::{gather_facts, probe, WinFspMount, WinFspNotifier};

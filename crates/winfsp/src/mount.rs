@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use mountkit_core::windows::{MountPoint, WindowsOptions};
-use mountkit_core::Dispatch;
+use mountkit_core::{Change, Dispatch};
 
 use crate::diagnose::WinFspFacts;
 use crate::errors::WinFspError;
@@ -48,6 +48,11 @@ impl WinFspMount {
         &self.mount_point
     }
 
+    /// A handle that reports changes to this volume; it may be used from any thread.
+    pub fn notifier(&self) -> WinFspNotifier {
+        WinFspNotifier(self._live.notifier())
+    }
+
     /// Unmounts the volume, never waiting on handlers for more than about two seconds, so it
     /// may be called from the thread that runs them:
     ///
@@ -63,6 +68,29 @@ impl WinFspMount {
     /// ignored, after this returns.
     pub fn unmount(self) {
         drop(self);
+    }
+}
+
+/// Reports changes the file system made itself to Windows (`FspFileSystemNotify`), which tells
+/// the programs watching a directory and drops what WinFsp caches of the files.
+#[derive(Clone)]
+pub struct WinFspNotifier(platform::Notifier);
+
+impl WinFspNotifier {
+    /// Reports `change` as the notifications
+    /// [`windows_notifications`](mountkit_core::windows::windows_notifications) lists, between
+    /// `FspFileSystemNotifyBegin` and `FspFileSystemNotifyEnd`. A path Windows has never seen
+    /// is not an error.
+    ///
+    /// Blocks while a rename is in progress, up to the request timeout: call it from a thread
+    /// that does not serve the file system's requests (never from a handler). Fails with
+    /// `InvalidInput` for an invalid path ([`Change::validate`]), and when the volume has been
+    /// unmounted or WinFsp refuses, saying so.
+    pub fn notify(&self, change: &Change) -> std::io::Result<()> {
+        change
+            .validate()
+            .map_err(|invalid| std::io::Error::new(std::io::ErrorKind::InvalidInput, invalid))?;
+        self.0.notify(change)
     }
 }
 
@@ -91,6 +119,22 @@ mod platform {
     /// A mounted volume, which cannot exist off Windows.
     pub(super) enum Live {}
 
+    impl Live {
+        pub(super) fn notifier(&self) -> Notifier {
+            match *self {}
+        }
+    }
+
+    /// The notifier of a volume, which cannot exist off Windows.
+    #[derive(Clone)]
+    pub(super) enum Notifier {}
+
+    impl Notifier {
+        pub(super) fn notify(&self, _: &Change) -> std::io::Result<()> {
+            match *self {}
+        }
+    }
+
     pub(super) fn mount(
         _: &MountPoint,
         _: Arc<dyn Dispatch>,
@@ -117,8 +161,11 @@ mod platform {
 
     use log::warn;
     use mountkit_core::windows::wide::to_wide_nul;
-    use mountkit_core::windows::{filetime_from_system_time, nt_success};
+    use mountkit_core::windows::{
+        describe_ntstatus, filetime_from_system_time, nt_success, windows_notifications,
+    };
     use mountkit_windows::{Library, LoadError};
+    use parking_lot::RwLock;
 
     use super::*;
     use crate::diagnose::{driver_service_name, DllFacts, ServiceFacts, LAUNCHER_SERVICE_NAME};
@@ -128,6 +175,7 @@ mod platform {
     use crate::interface::{Shared, INTERFACE};
     use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services};
     use crate::loader::Arch;
+    use crate::notify::notify_records;
     use crate::security::{descriptor_from_sddl, SDDL};
     use crate::volume::{call_timeout, volume_setup};
 
@@ -135,12 +183,92 @@ mod platform {
     /// before it stops answering them.
     const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
 
+    /// `STATUS_CANT_WAIT`: `FspFileSystemNotifyBegin` gave up waiting for a rename.
+    const STATUS_CANT_WAIT: i32 = 0xC000_00D8_u32 as i32;
+
     /// A WinFsp file system object and the mount state its callbacks use. Dropping it
     /// unmounts.
     pub(super) struct Live {
         file_system: *mut FspFileSystem,
         shared: *mut Shared,
         api: &'static Api,
+        link: Arc<Link>,
+    }
+
+    /// What a [`Notifier`] needs of the volume. `open` turns false, under its write lock,
+    /// before the file system object is deleted, so a notification either runs on a live
+    /// object or does not run.
+    struct Link {
+        file_system: usize,
+        api: &'static Api,
+        open: RwLock<bool>,
+        rename_wait_ms: u32,
+    }
+
+    /// Reports changes to one volume while it is mounted.
+    #[derive(Clone)]
+    pub(super) struct Notifier(Arc<Link>);
+
+    impl Live {
+        pub(super) fn notifier(&self) -> Notifier {
+            Notifier(self.link.clone())
+        }
+    }
+
+    impl Notifier {
+        pub(super) fn notify(&self, change: &Change) -> std::io::Result<()> {
+            let notifications = windows_notifications(change);
+            if notifications.is_empty() {
+                return Ok(());
+            }
+            let Some((mut records, length)) = notify_records(&notifications) else {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("cannot report that {change}: a path is too long for WinFsp"),
+                ));
+            };
+            let link = &*self.0;
+            let open = link.open.read();
+            if !*open {
+                return Err(std::io::Error::other(
+                    "cannot report a change: the WinFsp volume is unmounted",
+                ));
+            }
+            let file_system = link.file_system as *mut FspFileSystem;
+            // SAFETY: the file system object is live while `open` is true and its read lock
+            // is held.
+            let status = unsafe { (link.api.notify_begin)(file_system, link.rename_wait_ms) };
+            if !nt_success(status) {
+                return Err(refused("FspFileSystemNotifyBegin", status));
+            }
+            // SAFETY: as above; `records` holds `length` bytes of FSP_FSCTL_NOTIFY_INFO
+            // records, 8-byte aligned, and outlives the call.
+            let status =
+                unsafe { (link.api.notify)(file_system, records.as_mut_ptr().cast(), length) };
+            // SAFETY: as above; every successful begin is ended, or renames stay held off.
+            let ended = unsafe { (link.api.notify_end)(file_system) };
+            drop(open);
+            if !nt_success(status) {
+                return Err(refused("FspFileSystemNotify", status));
+            }
+            if !nt_success(ended) {
+                return Err(refused("FspFileSystemNotifyEnd", ended));
+            }
+            Ok(())
+        }
+    }
+
+    /// WinFsp refusing a notification call.
+    fn refused(function: &str, status: i32) -> std::io::Error {
+        let hint = if status == STATUS_CANT_WAIT {
+            " (a rename was still in progress when the wait ended; report the change again)"
+        } else {
+            ""
+        };
+        std::io::Error::other(format!(
+            "WinFsp refused the change notification: {function} answered {}{hint}",
+            describe_ntstatus(status)
+        ))
     }
 
     // SAFETY: the pointers are owned by this value and used only when it is dropped; WinFsp's
@@ -198,6 +326,13 @@ mod platform {
             file_system,
             shared,
             api,
+            link: Arc::new(Link {
+                file_system: file_system as usize,
+                api,
+                open: RwLock::new(true),
+                rename_wait_ms: u32::try_from(options.request_timeout.as_millis())
+                    .unwrap_or(u32::MAX),
+            }),
         };
 
         let mut wide_mount_point = to_wide_nul(&setup.mount_point);
@@ -222,6 +357,9 @@ mod platform {
             // SAFETY: `shared` was created by `mount` and is freed only at the end of this.
             let shared = unsafe { &*self.shared };
             shared.engine.shut_down();
+            // Waits for a notification in progress, which the shut-down engine no longer holds
+            // up (a rename it waits for has just been answered); none starts after this.
+            *self.link.open.write() = false;
             let unanswered = shared.gate.close(UNMOUNT_GRACE);
             if unanswered > 0 {
                 warn!("{unanswered} WinFsp requests were still unanswered at unmount");

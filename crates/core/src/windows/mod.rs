@@ -30,6 +30,7 @@ pub mod enumerate;
 pub mod filetime;
 pub mod lookup;
 pub mod names;
+pub mod notify;
 pub mod ntstatus;
 pub mod options;
 pub mod rename;
@@ -52,6 +53,7 @@ pub use names::{
     path_from_windows, path_to_windows, path_to_windows_nul, split_stream, upcase_unit,
     validate_component,
 };
+pub use notify::{windows_notifications, WindowsNotification};
 pub use ntstatus::{
     describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno, status_of,
     NtError, NtResult,
