@@ -3,7 +3,7 @@
 // memfs and mirror; several processes writing at once, checked byte for byte by sha256; and
 // fsync/flush reaching the handler exactly when a caller asks for them.
 //
-// fsx is a test tool installed with `cargo install fsx --version 0.3.2 --locked` (.ci/run does
+// fsx is a test tool installed with `cargo install fsx --version 0.3.2 --locked` (scripts/setup.sh does
 // it). Its licence is APSL-2.0: it is run as a separate program, never linked or shipped.
 import test, { type ExecutionContext } from 'ava'
 import { createHash } from 'node:crypto'

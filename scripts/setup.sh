@@ -39,23 +39,23 @@ as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-r
   curl openssl ca-certificates libacl1-dev acl mount >/dev/null
 echo "installed"
 
-section "fsx 0.3.2 (the data-integrity exerciser __test__/integrity.test.ts runs)"
-# APSL-2.0: a separate program the tests run, installed here, never linked or shipped.
-fsx_bin=$(command -v fsx || echo "$HOME/.cargo/bin/fsx")
-if [ -x "$fsx_bin" ] && [ "$("$fsx_bin" --version 2>/dev/null)" = "fsx 0.3.2" ]; then
-  echo "fsx 0.3.2 is installed: $fsx_bin"
-else
-  cargo install fsx --version 0.3.2 --locked
-fi
+# A test tool from crates.io, at exactly `version`: a separate program the tests run, installed
+# here, never linked or shipped. Kept when `<tool> --version` already answers that version.
+install_cargo_tool() {
+  local tool=$1 version=$2 bin
+  bin=$(command -v "$tool" || echo "$HOME/.cargo/bin/$tool")
+  if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "$tool $version" ]; then
+    echo "$tool $version is installed: $bin"
+  else
+    cargo install "$tool" --version "$version" --locked
+  fi
+}
 
-section "pjdfstest 0.2.1 (the POSIX conformance suite __test__/pjdfstest.test.ts runs)"
-# BSD-2-Clause: a separate program the tests run, installed here, never linked or shipped.
-pjdfstest_bin=$(command -v pjdfstest || echo "$HOME/.cargo/bin/pjdfstest")
-if [ -x "$pjdfstest_bin" ] && [ "$("$pjdfstest_bin" --version 2>/dev/null)" = "pjdfstest 0.2.1" ]; then
-  echo "pjdfstest 0.2.1 is installed: $pjdfstest_bin"
-else
-  cargo install pjdfstest --version 0.2.1 --locked
-fi
+section "fsx 0.3.2 (the data-integrity exerciser __test__/integrity.test.ts runs; APSL-2.0)"
+install_cargo_tool fsx 0.3.2
+
+section "pjdfstest 0.2.1 (the POSIX conformance suite __test__/pjdfstest.test.ts runs; BSD-2-Clause)"
+install_cargo_tool pjdfstest 0.2.1
 
 section "pjdfstest's dummy users: nobody and tests, each with its own group"
 # pjdfstest 0.2.1 switches to these two users (with each one's primary group: nogroup for
