@@ -27,6 +27,7 @@ export type {
   MountOptions,
   DataPathReport,
   Change,
+  WindowsAttributes,
 } from './lib/types'
 export { RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from './lib/types'
 

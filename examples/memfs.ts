@@ -5,6 +5,7 @@
 //
 // Permission checks are left to the kernel (mountkit mounts with `defaultPermissions` on);
 // `access` answers for mounts made with it off. Reads do not update atime (as with noatime).
+// On Windows it also keeps each file's attributes (hidden, system, ...) and creation time.
 //
 // Run: tsx examples/memfs.ts <mountpoint>
 import {
@@ -18,6 +19,7 @@ import {
   type FileSystem,
   type RequestContext,
   type Stat,
+  type WindowsAttributes,
 } from '../index' // in an application: from 'mountkit'
 import { runCommand, unmountOnSignal } from './command-line'
 
@@ -94,7 +96,10 @@ interface InodeBase {
   atime: Date
   mtime: Date
   ctime: Date
-  readonly birthtime: Date
+  /** Set from Windows (`setattributes`); POSIX has no call that changes it. */
+  birthtime: Date
+  /** Windows attributes, as `setattributes` last stored them. */
+  attributes: WindowsAttributes
   readonly xattrs: Map<string, Buffer>
   /** Open handles; a node with no links stays alive until this drops to zero. */
   openCount: number
@@ -452,6 +457,7 @@ function statOf(node: Inode): Stat {
     mtime: node.mtime,
     ctime: node.ctime,
     birthtime: node.birthtime,
+    attributes: node.attributes,
   }
 }
 
@@ -537,6 +543,7 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
       mtime: now,
       ctime: now,
       birthtime: now,
+      attributes: {},
       xattrs: new Map(),
       openCount: 0,
     }
@@ -873,6 +880,13 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
       const node = lookup(path)
       if (atime !== undefined) node.atime = atime
       if (mtime !== undefined) node.mtime = mtime
+      changed(node)
+    },
+
+    setattributes(path, attributes, birthtime) {
+      const node = lookup(path)
+      if (attributes !== undefined) node.attributes = { ...attributes }
+      if (birthtime !== undefined) node.birthtime = birthtime
       changed(node)
     },
 

@@ -54,7 +54,10 @@
 // Left out, because Node has no API for them: extended attributes, fallocate,
 // SEEK_DATA/SEEK_HOLE, and RENAME_EXCHANGE (see rename). Those requests fail with ENOSYS,
 // which the kernel reports to callers as "not supported". `access` is left to the kernel's
-// permission checks.
+// permission checks. Windows attributes and creation times (`setattributes`) are left out too:
+// Node can set neither (and on Linux the source has nowhere to keep them but xattrs, which
+// would make the mirror's files differ from their sources), so Windows programs setting them
+// succeed and see what the source has; read-only still arrives, as chmod.
 //
 // Run: tsx examples/mirror.ts <source-dir> <mountpoint>
 import { constants, existsSync, realpathSync, statSync, type Stats } from 'node:fs'

@@ -1,7 +1,7 @@
 // Turns handler results into the plain shapes the native addon accepts, rejecting values that
 // would otherwise reach the kernel as nonsense (negative sizes, NaN dates, unknown kinds).
 import type { NativeOpened, NativeStatFs } from '../native'
-import type { DirEntry, FileKind, OpenResult, Stat, StatFs, TimeLike } from './types'
+import type { DirEntry, FileKind, OpenResult, Stat, StatFs, TimeLike, WindowsAttributes } from './types'
 import { AttributeBit, FileKindCode, STAT_FIELDS, StatField } from './wire.generated'
 
 /** A handler returned something of the wrong shape. */
@@ -62,11 +62,23 @@ export function packStat(stat: unknown, defaults: { uid: number; gid: number }, 
   out[offset + StatField.mtime] = millis(s.mtime, 'mtime')
   out[offset + StatField.ctime] = millis(s.ctime, 'ctime')
   out[offset + StatField.birthtime] = millis(s.birthtime, 'birthtime')
-  out[offset + StatField.attributes] =
-    (s.hidden ? AttributeBit.hidden : 0) |
-    (s.readonly ? AttributeBit.readonly : 0) |
-    (s.system ? AttributeBit.system : 0) |
-    (s.archive ? AttributeBit.archive : 0)
+  out[offset + StatField.attributes] = attributeBits(s.attributes)
+}
+
+/** The `AttributeBit`s of a stat's Windows attributes. */
+function attributeBits(attributes: WindowsAttributes | undefined): number {
+  if (attributes === undefined) return 0
+  if (typeof attributes !== 'object' || attributes === null) {
+    throw new InvalidReply(`stat.attributes must be an object of flags (hidden, readonly, ...), got ${attributes === null ? 'null' : typeof attributes}`)
+  }
+  return (
+    (attributes.hidden === true ? AttributeBit.hidden : 0) |
+    (attributes.readonly === true ? AttributeBit.readonly : 0) |
+    (attributes.system === true ? AttributeBit.system : 0) |
+    (attributes.archive === true ? AttributeBit.archive : 0) |
+    (attributes.notContentIndexed === true ? AttributeBit.notContentIndexed : 0) |
+    (attributes.offline === true ? AttributeBit.offline : 0)
+  )
 }
 
 /** A checked listing, packed for the addon. */

@@ -37,12 +37,30 @@ export interface Stat {
   atime?: TimeLike
   mtime?: TimeLike
   ctime?: TimeLike
+  /** Creation time. Reported on Windows; FUSE cannot report it (docs/api-guide.md). */
   birthtime?: TimeLike
-  /** Windows attributes; ignored by FUSE. */
+  /** Windows attributes; unset flags are off. Ignored by FUSE. */
+  attributes?: WindowsAttributes
+}
+
+/**
+ * Windows file attributes without a POSIX counterpart, as {@link Stat.attributes} reports them
+ * and {@link FileSystem.setattributes} receives them. Windows also reports a file as read-only
+ * when its owner write bit (`0o200`) is clear, whatever `readonly` says.
+ */
+export interface WindowsAttributes {
+  /** `FILE_ATTRIBUTE_HIDDEN`: left out of ordinary listings. */
   hidden?: boolean
+  /** `FILE_ATTRIBUTE_READONLY`: cannot be written or deleted. */
   readonly?: boolean
+  /** `FILE_ATTRIBUTE_SYSTEM`: used by the operating system. */
   system?: boolean
+  /** `FILE_ATTRIBUTE_ARCHIVE`: changed since the last backup. */
   archive?: boolean
+  /** `FILE_ATTRIBUTE_NOT_CONTENT_INDEXED`: the content indexer skips it. */
+  notContentIndexed?: boolean
+  /** `FILE_ATTRIBUTE_OFFLINE`: its data is not available at once (remote or slow storage). */
+  offline?: boolean
 }
 
 /** One name in a directory. Give `stat` when you have it at hand: it saves a `getattr`. */
@@ -181,6 +199,20 @@ export interface FileSystem {
     path: string,
     atime: Date | undefined,
     mtime: Date | undefined,
+    ctx: RequestContext,
+  ): MaybePromise<void>
+  /**
+   * Windows only: store a file's attributes, its creation time, or both; `undefined` leaves
+   * one unchanged. `attributes` carries every flag as it should now be (Windows sets them as a
+   * whole). Called for `SetFileAttributes`, `SetFileTime` with a creation time,
+   * `FILE_BASIC_INFORMATION`, and a create that asks for attributes. Read-only also arrives
+   * as `chmod` (write bits cleared, or the owner's restored). Without this handler Windows
+   * programs still succeed, and the file keeps what `getattr` reports. See docs/api-guide.md.
+   */
+  setattributes?(
+    path: string,
+    attributes: Required<WindowsAttributes> | undefined,
+    birthtime: Date | undefined,
     ctx: RequestContext,
   ): MaybePromise<void>
   statfs?(path: string, ctx: RequestContext): MaybePromise<StatFs>

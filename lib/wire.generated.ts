@@ -100,6 +100,10 @@ export const AttributeBit = {
   system: 4,
   /** Archive. */
   archive: 8,
+  /** Not content indexed. */
+  notContentIndexed: 16,
+  /** Offline. */
+  offline: 32,
 } as const
 
 /** The code of each file kind. */
@@ -192,6 +196,18 @@ export interface OperationWire {
 /** An optional number: NaN means absent. */
 const optional = (n: number) => (Number.isNaN(n) ? undefined : n)
 const date = (ms: number) => (Number.isNaN(ms) ? undefined : new Date(ms))
+/** Windows attributes as an object of every flag: NaN means absent. */
+const attributes = (bits: number) =>
+  Number.isNaN(bits)
+    ? undefined
+    : {
+        hidden: (bits & AttributeBit.hidden) !== 0,
+        readonly: (bits & AttributeBit.readonly) !== 0,
+        system: (bits & AttributeBit.system) !== 0,
+        archive: (bits & AttributeBit.archive) !== 0,
+        notContentIndexed: (bits & AttributeBit.notContentIndexed) !== 0,
+        offline: (bits & AttributeBit.offline) !== 0,
+      }
 
 /** Every operation, indexed by its code. */
 export const OPERATIONS: readonly OperationWire[] = [
@@ -459,7 +475,15 @@ export const OPERATIONS: readonly OperationWire[] = [
     reply: 'count',
     whenMissing: LocalAnswer.notSupported,
   },
+  {
+    code: 33,
+    handler: 'setattributes',
+    /** (path, attributes, birthtime, ctx) */
+    args: (path, other, data, ctx, s, at) => [path, attributes(s[at]), date(s[at + 1]), ctx],
+    reply: 'empty',
+    whenMissing: LocalAnswer.notSupported,
+  },
 ]
 
 /** Identifies these tables; the addon reports the one it was built with (`wireFingerprint()`). */
-export const WIRE_FINGERPRINT = '1138386a8db118ee'
+export const WIRE_FINGERPRINT = '95b28eb4cf7c723d'

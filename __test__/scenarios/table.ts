@@ -92,6 +92,8 @@ export type Step =
       expect?: PlatformOutcome
       /** What a successful open did. */
       opened?: Opened
+      /** Windows only: the FileAttributes a create asks for (default FILE_ATTRIBUTE_NORMAL). */
+      attributes?: number
     }
   | { op: 'write'; handle: string; offset: number; data: Bytes; expect?: PlatformOutcome }
   | { op: 'read'; handle: string; offset: number; length: number; data: Bytes }
@@ -105,12 +107,16 @@ export type Step =
       directory?: boolean
       /** Windows only: the attributes must include these bits. */
       attributes?: number
+      /** Windows only: the attributes must include none of these bits. */
+      lacks?: number
       /** Last write and last access times, ms since 1970. */
       written?: number
       accessed?: number
+      /** Windows only: the creation time, ms since 1970. */
+      created?: number
     }
-  /** Times in ms since 1970; absent ones stay as they are. */
-  | { op: 'setTimes'; handle: string; written?: number; accessed?: number }
+  /** Times in ms since 1970; absent ones stay as they are. Setting `created` is Windows only. */
+  | { op: 'setTimes'; handle: string; written?: number; accessed?: number; created?: number }
   /** Windows only: FileBasicInformation's attributes. */
   | { op: 'setAttributes'; handle: string; attributes: number }
   | { op: 'rename'; handle: string; to: string; replace: boolean; expect?: PlatformOutcome }
@@ -137,9 +143,10 @@ const WINDOWS_ONLY_OPS = new Set<Step['op']>(['allocate', 'setAttributes', 'unde
 /** Whether `step` can only be expressed on Windows. */
 export function windowsOnly(step: Step): boolean {
   if (WINDOWS_ONLY_OPS.has(step.op)) return true
-  if (step.op === 'open') return step.deleteOnClose === true
+  if (step.op === 'open') return step.deleteOnClose === true || step.attributes !== undefined
   if (step.op === 'list') return step.pattern !== undefined
-  if (step.op === 'stat') return step.attributes !== undefined
+  if (step.op === 'stat') return step.attributes !== undefined || step.lacks !== undefined || step.created !== undefined
+  if (step.op === 'setTimes') return step.created !== undefined
   return false
 }
 
@@ -148,6 +155,16 @@ export interface Scenario {
   steps: Step[]
   /** Runs on the Windows backends only, although every step could run on POSIX. */
   windowsOnly?: boolean
+  /**
+   * true: runs only against filesystems with a `setattributes` handler (memfs, rust-memfs);
+   * false: only against those without one (mirror). Absent: against every filesystem.
+   */
+  setattributes?: boolean
+}
+
+/** Whether `scenario` applies to a filesystem that has (or lacks) a `setattributes` handler. */
+export function appliesTo(scenario: Scenario, hasSetattributes: boolean): boolean {
+  return scenario.setattributes === undefined || scenario.setattributes === hasSetattributes
 }
 
 /** Whether `scenario` runs on FUSE too. */
@@ -157,7 +174,15 @@ export function portable(scenario: Scenario): boolean {
 
 const A = 'alpha'
 const READ_ONLY = 0x1
+const HIDDEN = 0x2
+const SYSTEM = 0x4
+const ARCHIVE = 0x20
 const NORMAL = 0x80
+const NOT_CONTENT_INDEXED = 0x2000
+const OFFLINE = 0x1000
+/** Every attribute flag `setattributes` carries but read-only. */
+const FLAGS = HIDDEN | SYSTEM | ARCHIVE | NOT_CONTENT_INDEXED | OFFLINE
+const BORN = Date.UTC(1999, 11, 31, 23, 59, 58)
 
 /** Opens `path` as a new file `as`, writes `data`, and closes it. */
 function file(path: string, data: Bytes = A): Step[] {
@@ -386,6 +411,55 @@ export const SCENARIOS: Scenario[] = [
       { op: 'open', path: '/f.txt', as: 'w', disposition: 'open' },
       { op: 'write', handle: 'w', offset: 0, data: 'changed' },
       { op: 'close', handle: 'w' },
+    ],
+  },
+  {
+    name: 'hidden, system, archive, not-content-indexed, offline and the creation time are stored',
+    setattributes: true,
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', access: 'metadata' },
+      { op: 'setAttributes', handle: 'f', attributes: FLAGS },
+      { op: 'setTimes', handle: 'f', created: BORN },
+      { op: 'stat', handle: 'f', attributes: FLAGS, created: BORN, lacks: READ_ONLY },
+      { op: 'close', handle: 'f' },
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open' },
+      { op: 'stat', handle: 'f', attributes: FLAGS, created: BORN },
+      // Read-only joins them, and FILE_ATTRIBUTE_NORMAL clears them all.
+      { op: 'setAttributes', handle: 'f', attributes: FLAGS | READ_ONLY },
+      { op: 'stat', handle: 'f', attributes: FLAGS | READ_ONLY },
+      { op: 'setAttributes', handle: 'f', attributes: NORMAL },
+      { op: 'stat', handle: 'f', lacks: FLAGS | READ_ONLY, created: BORN },
+      { op: 'close', handle: 'f' },
+    ],
+  },
+  {
+    name: 'a create stores the attributes it asks for',
+    setattributes: true,
+    steps: [
+      { op: 'open', path: '/h.txt', as: 'h', disposition: 'create', directory: false, attributes: HIDDEN | SYSTEM },
+      { op: 'stat', handle: 'h', attributes: HIDDEN | SYSTEM, lacks: READ_ONLY | OFFLINE },
+      { op: 'close', handle: 'h' },
+      { op: 'open', path: '/d', as: 'd', disposition: 'create', directory: true, attributes: HIDDEN | NOT_CONTENT_INDEXED },
+      { op: 'stat', handle: 'd', directory: true, attributes: HIDDEN | NOT_CONTENT_INDEXED },
+      { op: 'close', handle: 'd' },
+      { op: 'open', path: '/n.txt', as: 'n', disposition: 'create', directory: false, attributes: NORMAL },
+      { op: 'stat', handle: 'n', lacks: FLAGS | READ_ONLY },
+      { op: 'close', handle: 'n' },
+    ],
+  },
+  {
+    name: 'without a setattributes handler, setting attributes succeeds and only read-only is kept',
+    setattributes: false,
+    steps: [
+      ...file('/f.txt'),
+      { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', access: 'metadata' },
+      { op: 'setAttributes', handle: 'f', attributes: FLAGS | READ_ONLY },
+      { op: 'setTimes', handle: 'f', created: BORN },
+      { op: 'stat', handle: 'f', attributes: READ_ONLY, lacks: FLAGS },
+      { op: 'setAttributes', handle: 'f', attributes: NORMAL },
+      { op: 'stat', handle: 'f', lacks: READ_ONLY },
+      { op: 'close', handle: 'f' },
     ],
   },
 

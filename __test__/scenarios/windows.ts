@@ -59,7 +59,7 @@ export async function runOnWindows(kernel: Kernel, scenario: Scenario, backend: 
           access: step.access === undefined ? ACCESS.READ_WRITE_DELETE : step.access === 'read' ? ACCESS.READ : ACCESS.METADATA,
           disposition: step.disposition,
           options,
-          attributes: step.directory === true ? FILE.ATTRIBUTE_DIRECTORY : FILE.ATTRIBUTE_NORMAL,
+          attributes: (step.attributes ?? FILE.ATTRIBUTE_NORMAL) | (step.directory === true ? FILE.ATTRIBUTE_DIRECTORY : 0),
         })
         expectStatus(opened.status, expectedStatus(step.expect, backend))
         if (opened.status === STATUS.SUCCESS) {
@@ -109,6 +109,12 @@ export async function runOnWindows(kernel: Kernel, scenario: Scenario, backend: 
         if (step.attributes !== undefined && (info.attributes & step.attributes) !== step.attributes) {
           fail(`attributes 0x${info.attributes.toString(16)} lack 0x${step.attributes.toString(16)}`)
         }
+        if (step.lacks !== undefined && (info.attributes & step.lacks) !== 0) {
+          fail(`attributes 0x${info.attributes.toString(16)} include some of 0x${step.lacks.toString(16)}`)
+        }
+        if (step.created !== undefined && info.created !== filetime(step.created)) {
+          fail(`creation time is ${info.created}, expected ${filetime(step.created)}`)
+        }
         if (step.written !== undefined && info.written !== filetime(step.written)) {
           fail(`last write time is ${info.written}, expected ${filetime(step.written)}`)
         }
@@ -122,6 +128,7 @@ export async function runOnWindows(kernel: Kernel, scenario: Scenario, backend: 
           await kernel.setBasic(handle(step.handle), {
             written: step.written === undefined ? undefined : filetime(step.written),
             accessed: step.accessed === undefined ? undefined : filetime(step.accessed),
+            created: step.created === undefined ? undefined : filetime(step.created),
           }),
           STATUS.SUCCESS,
         )

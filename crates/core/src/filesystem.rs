@@ -14,7 +14,7 @@ use crate::operation::{
     OpenFlags, Opened, Operation, RenameMode, Reply, Request, RequestContext, XattrMode,
 };
 use crate::runtime;
-use crate::stat::{DirEntry, SetTime, Stat, StatFs};
+use crate::stat::{DirEntry, SetTime, Stat, StatFs, WindowsAttributes};
 
 /// Receives every request a backend produces and answers each exactly once, from any thread.
 ///
@@ -239,6 +239,17 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<()>> + Send {
         unsupported!()
     }
+    /// Sets a file's Windows attributes, creation time or both; `None` leaves one as it is.
+    /// Windows backends only. See [`Operation::Setattributes`].
+    fn setattributes(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        attributes: Option<WindowsAttributes>,
+        birthtime: Option<SetTime>,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
     /// The volume's size and free space (`statfs`). See [`Operation::Statfs`].
     fn statfs(
         &self,
@@ -420,6 +431,11 @@ pub async fn perform<F: FileSystem>(fs: &F, cx: RequestContext, op: Operation) -
         O::Chmod { path, mode } => empty(fs.chmod(cx, &path, mode).await),
         O::Chown { path, uid, gid } => empty(fs.chown(cx, &path, uid, gid).await),
         O::Utimens { path, atime, mtime } => empty(fs.utimens(cx, &path, atime, mtime).await),
+        O::Setattributes {
+            path,
+            attributes,
+            birthtime,
+        } => empty(fs.setattributes(cx, &path, attributes, birthtime).await),
         O::Statfs { path } => fs.statfs(cx, &path).await.map(Reply::StatFs),
         O::Flush { path, handle } => empty(fs.flush(cx, &path, handle).await),
         O::Fsync {

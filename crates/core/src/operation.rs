@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use crate::errno::{Errno, FsResult};
 use crate::listing::Listing;
-use crate::stat::{SetTime, Stat, StatFs};
+use crate::stat::{SetTime, Stat, StatFs, WindowsAttributes};
 
 /// Who made a request, as the kernel reports it.
 ///
@@ -282,6 +282,20 @@ pub enum Operation {
         /// The new modification time; `None` leaves it as it is.
         mtime: Option<SetTime>,
     },
+    /// Sets a file's Windows attributes, its creation (birth) time, or both: what Windows'
+    /// `SetFileAttributes`, `SetFileTime` and `FILE_BASIC_INFORMATION` change beyond POSIX
+    /// permissions and times. Sent by the Windows backends only; FUSE has no request for it.
+    /// A filesystem that does not implement it (`ENOSYS`) keeps what it reports: the backend
+    /// then goes on as if the flags had been stored (read-only also travels as `Chmod`).
+    Setattributes {
+        /// The file's path.
+        path: String,
+        /// Every flag as it should now be (Windows sets attributes as a whole); `None` leaves
+        /// them as they are.
+        attributes: Option<WindowsAttributes>,
+        /// The new creation time; `None` leaves it as it is.
+        birthtime: Option<SetTime>,
+    },
     /// The volume's size and free space (`statfs`).
     Statfs {
         /// A path on the volume.
@@ -414,7 +428,7 @@ op_names! {
     Statfs => "statfs", Flush => "flush", Fsync => "fsync", Fsyncdir => "fsyncdir",
     Access => "access", Getxattr => "getxattr", Setxattr => "setxattr",
     Listxattr => "listxattr", Removexattr => "removexattr", Fallocate => "fallocate",
-    Lseek => "lseek", CopyFileRange => "copy_file_range",
+    Lseek => "lseek", CopyFileRange => "copy_file_range", Setattributes => "setattributes",
 }
 
 impl Operation {
@@ -442,6 +456,7 @@ impl Operation {
             | Chmod { path, .. }
             | Chown { path, .. }
             | Utimens { path, .. }
+            | Setattributes { path, .. }
             | Statfs { path }
             | Flush { path, .. }
             | Fsync { path, .. }
@@ -484,6 +499,7 @@ impl Operation {
             | Chmod { .. }
             | Chown { .. }
             | Utimens { .. }
+            | Setattributes { .. }
             | Flush { .. }
             | Fsync { .. }
             | Fsyncdir { .. }

@@ -51,7 +51,8 @@ impl FileKind {
     }
 }
 
-/// Windows file attributes that have no POSIX counterpart.
+/// Windows file attributes that have no POSIX counterpart: what a handler reports in
+/// [`Stat::windows`] and what [`crate::Operation::Setattributes`] asks it to store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowsAttributes {
     /// `FILE_ATTRIBUTE_HIDDEN`: left out of listings by default.
@@ -62,6 +63,11 @@ pub struct WindowsAttributes {
     pub system: bool,
     /// `FILE_ATTRIBUTE_ARCHIVE`: changed since the last backup.
     pub archive: bool,
+    /// `FILE_ATTRIBUTE_NOT_CONTENT_INDEXED`: the content indexer skips the file.
+    pub not_content_indexed: bool,
+    /// `FILE_ATTRIBUTE_OFFLINE`: the file's data is not available immediately (it lives in
+    /// remote or slow storage).
+    pub offline: bool,
 }
 
 /// Metadata of one file, as a handler reports it.

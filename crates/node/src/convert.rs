@@ -10,7 +10,7 @@ use std::sync::Arc;
 use mountkit_core::windows::filetime::{system_time_from_filetime, MAX_FILETIME};
 use mountkit_core::{
     Backing, Bytes, DirEntry, Errno, FsResult, OpenFlags, Opened, Operation, Reply, RequestContext,
-    Stat, StatFs, WindowsAttributes,
+    Stat, StatFs,
 };
 use napi::bindgen_prelude::Float64Array;
 use napi_derive::napi;
@@ -229,12 +229,7 @@ pub(crate) fn packed_stat(p: &[f64]) -> Result<Option<Stat>, String> {
         mtime: time(at(StatField::Mtime), "mtime")?,
         ctime: time(at(StatField::Ctime), "ctime")?,
         birthtime: time(at(StatField::Birthtime), "birthtime")?,
-        windows: WindowsAttributes {
-            hidden: attributes & AttributeBit::HIDDEN != 0,
-            readonly: attributes & AttributeBit::READONLY != 0,
-            system: attributes & AttributeBit::SYSTEM != 0,
-            archive: attributes & AttributeBit::ARCHIVE != 0,
-        },
+        windows: AttributeBit::unpack(attributes),
     }))
 }
 

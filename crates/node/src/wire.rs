@@ -13,7 +13,8 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use mountkit_core::{
-    Bytes, FileKind, OpenFlags, Operation, RenameMode, ReplyKind, SetTime, XattrMode,
+    Bytes, FileKind, OpenFlags, Operation, RenameMode, ReplyKind, SetTime, WindowsAttributes,
+    XattrMode,
 };
 
 /// Declares a list of named positions (or codes) as an enum, in the order of the list, with
@@ -161,6 +162,41 @@ bits! {
         READONLY = 2, "readonly": "Read-only.",
         SYSTEM = 4, "system": "System.",
         ARCHIVE = 8, "archive": "Archive.",
+        NOT_CONTENT_INDEXED = 16, "notContentIndexed": "Not content indexed.",
+        OFFLINE = 32, "offline": "Offline.",
+    }
+}
+
+impl AttributeBit {
+    /// The bits of `attributes`.
+    pub fn pack(attributes: &WindowsAttributes) -> u32 {
+        [
+            (attributes.hidden, AttributeBit::HIDDEN),
+            (attributes.readonly, AttributeBit::READONLY),
+            (attributes.system, AttributeBit::SYSTEM),
+            (attributes.archive, AttributeBit::ARCHIVE),
+            (
+                attributes.not_content_indexed,
+                AttributeBit::NOT_CONTENT_INDEXED,
+            ),
+            (attributes.offline, AttributeBit::OFFLINE),
+        ]
+        .into_iter()
+        .filter(|(set, _)| *set)
+        .fold(0, |bits, (_, bit)| bits | bit)
+    }
+
+    /// The attributes `bits` set.
+    pub fn unpack(bits: u32) -> WindowsAttributes {
+        let set = |bit: u32| bits & bit != 0;
+        WindowsAttributes {
+            hidden: set(AttributeBit::HIDDEN),
+            readonly: set(AttributeBit::READONLY),
+            system: set(AttributeBit::SYSTEM),
+            archive: set(AttributeBit::ARCHIVE),
+            not_content_indexed: set(AttributeBit::NOT_CONTENT_INDEXED),
+            offline: set(AttributeBit::OFFLINE),
+        }
     }
 }
 
@@ -243,6 +279,9 @@ pub enum ArgKind {
     Time,
     /// A boolean (1 on the wire for true).
     Flag,
+    /// Windows attributes as an object of every flag (`AttributeBit`s on the wire), or
+    /// `undefined` for "leave unchanged" (NaN on the wire).
+    Attributes,
 }
 
 /// One argument of an operation's handler, after which the request context follows.
@@ -341,6 +380,13 @@ impl WireNumber for XattrMode {
     }
 }
 
+/// `AttributeBit`s.
+impl WireNumber for WindowsAttributes {
+    fn wire(&self) -> f64 {
+        f64::from(AttributeBit::pack(self))
+    }
+}
+
 /// Milliseconds since the epoch; "now" is the time the request crosses.
 impl WireNumber for SetTime {
     fn wire(&self) -> f64 {
@@ -394,6 +440,9 @@ macro_rules! encode_arg {
         $out.number(WireNumber::wire(&*$field));
     };
     (number Flag $field:ident $out:ident) => {
+        $out.number(WireNumber::wire(&*$field));
+    };
+    (number Attributes $field:ident $out:ident) => {
         $out.number(WireNumber::wire(&*$field));
     };
     ($pass:ident $kind:ident $field:ident $out:ident) => {};
@@ -556,6 +605,10 @@ operations! {
         "toHandle": Number = to_handle, "toOffset": Number = to_offset,
         "length": Number = length,
     ) -> Count, missing NotSupported;
+    Setattributes => "setattributes"(
+        "path": Path = path, "attributes": Attributes = attributes,
+        "birthtime": Time = birthtime,
+    ) -> Empty, missing NotSupported;
 }
 
 /// `name` as a TypeScript identifier in the generated file's tables.
@@ -602,6 +655,7 @@ fn arg_expression(arg: &Arg, number: &mut usize) -> String {
         ArgKind::IdOrUnchanged => format!("optional({}) ?? -1", next()),
         ArgKind::Time => format!("date({})", next()),
         ArgKind::Flag => format!("{} === 1", next()),
+        ArgKind::Attributes => format!("attributes({})", next()),
     }
 }
 
@@ -694,6 +748,18 @@ export interface OperationWire {
 /** An optional number: NaN means absent. */
 const optional = (n: number) => (Number.isNaN(n) ? undefined : n)
 const date = (ms: number) => (Number.isNaN(ms) ? undefined : new Date(ms))
+/** Windows attributes as an object of every flag: NaN means absent. */
+const attributes = (bits: number) =>
+  Number.isNaN(bits)
+    ? undefined
+    : {
+        hidden: (bits & AttributeBit.hidden) !== 0,
+        readonly: (bits & AttributeBit.readonly) !== 0,
+        system: (bits & AttributeBit.system) !== 0,
+        archive: (bits & AttributeBit.archive) !== 0,
+        notContentIndexed: (bits & AttributeBit.notContentIndexed) !== 0,
+        offline: (bits & AttributeBit.offline) !== 0,
+      }
 
 /** Every operation, indexed by its code. */
 export const OPERATIONS: readonly OperationWire[] = [
@@ -836,6 +902,39 @@ mod tests {
         let generated = typescript();
         assert!(generated.contains("/** (target, path, ctx) */\n    args: (path, other, data, ctx, s, at) => [other, path, ctx]"));
         assert!(generated.contains("=> [path, s[at], optional(s[at + 1]), ctx]"));
+    }
+
+    #[test]
+    fn attributes_cross_as_bits_and_absent_ones_as_nan() {
+        for bits in 0..64 {
+            assert_eq!(AttributeBit::pack(&AttributeBit::unpack(bits)), bits);
+        }
+        let mut set = Operation::Setattributes {
+            path: "/f".into(),
+            attributes: Some(WindowsAttributes {
+                hidden: true,
+                offline: true,
+                ..WindowsAttributes::default()
+            }),
+            birthtime: None,
+        };
+        let mut numbers = [0.0; REQUEST_ARGS];
+        let mut strings = String::new();
+        encode(&mut set, &mut numbers, &mut strings);
+        assert_eq!(
+            numbers[0],
+            f64::from(AttributeBit::HIDDEN | AttributeBit::OFFLINE)
+        );
+        assert!(numbers[1].is_nan(), "no birth time");
+        let mut unchanged = Operation::Setattributes {
+            path: "/f".into(),
+            attributes: None,
+            birthtime: Some(SetTime::At(SystemTime::UNIX_EPOCH)),
+        };
+        encode(&mut unchanged, &mut numbers, &mut strings);
+        assert!(numbers[0].is_nan(), "attributes left alone");
+        assert_eq!(numbers[1], 0.0);
+        assert!(typescript().contains("=> [path, attributes(s[at]), date(s[at + 1]), ctx]"));
     }
 
     #[test]

@@ -520,13 +520,13 @@ extern "C" fn get_file_info(
     })
 }
 
-/// Creation and change times cannot be set through any core operation and are ignored.
+/// The change time is not set (see `Engine::set_basic_info`).
 #[allow(clippy::too_many_arguments)]
 extern "C" fn set_basic_info(
     fs: *mut FspFileSystem,
     context: *mut c_void,
     file_attributes: u32,
-    _creation_time: u64,
+    creation_time: u64,
     last_access_time: u64,
     last_write_time: u64,
     _change_time: u64,
@@ -539,6 +539,7 @@ extern "C" fn set_basic_info(
             cx,
             id(context),
             file_attributes,
+            creation_time,
             last_access_time,
             last_write_time,
         );

@@ -4,7 +4,7 @@
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
 use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
-use mountkit_core::{Operation, RequestContext, SetTime, Stat};
+use mountkit_core::{Errno, FsResult, Operation, RequestContext, SetTime, Stat, WindowsAttributes};
 
 use crate::engine::{reply, windows_path, Engine, NtError, NtResult};
 use crate::fsctl::{FileInfo, VolumeInfo};
@@ -66,18 +66,20 @@ impl Engine {
     /// - `file_attributes` of `INVALID_FILE_ATTRIBUTES` leaves attributes alone: WinFsp's
     ///   driver sends it for a caller's 0 ("unchanged" in `FILE_BASIC_INFORMATION`), and sends 0
     ///   for a caller's `FILE_ATTRIBUTE_NORMAL` (it clears that bit from what it passes on), so
-    ///   0 clears every attribute. Otherwise the read-only attribute becomes the file's write
-    ///   permission (`chmod`, as [`apply_attributes`] decides); hidden, system and archive
-    ///   cannot be stored, since no operation carries them, and what is reported afterwards is
-    ///   what the handler says.
-    /// - Last access and last write times become `utimens` (0 and the special negative values
-    ///   leave a time alone, see [`requested_time`]). Creation and change times cannot be set
-    ///   through any operation, so they are not among the arguments.
+    ///   0 clears every attribute. Otherwise the attributes are stored as
+    ///   [`Engine::store_attributes`] describes.
+    /// - Creation time becomes the birth time of `setattributes`, in the same request as the
+    ///   attributes; last access and last write times become `utimens` (0 and the special
+    ///   negative values leave a time alone, see [`requested_time`]). The change time is not
+    ///   set: it records the file's last change, which the filesystem keeps itself, as POSIX
+    ///   has no call that sets it.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn set_basic_info(
         &self,
         cx: RequestContext,
         id: u64,
         file_attributes: u32,
+        creation_time: u64,
         last_access_time: u64,
         last_write_time: u64,
     ) -> NtResult<FileInfo> {
@@ -86,14 +88,13 @@ impl Engine {
         let path = ctx.path();
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
         let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
-        let mut changed = false;
-        if file_attributes != INVALID_FILE_ATTRIBUTES {
-            let wanted = match file_attributes {
-                0 => FILE_ATTRIBUTE_NORMAL,
-                attributes => attributes,
-            };
-            changed = self.store_attributes(cx, &path, &stat, wanted)?;
-        }
+        let wanted = match file_attributes {
+            INVALID_FILE_ATTRIBUTES => None,
+            0 => Some(FILE_ATTRIBUTE_NORMAL),
+            attributes => Some(attributes),
+        };
+        let birthtime = requested_time(creation_time).map(SetTime::At);
+        let mut changed = self.store_attributes(cx, &path, &stat, wanted, birthtime)?;
         let atime = requested_time(last_access_time).map(SetTime::At);
         let mtime = requested_time(last_write_time).map(SetTime::At);
         if atime.is_some() || mtime.is_some() {
@@ -112,25 +113,64 @@ impl Engine {
         Ok(self.info(&stat))
     }
 
-    /// Stores the attributes `wanted` for `path`, whose metadata is `stat`: of them only
-    /// read-only can be stored, as the file's write permission (`chmod`, as
-    /// [`apply_attributes`] decides). Whether anything changed.
+    /// Stores the attributes `wanted` (`None`: leave them) and the creation time `birthtime`
+    /// for `path`, whose metadata is `stat`. Whether anything changed.
+    ///
+    /// Read-only becomes the file's write permission (`chmod`, as [`apply_attributes`]
+    /// decides), so POSIX clients agree. The flags, when they differ from what `stat` reports,
+    /// and the birth time go to `setattributes` in one request; a filesystem without that
+    /// handler keeps what it reports, as NTFS would not, but as a filesystem that cannot store
+    /// them must ([`Engine::set_attributes`]).
     pub(crate) fn store_attributes(
         &self,
         cx: RequestContext,
         path: &str,
         stat: &Stat,
-        wanted: u32,
+        wanted: Option<u32>,
+        birthtime: Option<SetTime>,
     ) -> NtResult<bool> {
-        let Some(mode) = apply_attributes(stat, wanted).1 else {
-            return Ok(false);
-        };
-        let chmod = Operation::Chmod {
+        let mut changed = false;
+        let mut flags = None;
+        if let Some(wanted) = wanted {
+            let (wanted_flags, mode) = apply_attributes(stat, wanted);
+            if let Some(mode) = mode {
+                let chmod = Operation::Chmod {
+                    path: path.to_owned(),
+                    mode,
+                };
+                self.run(cx, chmod).map_err(NtError::from)?;
+                changed = true;
+            }
+            flags = (wanted_flags != stat.windows).then_some(wanted_flags);
+        }
+        if flags.is_some() || birthtime.is_some() {
+            changed |= self
+                .set_attributes(cx, path, flags, birthtime)
+                .map_err(NtError::from)?;
+        }
+        Ok(changed)
+    }
+
+    /// `setattributes` of `path`: whether the filesystem stored them. One without the handler
+    /// (`ENOSYS`) is not an error: it reports what it reports, and a Windows program setting
+    /// attributes on it succeeds as it did before the handler existed.
+    pub(crate) fn set_attributes(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        attributes: Option<WindowsAttributes>,
+        birthtime: Option<SetTime>,
+    ) -> FsResult<bool> {
+        let operation = Operation::Setattributes {
             path: path.to_owned(),
-            mode,
+            attributes,
+            birthtime,
         };
-        self.run(cx, chmod).map_err(NtError::from)?;
-        Ok(true)
+        match self.run(cx, operation) {
+            Ok(()) => Ok(true),
+            Err(Errno::ENOSYS) => Ok(false),
+            Err(errno) => Err(errno),
+        }
     }
 
     /// WinFsp's SetFileSize.

@@ -14,8 +14,8 @@ use log::warn;
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_INVALID;
 use mountkit_core::windows::{
-    attributes_from_stat, resolve_create, validate_component, CleanupOutcome, CreateAction,
-    CreateIntent,
+    attributes_at_creation, attributes_from_stat, resolve_create, validate_component,
+    CleanupOutcome, CreateAction, CreateIntent,
 };
 use mountkit_core::{Errno, FileKind, FsResult, OpenFlags, Operation, RequestContext, Stat};
 
@@ -52,8 +52,9 @@ impl Engine {
     ///   every creation is `STATUS_MEDIA_WRITE_PROTECTED`
     ///   ([`CreateIntent::on_read_only_volume`]).
     /// - A new file is created with mode `0o644`, or `0o444` when `FILE_ATTRIBUTE_READONLY` is
-    ///   asked; a directory with `0o755`. The hidden, system and archive attributes asked for
-    ///   are not stored (no operation carries them).
+    ///   asked; a directory with `0o755`. When any attribute flag is asked for, they are all
+    ///   stored with `setattributes` right after (see [`attributes_at_creation`]); a failure
+    ///   there fails the create and releases the new file's handle.
     /// - `hint` is the request's identifier, used to reuse the lookup WinFsp just made.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn create(
@@ -76,7 +77,9 @@ impl Engine {
                 let truncate = intent.truncate;
                 self.open_existing(cx, path.clone(), stat, &intent, truncate)
             }
-            (CreateAction::CreateDirectory, _) => self.make_directory(cx, path.clone(), &intent),
+            (CreateAction::CreateDirectory, _) => {
+                self.make_directory(cx, path.clone(), &intent, file_attributes)
+            }
             _ => self.make_file(cx, path.clone(), &intent, file_attributes),
         }?;
         Ok(OpenedFile {
@@ -249,12 +252,15 @@ impl Engine {
             flags: intent.flags,
         };
         let opened = reply!(self.call(cx, operation), Opened).map_err(NtError::from)?;
-        // A create that answered with the new file's stat spares a getattr.
-        let stat = match opened.stat.clone() {
+        let handle = Some(opened.handle);
+        let stored = self.store_creation_attributes(cx, &path, file_attributes);
+        let stored = self.or_release(stored, cx, &path, handle, FileKind::File, intent.flags)?;
+        // A create that answered with the new file's stat spares a getattr, unless attributes
+        // were stored since.
+        let stat = match opened.stat.clone().filter(|_| !stored) {
             Some(stat) => stat,
             None => {
-                let stat = self.getattr(cx, &path, Some(opened.handle));
-                let handle = Some(opened.handle);
+                let stat = self.getattr(cx, &path, handle);
                 self.or_release(stat, cx, &path, handle, FileKind::File, intent.flags)?
             }
         };
@@ -276,12 +282,15 @@ impl Engine {
         cx: RequestContext,
         path: String,
         intent: &CreateIntent,
+        file_attributes: u32,
     ) -> NtResult<(u64, FileInfo)> {
         let mkdir = Operation::Mkdir {
             path: path.clone(),
             mode: DIRECTORY_MODE,
         };
         self.run(cx, mkdir).map_err(NtError::from)?;
+        self.store_creation_attributes(cx, &path, file_attributes)
+            .map_err(NtError::from)?;
         let opened = if intent.data_access {
             Some(
                 self.open_handle(cx, &path, true, intent.flags)
@@ -306,11 +315,24 @@ impl Engine {
         )
     }
 
+    /// Stores the attribute flags a Create asked for on the file it just made, when it asked
+    /// for any ([`attributes_at_creation`]): whether the filesystem stored them.
+    fn store_creation_attributes(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        file_attributes: u32,
+    ) -> FsResult<bool> {
+        match attributes_at_creation(file_attributes) {
+            Some(flags) => self.set_attributes(cx, path, Some(flags), None),
+            None => Ok(false),
+        }
+    }
+
     /// WinFsp's Overwrite (`FILE_OVERWRITE`, `FILE_OVERWRITE_IF` or `FILE_SUPERSEDE` of an
     /// existing file): truncates it to zero through its handle, then applies the attributes —
     /// replacing the current ones when `replace` is set (0 counts as `FILE_ATTRIBUTE_NORMAL`),
-    /// adding to them otherwise. Of the attributes only read-only can be stored: it becomes the
-    /// file's write permission ([`Engine::store_attributes`]).
+    /// adding to them otherwise, as [`Engine::store_attributes`] stores them.
     pub(crate) fn overwrite(
         &self,
         cx: RequestContext,
@@ -333,7 +355,7 @@ impl Engine {
             (true, attributes) => attributes,
             (false, attributes) => attributes_from_stat(&stat) | attributes,
         };
-        let stat = if self.store_attributes(cx, &path, &stat, wanted)? {
+        let stat = if self.store_attributes(cx, &path, &stat, Some(wanted), None)? {
             self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?
         } else {
             stat

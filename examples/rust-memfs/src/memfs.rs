@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use mountkit_core::{
     Bytes, DirEntry, Errno, FileKind, FileSystem, FsResult, OpenFlags, Opened, RenameMode,
-    RequestContext, SetTime, Stat,
+    RequestContext, SetTime, Stat, WindowsAttributes,
 };
 
 struct Node {
@@ -305,6 +305,29 @@ impl FileSystem for Memfs {
         }
         if let Some(mtime) = mtime {
             node.stat.mtime = resolve(mtime);
+        }
+        node.stat.ctime = now;
+        Ok(())
+    }
+
+    async fn setattributes(
+        &self,
+        _: RequestContext,
+        path: &str,
+        attributes: Option<WindowsAttributes>,
+        birthtime: Option<SetTime>,
+    ) -> FsResult<()> {
+        let mut nodes = self.table();
+        let node = node_mut(&mut nodes, path)?;
+        let now = SystemTime::now();
+        if let Some(attributes) = attributes {
+            node.stat.windows = attributes;
+        }
+        if let Some(birthtime) = birthtime {
+            node.stat.birthtime = match birthtime {
+                SetTime::At(at) => at,
+                SetTime::Now => now,
+            };
         }
         node.stat.ctime = now;
         Ok(())

@@ -58,8 +58,9 @@ const ALL_WRITE: u32 = 0o222;
 ///   take it only from the flag, because Windows gives read-only on a directory another
 ///   meaning (Explorer marks customized folders with it; it does not stop files being
 ///   created inside).
-/// - [`FILE_ATTRIBUTE_HIDDEN`], [`FILE_ATTRIBUTE_SYSTEM`] and [`FILE_ATTRIBUTE_ARCHIVE`]
-///   come from the matching flags.
+/// - [`FILE_ATTRIBUTE_HIDDEN`], [`FILE_ATTRIBUTE_SYSTEM`], [`FILE_ATTRIBUTE_ARCHIVE`],
+///   [`FILE_ATTRIBUTE_NOT_CONTENT_INDEXED`] and [`FILE_ATTRIBUTE_OFFLINE`] come from the
+///   matching flags.
 /// - [`FILE_ATTRIBUTE_NORMAL`] is returned exactly when no other attribute applies.
 pub fn attributes_from_stat(stat: &Stat) -> u32 {
     let mut attributes = match stat.kind {
@@ -76,6 +77,11 @@ pub fn attributes_from_stat(stat: &Stat) -> u32 {
         (stat.windows.hidden, FILE_ATTRIBUTE_HIDDEN),
         (stat.windows.system, FILE_ATTRIBUTE_SYSTEM),
         (stat.windows.archive, FILE_ATTRIBUTE_ARCHIVE),
+        (
+            stat.windows.not_content_indexed,
+            FILE_ATTRIBUTE_NOT_CONTENT_INDEXED,
+        ),
+        (stat.windows.offline, FILE_ATTRIBUTE_OFFLINE),
     ] {
         if set {
             attributes |= bit;
@@ -93,10 +99,11 @@ pub fn attributes_from_stat(stat: &Stat) -> u32 {
 ///
 /// - `0` and [`INVALID_FILE_ATTRIBUTES`] mean "leave the attributes alone": the current flags
 ///   come back unchanged and the mode is `None`.
-/// - Otherwise each of the read-only, hidden, system and archive flags is set exactly as
-///   `attributes` says ([`FILE_ATTRIBUTE_NORMAL`] alone clears them all). Other bits
-///   (directory, reparse point, temporary, compressed, ...) describe what the file is or how
-///   Windows stores it, cannot be changed this way, and are ignored.
+/// - Otherwise each of the read-only, hidden, system, archive, not-content-indexed and offline
+///   flags is set exactly as `attributes` says ([`FILE_ATTRIBUTE_NORMAL`] alone clears them
+///   all), as [`windows_attributes`] reads them. Other bits (directory, reparse point,
+///   temporary, compressed, ...) describe what the file is or how Windows stores it, cannot
+///   be changed this way, and are ignored, as NTFS ignores them.
 /// - For a file (anything but a directory or symlink), read-only is also expressed in the
 ///   mode, so POSIX clients agree: setting it clears every write bit (`a-w`); clearing it on a
 ///   file whose owner cannot write restores the owner write bit only (`u+w`), since granting
@@ -108,13 +115,8 @@ pub fn apply_attributes(stat: &Stat, attributes: u32) -> (WindowsAttributes, Opt
     if attributes == 0 || attributes == INVALID_FILE_ATTRIBUTES {
         return (stat.windows, None);
     }
-    let readonly = attributes & FILE_ATTRIBUTE_READONLY != 0;
-    let flags = WindowsAttributes {
-        readonly,
-        hidden: attributes & FILE_ATTRIBUTE_HIDDEN != 0,
-        system: attributes & FILE_ATTRIBUTE_SYSTEM != 0,
-        archive: attributes & FILE_ATTRIBUTE_ARCHIVE != 0,
-    };
+    let flags = windows_attributes(attributes);
+    let readonly = flags.readonly;
     if matches!(stat.kind, FileKind::Directory | FileKind::Symlink) {
         return (flags, None);
     }
@@ -126,6 +128,27 @@ pub fn apply_attributes(stat: &Stat, attributes: u32) -> (WindowsAttributes, Opt
         stat.mode
     };
     (flags, (mode != stat.mode).then_some(mode))
+}
+
+/// The flags `FILE_ATTRIBUTE_*` bits set; bits with no flag are ignored.
+pub fn windows_attributes(attributes: u32) -> WindowsAttributes {
+    let set = |bit: u32| attributes & bit != 0;
+    WindowsAttributes {
+        readonly: set(FILE_ATTRIBUTE_READONLY),
+        hidden: set(FILE_ATTRIBUTE_HIDDEN),
+        system: set(FILE_ATTRIBUTE_SYSTEM),
+        archive: set(FILE_ATTRIBUTE_ARCHIVE),
+        not_content_indexed: set(FILE_ATTRIBUTE_NOT_CONTENT_INDEXED),
+        offline: set(FILE_ATTRIBUTE_OFFLINE),
+    }
+}
+
+/// The flags a new file takes from the `FILE_ATTRIBUTE_*` bits its creator asked for, when any
+/// is set: `None` for none ([`FILE_ATTRIBUTE_NORMAL`], 0, or only bits with no flag), so that
+/// an ordinary create sends the filesystem nothing more.
+pub fn attributes_at_creation(attributes: u32) -> Option<WindowsAttributes> {
+    let flags = windows_attributes(attributes);
+    (flags != WindowsAttributes::default()).then_some(flags)
 }
 
 #[cfg(test)]
@@ -198,10 +221,16 @@ mod tests {
             readonly: false,
             system: true,
             archive: true,
+            not_content_indexed: true,
+            offline: true,
         };
         assert_eq!(
             attributes_from_stat(&s),
-            FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE
+            FILE_ATTRIBUTE_HIDDEN
+                | FILE_ATTRIBUTE_SYSTEM
+                | FILE_ATTRIBUTE_ARCHIVE
+                | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
+                | FILE_ATTRIBUTE_OFFLINE
         );
     }
 
@@ -244,12 +273,58 @@ mod tests {
             flags,
             WindowsAttributes {
                 hidden: true,
-                readonly: false,
-                system: false,
                 archive: true,
+                ..WindowsAttributes::default()
             }
         );
         assert_eq!(mode, None);
+    }
+
+    #[test]
+    fn every_flag_reads_from_its_bit_and_storage_bits_are_ignored() {
+        let all = windows_attributes(
+            FILE_ATTRIBUTE_READONLY
+                | FILE_ATTRIBUTE_HIDDEN
+                | FILE_ATTRIBUTE_SYSTEM
+                | FILE_ATTRIBUTE_ARCHIVE
+                | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
+                | FILE_ATTRIBUTE_OFFLINE,
+        );
+        assert!(
+            all.readonly
+                && all.hidden
+                && all.system
+                && all.archive
+                && all.not_content_indexed
+                && all.offline
+        );
+        let storage_only = FILE_ATTRIBUTE_DIRECTORY
+            | FILE_ATTRIBUTE_NORMAL
+            | FILE_ATTRIBUTE_TEMPORARY
+            | FILE_ATTRIBUTE_SPARSE_FILE
+            | FILE_ATTRIBUTE_REPARSE_POINT
+            | FILE_ATTRIBUTE_COMPRESSED
+            | FILE_ATTRIBUTE_ENCRYPTED
+            | FILE_ATTRIBUTE_DEVICE;
+        assert_eq!(
+            windows_attributes(storage_only),
+            WindowsAttributes::default()
+        );
+    }
+
+    #[test]
+    fn a_plain_create_asks_for_no_attributes() {
+        assert_eq!(attributes_at_creation(0), None);
+        assert_eq!(attributes_at_creation(FILE_ATTRIBUTE_NORMAL), None);
+        assert_eq!(attributes_at_creation(FILE_ATTRIBUTE_TEMPORARY), None);
+        assert_eq!(
+            attributes_at_creation(FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_OFFLINE),
+            Some(WindowsAttributes {
+                hidden: true,
+                offline: true,
+                ..WindowsAttributes::default()
+            })
+        );
     }
 
     #[test]
@@ -277,6 +352,7 @@ mod tests {
             FILE_ATTRIBUTE_READONLY,
             FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM,
             FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_ARCHIVE,
+            FILE_ATTRIBUTE_NOT_CONTENT_INDEXED | FILE_ATTRIBUTE_OFFLINE,
         ] {
             for mode in [0o644, 0o444, 0o600, 0o000] {
                 let before = stat(FileKind::File, mode);

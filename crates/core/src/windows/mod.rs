@@ -38,7 +38,9 @@ pub mod security;
 pub mod wide;
 pub mod wildcard;
 
-pub use attributes::{apply_attributes, attributes_from_stat};
+pub use attributes::{
+    apply_attributes, attributes_at_creation, attributes_from_stat, windows_attributes,
+};
 pub use create::{resolve_create, CreateAction, CreateIntent};
 pub use delete::{can_delete, deletion_status, CleanupOutcome, DeleteState, PendingDelete};
 pub use enumerate::{

@@ -8,7 +8,7 @@ use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time
 use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
 };
-use mountkit_core::{FileKind, Operation, SetTime, Stat};
+use mountkit_core::{Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes};
 
 use crate::paths;
 
@@ -38,7 +38,7 @@ pub struct FileInformation {
 /// The times `SetFileTime` asks for, as FILETIMEs; `None` where the caller passed no pointer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileTimes {
-    /// Creation time. mountkit has no operation that sets it; it is ignored.
+    /// Creation time, the stat's birth time (`setattributes`).
     pub creation: Option<u64>,
     /// Last access time.
     pub last_access: Option<u64>,
@@ -98,10 +98,13 @@ impl DokanFs {
         })
     }
 
-    /// `SetFileAttributes`: the read-only attribute becomes a `chmod` (see
-    /// [`apply_attributes`]); hidden, system and archive cannot be changed through mountkit
-    /// operations and are left as the handler reports them. 0 and `INVALID_FILE_ATTRIBUTES`
-    /// change nothing.
+    /// `SetFileAttributes`: the read-only attribute also becomes a `chmod` (see
+    /// [`apply_attributes`]), so POSIX clients agree; every flag (read-only, hidden, system,
+    /// archive, not-content-indexed, offline), when they differ from what the handler reports,
+    /// goes to `setattributes`, which a filesystem without that handler leaves as it reports
+    /// them ([`DokanFs::set_attributes`]). Bits that say what the file is or how Windows
+    /// stores it (directory, temporary, compressed...) are ignored, as by NTFS. 0 and
+    /// `INVALID_FILE_ATTRIBUTES` change nothing.
     pub fn set_file_attributes(
         &self,
         call: &Call,
@@ -112,29 +115,65 @@ impl DokanFs {
         let open = self.entry(context)?;
         let path = open.path();
         let stat = self.getattr(call, &path, open.user().map(|user| user.handle))?;
-        if let (_, Some(mode)) = apply_attributes(&stat, file_attributes) {
-            self.run(call, Operation::Chmod { path, mode })?;
+        let (flags, mode) = apply_attributes(&stat, file_attributes);
+        if let Some(mode) = mode {
+            self.run(
+                call,
+                Operation::Chmod {
+                    path: path.clone(),
+                    mode,
+                },
+            )?;
+        }
+        if flags != stat.windows {
+            self.set_attributes(call, &path, Some(flags), None)?;
         }
         Ok(())
     }
 
     /// `SetFileTime`: `utimens` with the last access and last write times that are given
-    /// and meaningful; 0 and the negative FILETIMEs (-1, -2) leave a time unchanged, and a
-    /// request that changes neither sends nothing. The creation time is ignored.
+    /// and meaningful, and `setattributes` with the creation time; 0 and the negative
+    /// FILETIMEs (-1, -2) leave a time unchanged, and a request that changes nothing sends
+    /// nothing. A filesystem without `setattributes` keeps its creation time.
     pub fn set_file_time(&self, call: &Call, context: u64, times: &FileTimes) -> NtResult<()> {
         let open = self.entry(context)?;
+        let birthtime = times.creation.and_then(requested_time).map(SetTime::At);
         let atime = times.last_access.and_then(requested_time).map(SetTime::At);
         let mtime = times.last_write.and_then(requested_time).map(SetTime::At);
-        if atime.is_none() && mtime.is_none() {
+        if birthtime.is_none() && atime.is_none() && mtime.is_none() {
             return Ok(());
         }
         self.writable()?;
-        let utimens = Operation::Utimens {
-            path: open.path(),
-            atime,
-            mtime,
-        };
+        let path = open.path();
+        if birthtime.is_some() {
+            self.set_attributes(call, &path, None, birthtime)?;
+        }
+        if atime.is_none() && mtime.is_none() {
+            return Ok(());
+        }
+        let utimens = Operation::Utimens { path, atime, mtime };
         Ok(self.run(call, utimens)?)
+    }
+
+    /// `setattributes` of `path`. A filesystem without the handler (`ENOSYS`) is not an
+    /// error: it reports what it reports, and a Windows program setting attributes on it
+    /// succeeds as it did before the handler existed.
+    pub(super) fn set_attributes(
+        &self,
+        call: &Call,
+        path: &str,
+        attributes: Option<WindowsAttributes>,
+        birthtime: Option<SetTime>,
+    ) -> FsResult<()> {
+        let operation = Operation::Setattributes {
+            path: path.to_owned(),
+            attributes,
+            birthtime,
+        };
+        match self.run(call, operation) {
+            Err(Errno::ENOSYS) => Ok(()),
+            result => result,
+        }
     }
 
     /// `SetEndOfFile`: `truncate` to `length` through the open's handle.

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use log::warn;
-use mountkit_core::windows::attributes::{attributes_from_stat, FILE_ATTRIBUTE_READONLY};
+use mountkit_core::windows::attributes::{
+    attributes_at_creation, attributes_from_stat, FILE_ATTRIBUTE_READONLY,
+};
 use mountkit_core::windows::create::{
     resolve_create, CreateAction, CreateIntent, DELETE, FILE_CREATED, FILE_OPEN_IF,
     FILE_OVERWRITE_IF, FILE_SUPERSEDE,
@@ -420,6 +422,14 @@ impl DokanFs {
                 .filter(|_| !directory)
                 .map(|backing| backing.0),
         });
+        if let Some(flags) = attributes_at_creation(file_attributes) {
+            if let Err(e) = self.set_attributes(call, path, Some(flags), None) {
+                if let Some(user) = user {
+                    self.release_user(call, path, directory, user);
+                }
+                return Err(e.into());
+            }
+        }
         let node = self.registry.acquire(path);
         let context = self.handles.insert(Arc::new(OpenFile::new(
             stat.kind,

@@ -373,6 +373,23 @@ impl FakeFs {
                 }
                 Ok(Reply::Empty)
             }
+            O::Setattributes {
+                path,
+                attributes,
+                birthtime,
+            } => {
+                let stat = &mut state.nodes.get_mut(&path).ok_or(Errno::ENOENT)?.stat;
+                if let Some(attributes) = attributes {
+                    stat.windows = attributes;
+                }
+                if let Some(birthtime) = birthtime {
+                    stat.birthtime = match birthtime {
+                        SetTime::At(time) => time,
+                        SetTime::Now => now,
+                    };
+                }
+                Ok(Reply::Empty)
+            }
             O::Statfs { .. } => Ok(Reply::StatFs(StatFs {
                 blocks: 1000,
                 blocks_free: 600,

@@ -3,11 +3,13 @@
 use std::time::{Duration, SystemTime};
 
 use mountkit_core::windows::attributes::{
-    FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, INVALID_FILE_ATTRIBUTES,
+    FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
+    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY,
+    FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY, INVALID_FILE_ATTRIBUTES,
 };
 use mountkit_core::windows::create::GENERIC_WRITE;
 use mountkit_core::windows::filetime_from_system_time;
-use mountkit_core::{Operation, SetTime};
+use mountkit_core::{Errno, Operation, SetTime, WindowsAttributes};
 
 use super::{cx, Harness};
 
@@ -21,7 +23,7 @@ fn basic_info_sets_read_only_and_times() {
     let filetime = filetime_from_system_time(when);
     let info = h
         .engine
-        .set_basic_info(cx(), id, FILE_ATTRIBUTE_READONLY, 0, filetime)
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_READONLY, 0, 0, filetime)
         .unwrap();
     assert_eq!(info.file_attributes, FILE_ATTRIBUTE_READONLY);
     assert_eq!(info.last_write_time, filetime);
@@ -31,21 +33,103 @@ fn basic_info_sets_read_only_and_times() {
         "{log:?}"
     );
     assert!(
-        matches!(&log[2], Operation::Utimens { atime: None, mtime: Some(SetTime::At(t)), .. } if *t == when),
+        matches!(&log[2], Operation::Setattributes { attributes: Some(a), birthtime: None, .. } if a.readonly && !a.hidden),
+        "{log:?}"
+    );
+    assert!(
+        matches!(&log[3], Operation::Utimens { atime: None, mtime: Some(SetTime::At(t)), .. } if *t == when),
         "{log:?}"
     );
     // Nothing to change asks nothing but the current metadata.
     h.engine
-        .set_basic_info(cx(), id, INVALID_FILE_ATTRIBUTES, 0, 0)
+        .set_basic_info(cx(), id, INVALID_FILE_ATTRIBUTES, 0, 0, 0)
         .unwrap();
     assert_eq!(h.fs.take_names(), ["getattr"]);
-    // Hidden cannot be stored; the answer tells the truth.
+}
+
+#[test]
+fn basic_info_stores_every_flag_and_the_creation_time() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    let flags = FILE_ATTRIBUTE_HIDDEN
+        | FILE_ATTRIBUTE_SYSTEM
+        | FILE_ATTRIBUTE_ARCHIVE
+        | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
+        | FILE_ATTRIBUTE_OFFLINE;
+    let born = filetime_from_system_time(SystemTime::UNIX_EPOCH + Duration::from_secs(86_400));
+    h.fs.take_log();
+    // Bits that say what the file is, or how Windows stores it, are ignored, as by NTFS.
     let info = h
         .engine
-        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, 0, 0)
+        .set_basic_info(
+            cx(),
+            id,
+            flags | FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_TEMPORARY,
+            born,
+            0,
+            0,
+        )
+        .unwrap();
+    assert_eq!(info.file_attributes, flags);
+    assert_eq!(info.creation_time, born);
+    assert_eq!(
+        h.fs.take_names(),
+        ["getattr", "setattributes", "getattr"],
+        "flags and creation time travel in one request"
+    );
+    // A caller's FILE_ATTRIBUTE_NORMAL (0 from the driver) clears them all again.
+    let info = h.engine.set_basic_info(cx(), id, 0, 0, 0, 0).unwrap();
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
+    assert_eq!(
+        h.fs.stat("/f").unwrap().windows,
+        WindowsAttributes::default()
+    );
+    // Flags already as asked send nothing.
+    h.fs.take_log();
+    h.engine.set_basic_info(cx(), id, 0, 0, 0, 0).unwrap();
+    assert_eq!(h.fs.take_names(), ["getattr"]);
+}
+
+#[test]
+fn without_a_setattributes_handler_only_read_only_is_kept() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    h.fs.fail("setattributes", Errno::ENOSYS);
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    let born = filetime_from_system_time(SystemTime::UNIX_EPOCH + Duration::from_secs(86_400));
+    // Hidden and the creation time cannot be stored; the answer tells the truth.
+    let info = h
+        .engine
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, born, 0, 0)
         .unwrap();
     assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
-    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
+    assert_ne!(info.creation_time, born);
+    let info = h
+        .engine
+        .set_basic_info(
+            cx(),
+            id,
+            FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN,
+            0,
+            0,
+            0,
+        )
+        .unwrap();
+    assert_eq!(info.file_attributes, FILE_ATTRIBUTE_READONLY);
+    assert_eq!(h.fs.stat("/f").unwrap().mode, 0o444);
+}
+
+#[test]
+fn other_setattributes_failures_fail_the_request() {
+    let mut h = Harness::new();
+    h.fs.file("/f", b"");
+    h.fs.fail("setattributes", Errno::EACCES);
+    let id = h.open("/f", GENERIC_WRITE).unwrap();
+    assert!(h
+        .engine
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, 0, 0, 0)
+        .is_err());
 }
 
 #[test]
@@ -55,7 +139,7 @@ fn normal_attributes_clear_read_only() {
     h.fs.edit("/f", |stat| stat.mode = 0o444);
     let id = h.open("/f", GENERIC_WRITE).unwrap();
     // WinFsp's driver passes a caller's FILE_ATTRIBUTE_NORMAL on as 0.
-    let info = h.engine.set_basic_info(cx(), id, 0, 0, 0).unwrap();
+    let info = h.engine.set_basic_info(cx(), id, 0, 0, 0, 0).unwrap();
     assert_eq!(info.file_attributes, FILE_ATTRIBUTE_NORMAL);
     assert_eq!(h.fs.stat("/f").unwrap().mode, 0o644);
 }

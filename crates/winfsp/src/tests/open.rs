@@ -1,6 +1,9 @@
 //! Create, Open, Overwrite, Cleanup and Close: a handle's life, deletion at cleanup included.
 
-use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
+use mountkit_core::windows::attributes::{
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_OFFLINE,
+    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM,
+};
 use mountkit_core::windows::create::{
     DELETE, FILE_CREATE, FILE_DELETE_ON_CLOSE, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE,
     FILE_OPEN, FILE_OVERWRITE, FILE_OVERWRITE_IF, FILE_READ_ATTRIBUTES, FILE_SUPERSEDE,
@@ -89,6 +92,75 @@ fn read_only_creations_drop_write_permission() {
         .info;
     assert_eq!(h.fs.stat("/ro.txt").unwrap().mode, 0o444);
     assert_eq!(info.file_attributes, FILE_ATTRIBUTE_READONLY);
+}
+
+#[test]
+fn creations_store_the_attributes_asked_for() {
+    let h = Harness::new();
+    h.fs.create_stats(true);
+    let asked = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_OFFLINE;
+    let info = h
+        .engine
+        .create(
+            cx(),
+            &wide("/h.txt"),
+            FILE_CREATE << 24,
+            READ_WRITE,
+            asked,
+            None,
+        )
+        .unwrap()
+        .info;
+    assert_eq!(
+        info.file_attributes, asked,
+        "the answer is read after storing"
+    );
+    assert!(h.fs.stat("/h.txt").unwrap().windows.offline);
+    let info = h
+        .engine
+        .create(
+            cx(),
+            &wide("/d"),
+            (FILE_CREATE << 24) | FILE_DIRECTORY_FILE,
+            READ_WRITE,
+            FILE_ATTRIBUTE_HIDDEN,
+            None,
+        )
+        .unwrap()
+        .info;
+    assert_eq!(
+        info.file_attributes,
+        FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_HIDDEN
+    );
+    // A plain create sends nothing more.
+    h.fs.take_log();
+    h.engine
+        .create(
+            cx(),
+            &wide("/n.txt"),
+            FILE_CREATE << 24,
+            READ_WRITE,
+            FILE_ATTRIBUTE_NORMAL,
+            None,
+        )
+        .unwrap();
+    assert!(!h.fs.take_names().contains(&"setattributes"));
+}
+
+#[test]
+fn a_refused_creation_attribute_releases_the_new_file() {
+    let h = Harness::new();
+    h.fs.fail("setattributes", Errno::EACCES);
+    let created = h.engine.create(
+        cx(),
+        &wide("/h.txt"),
+        FILE_CREATE << 24,
+        READ_WRITE,
+        FILE_ATTRIBUTE_HIDDEN,
+        None,
+    );
+    assert!(created.is_err());
+    assert!(h.fs.take_names().contains(&"release"));
 }
 
 #[test]

@@ -86,7 +86,7 @@ fn opens_succeed_and_changes_through_them_are_refused() {
             Some(PROTECTED)
         );
         assert_eq!(
-            engine.set_basic_info(cx(), id, 0, 0, 0).map(|_| ()),
+            engine.set_basic_info(cx(), id, 0, 0, 0, 0).map(|_| ()),
             PROTECTED
         );
         assert_eq!(

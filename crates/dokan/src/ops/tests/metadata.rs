@@ -48,7 +48,7 @@ fn set_file_time_leaves_zero_and_minus_one_alone() {
     for times in [
         FileTimes::default(),
         FileTimes {
-            creation: Some(UNIX_EPOCH_FILETIME + 10),
+            creation: Some(0),
             ..FileTimes::default()
         },
         FileTimes {
@@ -111,8 +111,134 @@ fn set_file_attributes_maps_readonly_to_the_mode() {
         ),
         Ok(())
     );
-    assert_eq!(m.fake.names(), ["getattr"], "nothing to change in the mode");
+    assert_eq!(
+        m.fake.names(),
+        ["getattr", "setattributes"],
+        "nothing to change in the mode"
+    );
     m.finish(context);
+}
+
+#[test]
+fn set_file_attributes_stores_every_flag() {
+    let m = mount();
+    m.fake.file("/f", b"");
+    let context = m.open("\\f", GENERIC_WRITE);
+    let flags = FILE_ATTRIBUTE_HIDDEN
+        | FILE_ATTRIBUTE_SYSTEM
+        | FILE_ATTRIBUTE_ARCHIVE
+        | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
+        | FILE_ATTRIBUTE_OFFLINE;
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, flags | FILE_ATTRIBUTE_TEMPORARY),
+        Ok(())
+    );
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.attributes, flags, "storage bits are ignored");
+    m.fake.take_log();
+    assert_eq!(m.fs.set_file_attributes(&CALL, context, flags), Ok(()));
+    assert_eq!(m.fake.names(), ["getattr"], "already as asked");
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_NORMAL),
+        Ok(())
+    );
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.attributes, FILE_ATTRIBUTE_NORMAL);
+    // Without the handler the call succeeds, and the file keeps what it reports.
+    m.fake.fail("setattributes", Errno::ENOSYS);
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_HIDDEN),
+        Ok(())
+    );
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.attributes, FILE_ATTRIBUTE_NORMAL);
+    m.fake.fail("setattributes", Errno::EACCES);
+    assert!(m
+        .fs
+        .set_file_attributes(&CALL, context, FILE_ATTRIBUTE_HIDDEN)
+        .is_err());
+    m.finish(context);
+}
+
+#[test]
+fn set_file_time_sets_the_creation_time() {
+    let m = mount();
+    m.fake.file("/f", b"");
+    let context = m.open("\\f", GENERIC_WRITE);
+    m.fake.take_log();
+    let one_day = UNIX_EPOCH_FILETIME + 864_000_000_000;
+    let times = FileTimes {
+        creation: Some(one_day),
+        ..FileTimes::default()
+    };
+    assert_eq!(m.fs.set_file_time(&CALL, context, &times), Ok(()));
+    assert_eq!(
+        m.fake.take_log(),
+        [Operation::Setattributes {
+            path: "/f".into(),
+            attributes: None,
+            birthtime: Some(SetTime::At(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(86_400)
+            )),
+        }]
+    );
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.creation_time, one_day);
+    m.fake.fail("setattributes", Errno::ENOSYS);
+    let times = FileTimes {
+        creation: Some(UNIX_EPOCH_FILETIME + 1),
+        ..FileTimes::default()
+    };
+    assert_eq!(m.fs.set_file_time(&CALL, context, &times), Ok(()));
+    let info = m.fs.get_file_information(&CALL, context).unwrap();
+    assert_eq!(info.creation_time, one_day, "kept without the handler");
+    m.finish(context);
+}
+
+#[test]
+fn creations_store_the_attributes_asked_for() {
+    let m = mount();
+    let asked = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
+    let outcome = m.create_with("\\h.txt", FILE_CREATE, 0, GENERIC_WRITE, asked);
+    assert_eq!(outcome.status, STATUS_SUCCESS);
+    let info = m.fs.get_file_information(&CALL, outcome.context).unwrap();
+    assert_eq!(info.attributes, asked);
+    m.finish(outcome.context);
+    let outcome = m.create_with(
+        "\\d",
+        FILE_CREATE,
+        FILE_DIRECTORY_FILE,
+        FILE_LIST_DIRECTORY,
+        FILE_ATTRIBUTE_SYSTEM,
+    );
+    assert_eq!(outcome.status, STATUS_SUCCESS);
+    let info = m.fs.get_file_information(&CALL, outcome.context).unwrap();
+    assert_eq!(
+        info.attributes,
+        FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_SYSTEM
+    );
+    m.finish(outcome.context);
+    m.fake.take_log();
+    let outcome = m.create_with(
+        "\\n.txt",
+        FILE_CREATE,
+        0,
+        GENERIC_WRITE,
+        FILE_ATTRIBUTE_NORMAL,
+    );
+    assert!(!m.fake.names().contains(&"setattributes"), "a plain create");
+    m.finish(outcome.context);
+    // A refused attribute fails the create and releases what it opened.
+    m.fake.fail("setattributes", Errno::EACCES);
+    let outcome = m.create_with(
+        "\\r.txt",
+        FILE_CREATE,
+        0,
+        GENERIC_WRITE,
+        FILE_ATTRIBUTE_HIDDEN,
+    );
+    assert_ne!(outcome.status, STATUS_SUCCESS);
+    assert!(m.fake.names().contains(&"release"));
 }
 
 #[test]

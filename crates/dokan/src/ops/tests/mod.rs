@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 use mountkit_core::backing;
 use mountkit_core::windows::attributes::{
     FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
-    FILE_ATTRIBUTE_READONLY,
+    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY,
+    FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY,
 };
 use mountkit_core::windows::create::{
     DELETE, FILE_ALL_ACCESS, FILE_APPEND_DATA, FILE_CREATE, FILE_DELETE_ON_CLOSE,
@@ -37,7 +38,7 @@ use mountkit_core::windows::ntstatus::{
 use mountkit_core::windows::options::WindowsOptions;
 use mountkit_core::{
     Backing, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, Listing, OpenFlags, Opened,
-    Operation, RenameMode, Reply, Request, SetTime, Stat, StatFs,
+    Operation, RenameMode, Reply, Request, SetTime, Stat, StatFs, WindowsAttributes,
 };
 use parking_lot::Mutex;
 
@@ -52,6 +53,8 @@ struct Entry {
     mode: u32,
     ino: u64,
     mtime: SystemTime,
+    birthtime: SystemTime,
+    windows: WindowsAttributes,
 }
 
 /// An in-memory, case-sensitive POSIX filesystem that answers every request at once.
@@ -112,6 +115,8 @@ impl Fake {
                 },
                 ino,
                 mtime: SystemTime::UNIX_EPOCH,
+                birthtime: SystemTime::UNIX_EPOCH,
+                windows: WindowsAttributes::default(),
             },
         );
     }
@@ -150,6 +155,8 @@ impl Fake {
             mode: entry.mode,
             ino: entry.ino,
             mtime: entry.mtime,
+            birthtime: entry.birthtime,
+            windows: entry.windows,
             ..Stat::new(entry.kind)
         }
     }
@@ -340,6 +347,21 @@ impl Fake {
                 }
                 Ok(Reply::Empty)
             }
+            O::Setattributes {
+                path,
+                attributes,
+                birthtime,
+            } => {
+                let mut tree = self.tree.lock();
+                let entry = tree.get_mut(path).ok_or(Errno::ENOENT)?;
+                if let Some(attributes) = attributes {
+                    entry.windows = *attributes;
+                }
+                if let Some(SetTime::At(time)) = birthtime {
+                    entry.birthtime = *time;
+                }
+                Ok(Reply::Empty)
+            }
             O::Statfs { .. } => self.statfs.lock().clone().map(Reply::StatFs),
             O::Flush { .. } | O::Fsync { .. } | O::Fsyncdir { .. } => Ok(Reply::Empty),
             _ => Err(Errno::ENOSYS),
@@ -390,12 +412,24 @@ fn mount() -> Mount {
 
 impl Mount {
     fn create(&self, name: &str, disposition: u32, options: u32, access: u32) -> CreateOutcome {
+        self.create_with(name, disposition, options, access, 0)
+    }
+
+    /// [`Mount::create`] asking for the attributes `file_attributes`.
+    fn create_with(
+        &self,
+        name: &str,
+        disposition: u32,
+        options: u32,
+        access: u32,
+        file_attributes: u32,
+    ) -> CreateOutcome {
         self.fs.create(
             &CALL,
             &CreateRequest {
                 file_name: &wide(name),
                 desired_access: access,
-                file_attributes: 0,
+                file_attributes,
                 create_disposition: disposition,
                 create_options: options,
                 prior_context: 0,
