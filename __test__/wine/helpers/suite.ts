@@ -236,23 +236,23 @@ export function windowsSuite(backend: WindowsBackend): void {
         const opened = await kernel.create('\\link', { access: ACCESS.READ, disposition: 'open', options: FILE.OPEN_REPARSE_POINT })
         check(t, opened.status, STATUS.SUCCESS, 'open the link itself')
         const { info } = await kernel.query(opened.handle)
-        const reparse = await kernel.getReparse(opened.handle)
+        const reparse = backend === 'winfsp' ? await kernel.getReparse(opened.handle) : undefined
         await kernel.closeHandle(opened.handle)
         const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
         const listed = await kernel.listAll(root.handle)
         await kernel.closeHandle(root.handle)
         const entry = listed.entries.find((e) => e.name === 'link')
+        t.truthy(entry, 'the link is listed')
         if (backend === 'winfsp') {
           t.is((info?.attributes ?? 0) & FILE.ATTRIBUTE_REPARSE_POINT, FILE.ATTRIBUTE_REPARSE_POINT, 'a reparse point')
           t.is(info?.tag, FILE.REPARSE_TAG_SYMLINK)
           t.is((entry?.attributes ?? 0) & FILE.ATTRIBUTE_REPARSE_POINT, FILE.ATTRIBUTE_REPARSE_POINT, 'listed as a reparse point')
           t.is(entry?.tag, FILE.REPARSE_TAG_SYMLINK)
-          check(t, reparse.status, STATUS.SUCCESS, 'FSCTL_GET_REPARSE_POINT')
-          t.deepEqual(reparse.data, symlinkReparseData(windowsTarget('target.txt')))
+          check(t, reparse?.status ?? -1, STATUS.SUCCESS, 'FSCTL_GET_REPARSE_POINT')
+          t.deepEqual(reparse?.data, symlinkReparseData(windowsTarget('target.txt')))
         } else {
           t.is((info?.attributes ?? 0) & FILE.ATTRIBUTE_REPARSE_POINT, 0, 'no reparse point on Dokan')
           t.is((entry?.attributes ?? 0) & FILE.ATTRIBUTE_REPARSE_POINT, 0, 'listed as a plain file')
-          t.not(reparse.status, STATUS.SUCCESS, 'Dokan has no reparse data to give')
         }
       })
       t.deepEqual(faults, [], 'no handler misbehaved')

@@ -679,7 +679,7 @@ static BOOL named_u64(const kd_request *request, kd_reply *reply, const char *na
  * the symbolic link the file system answered with (`tag`, in IoStatus.Information): a path
  * relative to the volume (SYMLINK_FLAG_RELATIVE) is opened as it is; an absolute one
  * (\??\M:\a) on the volume's mount point is opened below it. NULL for anything else, which
- * leaves the volume. */
+ * leaves the volume: the create then answers STATUS_REPARSE. */
 static WCHAR *reparse_target(fsd_volume *volume, const open_args *args, UINT32 tag) {
   size_t header = SYMLINK_HEADER_SIZE;
   const symlink_reparse *link = (const symlink_reparse *)args->reparse;
@@ -710,18 +710,6 @@ static WCHAR *reparse_target(fsd_volume *volume, const open_args *args, UINT32 t
   if (length == 0 || path[0] != L'\\') target[0] = L'\\';
   memcpy(target + wcslen(target), path, length * sizeof(WCHAR));
   return target;
-}
-
-/* A reparse that leaves the volume is the caller's to follow: the reply says where to. */
-static void reply_reparse(kd_reply *reply, const open_args *args) {
-  size_t header = SYMLINK_HEADER_SIZE;
-  const symlink_reparse *link = (const symlink_reparse *)args->reparse;
-  if (args->reparse_size < header) return;
-  size_t offset = link->SubstituteNameOffset;
-  size_t bytes = link->SubstituteNameLength;
-  if (header + offset + bytes > args->reparse_size) return;
-  kd_reply_wide(reply, "reparse", (const WCHAR *)(args->reparse + header + offset),
-                bytes / sizeof(WCHAR));
 }
 
 static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply *reply) {
@@ -760,10 +748,7 @@ static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply 
       break;
     }
     WCHAR *target = reparse_target(volume, &args, information);
-    if (target == NULL) {
-      reply_reparse(reply, &args);
-      break;
-    }
+    if (target == NULL) break;
     free(args.name);
     args.name = target;
     args.length = wcslen(target);
