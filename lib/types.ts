@@ -182,8 +182,16 @@ export interface FileSystem {
   mkdir?(path: string, mode: number, ctx: RequestContext): MaybePromise<void>
   unlink?(path: string, ctx: RequestContext): MaybePromise<void>
   rmdir?(path: string, ctx: RequestContext): MaybePromise<void>
-  /** Create a symlink at `path` pointing to `target`. */
+  /**
+   * Create a symlink at `path` pointing to `target`, stored as given. On WinFsp a Windows
+   * program's `CreateSymbolicLinkW` arrives here, its target in POSIX spelling: relative, or
+   * absolute from the mount's root (docs/api-guide.md, "Symbolic links on Windows").
+   */
   symlink?(target: string, path: string, ctx: RequestContext): MaybePromise<void>
+  /**
+   * What the symlink at `path` points to (`EINVAL` for anything else). On WinFsp this is the
+   * link's reparse data, with `/` turned into `\` and an absolute target put on the mount's drive.
+   */
   readlink?(path: string, ctx: RequestContext): MaybePromise<string>
   /** Create a hard link at `path` to `existingPath`. */
   link?(existingPath: string, path: string, ctx: RequestContext): MaybePromise<void>

@@ -165,10 +165,35 @@ async function runStep(step: Step, { at, handle, handles, fail, expectCode }: Co
       handles.delete(step.handle)
       return
     case 'list': {
-      const names = (await fsp.readdir(at(step.path))).sort()
+      const entries = await fsp.readdir(at(step.path), { withFileTypes: true })
+      const names = entries.map((entry) => entry.name).sort()
       if (JSON.stringify(names) !== JSON.stringify([...step.names].sort())) fail(`listed ${JSON.stringify(names)}`)
+      if (step.links !== undefined) {
+        const links = entries.filter((entry) => entry.isSymbolicLink()).map((entry) => entry.name).sort()
+        if (JSON.stringify(links) !== JSON.stringify([...step.links].sort())) fail(`listed ${JSON.stringify(links)} as links`)
+      }
       return
     }
+    case 'symlink':
+      expectCode(await codeOf(fsp.symlink(step.target, at(step.path))), expectedCode(step.expect))
+      return
+    case 'readlink': {
+      const target = await fsp.readlink(at(step.path))
+      if (target !== step.target) fail(`the link holds ${JSON.stringify(target)}`)
+      return
+    }
+    case 'lstat': {
+      const link = (await fsp.lstat(at(step.path))).isSymbolicLink()
+      if (link !== step.link) fail(`link is ${link}`)
+      if (step.directory !== undefined) {
+        const directory = (await fsp.stat(at(step.path))).isDirectory()
+        if (directory !== step.directory) fail(`it leads to a directory: ${directory}`)
+      }
+      return
+    }
+    case 'unlink':
+      await fsp.unlink(at(step.path))
+      return
     case 'exists': {
       const exists = (await statOrUndefined(at(step.path))) !== undefined
       if (exists !== step.expect) fail(step.expect ? 'it does not exist' : 'it still exists')

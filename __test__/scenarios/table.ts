@@ -131,12 +131,40 @@ export type Step =
    * bytes (default 4096) and filters by `pattern` (Windows only), so a long listing takes
    * several calls, each resuming after the last name returned.
    */
-  | { op: 'list'; path: string; pattern?: string; bufferSize?: number; names: string[]; minCalls?: number }
+  | {
+      op: 'list'
+      path: string
+      pattern?: string
+      bufferSize?: number
+      names: string[]
+      minCalls?: number
+      /**
+       * The names listed as symbolic links, and no others (Windows: the reparse-point attribute
+       * and the symbolic-link tag; POSIX: readdir's file type).
+       */
+      links?: string[]
+    }
   | { op: 'exists'; path: string; expect: boolean }
   /** Windows only: what GetVolumeInformation shows. */
   | { op: 'volume'; label: string }
   /** Windows only: sets the volume label. */
   | { op: 'setLabel'; label: string }
+  /**
+   * Makes a symbolic link at `path` to `target`, spelled as POSIX spells it: relative to the
+   * link's directory, or absolute from the volume's root. Windows: CreateSymbolicLinkW (a
+   * directory link with `directory`), whose target Windows spells with backslashes, and an
+   * absolute one on the volume's drive; POSIX: symlink(2).
+   */
+  | { op: 'symlink'; path: string; target: string; directory?: boolean; expect?: PlatformOutcome }
+  /** What the link at `path` holds, spelled as for `symlink`. Windows: FSCTL_GET_REPARSE_POINT. */
+  | { op: 'readlink'; path: string; target: string }
+  /**
+   * The name itself, not followed: whether it is a symbolic link, and whether it leads to a
+   * directory (Windows: the link's directory attribute; POSIX: stat through the link).
+   */
+  | { op: 'lstat'; path: string; link: boolean; directory?: boolean }
+  /** Removes the link at `path`, not its target. Windows: DeleteFileW, or RemoveDirectoryW for a directory link. */
+  | { op: 'unlink'; path: string; directory?: boolean }
 
 const WINDOWS_ONLY_OPS = new Set<Step['op']>(['allocate', 'setAttributes', 'undelete', 'volume', 'setLabel'])
 
@@ -160,6 +188,11 @@ export interface Scenario {
    * false: only against those without one (mirror). Absent: against every filesystem.
    */
   setattributes?: boolean
+  /**
+   * Needs symbolic links: runs on FUSE and WinFsp, with the filesystems that implement
+   * `symlink` and `readlink`. Dokan's driver has no reparse points, so it has no links to show.
+   */
+  symlinks?: boolean
 }
 
 /** Whether `scenario` applies to a filesystem that has (or lacks) a `setattributes` handler. */
@@ -682,6 +715,99 @@ export const SCENARIOS: Scenario[] = [
       { op: 'volume', label: 'mountkit' },
       { op: 'setLabel', label: 'renamed' },
       { op: 'volume', label: 'renamed' },
+    ],
+  },
+
+  // ---- symbolic links (WinFsp reparse points; FUSE)
+  {
+    name: 'symbolic links: relative file and directory links lead to their targets and are removed alone',
+    symlinks: true,
+    steps: [
+      { op: 'open', path: '/d', as: 'd', disposition: 'create', directory: true },
+      { op: 'close', handle: 'd' },
+      ...file('/d/f.txt', 'alpha'),
+      { op: 'open', path: '/d/sub', as: 's', disposition: 'create', directory: true },
+      { op: 'close', handle: 's' },
+      ...file('/d/sub/g.txt', 'gamma'),
+      { op: 'symlink', path: '/d/flink', target: 'f.txt' },
+      { op: 'symlink', path: '/dlink', target: 'd/sub', directory: true },
+      { op: 'symlink', path: '/d/sub/up', target: '../f.txt' },
+      { op: 'readlink', path: '/d/flink', target: 'f.txt' },
+      { op: 'readlink', path: '/dlink', target: 'd/sub' },
+      { op: 'readlink', path: '/d/sub/up', target: '../f.txt' },
+      { op: 'lstat', path: '/d/flink', link: true, directory: false },
+      { op: 'lstat', path: '/dlink', link: true, directory: true },
+      { op: 'lstat', path: '/d/f.txt', link: false, directory: false },
+      { op: 'list', path: '/d', names: ['f.txt', 'flink', 'sub'], links: ['flink'] },
+      { op: 'list', path: '/', names: ['d', 'dlink'], links: ['dlink'] },
+      { op: 'open', path: '/d/flink', as: 'l', disposition: 'open', access: 'read' },
+      { op: 'read', handle: 'l', offset: 0, length: 16, data: 'alpha' },
+      { op: 'close', handle: 'l' },
+      { op: 'open', path: '/d/sub/up', as: 'u', disposition: 'open', access: 'read' },
+      { op: 'read', handle: 'u', offset: 0, length: 16, data: 'alpha' },
+      { op: 'close', handle: 'u' },
+      { op: 'list', path: '/dlink', names: ['g.txt', 'up'], links: ['up'] },
+      { op: 'open', path: '/dlink/g.txt', as: 'g', disposition: 'open', access: 'read' },
+      { op: 'read', handle: 'g', offset: 0, length: 16, data: 'gamma' },
+      { op: 'close', handle: 'g' },
+      ...file('/dlink/new.txt', 'beta'),
+      { op: 'exists', path: '/d/sub/new.txt', expect: true },
+      { op: 'unlink', path: '/d/flink' },
+      { op: 'unlink', path: '/dlink', directory: true },
+      { op: 'exists', path: '/d/flink', expect: false },
+      { op: 'exists', path: '/dlink', expect: false },
+      { op: 'exists', path: '/d/f.txt', expect: true },
+      { op: 'list', path: '/', names: ['d'], links: [] },
+      { op: 'list', path: '/d/sub', names: ['g.txt', 'new.txt', 'up'], links: ['up'] },
+    ],
+  },
+  {
+    name: 'symbolic links: absolute targets are stored from the volume root',
+    symlinks: true,
+    steps: [
+      { op: 'open', path: '/d', as: 'd', disposition: 'create', directory: true },
+      { op: 'close', handle: 'd' },
+      ...file('/d/f.txt', 'alpha'),
+      { op: 'open', path: '/e', as: 'e', disposition: 'create', directory: true },
+      { op: 'close', handle: 'e' },
+      { op: 'symlink', path: '/e/abs', target: '/d/f.txt' },
+      { op: 'symlink', path: '/e/absdir', target: '/d', directory: true },
+      { op: 'readlink', path: '/e/abs', target: '/d/f.txt' },
+      { op: 'readlink', path: '/e/absdir', target: '/d' },
+      { op: 'lstat', path: '/e/abs', link: true },
+      { op: 'lstat', path: '/e/absdir', link: true },
+      { op: 'list', path: '/e', names: ['abs', 'absdir'], links: ['abs', 'absdir'] },
+      { op: 'unlink', path: '/e/abs' },
+      { op: 'unlink', path: '/e/absdir', directory: true },
+      { op: 'list', path: '/e', names: [], links: [] },
+      { op: 'exists', path: '/d/f.txt', expect: true },
+    ],
+  },
+  {
+    // On POSIX an absolute target is the caller's kernel's to follow, from its own root.
+    name: 'symbolic links: absolute targets lead inside the volume on Windows',
+    symlinks: true,
+    windowsOnly: true,
+    steps: [
+      { op: 'open', path: '/d', as: 'd', disposition: 'create', directory: true },
+      { op: 'close', handle: 'd' },
+      ...file('/d/f.txt', 'alpha'),
+      { op: 'symlink', path: '/abs', target: '/d/f.txt' },
+      { op: 'symlink', path: '/absdir', target: '/d', directory: true },
+      { op: 'symlink', path: '/root', target: '/', directory: true },
+      { op: 'lstat', path: '/absdir', link: true, directory: true },
+      { op: 'lstat', path: '/abs', link: true, directory: false },
+      { op: 'open', path: '/abs', as: 'a', disposition: 'open', access: 'read' },
+      { op: 'read', handle: 'a', offset: 0, length: 16, data: 'alpha' },
+      { op: 'close', handle: 'a' },
+      { op: 'list', path: '/absdir', names: ['f.txt'], links: [] },
+      { op: 'open', path: '/root/absdir/f.txt', as: 'r', disposition: 'open', access: 'read' },
+      { op: 'read', handle: 'r', offset: 0, length: 16, data: 'alpha' },
+      { op: 'close', handle: 'r' },
+      { op: 'unlink', path: '/abs' },
+      { op: 'unlink', path: '/absdir', directory: true },
+      { op: 'unlink', path: '/root', directory: true },
+      { op: 'list', path: '/', names: ['d'], links: [] },
     ],
   },
 ]

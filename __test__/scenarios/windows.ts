@@ -1,6 +1,6 @@
 // Runs a scenario the way a Windows program's calls reach a file system driver: each step is the
 // IRP the I/O manager would send, through the driver double's kernel protocol.
-import { ACCESS, FILE, STATUS, statusName, type Kernel } from '../wine/helpers/kernel'
+import { ACCESS, FILE, STATUS, statusName, type Kernel, type SymlinkTarget } from '../wine/helpers/kernel'
 import { bytesOf, NTSTATUS_OF, type Opened, type PlatformOutcome, type Scenario, type Step } from './table'
 
 const OPENED_INFO: Record<Opened, number> = {
@@ -19,6 +19,23 @@ export function filetime(ms: number): bigint {
 
 function windowsPath(path: string): string {
   return path.replaceAll('/', '\\')
+}
+
+/** Where the Windows suites mount the volume. */
+export const MOUNT_POINT = 'M:'
+
+/**
+ * A POSIX link target as a Windows program writes it with CreateSymbolicLinkW on the volume: a
+ * relative one with backslashes, an absolute one on the volume's drive (the NT path, and the
+ * Win32 path to show).
+ */
+export function windowsTarget(target: string): SymlinkTarget {
+  if (!target.startsWith('/')) {
+    const relative = windowsPath(target)
+    return { substitute: relative, print: relative, relative: true }
+  }
+  const print = `${MOUNT_POINT}${windowsPath(target)}`
+  return { substitute: `\\??\\${print}`, print, relative: false }
 }
 
 /** The NTSTATUS `outcome` means on `backend`. */
@@ -175,6 +192,15 @@ export async function runOnWindows(kernel: Kernel, scenario: Scenario, backend: 
         if (JSON.stringify(names) !== JSON.stringify([...step.names].sort())) {
           fail(`listed ${JSON.stringify(names)}`)
         }
+        if (step.links !== undefined) {
+          const links = listed.entries.filter((entry) => (entry.attributes & FILE.ATTRIBUTE_REPARSE_POINT) !== 0)
+          const linkNames = links.map((entry) => entry.name).sort()
+          if (JSON.stringify(linkNames) !== JSON.stringify([...step.links].sort())) {
+            fail(`listed ${JSON.stringify(linkNames)} as reparse points`)
+          }
+          const untagged = links.filter((entry) => entry.tag !== FILE.REPARSE_TAG_SYMLINK)
+          if (untagged.length > 0) fail(`listed ${JSON.stringify(untagged)} without the symbolic-link tag`)
+        }
         if (step.minCalls !== undefined && listed.calls < step.minCalls) {
           fail(`the listing took ${listed.calls} calls, so the buffer never filled (expected at least ${step.minCalls})`)
         }
@@ -199,6 +225,53 @@ export async function runOnWindows(kernel: Kernel, scenario: Scenario, backend: 
       case 'setLabel':
         expectStatus(await kernel.setLabel(step.label), STATUS.SUCCESS)
         break
+      case 'symlink':
+        expectStatus(
+          await kernel.createSymlink(windowsPath(step.path), windowsTarget(step.target), step.directory === true),
+          expectedStatus(step.expect, backend),
+        )
+        break
+      case 'readlink': {
+        const { status, target } = await kernel.readSymlink(windowsPath(step.path))
+        expectStatus(status, STATUS.SUCCESS)
+        const expected = windowsTarget(step.target)
+        if (JSON.stringify(target) !== JSON.stringify(expected)) {
+          fail(`the link holds ${JSON.stringify(target)}, expected ${JSON.stringify(expected)}`)
+        }
+        break
+      }
+      case 'lstat': {
+        const opened = await kernel.create(windowsPath(step.path), {
+          access: ACCESS.READ,
+          disposition: 'open',
+          options: FILE.OPEN_REPARSE_POINT,
+        })
+        expectStatus(opened.status, STATUS.SUCCESS)
+        const { status, info } = await kernel.query(opened.handle)
+        await kernel.closeHandle(opened.handle)
+        expectStatus(status, STATUS.SUCCESS)
+        if (info === undefined) return fail('no information')
+        const link = (info.attributes & FILE.ATTRIBUTE_REPARSE_POINT) !== 0
+        if (link !== step.link) fail(`attributes 0x${info.attributes.toString(16)}: link is ${link}, expected ${step.link}`)
+        if (link && info.tag !== FILE.REPARSE_TAG_SYMLINK) fail(`the reparse tag is ${info.tag?.toString(16)}, not the symbolic-link tag`)
+        const directory = (info.attributes & FILE.ATTRIBUTE_DIRECTORY) !== 0
+        if (step.directory !== undefined && directory !== step.directory) {
+          fail(`attributes 0x${info.attributes.toString(16)}: directory is ${directory}, expected ${step.directory}`)
+        }
+        break
+      }
+      case 'unlink': {
+        const opened = await kernel.create(windowsPath(step.path), {
+          access: ACCESS.METADATA,
+          disposition: 'open',
+          options: FILE.OPEN_REPARSE_POINT | (step.directory === true ? FILE.DIRECTORY_FILE : FILE.NON_DIRECTORY_FILE),
+        })
+        expectStatus(opened.status, STATUS.SUCCESS)
+        const deleted = await kernel.setDelete(opened.handle, true)
+        await kernel.closeHandle(opened.handle)
+        expectStatus(deleted, STATUS.SUCCESS)
+        break
+      }
       default:
         step satisfies never
     }

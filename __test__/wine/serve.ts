@@ -30,9 +30,14 @@ export type Command =
   | { id: number; op: 'notify'; change: Change }
   | { id: number; op: 'invalidate'; path: string; entry: boolean }
   | { id: number; op: 'exit' }
+  /** Calls the served filesystem's own handler, not through the mount: what it holds. */
+  | { id: number; op: 'symlink'; target: string; path: string }
+  | { id: number; op: 'readlink'; path: string }
 
 /** A command's answer; a failure carries the error's message and its `code`, if it has one (a MountError's). */
-export type Answer = { id: number; ok: true; backend?: string; mountpoint?: string } | { id: number; ok: false; error: string; code?: string }
+export type Answer =
+  | { id: number; ok: true; backend?: string; mountpoint?: string; target?: string }
+  | { id: number; ok: false; error: string; code?: string }
 
 export interface FaultEvent {
   event: 'fault'
@@ -77,12 +82,15 @@ function main(): void {
   const control = connect(port, '127.0.0.1')
   const send = (message: Answer | FaultEvent) => control.write(`${JSON.stringify(message)}\n`)
   let mounted: Mount | undefined
+  let served: FileSystem | undefined
+  const handlerContext = { uid: 0, gid: 0, pid: process.pid }
 
   async function run(command: Command): Promise<Answer> {
     switch (command.op) {
       case 'mount': {
         if (mounted !== undefined) return { id: command.id, ok: false, error: 'serve: already mounted' }
         const fs = withMisbehaviour(filesystem(command.fs), command.misbehave ?? {})
+        served = fs
         const m = await mount(command.mountpoint, fs, command.options)
         m.on('error', (e) =>
           send({ event: 'fault', operation: e.operation, path: e.path, errno: e.errno, message: e.message }),
@@ -105,6 +113,15 @@ function main(): void {
         if (mounted === undefined) return { id: command.id, ok: false, error: 'serve: not mounted' }
         await (command.entry ? mounted.invalidateEntry(command.path) : mounted.invalidate(command.path))
         return { id: command.id, ok: true }
+      }
+      case 'symlink': {
+        if (served?.symlink === undefined) return { id: command.id, ok: false, error: 'serve: no filesystem with symlink' }
+        await served.symlink(command.target, command.path, handlerContext)
+        return { id: command.id, ok: true }
+      }
+      case 'readlink': {
+        if (served?.readlink === undefined) return { id: command.id, ok: false, error: 'serve: no filesystem with readlink' }
+        return { id: command.id, ok: true, target: await served.readlink(command.path, handlerContext) }
       }
       case 'exit': {
         await mounted?.unmount()

@@ -30,6 +30,11 @@ export const STATUS = {
   IO_DEVICE_ERROR: 0xc0000185,
   CANNOT_DELETE: 0xc0000121,
   MEDIA_WRITE_PROTECTED: 0xc00000a2,
+  REPARSE: 0x00000104,
+  NOT_A_REPARSE_POINT: 0xc0000275,
+  IO_REPARSE_TAG_MISMATCH: 0xc0000277,
+  IO_REPARSE_DATA_INVALID: 0xc0000278,
+  REPARSE_POINT_NOT_RESOLVED: 0xc0000280,
 } as const
 
 export type StatusName = keyof typeof STATUS
@@ -49,6 +54,11 @@ export const FILE = {
   DIRECTORY_FILE: 0x1,
   NON_DIRECTORY_FILE: 0x40,
   DELETE_ON_CLOSE: 0x1000,
+  /** Opens a symbolic link itself rather than what it points to. */
+  OPEN_REPARSE_POINT: 0x200000,
+  ATTRIBUTE_REPARSE_POINT: 0x400,
+  /** The reparse tag of a symbolic link. */
+  REPARSE_TAG_SYMLINK: 0xa000000c,
   ATTRIBUTE_READONLY: 0x1,
   ATTRIBUTE_HIDDEN: 0x2,
   ATTRIBUTE_SYSTEM: 0x4,
@@ -73,7 +83,50 @@ export const ACCESS = {
   METADATA: 0x00000080 | 0x00000100 | 0x00010000 | 0x00100000,
   /** Whatever the caller may have, as Explorer often asks. */
   MAXIMUM_ALLOWED: 0x02000000,
+  /** What CreateSymbolicLinkW opens the new link with: write data and attributes, DELETE, SYNCHRONIZE. */
+  SYMLINK: 0x00000002 | 0x00000100 | 0x00010000 | 0x00100000,
 } as const
+
+/** What a symbolic link's reparse data says: where it leads, and whether that is relative to the link's directory. */
+export interface SymlinkTarget {
+  /** SubstituteName: what Windows follows. */
+  substitute: string
+  /** PrintName: what programs show. */
+  print: string
+  /** SYMLINK_FLAG_RELATIVE. */
+  relative: boolean
+}
+
+/** A symbolic link's REPARSE_DATA_BUFFER: the substitute name, then the print name. */
+export function symlinkReparseData(target: SymlinkTarget): Buffer {
+  const substitute = Buffer.from(target.substitute, 'utf16le')
+  const print = Buffer.from(target.print, 'utf16le')
+  const data = Buffer.alloc(20 + substitute.length + print.length)
+  data.writeUInt32LE(FILE.REPARSE_TAG_SYMLINK, 0)
+  data.writeUInt16LE(12 + substitute.length + print.length, 4)
+  data.writeUInt16LE(0, 8)
+  data.writeUInt16LE(substitute.length, 10)
+  data.writeUInt16LE(substitute.length, 12)
+  data.writeUInt16LE(print.length, 14)
+  data.writeUInt32LE(target.relative ? 1 : 0, 16)
+  substitute.copy(data, 20)
+  print.copy(data, 20 + substitute.length)
+  return data
+}
+
+/** Reads a symbolic link's REPARSE_DATA_BUFFER; throws on another tag or a malformed one. */
+export function parseSymlinkReparseData(data: Buffer): SymlinkTarget {
+  if (data.length < 20) throw new Error(`reparse data of ${data.length} bytes is shorter than a symbolic link's header`)
+  const tag = data.readUInt32LE(0)
+  if (tag !== FILE.REPARSE_TAG_SYMLINK) throw new Error(`reparse tag 0x${tag.toString(16)} is not IO_REPARSE_TAG_SYMLINK`)
+  if (8 + data.readUInt16LE(4) !== data.length) throw new Error(`ReparseDataLength ${data.readUInt16LE(4)} disagrees with ${data.length} bytes`)
+  const name = (offset: number, length: number) => data.subarray(20 + offset, 20 + offset + length).toString('utf16le')
+  return {
+    substitute: name(data.readUInt16LE(8), data.readUInt16LE(10)),
+    print: name(data.readUInt16LE(12), data.readUInt16LE(14)),
+    relative: (data.readUInt32LE(16) & 1) !== 0,
+  }
+}
 
 export interface CreateOptions {
   access?: number
@@ -95,12 +148,16 @@ export interface FileInformation {
   index: bigint
   links: number
   directory: boolean
+  /** The reparse tag (FileAttributeTagInformation); the WinFsp double reports it. */
+  tag?: number
 }
 
 export interface DirEntry {
   name: string
   attributes: number
   size: number
+  /** The reparse tag, as FindFirstFile reports it; the WinFsp double reports it. */
+  tag?: number
 }
 
 /** A change the file system reported itself, as the double recorded it. */
@@ -306,6 +363,7 @@ export class Kernel {
         index: reply.bigint('index'),
         links: reply.number('links'),
         directory: reply.number('directory') === 1,
+        tag: reply.all('tag').length > 0 ? reply.number('tag') : undefined,
       },
     }
   }
@@ -329,6 +387,52 @@ export class Kernel {
     return (await this.call('set-delete', [handle, deleteFile ? 1 : 0])).status
   }
 
+  /** FSCTL_GET_REPARSE_POINT: the file's reparse data (a REPARSE_DATA_BUFFER). */
+  async getReparse(handle: number): Promise<{ status: number; data: Buffer }> {
+    const reply = await this.call('get-reparse', [handle])
+    const hex = reply.all('data')[0] ?? '-'
+    return { status: reply.status, data: Buffer.from(hex === '-' ? '' : hex, 'hex') }
+  }
+
+  /** FSCTL_SET_REPARSE_POINT with `data` (a REPARSE_DATA_BUFFER). */
+  async setReparse(handle: number, data: Buffer): Promise<number> {
+    return (await this.call('set-reparse', [handle, data.length ? data.toString('hex') : '-'])).status
+  }
+
+  /** FSCTL_DELETE_REPARSE_POINT with `data` (a REPARSE_DATA_BUFFER header naming the tag). */
+  async deleteReparse(handle: number, data: Buffer): Promise<number> {
+    return (await this.call('delete-reparse', [handle, data.length ? data.toString('hex') : '-'])).status
+  }
+
+  /**
+   * CreateSymbolicLinkW: creates the link's file (or directory) to stand for the link, opened
+   * as a reparse point, sets `target` on it, and closes it; the file is deleted again when
+   * setting the link fails, as CreateSymbolicLinkW does.
+   */
+  async createSymlink(path: string, target: SymlinkTarget, directory: boolean): Promise<number> {
+    const made = await this.create(path, {
+      access: ACCESS.SYMLINK,
+      disposition: 'create',
+      options: FILE.OPEN_REPARSE_POINT | (directory ? FILE.DIRECTORY_FILE : FILE.NON_DIRECTORY_FILE),
+      attributes: directory ? FILE.ATTRIBUTE_DIRECTORY : FILE.ATTRIBUTE_NORMAL,
+    })
+    if (made.status !== STATUS.SUCCESS) return made.status
+    const status = await this.setReparse(made.handle, symlinkReparseData(target))
+    if (status !== STATUS.SUCCESS) await this.setDelete(made.handle, true)
+    await this.closeHandle(made.handle)
+    return status
+  }
+
+  /** The target of the symbolic link at `path`, opened as a reparse point, from its reparse data. */
+  async readSymlink(path: string): Promise<{ status: number; target?: SymlinkTarget }> {
+    const opened = await this.create(path, { access: ACCESS.READ, disposition: 'open', options: FILE.OPEN_REPARSE_POINT })
+    if (opened.status !== STATUS.SUCCESS) return { status: opened.status }
+    const got = await this.getReparse(opened.handle)
+    await this.closeHandle(opened.handle)
+    if (got.status !== STATUS.SUCCESS) return { status: got.status }
+    return { status: got.status, target: parseSymlinkReparseData(got.data) }
+  }
+
   async rename(handle: number, to: string, replace: boolean): Promise<number> {
     return (await this.call('rename', [handle, to, replace ? 1 : 0])).status
   }
@@ -343,8 +447,13 @@ export class Kernel {
       size: o.size,
     })
     const entries = reply.all('entry').map((entry) => {
-      const [name, attributes, size] = entry.split(',')
-      return { name: decode(name!), attributes: parseInt(attributes!, 16), size: Number(size) }
+      const [name, attributes, size, tag] = entry.split(',')
+      return {
+        name: decode(name!),
+        attributes: parseInt(attributes!, 16),
+        size: Number(size),
+        tag: tag === undefined ? undefined : parseInt(tag, 16),
+      }
     })
     return { status: reply.status, entries }
   }

@@ -297,6 +297,20 @@ export class WineServer {
     if (!answer.ok) throw new Error(answer.error)
   }
 
+  /** Calls the served filesystem's `symlink` handler itself, as if a POSIX program had made the link. */
+  async symlink(target: string, path: string): Promise<void> {
+    const answer = await this.command({ op: 'symlink', target, path })
+    if (!answer.ok) throw new Error(answer.error)
+  }
+
+  /** What the served filesystem's `readlink` handler itself answers for `path`. */
+  async readlink(path: string): Promise<string> {
+    const answer = await this.command({ op: 'readlink', path })
+    if (!answer.ok) throw new Error(answer.error)
+    if (answer.target === undefined) throw new Error('serve: readlink answered no target')
+    return answer.target
+  }
+
   /** A new calling thread into the mounted volume (the double's kernel protocol). */
   async kernel(): Promise<Kernel> {
     this.kernelPort ??= await kernelPort(this.portFile, () => this.log())

@@ -362,12 +362,19 @@ fn without_dokan2(
     }
 }
 
+/// What Dokan cannot serve that WinFsp does, said wherever Dokan is found working or chosen.
+const DOKAN_NO_SYMLINKS: &str = "Dokan's driver has no reparse points, so symbolic links show as \
+                                 plain files on Dokan mounts (WinFsp serves them as links)";
+
 fn dokan_finding(dokan: &Result<DokanInstall, DokanUnavailable>, choice: &AutoChoice) -> Finding {
     let install_dokan2 = format!("install Dokan 2 with its installer from {DOKAN_RELEASES_URL}");
     let (status, found, fix) = match dokan {
         Ok(install) => (
             Status::Ok,
-            format!("{}: library and driver installed", install.describe()),
+            format!(
+                "{}: library and driver installed; {DOKAN_NO_SYMLINKS}",
+                install.describe()
+            ),
             None,
         ),
         Err(DokanUnavailable::NotInstalled { detail }) => without_dokan2(
@@ -441,7 +448,10 @@ fn backend_finding(facts: &WindowsFacts, choice: &AutoChoice) -> Finding {
             };
             (
                 Status::Ok,
-                format!("Dokan{version}, since {}{see}", problem.reason()),
+                format!(
+                    "Dokan{version}, since {}{see}; {DOKAN_NO_SYMLINKS}",
+                    problem.reason()
+                ),
                 None,
             )
         }
@@ -629,7 +639,10 @@ mod tests {
         );
         assert_eq!(
             finding(&findings, "dokan").found,
-            "Dokan 2.1.0 (driver protocol 0x190): library and driver installed"
+            format!(
+                "Dokan 2.1.0 (driver protocol 0x190): library and driver installed; \
+                 {DOKAN_NO_SYMLINKS}"
+            )
         );
         assert_eq!(finding(&findings, "backend").found, "WinFsp 2.1");
     }
@@ -664,7 +677,10 @@ mod tests {
         assert!(findings.iter().all(|f| !f.check.starts_with("winfsp-")));
         let backend = finding(&findings, "backend");
         assert_eq!(backend.status, Status::Ok);
-        assert_eq!(backend.found, "Dokan 2.1.0, since WinFsp is not installed");
+        assert_eq!(
+            backend.found,
+            format!("Dokan 2.1.0, since WinFsp is not installed; {DOKAN_NO_SYMLINKS}")
+        );
         assert_eq!(errors(&findings), Vec::<&str>::new());
     }
 
@@ -732,7 +748,9 @@ mod tests {
         );
         assert_eq!(
             finding(&findings, "backend").found,
-            "Dokan 2.1.0, since WinFsp's DLL cannot be used (see WinFsp)"
+            format!(
+                "Dokan 2.1.0, since WinFsp's DLL cannot be used (see WinFsp); {DOKAN_NO_SYMLINKS}"
+            )
         );
         assert_eq!(errors(&findings), Vec::<&str>::new());
     }
@@ -889,7 +907,10 @@ mod tests {
         assert_eq!(backend.status, Status::Ok);
         assert_eq!(
             backend.found,
-            "Dokan 2.1.0, since WinFsp's driver cannot start (see the WinFsp driver service)"
+            format!(
+                "Dokan 2.1.0, since WinFsp's driver cannot start (see the WinFsp driver \
+                 service); {DOKAN_NO_SYMLINKS}"
+            )
         );
         assert_eq!(errors(&findings), Vec::<&str>::new());
     }

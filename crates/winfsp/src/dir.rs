@@ -146,7 +146,7 @@ impl Engine {
 
     #[allow(clippy::too_many_arguments)]
     fn serve_page(
-        &self,
+        self: &Arc<Self>,
         cx: RequestContext,
         dir: &str,
         listing: &[DirEntry],
@@ -174,7 +174,7 @@ impl Engine {
             done: Some(done),
         }));
         if missing.is_empty() {
-            return answer_page(&gathering, self.options.allocation_unit);
+            return answer_page(self, cx, dir, &gathering);
         }
         for index in missing {
             let name = gathering.lock().names[index].clone();
@@ -183,7 +183,7 @@ impl Engine {
                 handle: None,
             };
             let gathering = gathering.clone();
-            let allocation_unit = self.options.allocation_unit;
+            let (this, dir) = (self.clone(), dir.to_owned());
             self.send(cx, getattr, move |result: FsResult<Reply>| {
                 let mut state = gathering.lock();
                 match reply!(result, Stat) {
@@ -193,7 +193,7 @@ impl Engine {
                 state.missing -= 1;
                 if state.missing == 0 {
                     drop(state);
-                    answer_page(&gathering, allocation_unit);
+                    answer_page(&this, cx, &dir, &gathering);
                 }
             });
         }
@@ -229,7 +229,8 @@ impl Engine {
             let stat = self
                 .getattr(cx, &child_path(&dir, &name), None)
                 .map_err(NtError::from)?;
-            return Ok((name, self.info(&stat)));
+            let info = self.info_at(cx, &child_path(&dir, &name), &stat);
+            return Ok((name, info));
         }
         let entries = self
             .list_directory(cx, &dir, ctx.handle)
@@ -241,12 +242,19 @@ impl Engine {
                 .getattr(cx, &child_path(&dir, &entry.name), None)
                 .map_err(NtError::from)?,
         };
-        Ok((entry.name.clone(), self.info(&stat)))
+        let info = self.info_at(cx, &child_path(&dir, &entry.name), &stat);
+        Ok((entry.name.clone(), info))
     }
 }
 
-/// Answers a gathered page: the entries whose metadata is known, in order.
-fn answer_page<F: FnOnce(NtResult<DirPage>)>(gathering: &Mutex<Gathering<F>>, unit: u64) {
+/// Answers a gathered page: the entries whose metadata is known, in order, described by
+/// [`Engine::describe_entries`].
+fn answer_page<F: FnOnce(NtResult<DirPage>) + Send + 'static>(
+    engine: &Arc<Engine>,
+    cx: RequestContext,
+    dir: &str,
+    gathering: &Mutex<Gathering<F>>,
+) {
     let mut state = gathering.lock();
     let Some(done) = state.done.take() else {
         return;
@@ -258,9 +266,11 @@ fn answer_page<F: FnOnce(NtResult<DirPage>)>(gathering: &Mutex<Gathering<F>>, un
     let entries = names
         .into_iter()
         .zip(stats)
-        .filter_map(|(name, stat)| stat.map(|stat| (name, crate::info::file_info(&stat, unit))))
+        .filter_map(|(name, stat)| stat.map(|stat| (name, stat)))
         .collect();
-    done(Ok(DirPage { entries, complete }));
+    engine.describe_entries(cx, dir, entries, move |entries| {
+        done(Ok(DirPage { entries, complete }))
+    });
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ pub(crate) struct EngineOptions {
     pub volume_label: String,
     /// The self-relative security descriptor every file reports.
     pub security_descriptor: Vec<u8>,
+    /// Where the volume is mounted, as Windows names it (`M:` or a folder path): what
+    /// absolute symbolic link targets start with.
+    pub mount_point: String,
 }
 
 /// The state of one mounted volume.
@@ -430,7 +433,7 @@ impl Engine {
             delete_on_close,
             directory_is_empty,
         } = admission;
-        let info = self.info(&stat);
+        let info = self.info_at(cx, &path, &stat);
         let handle = opened.as_ref().map(|opened| opened.handle);
         let backing = opened.and_then(|opened| opened.backing.map(|backing| backing.0));
         let admitted = self.nodes.attach(&path, |node, locked| {

@@ -39,6 +39,20 @@ pub(crate) struct OperationContext {
     pub response: *mut TransactRsp,
 }
 
+/// `IO_STATUS_BLOCK`: a status (in a pointer-sized union) and a count.
+#[repr(C)]
+pub(crate) struct IoStatusBlock {
+    /// `Status`, widened to the union's size.
+    pub status: usize,
+    /// `Information`.
+    pub information: usize,
+}
+
+/// The `GetReparsePointByName` callback `FspFileSystemResolveReparsePoints` takes: the reparse
+/// data of a name, or only whether it is a reparse point when the buffer is null.
+pub(crate) type GetReparsePointByName =
+    unsafe extern "C" fn(Fs, *mut c_void, *mut u16, Boolean, *mut c_void, *mut usize) -> NtStatus;
+
 /// A slot of the interface this crate leaves empty.
 type Unused = Option<unsafe extern "C" fn()>;
 
@@ -136,13 +150,27 @@ pub(crate) struct FileSystemInterface {
         ) -> NtStatus,
     >,
     /// `ResolveReparsePoints`.
-    pub resolve_reparse_points: Unused,
+    #[allow(clippy::type_complexity)]
+    pub resolve_reparse_points: Option<
+        unsafe extern "C" fn(
+            Fs,
+            *mut u16,
+            u32,
+            Boolean,
+            *mut IoStatusBlock,
+            *mut c_void,
+            *mut usize,
+        ) -> NtStatus,
+    >,
     /// `GetReparsePoint`.
-    pub get_reparse_point: Unused,
+    pub get_reparse_point:
+        Option<unsafe extern "C" fn(Fs, Context, *mut u16, *mut c_void, *mut usize) -> NtStatus>,
     /// `SetReparsePoint`.
-    pub set_reparse_point: Unused,
+    pub set_reparse_point:
+        Option<unsafe extern "C" fn(Fs, Context, *mut u16, *mut c_void, usize) -> NtStatus>,
     /// `DeleteReparsePoint`.
-    pub delete_reparse_point: Unused,
+    pub delete_reparse_point:
+        Option<unsafe extern "C" fn(Fs, Context, *mut u16, *mut c_void, usize) -> NtStatus>,
     /// `GetStreamInfo`.
     pub get_stream_info: Unused,
     /// `GetDirInfoByName`.
@@ -173,6 +201,9 @@ const _: () = {
     assert!(offset_of!(FileSystemInterface, create) == 3 * slot);
     assert!(offset_of!(FileSystemInterface, read) == 8 * slot);
     assert!(offset_of!(FileSystemInterface, read_directory) == 18 * slot);
+    assert!(offset_of!(FileSystemInterface, resolve_reparse_points) == 19 * slot);
+    assert!(offset_of!(FileSystemInterface, delete_reparse_point) == 22 * slot);
+    assert!(size_of::<IoStatusBlock>() == 2 * slot);
     assert!(offset_of!(FileSystemInterface, get_dir_info_by_name) == 24 * slot);
     assert!(offset_of!(FileSystemInterface, set_delete) == 26 * slot);
     assert!(offset_of!(FileSystemInterface, obsolete0) == 31 * slot);
@@ -216,6 +247,20 @@ pub(crate) struct Api {
     pub notify: unsafe extern "C" fn(Fs, *mut c_void, usize) -> NtStatus,
     /// `FspFileSystemNotifyEnd`: lets renames go again.
     pub notify_end: unsafe extern "C" fn(Fs) -> NtStatus,
+    /// `FspFileSystemResolveReparsePoints`: follows the links along a name, asking the
+    /// callback for each component's reparse data, and writes the result as reparse data.
+    #[allow(clippy::type_complexity)]
+    pub resolve_reparse_points: unsafe extern "C" fn(
+        Fs,
+        GetReparsePointByName,
+        *mut c_void,
+        *mut u16,
+        u32,
+        Boolean,
+        *mut IoStatusBlock,
+        *mut c_void,
+        *mut usize,
+    ) -> NtStatus,
     /// `FspVersion`: the DLL's version, major in the high 16 bits.
     pub version: unsafe extern "C" fn(*mut u32) -> NtStatus,
     /// `FspSxsIdent` (WinFsp 2.0 and later): the instance id of a side-by-side installation,
@@ -258,6 +303,7 @@ impl Api {
             notify_begin: bind!("FspFileSystemNotifyBegin"),
             notify: bind!("FspFileSystemNotify"),
             notify_end: bind!("FspFileSystemNotifyEnd"),
+            resolve_reparse_points: bind!("FspFileSystemResolveReparsePoints"),
             version: bind!("FspVersion"),
             // SAFETY: WinFsp 2.0 and later export `PWSTR FspSxsIdent(VOID)`; older DLLs lack
             // it, and `sxs_ident` then answers `None`.

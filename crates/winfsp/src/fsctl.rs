@@ -38,6 +38,9 @@ pub(crate) mod volume_flags {
     pub(crate) const CASE_PRESERVED_NAMES: u32 = 1 << 1;
     /// `UnicodeOnDisk`: names are Unicode.
     pub(crate) const UNICODE_ON_DISK: u32 = 1 << 2;
+    /// `ReparsePoints`: the volume has reparse points (symbolic links), so WinFsp asks for
+    /// them and resolves them during opens.
+    pub(crate) const REPARSE_POINTS: u32 = 1 << 4;
     /// `ReadOnlyVolume`: the volume refuses every change.
     pub(crate) const READ_ONLY_VOLUME: u32 = 1 << 9;
     /// `PassQueryDirectoryPattern`: give ReadDirectory the search pattern.

@@ -1,6 +1,6 @@
 //! What Windows is told about files and the volume, from what handlers report.
 
-use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_REPARSE_POINT};
+use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, IO_REPARSE_TAG_SYMLINK};
 use mountkit_core::windows::{attributes_from_stat, filetime_from_system_time};
 use mountkit_core::{FileKind, Stat, StatFs};
 
@@ -9,15 +9,16 @@ use crate::fsctl::{FileInfo, VolumeInfo};
 /// The file information of a file described by `stat`, on a volume whose allocation unit is
 /// `allocation_unit` bytes.
 ///
-/// - Attributes come from [`attributes_from_stat`], without `FILE_ATTRIBUTE_REPARSE_POINT`:
-///   the volume offers no reparse points, so a symbolic link is shown as an ordinary file
-///   (`FILE_ATTRIBUTE_NORMAL` when nothing else applies).
+/// - Attributes come from [`attributes_from_stat`] (`FILE_ATTRIBUTE_NORMAL` when nothing
+///   applies). A symbolic link has `FILE_ATTRIBUTE_REPARSE_POINT` and the reparse tag
+///   `IO_REPARSE_TAG_SYMLINK`; whether it is a directory link needs its target, which
+///   [`Engine::info_at`](crate::engine::Engine::info_at) looks up.
 /// - A directory has size and allocation size 0, as on NTFS. A file's allocation size is its
 ///   size rounded up to a whole allocation unit.
 /// - Creation, access, write and change times are `birthtime`, `atime`, `mtime` and `ctime`.
 /// - The index number is the handler's `ino` (0 when it gave none).
 pub(crate) fn file_info(stat: &Stat, allocation_unit: u64) -> FileInfo {
-    let mut attributes = attributes_from_stat(stat) & !FILE_ATTRIBUTE_REPARSE_POINT;
+    let mut attributes = attributes_from_stat(stat);
     if attributes == 0 {
         attributes = FILE_ATTRIBUTE_NORMAL;
     }
@@ -29,7 +30,11 @@ pub(crate) fn file_info(stat: &Stat, allocation_unit: u64) -> FileInfo {
     let unit = allocation_unit.max(1);
     FileInfo {
         file_attributes: attributes,
-        reparse_tag: 0,
+        reparse_tag: if stat.kind == FileKind::Symlink {
+            IO_REPARSE_TAG_SYMLINK
+        } else {
+            0
+        },
         allocation_size: size.div_ceil(unit).saturating_mul(unit),
         file_size: size,
         creation_time: filetime_from_system_time(stat.birthtime),
@@ -79,6 +84,7 @@ mod tests {
 
     use mountkit_core::windows::attributes::{
         FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_READONLY,
+        FILE_ATTRIBUTE_REPARSE_POINT,
     };
     use mountkit_core::windows::UNIX_EPOCH_FILETIME;
 
@@ -113,19 +119,20 @@ mod tests {
     }
 
     #[test]
-    fn symlinks_are_shown_as_files() {
+    fn symlinks_are_reparse_points() {
         let mut link = Stat::new(FileKind::Symlink);
         link.mode = 0o777;
         assert_eq!(
             file_info(&link, 4096).file_attributes,
-            FILE_ATTRIBUTE_NORMAL
+            FILE_ATTRIBUTE_REPARSE_POINT
         );
         link.windows.hidden = true;
         assert_eq!(
             file_info(&link, 4096).file_attributes,
-            FILE_ATTRIBUTE_HIDDEN
+            FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_REPARSE_POINT
         );
-        assert_eq!(file_info(&link, 4096).reparse_tag, 0);
+        assert_eq!(file_info(&link, 4096).reparse_tag, IO_REPARSE_TAG_SYMLINK);
+        assert_eq!(file_info(&Stat::new(FileKind::File), 4096).reparse_tag, 0);
     }
 
     #[test]

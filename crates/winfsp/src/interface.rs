@@ -17,14 +17,17 @@ use std::sync::Arc;
 
 use log::error;
 use mountkit_core::windows::ntstatus::{
-    status_of, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_PENDING, STATUS_SUCCESS,
+    status_of, STATUS_BUFFER_TOO_SMALL, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_OBJECT_PATH_NOT_FOUND, STATUS_PENDING, STATUS_REPARSE, STATUS_SUCCESS,
 };
 use mountkit_core::RequestContext;
 use mountkit_windows::wide_from_ptr;
 
 use crate::dir::DirPage;
 use crate::engine::{Engine, NtError, NtResult, OpenedFile};
-use crate::ffi::{Api, Boolean, FileSystemInterface, FspFileSystem, NtStatus, SecurityDescriptor};
+use crate::ffi::{
+    Api, Boolean, FileSystemInterface, FspFileSystem, IoStatusBlock, NtStatus, SecurityDescriptor,
+};
 use crate::fsctl::{
     DirInfo, FileInfo, OpenFileInfo, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY, KIND_READ,
     KIND_WRITE,
@@ -253,6 +256,19 @@ extern "C" fn get_security_by_name(
         let name = unsafe { wide_from_ptr(name) };
         let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
             Ok(found) => found,
+            // Only a name whose directory is missing (or is not a directory) can run through a
+            // link; WinFsp resolves it when told where the link is: the index of its component
+            // goes where the attributes would.
+            Err(NtError(status)) if status == STATUS_OBJECT_PATH_NOT_FOUND => {
+                let Some(index) = shared.engine.reparse_on_the_way(cx, name) else {
+                    return status;
+                };
+                if !attributes.is_null() {
+                    // SAFETY: a non-null attributes pointer is writable.
+                    unsafe { *attributes = index };
+                }
+                return STATUS_REPARSE;
+            }
             Err(NtError(status)) => return status,
         };
         if !attributes.is_null() {
@@ -734,9 +750,138 @@ extern "C" fn get_dir_info_by_name(
     })
 }
 
-/// The callbacks of every mount. Empty slots (reparse points, named streams, extended
-/// attributes, device control) make WinFsp answer `STATUS_INVALID_DEVICE_REQUEST`; the volume
-/// is created without those features, so Windows does not ask for them.
+/// Copies reparse data the way WinFsp's reparse callbacks report it: `size` holds the buffer's
+/// size on entry and the data's size on return; a null `buffer` only asks whether there is
+/// data.
+///
+/// # Safety
+///
+/// `size` must be valid for reading and writing; `buffer`, if not null, must be valid for
+/// writing `*size` bytes.
+unsafe fn report_reparse(
+    data: NtResult<Vec<u8>>,
+    buffer: *mut c_void,
+    size: *mut usize,
+) -> NtStatus {
+    let data = match data {
+        Ok(data) => data,
+        Err(NtError(status)) => return status,
+    };
+    if buffer.is_null() {
+        return STATUS_SUCCESS;
+    }
+    // SAFETY: as the caller guarantees.
+    if data.len() > unsafe { *size } {
+        return STATUS_BUFFER_TOO_SMALL;
+    }
+    // SAFETY: the buffer holds `*size` bytes, which the data was just checked to fit.
+    unsafe {
+        ptr::copy_nonoverlapping(data.as_ptr(), buffer.cast::<u8>(), data.len());
+        *size = data.len();
+    }
+    STATUS_SUCCESS
+}
+
+/// `FspFileSystemResolveReparsePoints`' question about one name on the way: its link data.
+extern "C" fn reparse_point_by_name(
+    fs: *mut FspFileSystem,
+    _context: *mut c_void,
+    name: *mut u16,
+    _is_directory: Boolean,
+    buffer: *mut c_void,
+    size: *mut usize,
+) -> NtStatus {
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
+        // SAFETY: the name is a NUL-terminated string WinFsp builds, valid during the call.
+        let name = unsafe { wide_from_ptr(name) };
+        let data = shared.engine.reparse_point_by_name(cx, name);
+        // SAFETY: WinFsp passes a null buffer, or one of `*size` writable bytes.
+        unsafe { report_reparse(data, buffer, size) }
+    })
+}
+
+/// Resolves the links along a name with WinFsp's own resolver, which asks
+/// [`reparse_point_by_name`] about each component.
+extern "C" fn resolve_reparse_points(
+    fs: *mut FspFileSystem,
+    name: *mut u16,
+    reparse_point_index: u32,
+    resolve_last_component: Boolean,
+    io_status: *mut IoStatusBlock,
+    buffer: *mut c_void,
+    size: *mut usize,
+) -> NtStatus {
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    guard(|| {
+        // SAFETY: every pointer is WinFsp's own, passed on unchanged, and the callback is
+        // this crate's for this file system.
+        unsafe {
+            (shared.api.resolve_reparse_points)(
+                fs,
+                reparse_point_by_name,
+                ptr::null_mut(),
+                name,
+                reparse_point_index,
+                resolve_last_component,
+                io_status,
+                buffer,
+                size,
+            )
+        }
+    })
+}
+
+extern "C" fn get_reparse_point(
+    fs: *mut FspFileSystem,
+    context: *mut c_void,
+    _name: *mut u16,
+    buffer: *mut c_void,
+    size: *mut usize,
+) -> NtStatus {
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
+        let data = shared.engine.get_reparse_point(cx, id(context));
+        // SAFETY: WinFsp passes a response buffer of `*size` writable bytes.
+        unsafe { report_reparse(data, buffer, size) }
+    })
+}
+
+extern "C" fn set_reparse_point(
+    fs: *mut FspFileSystem,
+    context: *mut c_void,
+    _name: *mut u16,
+    buffer: *mut c_void,
+    size: usize,
+) -> NtStatus {
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| {
+        // SAFETY: WinFsp passes the request's `size` bytes of reparse data, valid during the
+        // call.
+        let data = unsafe { bytes(buffer, size as u32) };
+        status_of(shared.engine.set_reparse_point(cx, id(context), data))
+    })
+}
+
+extern "C" fn delete_reparse_point(
+    fs: *mut FspFileSystem,
+    context: *mut c_void,
+    _name: *mut u16,
+    _buffer: *mut c_void,
+    _size: usize,
+) -> NtStatus {
+    // SAFETY: WinFsp passes the file system this crate created.
+    let shared = unsafe { shared(fs) };
+    shared.serve(|_, cx| status_of(shared.engine.delete_reparse_point(cx, id(context))))
+}
+
+/// The callbacks of every mount. Empty slots (named streams, extended attributes, device
+/// control) make WinFsp answer `STATUS_INVALID_DEVICE_REQUEST`; the volume is created without
+/// those features, so Windows does not ask for them.
 pub(crate) static INTERFACE: FileSystemInterface = FileSystemInterface {
     get_volume_info: Some(get_volume_info),
     set_volume_label: Some(set_volume_label),
@@ -757,10 +902,10 @@ pub(crate) static INTERFACE: FileSystemInterface = FileSystemInterface {
     get_security: Some(get_security),
     set_security: Some(set_security),
     read_directory: Some(read_directory),
-    resolve_reparse_points: None,
-    get_reparse_point: None,
-    set_reparse_point: None,
-    delete_reparse_point: None,
+    resolve_reparse_points: Some(resolve_reparse_points),
+    get_reparse_point: Some(get_reparse_point),
+    set_reparse_point: Some(set_reparse_point),
+    delete_reparse_point: Some(delete_reparse_point),
     get_stream_info: None,
     get_dir_info_by_name: Some(get_dir_info_by_name),
     control: None,

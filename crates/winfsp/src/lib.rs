@@ -64,6 +64,8 @@ mod notify;
 #[cfg(any(windows, test))]
 mod open;
 #[cfg(any(windows, test))]
+mod reparse;
+#[cfg(any(windows, test))]
 mod security;
 #[cfg(any(windows, test))]
 mod volume;

@@ -31,7 +31,7 @@ impl Engine {
         // WinFsp answers an open of a missing name with this status, so a name in a missing
         // directory must say so, as NTFS does.
         let attributes = match &found.stat {
-            Some(stat) => Ok(self.info(stat).file_attributes),
+            Some(stat) => Ok(self.info_at(cx, &found.path, stat).file_attributes),
             None => Err(self.missing_status(cx, &found)),
         };
         self.remember(hint, &path, found);
@@ -55,10 +55,9 @@ impl Engine {
     pub(crate) fn file_info(&self, cx: RequestContext, id: u64) -> NtResult<FileInfo> {
         let ctx = self.context(id)?;
         let handle = ctx.handle.filter(|_| !ctx.is_directory());
-        let stat = self
-            .getattr(cx, &ctx.path(), handle)
-            .map_err(NtError::from)?;
-        Ok(self.info(&stat))
+        let path = ctx.path();
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
+        Ok(self.info_at(cx, &path, &stat))
     }
 
     /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information.

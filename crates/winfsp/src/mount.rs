@@ -295,6 +295,7 @@ mod platform {
                 volume_label: options.volume_label.clone(),
                 security_descriptor: descriptor_from_sddl(SDDL)
                     .map_err(|detail| WinFspError::SecurityDescriptor { detail })?,
+                mount_point: setup.mount_point.clone(),
             },
         );
 

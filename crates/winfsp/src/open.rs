@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use log::warn;
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
+use mountkit_core::windows::create::{FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE};
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_INVALID;
 use mountkit_core::windows::{
     attributes_at_creation, attributes_from_stat, resolve_create, validate_component,
@@ -70,6 +71,7 @@ impl Engine {
         let leaf = asked.rsplit('/').next().unwrap_or_default();
         validate_component(leaf).map_err(|_| NtError(STATUS_OBJECT_NAME_INVALID))?;
         let found = self.find(cx, &asked, hint).map_err(NtError::from)?;
+        let create_options = link_options(create_options, found.stat.as_ref());
         let intent = self.intent(create_options, granted_access, found.stat.as_ref())?;
         let path = found.path;
         let (id, info) = match (intent.action, found.stat) {
@@ -112,6 +114,7 @@ impl Engine {
         let asked = windows_path(name)?;
         let found = self.find(cx, &asked, hint).map_err(NtError::from)?;
         let stat = found.stat.ok_or(NtError::from(Errno::ENOENT))?;
+        let create_options = link_options(create_options, Some(&stat));
         let intent = self.intent(create_options, granted_access, Some(&stat))?;
         let (id, info) = self.open_existing(cx, found.path.clone(), stat, &intent, false)?;
         Ok(OpenedFile {
@@ -430,5 +433,17 @@ impl Engine {
     ) -> FsResult<bool> {
         // A listing never holds `.` or `..` (see `Listing`).
         Ok(self.list_directory(cx, path, handle)?.is_empty())
+    }
+}
+/// The create options that apply to what a lookup found: for a symbolic link opened itself
+/// (`FILE_OPEN_REPARSE_POINT`; WinFsp resolves every other open of a link), without
+/// `FILE_DIRECTORY_FILE` and `FILE_NON_DIRECTORY_FILE`, which WinFsp has already checked
+/// against the link's attributes: `RemoveDirectoryW` opens a directory link as a directory.
+fn link_options(create_options: u32, existing: Option<&Stat>) -> u32 {
+    match existing {
+        Some(stat) if stat.kind == FileKind::Symlink => {
+            create_options & !(FILE_DIRECTORY_FILE | FILE_NON_DIRECTORY_FILE)
+        }
+        _ => create_options,
     }
 }

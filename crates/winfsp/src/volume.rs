@@ -64,8 +64,9 @@ pub(crate) fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   systems); and when the allocation unit holds more than 65535 sectors.
 /// - Names compare without case when `case_insensitive` is set, and always keep the case they
 ///   were created with. Names are Unicode; components may be 255 UTF-16 units long.
-/// - Neither security descriptors, reparse points (symbolic links), named streams nor extended
-///   attributes are offered, and the volume is read-only if `read_only` is set.
+/// - Symbolic links are offered as reparse points (`ReparsePoints`); neither security
+///   descriptors, named streams nor extended attributes are, and the volume is read-only if
+///   `read_only` is set.
 /// - WinFsp gives ReadDirectory the search pattern and asks GetDirInfoByName for searches
 ///   without wildcards; each callback receives the context of the handle it is about (not one
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
@@ -111,7 +112,8 @@ pub(crate) fn volume_setup(
         | flag::UNICODE_ON_DISK
         | flag::PASS_QUERY_DIRECTORY_PATTERN
         | flag::PASS_QUERY_DIRECTORY_FILE_NAME
-        | flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2;
+        | flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2
+        | flag::REPARSE_POINTS;
     if !options.case_insensitive {
         flags |= flag::CASE_SENSITIVE_SEARCH;
     }
@@ -204,13 +206,15 @@ mod tests {
         assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_PATTERN, 0);
         assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_FILE_NAME, 0);
         assert_ne!(p.flags & flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2, 0);
-        // Left clear on purpose: PersistentAcls (3), ReparsePoints (4), NamedStreams (6),
-        // ReadOnlyVolume (9), PostCleanupWhenModifiedOnly (10), FlushAndPurgeOnCleanup (14),
-        // SupportsPosixUnlinkRename (29), PostDispositionWhenNecessaryOnly (30).
-        for bit in [3, 4, 6, 9, 10, 14, 29, 30] {
+        assert_ne!(p.flags & flag::REPARSE_POINTS, 0);
+        // Left clear on purpose: PersistentAcls (3), ReparsePointsAccessCheck (5),
+        // NamedStreams (6), ReadOnlyVolume (9), PostCleanupWhenModifiedOnly (10),
+        // FlushAndPurgeOnCleanup (14), SupportsPosixUnlinkRename (29),
+        // PostDispositionWhenNecessaryOnly (30).
+        for bit in [3, 5, 6, 9, 10, 14, 29, 30] {
             assert_eq!(p.flags & (1 << bit), 0, "bit {bit} is set");
         }
-        let set = [1, 2, 11, 13, 16];
+        let set = [1, 2, 4, 11, 13, 16];
         let expected: u32 = set.iter().map(|bit| 1 << bit).sum();
         assert_eq!(p.flags, expected, "exactly the documented bits");
         assert_eq!(&p.file_system_name[..8], &wide("mountkit")[..]);

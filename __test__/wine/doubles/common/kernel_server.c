@@ -147,6 +147,14 @@ void kd_reply_entry(kd_reply *reply, const WCHAR *name, size_t name_length, uint
   free(utf8);
 }
 
+void kd_reply_entry_tagged(kd_reply *reply, const WCHAR *name, size_t name_length,
+                           uint32_t attributes, uint64_t size, uint32_t tag) {
+  kd_reply_entry(reply, name, name_length, attributes, size);
+  char text[16];
+  int length = snprintf(text, sizeof text, ",%lx", (unsigned long)tag);
+  append(reply, text, (size_t)length);
+}
+
 void kd_reply_invalid(kd_reply *reply, const char *what) {
   kd_reply_status(reply, (NTSTATUS)0xC000000D);
   kd_reply_text(reply, "error", what);

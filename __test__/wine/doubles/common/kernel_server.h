@@ -66,6 +66,10 @@ void kd_reply_hex(kd_reply *reply, const char *key, const void *bytes, size_t le
 /* A directory entry: `entry=<name>,<attributes hex>,<size>`. */
 void kd_reply_entry(kd_reply *reply, const WCHAR *name, size_t name_length, uint32_t attributes,
                     uint64_t size);
+/* A directory entry with its reparse tag (what FindFirstFile reports in dwReserved0):
+ * `entry=<name>,<attributes hex>,<size>,<tag hex>`. */
+void kd_reply_entry_tagged(kd_reply *reply, const WCHAR *name, size_t name_length,
+                           uint32_t attributes, uint64_t size, uint32_t tag);
 /* A malformed request: STATUS_INVALID_PARAMETER with `error=<what>`. */
 void kd_reply_invalid(kd_reply *reply, const char *what);
 

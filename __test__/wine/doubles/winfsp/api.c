@@ -153,6 +153,7 @@ FSP_API NTSTATUS FspFileSystemCreate(PWSTR DevicePath, const FSP_FSCTL_VOLUME_PA
   fs->Operations[FspFsctlTransactSetVolumeInformationKind] = FspFileSystemOpSetVolumeInformation;
   fs->Operations[FspFsctlTransactQueryDirectoryKind] = FspFileSystemOpQueryDirectory;
   fs->Operations[FspFsctlTransactQuerySecurityKind] = FspFileSystemOpQuerySecurity;
+  fs->Operations[FspFsctlTransactFileSystemControlKind] = FspFileSystemOpFileSystemControl;
   fs->Interface = Interface;
   fs->OpGuardStrategy = FSP_FILE_SYSTEM_OPERATION_GUARD_STRATEGY_FINE;
   InitializeSRWLock(&fs->OpGuardLock);
@@ -267,6 +268,9 @@ FSP_API NTSTATUS FspFileSystemSetMountPointEx(FSP_FILE_SYSTEM *FileSystem, PWSTR
   trace("mount point %ls: 0x%08lx", mount_point, (unsigned long)status);
   if (NT_SUCCESS(status)) {
     FileSystem->MountPoint = mount_point;
+    fsd_volume *volume = FileSystem->VolumeHandle;
+    const WCHAR *where = is_mountmgr_point(mount_point) ? mount_point + 4 : mount_point;
+    wcsncpy(volume->mount_point, where, ARRAYSIZE(volume->mount_point) - 1);
   } else {
     free(mount_point);
   }

@@ -24,6 +24,23 @@ static_assert(sizeof(FSP_FSCTL_TRANSACT_REQ) == 88 && sizeof(FSP_FSCTL_TRANSACT_
                   offsetof(FSP_FSCTL_TRANSACT_RSP, Buffer) == 128,
               "request and response headers as WinFsp 2.1 has them");
 
+/* A symbolic link's REPARSE_DATA_BUFFER (ntifs.h). mingw's user-mode headers lack the type
+ * but define SYMLINK_FLAG_RELATIVE, which makes winfsp.h leave its own copy out. */
+typedef struct symlink_reparse {
+  ULONG ReparseTag;
+  USHORT ReparseDataLength;
+  USHORT Reserved;
+  USHORT SubstituteNameOffset, SubstituteNameLength, PrintNameOffset, PrintNameLength;
+  ULONG Flags;
+  WCHAR PathBuffer[1];
+} symlink_reparse;
+/* The bytes before ReparseDataLength counts: tag, length and reserved. */
+#define REPARSE_HEADER_SIZE offsetof(symlink_reparse, SubstituteNameOffset)
+/* The bytes before a symbolic link's path buffer. */
+#define SYMLINK_HEADER_SIZE offsetof(symlink_reparse, PathBuffer)
+static_assert(REPARSE_HEADER_SIZE == 8 && SYMLINK_HEADER_SIZE == 20,
+              "REPARSE_DATA_BUFFER as ntifs.h lays out a symbolic link");
+
 /* ---- the queue between the two halves (ioq.c) ---- */
 
 typedef enum { IRP_QUEUED, IRP_PROCESSING, IRP_DONE } fsd_irp_state;
@@ -96,6 +113,8 @@ typedef struct fsd_volume {
   HANDLE process_token;            /* the caller's token, duplicated for each request */
   LONG notifying;                  /* FspFileSystemNotifyBegin calls not ended yet */
   fsd_change *changes, **changes_end; /* what the file system reported, oldest first */
+  WCHAR mount_point[MAX_PATH];     /* where the volume is mounted (M: or a folder), for the
+                                      absolute targets of symbolic links */
 } fsd_volume;
 
 /* The kernel half of a volume whose parameters were checked and completed. */

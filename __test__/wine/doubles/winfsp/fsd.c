@@ -12,10 +12,16 @@
  * Changes the file system reports itself (FspFileSystemNotify) are kept for the
  * `notifications` verb.
  *
+ * Symbolic links: a create the file system answers STATUS_REPARSE with a symbolic link is
+ * tried again at the link's target, as the I/O manager reparses it, when the target is on
+ * this volume (a path relative to the volume, or an absolute one under its mount point);
+ * FSCTL_GET/SET/DELETE_REPARSE_POINT come from the `get-reparse`, `set-reparse` and
+ * `delete-reparse` verbs.
+ *
  * Not reproduced: the driver's caches (file, directory, security and volume information are
  * always asked for), cached I/O (a write is paging I/O only when the test says so), oplocks,
  * byte-range locks, directory change notifications to watchers, named streams, reparse
- * points, extended attributes, POSIX unlink and rename, DirectoryMarkerAsNextOffset,
+ * points other than symbolic links, TargetOnFileSystem (always 0), extended attributes, POSIX unlink and rename, DirectoryMarkerAsNextOffset,
  * PostDispositionWhenNecessaryOnly, and the expiry (IrpTimeout) of requests no dispatcher
  * thread has fetched yet. */
 #include "double.h"
@@ -332,6 +338,8 @@ typedef struct open_args {
   UINT32 access, disposition, options, attributes, share;
   UINT64 allocation;
   BOOL target_directory; /* SL_OPEN_TARGET_DIRECTORY: open the directory the name is in */
+  UINT8 *reparse;        /* after STATUS_REPARSE: the file system's reparse data (malloc'd) */
+  size_t reparse_size;
 } open_args;
 
 /* Undoes FspFileNodeOpen for an open that failed after it. */
@@ -558,7 +566,22 @@ static NTSTATUS open_file(fsd_volume *volume, open_args *args, fsd_desc **opened
   /* Opens exclude renames until they are done. */
   AcquireSRWLockShared(&volume->rename_lock);
   NTSTATUS status = ioq_call(&volume->ioq, irp);
-  if (NT_SUCCESS(status) && status != STATUS_REPARSE) {
+  if (status == STATUS_REPARSE) {
+    const FSP_FSCTL_TRANSACT_RSP *response = irp->response;
+    size_t offset = response->Rsp.Create.Reparse.Buffer.Offset;
+    size_t size = response->Rsp.Create.Reparse.Buffer.Size;
+    if (offset + size > response->Size - sizeof *response) {
+      fprintf(stderr, "winfsp double: STATUS_REPARSE with reparse data past the answer\n");
+      status = STATUS_INTERNAL_ERROR;
+    } else {
+      free(args->reparse);
+      args->reparse = malloc(size);
+      if (args->reparse == NULL) abort();
+      memcpy(args->reparse, response->Buffer + offset, size);
+      args->reparse_size = size;
+      *information = (UINT32)response->IoStatus.Information;
+    }
+  } else if (NT_SUCCESS(status)) {
     *information = (UINT32)irp->response->IoStatus.Information;
     status = open_node(volume, args, irp->response, opened);
   }
@@ -649,6 +672,46 @@ static BOOL named_u64(const kd_request *request, kd_reply *reply, const char *na
   return FALSE;
 }
 
+/* How many times the I/O manager reparses one open before giving up. */
+#define REPARSES_MAX 63
+
+/* Where a create answered STATUS_REPARSE goes next, as the driver and the I/O manager take
+ * the symbolic link the file system answered with (`tag`, in IoStatus.Information): a path
+ * relative to the volume (SYMLINK_FLAG_RELATIVE) is opened as it is; an absolute one
+ * (\??\M:\a) on the volume's mount point is opened below it. NULL for anything else, which
+ * leaves the volume: the create then answers STATUS_REPARSE. */
+static WCHAR *reparse_target(fsd_volume *volume, const open_args *args, UINT32 tag) {
+  size_t header = SYMLINK_HEADER_SIZE;
+  const symlink_reparse *link = (const symlink_reparse *)args->reparse;
+  if (tag != IO_REPARSE_TAG_SYMLINK || args->reparse_size < header ||
+      link->ReparseTag != IO_REPARSE_TAG_SYMLINK) {
+    return NULL;
+  }
+  size_t offset = link->SubstituteNameOffset;
+  size_t bytes = link->SubstituteNameLength;
+  if (header + offset + bytes > args->reparse_size || bytes == 0) return NULL;
+  const WCHAR *path = (const WCHAR *)(args->reparse + header + offset);
+  size_t length = bytes / sizeof(WCHAR);
+  if (!(link->Flags & SYMLINK_FLAG_RELATIVE)) {
+    static const WCHAR prefix[] = L"\\??\\";
+    size_t mount_length = wcslen(volume->mount_point);
+    size_t skip = ARRAYSIZE(prefix) - 1;
+    if (mount_length == 0 || length < skip + mount_length ||
+        wcsncmp(path, prefix, skip) != 0 ||
+        !name_equal(path + skip, mount_length, volume->mount_point, mount_length, TRUE) ||
+        (length > skip + mount_length && path[skip + mount_length] != L'\\')) {
+      return NULL;
+    }
+    path += skip + mount_length;
+    length -= skip + mount_length;
+  }
+  WCHAR *target = calloc(length + 2, sizeof(WCHAR));
+  if (target == NULL) abort();
+  if (length == 0 || path[0] != L'\\') target[0] = L'\\';
+  memcpy(target + wcslen(target), path, length * sizeof(WCHAR));
+  return target;
+}
+
 static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply *reply) {
   const char *path = kd_arg(request, 0);
   uint64_t access, options, attributes, share, allocation;
@@ -679,7 +742,20 @@ static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply 
   fsd_desc *desc;
   UINT32 information = 0;
   NTSTATUS status = open_file(volume, &args, &desc, &information);
+  for (int reparses = 0; status == STATUS_REPARSE; reparses++) {
+    if (reparses == REPARSES_MAX) {
+      status = STATUS_REPARSE_POINT_NOT_RESOLVED;
+      break;
+    }
+    WCHAR *target = reparse_target(volume, &args, information);
+    if (target == NULL) break;
+    free(args.name);
+    args.name = target;
+    args.length = wcslen(target);
+    status = open_file(volume, &args, &desc, &information);
+  }
   free(args.name);
+  free(args.reparse);
   kd_reply_status(reply, status);
   if (desc) {
     kd_reply_u64(reply, "handle", desc->handle);
@@ -868,6 +944,7 @@ static void verb_query(fsd_volume *volume, fsd_desc *desc, const kd_request *req
     kd_reply_u64(reply, "index", node->index_number);
     kd_reply_u64(reply, "links", 1);
     kd_reply_u64(reply, "directory", node->is_directory);
+    kd_reply_u64(reply, "tag", info->ReparseTag);
   }
   irp_free(irp);
 }
@@ -1257,8 +1334,9 @@ static NTSTATUS copy_directory_locked(fsd_desc *desc, const UINT8 *records, size
     }
     *used = position + DIRECTORY_ENTRY_BASE + copied;
     UINT32 attributes = record->FileInfo.FileAttributes;
-    kd_reply_entry(reply, name, copied / sizeof(WCHAR),
-                   attributes ? attributes : FILE_ATTRIBUTE_NORMAL, record->FileInfo.FileSize);
+    kd_reply_entry_tagged(reply, name, copied / sizeof(WCHAR),
+                          attributes ? attributes : FILE_ATTRIBUTE_NORMAL,
+                          record->FileInfo.FileSize, record->FileInfo.ReparseTag);
     marker = name;
     marker_length = length;
     position += FSP_FSCTL_ALIGN_UP(DIRECTORY_ENTRY_BASE + copied, 8);
@@ -1488,6 +1566,93 @@ NTSTATUS fsd_notify(fsd_volume *volume, const FSP_FSCTL_NOTIFY_INFO *info, size_
   return stopped ? STATUS_CANCELLED : STATUS_SUCCESS;
 }
 
+/* ---- reparse points ---- */
+
+/* FSCTL_GET_REPARSE_POINT, FSCTL_SET_REPARSE_POINT or FSCTL_DELETE_REPARSE_POINT on `desc`,
+ * with `data` as the input buffer, as the driver passes them on: refused on a volume without
+ * reparse points, and, for set and delete, without write access to the handle or with data
+ * whose header does not match its size (FsRtlValidateReparsePointBuffer's check). */
+static void reparse_control(fsd_volume *volume, fsd_desc *desc, UINT32 code, const uint8_t *data,
+                            size_t size, kd_reply *reply) {
+  if (!volume->params.ReparsePoints) {
+    kd_reply_status(reply, STATUS_INVALID_DEVICE_REQUEST);
+    return;
+  }
+  if (code != FSCTL_GET_REPARSE_POINT) {
+    if (!has_access(reply, desc, FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES)) return;
+    size_t header = REPARSE_HEADER_SIZE;
+    const symlink_reparse *given = (const symlink_reparse *)data;
+    if (size < header || header + given->ReparseDataLength != size) {
+      kd_reply_status(reply, STATUS_IO_REPARSE_DATA_INVALID);
+      return;
+    }
+  }
+  fsd_node *node = desc->node;
+  AcquireSRWLockShared(&volume->lock);
+  fsd_irp *irp = irp_new(FspFsctlTransactFileSystemControlKind, node->name, node->length, size);
+  ReleaseSRWLockShared(&volume->lock);
+  if (irp == NULL) {
+    kd_reply_status(reply, STATUS_INVALID_PARAMETER);
+    return;
+  }
+  FSP_FSCTL_TRANSACT_REQ *request = irp->request;
+  request->Req.FileSystemControl.UserContext = node->user_context;
+  request->Req.FileSystemControl.UserContext2 = desc->user_context2;
+  request->Req.FileSystemControl.FsControlCode = code;
+  if (size) {
+    UINT16 offset = (UINT16)FSP_FSCTL_DEFAULT_ALIGN_UP(request->FileName.Size);
+    memcpy(request->Buffer + offset, data, size);
+    request->Req.FileSystemControl.Buffer.Offset = offset;
+    request->Req.FileSystemControl.Buffer.Size = (UINT16)size;
+  }
+  AcquireSRWLockExclusive(&node->resource);
+  NTSTATUS status = ioq_call(&volume->ioq, irp);
+  ReleaseSRWLockExclusive(&node->resource);
+  kd_reply_status(reply, status);
+  if (NT_SUCCESS(status) && code == FSCTL_GET_REPARSE_POINT) {
+    const FSP_FSCTL_TRANSACT_RSP *response = irp->response;
+    size_t offset = response->Rsp.FileSystemControl.Buffer.Offset;
+    size_t length = response->Rsp.FileSystemControl.Buffer.Size;
+    if (offset + length > response->Size - sizeof *response) {
+      fprintf(stderr, "winfsp double: reparse data past the answer\n");
+      kd_reply_status(reply, STATUS_INTERNAL_ERROR);
+    } else {
+      kd_reply_hex(reply, "data", response->Buffer + offset, length);
+    }
+  }
+  irp_free(irp);
+}
+
+static void verb_get_reparse(fsd_volume *volume, fsd_desc *desc, const kd_request *request,
+                             kd_reply *reply) {
+  (void)request;
+  reparse_control(volume, desc, FSCTL_GET_REPARSE_POINT, NULL, 0, reply);
+}
+
+/* set-reparse and delete-reparse: the reparse data is the second argument. */
+static void reparse_with_data(fsd_volume *volume, fsd_desc *desc, UINT32 code,
+                              const kd_request *request, kd_reply *reply) {
+  const char *text = kd_arg(request, 1);
+  uint8_t *data = NULL;
+  size_t size = 0;
+  if (text == NULL || !kd_hex(text, &data, &size)) {
+    kd_reply_invalid(reply, "data");
+    return;
+  }
+  reparse_control(volume, desc, code, data, size, reply);
+  free(data);
+}
+
+static void verb_set_reparse(fsd_volume *volume, fsd_desc *desc, const kd_request *request,
+                             kd_reply *reply) {
+  reparse_with_data(volume, desc, FSCTL_SET_REPARSE_POINT, request, reply);
+}
+
+static void verb_delete_reparse(fsd_volume *volume, fsd_desc *desc, const kd_request *request,
+                                kd_reply *reply) {
+  reparse_with_data(volume, desc, FSCTL_DELETE_REPARSE_POINT, request, reply);
+}
+
 /* The changes reported since the last time, oldest first; reading them clears them. */
 static void verb_notifications(fsd_volume *volume, const kd_request *request, kd_reply *reply) {
   (void)request;
@@ -1592,6 +1757,9 @@ void fsd_serve(void *context, const kd_request *request, kd_reply *reply) {
       {"set-delete", NULL, verb_set_delete}, {"rename", NULL, verb_rename},
       {"query-dir", NULL, verb_query_dir},   {"security", NULL, verb_security},
       {"notifications", verb_notifications, NULL},
+      {"get-reparse", NULL, verb_get_reparse},
+      {"set-reparse", NULL, verb_set_reparse},
+      {"delete-reparse", NULL, verb_delete_reparse},
   };
   fsd_volume *volume = context;
   for (size_t i = 0; i < ARRAYSIZE(verbs); i++) {

@@ -2,10 +2,15 @@
  * by calling the file system's FSP_FILE_SYSTEM_INTERFACE, and the access checks it makes on
  * the way (GetSecurityByName, then AccessCheck with the caller's token).
  *
- * Not reproduced, because no volume of ours offers them: reparse points (STATUS_REPARSE and
- * ResolveReparsePoints), named streams, extended attributes, traverse checks (every request
- * of the kernel half carries HasTraversePrivilege, as Windows accounts have by default), and
- * the operations the kernel half never sends (EA, stream, security changes, fsctl, ioctl). */
+ * Symbolic links: a name that is a reparse point, or runs through one, makes the access check
+ * answer STATUS_REPARSE, and the create is answered with what ResolveReparsePoints makes of
+ * the name; FSCTL_GET/SET/DELETE_REPARSE_POINT become the reparse callbacks; and
+ * FspFileSystemResolveReparsePoints follows symbolic links component by component.
+ *
+ * Not reproduced, because no volume of ours offers them: named streams, extended attributes,
+ * reparse points other than symbolic links, traverse checks (every request of the kernel half
+ * carries HasTraversePrivilege, as Windows accounts have by default), and the operations the
+ * kernel half never sends (EA, stream, security changes, ioctl). */
 #include "double.h"
 
 #include <stdlib.h>
@@ -109,6 +114,16 @@ static void join_parent(WCHAR *cut) {
   if (cut) *cut = L'\\';
 }
 
+/* Where the last component of the first `length` units of `path` starts (FspPathSuffix's
+ * index): what STATUS_REPARSE carries to ResolveReparsePoints. */
+static UINT32 suffix_index(PCWSTR path, size_t length) {
+  UINT32 index = 0;
+  for (size_t at = 0; at < length; at++) {
+    if (path[at] == L'\\') index = (UINT32)at + 1;
+  }
+  return index;
+}
+
 /* FspAccessCheckEx for a Create request: looks up the file (or, with `check_parent`, its
  * directory) with GetSecurityByName, checks `desired` against its descriptor and the caller's
  * token, and applies WinFsp's rules for directories and read-only files. The descriptor
@@ -135,7 +150,21 @@ static NTSTATUS access_check(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *reques
   UINT32 attributes = 0;
   NTSTATUS status = descriptor ? security_by_name(fs, name, &attributes, &descriptor, &size)
                                : STATUS_INSUFFICIENT_RESOURCES;
+  size_t checked_length = check_parent ? (cut ? (size_t)(cut - path) : 1) : wcslen(path);
   join_parent(cut);
+  /* A link on the way: the file system says where (in `attributes`), and so does a name that
+   * is a link, unless the link itself is opened. The index goes out in `granted`. */
+  if (status == STATUS_SUCCESS && (attributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
+      fs->Interface->ResolveReparsePoints &&
+      (check_parent || !(options & FILE_OPEN_REPARSE_POINT))) {
+    attributes = suffix_index(path, checked_length);
+    status = STATUS_REPARSE;
+  }
+  if (status == STATUS_REPARSE) {
+    *granted = attributes;
+    free(descriptor);
+    return status;
+  }
   if (!NT_SUCCESS(status)) goto exit;
 
   if (!check_parent && request->Req.Create.HasTrailingBackslash &&
@@ -237,7 +266,8 @@ static NTSTATUS create_check(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *reques
   } else {
     status = access_check(fs, request, TRUE, in_parent, &parent_granted, parent_descriptor);
   }
-  if (NT_SUCCESS(status)) {
+  if (status == STATUS_REPARSE) *granted = parent_granted;
+  if (status == STATUS_SUCCESS) {
     UINT32 desired = request->Req.Create.DesiredAccess;
     *granted = ((desired & MAXIMUM_ALLOWED) ? file_mapping.GenericAll : desired) |
                request->Req.Create.GrantedAccess;
@@ -254,7 +284,7 @@ static NTSTATUS open_check(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *request,
   *descriptor = NULL;
   NTSTATUS status = access_check(fs, request, FALSE, desired | delete, granted,
                                  request->Req.Create.AcceptsSecurityDescriptor ? descriptor : NULL);
-  if (NT_SUCCESS(status)) {
+  if (status == STATUS_SUCCESS) {
     if (!(desired & MAXIMUM_ALLOWED)) *granted &= ~DELETE | (desired & DELETE);
     *granted |= request->Req.Create.GrantedAccess;
   }
@@ -269,7 +299,7 @@ static NTSTATUS overwrite_check(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *req
   UINT32 needed = desired | (supersede ? DELETE : FILE_WRITE_DATA) |
                   ((request->Req.Create.CreateOptions & FILE_DELETE_ON_CLOSE) ? DELETE : 0);
   NTSTATUS status = access_check(fs, request, FALSE, needed, granted, NULL);
-  if (NT_SUCCESS(status)) {
+  if (status == STATUS_SUCCESS) {
     if (!(desired & MAXIMUM_ALLOWED)) {
       *granted &= ~(DELETE | FILE_WRITE_DATA) | (desired & (DELETE | FILE_WRITE_DATA));
     }
@@ -371,13 +401,35 @@ static NTSTATUS answer_opened(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_RSP *respo
   return STATUS_SUCCESS;
 }
 
+/* FspFileSystemCallResolveReparsePoints: the answer to a create whose name is or runs through a
+ * link, from the component at `index` on: STATUS_REPARSE with the file system's reparse data
+ * in the response buffer, and the reparse tag in IoStatus.Information. */
+static NTSTATUS resolve_reparse(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *request,
+                                FSP_FSCTL_TRANSACT_RSP *response, UINT32 index) {
+  if (fs->Interface->ResolveReparsePoints == NULL) return STATUS_INVALID_DEVICE_REQUEST;
+  IO_STATUS_BLOCK io = {0};
+  SIZE_T size = FSP_FSCTL_TRANSACT_RSP_BUFFER_SIZEMAX;
+  BOOLEAN resolve_last = !(request->Req.Create.CreateOptions & FILE_OPEN_REPARSE_POINT);
+  NTSTATUS status = fs->Interface->ResolveReparsePoints(fs, (PWSTR)request->Buffer, index,
+                                                        resolve_last, &io, response->Buffer, &size);
+  trace("resolve %ls from %u: 0x%08lx", (PWSTR)request->Buffer, (unsigned)index,
+        (unsigned long)status);
+  if (!NT_SUCCESS(status)) return status;
+  response->IoStatus.Information = (UINT32)io.Information;
+  response->Size = (UINT16)(sizeof *response + size);
+  response->Rsp.Create.Reparse.Buffer.Offset = 0;
+  response->Rsp.Create.Reparse.Buffer.Size = (UINT16)size;
+  return STATUS_REPARSE;
+}
+
 /* Creates the file the request names, after the checks of a new file. */
 static NTSTATUS create_new(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *request,
                            FSP_FSCTL_TRANSACT_RSP *response, opened *opened,
                            PSECURITY_DESCRIPTOR *descriptor) {
   PSECURITY_DESCRIPTOR parent_descriptor;
-  UINT32 granted;
+  UINT32 granted = 0;
   NTSTATUS status = create_check(fs, request, &granted, &parent_descriptor);
+  if (status == STATUS_REPARSE) return resolve_reparse(fs, request, response, granted);
   if (!NT_SUCCESS(status)) return status;
   status = new_file_descriptor(request, parent_descriptor, descriptor);
   free(parent_descriptor);
@@ -397,7 +449,7 @@ static NTSTATUS create_file_create(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *
   opened opened;
   PSECURITY_DESCRIPTOR descriptor;
   NTSTATUS status = create_new(fs, request, response, &opened, &descriptor);
-  if (!NT_SUCCESS(status)) return status;
+  if (status != STATUS_SUCCESS) return status;
   answer_opened(fs, response, &opened, FILE_CREATED, descriptor);
   free_new_file_descriptor(descriptor);
   return STATUS_SUCCESS;
@@ -409,6 +461,7 @@ static NTSTATUS create_file_open(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *re
   PSECURITY_DESCRIPTOR descriptor;
   UINT32 granted;
   NTSTATUS status = open_check(fs, request, &granted, &descriptor);
+  if (status == STATUS_REPARSE) return resolve_reparse(fs, request, response, granted);
   if (!NT_SUCCESS(status)) return status;
   opened_init(&opened, response);
   opened.granted = granted;
@@ -425,6 +478,7 @@ static NTSTATUS create_file_open_if(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ 
   PSECURITY_DESCRIPTOR descriptor = NULL;
   UINT32 granted;
   NTSTATUS status = open_check(fs, request, &granted, &descriptor);
+  if (status == STATUS_REPARSE) return resolve_reparse(fs, request, response, granted);
   if (NT_SUCCESS(status)) {
     opened_init(&opened, response);
     opened.granted = granted;
@@ -438,7 +492,7 @@ static NTSTATUS create_file_open_if(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ 
   }
   if (status != STATUS_OBJECT_NAME_NOT_FOUND) return status;
   status = create_new(fs, request, response, &opened, &descriptor);
-  if (!NT_SUCCESS(status)) return status;
+  if (status != STATUS_SUCCESS) return status;
   answer_opened(fs, response, &opened, FILE_CREATED, descriptor);
   free_new_file_descriptor(descriptor);
   return STATUS_SUCCESS;
@@ -450,6 +504,7 @@ static NTSTATUS create_file_overwrite(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_RE
   opened opened;
   UINT32 granted;
   NTSTATUS status = overwrite_check(fs, request, &granted);
+  if (status == STATUS_REPARSE) return resolve_reparse(fs, request, response, granted);
   if (!NT_SUCCESS(status)) return status;
   opened_init(&opened, response);
   opened.granted = granted;
@@ -465,6 +520,7 @@ static NTSTATUS create_file_overwrite_if(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT
   opened opened;
   UINT32 granted;
   NTSTATUS status = overwrite_check(fs, request, &granted);
+  if (status == STATUS_REPARSE) return resolve_reparse(fs, request, response, granted);
   if (NT_SUCCESS(status)) {
     opened_init(&opened, response);
     opened.granted = granted;
@@ -477,7 +533,7 @@ static NTSTATUS create_file_overwrite_if(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT
   if (status != STATUS_OBJECT_NAME_NOT_FOUND) return status;
   PSECURITY_DESCRIPTOR descriptor;
   status = create_new(fs, request, response, &opened, &descriptor);
-  if (!NT_SUCCESS(status)) return status;
+  if (status != STATUS_SUCCESS) return status;
   free_new_file_descriptor(descriptor);
   return answer_opened(fs, response, &opened, FILE_CREATED, NULL);
 }
@@ -831,6 +887,39 @@ FSP_API NTSTATUS FspFileSystemOpQueryDirectory(FSP_FILE_SYSTEM *fs,
   return status;
 }
 
+/* FSCTL_GET_REPARSE_POINT, FSCTL_SET_REPARSE_POINT and FSCTL_DELETE_REPARSE_POINT on a
+ * handle: the request's buffer holds the file's name, then the reparse data sent with it;
+ * what GetReparsePoint writes is the answer's buffer. Other codes are not served. */
+FSP_API NTSTATUS FspFileSystemOpFileSystemControl(FSP_FILE_SYSTEM *fs,
+                                                  FSP_FSCTL_TRANSACT_REQ *request,
+                                                  FSP_FSCTL_TRANSACT_RSP *response) {
+  const FSP_FILE_SYSTEM_INTERFACE *callbacks = fs->Interface;
+  PVOID context = file_context(fs, &request->Req.FileSystemControl.UserContext);
+  PWSTR name = (PWSTR)request->Buffer;
+  PVOID data = request->Buffer + request->Req.FileSystemControl.Buffer.Offset;
+  SIZE_T data_size = request->Req.FileSystemControl.Buffer.Size;
+  switch (request->Req.FileSystemControl.FsControlCode) {
+    case FSCTL_GET_REPARSE_POINT: {
+      if (callbacks->GetReparsePoint == NULL) break;
+      SIZE_T size = FSP_FSCTL_TRANSACT_RSP_BUFFER_SIZEMAX;
+      NTSTATUS status = callbacks->GetReparsePoint(fs, context, name, response->Buffer, &size);
+      if (NT_SUCCESS(status)) {
+        response->Size = (UINT16)(sizeof *response + size);
+        response->Rsp.FileSystemControl.Buffer.Offset = 0;
+        response->Rsp.FileSystemControl.Buffer.Size = (UINT16)size;
+      }
+      return status;
+    }
+    case FSCTL_SET_REPARSE_POINT:
+      if (callbacks->SetReparsePoint == NULL) break;
+      return callbacks->SetReparsePoint(fs, context, name, data, data_size);
+    case FSCTL_DELETE_REPARSE_POINT:
+      if (callbacks->DeleteReparsePoint == NULL) break;
+      return callbacks->DeleteReparsePoint(fs, context, name, data, data_size);
+  }
+  return STATUS_INVALID_DEVICE_REQUEST;
+}
+
 FSP_API NTSTATUS FspFileSystemOpQuerySecurity(FSP_FILE_SYSTEM *fs,
                                               FSP_FSCTL_TRANSACT_REQ *request,
                                               FSP_FSCTL_TRANSACT_RSP *response) {
@@ -902,4 +991,141 @@ FSP_API NTSTATUS FspFileSystemOpLeave(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_RE
     ReleaseSRWLockShared(&fs->OpGuardLock);
   }
   return STATUS_SUCCESS;
+}
+
+/* ---- resolving symbolic links ---- */
+
+/* How many links one name may run through, as Windows limits a chain of reparses. */
+#define LINK_HOPS_MAX 32
+/* Room for a path being resolved, in units: a whole request's path and a link target. */
+#define RESOLVE_UNITS (2 * FSP_FSCTL_TRANSACT_PATH_SIZEMAX / sizeof(WCHAR) + 2)
+
+/* Appends `length` units to the `*used` units of `path`, after a backslash when `separate`;
+ * FALSE when that would not fit RESOLVE_UNITS. */
+static BOOL path_append(WCHAR *path, size_t *used, const WCHAR *units, size_t length,
+                        BOOL separate) {
+  if (*used + length + 2 > RESOLVE_UNITS) return FALSE;
+  if (separate) path[(*used)++] = L'\\';
+  memcpy(path + *used, units, length * sizeof(WCHAR));
+  *used += length;
+  path[*used] = L'\0';
+  return TRUE;
+}
+
+/* Symbolic link reparse data naming `path` (`length` units), relative to the volume when
+ * `relative`, in `buffer` of `*size` bytes. */
+static NTSTATUS answer_link(const WCHAR *path, size_t length, BOOL relative, PVOID buffer,
+                            PSIZE_T size, PIO_STATUS_BLOCK io) {
+  size_t header = SYMLINK_HEADER_SIZE;
+  size_t bytes = length * sizeof(WCHAR);
+  if (header + bytes > *size || bytes > 0xffff) return STATUS_REPARSE_POINT_NOT_RESOLVED;
+  symlink_reparse *link = buffer;
+  memset(link, 0, header);
+  link->ReparseTag = IO_REPARSE_TAG_SYMLINK;
+  link->ReparseDataLength = (USHORT)(header - REPARSE_HEADER_SIZE + bytes);
+  link->SubstituteNameLength = (USHORT)bytes;
+  link->PrintNameLength = (USHORT)bytes;
+  link->Flags = relative ? SYMLINK_FLAG_RELATIVE : 0;
+  memcpy(link->PathBuffer, path, bytes);
+  *size = header + bytes;
+  io->Status = STATUS_REPARSE;
+  io->Information = IO_REPARSE_TAG_SYMLINK;
+  return STATUS_REPARSE;
+}
+
+/* What the DLL does for ResolveReparsePoints: walks `name` from the component at `index`,
+ * asking `get_by_name` about each one (the last only with `resolve_last`); a symbolic link's
+ * target replaces it (from the link's directory when relative, from the volume's root when it
+ * starts with a backslash), "." and ".." are applied, and the walk goes on through the
+ * target. The answer is STATUS_REPARSE with a symbolic link naming the resolved path on the
+ * volume (SYMLINK_FLAG_RELATIVE), or, when an absolute link is met, its target followed by
+ * what is left of the name (no flags): the I/O manager continues there. A missing last
+ * component is no error (the name may be about to be created); a missing directory on the
+ * way is STATUS_OBJECT_PATH_NOT_FOUND; more than LINK_HOPS_MAX links
+ * STATUS_REPARSE_POINT_NOT_RESOLVED; another kind of reparse point
+ * STATUS_IO_REPARSE_TAG_NOT_HANDLED. */
+FSP_API NTSTATUS FspFileSystemResolveReparsePoints(
+    FSP_FILE_SYSTEM *fs,
+    NTSTATUS (*get_by_name)(FSP_FILE_SYSTEM *, PVOID, PWSTR, BOOLEAN, PVOID, PSIZE_T),
+    PVOID context, PWSTR name, UINT32 index, BOOLEAN resolve_last, PIO_STATUS_BLOCK io,
+    PVOID buffer, PSIZE_T size) {
+  WCHAR *done = malloc(RESOLVE_UNITS * sizeof(WCHAR));
+  WCHAR *rest = malloc(RESOLVE_UNITS * sizeof(WCHAR));
+  WCHAR *next = malloc(RESOLVE_UNITS * sizeof(WCHAR));
+  symlink_reparse *link = malloc(FSP_FSCTL_TRANSACT_RSP_BUFFER_SIZEMAX);
+  NTSTATUS status = STATUS_INSUFFICIENT_RESOURCES;
+  if (!done || !rest || !next || !link) goto exit;
+  status = STATUS_REPARSE_POINT_NOT_RESOLVED;
+  size_t length = wcslen(name), done_used = 0, rest_used = 0;
+  if (index > length) index = (UINT32)length;
+  size_t kept = index;
+  while (kept > 0 && name[kept - 1] == L'\\') kept--;
+  if (!path_append(done, &done_used, name, kept, FALSE) ||
+      !path_append(rest, &rest_used, name + index, length - index, FALSE)) {
+    goto exit;
+  }
+  int hops = 0;
+  size_t at = 0;
+  for (;;) {
+    while (rest[at] == L'\\') at++;
+    if (rest[at] == L'\0') break;
+    const WCHAR *component = rest + at;
+    size_t component_length = 0;
+    while (component[component_length] && component[component_length] != L'\\') {
+      component_length++;
+    }
+    at += component_length;
+    size_t after = at;
+    while (rest[after] == L'\\') after++;
+    BOOL last = rest[after] == L'\0';
+    if (component_length == 1 && component[0] == L'.') continue;
+    if (component_length == 2 && component[0] == L'.' && component[1] == L'.') {
+      while (done_used > 0 && done[done_used - 1] != L'\\') done_used--;
+      if (done_used > 0) done_used--;
+      done[done_used] = L'\0';
+      continue;
+    }
+    size_t before = done_used;
+    if (!path_append(done, &done_used, component, component_length, TRUE)) goto exit;
+    if (last && !resolve_last) continue;
+    SIZE_T link_size = FSP_FSCTL_TRANSACT_RSP_BUFFER_SIZEMAX;
+    NTSTATUS found = get_by_name(fs, context, done, !last, link, &link_size);
+    if (found == STATUS_NOT_A_REPARSE_POINT || (found == STATUS_OBJECT_NAME_NOT_FOUND && last)) {
+      continue;
+    }
+    if (!NT_SUCCESS(found)) {
+      status = found == STATUS_OBJECT_NAME_NOT_FOUND ? STATUS_OBJECT_PATH_NOT_FOUND : found;
+      goto exit;
+    }
+    if (link->ReparseTag != IO_REPARSE_TAG_SYMLINK) {
+      status = STATUS_IO_REPARSE_TAG_NOT_HANDLED;
+      goto exit;
+    }
+    if (++hops > LINK_HOPS_MAX) goto exit;
+    const WCHAR *target = link->PathBuffer +
+                          link->SubstituteNameOffset / sizeof(WCHAR);
+    size_t target_length = link->SubstituteNameLength / sizeof(WCHAR);
+    BOOL rooted = target_length > 0 && target[0] == L'\\';
+    size_t next_used = 0;
+    if (!path_append(next, &next_used, target, target_length, FALSE) ||
+        !path_append(next, &next_used, rest + at, wcslen(rest + at), FALSE)) {
+      goto exit;
+    }
+    if (rooted && !(link->Flags & SYMLINK_FLAG_RELATIVE)) {
+      status = answer_link(next, next_used, FALSE, buffer, size, io);
+      goto exit;
+    }
+    done_used = rooted ? 0 : before;
+    done[done_used] = L'\0';
+    memcpy(rest, next, (next_used + 1) * sizeof(WCHAR));
+    at = 0;
+  }
+  if (done_used == 0) path_append(done, &done_used, L"", 0, TRUE);
+  status = answer_link(done, done_used, TRUE, buffer, size, io);
+exit:
+  free(done);
+  free(rest);
+  free(next);
+  free(link);
+  return status;
 }

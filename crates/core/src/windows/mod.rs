@@ -21,6 +21,8 @@
 //! - [`lookup`]: finding the stored spelling of a name on a case-insensitive volume.
 //! - [`options`]: mount point, label, drive type and sizes shared by both backends.
 //! - [`security`]: the one security descriptor both backends report, and how it is copied out.
+//! - [`symlink`]: symbolic links as `IO_REPARSE_TAG_SYMLINK` reparse data, and their targets
+//!   between POSIX and Windows.
 //! - [`wide`]: UTF-16 text in and out, NUL-terminated or counted.
 
 pub mod attributes;
@@ -35,6 +37,7 @@ pub mod ntstatus;
 pub mod options;
 pub mod rename;
 pub mod security;
+pub mod symlink;
 pub mod wide;
 pub mod wildcard;
 
@@ -62,5 +65,6 @@ pub use ntstatus::{
 };
 pub use options::{DriveType, InvalidOption, MountPoint, WindowsOptions};
 pub use rename::{check_rename, rename_falling_back};
+pub use symlink::{posix_target, resolve_target, windows_target, SymlinkData, TargetOutsideVolume};
 pub use wide::{text_until_nul, to_wide_nul, until_nul};
 pub use wildcard::{dos_name_matches, DosExpression};

@@ -58,6 +58,9 @@ ntstatus_table! {
         to -, from [];
     STATUS_PENDING = 0x00000103, "the operation was started and will complete later",
         to -, from [];
+    STATUS_REPARSE = 0x00000104,
+        "the name led to a symbolic link; the open must be tried again at its target",
+        to -, from [];
     STATUS_BUFFER_OVERFLOW = 0x80000005,
         "the data did not fit in the buffer; the part that fit was returned",
         to ERANGE, from [];
@@ -213,6 +216,11 @@ ntstatus_table! {
     STATUS_DRIVER_UNABLE_TO_LOAD = 0xC000026C, "the driver could not be loaded",
         to ENODEV, from [];
     STATUS_NOT_A_REPARSE_POINT = 0xC0000275, "the file is not a reparse point (symbolic link)",
+        to EINVAL, from [];
+    STATUS_IO_REPARSE_TAG_MISMATCH = 0xC0000277,
+        "the reparse point is of another kind than the one asked for",
+        to EINVAL, from [];
+    STATUS_IO_REPARSE_DATA_INVALID = 0xC0000278, "the reparse point's data is malformed",
         to EINVAL, from [];
     STATUS_REPARSE_POINT_NOT_RESOLVED = 0xC0000280,
         "a symbolic link could not be resolved (a loop or too many levels)",

@@ -108,6 +108,11 @@ impl FakeFs {
         self.insert(path, FileKind::Directory, b"");
     }
 
+    /// Adds a symbolic link to `target`.
+    pub(super) fn symlink(&self, path: &str, target: &str) {
+        self.insert(path, FileKind::Symlink, target.as_bytes());
+    }
+
     /// Changes the stat of `path`.
     pub(super) fn edit(&self, path: &str, change: impl FnOnce(&mut Stat)) {
         change(&mut self.state.lock().nodes.get_mut(path).unwrap().stat);
@@ -389,6 +394,22 @@ impl FakeFs {
                     };
                 }
                 Ok(Reply::Empty)
+            }
+            O::Symlink { target, path } => {
+                if state.nodes.contains_key(&path) {
+                    return Err(Errno::EEXIST);
+                }
+                state.add(&path, Stat::new(FileKind::Symlink), target.as_bytes());
+                Ok(Reply::Empty)
+            }
+            O::Readlink { path } => {
+                let node = state.nodes.get(&path).ok_or(Errno::ENOENT)?;
+                if node.stat.kind != FileKind::Symlink {
+                    return Err(Errno::EINVAL);
+                }
+                Ok(Reply::Target(
+                    String::from_utf8_lossy(&node.data).into_owned(),
+                ))
             }
             O::Statfs { .. } => Ok(Reply::StatFs(StatFs {
                 blocks: 1000,

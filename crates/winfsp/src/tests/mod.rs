@@ -6,6 +6,7 @@ mod io;
 mod metadata;
 mod namespace;
 mod open;
+mod reparse;
 mod volume;
 
 use std::sync::mpsc;
@@ -76,6 +77,7 @@ impl Harness {
                 call_timeout: Duration::from_secs(5),
                 volume_label: "fake".to_owned(),
                 security_descriptor: vec![1, 2, 3],
+                mount_point: "M:".to_owned(),
             },
         );
         Harness {
