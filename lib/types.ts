@@ -232,7 +232,12 @@ export interface MountOptions {
   readOnly?: boolean
   /** Let users other than the mounting one see the mount. Default false. */
   allowOther?: boolean
-  /** Let the kernel check permissions from `mode`/`uid`/`gid`. Default true. */
+  /**
+   * Let the kernel check permissions from `mode`/`uid`/`gid`. Default true. On Windows each
+   * file then reports a security descriptor derived from them (uid/gid 0, the default there,
+   * stand for the user who mounted), which WinFsp checks every open against and Dokan only
+   * reports; off, every file reports one descriptor granting everyone full access.
+   */
   defaultPermissions?: boolean
   /** How long the kernel may cache attributes, in ms. Default 1000. */
   attrTimeoutMs?: number

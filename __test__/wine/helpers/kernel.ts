@@ -70,6 +70,8 @@ export const FILE = {
 export const ACCESS = {
   READ_WRITE_DELETE: 0x0012019f | 0x00010000,
   READ: 0x00120089,
+  /** Reading the security descriptor only. */
+  READ_CONTROL: 0x00020000,
   METADATA: 0x00000080 | 0x00000100 | 0x00010000 | 0x00100000,
   /** Whatever the caller may have, as Explorer often asks. */
   MAXIMUM_ALLOWED: 0x02000000,

@@ -33,7 +33,6 @@ use crate::ffi::{
 };
 use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, WriteRequest};
 use crate::request::Keepalive;
-use crate::security;
 
 /// What the callbacks of one mount share, reached through `DOKAN_OPTIONS.GlobalContext`.
 pub(crate) struct Volume {
@@ -628,24 +627,30 @@ unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NtStatus {
     })
 }
 
-/// Answers with the shared descriptor ([`security::sddl`]) restricted to the parts asked
-/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when there is no buffer or it is too
-/// small ([`copy_descriptor`]).
+/// Answers with the parts asked for of the file's descriptor ([`DokanFs::file_security`]);
+/// `STATUS_BUFFER_OVERFLOW` with the needed length when there is no buffer or it is too small
+/// ([`copy_descriptor`]).
 unsafe extern "system" fn get_file_security(
     _file_name: *const u16,
     security_information: *mut u32,
     descriptor: *mut c_void,
     buffer_length: u32,
     length_needed: *mut u32,
-    _info: *mut DOKAN_FILE_INFO,
+    info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("GetFileSecurity", || {
-        if security_information.is_null() || length_needed.is_null() {
-            return STATUS_INVALID_PARAMETER;
-        }
+    if security_information.is_null() || length_needed.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("GetFileSecurity", |fs, call, context| {
         // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
         let requested = unsafe { *security_information };
-        let bytes = match descriptor_from_sddl(&security::sddl(requested)) {
+        let sddl = match fs.file_security(call, context, requested) {
+            Ok(sddl) => sddl,
+            Err(error) => return error.0,
+        };
+        let bytes = match descriptor_from_sddl(&sddl) {
             Ok(bytes) => bytes,
             Err(e) => {
                 error!("{e}");
@@ -714,65 +719,4 @@ unsafe extern "system" fn find_streams(
         }
         STATUS_SUCCESS
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use mountkit_core::windows::security::{
-        DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
-        SACL_SECURITY_INFORMATION,
-    };
-    use mountkit_windows::sddl_from_descriptor;
-
-    /// What `GetFileSecurity` answers for `information`, given a buffer of `capacity` bytes:
-    /// the status, the length needed, and the bytes written.
-    fn get_security(information: u32, capacity: u32) -> (NtStatus, u32, Vec<u8>) {
-        let mut requested = information;
-        let mut buffer = vec![0u8; capacity as usize];
-        let mut needed = 0u32;
-        // SAFETY: every pointer is a live local; the callback reads neither the name nor the
-        // DOKAN_FILE_INFO.
-        let status = unsafe {
-            get_file_security(
-                ptr::null(),
-                &mut requested,
-                buffer.as_mut_ptr().cast(),
-                capacity,
-                &mut needed,
-                ptr::null_mut(),
-            )
-        };
-        (status, needed, buffer)
-    }
-
-    /// Dokan answers each query with the parts it asks for, which must read back as the
-    /// shared descriptor's, as WinFsp's do (its own test checks the same).
-    #[test]
-    fn the_descriptor_is_the_shared_one() {
-        for information in [
-            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-            DACL_SECURITY_INFORMATION,
-            OWNER_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
-        ] {
-            let (status, needed, buffer) = get_security(information, 4096);
-            assert_eq!(status, STATUS_SUCCESS);
-            let written = &buffer[..needed as usize];
-            assert_eq!(
-                sddl_from_descriptor(written, information & !SACL_SECURITY_INFORMATION).unwrap(),
-                security::sddl(information)
-            );
-        }
-    }
-
-    #[test]
-    fn a_small_buffer_gets_the_length_needed() {
-        let all =
-            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
-        let (status, needed, _) = get_security(all, 4096);
-        assert_eq!(status, STATUS_SUCCESS);
-        let (status, asked, buffer) = get_security(all, needed - 1);
-        assert_eq!((status, asked), (STATUS_BUFFER_OVERFLOW, needed));
-        assert!(buffer.iter().all(|&byte| byte == 0), "nothing was written");
-    }
 }

@@ -133,6 +133,7 @@ fn windows_options(
         threads: o.threads,
         file_info_timeout: o.attr_timeout,
         request_timeout: o.request_timeout,
+        default_permissions: o.default_permissions,
     };
     options.validate()?;
     Ok((mount_point, options))

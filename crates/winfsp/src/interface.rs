@@ -187,29 +187,33 @@ unsafe fn deliver<T>(result: NtResult<T>, target: *mut T) -> NtStatus {
     }
 }
 
-/// Copies the mount's security descriptor the way WinFsp's security callbacks report one:
-/// `size` holds the buffer's size on entry and the descriptor's size on return.
+/// Copies a file's security descriptor (or the failure to build it) the way WinFsp's security
+/// callbacks report one: `size` holds the buffer's size on entry and the descriptor's size on
+/// return.
 ///
 /// # Safety
 ///
 /// `size` must be valid for reading and writing; `descriptor`, if not null, must be valid for
 /// writing `*size` bytes.
 unsafe fn report_security(
-    shared: &Shared,
+    built: NtResult<Vec<u8>>,
     descriptor: SecurityDescriptor,
     size: *mut usize,
 ) -> NtStatus {
+    let built = match built {
+        Ok(built) => built,
+        Err(NtError(status)) => return status,
+    };
     // SAFETY: as the caller guarantees.
     let capacity = unsafe { *size };
     let buffer = (!descriptor.is_null()).then(|| {
         // SAFETY: as the caller guarantees, the buffer has `capacity` writable bytes.
         unsafe { std::slice::from_raw_parts_mut(descriptor.cast::<u8>(), capacity) }
     });
-    let (status, reported) =
-        match copy_descriptor(shared.engine.security_descriptor(), capacity, buffer) {
-            Ok(copied) => (STATUS_SUCCESS, copied),
-            Err((status, needed)) => (status, needed),
-        };
+    let (status, reported) = match copy_descriptor(&built, capacity, buffer) {
+        Ok(copied) => (STATUS_SUCCESS, copied),
+        Err((status, needed)) => (status, needed),
+    };
     // SAFETY: as the caller guarantees.
     unsafe { *size = reported };
     status
@@ -251,7 +255,7 @@ extern "C" fn get_security_by_name(
     shared.serve(|hint, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
-        let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
+        let (found, stat) = match shared.engine.security_by_name(cx, name, Some(hint)) {
             Ok(found) => found,
             Err(NtError(status)) => return status,
         };
@@ -263,7 +267,7 @@ extern "C" fn get_security_by_name(
             return STATUS_SUCCESS;
         }
         // SAFETY: WinFsp passes the size of `descriptor`'s buffer in `descriptor_size`.
-        unsafe { report_security(shared, descriptor, descriptor_size) }
+        unsafe { report_security(shared.engine.descriptor(&stat), descriptor, descriptor_size) }
     })
 }
 
@@ -612,16 +616,17 @@ extern "C" fn rename(
 
 extern "C" fn get_security(
     fs: *mut FspFileSystem,
-    _context: *mut c_void,
+    context: *mut c_void,
     descriptor: SecurityDescriptor,
     descriptor_size: *mut usize,
 ) -> NtStatus {
     // SAFETY: WinFsp passes the file system this crate created.
     let shared = unsafe { shared(fs) };
-    shared.serve(|_, _| {
+    shared.serve(|_, cx| {
+        let built = shared.engine.file_security(cx, id(context));
         // SAFETY: WinFsp passes the size of `descriptor`'s buffer in `descriptor_size`, which
         // is never null here.
-        unsafe { report_security(shared, descriptor, descriptor_size) }
+        unsafe { report_security(built, descriptor, descriptor_size) }
     })
 }
 

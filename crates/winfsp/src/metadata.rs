@@ -1,8 +1,11 @@
 //! File information, attributes, times, sizes and the volume: GetSecurityByName,
 //! GetFileInfo, SetBasicInfo, SetFileSize, GetVolumeInfo and SetVolumeLabel.
 
+use log::error;
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
-use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
+use mountkit_core::windows::ntstatus::{
+    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
+};
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Operation, RequestContext, SetTime, Stat};
 
@@ -14,33 +17,50 @@ use crate::info::volume_info;
 const MAX_LABEL_UNITS: usize = 32;
 
 impl Engine {
-    /// The attributes part of WinFsp's GetSecurityByName, which WinFsp calls before every
-    /// create and open to check access and to learn whether the name exists: the name looked
-    /// up ([`Engine::find`]: without regard to case on a case-insensitive volume), answered as
-    /// file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or
-    /// `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is missing too. What the lookup
-    /// found is remembered for the Create or Open of the same request (`hint`).
+    /// WinFsp's GetSecurityByName, which WinFsp calls before every create and open to check
+    /// access and to learn whether the name exists: the name looked up ([`Engine::find`]:
+    /// without regard to case on a case-insensitive volume), answered as file attributes and
+    /// the file's metadata, from which [`Engine::descriptor`] builds its security descriptor.
+    /// A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or `STATUS_OBJECT_PATH_NOT_FOUND`
+    /// when its directory is missing too. What the lookup found is remembered for the Create
+    /// or Open of the same request (`hint`).
     pub(crate) fn security_by_name(
         &self,
         cx: RequestContext,
         name: &[u16],
         hint: Option<u64>,
-    ) -> NtResult<u32> {
+    ) -> NtResult<(u32, Stat)> {
         let path = windows_path(name)?;
         let found = self.find(cx, &path, None).map_err(NtError::from)?;
         // WinFsp answers an open of a missing name with this status, so a name in a missing
         // directory must say so, as NTFS does.
-        let attributes = match &found.stat {
-            Some(stat) => Ok(self.info(stat).file_attributes),
+        let secured = match &found.stat {
+            Some(stat) => Ok((self.info(stat).file_attributes, stat.clone())),
             None => Err(self.missing_status(cx, &found)),
         };
         self.remember(hint, &path, found);
-        attributes
+        secured
     }
 
-    /// The self-relative security descriptor every file reports.
-    pub(crate) fn security_descriptor(&self) -> &[u8] {
-        &self.options.security_descriptor
+    /// The self-relative security descriptor of a file with `stat`
+    /// ([`EngineOptions::security`](crate::engine::EngineOptions)). Windows refusing to build
+    /// it is a defect of mountkit's, logged and answered `STATUS_IO_DEVICE_ERROR`.
+    pub(crate) fn descriptor(&self, stat: &Stat) -> NtResult<Vec<u8>> {
+        (self.options.descriptor_of)(&self.options.security.sddl(stat)).map_err(|detail| {
+            error!("{detail}");
+            NtError(STATUS_IO_DEVICE_ERROR)
+        })
+    }
+
+    /// WinFsp's GetSecurity: the security descriptor of an open file, from its current
+    /// metadata (`getattr` of the handle's path, through the handle for a file).
+    pub(crate) fn file_security(&self, cx: RequestContext, id: u64) -> NtResult<Vec<u8>> {
+        let ctx = self.context(id)?;
+        let handle = ctx.handle.filter(|_| !ctx.is_directory());
+        let stat = self
+            .getattr(cx, &ctx.path(), handle)
+            .map_err(NtError::from)?;
+        self.descriptor(&stat)
     }
 
     /// WinFsp's SetSecurity: descriptors are not forwarded to handlers, so none can be

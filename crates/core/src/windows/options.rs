@@ -129,6 +129,11 @@ pub struct WindowsOptions {
     /// The library's own per-request timeout; backend timeouts are kept above it so the
     /// driver never gives up on a request the library would still answer.
     pub request_timeout: Duration,
+    /// Each file reports a security descriptor derived from its `uid`, `gid` and `mode`, which
+    /// WinFsp checks every open against; off, every file reports one fixed descriptor granting
+    /// everyone full access, and the handlers alone decide
+    /// ([`FileSecurity`](super::security::FileSecurity)).
+    pub default_permissions: bool,
 }
 
 impl Default for WindowsOptions {
@@ -144,6 +149,7 @@ impl Default for WindowsOptions {
             threads: 0,
             file_info_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(30),
+            default_permissions: true,
         }
     }
 }

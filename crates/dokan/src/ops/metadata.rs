@@ -8,6 +8,7 @@ use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time
 use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
 };
+use mountkit_core::windows::security::restrict;
 use mountkit_core::{FileKind, Operation, SetTime, Stat};
 
 use crate::paths;
@@ -96,6 +97,15 @@ impl DokanFs {
                 fnv1a_64(&paths::key(&path, self.ignore_case))
             },
         })
+    }
+
+    /// `GetFileSecurity`: the SDDL of the parts `information` asks for of the open file's
+    /// descriptor, from its current metadata (see
+    /// [`FileSecurity`](mountkit_core::windows::security::FileSecurity)).
+    pub fn file_security(&self, call: &Call, context: u64, information: u32) -> NtResult<String> {
+        let open = self.entry(context)?;
+        let stat = self.getattr(call, &open.path(), open.user().map(|user| user.handle))?;
+        Ok(restrict(&self.security.sddl(&stat), information))
     }
 
     /// `SetFileAttributes`: the read-only attribute becomes a `chmod` (see

@@ -17,6 +17,7 @@ use mountkit_core::windows::create::{
     GENERIC_READ, GENERIC_WRITE,
 };
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_NOT_FOUND;
+use mountkit_core::windows::security::{FileSecurity, Principals};
 use mountkit_core::{Bytes, RequestContext};
 
 use crate::dir::DirPage;
@@ -48,6 +49,16 @@ fn cx() -> RequestContext {
     RequestContext::default()
 }
 
+/// Who the harness's ids stand for.
+fn principals() -> Principals {
+    Principals {
+        user: "S-1-5-21-1-2-3-1001".to_owned(),
+        group: "S-1-5-21-1-2-3-513".to_owned(),
+        account_domain: Some("S-1-5-21-1-2-3".to_owned()),
+        primary_domain: None,
+    }
+}
+
 fn wide(text: &str) -> Vec<u16> {
     text.replace('/', "\\").encode_utf16().collect()
 }
@@ -75,7 +86,8 @@ impl Harness {
                 allocation_unit: 4096,
                 call_timeout: Duration::from_secs(5),
                 volume_label: "fake".to_owned(),
-                security_descriptor: vec![1, 2, 3],
+                security: FileSecurity::Ownership(principals()),
+                descriptor_of: |sddl| Ok(sddl.as_bytes().to_vec()),
             },
         );
         Harness {

@@ -11,9 +11,10 @@ use mountkit_core::windows::ntstatus::{
     NtError, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_COLLISION,
     STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND,
 };
-use mountkit_core::{Bytes, OpenFlags, Operation};
+use mountkit_core::windows::security::FileSecurity;
+use mountkit_core::{Bytes, OpenFlags, Operation, Stat};
 
-use super::{cx, wide, Harness, READ_WRITE};
+use super::{cx, principals, wide, Harness, READ_WRITE};
 
 const PROTECTED: Result<(), NtError> = Err(NtError(STATUS_MEDIA_WRITE_PROTECTED));
 
@@ -184,11 +185,15 @@ fn lookups_report_attributes() {
     h.fs.file("/ro", b"");
     h.fs.edit("/ro", |stat| stat.mode = 0o400);
     assert_eq!(
-        h.engine.security_by_name(cx(), &wide("/d"), None),
+        h.engine
+            .security_by_name(cx(), &wide("/d"), None)
+            .map(|(attributes, _)| attributes),
         Ok(FILE_ATTRIBUTE_DIRECTORY)
     );
     assert_eq!(
-        h.engine.security_by_name(cx(), &wide("/ro"), None),
+        h.engine
+            .security_by_name(cx(), &wide("/ro"), None)
+            .map(|(attributes, _)| attributes),
         Ok(FILE_ATTRIBUTE_READONLY)
     );
     assert_eq!(
@@ -209,5 +214,47 @@ fn lookups_report_attributes() {
         h.engine.security_by_name(cx(), &wide("/f:stream"), None),
         Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
-    assert_eq!(h.engine.security_descriptor(), [1, 2, 3]);
+}
+
+/// Each file's descriptor is built from the metadata its lookup found, and from its current
+/// metadata for an open handle (GetSecurity): ownership and mode as the shared mapping says.
+#[test]
+fn files_report_descriptors_from_their_ownership_and_mode() {
+    let mut h = Harness::new();
+    h.fs.file("/mine", b"");
+    h.fs.file("/system", b"");
+    h.fs.edit("/system", |stat| {
+        stat.uid = 18;
+        stat.gid = 544;
+        stat.mode = 0o640;
+    });
+    let expected = |stat: &Stat| FileSecurity::Ownership(principals()).sddl(stat);
+    for path in ["/mine", "/system"] {
+        let (_, stat) = h.engine.security_by_name(cx(), &wide(path), None).unwrap();
+        let descriptor = h.engine.descriptor(&stat).unwrap();
+        assert_eq!(
+            String::from_utf8(descriptor).unwrap(),
+            expected(&stat),
+            "{path}"
+        );
+    }
+    let (_, system) = h
+        .engine
+        .security_by_name(cx(), &wide("/system"), None)
+        .unwrap();
+    assert!(
+        expected(&system).starts_with("O:S-1-5-18G:S-1-5-32-544D:P"),
+        "{}",
+        expected(&system)
+    );
+    let id = h.open("/system", READ_WRITE).unwrap();
+    h.fs.edit("/system", |stat| stat.mode = 0o600);
+    let now = h.engine.file_security(cx(), id).unwrap();
+    let (_, changed) = h
+        .engine
+        .security_by_name(cx(), &wide("/system"), None)
+        .unwrap();
+    assert_eq!(String::from_utf8(now).unwrap(), expected(&changed));
+    assert_eq!(changed.mode, 0o600);
+    h.close(id, false);
 }

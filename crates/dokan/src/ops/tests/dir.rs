@@ -154,7 +154,11 @@ fn listing_getattrs_are_all_sent_before_any_is_awaited() {
             self.0.dispatch(request);
         }
     }
-    let fs = DokanFs::new(Arc::new(Forward(batching.clone())), &options);
+    let fs = DokanFs::new(
+        Arc::new(Forward(batching.clone())),
+        &options,
+        FileSecurity::Fixed,
+    );
     let context = fs
         .create(
             &CALL,

@@ -1,6 +1,37 @@
 //! File information, attributes, times and sizes against the fake.
 
 use super::*;
+use mountkit_core::windows::security::{
+    posix_sddl, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+};
+
+/// The descriptor follows the file's current ownership and mode, restricted to the parts
+/// asked for: uid and gid 0 are the mounting user and group.
+#[test]
+fn file_security_follows_the_mode() {
+    let m = mount();
+    m.fake.file("/f", b"");
+    let context = m.open("\\f", GENERIC_READ);
+    let (user, group) = (&principals().user, &principals().group);
+    let all = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    assert_eq!(
+        m.fs.file_security(&CALL, context, all),
+        Ok(posix_sddl(user, group, 0o644, false))
+    );
+    assert_eq!(
+        m.fs.file_security(&CALL, context, OWNER_SECURITY_INFORMATION),
+        Ok(format!("O:{user}"))
+    );
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_READONLY),
+        Ok(())
+    );
+    let dacl =
+        m.fs.file_security(&CALL, context, DACL_SECURITY_INFORMATION)
+            .unwrap();
+    let expected = posix_sddl(user, group, 0o444, false);
+    assert_eq!(dacl, expected[expected.find("D:").unwrap()..]);
+}
 
 #[test]
 fn set_end_of_file_truncates_through_the_handle() {

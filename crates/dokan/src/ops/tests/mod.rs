@@ -35,6 +35,7 @@ use mountkit_core::windows::ntstatus::{
     STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND, STATUS_SUCCESS,
 };
 use mountkit_core::windows::options::WindowsOptions;
+use mountkit_core::windows::security::{FileSecurity, Principals};
 use mountkit_core::{
     Backing, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, Listing, OpenFlags, Opened,
     Operation, RenameMode, Reply, Request, SetTime, Stat, StatFs,
@@ -378,9 +379,23 @@ struct Mount {
     fs: DokanFs,
 }
 
+/// Who the ids of the fake's files stand for.
+fn principals() -> Principals {
+    Principals {
+        user: "S-1-5-21-1-2-3-1001".to_owned(),
+        group: "S-1-5-21-1-2-3-513".to_owned(),
+        account_domain: None,
+        primary_domain: None,
+    }
+}
+
 fn mount_with(options: WindowsOptions) -> Mount {
     let fake = Arc::new(Fake::new());
-    let fs = DokanFs::new(Arc::new(Shared(fake.clone())), &options);
+    let fs = DokanFs::new(
+        Arc::new(Shared(fake.clone())),
+        &options,
+        FileSecurity::Ownership(principals()),
+    );
     Mount { fake, fs }
 }
 

@@ -460,7 +460,11 @@ fn a_reply_of_the_wrong_shape_is_an_io_error() {
             request.responder.respond(Ok(Reply::Empty));
         }
     }
-    let fs = DokanFs::new(Arc::new(Confused), &WindowsOptions::default());
+    let fs = DokanFs::new(
+        Arc::new(Confused),
+        &WindowsOptions::default(),
+        FileSecurity::Fixed,
+    );
     let outcome = fs.create(
         &CALL,
         &CreateRequest {
@@ -494,7 +498,11 @@ fn a_dispatcher_that_never_answers_times_out_before_the_driver_does() {
         request_timeout: Duration::from_millis(100),
         ..Default::default()
     };
-    let fs = DokanFs::new(Arc::new(Silent(Mutex::new(Vec::new()))), &options);
+    let fs = DokanFs::new(
+        Arc::new(Silent(Mutex::new(Vec::new()))),
+        &options,
+        FileSecurity::Fixed,
+    );
     let keepalive = Counting(Mutex::new(Vec::new()));
     let call = Call {
         process_id: 1,
