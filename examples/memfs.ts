@@ -96,6 +96,8 @@ interface InodeBase {
   ctime: Date
   readonly birthtime: Date
   readonly xattrs: Map<string, Buffer>
+  /** Windows: the security descriptor (SDDL) last stored; unset, it follows uid, gid and mode. */
+  security: string | undefined
   /** Open handles; a node with no links stays alive until this drops to zero. */
   openCount: number
 }
@@ -538,6 +540,7 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
       ctime: now,
       birthtime: now,
       xattrs: new Map(),
+      security: undefined,
       openCount: 0,
     }
     switch (kind) {
@@ -930,6 +933,19 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
     removexattr(path, name) {
       const node = lookup(path)
       if (!node.xattrs.delete(name)) throw new FsError('ENODATA')
+      changed(node)
+    },
+
+    getSecurity(path) {
+      const { security } = lookup(path)
+      // Nothing stored: mountkit derives the descriptor from uid, gid and mode.
+      if (security === undefined) throw new FsError('ENOSYS')
+      return security
+    },
+
+    setSecurity(path, sddl) {
+      const node = lookup(path)
+      node.security = sddl
       changed(node)
     },
 

@@ -459,7 +459,23 @@ export const OPERATIONS: readonly OperationWire[] = [
     reply: 'count',
     whenMissing: LocalAnswer.notSupported,
   },
+  {
+    code: 33,
+    handler: 'getSecurity',
+    /** (path, ctx) */
+    args: (path, other, data, ctx, s, at) => [path, ctx],
+    reply: 'target',
+    whenMissing: LocalAnswer.notSupported,
+  },
+  {
+    code: 34,
+    handler: 'setSecurity',
+    /** (path, sddl, ctx) */
+    args: (path, other, data, ctx, s, at) => [path, other, ctx],
+    reply: 'empty',
+    whenMissing: LocalAnswer.notSupported,
+  },
 ]
 
 /** Identifies these tables; the addon reports the one it was built with (`wireFingerprint()`). */
-export const WIRE_FINGERPRINT = '1138386a8db118ee'
+export const WIRE_FINGERPRINT = 'ff61583dda3ba6d6'

@@ -20,8 +20,13 @@ export interface OwnedEntry {
   mode: number
 }
 
-/** Which filesystem to serve: an example, as a user would mount it; a memfs may start with `owned` entries. */
-export type ServedFs = { kind: 'memfs'; owned?: OwnedEntry[] } | { kind: 'mirror'; source: string }
+/**
+ * Which filesystem to serve: an example, as a user would mount it. A memfs may start with
+ * `owned` entries, and be served without its security handlers (`getSecurity`, `setSecurity`).
+ */
+export type ServedFs =
+  | { kind: 'memfs'; owned?: OwnedEntry[]; withoutSecurity?: boolean }
+  | { kind: 'mirror'; source: string }
 
 /**
  * Handlers that misbehave on purpose, for paths whose last name starts with a marker:
@@ -91,7 +96,11 @@ async function filesystem(served: ServedFs): Promise<FileSystem> {
     await fs.chown(entry.path, entry.uid, entry.gid, ctx)
     await fs.chmod(entry.path, entry.mode, ctx)
   }
-  return fs
+  if (!served.withoutSecurity) return fs
+  const withoutSecurity: FileSystem = { ...fs }
+  delete withoutSecurity.getSecurity
+  delete withoutSecurity.setSecurity
+  return withoutSecurity
 }
 
 function main(): void {

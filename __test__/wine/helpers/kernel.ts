@@ -84,6 +84,8 @@ export interface CreateOptions {
   attributes?: number
   share?: number
   alloc?: number
+  /** The security descriptor asked for a new file (SECURITY_ATTRIBUTES), in SDDL. */
+  sddl?: string
 }
 
 export interface FileInformation {
@@ -256,6 +258,7 @@ export class Kernel {
       attributes: o.attributes,
       share: o.share,
       alloc: o.alloc,
+      sddl: o.sddl,
     })
     if (reply.status !== STATUS.SUCCESS) return { status: reply.status, handle: 0, info: -1 }
     return { status: reply.status, handle: reply.number('handle'), info: reply.number('info') }
@@ -410,6 +413,11 @@ export class Kernel {
   async security(handle: number, info = 0x7): Promise<{ status: number; sddl: string }> {
     const reply = await this.call('security', [handle], { info })
     return { status: reply.status, sddl: reply.status === STATUS.SUCCESS ? decode(reply.text('sddl')) : '' }
+  }
+
+  /** SetFileSecurity: the parts `info` (SECURITY_INFORMATION) names of the descriptor `sddl`. */
+  async setSecurity(handle: number, info: number, sddl: string): Promise<number> {
+    return (await this.call('set-security', [handle], { info, sddl })).status
   }
 }
 

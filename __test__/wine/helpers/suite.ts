@@ -225,7 +225,7 @@ export function windowsSuite(backend: WindowsBackend): void {
       { path: '/shared', directory: true, uid: 544, gid: 545, mode: 0o1777 },
       { path: '/private', directory: true, uid: 18, gid: 18, mode: 0o700 },
     ]
-    await withMount(t, { kind: 'memfs', owned }, {}, undefined, async (kernel) => {
+    await withMount(t, { kind: 'memfs', owned, withoutSecurity: true }, {}, undefined, async (kernel) => {
       const expected: [string, string][] = [
         ['\\system.txt', 'O:SYG:BAD:P(A;;0x1f019f;;;SY)(A;;FR;;;BA)(A;;0x120088;;;WD)'],
         [
@@ -269,6 +269,60 @@ export function windowsSuite(backend: WindowsBackend): void {
         t.deepEqual(await kernel.security(handle), { status: STATUS.SUCCESS, sddl }, what)
         await kernel.closeHandle(handle)
       }
+    })
+  })
+
+  // A filesystem that keeps descriptors (memfs with getSecurity and setSecurity): a program's
+  // change reaches setSecurity merged into the whole descriptor, reads back as set, and the
+  // volume says it keeps ACLs. A file created through Windows gets its directory's inheritable
+  // ACEs, after the ones its creator asked for.
+  test.serial(`${backend}: getSecurity and setSecurity keep what Windows sets`, async (t) => {
+    await withMount(t, { kind: 'memfs' }, {}, undefined, async (kernel) => {
+      const volume = await kernel.volume()
+      t.is((volume.volume?.fsflags ?? 0) & 0x8, 0x8, 'FILE_PERSISTENT_ACLS')
+      const dir = await kernel.create('\\kept', {
+        access: ACCESS.READ_WRITE_DELETE | 0x000c0000,
+        disposition: 'create',
+        options: FILE.DIRECTORY_FILE,
+      })
+      check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
+      const before = (await kernel.security(dir.handle)).sddl
+      const owner = before.slice(0, before.indexOf('G:'))
+      const group = before.slice(before.indexOf('G:'), before.indexOf('D:'))
+      t.regex(owner, /^O:S-1-5-21-[0-9-]+$/, `the creator owns it: ${before}`)
+
+      const dacl = 'D:(A;OICI;FA;;;WD)(A;OICI;FR;;;BU)'
+      check(t, await kernel.setSecurity(dir.handle, 0x4, dacl), STATUS.SUCCESS, 'setting the DACL')
+      t.deepEqual(await kernel.security(dir.handle), { status: STATUS.SUCCESS, sddl: `${owner}${group}${dacl}` }, 'the DACL changed, the owner and group stayed')
+      check(t, await kernel.setSecurity(dir.handle, 0x1, 'O:SY'), STATUS.SUCCESS, 'setting the owner')
+      t.deepEqual(await kernel.security(dir.handle), { status: STATUS.SUCCESS, sddl: `O:SY${group}${dacl}` }, 'the owner changed, the rest stayed')
+
+      const child = await kernel.create('\\kept\\child.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, child.status, STATUS.SUCCESS, 'creating a file in it')
+      t.deepEqual(
+        await kernel.security(child.handle),
+        { status: STATUS.SUCCESS, sddl: `${owner}${group}D:AI(A;ID;FA;;;WD)(A;ID;FR;;;BU)` },
+        "the new file is its creator's, with its directory's inheritable ACEs",
+      )
+      const sub = await kernel.create('\\kept\\sub', { disposition: 'create', options: FILE.DIRECTORY_FILE })
+      check(t, sub.status, STATUS.SUCCESS, 'creating a directory in it')
+      t.deepEqual(
+        await kernel.security(sub.handle, 0x4),
+        { status: STATUS.SUCCESS, sddl: 'D:AI(A;OICIID;FA;;;WD)(A;OICIID;FR;;;BU)' },
+        'a new directory inherits the ACEs and passes them on',
+      )
+      const asked = await kernel.create('\\kept\\asked.txt', {
+        disposition: 'create',
+        options: FILE.NON_DIRECTORY_FILE,
+        sddl: 'O:BAD:(A;;FA;;;SY)',
+      })
+      check(t, asked.status, STATUS.SUCCESS, 'creating a file with a descriptor of its own')
+      t.deepEqual(
+        await kernel.security(asked.handle),
+        { status: STATUS.SUCCESS, sddl: `O:BA${group}D:AI(A;;FA;;;SY)(A;ID;FA;;;WD)(A;ID;FR;;;BU)` },
+        'what the creator asked comes first, then what the directory passes on',
+      )
+      for (const handle of [asked.handle, sub.handle, child.handle, dir.handle]) await kernel.closeHandle(handle)
     })
   })
 

@@ -18,8 +18,11 @@ use mountkit_core::windows::ntstatus::{
     STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
     STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, STATUS_UNEXPECTED_IO_ERROR,
 };
-use mountkit_core::windows::security::copy_descriptor;
-use mountkit_windows::{descriptor_from_sddl, wide_from_ptr};
+use mountkit_core::windows::security::{
+    copy_descriptor, Source, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
+};
+use mountkit_windows::{descriptor_from_sddl, sddl_of_parts, wide_from_ptr};
 use parking_lot::Mutex;
 use windows_sys::core::BOOL;
 use windows_sys::Win32::Foundation::FILETIME;
@@ -28,8 +31,8 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 
 use crate::ffi::{
-    DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO,
-    DOKAN_OPERATIONS,
+    DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_ACCESS_STATE_HEAD,
+    DOKAN_FILE_INFO, DOKAN_OPERATIONS,
 };
 use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, WriteRequest};
 use crate::request::Keepalive;
@@ -197,9 +200,35 @@ unsafe fn read_filetime(time: *const FILETIME) -> Option<u64> {
     Some(u64::from(time.dwHighDateTime) << 32 | u64::from(time.dwLowDateTime))
 }
 
+/// The SDDL of the descriptor the caller of a create asked for, from Dokan's
+/// `DOKAN_IO_SECURITY_CONTEXT`; `None` when it asked for none.
+///
+/// # Safety
+///
+/// `security_context` must be null or Dokan's security context of the create being served.
+unsafe fn asked_security(security_context: *mut c_void) -> Option<String> {
+    if security_context.is_null() {
+        return None;
+    }
+    // SAFETY: as the caller guarantees, the context starts with a DOKAN_ACCESS_STATE.
+    let asked = unsafe { (*security_context.cast::<DOKAN_ACCESS_STATE_HEAD>()).SecurityDescriptor };
+    if asked.is_null() {
+        return None;
+    }
+    let all = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    // SAFETY: Dokan passes the caller's self-relative descriptor, valid during the callback.
+    match unsafe { sddl_of_parts(asked, all) } {
+        Ok(sddl) => Some(sddl),
+        Err(e) => {
+            error!("{e}; the new file's descriptor ignores what its creator asked");
+            None
+        }
+    }
+}
+
 unsafe extern "system" fn zw_create_file(
     file_name: *const u16,
-    _security_context: *mut c_void,
+    security_context: *mut c_void,
     desired_access: u32,
     file_attributes: u32,
     _share_access: u32,
@@ -212,6 +241,11 @@ unsafe extern "system" fn zw_create_file(
     request.serve("ZwCreateFile", |fs, call, prior_context| {
         // SAFETY: Dokan passes a NUL-terminated file name valid during the callback.
         let file_name = unsafe { wide_from_ptr(file_name) };
+        // SAFETY: Dokan passes the security context of this create.
+        let asked = fs
+            .stores_security()
+            .then(|| unsafe { asked_security(security_context) })
+            .flatten();
         let outcome = fs.create(
             call,
             &CreateRequest {
@@ -221,6 +255,7 @@ unsafe extern "system" fn zw_create_file(
                 create_disposition,
                 create_options,
                 prior_context,
+                asked_security: asked.as_deref(),
             },
         );
         // SAFETY: `info` is valid and ours to update until the callback returns.
@@ -646,14 +681,19 @@ unsafe extern "system" fn get_file_security(
     request.serve("GetFileSecurity", |fs, call, context| {
         // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
         let requested = unsafe { *security_information };
-        let sddl = match fs.file_security(call, context, requested) {
-            Ok(sddl) => sddl,
+        let (sddl, source) = match fs.file_security(call, context, requested) {
+            Ok(found) => found,
             Err(error) => return error.0,
         };
         let bytes = match descriptor_from_sddl(&sddl) {
             Ok(bytes) => bytes,
             Err(e) => {
-                error!("{e}");
+                match source {
+                    Source::Handler => error!(
+                        "{e}: getSecurity returned it; return the owner, group and DACL in SDDL"
+                    ),
+                    Source::Derived => error!("{e}: a bug in mountkit, please report it"),
+                }
                 return STATUS_IO_DEVICE_ERROR;
             }
         };
@@ -676,15 +716,37 @@ unsafe extern "system" fn get_file_security(
     })
 }
 
-/// Security descriptors are not forwarded to handlers, so changing one is refused.
+/// A program's change of the parts `security_information` names, read as SDDL and given to
+/// [`DokanFs::set_file_security`].
 unsafe extern "system" fn set_file_security(
     _file_name: *const u16,
-    _security_information: *mut u32,
-    _descriptor: *mut c_void,
+    security_information: *mut u32,
+    descriptor: *mut c_void,
     _buffer_length: u32,
-    _info: *mut DOKAN_FILE_INFO,
+    info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    STATUS_NOT_IMPLEMENTED
+    if security_information.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("SetFileSecurity", |fs, call, context| {
+        // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
+        let information = unsafe { *security_information };
+        // SAFETY: Dokan passes the self-relative descriptor of the request, valid during the
+        // call.
+        let changes = match unsafe { sddl_of_parts(descriptor, information) } {
+            Ok(changes) => changes,
+            Err(e) => {
+                error!("{e}");
+                return STATUS_INVALID_PARAMETER;
+            }
+        };
+        match fs.set_file_security(call, context, information, &changes) {
+            Ok(()) => STATUS_SUCCESS,
+            Err(error) => error.0,
+        }
+    })
 }
 
 unsafe extern "system" fn find_streams(

@@ -1,8 +1,8 @@
 //! The security descriptors the files of a Dokan mount report: the ones both backends share
 //! ([`mountkit_core::windows::security`]), restricted to the parts each `GetFileSecurity`
 //! asks for ([`restrict`]), since Dokan, unlike WinFsp, does not pick them out itself.
-//! `SetFileSecurity` is refused with `STATUS_NOT_IMPLEMENTED`: descriptors are never
-//! forwarded to handlers, and pretending to store one would lie.
+//! `SetFileSecurity` reaches the `set_security` handler with the whole merged descriptor, and
+//! is refused with `STATUS_NOT_IMPLEMENTED` without one: pretending to store it would lie.
 
 pub use mountkit_core::windows::security::{
     restrict, sddl, FileSecurity, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
@@ -25,7 +25,7 @@ mod tests {
             (GROUP_SECURITY_INFORMATION, "G:BU".to_owned()),
             (
                 DACL_SECURITY_INFORMATION,
-                "D:P(A;;0x1f019f;;;SY)(A;;0x120089;;;BU)(A;;0x120088;;;WD)".to_owned(),
+                "D:P(A;;0x1f019f;;;SY)(A;;FR;;;BU)(A;;0x120088;;;WD)".to_owned(),
             ),
             (
                 OWNER_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,

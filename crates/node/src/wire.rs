@@ -556,6 +556,8 @@ operations! {
         "toHandle": Number = to_handle, "toOffset": Number = to_offset,
         "length": Number = length,
     ) -> Count, missing NotSupported;
+    GetSecurity => "getSecurity"("path": Path = path) -> Target, missing NotSupported;
+    SetSecurity => "setSecurity"("path": Path = path, "sddl": Other = sddl) -> Empty, missing NotSupported;
 }
 
 /// `name` as a TypeScript identifier in the generated file's tables.

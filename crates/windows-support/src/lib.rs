@@ -47,7 +47,7 @@ pub use library::{system_directory, Library, LoadError, MissingFunction};
 #[cfg(windows)]
 pub use principals::mounting_principals;
 #[cfg(windows)]
-pub use security::{descriptor_from_sddl, sddl_from_descriptor};
+pub use security::{descriptor_from_sddl, sddl_from_descriptor, sddl_of_parts};
 
 #[cfg(test)]
 mod tests {

@@ -73,6 +73,9 @@ pub(crate) struct EngineOptions {
     /// The self-relative descriptor an SDDL text describes: Windows's own conversion
     /// (`descriptor_from_sddl`) when mounted.
     pub descriptor_of: fn(&str) -> Result<Vec<u8>, String>,
+    /// The filesystem stores descriptors (`WindowsOptions::persistent_acls`): a new file's is
+    /// given to `set_security`.
+    pub persistent_acls: bool,
 }
 
 /// The state of one mounted volume.

@@ -296,6 +296,7 @@ mod platform {
                 security: file_security(options)
                     .map_err(|detail| WinFspError::SecurityDescriptor { detail })?,
                 descriptor_of: descriptor_from_sddl,
+                persistent_acls: options.persistent_acls,
             },
         );
 

@@ -118,6 +118,9 @@ pub(crate) fn volume_setup(
     if options.read_only {
         flags |= flag::READ_ONLY_VOLUME;
     }
+    if options.persistent_acls {
+        flags |= flag::PERSISTENT_ACLS;
+    }
 
     let mut params = VolumeParams {
         // 0 declares the first version of the structure, which every WinFsp release accepts;
@@ -204,7 +207,8 @@ mod tests {
         assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_PATTERN, 0);
         assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_FILE_NAME, 0);
         assert_ne!(p.flags & flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2, 0);
-        // Left clear on purpose: PersistentAcls (3), ReparsePoints (4), NamedStreams (6),
+        // Left clear on purpose: PersistentAcls (3, unless the filesystem stores descriptors),
+        // ReparsePoints (4), NamedStreams (6),
         // ReadOnlyVolume (9), PostCleanupWhenModifiedOnly (10), FlushAndPurgeOnCleanup (14),
         // SupportsPosixUnlinkRename (29), PostDispositionWhenNecessaryOnly (30).
         for bit in [3, 4, 6, 9, 10, 14, 29, 30] {
@@ -227,10 +231,12 @@ mod tests {
             allocation_unit_size: 64 * 1024,
             file_system_name: "NTFS".to_owned(),
             file_info_timeout: Duration::ZERO,
+            persistent_acls: true,
             ..Default::default()
         };
         let p = volume_setup(M, &options, 1).unwrap().params;
         assert_ne!(p.flags & flag::CASE_SENSITIVE_SEARCH, 0);
+        assert_ne!(p.flags & flag::PERSISTENT_ACLS, 0);
         assert_ne!(p.flags & flag::READ_ONLY_VOLUME, 0);
         assert_eq!(p.sector_size, 512);
         assert_eq!(p.sectors_per_allocation_unit, 128);

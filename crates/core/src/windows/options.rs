@@ -134,6 +134,10 @@ pub struct WindowsOptions {
     /// everyone full access, and the handlers alone decide
     /// ([`FileSecurity`](super::security::FileSecurity)).
     pub default_permissions: bool,
+    /// The filesystem stores security descriptors (it has a `set_security`): the volume
+    /// claims persistent ACLs (WinFsp `PersistentAcls`, Dokan `FILE_PERSISTENT_ACLS`), so
+    /// programs that copy security keep it.
+    pub persistent_acls: bool,
 }
 
 impl Default for WindowsOptions {
@@ -150,6 +154,7 @@ impl Default for WindowsOptions {
             file_info_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(30),
             default_permissions: true,
+            persistent_acls: false,
         }
     }
 }

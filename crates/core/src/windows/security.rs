@@ -1,6 +1,9 @@
 //! The security descriptors the files of a Windows mount report, for both backends.
 //!
-//! Handlers speak POSIX ownership and modes, not Windows ACLs. By default each file reports a
+//! Most handlers speak POSIX ownership and modes, not Windows ACLs. A filesystem that keeps
+//! real ACLs answers `get_security` and `set_security` in SDDL ([`answered_or_derived`]); a
+//! program's change is merged into the whole descriptor first ([`merge`]), and a new file
+//! gets its directory's inheritable ACEs ([`inherited`]). Otherwise each file reports a
 //! descriptor derived from its `uid`, `gid` and `mode` ([`FileSecurity::Ownership`]), the way
 //! WinFsp's FUSE layer maps them (its `FspPosixMapUidToSid` and
 //! `FspPosixMapPermissionsToSecurityDescriptor`; the rules are restated on
@@ -13,9 +16,8 @@
 //! A mount without kernel permission checks (`default_permissions` off) reports one fixed,
 //! permissive descriptor instead ([`FileSecurity::Fixed`], [`SDDL`]), as every mount did
 //! before: access is then decided by the handlers alone, which refuse what they refuse with
-//! `EACCES`. Requests to change a descriptor are refused either way
-//! (`STATUS_NOT_IMPLEMENTED` on Dokan, WinFsp's `STATUS_INVALID_DEVICE_REQUEST`): no
-//! operation carries one to the handlers.
+//! `EACCES`. Without a `set_security` handler, requests to change a descriptor are refused
+//! (`STATUS_NOT_IMPLEMENTED` on Dokan, WinFsp's `STATUS_INVALID_DEVICE_REQUEST`).
 //!
 //! The fixed descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an
 //! NTFS volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
@@ -54,17 +56,22 @@ pub fn sddl(information: u32) -> String {
     restrict(SDDL, information)
 }
 
-/// The parts `information` asks for of `whole`, an SDDL text of the form this module writes
-/// (`O:…G:…D:…`, no SACL), as `GetFileSecurity` answers.
+/// The parts `information` asks for of `whole`, an SDDL text in Windows' order (`O:…G:…D:…`,
+/// any part may be absent), as `GetFileSecurity` answers. A SACL (`S:…` after the DACL's
+/// ACEs) is never reported.
 pub fn restrict(whole: &str, information: u32) -> String {
-    // SIDs hold no colon, so the first `G:` and `D:` start the group and the DACL.
-    let group = whole.find("G:").unwrap_or(whole.len());
+    // SIDs and aliases hold no colon, so a part starts at the first `D:`, and before it the
+    // first `G:`; an alias ending in the letter (BG, DD) is followed by its part's own letter.
     let dacl = whole.find("D:").unwrap_or(whole.len());
+    let group = whole[..dacl].find("G:").unwrap_or(dacl);
+    let sacl = whole[dacl..]
+        .find(")S:")
+        .map_or(whole.len(), |at| dacl + at + 1);
     let mut text = String::new();
     for (bit, part) in [
         (OWNER_SECURITY_INFORMATION, &whole[..group]),
         (GROUP_SECURITY_INFORMATION, &whole[group..dacl]),
-        (DACL_SECURITY_INFORMATION, &whole[dacl..]),
+        (DACL_SECURITY_INFORMATION, &whole[dacl..sacl]),
     ] {
         if information & bit != 0 {
             text.push_str(part);
@@ -231,6 +238,16 @@ pub enum FileSecurity {
 }
 
 impl FileSecurity {
+    /// Who creates files when a program does not say, as SIDs: the mounting user and primary
+    /// group, who on a desktop are the ones creating them; built-in Administrators, the fixed
+    /// descriptor's owner, without kernel permission checks.
+    pub fn creator(&self) -> (&str, &str) {
+        match self {
+            FileSecurity::Fixed => ("BA", "BA"),
+            FileSecurity::Ownership(principals) => (&principals.user, &principals.group),
+        }
+    }
+
     /// The SDDL of the whole descriptor (owner, group and DACL) of a file with `stat`.
     pub fn sddl(&self, stat: &crate::Stat) -> String {
         match self {
@@ -243,6 +260,156 @@ impl FileSecurity {
             ),
         }
     }
+}
+
+/// Where a file's descriptor came from: the filesystem's `get_security`, or [`FileSecurity`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The filesystem's `get_security` answered.
+    Handler,
+    /// The filesystem has no `get_security` (`ENOSYS`): derived from the file's metadata.
+    Derived,
+}
+
+/// The SDDL of a file's whole descriptor and where it came from: what the filesystem's
+/// `get_security` answered, or, when it has no such handler (`ENOSYS`), what `security`
+/// derives from the file's `stat`. Any other error is the handler's, and is passed on.
+pub fn answered_or_derived(
+    answer: crate::FsResult<String>,
+    security: &FileSecurity,
+    stat: &crate::Stat,
+) -> crate::FsResult<(String, Source)> {
+    match answer {
+        Ok(sddl) => Ok((sddl, Source::Handler)),
+        Err(crate::Errno::ENOSYS) => Ok((security.sddl(stat), Source::Derived)),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// The whole descriptor after a program changed the parts `information` names (owner, group,
+/// DACL; a SACL is never kept): those parts from `changes`, the SDDL of the new descriptor's
+/// parts as Windows writes them, and every other part from `current`. This is what
+/// `SetFileSecurity` does to a file that keeps its descriptor whole, so a `set_security`
+/// handler always receives a complete descriptor.
+pub fn merge(current: &str, information: u32, changes: &str) -> String {
+    [
+        OWNER_SECURITY_INFORMATION,
+        GROUP_SECURITY_INFORMATION,
+        DACL_SECURITY_INFORMATION,
+    ]
+    .into_iter()
+    .map(|part| {
+        if information & part != 0 {
+            restrict(changes, part)
+        } else {
+            restrict(current, part)
+        }
+    })
+    .collect()
+}
+
+/// The ACEs of a DACL's SDDL (`D:` and its flags, then `(…)` for each ACE), each without its
+/// parentheses; the parentheses of a conditional ACE's expression stay inside its ACE.
+fn aces_of(dacl: &str) -> Vec<&str> {
+    let mut aces = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (at, character) in dacl.char_indices() {
+        match character {
+            '(' => {
+                if depth == 0 {
+                    start = at + 1;
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    aces.push(&dacl[start..at]);
+                }
+            }
+            _ => {}
+        }
+    }
+    aces
+}
+
+/// The ACE a child gets from its directory's `ace` (its SDDL, without parentheses), by the
+/// rules of Windows inheritance: a file gets the ACEs marked `OI`; a directory gets the ACEs
+/// marked `CI`, and those marked `OI` only as inherit-only (`OI` `IO`) to pass on to files,
+/// `NP` stopping the passing on. What a child gets is marked inherited (`ID`). `None` when
+/// the ACE is not for this child.
+fn inherit_ace(ace: &str, directory: bool) -> Option<String> {
+    let mut fields: Vec<&str> = ace.splitn(3, ';').collect();
+    if fields.len() < 3 {
+        return None;
+    }
+    let flags: Vec<&str> = (0..fields[1].len() / 2)
+        .filter_map(|at| fields[1].get(at * 2..at * 2 + 2))
+        .collect();
+    let has = |flag: &str| flags.contains(&flag);
+    let rest: String = flags
+        .iter()
+        .filter(|flag| !matches!(**flag, "OI" | "CI" | "NP" | "IO" | "ID"))
+        .copied()
+        .collect();
+    let inherited = match (directory, has("OI"), has("CI"), has("NP")) {
+        (false, true, _, _) | (true, _, true, true) => format!("{rest}ID"),
+        (true, object, true, false) => {
+            format!("{}CI{rest}ID", if object { "OI" } else { "" })
+        }
+        (true, true, false, false) => format!("OIIO{rest}ID"),
+        _ => return None,
+    };
+    fields[1] = &inherited;
+    Some(fields.join(";"))
+}
+
+/// The descriptor of a file just created through Windows, in SDDL, as Windows builds one
+/// (`CreatePrivateObjectSecurity`) from its directory's descriptor `parent` and what its
+/// creator asked for (`asked`, any parts of it):
+///
+/// - owner and group as asked, else `security`'s creator ([`FileSecurity::creator`]);
+/// - the DACL as asked, followed by the directory's inheritable ACEs unless the asked DACL is
+///   protected (`D:P`); without an asked DACL, the inheritable ACEs alone (`D:AI`).
+///
+/// `None` when nothing was asked and nothing is inherited: the file keeps the descriptor
+/// derived from its metadata. `CREATOR OWNER` and `CREATOR GROUP` ACEs are inherited as they
+/// are, not replaced by the new owner and group.
+pub fn inherited(
+    parent: &str,
+    asked: Option<&str>,
+    directory: bool,
+    security: &FileSecurity,
+) -> Option<String> {
+    let from_parent: String = aces_of(&restrict(parent, DACL_SECURITY_INFORMATION))
+        .into_iter()
+        .filter_map(|ace| inherit_ace(ace, directory))
+        .map(|ace| format!("({ace})"))
+        .collect();
+    let asked = asked.unwrap_or("");
+    let asked_dacl = restrict(asked, DACL_SECURITY_INFORMATION);
+    if asked.is_empty() && from_parent.is_empty() {
+        return None;
+    }
+    let part = |information, default: &str| match restrict(asked, information) {
+        part if part.len() > 2 => part,
+        _ => default.to_owned(),
+    };
+    let (creator, creators_group) = security.creator();
+    let owner = part(OWNER_SECURITY_INFORMATION, &format!("O:{creator}"));
+    let group = part(GROUP_SECURITY_INFORMATION, &format!("G:{creators_group}"));
+    let dacl = if asked_dacl.is_empty() {
+        format!("D:AI{from_parent}")
+    } else if asked_dacl[2..].starts_with('P') {
+        asked_dacl
+    } else {
+        let explicit: String = aces_of(&asked_dacl)
+            .into_iter()
+            .map(|ace| format!("({ace})"))
+            .collect();
+        format!("D:AI{explicit}{from_parent}")
+    };
+    Some(format!("{owner}{group}{dacl}"))
 }
 
 /// Copies the self-relative `descriptor` into `buffer`, as both backends' security callbacks
@@ -423,6 +590,100 @@ mod tests {
         );
         assert_eq!(restrict(&whole, ALL), whole);
         assert_eq!(restrict(&whole, SACL_SECURITY_INFORMATION), "");
+        assert_eq!(
+            restrict("O:BAD:P(A;;FA;;;BA)S:(AU;SA;FA;;;WD)", ALL),
+            "O:BAD:P(A;;FA;;;BA)",
+            "no group, and a SACL left out"
+        );
+        assert_eq!(restrict("D:(A;;FR;;;WD)", OWNER_SECURITY_INFORMATION), "");
+    }
+
+    #[test]
+    fn a_handlers_answer_wins_and_its_absence_derives_the_descriptor() {
+        let stat = crate::Stat::new(crate::FileKind::File);
+        let security = FileSecurity::Fixed;
+        assert_eq!(
+            answered_or_derived(Ok("O:SYG:SYD:P".to_owned()), &security, &stat),
+            Ok(("O:SYG:SYD:P".to_owned(), Source::Handler))
+        );
+        assert_eq!(
+            answered_or_derived(Err(crate::Errno::ENOSYS), &security, &stat),
+            Ok((SDDL.to_owned(), Source::Derived))
+        );
+        assert_eq!(
+            answered_or_derived(Err(crate::Errno::EACCES), &security, &stat),
+            Err(crate::Errno::EACCES)
+        );
+    }
+
+    #[test]
+    fn a_change_replaces_only_the_parts_it_names() {
+        let current = "O:BAG:SYD:P(A;;FA;;;BA)";
+        assert_eq!(
+            merge(current, DACL_SECURITY_INFORMATION, "D:(A;;FR;;;WD)"),
+            "O:BAG:SYD:(A;;FR;;;WD)"
+        );
+        assert_eq!(
+            merge(
+                current,
+                OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION,
+                "O:S-1-5-21-1-2-3-1001G:BU"
+            ),
+            "O:S-1-5-21-1-2-3-1001G:BUD:P(A;;FA;;;BA)"
+        );
+        assert_eq!(
+            merge(current, ALL, "O:SYG:BGD:P(A;;FA;;;SY)"),
+            "O:SYG:BGD:P(A;;FA;;;SY)",
+            "an alias ending in G is not taken for the group's start"
+        );
+        assert_eq!(merge(current, SACL_SECURITY_INFORMATION, "S:"), current);
+    }
+
+    #[test]
+    fn a_new_file_inherits_its_directorys_inheritable_aces() {
+        let parent = "O:SYG:SYD:P(A;OICI;FA;;;WD)(A;CI;FR;;;BU)(A;OI;0x1200a9;;;BA)(A;;FA;;;SY)\
+                      (A;OICINP;FA;;;AU)";
+        let me = FileSecurity::Ownership(principals(false));
+        let owner = "O:S-1-5-21-1-2-3-1001G:S-1-5-21-1-2-3-513";
+        assert_eq!(
+            inherited(parent, None, false, &me).unwrap(),
+            format!("{owner}D:AI(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)(A;ID;FA;;;AU)"),
+            "a file gets the OI ACEs, no longer inheritable"
+        );
+        assert_eq!(
+            inherited(parent, None, true, &me).unwrap(),
+            format!(
+                "{owner}D:AI(A;OICIID;FA;;;WD)(A;CIID;FR;;;BU)(A;OIIOID;0x1200a9;;;BA)\
+                 (A;ID;FA;;;AU)"
+            ),
+            "a directory gets the CI ACEs, the OI ones to pass on only, NP ones for itself"
+        );
+        assert_eq!(
+            inherited(parent, Some("O:BAD:(A;;FA;;;BA)"), false, &me).unwrap(),
+            "O:BAG:S-1-5-21-1-2-3-513D:AI(A;;FA;;;BA)(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)\
+             (A;ID;FA;;;AU)",
+            "what the creator asked comes first, the inherited ACEs after"
+        );
+        assert_eq!(
+            inherited(parent, Some("D:P(A;;FA;;;BA)"), false, &me).unwrap(),
+            format!("{owner}D:P(A;;FA;;;BA)"),
+            "a protected DACL inherits nothing"
+        );
+        assert_eq!(inherited("O:SYG:SYD:P(A;;FA;;;SY)", None, false, &me), None);
+        assert_eq!(
+            inherited(parent, None, false, &FileSecurity::Fixed).unwrap(),
+            "O:BAG:BAD:AI(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)(A;ID;FA;;;AU)"
+        );
+        assert_eq!(
+            inherited(
+                "O:SYG:SYD:P(A;OICI;FA;;;S-1-5-21-1-2-3-7)(A;OICI;FR;;;BU)",
+                None,
+                true,
+                &me
+            )
+            .unwrap(),
+            format!("{owner}D:AI(A;OICIID;FA;;;S-1-5-21-1-2-3-7)(A;OICIID;FR;;;BU)")
+        );
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub struct DokanFs {
     handles: HandleTable<Arc<OpenFile>>,
     registry: Registry,
     security: FileSecurity,
+    persistent_acls: bool,
 }
 
 fn io_error(error: std::io::Error) -> NtError {
@@ -104,7 +105,14 @@ impl DokanFs {
             handles: HandleTable::new(),
             registry: Registry::new(options.case_insensitive),
             security,
+            persistent_acls: options.persistent_acls,
         }
+    }
+
+    /// Whether the filesystem stores security descriptors (`WindowsOptions::persistent_acls`),
+    /// so a create's asked-for descriptor matters.
+    pub fn stores_security(&self) -> bool {
+        self.persistent_acls
     }
 
     fn call(&self, call: &Call, operation: Operation) -> FsResult<Reply> {

@@ -88,6 +88,7 @@ impl Harness {
                 volume_label: "fake".to_owned(),
                 security: FileSecurity::Ownership(principals()),
                 descriptor_of: |sddl| Ok(sddl.as_bytes().to_vec()),
+                persistent_acls: false,
             },
         );
         Harness {
@@ -126,7 +127,7 @@ impl Harness {
         if disposition == FILE_CREATE {
             return self
                 .engine
-                .create(cx(), &name, create_options, access, 0, hint);
+                .create(cx(), &name, create_options, access, 0, None, hint);
         }
         let found = match self.engine.security_by_name(cx(), &name, hint) {
             Ok(_) => true,
@@ -139,7 +140,7 @@ impl Harness {
             }
             return self
                 .engine
-                .create(cx(), &name, create_options, access, 0, hint);
+                .create(cx(), &name, create_options, access, 0, None, hint);
         }
         let opened = self
             .engine

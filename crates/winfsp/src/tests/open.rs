@@ -84,6 +84,7 @@ fn read_only_creations_drop_write_permission() {
             READ_WRITE,
             FILE_ATTRIBUTE_READONLY,
             None,
+            None,
         )
         .unwrap()
         .info;
@@ -290,7 +291,15 @@ fn supersede_of_a_file_that_appeared_truncates_in_create() {
     // WinFsp's lookup missed the file, so it calls Create; the file exists by then.
     let info = h
         .engine
-        .create(cx(), &name, FILE_SUPERSEDE << 24, GENERIC_WRITE, 0, None)
+        .create(
+            cx(),
+            &name,
+            FILE_SUPERSEDE << 24,
+            GENERIC_WRITE,
+            0,
+            None,
+            None,
+        )
         .unwrap()
         .info;
     assert_eq!(info.file_size, 0);

@@ -8,10 +8,11 @@ use mountkit_core::windows::create::{
     FILE_WRITE_ATTRIBUTES, GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED,
 };
 use mountkit_core::windows::ntstatus::{
-    NtError, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_COLLISION,
-    STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND,
+    NtError, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED,
+    STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_OBJECT_PATH_NOT_FOUND,
 };
-use mountkit_core::windows::security::FileSecurity;
+use mountkit_core::windows::security::{FileSecurity, DACL_SECURITY_INFORMATION};
 use mountkit_core::{Bytes, OpenFlags, Operation, Stat};
 
 use super::{cx, principals, wide, Harness, READ_WRITE};
@@ -102,13 +103,16 @@ fn opens_succeed_and_changes_through_them_are_refused() {
         assert_eq!(engine.set_delete(cx(), id, true), PROTECTED);
         assert_eq!(engine.set_delete(cx(), id, false), PROTECTED);
         assert_eq!(engine.rename(cx(), id, &wide("/g"), false), PROTECTED);
+        assert_eq!(
+            engine.set_security(cx(), id, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
+            PROTECTED
+        );
         h.close(id, false);
     }
     assert_eq!(
         h.engine.set_volume_label(cx(), &wide("new")).map(|_| ()),
         PROTECTED
     );
-    assert_eq!(h.engine.set_security(), PROTECTED);
     assert_eq!(h.fs.data("/f").unwrap(), b"data");
     assert!(h.fs.exists("/d") && !h.fs.exists("/g"));
     assert_eq!(h.fs.open_handles(), 0);
@@ -187,13 +191,13 @@ fn lookups_report_attributes() {
     assert_eq!(
         h.engine
             .security_by_name(cx(), &wide("/d"), None)
-            .map(|(attributes, _)| attributes),
+            .map(|(attributes, _, _)| attributes),
         Ok(FILE_ATTRIBUTE_DIRECTORY)
     );
     assert_eq!(
         h.engine
             .security_by_name(cx(), &wide("/ro"), None)
-            .map(|(attributes, _)| attributes),
+            .map(|(attributes, _, _)| attributes),
         Ok(FILE_ATTRIBUTE_READONLY)
     );
     assert_eq!(
@@ -230,15 +234,16 @@ fn files_report_descriptors_from_their_ownership_and_mode() {
     });
     let expected = |stat: &Stat| FileSecurity::Ownership(principals()).sddl(stat);
     for path in ["/mine", "/system"] {
-        let (_, stat) = h.engine.security_by_name(cx(), &wide(path), None).unwrap();
-        let descriptor = h.engine.descriptor(&stat).unwrap();
+        let (_, found, stat) = h.engine.security_by_name(cx(), &wide(path), None).unwrap();
+        assert_eq!(found, path);
+        let descriptor = h.engine.descriptor(cx(), &found, &stat).unwrap();
         assert_eq!(
             String::from_utf8(descriptor).unwrap(),
             expected(&stat),
             "{path}"
         );
     }
-    let (_, system) = h
+    let (_, _, system) = h
         .engine
         .security_by_name(cx(), &wide("/system"), None)
         .unwrap();
@@ -250,11 +255,17 @@ fn files_report_descriptors_from_their_ownership_and_mode() {
     let id = h.open("/system", READ_WRITE).unwrap();
     h.fs.edit("/system", |stat| stat.mode = 0o600);
     let now = h.engine.file_security(cx(), id).unwrap();
-    let (_, changed) = h
+    let (_, _, changed) = h
         .engine
         .security_by_name(cx(), &wide("/system"), None)
         .unwrap();
     assert_eq!(String::from_utf8(now).unwrap(), expected(&changed));
     assert_eq!(changed.mode, 0o600);
+    assert_eq!(
+        h.engine
+            .set_security(cx(), id, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
+        Err(NtError(STATUS_INVALID_DEVICE_REQUEST)),
+        "without a set_security handler no descriptor can be changed"
+    );
     h.close(id, false);
 }

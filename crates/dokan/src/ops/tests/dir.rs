@@ -169,6 +169,7 @@ fn listing_getattrs_are_all_sent_before_any_is_awaited() {
                 create_disposition: FILE_OPEN,
                 create_options: FILE_DIRECTORY_FILE,
                 prior_context: 0,
+                asked_security: None,
             },
         )
         .context;

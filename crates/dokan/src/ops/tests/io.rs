@@ -79,6 +79,7 @@ fn a_write_claiming_too_much_fails() {
                 create_disposition: FILE_OPEN,
                 create_options: 0,
                 prior_context: 0,
+                asked_security: None,
             },
         )
         .context;

@@ -2,7 +2,8 @@
 
 use super::*;
 use mountkit_core::windows::security::{
-    posix_sddl, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+    posix_sddl, Source, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
 };
 
 /// The descriptor follows the file's current ownership and mode, restricted to the parts
@@ -16,17 +17,17 @@ fn file_security_follows_the_mode() {
     let all = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
     assert_eq!(
         m.fs.file_security(&CALL, context, all),
-        Ok(posix_sddl(user, group, 0o644, false))
+        Ok((posix_sddl(user, group, 0o644, false), Source::Derived))
     );
     assert_eq!(
         m.fs.file_security(&CALL, context, OWNER_SECURITY_INFORMATION),
-        Ok(format!("O:{user}"))
+        Ok((format!("O:{user}"), Source::Derived))
     );
     assert_eq!(
         m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_READONLY),
         Ok(())
     );
-    let dacl =
+    let (dacl, _) =
         m.fs.file_security(&CALL, context, DACL_SECURITY_INFORMATION)
             .unwrap();
     let expected = posix_sddl(user, group, 0o444, false);

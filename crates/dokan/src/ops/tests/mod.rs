@@ -414,6 +414,7 @@ impl Mount {
                 create_disposition: disposition,
                 create_options: options,
                 prior_context: 0,
+                asked_security: None,
             },
         )
     }

@@ -248,6 +248,7 @@ fn new_files_honour_the_readonly_attribute_and_valid_names() {
             create_disposition: FILE_CREATE,
             create_options: 0,
             prior_context: 0,
+            asked_security: None,
         },
     );
     assert_eq!(outcome.status, STATUS_SUCCESS);
@@ -430,6 +431,7 @@ fn a_refused_delete_open_refuses_dokans_retry_on_the_parent() {
             create_disposition: FILE_OPEN,
             create_options: FILE_DIRECTORY_FILE,
             prior_context: outcome.context,
+            asked_security: None,
         },
     );
     assert_eq!(retry.status, STATUS_ACCESS_DENIED);
@@ -474,6 +476,7 @@ fn a_reply_of_the_wrong_shape_is_an_io_error() {
             create_disposition: FILE_OPEN,
             create_options: 0,
             prior_context: 0,
+            asked_security: None,
         },
     );
     assert_eq!(outcome.status, STATUS_IO_DEVICE_ERROR);
@@ -517,6 +520,7 @@ fn a_dispatcher_that_never_answers_times_out_before_the_driver_does() {
             create_disposition: FILE_OPEN,
             create_options: 0,
             prior_context: 0,
+            asked_security: None,
         },
     );
     assert_eq!(outcome.status, STATUS_IO_TIMEOUT);
