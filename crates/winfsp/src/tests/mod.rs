@@ -69,14 +69,19 @@ impl Harness {
     }
 
     fn with(case_insensitive: bool) -> Harness {
-        Harness::with_options(case_insensitive, false)
+        Harness::with_options(case_insensitive, false, false)
     }
 
     fn read_only() -> Harness {
-        Harness::with_options(true, true)
+        Harness::with_options(true, true, false)
     }
 
-    fn with_options(case_insensitive: bool, read_only: bool) -> Harness {
+    /// A mount whose filesystem stores security descriptors (`persistent_acls`).
+    fn storing_security() -> Harness {
+        Harness::with_options(true, false, true)
+    }
+
+    fn with_options(case_insensitive: bool, read_only: bool, persistent_acls: bool) -> Harness {
         let fs = FakeFs::new();
         let engine = Engine::new(
             fs.clone(),
@@ -88,7 +93,7 @@ impl Harness {
                 volume_label: "fake".to_owned(),
                 security: FileSecurity::Ownership(principals()),
                 descriptor_of: |sddl| Ok(sddl.as_bytes().to_vec()),
-                persistent_acls: false,
+                persistent_acls,
             },
         );
         Harness {

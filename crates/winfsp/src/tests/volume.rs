@@ -13,7 +13,7 @@ use mountkit_core::windows::ntstatus::{
     STATUS_OBJECT_PATH_NOT_FOUND,
 };
 use mountkit_core::windows::security::{FileSecurity, DACL_SECURITY_INFORMATION};
-use mountkit_core::{Bytes, OpenFlags, Operation, Stat};
+use mountkit_core::{Bytes, Errno, OpenFlags, Operation, Stat};
 
 use super::{cx, principals, wide, Harness, READ_WRITE};
 
@@ -220,6 +220,73 @@ fn lookups_report_attributes() {
     );
 }
 
+/// With a filesystem that stores descriptors, a program's change of the DACL reaches
+/// `set_security` merged into the whole descriptor, and a file created through Windows gets
+/// its directory's inheritable ACEs after what its creator asked for; an open of an existing
+/// file stores nothing.
+#[test]
+fn changes_are_merged_and_new_files_inherit() {
+    let mut h = Harness::storing_security();
+    h.fs.dir("/d");
+    let dir = h.open("/d", GENERIC_READ).unwrap();
+    let (user, group) = (principals().user, principals().group);
+    let dacl = "D:(A;OICI;FA;;;WD)";
+    assert_eq!(
+        h.engine
+            .set_security(cx(), dir, DACL_SECURITY_INFORMATION, dacl),
+        Ok(())
+    );
+    assert_eq!(
+        h.fs.security("/d"),
+        Some(format!("O:{user}G:{group}{dacl}"))
+    );
+    let file = h
+        .engine
+        .create(
+            cx(),
+            &wide("/d/f"),
+            FILE_CREATE << 24,
+            READ_WRITE,
+            0,
+            Some("O:BAD:(A;;FA;;;SY)"),
+            None,
+        )
+        .unwrap()
+        .id;
+    assert_eq!(
+        h.fs.security("/d/f"),
+        Some(format!("O:BAG:{group}D:AI(A;;FA;;;SY)(A;ID;FA;;;WD)"))
+    );
+    let sub = h
+        .open_if("/d/sub", FILE_DIRECTORY_FILE, GENERIC_READ)
+        .unwrap();
+    assert_eq!(
+        h.fs.security("/d/sub"),
+        Some(format!("O:{user}G:{group}D:AI(A;OICIID;FA;;;WD)"))
+    );
+    h.fs.secure("/d/f", "O:SYG:SYD:P(A;;FA;;;SY)");
+    let again = h.open_if("/d/f", 0, GENERIC_READ).unwrap();
+    assert_eq!(
+        h.fs.security("/d/f").as_deref(),
+        Some("O:SYG:SYD:P(A;;FA;;;SY)"),
+        "opening an existing file changes nothing"
+    );
+    for id in [again, sub, file, dir] {
+        h.close(id, false);
+    }
+}
+
+/// Without persistent ACLs nothing is stored for a new file: its descriptor stays derived.
+#[test]
+fn new_files_store_nothing_without_persistent_acls() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.secure("/d", "O:SYG:SYD:(A;OICI;FA;;;WD)");
+    let file = h.open_if("/d/f", 0, READ_WRITE).unwrap();
+    assert_eq!(h.fs.security("/d/f"), None);
+    h.close(file, false);
+}
+
 /// Each file's descriptor is built from the metadata its lookup found, and from its current
 /// metadata for an open handle (GetSecurity): ownership and mode as the shared mapping says.
 #[test]
@@ -261,6 +328,7 @@ fn files_report_descriptors_from_their_ownership_and_mode() {
         .unwrap();
     assert_eq!(String::from_utf8(now).unwrap(), expected(&changed));
     assert_eq!(changed.mode, 0o600);
+    h.fs.fail("set_security", Errno::ENOSYS);
     assert_eq!(
         h.engine
             .set_security(cx(), id, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),

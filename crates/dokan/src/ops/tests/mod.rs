@@ -71,6 +71,9 @@ struct Fake {
     /// that cannot do `RENAME_NOREPLACE` for directories (`examples/mirror.ts`).
     no_replace_files_only: Mutex<bool>,
     statfs: Mutex<FsResult<StatFs>>,
+    /// Security descriptors stored by `set_security`, by path; `get_security` of any other
+    /// path is `ENOSYS`, as from a filesystem that leaves them derived.
+    security: Mutex<HashMap<String, String>>,
 }
 
 fn parent(path: &str) -> &str {
@@ -88,6 +91,7 @@ impl Fake {
             backing: Mutex::new(HashMap::new()),
             bare_listings: Mutex::new(false),
             no_replace_files_only: Mutex::new(false),
+            security: Mutex::new(HashMap::new()),
             statfs: Mutex::new(Ok(StatFs {
                 blocks: 1000,
                 blocks_free: 600,
@@ -342,6 +346,17 @@ impl Fake {
                 Ok(Reply::Empty)
             }
             O::Statfs { .. } => self.statfs.lock().clone().map(Reply::StatFs),
+            O::GetSecurity { path } => self
+                .security
+                .lock()
+                .get(path)
+                .cloned()
+                .map(Reply::Target)
+                .ok_or(Errno::ENOSYS),
+            O::SetSecurity { path, sddl } => {
+                self.security.lock().insert(path.clone(), sddl.clone());
+                Ok(Reply::Empty)
+            }
             O::Flush { .. } | O::Fsync { .. } | O::Fsyncdir { .. } => Ok(Reply::Empty),
             _ => Err(Errno::ENOSYS),
         }
