@@ -105,7 +105,10 @@ impl Shared {
         match unsafe { sddl_of_parts(descriptor.cast(), all) } {
             Ok(sddl) => Some(sddl),
             Err(detail) => {
-                error!("{detail}; the new file's descriptor ignores what its creator asked ({size} bytes)");
+                error!(
+                    "{detail}; the new file's descriptor ignores what its creator asked \
+                     ({size} bytes)"
+                );
                 None
             }
         }

@@ -102,7 +102,7 @@ impl Engine {
     /// Gives a file just created through Windows its descriptor when the filesystem stores
     /// descriptors ([`EngineOptions::persistent_acls`](crate::engine::EngineOptions)): its
     /// directory's inheritable ACEs merged with what its creator asked for (`asked`, SDDL),
-    /// by [`inherited`], stored with `set_security`. Nothing asked and nothing inherited leaves
+    /// by [`inherited`], stored with `set_security`. No DACL asked and nothing inherited leaves
     /// the descriptor derived from its metadata. The file exists whatever happens here, so a
     /// failure is logged, not answered.
     pub(crate) fn store_new_security(
@@ -126,7 +126,10 @@ impl Engine {
         let (parent_sddl, _) = match parent_sddl {
             Ok(found) => found,
             Err(NtError(status)) => {
-                warn!("the new file {path} inherits nothing: its directory's descriptor could not be read ({status:#x})");
+                warn!(
+                    "the new file {path} inherits nothing: its directory's descriptor could not \
+                     be read ({status:#x})"
+                );
                 return;
             }
         };
@@ -138,7 +141,10 @@ impl Engine {
             sddl,
         };
         if let Err(errno) = self.run(cx, operation) {
-            warn!("setSecurity refused the descriptor of the new file {path} ({errno:?}); it keeps the one the filesystem gives it");
+            warn!(
+                "setSecurity refused the descriptor of the new file {path} ({errno:?}); it \
+                 keeps the one the filesystem gives it"
+            );
         }
     }
 

@@ -56,25 +56,35 @@ pub fn sddl(information: u32) -> String {
     restrict(SDDL, information)
 }
 
-/// The parts `information` asks for of `whole`, an SDDL text in Windows' order (`O:…G:…D:…`,
-/// any part may be absent), as `GetFileSecurity` answers. A SACL (`S:…` after the DACL's
-/// ACEs) is never reported.
+/// The parts `information` asks for of `whole`, an SDDL text (`O:…G:…D:…`, in any order, any
+/// part absent), in Windows' order, as `GetFileSecurity` answers. A SACL (`S:…`) is never
+/// reported.
 pub fn restrict(whole: &str, information: u32) -> String {
-    // SIDs and aliases hold no colon, so a part starts at the first `D:`, and before it the
-    // first `G:`; an alias ending in the letter (BG, DD) is followed by its part's own letter.
-    let dacl = whole.find("D:").unwrap_or(whole.len());
-    let group = whole[..dacl].find("G:").unwrap_or(dacl);
-    let sacl = whole[dacl..]
-        .find(")S:")
-        .map_or(whole.len(), |at| dacl + at + 1);
+    // SIDs and aliases hold no colon, and an alias is always followed by a part's letter, a
+    // parenthesis or a semicolon, never by a colon: the first `X:` is where part X starts.
+    let starts: Vec<usize> = ["O:", "G:", "D:", "S:"]
+        .iter()
+        .filter_map(|tag| whole.find(tag))
+        .collect();
+    let part = |tag: &str| {
+        whole.find(tag).map_or("", |start| {
+            let end = starts
+                .iter()
+                .copied()
+                .filter(|&other| other > start)
+                .min()
+                .unwrap_or(whole.len());
+            &whole[start..end]
+        })
+    };
     let mut text = String::new();
-    for (bit, part) in [
-        (OWNER_SECURITY_INFORMATION, &whole[..group]),
-        (GROUP_SECURITY_INFORMATION, &whole[group..dacl]),
-        (DACL_SECURITY_INFORMATION, &whole[dacl..sacl]),
+    for (bit, tag) in [
+        (OWNER_SECURITY_INFORMATION, "O:"),
+        (GROUP_SECURITY_INFORMATION, "G:"),
+        (DACL_SECURITY_INFORMATION, "D:"),
     ] {
         if information & bit != 0 {
-            text.push_str(part);
+            text.push_str(part(tag));
         }
     }
     text
@@ -115,7 +125,7 @@ pub enum IdKind {
 ///
 /// | id | SID |
 /// |---|---|
-/// | 0 | the mounting process's user (uid) or primary group (gid): mountkit's rule, see the module |
+/// | 0 | the mounting process's user (uid) or primary group (gid): see the module |
 /// | below `0x200`, and 1000 | `S-1-5-id` (SYSTEM is 18) |
 /// | `0x200` to 999 | `S-1-5-32-id` (built-in aliases: Administrators 544, Users 545) |
 /// | `0x30000 + RID` | `S-1-5-21-X-Y-Z-RID` in the machine's account domain |
@@ -372,9 +382,11 @@ fn inherit_ace(ace: &str, directory: bool) -> Option<String> {
 /// - the DACL as asked, followed by the directory's inheritable ACEs unless the asked DACL is
 ///   protected (`D:P`); without an asked DACL, the inheritable ACEs alone (`D:AI`).
 ///
-/// `None` when nothing was asked and nothing is inherited: the file keeps the descriptor
-/// derived from its metadata. `CREATOR OWNER` and `CREATOR GROUP` ACEs are inherited as they
-/// are, not replaced by the new owner and group.
+/// `None` when no DACL was asked and nothing is inherited (an empty DACL would shut everyone
+/// out, where Windows would fall back to the creator's default DACL): the file keeps the
+/// descriptor derived from its metadata, an asked owner or group included. `CREATOR OWNER`
+/// and `CREATOR GROUP` ACEs are inherited as they are, not replaced by the new owner and
+/// group.
 pub fn inherited(
     parent: &str,
     asked: Option<&str>,
@@ -388,7 +400,7 @@ pub fn inherited(
         .collect();
     let asked = asked.unwrap_or("");
     let asked_dacl = restrict(asked, DACL_SECURITY_INFORMATION);
-    if asked.is_empty() && from_parent.is_empty() {
+    if asked_dacl.is_empty() && from_parent.is_empty() {
         return None;
     }
     let part = |information, default: &str| match restrict(asked, information) {
@@ -596,6 +608,12 @@ mod tests {
             "no group, and a SACL left out"
         );
         assert_eq!(restrict("D:(A;;FR;;;WD)", OWNER_SECURITY_INFORMATION), "");
+        assert_eq!(
+            restrict("D:P(A;;FA;;;BA)G:DDO:BO", ALL),
+            "O:BOG:DDD:P(A;;FA;;;BA)",
+            "parts in another order come back in Windows' order; aliases ending in a part's \
+             letter stay whole"
+        );
     }
 
     #[test]
@@ -670,6 +688,11 @@ mod tests {
             "a protected DACL inherits nothing"
         );
         assert_eq!(inherited("O:SYG:SYD:P(A;;FA;;;SY)", None, false, &me), None);
+        assert_eq!(
+            inherited("O:SYG:SYD:P(A;;FA;;;SY)", Some("O:BA"), false, &me),
+            None,
+            "an owner alone, with nothing to inherit, would leave an empty DACL"
+        );
         assert_eq!(
             inherited(parent, None, false, &FileSecurity::Fixed).unwrap(),
             "O:BAG:BAD:AI(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)(A;ID;FA;;;AU)"

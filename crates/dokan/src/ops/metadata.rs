@@ -127,7 +127,7 @@ impl DokanFs {
 
     /// Gives a file just created through Windows (the open `context`) its descriptor when the
     /// filesystem stores descriptors: its directory's inheritable ACEs merged with what its
-    /// creator asked for (`asked`, SDDL), by [`inherited`], stored with `set_security`. Nothing
+    /// creator asked for (`asked`, SDDL), by [`inherited`], stored with `set_security`. No DACL
     /// asked and nothing inherited leaves the descriptor derived from its metadata. The file
     /// exists whatever happens here, so a failure is logged, not answered.
     pub(super) fn store_new_security(
@@ -158,7 +158,10 @@ impl DokanFs {
         let (parent_sddl, _) = match parent_sddl {
             Ok(found) => found,
             Err(errno) => {
-                warn!("the new file {path} inherits nothing: its directory's descriptor could not be read ({errno:?})");
+                warn!(
+                    "the new file {path} inherits nothing: its directory's descriptor could not \
+                     be read ({errno:?})"
+                );
                 return;
             }
         };
@@ -170,7 +173,10 @@ impl DokanFs {
             sddl,
         };
         if let Err(errno) = self.run(call, operation) {
-            warn!("setSecurity refused the descriptor of the new file {path} ({errno:?}); it keeps the one the filesystem gives it");
+            warn!(
+                "setSecurity refused the descriptor of the new file {path} ({errno:?}); it \
+                 keeps the one the filesystem gives it"
+            );
         }
     }
 
