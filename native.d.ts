@@ -186,6 +186,11 @@ export interface NativeMountOptions {
   sectorSize: number
   /** Windows: bytes per allocation unit, a multiple of `sector_size`. */
   allocationUnitSize: number
+  /**
+   * Windows: the filesystem has a `setSecurity` handler, so the volume claims persistent
+   * ACLs.
+   */
+  persistentAcls: boolean
 }
 
 export interface NativeOpened {

@@ -101,6 +101,8 @@ interface InodeBase {
   /** Windows attributes, as `setattributes` last stored them. */
   attributes: WindowsAttributes
   readonly xattrs: Map<string, Buffer>
+  /** Windows: the security descriptor (SDDL) last stored; unset, it follows uid, gid and mode. */
+  security: string | undefined
   /** Open handles; a node with no links stays alive until this drops to zero. */
   openCount: number
 }
@@ -545,6 +547,7 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
       birthtime: now,
       attributes: {},
       xattrs: new Map(),
+      security: undefined,
       openCount: 0,
     }
     switch (kind) {
@@ -944,6 +947,19 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
     removexattr(path, name) {
       const node = lookup(path)
       if (!node.xattrs.delete(name)) throw new FsError('ENODATA')
+      changed(node)
+    },
+
+    getSecurity(path) {
+      const { security } = lookup(path)
+      // Nothing stored: mountkit derives the descriptor from uid, gid and mode.
+      if (security === undefined) throw new FsError('ENOSYS')
+      return security
+    },
+
+    setSecurity(path, sddl) {
+      const node = lookup(path)
+      node.security = sddl
       changed(node)
     },
 

@@ -52,7 +52,9 @@
 // Windows, lutimes is what there is).
 //
 // Left out, because Node has no API for them: extended attributes, fallocate,
-// SEEK_DATA/SEEK_HOLE, and RENAME_EXCHANGE (see rename). Those requests fail with ENOSYS,
+// SEEK_DATA/SEEK_HOLE, RENAME_EXCHANGE (see rename), and Windows security descriptors
+// (getSecurity/setSecurity): on Windows the mirrored files report descriptors derived from what
+// fs.stat says, uid and gid 0 (the user who mounted) and a mode from the read-only attribute. Those requests fail with ENOSYS,
 // which the kernel reports to callers as "not supported". `access` is left to the kernel's
 // permission checks. Windows attributes and creation times (`setattributes`) are left out too:
 // Node can set neither (and on Linux the source has nowhere to keep them but xattrs, which

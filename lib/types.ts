@@ -257,6 +257,24 @@ export interface FileSystem {
     length: number,
     ctx: RequestContext,
   ): MaybePromise<number>
+  /**
+   * Windows only: the file's security descriptor in SDDL (owner, group and DACL, e.g.
+   * `O:BAG:SYD:P(A;;FA;;;BA)(A;;FR;;;WD)`), for a filesystem that keeps real ACLs. WinFsp checks
+   * opens against it; Dokan only reports it. Without this handler the descriptor is derived
+   * from the file's `uid`, `gid` and `mode` (docs/windows-winfsp.md, *Security*), as it is for
+   * a file whose handler throws `ENOSYS` (one with no descriptor stored). No FUSE
+   * request asks for it: on Linux, POSIX ACLs are the `system.posix_acl_*` extended attributes
+   * served by `getxattr`/`setxattr`.
+   */
+  getSecurity?(path: string, ctx: RequestContext): MaybePromise<string>
+  /**
+   * Windows only: store the file's whole new security descriptor in SDDL. A program's change
+   * (SetFileSecurity, SetSecurityInfo: owner, group or DACL) arrives merged into the descriptor
+   * the file had, so `sddl` is always complete; a file created through Windows gets its
+   * directory's inheritable ACEs merged with what its creator asked for. The volume then claims
+   * persistent ACLs. Without this handler changes are refused.
+   */
+  setSecurity?(path: string, sddl: string, ctx: RequestContext): MaybePromise<void>
 }
 
 /** Options of {@link mount}. */
@@ -272,7 +290,13 @@ export interface MountOptions {
   readOnly?: boolean
   /** Let users other than the mounting one see the mount. Default false. */
   allowOther?: boolean
-  /** Let the kernel check permissions from `mode`/`uid`/`gid`. Default true. */
+  /**
+   * Let the kernel check permissions from `mode`/`uid`/`gid`. Default true. On Windows each
+   * file then reports a security descriptor derived from them (uid/gid 0, the default there,
+   * stand for the user who mounted), which WinFsp checks every open against and Dokan only
+   * reports; off, every file reports one descriptor granting everyone full access. A
+   * `getSecurity` handler's answer takes precedence either way.
+   */
   defaultPermissions?: boolean
   /** How long the kernel may cache attributes, in ms. Default 1000. */
   attrTimeoutMs?: number

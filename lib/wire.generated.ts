@@ -483,7 +483,23 @@ export const OPERATIONS: readonly OperationWire[] = [
     reply: 'empty',
     whenMissing: LocalAnswer.notSupported,
   },
+  {
+    code: 34,
+    handler: 'getSecurity',
+    /** (path, ctx) */
+    args: (path, other, data, ctx, s, at) => [path, ctx],
+    reply: 'target',
+    whenMissing: LocalAnswer.notSupported,
+  },
+  {
+    code: 35,
+    handler: 'setSecurity',
+    /** (path, sddl, ctx) */
+    args: (path, other, data, ctx, s, at) => [path, other, ctx],
+    reply: 'empty',
+    whenMissing: LocalAnswer.notSupported,
+  },
 ]
 
 /** Identifies these tables; the addon reports the one it was built with (`wireFingerprint()`). */
-export const WIRE_FINGERPRINT = '95b28eb4cf7c723d'
+export const WIRE_FINGERPRINT = '920e7e47f0affa5f'

@@ -11,8 +11,22 @@ import { mount, MountError, type Change, type FileSystem, type Mount, type Mount
 import { createMemfs } from '../../examples/memfs'
 import { createMirror } from '../../examples/mirror'
 
-/** Which filesystem to serve: an example, as a user would mount it. */
-export type ServedFs = { kind: 'memfs' } | { kind: 'mirror'; source: string }
+/** A memfs entry made before mounting, with the ownership and mode given. */
+export interface OwnedEntry {
+  path: string
+  directory?: boolean
+  uid: number
+  gid: number
+  mode: number
+}
+
+/**
+ * Which filesystem to serve: an example, as a user would mount it. A memfs may start with
+ * `owned` entries, and be served without its security handlers (`getSecurity`, `setSecurity`).
+ */
+export type ServedFs =
+  | { kind: 'memfs'; owned?: OwnedEntry[]; withoutSecurity?: boolean }
+  | { kind: 'mirror'; source: string }
 
 /**
  * Handlers that misbehave on purpose, for paths whose last name starts with a marker:
@@ -72,8 +86,26 @@ function withMisbehaviour(fs: FileSystem, misbehave: Misbehaviour): FileSystem {
   return wrapped as FileSystem
 }
 
-function filesystem(served: ServedFs): FileSystem {
-  return served.kind === 'memfs' ? createMemfs() : createMirror(served.source)
+async function filesystem(served: ServedFs): Promise<FileSystem> {
+  if (served.kind === 'mirror') return createMirror(served.source)
+  const fs = createMemfs()
+  const ctx = { uid: 0, gid: 0, pid: process.pid }
+  for (const entry of served.owned ?? []) {
+    if (entry.directory) {
+      await fs.mkdir(entry.path, entry.mode, ctx)
+    } else {
+      const opened = await fs.create(entry.path, entry.mode, 0, ctx)
+      const handle = typeof opened === 'object' ? (opened.handle ?? 0) : (opened ?? 0)
+      await fs.release(entry.path, handle, 0, ctx)
+    }
+    await fs.chown(entry.path, entry.uid, entry.gid, ctx)
+    await fs.chmod(entry.path, entry.mode, ctx)
+  }
+  if (!served.withoutSecurity) return fs
+  const withoutSecurity: FileSystem = { ...fs }
+  delete withoutSecurity.getSecurity
+  delete withoutSecurity.setSecurity
+  return withoutSecurity
 }
 
 function main(): void {
@@ -89,7 +121,7 @@ function main(): void {
     switch (command.op) {
       case 'mount': {
         if (mounted !== undefined) return { id: command.id, ok: false, error: 'serve: already mounted' }
-        const fs = withMisbehaviour(filesystem(command.fs), command.misbehave ?? {})
+        const fs = withMisbehaviour(await filesystem(command.fs), command.misbehave ?? {})
         served = fs
         const m = await mount(command.mountpoint, fs, command.options)
         m.on('error', (e) =>

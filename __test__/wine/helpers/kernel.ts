@@ -80,6 +80,8 @@ export const FILE = {
 export const ACCESS = {
   READ_WRITE_DELETE: 0x0012019f | 0x00010000,
   READ: 0x00120089,
+  /** Reading the security descriptor only. */
+  READ_CONTROL: 0x00020000,
   METADATA: 0x00000080 | 0x00000100 | 0x00010000 | 0x00100000,
   /** Whatever the caller may have, as Explorer often asks. */
   MAXIMUM_ALLOWED: 0x02000000,
@@ -135,6 +137,8 @@ export interface CreateOptions {
   attributes?: number
   share?: number
   alloc?: number
+  /** The security descriptor asked for a new file (SECURITY_ATTRIBUTES), in SDDL. */
+  sddl?: string
 }
 
 export interface FileInformation {
@@ -311,6 +315,7 @@ export class Kernel {
       attributes: o.attributes,
       share: o.share,
       alloc: o.alloc,
+      sddl: o.sddl,
     })
     if (reply.status !== STATUS.SUCCESS) return { status: reply.status, handle: 0, info: -1 }
     return { status: reply.status, handle: reply.number('handle'), info: reply.number('info') }
@@ -517,6 +522,11 @@ export class Kernel {
   async security(handle: number, info = 0x7): Promise<{ status: number; sddl: string }> {
     const reply = await this.call('security', [handle], { info })
     return { status: reply.status, sddl: reply.status === STATUS.SUCCESS ? decode(reply.text('sddl')) : '' }
+  }
+
+  /** SetFileSecurity: the parts `info` (SECURITY_INFORMATION) names of the descriptor `sddl`. */
+  async setSecurity(handle: number, info: number, sddl: string): Promise<number> {
+    return (await this.call('set-security', [handle], { info, sddl })).status
   }
 }
 

@@ -223,9 +223,6 @@ export function windowsSuite(backend: WindowsBackend): void {
     })
   }
 
-  // Both backends report one descriptor (crates/core/src/windows/security.rs), read back here
-  // through the driver double as a Windows program would see it: this same expectation runs for
-  // each backend, so the two cannot drift apart.
   test.serial(
     `${backend}: a symbolic link the filesystem holds is ${backend === 'winfsp' ? 'a reparse point' : 'a plain file, since Dokan has no reparse points'}`,
     async (t) => {
@@ -314,18 +311,145 @@ export function windowsSuite(backend: WindowsBackend): void {
     })
   }
 
-  test.serial(`${backend}: every file reports the shared, inheritable security descriptor`, async (t) => {
-    const dacl = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)'
-    await withMount(t, { kind: 'memfs' }, {}, undefined, async (kernel) => {
-      const dir = await kernel.create('\\secured', { disposition: 'create', options: FILE.DIRECTORY_FILE })
+  // Both backends report each file's descriptor from its uid, gid and mode
+  // (crates/core/src/windows/security.rs), read back here through the driver double as a
+  // Windows program sees it (SDDL as Windows writes it: well-known SIDs as their aliases, the
+  // masks of FILE_GENERIC_READ and FILE_ALL_ACCESS as FR and FA, and a mask of low bits only as
+  // the letters of directory-service rights: 0x26 as DCLCWP, 0x20 as WP). The same
+  // expectations run for each backend, so the two cannot drift apart.
+  test.serial(`${backend}: every file reports a descriptor from its uid, gid and mode`, async (t) => {
+    const owned = [
+      { path: '/system.txt', uid: 18, gid: 544, mode: 0o640 },
+      { path: '/odd.txt', uid: 18, gid: 545, mode: 0o467 },
+      { path: '/shared', directory: true, uid: 544, gid: 545, mode: 0o1777 },
+      { path: '/private', directory: true, uid: 18, gid: 18, mode: 0o700 },
+    ]
+    await withMount(t, { kind: 'memfs', owned, withoutSecurity: true }, {}, undefined, async (kernel) => {
+      const expected: [string, string][] = [
+        ['\\system.txt', 'O:SYG:BAD:P(A;;0x1f019f;;;SY)(A;;FR;;;BA)(A;;0x120088;;;WD)'],
+        [
+          '\\odd.txt',
+          'O:SYG:BUD:P(A;;0x1f0199;;;SY)(D;;DCLCWP;;;SY)(A;;0x12018f;;;BU)(D;;WP;;;BU)(A;;0x1201af;;;WD)',
+        ],
+        ['\\shared', 'O:BAG:BUD:P(A;;FA;;;BA)(A;;0x1201af;;;BU)(A;;0x1201af;;;WD)'],
+        ['\\private', 'O:SYG:SYD:P(A;;FA;;;SY)(A;;0x120088;;;SY)(A;;0x120088;;;WD)'],
+      ]
+      for (const [path, sddl] of expected) {
+        const opened = await kernel.create(path, { access: ACCESS.READ_CONTROL, disposition: 'open' })
+        check(t, opened.status, STATUS.SUCCESS, `opening ${path} to read its security`)
+        t.deepEqual(await kernel.security(opened.handle), { status: STATUS.SUCCESS, sddl }, path)
+        t.deepEqual(
+          await kernel.security(opened.handle, 0x4),
+          { status: STATUS.SUCCESS, sddl: sddl.slice(sddl.indexOf('D:')) },
+          `${path}, its DACL alone`,
+        )
+        await kernel.closeHandle(opened.handle)
+      }
+
+      // What the filesystem leaves at uid and gid 0 (memfs's own files, and what it creates
+      // for a Windows caller) belongs to the user who mounted, so it stays theirs to use.
+      const dir = await kernel.create('\\mine', { disposition: 'create', options: FILE.DIRECTORY_FILE })
       check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
-      const file = await kernel.create('\\secured\\file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      const file = await kernel.create('\\mine\\file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
       check(t, file.status, STATUS.SUCCESS, 'creating a file in it')
+      check(t, (await kernel.write(file.handle, 0, 'mine')).status, STATUS.SUCCESS, 'writing it')
       const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
       check(t, root.status, STATUS.SUCCESS, 'opening the root')
-      for (const [what, handle] of [['the root', root.handle], ['a directory', dir.handle], ['a file', file.handle]] as const) {
+      const rootSddl = (await kernel.security(root.handle)).sddl
+      const mounter = /^O:(S-1-5-21-[0-9-]+)G:(S-1-5-21-[0-9-]+)D:/.exec(rootSddl)
+      t.truthy(mounter, `the root belongs to the mounting user and their primary group: ${rootSddl}`)
+      const [, user, group] = mounter ?? ['', '', '']
+      const mine: [string, number, string][] = [
+        ['the root', root.handle, `O:${user}G:${group}D:P(A;;FA;;;${user})(A;;0x1200a9;;;${group})(A;;0x1200a9;;;WD)`],
+        ['a directory made through Windows', dir.handle, `O:${user}G:${group}D:P(A;;FA;;;${user})(A;;0x1200a9;;;${group})(A;;0x1200a9;;;WD)`],
+        ['a file made through Windows', file.handle, `O:${user}G:${group}D:P(A;;0x1f019f;;;${user})(A;;FR;;;${group})(A;;FR;;;WD)`],
+      ]
+      for (const [what, handle, sddl] of mine) {
+        t.deepEqual(await kernel.security(handle), { status: STATUS.SUCCESS, sddl }, what)
+        await kernel.closeHandle(handle)
+      }
+    })
+  })
+
+  // A filesystem that keeps descriptors (memfs with getSecurity and setSecurity): a program's
+  // change reaches setSecurity merged into the whole descriptor, reads back as set, and the
+  // volume says it keeps ACLs. A file created through Windows gets its directory's inheritable
+  // ACEs, after the ones its creator asked for.
+  test.serial(`${backend}: getSecurity and setSecurity keep what Windows sets`, async (t) => {
+    await withMount(t, { kind: 'memfs' }, {}, undefined, async (kernel) => {
+      const volume = await kernel.volume()
+      t.is((volume.volume?.fsflags ?? 0) & 0x8, 0x8, 'FILE_PERSISTENT_ACLS')
+      const dir = await kernel.create('\\kept', {
+        access: ACCESS.READ_WRITE_DELETE | 0x000c0000,
+        disposition: 'create',
+        options: FILE.DIRECTORY_FILE,
+      })
+      check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
+      const before = (await kernel.security(dir.handle)).sddl
+      const owner = before.slice(0, before.indexOf('G:'))
+      const group = before.slice(before.indexOf('G:'), before.indexOf('D:'))
+      t.regex(owner, /^O:S-1-5-21-[0-9-]+$/, `the creator owns it: ${before}`)
+
+      const dacl = 'D:(A;OICI;FA;;;WD)(A;OICI;FR;;;BU)'
+      check(t, await kernel.setSecurity(dir.handle, 0x4, dacl), STATUS.SUCCESS, 'setting the DACL')
+      t.deepEqual(await kernel.security(dir.handle), { status: STATUS.SUCCESS, sddl: `${owner}${group}${dacl}` }, 'the DACL changed, the owner and group stayed')
+      check(t, await kernel.setSecurity(dir.handle, 0x1, 'O:SY'), STATUS.SUCCESS, 'setting the owner')
+      t.deepEqual(await kernel.security(dir.handle), { status: STATUS.SUCCESS, sddl: `O:SY${group}${dacl}` }, 'the owner changed, the rest stayed')
+
+      const child = await kernel.create('\\kept\\child.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, child.status, STATUS.SUCCESS, 'creating a file in it')
+      t.deepEqual(
+        await kernel.security(child.handle),
+        { status: STATUS.SUCCESS, sddl: `${owner}${group}D:AI(A;ID;FA;;;WD)(A;ID;FR;;;BU)` },
+        "the new file is its creator's, with its directory's inheritable ACEs",
+      )
+      const sub = await kernel.create('\\kept\\sub', { disposition: 'create', options: FILE.DIRECTORY_FILE })
+      check(t, sub.status, STATUS.SUCCESS, 'creating a directory in it')
+      t.deepEqual(
+        await kernel.security(sub.handle, 0x4),
+        { status: STATUS.SUCCESS, sddl: 'D:AI(A;OICIID;FA;;;WD)(A;OICIID;FR;;;BU)' },
+        'a new directory inherits the ACEs and passes them on',
+      )
+      const asked = await kernel.create('\\kept\\asked.txt', {
+        disposition: 'create',
+        options: FILE.NON_DIRECTORY_FILE,
+        sddl: 'O:BAD:(A;;FA;;;SY)',
+      })
+      check(t, asked.status, STATUS.SUCCESS, 'creating a file with a descriptor of its own')
+      t.deepEqual(
+        await kernel.security(asked.handle),
+        { status: STATUS.SUCCESS, sddl: `O:BA${group}D:AI(A;;FA;;;SY)(A;ID;FA;;;WD)(A;ID;FR;;;BU)` },
+        'what the creator asked comes first, then what the directory passes on',
+      )
+      for (const handle of [asked.handle, sub.handle, child.handle, dir.handle]) await kernel.closeHandle(handle)
+    })
+  })
+
+  // WinFsp checks every open against the descriptor (its DLL's FspAccessCheck, which the double
+  // runs with the caller's token); Dokan's driver leaves access to the file system, and mountkit
+  // leaves it to the handlers, so there the descriptor is what programs read, not a gate.
+  test.serial(`${backend}: ${backend === 'winfsp' ? 'opens are checked against' : 'opens are not checked against'} the mode`, async (t) => {
+    const owned = [{ path: '/system.txt', uid: 18, gid: 18, mode: 0o600 }]
+    await withMount(t, { kind: 'memfs', owned }, {}, undefined, async (kernel) => {
+      const read = await kernel.create('\\system.txt', { access: ACCESS.READ, disposition: 'open' })
+      check(t, read.status, backend === 'winfsp' ? STATUS.ACCESS_DENIED : STATUS.SUCCESS, 'reading a file only SYSTEM may read')
+      if (read.status === STATUS.SUCCESS) await kernel.closeHandle(read.handle)
+      const attributes = await kernel.create('\\system.txt', { access: 0x00000080, disposition: 'open' })
+      check(t, attributes.status, STATUS.SUCCESS, 'reading its attributes, which everyone may')
+      await kernel.closeHandle(attributes.handle)
+    })
+  })
+
+  test.serial(`${backend}: without defaultPermissions every file reports the fixed, permissive descriptor`, async (t) => {
+    const dacl = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)'
+    const owned = [{ path: '/system.txt', uid: 18, gid: 18, mode: 0o600 }]
+    await withMount(t, { kind: 'memfs', owned }, { defaultPermissions: false }, undefined, async (kernel) => {
+      const file = await kernel.create('\\system.txt', { access: ACCESS.READ, disposition: 'open' })
+      check(t, file.status, STATUS.SUCCESS, 'reading a file only SYSTEM could read with its own descriptor')
+      const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
+      check(t, root.status, STATUS.SUCCESS, 'opening the root')
+      for (const [what, handle] of [['the root', root.handle], ['a file', file.handle]] as const) {
         t.deepEqual(await kernel.security(handle), { status: STATUS.SUCCESS, sddl: `O:BAG:BA${dacl}` }, what)
-        t.deepEqual(await kernel.security(handle, 0x4), { status: STATUS.SUCCESS, sddl: dacl }, `${what}, its DACL alone`)
         await kernel.closeHandle(handle)
       }
     })

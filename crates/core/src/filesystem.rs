@@ -371,6 +371,24 @@ pub trait FileSystem: Send + Sync + 'static {
     ) -> impl Future<Output = FsResult<u64>> + Send {
         unsupported!()
     }
+    /// A file's security descriptor in SDDL (Windows only). See [`Operation::GetSecurity`].
+    fn get_security(
+        &self,
+        cx: RequestContext,
+        path: &str,
+    ) -> impl Future<Output = FsResult<String>> + Send {
+        unsupported!()
+    }
+    /// Stores a file's whole new security descriptor (Windows only). See
+    /// [`Operation::SetSecurity`].
+    fn set_security(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        sddl: &str,
+    ) -> impl Future<Output = FsResult<()>> + Send {
+        unsupported!()
+    }
 }
 
 /// Runs one operation against a [`FileSystem`] and wraps the answer as a [`Reply`].
@@ -495,6 +513,8 @@ pub async fn perform<F: FileSystem>(fs: &F, cx: RequestContext, op: Operation) -
             )
             .await
             .map(Reply::Count),
+        O::GetSecurity { path } => fs.get_security(cx, &path).await.map(Reply::Target),
+        O::SetSecurity { path, sddl } => empty(fs.set_security(cx, &path, &sddl).await),
     }
 }
 

@@ -404,6 +404,22 @@ pub enum Operation {
         /// How many bytes to copy at most.
         length: u64,
     },
+    /// A file's security descriptor, in SDDL (Windows only; no FUSE request asks for it).
+    /// Without a handler (`ENOSYS`) the Windows backends derive the descriptor from the file's
+    /// `uid`, `gid` and `mode` (see `windows::security`).
+    GetSecurity {
+        /// The file's path.
+        path: String,
+    },
+    /// Stores a file's whole new security descriptor, in SDDL (Windows only): the parts a
+    /// program changed (owner, group, DACL) merged into the descriptor the file had, or, just
+    /// after a create, the descriptor the new file gets from its directory and its creator.
+    SetSecurity {
+        /// The file's path.
+        path: String,
+        /// The whole descriptor: owner, group and DACL (never a SACL).
+        sddl: String,
+    },
 }
 
 macro_rules! op_names {
@@ -429,6 +445,7 @@ op_names! {
     Access => "access", Getxattr => "getxattr", Setxattr => "setxattr",
     Listxattr => "listxattr", Removexattr => "removexattr", Fallocate => "fallocate",
     Lseek => "lseek", CopyFileRange => "copy_file_range", Setattributes => "setattributes",
+    GetSecurity => "get_security", SetSecurity => "set_security",
 }
 
 impl Operation {
@@ -467,7 +484,9 @@ impl Operation {
             | Listxattr { path }
             | Removexattr { path, .. }
             | Fallocate { path, .. }
-            | Lseek { path, .. } => path,
+            | Lseek { path, .. }
+            | GetSecurity { path }
+            | SetSecurity { path, .. } => path,
             Rename { from, .. } => from,
             CopyFileRange { from_path, .. } => from_path,
         }
@@ -482,7 +501,7 @@ impl Operation {
             Open { .. } | Opendir { .. } | Create { .. } => ReplyKind::Opened,
             Read { .. } | Getxattr { .. } => ReplyKind::Data,
             Write { .. } | CopyFileRange { .. } => ReplyKind::Count,
-            Readlink { .. } => ReplyKind::Target,
+            Readlink { .. } | GetSecurity { .. } => ReplyKind::Target,
             Statfs { .. } => ReplyKind::StatFs,
             Listxattr { .. } => ReplyKind::Names,
             Lseek { .. } => ReplyKind::Offset,
@@ -506,7 +525,8 @@ impl Operation {
             | Access { .. }
             | Setxattr { .. }
             | Removexattr { .. }
-            | Fallocate { .. } => ReplyKind::Empty,
+            | Fallocate { .. }
+            | SetSecurity { .. } => ReplyKind::Empty,
         }
     }
 }
@@ -551,7 +571,7 @@ pub enum Reply {
     Data(Bytes),
     /// Bytes written or copied.
     Count(u64),
-    /// A symlink's target.
+    /// Text: a symlink's target, or a security descriptor in SDDL.
     Target(String),
     /// The volume's size and free space.
     StatFs(StatFs),

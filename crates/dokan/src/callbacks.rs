@@ -18,8 +18,11 @@ use mountkit_core::windows::ntstatus::{
     STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
     STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, STATUS_UNEXPECTED_IO_ERROR,
 };
-use mountkit_core::windows::security::copy_descriptor;
-use mountkit_windows::{descriptor_from_sddl, wide_from_ptr};
+use mountkit_core::windows::security::{
+    copy_descriptor, Source, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
+};
+use mountkit_windows::{descriptor_from_sddl, sddl_of_parts, wide_from_ptr};
 use parking_lot::Mutex;
 use windows_sys::core::BOOL;
 use windows_sys::Win32::Foundation::FILETIME;
@@ -28,12 +31,11 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 
 use crate::ffi::{
-    DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_FILE_INFO,
-    DOKAN_OPERATIONS,
+    DokanResetTimeoutFn, NtStatus, PFillFindData, PFillFindStreamData, DOKAN_ACCESS_STATE_HEAD,
+    DOKAN_FILE_INFO, DOKAN_OPERATIONS,
 };
 use crate::ops::{Call, CreateRequest, DokanFs, FileTimes, WriteRequest};
 use crate::request::Keepalive;
-use crate::security;
 
 /// What the callbacks of one mount share, reached through `DOKAN_OPTIONS.GlobalContext`.
 pub(crate) struct Volume {
@@ -198,9 +200,35 @@ unsafe fn read_filetime(time: *const FILETIME) -> Option<u64> {
     Some(u64::from(time.dwHighDateTime) << 32 | u64::from(time.dwLowDateTime))
 }
 
+/// The SDDL of the descriptor the caller of a create asked for, from Dokan's
+/// `DOKAN_IO_SECURITY_CONTEXT`; `None` when it asked for none.
+///
+/// # Safety
+///
+/// `security_context` must be null or Dokan's security context of the create being served.
+unsafe fn asked_security(security_context: *mut c_void) -> Option<String> {
+    if security_context.is_null() {
+        return None;
+    }
+    // SAFETY: as the caller guarantees, the context starts with a DOKAN_ACCESS_STATE.
+    let asked = unsafe { (*security_context.cast::<DOKAN_ACCESS_STATE_HEAD>()).SecurityDescriptor };
+    if asked.is_null() {
+        return None;
+    }
+    let all = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    // SAFETY: Dokan passes the caller's self-relative descriptor, valid during the callback.
+    match unsafe { sddl_of_parts(asked, all) } {
+        Ok(sddl) => Some(sddl),
+        Err(e) => {
+            error!("{e}; the new file's descriptor ignores what its creator asked");
+            None
+        }
+    }
+}
+
 unsafe extern "system" fn zw_create_file(
     file_name: *const u16,
-    _security_context: *mut c_void,
+    security_context: *mut c_void,
     desired_access: u32,
     file_attributes: u32,
     _share_access: u32,
@@ -213,6 +241,11 @@ unsafe extern "system" fn zw_create_file(
     request.serve("ZwCreateFile", |fs, call, prior_context| {
         // SAFETY: Dokan passes a NUL-terminated file name valid during the callback.
         let file_name = unsafe { wide_from_ptr(file_name) };
+        // SAFETY: Dokan passes the security context of this create.
+        let asked = fs
+            .stores_security()
+            .then(|| unsafe { asked_security(security_context) })
+            .flatten();
         let outcome = fs.create(
             call,
             &CreateRequest {
@@ -222,6 +255,7 @@ unsafe extern "system" fn zw_create_file(
                 create_disposition,
                 create_options,
                 prior_context,
+                asked_security: asked.as_deref(),
             },
         );
         // SAFETY: `info` is valid and ours to update until the callback returns.
@@ -628,27 +662,38 @@ unsafe extern "system" fn unmounted(info: *mut DOKAN_FILE_INFO) -> NtStatus {
     })
 }
 
-/// Answers with the shared descriptor ([`security::sddl`]) restricted to the parts asked
-/// for; `STATUS_BUFFER_OVERFLOW` with the needed length when there is no buffer or it is too
-/// small ([`copy_descriptor`]).
+/// Answers with the parts asked for of the file's descriptor ([`DokanFs::file_security`]);
+/// `STATUS_BUFFER_OVERFLOW` with the needed length when there is no buffer or it is too small
+/// ([`copy_descriptor`]).
 unsafe extern "system" fn get_file_security(
     _file_name: *const u16,
     security_information: *mut u32,
     descriptor: *mut c_void,
     buffer_length: u32,
     length_needed: *mut u32,
-    _info: *mut DOKAN_FILE_INFO,
+    info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    shield("GetFileSecurity", || {
-        if security_information.is_null() || length_needed.is_null() {
-            return STATUS_INVALID_PARAMETER;
-        }
+    if security_information.is_null() || length_needed.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("GetFileSecurity", |fs, call, context| {
         // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
         let requested = unsafe { *security_information };
-        let bytes = match descriptor_from_sddl(&security::sddl(requested)) {
+        let (sddl, source) = match fs.file_security(call, context, requested) {
+            Ok(found) => found,
+            Err(error) => return error.0,
+        };
+        let bytes = match descriptor_from_sddl(&sddl) {
             Ok(bytes) => bytes,
             Err(e) => {
-                error!("{e}");
+                match source {
+                    Source::Handler => error!(
+                        "{e}: getSecurity returned it; return the owner, group and DACL in SDDL"
+                    ),
+                    Source::Derived => error!("{e}: a bug in mountkit, please report it"),
+                }
                 return STATUS_IO_DEVICE_ERROR;
             }
         };
@@ -671,15 +716,37 @@ unsafe extern "system" fn get_file_security(
     })
 }
 
-/// Security descriptors are not forwarded to handlers, so changing one is refused.
+/// A program's change of the parts `security_information` names, read as SDDL and given to
+/// [`DokanFs::set_file_security`].
 unsafe extern "system" fn set_file_security(
     _file_name: *const u16,
-    _security_information: *mut u32,
-    _descriptor: *mut c_void,
+    security_information: *mut u32,
+    descriptor: *mut c_void,
     _buffer_length: u32,
-    _info: *mut DOKAN_FILE_INFO,
+    info: *mut DOKAN_FILE_INFO,
 ) -> NtStatus {
-    STATUS_NOT_IMPLEMENTED
+    if security_information.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: Dokan passes the DOKAN_FILE_INFO of this request.
+    let request = unsafe { Request::new(info) };
+    request.serve("SetFileSecurity", |fs, call, context| {
+        // SAFETY: non-null, and Dokan's readable SECURITY_INFORMATION.
+        let information = unsafe { *security_information };
+        // SAFETY: Dokan passes the self-relative descriptor of the request, valid during the
+        // call.
+        let changes = match unsafe { sddl_of_parts(descriptor, information) } {
+            Ok(changes) => changes,
+            Err(e) => {
+                error!("{e}");
+                return STATUS_INVALID_PARAMETER;
+            }
+        };
+        match fs.set_file_security(call, context, information, &changes) {
+            Ok(()) => STATUS_SUCCESS,
+            Err(error) => error.0,
+        }
+    })
 }
 
 unsafe extern "system" fn find_streams(
@@ -714,65 +781,4 @@ unsafe extern "system" fn find_streams(
         }
         STATUS_SUCCESS
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use mountkit_core::windows::security::{
-        DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
-        SACL_SECURITY_INFORMATION,
-    };
-    use mountkit_windows::sddl_from_descriptor;
-
-    /// What `GetFileSecurity` answers for `information`, given a buffer of `capacity` bytes:
-    /// the status, the length needed, and the bytes written.
-    fn get_security(information: u32, capacity: u32) -> (NtStatus, u32, Vec<u8>) {
-        let mut requested = information;
-        let mut buffer = vec![0u8; capacity as usize];
-        let mut needed = 0u32;
-        // SAFETY: every pointer is a live local; the callback reads neither the name nor the
-        // DOKAN_FILE_INFO.
-        let status = unsafe {
-            get_file_security(
-                ptr::null(),
-                &mut requested,
-                buffer.as_mut_ptr().cast(),
-                capacity,
-                &mut needed,
-                ptr::null_mut(),
-            )
-        };
-        (status, needed, buffer)
-    }
-
-    /// Dokan answers each query with the parts it asks for, which must read back as the
-    /// shared descriptor's, as WinFsp's do (its own test checks the same).
-    #[test]
-    fn the_descriptor_is_the_shared_one() {
-        for information in [
-            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-            DACL_SECURITY_INFORMATION,
-            OWNER_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
-        ] {
-            let (status, needed, buffer) = get_security(information, 4096);
-            assert_eq!(status, STATUS_SUCCESS);
-            let written = &buffer[..needed as usize];
-            assert_eq!(
-                sddl_from_descriptor(written, information & !SACL_SECURITY_INFORMATION).unwrap(),
-                security::sddl(information)
-            );
-        }
-    }
-
-    #[test]
-    fn a_small_buffer_gets_the_length_needed() {
-        let all =
-            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
-        let (status, needed, _) = get_security(all, 4096);
-        assert_eq!(status, STATUS_SUCCESS);
-        let (status, asked, buffer) = get_security(all, needed - 1);
-        assert_eq!((status, asked), (STATUS_BUFFER_OVERFLOW, needed));
-        assert!(buffer.iter().all(|&byte| byte == 0), "nothing was written");
-    }
 }

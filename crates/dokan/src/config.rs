@@ -27,6 +27,8 @@ pub const FILE_CASE_SENSITIVE_SEARCH: u32 = 0x0000_0001;
 pub const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
 /// `FILE_UNICODE_ON_DISK`: names are Unicode.
 pub const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
+/// `FILE_PERSISTENT_ACLS`: the volume stores security descriptors.
+pub const FILE_PERSISTENT_ACLS: u32 = 0x0000_0008;
 /// `FILE_READ_ONLY_VOLUME`: the volume cannot be written.
 pub const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
 
@@ -149,7 +151,8 @@ pub struct VolumeInfo {
 
 impl VolumeInfo {
     /// The volume information for `options`: names preserved and Unicode always,
-    /// case-sensitive search when names are compared with case, read-only when the mount is.
+    /// case-sensitive search when names are compared with case, read-only when the mount is,
+    /// persistent ACLs when the filesystem stores descriptors.
     /// Named streams are not advertised, since only each file's unnamed stream exists.
     pub fn from_options(options: &WindowsOptions) -> VolumeInfo {
         let mut flags = FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK;
@@ -158,6 +161,9 @@ impl VolumeInfo {
         }
         if options.read_only {
             flags |= FILE_READ_ONLY_VOLUME;
+        }
+        if options.persistent_acls {
+            flags |= FILE_PERSISTENT_ACLS;
         }
         VolumeInfo {
             label: options.volume_label.clone(),
@@ -264,6 +270,7 @@ mod tests {
         let strict = VolumeInfo::from_options(&WindowsOptions {
             case_insensitive: false,
             read_only: true,
+            persistent_acls: true,
             ..Default::default()
         });
         assert_eq!(
@@ -272,6 +279,7 @@ mod tests {
                 | FILE_UNICODE_ON_DISK
                 | FILE_CASE_SENSITIVE_SEARCH
                 | FILE_READ_ONLY_VOLUME
+                | FILE_PERSISTENT_ACLS
         );
         assert_eq!(
             info.serial, strict.serial,

@@ -237,6 +237,12 @@ pub enum DokanMountError {
         /// The mount point asked for.
         mount_point: MountPoint,
     },
+    /// Windows would not say who mounts (the process's token), so no file can be given its
+    /// security descriptor.
+    Principals {
+        /// What Windows said, with its error code.
+        detail: String,
+    },
 }
 
 impl fmt::Display for DokanMountError {
@@ -247,6 +253,11 @@ impl fmt::Display for DokanMountError {
             DokanMountError::CreateFailed { code, mount_point } => {
                 f.write_str(&describe_mount_error(*code, mount_point))
             }
+            DokanMountError::Principals { detail } => write!(
+                f,
+                "{detail}, so the volume cannot be given its access rules; run this program as \
+                 a regular user with a full logon session, or mount with defaultPermissions off"
+            ),
         }
     }
 }

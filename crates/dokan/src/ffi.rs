@@ -172,9 +172,31 @@ pub(crate) type DokanNotifyRenameFn =
 /// `ULONG DokanVersion(void)` and `ULONG DokanDriverVersion(void)`.
 pub(crate) type DokanVersionFn = unsafe extern "system" fn() -> u32;
 
+/// The start of `DOKAN_IO_SECURITY_CONTEXT`: its `DOKAN_ACCESS_STATE` up to the security
+/// descriptor the caller of a create asked for (null when it asked for none).
+#[repr(C)]
+#[allow(
+    dead_code,
+    reason = "the C layout needs every field, including those this backend never reads"
+)]
+pub(crate) struct DOKAN_ACCESS_STATE_HEAD {
+    pub SecurityEvaluated: u8,
+    pub GenerateAudit: u8,
+    pub GenerateOnClose: u8,
+    pub AuditPrivileges: u8,
+    pub Flags: u32,
+    pub RemainingDesiredAccess: u32,
+    pub PreviouslyGrantedAccess: u32,
+    pub OriginalDesiredAccess: u32,
+    pub SecurityDescriptor: *mut c_void,
+}
+
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     use core::mem::{offset_of, size_of};
+    assert!(offset_of!(DOKAN_ACCESS_STATE_HEAD, Flags) == 4);
+    assert!(offset_of!(DOKAN_ACCESS_STATE_HEAD, OriginalDesiredAccess) == 16);
+    assert!(offset_of!(DOKAN_ACCESS_STATE_HEAD, SecurityDescriptor) == 24);
     assert!(size_of::<DOKAN_OPTIONS>() == 16432);
     assert!(offset_of!(DOKAN_OPTIONS, SingleThread) == 2);
     assert!(offset_of!(DOKAN_OPTIONS, Options) == 4);

@@ -130,6 +130,7 @@ mod imp {
     use std::sync::Arc;
 
     use mountkit_core::windows::options::{MountPoint, WindowsOptions};
+    use mountkit_core::windows::security::FileSecurity;
     use mountkit_core::windows::wide::to_wide_nul;
     use mountkit_core::{Change, Dispatch};
     use parking_lot::{Mutex, RwLock};
@@ -307,8 +308,15 @@ mod imp {
         let api = loader::api()?;
         let config = DokanConfig::from_options(mount_point, options);
         let requested = mount_point.to_windows_string();
+        let security = if options.default_permissions {
+            mountkit_windows::mounting_principals()
+                .map(FileSecurity::Ownership)
+                .map_err(|detail| DokanMountError::Principals { detail })?
+        } else {
+            FileSecurity::Fixed
+        };
         let volume = Arc::new(Volume {
-            fs: DokanFs::new(dispatch, options),
+            fs: DokanFs::new(dispatch, options, security),
             reset_timeout: api.reset_timeout,
             mounted_at: Mutex::new(None),
             mounted: AtomicBool::new(false),

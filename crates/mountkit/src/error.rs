@@ -199,6 +199,7 @@ fn dokan_code(error: &DokanMountError) -> ErrorCode {
             DOKAN_VERSION_ERROR => ErrorCode::BrokenDriver,
             _ => ErrorCode::Other,
         },
+        DokanMountError::Principals { .. } => ErrorCode::Other,
     }
 }
 

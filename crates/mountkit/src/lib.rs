@@ -133,6 +133,8 @@ fn windows_options(
         threads: o.threads,
         file_info_timeout: o.attr_timeout,
         request_timeout: o.request_timeout,
+        default_permissions: o.default_permissions,
+        persistent_acls: o.persistent_acls,
     };
     options.validate()?;
     Ok((mount_point, options))

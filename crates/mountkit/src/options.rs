@@ -100,6 +100,9 @@ pub struct MountOptions {
     pub sector_size: u32,
     /// Windows: bytes per allocation unit, a multiple of `sector_size`.
     pub allocation_unit_size: u32,
+    /// Windows: the filesystem stores security descriptors (implements `set_security`), so
+    /// the volume claims persistent ACLs.
+    pub persistent_acls: bool,
 }
 
 impl Default for MountOptions {
@@ -124,6 +127,7 @@ impl Default for MountOptions {
             drive_type: DriveType::Fixed,
             sector_size: 4096,
             allocation_unit_size: 4096,
+            persistent_acls: false,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, Inva
         drive_type: DriveType::parse(&o.drive_type)?,
         sector_size: o.sector_size,
         allocation_unit_size: o.allocation_unit_size,
+        persistent_acls: o.persistent_acls,
     })
 }
 
@@ -134,6 +135,7 @@ mod tests {
             drive_type: "network".into(),
             sector_size: 4096,
             allocation_unit_size: 65536,
+            persistent_acls: false,
         }
     }
 

@@ -135,6 +135,9 @@ pub struct NativeMountOptions {
     pub sector_size: u32,
     /// Windows: bytes per allocation unit, a multiple of `sector_size`.
     pub allocation_unit_size: u32,
+    /// Windows: the filesystem has a `setSecurity` handler, so the volume claims persistent
+    /// ACLs.
+    pub persistent_acls: bool,
 }
 
 /// Which data path backed files take (see `FuseMount::data_path`).

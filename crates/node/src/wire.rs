@@ -609,6 +609,8 @@ operations! {
         "path": Path = path, "attributes": Attributes = attributes,
         "birthtime": Time = birthtime,
     ) -> Empty, missing NotSupported;
+    GetSecurity => "getSecurity"("path": Path = path) -> Target, missing NotSupported;
+    SetSecurity => "setSecurity"("path": Path = path, "sddl": Other = sddl) -> Empty, missing NotSupported;
 }
 
 /// `name` as a TypeScript identifier in the generated file's tables.

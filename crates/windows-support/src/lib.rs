@@ -7,7 +7,9 @@
 //! - [`wide_from_ptr`]: the UTF-16 units of a NUL-terminated string a driver library passed
 //!   (compiles everywhere, since it is plain pointer reading).
 //! - `descriptor_from_sddl` and `sddl_from_descriptor` (Windows only): the security
-//!   descriptor of [`mountkit_core::windows::security`] built by Windows, and read back.
+//!   descriptors of [`mountkit_core::windows::security`] built by Windows, and read back.
+//! - `mounting_principals` (Windows only): the mounting process's user and primary group and
+//!   the machine's domains, which the per-file descriptors map ids to.
 //! - `Library` (Windows only): a driver's DLL loaded at run time, by its full path (WinFsp)
 //!   or from `System32` only (Dokan), never unloaded; its functions taken with their real
 //!   signatures, and failures as facts (`LoadError`, `MissingFunction`) that each backend
@@ -36,12 +38,16 @@ pub unsafe fn wide_from_ptr<'a>(text: *const u16) -> &'a [u16] {
 #[cfg(windows)]
 mod library;
 #[cfg(windows)]
+mod principals;
+#[cfg(windows)]
 mod security;
 
 #[cfg(windows)]
 pub use library::{system_directory, Library, LoadError, MissingFunction};
 #[cfg(windows)]
-pub use security::{descriptor_from_sddl, sddl_from_descriptor};
+pub use principals::mounting_principals;
+#[cfg(windows)]
+pub use security::{descriptor_from_sddl, sddl_from_descriptor, sddl_of_parts};
 
 #[cfg(test)]
 mod tests {

@@ -1,12 +1,16 @@
 //! Security descriptors between SDDL text and the self-relative bytes the drivers want.
 
+use mountkit_core::windows::security::{
+    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+};
 use mountkit_core::windows::wide::to_wide_nul;
+use std::ffi::c_void;
 use windows_sys::Win32::Foundation::LocalFree;
 use windows_sys::Win32::Security::Authorization::{
     ConvertSecurityDescriptorToStringSecurityDescriptorW,
     ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
-use windows_sys::Win32::Security::PSECURITY_DESCRIPTOR;
+use windows_sys::Win32::Security::{GetSecurityDescriptorLength, PSECURITY_DESCRIPTOR};
 
 /// The self-relative security descriptor that `sddl` describes, built by Windows
 /// (`ConvertStringSecurityDescriptorToSecurityDescriptorW`).
@@ -25,8 +29,7 @@ pub fn descriptor_from_sddl(sddl: &str) -> Result<Vec<u8>, String> {
     };
     if converted == 0 || descriptor.is_null() {
         return Err(format!(
-            "Windows refused the security descriptor {sddl:?} ({}); this is a bug in mountkit, \
-             please report it",
+            "Windows refused the security descriptor {sddl:?} ({})",
             std::io::Error::last_os_error()
         ));
     }
@@ -75,12 +78,31 @@ pub fn sddl_from_descriptor(descriptor: &[u8], information: u32) -> Result<Strin
     Ok(sddl)
 }
 
+/// The SDDL text of the parts `information` names (owner, group, DACL; a SACL is left out) of
+/// the self-relative descriptor at `descriptor`, as a driver passes a program's change.
+///
+/// # Safety
+///
+/// `descriptor` must point to a valid self-relative security descriptor that stays readable
+/// during the call.
+pub unsafe fn sddl_of_parts(descriptor: *const c_void, information: u32) -> Result<String, String> {
+    if descriptor.is_null() {
+        return Err("a security change arrived without a descriptor".to_owned());
+    }
+    // SAFETY: as the caller guarantees; the length covers the whole self-relative descriptor.
+    let bytes = unsafe {
+        let length = GetSecurityDescriptorLength(descriptor.cast_mut()) as usize;
+        std::slice::from_raw_parts(descriptor.cast::<u8>(), length)
+    };
+    let ordinary =
+        OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    sddl_from_descriptor(bytes, information & ordinary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mountkit_core::windows::security::{
-        DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, SDDL,
-    };
+    use mountkit_core::windows::security::{SACL_SECURITY_INFORMATION, SDDL};
 
     #[test]
     fn the_descriptor_reads_back_as_written() {
@@ -88,6 +110,19 @@ mod tests {
         let all =
             OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
         assert_eq!(sddl_from_descriptor(&descriptor, all).unwrap(), SDDL);
+    }
+
+    #[test]
+    fn a_change_reads_as_the_parts_it_names() {
+        let descriptor = descriptor_from_sddl(SDDL).unwrap();
+        // SAFETY: `descriptor` is a valid self-relative descriptor that outlives the call.
+        let parts = unsafe {
+            sddl_of_parts(
+                descriptor.as_ptr().cast(),
+                DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+            )
+        };
+        assert_eq!(parts.unwrap(), &SDDL[SDDL.find("D:").unwrap()..]);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use log::warn;
 use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_INVALID,
 };
+use mountkit_core::windows::security::FileSecurity;
 use mountkit_core::windows::{
     deletion_status, look_up, path_from_windows, path_to_windows, split_stream, upcase_unit, Found,
     Namespace,
@@ -53,7 +54,7 @@ pub(crate) use mountkit_core::expect_reply as reply;
 pub(crate) use mountkit_core::expect_empty as empty;
 
 /// What an [`Engine`] needs to know about its volume.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct EngineOptions {
     /// Names compare without regard to case.
     pub case_insensitive: bool,
@@ -67,8 +68,14 @@ pub(crate) struct EngineOptions {
     pub call_timeout: Duration,
     /// The volume label until Windows sets another.
     pub volume_label: String,
-    /// The self-relative security descriptor every file reports.
-    pub security_descriptor: Vec<u8>,
+    /// What security descriptor each file reports.
+    pub security: FileSecurity,
+    /// The self-relative descriptor an SDDL text describes: Windows's own conversion
+    /// (`descriptor_from_sddl`) when mounted.
+    pub descriptor_of: fn(&str) -> Result<Vec<u8>, String>,
+    /// The filesystem stores descriptors (`WindowsOptions::persistent_acls`): a new file's is
+    /// given to `set_security`.
+    pub persistent_acls: bool,
     /// Where the volume is mounted, as Windows names it (`M:` or a folder path): what
     /// absolute symbolic link targets start with.
     pub mount_point: String,

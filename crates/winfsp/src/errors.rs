@@ -74,7 +74,8 @@ pub enum WinFspError {
         /// What `FspFileSystemStartDispatcher` answered.
         status: i32,
     },
-    /// Windows refused to build the volume's security descriptor.
+    /// Windows would not say who mounts (the process's token), so no file can be given its
+    /// security descriptor.
     SecurityDescriptor {
         /// What Windows said, with its error code.
         detail: String,
@@ -125,7 +126,7 @@ impl fmt::Display for WinFspError {
             WinFspError::SecurityDescriptor { detail } => write!(
                 f,
                 "{detail}, so the volume cannot be given its access rules; run this program as \
-                 a regular user with a full logon session"
+                 a regular user with a full logon session, or mount with defaultPermissions off"
             ),
         }
     }

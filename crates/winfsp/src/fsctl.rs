@@ -41,6 +41,8 @@ pub(crate) mod volume_flags {
     /// `ReparsePoints`: the volume has reparse points (symbolic links), so WinFsp asks for
     /// them and resolves them during opens.
     pub(crate) const REPARSE_POINTS: u32 = 1 << 4;
+    /// `PersistentAcls`: the file system stores security descriptors.
+    pub(crate) const PERSISTENT_ACLS: u32 = 1 << 3;
     /// `ReadOnlyVolume`: the volume refuses every change.
     pub(crate) const READ_ONLY_VOLUME: u32 = 1 << 9;
     /// `PassQueryDirectoryPattern`: give ReadDirectory the search pattern.
@@ -347,6 +349,18 @@ pub(crate) struct TransactReq {
 }
 
 impl TransactReq {
+    /// Where in the trailing buffer a create request carries the security descriptor its
+    /// caller asked for (`SECURITY_ATTRIBUTES`), as offset and size; `None` for any other
+    /// request, and when the caller asked for none.
+    pub(crate) fn asked_security(&self) -> Option<(usize, usize)> {
+        if self.kind != KIND_CREATE {
+            return None;
+        }
+        // SAFETY: `kind` says the driver filled the create member, plain integers.
+        let asked = unsafe { self.req.create.security_descriptor };
+        (asked.size != 0).then_some((usize::from(asked.offset), usize::from(asked.size)))
+    }
+
     /// The id of the process that made the request, for the requests that carry one: creates
     /// and opens, and renames (what WinFsp's `FspFileSystemOperationProcessId` reads); 0 for
     /// every other request.
@@ -637,6 +651,21 @@ mod tests {
         rename.req.set_information.file_information_class = 4;
         assert_eq!(rename.process_id(), 0, "basic information carries no token");
         assert_eq!(request(KIND_READ).process_id(), 0);
+    }
+
+    #[test]
+    fn creates_say_where_the_asked_descriptor_is() {
+        let mut create = request(KIND_CREATE);
+        assert_eq!(create.asked_security(), None, "none asked");
+        create.req.create = CreateRequest {
+            security_descriptor: TransactBuf {
+                offset: 24,
+                size: 80,
+            },
+            ..Default::default()
+        };
+        assert_eq!(create.asked_security(), Some((24, 80)));
+        assert_eq!(request(KIND_SET_INFORMATION).asked_security(), None);
     }
 
     #[test]

@@ -17,11 +17,15 @@ use std::sync::Arc;
 
 use log::error;
 use mountkit_core::windows::ntstatus::{
-    status_of, STATUS_BUFFER_TOO_SMALL, STATUS_IO_DEVICE_ERROR, STATUS_OBJECT_NAME_NOT_FOUND,
-    STATUS_OBJECT_PATH_NOT_FOUND, STATUS_PENDING, STATUS_REPARSE, STATUS_SUCCESS,
+    status_of, STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
+    STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND, STATUS_PENDING, STATUS_REPARSE,
+    STATUS_SUCCESS,
+};
+use mountkit_core::windows::security::{
+    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
 };
 use mountkit_core::RequestContext;
-use mountkit_windows::wide_from_ptr;
+use mountkit_windows::{sddl_of_parts, wide_from_ptr};
 
 use crate::dir::DirPage;
 use crate::engine::{Engine, NtError, NtResult, OpenedFile};
@@ -29,8 +33,8 @@ use crate::ffi::{
     Api, Boolean, FileSystemInterface, FspFileSystem, IoStatusBlock, NtStatus, SecurityDescriptor,
 };
 use crate::fsctl::{
-    DirInfo, FileInfo, OpenFileInfo, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY, KIND_READ,
-    KIND_WRITE,
+    DirInfo, FileInfo, OpenFileInfo, TransactReq, TransactRsp, VolumeInfo, KIND_QUERY_DIRECTORY,
+    KIND_READ, KIND_WRITE,
 };
 use crate::gate::Gate;
 use crate::security::copy_descriptor;
@@ -72,6 +76,45 @@ impl Shared {
             ..RequestContext::default()
         };
         (request.hint, cx)
+    }
+
+    /// The SDDL of the security descriptor the caller of the create being served asked for
+    /// (`SECURITY_ATTRIBUTES`): owner, group and DACL as given; `None` when it asked for none.
+    fn asked_security(&self) -> Option<String> {
+        // SAFETY: called only from the Create callback, on the dispatcher thread serving the
+        // request, whose operation context WinFsp keeps in thread-local storage.
+        let context = unsafe { (self.api.get_operation_context)() };
+        if context.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null operation context points to the live request of the operation.
+        let request = unsafe { (*context).request };
+        if request.is_null() {
+            return None;
+        }
+        // SAFETY: the request stays valid until this callback returns; it is only read here.
+        let (offset, size) = unsafe { &*request }.asked_security()?;
+        // SAFETY: the driver puts the descriptor inside the trailing buffer, which starts right
+        // after the request header and holds `offset + size` bytes.
+        let descriptor = unsafe {
+            request
+                .cast::<u8>()
+                .add(std::mem::size_of::<TransactReq>() + offset)
+        };
+        let all =
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+        // SAFETY: the driver checked the caller's descriptor, a self-relative one of `size`
+        // bytes, valid during the callback.
+        match unsafe { sddl_of_parts(descriptor.cast(), all) } {
+            Ok(sddl) => Some(sddl),
+            Err(detail) => {
+                error!(
+                    "{detail}; the new file's descriptor ignores what its creator asked \
+                     ({size} bytes)"
+                );
+                None
+            }
+        }
     }
 
     /// Serves a callback on the dispatcher thread serving its request, guarded ([`guard`]):
@@ -190,29 +233,33 @@ unsafe fn deliver<T>(result: NtResult<T>, target: *mut T) -> NtStatus {
     }
 }
 
-/// Copies the mount's security descriptor the way WinFsp's security callbacks report one:
-/// `size` holds the buffer's size on entry and the descriptor's size on return.
+/// Copies a file's security descriptor (or the failure to build it) the way WinFsp's security
+/// callbacks report one: `size` holds the buffer's size on entry and the descriptor's size on
+/// return.
 ///
 /// # Safety
 ///
 /// `size` must be valid for reading and writing; `descriptor`, if not null, must be valid for
 /// writing `*size` bytes.
 unsafe fn report_security(
-    shared: &Shared,
+    built: NtResult<Vec<u8>>,
     descriptor: SecurityDescriptor,
     size: *mut usize,
 ) -> NtStatus {
+    let built = match built {
+        Ok(built) => built,
+        Err(NtError(status)) => return status,
+    };
     // SAFETY: as the caller guarantees.
     let capacity = unsafe { *size };
     let buffer = (!descriptor.is_null()).then(|| {
         // SAFETY: as the caller guarantees, the buffer has `capacity` writable bytes.
         unsafe { std::slice::from_raw_parts_mut(descriptor.cast::<u8>(), capacity) }
     });
-    let (status, reported) =
-        match copy_descriptor(shared.engine.security_descriptor(), capacity, buffer) {
-            Ok(copied) => (STATUS_SUCCESS, copied),
-            Err((status, needed)) => (status, needed),
-        };
+    let (status, reported) = match copy_descriptor(&built, capacity, buffer) {
+        Ok(copied) => (STATUS_SUCCESS, copied),
+        Err((status, needed)) => (status, needed),
+    };
     // SAFETY: as the caller guarantees.
     unsafe { *size = reported };
     status
@@ -254,7 +301,7 @@ extern "C" fn get_security_by_name(
     shared.serve(|hint, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
-        let found = match shared.engine.security_by_name(cx, name, Some(hint)) {
+        let (found, path, stat) = match shared.engine.security_by_name(cx, name, Some(hint)) {
             Ok(found) => found,
             // Only a name whose directory is missing (or is not a directory) can run through a
             // link; WinFsp resolves it when told where the link is: the index of its component
@@ -278,8 +325,9 @@ extern "C" fn get_security_by_name(
         if descriptor_size.is_null() {
             return STATUS_SUCCESS;
         }
+        let built = shared.engine.descriptor(cx, &path, &stat);
         // SAFETY: WinFsp passes the size of `descriptor`'s buffer in `descriptor_size`.
-        unsafe { report_security(shared, descriptor, descriptor_size) }
+        unsafe { report_security(built, descriptor, descriptor_size) }
     })
 }
 
@@ -290,6 +338,9 @@ extern "C" fn create(
     create_options: u32,
     granted_access: u32,
     file_attributes: u32,
+    // What WinFsp's DLL built with `CreatePrivateObjectSecurity`: mountkit builds the new
+    // file's descriptor itself, from the caller's request (`Shared::asked_security`), the same
+    // way on both backends.
     _security_descriptor: SecurityDescriptor,
     _allocation_size: u64,
     context: *mut *mut c_void,
@@ -300,12 +351,18 @@ extern "C" fn create(
     shared.serve(|hint, cx| {
         // SAFETY: the name is a NUL-terminated string in the request, valid during the call.
         let name = unsafe { wide_from_ptr(name) };
+        let asked = if shared.engine.options.persistent_acls {
+            shared.asked_security()
+        } else {
+            None
+        };
         let created = shared.engine.create(
             cx,
             name,
             create_options,
             granted_access,
             file_attributes,
+            asked.as_deref(),
             Some(hint),
         );
         opened(created, context, info)
@@ -629,28 +686,44 @@ extern "C" fn rename(
 
 extern "C" fn get_security(
     fs: *mut FspFileSystem,
-    _context: *mut c_void,
+    context: *mut c_void,
     descriptor: SecurityDescriptor,
     descriptor_size: *mut usize,
 ) -> NtStatus {
     // SAFETY: WinFsp passes the file system this crate created.
     let shared = unsafe { shared(fs) };
-    shared.serve(|_, _| {
+    shared.serve(|_, cx| {
+        let built = shared.engine.file_security(cx, id(context));
         // SAFETY: WinFsp passes the size of `descriptor`'s buffer in `descriptor_size`, which
         // is never null here.
-        unsafe { report_security(shared, descriptor, descriptor_size) }
+        unsafe { report_security(built, descriptor, descriptor_size) }
     })
 }
 
 extern "C" fn set_security(
     fs: *mut FspFileSystem,
-    _context: *mut c_void,
-    _security_information: u32,
-    _modification: SecurityDescriptor,
+    context: *mut c_void,
+    security_information: u32,
+    modification: SecurityDescriptor,
 ) -> NtStatus {
     // SAFETY: WinFsp passes the file system this crate created.
     let shared = unsafe { shared(fs) };
-    shared.serve(|_, _| status_of(shared.engine.set_security()))
+    shared.serve(|_, cx| {
+        // SAFETY: WinFsp passes the self-relative descriptor of the request, valid during the
+        // call.
+        let changes = match unsafe { sddl_of_parts(modification, security_information) } {
+            Ok(changes) => changes,
+            Err(detail) => {
+                error!("{detail}");
+                return STATUS_INVALID_PARAMETER;
+            }
+        };
+        status_of(
+            shared
+                .engine
+                .set_security(cx, id(context), security_information, &changes),
+        )
+    })
 }
 
 extern "C" fn read_directory(

@@ -1,8 +1,13 @@
-//! File information, attributes, times, sizes and the volume: GetSecurityByName,
-//! GetFileInfo, SetBasicInfo, SetFileSize, GetVolumeInfo and SetVolumeLabel.
+//! File information, attributes, times, sizes, security and the volume: GetSecurityByName,
+//! GetSecurity, SetSecurity, GetFileInfo, SetBasicInfo, SetFileSize, GetVolumeInfo and
+//! SetVolumeLabel.
 
+use log::{error, warn};
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
-use mountkit_core::windows::ntstatus::{STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER};
+use mountkit_core::windows::ntstatus::{
+    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
+};
+use mountkit_core::windows::security::{answered_or_derived, inherited, merge, Source};
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Errno, FsResult, Operation, RequestContext, SetTime, Stat, WindowsAttributes};
 
@@ -14,41 +19,157 @@ use crate::info::volume_info;
 const MAX_LABEL_UNITS: usize = 32;
 
 impl Engine {
-    /// The attributes part of WinFsp's GetSecurityByName, which WinFsp calls before every
-    /// create and open to check access and to learn whether the name exists: the name looked
-    /// up ([`Engine::find`]: without regard to case on a case-insensitive volume), answered as
-    /// file attributes. A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or
-    /// `STATUS_OBJECT_PATH_NOT_FOUND` when its directory is missing too. What the lookup
-    /// found is remembered for the Create or Open of the same request (`hint`).
+    /// WinFsp's GetSecurityByName, which WinFsp calls before every create and open to check
+    /// access and to learn whether the name exists: the name looked up ([`Engine::find`]:
+    /// without regard to case on a case-insensitive volume), answered as file attributes and
+    /// the path the handler knows and the file's metadata, from which [`Engine::descriptor`]
+    /// builds its security descriptor.
+    /// A missing name is `STATUS_OBJECT_NAME_NOT_FOUND`, or `STATUS_OBJECT_PATH_NOT_FOUND`
+    /// when its directory is missing too. What the lookup found is remembered for the Create
+    /// or Open of the same request (`hint`).
     pub(crate) fn security_by_name(
         &self,
         cx: RequestContext,
         name: &[u16],
         hint: Option<u64>,
-    ) -> NtResult<u32> {
+    ) -> NtResult<(u32, String, Stat)> {
         let path = windows_path(name)?;
         let found = self.find(cx, &path, None).map_err(NtError::from)?;
         // WinFsp answers an open of a missing name with this status, so a name in a missing
         // directory must say so, as NTFS does.
-        let attributes = match &found.stat {
-            Some(stat) => Ok(self.info_at(cx, &found.path, stat).file_attributes),
+        let secured = match &found.stat {
+            Some(stat) => Ok((
+                self.info_at(cx, &found.path, stat).file_attributes,
+                found.path.clone(),
+                stat.clone(),
+            )),
             None => Err(self.missing_status(cx, &found)),
         };
         self.remember(hint, &path, found);
-        attributes
+        secured
     }
 
-    /// The self-relative security descriptor every file reports.
-    pub(crate) fn security_descriptor(&self) -> &[u8] {
-        &self.options.security_descriptor
+    /// The SDDL of the whole descriptor of the file at `path` with `stat`: what the
+    /// `get_security` handler answers, or, without one, what
+    /// [`EngineOptions::security`](crate::engine::EngineOptions) derives from `stat`.
+    fn file_sddl(&self, cx: RequestContext, path: &str, stat: &Stat) -> NtResult<(String, Source)> {
+        let operation = Operation::GetSecurity {
+            path: path.to_owned(),
+        };
+        let answer = reply!(self.call(cx, operation), Target);
+        answered_or_derived(answer, &self.options.security, stat).map_err(NtError::from)
     }
 
-    /// WinFsp's SetSecurity: descriptors are not forwarded to handlers, so none can be
-    /// changed (`STATUS_INVALID_DEVICE_REQUEST`); on a read-only volume the answer is that it
-    /// is write protected.
-    pub(crate) fn set_security(&self) -> NtResult<()> {
+    /// The self-relative security descriptor of the file at `path` with `stat`
+    /// ([`Engine::file_sddl`]). SDDL Windows refuses is logged, saying whose it was, and
+    /// answered `STATUS_IO_DEVICE_ERROR`.
+    pub(crate) fn descriptor(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        stat: &Stat,
+    ) -> NtResult<Vec<u8>> {
+        let (sddl, source) = self.file_sddl(cx, path, stat)?;
+        (self.options.descriptor_of)(&sddl).map_err(|detail| {
+            match source {
+                Source::Handler => error!(
+                    "{detail}: getSecurity returned it for {path}; return the owner, group and \
+                     DACL in SDDL"
+                ),
+                Source::Derived => error!("{detail}: a bug in mountkit, please report it"),
+            }
+            NtError(STATUS_IO_DEVICE_ERROR)
+        })
+    }
+
+    /// The path and current metadata of an open file (`getattr`, through the handle for a
+    /// file).
+    fn open_stat(&self, cx: RequestContext, id: u64) -> NtResult<(String, Stat)> {
+        let ctx = self.context(id)?;
+        let handle = ctx.handle.filter(|_| !ctx.is_directory());
+        let path = ctx.path();
+        let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
+        Ok((path, stat))
+    }
+
+    /// WinFsp's GetSecurity: the security descriptor of an open file, from its current
+    /// metadata.
+    pub(crate) fn file_security(&self, cx: RequestContext, id: u64) -> NtResult<Vec<u8>> {
+        let (path, stat) = self.open_stat(cx, id)?;
+        self.descriptor(cx, &path, &stat)
+    }
+
+    /// Gives a file just created through Windows its descriptor when the filesystem stores
+    /// descriptors ([`EngineOptions::persistent_acls`](crate::engine::EngineOptions)): its
+    /// directory's inheritable ACEs merged with what its creator asked for (`asked`, SDDL),
+    /// by [`inherited`], stored with `set_security`. No DACL asked and nothing inherited leaves
+    /// the descriptor derived from its metadata. The file exists whatever happens here, so a
+    /// failure is logged, not answered.
+    pub(crate) fn store_new_security(
+        &self,
+        cx: RequestContext,
+        path: &str,
+        directory: bool,
+        asked: Option<&str>,
+    ) {
+        if !self.options.persistent_acls {
+            return;
+        }
+        let parent = match path.rfind('/') {
+            Some(0) | None => "/",
+            Some(at) => &path[..at],
+        };
+        let parent_sddl = self
+            .getattr(cx, parent, None)
+            .map_err(NtError::from)
+            .and_then(|stat| self.file_sddl(cx, parent, &stat));
+        let (parent_sddl, _) = match parent_sddl {
+            Ok(found) => found,
+            Err(NtError(status)) => {
+                warn!(
+                    "the new file {path} inherits nothing: its directory's descriptor could not \
+                     be read ({status:#x})"
+                );
+                return;
+            }
+        };
+        let Some(sddl) = inherited(&parent_sddl, asked, directory, &self.options.security) else {
+            return;
+        };
+        let operation = Operation::SetSecurity {
+            path: path.to_owned(),
+            sddl,
+        };
+        if let Err(errno) = self.run(cx, operation) {
+            warn!(
+                "setSecurity refused the descriptor of the new file {path} ({errno:?}); it \
+                 keeps the one the filesystem gives it"
+            );
+        }
+    }
+
+    /// WinFsp's SetSecurity: the parts `information` names, as `changes` (their SDDL), merged
+    /// into the file's current descriptor ([`merge`]) and given whole to `set_security`.
+    /// Without that handler nothing can be changed (`STATUS_INVALID_DEVICE_REQUEST`); on a
+    /// read-only volume the answer is that it is write protected.
+    pub(crate) fn set_security(
+        &self,
+        cx: RequestContext,
+        id: u64,
+        information: u32,
+        changes: &str,
+    ) -> NtResult<()> {
         self.writable()?;
-        Err(NtError(STATUS_INVALID_DEVICE_REQUEST))
+        let (path, stat) = self.open_stat(cx, id)?;
+        let (current, _) = self.file_sddl(cx, &path, &stat)?;
+        let operation = Operation::SetSecurity {
+            path,
+            sddl: merge(&current, information, changes),
+        };
+        match self.run(cx, operation) {
+            Err(Errno::ENOSYS) => Err(NtError(STATUS_INVALID_DEVICE_REQUEST)),
+            result => result.map_err(NtError::from),
+        }
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.

@@ -176,7 +176,7 @@ mod platform {
     use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services};
     use crate::loader::Arch;
     use crate::notify::notify_records;
-    use crate::security::{descriptor_from_sddl, SDDL};
+    use crate::security::{descriptor_from_sddl, file_security};
     use crate::volume::{call_timeout, volume_setup};
 
     /// How long unmounting waits for pending reads, writes and directory reads to be answered
@@ -293,9 +293,11 @@ mod platform {
                 allocation_unit: u64::from(options.allocation_unit_size),
                 call_timeout: call_timeout(options.request_timeout),
                 volume_label: options.volume_label.clone(),
-                security_descriptor: descriptor_from_sddl(SDDL)
+                security: file_security(options)
                     .map_err(|detail| WinFspError::SecurityDescriptor { detail })?,
                 mount_point: setup.mount_point.clone(),
+                descriptor_of: descriptor_from_sddl,
+                persistent_acls: options.persistent_acls,
             },
         );
 

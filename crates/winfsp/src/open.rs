@@ -65,6 +65,7 @@ impl Engine {
         create_options: u32,
         granted_access: u32,
         file_attributes: u32,
+        asked_security: Option<&str>,
         hint: Option<u64>,
     ) -> NtResult<OpenedFile> {
         let asked = windows_path(name)?;
@@ -74,6 +75,7 @@ impl Engine {
         let create_options = link_options(create_options, found.stat.as_ref());
         let intent = self.intent(create_options, granted_access, found.stat.as_ref())?;
         let path = found.path;
+        let creates = !(intent.action == CreateAction::OpenExisting && found.stat.is_some());
         let (id, info) = match (intent.action, found.stat) {
             (CreateAction::OpenExisting, Some(stat)) => {
                 let truncate = intent.truncate;
@@ -84,6 +86,10 @@ impl Engine {
             }
             _ => self.make_file(cx, path.clone(), &intent, file_attributes),
         }?;
+        if creates {
+            let directory = intent.action == CreateAction::CreateDirectory;
+            self.store_new_security(cx, &path, directory, asked_security);
+        }
         Ok(OpenedFile {
             id,
             info,

@@ -1,17 +1,32 @@
-//! The security descriptor every file of a mount reports: the one both backends share
-//! ([`mountkit_core::windows::security`]), built by Windows once per mount and copied out by
-//! WinFsp's security callbacks.
+//! The security descriptors the files of a mount report: the ones both backends share
+//! ([`mountkit_core::windows::security`]), built by Windows for each GetSecurityByName and
+//! GetSecurity and copied out by WinFsp's security callbacks.
 
 #[cfg(windows)]
-pub(crate) use mountkit_core::windows::security::{copy_descriptor, SDDL};
+pub(crate) use mountkit_core::windows::security::copy_descriptor;
+#[cfg(windows)]
+use mountkit_core::windows::security::FileSecurity;
+#[cfg(windows)]
+use mountkit_core::windows::WindowsOptions;
 #[cfg(windows)]
 pub(crate) use mountkit_windows::descriptor_from_sddl;
+
+/// What the files of a mount with `options` report: their own descriptors, from the mounting
+/// process's principals, with kernel permission checks on; the fixed one without.
+#[cfg(windows)]
+pub(crate) fn file_security(options: &WindowsOptions) -> Result<FileSecurity, String> {
+    if !options.default_permissions {
+        return Ok(FileSecurity::Fixed);
+    }
+    mountkit_windows::mounting_principals().map(FileSecurity::Ownership)
+}
 
 #[cfg(all(test, windows))]
 mod tests {
     use super::*;
     use mountkit_core::windows::security::{
         sddl, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+        SDDL,
     };
     use mountkit_windows::sddl_from_descriptor;
 

@@ -120,6 +120,9 @@ pub(crate) fn volume_setup(
     if options.read_only {
         flags |= flag::READ_ONLY_VOLUME;
     }
+    if options.persistent_acls {
+        flags |= flag::PERSISTENT_ACLS;
+    }
 
     let mut params = VolumeParams {
         // 0 declares the first version of the structure, which every WinFsp release accepts;
@@ -207,10 +210,10 @@ mod tests {
         assert_ne!(p.flags & flag::PASS_QUERY_DIRECTORY_FILE_NAME, 0);
         assert_ne!(p.flags & flag::UM_FILE_CONTEXT_IS_USER_CONTEXT2, 0);
         assert_ne!(p.flags & flag::REPARSE_POINTS, 0);
-        // Left clear on purpose: PersistentAcls (3), ReparsePointsAccessCheck (5),
-        // NamedStreams (6), ReadOnlyVolume (9), PostCleanupWhenModifiedOnly (10),
-        // FlushAndPurgeOnCleanup (14), SupportsPosixUnlinkRename (29),
-        // PostDispositionWhenNecessaryOnly (30).
+        // Left clear on purpose: PersistentAcls (3, unless the filesystem stores descriptors),
+        // ReparsePointsAccessCheck (5), NamedStreams (6), ReadOnlyVolume (9),
+        // PostCleanupWhenModifiedOnly (10), FlushAndPurgeOnCleanup (14),
+        // SupportsPosixUnlinkRename (29), PostDispositionWhenNecessaryOnly (30).
         for bit in [3, 5, 6, 9, 10, 14, 29, 30] {
             assert_eq!(p.flags & (1 << bit), 0, "bit {bit} is set");
         }
@@ -231,10 +234,12 @@ mod tests {
             allocation_unit_size: 64 * 1024,
             file_system_name: "NTFS".to_owned(),
             file_info_timeout: Duration::ZERO,
+            persistent_acls: true,
             ..Default::default()
         };
         let p = volume_setup(M, &options, 1).unwrap().params;
         assert_ne!(p.flags & flag::CASE_SENSITIVE_SEARCH, 0);
+        assert_ne!(p.flags & flag::PERSISTENT_ACLS, 0);
         assert_ne!(p.flags & flag::READ_ONLY_VOLUME, 0);
         assert_eq!(p.sector_size, 512);
         assert_eq!(p.sectors_per_allocation_unit, 128);

@@ -306,6 +306,8 @@ typedef struct create_request {
   ACCESS_MASK access;
   ULONG disposition, options, attributes, share;
   UCHAR irp_flags; /* SL_OPEN_TARGET_DIRECTORY, SL_FORCE_ACCESS_CHECK */
+  PSECURITY_DESCRIPTOR security; /* what the caller asks a new file's descriptor to be, or NULL */
+  ULONG security_size;
 } create_request;
 
 /* The ACCESS_STATE's object type name, "File", in a DOKAN_UNICODE_STRING_INTERMEDIATE. */
@@ -313,8 +315,8 @@ typedef struct create_request {
 #define POINTER_ALIGN(size) (((size) + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
 
 /* DokanDispatchCreate's EVENT_CONTEXT: the CREATE_CONTEXT, then (pointer-aligned) the object
- * name and object type name of the ACCESS_STATE, then the file name. No security descriptor
- * follows the structure: a create without one gets none. The object name is left empty. */
+ * name and object type name of the ACCESS_STATE, then the file name, then (pointer-aligned) the
+ * security descriptor the caller asked for, if any. The object name is left empty. */
 static PEVENT_CONTEXT create_context(fake_volume *volume, const create_request *create,
                                      const fcb *file, const WCHAR *name) {
   ULONG header = POINTER_ALIGN(sizeof(EVENT_CONTEXT));
@@ -323,7 +325,8 @@ static PEVENT_CONTEXT create_context(fake_volume *volume, const create_request *
   ULONG object_type =
       POINTER_ALIGN(sizeof(DOKAN_UNICODE_STRING_INTERMEDIATE) + type_bytes + sizeof(WCHAR));
   ULONG file_name = (ULONG)name_bytes(name);
-  ULONG length = header + object_name + object_type + file_name + sizeof(WCHAR);
+  ULONG security = POINTER_ALIGN(header + object_name + object_type + file_name + sizeof(WCHAR));
+  ULONG length = security + create->security_size;
   PEVENT_CONTEXT context = driver_event_context(volume, length, IRP_MJ_CREATE, 0,
                                                 create->irp_flags, file->flags, 0);
   CREATE_CONTEXT *fields = &context->Operation.Create;
@@ -351,6 +354,10 @@ static PEVENT_CONTEXT create_context(fake_volume *volume, const create_request *
   fields->FileNameOffset = header + object_name + object_type -
                            (ULONG)((char *)fields - (char *)context);
   memcpy((char *)fields + fields->FileNameOffset, name, file_name);
+  if (create->security) {
+    memcpy((char *)context + security, create->security, create->security_size);
+    state->SecurityDescriptorOffset = security - (ULONG)((char *)state - (char *)context);
+  }
   return context;
 }
 
@@ -824,7 +831,9 @@ static void verb_rename(fake_volume *volume, const kd_request *request, kd_reply
                                 FILE_OPEN_FOR_BACKUP_INTENT,
                                 0,
                                 FILE_SHARE_READ | FILE_SHARE_WRITE,
-                                SL_OPEN_TARGET_DIRECTORY | SL_FORCE_ACCESS_CHECK};
+                                SL_OPEN_TARGET_DIRECTORY | SL_FORCE_ACCESS_CHECK,
+                                NULL,
+                                0};
   ccb *directory;
   ULONG_PTR information;
   NTSTATUS status = open_file(volume, &target_open, &directory, &information);
@@ -1040,6 +1049,64 @@ static void verb_security(fake_volume *volume, const kd_request *request, kd_rep
   release_ccb(volume, handle);
 }
 
+/* IRP_MJ_SET_SECURITY (DokanDispatchSetSecurity): the self-relative descriptor follows the name
+ * in the event context, 8-byte aligned, at BufferOffset from the context's start. Dokany answers
+ * every failure of SetFileSecurity STATUS_INVALID_PARAMETER. */
+static NTSTATUS set_security(fake_volume *volume, ccb *handle, SECURITY_INFORMATION which,
+                             PSECURITY_DESCRIPTOR descriptor, ULONG length) {
+  NTSTATUS status = dispatch_check(volume, IRP_MJ_SET_SECURITY);
+  if (status != STATUS_SUCCESS) return status;
+  ULONG offset = (ULONG)(sizeof(EVENT_CONTEXT) + name_bytes(handle->fcb->name) + 7) & ~7UL;
+  PEVENT_CONTEXT context =
+      handle_context(volume, handle, offset + length, IRP_MJ_SET_SECURITY, 0, 0);
+  context->Operation.SetSecurity.SecurityInformation = which;
+  context->Operation.SetSecurity.BufferLength = length;
+  context->Operation.SetSecurity.BufferOffset = offset;
+  put_name(context->Operation.SetSecurity.FileName,
+           &context->Operation.SetSecurity.FileNameLength, handle->fcb);
+  memcpy((char *)context + offset, descriptor, length);
+  fake_irp irp = {0};
+  status = call(volume, handle, context, &irp);
+  if (status == STATUS_SUCCESS) status = irp.reply->Status;
+  free(irp.reply);
+  return status;
+}
+
+/* SetFileSecurity / SetSecurityInfo: the parts `info` names of the descriptor `sddl`, after the
+ * checks the I/O manager makes (WRITE_OWNER for the owner or group, WRITE_DAC for the DACL). */
+static void verb_set_security(fake_volume *volume, const kd_request *request, kd_reply *reply) {
+  uint64_t which;
+  const char *sddl_arg = kd_named(request, "sddl");
+  if (!kd_named_u64_or(request, "info", DACL_SECURITY_INFORMATION, &which) || which > MAXDWORD ||
+      sddl_arg == NULL) {
+    kd_reply_invalid(reply, "set-security <handle> info= sddl=");
+    return;
+  }
+  WCHAR *sddl = kd_wide(sddl_arg);
+  PSECURITY_DESCRIPTOR descriptor = NULL;
+  ULONG length = 0;
+  BOOL converted =
+      ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &descriptor,
+                                                           &length);
+  free(sddl);
+  if (!converted) {
+    kd_reply_invalid(reply, "sddl");
+    return;
+  }
+  ccb *handle = find_ccb(volume, request, 0, FALSE, reply);
+  if (handle != NULL) {
+    ACCESS_MASK needed =
+        ((which & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION)) ? WRITE_OWNER : 0) |
+        ((which & DACL_SECURITY_INFORMATION) ? WRITE_DAC : 0);
+    if (has_access(handle, needed, reply)) {
+      kd_reply_status(reply, set_security(volume, handle, (SECURITY_INFORMATION)which,
+                                          descriptor, length));
+    }
+    release_ccb(volume, handle);
+  }
+  LocalFree(descriptor);
+}
+
 /* ---- the volume ---- */
 
 /* IRP_MJ_QUERY_VOLUME_INFORMATION (DokanDispatchQueryVolumeInformation,
@@ -1094,6 +1161,8 @@ static void verb_volume(fake_volume *volume, const kd_request *request, kd_reply
                          FILE_SYNCHRONOUS_IO_NONALERT | FILE_OPEN_FOR_BACKUP_INTENT,
                          0,
                          FILE_SHARE_READ | FILE_SHARE_WRITE,
+                         0,
+                         NULL,
                          0};
   ccb *handle;
   ULONG_PTR information;
@@ -1181,11 +1250,24 @@ static void verb_create(fake_volume *volume, const kd_request *request, kd_reply
   MapGenericMask(&mapped, &file_mapping);
   WCHAR *wide = kd_wide(path);
   create_request create = {wide, mapped, disposition, (ULONG)options, (ULONG)attributes,
-                           (ULONG)share, 0};
+                           (ULONG)share, 0, NULL, 0};
+  const char *sddl_arg = kd_named(request, "sddl");
+  if (sddl_arg) {
+    WCHAR *sddl = kd_wide(sddl_arg);
+    BOOL converted = ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        sddl, SDDL_REVISION_1, &create.security, &create.security_size);
+    free(sddl);
+    if (!converted) {
+      free(wide);
+      kd_reply_invalid(reply, "sddl");
+      return;
+    }
+  }
   ccb *handle;
   ULONG_PTR information;
   NTSTATUS status = open_file(volume, &create, &handle, &information);
   free(wide);
+  if (create.security) LocalFree(create.security);
   kd_reply_status(reply, status);
   if (!NT_SUCCESS(status)) return;
   kd_reply_u64(reply, "handle", handle->handle);
@@ -1240,6 +1322,7 @@ void kernel_serve(void *context, const kd_request *request, kd_reply *reply) {
       {"set-eof", verb_set_eof},       {"set-alloc", verb_set_alloc},
       {"set-delete", verb_set_delete}, {"rename", verb_rename},
       {"query-dir", verb_query_dir},   {"security", verb_security},
+      {"set-security", verb_set_security},
       {"notifications", verb_notifications},
   };
   fake_volume *volume = context;

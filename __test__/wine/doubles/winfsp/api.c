@@ -154,6 +154,7 @@ FSP_API NTSTATUS FspFileSystemCreate(PWSTR DevicePath, const FSP_FSCTL_VOLUME_PA
   fs->Operations[FspFsctlTransactQueryDirectoryKind] = FspFileSystemOpQueryDirectory;
   fs->Operations[FspFsctlTransactQuerySecurityKind] = FspFileSystemOpQuerySecurity;
   fs->Operations[FspFsctlTransactFileSystemControlKind] = FspFileSystemOpFileSystemControl;
+  fs->Operations[FspFsctlTransactSetSecurityKind] = FspFileSystemOpSetSecurity;
   fs->Interface = Interface;
   fs->OpGuardStrategy = FSP_FILE_SYSTEM_OPERATION_GUARD_STRATEGY_FINE;
   InitializeSRWLock(&fs->OpGuardLock);

@@ -340,6 +340,8 @@ typedef struct open_args {
   BOOL target_directory; /* SL_OPEN_TARGET_DIRECTORY: open the directory the name is in */
   UINT8 *reparse;        /* after STATUS_REPARSE: the file system's reparse data (malloc'd) */
   size_t reparse_size;
+  PSECURITY_DESCRIPTOR security; /* what the caller asks a new file's descriptor to be, or NULL */
+  ULONG security_size;
 } open_args;
 
 /* Undoes FspFileNodeOpen for an open that failed after it. */
@@ -547,9 +549,16 @@ static NTSTATUS open_file(fsd_volume *volume, open_args *args, fsd_desc **opened
                         FILE_ATTRIBUTE_REPARSE_POINT);
   if (options & FILE_DIRECTORY_FILE) attributes |= FILE_ATTRIBUTE_DIRECTORY;
 
-  fsd_irp *irp = irp_new(FspFsctlTransactCreateKind, name, args->length, 0);
+  fsd_irp *irp = irp_new(FspFsctlTransactCreateKind, name, args->length, args->security_size);
   if (irp == NULL) return STATUS_INVALID_PARAMETER;
   FSP_FSCTL_TRANSACT_REQ *request = irp->request;
+  if (args->security) {
+    /* The driver puts the caller's descriptor after the name, aligned. */
+    UINT16 offset = (UINT16)FSP_FSCTL_DEFAULT_ALIGN_UP((args->length + 1) * sizeof(WCHAR));
+    memcpy(request->Buffer + offset, args->security, args->security_size);
+    request->Req.Create.SecurityDescriptor.Offset = offset;
+    request->Req.Create.SecurityDescriptor.Size = (UINT16)args->security_size;
+  }
   request->Req.Create.CreateOptions = disposition << 24 | options;
   request->Req.Create.FileAttributes = attributes;
   request->Req.Create.AllocationSize = args->allocation;
@@ -738,6 +747,18 @@ static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply 
                     .attributes = (UINT32)attributes,
                     .share = (UINT32)share,
                     .allocation = allocation};
+  const char *sddl_arg = kd_named(request, "sddl");
+  if (sddl_arg) {
+    WCHAR *sddl = kd_wide(sddl_arg);
+    BOOL converted = ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        sddl, SDDL_REVISION_1, &args.security, &args.security_size);
+    free(sddl);
+    if (!converted) {
+      free(args.name);
+      kd_reply_invalid(reply, "sddl");
+      return;
+    }
+  }
   args.length = volume_path(args.name);
   fsd_desc *desc;
   UINT32 information = 0;
@@ -756,6 +777,7 @@ static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply 
   }
   free(args.name);
   free(args.reparse);
+  if (args.security) LocalFree(args.security);
   kd_reply_status(reply, status);
   if (desc) {
     kd_reply_u64(reply, "handle", desc->handle);
@@ -1488,6 +1510,54 @@ static void verb_security(fsd_volume *volume, fsd_desc *desc, const kd_request *
   irp_free(irp);
 }
 
+/* SetFileSecurity / SetSecurityInfo: the parts `info` names of the descriptor `sddl`, after the
+ * checks the I/O manager makes (WRITE_OWNER for the owner or group, WRITE_DAC for the DACL). */
+static void verb_set_security(fsd_volume *volume, fsd_desc *desc, const kd_request *request,
+                              kd_reply *reply) {
+  fsd_node *node = desc->node;
+  uint64_t information;
+  const char *sddl_arg = kd_named(request, "sddl");
+  if (!named_u64(request, reply, "info", DACL_SECURITY_INFORMATION, &information)) return;
+  if (sddl_arg == NULL) {
+    kd_reply_invalid(reply, "sddl");
+    return;
+  }
+  UINT32 needed =
+      ((information & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION)) ? WRITE_OWNER
+                                                                                  : 0) |
+      ((information & DACL_SECURITY_INFORMATION) ? WRITE_DAC : 0);
+  if ((desc->granted_access & needed) != needed) {
+    kd_reply_status(reply, STATUS_ACCESS_DENIED);
+    return;
+  }
+  WCHAR *sddl = kd_wide(sddl_arg);
+  PSECURITY_DESCRIPTOR descriptor = NULL;
+  ULONG size = 0;
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &descriptor,
+                                                            &size)) {
+    free(sddl);
+    kd_reply_invalid(reply, "sddl");
+    return;
+  }
+  free(sddl);
+  fsd_irp *irp = irp_new(FspFsctlTransactSetSecurityKind, NULL, 0, size);
+  if (irp == NULL) {
+    kd_reply_status(reply, STATUS_INVALID_PARAMETER);
+  } else {
+    irp->request->Req.SetSecurity.UserContext = node->user_context;
+    irp->request->Req.SetSecurity.UserContext2 = desc->user_context2;
+    irp->request->Req.SetSecurity.SecurityInformation = (UINT32)information;
+    irp->request->Req.SetSecurity.SecurityDescriptor.Offset = 0;
+    irp->request->Req.SetSecurity.SecurityDescriptor.Size = (UINT16)size;
+    memcpy(irp->request->Buffer, descriptor, size);
+    AcquireSRWLockExclusive(&node->resource);
+    kd_reply_status(reply, ioq_call(&volume->ioq, irp));
+    ReleaseSRWLockExclusive(&node->resource);
+    irp_free(irp);
+  }
+  LocalFree(descriptor);
+}
+
 /* ---- changes the file system reports ---- */
 
 NTSTATUS fsd_notify_begin(fsd_volume *volume) {
@@ -1756,6 +1826,7 @@ void fsd_serve(void *context, const kd_request *request, kd_reply *reply) {
       {"set-eof", NULL, verb_set_eof},       {"set-alloc", NULL, verb_set_alloc},
       {"set-delete", NULL, verb_set_delete}, {"rename", NULL, verb_rename},
       {"query-dir", NULL, verb_query_dir},   {"security", NULL, verb_security},
+      {"set-security", NULL, verb_set_security},
       {"notifications", verb_notifications, NULL},
       {"get-reparse", NULL, verb_get_reparse},
       {"set-reparse", NULL, verb_set_reparse},

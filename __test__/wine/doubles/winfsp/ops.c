@@ -936,6 +936,18 @@ FSP_API NTSTATUS FspFileSystemOpQuerySecurity(FSP_FILE_SYSTEM *fs,
   return STATUS_SUCCESS;
 }
 
+/* IRP_MJ_SET_SECURITY: the descriptor the request carries holds the parts SecurityInformation
+ * names; the file system merges them into what it keeps. */
+FSP_API NTSTATUS FspFileSystemOpSetSecurity(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *request,
+                                            FSP_FSCTL_TRANSACT_RSP *response) {
+  (void)response;
+  if (fs->Interface->SetSecurity == NULL) return STATUS_INVALID_DEVICE_REQUEST;
+  return fs->Interface->SetSecurity(
+      fs, file_context(fs, &request->Req.SetSecurity.UserContext),
+      request->Req.SetSecurity.SecurityInformation,
+      (PSECURITY_DESCRIPTOR)(request->Buffer + request->Req.SetSecurity.SecurityDescriptor.Offset));
+}
+
 /* ---- the operation guard ---- */
 
 /* The FINE strategy: operations that change the namespace run alone; opens, deletion marks,

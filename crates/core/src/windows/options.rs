@@ -129,6 +129,15 @@ pub struct WindowsOptions {
     /// The library's own per-request timeout; backend timeouts are kept above it so the
     /// driver never gives up on a request the library would still answer.
     pub request_timeout: Duration,
+    /// Each file reports a security descriptor derived from its `uid`, `gid` and `mode`, which
+    /// WinFsp checks every open against; off, every file reports one fixed descriptor granting
+    /// everyone full access, and the handlers alone decide
+    /// ([`FileSecurity`](super::security::FileSecurity)).
+    pub default_permissions: bool,
+    /// The filesystem stores security descriptors (it has a `set_security`): the volume
+    /// claims persistent ACLs (WinFsp `PersistentAcls`, Dokan `FILE_PERSISTENT_ACLS`), so
+    /// programs that copy security keep it.
+    pub persistent_acls: bool,
 }
 
 impl Default for WindowsOptions {
@@ -144,6 +153,8 @@ impl Default for WindowsOptions {
             threads: 0,
             file_info_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(30),
+            default_permissions: true,
+            persistent_acls: false,
         }
     }
 }

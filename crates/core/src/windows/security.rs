@@ -1,23 +1,36 @@
-//! The security descriptor every file and directory of a Windows mount reports, for both
-//! backends.
+//! The security descriptors the files of a Windows mount report, for both backends.
 //!
-//! Handlers speak POSIX modes, not Windows ACLs: no operation carries a security descriptor
-//! to them or from them. Both backends therefore answer every query with one fixed, permissive
-//! descriptor, and refuse requests to change it (`STATUS_NOT_IMPLEMENTED` on Dokan, WinFsp's
-//! `STATUS_INVALID_DEVICE_REQUEST`): access is really decided by the handlers, which refuse
-//! what they refuse with `EACCES`.
+//! Most handlers speak POSIX ownership and modes, not Windows ACLs. A filesystem that keeps
+//! real ACLs answers `get_security` and `set_security` in SDDL ([`answered_or_derived`]); a
+//! program's change is merged into the whole descriptor first ([`merge`]), and a new file
+//! gets its directory's inheritable ACEs ([`inherited`]). Otherwise each file reports a
+//! descriptor derived from its `uid`, `gid` and `mode` ([`FileSecurity::Ownership`]), the way
+//! WinFsp's FUSE layer maps them (its `FspPosixMapUidToSid` and
+//! `FspPosixMapPermissionsToSecurityDescriptor`; the rules are restated on
+//! [`sid_of_id`] and [`posix_sddl`]). The one difference: ids 0 stand for the mounting
+//! process's own user and primary group ([`Principals`]), because 0 is what a Windows
+//! program has for "mine" everywhere (Node has no `process.getuid` on Windows and its
+//! `fs.stat` reports uid and gid 0; a [`crate::Stat`] defaults to 0; a request's context
+//! carries 0), so a filesystem that leaves ownership alone stays its mounter's.
 //!
-//! The descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an NTFS
-//! volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
+//! A mount without kernel permission checks (`default_permissions` off) reports one fixed,
+//! permissive descriptor instead ([`FileSecurity::Fixed`], [`SDDL`]), as every mount did
+//! before: access is then decided by the handlers alone, which refuse what they refuse with
+//! `EACCES`. Without a `set_security` handler, requests to change a descriptor are refused
+//! (`STATUS_NOT_IMPLEMENTED` on Dokan, WinFsp's `STATUS_INVALID_DEVICE_REQUEST`).
+//!
+//! The fixed descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an
+//! NTFS volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
 //! ACEs are not inheritable. Every file reports the very ACEs its directory reports, so only
 //! the inheritable form describes truthfully what a directory's children get; with plain ACEs
 //! Windows would tell anyone who asks (Explorer's "Applies to", `icacls`, a copy that keeps
 //! security) that new children get nothing from their directory, while they get full access.
 //! Access checks are the same either way: inheritance flags without `IO` (inherit only) do
-//! not change what an ACE grants on the object itself. `docs/architecture.md` records the
-//! decision.
+//! not change what an ACE grants on the object itself. The per-file descriptors carry no
+//! inheritance flags, as WinFsp's FUSE layer writes them: what a new file gets comes from its
+//! own mode, not from its directory. `docs/architecture.md` records the decisions.
 //!
-//! The descriptor is written in SDDL; the Windows side of each backend converts it with
+//! Descriptors are written in SDDL; the Windows side of each backend converts them with
 //! `ConvertStringSecurityDescriptorToSecurityDescriptorW`.
 
 use crate::windows::ntstatus::STATUS_BUFFER_OVERFLOW;
@@ -31,32 +44,384 @@ pub const DACL_SECURITY_INFORMATION: u32 = 0x4;
 /// `SECURITY_INFORMATION` bit: the system ACL (auditing), which is never reported.
 pub const SACL_SECURITY_INFORMATION: u32 = 0x8;
 
-/// Owner: built-in Administrators.
-const OWNER: &str = "O:BA";
-/// Primary group: built-in Administrators.
-const GROUP: &str = "G:BA";
-/// A protected DACL (`P`: nothing above the volume adds to it) granting full access (`FA`),
+/// The fixed descriptor, in SDDL: owned by built-in Administrators (owner and group), with a
+/// protected DACL (`P`: nothing above the volume adds to it) granting full access (`FA`),
 /// inherited by files and subdirectories (`OICI`), to SYSTEM, Administrators and Everyone.
-const DACL: &str = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)";
-
-/// The whole descriptor, in SDDL: owner, group and DACL.
 pub const SDDL: &str = "O:BAG:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)";
 
-/// The SDDL text of the descriptor restricted to the parts `information` asks for (owner,
-/// group, DACL), as `GetFileSecurity` answers. A request for the SACL alone gets an empty
-/// descriptor: there is no SACL to report.
+/// The SDDL text of the fixed descriptor restricted to the parts `information` asks for
+/// (owner, group, DACL), as `GetFileSecurity` answers. A request for the SACL alone gets an
+/// empty descriptor: there is no SACL to report.
 pub fn sddl(information: u32) -> String {
+    restrict(SDDL, information)
+}
+
+/// The parts `information` asks for of `whole`, an SDDL text (`O:…G:…D:…`, in any order, any
+/// part absent), in Windows' order, as `GetFileSecurity` answers. A SACL (`S:…`) is never
+/// reported.
+pub fn restrict(whole: &str, information: u32) -> String {
+    // SIDs and aliases hold no colon, and an alias is always followed by a part's letter, a
+    // parenthesis or a semicolon, never by a colon: the first `X:` is where part X starts.
+    let starts: Vec<usize> = ["O:", "G:", "D:", "S:"]
+        .iter()
+        .filter_map(|tag| whole.find(tag))
+        .collect();
+    let part = |tag: &str| {
+        whole.find(tag).map_or("", |start| {
+            let end = starts
+                .iter()
+                .copied()
+                .filter(|&other| other > start)
+                .min()
+                .unwrap_or(whole.len());
+            &whole[start..end]
+        })
+    };
     let mut text = String::new();
-    for (bit, part) in [
-        (OWNER_SECURITY_INFORMATION, OWNER),
-        (GROUP_SECURITY_INFORMATION, GROUP),
-        (DACL_SECURITY_INFORMATION, DACL),
+    for (bit, tag) in [
+        (OWNER_SECURITY_INFORMATION, "O:"),
+        (GROUP_SECURITY_INFORMATION, "G:"),
+        (DACL_SECURITY_INFORMATION, "D:"),
     ] {
         if information & bit != 0 {
-            text.push_str(part);
+            text.push_str(part(tag));
         }
     }
     text
+}
+
+/// The SID of the ids Windows cannot map to an account (`S-1-0-65534`), as WinFsp's FUSE layer
+/// names them.
+pub const UNMAPPED_SID: &str = "S-1-0-65534";
+/// Everyone (`S-1-1-0`): the ACE that carries a mode's "other" bits.
+const EVERYONE_SID: &str = "S-1-1-0";
+
+/// Who ids stand for on the mounting machine: what the Windows side of a backend reads once
+/// per mount from the mounting process's token and from the local security authority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principals {
+    /// The mounting process's user (uid 0), as a SID string (`S-1-5-21-…`).
+    pub user: String,
+    /// The mounting process's primary group (gid 0), as a SID string.
+    pub group: String,
+    /// The machine's account domain (`S-1-5-21-X-Y-Z`), whose accounts are ids
+    /// `0x30000 + RID`; `None` when Windows does not name one.
+    pub account_domain: Option<String>,
+    /// The primary domain of a machine joined to one (`S-1-5-21-X-Y-Z`), whose accounts are ids
+    /// `0x100000 + RID`; `None` on a machine in a workgroup.
+    pub primary_domain: Option<String>,
+}
+
+/// Whether an id is a file's owner (`uid`) or its group (`gid`): they differ only for id 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdKind {
+    /// A user id.
+    User,
+    /// A group id.
+    Group,
+}
+
+/// The SID string of a POSIX id, by WinFsp's FUSE layer's partition of the id space:
+///
+/// | id | SID |
+/// |---|---|
+/// | 0 | the mounting process's user (uid) or primary group (gid): see the module |
+/// | below `0x200`, and 1000 | `S-1-5-id` (SYSTEM is 18) |
+/// | `0x200` to 999 | `S-1-5-32-id` (built-in aliases: Administrators 544, Users 545) |
+/// | `0x30000 + RID` | `S-1-5-21-X-Y-Z-RID` in the machine's account domain |
+/// | `0x100000 + RID` (below `0xff000000`) | `S-1-5-21-X-Y-Z-RID` in the primary domain |
+/// | `0x60000 + RID` (below `0x70000`) | `S-1-16-RID` (mandatory labels) |
+/// | `0x10000 + 0x100·X + Y` (below `0x11000`) | `S-1-X-Y` (Everyone is `0x10100`) |
+/// | `0x1000·X + RID` (below `0x100000`) | `S-1-5-X-RID` |
+///
+/// Anything else, the logon-session ids `0xffe` and `0xfff`, 65534, and a domain range whose
+/// domain is unknown, is [`UNMAPPED_SID`]. Trusted domains of the primary domain are not
+/// looked up: their ids map into the primary domain.
+pub fn sid_of_id(id: u32, kind: IdKind, principals: &Principals) -> String {
+    let in_domain = |domain: &Option<String>, rid: u32| match domain {
+        Some(domain) => format!("{domain}-{rid}"),
+        None => UNMAPPED_SID.to_owned(),
+    };
+    match id {
+        0 => match kind {
+            IdKind::User => principals.user.clone(),
+            IdKind::Group => principals.group.clone(),
+        },
+        1..0x200 | 1000 => format!("S-1-5-{id}"),
+        0x200..1000 => format!("S-1-5-32-{id}"),
+        0xffe | 0xfff => UNMAPPED_SID.to_owned(),
+        0x30000..0x40000 => in_domain(&principals.account_domain, id - 0x30000),
+        0x100000..0xff000000 => in_domain(&principals.primary_domain, id - 0x100000),
+        0x60000..0x70000 => format!("S-1-16-{}", id - 0x60000),
+        0x10000..0x11000 => format!("S-1-{}-{}", (id - 0x10000) >> 8, (id - 0x10000) & 0xff),
+        65534 => UNMAPPED_SID.to_owned(),
+        0x1000..0x100000 => format!("S-1-5-{}-{}", id >> 12, id & 0xfff),
+        _ => UNMAPPED_SID.to_owned(),
+    }
+}
+
+/// Access rights every allowed ACE of a mapped descriptor grants: `SYNCHRONIZE`,
+/// `READ_CONTROL`, `FILE_READ_ATTRIBUTES` and `FILE_READ_EA`.
+pub const BASE_RIGHTS: u32 = 0x0010_0000 | 0x0002_0000 | 0x80 | 0x8;
+/// Access rights the owner's allowed ACE always adds: `DELETE`, `WRITE_DAC`, `WRITE_OWNER`,
+/// `FILE_WRITE_ATTRIBUTES` and `FILE_WRITE_EA`.
+pub const OWNER_RIGHTS: u32 = BASE_RIGHTS | 0x0001_0000 | 0x0004_0000 | 0x0008_0000 | 0x100 | 0x10;
+/// `FILE_READ_DATA`: what the read bit grants.
+pub const READ_RIGHTS: u32 = 0x1;
+/// `FILE_WRITE_ATTRIBUTES`, `FILE_WRITE_DATA` and `FILE_APPEND_DATA`: what the write bit
+/// grants (on a directory without the sticky bit, `FILE_DELETE_CHILD` too).
+pub const WRITE_RIGHTS: u32 = 0x100 | 0x2 | 0x4;
+/// `FILE_DELETE_CHILD`.
+pub const DELETE_CHILD: u32 = 0x40;
+/// `FILE_EXECUTE`: what the execute bit grants (on a directory, traversal).
+pub const EXECUTE_RIGHTS: u32 = 0x20;
+/// The sticky bit of a mode: on a directory, only owners may delete its children.
+const STICKY: u32 = 0o1000;
+
+/// The access rights one `rwx` triple grants. A directory's write bit grants
+/// `FILE_DELETE_CHILD` too, unless `sticky` (which the owner's triple never is).
+fn rights(bits: u32, directory: bool, sticky: bool) -> u32 {
+    let mut rights = 0;
+    if bits & 4 != 0 {
+        rights |= READ_RIGHTS;
+    }
+    if bits & 2 != 0 {
+        rights |= WRITE_RIGHTS;
+        if directory && !sticky {
+            rights |= DELETE_CHILD;
+        }
+    }
+    if bits & 1 != 0 {
+        rights |= EXECUTE_RIGHTS;
+    }
+    rights
+}
+
+/// The SDDL of the descriptor WinFsp's FUSE layer gives a file of `mode` owned by the SIDs
+/// `owner` and `group`: a protected DACL of
+///
+/// 1. an allowed ACE for the owner: [`OWNER_RIGHTS`] and its triple's rights;
+/// 2. a denied ACE for the owner, for what the group or other triple grants and the owner's
+///    does not (less `FILE_WRITE_ATTRIBUTES`), since Windows grants the union of every ACE
+///    that matches a caller, while POSIX applies only the first class that matches;
+/// 3. an allowed ACE for the group: [`BASE_RIGHTS`] and its triple's rights;
+/// 4. a denied ACE for the group, for what the other triple grants and the group's does not;
+/// 5. an allowed ACE for Everyone: [`BASE_RIGHTS`] and the other triple's rights.
+///
+/// Denied ACEs appear only when they deny something. Masks are written in hexadecimal.
+pub fn posix_sddl(owner: &str, group: &str, mode: u32, directory: bool) -> String {
+    let sticky = mode & STICKY != 0;
+    let (owner_bits, group_bits, other_bits) = ((mode >> 6) & 7, (mode >> 3) & 7, mode & 7);
+    let owner_denied = (group_bits | other_bits) & !owner_bits;
+    let group_denied = other_bits & !group_bits;
+    let mut dacl = format!(
+        "(A;;{:#x};;;{owner})",
+        OWNER_RIGHTS | rights(owner_bits, directory, false)
+    );
+    if owner_denied != 0 {
+        let denied = rights(owner_denied, directory, false) & !0x100;
+        dacl.push_str(&format!("(D;;{denied:#x};;;{owner})"));
+    }
+    dacl.push_str(&format!(
+        "(A;;{:#x};;;{group})",
+        BASE_RIGHTS | rights(group_bits, directory, sticky)
+    ));
+    if group_denied != 0 {
+        let denied = rights(group_denied, directory, sticky);
+        dacl.push_str(&format!("(D;;{denied:#x};;;{group})"));
+    }
+    dacl.push_str(&format!(
+        "(A;;{:#x};;;{EVERYONE_SID})",
+        BASE_RIGHTS | rights(other_bits, directory, sticky)
+    ));
+    format!("O:{owner}G:{group}D:P{dacl}")
+}
+
+/// What descriptor the files of a mount report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileSecurity {
+    /// One fixed, permissive descriptor for every file ([`SDDL`]): the handlers alone decide
+    /// access.
+    Fixed,
+    /// Each file's own, from its `uid`, `gid` and `mode` ([`posix_sddl`]).
+    Ownership(Principals),
+}
+
+impl FileSecurity {
+    /// Who creates files when a program does not say, as SIDs: the mounting user and primary
+    /// group, who on a desktop are the ones creating them; built-in Administrators, the fixed
+    /// descriptor's owner, without kernel permission checks.
+    pub fn creator(&self) -> (&str, &str) {
+        match self {
+            FileSecurity::Fixed => ("BA", "BA"),
+            FileSecurity::Ownership(principals) => (&principals.user, &principals.group),
+        }
+    }
+
+    /// The SDDL of the whole descriptor (owner, group and DACL) of a file with `stat`.
+    pub fn sddl(&self, stat: &crate::Stat) -> String {
+        match self {
+            FileSecurity::Fixed => SDDL.to_owned(),
+            FileSecurity::Ownership(principals) => posix_sddl(
+                &sid_of_id(stat.uid, IdKind::User, principals),
+                &sid_of_id(stat.gid, IdKind::Group, principals),
+                stat.mode,
+                stat.kind == crate::FileKind::Directory,
+            ),
+        }
+    }
+}
+
+/// Where a file's descriptor came from: the filesystem's `get_security`, or [`FileSecurity`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The filesystem's `get_security` answered.
+    Handler,
+    /// The filesystem has no `get_security` (`ENOSYS`): derived from the file's metadata.
+    Derived,
+}
+
+/// The SDDL of a file's whole descriptor and where it came from: what the filesystem's
+/// `get_security` answered, or, when it has no such handler (`ENOSYS`), what `security`
+/// derives from the file's `stat`. Any other error is the handler's, and is passed on.
+pub fn answered_or_derived(
+    answer: crate::FsResult<String>,
+    security: &FileSecurity,
+    stat: &crate::Stat,
+) -> crate::FsResult<(String, Source)> {
+    match answer {
+        Ok(sddl) => Ok((sddl, Source::Handler)),
+        Err(crate::Errno::ENOSYS) => Ok((security.sddl(stat), Source::Derived)),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// The whole descriptor after a program changed the parts `information` names (owner, group,
+/// DACL; a SACL is never kept): those parts from `changes`, the SDDL of the new descriptor's
+/// parts as Windows writes them, and every other part from `current`. This is what
+/// `SetFileSecurity` does to a file that keeps its descriptor whole, so a `set_security`
+/// handler always receives a complete descriptor.
+pub fn merge(current: &str, information: u32, changes: &str) -> String {
+    [
+        OWNER_SECURITY_INFORMATION,
+        GROUP_SECURITY_INFORMATION,
+        DACL_SECURITY_INFORMATION,
+    ]
+    .into_iter()
+    .map(|part| {
+        if information & part != 0 {
+            restrict(changes, part)
+        } else {
+            restrict(current, part)
+        }
+    })
+    .collect()
+}
+
+/// The ACEs of a DACL's SDDL (`D:` and its flags, then `(…)` for each ACE), each without its
+/// parentheses; the parentheses of a conditional ACE's expression stay inside its ACE.
+fn aces_of(dacl: &str) -> Vec<&str> {
+    let mut aces = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (at, character) in dacl.char_indices() {
+        match character {
+            '(' => {
+                if depth == 0 {
+                    start = at + 1;
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    aces.push(&dacl[start..at]);
+                }
+            }
+            _ => {}
+        }
+    }
+    aces
+}
+
+/// The ACE a child gets from its directory's `ace` (its SDDL, without parentheses), by the
+/// rules of Windows inheritance: a file gets the ACEs marked `OI`; a directory gets the ACEs
+/// marked `CI`, and those marked `OI` only as inherit-only (`OI` `IO`) to pass on to files,
+/// `NP` stopping the passing on. What a child gets is marked inherited (`ID`). `None` when
+/// the ACE is not for this child.
+fn inherit_ace(ace: &str, directory: bool) -> Option<String> {
+    let mut fields: Vec<&str> = ace.splitn(3, ';').collect();
+    if fields.len() < 3 {
+        return None;
+    }
+    let flags: Vec<&str> = (0..fields[1].len() / 2)
+        .filter_map(|at| fields[1].get(at * 2..at * 2 + 2))
+        .collect();
+    let has = |flag: &str| flags.contains(&flag);
+    let rest: String = flags
+        .iter()
+        .filter(|flag| !matches!(**flag, "OI" | "CI" | "NP" | "IO" | "ID"))
+        .copied()
+        .collect();
+    let inherited = match (directory, has("OI"), has("CI"), has("NP")) {
+        (false, true, _, _) | (true, _, true, true) => format!("{rest}ID"),
+        (true, object, true, false) => {
+            format!("{}CI{rest}ID", if object { "OI" } else { "" })
+        }
+        (true, true, false, false) => format!("OIIO{rest}ID"),
+        _ => return None,
+    };
+    fields[1] = &inherited;
+    Some(fields.join(";"))
+}
+
+/// The descriptor of a file just created through Windows, in SDDL, as Windows builds one
+/// (`CreatePrivateObjectSecurity`) from its directory's descriptor `parent` and what its
+/// creator asked for (`asked`, any parts of it):
+///
+/// - owner and group as asked, else `security`'s creator ([`FileSecurity::creator`]);
+/// - the DACL as asked, followed by the directory's inheritable ACEs unless the asked DACL is
+///   protected (`D:P`); without an asked DACL, the inheritable ACEs alone (`D:AI`).
+///
+/// `None` when no DACL was asked and nothing is inherited (an empty DACL would shut everyone
+/// out, where Windows would fall back to the creator's default DACL): the file keeps the
+/// descriptor derived from its metadata, an asked owner or group included. `CREATOR OWNER`
+/// and `CREATOR GROUP` ACEs are inherited as they are, not replaced by the new owner and
+/// group.
+pub fn inherited(
+    parent: &str,
+    asked: Option<&str>,
+    directory: bool,
+    security: &FileSecurity,
+) -> Option<String> {
+    let from_parent: String = aces_of(&restrict(parent, DACL_SECURITY_INFORMATION))
+        .into_iter()
+        .filter_map(|ace| inherit_ace(ace, directory))
+        .map(|ace| format!("({ace})"))
+        .collect();
+    let asked = asked.unwrap_or("");
+    let asked_dacl = restrict(asked, DACL_SECURITY_INFORMATION);
+    if asked_dacl.is_empty() && from_parent.is_empty() {
+        return None;
+    }
+    let part = |information, default: &str| match restrict(asked, information) {
+        part if part.len() > 2 => part,
+        _ => default.to_owned(),
+    };
+    let (creator, creators_group) = security.creator();
+    let owner = part(OWNER_SECURITY_INFORMATION, &format!("O:{creator}"));
+    let group = part(GROUP_SECURITY_INFORMATION, &format!("G:{creators_group}"));
+    let dacl = if asked_dacl.is_empty() {
+        format!("D:AI{from_parent}")
+    } else if asked_dacl[2..].starts_with('P') {
+        asked_dacl
+    } else {
+        let explicit: String = aces_of(&asked_dacl)
+            .into_iter()
+            .map(|ace| format!("({ace})"))
+            .collect();
+        format!("D:AI{explicit}{from_parent}")
+    };
+    Some(format!("{owner}{group}{dacl}"))
 }
 
 /// Copies the self-relative `descriptor` into `buffer`, as both backends' security callbacks
@@ -128,6 +493,219 @@ mod tests {
             [("OICI", "SY"), ("OICI", "BA"), ("OICI", "WD")],
             "SYSTEM, Administrators and Everyone, each inherited by files (OI) and \
              subdirectories (CI), and none inherit-only"
+        );
+    }
+
+    fn principals(domains: bool) -> Principals {
+        Principals {
+            user: "S-1-5-21-1-2-3-1001".to_owned(),
+            group: "S-1-5-21-1-2-3-513".to_owned(),
+            account_domain: domains.then(|| "S-1-5-21-1-2-3".to_owned()),
+            primary_domain: domains.then(|| "S-1-5-21-7-8-9".to_owned()),
+        }
+    }
+
+    #[test]
+    fn ids_map_to_sids_as_winfsps_fuse_layer_maps_them() {
+        let known = principals(true);
+        let sid = |id, kind| sid_of_id(id, kind, &known);
+        assert_eq!(
+            sid(0, IdKind::User),
+            "S-1-5-21-1-2-3-1001",
+            "the mounting user"
+        );
+        assert_eq!(
+            sid(0, IdKind::Group),
+            "S-1-5-21-1-2-3-513",
+            "its primary group"
+        );
+        assert_eq!(sid(18, IdKind::User), "S-1-5-18", "SYSTEM");
+        assert_eq!(sid(0x1ff, IdKind::User), "S-1-5-511");
+        assert_eq!(sid(1000, IdKind::User), "S-1-5-1000");
+        assert_eq!(sid(544, IdKind::Group), "S-1-5-32-544", "Administrators");
+        assert_eq!(sid(999, IdKind::Group), "S-1-5-32-999");
+        assert_eq!(sid(0x30000 + 1001, IdKind::User), "S-1-5-21-1-2-3-1001");
+        assert_eq!(sid(0x100000 + 1105, IdKind::User), "S-1-5-21-7-8-9-1105");
+        assert_eq!(sid(0x60000 + 0x2000, IdKind::User), "S-1-16-8192");
+        assert_eq!(sid(0x10100, IdKind::Group), "S-1-1-0", "Everyone");
+        assert_eq!(sid(0x5000 + 0x20, IdKind::User), "S-1-5-5-32");
+        assert_eq!(sid(11 << 12, IdKind::User), "S-1-5-11-0");
+        for unmapped in [0xffe, 0xfff, 65534, 0xff000000, u32::MAX] {
+            assert_eq!(sid(unmapped, IdKind::User), UNMAPPED_SID, "{unmapped:#x}");
+        }
+        let unknown = principals(false);
+        assert_eq!(
+            sid_of_id(0x30000 + 1001, IdKind::User, &unknown),
+            UNMAPPED_SID
+        );
+        assert_eq!(
+            sid_of_id(0x100000 + 5, IdKind::User, &unknown),
+            UNMAPPED_SID
+        );
+    }
+
+    #[test]
+    fn a_mode_without_surprises_needs_no_denied_ace() {
+        assert_eq!(
+            posix_sddl("S-1-5-18", "S-1-5-32-545", 0o644, false),
+            "O:S-1-5-18G:S-1-5-32-545D:P(A;;0x1f019f;;;S-1-5-18)(A;;0x120089;;;S-1-5-32-545)\
+             (A;;0x120089;;;S-1-1-0)"
+        );
+        assert_eq!(
+            posix_sddl("S-1-5-18", "S-1-5-32-545", 0o750, true),
+            "O:S-1-5-18G:S-1-5-32-545D:P(A;;0x1f01ff;;;S-1-5-18)(A;;0x1200a9;;;S-1-5-32-545)\
+             (A;;0x120088;;;S-1-1-0)",
+            "the owner of a directory gets every right (FA), delete-child included"
+        );
+    }
+
+    #[test]
+    fn what_the_owner_or_group_lacks_is_denied_to_them() {
+        assert_eq!(
+            posix_sddl("S-1-5-18", "S-1-5-32-545", 0o467, false),
+            "O:S-1-5-18G:S-1-5-32-545D:P(A;;0x1f0199;;;S-1-5-18)(D;;0x26;;;S-1-5-18)\
+             (A;;0x12018f;;;S-1-5-32-545)(D;;0x20;;;S-1-5-32-545)(A;;0x1201af;;;S-1-1-0)",
+            "the owner is denied write (without write-attributes) and execute, the group execute"
+        );
+    }
+
+    #[test]
+    fn a_sticky_directory_lets_only_its_owner_delete_children() {
+        assert_eq!(
+            posix_sddl("S-1-5-18", "S-1-5-32-545", 0o1777, true),
+            "O:S-1-5-18G:S-1-5-32-545D:P(A;;0x1f01ff;;;S-1-5-18)(A;;0x1201af;;;S-1-5-32-545)\
+             (A;;0x1201af;;;S-1-1-0)"
+        );
+    }
+
+    #[test]
+    fn files_report_the_fixed_descriptor_or_their_own() {
+        let mut stat = crate::Stat::new(crate::FileKind::File);
+        assert_eq!(FileSecurity::Fixed.sddl(&stat), SDDL);
+        stat.uid = 18;
+        stat.mode = 0o600;
+        assert_eq!(
+            FileSecurity::Ownership(principals(true)).sddl(&stat),
+            "O:S-1-5-18G:S-1-5-21-1-2-3-513D:P(A;;0x1f019f;;;S-1-5-18)\
+             (A;;0x120088;;;S-1-5-21-1-2-3-513)(A;;0x120088;;;S-1-1-0)"
+        );
+    }
+
+    #[test]
+    fn a_descriptor_restricts_to_the_parts_asked_for() {
+        let whole = posix_sddl("S-1-5-18", "BU", 0o600, false);
+        assert_eq!(restrict(&whole, OWNER_SECURITY_INFORMATION), "O:S-1-5-18");
+        assert_eq!(restrict(&whole, GROUP_SECURITY_INFORMATION), "G:BU");
+        assert_eq!(
+            restrict(&whole, DACL_SECURITY_INFORMATION),
+            &whole[whole.find("D:").unwrap()..]
+        );
+        assert_eq!(restrict(&whole, ALL), whole);
+        assert_eq!(restrict(&whole, SACL_SECURITY_INFORMATION), "");
+        assert_eq!(
+            restrict("O:BAD:P(A;;FA;;;BA)S:(AU;SA;FA;;;WD)", ALL),
+            "O:BAD:P(A;;FA;;;BA)",
+            "no group, and a SACL left out"
+        );
+        assert_eq!(restrict("D:(A;;FR;;;WD)", OWNER_SECURITY_INFORMATION), "");
+        assert_eq!(
+            restrict("D:P(A;;FA;;;BA)G:DDO:BO", ALL),
+            "O:BOG:DDD:P(A;;FA;;;BA)",
+            "parts in another order come back in Windows' order; aliases ending in a part's \
+             letter stay whole"
+        );
+    }
+
+    #[test]
+    fn a_handlers_answer_wins_and_its_absence_derives_the_descriptor() {
+        let stat = crate::Stat::new(crate::FileKind::File);
+        let security = FileSecurity::Fixed;
+        assert_eq!(
+            answered_or_derived(Ok("O:SYG:SYD:P".to_owned()), &security, &stat),
+            Ok(("O:SYG:SYD:P".to_owned(), Source::Handler))
+        );
+        assert_eq!(
+            answered_or_derived(Err(crate::Errno::ENOSYS), &security, &stat),
+            Ok((SDDL.to_owned(), Source::Derived))
+        );
+        assert_eq!(
+            answered_or_derived(Err(crate::Errno::EACCES), &security, &stat),
+            Err(crate::Errno::EACCES)
+        );
+    }
+
+    #[test]
+    fn a_change_replaces_only_the_parts_it_names() {
+        let current = "O:BAG:SYD:P(A;;FA;;;BA)";
+        assert_eq!(
+            merge(current, DACL_SECURITY_INFORMATION, "D:(A;;FR;;;WD)"),
+            "O:BAG:SYD:(A;;FR;;;WD)"
+        );
+        assert_eq!(
+            merge(
+                current,
+                OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION,
+                "O:S-1-5-21-1-2-3-1001G:BU"
+            ),
+            "O:S-1-5-21-1-2-3-1001G:BUD:P(A;;FA;;;BA)"
+        );
+        assert_eq!(
+            merge(current, ALL, "O:SYG:BGD:P(A;;FA;;;SY)"),
+            "O:SYG:BGD:P(A;;FA;;;SY)",
+            "an alias ending in G is not taken for the group's start"
+        );
+        assert_eq!(merge(current, SACL_SECURITY_INFORMATION, "S:"), current);
+    }
+
+    #[test]
+    fn a_new_file_inherits_its_directorys_inheritable_aces() {
+        let parent = "O:SYG:SYD:P(A;OICI;FA;;;WD)(A;CI;FR;;;BU)(A;OI;0x1200a9;;;BA)(A;;FA;;;SY)\
+                      (A;OICINP;FA;;;AU)";
+        let me = FileSecurity::Ownership(principals(false));
+        let owner = "O:S-1-5-21-1-2-3-1001G:S-1-5-21-1-2-3-513";
+        assert_eq!(
+            inherited(parent, None, false, &me).unwrap(),
+            format!("{owner}D:AI(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)(A;ID;FA;;;AU)"),
+            "a file gets the OI ACEs, no longer inheritable"
+        );
+        assert_eq!(
+            inherited(parent, None, true, &me).unwrap(),
+            format!(
+                "{owner}D:AI(A;OICIID;FA;;;WD)(A;CIID;FR;;;BU)(A;OIIOID;0x1200a9;;;BA)\
+                 (A;ID;FA;;;AU)"
+            ),
+            "a directory gets the CI ACEs, the OI ones to pass on only, NP ones for itself"
+        );
+        assert_eq!(
+            inherited(parent, Some("O:BAD:(A;;FA;;;BA)"), false, &me).unwrap(),
+            "O:BAG:S-1-5-21-1-2-3-513D:AI(A;;FA;;;BA)(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)\
+             (A;ID;FA;;;AU)",
+            "what the creator asked comes first, the inherited ACEs after"
+        );
+        assert_eq!(
+            inherited(parent, Some("D:P(A;;FA;;;BA)"), false, &me).unwrap(),
+            format!("{owner}D:P(A;;FA;;;BA)"),
+            "a protected DACL inherits nothing"
+        );
+        assert_eq!(inherited("O:SYG:SYD:P(A;;FA;;;SY)", None, false, &me), None);
+        assert_eq!(
+            inherited("O:SYG:SYD:P(A;;FA;;;SY)", Some("O:BA"), false, &me),
+            None,
+            "an owner alone, with nothing to inherit, would leave an empty DACL"
+        );
+        assert_eq!(
+            inherited(parent, None, false, &FileSecurity::Fixed).unwrap(),
+            "O:BAG:BAD:AI(A;ID;FA;;;WD)(A;ID;0x1200a9;;;BA)(A;ID;FA;;;AU)"
+        );
+        assert_eq!(
+            inherited(
+                "O:SYG:SYD:P(A;OICI;FA;;;S-1-5-21-1-2-3-7)(A;OICI;FR;;;BU)",
+                None,
+                true,
+                &me
+            )
+            .unwrap(),
+            format!("{owner}D:AI(A;OICIID;FA;;;S-1-5-21-1-2-3-7)(A;OICIID;FR;;;BU)")
         );
     }
 

@@ -1,14 +1,19 @@
 //! File information, attributes, times, sizes and streams: GetFileInformation,
 //! SetFileAttributes, SetFileTime, SetEndOfFile, SetAllocationSize and FindStreams.
 
+use log::warn;
 use mountkit_core::windows::attributes::{
     apply_attributes, attributes_from_stat, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_REPARSE_POINT,
 };
 use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time};
 use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
+    STATUS_NOT_IMPLEMENTED,
 };
-use mountkit_core::{Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes};
+use mountkit_core::windows::security::{answered_or_derived, inherited, merge, restrict, Source};
+use mountkit_core::{
+    expect_reply, Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes,
+};
 
 use crate::paths;
 
@@ -96,6 +101,107 @@ impl DokanFs {
                 fnv1a_64(&paths::key(&path, self.ignore_case))
             },
         })
+    }
+
+    /// `GetFileSecurity`: the SDDL of the parts `information` asks for of the open file's
+    /// descriptor, and where it came from: the `get_security` handler's answer, or, without
+    /// one, what [`FileSecurity`](mountkit_core::windows::security::FileSecurity) derives from
+    /// its current metadata.
+    pub fn file_security(
+        &self,
+        call: &Call,
+        context: u64,
+        information: u32,
+    ) -> NtResult<(String, Source)> {
+        let (whole, source) = self.whole_descriptor(call, context)?;
+        Ok((restrict(&whole, information), source))
+    }
+
+    /// The open file's path and the SDDL of its whole descriptor.
+    fn whole_descriptor(&self, call: &Call, context: u64) -> NtResult<(String, Source)> {
+        let open = self.entry(context)?;
+        let path = open.path();
+        let stat = self.getattr(call, &path, open.user().map(|user| user.handle))?;
+        let operation = Operation::GetSecurity { path };
+        let answer = expect_reply!(self.call(call, operation), Target);
+        Ok(answered_or_derived(answer, &self.security, &stat)?)
+    }
+
+    /// Gives a file just created through Windows (the open `context`) its descriptor when the
+    /// filesystem stores descriptors: its directory's inheritable ACEs merged with what its
+    /// creator asked for (`asked`, SDDL), by [`inherited`], stored with `set_security`. No DACL
+    /// asked and nothing inherited leaves the descriptor derived from its metadata. The file
+    /// exists whatever happens here, so a failure is logged, not answered.
+    pub(super) fn store_new_security(
+        &self,
+        call: &Call,
+        context: u64,
+        directory: bool,
+        asked: Option<&str>,
+    ) {
+        if !self.persistent_acls {
+            return;
+        }
+        let Ok(open) = self.entry(context) else {
+            return;
+        };
+        let path = open.path();
+        let parent = match path.rfind('/') {
+            Some(0) | None => "/",
+            Some(at) => &path[..at],
+        };
+        let parent_sddl = self.getattr(call, parent, None).and_then(|stat| {
+            let operation = Operation::GetSecurity {
+                path: parent.to_owned(),
+            };
+            let answer = expect_reply!(self.call(call, operation), Target);
+            answered_or_derived(answer, &self.security, &stat)
+        });
+        let (parent_sddl, _) = match parent_sddl {
+            Ok(found) => found,
+            Err(errno) => {
+                warn!(
+                    "the new file {path} inherits nothing: its directory's descriptor could not \
+                     be read ({errno:?})"
+                );
+                return;
+            }
+        };
+        let Some(sddl) = inherited(&parent_sddl, asked, directory, &self.security) else {
+            return;
+        };
+        let operation = Operation::SetSecurity {
+            path: path.clone(),
+            sddl,
+        };
+        if let Err(errno) = self.run(call, operation) {
+            warn!(
+                "setSecurity refused the descriptor of the new file {path} ({errno:?}); it \
+                 keeps the one the filesystem gives it"
+            );
+        }
+    }
+
+    /// `SetFileSecurity`: the parts `information` names, as `changes` (their SDDL), merged into
+    /// the open file's current descriptor ([`merge`]) and given whole to `set_security`.
+    /// Without that handler nothing can be changed (`STATUS_NOT_IMPLEMENTED`).
+    pub fn set_file_security(
+        &self,
+        call: &Call,
+        context: u64,
+        information: u32,
+        changes: &str,
+    ) -> NtResult<()> {
+        self.writable()?;
+        let (current, _) = self.whole_descriptor(call, context)?;
+        let operation = Operation::SetSecurity {
+            path: self.entry(context)?.path(),
+            sddl: merge(&current, information, changes),
+        };
+        match self.run(call, operation) {
+            Err(Errno::ENOSYS) => Err(NtError(STATUS_NOT_IMPLEMENTED)),
+            result => Ok(result?),
+        }
     }
 
     /// `SetFileAttributes`: the read-only attribute also becomes a `chmod` (see

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use mountkit_core::windows::delete::deletion_status;
 use mountkit_core::windows::ntstatus::{STATUS_INVALID_HANDLE, STATUS_MEDIA_WRITE_PROTECTED};
 use mountkit_core::windows::options::WindowsOptions;
+use mountkit_core::windows::security::FileSecurity;
 use mountkit_core::{
     expect_empty, expect_reply, Dispatch, Errno, FsResult, HandleTable, Operation, Reply,
     RequestContext, Stat,
@@ -75,6 +76,8 @@ pub struct DokanFs {
     volume: VolumeInfo,
     handles: HandleTable<Arc<OpenFile>>,
     registry: Registry,
+    security: FileSecurity,
+    persistent_acls: bool,
 }
 
 fn io_error(error: std::io::Error) -> NtError {
@@ -86,8 +89,13 @@ fn deletion(errno: Errno) -> NtError {
 }
 
 impl DokanFs {
-    /// The state of a new mount serving `dispatch` with `options`.
-    pub fn new(dispatch: Arc<dyn Dispatch>, options: &WindowsOptions) -> DokanFs {
+    /// The state of a new mount serving `dispatch` with `options`, whose files report the
+    /// security descriptors `security` says.
+    pub fn new(
+        dispatch: Arc<dyn Dispatch>,
+        options: &WindowsOptions,
+        security: FileSecurity,
+    ) -> DokanFs {
         DokanFs {
             dispatch,
             policy: TimeoutPolicy::new(options.request_timeout),
@@ -96,7 +104,15 @@ impl DokanFs {
             volume: VolumeInfo::from_options(options),
             handles: HandleTable::new(),
             registry: Registry::new(options.case_insensitive),
+            security,
+            persistent_acls: options.persistent_acls,
         }
+    }
+
+    /// Whether the filesystem stores security descriptors (`WindowsOptions::persistent_acls`),
+    /// so a create's asked-for descriptor matters.
+    pub fn stores_security(&self) -> bool {
+        self.persistent_acls
     }
 
     fn call(&self, call: &Call, operation: Operation) -> FsResult<Reply> {

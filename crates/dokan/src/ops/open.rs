@@ -49,6 +49,9 @@ pub struct CreateRequest<'a> {
     pub create_options: u32,
     /// `DOKAN_FILE_INFO.Context` on entry: 0, or [`REFUSED_DELETE_OPEN`].
     pub prior_context: u64,
+    /// The security descriptor the caller asked for a new file (`SECURITY_ATTRIBUTES`), as
+    /// SDDL; read only when the filesystem stores descriptors.
+    pub asked_security: Option<&'a str>,
 }
 
 /// What `ZwCreateFile` answers.
@@ -190,6 +193,9 @@ impl DokanFs {
         }
         match self.try_create(call, request) {
             Ok((context, is_directory, information)) => {
+                if information == FILE_CREATED {
+                    self.store_new_security(call, context, is_directory, request.asked_security);
+                }
                 let reopened = information != FILE_CREATED
                     && matches!(
                         request.create_disposition,

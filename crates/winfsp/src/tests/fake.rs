@@ -41,6 +41,9 @@ struct State {
     /// Whether a no-replace rename of a directory is answered `EINVAL`, as by a filesystem
     /// that cannot do `RENAME_NOREPLACE` for directories (`examples/mirror.ts`).
     no_replace_files_only: bool,
+    /// Security descriptors stored by `set_security`, by path; `get_security` of any other
+    /// path is `ENOSYS`, as from a filesystem that leaves them derived.
+    security: HashMap<String, String>,
     answering: Answering,
     kept: Vec<Responder>,
 }
@@ -86,6 +89,7 @@ impl FakeFs {
                 list_stats: true,
                 create_stats: false,
                 no_replace_files_only: false,
+                security: HashMap::new(),
                 answering: Answering::Inline,
                 kept: Vec::new(),
             }),
@@ -134,6 +138,19 @@ impl FakeFs {
             .nodes
             .get(path)
             .map(|node| node.stat.clone())
+    }
+
+    /// The security descriptor stored for `path`, if any.
+    pub(super) fn security(&self, path: &str) -> Option<String> {
+        self.state.lock().security.get(path).cloned()
+    }
+
+    /// Stores a security descriptor for `path`, as `set_security` would.
+    pub(super) fn secure(&self, path: &str, sddl: &str) {
+        self.state
+            .lock()
+            .security
+            .insert(path.to_owned(), sddl.to_owned());
     }
 
     /// Whether `path` exists.
@@ -418,6 +435,16 @@ impl FakeFs {
                 ..StatFs::default()
             })),
             O::Flush { .. } | O::Fsync { .. } | O::Fsyncdir { .. } => Ok(Reply::Empty),
+            O::GetSecurity { path } => state
+                .security
+                .get(&path)
+                .cloned()
+                .map(Reply::Target)
+                .ok_or(Errno::ENOSYS),
+            O::SetSecurity { path, sddl } => {
+                state.security.insert(path, sddl);
+                Ok(Reply::Empty)
+            }
             _ => Err(Errno::ENOSYS),
         }
     }

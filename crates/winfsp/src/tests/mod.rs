@@ -18,6 +18,7 @@ use mountkit_core::windows::create::{
     GENERIC_READ, GENERIC_WRITE,
 };
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_NOT_FOUND;
+use mountkit_core::windows::security::{FileSecurity, Principals};
 use mountkit_core::{Bytes, RequestContext};
 
 use crate::dir::DirPage;
@@ -49,6 +50,16 @@ fn cx() -> RequestContext {
     RequestContext::default()
 }
 
+/// Who the harness's ids stand for.
+fn principals() -> Principals {
+    Principals {
+        user: "S-1-5-21-1-2-3-1001".to_owned(),
+        group: "S-1-5-21-1-2-3-513".to_owned(),
+        account_domain: Some("S-1-5-21-1-2-3".to_owned()),
+        primary_domain: None,
+    }
+}
+
 fn wide(text: &str) -> Vec<u16> {
     text.replace('/', "\\").encode_utf16().collect()
 }
@@ -59,14 +70,19 @@ impl Harness {
     }
 
     fn with(case_insensitive: bool) -> Harness {
-        Harness::with_options(case_insensitive, false)
+        Harness::with_options(case_insensitive, false, false)
     }
 
     fn read_only() -> Harness {
-        Harness::with_options(true, true)
+        Harness::with_options(true, true, false)
     }
 
-    fn with_options(case_insensitive: bool, read_only: bool) -> Harness {
+    /// A mount whose filesystem stores security descriptors (`persistent_acls`).
+    fn storing_security() -> Harness {
+        Harness::with_options(true, false, true)
+    }
+
+    fn with_options(case_insensitive: bool, read_only: bool, persistent_acls: bool) -> Harness {
         let fs = FakeFs::new();
         let engine = Engine::new(
             fs.clone(),
@@ -76,7 +92,9 @@ impl Harness {
                 allocation_unit: 4096,
                 call_timeout: Duration::from_secs(5),
                 volume_label: "fake".to_owned(),
-                security_descriptor: vec![1, 2, 3],
+                security: FileSecurity::Ownership(principals()),
+                descriptor_of: |sddl| Ok(sddl.as_bytes().to_vec()),
+                persistent_acls,
                 mount_point: "M:".to_owned(),
             },
         );
@@ -116,7 +134,7 @@ impl Harness {
         if disposition == FILE_CREATE {
             return self
                 .engine
-                .create(cx(), &name, create_options, access, 0, hint);
+                .create(cx(), &name, create_options, access, 0, None, hint);
         }
         let found = match self.engine.security_by_name(cx(), &name, hint) {
             Ok(_) => true,
@@ -129,7 +147,7 @@ impl Harness {
             }
             return self
                 .engine
-                .create(cx(), &name, create_options, access, 0, hint);
+                .create(cx(), &name, create_options, access, 0, None, hint);
         }
         let opened = self
             .engine

@@ -87,6 +87,7 @@ fn read_only_creations_drop_write_permission() {
             READ_WRITE,
             FILE_ATTRIBUTE_READONLY,
             None,
+            None,
         )
         .unwrap()
         .info;
@@ -108,6 +109,7 @@ fn creations_store_the_attributes_asked_for() {
             READ_WRITE,
             asked,
             None,
+            None,
         )
         .unwrap()
         .info;
@@ -124,6 +126,7 @@ fn creations_store_the_attributes_asked_for() {
             (FILE_CREATE << 24) | FILE_DIRECTORY_FILE,
             READ_WRITE,
             FILE_ATTRIBUTE_HIDDEN,
+            None,
             None,
         )
         .unwrap()
@@ -142,6 +145,7 @@ fn creations_store_the_attributes_asked_for() {
             READ_WRITE,
             FILE_ATTRIBUTE_NORMAL,
             None,
+            None,
         )
         .unwrap();
     assert!(!h.fs.take_names().contains(&"setattributes"));
@@ -157,6 +161,7 @@ fn a_refused_creation_attribute_releases_the_new_file() {
         FILE_CREATE << 24,
         READ_WRITE,
         FILE_ATTRIBUTE_HIDDEN,
+        None,
         None,
     );
     assert!(created.is_err());
@@ -362,7 +367,15 @@ fn supersede_of_a_file_that_appeared_truncates_in_create() {
     // WinFsp's lookup missed the file, so it calls Create; the file exists by then.
     let info = h
         .engine
-        .create(cx(), &name, FILE_SUPERSEDE << 24, GENERIC_WRITE, 0, None)
+        .create(
+            cx(),
+            &name,
+            FILE_SUPERSEDE << 24,
+            GENERIC_WRITE,
+            0,
+            None,
+            None,
+        )
         .unwrap()
         .info;
     assert_eq!(info.file_size, 0);

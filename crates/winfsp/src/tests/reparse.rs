@@ -162,7 +162,7 @@ fn links_report_the_reparse_attribute_tag_and_their_targets_kind() {
         ("/loop", false),
     ];
     for (path, directory) in kinds {
-        let attributes = h.engine.security_by_name(cx(), &wide(path), None).unwrap();
+        let (attributes, _, _) = h.engine.security_by_name(cx(), &wide(path), None).unwrap();
         let expected = FILE_ATTRIBUTE_REPARSE_POINT
             | if directory {
                 FILE_ATTRIBUTE_DIRECTORY

@@ -8,12 +8,14 @@ use mountkit_core::windows::create::{
     FILE_WRITE_ATTRIBUTES, GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED,
 };
 use mountkit_core::windows::ntstatus::{
-    NtError, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_COLLISION,
-    STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND,
+    NtError, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED,
+    STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_OBJECT_PATH_NOT_FOUND,
 };
-use mountkit_core::{Bytes, OpenFlags, Operation};
+use mountkit_core::windows::security::{FileSecurity, DACL_SECURITY_INFORMATION};
+use mountkit_core::{Bytes, Errno, OpenFlags, Operation, Stat};
 
-use super::{cx, wide, Harness, READ_WRITE};
+use super::{cx, principals, wide, Harness, READ_WRITE};
 
 const PROTECTED: Result<(), NtError> = Err(NtError(STATUS_MEDIA_WRITE_PROTECTED));
 
@@ -101,13 +103,16 @@ fn opens_succeed_and_changes_through_them_are_refused() {
         assert_eq!(engine.set_delete(cx(), id, true), PROTECTED);
         assert_eq!(engine.set_delete(cx(), id, false), PROTECTED);
         assert_eq!(engine.rename(cx(), id, &wide("/g"), false), PROTECTED);
+        assert_eq!(
+            engine.set_security(cx(), id, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
+            PROTECTED
+        );
         h.close(id, false);
     }
     assert_eq!(
         h.engine.set_volume_label(cx(), &wide("new")).map(|_| ()),
         PROTECTED
     );
-    assert_eq!(h.engine.set_security(), PROTECTED);
     assert_eq!(h.fs.data("/f").unwrap(), b"data");
     assert!(h.fs.exists("/d") && !h.fs.exists("/g"));
     assert_eq!(h.fs.open_handles(), 0);
@@ -184,11 +189,15 @@ fn lookups_report_attributes() {
     h.fs.file("/ro", b"");
     h.fs.edit("/ro", |stat| stat.mode = 0o400);
     assert_eq!(
-        h.engine.security_by_name(cx(), &wide("/d"), None),
+        h.engine
+            .security_by_name(cx(), &wide("/d"), None)
+            .map(|(attributes, _, _)| attributes),
         Ok(FILE_ATTRIBUTE_DIRECTORY)
     );
     assert_eq!(
-        h.engine.security_by_name(cx(), &wide("/ro"), None),
+        h.engine
+            .security_by_name(cx(), &wide("/ro"), None)
+            .map(|(attributes, _, _)| attributes),
         Ok(FILE_ATTRIBUTE_READONLY)
     );
     assert_eq!(
@@ -209,5 +218,122 @@ fn lookups_report_attributes() {
         h.engine.security_by_name(cx(), &wide("/f:stream"), None),
         Err(NtError(STATUS_OBJECT_NAME_INVALID))
     );
-    assert_eq!(h.engine.security_descriptor(), [1, 2, 3]);
+}
+
+/// With a filesystem that stores descriptors, a program's change of the DACL reaches
+/// `set_security` merged into the whole descriptor, and a file created through Windows gets
+/// its directory's inheritable ACEs after what its creator asked for; an open of an existing
+/// file stores nothing.
+#[test]
+fn changes_are_merged_and_new_files_inherit() {
+    let mut h = Harness::storing_security();
+    h.fs.dir("/d");
+    let dir = h.open("/d", GENERIC_READ).unwrap();
+    let (user, group) = (principals().user, principals().group);
+    let dacl = "D:(A;OICI;FA;;;WD)";
+    assert_eq!(
+        h.engine
+            .set_security(cx(), dir, DACL_SECURITY_INFORMATION, dacl),
+        Ok(())
+    );
+    assert_eq!(
+        h.fs.security("/d"),
+        Some(format!("O:{user}G:{group}{dacl}"))
+    );
+    let file = h
+        .engine
+        .create(
+            cx(),
+            &wide("/d/f"),
+            FILE_CREATE << 24,
+            READ_WRITE,
+            0,
+            Some("O:BAD:(A;;FA;;;SY)"),
+            None,
+        )
+        .unwrap()
+        .id;
+    assert_eq!(
+        h.fs.security("/d/f"),
+        Some(format!("O:BAG:{group}D:AI(A;;FA;;;SY)(A;ID;FA;;;WD)"))
+    );
+    let sub = h
+        .open_if("/d/sub", FILE_DIRECTORY_FILE, GENERIC_READ)
+        .unwrap();
+    assert_eq!(
+        h.fs.security("/d/sub"),
+        Some(format!("O:{user}G:{group}D:AI(A;OICIID;FA;;;WD)"))
+    );
+    h.fs.secure("/d/f", "O:SYG:SYD:P(A;;FA;;;SY)");
+    let again = h.open_if("/d/f", 0, GENERIC_READ).unwrap();
+    assert_eq!(
+        h.fs.security("/d/f").as_deref(),
+        Some("O:SYG:SYD:P(A;;FA;;;SY)"),
+        "opening an existing file changes nothing"
+    );
+    for id in [again, sub, file, dir] {
+        h.close(id, false);
+    }
+}
+
+/// Without persistent ACLs nothing is stored for a new file: its descriptor stays derived.
+#[test]
+fn new_files_store_nothing_without_persistent_acls() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.secure("/d", "O:SYG:SYD:(A;OICI;FA;;;WD)");
+    let file = h.open_if("/d/f", 0, READ_WRITE).unwrap();
+    assert_eq!(h.fs.security("/d/f"), None);
+    h.close(file, false);
+}
+
+/// Each file's descriptor is built from the metadata its lookup found, and from its current
+/// metadata for an open handle (GetSecurity): ownership and mode as the shared mapping says.
+#[test]
+fn files_report_descriptors_from_their_ownership_and_mode() {
+    let mut h = Harness::new();
+    h.fs.file("/mine", b"");
+    h.fs.file("/system", b"");
+    h.fs.edit("/system", |stat| {
+        stat.uid = 18;
+        stat.gid = 544;
+        stat.mode = 0o640;
+    });
+    let expected = |stat: &Stat| FileSecurity::Ownership(principals()).sddl(stat);
+    for path in ["/mine", "/system"] {
+        let (_, found, stat) = h.engine.security_by_name(cx(), &wide(path), None).unwrap();
+        assert_eq!(found, path);
+        let descriptor = h.engine.descriptor(cx(), &found, &stat).unwrap();
+        assert_eq!(
+            String::from_utf8(descriptor).unwrap(),
+            expected(&stat),
+            "{path}"
+        );
+    }
+    let (_, _, system) = h
+        .engine
+        .security_by_name(cx(), &wide("/system"), None)
+        .unwrap();
+    assert!(
+        expected(&system).starts_with("O:S-1-5-18G:S-1-5-32-544D:P"),
+        "{}",
+        expected(&system)
+    );
+    let id = h.open("/system", READ_WRITE).unwrap();
+    h.fs.edit("/system", |stat| stat.mode = 0o600);
+    let now = h.engine.file_security(cx(), id).unwrap();
+    let (_, _, changed) = h
+        .engine
+        .security_by_name(cx(), &wide("/system"), None)
+        .unwrap();
+    assert_eq!(String::from_utf8(now).unwrap(), expected(&changed));
+    assert_eq!(changed.mode, 0o600);
+    h.fs.fail("set_security", Errno::ENOSYS);
+    assert_eq!(
+        h.engine
+            .set_security(cx(), id, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
+        Err(NtError(STATUS_INVALID_DEVICE_REQUEST)),
+        "without a set_security handler no descriptor can be changed"
+    );
+    h.close(id, false);
 }

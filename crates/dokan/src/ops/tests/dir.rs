@@ -154,7 +154,11 @@ fn listing_getattrs_are_all_sent_before_any_is_awaited() {
             self.0.dispatch(request);
         }
     }
-    let fs = DokanFs::new(Arc::new(Forward(batching.clone())), &options);
+    let fs = DokanFs::new(
+        Arc::new(Forward(batching.clone())),
+        &options,
+        FileSecurity::Fixed,
+    );
     let context = fs
         .create(
             &CALL,
@@ -165,6 +169,7 @@ fn listing_getattrs_are_all_sent_before_any_is_awaited() {
                 create_disposition: FILE_OPEN,
                 create_options: FILE_DIRECTORY_FILE,
                 prior_context: 0,
+                asked_security: None,
             },
         )
         .context;

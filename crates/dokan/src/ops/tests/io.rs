@@ -64,7 +64,11 @@ fn a_write_claiming_too_much_fails() {
     }
     let fake = Fake::new();
     fake.file("/f", b"");
-    let fs = DokanFs::new(Arc::new(Boastful(fake)), &WindowsOptions::default());
+    let fs = DokanFs::new(
+        Arc::new(Boastful(fake)),
+        &WindowsOptions::default(),
+        FileSecurity::Fixed,
+    );
     let context = fs
         .create(
             &CALL,
@@ -75,6 +79,7 @@ fn a_write_claiming_too_much_fails() {
                 create_disposition: FILE_OPEN,
                 create_options: 0,
                 prior_context: 0,
+                asked_security: None,
             },
         )
         .context;

@@ -1,6 +1,91 @@
 //! File information, attributes, times and sizes against the fake.
 
 use super::*;
+use mountkit_core::windows::security::{
+    posix_sddl, Source, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
+};
+
+/// A program's change of the DACL reaches `set_security` merged into the whole descriptor; a
+/// file created in the directory then gets its inheritable ACE, stored the same way.
+#[test]
+fn changes_are_merged_and_new_files_inherit() {
+    let m = mount_with(WindowsOptions {
+        persistent_acls: true,
+        ..WindowsOptions::default()
+    });
+    m.fake.dir("/d");
+    let dir = m.open("\\d", GENERIC_READ);
+    let (user, group) = (&principals().user, &principals().group);
+    let dacl = "D:(A;OICI;FA;;;WD)";
+    assert_eq!(
+        m.fs.set_file_security(&CALL, dir, DACL_SECURITY_INFORMATION, dacl),
+        Ok(())
+    );
+    let stored = |path: &str| m.fake.security.lock().get(path).cloned();
+    assert_eq!(stored("/d"), Some(format!("O:{user}G:{group}{dacl}")));
+    assert_eq!(
+        m.fs.file_security(&CALL, dir, DACL_SECURITY_INFORMATION),
+        Ok((dacl.to_owned(), Source::Handler))
+    );
+    let file = m.create("\\d\\f", FILE_CREATE, 0, GENERIC_WRITE);
+    assert_eq!(file.status, STATUS_SUCCESS);
+    assert_eq!(
+        stored("/d/f"),
+        Some(format!("O:{user}G:{group}D:AI(A;ID;FA;;;WD)"))
+    );
+    m.fake.fail("set_security", Errno::ENOSYS);
+    assert_eq!(
+        m.fs.set_file_security(&CALL, dir, DACL_SECURITY_INFORMATION, dacl),
+        Err(NtError(STATUS_NOT_IMPLEMENTED)),
+        "without a set_security handler nothing can be changed"
+    );
+    m.finish(file.context);
+    m.finish(dir);
+}
+
+/// Without persistent ACLs a new file's descriptor stays derived: nothing is stored.
+#[test]
+fn new_files_store_nothing_without_persistent_acls() {
+    let m = mount();
+    m.fake.dir("/d");
+    m.fake
+        .security
+        .lock()
+        .insert("/d".into(), "O:SYG:SYD:(A;OICI;FA;;;WD)".into());
+    let file = m.create("\\d\\f", FILE_CREATE, 0, GENERIC_WRITE);
+    assert_eq!(file.status, STATUS_SUCCESS);
+    assert_eq!(m.fake.security.lock().get("/d/f"), None);
+    m.finish(file.context);
+}
+
+/// The descriptor follows the file's current ownership and mode, restricted to the parts
+/// asked for: uid and gid 0 are the mounting user and group.
+#[test]
+fn file_security_follows_the_mode() {
+    let m = mount();
+    m.fake.file("/f", b"");
+    let context = m.open("\\f", GENERIC_READ);
+    let (user, group) = (&principals().user, &principals().group);
+    let all = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    assert_eq!(
+        m.fs.file_security(&CALL, context, all),
+        Ok((posix_sddl(user, group, 0o644, false), Source::Derived))
+    );
+    assert_eq!(
+        m.fs.file_security(&CALL, context, OWNER_SECURITY_INFORMATION),
+        Ok((format!("O:{user}"), Source::Derived))
+    );
+    assert_eq!(
+        m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_READONLY),
+        Ok(())
+    );
+    let (dacl, _) =
+        m.fs.file_security(&CALL, context, DACL_SECURITY_INFORMATION)
+            .unwrap();
+    let expected = posix_sddl(user, group, 0o444, false);
+    assert_eq!(dacl, expected[expected.find("D:").unwrap()..]);
+}
 
 #[test]
 fn set_end_of_file_truncates_through_the_handle() {

@@ -36,6 +36,7 @@ use mountkit_core::windows::ntstatus::{
     STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND, STATUS_SUCCESS,
 };
 use mountkit_core::windows::options::WindowsOptions;
+use mountkit_core::windows::security::{FileSecurity, Principals};
 use mountkit_core::{
     Backing, Bytes, DirEntry, Dispatch, Errno, FileKind, FsResult, Listing, OpenFlags, Opened,
     Operation, RenameMode, Reply, Request, SetTime, Stat, StatFs, WindowsAttributes,
@@ -73,6 +74,9 @@ struct Fake {
     /// that cannot do `RENAME_NOREPLACE` for directories (`examples/mirror.ts`).
     no_replace_files_only: Mutex<bool>,
     statfs: Mutex<FsResult<StatFs>>,
+    /// Security descriptors stored by `set_security`, by path; `get_security` of any other
+    /// path is `ENOSYS`, as from a filesystem that leaves them derived.
+    security: Mutex<HashMap<String, String>>,
 }
 
 fn parent(path: &str) -> &str {
@@ -90,6 +94,7 @@ impl Fake {
             backing: Mutex::new(HashMap::new()),
             bare_listings: Mutex::new(false),
             no_replace_files_only: Mutex::new(false),
+            security: Mutex::new(HashMap::new()),
             statfs: Mutex::new(Ok(StatFs {
                 blocks: 1000,
                 blocks_free: 600,
@@ -363,6 +368,17 @@ impl Fake {
                 Ok(Reply::Empty)
             }
             O::Statfs { .. } => self.statfs.lock().clone().map(Reply::StatFs),
+            O::GetSecurity { path } => self
+                .security
+                .lock()
+                .get(path)
+                .cloned()
+                .map(Reply::Target)
+                .ok_or(Errno::ENOSYS),
+            O::SetSecurity { path, sddl } => {
+                self.security.lock().insert(path.clone(), sddl.clone());
+                Ok(Reply::Empty)
+            }
             O::Flush { .. } | O::Fsync { .. } | O::Fsyncdir { .. } => Ok(Reply::Empty),
             _ => Err(Errno::ENOSYS),
         }
@@ -400,9 +416,23 @@ struct Mount {
     fs: DokanFs,
 }
 
+/// Who the ids of the fake's files stand for.
+fn principals() -> Principals {
+    Principals {
+        user: "S-1-5-21-1-2-3-1001".to_owned(),
+        group: "S-1-5-21-1-2-3-513".to_owned(),
+        account_domain: None,
+        primary_domain: None,
+    }
+}
+
 fn mount_with(options: WindowsOptions) -> Mount {
     let fake = Arc::new(Fake::new());
-    let fs = DokanFs::new(Arc::new(Shared(fake.clone())), &options);
+    let fs = DokanFs::new(
+        Arc::new(Shared(fake.clone())),
+        &options,
+        FileSecurity::Ownership(principals()),
+    );
     Mount { fake, fs }
 }
 
@@ -433,6 +463,7 @@ impl Mount {
                 create_disposition: disposition,
                 create_options: options,
                 prior_context: 0,
+                asked_security: None,
             },
         )
     }

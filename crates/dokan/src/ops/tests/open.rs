@@ -248,6 +248,7 @@ fn new_files_honour_the_readonly_attribute_and_valid_names() {
             create_disposition: FILE_CREATE,
             create_options: 0,
             prior_context: 0,
+            asked_security: None,
         },
     );
     assert_eq!(outcome.status, STATUS_SUCCESS);
@@ -430,6 +431,7 @@ fn a_refused_delete_open_refuses_dokans_retry_on_the_parent() {
             create_disposition: FILE_OPEN,
             create_options: FILE_DIRECTORY_FILE,
             prior_context: outcome.context,
+            asked_security: None,
         },
     );
     assert_eq!(retry.status, STATUS_ACCESS_DENIED);
@@ -460,7 +462,11 @@ fn a_reply_of_the_wrong_shape_is_an_io_error() {
             request.responder.respond(Ok(Reply::Empty));
         }
     }
-    let fs = DokanFs::new(Arc::new(Confused), &WindowsOptions::default());
+    let fs = DokanFs::new(
+        Arc::new(Confused),
+        &WindowsOptions::default(),
+        FileSecurity::Fixed,
+    );
     let outcome = fs.create(
         &CALL,
         &CreateRequest {
@@ -470,6 +476,7 @@ fn a_reply_of_the_wrong_shape_is_an_io_error() {
             create_disposition: FILE_OPEN,
             create_options: 0,
             prior_context: 0,
+            asked_security: None,
         },
     );
     assert_eq!(outcome.status, STATUS_IO_DEVICE_ERROR);
@@ -494,7 +501,11 @@ fn a_dispatcher_that_never_answers_times_out_before_the_driver_does() {
         request_timeout: Duration::from_millis(100),
         ..Default::default()
     };
-    let fs = DokanFs::new(Arc::new(Silent(Mutex::new(Vec::new()))), &options);
+    let fs = DokanFs::new(
+        Arc::new(Silent(Mutex::new(Vec::new()))),
+        &options,
+        FileSecurity::Fixed,
+    );
     let keepalive = Counting(Mutex::new(Vec::new()));
     let call = Call {
         process_id: 1,
@@ -509,6 +520,7 @@ fn a_dispatcher_that_never_answers_times_out_before_the_driver_does() {
             create_disposition: FILE_OPEN,
             create_options: 0,
             prior_context: 0,
+            asked_security: None,
         },
     );
     assert_eq!(outcome.status, STATUS_IO_TIMEOUT);
