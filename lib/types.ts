@@ -285,7 +285,13 @@ export interface MountOptions {
   volumeLabel?: string
   /** Windows: match names without regard to case, as Windows programs expect. Default true. */
   caseInsensitive?: boolean
-  /** Windows: present the volume as a fixed, network or removable drive. Default `'fixed'`. */
+  /**
+   * Windows: present the volume as a fixed, network or removable drive. Default `'fixed'`.
+   * A network drive needs a drive letter, `'*'` or a share as its mount point (Windows mounts no
+   * network file system on a folder); on a letter it is reached as `\\mountkit\M` (WinFsp) or
+   * `\\mountkit\<volumeLabel>` (Dokan) too. A share mount point (`'\\server\share'`) is
+   * always a network volume. WinFsp cannot present a removable drive (`EOPTION`).
+   */
   driveType?: 'fixed' | 'network' | 'removable'
   /** Windows: bytes per sector, a power of two from 512. Default 4096. */
   sectorSize?: number

@@ -58,7 +58,7 @@ pub use ntstatus::{
     describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno, status_of,
     NtError, NtResult,
 };
-pub use options::{DriveType, InvalidOption, MountPoint, WindowsOptions};
+pub use options::{label_share_prefix, DriveType, InvalidOption, MountPoint, WindowsOptions};
 pub use rename::{check_rename, rename_falling_back};
 pub use wide::{text_until_nul, to_wide_nul, until_nul};
 pub use wildcard::{dos_name_matches, DosExpression};
