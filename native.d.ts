@@ -186,6 +186,8 @@ export interface NativeMountOptions {
   sectorSize: number
   /** Windows: bytes per allocation unit, a multiple of `sector_size`. */
   allocationUnitSize: number
+  /** Windows: the drive letter a network share mount point is also mounted on. */
+  driveLetter?: string
 }
 
 export interface NativeOpened {

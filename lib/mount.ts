@@ -177,6 +177,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     driveType: options.driveType ?? 'fixed',
     sectorSize: positive(options.sectorSize, 'sectorSize', 4096),
     allocationUnitSize: positive(options.allocationUnitSize, 'allocationUnitSize', 4096),
+    driveLetter: options.driveLetter,
   }, () => dispatcher?.wake())
   const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
   // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.

@@ -293,6 +293,12 @@ export interface MountOptions {
    * always a network volume. WinFsp cannot present a removable drive (`EOPTION`).
    */
   driveType?: 'fixed' | 'network' | 'removable'
+  /**
+   * Windows: the drive letter (`'M:'`) a network share mount point (`'\\server\share'`) is
+   * also mounted on, as `net use M: \\server\share` maps one. Without it, WinFsp mounts the
+   * share on no letter and Dokan on the next free one. Only with a share (`EOPTION` otherwise).
+   */
+  driveLetter?: string
   /** Windows: bytes per sector, a power of two from 512. Default 4096. */
   sectorSize?: number
   /** Windows: bytes per allocation unit, a multiple of `sectorSize`. Default 4096. */

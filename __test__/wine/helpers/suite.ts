@@ -469,6 +469,19 @@ export function windowsSuite(backend: WindowsBackend): void {
       t.is(volume.label, 'team')
       await servesAFile(t, kernel, 'shared.txt', 'served on a share')
     })
+    // `net use M: \\files\team`: the share on a drive letter of the user's choice.
+    await withMountAt('\\\\files\\team', { driveLetter: 'M:' }, async (kernel, reported) => {
+      t.regex(reported, driveSpelling('M'), 'the mount reports the letter it is on')
+      const volume = await volumeOf(t, kernel)
+      t.is(volume.mountpoint, 'M:')
+      t.is(volume.unc, '\\files\\team')
+      t.is(volume.drivetype, 'network')
+      await servesAFile(t, kernel, 'lettered.txt', 'served on a share with a letter')
+    })
+    await t.throwsAsync(running().mount('M:', { kind: 'memfs' }, { backend, driveLetter: 'N:' }), {
+      code: 'EOPTION',
+      message: /driveLetter goes with a network share mount point/,
+    })
     await withMountAt('\\\\files\\readonly', { readOnly: true }, async (kernel) => {
       const volume = await volumeOf(t, kernel)
       t.is(volume.unc, '\\files\\readonly')

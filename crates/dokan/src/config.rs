@@ -37,8 +37,8 @@ pub const MAX_COMPONENT_LENGTH: u32 = 255;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DokanConfig {
     /// `DOKAN_OPTIONS.MountPoint`: `M:\` for a drive, the folder path as given; `None` when
-    /// the mount takes the next free drive letter (`*`, and a share, which Dokan serves only
-    /// with a drive letter), which Dokan cannot pick itself.
+    /// the mount takes the next free drive letter (`*`, and a share without one: Dokan serves
+    /// a share only on a drive letter), which Dokan cannot pick itself.
     pub mount_point: Option<String>,
     /// `DOKAN_OPTIONS.UNCName`: `\server\share` for a share, [`label_share_prefix`] for
     /// another network drive, else none.
@@ -105,13 +105,17 @@ impl DokanConfig {
     }
 }
 
-/// The mount point as Dokan takes it: `M:\` for a drive letter, the folder path unchanged;
-/// `None` for the forms that take the next free drive letter.
+/// The mount point as Dokan takes it: `M:\` for a drive letter (a share's too), the folder
+/// path unchanged; `None` for the forms that take the next free drive letter.
 pub fn dokan_mount_point(mount_point: &MountPoint) -> Option<String> {
     match mount_point {
         MountPoint::Drive(letter) => Some(drive_mount_point(*letter)),
         MountPoint::Folder(path) => Some(path.clone()),
-        MountPoint::NextFreeDrive | MountPoint::Share { .. } => None,
+        MountPoint::Share {
+            drive: Some(letter),
+            ..
+        } => Some(drive_mount_point(*letter)),
+        MountPoint::NextFreeDrive | MountPoint::Share { drive: None, .. } => None,
     }
 }
 
@@ -250,6 +254,10 @@ mod tests {
         assert_eq!(config.mount_point, None);
         assert_eq!(config.unc_name.as_deref(), Some("\\files\\team"));
         assert_eq!(config.flags, DOKAN_OPTION_ALT_STREAM | DOKAN_OPTION_NETWORK);
+        let lettered = share.with_drive_letter("q").unwrap();
+        let config = DokanConfig::from_options(&lettered, &WindowsOptions::default());
+        assert_eq!(config.mount_point.as_deref(), Some("Q:\\"));
+        assert_eq!(config.unc_name.as_deref(), Some("\\files\\team"));
         let any = DokanConfig::from_options(&MountPoint::NextFreeDrive, &WindowsOptions::default());
         assert_eq!((any.mount_point, any.unc_name), (None, None));
         assert_eq!(drive_mount_point('Q'), "Q:\\");

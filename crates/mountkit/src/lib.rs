@@ -114,9 +114,13 @@ fn windows_options(
     mountpoint: &str,
     o: &MountOptions,
 ) -> Result<(MountPoint, WindowsOptions), MountError> {
-    let mount_point = MountPoint::parse(mountpoint).map_err(|_| MountError::InvalidMountPoint {
-        mountpoint: mountpoint.to_owned(),
-    })?;
+    let mut mount_point =
+        MountPoint::parse(mountpoint).map_err(|_| MountError::InvalidMountPoint {
+            mountpoint: mountpoint.to_owned(),
+        })?;
+    if let Some(letter) = &o.drive_letter {
+        mount_point = mount_point.with_drive_letter(letter)?;
+    }
     let sector_size = u16::try_from(o.sector_size).map_err(|_| {
         InvalidOption::new(
             "sectorSize",
@@ -398,6 +402,27 @@ mod tests {
         assert_eq!(point, MountPoint::NextFreeDrive);
         let (point, _) = windows_options("\\\\files\\team", &options).unwrap();
         assert_eq!(point.unc_prefix().as_deref(), Some("\\files\\team"));
+        let lettered = MountOptions {
+            drive_letter: Some("m:".to_owned()),
+            ..MountOptions::default()
+        };
+        let (point, _) = windows_options("\\\\files\\team", &lettered).unwrap();
+        assert!(
+            matches!(
+                point,
+                MountPoint::Share {
+                    drive: Some('M'),
+                    ..
+                }
+            ),
+            "{point:?}"
+        );
+        let error = windows_options("M:", &lettered).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidOption, "{error}");
+        assert!(
+            error.to_string().contains("driveLetter goes with"),
+            "{error}"
+        );
         let network = MountOptions {
             drive_type: DriveType::Network,
             backend: Backend::WinFsp,

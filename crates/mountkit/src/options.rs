@@ -100,6 +100,10 @@ pub struct MountOptions {
     pub sector_size: u32,
     /// Windows: bytes per allocation unit, a multiple of `sector_size`.
     pub allocation_unit_size: u32,
+    /// Windows: the drive letter (`"M:"`) a network share mount point is also mounted on
+    /// ([`MountPoint::with_drive_letter`](mountkit_core::windows::MountPoint::with_drive_letter));
+    /// only with a share.
+    pub drive_letter: Option<String>,
 }
 
 impl Default for MountOptions {
@@ -124,6 +128,7 @@ impl Default for MountOptions {
             drive_type: DriveType::Fixed,
             sector_size: 4096,
             allocation_unit_size: 4096,
+            drive_letter: None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, Inva
         drive_type: DriveType::parse(&o.drive_type)?,
         sector_size: o.sector_size,
         allocation_unit_size: o.allocation_unit_size,
+        drive_letter: o.drive_letter.clone(),
     })
 }
 
@@ -134,6 +135,7 @@ mod tests {
             drive_type: "network".into(),
             sector_size: 4096,
             allocation_unit_size: 65536,
+            drive_letter: Some("M:".into()),
         }
     }
 
@@ -146,6 +148,7 @@ mod tests {
         assert_eq!(o.allocation_unit_size, 65536);
         assert_eq!(o.request_timeout, Duration::from_secs(30));
         assert_eq!(o.attr_timeout, Duration::from_secs(1));
+        assert_eq!(o.drive_letter.as_deref(), Some("M:"));
     }
 
     #[test]

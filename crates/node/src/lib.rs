@@ -135,6 +135,8 @@ pub struct NativeMountOptions {
     pub sector_size: u32,
     /// Windows: bytes per allocation unit, a multiple of `sector_size`.
     pub allocation_unit_size: u32,
+    /// Windows: the drive letter a network share mount point is also mounted on.
+    pub drive_letter: Option<String>,
 }
 
 /// Which data path backed files take (see `FuseMount::data_path`).

@@ -40,8 +40,9 @@ pub(crate) struct VolumeSetup {
     pub device: &'static str,
     /// The volume parameters.
     pub params: VolumeParams,
-    /// The mount point as `FspFileSystemSetMountPoint` takes it (`M:`, `*:` or a folder path);
-    /// `None` for a share, which programs reach by its UNC path alone.
+    /// The mount point as `FspFileSystemSetMountPoint` takes it (`M:`, `*:` or a folder path;
+    /// a share's drive letter); `None` for a share without one, which programs reach by its UNC
+    /// path alone.
     pub mount_point: Option<String>,
 }
 
@@ -75,9 +76,9 @@ pub(crate) fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
 ///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
 /// - A share (`\\server\share`) is a network volume with the prefix `\server\share` on
-///   WinFsp's network device and no drive letter. A network drive on a letter gets the prefix
-///   `\mountkit\<letter>`, and on `*` (whose letter is not known yet) the one
-///   [`label_share_prefix`] makes of the volume label.
+///   WinFsp's network device, on its drive letter if it has one, else on none. A network drive
+///   on a letter gets the prefix `\mountkit\<letter>`, and on `*` (whose letter is not known
+///   yet) the one [`label_share_prefix`] makes of the volume label.
 pub(crate) fn volume_setup(
     mount_point: &MountPoint,
     options: &WindowsOptions,
@@ -150,7 +151,11 @@ pub(crate) fn volume_setup(
         device,
         params,
         mount_point: match mount_point {
-            MountPoint::Share { .. } => None,
+            MountPoint::Share { drive: None, .. } => None,
+            MountPoint::Share {
+                drive: Some(letter),
+                ..
+            } => Some(MountPoint::Drive(*letter).to_windows_string()),
             _ => Some(mount_point.to_windows_string()),
         },
     })
@@ -276,6 +281,12 @@ mod tests {
             assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
             assert_eq!(setup.params.prefix[prefix.len()], 0);
         }
+        let lettered = share.with_drive_letter("Q:").unwrap();
+        let setup = volume_setup(&lettered, &WindowsOptions::default(), 1).unwrap();
+        assert_eq!(setup.device, NET_DEVICE);
+        assert_eq!(setup.mount_point.as_deref(), Some("Q:"));
+        let prefix = wide("\\files\\team");
+        assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
         let long = MountPoint::parse(&format!("\\\\files\\{}", "x".repeat(200))).unwrap();
         let error = volume_setup(&long, &WindowsOptions::default(), 1).unwrap_err();
         assert_eq!(error.option, "mountpoint");

@@ -47,13 +47,16 @@ pub enum MountPoint {
     /// on an NTFS volume.
     Folder(String),
     /// A network share `\\server\share`: a network volume that programs reach by that UNC
-    /// path (WinFsp without a drive letter; Dokan, which needs one, also on the next free
-    /// drive letter).
+    /// path, and on drive letter `drive` when one is given (the `driveLetter` option). Without
+    /// one, WinFsp mounts it on no letter, and Dokan, which needs one, on the next free letter.
     Share {
         /// The server part, without backslashes.
         server: String,
         /// The share part, without backslashes.
         share: String,
+        /// The drive letter the share is also mounted on, as `net use M: \\server\share`
+        /// maps one.
+        drive: Option<char>,
     },
 }
 
@@ -92,7 +95,7 @@ impl MountPoint {
             MountPoint::Drive(letter) => format!("{letter}:"),
             MountPoint::NextFreeDrive => "*:".to_owned(),
             MountPoint::Folder(path) => path.clone(),
-            MountPoint::Share { server, share } => format!("\\\\{server}\\{share}"),
+            MountPoint::Share { server, share, .. } => format!("\\\\{server}\\{share}"),
         }
     }
 
@@ -100,8 +103,35 @@ impl MountPoint {
     /// prefix and Dokan's UNC name take it; `None` for the other forms.
     pub fn unc_prefix(&self) -> Option<String> {
         match self {
-            MountPoint::Share { server, share } => Some(format!("\\{server}\\{share}")),
+            MountPoint::Share { server, share, .. } => Some(format!("\\{server}\\{share}")),
             _ => None,
+        }
+    }
+
+    /// This share, also mounted on the drive letter `letter` (`driveLetter`: `"M:"`, `"M"`,
+    /// `"M:\\"`). Refused, naming the option, when `letter` is not a drive letter, and when
+    /// this mount point is not a share: any other mount point names its drive itself.
+    pub fn with_drive_letter(self, letter: &str) -> Result<MountPoint, InvalidOption> {
+        let MountPoint::Share { server, share, .. } = self else {
+            return Err(InvalidOption::new(
+                "driveLetter",
+                format!(
+                    "driveLetter goes with a network share mount point ('\\\\server\\share'), \
+                     not with {}: to mount on a drive letter, give it as the mount point",
+                    self.to_windows_string()
+                ),
+            ));
+        };
+        match MountPoint::parse(letter) {
+            Ok(MountPoint::Drive(drive)) => Ok(MountPoint::Share {
+                server,
+                share,
+                drive: Some(drive),
+            }),
+            _ => Err(InvalidOption::new(
+                "driveLetter",
+                format!("driveLetter must be a drive letter such as 'M:', got '{letter}'"),
+            )),
         }
     }
 }
@@ -119,6 +149,7 @@ fn parse_share(unc: &str) -> Result<MountPoint, Errno> {
     Ok(MountPoint::Share {
         server: server.to_owned(),
         share: share.to_owned(),
+        drive: None,
     })
 }
 
@@ -342,6 +373,7 @@ mod tests {
         let share = MountPoint::Share {
             server: "files".to_owned(),
             share: "team".to_owned(),
+            drive: None,
         };
         assert_eq!(MountPoint::parse("\\\\files\\team"), Ok(share.clone()));
         assert_eq!(MountPoint::parse("\\\\files\\team\\"), Ok(share.clone()));
@@ -384,6 +416,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(long_name.validate().unwrap_err().option, "fsName");
+    }
+
+    #[test]
+    fn a_share_takes_a_drive_letter_and_nothing_else_does() {
+        let share = MountPoint::parse("\\\\files\\team").unwrap();
+        let lettered = share.clone().with_drive_letter("m:").unwrap();
+        assert_eq!(
+            lettered,
+            MountPoint::Share {
+                server: "files".to_owned(),
+                share: "team".to_owned(),
+                drive: Some('M'),
+            }
+        );
+        assert_eq!(lettered.to_windows_string(), "\\\\files\\team");
+        for wrong in ["*", "", "C:\\mnt", "MM:"] {
+            let error = share.clone().with_drive_letter(wrong).unwrap_err();
+            assert_eq!(error.option, "driveLetter");
+            assert!(error.message.contains(&format!("got '{wrong}'")), "{error}");
+        }
+        let error = MountPoint::Drive('Q').with_drive_letter("M:").unwrap_err();
+        assert_eq!(error.option, "driveLetter");
+        assert!(error.message.contains("not with Q:"), "{error}");
     }
 
     #[test]
