@@ -33,7 +33,9 @@ export { RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from '
 
 /**
  * Mounts `fs` at `mountpoint` and resolves once the system serves it. On Linux the mount point
- * is an empty directory; on Windows a drive letter (`'M:'`) or a folder path.
+ * is an empty directory; on Windows a drive letter (`'M:'`), `'*'` for the next free drive
+ * letter, a folder path, or a network share `'\\server\share'` (see
+ * {@link MountOptions.driveType}); {@link Mount.mountpoint} reports where it went.
  * The returned {@link Mount} unmounts with `unmount()` or `await using`; mounts are also
  * unmounted when the process exits, on SIGINT/SIGTERM, and on an uncaught exception.
  *

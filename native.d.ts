@@ -191,6 +191,8 @@ export interface NativeMountOptions {
    * ACLs.
    */
   persistentAcls: boolean
+  /** Windows: the drive letter a network share mount point is also mounted on. */
+  driveLetter?: string
 }
 
 export interface NativeOpened {

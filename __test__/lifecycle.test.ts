@@ -59,6 +59,14 @@ test('mounting on a missing dir, a file, or a non-empty dir is refused with a cl
   t.false(await isMounted(base))
 })
 
+test("Windows' own mount points, the next free drive letter and a network share, are refused on Linux", async (t) => {
+  for (const mountpoint of ['*', '\\\\files\\team']) {
+    const error = await t.throwsAsync(mount(mountpoint, createMemfs()), { instanceOf: MountError, code: 'EMOUNTPOINT' })
+    t.true(error?.message.includes(`'${mountpoint}' is a Windows mount point`), error?.message)
+    t.regex(error?.message ?? '', /existing empty directory/)
+  }
+})
+
 test('bad options are refused with the code EOPTION, whether JavaScript or the addon checks them', async (t) => {
   const dir = await scratch(t)
   const refused = { instanceOf: MountError, code: 'EOPTION' } as const

@@ -21,7 +21,11 @@ const live = new Set<Mount>()
  * its exception is rethrown on its own, as an uncaught exception.
  */
 export class Mount extends EventEmitter {
-  /** The absolute path (or drive) where the filesystem is mounted. */
+  /**
+   * Where the filesystem is mounted: the absolute path on Linux; on Windows the drive (`'M:'`;
+   * Dokan spells it `'M:\'`), the letter `'*'` took, the folder, or the share
+   * `'\\server\share'` (WinFsp; Dokan serves a share on a drive letter, and reports it).
+   */
   readonly mountpoint: string
   /** The backend serving this mount. */
   readonly backend: 'fuse' | 'winfsp' | 'dokan'
@@ -141,8 +145,10 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   // A Windows drive letter is not a path to resolve; the Windows backends check their
   // mount point themselves (and refuse to run anywhere but Windows).
   const windows = process.platform === 'win32' || backend === 'winfsp' || backend === 'dokan'
-  const target = windows ? mountpoint : resolve(mountpoint)
-  if (!windows) checkMountpoint(target, options.force === true)
+  // '*' and '\\server\share' are no paths either: the addon refuses them on FUSE, saying why.
+  const windowsOnly = /^\*:?\\?$/.test(mountpoint) || mountpoint.startsWith('\\\\')
+  const target = windows || windowsOnly ? mountpoint : resolve(mountpoint)
+  if (!windows && !windowsOnly) checkMountpoint(target, options.force === true)
   const maxConcurrency = positive(options.maxConcurrency, 'maxConcurrency', 128)
   const spinMicros = nonNegative(options.spinMicros, 'spinMicros', availableParallelism() > 1 ? 20 : 0)
   if (spinMicros > 1_000_000) throw new MountError('EOPTION', `mount(): spinMicros must be at most 1000000 (one second), got ${spinMicros}`)
@@ -172,6 +178,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     sectorSize: positive(options.sectorSize, 'sectorSize', 4096),
     allocationUnitSize: positive(options.allocationUnitSize, 'allocationUnitSize', 4096),
     persistentAcls: typeof fs.setSecurity === 'function',
+    driveLetter: options.driveLetter,
   }, () => dispatcher?.wake())
   const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
   // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.

@@ -349,8 +349,20 @@ export interface MountOptions {
   volumeLabel?: string
   /** Windows: match names without regard to case, as Windows programs expect. Default true. */
   caseInsensitive?: boolean
-  /** Windows: present the volume as a fixed, network or removable drive. Default `'fixed'`. */
+  /**
+   * Windows: present the volume as a fixed, network or removable drive. Default `'fixed'`.
+   * A network drive needs a drive letter, `'*'` or a share as its mount point (Windows mounts no
+   * network file system on a folder); on a letter it is reached as `\\mountkit\M` (WinFsp) or
+   * `\\mountkit\<volumeLabel>` (Dokan) too. A share mount point (`'\\server\share'`) is
+   * always a network volume. WinFsp cannot present a removable drive (`EOPTION`).
+   */
   driveType?: 'fixed' | 'network' | 'removable'
+  /**
+   * Windows: the drive letter (`'M:'`) a network share mount point (`'\\server\share'`) is
+   * also mounted on, as `net use M: \\server\share` maps one. Without it, WinFsp mounts the
+   * share on no letter and Dokan on the next free one. Only with a share (`EOPTION` otherwise).
+   */
+  driveLetter?: string
   /** Windows: bytes per sector, a power of two from 512. Default 4096. */
   sectorSize?: number
   /** Windows: bytes per allocation unit, a multiple of `sectorSize`. Default 4096. */

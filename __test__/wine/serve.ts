@@ -41,6 +41,8 @@ export interface Misbehaviour {
 export type Command =
   | { id: number; op: 'mount'; mountpoint: string; fs: ServedFs; options: MountOptions; misbehave?: Misbehaviour }
   | { id: number; op: 'unmount' }
+  | { id: number; op: 'mount-second'; mountpoint: string; options: MountOptions }
+  | { id: number; op: 'unmount-second' }
   | { id: number; op: 'notify'; change: Change }
   | { id: number; op: 'invalidate'; path: string; entry: boolean }
   | { id: number; op: 'exit' }
@@ -116,6 +118,8 @@ function main(): void {
   let mounted: Mount | undefined
   let served: FileSystem | undefined
   const handlerContext = { uid: 0, gid: 0, pid: process.pid }
+  // A second memfs mounted beside the first, for what takes two mounts of one process ('*').
+  let second: Mount | undefined
 
   async function run(command: Command): Promise<Answer> {
     switch (command.op) {
@@ -133,6 +137,17 @@ function main(): void {
       case 'unmount': {
         const m = mounted
         mounted = undefined
+        await m?.unmount()
+        return { id: command.id, ok: true }
+      }
+      case 'mount-second': {
+        if (second !== undefined) return { id: command.id, ok: false, error: 'serve: a second mount is already there' }
+        second = await mount(command.mountpoint, createMemfs(), command.options)
+        return { id: command.id, ok: true, backend: second.backend, mountpoint: second.mountpoint }
+      }
+      case 'unmount-second': {
+        const m = second
+        second = undefined
         await m?.unmount()
         return { id: command.id, ok: true }
       }
@@ -156,6 +171,7 @@ function main(): void {
         return { id: command.id, ok: true, target: await served.readlink(command.path, handlerContext) }
       }
       case 'exit': {
+        await second?.unmount()
         await mounted?.unmount()
         setImmediate(() => process.exit(0))
         return { id: command.id, ok: true }
@@ -182,8 +198,7 @@ function main(): void {
   })
   // The test ended (or died): nothing more will be asked, so leave no mount behind.
   control.on('close', () => {
-    if (mounted === undefined) process.exit(0)
-    void mounted.unmount().finally(() => process.exit(0))
+    void Promise.allSettled([second?.unmount(), mounted?.unmount()]).finally(() => process.exit(0))
   })
 }
 

@@ -194,6 +194,12 @@ export interface VolumeInformation {
   free: number
   fsflags: number
   maxname: number
+  /** Where the driver mounted the volume (`M:`, a folder), empty when it has no mount point. */
+  mountpoint: string
+  /** The volume's UNC name, `\\server\\share` with one leading backslash; empty for a disk. */
+  unc: string
+  /** `fixed`, `network` or `removable`, as the driver presents the volume. */
+  drivetype: string
 }
 
 /** A reply: its status and its fields, in order. */
@@ -495,6 +501,9 @@ export class Kernel {
         free: reply.number('free'),
         fsflags: reply.number('fsflags'),
         maxname: reply.number('maxname'),
+        mountpoint: decode(reply.text('mountpoint')),
+        unc: decode(reply.text('unc')),
+        drivetype: reply.text('drivetype'),
       },
     }
   }

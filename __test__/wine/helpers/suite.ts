@@ -11,7 +11,17 @@ import { promisify } from 'node:util'
 import type { ServedFs } from '../serve'
 import { runOnWindows, windowsTarget, type WindowsBackend } from '../../scenarios/windows'
 import { appliesTo, SCENARIOS, type Scenario } from '../../scenarios/table'
-import { ACCESS, FILE, NOTIFY, STATUS, statusName, symlinkReparseData, type Kernel, type Notification } from './kernel'
+import {
+  ACCESS,
+  FILE,
+  NOTIFY,
+  STATUS,
+  statusName,
+  symlinkReparseData,
+  type Kernel,
+  type Notification,
+  type VolumeInformation,
+} from './kernel'
 import { RustMemfs, windowsPath, WinePrefix, WineServer } from './wine'
 
 
@@ -549,4 +559,240 @@ export function windowsSuite(backend: WindowsBackend): void {
       t.deepEqual((await kernel.notifications()).notifications, [], 'a refused change reports nothing')
     })
   })
+
+  /**
+   * Mounts memfs on `mountpoint` for the length of `body`, which gets the mount point the mount
+   * reports and a calling thread into the volume; unmounts however `body` ends.
+   */
+  async function withMountAt(
+    mountpoint: string,
+    options: Parameters<WineServer['mount']>[2],
+    body: (kernel: Kernel, reported: string) => Promise<void>,
+  ): Promise<void> {
+    const s = running()
+    const mounted = await s.mount(mountpoint, { kind: 'memfs' }, { backend, ...options })
+    const kernel = await s.kernel()
+    try {
+      await body(kernel, mounted.mountpoint)
+    } finally {
+      kernel.disconnect()
+      await s.unmount()
+    }
+  }
+
+  /** Creates `\name` with `text` in it and reads it back through a new handle. */
+  async function servesAFile(t: ExecutionContext, kernel: Kernel, name: string, text: string): Promise<void> {
+    const created = await kernel.create(`\\${name}`, { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+    check(t, created.status, STATUS.SUCCESS, `creating ${name}`)
+    check(t, (await kernel.write(created.handle, 0, text)).status, STATUS.SUCCESS, `writing ${name}`)
+    await kernel.closeHandle(created.handle)
+    const opened = await kernel.create(`\\${name}`, { access: ACCESS.READ, disposition: 'open', options: FILE.NON_DIRECTORY_FILE })
+    check(t, opened.status, STATUS.SUCCESS, `opening ${name} again`)
+    t.is((await kernel.read(opened.handle, 0, 64)).data.toString(), text, `${name} reads back`)
+    await kernel.closeHandle(opened.handle)
+  }
+
+  /** The volume information the driver reports, failing the test when the query fails. */
+  async function volumeOf(t: ExecutionContext, kernel: Kernel): Promise<VolumeInformation> {
+    const { status, volume } = await kernel.volume()
+    check(t, status, STATUS.SUCCESS, 'querying the volume')
+    if (volume === undefined) throw new Error('the volume query answered no information')
+    return volume
+  }
+
+  /** Dokan reports a drive as its library spells it, `M:\`; WinFsp as `M:`. */
+  const driveSpelling = (letter: string): RegExp => new RegExp(`^${letter}:${backend === 'dokan' ? '\\\\' : ''}$`)
+
+  test.serial(`${backend}: a drive letter mounts in every spelling, and the volume label and drive type read back`, async (t) => {
+    for (const spelling of ['M:', 'm', 'M:\\']) {
+      await withMountAt(spelling, { volumeLabel: 'Team Files' }, async (kernel, reported) => {
+        t.regex(reported, driveSpelling('M'), `the mount reports M: for ${spelling}`)
+        const volume = await volumeOf(t, kernel)
+        t.is(volume.mountpoint, 'M:', `the driver has the volume on M: for ${spelling}`)
+        t.is(volume.label, 'Team Files')
+        t.is(volume.drivetype, 'fixed')
+        t.is(volume.unc, '')
+        await servesAFile(t, kernel, 'drive.txt', `on ${spelling}`)
+      })
+    }
+  })
+
+  test.serial(`${backend}: '*' takes the highest free drive letter and reports it`, async (t) => {
+    // Wine's drives are the prefix's dosdevices links (c:, z:); the backend must skip them as
+    // WinFsp's own '*' does, from Z: down to D:.
+    const wineDrives = new Set((await readdir(join(ready().dir, 'dosdevices'))).map((name) => name.toUpperCase()))
+    const [expected, next] = [...'ZYXWVUTSRQPONMLKJIHGFED'].filter((letter) => !wineDrives.has(`${letter}:`))
+    if (next === undefined) throw new Error(`the Wine prefix leaves fewer than two drive letters: ${[...wineDrives].join(' ')}`)
+    for (const spelling of ['*', '*:']) {
+      await withMountAt(spelling, {}, async (kernel, reported) => {
+        t.regex(reported, driveSpelling(expected), `'${spelling}' took ${expected}:`)
+        t.is((await volumeOf(t, kernel)).mountpoint, `${expected}:`, 'the driver has the volume on that letter')
+        await servesAFile(t, kernel, 'any-letter.txt', 'served on the next free letter')
+      })
+    }
+    // A second '*' while the first is mounted. WinFsp's '*' skips a taken letter itself. For
+    // Dokan the backend picks: Windows' drive list still shows the first letter free (the
+    // double's volumes are not Wine's drives), as when another program takes a letter between
+    // the look and the mount, so Dokan refuses it and the backend tries the next.
+    await withMountAt('*', {}, async (_kernel, first) => {
+      t.regex(first, driveSpelling(expected))
+      const second = await running().mountSecond('*', { backend })
+      try {
+        t.regex(second, driveSpelling(next), `the second '*' took ${next}:`)
+      } finally {
+        await running().unmountSecond()
+      }
+    })
+  })
+
+  test.serial(`${backend}: a folder mounts as the backend requires it, and the wrong folder is refused saying why`, async (t) => {
+    const base = await mkdtemp(join(tmpdir(), 'mountkit-wine-folder-'))
+    t.teardown(() => rm(base, { recursive: true, force: true }))
+    const folder = join(base, 'mounted')
+    // WinFsp creates the mount folder itself; Dokan mounts on an existing, empty one.
+    if (backend === 'dokan') await mkdir(folder)
+    await withMountAt(windowsPath(folder), {}, async (kernel, reported) => {
+      t.is(reported.replace(/\\$/, ''), windowsPath(folder))
+      t.is((await volumeOf(t, kernel)).mountpoint.toUpperCase(), windowsPath(folder).toUpperCase())
+      await servesAFile(t, kernel, 'in-folder.txt', 'served on a folder')
+    })
+    const refused = { code: 'EMOUNTPOINT' }
+    if (backend === 'winfsp') {
+      await mkdir(join(base, 'existing'))
+      await t.throwsAsync(running().mount(windowsPath(join(base, 'existing')), { kind: 'memfs' }, { backend }), {
+        ...refused,
+        message: /already exists\. WinFsp creates the mount folder itself, so it must not exist yet/,
+      })
+      await t.throwsAsync(running().mount(windowsPath(join(base, 'no', 'parent')), { kind: 'memfs' }, { backend }), {
+        ...refused,
+        message: /parent of the mount folder does not exist/,
+      })
+    } else {
+      await t.throwsAsync(running().mount(windowsPath(join(base, 'missing')), { kind: 'memfs' }, { backend }), {
+        ...refused,
+        message: /must be an existing, empty folder/,
+      })
+      await mkdir(join(base, 'full'))
+      await writeFile(join(base, 'full', 'file.txt'), 'x')
+      await t.throwsAsync(running().mount(windowsPath(join(base, 'full')), { kind: 'memfs' }, { backend }), {
+        ...refused,
+        message: /must be an existing, empty folder/,
+      })
+    }
+    await t.throwsAsync(running().mount(windowsPath(join(base, 'net')), { kind: 'memfs' }, { backend, driveType: 'network' }), {
+      code: 'EOPTION',
+      message: /a network drive cannot be mounted on the folder/,
+    })
+  })
+
+  test.serial(`${backend}: a network share \\\\server\\share mounts with that UNC name`, async (t) => {
+    await withMountAt('\\\\files\\team', { volumeLabel: 'team' }, async (kernel, reported) => {
+      const volume = await volumeOf(t, kernel)
+      t.is(volume.unc, '\\files\\team', 'the driver serves the share under its name')
+      t.is(volume.drivetype, 'network')
+      if (backend === 'winfsp') {
+        // WinFsp serves a share by its UNC path alone.
+        t.is(reported, '\\\\files\\team')
+        t.is(volume.mountpoint, '', 'no drive letter')
+      } else {
+        // Dokan serves a network volume only on a drive letter, and takes the next free one.
+        t.regex(reported, /^[D-Y]:\\$/)
+        t.is(volume.mountpoint, reported.slice(0, 2))
+      }
+      t.is(volume.label, 'team')
+      await servesAFile(t, kernel, 'shared.txt', 'served on a share')
+    })
+    // `net use M: \\files\team`: the share on a drive letter of the user's choice.
+    await withMountAt('\\\\files\\team', { driveLetter: 'M:' }, async (kernel, reported) => {
+      t.regex(reported, driveSpelling('M'), 'the mount reports the letter it is on')
+      const volume = await volumeOf(t, kernel)
+      t.is(volume.mountpoint, 'M:')
+      t.is(volume.unc, '\\files\\team')
+      t.is(volume.drivetype, 'network')
+      await servesAFile(t, kernel, 'lettered.txt', 'served on a share with a letter')
+    })
+    await t.throwsAsync(running().mount('M:', { kind: 'memfs' }, { backend, driveLetter: 'N:' }), {
+      code: 'EOPTION',
+      message: /driveLetter goes with a network share mount point/,
+    })
+    await withMountAt('\\\\files\\readonly', { readOnly: true }, async (kernel) => {
+      const volume = await volumeOf(t, kernel)
+      t.is(volume.unc, '\\files\\readonly')
+      t.not(volume.fsflags & FILE_READ_ONLY_VOLUME, 0, 'a read-only share says so')
+      const created = await kernel.create('\\new.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, created.status, STATUS.MEDIA_WRITE_PROTECTED, 'creating a file on a read-only share')
+    })
+    for (const invalid of ['\\\\files', '\\\\files\\team\\docs']) {
+      await t.throwsAsync(running().mount(invalid, { kind: 'memfs' }, { backend }), {
+        code: 'EMOUNTPOINT',
+        message: /network share written \\\\server\\share \(exactly two parts\)/,
+      })
+    }
+  })
+
+  test.serial(`${backend}: driveType network and removable present the volume as documented`, async (t) => {
+    await withMountAt('M:', { driveType: 'network', volumeLabel: 'My Files' }, async (kernel) => {
+      const volume = await volumeOf(t, kernel)
+      t.is(volume.drivetype, 'network')
+      // The UNC name a network drive gets when no share is named.
+      t.is(volume.unc, backend === 'winfsp' ? '\\mountkit\\M' : '\\mountkit\\My_Files')
+      t.is(volume.mountpoint, 'M:')
+      await servesAFile(t, kernel, 'network.txt', 'served on a network drive')
+    })
+    if (backend === 'winfsp') {
+      await t.throwsAsync(running().mount('M:', { kind: 'memfs' }, { backend, driveType: 'removable' }), {
+        code: 'EOPTION',
+        message: /WinFsp cannot present a removable drive/,
+      })
+    } else {
+      await withMountAt('M:', { driveType: 'removable' }, async (kernel) => {
+        t.is((await volumeOf(t, kernel)).drivetype, 'removable')
+        await servesAFile(t, kernel, 'removable.txt', 'served on a removable drive')
+      })
+    }
+  })
+
+  // Browsers write `file:Zone.Identifier` next to every download, and copy programs carry
+  // streams along: neither backend stores named streams, so the volume does not advertise
+  // FILE_NAMED_STREAMS (which those programs check before they try) and refuses stream names
+  // as a FAT volume does, with STATUS_OBJECT_NAME_INVALID (ERROR_INVALID_NAME).
+  test.serial(`${backend}: named streams are refused as on a FAT volume, and the file is untouched`, async (t) => {
+    await withMountAt('M:', {}, async (kernel) => {
+      t.is((await volumeOf(t, kernel)).fsflags & FILE_NAMED_STREAMS, 0, 'FILE_NAMED_STREAMS is not advertised')
+      await servesAFile(t, kernel, 'download.txt', 'the download')
+      for (const disposition of ['create', 'open-if', 'open', 'overwrite-if'] as const) {
+        const stream = await kernel.create('\\download.txt:Zone.Identifier', { disposition, options: FILE.NON_DIRECTORY_FILE })
+        check(t, stream.status, STATUS.OBJECT_NAME_INVALID, `the named stream, disposition ${disposition}`)
+      }
+      const typed = await kernel.create('\\download.txt:Zone.Identifier:$DATA', { disposition: 'open-if', options: FILE.NON_DIRECTORY_FILE })
+      check(t, typed.status, STATUS.OBJECT_NAME_INVALID, 'the named stream with its type')
+      const unnamed = await kernel.create('\\download.txt::$DATA', { access: ACCESS.READ, disposition: 'open', options: FILE.NON_DIRECTORY_FILE })
+      if (backend === 'dokan') {
+        // Dokan passes stream syntax on, and the backend opens the file for its unnamed stream.
+        check(t, unnamed.status, STATUS.SUCCESS, 'the unnamed stream, file::$DATA')
+        t.is((await kernel.read(unnamed.handle, 0, 64)).data.toString(), 'the download')
+        await kernel.closeHandle(unnamed.handle)
+      } else {
+        // WinFsp's driver refuses every name with a colon on a volume without named streams.
+        check(t, unnamed.status, STATUS.OBJECT_NAME_INVALID, 'file::$DATA on WinFsp')
+      }
+      const file = await kernel.create('\\download.txt', { access: ACCESS.READ, disposition: 'open', options: FILE.NON_DIRECTORY_FILE })
+      check(t, file.status, STATUS.SUCCESS, 'opening the file after the refused streams')
+      t.is((await kernel.read(file.handle, 0, 64)).data.toString(), 'the download', 'its content is unchanged')
+      t.is((await kernel.query(file.handle)).info?.size, 'the download'.length)
+      await kernel.closeHandle(file.handle)
+      const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
+      t.deepEqual(
+        (await kernel.listAll(root.handle)).entries.map((e) => e.name).filter((n) => n !== '.' && n !== '..'),
+        ['download.txt'],
+        'no file was made of the stream name',
+      )
+      await kernel.closeHandle(root.handle)
+    })
+  })
 }
+
+/** `FILE_NAMED_STREAMS`: the volume stores named streams. */
+const FILE_NAMED_STREAMS = 0x0004_0000
+/** `FILE_READ_ONLY_VOLUME`: the volume cannot be written. */
+const FILE_READ_ONLY_VOLUME = 0x0008_0000

@@ -285,6 +285,18 @@ export class WineServer {
     if (!answer.ok) throw new Error(answer.error)
   }
 
+  /** Mounts a second memfs beside the first; resolves with where it is mounted. */
+  async mountSecond(mountpoint: string, options: MountOptions): Promise<string> {
+    const answer = await this.command({ op: 'mount-second', mountpoint, options })
+    if (!answer.ok) throw Object.assign(new Error(answer.error), { code: answer.code })
+    return answer.mountpoint!
+  }
+
+  async unmountSecond(): Promise<void> {
+    const answer = await this.command({ op: 'unmount-second' })
+    if (!answer.ok) throw new Error(answer.error)
+  }
+
   /** Calls the mount's `notify(change)` in the serving process; rejects with its error. */
   async notify(change: Change): Promise<void> {
     const answer = await this.command({ op: 'notify', change })

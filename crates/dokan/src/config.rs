@@ -1,7 +1,7 @@
 //! [`WindowsOptions`] translated into what Dokan is given at mount time and reports about the
 //! volume afterwards. Pure data, so every choice is tested on every platform.
 
-use mountkit_core::windows::options::{DriveType, MountPoint, WindowsOptions};
+use mountkit_core::windows::options::{label_share_prefix, DriveType, MountPoint, WindowsOptions};
 
 use crate::timeout::TimeoutPolicy;
 
@@ -38,9 +38,12 @@ pub const MAX_COMPONENT_LENGTH: u32 = 255;
 /// What `DOKAN_OPTIONS` is filled with for a mount.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DokanConfig {
-    /// `DOKAN_OPTIONS.MountPoint`: `M:\` for a drive, the folder path as given otherwise.
-    pub mount_point: String,
-    /// `DOKAN_OPTIONS.UNCName`: `\mountkit\<label>` for a network drive, else none.
+    /// `DOKAN_OPTIONS.MountPoint`: `M:\` for a drive, the folder path as given; `None` when
+    /// the mount takes the next free drive letter (`*`, and a share without one: Dokan serves
+    /// a share only on a drive letter), which Dokan cannot pick itself.
+    pub mount_point: Option<String>,
+    /// `DOKAN_OPTIONS.UNCName`: `\server\share` for a share, [`label_share_prefix`] for
+    /// another network drive, else none.
     pub unc_name: Option<String>,
     /// `DOKAN_OPTIONS.Options`.
     pub flags: u32,
@@ -63,8 +66,9 @@ impl DokanConfig {
     ///   is not set), and so are oplocks; no mount manager registration, no session limit.
     /// - `read_only` sets `DOKAN_OPTION_WRITE_PROTECT`; `case_insensitive: false` sets
     ///   `DOKAN_OPTION_CASE_SENSITIVE`.
-    /// - [`DriveType::Network`] sets `DOKAN_OPTION_NETWORK` with a UNC name made from the
-    ///   volume label; [`DriveType::Removable`] sets `DOKAN_OPTION_REMOVABLE`.
+    /// - A share ([`MountPoint::Share`]) sets `DOKAN_OPTION_NETWORK` with the share as the UNC
+    ///   name; [`DriveType::Network`] sets it with a UNC name made from the volume label;
+    ///   [`DriveType::Removable`] sets `DOKAN_OPTION_REMOVABLE`.
     /// - `threads == 1` asks for Dokan's single-thread mode; any other value leaves the thread
     ///   count to Dokan's pool, which has no finer setting.
     /// - The timeout comes from [`TimeoutPolicy::dokan_timeout_ms`].
@@ -76,15 +80,19 @@ impl DokanConfig {
         if !options.case_insensitive {
             flags |= DOKAN_OPTION_CASE_SENSITIVE;
         }
-        let unc_name = match options.drive_type {
-            DriveType::Fixed => None,
-            DriveType::Removable => {
+        let unc_name = match (options.drive_type, mount_point.unc_prefix()) {
+            (_, Some(share)) => {
+                flags |= DOKAN_OPTION_NETWORK;
+                Some(share)
+            }
+            (DriveType::Fixed, None) => None,
+            (DriveType::Removable, None) => {
                 flags |= DOKAN_OPTION_REMOVABLE;
                 None
             }
-            DriveType::Network => {
+            (DriveType::Network, None) => {
                 flags |= DOKAN_OPTION_NETWORK;
-                Some(unc_name(&options.volume_label))
+                Some(label_share_prefix(&options.volume_label))
             }
         };
         DokanConfig {
@@ -99,38 +107,33 @@ impl DokanConfig {
     }
 }
 
-/// The mount point as Dokan takes it: `M:\` for a drive letter, the folder path unchanged.
-pub fn dokan_mount_point(mount_point: &MountPoint) -> String {
+/// The mount point as Dokan takes it: `M:\` for a drive letter (a share's too), the folder
+/// path unchanged; `None` for the forms that take the next free drive letter.
+pub fn dokan_mount_point(mount_point: &MountPoint) -> Option<String> {
     match mount_point {
-        MountPoint::Drive(letter) => format!("{letter}:\\"),
-        MountPoint::Folder(path) => path.clone(),
+        MountPoint::Drive(letter) => Some(drive_mount_point(*letter)),
+        MountPoint::Folder(path) => Some(path.clone()),
+        MountPoint::Share {
+            drive: Some(letter),
+            ..
+        } => Some(drive_mount_point(*letter)),
+        MountPoint::NextFreeDrive | MountPoint::Share { drive: None, .. } => None,
     }
 }
 
-/// The UNC name of a network mount: `\mountkit\` followed by the volume label with every
-/// character that is not an ASCII letter, digit, `-` or `_` replaced by `_` (`volume` for an
-/// empty label).
-///
-/// One leading backslash, as Dokan wants it: the driver compares it with the paths the
-/// multiple UNC provider hands on (`\server\share\...`, one backslash already taken), and
-/// Dokan's network provider puts the second one back when it shows `\\mountkit\<label>`.
-pub fn unc_name(label: &str) -> String {
-    let share: String = label
-        .chars()
-        .map(|ch| {
-            if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
-                ch
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let share = if share.is_empty() {
-        "volume".to_owned()
-    } else {
-        share
-    };
-    format!("\\mountkit\\{share}")
+/// Drive `letter` as Dokan takes it: `M:\`.
+pub fn drive_mount_point(letter: char) -> String {
+    format!("{letter}:\\")
+}
+
+/// The drive letters a mount on the next free one tries, in order: those `GetLogicalDrives`
+/// (`drives`, bit 0 for `A:`) does not report, from `Z:` down to `D:`, as WinFsp picks. Each
+/// is tried in turn, since another program may take a letter between the look and the mount.
+pub fn free_drive_letters(drives: u32) -> Vec<char> {
+    ('D'..='Z')
+        .rev()
+        .filter(|letter| drives & (1 << (*letter as u32 - 'A' as u32)) == 0)
+        .collect()
 }
 
 /// What `GetVolumeInformation` reports.
@@ -206,7 +209,7 @@ mod tests {
     #[test]
     fn defaults_mount_a_fixed_case_insensitive_drive() {
         let config = DokanConfig::from_options(&MountPoint::Drive('M'), &WindowsOptions::default());
-        assert_eq!(config.mount_point, "M:\\");
+        assert_eq!(config.mount_point.as_deref(), Some("M:\\"));
         assert_eq!(config.flags, DOKAN_OPTION_ALT_STREAM);
         assert_eq!(config.unc_name, None);
         assert!(!config.single_thread);
@@ -228,7 +231,7 @@ mod tests {
             ..Default::default()
         };
         let config = DokanConfig::from_options(&MountPoint::Folder("C:\\mnt\\x".into()), &options);
-        assert_eq!(config.mount_point, "C:\\mnt\\x");
+        assert_eq!(config.mount_point.as_deref(), Some("C:\\mnt\\x"));
         assert_eq!(
             config.flags,
             DOKAN_OPTION_ALT_STREAM
@@ -251,13 +254,30 @@ mod tests {
     }
 
     #[test]
-    fn unc_names_have_one_leading_backslash_and_are_sanitized() {
-        assert_eq!(unc_name(""), "\\mountkit\\volume");
-        assert_eq!(unc_name("a-b_c"), "\\mountkit\\a-b_c");
-        assert_eq!(unc_name("é\\x"), "\\mountkit\\__x");
-        // Dokan keeps it in a buffer of 64 units, terminator included.
-        let longest = "x".repeat(32);
-        assert!(unc_name(&longest).encode_utf16().count() < 64);
+    fn shares_and_the_next_free_letter_leave_the_letter_to_the_mount() {
+        let share = MountPoint::parse("\\\\files\\team").unwrap();
+        let config = DokanConfig::from_options(&share, &WindowsOptions::default());
+        assert_eq!(config.mount_point, None);
+        assert_eq!(config.unc_name.as_deref(), Some("\\files\\team"));
+        assert_eq!(config.flags, DOKAN_OPTION_ALT_STREAM | DOKAN_OPTION_NETWORK);
+        let lettered = share.with_drive_letter("q").unwrap();
+        let config = DokanConfig::from_options(&lettered, &WindowsOptions::default());
+        assert_eq!(config.mount_point.as_deref(), Some("Q:\\"));
+        assert_eq!(config.unc_name.as_deref(), Some("\\files\\team"));
+        let any = DokanConfig::from_options(&MountPoint::NextFreeDrive, &WindowsOptions::default());
+        assert_eq!((any.mount_point, any.unc_name), (None, None));
+        assert_eq!(drive_mount_point('Q'), "Q:\\");
+    }
+
+    #[test]
+    fn free_letters_go_from_z_down_to_d_skipping_the_taken() {
+        let c_and_z = (1 << 2) | (1 << 25);
+        let free = free_drive_letters(c_and_z);
+        assert_eq!(free.first(), Some(&'Y'));
+        assert_eq!(free.last(), Some(&'D'));
+        assert_eq!(free.len(), 22);
+        assert!(free_drive_letters(u32::MAX).is_empty());
+        assert_eq!(free_drive_letters(0).len(), 23);
     }
 
     #[test]

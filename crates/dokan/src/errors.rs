@@ -83,6 +83,12 @@ pub fn describe_mount_error(code: i32, mount_point: &MountPoint) -> String {
                  and this process must be allowed to write to it: create the folder or empty \
                  it, or choose another folder or a free drive letter such as \"M:\""
             ),
+            MountPoint::NextFreeDrive | MountPoint::Share { .. } => format!(
+                "Dokan could not mount {shown} (DOKAN_MOUNT_ERROR, -5): it needs a free drive \
+                 letter, and every letter from D: to Z: was in use or refused. Free a drive \
+                 letter (`dokanctl /u M:`, as Administrator, removes a Dokan volume left behind \
+                 by a program that ended), or mount on a folder"
+            ),
         },
         DOKAN_MOUNT_POINT_ERROR => format!(
             "Dokan rejected the mount point {shown} (DOKAN_MOUNT_POINT_ERROR, -6), which Dokan 2 \
@@ -332,7 +338,13 @@ mod tests {
             (DOKAN_VERSION_ERROR, "DOKAN_VERSION_ERROR"),
         ];
         for (code, name) in names {
-            for mount_point in [drive('Q'), folder("C:\\mnt\\q")] {
+            let share = MountPoint::parse("\\\\files\\team").unwrap();
+            for mount_point in [
+                drive('Q'),
+                folder("C:\\mnt\\q"),
+                MountPoint::NextFreeDrive,
+                share,
+            ] {
                 let message = describe_mount_error(code, &mount_point);
                 assert!(message.contains(name), "{message}");
                 assert!(
@@ -369,6 +381,12 @@ mod tests {
             assert!(bad_folder.contains(needed), "{bad_folder}");
         }
         assert!(!bad_folder.contains("in use"), "{bad_folder}");
+        let no_letter = describe_mount_error(DOKAN_MOUNT_ERROR, &MountPoint::NextFreeDrive);
+        assert!(no_letter.contains("could not mount *:"), "{no_letter}");
+        assert!(
+            no_letter.contains("every letter from D: to Z:"),
+            "{no_letter}"
+        );
     }
 
     #[test]

@@ -56,8 +56,14 @@ impl DokanMount {
     /// Mounts `dispatch` at `mount_point`, as `options` describe, and returns once the volume
     /// is visible.
     ///
+    /// [`MountPoint::NextFreeDrive`] and [`MountPoint::Share`] (a network volume with the share
+    /// as its UNC name, which Dokan serves only on a drive letter) take the first free drive
+    /// letter from `Z:` down; a letter taken between the look and the mount makes Dokan fail,
+    /// and the next one is tried.
+    ///
     /// Fails, with nothing mounted, when the options are invalid
-    /// ([`WindowsOptions::validate`]), when Dokan 2 is missing (see [`probe`]), or when
+    /// ([`WindowsOptions::validate`], [`WindowsOptions::check_mount_point`]), when Dokan 2 is
+    /// missing (see [`probe`]), or when
     /// `DokanCreateFileSystem` refuses (a drive letter in use, a mount point that is not an
     /// empty NTFS folder, ...); each message says what to do. Requests are served on Dokan's
     /// worker threads, each blocked until `dispatch` answers, which must therefore never
@@ -71,7 +77,8 @@ impl DokanMount {
     }
 
     /// Where the volume is mounted: the mount point Dokan reported once mounted (`M:\`, or the
-    /// folder), which can differ in spelling from the one asked for.
+    /// folder), which can differ in spelling from the one asked for; for `*` and a share, the
+    /// drive letter the mount took.
     pub fn mountpoint(&self) -> String {
         self.inner.mountpoint()
     }
@@ -134,11 +141,14 @@ mod imp {
     use mountkit_core::windows::wide::to_wide_nul;
     use mountkit_core::{Change, Dispatch};
     use parking_lot::{Mutex, RwLock};
+    use windows_sys::Win32::Storage::FileSystem::GetLogicalDrives;
 
     use super::DokanInstall;
     use crate::callbacks::{self, Volume};
-    use crate::config::{DokanConfig, DOKAN_API_VERSION};
-    use crate::errors::{is_dokan2, DokanMountError, DokanUnavailable, DOKAN_SUCCESS};
+    use crate::config::{drive_mount_point, free_drive_letters, DokanConfig, DOKAN_API_VERSION};
+    use crate::errors::{
+        is_dokan2, DokanMountError, DokanUnavailable, DOKAN_MOUNT_ERROR, DOKAN_SUCCESS,
+    };
     use crate::ffi::{
         DOKAN_HANDLE, DOKAN_OPERATIONS, DOKAN_OPTIONS, VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE,
     };
@@ -304,10 +314,10 @@ mod imp {
         options: &WindowsOptions,
     ) -> Result<Mounted, DokanMountError> {
         options.validate()?;
+        options.check_mount_point(mount_point)?;
         probe()?;
         let api = loader::api()?;
         let config = DokanConfig::from_options(mount_point, options);
-        let requested = mount_point.to_windows_string();
         let security = if options.default_permissions {
             mountkit_windows::mounting_principals()
                 .map(FileSecurity::Ownership)
@@ -321,54 +331,20 @@ mod imp {
             mounted_at: Mutex::new(None),
             mounted: AtomicBool::new(false),
         });
-        let parts = Box::into_raw(Box::new(Parts {
-            options: DOKAN_OPTIONS {
-                Version: DOKAN_API_VERSION,
-                SingleThread: u8::from(config.single_thread),
-                Options: config.flags,
-                GlobalContext: Arc::as_ptr(&volume) as usize as u64,
-                MountPoint: ptr::null(),
-                UNCName: ptr::null(),
-                Timeout: config.timeout_ms,
-                AllocationUnitSize: config.allocation_unit_size,
-                SectorSize: config.sector_size,
-                VolumeSecurityDescriptorLength: 0,
-                VolumeSecurityDescriptor: [0; VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE],
-            },
-            operations: callbacks::operations(),
-            mount_point: to_wide_nul(&config.mount_point),
-            unc_name: config.unc_name.as_deref().map(to_wide_nul),
-        }));
-        // SAFETY: `parts` came from Box::into_raw and nothing else refers to it yet. The
-        // string pointers refer to the Vecs' heap buffers, which `parts` owns.
-        unsafe {
-            (*parts).options.MountPoint = (*parts).mount_point.as_ptr();
-            (*parts).options.UNCName = (*parts)
-                .unc_name
-                .as_ref()
-                .map_or(ptr::null(), |name| name.as_ptr());
-        }
-        acquire_library(api);
-        let mut handle: DOKAN_HANDLE = ptr::null_mut();
-        // SAFETY: the options and operations live in `parts`, which stays allocated until
-        // `unmount` has closed the handle; GlobalContext points into `volume`, kept alive as
-        // long. The callbacks have the signatures dokan.h declares.
-        let code = unsafe {
-            (api.create_file_system)(
-                ptr::addr_of_mut!((*parts).options),
-                ptr::addr_of_mut!((*parts).operations),
-                &mut handle,
-            )
+        let (handle, parts, requested) = match &config.mount_point {
+            Some(given) => create(api, &config, given, &volume)
+                .map(|(handle, parts)| (handle, parts, mount_point.to_windows_string()))
+                .map_err(|code| DokanMountError::CreateFailed {
+                    code,
+                    mount_point: mount_point.clone(),
+                })?,
+            None => create_on_free_letter(api, &config, &volume).map_err(|code| {
+                DokanMountError::CreateFailed {
+                    code,
+                    mount_point: mount_point.clone(),
+                }
+            })?,
         };
-        if code != DOKAN_SUCCESS {
-            release_library(api);
-            // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
-            drop(unsafe { Box::from_raw(parts) });
-            return Err(DokanMountError::CreateFailed {
-                code,
-                mount_point: mount_point.clone(),
-            });
-        }
         let link = Arc::new(Link {
             api,
             handle: handle as usize,
@@ -384,6 +360,83 @@ mod imp {
             requested,
             link,
         })
+    }
+
+    /// Mounts on the first free drive letter, from `Z:` down ([`free_drive_letters`]), and
+    /// returns the handle, the parts Dokan refers to and the letter (`M:`). A letter taken by
+    /// someone else since `GetLogicalDrives` answered fails with `DOKAN_MOUNT_ERROR`, and the
+    /// next is tried; any other failure, or no letter left, is the Dokan code returned.
+    fn create_on_free_letter(
+        api: &'static DokanApi,
+        config: &DokanConfig,
+        volume: &Arc<Volume>,
+    ) -> Result<(DOKAN_HANDLE, *mut Parts, String), i32> {
+        // SAFETY: GetLogicalDrives takes no arguments.
+        let drives = unsafe { GetLogicalDrives() };
+        for letter in free_drive_letters(drives) {
+            match create(api, config, &drive_mount_point(letter), volume) {
+                Ok((handle, parts)) => return Ok((handle, parts, format!("{letter}:"))),
+                Err(DOKAN_MOUNT_ERROR) => continue,
+                Err(code) => return Err(code),
+            }
+        }
+        Err(DOKAN_MOUNT_ERROR)
+    }
+
+    /// One `DokanCreateFileSystem` at `mount_point` with `config`: the handle and the parts
+    /// Dokan refers to until it is closed, or Dokan's code, with nothing left behind.
+    fn create(
+        api: &'static DokanApi,
+        config: &DokanConfig,
+        mount_point: &str,
+        volume: &Arc<Volume>,
+    ) -> Result<(DOKAN_HANDLE, *mut Parts), i32> {
+        let parts = Box::into_raw(Box::new(Parts {
+            options: DOKAN_OPTIONS {
+                Version: DOKAN_API_VERSION,
+                SingleThread: u8::from(config.single_thread),
+                Options: config.flags,
+                GlobalContext: Arc::as_ptr(volume) as usize as u64,
+                MountPoint: ptr::null(),
+                UNCName: ptr::null(),
+                Timeout: config.timeout_ms,
+                AllocationUnitSize: config.allocation_unit_size,
+                SectorSize: config.sector_size,
+                VolumeSecurityDescriptorLength: 0,
+                VolumeSecurityDescriptor: [0; VOLUME_SECURITY_DESCRIPTOR_MAX_SIZE],
+            },
+            operations: callbacks::operations(),
+            mount_point: to_wide_nul(mount_point),
+            unc_name: config.unc_name.as_deref().map(to_wide_nul),
+        }));
+        // SAFETY: `parts` came from Box::into_raw and nothing else refers to it yet. The
+        // string pointers refer to the Vecs' heap buffers, which `parts` owns.
+        unsafe {
+            (*parts).options.MountPoint = (*parts).mount_point.as_ptr();
+            (*parts).options.UNCName = (*parts)
+                .unc_name
+                .as_ref()
+                .map_or(ptr::null(), |name| name.as_ptr());
+        }
+        acquire_library(api);
+        let mut handle: DOKAN_HANDLE = ptr::null_mut();
+        // SAFETY: the options and operations live in `parts`, which stays allocated until
+        // `unmount` has closed the handle; GlobalContext points into `volume`, which the
+        // mount keeps alive as long. The callbacks have the signatures dokan.h declares.
+        let code = unsafe {
+            (api.create_file_system)(
+                ptr::addr_of_mut!((*parts).options),
+                ptr::addr_of_mut!((*parts).operations),
+                &mut handle,
+            )
+        };
+        if code != DOKAN_SUCCESS {
+            release_library(api);
+            // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
+            drop(unsafe { Box::from_raw(parts) });
+            return Err(code);
+        }
+        Ok((handle, parts))
     }
 
     impl Mounted {

@@ -85,8 +85,14 @@ impl fmt::Display for ErrorCode {
 pub enum MountError {
     /// An option is not valid (before any backend is asked).
     InvalidOption(InvalidOption),
-    /// The mount point is neither a drive letter nor a folder path (Windows backends).
+    /// The mount point is none of the Windows forms (Windows backends).
     InvalidMountPoint {
+        /// The mount point as given.
+        mountpoint: String,
+    },
+    /// The mount point is a form only Windows has (`'*'`, `'\\server\share'`), given to the
+    /// FUSE backend.
+    WindowsOnlyMountPoint {
         /// The mount point as given.
         mountpoint: String,
     },
@@ -124,7 +130,9 @@ impl MountError {
     pub fn code(&self) -> ErrorCode {
         match self {
             MountError::InvalidOption(_) => ErrorCode::InvalidOption,
-            MountError::InvalidMountPoint { .. } => ErrorCode::MountPoint,
+            MountError::InvalidMountPoint { .. } | MountError::WindowsOnlyMountPoint { .. } => {
+                ErrorCode::MountPoint
+            }
             MountError::Unsupported { .. } => ErrorCode::Platform,
             #[cfg(target_os = "linux")]
             MountError::Fuse(error) => fuse_code(error),
@@ -209,8 +217,15 @@ impl fmt::Display for MountError {
             MountError::InvalidOption(invalid) => invalid.fmt(f),
             MountError::InvalidMountPoint { mountpoint } => write!(
                 f,
-                "{mountpoint:?} is not a mount point: use a drive letter such as 'M:' or a \
-                 folder path"
+                "'{mountpoint}' is not a mount point: use a drive letter such as 'M:', '*' for \
+                 the next free drive letter, a folder path, or a network share written \
+                 \\\\server\\share (exactly two parts)"
+            ),
+            MountError::WindowsOnlyMountPoint { mountpoint } => write!(
+                f,
+                "'{mountpoint}' is a Windows mount point (the next free drive letter or a \
+                 network share), which FUSE cannot mount: on Linux, mount on the path of an \
+                 existing empty directory"
             ),
             MountError::Unsupported { backend } => write!(
                 f,
@@ -249,7 +264,9 @@ impl std::error::Error for MountError {
                 Some(error)
             }
             MountError::NoDriver { dokan } => Some(dokan),
-            MountError::InvalidMountPoint { .. } | MountError::Unsupported { .. } => None,
+            MountError::InvalidMountPoint { .. }
+            | MountError::WindowsOnlyMountPoint { .. }
+            | MountError::Unsupported { .. } => None,
         }
     }
 }

@@ -60,8 +60,9 @@ pub mod backends {
 /// machine has; see [`Backend::Auto`]), and serves it until the returned [`Mount`] is
 /// unmounted or dropped.
 ///
-/// `mountpoint` is an existing empty directory on Linux; on Windows a drive letter (`"M:"`)
-/// or a folder. Requests run as tasks on one process-wide tokio runtime, each bounded by
+/// `mountpoint` is an existing empty directory on Linux; on Windows a drive letter (`"M:"`),
+/// `"*"` for the next free drive letter, a folder, or a network share `\\server\share`
+/// ([`MountPoint::parse`]; [`Mount::mountpoint`] reports the letter `"*"` took). Requests run as tasks on one process-wide tokio runtime, each bounded by
 /// `options.request_timeout`.
 pub fn mount<F: FileSystem>(
     mountpoint: &str,
@@ -113,9 +114,13 @@ fn windows_options(
     mountpoint: &str,
     o: &MountOptions,
 ) -> Result<(MountPoint, WindowsOptions), MountError> {
-    let mount_point = MountPoint::parse(mountpoint).map_err(|_| MountError::InvalidMountPoint {
-        mountpoint: mountpoint.to_owned(),
-    })?;
+    let mut mount_point =
+        MountPoint::parse(mountpoint).map_err(|_| MountError::InvalidMountPoint {
+            mountpoint: mountpoint.to_owned(),
+        })?;
+    if let Some(letter) = &o.drive_letter {
+        mount_point = mount_point.with_drive_letter(letter)?;
+    }
     let sector_size = u16::try_from(o.sector_size).map_err(|_| {
         InvalidOption::new(
             "sectorSize",
@@ -137,6 +142,7 @@ fn windows_options(
         persistent_acls: o.persistent_acls,
     };
     options.validate()?;
+    options.check_mount_point(&mount_point)?;
     Ok((mount_point, options))
 }
 
@@ -165,6 +171,14 @@ fn mount_auto(
     }
 }
 
+/// Whether `mountpoint` is a form only Windows mounts on: `'*'` or a network share.
+fn is_windows_only(mountpoint: &str) -> bool {
+    matches!(
+        MountPoint::parse(mountpoint),
+        Ok(MountPoint::NextFreeDrive | MountPoint::Share { .. })
+    )
+}
+
 #[cfg(target_os = "linux")]
 fn mount_fuse(
     mountpoint: &str,
@@ -172,6 +186,11 @@ fn mount_fuse(
     o: &MountOptions,
 ) -> Result<Mounted, MountError> {
     use mountkit_fuse::{FuseMount, FuseOptions};
+    if is_windows_only(mountpoint) {
+        return Err(MountError::WindowsOnlyMountPoint {
+            mountpoint: mountpoint.to_owned(),
+        });
+    }
     let options = FuseOptions {
         fs_name: o.fs_name.clone(),
         read_only: o.read_only,
@@ -192,7 +211,16 @@ fn mount_fuse(
 }
 
 #[cfg(not(target_os = "linux"))]
-fn mount_fuse(_: &str, _: Arc<dyn Dispatch>, _: &MountOptions) -> Result<Mounted, MountError> {
+fn mount_fuse(
+    mountpoint: &str,
+    _: Arc<dyn Dispatch>,
+    _: &MountOptions,
+) -> Result<Mounted, MountError> {
+    if is_windows_only(mountpoint) {
+        return Err(MountError::WindowsOnlyMountPoint {
+            mountpoint: mountpoint.to_owned(),
+        });
+    }
     Err(MountError::Unsupported {
         backend: Backend::Fuse,
     })
@@ -222,7 +250,9 @@ impl Mount {
         }
     }
 
-    /// Where the filesystem is mounted: an absolute path, or a drive such as `M:`.
+    /// Where the filesystem is mounted: an absolute path, a drive such as `M:` (Dokan: `M:\`)
+    /// — for `"*"`, the letter taken — a folder, or a share `\\server\share` (WinFsp; Dokan
+    /// reports the drive letter it serves the share on).
     pub fn mountpoint(&self) -> String {
         match &self.mounted {
             #[cfg(target_os = "linux")]
@@ -364,6 +394,75 @@ mod tests {
             let error = refused("1:", &options);
             assert_eq!(error.code(), ErrorCode::MountPoint, "{error}");
             assert!(error.to_string().contains("drive letter"), "{error}");
+        }
+    }
+
+    #[test]
+    fn windows_mount_points_become_windows_options() {
+        let options = MountOptions::default();
+        let (point, _) = windows_options("*", &options).unwrap();
+        assert_eq!(point, MountPoint::NextFreeDrive);
+        let (point, _) = windows_options("\\\\files\\team", &options).unwrap();
+        assert_eq!(point.unc_prefix().as_deref(), Some("\\files\\team"));
+        let lettered = MountOptions {
+            drive_letter: Some("m:".to_owned()),
+            ..MountOptions::default()
+        };
+        let (point, _) = windows_options("\\\\files\\team", &lettered).unwrap();
+        assert!(
+            matches!(
+                point,
+                MountPoint::Share {
+                    drive: Some('M'),
+                    ..
+                }
+            ),
+            "{point:?}"
+        );
+        let error = windows_options("M:", &lettered).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidOption, "{error}");
+        assert!(
+            error.to_string().contains("driveLetter goes with"),
+            "{error}"
+        );
+        let network = MountOptions {
+            drive_type: DriveType::Network,
+            backend: Backend::WinFsp,
+            ..MountOptions::default()
+        };
+        let error = refused("C:\\mnt\\x", &network);
+        assert_eq!(error.code(), ErrorCode::InvalidOption, "{error}");
+        assert!(error.to_string().contains("network drive"), "{error}");
+        for backend in [Backend::WinFsp, Backend::Dokan] {
+            let options = MountOptions {
+                backend,
+                ..MountOptions::default()
+            };
+            let error = refused("\\\\files", &options);
+            assert_eq!(error.code(), ErrorCode::MountPoint, "{error}");
+            assert!(error.to_string().contains("\\\\server\\share"), "{error}");
+        }
+    }
+
+    #[test]
+    fn fuse_refuses_the_windows_only_mount_points() {
+        // On Windows, 'auto' picks a Windows backend, which takes these forms.
+        let backends: &[Backend] = if cfg!(windows) {
+            &[Backend::Fuse]
+        } else {
+            &[Backend::Fuse, Backend::Auto]
+        };
+        for &backend in backends {
+            for mountpoint in ["*", "\\\\files\\team"] {
+                let options = MountOptions {
+                    backend,
+                    ..MountOptions::default()
+                };
+                let error = refused(mountpoint, &options);
+                assert_eq!(error.code(), ErrorCode::MountPoint, "{error}");
+                assert!(error.to_string().contains("Windows mount point"), "{error}");
+                assert!(error.to_string().contains(mountpoint), "{error}");
+            }
         }
     }
 

@@ -103,6 +103,10 @@ pub struct MountOptions {
     /// Windows: the filesystem stores security descriptors (implements `set_security`), so
     /// the volume claims persistent ACLs.
     pub persistent_acls: bool,
+    /// Windows: the drive letter (`"M:"`) a network share mount point is also mounted on
+    /// ([`MountPoint::with_drive_letter`](mountkit_core::windows::MountPoint::with_drive_letter));
+    /// only with a share.
+    pub drive_letter: Option<String>,
 }
 
 impl Default for MountOptions {
@@ -128,6 +132,7 @@ impl Default for MountOptions {
             sector_size: 4096,
             allocation_unit_size: 4096,
             persistent_acls: false,
+            drive_letter: None,
         }
     }
 }

@@ -39,6 +39,7 @@ pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, Inva
         sector_size: o.sector_size,
         allocation_unit_size: o.allocation_unit_size,
         persistent_acls: o.persistent_acls,
+        drive_letter: o.drive_letter.clone(),
     })
 }
 
@@ -136,6 +137,7 @@ mod tests {
             sector_size: 4096,
             allocation_unit_size: 65536,
             persistent_acls: false,
+            drive_letter: Some("M:".into()),
         }
     }
 
@@ -148,6 +150,7 @@ mod tests {
         assert_eq!(o.allocation_unit_size, 65536);
         assert_eq!(o.request_timeout, Duration::from_secs(30));
         assert_eq!(o.attr_timeout, Duration::from_secs(1));
+        assert_eq!(o.drive_letter.as_deref(), Some("M:"));
     }
 
     #[test]

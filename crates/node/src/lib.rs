@@ -138,6 +138,8 @@ pub struct NativeMountOptions {
     /// Windows: the filesystem has a `setSecurity` handler, so the volume claims persistent
     /// ACLs.
     pub persistent_acls: bool,
+    /// Windows: the drive letter a network share mount point is also mounted on.
+    pub drive_letter: Option<String>,
 }
 
 /// Which data path backed files take (see `FuseMount::data_path`).

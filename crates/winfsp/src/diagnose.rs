@@ -287,6 +287,9 @@ pub fn explain_mount_point_failure(status: i32, mount_point: &MountPoint) -> Str
                  mount that was not removed): choose another letter or free this one."
             )
         }
+        (MountPoint::NextFreeDrive, STATUS_NO_SUCH_DEVICE) => {
+            "Every drive letter from D: to Z: is in use: free one, or mount on a folder.".to_owned()
+        }
         (MountPoint::Folder(_), STATUS_OBJECT_NAME_COLLISION) => {
             "The folder already exists. WinFsp creates the mount folder itself, so it must not \
              exist yet; its parent folder must."
@@ -598,6 +601,9 @@ mod tests {
         let invalid = explain_mount_point_failure(STATUS_OBJECT_NAME_INVALID, &drive);
         assert!(invalid.contains("not valid"), "{invalid}");
         assert!(explain_mount_point_failure(STATUS_NO_SUCH_DEVICE, &drive).contains("M:"));
+        let full = explain_mount_point_failure(STATUS_NO_SUCH_DEVICE, &MountPoint::NextFreeDrive);
+        assert!(full.contains("at *:"), "{full}");
+        assert!(full.contains("from D: to Z: is in use"), "{full}");
     }
 
     #[test]

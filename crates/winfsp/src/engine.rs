@@ -18,7 +18,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use log::warn;
@@ -76,8 +76,10 @@ pub(crate) struct EngineOptions {
     /// The filesystem stores descriptors (`WindowsOptions::persistent_acls`): a new file's is
     /// given to `set_security`.
     pub persistent_acls: bool,
-    /// Where the volume is mounted, as Windows names it (`M:` or a folder path): what
-    /// absolute symbolic link targets start with.
+    /// Where the volume is mounted, as Windows names it (`M:`, a folder path, or
+    /// `\\server\share` for a share without a drive letter): what absolute symbolic link
+    /// targets start with. For `'*'`, the letter WinFsp takes replaces it
+    /// ([`Engine::mounted_at`]).
     pub mount_point: String,
 }
 
@@ -93,6 +95,8 @@ pub(crate) struct Engine {
     pub(crate) contexts: HandleTable<FileContext>,
     /// Files with open handles, by path.
     pub(crate) nodes: Nodes,
+    /// The drive letter WinFsp took for a `'*'` mount point, once known.
+    taken_mount_point: OnceLock<String>,
     closed: AtomicBool,
 }
 
@@ -167,8 +171,23 @@ impl Engine {
             nodes: Nodes::new(options.case_insensitive),
             contexts: HandleTable::new(),
             options,
+            taken_mount_point: OnceLock::new(),
             closed: AtomicBool::new(false),
         })
+    }
+
+    /// Records where WinFsp mounted the volume when it chose the place itself (`'*'`), before
+    /// any request is served.
+    pub(crate) fn mounted_at(&self, mount_point: String) {
+        // Set once, right after FspFileSystemSetMountPoint; a second call has nothing to add.
+        let _ = self.taken_mount_point.set(mount_point);
+    }
+
+    /// Where the volume is mounted, as absolute symbolic link targets spell it.
+    pub(crate) fn mount_point(&self) -> &str {
+        self.taken_mount_point
+            .get()
+            .unwrap_or(&self.options.mount_point)
     }
 
     /// Stops serving: later calls fail at once with `ENOTCONN`, and threads waiting for an

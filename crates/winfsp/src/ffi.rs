@@ -20,7 +20,7 @@ pub(crate) type SecurityDescriptor = *mut c_void;
 /// `BOOLEAN`: 0 is false, anything else true.
 pub(crate) type Boolean = u8;
 
-/// The leading fields of `FSP_FILE_SYSTEM`, the only ones this crate touches. The object is
+/// The leading fields of `FSP_FILE_SYSTEM`, up to the ones this crate touches. The object is
 /// allocated, owned and freed by WinFsp; this crate only ever holds a pointer to it.
 #[repr(C)]
 pub(crate) struct FspFileSystem {
@@ -28,7 +28,21 @@ pub(crate) struct FspFileSystem {
     pub version: u16,
     /// Free for the file system's use: this crate keeps its mount state here.
     pub user_context: *mut c_void,
+    /// `VolumeName` through `DispatcherResult`, which this crate does not read.
+    _volume_to_dispatcher: [u8; MOUNT_POINT_OFFSET - 2 * size_of::<usize>()],
+    /// The mount point WinFsp set (`MountPoint`), NUL-terminated: for `*:`, the letter it
+    /// took; null while none is set.
+    pub mount_point: *const u16,
 }
+
+/// Where `MountPoint` lies in `FSP_FILE_SYSTEM`: after `Version` and `UserContext` (two
+/// pointer slots), `VolumeName` (256 units), 27 pointers (`VolumeHandle`, the two operation
+/// guards, the 22 `Operations`, `Interface`, `DispatcherThread`), and `DispatcherThreadCount`
+/// and `DispatcherResult` (4 bytes each). 752 on 64-bit Windows, which the WinFsp double
+/// checks against the header.
+const MOUNT_POINT_OFFSET: usize = 29 * size_of::<usize>() + 512 + 8;
+
+const _: () = assert!(offset_of!(FspFileSystem, mount_point) == MOUNT_POINT_OFFSET);
 
 /// `FSP_FILE_SYSTEM_OPERATION_CONTEXT`: the request being served on the calling thread.
 #[repr(C)]

@@ -37,13 +37,15 @@ impl WinFspMount {
         dispatch: Arc<dyn Dispatch>,
         options: &WindowsOptions,
     ) -> Result<WinFspMount, WinFspError> {
+        let (live, mounted_at) = platform::mount(mount_point, dispatch, options)?;
         Ok(WinFspMount {
-            _live: platform::mount(mount_point, dispatch, options)?,
-            mount_point: mount_point.clone(),
+            _live: live,
+            mount_point: mounted_at,
         })
     }
 
-    /// Where the volume is mounted.
+    /// Where the volume is mounted: the letter WinFsp took for [`MountPoint::NextFreeDrive`],
+    /// else the mount point as asked for.
     pub fn mountpoint(&self) -> &MountPoint {
         &self.mount_point
     }
@@ -139,7 +141,7 @@ mod platform {
         _: &MountPoint,
         _: Arc<dyn Dispatch>,
         _: &WindowsOptions,
-    ) -> Result<Live, WinFspError> {
+    ) -> Result<(Live, MountPoint), WinFspError> {
         Err(WinFspError::NotWindows)
     }
 
@@ -281,7 +283,7 @@ mod platform {
         mount_point: &MountPoint,
         dispatch: Arc<dyn Dispatch>,
         options: &WindowsOptions,
-    ) -> Result<Live, WinFspError> {
+    ) -> Result<(Live, MountPoint), WinFspError> {
         let now = filetime_from_system_time(SystemTime::now());
         let setup = volume_setup(mount_point, options, now)?;
         let api = api()?;
@@ -295,7 +297,10 @@ mod platform {
                 volume_label: options.volume_label.clone(),
                 security: file_security(options)
                     .map_err(|detail| WinFspError::SecurityDescriptor { detail })?,
-                mount_point: setup.mount_point.clone(),
+                mount_point: setup
+                    .mount_point
+                    .clone()
+                    .unwrap_or_else(|| mount_point.to_windows_string()),
                 descriptor_of: descriptor_from_sddl,
                 persistent_acls: options.persistent_acls,
             },
@@ -316,7 +321,7 @@ mod platform {
             });
         }
         let shared = Box::into_raw(Box::new(Shared {
-            engine,
+            engine: Arc::clone(&engine),
             gate: Gate::new(),
             api,
             file_system: file_system as usize,
@@ -338,21 +343,53 @@ mod platform {
             }),
         };
 
-        let mut wide_mount_point = to_wide_nul(&setup.mount_point);
-        // SAFETY: the file system is live and the mount point is NUL-terminated.
-        let status = unsafe { (api.set_mount_point)(file_system, wide_mount_point.as_mut_ptr()) };
-        if !nt_success(status) {
-            return Err(WinFspError::MountPointFailed {
-                status,
-                mount_point: mount_point.clone(),
-            });
+        let mut mounted_at = mount_point.clone();
+        // A share has no mount point: WinFsp's network device serves its prefix.
+        if let Some(wanted) = &setup.mount_point {
+            let mut wide_mount_point = to_wide_nul(wanted);
+            // SAFETY: the file system is live and the mount point is NUL-terminated.
+            let status =
+                unsafe { (api.set_mount_point)(file_system, wide_mount_point.as_mut_ptr()) };
+            if !nt_success(status) {
+                return Err(WinFspError::MountPointFailed {
+                    status,
+                    mount_point: mount_point.clone(),
+                });
+            }
+            // SAFETY: the file system is live, and WinFsp set `MountPoint` to its own
+            // NUL-terminated copy (or left it null), which lives until the mount point is
+            // removed.
+            let taken = unsafe { nul_terminated((*file_system).mount_point) };
+            if let Some(Ok(taken)) = taken.as_deref().map(MountPoint::parse) {
+                engine.mounted_at(taken.to_windows_string());
+                mounted_at = taken;
+            }
         }
         // SAFETY: the file system is live and has its mount state.
         let status = unsafe { (api.start_dispatcher)(file_system, options.threads) };
         if !nt_success(status) {
             return Err(WinFspError::DispatcherFailed { status });
         }
-        Ok(live)
+        Ok((live, mounted_at))
+    }
+
+    /// The text of a NUL-terminated UTF-16 string, `None` for a null pointer or text that is
+    /// not valid UTF-16.
+    ///
+    /// # Safety
+    ///
+    /// `text` is null or points to a NUL-terminated string.
+    unsafe fn nul_terminated(text: *const u16) -> Option<String> {
+        if text.is_null() {
+            return None;
+        }
+        let mut length = 0;
+        // SAFETY: the caller's promise: every unit up to the NUL is readable.
+        while unsafe { *text.add(length) } != 0 {
+            length += 1;
+        }
+        // SAFETY: the `length` units before the NUL were just read.
+        String::from_utf16(unsafe { std::slice::from_raw_parts(text, length) }).ok()
     }
 
     impl Drop for Live {

@@ -51,7 +51,7 @@ impl Engine {
     /// The `REPARSE_DATA_BUFFER` of the link at `path`.
     fn link_data(&self, cx: RequestContext, path: &str) -> NtResult<Vec<u8>> {
         let target = self.read_link(cx, path).map_err(NtError::from)?;
-        Ok(windows_target(&target, &self.options.mount_point).to_reparse_buffer())
+        Ok(windows_target(&target, self.mount_point()).to_reparse_buffer())
     }
 
     /// WinFsp's GetReparsePoint (`FSCTL_GET_REPARSE_POINT`) on the handle `id`: the link's
@@ -82,7 +82,7 @@ impl Engine {
         self.writable()?;
         let ctx = self.context(id)?;
         let link = SymlinkData::from_reparse_buffer(data)?;
-        let target = posix_target(&link, &self.options.mount_point).map_err(|refused| {
+        let target = posix_target(&link, self.mount_point()).map_err(|refused| {
             warn!("{refused}");
             NtError(STATUS_ACCESS_DENIED)
         })?;

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use mountkit_core::windows::names::MAX_COMPONENT_UNITS;
-use mountkit_core::windows::{DriveType, InvalidOption, MountPoint, WindowsOptions};
+use mountkit_core::windows::{
+    label_share_prefix, DriveType, InvalidOption, MountPoint, WindowsOptions,
+};
 
 use crate::fsctl::{volume_flags as flag, VolumeParams};
 
@@ -38,8 +40,10 @@ pub(crate) struct VolumeSetup {
     pub device: &'static str,
     /// The volume parameters.
     pub params: VolumeParams,
-    /// The mount point as `FspFileSystemSetMountPoint` takes it (`M:` or a folder path).
-    pub mount_point: String,
+    /// The mount point as `FspFileSystemSetMountPoint` takes it (`M:`, `*:` or a folder path;
+    /// a share's drive letter); `None` for a share without one, which programs reach by its UNC
+    /// path alone.
+    pub mount_point: Option<String>,
 }
 
 /// How long the driver lets a request wait for a dispatcher thread to fetch it: [`LONGEST_CHAIN`]
@@ -58,10 +62,11 @@ pub(crate) fn irp_timeout(request_timeout: Duration) -> Duration {
 
 /// The volume for `options`, created at `now` (a FILETIME).
 ///
-/// - Fails with the reason when [`WindowsOptions::validate`] does; when the drive type is
-///   [`DriveType::Removable`] (WinFsp volumes are fixed disks or network drives); when a
-///   network drive is mounted on a folder (Windows allows only drive letters for network file
-///   systems); and when the allocation unit holds more than 65535 sectors.
+/// - Fails with the reason when [`WindowsOptions::validate`] or
+///   [`WindowsOptions::check_mount_point`] does (a network drive on a folder); when the drive
+///   type is [`DriveType::Removable`] (WinFsp volumes are fixed disks or network drives); when
+///   the allocation unit holds more than 65535 sectors; and when a share's name is longer than
+///   WinFsp's prefix allows.
 /// - Names compare without case when `case_insensitive` is set, and always keep the case they
 ///   were created with. Names are Unicode; components may be 255 UTF-16 units long.
 /// - Symbolic links are offered as reparse points (`ReparsePoints`); neither security
@@ -71,7 +76,10 @@ pub(crate) fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   without wildcards; each callback receives the context of the handle it is about (not one
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks
 ///   delete-on-close itself; Cleanup deletes a file only when its last handle goes.
-/// - A network drive gets the UNC prefix `\mountkit\<letter>`.
+/// - A share (`\\server\share`) is a network volume with the prefix `\server\share` on
+///   WinFsp's network device, on its drive letter if it has one, else on none. A network drive
+///   on a letter gets the prefix `\mountkit\<letter>`, and on `*` (whose letter is not known
+///   yet) the one [`label_share_prefix`] makes of the volume label.
 pub(crate) fn volume_setup(
     mount_point: &MountPoint,
     options: &WindowsOptions,
@@ -88,24 +96,20 @@ pub(crate) fn volume_setup(
             ),
         )
     })?;
+    options.check_mount_point(mount_point)?;
     let (device, prefix) = match (options.drive_type, mount_point) {
-        (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
-        (DriveType::Network, MountPoint::Drive(letter)) => {
-            (NET_DEVICE, format!("\\mountkit\\{letter}"))
-        }
-        (DriveType::Network, MountPoint::Folder(_)) => {
-            return Err(InvalidOption::new(
-                "driveType",
-                "a network drive needs a drive letter as its mount point; Windows cannot \
-                     mount a network file system on a folder",
-            ))
-        }
         (DriveType::Removable, _) => {
             return Err(InvalidOption::new(
                 "driveType",
                 "WinFsp cannot present a removable drive; use the fixed or network drive type",
             ))
         }
+        (_, MountPoint::Share { .. }) => (NET_DEVICE, mount_point.unc_prefix().unwrap_or_default()),
+        (DriveType::Fixed, _) => (DISK_DEVICE, String::new()),
+        (DriveType::Network, MountPoint::Drive(letter)) => {
+            (NET_DEVICE, format!("\\mountkit\\{letter}"))
+        }
+        (DriveType::Network, _) => (NET_DEVICE, label_share_prefix(&options.volume_label)),
     };
 
     let mut flags = flag::CASE_PRESERVED_NAMES
@@ -138,7 +142,11 @@ pub(crate) fn volume_setup(
         flags,
         ..VolumeParams::default()
     };
-    copy_wide(&mut params.prefix, &prefix, "driveType")?;
+    let prefix_option = match mount_point {
+        MountPoint::Share { .. } => "mountpoint",
+        _ => "driveType",
+    };
+    copy_wide(&mut params.prefix, &prefix, prefix_option)?;
     copy_wide(
         &mut params.file_system_name,
         &options.file_system_name,
@@ -147,7 +155,14 @@ pub(crate) fn volume_setup(
     Ok(VolumeSetup {
         device,
         params,
-        mount_point: mount_point.to_windows_string(),
+        mount_point: match mount_point {
+            MountPoint::Share { drive: None, .. } => None,
+            MountPoint::Share {
+                drive: Some(letter),
+                ..
+            } => Some(MountPoint::Drive(*letter).to_windows_string()),
+            _ => Some(mount_point.to_windows_string()),
+        },
     })
 }
 
@@ -194,7 +209,7 @@ mod tests {
     fn the_default_options_make_a_case_insensitive_disk() {
         let setup = volume_setup(M, &WindowsOptions::default(), 133_000_000_000_000_000).unwrap();
         assert_eq!(setup.device, DISK_DEVICE);
-        assert_eq!(setup.mount_point, "M:");
+        assert_eq!(setup.mount_point.as_deref(), Some("M:"));
         let p = &setup.params;
         assert_eq!(p.version, 0);
         assert_eq!(p.sector_size, 4096);
@@ -261,6 +276,51 @@ mod tests {
     }
 
     #[test]
+    fn shares_are_network_volumes_without_a_drive_letter() {
+        let share = MountPoint::parse("\\\\files\\team").unwrap();
+        for drive_type in [DriveType::Fixed, DriveType::Network] {
+            let options = WindowsOptions {
+                drive_type,
+                ..Default::default()
+            };
+            let setup = volume_setup(&share, &options, 1).unwrap();
+            assert_eq!(setup.device, NET_DEVICE);
+            assert_eq!(setup.mount_point, None);
+            let prefix = wide("\\files\\team");
+            assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
+            assert_eq!(setup.params.prefix[prefix.len()], 0);
+        }
+        let lettered = share.with_drive_letter("Q:").unwrap();
+        let setup = volume_setup(&lettered, &WindowsOptions::default(), 1).unwrap();
+        assert_eq!(setup.device, NET_DEVICE);
+        assert_eq!(setup.mount_point.as_deref(), Some("Q:"));
+        let prefix = wide("\\files\\team");
+        assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
+        let long = MountPoint::parse(&format!("\\\\files\\{}", "x".repeat(200))).unwrap();
+        let error = volume_setup(&long, &WindowsOptions::default(), 1).unwrap_err();
+        assert_eq!(error.option, "mountpoint");
+        assert!(error.message.contains("191 UTF-16 units"), "{error}");
+    }
+
+    #[test]
+    fn the_next_free_letter_is_asked_for_as_winfsp_spells_it() {
+        let setup =
+            volume_setup(&MountPoint::NextFreeDrive, &WindowsOptions::default(), 1).unwrap();
+        assert_eq!(setup.device, DISK_DEVICE);
+        assert_eq!(setup.mount_point.as_deref(), Some("*:"));
+        let network = WindowsOptions {
+            drive_type: DriveType::Network,
+            volume_label: "My Files".to_owned(),
+            ..Default::default()
+        };
+        let setup = volume_setup(&MountPoint::NextFreeDrive, &network, 1).unwrap();
+        assert_eq!(setup.device, NET_DEVICE);
+        let prefix = wide("\\mountkit\\My_Files");
+        assert_eq!(&setup.params.prefix[..prefix.len()], &prefix[..]);
+        assert_eq!(setup.params.prefix[prefix.len()], 0);
+    }
+
+    #[test]
     fn impossible_combinations_are_refused() {
         let network = WindowsOptions {
             drive_type: DriveType::Network,
@@ -304,8 +364,9 @@ mod tests {
         assert_eq!(
             volume_setup(&folder, &WindowsOptions::default(), 1)
                 .unwrap()
-                .mount_point,
-            "C:\\mnt\\demo"
+                .mount_point
+                .as_deref(),
+            Some("C:\\mnt\\demo")
         );
     }
 

@@ -24,7 +24,6 @@ static const GUID base_guid = {
 #define DISK_LINK_NAME L"\\Volume"
 #define NETWORK_DEVICE_NAME L"\\Device\\DokanRedirector" DOKAN_MAJOR_API_VERSION
 #define NETWORK_LINK_NAME L"\\DokanRedirector" DOKAN_MAJOR_API_VERSION
-#define DOS_DEVICES L"\\DosDevices\\"
 
 typedef enum {
   GLOBAL_DEVICE,     /* \\.\Dokan_2 */

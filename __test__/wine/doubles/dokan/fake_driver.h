@@ -30,6 +30,8 @@
 
 /* sys/dokan.h: the request timeout's bounds, and how often the driver looks for expired ones. */
 #define DOKAN_IRP_PENDING_TIMEOUT (1000 * 15)
+/* The prefix of every mount entry: \DosDevices\M: or \DosDevices\C:\folder. */
+#define DOS_DEVICES L"\\DosDevices\\"
 #define DOKAN_IRP_PENDING_TIMEOUT_RESET_MAX (1000 * 60 * 5)
 #define DOKAN_CHECK_INTERVAL (1000 * 5)
 

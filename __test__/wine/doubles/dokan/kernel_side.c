@@ -1211,6 +1211,17 @@ static void verb_volume(fake_volume *volume, const kd_request *request, kd_reply
     kd_reply_u64(reply, "fsflags", attributes->FileSystemAttributes);
     kd_reply_u64(reply, "maxname", attributes->MaximumComponentNameLength);
     kd_reply_u64(reply, "serial", label->VolumeSerialNumber);
+    /* Where the driver mounted the volume, as it keeps its mount entry. */
+    const WCHAR *mount_point = volume->mount_entry;
+    if (_wcsnicmp(mount_point, DOS_DEVICES, wcslen(DOS_DEVICES)) == 0) {
+      mount_point += wcslen(DOS_DEVICES);
+    }
+    kd_reply_wide(reply, "mountpoint", mount_point, wcslen(mount_point));
+    kd_reply_wide(reply, "unc", volume->unc_name, wcslen(volume->unc_name));
+    const char *drive_type = volume->network ? "network"
+                             : (volume->mount_options & DOKAN_EVENT_REMOVABLE) ? "removable"
+                                                                              : "fixed";
+    kd_reply_text(reply, "drivetype", drive_type);
   }
   free(label);
   free(attributes);

@@ -139,6 +139,7 @@ FSP_API NTSTATUS FspFileSystemCreate(PWSTR DevicePath, const FSP_FSCTL_VOLUME_PA
            L"\\Device\\Volume{%08lx-0000-0000-0000-%012lx}%ls", GetCurrentProcessId(),
            (unsigned long)InterlockedIncrement(&volumes), network ? params.Prefix : L"");
   fs->VolumeHandle = volume;
+  volume->network = network;
   fs->Operations[FspFsctlTransactCreateKind] = FspFileSystemOpCreate;
   fs->Operations[FspFsctlTransactOverwriteKind] = FspFileSystemOpOverwrite;
   fs->Operations[FspFsctlTransactCleanupKind] = FspFileSystemOpCleanup;
@@ -271,7 +272,9 @@ FSP_API NTSTATUS FspFileSystemSetMountPointEx(FSP_FILE_SYSTEM *FileSystem, PWSTR
     FileSystem->MountPoint = mount_point;
     fsd_volume *volume = FileSystem->VolumeHandle;
     const WCHAR *where = is_mountmgr_point(mount_point) ? mount_point + 4 : mount_point;
+    AcquireSRWLockExclusive(&volume->lock);
     wcsncpy(volume->mount_point, where, ARRAYSIZE(volume->mount_point) - 1);
+    ReleaseSRWLockExclusive(&volume->lock);
   } else {
     free(mount_point);
   }
@@ -294,6 +297,10 @@ FSP_API VOID FspFileSystemRemoveMountPoint(FSP_FILE_SYSTEM *FileSystem) {
     ReleaseSRWLockExclusive(&globals_lock);
   }
   free(mount_point);
+  fsd_volume *volume = FileSystem->VolumeHandle;
+  AcquireSRWLockExclusive(&volume->lock);
+  volume->mount_point[0] = L'\0';
+  ReleaseSRWLockExclusive(&volume->lock);
   FileSystem->MountPoint = NULL;
   FileSystem->MountHandle = NULL;
 }

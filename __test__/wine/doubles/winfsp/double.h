@@ -23,6 +23,9 @@ static_assert(sizeof(FSP_FSCTL_TRANSACT_REQ) == 88 && sizeof(FSP_FSCTL_TRANSACT_
                   offsetof(FSP_FSCTL_TRANSACT_REQ, Buffer) == 88 &&
                   offsetof(FSP_FSCTL_TRANSACT_RSP, Buffer) == 128,
               "request and response headers as WinFsp 2.1 has them");
+/* crates/winfsp reads the mount point WinFsp set (the letter `*:` took) at this offset. */
+static_assert(offsetof(FSP_FILE_SYSTEM, MountPoint) == 752,
+              "FSP_FILE_SYSTEM.MountPoint is at offset 752 on 64-bit Windows");
 
 /* A symbolic link's REPARSE_DATA_BUFFER (ntifs.h). mingw's user-mode headers lack the type
  * but define SYMLINK_FLAG_RELATIVE, which makes winfsp.h leave its own copy out. */
@@ -113,8 +116,10 @@ typedef struct fsd_volume {
   HANDLE process_token;            /* the caller's token, duplicated for each request */
   LONG notifying;                  /* FspFileSystemNotifyBegin calls not ended yet */
   fsd_change *changes, **changes_end; /* what the file system reported, oldest first */
-  WCHAR mount_point[MAX_PATH];     /* where the volume is mounted (M: or a folder), for the
-                                      absolute targets of symbolic links */
+  BOOL network;                    /* on WinFsp.Net: reached by its Prefix, \server\share */
+  WCHAR mount_point[MAX_PATH];     /* what FspFileSystemSetMountPoint set (M: or a folder, without
+                                      a \\.\ prefix; empty for none): reported by `volume`, and
+                                      what the absolute targets of symbolic links start with */
 } fsd_volume;
 
 /* The kernel half of a volume whose parameters were checked and completed. */

@@ -1785,6 +1785,12 @@ static void verb_volume(fsd_volume *volume, const kd_request *request, kd_reply 
     kd_reply_u64(reply, "fsflags", file_system_flags(params));
     kd_reply_u64(reply, "maxname", params->MaxComponentLength);
     kd_reply_u64(reply, "serial", params->VolumeSerialNumber);
+    AcquireSRWLockShared(&volume->lock);
+    kd_reply_wide(reply, "mountpoint", volume->mount_point, wcslen(volume->mount_point));
+    ReleaseSRWLockShared(&volume->lock);
+    const WCHAR *unc = volume->network ? params->Prefix : L"";
+    kd_reply_wide(reply, "unc", unc, wcslen(unc));
+    kd_reply_text(reply, "drivetype", volume->network ? "network" : "fixed");
   }
   irp_free(irp);
 }

@@ -63,7 +63,7 @@ pub use ntstatus::{
     describe_ntstatus, errno_to_ntstatus, nt_success, ntstatus_name, ntstatus_to_errno, status_of,
     NtError, NtResult,
 };
-pub use options::{DriveType, InvalidOption, MountPoint, WindowsOptions};
+pub use options::{label_share_prefix, DriveType, InvalidOption, MountPoint, WindowsOptions};
 pub use rename::{check_rename, rename_falling_back};
 pub use symlink::{posix_target, resolve_target, windows_target, SymlinkData, TargetOutsideVolume};
 pub use wide::{text_until_nul, to_wide_nul, until_nul};

@@ -40,15 +40,39 @@ impl std::error::Error for InvalidOption {}
 pub enum MountPoint {
     /// A drive letter, `'M'` for `M:`.
     Drive(char),
+    /// The next free drive letter, from `Z:` down to `D:` as WinFsp picks it (`'*'`); the
+    /// backend reports the letter it took.
+    NextFreeDrive,
     /// A folder path that must not exist yet (WinFsp) or must be an empty directory (Dokan)
     /// on an NTFS volume.
     Folder(String),
+    /// A network share `\\server\share`: a network volume that programs reach by that UNC
+    /// path, and on drive letter `drive` when one is given (the `driveLetter` option). Without
+    /// one, WinFsp mounts it on no letter, and Dokan, which needs one, on the next free letter.
+    Share {
+        /// The server part, without backslashes.
+        server: String,
+        /// The share part, without backslashes.
+        share: String,
+        /// The drive letter the share is also mounted on, as `net use M: \\server\share`
+        /// maps one.
+        drive: Option<char>,
+    },
 }
 
+/// Characters Windows does not allow in a server or share name.
+const FORBIDDEN_IN_SHARE: &[char] = &['/', ':', '*', '?', '"', '<', '>', '|'];
+
 impl MountPoint {
-    /// Reads a mount point as users write it: `"M:"`, `"M:\\"`, `"m"` or a folder path.
-    /// Anything else with a colon that is not a drive (`"MM:"`) is `EINVAL`.
+    /// Reads a mount point as users write it: a drive (`"M:"`, `"M:\\"`, `"m"`), `"*"` (or
+    /// `"*:"`) for the next free drive letter, a network share `"\\\\server\\share"`, or a
+    /// folder path. `EINVAL` for an empty text, a colon after anything but one letter or `*`
+    /// (`"MM:"`), and a UNC path that is not exactly `\\server\share` (`\\server`,
+    /// `\\server\share\dir`, the device paths `\\.\` and `\\?\`).
     pub fn parse(text: &str) -> Result<MountPoint, Errno> {
+        if let Some(unc) = text.strip_prefix("\\\\") {
+            return parse_share(unc);
+        }
         let trimmed = text.trim_end_matches(['\\', '/']);
         let mut chars = trimmed.chars();
         match (chars.next(), chars.next(), chars.next()) {
@@ -57,19 +81,99 @@ impl MountPoint {
             {
                 Ok(MountPoint::Drive(letter.to_ascii_uppercase()))
             }
+            (Some('*'), None, None) | (Some('*'), Some(':'), None) => Ok(MountPoint::NextFreeDrive),
             _ if trimmed.is_empty() => Err(Errno::EINVAL),
             _ if trimmed.len() == 2 && trimmed.ends_with(':') => Err(Errno::EINVAL),
             _ => Ok(MountPoint::Folder(text.to_owned())),
         }
     }
 
-    /// The mount point as Windows APIs take it: `"M:"` or the folder path.
+    /// The mount point as Windows APIs take it: `"M:"`, `"*:"` (WinFsp's spelling of the next
+    /// free letter), the folder path, or `\\server\share`.
     pub fn to_windows_string(&self) -> String {
         match self {
             MountPoint::Drive(letter) => format!("{letter}:"),
+            MountPoint::NextFreeDrive => "*:".to_owned(),
             MountPoint::Folder(path) => path.clone(),
+            MountPoint::Share { server, share, .. } => format!("\\\\{server}\\{share}"),
         }
     }
+
+    /// The share's name with one leading backslash, `\server\share`, as WinFsp's volume
+    /// prefix and Dokan's UNC name take it; `None` for the other forms.
+    pub fn unc_prefix(&self) -> Option<String> {
+        match self {
+            MountPoint::Share { server, share, .. } => Some(format!("\\{server}\\{share}")),
+            _ => None,
+        }
+    }
+
+    /// This share, also mounted on the drive letter `letter` (`driveLetter`: `"M:"`, `"M"`,
+    /// `"M:\\"`). Refused, naming the option, when `letter` is not a drive letter, and when
+    /// this mount point is not a share: any other mount point names its drive itself.
+    pub fn with_drive_letter(self, letter: &str) -> Result<MountPoint, InvalidOption> {
+        let MountPoint::Share { server, share, .. } = self else {
+            return Err(InvalidOption::new(
+                "driveLetter",
+                format!(
+                    "driveLetter goes with a network share mount point ('\\\\server\\share'), \
+                     not with {}: to mount on a drive letter, give it as the mount point",
+                    self.to_windows_string()
+                ),
+            ));
+        };
+        match MountPoint::parse(letter) {
+            Ok(MountPoint::Drive(drive)) => Ok(MountPoint::Share {
+                server,
+                share,
+                drive: Some(drive),
+            }),
+            _ => Err(InvalidOption::new(
+                "driveLetter",
+                format!("driveLetter must be a drive letter such as 'M:', got '{letter}'"),
+            )),
+        }
+    }
+}
+
+/// `server\share` (the text after the leading `\\`) as a [`MountPoint::Share`].
+fn parse_share(unc: &str) -> Result<MountPoint, Errno> {
+    let unc = unc.trim_end_matches('\\');
+    let (server, share) = unc.split_once('\\').ok_or(Errno::EINVAL)?;
+    let valid = |part: &str| {
+        !part.is_empty() && part != "." && part != "?" && !part.contains(FORBIDDEN_IN_SHARE)
+    };
+    if !valid(server) || !valid(share) || share.contains('\\') {
+        return Err(Errno::EINVAL);
+    }
+    Ok(MountPoint::Share {
+        server: server.to_owned(),
+        share: share.to_owned(),
+        drive: None,
+    })
+}
+
+/// The UNC prefix of a network drive whose user named no share, `\\mountkit\\<label>`: the
+/// volume label with every character that is not an ASCII letter, digit, `-` or `_` replaced
+/// by `_` (`volume` for an empty label). One leading backslash, as WinFsp's volume prefix and
+/// Dokan's UNC name take it; programs see `\\\\mountkit\\<label>`.
+pub fn label_share_prefix(label: &str) -> String {
+    let share: String = label
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let share = if share.is_empty() {
+        "volume".to_owned()
+    } else {
+        share
+    };
+    format!("\\mountkit\\{share}")
 }
 
 /// What kind of drive the mount presents itself as.
@@ -203,6 +307,33 @@ impl WindowsOptions {
         }
         Ok(())
     }
+
+    /// Checks what both drivers require of the mount point with these options: a network
+    /// drive (`driveType: 'network'`) needs a drive letter or a share, since Windows mounts no
+    /// network file system on a folder; a share is a network volume, so it cannot be a
+    /// removable drive.
+    pub fn check_mount_point(&self, mount_point: &MountPoint) -> Result<(), InvalidOption> {
+        match (self.drive_type, mount_point) {
+            (DriveType::Network, MountPoint::Folder(folder)) => Err(InvalidOption::new(
+                "driveType",
+                format!(
+                    "a network drive cannot be mounted on the folder '{folder}': Windows mounts \
+                     network file systems only on drive letters and shares; mount on a drive \
+                     letter such as 'M:', on '*' or on a share such as '\\\\server\\share', or \
+                     use driveType 'fixed'"
+                ),
+            )),
+            (DriveType::Removable, MountPoint::Share { .. }) => Err(InvalidOption::new(
+                "driveType",
+                format!(
+                    "{} is a network share, which cannot be a removable drive: use driveType \
+                     'network' (or leave it out)",
+                    mount_point.to_windows_string()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +363,49 @@ mod tests {
     }
 
     #[test]
+    fn a_star_asks_for_the_next_free_drive_letter() {
+        for text in ["*", "*:", "*:\\"] {
+            assert_eq!(
+                MountPoint::parse(text),
+                Ok(MountPoint::NextFreeDrive),
+                "{text}"
+            );
+        }
+        assert_eq!(MountPoint::NextFreeDrive.to_windows_string(), "*:");
+        assert_eq!(MountPoint::NextFreeDrive.unc_prefix(), None);
+        assert_eq!(
+            MountPoint::parse("**"),
+            Ok(MountPoint::Folder("**".to_owned()))
+        );
+    }
+
+    #[test]
+    fn unc_paths_of_two_parts_are_network_shares() {
+        let share = MountPoint::Share {
+            server: "files".to_owned(),
+            share: "team".to_owned(),
+            drive: None,
+        };
+        assert_eq!(MountPoint::parse("\\\\files\\team"), Ok(share.clone()));
+        assert_eq!(MountPoint::parse("\\\\files\\team\\"), Ok(share.clone()));
+        assert_eq!(share.to_windows_string(), "\\\\files\\team");
+        assert_eq!(share.unc_prefix().as_deref(), Some("\\files\\team"));
+        assert_eq!(MountPoint::Drive('M').unc_prefix(), None);
+        for text in [
+            "\\\\files",
+            "\\\\files\\",
+            "\\\\files\\team\\docs",
+            "\\\\\\team",
+            "\\\\.\\M:",
+            "\\\\?\\C:\\mnt",
+            "\\\\files\\te:am",
+            "\\\\fi*les\\team",
+        ] {
+            assert_eq!(MountPoint::parse(text), Err(Errno::EINVAL), "{text}");
+        }
+    }
+
+    #[test]
     fn sizes_and_names_are_checked() {
         assert!(WindowsOptions::default().validate().is_ok());
         let odd_sector = WindowsOptions {
@@ -253,6 +427,66 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(long_name.validate().unwrap_err().option, "fsName");
+    }
+
+    #[test]
+    fn a_share_takes_a_drive_letter_and_nothing_else_does() {
+        let share = MountPoint::parse("\\\\files\\team").unwrap();
+        let lettered = share.clone().with_drive_letter("m:").unwrap();
+        assert_eq!(
+            lettered,
+            MountPoint::Share {
+                server: "files".to_owned(),
+                share: "team".to_owned(),
+                drive: Some('M'),
+            }
+        );
+        assert_eq!(lettered.to_windows_string(), "\\\\files\\team");
+        for wrong in ["*", "", "C:\\mnt", "MM:"] {
+            let error = share.clone().with_drive_letter(wrong).unwrap_err();
+            assert_eq!(error.option, "driveLetter");
+            assert!(error.message.contains(&format!("got '{wrong}'")), "{error}");
+        }
+        let error = MountPoint::Drive('Q').with_drive_letter("M:").unwrap_err();
+        assert_eq!(error.option, "driveLetter");
+        assert!(error.message.contains("not with Q:"), "{error}");
+    }
+
+    #[test]
+    fn label_share_prefixes_have_one_leading_backslash_and_are_sanitized() {
+        assert_eq!(label_share_prefix(""), "\\mountkit\\volume");
+        assert_eq!(label_share_prefix("a-b_c"), "\\mountkit\\a-b_c");
+        assert_eq!(label_share_prefix("é\\x"), "\\mountkit\\__x");
+        // Dokan keeps it in a buffer of 64 units, terminator included.
+        let longest = "x".repeat(32);
+        assert!(label_share_prefix(&longest).encode_utf16().count() < 64);
+    }
+
+    #[test]
+    fn network_drives_need_a_letter_or_a_share() {
+        let network = WindowsOptions {
+            drive_type: DriveType::Network,
+            ..Default::default()
+        };
+        let folder = MountPoint::Folder("C:\\mnt\\x".to_owned());
+        let error = network.check_mount_point(&folder).unwrap_err();
+        assert_eq!(error.option, "driveType");
+        assert!(error.message.contains("folder 'C:\\mnt\\x'"), "{error}");
+        let share = MountPoint::parse("\\\\files\\team").unwrap();
+        for point in [&MountPoint::Drive('M'), &MountPoint::NextFreeDrive, &share] {
+            assert_eq!(network.check_mount_point(point), Ok(()), "{point:?}");
+        }
+        assert_eq!(WindowsOptions::default().check_mount_point(&folder), Ok(()));
+        assert_eq!(WindowsOptions::default().check_mount_point(&share), Ok(()));
+        let removable = WindowsOptions {
+            drive_type: DriveType::Removable,
+            ..Default::default()
+        };
+        let error = removable.check_mount_point(&share).unwrap_err();
+        assert!(
+            error.message.contains("\\\\files\\team is a network share"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `a/b`, `../a` (relative) | `a\b`, `..\a` | `SYMLINK_FLAG_RELATIVE` |
 //! | `/a/b` (absolute: inside the mount) | substitute `\??\M:\a\b`, print `M:\a\b` | none |
 //! | `/` | substitute `\??\M:\`, print `M:\` | none |
+//! | `/a/b` on a share `\\server\share` with no drive letter | substitute `\??\UNC\server\share\a\b`, print `\\server\share\a\b` | none |
 //!
 //! and back: a relative Windows target becomes a relative POSIX one (`\` → `/`), a relative
 //! one that starts with `\` (relative to the drive's root, what `CreateSymbolicLinkW` makes of
@@ -151,6 +152,16 @@ fn mount_root(mount_point: &str) -> &str {
     mount_point.trim_end_matches(['\\', '/'])
 }
 
+/// The volume's root as the NT namespace spells it after `\??\`: a drive or folder as it is,
+/// a share `\\server\share` as `UNC\server\share`.
+fn nt_root(mount_point: &str) -> String {
+    let root = mount_root(mount_point);
+    match root.strip_prefix("\\\\") {
+        Some(share) => format!("UNC\\{share}"),
+        None => root.to_owned(),
+    }
+}
+
 /// The Windows link data for a POSIX target (see the module's table), on a volume mounted at
 /// `mount_point` (`M:` or a folder path).
 pub fn windows_target(posix_target: &str, mount_point: &str) -> SymlinkData {
@@ -173,7 +184,9 @@ pub fn windows_target(posix_target: &str, mount_point: &str) -> SymlinkData {
     print_name.push(BACKSLASH);
     print_name.extend_from_slice(rest);
     let mut substitute_name: Vec<u16> = NT_PREFIXES[0].encode_utf16().collect();
-    substitute_name.extend_from_slice(&print_name);
+    substitute_name.extend(nt_root(mount_point).encode_utf16());
+    substitute_name.push(BACKSLASH);
+    substitute_name.extend_from_slice(rest);
     SymlinkData {
         substitute_name,
         print_name,
@@ -198,7 +211,7 @@ pub fn posix_target(data: &SymlinkData, mount_point: &str) -> Result<String, Tar
         .iter()
         .find_map(|prefix| target.strip_prefix(prefix))
         .ok_or_else(outside)?;
-    let root: Vec<u16> = mount_root(mount_point).encode_utf16().collect();
+    let root: Vec<u16> = nt_root(mount_point).encode_utf16().collect();
     let rest: Vec<u16> = without_prefix.encode_utf16().collect();
     let on_volume = rest.len() >= root.len()
         && rest[..root.len()]
@@ -273,6 +286,26 @@ mod tests {
         let root = windows_target("/", "M:");
         assert_eq!(root.substitute_name, wide("\\??\\M:\\"));
         assert_eq!(posix_target(&root, "M:"), Ok("/".to_owned()));
+    }
+
+    #[test]
+    fn absolute_targets_on_a_share_use_the_unc_namespace() {
+        let data = windows_target("/docs/a.txt", "\\\\server\\share");
+        assert_eq!(
+            data.substitute_name,
+            wide("\\??\\UNC\\server\\share\\docs\\a.txt")
+        );
+        assert_eq!(data.print_name, wide("\\\\server\\share\\docs\\a.txt"));
+        assert_eq!(
+            posix_target(&data, "\\\\SERVER\\share"),
+            Ok("/docs/a.txt".to_owned())
+        );
+        let elsewhere = SymlinkData {
+            substitute_name: wide("\\??\\UNC\\server\\other\\a"),
+            print_name: wide("\\\\server\\other\\a"),
+            relative: false,
+        };
+        assert!(posix_target(&elsewhere, "\\\\server\\share").is_err());
     }
 
     #[test]

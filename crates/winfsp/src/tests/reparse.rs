@@ -236,3 +236,24 @@ fn a_directory_link_opens_as_the_directory_removal_asks() {
     assert!(!h.fs.exists("/dlink"));
     assert!(h.fs.exists("/d"));
 }
+
+#[test]
+fn absolute_targets_follow_the_letter_winfsp_took_for_a_star_mount_point() {
+    let h = Harness::new();
+    h.fs.file("/f", b"");
+    h.fs.symlink("/link", "/f");
+    h.engine.mounted_at("Y:".to_owned());
+    assert_eq!(
+        h.engine.reparse_point_by_name(cx(), &wide("/link")),
+        Ok(windows_target("/f", "Y:").to_reparse_buffer())
+    );
+    let made = SymlinkData {
+        substitute_name: wide("\\??\\Y:\\f"),
+        print_name: wide("Y:\\f"),
+        relative: false,
+    };
+    assert_eq!(
+        mountkit_core::windows::posix_target(&made, h.engine.mount_point()),
+        Ok("/f".to_owned())
+    );
+}
