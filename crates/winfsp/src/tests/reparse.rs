@@ -257,3 +257,40 @@ fn absolute_targets_follow_the_letter_winfsp_took_for_a_star_mount_point() {
         Ok("/f".to_owned())
     );
 }
+
+#[test]
+fn a_link_keeps_the_descriptor_its_placeholder_got_at_its_create() {
+    let mut h = Harness::storing_security();
+    h.fs.dir("/d");
+    h.fs.file("/d/f", b"");
+    h.fs.secure("/d", "O:BAG:BAD:(A;OICI;FA;;;WD)");
+    let id = placeholder(&mut h, "/d/link", false);
+    let inherited = h.fs.security("/d/link");
+    assert!(inherited.is_some(), "the placeholder inherits from /d");
+    h.engine
+        .set_reparse_point(cx(), id, &data("f", true))
+        .unwrap();
+    assert_eq!(h.fs.stat("/d/link").unwrap().kind, FileKind::Symlink);
+    assert_eq!(h.fs.security("/d/link"), inherited);
+    h.close(id, false);
+}
+
+#[test]
+fn a_file_that_holds_data_is_not_replaced_by_a_link() {
+    let mut h = Harness::new();
+    h.fs.file("/full", b"keep me");
+    let id = h.open("/full", READ_WRITE).unwrap();
+    h.fs.take_log();
+    assert_eq!(
+        h.engine.set_reparse_point(cx(), id, &data("x", true)),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
+    assert_eq!(h.fs.data("/full").unwrap(), b"keep me");
+    assert!(
+        h.fs.take_log()
+            .iter()
+            .all(|operation| !matches!(operation, Operation::Unlink { .. })),
+        "nothing was removed"
+    );
+    h.close(id, false);
+}
