@@ -181,7 +181,8 @@ impl Engine {
         Ok(self.info_at(cx, &path, &stat))
     }
 
-    /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information.
+    /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information
+    /// ([`Engine::info_at`]: a link to a directory stays a directory link).
     ///
     /// - `file_attributes` of `INVALID_FILE_ATTRIBUTES` leaves attributes alone: WinFsp's
     ///   driver sends it for a caller's 0 ("unchanged" in `FILE_BASIC_INFORMATION`), and sends 0
@@ -227,10 +228,10 @@ impl Engine {
             changed = true;
         }
         if !changed {
-            return Ok(self.info(&stat));
+            return Ok(self.info_at(cx, &path, &stat));
         }
         let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
-        Ok(self.info(&stat))
+        Ok(self.info_at(cx, &path, &stat))
     }
 
     /// Stores the attributes `wanted` (`None`: leave them) and the creation time `birthtime`

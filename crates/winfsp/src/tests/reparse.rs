@@ -2,7 +2,8 @@
 //! where WinFsp is told to resolve them.
 
 use mountkit_core::windows::attributes::{
-    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_REPARSE_POINT, IO_REPARSE_TAG_SYMLINK,
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_REPARSE_POINT,
+    IO_REPARSE_TAG_SYMLINK,
 };
 use mountkit_core::windows::create::{FILE_DIRECTORY_FILE, FILE_OPEN_REPARSE_POINT};
 use mountkit_core::windows::ntstatus::{
@@ -291,6 +292,30 @@ fn a_file_that_holds_data_is_not_replaced_by_a_link() {
             .iter()
             .all(|operation| !matches!(operation, Operation::Unlink { .. })),
         "nothing was removed"
+    );
+    h.close(id, false);
+}
+
+#[test]
+fn a_directory_link_stays_one_after_its_attributes_change() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.symlink("/dlink", "d");
+    let (id, _) = h
+        .create_file(
+            "/dlink",
+            mountkit_core::windows::create::FILE_OPEN,
+            FILE_OPEN_REPARSE_POINT,
+            READ_WRITE,
+        )
+        .unwrap();
+    let info = h
+        .engine
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, 0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        info.file_attributes,
+        FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_HIDDEN
     );
     h.close(id, false);
 }
