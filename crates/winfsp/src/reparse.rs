@@ -69,7 +69,9 @@ impl Engine {
     /// `CreateSymbolicLinkW` sends after creating the link's file or directory. A POSIX
     /// filesystem cannot turn a file into a link, so the placeholder goes first (`unlink`, or
     /// `rmdir` for a directory; it must be empty) and `symlink` makes the link at its path;
-    /// the handle then stands for the link. A descriptor the filesystem stored for the
+    /// the handle then stands for the link. An absolute target lies on the volume when it
+    /// starts with the mount point, or, for a share also mounted on a drive letter, with the
+    /// share's UNC path (`EngineOptions::share_root`). A descriptor the filesystem stored for the
     /// placeholder (`persistent_acls`: the one it got at its create) is given to the link.
     /// Data of another tag is `STATUS_IO_REPARSE_TAG_MISMATCH`, malformed data
     /// `STATUS_IO_REPARSE_DATA_INVALID`, a target off the volume `STATUS_ACCESS_DENIED` (logged
@@ -84,10 +86,15 @@ impl Engine {
         self.writable()?;
         let ctx = self.context(id)?;
         let link = SymlinkData::from_reparse_buffer(data)?;
-        let target = posix_target(&link, self.mount_point()).map_err(|refused| {
-            warn!("{refused}");
-            NtError(STATUS_ACCESS_DENIED)
-        })?;
+        let target = posix_target(&link, self.mount_point())
+            .or_else(|refused| match &self.options.share_root {
+                Some(share) => posix_target(&link, share).map_err(|_| refused),
+                None => Err(refused),
+            })
+            .map_err(|refused| {
+                warn!("{refused}");
+                NtError(STATUS_ACCESS_DENIED)
+            })?;
         let path = ctx.path();
         let placeholder = self.getattr(cx, &path, None).map_err(NtError::from)?;
         if placeholder.kind == FileKind::File && placeholder.size > 0 {

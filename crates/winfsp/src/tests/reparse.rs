@@ -319,3 +319,27 @@ fn a_directory_link_stays_one_after_its_attributes_change() {
     );
     h.close(id, false);
 }
+
+#[test]
+fn a_share_on_a_drive_letter_takes_absolute_targets_through_either_name() {
+    let mut h = Harness::on_lettered_share();
+    h.fs.file("/f", b"");
+    for (link, target) in [
+        ("/by-letter", "\\??\\q:\\f"),
+        ("/by-share", "\\??\\UNC\\Files\\team\\f"),
+    ] {
+        let id = placeholder(&mut h, link, false);
+        h.engine
+            .set_reparse_point(cx(), id, &data(target, false))
+            .unwrap();
+        assert_eq!(h.fs.data(link).unwrap(), b"/f", "{target}");
+        h.close(id, false);
+    }
+    let id = placeholder(&mut h, "/elsewhere", false);
+    assert_eq!(
+        h.engine
+            .set_reparse_point(cx(), id, &data("\\??\\UNC\\files\\other\\f", false)),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
+    h.close(id, false);
+}
