@@ -81,6 +81,10 @@ pub(crate) struct EngineOptions {
     /// targets start with. For `'*'`, the letter WinFsp takes replaces it
     /// ([`Engine::mounted_at`]).
     pub mount_point: String,
+    /// `\\server\share` for a share also mounted on a drive letter (`mount_point`): the other
+    /// name of the volume's root, which absolute targets of links made through the share's
+    /// UNC path start with.
+    pub share_root: Option<String>,
 }
 
 /// The state of one mounted volume.

@@ -351,14 +351,17 @@ pub(crate) struct TransactReq {
 impl TransactReq {
     /// Where in the trailing buffer a create request carries the security descriptor its
     /// caller asked for (`SECURITY_ATTRIBUTES`), as offset and size; `None` for any other
-    /// request, and when the caller asked for none.
+    /// request, when the caller asked for none, and when the place named does not lie inside
+    /// the request's `size` bytes (nothing past the request is ever read).
     pub(crate) fn asked_security(&self) -> Option<(usize, usize)> {
         if self.kind != KIND_CREATE {
             return None;
         }
         // SAFETY: `kind` says the driver filled the create member, plain integers.
         let asked = unsafe { self.req.create.security_descriptor };
-        (asked.size != 0).then_some((usize::from(asked.offset), usize::from(asked.size)))
+        let (offset, size) = (usize::from(asked.offset), usize::from(asked.size));
+        let inside = size_of::<TransactReq>() + offset + size <= usize::from(self.size);
+        (size != 0 && inside).then_some((offset, size))
     }
 
     /// The id of the process that made the request, for the requests that carry one: creates
@@ -664,7 +667,14 @@ mod tests {
             },
             ..Default::default()
         };
+        create.size = (size_of::<TransactReq>() + 104) as u16;
         assert_eq!(create.asked_security(), Some((24, 80)));
+        create.size -= 1;
+        assert_eq!(
+            create.asked_security(),
+            None,
+            "a descriptor running past the request is not read"
+        );
         assert_eq!(request(KIND_SET_INFORMATION).asked_security(), None);
     }
 

@@ -94,8 +94,9 @@ impl Shared {
         }
         // SAFETY: the request stays valid until this callback returns; it is only read here.
         let (offset, size) = unsafe { &*request }.asked_security()?;
-        // SAFETY: the driver puts the descriptor inside the trailing buffer, which starts right
-        // after the request header and holds `offset + size` bytes.
+        // SAFETY: the descriptor lies in the trailing buffer, which starts right after the
+        // request header; `asked_security` checked that its `offset + size` bytes end inside
+        // the request.
         let descriptor = unsafe {
             request
                 .cast::<u8>()

@@ -2,12 +2,12 @@
 //! GetSecurity, SetSecurity, GetFileInfo, SetBasicInfo, SetFileSize, GetVolumeInfo and
 //! SetVolumeLabel.
 
-use log::{error, warn};
+use log::error;
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
 use mountkit_core::windows::ntstatus::{
     STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
 };
-use mountkit_core::windows::security::{answered_or_derived, inherited, merge, Source};
+use mountkit_core::windows::security::{answered_or_derived, merge, store_new_security, Source};
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Errno, FsResult, Operation, RequestContext, SetTime, Stat, WindowsAttributes};
 
@@ -100,11 +100,9 @@ impl Engine {
     }
 
     /// Gives a file just created through Windows its descriptor when the filesystem stores
-    /// descriptors ([`EngineOptions::persistent_acls`](crate::engine::EngineOptions)): its
-    /// directory's inheritable ACEs merged with what its creator asked for (`asked`, SDDL),
-    /// by [`inherited`], stored with `set_security`. No DACL asked and nothing inherited leaves
-    /// the descriptor derived from its metadata. The file exists whatever happens here, so a
-    /// failure is logged, not answered.
+    /// descriptors ([`EngineOptions::persistent_acls`](crate::engine::EngineOptions)), as
+    /// [`store_new_security`] decides it from its directory's descriptor and what its creator
+    /// asked for (`asked`, SDDL).
     pub(crate) fn store_new_security(
         &self,
         cx: RequestContext,
@@ -115,37 +113,23 @@ impl Engine {
         if !self.options.persistent_acls {
             return;
         }
-        let parent = match path.rfind('/') {
-            Some(0) | None => "/",
-            Some(at) => &path[..at],
+        let parent_sddl = |parent: &str| {
+            let stat = self.getattr(cx, parent, None)?;
+            let operation = Operation::GetSecurity {
+                path: parent.to_owned(),
+            };
+            let answer = reply!(self.call(cx, operation), Target);
+            answered_or_derived(answer, &self.options.security, &stat).map(|(sddl, _)| sddl)
         };
-        let parent_sddl = self
-            .getattr(cx, parent, None)
-            .map_err(NtError::from)
-            .and_then(|stat| self.file_sddl(cx, parent, &stat));
-        let (parent_sddl, _) = match parent_sddl {
-            Ok(found) => found,
-            Err(NtError(status)) => {
-                warn!(
-                    "the new file {path} inherits nothing: its directory's descriptor could not \
-                     be read ({status:#x})"
-                );
-                return;
-            }
+        let store = |sddl| {
+            let operation = Operation::SetSecurity {
+                path: path.to_owned(),
+                sddl,
+            };
+            self.run(cx, operation)
         };
-        let Some(sddl) = inherited(&parent_sddl, asked, directory, &self.options.security) else {
-            return;
-        };
-        let operation = Operation::SetSecurity {
-            path: path.to_owned(),
-            sddl,
-        };
-        if let Err(errno) = self.run(cx, operation) {
-            warn!(
-                "setSecurity refused the descriptor of the new file {path} ({errno:?}); it \
-                 keeps the one the filesystem gives it"
-            );
-        }
+        let security = &self.options.security;
+        store_new_security(path, directory, asked, security, parent_sddl, store);
     }
 
     /// WinFsp's SetSecurity: the parts `information` names, as `changes` (their SDDL), merged
@@ -181,7 +165,8 @@ impl Engine {
         Ok(self.info_at(cx, &path, &stat))
     }
 
-    /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information.
+    /// WinFsp's SetBasicInfo: changes attributes and times, then reports the new information
+    /// ([`Engine::info_at`]: a link to a directory stays a directory link).
     ///
     /// - `file_attributes` of `INVALID_FILE_ATTRIBUTES` leaves attributes alone: WinFsp's
     ///   driver sends it for a caller's 0 ("unchanged" in `FILE_BASIC_INFORMATION`), and sends 0
@@ -227,10 +212,10 @@ impl Engine {
             changed = true;
         }
         if !changed {
-            return Ok(self.info(&stat));
+            return Ok(self.info_at(cx, &path, &stat));
         }
         let stat = self.getattr(cx, &path, handle).map_err(NtError::from)?;
-        Ok(self.info(&stat))
+        Ok(self.info_at(cx, &path, &stat))
     }
 
     /// Stores the attributes `wanted` (`None`: leave them) and the creation time `birthtime`

@@ -303,6 +303,12 @@ mod platform {
                     .unwrap_or_else(|| mount_point.to_windows_string()),
                 descriptor_of: descriptor_from_sddl,
                 persistent_acls: options.persistent_acls,
+                share_root: match mount_point {
+                    MountPoint::Share { drive: Some(_), .. } => {
+                        Some(mount_point.to_windows_string())
+                    }
+                    _ => None,
+                },
             },
         );
 

@@ -69,10 +69,14 @@ impl Engine {
     /// `CreateSymbolicLinkW` sends after creating the link's file or directory. A POSIX
     /// filesystem cannot turn a file into a link, so the placeholder goes first (`unlink`, or
     /// `rmdir` for a directory; it must be empty) and `symlink` makes the link at its path;
-    /// the handle then stands for the link. Data of another tag is
-    /// `STATUS_IO_REPARSE_TAG_MISMATCH`, malformed data `STATUS_IO_REPARSE_DATA_INVALID`, a
-    /// target off the volume `STATUS_ACCESS_DENIED` (logged with the reason); on a read-only
-    /// volume `STATUS_MEDIA_WRITE_PROTECTED`.
+    /// the handle then stands for the link. An absolute target lies on the volume when it
+    /// starts with the mount point, or, for a share also mounted on a drive letter, with the
+    /// share's UNC path (`EngineOptions::share_root`). A descriptor the filesystem stored for the
+    /// placeholder (`persistent_acls`: the one it got at its create) is given to the link.
+    /// Data of another tag is `STATUS_IO_REPARSE_TAG_MISMATCH`, malformed data
+    /// `STATUS_IO_REPARSE_DATA_INVALID`, a target off the volume `STATUS_ACCESS_DENIED` (logged
+    /// with the reason), and so is a file that holds data, which replacing would lose; on a
+    /// read-only volume `STATUS_MEDIA_WRITE_PROTECTED`.
     pub(crate) fn set_reparse_point(
         &self,
         cx: RequestContext,
@@ -82,12 +86,26 @@ impl Engine {
         self.writable()?;
         let ctx = self.context(id)?;
         let link = SymlinkData::from_reparse_buffer(data)?;
-        let target = posix_target(&link, self.mount_point()).map_err(|refused| {
-            warn!("{refused}");
-            NtError(STATUS_ACCESS_DENIED)
-        })?;
+        let target = posix_target(&link, self.mount_point())
+            .or_else(|refused| match &self.options.share_root {
+                Some(share) => posix_target(&link, share).map_err(|_| refused),
+                None => Err(refused),
+            })
+            .map_err(|refused| {
+                warn!("{refused}");
+                NtError(STATUS_ACCESS_DENIED)
+            })?;
         let path = ctx.path();
         let placeholder = self.getattr(cx, &path, None).map_err(NtError::from)?;
+        if placeholder.kind == FileKind::File && placeholder.size > 0 {
+            warn!(
+                "a symbolic link was to replace {path}, which holds {} bytes that replacing \
+                 would lose; make links under new names (CreateSymbolicLinkW, mklink)",
+                placeholder.size
+            );
+            return Err(NtError(STATUS_ACCESS_DENIED));
+        }
+        let kept_security = self.stored_security(cx, &path);
         let removal = match placeholder.kind {
             FileKind::Directory => Operation::Rmdir { path: path.clone() },
             _ => Operation::Unlink { path: path.clone() },
@@ -98,9 +116,33 @@ impl Engine {
             path: path.clone(),
         };
         self.run(cx, symlink).map_err(NtError::from)?;
+        if let Some(sddl) = kept_security {
+            let operation = Operation::SetSecurity {
+                path: path.clone(),
+                sddl,
+            };
+            if let Err(errno) = self.run(cx, operation) {
+                warn!(
+                    "setSecurity refused the descriptor of the new link {path} ({errno:?}); it \
+                     keeps the one the filesystem gives it"
+                );
+            }
+        }
         let stat = self.getattr(cx, &path, None).map_err(NtError::from)?;
         self.contexts.update(id, |ctx| ctx.stat = stat);
         Ok(())
+    }
+
+    /// The descriptor the filesystem stores for `path` (`get_security`), when it stores
+    /// descriptors; `None` otherwise, and when it has none to give.
+    fn stored_security(&self, cx: RequestContext, path: &str) -> Option<String> {
+        if !self.options.persistent_acls {
+            return None;
+        }
+        let operation = Operation::GetSecurity {
+            path: path.to_owned(),
+        };
+        reply!(self.call(cx, operation), Target).ok()
     }
 
     /// WinFsp's DeleteReparsePoint (`FSCTL_DELETE_REPARSE_POINT`): refused with

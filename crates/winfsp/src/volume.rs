@@ -69,9 +69,10 @@ pub(crate) fn irp_timeout(request_timeout: Duration) -> Duration {
 ///   WinFsp's prefix allows.
 /// - Names compare without case when `case_insensitive` is set, and always keep the case they
 ///   were created with. Names are Unicode; components may be 255 UTF-16 units long.
-/// - Symbolic links are offered as reparse points (`ReparsePoints`); neither security
-///   descriptors, named streams nor extended attributes are, and the volume is read-only if
-///   `read_only` is set.
+/// - Symbolic links are offered as reparse points (`ReparsePoints`); security descriptors are
+///   said to be stored (`PersistentAcls`) only when `persistent_acls` is set; neither named
+///   streams nor extended attributes are offered, and the volume is read-only if `read_only`
+///   is set.
 /// - WinFsp gives ReadDirectory the search pattern and asks GetDirInfoByName for searches
 ///   without wildcards; each callback receives the context of the handle it is about (not one
 ///   per file); every cleanup and every disposition change reaches the backend, which tracks

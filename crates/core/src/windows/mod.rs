@@ -20,7 +20,8 @@
 //! - [`names`]: UTF-16 ↔ mountkit paths, name validity, named streams, case folding.
 //! - [`lookup`]: finding the stored spelling of a name on a case-insensitive volume.
 //! - [`options`]: mount point, label, drive type and sizes shared by both backends.
-//! - [`security`]: the one security descriptor both backends report, and how it is copied out.
+//! - [`security`]: the security descriptors both backends report (each file's, or one fixed
+//!   descriptor), how they change and are inherited, and how they are copied out.
 //! - [`symlink`]: symbolic links as `IO_REPARSE_TAG_SYMLINK` reparse data, and their targets
 //!   between POSIX and Windows.
 //! - [`wide`]: UTF-16 text in and out, NUL-terminated or counted.

@@ -424,6 +424,44 @@ pub fn inherited(
     Some(format!("{owner}{group}{dacl}"))
 }
 
+/// Gives a file just created through Windows at `path` its descriptor, on a filesystem that
+/// stores descriptors: its directory's inheritable ACEs merged with what its creator asked for
+/// (`asked`, SDDL), by [`inherited`], handed to `store` (the `set_security` handler).
+/// `parent_sddl` reads a directory's whole descriptor ([`answered_or_derived`]). No DACL asked
+/// and nothing inherited, or a directory descriptor that cannot be read, stores nothing: the
+/// descriptor stays the one the filesystem gives. The file exists whatever happens here, so a
+/// failure is logged, not answered.
+pub fn store_new_security(
+    path: &str,
+    directory: bool,
+    asked: Option<&str>,
+    security: &FileSecurity,
+    parent_sddl: impl FnOnce(&str) -> crate::FsResult<String>,
+    store: impl FnOnce(String) -> crate::FsResult<()>,
+) {
+    let (parent, _) = crate::change::split_parent(path);
+    let parent_sddl = match parent_sddl(parent) {
+        Ok(sddl) => sddl,
+        Err(errno) => {
+            log::warn!(
+                "the new file {path} keeps the descriptor the filesystem gives it: its \
+                 directory's descriptor, which it would inherit from, could not be read \
+                 ({errno:?})"
+            );
+            return;
+        }
+    };
+    let Some(sddl) = inherited(&parent_sddl, asked, directory, security) else {
+        return;
+    };
+    if let Err(errno) = store(sddl) {
+        log::warn!(
+            "setSecurity refused the descriptor of the new file {path} ({errno:?}); it keeps \
+             the one the filesystem gives it"
+        );
+    }
+}
+
 /// Copies the self-relative `descriptor` into `buffer`, as both backends' security callbacks
 /// report a descriptor, and returns its size in bytes.
 ///
@@ -723,6 +761,63 @@ mod tests {
         assert_eq!(
             copy_descriptor(&descriptor, 0, None),
             Err((STATUS_BUFFER_OVERFLOW, 4))
+        );
+    }
+
+    #[test]
+    fn a_new_file_stores_what_it_inherits_from_its_directory_only() {
+        use std::cell::RefCell;
+        let asked_for = RefCell::new(Vec::new());
+        let stored = RefCell::new(Vec::new());
+        let parent = |sddl: &'static str| {
+            let asked_for = &asked_for;
+            move |path: &str| {
+                asked_for.borrow_mut().push(path.to_owned());
+                Ok(sddl.to_owned())
+            }
+        };
+        let store = |sddl: String| {
+            stored.borrow_mut().push(sddl);
+            Ok(())
+        };
+        let security = FileSecurity::Fixed;
+        store_new_security(
+            "/d/f",
+            false,
+            None,
+            &security,
+            parent("D:(A;OI;FA;;;WD)"),
+            store,
+        );
+        assert_eq!(*asked_for.borrow(), ["/d"]);
+        assert_eq!(*stored.borrow(), ["O:BAG:BAD:AI(A;ID;FA;;;WD)"]);
+        store_new_security(
+            "/f",
+            false,
+            None,
+            &security,
+            parent("D:(A;;FA;;;WD)"),
+            store,
+        );
+        assert_eq!(asked_for.borrow().last().unwrap(), "/");
+        assert_eq!(
+            stored.borrow().len(),
+            1,
+            "nothing inherited, nothing stored"
+        );
+        let unreadable = |_: &str| Err(crate::Errno::EACCES);
+        store_new_security(
+            "/g",
+            false,
+            Some("D:(A;;FA;;;WD)"),
+            &security,
+            unreadable,
+            store,
+        );
+        assert_eq!(
+            stored.borrow().len(),
+            1,
+            "a directory that cannot be read stores nothing"
         );
     }
 }

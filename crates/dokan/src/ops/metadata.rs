@@ -1,7 +1,6 @@
 //! File information, attributes, times, sizes and streams: GetFileInformation,
 //! SetFileAttributes, SetFileTime, SetEndOfFile, SetAllocationSize and FindStreams.
 
-use log::warn;
 use mountkit_core::windows::attributes::{
     apply_attributes, attributes_from_stat, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_REPARSE_POINT,
 };
@@ -10,7 +9,9 @@ use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
     STATUS_NOT_IMPLEMENTED,
 };
-use mountkit_core::windows::security::{answered_or_derived, inherited, merge, restrict, Source};
+use mountkit_core::windows::security::{
+    answered_or_derived, merge, restrict, store_new_security, Source,
+};
 use mountkit_core::{
     expect_reply, Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes,
 };
@@ -128,10 +129,8 @@ impl DokanFs {
     }
 
     /// Gives a file just created through Windows (the open `context`) its descriptor when the
-    /// filesystem stores descriptors: its directory's inheritable ACEs merged with what its
-    /// creator asked for (`asked`, SDDL), by [`inherited`], stored with `set_security`. No DACL
-    /// asked and nothing inherited leaves the descriptor derived from its metadata. The file
-    /// exists whatever happens here, so a failure is logged, not answered.
+    /// filesystem stores descriptors, as [`store_new_security`] decides it from its directory's
+    /// descriptor and what its creator asked for (`asked`, SDDL).
     pub(super) fn store_new_security(
         &self,
         call: &Call,
@@ -146,40 +145,22 @@ impl DokanFs {
             return;
         };
         let path = open.path();
-        let parent = match path.rfind('/') {
-            Some(0) | None => "/",
-            Some(at) => &path[..at],
-        };
-        let parent_sddl = self.getattr(call, parent, None).and_then(|stat| {
+        let parent_sddl = |parent: &str| {
+            let stat = self.getattr(call, parent, None)?;
             let operation = Operation::GetSecurity {
                 path: parent.to_owned(),
             };
             let answer = expect_reply!(self.call(call, operation), Target);
-            answered_or_derived(answer, &self.security, &stat)
-        });
-        let (parent_sddl, _) = match parent_sddl {
-            Ok(found) => found,
-            Err(errno) => {
-                warn!(
-                    "the new file {path} inherits nothing: its directory's descriptor could not \
-                     be read ({errno:?})"
-                );
-                return;
-            }
+            answered_or_derived(answer, &self.security, &stat).map(|(sddl, _)| sddl)
         };
-        let Some(sddl) = inherited(&parent_sddl, asked, directory, &self.security) else {
-            return;
+        let store = |sddl| {
+            let operation = Operation::SetSecurity {
+                path: path.clone(),
+                sddl,
+            };
+            self.run(call, operation)
         };
-        let operation = Operation::SetSecurity {
-            path: path.clone(),
-            sddl,
-        };
-        if let Err(errno) = self.run(call, operation) {
-            warn!(
-                "setSecurity refused the descriptor of the new file {path} ({errno:?}); it \
-                 keeps the one the filesystem gives it"
-            );
-        }
+        store_new_security(&path, directory, asked, &self.security, parent_sddl, store);
     }
 
     /// `SetFileSecurity`: the parts `information` names, as `changes` (their SDDL), merged into

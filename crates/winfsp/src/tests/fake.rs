@@ -41,8 +41,9 @@ struct State {
     /// Whether a no-replace rename of a directory is answered `EINVAL`, as by a filesystem
     /// that cannot do `RENAME_NOREPLACE` for directories (`examples/mirror.ts`).
     no_replace_files_only: bool,
-    /// Security descriptors stored by `set_security`, by path; `get_security` of any other
-    /// path is `ENOSYS`, as from a filesystem that leaves them derived.
+    /// Security descriptors stored by `set_security`, by path, gone with their file;
+    /// `get_security` of any other path is `ENOSYS`, as from a filesystem that leaves them
+    /// derived.
     security: HashMap<String, String>,
     answering: Answering,
     kept: Vec<Responder>,
@@ -327,6 +328,7 @@ impl FakeFs {
                     return Err(Errno::EISDIR);
                 }
                 state.nodes.remove(&path);
+                state.security.remove(&path);
                 Ok(Reply::Empty)
             }
             O::Rmdir { path } => {
@@ -335,6 +337,7 @@ impl FakeFs {
                     return Err(Errno::ENOTEMPTY);
                 }
                 state.nodes.remove(&path).ok_or(Errno::ENOENT)?;
+                state.security.remove(&path);
                 Ok(Reply::Empty)
             }
             O::Rename { from, to, mode } => {

@@ -64,6 +64,22 @@ fn wide(text: &str) -> Vec<u16> {
     text.replace('/', "\\").encode_utf16().collect()
 }
 
+/// The options of a volume mounted on `M:`.
+fn engine_options(case_insensitive: bool, read_only: bool, persistent_acls: bool) -> EngineOptions {
+    EngineOptions {
+        case_insensitive,
+        read_only,
+        allocation_unit: 4096,
+        call_timeout: Duration::from_secs(5),
+        volume_label: "fake".to_owned(),
+        security: FileSecurity::Ownership(principals()),
+        descriptor_of: |sddl| Ok(sddl.as_bytes().to_vec()),
+        persistent_acls,
+        mount_point: "M:".to_owned(),
+        share_root: None,
+    }
+}
+
 impl Harness {
     fn new() -> Harness {
         Harness::with(true)
@@ -83,21 +99,21 @@ impl Harness {
     }
 
     fn with_options(case_insensitive: bool, read_only: bool, persistent_acls: bool) -> Harness {
+        Harness::with_engine_options(engine_options(case_insensitive, read_only, persistent_acls))
+    }
+
+    /// A share `\\files\team` also mounted on `Q:`.
+    fn on_lettered_share() -> Harness {
+        Harness::with_engine_options(EngineOptions {
+            mount_point: "Q:".to_owned(),
+            share_root: Some("\\\\files\\team".to_owned()),
+            ..engine_options(true, false, false)
+        })
+    }
+
+    fn with_engine_options(options: EngineOptions) -> Harness {
         let fs = FakeFs::new();
-        let engine = Engine::new(
-            fs.clone(),
-            EngineOptions {
-                case_insensitive,
-                read_only,
-                allocation_unit: 4096,
-                call_timeout: Duration::from_secs(5),
-                volume_label: "fake".to_owned(),
-                security: FileSecurity::Ownership(principals()),
-                descriptor_of: |sddl| Ok(sddl.as_bytes().to_vec()),
-                persistent_acls,
-                mount_point: "M:".to_owned(),
-            },
-        );
+        let engine = Engine::new(fs.clone(), options);
         Harness {
             fs,
             engine,

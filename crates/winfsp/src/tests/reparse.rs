@@ -2,7 +2,8 @@
 //! where WinFsp is told to resolve them.
 
 use mountkit_core::windows::attributes::{
-    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_REPARSE_POINT, IO_REPARSE_TAG_SYMLINK,
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_REPARSE_POINT,
+    IO_REPARSE_TAG_SYMLINK,
 };
 use mountkit_core::windows::create::{FILE_DIRECTORY_FILE, FILE_OPEN_REPARSE_POINT};
 use mountkit_core::windows::ntstatus::{
@@ -256,4 +257,89 @@ fn absolute_targets_follow_the_letter_winfsp_took_for_a_star_mount_point() {
         mountkit_core::windows::posix_target(&made, h.engine.mount_point()),
         Ok("/f".to_owned())
     );
+}
+
+#[test]
+fn a_link_keeps_the_descriptor_its_placeholder_got_at_its_create() {
+    let mut h = Harness::storing_security();
+    h.fs.dir("/d");
+    h.fs.file("/d/f", b"");
+    h.fs.secure("/d", "O:BAG:BAD:(A;OICI;FA;;;WD)");
+    let id = placeholder(&mut h, "/d/link", false);
+    let inherited = h.fs.security("/d/link");
+    assert!(inherited.is_some(), "the placeholder inherits from /d");
+    h.engine
+        .set_reparse_point(cx(), id, &data("f", true))
+        .unwrap();
+    assert_eq!(h.fs.stat("/d/link").unwrap().kind, FileKind::Symlink);
+    assert_eq!(h.fs.security("/d/link"), inherited);
+    h.close(id, false);
+}
+
+#[test]
+fn a_file_that_holds_data_is_not_replaced_by_a_link() {
+    let mut h = Harness::new();
+    h.fs.file("/full", b"keep me");
+    let id = h.open("/full", READ_WRITE).unwrap();
+    h.fs.take_log();
+    assert_eq!(
+        h.engine.set_reparse_point(cx(), id, &data("x", true)),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
+    assert_eq!(h.fs.data("/full").unwrap(), b"keep me");
+    assert!(
+        h.fs.take_log()
+            .iter()
+            .all(|operation| !matches!(operation, Operation::Unlink { .. })),
+        "nothing was removed"
+    );
+    h.close(id, false);
+}
+
+#[test]
+fn a_directory_link_stays_one_after_its_attributes_change() {
+    let mut h = Harness::new();
+    h.fs.dir("/d");
+    h.fs.symlink("/dlink", "d");
+    let (id, _) = h
+        .create_file(
+            "/dlink",
+            mountkit_core::windows::create::FILE_OPEN,
+            FILE_OPEN_REPARSE_POINT,
+            READ_WRITE,
+        )
+        .unwrap();
+    let info = h
+        .engine
+        .set_basic_info(cx(), id, FILE_ATTRIBUTE_HIDDEN, 0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        info.file_attributes,
+        FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_HIDDEN
+    );
+    h.close(id, false);
+}
+
+#[test]
+fn a_share_on_a_drive_letter_takes_absolute_targets_through_either_name() {
+    let mut h = Harness::on_lettered_share();
+    h.fs.file("/f", b"");
+    for (link, target) in [
+        ("/by-letter", "\\??\\q:\\f"),
+        ("/by-share", "\\??\\UNC\\Files\\team\\f"),
+    ] {
+        let id = placeholder(&mut h, link, false);
+        h.engine
+            .set_reparse_point(cx(), id, &data(target, false))
+            .unwrap();
+        assert_eq!(h.fs.data(link).unwrap(), b"/f", "{target}");
+        h.close(id, false);
+    }
+    let id = placeholder(&mut h, "/elsewhere", false);
+    assert_eq!(
+        h.engine
+            .set_reparse_point(cx(), id, &data("\\??\\UNC\\files\\other\\f", false)),
+        Err(NtError(STATUS_ACCESS_DENIED))
+    );
+    h.close(id, false);
 }
