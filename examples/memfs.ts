@@ -5,7 +5,8 @@
 //
 // Permission checks are left to the kernel (mountkit mounts with `defaultPermissions` on);
 // `access` answers for mounts made with it off. Reads do not update atime (as with noatime).
-// On Windows it also keeps each file's attributes (hidden, system, ...) and creation time.
+// On Windows it also keeps each file's attributes (hidden, system, ...), creation time and
+// security descriptor.
 //
 // Run: tsx examples/memfs.ts <mountpoint>
 import {

@@ -212,8 +212,10 @@ export interface FileSystem {
   /**
    * Windows only: store a file's attributes, its creation time, or both; `undefined` leaves
    * one unchanged. `attributes` carries every flag as it should now be (Windows sets them as a
-   * whole). Called for `SetFileAttributes`, `SetFileTime` with a creation time,
-   * `FILE_BASIC_INFORMATION`, and a create that asks for attributes. Read-only also arrives
+   * whole), and comes only when they differ from what `getattr` reported. Called on WinFsp and
+   * Dokan for `SetFileAttributes`, `SetFileTime` with a creation time,
+   * `FILE_BASIC_INFORMATION`, and a create that asks for attributes (on WinFsp an overwrite
+   * too); FUSE never calls it. Read-only also arrives
    * as `chmod` (write bits cleared, or the owner's restored). Without this handler Windows
    * programs still succeed, and the file keeps what `getattr` reports. See docs/api-guide.md.
    */
@@ -354,7 +356,8 @@ export interface MountOptions {
    * A network drive needs a drive letter, `'*'` or a share as its mount point (Windows mounts no
    * network file system on a folder); on a letter it is reached as `\\mountkit\M` (WinFsp) or
    * `\\mountkit\<volumeLabel>` (Dokan) too. A share mount point (`'\\server\share'`) is
-   * always a network volume. WinFsp cannot present a removable drive (`EOPTION`).
+   * always a network volume (`'removable'` with one: `EOPTION`). WinFsp cannot present a
+   * removable drive (`EOPTION`).
    */
   driveType?: 'fixed' | 'network' | 'removable'
   /**

@@ -189,8 +189,9 @@ export interface Scenario {
    */
   setattributes?: boolean
   /**
-   * Needs symbolic links: runs on FUSE and WinFsp, with the filesystems that implement
-   * `symlink` and `readlink`. Dokan's driver has no reparse points, so it has no links to show.
+   * Needs symbolic links: runs on FUSE (memfs and mirror) and on WinFsp with memfs only (why:
+   * `runsOn` in wine/helpers/suite.ts). Dokan's driver has no reparse points, so it has no
+   * links to show.
    */
   symlinks?: boolean
 }

@@ -703,11 +703,16 @@ static WCHAR *reparse_target(fsd_volume *volume, const open_args *args, UINT32 t
   size_t length = bytes / sizeof(WCHAR);
   if (!(link->Flags & SYMLINK_FLAG_RELATIVE)) {
     static const WCHAR prefix[] = L"\\??\\";
-    size_t mount_length = wcslen(volume->mount_point);
+    /* A copy: FspFileSystemSetMountPoint and RemoveMountPoint write it under the lock. */
+    WCHAR mount_point[ARRAYSIZE(volume->mount_point)];
+    AcquireSRWLockShared(&volume->lock);
+    wcscpy(mount_point, volume->mount_point);
+    ReleaseSRWLockShared(&volume->lock);
+    size_t mount_length = wcslen(mount_point);
     size_t skip = ARRAYSIZE(prefix) - 1;
     if (mount_length == 0 || length < skip + mount_length ||
         wcsncmp(path, prefix, skip) != 0 ||
-        !name_equal(path + skip, mount_length, volume->mount_point, mount_length, TRUE) ||
+        !name_equal(path + skip, mount_length, mount_point, mount_length, TRUE) ||
         (length > skip + mount_length && path[skip + mount_length] != L'\\')) {
       return NULL;
     }

@@ -187,7 +187,7 @@ static NTSTATUS access_check(FSP_FILE_SYSTEM *fs, FSP_FSCTL_TRANSACT_REQ *reques
                                : ((desired & DELETE) ? FILE_DELETE_CHILD : 0) |
                                      ((desired & FILE_READ_ATTRIBUTES) ? FILE_LIST_DIRECTORY : 0);
       UINT32 parent_granted;
-      if (!NT_SUCCESS(access_check(fs, request, TRUE, from_parent, &parent_granted, NULL))) {
+      if (access_check(fs, request, TRUE, from_parent, &parent_granted, NULL) != STATUS_SUCCESS) {
         status = STATUS_ACCESS_DENIED;
         goto exit;
       }
@@ -1109,8 +1109,19 @@ FSP_API NTSTATUS FspFileSystemResolveReparsePoints(
       status = found == STATUS_OBJECT_NAME_NOT_FOUND ? STATUS_OBJECT_PATH_NOT_FOUND : found;
       goto exit;
     }
+    /* The file system's answer is read only as far as it says it wrote. */
+    if (link_size < REPARSE_HEADER_SIZE) {
+      status = STATUS_IO_REPARSE_DATA_INVALID;
+      goto exit;
+    }
     if (link->ReparseTag != IO_REPARSE_TAG_SYMLINK) {
       status = STATUS_IO_REPARSE_TAG_NOT_HANDLED;
+      goto exit;
+    }
+    if (link_size < SYMLINK_HEADER_SIZE ||
+        SYMLINK_HEADER_SIZE + (size_t)link->SubstituteNameOffset + link->SubstituteNameLength >
+            link_size) {
+      status = STATUS_IO_REPARSE_DATA_INVALID;
       goto exit;
     }
     if (++hops > LINK_HOPS_MAX) goto exit;
