@@ -736,6 +736,19 @@ export function windowsSuite(backend: WindowsBackend): void {
       const created = await kernel.create('\\new.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
       check(t, created.status, STATUS.MEDIA_WRITE_PROTECTED, 'creating a file on a read-only share')
     })
+    // Dokan's library copies the UNC name into 64 UTF-16 units and ends the process when it
+    // does not fit, so a longer share is refused first; WinFsp's prefix holds 191.
+    const longShare = `\\\\files\\${'s'.repeat(60)}`
+    if (backend === 'dokan') {
+      await t.throwsAsync(running().mount(longShare, { kind: 'memfs' }, { backend }), {
+        code: 'EOPTION',
+        message: /Dokan takes UNC names of at most 63 characters/,
+      })
+    } else {
+      await withMountAt(longShare, {}, async (kernel) => {
+        t.is((await volumeOf(t, kernel)).unc, longShare.slice(1))
+      })
+    }
     for (const invalid of ['\\\\files', '\\\\files\\team\\docs']) {
       await t.throwsAsync(running().mount(invalid, { kind: 'memfs' }, { backend }), {
         code: 'EMOUNTPOINT',

@@ -2,6 +2,7 @@
 //! volume afterwards. Pure data, so every choice is tested on every platform.
 
 use mountkit_core::windows::options::{label_share_prefix, DriveType, MountPoint, WindowsOptions};
+use mountkit_core::windows::InvalidOption;
 
 use crate::timeout::TimeoutPolicy;
 
@@ -104,6 +105,47 @@ impl DokanConfig {
             allocation_unit_size: options.allocation_unit_size,
             sector_size: u32::from(options.sector_size),
         }
+    }
+}
+
+/// The UTF-16 units `DOKAN_OPTIONS.MountPoint` may hold: Dokan copies it into a
+/// `WCHAR[MAX_PATH]` with `wcscpy_s`, which ends the process when it does not fit.
+pub const MAX_MOUNT_POINT_UNITS: usize = 259;
+/// The UTF-16 units `DOKAN_OPTIONS.UNCName` may hold: Dokan copies it into a `WCHAR[64]` the
+/// same way.
+pub const MAX_UNC_NAME_UNITS: usize = 63;
+
+impl DokanConfig {
+    /// Refuses a mount point or UNC name longer than Dokan's library can copy
+    /// ([`MAX_MOUNT_POINT_UNITS`], [`MAX_UNC_NAME_UNITS`]): given to `DokanCreateFileSystem`,
+    /// it would end the process instead of failing the mount.
+    pub fn check_lengths(&self) -> Result<(), InvalidOption> {
+        let units = |text: &str| text.encode_utf16().count();
+        if let Some(point) = self.mount_point.as_deref() {
+            if units(point) > MAX_MOUNT_POINT_UNITS {
+                return Err(InvalidOption::new(
+                    "mountpoint",
+                    format!(
+                        "Dokan takes mount points of at most {MAX_MOUNT_POINT_UNITS} characters; \
+                         '{point}' has {}: mount on a shorter folder path or a drive letter",
+                        units(point)
+                    ),
+                ));
+            }
+        }
+        if let Some(unc) = self.unc_name.as_deref() {
+            if units(unc) > MAX_UNC_NAME_UNITS {
+                return Err(InvalidOption::new(
+                    "mountpoint",
+                    format!(
+                        "Dokan takes UNC names of at most {MAX_UNC_NAME_UNITS} characters; \
+                         '\\{unc}' has {}: name a shorter share, or mount with WinFsp",
+                        units(unc)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -317,5 +359,42 @@ mod tests {
         assert_eq!(fnv1a(&[]), 0x811c_9dc5);
         assert_eq!(fnv1a(&[b"a"]), 0xe40c_292c);
         assert_eq!(fnv1a(&[b"foo", b"bar"]), fnv1a(&[b"foobar"]));
+    }
+
+    #[test]
+    fn names_longer_than_dokan_copies_are_refused_before_mounting() {
+        let share = |name: &str| MountPoint::Share {
+            server: "srv".into(),
+            share: name.into(),
+            drive: None,
+        };
+        let fits = "s".repeat(MAX_UNC_NAME_UNITS - "\\srv\\".len());
+        let config = DokanConfig::from_options(&share(&fits), &WindowsOptions::default());
+        assert_eq!(config.check_lengths(), Ok(()));
+        let long = format!("{fits}s");
+        let config = DokanConfig::from_options(&share(&long), &WindowsOptions::default());
+        let refused = config.check_lengths().unwrap_err();
+        assert_eq!(refused.option, "mountpoint");
+        assert!(
+            refused.message.contains("at most 63"),
+            "{}",
+            refused.message
+        );
+
+        let folder = format!("C:\\{}", "d".repeat(MAX_MOUNT_POINT_UNITS - 3));
+        let config = DokanConfig::from_options(
+            &MountPoint::Folder(folder.clone()),
+            &WindowsOptions::default(),
+        );
+        assert_eq!(config.check_lengths(), Ok(()));
+        let config = DokanConfig::from_options(
+            &MountPoint::Folder(format!("{folder}d")),
+            &WindowsOptions::default(),
+        );
+        assert!(config
+            .check_lengths()
+            .unwrap_err()
+            .message
+            .contains("at most 259"));
     }
 }

@@ -318,6 +318,7 @@ mod imp {
         probe()?;
         let api = loader::api()?;
         let config = DokanConfig::from_options(mount_point, options);
+        config.check_lengths()?;
         let security = if options.default_permissions {
             mountkit_windows::mounting_principals()
                 .map(FileSecurity::Ownership)
