@@ -3,6 +3,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+#include <sddl.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -247,6 +248,19 @@ static int hex_digit(char digit) {
   if (digit >= 'a' && digit <= 'f') return digit - 'a' + 10;
   if (digit >= 'A' && digit <= 'F') return digit - 'A' + 10;
   return -1;
+}
+
+BOOL kd_named_security(const kd_request *request, const char *name,
+                       PSECURITY_DESCRIPTOR *descriptor, ULONG *size) {
+  *descriptor = NULL;
+  *size = 0;
+  const char *sddl_arg = kd_named(request, name);
+  if (sddl_arg == NULL) return TRUE;
+  WCHAR *sddl = kd_wide(sddl_arg);
+  BOOL converted = sddl != NULL && ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                                       sddl, SDDL_REVISION_1, descriptor, size);
+  free(sddl);
+  return converted;
 }
 
 BOOL kd_hex(const char *text, uint8_t **bytes, size_t *length) {

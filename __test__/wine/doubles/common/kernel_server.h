@@ -55,6 +55,11 @@ BOOL kd_named_disposition_or(const kd_request *request, const char *name, uint32
 WCHAR *kd_wide(const char *utf8);
 /* A hexadecimal byte string ("-" is empty); free it with free(). */
 BOOL kd_hex(const char *text, uint8_t **bytes, size_t *length);
+/* The security descriptor named `name`, given in SDDL, as a self-relative descriptor (what
+ * SECURITY_ATTRIBUTES carries): TRUE with *descriptor NULL and *size 0 when the argument is
+ * absent, FALSE when its SDDL does not convert. Free the descriptor with LocalFree(). */
+BOOL kd_named_security(const kd_request *request, const char *name,
+                       PSECURITY_DESCRIPTOR *descriptor, ULONG *size);
 
 /* The reply. kd_reply_status() may be called more than once; the last status wins. Fields
  * appear in the order they are added. */

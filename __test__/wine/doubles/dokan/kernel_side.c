@@ -1082,14 +1082,9 @@ static void verb_set_security(fake_volume *volume, const kd_request *request, kd
     kd_reply_invalid(reply, "set-security <handle> info= sddl=");
     return;
   }
-  WCHAR *sddl = kd_wide(sddl_arg);
-  PSECURITY_DESCRIPTOR descriptor = NULL;
-  ULONG length = 0;
-  BOOL converted =
-      ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &descriptor,
-                                                           &length);
-  free(sddl);
-  if (!converted) {
+  PSECURITY_DESCRIPTOR descriptor;
+  ULONG length;
+  if (!kd_named_security(request, "sddl", &descriptor, &length)) {
     kd_reply_invalid(reply, "sddl");
     return;
   }
@@ -1262,17 +1257,10 @@ static void verb_create(fake_volume *volume, const kd_request *request, kd_reply
   WCHAR *wide = kd_wide(path);
   create_request create = {wide, mapped, disposition, (ULONG)options, (ULONG)attributes,
                            (ULONG)share, 0, NULL, 0};
-  const char *sddl_arg = kd_named(request, "sddl");
-  if (sddl_arg) {
-    WCHAR *sddl = kd_wide(sddl_arg);
-    BOOL converted = ConvertStringSecurityDescriptorToSecurityDescriptorW(
-        sddl, SDDL_REVISION_1, &create.security, &create.security_size);
-    free(sddl);
-    if (!converted) {
-      free(wide);
-      kd_reply_invalid(reply, "sddl");
-      return;
-    }
+  if (!kd_named_security(request, "sddl", &create.security, &create.security_size)) {
+    free(wide);
+    kd_reply_invalid(reply, "sddl");
+    return;
   }
   ccb *handle;
   ULONG_PTR information;

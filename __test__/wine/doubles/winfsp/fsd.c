@@ -752,17 +752,10 @@ static void verb_create(fsd_volume *volume, const kd_request *request, kd_reply 
                     .attributes = (UINT32)attributes,
                     .share = (UINT32)share,
                     .allocation = allocation};
-  const char *sddl_arg = kd_named(request, "sddl");
-  if (sddl_arg) {
-    WCHAR *sddl = kd_wide(sddl_arg);
-    BOOL converted = ConvertStringSecurityDescriptorToSecurityDescriptorW(
-        sddl, SDDL_REVISION_1, &args.security, &args.security_size);
-    free(sddl);
-    if (!converted) {
-      free(args.name);
-      kd_reply_invalid(reply, "sddl");
-      return;
-    }
+  if (!kd_named_security(request, "sddl", &args.security, &args.security_size)) {
+    free(args.name);
+    kd_reply_invalid(reply, "sddl");
+    return;
   }
   args.length = volume_path(args.name);
   fsd_desc *desc;
@@ -1535,16 +1528,12 @@ static void verb_set_security(fsd_volume *volume, fsd_desc *desc, const kd_reque
     kd_reply_status(reply, STATUS_ACCESS_DENIED);
     return;
   }
-  WCHAR *sddl = kd_wide(sddl_arg);
-  PSECURITY_DESCRIPTOR descriptor = NULL;
-  ULONG size = 0;
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &descriptor,
-                                                            &size)) {
-    free(sddl);
+  PSECURITY_DESCRIPTOR descriptor;
+  ULONG size;
+  if (!kd_named_security(request, "sddl", &descriptor, &size)) {
     kd_reply_invalid(reply, "sddl");
     return;
   }
-  free(sddl);
   fsd_irp *irp = irp_new(FspFsctlTransactSetSecurityKind, NULL, 0, size);
   if (irp == NULL) {
     kd_reply_status(reply, STATUS_INVALID_PARAMETER);
