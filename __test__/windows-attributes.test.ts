@@ -30,9 +30,9 @@ test('Stat.attributes crosses as attribute bits; a stat without them has none', 
   t.regex(error.message, /stat\.attributes must be an object/)
 })
 
-test('setattributes receives every flag as a boolean, the birth time as a Date, and undefined for what is left alone', (t) => {
-  const op = OPERATIONS.find((o) => o.handler === 'setattributes')
-  if (op === undefined) return t.fail('no setattributes operation in the wire tables')
+test('setAttributes receives every flag as a boolean, the birth time as a Date, and undefined for what is left alone', (t) => {
+  const op = OPERATIONS.find((o) => o.handler === 'setAttributes')
+  if (op === undefined) return t.fail('no setAttributes operation in the wire tables')
   const s = new Float64Array(REQUEST_FIELDS).fill(Number.NaN)
   s[0] = AttributeBit.hidden | AttributeBit.notContentIndexed
   s[1] = Date.UTC(2000, 0, 1)
@@ -53,19 +53,19 @@ test('memfs stores attributes and the creation time, and reports them', async (t
   const born = (await fs.getattr('/f', undefined, ctx)).birthtime
   t.deepEqual((await fs.getattr('/f', undefined, ctx)).attributes, {})
   const flags = { hidden: true, readonly: false, system: true, archive: false, notContentIndexed: false, offline: true }
-  fs.setattributes('/f', flags, undefined, ctx)
+  fs.setAttributes('/f', flags, undefined, ctx)
   let stat = await fs.getattr('/f', undefined, ctx)
   t.deepEqual(stat.attributes, flags)
   t.deepEqual(stat.birthtime, born, 'the creation time is left alone')
   const when = new Date(Date.UTC(1999, 11, 31))
-  fs.setattributes('/f', undefined, when, ctx)
+  fs.setAttributes('/f', undefined, when, ctx)
   stat = await fs.getattr('/f', undefined, ctx)
   t.deepEqual(stat.attributes, flags, 'the attributes are left alone')
   t.deepEqual(stat.birthtime, when)
-  t.throws(() => fs.setattributes('/missing', flags, undefined, ctx), { instanceOf: FsError, code: 'ENOENT' })
+  t.throws(() => fs.setAttributes('/missing', flags, undefined, ctx), { instanceOf: FsError, code: 'ENOENT' })
 })
 
-test('FUSE: a mount whose stats carry attributes serves them as usual and never asks setattributes', async (t) => {
+test('FUSE: a mount whose stats carry attributes serves them as usual and never asks setAttributes', async (t) => {
   const asked: string[] = []
   const fs: FileSystem = {
     getattr(path) {
@@ -73,7 +73,7 @@ test('FUSE: a mount whose stats carry attributes serves them as usual and never 
       if (path === '/f') return { kind: 'file', size: 3, attributes: { hidden: true, readonly: true }, birthtime: 5_000 }
       throw new FsError('ENOENT')
     },
-    setattributes(path) {
+    setAttributes(path) {
       asked.push(path)
     },
     utimens() {},

@@ -97,9 +97,9 @@ interface InodeBase {
   atime: Date
   mtime: Date
   ctime: Date
-  /** Set from Windows (`setattributes`); POSIX has no call that changes it. */
+  /** Set from Windows (`setAttributes`); POSIX has no call that changes it. */
   birthtime: Date
-  /** Windows attributes, as `setattributes` last stored them. */
+  /** Windows attributes, as `setAttributes` last stored them. */
   attributes: WindowsAttributes
   readonly xattrs: Map<string, Buffer>
   /** Windows: the security descriptor (SDDL) last stored; unset, it follows uid, gid and mode. */
@@ -887,7 +887,7 @@ export function createMemfs(options: MemfsOptions = {}): Memfs {
       changed(node)
     },
 
-    setattributes(path, attributes, birthtime) {
+    setAttributes(path, attributes, birthtime) {
       const node = lookup(path)
       if (attributes !== undefined) node.attributes = { ...attributes }
       if (birthtime !== undefined) node.birthtime = birthtime

@@ -56,7 +56,7 @@
 // (getSecurity/setSecurity): on Windows the mirrored files report descriptors derived from what
 // fs.stat says, uid and gid 0 (the user who mounted) and a mode from the read-only attribute. Those requests fail with ENOSYS,
 // which the kernel reports to callers as "not supported". `access` is left to the kernel's
-// permission checks. Windows attributes and creation times (`setattributes`) are left out too:
+// permission checks. Windows attributes and creation times (`setAttributes`) are left out too:
 // Node can set neither (and on Linux the source has nowhere to keep them but xattrs, which
 // would make the mirror's files differ from their sources), so Windows programs setting them
 // succeed and see what the source has; read-only still arrives, as chmod.

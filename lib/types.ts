@@ -45,7 +45,7 @@ export interface Stat {
 
 /**
  * Windows file attributes without a POSIX counterpart, as {@link Stat.attributes} reports them
- * and {@link FileSystem.setattributes} receives them. Windows also reports a file as read-only
+ * and {@link FileSystem.setAttributes} receives them. Windows also reports a file as read-only
  * when its owner write bit (`0o200`) is clear, whatever `readonly` says.
  */
 export interface WindowsAttributes {
@@ -219,7 +219,7 @@ export interface FileSystem {
    * as `chmod` (write bits cleared, or the owner's restored). Without this handler Windows
    * programs still succeed, and the file keeps what `getattr` reports. See docs/api-guide.md.
    */
-  setattributes?(
+  setAttributes?(
     path: string,
     attributes: Required<WindowsAttributes> | undefined,
     birthtime: Date | undefined,

@@ -477,7 +477,7 @@ export const OPERATIONS: readonly OperationWire[] = [
   },
   {
     code: 33,
-    handler: 'setattributes',
+    handler: 'setAttributes',
     /** (path, attributes, birthtime, ctx) */
     args: (path, other, data, ctx, s, at) => [path, attributes(s[at]), date(s[at + 1]), ctx],
     reply: 'empty',
@@ -502,4 +502,4 @@ export const OPERATIONS: readonly OperationWire[] = [
 ]
 
 /** Identifies these tables; the addon reports the one it was built with (`wireFingerprint()`). */
-export const WIRE_FINGERPRINT = '920e7e47f0affa5f'
+export const WIRE_FINGERPRINT = 'da13282d1757f4ff'

@@ -184,10 +184,10 @@ export interface Scenario {
   /** Runs on the Windows backends only, although every step could run on POSIX. */
   windowsOnly?: boolean
   /**
-   * true: runs only against filesystems with a `setattributes` handler (memfs, rust-memfs);
+   * true: runs only against filesystems with a `setAttributes` handler (memfs, rust-memfs);
    * false: only against those without one (mirror). Absent: against every filesystem.
    */
-  setattributes?: boolean
+  setAttributes?: boolean
   /**
    * Needs symbolic links: runs on FUSE (memfs and mirror) and on WinFsp with memfs only (why:
    * `runsOn` in wine/helpers/suite.ts). Dokan's driver has no reparse points, so it has no
@@ -196,9 +196,9 @@ export interface Scenario {
   symlinks?: boolean
 }
 
-/** Whether `scenario` applies to a filesystem that has (or lacks) a `setattributes` handler. */
-export function appliesTo(scenario: Scenario, hasSetattributes: boolean): boolean {
-  return scenario.setattributes === undefined || scenario.setattributes === hasSetattributes
+/** Whether `scenario` applies to a filesystem that has (or lacks) a `setAttributes` handler. */
+export function appliesTo(scenario: Scenario, hasSetAttributes: boolean): boolean {
+  return scenario.setAttributes === undefined || scenario.setAttributes === hasSetAttributes
 }
 
 /** Whether `scenario` runs on FUSE too. */
@@ -214,7 +214,7 @@ const ARCHIVE = 0x20
 const NORMAL = 0x80
 const NOT_CONTENT_INDEXED = 0x2000
 const OFFLINE = 0x1000
-/** Every attribute flag `setattributes` carries but read-only. */
+/** Every attribute flag `setAttributes` carries but read-only. */
 const FLAGS = HIDDEN | SYSTEM | ARCHIVE | NOT_CONTENT_INDEXED | OFFLINE
 const BORN = Date.UTC(1999, 11, 31, 23, 59, 58)
 
@@ -449,7 +449,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'hidden, system, archive, not-content-indexed, offline and the creation time are stored',
-    setattributes: true,
+    setAttributes: true,
     steps: [
       ...file('/f.txt'),
       { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', access: 'metadata' },
@@ -469,7 +469,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'a create stores the attributes it asks for',
-    setattributes: true,
+    setAttributes: true,
     steps: [
       { op: 'open', path: '/h.txt', as: 'h', disposition: 'create', directory: false, attributes: HIDDEN | SYSTEM },
       { op: 'stat', handle: 'h', attributes: HIDDEN | SYSTEM, lacks: READ_ONLY | OFFLINE },
@@ -483,8 +483,8 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
-    name: 'without a setattributes handler, setting attributes succeeds and only read-only is kept',
-    setattributes: false,
+    name: 'without a setAttributes handler, setting attributes succeeds and only read-only is kept',
+    setAttributes: false,
     steps: [
       ...file('/f.txt'),
       { op: 'open', path: '/f.txt', as: 'f', disposition: 'open', access: 'metadata' },

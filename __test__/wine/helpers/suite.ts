@@ -108,7 +108,7 @@ export function windowsSuite(backend: WindowsBackend): void {
   }
 
   for (const kind of ['memfs', 'mirror'] as const) {
-    // mirror has no setattributes handler: Node.js cannot set Windows attributes.
+    // mirror has no setAttributes handler: Node.js cannot set Windows attributes.
     for (const scenario of SCENARIOS.filter((s) => runsOn(s, backend, kind) && appliesTo(s, kind === 'memfs'))) {
       test.serial(`${backend}/${kind}: ${scenario.name}`, async (t) => {
         const faults = await withMount(t, await served(t, kind), {}, undefined, (kernel) => runOnWindows(kernel, scenario, backend))

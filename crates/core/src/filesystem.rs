@@ -240,8 +240,8 @@ pub trait FileSystem: Send + Sync + 'static {
         unsupported!()
     }
     /// Sets a file's Windows attributes, creation time or both; `None` leaves one as it is.
-    /// Windows backends only. See [`Operation::Setattributes`].
-    fn setattributes(
+    /// Windows backends only. See [`Operation::SetAttributes`].
+    fn set_attributes(
         &self,
         cx: RequestContext,
         path: &str,
@@ -449,11 +449,11 @@ pub async fn perform<F: FileSystem>(fs: &F, cx: RequestContext, op: Operation) -
         O::Chmod { path, mode } => empty(fs.chmod(cx, &path, mode).await),
         O::Chown { path, uid, gid } => empty(fs.chown(cx, &path, uid, gid).await),
         O::Utimens { path, atime, mtime } => empty(fs.utimens(cx, &path, atime, mtime).await),
-        O::Setattributes {
+        O::SetAttributes {
             path,
             attributes,
             birthtime,
-        } => empty(fs.setattributes(cx, &path, attributes, birthtime).await),
+        } => empty(fs.set_attributes(cx, &path, attributes, birthtime).await),
         O::Statfs { path } => fs.statfs(cx, &path).await.map(Reply::StatFs),
         O::Flush { path, handle } => empty(fs.flush(cx, &path, handle).await),
         O::Fsync {

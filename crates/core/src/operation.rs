@@ -287,7 +287,7 @@ pub enum Operation {
     /// permissions and times. Sent by the Windows backends only; FUSE has no request for it.
     /// A filesystem that does not implement it (`ENOSYS`) keeps what it reports: the backend
     /// then goes on as if the flags had been stored (read-only also travels as `Chmod`).
-    Setattributes {
+    SetAttributes {
         /// The file's path.
         path: String,
         /// Every flag as it should now be (Windows sets attributes as a whole); `None` leaves
@@ -444,7 +444,7 @@ op_names! {
     Statfs => "statfs", Flush => "flush", Fsync => "fsync", Fsyncdir => "fsyncdir",
     Access => "access", Getxattr => "getxattr", Setxattr => "setxattr",
     Listxattr => "listxattr", Removexattr => "removexattr", Fallocate => "fallocate",
-    Lseek => "lseek", CopyFileRange => "copy_file_range", Setattributes => "setattributes",
+    Lseek => "lseek", CopyFileRange => "copy_file_range", SetAttributes => "set_attributes",
     GetSecurity => "get_security", SetSecurity => "set_security",
 }
 
@@ -473,7 +473,7 @@ impl Operation {
             | Chmod { path, .. }
             | Chown { path, .. }
             | Utimens { path, .. }
-            | Setattributes { path, .. }
+            | SetAttributes { path, .. }
             | Statfs { path }
             | Flush { path, .. }
             | Fsync { path, .. }
@@ -518,7 +518,7 @@ impl Operation {
             | Chmod { .. }
             | Chown { .. }
             | Utimens { .. }
-            | Setattributes { .. }
+            | SetAttributes { .. }
             | Flush { .. }
             | Fsync { .. }
             | Fsyncdir { .. }

@@ -52,7 +52,7 @@ impl FileKind {
 }
 
 /// Windows file attributes that have no POSIX counterpart: what a handler reports in
-/// [`Stat::windows`] and what [`crate::Operation::Setattributes`] asks it to store.
+/// [`Stat::windows`] and what [`crate::Operation::SetAttributes`] asks it to store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowsAttributes {
     /// `FILE_ATTRIBUTE_HIDDEN`: left out of listings by default.

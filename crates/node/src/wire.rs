@@ -605,7 +605,7 @@ operations! {
         "toHandle": Number = to_handle, "toOffset": Number = to_offset,
         "length": Number = length,
     ) -> Count, missing NotSupported;
-    Setattributes => "setattributes"(
+    SetAttributes => "setAttributes"(
         "path": Path = path, "attributes": Attributes = attributes,
         "birthtime": Time = birthtime,
     ) -> Empty, missing NotSupported;
@@ -911,7 +911,7 @@ mod tests {
         for bits in 0..64 {
             assert_eq!(AttributeBit::pack(&AttributeBit::unpack(bits)), bits);
         }
-        let mut set = Operation::Setattributes {
+        let mut set = Operation::SetAttributes {
             path: "/f".into(),
             attributes: Some(WindowsAttributes {
                 hidden: true,
@@ -928,7 +928,7 @@ mod tests {
             f64::from(AttributeBit::HIDDEN | AttributeBit::OFFLINE)
         );
         assert!(numbers[1].is_nan(), "no birth time");
-        let mut unchanged = Operation::Setattributes {
+        let mut unchanged = Operation::SetAttributes {
             path: "/f".into(),
             attributes: None,
             birthtime: Some(SetTime::At(SystemTime::UNIX_EPOCH)),

@@ -173,7 +173,7 @@ impl Engine {
     ///   for a caller's `FILE_ATTRIBUTE_NORMAL` (it clears that bit from what it passes on), so
     ///   0 clears every attribute. Otherwise the attributes are stored as
     ///   [`Engine::store_attributes`] describes.
-    /// - Creation time becomes the birth time of `setattributes`, in the same request as the
+    /// - Creation time becomes the birth time of `set_attributes`, in the same request as the
     ///   attributes; last access and last write times become `utimens` (0 and the special
     ///   negative values leave a time alone, see [`requested_time`]). The change time is not
     ///   set: it records the file's last change, which the filesystem keeps itself, as POSIX
@@ -223,7 +223,7 @@ impl Engine {
     ///
     /// Read-only becomes the file's write permission (`chmod`, as [`apply_attributes`]
     /// decides), so POSIX clients agree. The flags, when they differ from what `stat` reports,
-    /// and the birth time go to `setattributes` in one request; a filesystem without that
+    /// and the birth time go to `set_attributes` in one request; a filesystem without that
     /// handler keeps what it reports, as NTFS would not, but as a filesystem that cannot store
     /// them must ([`Engine::set_attributes`]).
     pub(crate) fn store_attributes(
@@ -256,7 +256,7 @@ impl Engine {
         Ok(changed)
     }
 
-    /// `setattributes` of `path`: whether the filesystem stored them. One without the handler
+    /// `set_attributes` of `path`: whether the filesystem stored them. One without the handler
     /// (`ENOSYS`) is not an error: it reports what it reports, and a Windows program setting
     /// attributes on it succeeds as it did before the handler existed.
     pub(crate) fn set_attributes(
@@ -266,7 +266,7 @@ impl Engine {
         attributes: Option<WindowsAttributes>,
         birthtime: Option<SetTime>,
     ) -> FsResult<bool> {
-        let operation = Operation::Setattributes {
+        let operation = Operation::SetAttributes {
             path: path.to_owned(),
             attributes,
             birthtime,

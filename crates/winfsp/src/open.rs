@@ -54,7 +54,7 @@ impl Engine {
     ///   ([`CreateIntent::on_read_only_volume`]).
     /// - A new file is created with mode `0o644`, or `0o444` when `FILE_ATTRIBUTE_READONLY` is
     ///   asked; a directory with `0o755`. When any attribute flag is asked for, they are all
-    ///   stored with `setattributes` right after (see [`attributes_at_creation`]); a failure
+    ///   stored with `set_attributes` right after (see [`attributes_at_creation`]); a failure
     ///   there fails the create and releases the new file's handle.
     /// - `hint` is the request's identifier, used to reuse the lookup WinFsp just made.
     #[allow(clippy::too_many_arguments)]

@@ -310,7 +310,7 @@ impl FileSystem for Memfs {
         Ok(())
     }
 
-    async fn setattributes(
+    async fn set_attributes(
         &self,
         _: RequestContext,
         path: &str,

@@ -44,7 +44,7 @@ pub struct FileInformation {
 /// The times `SetFileTime` asks for, as FILETIMEs; `None` where the caller passed no pointer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileTimes {
-    /// Creation time, the stat's birth time (`setattributes`).
+    /// Creation time, the stat's birth time (`set_attributes`).
     pub creation: Option<u64>,
     /// Last access time.
     pub last_access: Option<u64>,
@@ -188,7 +188,7 @@ impl DokanFs {
     /// `SetFileAttributes`: the read-only attribute also becomes a `chmod` (see
     /// [`apply_attributes`]), so POSIX clients agree; every flag (read-only, hidden, system,
     /// archive, not-content-indexed, offline), when they differ from what the handler reports,
-    /// goes to `setattributes`, which a filesystem without that handler leaves as it reports
+    /// goes to `set_attributes`, which a filesystem without that handler leaves as it reports
     /// them ([`DokanFs::set_attributes`]). Bits that say what the file is or how Windows
     /// stores it (directory, temporary, compressed...) are ignored, as by NTFS. 0 and
     /// `INVALID_FILE_ATTRIBUTES` change nothing.
@@ -219,9 +219,9 @@ impl DokanFs {
     }
 
     /// `SetFileTime`: `utimens` with the last access and last write times that are given
-    /// and meaningful, and `setattributes` with the creation time; 0 and the negative
+    /// and meaningful, and `set_attributes` with the creation time; 0 and the negative
     /// FILETIMEs (-1, -2) leave a time unchanged, and a request that changes nothing sends
-    /// nothing. A filesystem without `setattributes` keeps its creation time.
+    /// nothing. A filesystem without `set_attributes` keeps its creation time.
     pub fn set_file_time(&self, call: &Call, context: u64, times: &FileTimes) -> NtResult<()> {
         let open = self.entry(context)?;
         let birthtime = times.creation.and_then(requested_time).map(SetTime::At);
@@ -242,7 +242,7 @@ impl DokanFs {
         Ok(self.run(call, utimens)?)
     }
 
-    /// `setattributes` of `path`. A filesystem without the handler (`ENOSYS`) is not an
+    /// `set_attributes` of `path`. A filesystem without the handler (`ENOSYS`) is not an
     /// error: it reports what it reports, and a Windows program setting attributes on it
     /// succeeds as it did before the handler existed.
     pub(super) fn set_attributes(
@@ -252,7 +252,7 @@ impl DokanFs {
         attributes: Option<WindowsAttributes>,
         birthtime: Option<SetTime>,
     ) -> FsResult<()> {
-        let operation = Operation::Setattributes {
+        let operation = Operation::SetAttributes {
             path: path.to_owned(),
             attributes,
             birthtime,

@@ -398,7 +398,7 @@ impl FakeFs {
                 }
                 Ok(Reply::Empty)
             }
-            O::Setattributes {
+            O::SetAttributes {
                 path,
                 attributes,
                 birthtime,

@@ -33,7 +33,7 @@ fn basic_info_sets_read_only_and_times() {
         "{log:?}"
     );
     assert!(
-        matches!(&log[2], Operation::Setattributes { attributes: Some(a), birthtime: None, .. } if a.readonly && !a.hidden),
+        matches!(&log[2], Operation::SetAttributes { attributes: Some(a), birthtime: None, .. } if a.readonly && !a.hidden),
         "{log:?}"
     );
     assert!(
@@ -75,7 +75,7 @@ fn basic_info_stores_every_flag_and_the_creation_time() {
     assert_eq!(info.creation_time, born);
     assert_eq!(
         h.fs.take_names(),
-        ["getattr", "setattributes", "getattr"],
+        ["getattr", "set_attributes", "getattr"],
         "flags and creation time travel in one request"
     );
     // A caller's FILE_ATTRIBUTE_NORMAL (0 from the driver) clears them all again.
@@ -92,10 +92,10 @@ fn basic_info_stores_every_flag_and_the_creation_time() {
 }
 
 #[test]
-fn without_a_setattributes_handler_only_read_only_is_kept() {
+fn without_a_set_attributes_handler_only_read_only_is_kept() {
     let mut h = Harness::new();
     h.fs.file("/f", b"");
-    h.fs.fail("setattributes", Errno::ENOSYS);
+    h.fs.fail("set_attributes", Errno::ENOSYS);
     let id = h.open("/f", GENERIC_WRITE).unwrap();
     let born = filetime_from_system_time(SystemTime::UNIX_EPOCH + Duration::from_secs(86_400));
     // Hidden and the creation time cannot be stored; the answer tells the truth.
@@ -121,10 +121,10 @@ fn without_a_setattributes_handler_only_read_only_is_kept() {
 }
 
 #[test]
-fn other_setattributes_failures_fail_the_request() {
+fn other_set_attributes_failures_fail_the_request() {
     let mut h = Harness::new();
     h.fs.file("/f", b"");
-    h.fs.fail("setattributes", Errno::EACCES);
+    h.fs.fail("set_attributes", Errno::EACCES);
     let id = h.open("/f", GENERIC_WRITE).unwrap();
     assert!(h
         .engine

@@ -148,13 +148,13 @@ fn creations_store_the_attributes_asked_for() {
             None,
         )
         .unwrap();
-    assert!(!h.fs.take_names().contains(&"setattributes"));
+    assert!(!h.fs.take_names().contains(&"set_attributes"));
 }
 
 #[test]
 fn a_refused_creation_attribute_releases_the_new_file() {
     let h = Harness::new();
-    h.fs.fail("setattributes", Errno::EACCES);
+    h.fs.fail("set_attributes", Errno::EACCES);
     let created = h.engine.create(
         cx(),
         &wide("/h.txt"),

@@ -198,7 +198,7 @@ fn set_file_attributes_maps_readonly_to_the_mode() {
     );
     assert_eq!(
         m.fake.names(),
-        ["getattr", "setattributes"],
+        ["getattr", "set_attributes"],
         "nothing to change in the mode"
     );
     m.finish(context);
@@ -230,14 +230,14 @@ fn set_file_attributes_stores_every_flag() {
     let info = m.fs.get_file_information(&CALL, context).unwrap();
     assert_eq!(info.attributes, FILE_ATTRIBUTE_NORMAL);
     // Without the handler the call succeeds, and the file keeps what it reports.
-    m.fake.fail("setattributes", Errno::ENOSYS);
+    m.fake.fail("set_attributes", Errno::ENOSYS);
     assert_eq!(
         m.fs.set_file_attributes(&CALL, context, FILE_ATTRIBUTE_HIDDEN),
         Ok(())
     );
     let info = m.fs.get_file_information(&CALL, context).unwrap();
     assert_eq!(info.attributes, FILE_ATTRIBUTE_NORMAL);
-    m.fake.fail("setattributes", Errno::EACCES);
+    m.fake.fail("set_attributes", Errno::EACCES);
     assert!(m
         .fs
         .set_file_attributes(&CALL, context, FILE_ATTRIBUTE_HIDDEN)
@@ -259,7 +259,7 @@ fn set_file_time_sets_the_creation_time() {
     assert_eq!(m.fs.set_file_time(&CALL, context, &times), Ok(()));
     assert_eq!(
         m.fake.take_log(),
-        [Operation::Setattributes {
+        [Operation::SetAttributes {
             path: "/f".into(),
             attributes: None,
             birthtime: Some(SetTime::At(
@@ -269,7 +269,7 @@ fn set_file_time_sets_the_creation_time() {
     );
     let info = m.fs.get_file_information(&CALL, context).unwrap();
     assert_eq!(info.creation_time, one_day);
-    m.fake.fail("setattributes", Errno::ENOSYS);
+    m.fake.fail("set_attributes", Errno::ENOSYS);
     let times = FileTimes {
         creation: Some(UNIX_EPOCH_FILETIME + 1),
         ..FileTimes::default()
@@ -311,10 +311,13 @@ fn creations_store_the_attributes_asked_for() {
         GENERIC_WRITE,
         FILE_ATTRIBUTE_NORMAL,
     );
-    assert!(!m.fake.names().contains(&"setattributes"), "a plain create");
+    assert!(
+        !m.fake.names().contains(&"set_attributes"),
+        "a plain create"
+    );
     m.finish(outcome.context);
     // A refused attribute fails the create and releases what it opened.
-    m.fake.fail("setattributes", Errno::EACCES);
+    m.fake.fail("set_attributes", Errno::EACCES);
     let outcome = m.create_with(
         "\\r.txt",
         FILE_CREATE,

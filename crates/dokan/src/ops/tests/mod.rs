@@ -352,7 +352,7 @@ impl Fake {
                 }
                 Ok(Reply::Empty)
             }
-            O::Setattributes {
+            O::SetAttributes {
                 path,
                 attributes,
                 birthtime,
