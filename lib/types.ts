@@ -44,9 +44,10 @@ export interface Stat {
 }
 
 /**
- * Windows file attributes without a POSIX counterpart, as {@link Stat.attributes} reports them
- * and {@link FileSystem.setAttributes} receives them. Windows also reports a file as read-only
- * when its owner write bit (`0o200`) is clear, whatever `readonly` says.
+ * Windows file attributes, as {@link Stat.attributes} reports them and
+ * {@link FileSystem.setAttributes} receives them. Only `readonly` has a POSIX counterpart:
+ * Windows also reports a file as read-only when its owner write bit (`0o200`) is clear,
+ * whatever `readonly` says.
  */
 export interface WindowsAttributes {
   /** `FILE_ATTRIBUTE_HIDDEN`: left out of ordinary listings. */
