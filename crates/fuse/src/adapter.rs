@@ -323,6 +323,27 @@ impl Adapter {
     pub(crate) fn inodes(&self) -> Arc<Mutex<InodeTable>> {
         self.shared.inodes.clone()
     }
+
+    /// What the adapter holds, readable after the session has taken the adapter.
+    pub(crate) fn holdings(&self) -> Holdings {
+        Holdings(self.shared.clone())
+    }
+}
+
+/// Reads how much state an [`Adapter`] holds for the kernel.
+#[derive(Clone)]
+pub(crate) struct Holdings(Arc<Shared>);
+
+impl Holdings {
+    /// Inodes the kernel still refers to, the root included.
+    pub(crate) fn known_inodes(&self) -> usize {
+        self.0.inodes.lock().len()
+    }
+
+    /// Files and directories the kernel holds open.
+    pub(crate) fn open_handles(&self) -> usize {
+        self.0.files.len() + self.0.dirs.len()
+    }
 }
 
 impl fuser::Filesystem for Adapter {
