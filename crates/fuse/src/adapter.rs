@@ -1056,16 +1056,14 @@ impl fuser::Filesystem for Adapter {
                     let attr = file_attr(ino, &stat);
                     let (fh, flags, passthrough) =
                         table.register_open(ino, &opened, |file| reply.open_backing(file));
+                    // A CREATE reply carries one timeout for both the name and the attributes;
+                    // the shorter one, so attributes are never cached longer than asked.
+                    let ttl = cache.attr.min(cache.entry);
                     match passthrough {
-                        Some(id) => reply.created_passthrough(
-                            &cache.entry,
-                            &attr,
-                            Generation(0),
-                            fh,
-                            flags,
-                            &id,
-                        ),
-                        None => reply.created(&cache.entry, &attr, Generation(0), fh, flags),
+                        Some(id) => {
+                            reply.created_passthrough(&ttl, &attr, Generation(0), fh, flags, &id)
+                        }
+                        None => reply.created(&ttl, &attr, Generation(0), fh, flags),
                     }
                 }
                 Err(e) => {
