@@ -26,6 +26,7 @@ export type {
   FileSystem,
   MountOptions,
   DataPathReport,
+  MountStats,
   Change,
   WindowsAttributes,
 } from './lib/types'

@@ -54,6 +54,8 @@ export declare class NativeMount {
   notify(change: NativeChange): Promise<unknown>
   /** How files answered with a backing file have been served so far. */
   dataPath(): NativeDataPath
+  /** How many inodes and open handles the mount holds now. */
+  stats(): NativeMountStats
   /**
    * Answers a read or getxattr with `data`. FUSE and WinFsp reads take the bytes straight
    * from the handler's buffer, during this call.
@@ -193,6 +195,14 @@ export interface NativeMountOptions {
   persistentAcls: boolean
   /** Windows: the drive letter a network share mount point is also mounted on. */
   driveLetter?: string
+}
+
+/** How many inodes and open handles a mount holds (see `FuseMount::stats`). */
+export interface NativeMountStats {
+  /** Inodes the kernel still refers to, the root included. */
+  knownInodes: number
+  /** Files and directories open now. */
+  openHandles: number
 }
 
 export interface NativeOpened {

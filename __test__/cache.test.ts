@@ -2,8 +2,11 @@
 // makes a filesystem whose data changes underneath correct again.
 import test from 'ava'
 import { readdir, readFile, stat } from 'node:fs/promises'
+import { createMemfs } from '../examples/memfs'
 import { FsError, type FileSystem } from '../index'
+import { override } from './helpers/fs'
 import { mountFs } from './helpers/mount'
+import { py } from './helpers/python'
 
 /** A flat directory whose contents the test changes behind the kernel's back. */
 function changing() {
@@ -44,6 +47,25 @@ test('without caching every stat reaches the handler', async (t) => {
   t.is((await stat(p('a'))).size, 3)
   files.set('a', 'abcdefgh')
   t.is((await stat(p('a'))).size, 8)
+})
+
+test('a created file\'s attributes are cached for attrTimeoutMs, not entryTimeoutMs', async (t) => {
+  const memfs = createMemfs()
+  let getattrs = 0
+  const fs = override(memfs, {
+    getattr(...args) {
+      if (args[0] === '/new') getattrs++
+      return memfs.getattr!(...args)
+    },
+  })
+  const { p } = await mountFs(t, fs, { attrTimeoutMs: 0, entryTimeoutMs: 60_000 })
+  // O_EXCL without O_TRUNC: nothing but the CREATE reply tells the kernel the new file's
+  // attributes. Python's stat() is stat(2); Node's asks statx for the birth time, which the
+  // kernel never caches for FUSE, so it would reach getattr whatever the timeout.
+  await py('os.close(os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))\nout(0)', [p('new')])
+  const before = getattrs
+  t.is(await py<number>('out(os.stat(sys.argv[1]).st_size)', [p('new')]), 0)
+  t.true(getattrs > before, 'stat asked getattr: the attributes from the create were not cached')
 })
 
 test('negative entries are remembered until the entry is invalidated', async (t) => {

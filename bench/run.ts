@@ -28,6 +28,7 @@ import {
 } from './lib/report'
 import { mountTmpfs, startFuseSubject, SUBJECTS, tmpfsSubject, type Layout, type LiveSubject, type SubjectSpec } from './lib/subjects'
 import { commandExists, detach, isRoot, machineInfo, mountsUnder, run } from './lib/system'
+import { measureTree, treeTables } from './lib/tree'
 import { verify } from './lib/verify'
 import { WORKLOADS, type WorkloadContext } from './lib/workloads'
 
@@ -150,7 +151,7 @@ async function build(): Promise<void> {
   const fuseFlags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' }).stdout.trim().split(/\s+/)
   const cc = (name: string, extra: string[] = []) =>
     run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(layout.bin, name), join(BENCH, 'c', `${name}.c`), ...extra], 120_000)
-  await Promise.all([cc('benchfs', [...fuseFlags, '-lpthread']), cc('statstorm'), cc('listdir'), cc('churn')])
+  await Promise.all([cc('benchfs', [...fuseFlags, '-lpthread']), cc('statstorm'), cc('listdir'), cc('churn'), cc('tree')])
   await run(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(BENCH, 'tsconfig.json')], 300_000)
 }
 
@@ -270,6 +271,16 @@ async function soak(subject: LiveSubject, profile: Profile): Promise<SoakResult>
   }
 }
 
+const TREE_INTRO =
+  'A tree of empty files in directories of 1,000 (bench/c/tree.c): created (mkdir, then open O_CREAT|O_EXCL and close), ' +
+  'walked (every directory listed, as find does), stat()ed file by file, and removed (unlink, rmdir). ' +
+  'Both subjects cache entries for an hour and attributes not at all, so the kernel holds an inode for every file ' +
+  'and every stat() crosses as a GETATTR. Each measurement starts a fresh process. ' +
+  '"RSS per inode" is the VmRSS growth from the empty mount to after the stat phase, divided by the files and directories of the tree: ' +
+  'flat across the two sizes means memory per inode does not grow with the tree. ' +
+  'mountkit\'s known inodes are `Mount.stats().knownInodes` after the stat phase (the tree, plus the root and /t) and once the kernel has forgotten the removed files. ' +
+  'Medians of the runs, ± half the interquartile range; ratios are taken run by run.'
+
 function resultsMarkdown(results: Results): string {
   const m = results.machine
   const p = results.profile
@@ -319,6 +330,7 @@ function resultsMarkdown(results: Results): string {
     '',
   ]
   if (results.soak) sections.push('### RSS over a long run', '', soakSummary(results.soak), '')
+  if (results.tree) sections.push('## Tree of files (scale)', '', TREE_INTRO, '', treeTables(results.tree), '')
   if (results.notes.size > 0) {
     sections.push('## Data path', '', 'What the mountkit subjects reported when they stopped (`Mount.dataPath()`):', '')
     for (const [id, note] of results.notes) {
@@ -368,6 +380,7 @@ function updateReadme(results: Results): void {
     '',
     rssTable(results),
     '',
+    ...(results.tree ? ['Tree of files (see [results.md](results.md#tree-of-files-scale)):', '', treeTables(results.tree), ''] : []),
     '![ratios to the C reference](results.png)',
     '',
   ].join('\n')
@@ -412,6 +425,7 @@ async function main(): Promise<number> {
     peakRssKiB: new Map(),
     notes: new Map(),
     soak: undefined,
+    tree: undefined,
   }
   let exitCode = 0
   try {
@@ -435,6 +449,8 @@ async function main(): Promise<number> {
       live.splice(live.indexOf(subject), 1)
       if (note) results.notes.set(subject.spec.id, note)
     }
+    log(`tree workload: ${profile.treeFiles / 10} and ${profile.treeFiles} files, ${profile.treeRuns} run${profile.treeRuns > 1 ? 's' : ''}`)
+    results.tree = await measureTree(layout, profile, log)
   } catch (error) {
     log(`benchmark failed: ${(error as Error).stack ?? String(error)}`)
     exitCode = 1
@@ -455,6 +471,7 @@ async function main(): Promise<number> {
       '',
       rssTable(results),
       ...(results.soak ? ['', soakSummary(results.soak)] : []),
+      ...(results.tree ? ['', '## Tree of files', treeTables(results.tree)] : []),
       '',
     ].join('\n')
     process.stdout.write(`\n${output}\n`)

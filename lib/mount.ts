@@ -8,7 +8,7 @@ import type { NativeChange, NativeMount } from '../native'
 import { Dispatcher } from './dispatch'
 import { asMountError, HandlerError, MountError } from './errors'
 import { native } from './native'
-import type { Change, DataPathReport, FileSystem, MountOptions } from './types'
+import type { Change, DataPathReport, FileSystem, MountOptions, MountStats } from './types'
 import { localAnswers } from './wire'
 
 /** Mounts still mounted, for the exit and signal hooks. */
@@ -109,6 +109,14 @@ export class Mount extends EventEmitter {
    */
   dataPath(): DataPathReport {
     return this.session.dataPath()
+  }
+
+  /**
+   * How many inodes the kernel still refers to and how many files and directories are open:
+   * the state that costs memory per file. FUSE only; two counts, cheap to call often.
+   */
+  stats(): MountStats {
+    return this.session.stats()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -389,6 +389,17 @@ export interface DataPathReport {
 }
 
 /**
+ * How much per-file state a FUSE mount holds (see {@link Mount.stats}). Memory grows with
+ * `knownInodes`, which falls back as the kernel evicts files from its inode cache.
+ */
+export interface MountStats {
+  /** Inodes the kernel still refers to (looked up and not yet forgotten), the root included. */
+  knownInodes: number
+  /** Files and directories open now. */
+  openHandles: number
+}
+
+/**
  * A change the filesystem made itself, behind the kernel's back (a remote edit, another writer
  * of the backing store), for {@link Mount.notify}. Paths are relative to the mount, such as
  * `'/docs/a.txt'`; `directory` (default `false`) says whether a created, deleted or renamed

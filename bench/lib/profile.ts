@@ -23,6 +23,10 @@ export interface Profile {
   churnFiles: number
   /** Upper bound of each random-read measurement, in seconds (it also stops after one pass over /file). */
   randreadSeconds: number
+  /** Files in the tree workload's larger tree; the smaller one has a tenth as many. */
+  treeFiles: number
+  /** Interleaved runs of the tree workload (each one measures both sizes on both subjects). */
+  treeRuns: number
   /** Length of the long getattr run that samples mountkit's RSS, in seconds. */
   soakSeconds: number
   /** Whether results go to bench/results.md, bench/results.png and bench/README.md. */
@@ -45,6 +49,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     readdirListings: 3,
     churnFiles: 10_000,
     randreadSeconds: 1.5,
+    treeFiles: 1_000_000,
+    treeRuns: 3,
     soakSeconds: 120,
     publish: true,
   },
@@ -59,6 +65,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     readdirListings: 2,
     churnFiles: 2_000,
     randreadSeconds: 1,
+    treeFiles: 100_000,
+    treeRuns: 3,
     soakSeconds: 10,
     publish: false,
   },
@@ -73,6 +81,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     readdirListings: 2,
     churnFiles: 100,
     randreadSeconds: 0.3,
+    treeFiles: 2_000,
+    treeRuns: 1,
     soakSeconds: 1.5,
     publish: false,
   },

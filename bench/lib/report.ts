@@ -3,6 +3,7 @@
 import type { Profile } from './profile'
 import type { SubjectSpec } from './subjects'
 import type { MachineInfo } from './system'
+import type { TreeResults } from './tree'
 import type { Workload } from './workloads'
 
 export interface SoakResult {
@@ -29,13 +30,14 @@ export interface Results {
   /** Facts a subject reported when it stopped (the mountkit data path). */
   notes: Map<string, string>
   soak: SoakResult | undefined
+  tree: TreeResults | undefined
 }
 
 export const REFERENCE = 'c'
 export const CEILING = 'tmpfs'
 
 /** The q-quantile (0..1) of `values`, interpolating between neighbours. */
-function quantile(values: number[], q: number): number {
+export function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (sorted.length - 1) * q
   const below = Math.floor(at)
@@ -83,9 +85,9 @@ export function formatRatio(ratio: number): string {
   return `${ratio.toFixed(2)}×`
 }
 
-const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`
+export const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n')
 }

@@ -65,6 +65,23 @@ export const SUBJECTS: SubjectSpec[] = [
   { id: 'fuse-napi', label: 'fuse-napi 2.3.1', about: 'npm fuse-napi 2.3.1 (libfuse 3), same logic in its callback API, default concurrency' },
 ]
 
+/**
+ * The tree workload's subjects (bench/lib/tree.ts): fresh processes for each measurement, with
+ * entry caching on, so that the kernel holds an inode for every file of the tree.
+ */
+export const TREE_SUBJECTS: SubjectSpec[] = [
+  {
+    id: 'c-tree',
+    label: 'C libfuse3',
+    about: 'bench/c/benchfs.c as the C reference, with the tree workload\'s caching (entries cached for an hour, attributes not)',
+  },
+  {
+    id: 'mountkit-tree',
+    label: 'mountkit JS',
+    about: 'mountkit JS with the tree workload\'s caching (entries cached for an hour, attributes not)',
+  },
+]
+
 /** A mounted subject. `dir` holds /file, /dir and /w. */
 export interface LiveSubject {
   spec: SubjectSpec
@@ -74,6 +91,8 @@ export interface LiveSubject {
   /** Peak RSS so far in KiB (VmHWM), while the process lives. */
   peakRssKiB(): number | undefined
   rssKiB(): number | undefined
+  /** What the process has printed on stdout so far. */
+  output(): string
   /** Unmounts and ends the process; resolves to what the subject reported on its way out. */
   stop(): Promise<string>
 }
@@ -106,6 +125,20 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
           `--entries=${profile.entries}`,
         ],
       }
+    case 'c-tree':
+      return {
+        file: join(layout.bin, 'benchfs'),
+        args: [
+          mountpoint,
+          '-f',
+          '-o',
+          'attr_timeout=0,entry_timeout=3600,negative_timeout=0,fsname=benchfs',
+          `--size=${profile.fileSize}`,
+          `--entries=${profile.entries}`,
+        ],
+      }
+    case 'mountkit-tree':
+      return node('mountkit-tree')
     case 'mountkit-js':
       return node('mountkit-js')
     case 'mountkit-async':
@@ -155,6 +188,7 @@ export async function startFuseSubject(spec: SubjectSpec, layout: Layout, profil
     pid,
     peakRssKiB: () => procStatusKiB(pid, 'VmHWM'),
     rssKiB: () => procStatusKiB(pid, 'VmRSS'),
+    output: () => stdout,
     async stop() {
       child.kill('SIGTERM')
       const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])
@@ -190,6 +224,7 @@ export function tmpfsSubject(spec: SubjectSpec, dir: string): LiveSubject {
     pid: undefined,
     peakRssKiB: () => undefined,
     rssKiB: () => undefined,
+    output: () => '',
     stop: async () => '',
   }
 }

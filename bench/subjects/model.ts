@@ -4,6 +4,7 @@
 //   /file   read-only, `fileSize` bytes; the byte at offset i is (i * 31) & 0xff
 //   /dir    `entries` empty files e0..eN-1, listed with their attributes
 //   /w/     flat writable directory: create, write (bytes counted, sizes kept), truncate, unlink
+//   /t/     writable tree of empty files and directories: mkdir, create, unlink, rmdir, readdir
 
 /** The content repeats every PATTERN_SIZE bytes; reads are served from one buffer. */
 export const PATTERN_SIZE = 1 << 20
@@ -28,12 +29,66 @@ export function patternBuffer(): Buffer {
   return buffer
 }
 
+/**
+ * The tree under /t: each directory by its full path, holding its children's names and kinds,
+ * the way bench/c/benchfs.c keeps one table of nodes by path and a child list per directory.
+ */
+export class Tree {
+  private readonly directories = new Map<string, Map<string, Node>>([['/t', new Map()]])
+
+  static isInside(path: string): boolean {
+    return path === '/t' || path.startsWith('/t/')
+  }
+
+  node(path: string): Node | undefined {
+    if (this.directories.has(path)) return DIRECTORY
+    const { parent, name } = split(path)
+    return this.directories.get(parent)?.get(name)
+  }
+
+  children(path: string): Array<[string, Node]> | undefined {
+    const children = this.directories.get(path)
+    return children && [...children]
+  }
+
+  /** Adds a file or directory; the errno name when it cannot. */
+  add(path: string, node: Node): string | undefined {
+    const { parent, name } = split(path)
+    const siblings = this.directories.get(parent)
+    if (siblings === undefined) return this.node(parent) === undefined ? 'ENOENT' : 'ENOTDIR'
+    if (siblings.has(name)) return 'EEXIST'
+    siblings.set(name, node)
+    if (node.kind === 'directory') this.directories.set(path, new Map())
+    return undefined
+  }
+
+  /** Removes a file, or an empty directory; the errno name when it cannot. */
+  remove(path: string, kind: Node['kind']): string | undefined {
+    const { parent, name } = split(path)
+    const node = this.directories.get(parent)?.get(name)
+    if (node === undefined) return path === '/t' ? 'EBUSY' : 'ENOENT'
+    if (node.kind !== kind) return kind === 'directory' ? 'ENOTDIR' : 'EISDIR'
+    if (kind === 'directory') {
+      if (this.directories.get(path)!.size > 0) return 'ENOTEMPTY'
+      this.directories.delete(path)
+    }
+    this.directories.get(parent)!.delete(name)
+    return undefined
+  }
+}
+
+function split(path: string): { parent: string; name: string } {
+  const slash = path.lastIndexOf('/')
+  return { parent: path.slice(0, slash), name: path.slice(slash + 1) }
+}
+
 export class BenchModel {
   readonly pattern = patternBuffer()
   readonly entryNames: string[]
   private readonly fileNode: Node
   /** Sizes of the files in /w, by name. */
   private readonly written = new Map<string, number>()
+  readonly tree = new Tree()
 
   constructor(
     readonly fileSize: number,
@@ -45,6 +100,7 @@ export class BenchModel {
 
   /** The node at `path`, or undefined when there is none (ENOENT). */
   node(path: string): Node | undefined {
+    if (Tree.isInside(path)) return this.tree.node(path)
     switch (path) {
       case '/':
       case '/dir':
@@ -63,12 +119,14 @@ export class BenchModel {
 
   /** Names and nodes of a directory's children, or undefined if `path` is not a directory. */
   children(path: string): Array<[string, Node]> | undefined {
+    if (Tree.isInside(path)) return this.tree.children(path)
     switch (path) {
       case '/':
         return [
           ['file', this.fileNode],
           ['dir', DIRECTORY],
           ['w', DIRECTORY],
+          ['t', DIRECTORY],
         ]
       case '/dir':
         return this.entryNames.map((name) => [name, EMPTY_FILE])

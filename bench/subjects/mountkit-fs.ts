@@ -1,8 +1,8 @@
 // The bench filesystem as mountkit handlers, and how both mountkit subjects mount it.
 import { closeSync, openSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { join } from 'node:path'
-import { mount, FsError, type DirEntry, type FileSystem, type MountOptions, type Stat } from '../../index'
-import { EMPTY_FILE, MTIME_MS, type BenchModel, type Node } from './model'
+import { mount, FsError, type DirEntry, type ErrnoName, type FileSystem, type MountOptions, type Stat } from '../../index'
+import { EMPTY_FILE, MTIME_MS, Tree, type BenchModel, type Node } from './model'
 import { serveUntilStopped, type SubjectArgs } from './serve'
 
 /**
@@ -31,6 +31,11 @@ function toStat(node: Node): Stat {
 export interface BackingFiles {
   file: string
   writeDir: string
+}
+
+/** Throws the errno a model operation named, if it named one. */
+function fail(errno: string | undefined): void {
+  if (errno !== undefined) throw new FsError(errno as ErrnoName)
 }
 
 /** The bench filesystem; with `backing`, the Rust-served variant of it. */
@@ -79,6 +84,10 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
       return data.length
     },
     create(path) {
+      if (Tree.isInside(path)) {
+        fail(model.tree.add(path, EMPTY_FILE))
+        return { handle: 0, stat: toStat(EMPTY_FILE) }
+      }
       if (!model.create(path)) throw new FsError('EACCES')
       const backingPath = twin(path)
       if (backingPath === undefined) return { handle: 0, stat: toStat(EMPTY_FILE) }
@@ -92,7 +101,16 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
       if (real !== undefined) truncateSync(real, size)
       if (!model.truncate(path, size)) throw new FsError('ENOENT')
     },
+    mkdir(path) {
+      if (!Tree.isInside(path)) throw new FsError('EACCES')
+      fail(model.tree.add(path, { kind: 'directory' }))
+    },
+    rmdir(path) {
+      if (!Tree.isInside(path)) throw new FsError('EACCES')
+      fail(model.tree.remove(path, 'directory'))
+    },
     unlink(path) {
+      if (Tree.isInside(path)) return fail(model.tree.remove(path, 'file'))
       if (!model.unlink(path)) throw new FsError('ENOENT')
       const real = twin(path)
       if (real !== undefined) rmSync(real, { force: true })
@@ -101,10 +119,14 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
   }
 }
 
-/** Mounts and serves until the harness stops the process; reports the data path on exit. */
+/**
+ * Mounts and serves until the harness stops the process; reports the data path on exit. On
+ * SIGUSR2 it prints `Mount.stats()` as one JSON line, for the tree workload's known-inode count.
+ */
 export async function serveMountkit(args: SubjectArgs, fs: FileSystem, options: MountOptions = {}): Promise<void> {
   const m = await mount(args.mountpoint, fs, { ...BENCH_MOUNT_OPTIONS, ...options })
   m.on('error', (error) => console.error(`mountkit handler error: ${error.message}`))
+  process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ stats: m.stats() })}\n`))
   serveUntilStopped(async () => {
     const dataPath = m.dataPath()
     await m.unmount()

@@ -323,6 +323,27 @@ impl Adapter {
     pub(crate) fn inodes(&self) -> Arc<Mutex<InodeTable>> {
         self.shared.inodes.clone()
     }
+
+    /// What the adapter holds, readable after the session has taken the adapter.
+    pub(crate) fn holdings(&self) -> Holdings {
+        Holdings(self.shared.clone())
+    }
+}
+
+/// Reads how much state an [`Adapter`] holds for the kernel.
+#[derive(Clone)]
+pub(crate) struct Holdings(Arc<Shared>);
+
+impl Holdings {
+    /// Inodes the kernel still refers to, the root included.
+    pub(crate) fn known_inodes(&self) -> usize {
+        self.0.inodes.lock().len()
+    }
+
+    /// Files and directories the kernel holds open.
+    pub(crate) fn open_handles(&self) -> usize {
+        self.0.files.len() + self.0.dirs.len()
+    }
 }
 
 impl fuser::Filesystem for Adapter {
@@ -1035,16 +1056,14 @@ impl fuser::Filesystem for Adapter {
                     let attr = file_attr(ino, &stat);
                     let (fh, flags, passthrough) =
                         table.register_open(ino, &opened, |file| reply.open_backing(file));
+                    // A CREATE reply carries one timeout for both the name and the attributes;
+                    // the shorter one, so attributes are never cached longer than asked.
+                    let ttl = cache.attr.min(cache.entry);
                     match passthrough {
-                        Some(id) => reply.created_passthrough(
-                            &cache.entry,
-                            &attr,
-                            Generation(0),
-                            fh,
-                            flags,
-                            &id,
-                        ),
-                        None => reply.created(&cache.entry, &attr, Generation(0), fh, flags),
+                        Some(id) => {
+                            reply.created_passthrough(&ttl, &attr, Generation(0), fh, flags, &id)
+                        }
+                        None => reply.created(&ttl, &attr, Generation(0), fh, flags),
                     }
                 }
                 Err(e) => {

@@ -272,6 +272,20 @@ impl InodeTable {
         if node.file_id != 0 && self.by_file_id.get(&node.file_id) == Some(&ino) {
             self.by_file_id.remove(&node.file_id);
         }
+        self.shrink_when_sparse();
+    }
+
+    /// Hash maps keep their largest capacity; after the kernel forgets most of a large tree
+    /// that capacity would stay allocated for good. Shrinking to twice the live count once
+    /// fewer than a quarter of the slots are used keeps the cost amortised O(1) per forget.
+    fn shrink_when_sparse(&mut self) {
+        const SMALLEST_WORTH_SHRINKING: usize = 1024;
+        let live = self.nodes.len();
+        if self.nodes.capacity() > SMALLEST_WORTH_SHRINKING && live < self.nodes.capacity() / 4 {
+            self.nodes.shrink_to(live * 2);
+            self.children.shrink_to(self.children.len() * 2);
+            self.by_file_id.shrink_to(self.by_file_id.len() * 2);
+        }
     }
 
     /// The inode the kernel knows for `path`, if it has looked every component up.
@@ -516,6 +530,54 @@ mod tests {
         assert_eq!(t.len(), 1, "only the root is left");
         t.forget(ROOT, 100);
         assert_eq!(t.path(ROOT).unwrap(), "/", "the root is never forgotten");
+    }
+
+    #[test]
+    fn forgetting_a_large_tree_leaves_only_the_root_and_releases_its_memory() {
+        let mut t = InodeTable::new();
+        let mut looked_up = Vec::new();
+        for d in 0..20 {
+            let parent = dir(&mut t, ROOT, &format!("d{d}"));
+            looked_up.push((parent, 1));
+            for f in 0..500 {
+                let id = (d * 1000 + f + 1) as u64;
+                let ino = t.lookup(parent, &format!("f{f}"), FileKind::File, id);
+                // A second lookup of the same name, as a stat after a create makes.
+                assert_eq!(t.lookup(parent, &format!("f{f}"), FileKind::File, id), ino);
+                looked_up.push((ino, 2));
+            }
+        }
+        assert_eq!(t.len(), 1 + 20 + 20 * 500);
+        let full_capacity = t.nodes.capacity();
+        // The kernel forgets children before their directory, in batches, each inode with
+        // the number of lookups it had.
+        for (ino, count) in looked_up.iter().rev() {
+            t.forget(*ino, *count);
+        }
+        assert_eq!(t.len(), 1, "only the root is left");
+        assert!(t.children.is_empty(), "no name is left");
+        assert!(t.by_file_id.is_empty(), "no file id is left");
+        assert!(
+            t.nodes.capacity() < full_capacity / 8,
+            "the table shrank from {full_capacity} slots, has {}",
+            t.nodes.capacity()
+        );
+        assert_eq!(t.peek(looked_up[0].0, "f0"), None);
+        assert_eq!(t.path(looked_up[1].0), Err(Errno::ESTALE));
+    }
+
+    #[test]
+    fn a_partial_forget_keeps_the_node() {
+        let mut t = InodeTable::new();
+        let f = t.lookup(ROOT, "f", FileKind::File, 3);
+        t.lookup(ROOT, "f", FileKind::File, 3);
+        t.lookup(ROOT, "f", FileKind::File, 3);
+        t.forget(f, 2);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.peek(ROOT, "f"), Some(f));
+        t.forget(f, 1);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.peek(ROOT, "f"), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use mountkit_core::change::split_parent;
 use mountkit_core::{Change, Dispatch};
 use parking_lot::Mutex;
 
-use crate::adapter::{Adapter, CachePolicy};
+use crate::adapter::{Adapter, CachePolicy, Holdings};
 use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
@@ -78,6 +78,7 @@ pub struct FuseMount {
     /// that are still pending when the mount goes away.
     connection: Option<u32>,
     data_path: Arc<DataPathStatus>,
+    holdings: Holdings,
     invalidator: Invalidator,
 }
 
@@ -195,6 +196,17 @@ pub struct DataPathReport {
     pub rust_io_opens: u64,
 }
 
+/// How much per-file state a mount holds: what stays in memory while the kernel remembers
+/// files, and what must fall back once it forgets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MountStats {
+    /// Inodes the kernel still refers to (looked up and not yet forgotten), the root
+    /// included. Falls back as the kernel evicts inodes from its cache.
+    pub known_inodes: u64,
+    /// Files and directories open now.
+    pub open_handles: u64,
+}
+
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
 const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
 
@@ -239,6 +251,7 @@ impl FuseMount {
         let data_path = Arc::new(DataPathStatus::default());
         let adapter = Adapter::new(dispatch, cache, options.passthrough, data_path.clone());
         let inodes = adapter.inodes();
+        let holdings = adapter.holdings();
         let session = fuser::Session::new(adapter, &mountpoint, &config)
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
         let notifier = session.notifier();
@@ -252,6 +265,7 @@ impl FuseMount {
             mountpoint,
             connection,
             data_path,
+            holdings,
             invalidator: Invalidator { inodes, notifier },
         })
     }
@@ -262,6 +276,15 @@ impl FuseMount {
             passthrough_negotiated: self.data_path.negotiated.load(Ordering::Relaxed),
             passthrough_opens: self.data_path.passthrough_opens.load(Ordering::Relaxed),
             rust_io_opens: self.data_path.rust_io_opens.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How many inodes and open handles the mount holds now. Cheap: two counts under their
+    /// locks, no walk.
+    pub fn stats(&self) -> MountStats {
+        MountStats {
+            known_inodes: self.holdings.known_inodes() as u64,
+            open_handles: self.holdings.open_handles() as u64,
         }
     }
 

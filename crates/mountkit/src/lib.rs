@@ -263,7 +263,7 @@ impl Mount {
     }
 
     /// The FUSE mount underneath, for what only FUSE offers (cache invalidation, the data
-    /// path report); `None` on the Windows backends.
+    /// path report, the inode and handle counts); `None` on the Windows backends.
     #[cfg(target_os = "linux")]
     pub fn as_fuse(&self) -> Option<&mountkit_fuse::FuseMount> {
         match &self.mounted {

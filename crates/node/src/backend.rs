@@ -9,7 +9,7 @@ use std::time::Duration;
 use mountkit::{Backend, DriveType, ErrorCode, InvalidOption, Mount, MountError, MountOptions};
 use napi::{Error, Status};
 
-use crate::{NativeDataPath, NativeMountOptions};
+use crate::{NativeDataPath, NativeMountOptions, NativeMountStats};
 
 fn millis(ms: f64) -> Duration {
     Duration::from_secs_f64(ms.max(0.0) / 1000.0)
@@ -66,6 +66,22 @@ pub(crate) fn data_path(mount: &Mount) -> Result<NativeDataPath, String> {
     }
     Err(format!(
         "the {} backend serves backing files in Rust and does not count them",
+        mount.backend().name()
+    ))
+}
+
+/// How many inodes and open handles the mount holds; only FUSE keeps an inode table.
+pub(crate) fn stats(mount: &Mount) -> Result<NativeMountStats, String> {
+    #[cfg(target_os = "linux")]
+    if let Some(fuse) = mount.as_fuse() {
+        let stats = fuse.stats();
+        return Ok(NativeMountStats {
+            known_inodes: stats.known_inodes as f64,
+            open_handles: stats.open_handles as f64,
+        });
+    }
+    Err(format!(
+        "the {} backend keeps no inode table: stats() reports FUSE mounts only",
         mount.backend().name()
     ))
 }

@@ -153,6 +153,15 @@ pub struct NativeDataPath {
     pub rust_io_opens: f64,
 }
 
+/// How many inodes and open handles a mount holds (see `FuseMount::stats`).
+#[napi(object)]
+pub struct NativeMountStats {
+    /// Inodes the kernel still refers to, the root included.
+    pub known_inodes: f64,
+    /// Files and directories open now.
+    pub open_handles: f64,
+}
+
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;
 
 struct TsfnWaker(WakeFn);
@@ -371,6 +380,17 @@ impl NativeMount {
             .as_ref()
             .ok_or_else(|| "the filesystem is not mounted".to_owned())
             .and_then(backend::data_path)
+            .map_err(|e| Error::new(Status::GenericFailure, e))
+    }
+
+    /// How many inodes and open handles the mount holds now.
+    #[napi]
+    pub fn stats(&self) -> Result<NativeMountStats> {
+        self.backend
+            .lock()
+            .as_ref()
+            .ok_or_else(|| "the filesystem is not mounted".to_owned())
+            .and_then(backend::stats)
             .map_err(|e| Error::new(Status::GenericFailure, e))
     }
 

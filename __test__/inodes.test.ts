@@ -1,0 +1,82 @@
+// The FUSE inode table forgets what the kernel forgets: once the kernel evicts files from its
+// inode cache (FORGET / BATCH_FORGET), the mount's count of known inodes falls back, so memory
+// follows what the kernel remembers rather than everything ever looked up.
+import test, { type ExecutionContext } from 'ava'
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises'
+import { createMemfs } from '../examples/memfs'
+import type { Mount } from '../index'
+import { sleep } from './helpers/fs'
+import { mountFs } from './helpers/mount'
+
+const DIRECTORIES = 4
+const FILES_PER_DIRECTORY = 250
+const TREE_INODES = DIRECTORIES * (FILES_PER_DIRECTORY + 1)
+
+/** Creates the tree and stats every file, so the kernel holds an inode for each. */
+async function makeTree(p: (name: string) => string): Promise<void> {
+  for (let d = 0; d < DIRECTORIES; d++) {
+    await mkdir(p(`d${d}`))
+    for (let f = 0; f < FILES_PER_DIRECTORY; f++) await writeFile(p(`d${d}/f${f}`), 'x')
+  }
+  for (let d = 0; d < DIRECTORIES; d++) {
+    for (const name of await readdir(p(`d${d}`))) await stat(p(`d${d}/${name}`))
+  }
+}
+
+/** Waits (without asserting on time) until `knownInodes` is at most `limit`; returns the last count. */
+async function knownInodesFallTo(m: Mount, limit: number): Promise<number> {
+  let known = m.stats().knownInodes
+  // Forgets reach the filesystem asynchronously, after the kernel has evicted the inodes.
+  for (let attempt = 0; attempt < 250 && known > limit; attempt++) {
+    await sleep(20)
+    known = m.stats().knownInodes
+  }
+  return known
+}
+
+async function treeMount(t: ExecutionContext) {
+  // Long timeouts: nothing but the explicit eviction below makes the kernel let go.
+  const mounted = await mountFs(t, createMemfs(), { attrTimeoutMs: 3_600_000, entryTimeoutMs: 3_600_000 })
+  t.is(mounted.m.stats().knownInodes, 1, 'a fresh mount knows only its root')
+  await makeTree(mounted.p)
+  t.true(mounted.m.stats().knownInodes >= TREE_INODES + 1, `${mounted.m.stats().knownInodes} inodes known after the tree`)
+  return mounted
+}
+
+test('known inodes fall back when the kernel drops its inode cache', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.fail('dropping the kernel caches needs root: run as root (CI does): sudo npx ava __test__/inodes.test.ts')
+    return
+  }
+  const { m } = await treeMount(t)
+  await writeFile('/proc/sys/vm/drop_caches', '2')
+  const known = await knownInodesFallTo(m, 1)
+  t.is(known, 1, 'every inode but the root was forgotten')
+})
+
+test('known inodes fall back when the mount invalidates the names it served', async (t) => {
+  const { m, p } = await treeMount(t)
+  // Invalidating a directory's entry drops its dentry and the dentries below it: the kernel
+  // then forgets their inodes, no privilege needed.
+  for (let d = 0; d < DIRECTORIES; d++) await m.invalidateEntry(`/d${d}`)
+  const known = await knownInodesFallTo(m, 1)
+  t.is(known, 1, 'every inode but the root was forgotten')
+  // The table still serves the tree: names are looked up again from scratch.
+  t.is((await readdir(p('d0'))).length, FILES_PER_DIRECTORY)
+  t.is((await stat(p('d3/f7'))).size, 1)
+})
+
+test('open handles are counted while open and released on close', async (t) => {
+  const { m, p } = await mountFs(t, createMemfs())
+  await writeFile(p('a'), 'a')
+  const before = m.stats().openHandles
+  t.is(before, 0, 'nothing is open')
+  const file = await open(p('a'), 'r')
+  const directory = await open(p(''), 'r')
+  t.is(m.stats().openHandles, 2)
+  await file.close()
+  await directory.close()
+  // release is sent after close returns.
+  for (let attempt = 0; attempt < 250 && m.stats().openHandles > 0; attempt++) await sleep(20)
+  t.is(m.stats().openHandles, 0)
+})
