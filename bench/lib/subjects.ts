@@ -112,31 +112,23 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
     env: env && { ...process.env, ...env },
   })
   const backing = [join(layout.tmpfs, 'file')]
+  // The C reference, caching names for `entryTimeout` seconds and attributes not at all.
+  const benchfs = (entryTimeout: number): Command => ({
+    file: join(layout.bin, 'benchfs'),
+    args: [
+      mountpoint,
+      '-f',
+      '-o',
+      `attr_timeout=0,entry_timeout=${entryTimeout},negative_timeout=0,fsname=benchfs`,
+      `--size=${profile.fileSize}`,
+      `--entries=${profile.entries}`,
+    ],
+  })
   switch (id) {
     case 'c':
-      return {
-        file: join(layout.bin, 'benchfs'),
-        args: [
-          mountpoint,
-          '-f',
-          '-o',
-          'attr_timeout=0,entry_timeout=0,negative_timeout=0,fsname=benchfs',
-          `--size=${profile.fileSize}`,
-          `--entries=${profile.entries}`,
-        ],
-      }
+      return benchfs(0)
     case 'c-tree':
-      return {
-        file: join(layout.bin, 'benchfs'),
-        args: [
-          mountpoint,
-          '-f',
-          '-o',
-          'attr_timeout=0,entry_timeout=3600,negative_timeout=0,fsname=benchfs',
-          `--size=${profile.fileSize}`,
-          `--entries=${profile.entries}`,
-        ],
-      }
+      return benchfs(3600)
     case 'mountkit-tree':
       return node('mountkit-tree')
     case 'mountkit-js':
