@@ -246,7 +246,7 @@ pub enum DokanMountError {
     /// Windows would not say who mounts (the process's token), so no file can be given its
     /// security descriptor.
     Principals {
-        /// What Windows said, with its error code.
+        /// What Windows said, with its error code, and what to do.
         detail: String,
     },
 }
@@ -259,11 +259,7 @@ impl fmt::Display for DokanMountError {
             DokanMountError::CreateFailed { code, mount_point } => {
                 f.write_str(&describe_mount_error(*code, mount_point))
             }
-            DokanMountError::Principals { detail } => write!(
-                f,
-                "{detail}, so the volume cannot be given its access rules; run this program as \
-                 a regular user with a full logon session, or mount with defaultPermissions off"
-            ),
+            DokanMountError::Principals { detail } => f.write_str(detail),
         }
     }
 }

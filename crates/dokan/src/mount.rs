@@ -137,7 +137,6 @@ mod imp {
     use std::sync::Arc;
 
     use mountkit_core::windows::options::{MountPoint, WindowsOptions};
-    use mountkit_core::windows::security::FileSecurity;
     use mountkit_core::windows::wide::to_wide_nul;
     use mountkit_core::{Change, Dispatch};
     use parking_lot::{Mutex, RwLock};
@@ -319,13 +318,8 @@ mod imp {
         let api = loader::api()?;
         let config = DokanConfig::from_options(mount_point, options);
         config.check_lengths()?;
-        let security = if options.default_permissions {
-            mountkit_windows::mounting_principals()
-                .map(FileSecurity::Ownership)
-                .map_err(|detail| DokanMountError::Principals { detail })?
-        } else {
-            FileSecurity::Fixed
-        };
+        let security = mountkit_windows::file_security(options.default_permissions)
+            .map_err(|detail| DokanMountError::Principals { detail })?;
         let volume = Arc::new(Volume {
             fs: DokanFs::new(dispatch, options, security),
             reset_timeout: api.reset_timeout,

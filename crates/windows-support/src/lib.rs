@@ -10,6 +10,8 @@
 //!   descriptors of [`mountkit_core::windows::security`] built by Windows, and read back.
 //! - `mounting_principals` (Windows only): the mounting process's user and primary group and
 //!   the machine's domains, which the per-file descriptors map ids to.
+//! - `file_security` (Windows only): what both backends' files report, per file from those
+//!   principals or the fixed descriptor, decided once.
 //! - `Library` (Windows only): a driver's DLL loaded at run time, by its full path (WinFsp)
 //!   or from `System32` only (Dokan), never unloaded; its functions taken with their real
 //!   signatures, and failures as facts (`LoadError`, `MissingFunction`) that each backend
@@ -45,7 +47,7 @@ mod security;
 #[cfg(windows)]
 pub use library::{system_directory, Library, LoadError, MissingFunction};
 #[cfg(windows)]
-pub use principals::mounting_principals;
+pub use principals::{file_security, mounting_principals};
 #[cfg(windows)]
 pub use security::{descriptor_from_sddl, sddl_from_descriptor, sddl_of_parts};
 

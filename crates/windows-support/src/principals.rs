@@ -1,7 +1,7 @@
 //! Who the ids of a mount's files stand for: the mounting process's user and primary group,
 //! and the machine's domains, read from Windows once per mount.
 
-use mountkit_core::windows::security::Principals;
+use mountkit_core::windows::security::{FileSecurity, Principals};
 use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
 use windows_sys::Win32::Security::Authentication::Identity::{
     LsaClose, LsaFreeMemory, LsaOpenPolicy, LsaQueryInformationPolicy,
@@ -15,6 +15,24 @@ use windows_sys::Win32::Security::{
     TOKEN_PRIMARY_GROUP, TOKEN_QUERY, TOKEN_USER,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+/// What the files of a mount report: descriptors of their own, from the mounting process's
+/// principals ([`mounting_principals`]), when the mount checks permissions
+/// (`default_permissions`); the fixed, permissive one when it does not. The error says what
+/// Windows refused and what to do.
+pub fn file_security(default_permissions: bool) -> Result<FileSecurity, String> {
+    if !default_permissions {
+        return Ok(FileSecurity::Fixed);
+    }
+    mounting_principals()
+        .map(FileSecurity::Ownership)
+        .map_err(|detail| {
+            format!(
+                "{detail}, so the volume cannot be given its access rules; run this program as \
+                 a regular user with a full logon session, or mount with defaultPermissions off"
+            )
+        })
+}
 
 /// The mounting process's user and primary group (from its token) and the machine's account
 /// and primary domains (from the local security authority). A domain Windows does not name

@@ -77,7 +77,7 @@ pub enum WinFspError {
     /// Windows would not say who mounts (the process's token), so no file can be given its
     /// security descriptor.
     SecurityDescriptor {
-        /// What Windows said, with its error code.
+        /// What Windows said, with its error code, and what to do.
         detail: String,
     },
 }
@@ -123,11 +123,7 @@ impl fmt::Display for WinFspError {
             WinFspError::DispatcherFailed { status } => {
                 f.write_str(&explain_dispatcher_failure(*status))
             }
-            WinFspError::SecurityDescriptor { detail } => write!(
-                f,
-                "{detail}, so the volume cannot be given its access rules; run this program as \
-                 a regular user with a full logon session, or mount with defaultPermissions off"
-            ),
+            WinFspError::SecurityDescriptor { detail } => f.write_str(detail),
         }
     }
 }

@@ -178,7 +178,7 @@ mod platform {
     use crate::loader::win32::{install_dir, service_facts, winfsp_driver_services};
     use crate::loader::Arch;
     use crate::notify::notify_records;
-    use crate::security::{descriptor_from_sddl, file_security};
+    use crate::security::descriptor_from_sddl;
     use crate::volume::{call_timeout, volume_setup};
 
     /// How long unmounting waits for pending reads, writes and directory reads to be answered
@@ -295,7 +295,7 @@ mod platform {
                 allocation_unit: u64::from(options.allocation_unit_size),
                 call_timeout: call_timeout(options.request_timeout),
                 volume_label: options.volume_label.clone(),
-                security: file_security(options)
+                security: mountkit_windows::file_security(options.default_permissions)
                     .map_err(|detail| WinFspError::SecurityDescriptor { detail })?,
                 mount_point: setup
                     .mount_point

@@ -5,21 +5,7 @@
 #[cfg(windows)]
 pub(crate) use mountkit_core::windows::security::copy_descriptor;
 #[cfg(windows)]
-use mountkit_core::windows::security::FileSecurity;
-#[cfg(windows)]
-use mountkit_core::windows::WindowsOptions;
-#[cfg(windows)]
 pub(crate) use mountkit_windows::descriptor_from_sddl;
-
-/// What the files of a mount with `options` report: their own descriptors, from the mounting
-/// process's principals, with kernel permission checks on; the fixed one without.
-#[cfg(windows)]
-pub(crate) fn file_security(options: &WindowsOptions) -> Result<FileSecurity, String> {
-    if !options.default_permissions {
-        return Ok(FileSecurity::Fixed);
-    }
-    mountkit_windows::mounting_principals().map(FileSecurity::Ownership)
-}
 
 #[cfg(all(test, windows))]
 mod tests {
