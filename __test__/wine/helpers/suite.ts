@@ -121,6 +121,7 @@ export function windowsSuite(backend: WindowsBackend): void {
   for (const scenario of SCENARIOS.filter((s) => runsOn(s, backend, 'rust-memfs') && appliesTo(s, true))) {
     test.serial(`${backend}/rust-memfs: ${scenario.name}`, async (t) => {
       const memfs = await RustMemfs.start(ready(), 'M:', backend)
+      for (const failure of memfs.silentFailures) t.log(`Wine ended a start before it mounted: ${failure}`)
       let kernel: Kernel | undefined
       try {
         kernel = await memfs.kernel()

@@ -373,29 +373,57 @@ export class RustMemfs {
     private readonly exited: Promise<string>,
     private readonly logFile: string,
     private readonly port: number,
+    /** Starts that ended before mounting without a word from the program (see `start`). */
+    readonly silentFailures: string[],
   ) {}
 
+  /**
+   * Starts rust-memfs serving at `mountpoint`. Under a loaded CI machine Wine has (about once in
+   * a few hundred starts) ended the process with exit code 1 before the program printed anything,
+   * not even its own error; such a start is tried again, up to twice, and reported in
+   * `silentFailures`. A start that fails saying why (`rust-memfs: ...`) is never retried.
+   */
   static async start(prefix: WinePrefix, mountpoint: string, backend: 'winfsp' | 'dokan'): Promise<RustMemfs> {
+    const silentFailures: string[] = []
+    for (;;) {
+      const attempt = await RustMemfs.startOnce(prefix, mountpoint, backend)
+      if (attempt instanceof RustMemfs) {
+        attempt.silentFailures.push(...silentFailures)
+        return attempt
+      }
+      const { ended, log } = attempt
+      const silent = !log.split('\n').some((line) => line.startsWith('rust-memfs') || line.startsWith('usage'))
+      silentFailures.push(`${ended}; Wine's log: ${JSON.stringify(log)}`)
+      if (!silent || silentFailures.length > 2) {
+        throw new Error(`rust-memfs ended before mounting, ${silentFailures.length} time(s): ${silentFailures.join('\n')}`)
+      }
+    }
+  }
+
+  private static async startOnce(
+    prefix: WinePrefix,
+    mountpoint: string,
+    backend: 'winfsp' | 'dokan',
+  ): Promise<RustMemfs | { ended: string; log: string }> {
     const id = `${Date.now()}-${Math.random().toString(36).slice(2)}`
     const logFile = join(prefix.dir, `rust-memfs-${id}.log`)
     const portFile = join(prefix.dir, `kernel-port-${id}`)
     const child = spawn('bash', ['-c', 'exec wine "$@" > "$0" 2>&1', logFile, RUST_MEMFS, mountpoint, '--backend', backend], {
-      env: { ...prefix.env, MOUNTKIT_KERNEL_PORT_FILE: windowsPath(portFile) },
+      // Wine's own errors (not its fixme notes) go to the log too, for a start that fails silently.
+      env: { ...prefix.env, WINEDEBUG: 'fixme-all', MOUNTKIT_KERNEL_PORT_FILE: windowsPath(portFile) },
       stdio: ['pipe', 'ignore', 'ignore'],
     })
     const exited = new Promise<string>((resolve) =>
       child.once('exit', (code, signal) => resolve(signal === null ? `exit code ${code}` : `signal ${signal}`)),
     )
-    const port = await Promise.race([
+    const started = await Promise.race([
       kernelPort(portFile, () => readLog(logFile)),
-      exited.then((code) => {
-        throw new Error(`rust-memfs ended (${code}) before mounting; its log:\n${readLog(logFile)}`)
-      }),
+      exited.then((ended) => ({ ended, log: readLog(logFile) })),
     ]).catch((error: unknown) => {
       child.kill('SIGKILL')
       throw error
     })
-    return new RustMemfs(child, exited, logFile, port)
+    return typeof started === 'number' ? new RustMemfs(child, exited, logFile, started, []) : started
   }
 
   kernel(): Promise<Kernel> {
