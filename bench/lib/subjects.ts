@@ -42,6 +42,13 @@ export const SUBJECTS: SubjectSpec[] = [
     label: 'C libfuse3',
     about: 'bench/c/benchfs.c on the libfuse3 high-level API, default multithreaded loop: the reference (1.00×)',
   },
+  {
+    id: 'c-lowlevel',
+    label: 'C libfuse3 low-level',
+    about:
+      'bench/c/benchll.c, the same filesystem on the libfuse3 low-level API (inodes, its own inode table, the kernel interface mountkit uses), ' +
+      'multithreaded loop with a cloned /dev/fuse descriptor per thread: the second reference',
+  },
   { id: 'mountkit-js', label: 'mountkit JS', about: 'mountkit, every request answered by JavaScript handlers' },
   {
     id: 'mountkit-async',
@@ -76,6 +83,11 @@ export const TREE_SUBJECTS: SubjectSpec[] = [
     about: 'bench/c/benchfs.c as the C reference, with the tree workload\'s caching (entries cached for an hour, attributes not)',
   },
   {
+    id: 'c-lowlevel-tree',
+    label: 'C libfuse3 low-level',
+    about: 'bench/c/benchll.c as the C low-level reference, with the tree workload\'s caching',
+  },
+  {
     id: 'mountkit-tree',
     label: 'mountkit JS',
     about: 'mountkit JS with the tree workload\'s caching (entries cached for an hour, attributes not)',
@@ -104,7 +116,7 @@ interface Command {
 }
 
 /** How to start each FUSE subject. */
-function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: string): Command {
+function commandFor(spec: SubjectSpec, layout: Layout, profile: Profile, mountpoint: string): Command {
   const sizes = [String(profile.fileSize), String(profile.entries)]
   const node = (subject: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Command => ({
     file: process.execPath,
@@ -112,9 +124,10 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
     env: env && { ...process.env, ...env },
   })
   const backing = [join(layout.tmpfs, 'file')]
-  // The C reference, caching names for `entryTimeout` seconds and attributes not at all.
-  const benchfs = (entryTimeout: number): Command => ({
-    file: join(layout.bin, 'benchfs'),
+  // A C reference (`program`: benchfs or benchll), caching names for `entryTimeout` seconds
+  // and attributes not at all.
+  const c = (program: string, entryTimeout: number): Command => ({
+    file: join(layout.bin, program),
     args: [
       mountpoint,
       '-f',
@@ -124,11 +137,15 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
       `--entries=${profile.entries}`,
     ],
   })
-  switch (id) {
+  switch (spec.id) {
     case 'c':
-      return benchfs(0)
+      return c('benchfs', 0)
     case 'c-tree':
-      return benchfs(3600)
+      return c('benchfs', 3600)
+    case 'c-lowlevel':
+      return c('benchll', 0)
+    case 'c-lowlevel-tree':
+      return c('benchll', 3600)
     case 'mountkit-tree':
       return node('mountkit-tree')
     case 'mountkit-js':
@@ -144,7 +161,7 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
     case 'fuse-napi':
       return node('fuse-napi')
   }
-  throw new Error(`no command for subject ${id}`)
+  throw new Error(`no command for subject ${spec.id}`)
 }
 
 /**
@@ -154,7 +171,7 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
 export async function startFuseSubject(spec: SubjectSpec, layout: Layout, profile: Profile): Promise<LiveSubject> {
   const mountpoint = join(layout.mnt, spec.id)
   mkdirSync(mountpoint, { recursive: true })
-  const command = commandFor(spec.id, layout, profile, mountpoint)
+  const command = commandFor(spec, layout, profile, mountpoint)
   const child = spawn(command.file, command.args, { stdio: ['pipe', 'pipe', 'pipe'], env: command.env ?? process.env })
   let stdout = ''
   let stderr = ''
