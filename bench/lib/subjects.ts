@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { MountOptions } from '../../index'
 import type { Profile } from './profile'
 import { detach, mountedAt, procStatusKiB } from './system'
 
@@ -14,6 +15,13 @@ export interface SubjectSpec {
   about: string
   /** Which workloads it runs; all when unset. */
   only?: (workloadId: string) => boolean
+  /**
+   * A variant of another mountkit subject: runs that subject's program (its id here) with
+   * `mountOptions` over its mount options, so an option is measured on and off by one line in
+   * SUBJECTS.
+   */
+  variantOf?: string
+  mountOptions?: MountOptions
 }
 
 /** Where the harness keeps its builds, mounts and data. */
@@ -118,11 +126,16 @@ interface Command {
 /** How to start each FUSE subject. */
 function commandFor(spec: SubjectSpec, layout: Layout, profile: Profile, mountpoint: string): Command {
   const sizes = [String(profile.fileSize), String(profile.entries)]
-  const node = (subject: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Command => ({
-    file: process.execPath,
-    args: [join(layout.js, 'bench', 'subjects', `${subject}.js`), mountpoint, ...sizes, ...extra],
-    env: env && { ...process.env, ...env },
-  })
+  // A variant's options reach the subject in BENCH_MOUNT_OPTIONS (read by serveMountkit).
+  const variant = spec.mountOptions && { BENCH_MOUNT_OPTIONS: JSON.stringify(spec.mountOptions) }
+  const node = (subject: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Command => {
+    const merged = env || variant ? { ...process.env, ...env, ...variant } : undefined
+    return {
+      file: process.execPath,
+      args: [join(layout.js, 'bench', 'subjects', `${subject}.js`), mountpoint, ...sizes, ...extra],
+      env: merged,
+    }
+  }
   const backing = [join(layout.tmpfs, 'file')]
   // A C reference (`program`: benchfs or benchll), caching names for `entryTimeout` seconds
   // and attributes not at all.
@@ -137,7 +150,8 @@ function commandFor(spec: SubjectSpec, layout: Layout, profile: Profile, mountpo
       `--entries=${profile.entries}`,
     ],
   })
-  switch (spec.id) {
+  const id = spec.variantOf ?? spec.id
+  switch (id) {
     case 'c':
       return c('benchfs', 0)
     case 'c-tree':
