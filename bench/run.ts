@@ -17,7 +17,9 @@ import { PROFILES, type Profile } from './lib/profile'
 import {
   absoluteTable,
   CEILING,
+  LOW_LEVEL_REFERENCE,
   ratioToCTable,
+  ratioToLowLevelTable,
   ratioToTmpfsTable,
   REFERENCE,
   rssTable,
@@ -35,7 +37,7 @@ import { WORKLOADS, type WorkloadContext } from './lib/workloads'
 const BENCH = __dirname
 const REPO = resolve(BENCH, '..')
 /** Subjects whose absence is a failure of the run; the npm peers may be unavailable. */
-const REQUIRED = new Set(['tmpfs', 'c', 'mountkit-js', 'mountkit-passthrough', 'mountkit-rust-io'])
+const REQUIRED = new Set(['tmpfs', 'c', 'c-lowlevel', 'mountkit-js', 'mountkit-passthrough', 'mountkit-rust-io'])
 
 const layout: Layout = {
   root: join(BENCH, 'out'),
@@ -151,7 +153,13 @@ async function build(): Promise<void> {
   const fuseFlags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' }).stdout.trim().split(/\s+/)
   const cc = (name: string, extra: string[] = []) =>
     run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(layout.bin, name), join(BENCH, 'c', `${name}.c`), ...extra], 120_000)
-  await Promise.all([cc('benchfs', [...fuseFlags, '-lpthread']), cc('statstorm'), cc('listdir'), cc('churn'), cc('tree')])
+  await Promise.all([
+    cc('benchfs', [...fuseFlags, '-lpthread']),
+    cc('benchll', [...fuseFlags, '-lpthread']),
+    cc('statstorm'),     cc('listdir'),
+    cc('churn'),
+    cc('tree'),
+  ])
   await run(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(BENCH, 'tsconfig.json')], 300_000)
 }
 
@@ -274,12 +282,17 @@ async function soak(subject: LiveSubject, profile: Profile): Promise<SoakResult>
 const TREE_INTRO =
   'A tree of empty files in directories of 1,000 (bench/c/tree.c): created (mkdir, then open O_CREAT|O_EXCL and close), ' +
   'walked (every directory listed, as find does), stat()ed file by file, and removed (unlink, rmdir). ' +
-  'Both subjects cache entries for an hour and attributes not at all, so the kernel holds an inode for every file ' +
+  'Every subject caches entries for an hour and attributes not at all, so the kernel holds an inode for every file ' +
   'and every stat() crosses as a GETATTR. Each measurement starts a fresh process. ' +
   '"RSS per inode" is the VmRSS growth from the empty mount to after the stat phase, divided by the files and directories of the tree: ' +
   'flat across the two sizes means memory per inode does not grow with the tree. ' +
   'mountkit\'s known inodes are `Mount.stats().knownInodes` after the stat phase (the tree, plus the root and /t) and once the kernel has forgotten the removed files. ' +
   'Medians of the runs, ± half the interquartile range; ratios are taken run by run.'
+
+const LOW_LEVEL_INTRO =
+  'The same ratios taken against the C low-level reference (bench/c/benchll.c): libfuse3\'s low-level API, the kernel interface ' +
+  'mountkit uses, with a cloned /dev/fuse descriptor per loop thread. Against the high-level reference a ratio says how mountkit ' +
+  'compares with a C filesystem as it is usually written; against this one, what mountkit\'s design costs or buys over C on the same interface.'
 
 function resultsMarkdown(results: Results): string {
   const m = results.machine
@@ -316,6 +329,7 @@ function resultsMarkdown(results: Results): string {
     '',
     ratioToCTable(results),
     '',
+    ...lowLevelRatios(results, ['## Relative to the C low-level reference', '', LOW_LEVEL_INTRO]),
     '## Relative to tmpfs (no FUSE)',
     '',
     ratioToTmpfsTable(results),
@@ -357,6 +371,12 @@ function resultsMarkdown(results: Results): string {
   return sections.join('\n')
 }
 
+/** The ratios to the C low-level reference after `heading`, as lines; none when it was not measured. */
+function lowLevelRatios(results: Results, heading: string[]): string[] {
+  const lowLevel = ratioToLowLevelTable(results)
+  return lowLevel === undefined ? [] : [...heading, '', lowLevel, '']
+}
+
 /** The part of bench/README.md between the result markers: the latest table. */
 function updateReadme(results: Results): void {
   const path = join(BENCH, 'README.md')
@@ -378,6 +398,7 @@ function updateReadme(results: Results): void {
     '',
     ratioToCTable(results),
     '',
+    ...lowLevelRatios(results, ['Relative to the C low-level reference (the kernel interface mountkit uses):']),
     rssTable(results),
     '',
     ...(results.tree ? ['Tree of files (see [results.md](results.md#tree-of-files-scale)):', '', treeTables(results.tree), ''] : []),
@@ -429,7 +450,8 @@ async function main(): Promise<number> {
   }
   let exitCode = 0
   try {
-    const specs = SUBJECTS.filter((s) => only === undefined || only.has(s.id) || s.id === REFERENCE || s.id === CEILING)
+    const always = [REFERENCE, LOW_LEVEL_REFERENCE, CEILING]
+    const specs = SUBJECTS.filter((s) => only === undefined || only.has(s.id) || always.includes(s.id))
     const subjects = await startSubjects(specs, profile, results.skipped)
     results.subjects = subjects.map((s) => s.spec)
     if (!subjects.some((s) => s.spec.id === REFERENCE)) throw new Error('the C reference did not start; no ratios without it')
@@ -466,6 +488,7 @@ async function main(): Promise<number> {
       '## Relative to the C reference',
       ratioToCTable(results),
       '',
+      ...lowLevelRatios(results, ['## Relative to the C low-level reference']),
       '## Relative to tmpfs',
       ratioToTmpfsTable(results),
       '',

@@ -1,4 +1,4 @@
-// Turns measurements into tables: medians, ratios to the C reference and to tmpfs, spread,
+// Turns measurements into tables: medians, ratios to the C references and to tmpfs, spread,
 // peak RSS, and the RSS samples of the long run.
 import type { Profile } from './profile'
 import type { SubjectSpec } from './subjects'
@@ -33,7 +33,10 @@ export interface Results {
   tree: TreeResults | undefined
 }
 
+/** The C reference every headline ratio is taken against: libfuse3's high-level API. */
 export const REFERENCE = 'c'
+/** The second C reference: libfuse3's low-level API, the kernel interface mountkit uses. */
+export const LOW_LEVEL_REFERENCE = 'c-lowlevel'
 export const CEILING = 'tmpfs'
 
 /** The q-quantile (0..1) of `values`, interpolating between neighbours. */
@@ -125,6 +128,12 @@ export function absoluteTable(results: Results): string {
 
 export function ratioToCTable(results: Results): string {
   return figureTable(results, ratioTo(results, REFERENCE), false)
+}
+
+/** Ratios to the C low-level reference, or undefined when it was not measured. */
+export function ratioToLowLevelTable(results: Results): string | undefined {
+  if (!results.subjects.some((s) => s.id === LOW_LEVEL_REFERENCE)) return undefined
+  return figureTable(results, ratioTo(results, LOW_LEVEL_REFERENCE), false)
 }
 
 export function ratioToTmpfsTable(results: Results): string {

@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { MountOptions } from '../../index'
 import type { Profile } from './profile'
 import { detach, mountedAt, procStatusKiB } from './system'
 
@@ -14,6 +15,13 @@ export interface SubjectSpec {
   about: string
   /** Which workloads it runs; all when unset. */
   only?: (workloadId: string) => boolean
+  /**
+   * A variant of another mountkit subject: runs that subject's program (its id here) with
+   * `mountOptions` over its mount options, so an option is measured on and off by one line in
+   * SUBJECTS.
+   */
+  variantOf?: string
+  mountOptions?: MountOptions
 }
 
 /** Where the harness keeps its builds, mounts and data. */
@@ -41,6 +49,13 @@ export const SUBJECTS: SubjectSpec[] = [
     id: 'c',
     label: 'C libfuse3',
     about: 'bench/c/benchfs.c on the libfuse3 high-level API, default multithreaded loop: the reference (1.00×)',
+  },
+  {
+    id: 'c-lowlevel',
+    label: 'C libfuse3 low-level',
+    about:
+      'bench/c/benchll.c, the same filesystem on the libfuse3 low-level API (inodes, its own inode table, the kernel interface mountkit uses), ' +
+      'multithreaded loop with a cloned /dev/fuse descriptor per thread: the second reference',
   },
   { id: 'mountkit-js', label: 'mountkit JS', about: 'mountkit, every request answered by JavaScript handlers' },
   {
@@ -76,6 +91,11 @@ export const TREE_SUBJECTS: SubjectSpec[] = [
     about: 'bench/c/benchfs.c as the C reference, with the tree workload\'s caching (entries cached for an hour, attributes not)',
   },
   {
+    id: 'c-lowlevel-tree',
+    label: 'C libfuse3 low-level',
+    about: 'bench/c/benchll.c as the C low-level reference, with the tree workload\'s caching',
+  },
+  {
     id: 'mountkit-tree',
     label: 'mountkit JS',
     about: 'mountkit JS with the tree workload\'s caching (entries cached for an hour, attributes not)',
@@ -104,17 +124,23 @@ interface Command {
 }
 
 /** How to start each FUSE subject. */
-function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: string): Command {
+function commandFor(spec: SubjectSpec, layout: Layout, profile: Profile, mountpoint: string): Command {
   const sizes = [String(profile.fileSize), String(profile.entries)]
-  const node = (subject: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Command => ({
-    file: process.execPath,
-    args: [join(layout.js, 'bench', 'subjects', `${subject}.js`), mountpoint, ...sizes, ...extra],
-    env: env && { ...process.env, ...env },
-  })
+  // A variant's options reach the subject in BENCH_MOUNT_OPTIONS (read by serveMountkit).
+  const variant = spec.mountOptions && { BENCH_MOUNT_OPTIONS: JSON.stringify(spec.mountOptions) }
+  const node = (subject: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Command => {
+    const merged = env || variant ? { ...process.env, ...env, ...variant } : undefined
+    return {
+      file: process.execPath,
+      args: [join(layout.js, 'bench', 'subjects', `${subject}.js`), mountpoint, ...sizes, ...extra],
+      env: merged,
+    }
+  }
   const backing = [join(layout.tmpfs, 'file')]
-  // The C reference, caching names for `entryTimeout` seconds and attributes not at all.
-  const benchfs = (entryTimeout: number): Command => ({
-    file: join(layout.bin, 'benchfs'),
+  // A C reference (`program`: benchfs or benchll), caching names for `entryTimeout` seconds
+  // and attributes not at all.
+  const c = (program: string, entryTimeout: number): Command => ({
+    file: join(layout.bin, program),
     args: [
       mountpoint,
       '-f',
@@ -124,11 +150,16 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
       `--entries=${profile.entries}`,
     ],
   })
+  const id = spec.variantOf ?? spec.id
   switch (id) {
     case 'c':
-      return benchfs(0)
+      return c('benchfs', 0)
     case 'c-tree':
-      return benchfs(3600)
+      return c('benchfs', 3600)
+    case 'c-lowlevel':
+      return c('benchll', 0)
+    case 'c-lowlevel-tree':
+      return c('benchll', 3600)
     case 'mountkit-tree':
       return node('mountkit-tree')
     case 'mountkit-js':
@@ -144,7 +175,7 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
     case 'fuse-napi':
       return node('fuse-napi')
   }
-  throw new Error(`no command for subject ${id}`)
+  throw new Error(`no command for subject ${spec.id}`)
 }
 
 /**
@@ -154,7 +185,7 @@ function commandFor(id: string, layout: Layout, profile: Profile, mountpoint: st
 export async function startFuseSubject(spec: SubjectSpec, layout: Layout, profile: Profile): Promise<LiveSubject> {
   const mountpoint = join(layout.mnt, spec.id)
   mkdirSync(mountpoint, { recursive: true })
-  const command = commandFor(spec.id, layout, profile, mountpoint)
+  const command = commandFor(spec, layout, profile, mountpoint)
   const child = spawn(command.file, command.args, { stdio: ['pipe', 'pipe', 'pipe'], env: command.env ?? process.env })
   let stdout = ''
   let stderr = ''

@@ -1,5 +1,5 @@
 // The tree (scale) workload: a tree of N empty files in directories of 1,000, created, walked,
-// stat()ed file by file and removed, on the C reference and on mountkit, at N/10 and at N files
+// stat()ed file by file and removed, on both C references and on mountkit, at N/10 and at N files
 // in the same run. Each measurement starts a fresh subject process, so that its RSS growth is
 // the tree's alone. Figures: files per second for each phase, RSS growth per inode the kernel
 // holds, peak RSS, and (mountkit) the inodes its table knows after the stat phase and after removal.
@@ -141,48 +141,58 @@ function withSpread(values: number[], format: (v: number) => string): string {
   return `${format(m)} ±${spread.toFixed(0)}%`
 }
 
-/** The tree tables: files per second and ratios to C per phase and size, then memory. */
+/** Each run's rate of `mine` over the same run's rate of `base`, in `phase`. */
+function runRatios(mine: TreeRun[], base: TreeRun[], phase: Phase): number[] {
+  return mine.flatMap((r, i) => (i < base.length ? [r.rates[phase] / base[i].rates[phase]] : []))
+}
+
+/**
+ * The tree tables: files per second per phase and size for every subject, with mountkit's
+ * ratios to both C references taken run by run, then memory.
+ */
 export function treeTables(tree: TreeResults): string {
-  const [c, mountkit] = TREE_SUBJECTS
+  const [c, lowLevel, mountkit] = TREE_SUBJECTS
+  const subjects = [c, lowLevel, mountkit]
   const rateRows: string[][] = []
   const memoryRows: string[][] = []
   for (const [sizeIndex, shape] of tree.shapes.entries()) {
     const runs = tree.runs[sizeIndex]
-    const cRuns = runs.get(c.id) ?? []
-    const mRuns = runs.get(mountkit.id) ?? []
+    const [cRuns, lowLevelRuns, mRuns] = subjects.map((s) => runs.get(s.id) ?? [])
     const size = `${shape.files.toLocaleString('en-US')} files (${shape.directories} × ${shape.filesPerDirectory})`
     for (const phase of TREE_PHASES) {
-      // Ratios run by run: each mountkit figure against the C figure of the same run.
-      const ratios = mRuns.map((r, i) => r.rates[phase] / cRuns[i].rates[phase])
       rateRows.push([
         `${size}, ${phase}`,
-        withSpread(cRuns.map((r) => r.rates[phase]), formatFigure),
-        withSpread(mRuns.map((r) => r.rates[phase]), formatFigure),
-        withSpread(ratios, formatRatio),
+        ...[cRuns, lowLevelRuns, mRuns].map((r) => withSpread(r.map((run) => run.rates[phase]), formatFigure)),
+        withSpread(runRatios(mRuns, cRuns, phase), formatRatio),
+        withSpread(runRatios(mRuns, lowLevelRuns, phase), formatRatio),
       ])
     }
     const bytes = (v: number) => `${v.toFixed(0)} B`
     const known = (values: Array<number | undefined>) => median(values.map((v) => v ?? 0)).toLocaleString('en-US')
     memoryRows.push([
       size,
-      withSpread(cRuns.map((r) => r.bytesPerInode), bytes),
-      withSpread(mRuns.map((r) => r.bytesPerInode), bytes),
-      mib(median(cRuns.map((r) => r.peakRssKiB))),
-      mib(median(mRuns.map((r) => r.peakRssKiB))),
+      ...[cRuns, lowLevelRuns, mRuns].map((r) => withSpread(r.map((run) => run.bytesPerInode), bytes)),
+      ...[cRuns, lowLevelRuns, mRuns].map((r) => mib(median(r.map((run) => run.peakRssKiB)))),
       known(mRuns.map((r) => r.knownAfterStat)),
       known(mRuns.map((r) => r.knownAfterRemove)),
     ])
   }
   return [
-    table(['tree workload, files per second', c.label, mountkit.label, `${mountkit.label} ÷ C`], rateRows),
+    table(
+      [
+        'tree workload, files per second',
+        ...subjects.map((s) => s.label),
+        `${mountkit.label} ÷ ${c.label}`,
+        `${mountkit.label} ÷ ${lowLevel.label}`,
+      ],
+      rateRows,
+    ),
     '',
     table(
       [
         'tree size',
-        `${c.label}: RSS per inode`,
-        `${mountkit.label}: RSS per inode`,
-        `${c.label}: peak RSS`,
-        `${mountkit.label}: peak RSS`,
+        ...subjects.map((s) => `${s.label}: RSS per inode`),
+        ...subjects.map((s) => `${s.label}: peak RSS`),
         'mountkit known inodes after stat',
         'after remove',
       ],

@@ -122,9 +122,12 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
 /**
  * Mounts and serves until the harness stops the process; reports the data path on exit. On
  * SIGUSR2 it prints `Mount.stats()` as one JSON line, for the tree workload's known-inode count.
+ * A subject variant's options (`SubjectSpec.mountOptions`, passed as JSON in
+ * BENCH_MOUNT_OPTIONS) go over the subject's own.
  */
 export async function serveMountkit(args: SubjectArgs, fs: FileSystem, options: MountOptions = {}): Promise<void> {
-  const m = await mount(args.mountpoint, fs, { ...BENCH_MOUNT_OPTIONS, ...options })
+  const variant = JSON.parse(process.env.BENCH_MOUNT_OPTIONS ?? '{}') as MountOptions
+  const m = await mount(args.mountpoint, fs, { ...BENCH_MOUNT_OPTIONS, ...options, ...variant })
   m.on('error', (error) => console.error(`mountkit handler error: ${error.message}`))
   process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ stats: m.stats() })}\n`))
   serveUntilStopped(async () => {

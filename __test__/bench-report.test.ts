@@ -1,0 +1,86 @@
+// The bench's report tables (pure logic): ratios are taken run by run against either C
+// reference, and the tree tables set mountkit against both.
+import test from 'ava'
+import { PROFILES } from '../bench/lib/profile'
+import { ratioToCTable, ratioToLowLevelTable, type Results } from '../bench/lib/report'
+import { SUBJECTS } from '../bench/lib/subjects'
+import { treeShape, treeTables, type TreeRun } from '../bench/lib/tree'
+import { WORKLOADS } from '../bench/lib/workloads'
+
+const GETATTR = WORKLOADS.find((w) => w.id === 'getattr-1')!
+
+function results(subjectIds: string[], figures: Record<string, number[]>): Results {
+  return {
+    profile: PROFILES.smoke,
+    machine: { cpu: 'cpu', cores: 2, memoryGiB: 1, kernel: 'k', os: 'os', node: 'n', libfuse3: 'l', fio: 'f', commit: 'c', date: 'd' },
+    subjects: subjectIds.map((id) => SUBJECTS.find((s) => s.id === id)!),
+    skipped: [],
+    workloads: [GETATTR],
+    figures: new Map([[GETATTR.id, new Map(Object.entries(figures))]]),
+    failures: [],
+    peakRssKiB: new Map(),
+    notes: new Map(),
+    soak: undefined,
+    tree: undefined,
+  }
+}
+
+/** The cells of a table's only data row, after the workload's name. */
+function row(table: string): string[] {
+  const line = table.split('\n')[2]
+  return line.split('|').map((cell) => cell.trim()).filter((cell) => cell !== '').slice(1)
+}
+
+test('ratios to the low-level reference are taken run by run, beside those to the high-level one', (t) => {
+  // Run 2 is a slow spell for everyone: run-by-run ratios ignore it, a ratio of medians would not.
+  const measured = results(['c', 'c-lowlevel', 'mountkit-js'], {
+    c: [100, 50, 100],
+    'c-lowlevel': [200, 100, 200],
+    'mountkit-js': [80, 40, 80],
+  })
+  t.deepEqual(row(ratioToCTable(measured)), ['1.00×', '2.00×', '0.80×'])
+  t.deepEqual(row(ratioToLowLevelTable(measured)!), ['0.50×', '1.00×', '0.40×'])
+})
+
+test('without the low-level reference there is no table of ratios to it', (t) => {
+  const measured = results(['c', 'mountkit-js'], { c: [100], 'mountkit-js': [80] })
+  t.is(ratioToLowLevelTable(measured), undefined)
+  t.deepEqual(row(ratioToCTable(measured)), ['1.00×', '0.80×'])
+})
+
+function treeRun(rate: number, bytesPerInode: number, known?: [number, number]): TreeRun {
+  return {
+    rates: { create: rate, walk: rate, stat: rate, remove: rate },
+    bytesPerInode,
+    peakRssKiB: 1024,
+    knownAfterStat: known?.[0],
+    knownAfterRemove: known?.[1],
+  }
+}
+
+test('the tree tables show both C references and mountkit, with mountkit over each, run by run', (t) => {
+  const shape = treeShape(2000)
+  const tables = treeTables({
+    shapes: [shape],
+    runs: [
+      new Map([
+        ['c-tree', [treeRun(1000, 300), treeRun(500, 300)]],
+        ['c-lowlevel-tree', [treeRun(2000, 100), treeRun(1000, 100)]],
+        ['mountkit-tree', [treeRun(500, 600, [2004, 2]), treeRun(250, 600, [2004, 2])]],
+      ]),
+    ],
+  })
+  const [rates, memory] = tables.split('\n\n')
+  t.deepEqual(rates.split('\n')[0].split('|').map((c) => c.trim()).filter(Boolean), [
+    'tree workload, files per second',
+    'C libfuse3',
+    'C libfuse3 low-level',
+    'mountkit JS',
+    'mountkit JS ÷ C libfuse3',
+    'mountkit JS ÷ C libfuse3 low-level',
+  ])
+  const create = rates.split('\n')[2].split('|').map((c) => c.trim()).filter(Boolean)
+  t.deepEqual(create, ['2,000 files (2 × 1000), create', '750 ±17%', '1500 ±17%', '375 ±17%', '0.50× ±0%', '0.25× ±0%'])
+  const sizes = memory.split('\n')[2].split('|').map((c) => c.trim()).filter(Boolean)
+  t.deepEqual(sizes, ['2,000 files (2 × 1000)', '300 B ±0%', '100 B ±0%', '600 B ±0%', '1.0 MiB', '1.0 MiB', '1.0 MiB', '2,004', '2'])
+})
