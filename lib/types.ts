@@ -313,6 +313,22 @@ export interface MountOptions {
    */
   readdirCache?: boolean
   /**
+   * FUSE: let a listing hand the kernel each entry's attributes (READDIRPLUS), so that a
+   * stat of a listed name (`ls -l`, `find -ls`, `du`, a stat after `readdir`) needs no
+   * `getattr` call while its attributes and name are cached (`attrTimeoutMs`,
+   * `entryTimeoutMs`). Only entries that `readdir` returned with a `stat` go with their
+   * attributes; the others are looked up when used, as without this option.
+   * - `'auto'` (default): the kernel asks for attributes with a directory's first page of
+   *   entries, and with later pages only when names of that directory were looked up since,
+   *   so a listing that nothing stats afterwards (`ls` without `-l`) is sent as names only.
+   * - `true`: every page of every listing carries the attributes.
+   * - `false`: listings carry names and kinds only; the `stat` of an entry is not used.
+   *
+   * Whether the kernel agreed shows in {@link Mount.stats} (`readdirPlus`). Windows always
+   * shows each entry's attributes and ignores this option.
+   */
+  readdirPlus?: 'auto' | boolean
+  /**
    * Let the kernel buffer writes in its page cache and send them in large batches. Use it
    * when programs write in small pieces and the filesystem does not care how writes are cut:
    * `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is not used.
@@ -397,6 +413,13 @@ export interface MountStats {
   knownInodes: number
   /** Files and directories open now. */
   openHandles: number
+  /**
+   * The kernel agreed to READDIRPLUS when the mount started (never with `readdirPlus:
+   * false`).
+   */
+  readdirPlus: boolean
+  /** Listed names handed to the kernel with their attributes, each sparing a `getattr`. */
+  entriesWithAttributes: number
 }
 
 /**

@@ -217,7 +217,7 @@ export class ReplyBatch {
 export interface ReplySink {
   readonly native: NativeMount
   readonly batch: ReplyBatch
-  /** Whether readdir stats are used (the Windows backends), or only kinds (FUSE). */
+  /** Whether readdir stats are used (the Windows backends, and FUSE with READDIRPLUS), or only kinds. */
   readonly entryStats: boolean
   /** Reports a problem that did not fail the request. */
   warn(request: Request, message: string): void
