@@ -117,6 +117,21 @@ impl Shared {
         self.send_with(cx, operation, Responder::for_data(done));
     }
 
+    /// Like [`Shared::send`], for an operation that makes the name at its path: `done` gets
+    /// the new entry's stat with the answer (see [`Dispatch::dispatch_then_stat`]).
+    fn send_then_stat(
+        &self,
+        cx: RequestContext,
+        operation: Operation,
+        done: impl FnOnce(FsResult<Reply>) + Send + 'static,
+    ) {
+        self.dispatch.clone().dispatch_then_stat(CoreRequest {
+            context: cx,
+            operation,
+            responder: Responder::new(done),
+        });
+    }
+
     fn send_with(&self, cx: RequestContext, operation: Operation, responder: Responder) {
         self.dispatch.dispatch(CoreRequest {
             context: cx,
@@ -238,7 +253,8 @@ impl Shared {
         );
     }
 
-    /// Runs an operation that creates `parent/name`, then answers with the new entry.
+    /// Runs an operation that creates `parent/name` and answers with the new entry, whose
+    /// stat comes with the operation's answer.
     fn create_entry(
         self: &Arc<Self>,
         cx: RequestContext,
@@ -254,19 +270,22 @@ impl Shared {
         let name = name.to_string_lossy().into_owned();
         let this = self.clone();
         let cache = self.cache;
-        self.send(cx, make(path.clone()), move |result| {
-            if let Err(e) = expect_empty(result) {
-                return reply.error(convert::errno(e));
-            }
-            this.lookup_then(cx, parent, name, path, move |entry| match entry {
-                Ok((ino, stat)) => reply.entry_with_ttls(
-                    &cache.attr,
-                    &cache.entry,
-                    &file_attr(ino, &stat),
-                    Generation(0),
-                ),
+        self.send_then_stat(cx, make(path), move |result| {
+            match expect_reply!(result, Stat) {
+                Ok(stat) => {
+                    let ino = this
+                        .inodes
+                        .lock()
+                        .lookup(parent.0, &name, stat.kind, stat.ino);
+                    reply.entry_with_ttls(
+                        &cache.attr,
+                        &cache.entry,
+                        &file_attr(ino, &stat),
+                        Generation(0),
+                    )
+                }
                 Err(e) => reply.error(convert::errno(e)),
-            });
+            }
         });
     }
 
@@ -665,26 +684,18 @@ impl fuser::Filesystem for Adapter {
             existing,
             path: path.clone(),
         };
-        s.send(cx, operation, move |result| {
-            if let Err(e) = expect_empty(result) {
-                return reply.error(convert::errno(e));
+        s.send_then_stat(cx, operation, move |result| {
+            let linked = expect_reply!(result, Stat)
+                .and_then(|stat| Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat)));
+            match linked {
+                Ok((ino, stat)) => reply.entry_with_ttls(
+                    &cache.attr,
+                    &cache.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                ),
+                Err(e) => reply.error(convert::errno(e)),
             }
-            let getattr = Operation::Getattr { path, handle: None };
-            let table = this.clone();
-            this.send(cx, getattr, move |result| {
-                let linked = expect_reply!(result, Stat).and_then(|stat| {
-                    Ok((table.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
-                });
-                match linked {
-                    Ok((ino, stat)) => reply.entry_with_ttls(
-                        &cache.attr,
-                        &cache.entry,
-                        &file_attr(ino, &stat),
-                        Generation(0),
-                    ),
-                    Err(e) => reply.error(convert::errno(e)),
-                }
-            });
         });
     }
 
@@ -1104,7 +1115,7 @@ impl fuser::Filesystem for Adapter {
             mode: mode & 0o7777,
             flags: OpenFlags(flags),
         };
-        s.send(cx, operation, move |result| {
+        s.send_then_stat(cx, operation, move |result| {
             let opened: Opened = match expect_reply!(result, Opened) {
                 Ok(opened) => opened,
                 Err(e) => return reply.error(convert::errno(e)),
@@ -1139,7 +1150,8 @@ impl fuser::Filesystem for Adapter {
                     reply.error(convert::errno(e))
                 }
             };
-            // A handler that gave the new file's stat spares the getattr.
+            // The stat came with the answer (the handler's, or a getattr's run with it); if
+            // that getattr failed, asking again reports its failure.
             match given_stat {
                 Some(stat) => {
                     let ino = this
