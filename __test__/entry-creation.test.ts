@@ -6,7 +6,7 @@ import test from 'ava'
 import { constants } from 'node:fs'
 import { link, lstat, mkdir, open, stat, symlink, writeFile } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
-import { FsError, mknod, type FileSystem, type HandlerError, type MountOptions } from '../index'
+import { FsError, mknod, type FileSystem, type HandlerError, type MountOptions, type RequestContext } from '../index'
 import { mountFs } from './helpers/mount'
 
 /** What the debug log says a request started: its id, handler and path. */
@@ -20,14 +20,18 @@ interface Started {
  * The memfs example with every handler call counted, `create` answering without the new
  * file's stat (so it needs a getattr), `mkdir` of `refused` paths failing with EEXIST, and
  * `getattr` of a `failing` path throwing once a handler has made it (the kernel's LOOKUP
- * before the operation still finds no such name).
+ * before the operation still finds no such name). With `returnStats`, mkdir, mknod, symlink
+ * and link return the new entry's stat (from memfs itself, not counted), or an invalid one
+ * for `bogus` paths.
  */
-function countedMemfs() {
+function countedMemfs(returnStats = false) {
   const memfs: FileSystem = createMemfs()
   const calls: Record<string, number> = {}
   const failing = new Map<string, () => never>()
   const refused = new Set<string>()
   const made = new Set<string>()
+  const bogus = new Set<string>()
+  const MAKERS: Record<string, number> = { mkdir: 0, mknod: 0, symlink: 1, link: 1 }
   const fs: FileSystem = { ...memfs }
   for (const name of Object.keys(memfs) as (keyof FileSystem)[]) {
     const handler = memfs[name] as (...args: unknown[]) => unknown
@@ -38,15 +42,20 @@ function countedMemfs() {
       if (name === 'mkdir' && refused.has(path)) throw new FsError('EEXIST')
       const result = handler.apply(memfs, args)
       if (name === 'mkdir' || name === 'create') made.add(path)
+      if (returnStats && name in MAKERS) {
+        const newPath = args[MAKERS[name]] as string
+        const ctx = args[args.length - 1] as RequestContext
+        return Promise.resolve(result).then(() => (bogus.has(newPath) ? { kind: 'bogus' } : memfs.getattr!(newPath, undefined, ctx)))
+      }
       if (name !== 'create') return result
       return Promise.resolve(result as { handle: number }).then((opened) => opened.handle)
     }
   }
-  return { fs, calls, failing, refused }
+  return { fs, calls, failing, refused, bogus }
 }
 
-async function mounted(t: Parameters<typeof mountFs>[0], options: MountOptions = {}) {
-  const counted = countedMemfs()
+async function mounted(t: Parameters<typeof mountFs>[0], options: MountOptions = {}, returnStats = false) {
+  const counted = countedMemfs(returnStats)
   const started: Started[] = []
   const debug = (line: string) => {
     const match = /^-> #(\d+) (\w+) (.*)$/.exec(line)
@@ -142,4 +151,36 @@ test('a create whose getattr fails is refused and its handle released, as before
   // The release of the handle the kernel never held is sent without waiting for it.
   for (let i = 0; i < 100 && (calls.release ?? 0) === releases; i++) await new Promise((r) => setTimeout(r, 10))
   t.is((calls.release ?? 0) - releases, 1, 'the created file was closed again')
+})
+
+test('a handler that returns the new entry\'s stat spares the getattr', async (t) => {
+  const { m, p, started, requestsFor, bogus } = await mounted(t, { attrTimeoutMs: 60_000, entryTimeoutMs: 60_000 }, true)
+  await writeFile(p('file'), 'hello')
+  const cases: [string, string, () => Promise<unknown>][] = [
+    ['mkdir', '/dir', () => mkdir(p('dir'), 0o750)],
+    ['mknod', '/fifo', () => mknod(p('fifo'), constants.S_IFIFO | 0o640)],
+    ['symlink', '/link', () => symlink('file', p('link'))],
+    ['link', '/hard', () => link(p('file'), p('hard'))],
+  ]
+  for (const [handler, path, make] of cases) {
+    const from = started.length
+    await make()
+    const requests = requestsFor(path, from)
+    const at = requests.findIndex((r) => r.handler === handler)
+    t.true(at >= 0, `${handler} reached its handler`)
+    t.deepEqual(requests.slice(at + 1).map((r) => r.handler), [], `${handler}: nothing asked after it`)
+  }
+  t.is((await stat(p('dir'))).mode, 0o40750)
+  t.is((await lstat(p('fifo'))).mode, 0o10640)
+  t.true((await lstat(p('link'))).isSymbolicLink())
+  t.is((await stat(p('hard'))).nlink, 2)
+  t.is((await stat(p('hard'))).ino, (await stat(p('file'))).ino)
+  // A returned stat that is not valid is an invalid result of the handler itself.
+  const faults: HandlerError[] = []
+  m.on('error', (e) => faults.push(e))
+  bogus.add('/bad')
+  await t.throwsAsync(mkdir(p('bad')), { code: 'EIO' })
+  t.is(faults.length, 1)
+  t.is(faults[0].operation, 'mkdir')
+  t.regex(faults[0].message, /invalid result/)
 })

@@ -8,6 +8,7 @@ import type { FileSystem, RequestContext } from './types'
 import {
   DrainReader,
   hasOwnStat,
+  isEntryStat,
   LocalAnswer,
   REPLIES,
   ReplyBatch,
@@ -230,9 +231,16 @@ export class Dispatcher implements ReplySink {
   }
 
   private finish(request: Request, value: unknown): void {
-    if (request.thenStat && !hasOwnStat(value)) {
-      this.statAfter(request, value)
-      return
+    if (request.thenStat) {
+      if (request.operation.reply === 'empty' && isEntryStat(value)) {
+        // The handler gave the new entry's stat: it is the answer, and no getattr is needed.
+        this.answer(request, request.operation.handler, () => this.batch.stat(request, value))
+        return
+      }
+      if (!hasOwnStat(value)) {
+        this.statAfter(request, value)
+        return
+      }
     }
     this.answer(request, request.operation.handler, () => REPLIES[request.operation.reply](this, request, value))
   }

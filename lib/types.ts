@@ -178,24 +178,36 @@ export interface FileSystem {
   ): MaybePromise<number>
   /** Create and open a regular file. `mode` holds permission bits (umask already applied). */
   create?(path: string, mode: number, flags: number, ctx: RequestContext): MaybePromise<OpenResult>
-  /** Create a special file; `mode` includes the type bits (`fs.constants.S_IF*`). */
-  mknod?(path: string, mode: number, rdev: number, ctx: RequestContext): MaybePromise<void>
-  mkdir?(path: string, mode: number, ctx: RequestContext): MaybePromise<void>
+  /**
+   * Create a special file; `mode` includes the type bits (`fs.constants.S_IF*`). May return
+   * the new file's `Stat`, as `mkdir` may.
+   */
+  mknod?(path: string, mode: number, rdev: number, ctx: RequestContext): MaybePromise<void | Stat>
+  /**
+   * Create a directory. May return the new directory's `Stat`: FUSE then answers with it
+   * instead of calling `getattr` for the name just made (as `symlink`, `link` and `mknod`
+   * may, and `create` with `OpenResult.stat`). Other results are ignored, as before.
+   */
+  mkdir?(path: string, mode: number, ctx: RequestContext): MaybePromise<void | Stat>
   unlink?(path: string, ctx: RequestContext): MaybePromise<void>
   rmdir?(path: string, ctx: RequestContext): MaybePromise<void>
   /**
    * Create a symlink at `path` pointing to `target`, stored as given. On WinFsp a Windows
    * program's `CreateSymbolicLinkW` arrives here, its target in POSIX spelling: relative, or
-   * absolute from the mount's root (docs/api-guide.md, "Symbolic links on Windows").
+   * absolute from the mount's root (docs/api-guide.md, "Symbolic links on Windows"). May
+   * return the link's `Stat`, as `mkdir` may.
    */
-  symlink?(target: string, path: string, ctx: RequestContext): MaybePromise<void>
+  symlink?(target: string, path: string, ctx: RequestContext): MaybePromise<void | Stat>
   /**
    * What the symlink at `path` points to (`EINVAL` for anything else). On WinFsp this is the
    * link's reparse data, with `/` turned into `\` and an absolute target put on the mount's drive.
    */
   readlink?(path: string, ctx: RequestContext): MaybePromise<string>
-  /** Create a hard link at `path` to `existingPath`. */
-  link?(existingPath: string, path: string, ctx: RequestContext): MaybePromise<void>
+  /**
+   * Create a hard link at `path` to `existingPath`. May return the file's `Stat` (its link
+   * count already raised), as `mkdir` may.
+   */
+  link?(existingPath: string, path: string, ctx: RequestContext): MaybePromise<void | Stat>
   /** `flags`: 0, {@link RENAME_NOREPLACE} or {@link RENAME_EXCHANGE}. */
   rename?(from: string, to: string, flags: number, ctx: RequestContext): MaybePromise<void>
   truncate?(path: string, size: number, handle: number | undefined, ctx: RequestContext): MaybePromise<void>

@@ -235,6 +235,15 @@ function sendOpened(out: ReplySink, r: Request, open: NativeOpened): boolean {
   return out.batch.opened(r, open)
 }
 
+/**
+ * Whether a result of `mkdir`, `mknod`, `symlink` or `link` is the new entry's `Stat` (an
+ * object with a `kind`), which answers in place of a getattr. Any other result is ignored, as
+ * it always was.
+ */
+export function isEntryStat(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'kind' in value
+}
+
 /** Whether a create's result already carries the new file's stat (`OpenResult.stat`). */
 export function hasOwnStat(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { stat?: unknown }).stat !== undefined
