@@ -172,6 +172,11 @@ export interface NativeMountOptions {
   /** Let the kernel serve backed files itself where it can (FUSE passthrough). */
   passthrough: boolean
   /**
+   * FUSE: when listings hand the kernel each entry's stat: `'auto'`, `'always'` or
+   * `'off'`.
+   */
+  readdirPlus: string
+  /**
    * Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
    * `lib/wire.generated.ts`).
    */
@@ -203,6 +208,10 @@ export interface NativeMountStats {
   knownInodes: number
   /** Files and directories open now. */
   openHandles: number
+  /** The kernel agreed to READDIRPLUS when the mount started. */
+  readdirPlus: boolean
+  /** Listed names handed to the kernel with their attributes, each sparing a LOOKUP. */
+  entriesWithAttributes: number
 }
 
 export interface NativeOpened {

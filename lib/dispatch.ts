@@ -2,10 +2,21 @@
 // the user's handlers up to a concurrency limit, hands their results to lib/wire.ts to be
 // packed into replies, and makes sure every request is answered exactly once.
 import type { NativeMount } from '../native'
-import { errnoOf, HandlerError } from './errors'
+import { errnoOf, FsError, HandlerError } from './errors'
 import { InvalidReply } from './convert'
-import type { FileSystem } from './types'
-import { DrainReader, LocalAnswer, REPLIES, ReplyBatch, type Crossing, type ReplySink, type Request } from './wire'
+import type { FileSystem, RequestContext } from './types'
+import {
+  DrainReader,
+  hasOwnStat,
+  isEntryStat,
+  LocalAnswer,
+  REPLIES,
+  ReplyBatch,
+  sendCreatedWithStat,
+  type Crossing,
+  type ReplySink,
+  type Request,
+} from './wire'
 
 /** Drains one wake-up may take before the event loop gets a turn (timers, I/O callbacks). */
 const MAX_ROUNDS = 64
@@ -220,22 +231,75 @@ export class Dispatcher implements ReplySink {
   }
 
   private finish(request: Request, value: unknown): void {
+    if (request.thenStat) {
+      if (request.operation.reply === 'empty' && isEntryStat(value)) {
+        // The handler gave the new entry's stat: it is the answer, and no getattr is needed.
+        this.answer(request, request.operation.handler, () => this.batch.stat(request, value))
+        return
+      }
+      if (!hasOwnStat(value)) {
+        this.statAfter(request, value)
+        return
+      }
+    }
+    this.answer(request, request.operation.handler, () => REPLIES[request.operation.reply](this, request, value))
+  }
+
+  /**
+   * Sends an answer that `send` checks and packs; `handler` is whose result it is, for the
+   * report when the result is invalid.
+   */
+  private answer(request: Request, handler: keyof FileSystem, send: () => boolean): void {
     let answered: boolean
     try {
-      answered = REPLIES[request.operation.reply](this, request, value)
+      answered = send()
       this.log?.(`<- #${request.id} ok`)
     } catch (error) {
       // A result that fails the checks here is answered EIO here; one the addon refuses, the
       // addon has answered EIO already.
       answered = error instanceof InvalidReply ? this.answerError(request, 'EIO') : true
       const message = error instanceof Error ? error.message : String(error)
-      this.report(request, 'EIO', `invalid result: ${message}`, error)
+      this.report(request, 'EIO', `invalid result: ${message}`, error, handler)
     }
     if (!answered) this.late(request)
     this.next()
   }
 
-  private rejected(request: Request, thrown: unknown): void {
+  /**
+   * The second half of a request that made the name `request.path` (`Request.thenStat`):
+   * `getattr` of it, in the same turn, so the backend gets the new entry's stat without
+   * another crossing. Its answer, or its failure, is the request's answer, reported as
+   * `getattr`'s, exactly as a separate getattr request would be. A `create`'s answer is its
+   * open file: the stat joins it, and a failing `getattr` leaves it out, so the backend asks
+   * `getattr` itself and that request reports the failure.
+   */
+  private statAfter(request: Request, value: unknown): void {
+    const created = request.operation.reply === 'opened'
+    const answerWith = (stat: unknown) =>
+      this.answer(request, created ? request.operation.handler : 'getattr', () =>
+        created ? sendCreatedWithStat(this, request, value, stat) : this.batch.stat(request, stat))
+    const failWith = (thrown: unknown) => {
+      if (created) answerWith(undefined)
+      else this.rejected(request, thrown, 'getattr')
+    }
+    const getattr = this.fs.getattr
+    this.log?.(`-> #${request.id} getattr ${request.path}`)
+    if (getattr === undefined) {
+      failWith(new FsError('ENOSYS'))
+      return
+    }
+    let stat: unknown
+    try {
+      stat = getattr.call(this.fs, request.path, undefined, request.args[request.args.length - 1] as RequestContext)
+    } catch (thrown) {
+      failWith(thrown)
+      return
+    }
+    if (stat instanceof Promise) stat.then(answerWith, failWith)
+    else answerWith(stat)
+  }
+
+  private rejected(request: Request, thrown: unknown, handler = request.operation.handler): void {
     const code = errnoOf(thrown)
     if (code !== undefined) {
       this.fail(request, code)
@@ -243,7 +307,7 @@ export class Dispatcher implements ReplySink {
     }
     this.answerError(request, 'EIO')
     const message = thrown instanceof Error ? thrown.message : String(thrown)
-    this.report(request, 'EIO', `handler threw: ${message}`, thrown)
+    this.report(request, 'EIO', `handler threw: ${message}`, thrown, handler)
     this.next()
   }
 
@@ -261,8 +325,14 @@ export class Dispatcher implements ReplySink {
     this.report(request, 'ETIMEDOUT', 'handler settled after its request had already timed out')
   }
 
-  private report(request: Request, errno: string | undefined, message: string, cause?: unknown): void {
-    this.fault(new HandlerError(request.operation.handler, request.path, errno, message, cause))
+  private report(
+    request: Request,
+    errno: string | undefined,
+    message: string,
+    cause?: unknown,
+    handler = request.operation.handler,
+  ): void {
+    this.fault(new HandlerError(handler, request.path, errno, message, cause))
   }
 
   private next(): void {

@@ -178,6 +178,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     threads: positive(options.threads, 'threads', 2),
     force: options.force ?? false,
     passthrough: options.passthrough ?? true,
+    readdirPlus: readdirPlusMode(options.readdirPlus),
     nativeAnswers: localAnswers(fs),
     backend,
     volumeLabel: options.volumeLabel ?? 'mountkit',
@@ -189,8 +190,9 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     driveLetter: options.driveLetter,
   }, () => dispatcher?.wake())
   const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
-  // FUSE lists a name with its kind only; the Windows backends show each entry's attributes.
-  const entryStats = session.backend !== 'fuse'
+  // The Windows backends show each entry's attributes; FUSE hands them to the kernel only
+  // with READDIRPLUS, and otherwise lists a name with its kind.
+  const entryStats = session.backend !== 'fuse' || options.readdirPlus !== false
   dispatcher = new Dispatcher(session, fs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })
   live.add(mount)
   installHooks()
@@ -230,6 +232,14 @@ function mountNative(...args: Parameters<typeof native.NativeMount.mount>): Nati
   } catch (error) {
     throw asMountError(error) ?? error
   }
+}
+
+/** The `readdirPlus` option as the addon spells it. */
+function readdirPlusMode(value: MountOptions['readdirPlus']): 'auto' | 'always' | 'off' {
+  if (value === undefined || value === 'auto') return 'auto'
+  if (value === true) return 'always'
+  if (value === false) return 'off'
+  throw new MountError('EOPTION', `mount(): readdirPlus must be 'auto', true or false, got ${JSON.stringify(value)}`)
 }
 
 function positive(value: number | undefined, name: string, fallback: number): number {

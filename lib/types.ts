@@ -178,24 +178,36 @@ export interface FileSystem {
   ): MaybePromise<number>
   /** Create and open a regular file. `mode` holds permission bits (umask already applied). */
   create?(path: string, mode: number, flags: number, ctx: RequestContext): MaybePromise<OpenResult>
-  /** Create a special file; `mode` includes the type bits (`fs.constants.S_IF*`). */
-  mknod?(path: string, mode: number, rdev: number, ctx: RequestContext): MaybePromise<void>
-  mkdir?(path: string, mode: number, ctx: RequestContext): MaybePromise<void>
+  /**
+   * Create a special file; `mode` includes the type bits (`fs.constants.S_IF*`). May return
+   * the new file's `Stat`, as `mkdir` may.
+   */
+  mknod?(path: string, mode: number, rdev: number, ctx: RequestContext): MaybePromise<void | Stat>
+  /**
+   * Create a directory. May return the new directory's `Stat`: FUSE then answers with it
+   * instead of calling `getattr` for the name just made (as `symlink`, `link` and `mknod`
+   * may, and `create` with `OpenResult.stat`). Other results are ignored, as before.
+   */
+  mkdir?(path: string, mode: number, ctx: RequestContext): MaybePromise<void | Stat>
   unlink?(path: string, ctx: RequestContext): MaybePromise<void>
   rmdir?(path: string, ctx: RequestContext): MaybePromise<void>
   /**
    * Create a symlink at `path` pointing to `target`, stored as given. On WinFsp a Windows
    * program's `CreateSymbolicLinkW` arrives here, its target in POSIX spelling: relative, or
-   * absolute from the mount's root (docs/api-guide.md, "Symbolic links on Windows").
+   * absolute from the mount's root (docs/api-guide.md, "Symbolic links on Windows"). May
+   * return the link's `Stat`, as `mkdir` may.
    */
-  symlink?(target: string, path: string, ctx: RequestContext): MaybePromise<void>
+  symlink?(target: string, path: string, ctx: RequestContext): MaybePromise<void | Stat>
   /**
    * What the symlink at `path` points to (`EINVAL` for anything else). On WinFsp this is the
    * link's reparse data, with `/` turned into `\` and an absolute target put on the mount's drive.
    */
   readlink?(path: string, ctx: RequestContext): MaybePromise<string>
-  /** Create a hard link at `path` to `existingPath`. */
-  link?(existingPath: string, path: string, ctx: RequestContext): MaybePromise<void>
+  /**
+   * Create a hard link at `path` to `existingPath`. May return the file's `Stat` (its link
+   * count already raised), as `mkdir` may.
+   */
+  link?(existingPath: string, path: string, ctx: RequestContext): MaybePromise<void | Stat>
   /** `flags`: 0, {@link RENAME_NOREPLACE} or {@link RENAME_EXCHANGE}. */
   rename?(from: string, to: string, flags: number, ctx: RequestContext): MaybePromise<void>
   truncate?(path: string, size: number, handle: number | undefined, ctx: RequestContext): MaybePromise<void>
@@ -313,6 +325,22 @@ export interface MountOptions {
    */
   readdirCache?: boolean
   /**
+   * FUSE: let a listing hand the kernel each entry's attributes (READDIRPLUS), so that a
+   * stat of a listed name (`ls -l`, `find -ls`, `du`, a stat after `readdir`) needs no
+   * `getattr` call while its attributes and name are cached (`attrTimeoutMs`,
+   * `entryTimeoutMs`). Only entries that `readdir` returned with a `stat` go with their
+   * attributes; the others are looked up when used, as without this option.
+   * - `'auto'` (default): the kernel asks for attributes with a directory's first page of
+   *   entries, and with later pages only when names of that directory were looked up since,
+   *   so a listing that nothing stats afterwards (`ls` without `-l`) is sent as names only.
+   * - `true`: every page of every listing carries the attributes.
+   * - `false`: listings carry names and kinds only; the `stat` of an entry is not used.
+   *
+   * Whether the kernel agreed shows in {@link Mount.stats} (`readdirPlus`). Windows always
+   * shows each entry's attributes and ignores this option.
+   */
+  readdirPlus?: 'auto' | boolean
+  /**
    * Let the kernel buffer writes in its page cache and send them in large batches. Use it
    * when programs write in small pieces and the filesystem does not care how writes are cut:
    * `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is not used.
@@ -397,6 +425,13 @@ export interface MountStats {
   knownInodes: number
   /** Files and directories open now. */
   openHandles: number
+  /**
+   * The kernel agreed to READDIRPLUS when the mount started (never with `readdirPlus:
+   * false`).
+   */
+  readdirPlus: boolean
+  /** Listed names handed to the kernel with their attributes, each sparing a `getattr`. */
+  entriesWithAttributes: number
 }
 
 /**

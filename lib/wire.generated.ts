@@ -18,10 +18,10 @@ export const DrainHeader = {
 } as const
 
 /** Numbers per drained request: its fields, then up to 5 numeric arguments. */
-export const REQUEST_FIELDS = 14
+export const REQUEST_FIELDS = 15
 export const REQUEST_ARGS = 5
 /** Where a drained request's numeric arguments start. */
-export const REQUEST_ARGS_AT = 9
+export const REQUEST_ARGS_AT = 10
 
 /** Positions in a drained request, from its start; its arguments follow. */
 export const RequestField = {
@@ -43,6 +43,8 @@ export const RequestField = {
   slot: 7,
   /** How many bytes of that slot are the request's (else NaN). */
   slotLength: 8,
+  /** 1 when the answer is the stat of the request's path, from a getattr run right after the operation succeeds (an operation that makes a name, for a backend that answers with the new entry); else 0. */
+  thenStat: 9,
 } as const
 
 /** Where a drained request's bulk bytes are. */
@@ -502,4 +504,4 @@ export const OPERATIONS: readonly OperationWire[] = [
 ]
 
 /** Identifies these tables; the addon reports the one it was built with (`wireFingerprint()`). */
-export const WIRE_FINGERPRINT = 'da13282d1757f4ff'
+export const WIRE_FINGERPRINT = '80705d61d9428811'

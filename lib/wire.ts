@@ -56,6 +56,11 @@ export class Request {
     readonly operation: OperationWire,
     readonly path: string,
     readonly args: unknown[],
+    /**
+     * The request makes the name `path` and is answered with its stat: after the handler
+     * succeeds, `getattr(path)` runs in the same turn (`RequestField.thenStat`).
+     */
+    readonly thenStat: boolean,
   ) {}
 }
 
@@ -107,7 +112,8 @@ export class DrainReader {
             : undefined
       const ctx: RequestContext = { uid: s[at + RequestField.uid], gid: s[at + RequestField.gid], pid: s[at + RequestField.pid] }
       const operation = OPERATIONS[s[at + RequestField.operation]]
-      deliver(new Request(s[at + RequestField.id], operation, path, operation.args(path, other, data, ctx, s, at + REQUEST_ARGS_AT)))
+      const args = operation.args(path, other, data, ctx, s, at + REQUEST_ARGS_AT)
+      deliver(new Request(s[at + RequestField.id], operation, path, args, s[at + RequestField.thenStat] === 1))
     }
     return count
   }
@@ -217,10 +223,47 @@ export class ReplyBatch {
 export interface ReplySink {
   readonly native: NativeMount
   readonly batch: ReplyBatch
-  /** Whether readdir stats are used (the Windows backends), or only kinds (FUSE). */
+  /** Whether readdir stats are used (the Windows backends, and FUSE with READDIRPLUS), or only kinds. */
   readonly entryStats: boolean
   /** Reports a problem that did not fail the request. */
   warn(request: Request, message: string): void
+}
+
+function sendOpened(out: ReplySink, r: Request, open: NativeOpened): boolean {
+  // A backing file crosses as a path or descriptor; any other open is numbers only.
+  if (open.backingPath !== undefined || open.backingFd !== undefined) return out.native.replyOpened(r.id, open)
+  return out.batch.opened(r, open)
+}
+
+/**
+ * Whether a result of `mkdir`, `mknod`, `symlink` or `link` is the new entry's `Stat` (an
+ * object with a `kind`), which answers in place of a getattr. Any other result is ignored, as
+ * it always was.
+ */
+export function isEntryStat(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'kind' in value
+}
+
+/** Whether a create's result already carries the new file's stat (`OpenResult.stat`). */
+export function hasOwnStat(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { stat?: unknown }).stat !== undefined
+}
+
+/**
+ * Sends a create's result with `stat`, what `getattr` answered right after it (see
+ * `Request.thenStat`). A `stat` that is no valid Stat is left out: the backend then asks
+ * `getattr` itself, and that request reports the problem as it always has.
+ */
+export function sendCreatedWithStat(out: ReplySink, r: Request, value: unknown, stat: unknown): boolean {
+  const open = toNativeOpened(value, owner)
+  const packed = new Float64Array(STAT_FIELDS)
+  try {
+    packStat(stat, owner, packed)
+    open.stat = packed
+  } catch (error) {
+    if (!(error instanceof InvalidReply)) throw error
+  }
+  return sendOpened(out, r, open)
 }
 
 /** Checks a handler's result and sends it; false when the request was no longer pending. */
@@ -238,12 +281,7 @@ export const REPLIES: Record<ReplyShape, Reply> = {
     if (dropped.length > 0) out.warn(r, `left out of the listing: ${dropped.join('; ')}`)
     return true
   },
-  opened: (out, r, v) => {
-    const open = toNativeOpened(v, owner)
-    // A backing file crosses as a path or descriptor; any other open is numbers only.
-    if (open.backingPath !== undefined || open.backingFd !== undefined) return out.native.replyOpened(r.id, open)
-    return out.batch.opened(r, open)
-  },
+  opened: (out, r, v) => sendOpened(out, r, toNativeOpened(v, owner)),
   data: (out, r, v) => out.native.replyData(r.id, toBytes(v, r.operation.handler)),
   count: (out, r, v) => out.batch.count(r, toCount(v, r.operation.handler)),
   offset: (out, r, v) => out.batch.offset(r, toCount(v, r.operation.handler)),

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use crate::errno::{Errno, FsResult};
 use crate::listing::Listing;
 use crate::operation::{
-    OpenFlags, Opened, Operation, RenameMode, Reply, Request, RequestContext, XattrMode,
+    OpenFlags, Opened, Operation, RenameMode, Reply, Request, RequestContext, Responder, XattrMode,
 };
 use crate::runtime;
 use crate::stat::{DirEntry, SetTime, Stat, StatFs, WindowsAttributes};
@@ -33,6 +33,58 @@ pub trait Dispatch: Send + Sync + 'static {
     /// write needs lands where its handler will read it.
     fn write_data(&self, data: &[u8]) -> Bytes {
         Bytes::copy_from_slice(data)
+    }
+
+    /// Serves `request`, an operation that makes the name at its path (mkdir, mknod, symlink,
+    /// link, create), and once it has succeeded, a getattr of that path: a backend that must
+    /// answer with the new entry's attributes (FUSE) sends it this way. The responder gets
+    /// [`Reply::Stat`] with the getattr's answer where the operation answers
+    /// [`Reply::Empty`], and the first failure if either fails (the getattr is not asked when
+    /// the operation fails). An [`Reply::Opened`] whose `stat` is `None` gets the getattr's
+    /// stat, or stays without one if the getattr fails; the caller then asks getattr itself,
+    /// so that the failure reaches it.
+    ///
+    /// The default sends the two as two requests. A dispatcher that can serve both at once
+    /// overrides it: the Node.js addon runs the handler and then `getattr` in one crossing
+    /// into JavaScript.
+    fn dispatch_then_stat(self: Arc<Self>, request: Request) {
+        let Request {
+            context,
+            operation,
+            responder,
+        } = request;
+        let path = operation.path().to_owned();
+        let this = self.clone();
+        let then = Responder::new(move |result| {
+            let getattr = Operation::Getattr { path, handle: None };
+            match result {
+                Ok(Reply::Empty) => this.dispatch(Request {
+                    context,
+                    operation: getattr,
+                    responder,
+                }),
+                Ok(Reply::Opened(opened)) if opened.stat.is_none() => {
+                    let with_stat = Responder::new(move |stat| {
+                        let stat = match stat {
+                            Ok(Reply::Stat(stat)) => Some(stat),
+                            _ => None,
+                        };
+                        responder.respond(Ok(Reply::Opened(Opened { stat, ..opened })))
+                    });
+                    this.dispatch(Request {
+                        context,
+                        operation: getattr,
+                        responder: with_stat,
+                    })
+                }
+                other => responder.respond(other),
+            }
+        });
+        self.dispatch(Request {
+            context,
+            operation,
+            responder: then,
+        });
     }
 }
 
@@ -584,9 +636,93 @@ impl<F: FileSystem> Dispatch for FsDispatcher<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operation::Responder;
     use crate::stat::FileKind;
+    use parking_lot::Mutex;
     use std::sync::mpsc;
+
+    /// Answers at once, recording each operation's name: mkdir succeeds unless its path is
+    /// `/taken`, create opens handle 7 without a stat, getattr fails for `/gone`.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<&'static str>>);
+    impl Dispatch for Recording {
+        fn dispatch(&self, request: Request) {
+            self.0.lock().push(request.operation.name());
+            let answer = match &request.operation {
+                Operation::Mkdir { path, .. } if path == "/taken" => Err(Errno::EEXIST),
+                Operation::Mkdir { .. } => Ok(Reply::Empty),
+                Operation::Create { .. } => Ok(Reply::Opened(Opened {
+                    handle: 7,
+                    ..Opened::default()
+                })),
+                Operation::Getattr { path, .. } if path == "/gone" => Err(Errno::ENOENT),
+                Operation::Getattr { .. } => Ok(Reply::Stat(Stat::new(FileKind::Directory))),
+                _ => Err(Errno::ENOSYS),
+            };
+            request.responder.respond(answer);
+        }
+    }
+
+    fn then_stat(operation: Operation) -> (FsResult<Reply>, Vec<&'static str>) {
+        let recording = Arc::new(Recording::default());
+        let (tx, rx) = mpsc::channel();
+        recording.clone().dispatch_then_stat(Request {
+            context: RequestContext::default(),
+            operation,
+            responder: Responder::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        });
+        let answer = rx.recv().unwrap();
+        let names = recording.0.lock().clone();
+        (answer, names)
+    }
+
+    #[test]
+    fn dispatch_then_stat_by_default_follows_a_success_with_a_getattr() {
+        let mkdir = |path: &str| Operation::Mkdir {
+            path: path.into(),
+            mode: 0o755,
+        };
+        assert_eq!(
+            then_stat(mkdir("/d")),
+            (
+                Ok(Reply::Stat(Stat::new(FileKind::Directory))),
+                vec!["mkdir", "getattr"]
+            )
+        );
+        assert_eq!(
+            then_stat(mkdir("/taken")),
+            (Err(Errno::EEXIST), vec!["mkdir"]),
+            "no getattr after a failure"
+        );
+        assert_eq!(
+            then_stat(mkdir("/gone")),
+            (Err(Errno::ENOENT), vec!["mkdir", "getattr"])
+        );
+        let create = |path: &str| Operation::Create {
+            path: path.into(),
+            mode: 0o644,
+            flags: OpenFlags(0),
+        };
+        let (answer, names) = then_stat(create("/f"));
+        assert_eq!(names, ["create", "getattr"]);
+        let Ok(Reply::Opened(opened)) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(
+            (opened.handle, opened.stat),
+            (7, Some(Stat::new(FileKind::Directory)))
+        );
+        let (answer, _) = then_stat(create("/gone"));
+        let Ok(Reply::Opened(opened)) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(
+            (opened.handle, opened.stat),
+            (7, None),
+            "the open file still, without the stat the getattr could not give"
+        );
+    }
 
     struct Slow;
     impl FileSystem for Slow {

@@ -6,15 +6,16 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fuser::{
     AccessFlags, BackingId, BsdFileFlags, CopyFileRangeFlags, FileHandle, FopenFlags, Generation,
     INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags as FuseOpenFlags, RenameFlags,
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyLseek,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
+    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, Version,
+    WriteFlags,
 };
 use log::warn;
 use mountkit_core::{
@@ -27,6 +28,7 @@ use parking_lot::Mutex;
 use crate::convert::{self, file_attr, file_type, fopen_flags};
 use crate::files::{with_read_at, DataPathStatus, OpenFile, PassthroughRegistry};
 use crate::inode::{InodeTable, ROOT};
+use crate::mount::ReaddirPlus;
 
 /// What the kernel may cache, and for how long.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +41,26 @@ pub(crate) struct CachePolicy {
     pub readdir: bool,
     /// Let the kernel buffer writes and send them in large batches (`writeback_cache`).
     pub writeback: bool,
+    /// Whether to offer the kernel READDIRPLUS, and how.
+    pub readdir_plus: ReaddirPlus,
+}
+
+/// One name of a listing as the kernel sees it.
+struct ListedEntry {
+    name: String,
+    kind: FileKind,
+    /// `d_ino` for a plain READDIR: the name's inode if the kernel knows it, else a
+    /// placeholder that is never a real node.
+    d_ino: u64,
+    /// The attributes the handler listed with the name; READDIRPLUS hands them to the kernel.
+    stat: Option<Stat>,
+}
+
+/// What READDIRPLUS has done on a mount, for [`Holdings`].
+#[derive(Default)]
+struct ReaddirPlusStatus {
+    negotiated: AtomicBool,
+    entries_with_attributes: AtomicU64,
 }
 
 /// One open directory: the handle the filesystem chose, and the listing read at offset 0 so
@@ -46,7 +68,7 @@ pub(crate) struct CachePolicy {
 #[derive(Clone)]
 struct OpenDir {
     handle: u64,
-    listing: Option<Arc<Vec<(String, FileKind, u64)>>>,
+    listing: Option<Arc<Vec<ListedEntry>>>,
 }
 
 struct Shared {
@@ -58,6 +80,7 @@ struct Shared {
     status: Arc<DataPathStatus>,
     want_passthrough: bool,
     cache: CachePolicy,
+    readdir_plus: ReaddirPlusStatus,
 }
 
 /// The [`fuser::Filesystem`] of a mountkit mount.
@@ -92,6 +115,21 @@ impl Shared {
         done: impl FnOnce(FsResult<&[u8]>) + Send + 'static,
     ) {
         self.send_with(cx, operation, Responder::for_data(done));
+    }
+
+    /// Like [`Shared::send`], for an operation that makes the name at its path: `done` gets
+    /// the new entry's stat with the answer (see [`Dispatch::dispatch_then_stat`]).
+    fn send_then_stat(
+        &self,
+        cx: RequestContext,
+        operation: Operation,
+        done: impl FnOnce(FsResult<Reply>) + Send + 'static,
+    ) {
+        self.dispatch.clone().dispatch_then_stat(CoreRequest {
+            context: cx,
+            operation,
+            responder: Responder::new(done),
+        });
     }
 
     fn send_with(&self, cx: RequestContext, operation: Operation, responder: Responder) {
@@ -215,7 +253,8 @@ impl Shared {
         );
     }
 
-    /// Runs an operation that creates `parent/name`, then answers with the new entry.
+    /// Runs an operation that creates `parent/name` and answers with the new entry, whose
+    /// stat comes with the operation's answer.
     fn create_entry(
         self: &Arc<Self>,
         cx: RequestContext,
@@ -231,19 +270,22 @@ impl Shared {
         let name = name.to_string_lossy().into_owned();
         let this = self.clone();
         let cache = self.cache;
-        self.send(cx, make(path.clone()), move |result| {
-            if let Err(e) = expect_empty(result) {
-                return reply.error(convert::errno(e));
-            }
-            this.lookup_then(cx, parent, name, path, move |entry| match entry {
-                Ok((ino, stat)) => reply.entry_with_ttls(
-                    &cache.attr,
-                    &cache.entry,
-                    &file_attr(ino, &stat),
-                    Generation(0),
-                ),
+        self.send_then_stat(cx, make(path), move |result| {
+            match expect_reply!(result, Stat) {
+                Ok(stat) => {
+                    let ino = this
+                        .inodes
+                        .lock()
+                        .lookup(parent.0, &name, stat.kind, stat.ino);
+                    reply.entry_with_ttls(
+                        &cache.attr,
+                        &cache.entry,
+                        &file_attr(ino, &stat),
+                        Generation(0),
+                    )
+                }
                 Err(e) => reply.error(convert::errno(e)),
-            });
+            }
         });
     }
 
@@ -313,6 +355,7 @@ impl Adapter {
                 status,
                 want_passthrough,
                 cache,
+                readdir_plus: ReaddirPlusStatus::default(),
             }),
         }
     }
@@ -344,6 +387,19 @@ impl Holdings {
     pub(crate) fn open_handles(&self) -> usize {
         self.0.files.len() + self.0.dirs.len()
     }
+
+    /// Whether the kernel agreed to READDIRPLUS when the mount started.
+    pub(crate) fn readdir_plus_negotiated(&self) -> bool {
+        self.0.readdir_plus.negotiated.load(Ordering::Relaxed)
+    }
+
+    /// Listed names handed to the kernel with their attributes (by READDIRPLUS).
+    pub(crate) fn entries_with_attributes(&self) -> u64 {
+        self.0
+            .readdir_plus
+            .entries_with_attributes
+            .load(Ordering::Relaxed)
+    }
 }
 
 impl fuser::Filesystem for Adapter {
@@ -355,6 +411,23 @@ impl fuser::Filesystem for Adapter {
             && config
                 .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)
                 .is_ok();
+        let plus = match self.shared.cache.readdir_plus {
+            ReaddirPlus::Off => InitFlags::empty(),
+            ReaddirPlus::Always => InitFlags::FUSE_DO_READDIRPLUS,
+            // The kernel then sends READDIRPLUS for a directory's first page, and for later
+            // pages only once something was looked up in it since: listings that no stat
+            // follows take plain READDIR.
+            ReaddirPlus::Auto => InitFlags::FUSE_DO_READDIRPLUS | InitFlags::FUSE_READDIRPLUS_AUTO,
+        };
+        // Kernels before 5.5 do not check the attributes of a READDIRPLUS entry, so they would
+        // link the entries `fill_directory_plus` sends unlinked; ABI 7.32 came with 5.10.
+        let checks_entries = config.kernel_abi() >= Version(7, 32);
+        if !plus.is_empty() && checks_entries && config.add_capabilities(plus).is_ok() {
+            self.shared
+                .readdir_plus
+                .negotiated
+                .store(true, Ordering::Relaxed);
+        }
         // The kernel refuses passthrough opens on a connection with writeback caching.
         if !writeback
             && self.shared.want_passthrough
@@ -611,26 +684,18 @@ impl fuser::Filesystem for Adapter {
             existing,
             path: path.clone(),
         };
-        s.send(cx, operation, move |result| {
-            if let Err(e) = expect_empty(result) {
-                return reply.error(convert::errno(e));
+        s.send_then_stat(cx, operation, move |result| {
+            let linked = expect_reply!(result, Stat)
+                .and_then(|stat| Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat)));
+            match linked {
+                Ok((ino, stat)) => reply.entry_with_ttls(
+                    &cache.attr,
+                    &cache.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                ),
+                Err(e) => reply.error(convert::errno(e)),
             }
-            let getattr = Operation::Getattr { path, handle: None };
-            let table = this.clone();
-            this.send(cx, getattr, move |result| {
-                let linked = expect_reply!(result, Stat).and_then(|stat| {
-                    Ok((table.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
-                });
-                match linked {
-                    Ok((ino, stat)) => reply.entry_with_ttls(
-                        &cache.attr,
-                        &cache.entry,
-                        &file_attr(ino, &stat),
-                        Generation(0),
-                    ),
-                    Err(e) => reply.error(convert::errno(e)),
-                }
-            });
         });
     }
 
@@ -846,30 +911,37 @@ impl fuser::Filesystem for Adapter {
         offset: u64,
         reply: ReplyDirectory,
     ) {
-        let s = &self.shared;
-        let (handle, listing) = match s.dirs.get(fh.0) {
-            Some(dir) => (dir.handle, dir.listing.clone()),
-            None => return reply.error(fuser::Errno::EBADF),
-        };
-        if offset > 0 {
-            if let Some(listing) = listing {
-                return fill_directory(reply, &listing, offset);
-            }
-        }
-        let path = path_or_reply!(s.path(ino), reply);
-        let this = s.clone();
-        let operation = Operation::Readdir { path, handle };
-        s.send(context(req), operation, move |result| {
-            match expect_reply!(result, Entries) {
-                Ok(entries) => {
-                    let listing = Arc::new(this.listing(ino, entries));
-                    this.dirs
-                        .update(fh.0, |dir| dir.listing = Some(listing.clone()));
-                    fill_directory(reply, &listing, offset);
-                }
+        self.shared.with_listing(
+            context(req),
+            ino,
+            fh,
+            offset,
+            move |listing| match listing {
+                Ok(listing) => fill_directory(reply, &listing, offset),
                 Err(e) => reply.error(convert::errno(e)),
-            }
-        });
+            },
+        );
+    }
+
+    fn readdirplus(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectoryPlus,
+    ) {
+        let this = self.shared.clone();
+        self.shared.with_listing(
+            context(req),
+            ino,
+            fh,
+            offset,
+            move |listing| match listing {
+                Ok(listing) => this.fill_directory_plus(reply, ino, &listing, offset),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
     }
 
     fn releasedir(
@@ -1043,7 +1115,7 @@ impl fuser::Filesystem for Adapter {
             mode: mode & 0o7777,
             flags: OpenFlags(flags),
         };
-        s.send(cx, operation, move |result| {
+        s.send_then_stat(cx, operation, move |result| {
             let opened: Opened = match expect_reply!(result, Opened) {
                 Ok(opened) => opened,
                 Err(e) => return reply.error(convert::errno(e)),
@@ -1078,7 +1150,8 @@ impl fuser::Filesystem for Adapter {
                     reply.error(convert::errno(e))
                 }
             };
-            // A handler that gave the new file's stat spares the getattr.
+            // The stat came with the answer (the handler's, or a getattr's run with it); if
+            // that getattr failed, asking again reports its failure.
             match given_stat {
                 Some(stat) => {
                     let ino = this
@@ -1204,29 +1277,151 @@ impl Adapter {
 }
 
 impl Shared {
+    /// Calls `done` with the listing of the open directory `fh`: the one read at offset 0,
+    /// so that every page of one `readdir` sequence (READDIR and READDIRPLUS alike) comes
+    /// from the same snapshot; at offset 0, or without one, it asks the filesystem.
+    fn with_listing(
+        self: &Arc<Self>,
+        cx: RequestContext,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        done: impl FnOnce(FsResult<Arc<Vec<ListedEntry>>>) + Send + 'static,
+    ) {
+        let (handle, listing) = match self.dirs.get(fh.0) {
+            Some(dir) => (dir.handle, dir.listing.clone()),
+            None => return done(Err(Errno::EBADF)),
+        };
+        if offset > 0 {
+            if let Some(listing) = listing {
+                return done(Ok(listing));
+            }
+        }
+        let path = match self.path(ino) {
+            Ok(path) => path,
+            Err(e) => return done(Err(e)),
+        };
+        let this = self.clone();
+        let operation = Operation::Readdir { path, handle };
+        self.send(cx, operation, move |result| {
+            done(expect_reply!(result, Entries).map(|entries| {
+                let listing = Arc::new(this.listing(ino, entries));
+                this.dirs
+                    .update(fh.0, |dir| dir.listing = Some(listing.clone()));
+                listing
+            }))
+        });
+    }
+
     /// The full listing of directory `ino` as the kernel sees it: `.` and `..` first, then
     /// the handler's entries (already checked: see `Listing`).
-    fn listing(&self, ino: INodeNo, entries: Listing) -> Vec<(String, FileKind, u64)> {
+    fn listing(&self, ino: INodeNo, entries: Listing) -> Vec<ListedEntry> {
         let entries = entries.into_entries();
         let table = self.inodes.lock();
         let mut listing = Vec::with_capacity(entries.len() + 2);
-        listing.push((".".to_owned(), FileKind::Directory, ino.0));
-        listing.push(("..".to_owned(), FileKind::Directory, ROOT));
+        let directory = |name: &str, d_ino| ListedEntry {
+            name: name.to_owned(),
+            kind: FileKind::Directory,
+            d_ino,
+            stat: None,
+        };
+        listing.push(directory(".", ino.0));
+        listing.push(directory("..", ROOT));
         for entry in entries {
             // d_ino is informational; a name the kernel has not looked up yet gets a
             // placeholder that is never a real node.
-            let d_ino = table.peek(ino.0, &entry.name).unwrap_or(u64::MAX);
-            listing.push((entry.name, entry.kind, d_ino));
+            let d_ino = table.peek(ino.0, &entry.name).unwrap_or(UNLINKED_ENTRY);
+            listing.push(ListedEntry {
+                name: entry.name,
+                kind: entry.kind,
+                d_ino,
+                stat: entry.stat,
+            });
         }
         listing
     }
+
+    /// Fills one READDIRPLUS reply from `offset` on (offsets as in [`fill_directory`]).
+    ///
+    /// A name listed with its stat goes with its attributes and is registered in the inode
+    /// table as a LOOKUP would register it: the kernel counts one lookup for each such entry
+    /// it receives. The kernel links no entry named `.` or `..`, whatever it carries, so they
+    /// go with the same `d_ino` as in a READDIR. A name listed without a stat must reach the
+    /// program as a plain directory entry, to be looked up when used. The protocol's way, node
+    /// id 0, would also make its `d_ino` 0 (fuser writes one number for both), and glibc's
+    /// `readdir` skips entries whose `d_ino` is 0. So it goes with the READDIR placeholder as
+    /// node id and a size no file can have: the kernel emits the entry, refuses to link it
+    /// (invalid attributes) and sends a FORGET for that node id, which names no node here.
+    fn fill_directory_plus(
+        &self,
+        mut reply: ReplyDirectoryPlus,
+        dir: INodeNo,
+        listing: &[ListedEntry],
+        offset: u64,
+    ) {
+        // A READDIRPLUS entry carries one timeout for both the name and the attributes; the
+        // shorter one, so neither is cached longer than asked.
+        let ttl = self.cache.attr.min(self.cache.entry);
+        let mut with_attributes = 0;
+        let mut table = self.inodes.lock();
+        for (i, entry) in listing.iter().enumerate().skip(offset as usize) {
+            let next = i as u64 + 1;
+            let full = match &entry.stat {
+                Some(stat) if i >= 2 => {
+                    let ino = table.lookup(dir.0, &entry.name, stat.kind, stat.ino);
+                    let attr = file_attr(ino, stat);
+                    let full =
+                        reply.add(INodeNo(ino), next, &entry.name, &ttl, &attr, Generation(0));
+                    if full {
+                        // The kernel never sees this entry, so it will never forget it.
+                        table.forget(ino, 1);
+                    } else {
+                        with_attributes += 1;
+                    }
+                    full
+                }
+                _ => {
+                    let mut attr = file_attr(entry.d_ino, &Stat::new(entry.kind));
+                    if i >= 2 {
+                        attr.ino = INodeNo(UNLINKED_ENTRY);
+                        attr.size = u64::MAX;
+                    }
+                    reply.add(
+                        attr.ino,
+                        next,
+                        &entry.name,
+                        &Duration::ZERO,
+                        &attr,
+                        Generation(0),
+                    )
+                }
+            };
+            if full {
+                break;
+            }
+        }
+        drop(table);
+        self.readdir_plus
+            .entries_with_attributes
+            .fetch_add(with_attributes, Ordering::Relaxed);
+        reply.ok();
+    }
 }
+
+/// The `d_ino` of a listed name the kernel has not looked up, and the node id of a
+/// READDIRPLUS entry the kernel must not link: never a node of the table.
+const UNLINKED_ENTRY: u64 = u64::MAX;
 
 /// Fills one `readdir` reply from `offset` on. Offsets are positions in the listing plus one,
 /// so the kernel's next offset is the last one it received.
-fn fill_directory(mut reply: ReplyDirectory, listing: &[(String, FileKind, u64)], offset: u64) {
-    for (i, (name, kind, ino)) in listing.iter().enumerate().skip(offset as usize) {
-        if reply.add(INodeNo(*ino), i as u64 + 1, file_type(*kind), name) {
+fn fill_directory(mut reply: ReplyDirectory, listing: &[ListedEntry], offset: u64) {
+    for (i, entry) in listing.iter().enumerate().skip(offset as usize) {
+        if reply.add(
+            INodeNo(entry.d_ino),
+            i as u64 + 1,
+            file_type(entry.kind),
+            &entry.name,
+        ) {
             break;
         }
     }

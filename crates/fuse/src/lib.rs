@@ -30,5 +30,5 @@ mod mount;
 pub use errors::{FuseMountError, FuseSetupProblem};
 pub use mount::{
     fuse_invalidations, is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount,
-    FuseOptions, Invalidation, Invalidator, MountStats,
+    FuseOptions, Invalidation, Invalidator, MountStats, ReaddirPlus,
 };

@@ -49,6 +49,29 @@ pub struct FuseOptions {
     /// the process may use it (`CAP_SYS_ADMIN`); otherwise, and when false, this process
     /// serves them with positioned I/O.
     pub passthrough: bool,
+    /// Whether listings may hand the kernel each entry's attributes (READDIRPLUS), sparing
+    /// the LOOKUP that would otherwise follow for every listed name that is used.
+    pub readdir_plus: ReaddirPlus,
+}
+
+/// When the kernel may ask for a listing with attributes (READDIRPLUS) instead of names and
+/// kinds only (READDIR). Either way a listing is read from the filesystem once per open
+/// directory; READDIRPLUS hands on the stats its entries carry ([`DirEntry::stat`]), so the
+/// kernel needs no LOOKUP for those names. Entries without a stat are looked up when used,
+/// as with READDIR.
+///
+/// [`DirEntry::stat`]: mountkit_core::DirEntry::stat
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReaddirPlus {
+    /// Plain READDIR only: every listed name that is then used costs a LOOKUP.
+    Off,
+    /// READDIRPLUS for a directory's first page, and for later pages only when names of that
+    /// directory were looked up since the previous one (the kernel's `readdirplus_auto`), so
+    /// a listing that no stat follows (`ls` without `-l`) stays plain READDIR.
+    #[default]
+    Auto,
+    /// READDIRPLUS for every page of every listing.
+    Always,
 }
 
 impl Default for FuseOptions {
@@ -66,6 +89,7 @@ impl Default for FuseOptions {
             threads: 2,
             force: false,
             passthrough: true,
+            readdir_plus: ReaddirPlus::Auto,
         }
     }
 }
@@ -205,6 +229,11 @@ pub struct MountStats {
     pub known_inodes: u64,
     /// Files and directories open now.
     pub open_handles: u64,
+    /// The kernel agreed to READDIRPLUS when the mount started (never with
+    /// [`ReaddirPlus::Off`]).
+    pub readdir_plus: bool,
+    /// Listed names handed to the kernel with their attributes, each sparing a LOOKUP.
+    pub entries_with_attributes: u64,
 }
 
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
@@ -247,6 +276,7 @@ impl FuseMount {
             negative: options.negative_ttl,
             readdir: options.readdir_cache,
             writeback: options.writeback_cache,
+            readdir_plus: options.readdir_plus,
         };
         let data_path = Arc::new(DataPathStatus::default());
         let adapter = Adapter::new(dispatch, cache, options.passthrough, data_path.clone());
@@ -279,12 +309,14 @@ impl FuseMount {
         }
     }
 
-    /// How many inodes and open handles the mount holds now. Cheap: two counts under their
-    /// locks, no walk.
+    /// How many inodes and open handles the mount holds now, and what READDIRPLUS did. Cheap:
+    /// counts under their locks, no walk.
     pub fn stats(&self) -> MountStats {
         MountStats {
             known_inodes: self.holdings.known_inodes() as u64,
             open_handles: self.holdings.open_handles() as u64,
+            readdir_plus: self.holdings.readdir_plus_negotiated(),
+            entries_with_attributes: self.holdings.entries_with_attributes(),
         }
     }
 

@@ -45,7 +45,7 @@ use mountkit_winfsp::WinFspMount;
 pub use error::{ErrorCode, MountError};
 pub use mountkit_core::windows::{DriveType, InvalidOption};
 pub use mountkit_core::{Change, Dispatch, DispatchLimits, Errno, FileSystem, FsResult};
-pub use options::{Backend, MountOptions};
+pub use options::{Backend, MountOptions, ReaddirPlus};
 
 /// The backend crates, for what only one backend offers (FUSE's cache invalidation, the
 /// Windows drivers' facts).
@@ -185,7 +185,7 @@ fn mount_fuse(
     dispatch: Arc<dyn Dispatch>,
     o: &MountOptions,
 ) -> Result<Mounted, MountError> {
-    use mountkit_fuse::{FuseMount, FuseOptions};
+    use mountkit_fuse::{FuseMount, FuseOptions, ReaddirPlus as FuseReaddirPlus};
     if is_windows_only(mountpoint) {
         return Err(MountError::WindowsOnlyMountPoint {
             mountpoint: mountpoint.to_owned(),
@@ -204,6 +204,11 @@ fn mount_fuse(
         threads: o.threads.max(1) as usize,
         force: o.force,
         passthrough: o.passthrough,
+        readdir_plus: match o.readdir_plus {
+            ReaddirPlus::Off => FuseReaddirPlus::Off,
+            ReaddirPlus::Auto => FuseReaddirPlus::Auto,
+            ReaddirPlus::Always => FuseReaddirPlus::Always,
+        },
     };
     FuseMount::mount(mountpoint.as_ref(), dispatch, &options)
         .map(Mounted::Fuse)

@@ -57,6 +57,35 @@ impl Backend {
     }
 }
 
+/// When a FUSE mount lets the kernel ask for listings with each entry's attributes
+/// (READDIRPLUS), so that names listed with a stat need no LOOKUP afterwards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReaddirPlus {
+    /// Plain READDIR only: each listed name that is then used is looked up (a `getattr`).
+    Off,
+    /// READDIRPLUS for a directory's first page, and for later pages only when its names
+    /// were looked up since, so a listing no stat follows stays plain READDIR.
+    #[default]
+    Auto,
+    /// READDIRPLUS for every page of every listing.
+    Always,
+}
+
+impl ReaddirPlus {
+    /// Reads the option as the Node.js API passes it: `auto`, `always` or `off`.
+    pub fn parse(text: &str) -> Result<ReaddirPlus, InvalidOption> {
+        match text {
+            "auto" => Ok(ReaddirPlus::Auto),
+            "always" => Ok(ReaddirPlus::Always),
+            "off" => Ok(ReaddirPlus::Off),
+            other => Err(InvalidOption::new(
+                "readdirPlus",
+                format!("readdirPlus must be 'auto', true or false, got '{other}'"),
+            )),
+        }
+    }
+}
+
 /// How to mount, with the defaults of the Node.js API's `MountOptions`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MountOptions {
@@ -90,6 +119,8 @@ pub struct MountOptions {
     pub force: bool,
     /// FUSE: serve backing files by kernel passthrough where the kernel allows it.
     pub passthrough: bool,
+    /// FUSE: when listings hand the kernel each entry's stat (READDIRPLUS).
+    pub readdir_plus: ReaddirPlus,
     /// Windows: the drive's name in Explorer (at most 32 characters).
     pub volume_label: String,
     /// Windows: names match without regard to case.
@@ -126,6 +157,7 @@ impl Default for MountOptions {
             threads: 2,
             force: false,
             passthrough: true,
+            readdir_plus: ReaddirPlus::Auto,
             volume_label: "mountkit".to_owned(),
             case_insensitive: true,
             drive_type: DriveType::Fixed,

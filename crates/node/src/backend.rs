@@ -6,7 +6,9 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use mountkit::{Backend, DriveType, ErrorCode, InvalidOption, Mount, MountError, MountOptions};
+use mountkit::{
+    Backend, DriveType, ErrorCode, InvalidOption, Mount, MountError, MountOptions, ReaddirPlus,
+};
 use napi::{Error, Status};
 
 use crate::{NativeDataPath, NativeMountOptions, NativeMountStats};
@@ -33,6 +35,7 @@ pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, Inva
         threads: o.threads,
         force: o.force,
         passthrough: o.passthrough,
+        readdir_plus: ReaddirPlus::parse(&o.readdir_plus)?,
         volume_label: o.volume_label.clone(),
         case_insensitive: o.case_insensitive,
         drive_type: DriveType::parse(&o.drive_type)?,
@@ -78,6 +81,8 @@ pub(crate) fn stats(mount: &Mount) -> Result<NativeMountStats, String> {
         return Ok(NativeMountStats {
             known_inodes: stats.known_inodes as f64,
             open_handles: stats.open_handles as f64,
+            readdir_plus: stats.readdir_plus,
+            entries_with_attributes: stats.entries_with_attributes as f64,
         });
     }
     Err(format!(
@@ -145,6 +150,7 @@ mod tests {
             threads: 2,
             force: false,
             passthrough: true,
+            readdir_plus: "auto".into(),
             native_answers: Vec::new(),
             backend: "auto".into(),
             volume_label: "data".into(),
@@ -167,6 +173,7 @@ mod tests {
         assert_eq!(o.request_timeout, Duration::from_secs(30));
         assert_eq!(o.attr_timeout, Duration::from_secs(1));
         assert_eq!(o.drive_letter.as_deref(), Some("M:"));
+        assert_eq!(o.readdir_plus, ReaddirPlus::Auto);
     }
 
     #[test]
@@ -182,5 +189,13 @@ mod tests {
         let error = MountError::InvalidOption(mount_options(&o).unwrap_err());
         assert_eq!(error.code(), ErrorCode::InvalidOption);
         assert!(error.to_string().contains("driveType"), "{error}");
+        let mut o = options();
+        o.readdir_plus = "sometimes".into();
+        let error = mount_options(&o).unwrap_err();
+        assert_eq!(error.option, "readdirPlus");
+        assert!(
+            error.to_string().contains("'auto', true or false"),
+            "{error}"
+        );
     }
 }

@@ -55,8 +55,22 @@ pub struct Pending {
     /// Bytes of write data the request carried, kept after the data itself moved to
     /// JavaScript so a reply claiming more can be refused.
     pub payload_len: usize,
+    /// JavaScript answers with the stat of the operation's path, asked right after the
+    /// operation succeeds (see `Dispatch::dispatch_then_stat`).
+    pub then_stat: bool,
     responder: Responder,
     deadline: Instant,
+}
+
+impl Pending {
+    /// What a successful answer must be: a stat in place of success when JavaScript is to
+    /// follow the operation with a getattr.
+    fn expected_reply(&self) -> ReplyKind {
+        match self.operation.expected_reply() {
+            ReplyKind::Empty if self.then_stat => ReplyKind::Stat,
+            kind => kind,
+        }
+    }
 }
 
 /// Wakes the JavaScript thread. Implemented by the threadsafe function in production and by
@@ -121,6 +135,65 @@ pub(crate) struct Drained {
 }
 
 impl Bridge {
+    /// Queues `request` for JavaScript, or answers it at once when JavaScript has no handler
+    /// for it, the bridge is closed, or the caller is the serving thread itself.
+    fn park(&self, request: Request, then_stat: bool) {
+        let Request {
+            context,
+            operation,
+            responder,
+        } = request;
+        if self.closed.load(Ordering::SeqCst) {
+            return responder.respond(Err(Errno::EIO));
+        }
+        let code = OperationCode::of(&operation);
+        let local = self.limits.local_answers.get(code as usize);
+        if let Some(answer) = local.and_then(|a| a.reply()) {
+            return responder.respond(answer);
+        }
+        if self
+            .limits
+            .serving_thread
+            .is_some_and(|thread| thread.get() == context.pid)
+        {
+            self.report(Fault {
+                operation: operation.name(),
+                path: operation.path().to_owned(),
+                errno: Errno::EDEADLK,
+                message: "a synchronous fs call from the JavaScript thread that serves this mount \
+                          can never be answered; use the async fs API (fs.promises) on your own mount"
+                    .to_owned(),
+            });
+            return responder.respond(Err(Errno::EDEADLK));
+        }
+        let deadline = Instant::now() + self.limits.timeout;
+        let payload_len = match &operation {
+            Operation::Write { data, .. } => data.len(),
+            _ => 0,
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut pending = self.pending.lock();
+        pending.insert(
+            id,
+            Pending {
+                operation,
+                code,
+                context,
+                payload_len,
+                then_stat,
+                responder,
+                deadline,
+            },
+        );
+        drop(pending);
+        {
+            let mut queue = self.queue.lock();
+            queue.push(id);
+            self.queued.store(queue.len(), Ordering::Relaxed);
+        }
+        self.schedule();
+    }
+
     pub(crate) fn new(
         limits: Limits,
         waker: Box<dyn Waker>,
@@ -280,7 +353,7 @@ impl Bridge {
         let Some(pending) = pending else {
             return answer.map(|_| false);
         };
-        let expected = pending.operation.expected_reply();
+        let expected = pending.expected_reply();
         let kind = match &answer {
             Ok(Answer::Reply(Ok(reply))) => Some(reply.kind()),
             Ok(Answer::Data(_)) => Some(ReplyKind::Data),
@@ -371,59 +444,13 @@ impl Bridge {
 
 impl Dispatch for Bridge {
     fn dispatch(&self, request: Request) {
-        let Request {
-            context,
-            operation,
-            responder,
-        } = request;
-        if self.closed.load(Ordering::SeqCst) {
-            return responder.respond(Err(Errno::EIO));
-        }
-        let code = OperationCode::of(&operation);
-        let local = self.limits.local_answers.get(code as usize);
-        if let Some(answer) = local.and_then(|a| a.reply()) {
-            return responder.respond(answer);
-        }
-        if self
-            .limits
-            .serving_thread
-            .is_some_and(|thread| thread.get() == context.pid)
-        {
-            self.report(Fault {
-                operation: operation.name(),
-                path: operation.path().to_owned(),
-                errno: Errno::EDEADLK,
-                message: "a synchronous fs call from the JavaScript thread that serves this mount \
-                          can never be answered; use the async fs API (fs.promises) on your own mount"
-                    .to_owned(),
-            });
-            return responder.respond(Err(Errno::EDEADLK));
-        }
-        let deadline = Instant::now() + self.limits.timeout;
-        let payload_len = match &operation {
-            Operation::Write { data, .. } => data.len(),
-            _ => 0,
-        };
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut pending = self.pending.lock();
-        pending.insert(
-            id,
-            Pending {
-                operation,
-                code,
-                context,
-                payload_len,
-                responder,
-                deadline,
-            },
-        );
-        drop(pending);
-        {
-            let mut queue = self.queue.lock();
-            queue.push(id);
-            self.queued.store(queue.len(), Ordering::Relaxed);
-        }
-        self.schedule();
+        self.park(request, false);
+    }
+
+    /// Parks the request once, flagged so that JavaScript runs the handler and then `getattr`
+    /// in the same turn and answers with both: one crossing instead of two.
+    fn dispatch_then_stat(self: Arc<Self>, request: Request) {
+        self.park(request, true);
     }
 
     fn write_data(&self, data: &[u8]) -> Bytes {
@@ -460,6 +487,7 @@ fn spawn_sweeper(bridge: Weak<Bridge>) {
 pub(crate) mod tests {
     use super::*;
     use crate::wire::OPERATIONS;
+    use mountkit_core::{FileKind, Stat};
     use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
 
@@ -561,6 +589,52 @@ pub(crate) mod tests {
         let refused = b.settle_data(id, b"bytes", |_| Ok(())).unwrap_err();
         assert!(refused.contains("Stat"), "{refused}");
         assert_eq!(answer.recv().unwrap(), Err(Errno::EIO));
+    }
+
+    #[test]
+    fn an_entry_made_then_stated_crosses_once_and_is_answered_with_a_stat() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        let symlink = || {
+            let (tx, rx) = mpsc::channel();
+            b.clone().dispatch_then_stat(Request {
+                context: RequestContext::default(),
+                operation: Operation::Symlink {
+                    target: "t".into(),
+                    path: "/l".into(),
+                },
+                responder: Responder::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            });
+            let mut drained = Vec::new();
+            b.drain(usize::MAX, Duration::ZERO, |id, p| {
+                drained.push((id, p.then_stat))
+            });
+            assert_eq!(
+                drained.len(),
+                1,
+                "one request for the operation and its getattr"
+            );
+            assert!(
+                drained[0].1,
+                "flagged for JavaScript to follow with getattr"
+            );
+            (drained[0].0, rx)
+        };
+        let (id, answer) = symlink();
+        let stat = Stat::new(FileKind::Symlink);
+        assert_eq!(
+            b.settle(id, |_| Ok(Ok(Reply::Stat(stat.clone())))),
+            Ok(true)
+        );
+        assert_eq!(answer.recv().unwrap(), Ok(Reply::Stat(stat)));
+        let (id, answer) = symlink();
+        let refused = b.settle(id, |_| Ok(Ok(Reply::Empty))).unwrap_err();
+        assert!(refused.contains("Stat"), "{refused}");
+        assert_eq!(answer.recv().unwrap(), Err(Errno::EIO));
+        let (id, answer) = symlink();
+        assert_eq!(b.settle(id, |_| Ok(Err(Errno::EEXIST))), Ok(true));
+        assert_eq!(answer.recv().unwrap(), Err(Errno::EEXIST));
     }
 
     #[test]

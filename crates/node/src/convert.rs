@@ -364,19 +364,32 @@ pub(crate) enum DataPlace {
     Slot(u32),
 }
 
+/// What a drained request says besides its operation's own fields.
+pub(crate) struct RequestHead {
+    pub id: RequestId,
+    pub code: OperationCode,
+    pub context: RequestContext,
+    /// JavaScript follows the operation with a getattr of its path (`RequestField::ThenStat`).
+    pub then_stat: bool,
+}
+
 /// Writes one parked request for JavaScript: `REQUEST_FIELDS` numbers into `numbers` (see
 /// `wire::RequestField`), its path (and second string, if it has one) onto `strings`, each
 /// followed by a NUL. Its bulk bytes move out of the parked request to `place`, which says
 /// where it put them.
 pub(crate) fn write_request(
-    id: RequestId,
-    code: OperationCode,
+    head: RequestHead,
     operation: &mut Operation,
-    cx: RequestContext,
     numbers: &mut [f64],
     strings: &mut String,
     place: impl FnOnce(Bytes) -> DataPlace,
 ) {
+    let RequestHead {
+        id,
+        code,
+        context: cx,
+        then_stat,
+    } = head;
     let (fields, args) = numbers.split_at_mut(RequestField::ALL.len());
     let encoded = wire::encode(operation, args, strings);
     let length = encoded.data.as_ref().map_or(0, Bytes::len);
@@ -395,6 +408,7 @@ pub(crate) fn write_request(
     set(RequestField::Pid, f64::from(cx.pid));
     set(RequestField::Slot, slot);
     set(RequestField::SlotLength, length);
+    set(RequestField::ThenStat, if then_stat { 1.0 } else { 0.0 });
 }
 
 #[cfg(test)]
@@ -604,10 +618,13 @@ mod tests {
         let mut placed = Bytes::new();
         let code = OperationCode::Write;
         write_request(
-            9,
-            code,
+            RequestHead {
+                id: 9,
+                code,
+                context: cx,
+                then_stat: false,
+            },
             &mut pooled,
-            cx,
             &mut numbers,
             &mut strings,
             |bytes| {
@@ -639,10 +656,13 @@ mod tests {
         );
         let mut copied = write(b"de");
         write_request(
-            10,
-            code,
+            RequestHead {
+                id: 10,
+                code,
+                context: cx,
+                then_stat: false,
+            },
             &mut copied,
-            cx,
             &mut numbers,
             &mut strings,
             |_| DataPlace::Payload,
@@ -660,10 +680,13 @@ mod tests {
         };
         let code = OperationCode::Rename;
         write_request(
-            11,
-            code,
+            RequestHead {
+                id: 11,
+                code,
+                context: cx,
+                then_stat: false,
+            },
             &mut rename,
-            cx,
             &mut numbers,
             &mut strings,
             |_| panic!("a rename has no bulk bytes"),
@@ -675,6 +698,24 @@ mod tests {
         );
         assert_eq!(numbers[args], 2.0, "RENAME_EXCHANGE");
         assert_eq!(strings, "/f\0/f\0/a\0/b\0");
+        assert_eq!(field(&numbers, RequestField::ThenStat), 0.0);
+        let mut mkdir = Operation::Mkdir {
+            path: "/d".into(),
+            mode: 0o755,
+        };
+        write_request(
+            RequestHead {
+                id: 12,
+                code: OperationCode::Mkdir,
+                context: cx,
+                then_stat: true,
+            },
+            &mut mkdir,
+            &mut numbers,
+            &mut strings,
+            |_| panic!("a mkdir has no bulk bytes"),
+        );
+        assert_eq!(field(&numbers, RequestField::ThenStat), 1.0);
     }
 
     #[test]

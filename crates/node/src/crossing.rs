@@ -107,15 +107,13 @@ impl Crossing {
                     DataPlace::Payload
                 }
             };
-            convert::write_request(
+            let head = convert::RequestHead {
                 id,
-                p.code,
-                &mut p.operation,
-                p.context,
-                numbers,
-                strings,
-                place,
-            );
+                code: p.code,
+                context: p.context,
+                then_stat: p.then_stat,
+            };
+            convert::write_request(head, &mut p.operation, numbers, strings, place);
         };
         let spin = Duration::from_micros(u64::from(spin_micros));
         let drained = self.bridge.drain(room / REQUEST_FIELDS, spin, visit);

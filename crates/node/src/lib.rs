@@ -120,6 +120,9 @@ pub struct NativeMountOptions {
     pub force: bool,
     /// Let the kernel serve backed files itself where it can (FUSE passthrough).
     pub passthrough: bool,
+    /// FUSE: when listings hand the kernel each entry's stat: `'auto'`, `'always'` or
+    /// `'off'`.
+    pub readdir_plus: String,
     /// Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
     /// `lib/wire.generated.ts`).
     pub native_answers: Vec<u32>,
@@ -160,6 +163,10 @@ pub struct NativeMountStats {
     pub known_inodes: f64,
     /// Files and directories open now.
     pub open_handles: f64,
+    /// The kernel agreed to READDIRPLUS when the mount started.
+    pub readdir_plus: bool,
+    /// Listed names handed to the kernel with their attributes, each sparing a LOOKUP.
+    pub entries_with_attributes: f64,
 }
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;

@@ -112,6 +112,7 @@ positions! {
         Pid = "pid": "The caller's thread (Linux) or process (Windows) id.",
         Slot = "slot": "The write-pool slot holding the bytes, when they are in one (else NaN).",
         SlotLength = "slotLength": "How many bytes of that slot are the request's (else NaN).",
+        ThenStat = "thenStat": "1 when the answer is the stat of the request's path, from a getattr run right after the operation succeeds (an operation that makes a name, for a backend that answers with the new entry); else 0.",
     }
 }
 

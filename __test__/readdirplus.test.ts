@@ -1,0 +1,159 @@
+// READDIRPLUS: a listing whose entries carry their stat hands the kernel each entry's
+// attributes, so a stat of every listed name afterwards makes no getattr call; the inode
+// table counts those entries as the kernel does, and falls back when the kernel forgets them.
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { lstat, readdir, stat } from 'node:fs/promises'
+import { FsError, type DirEntry, type FileSystem, type Mount, type MountOptions, type Stat } from '../index'
+import { sleep } from './helpers/fs'
+import { mountFs } from './helpers/mount'
+
+// The test process serves the mount: a command run on it must not block the event loop.
+const run = promisify(execFile)
+
+const LONG = { attrTimeoutMs: 3_600_000, entryTimeoutMs: 3_600_000 }
+
+/**
+ * `/d` holds `count` files `f0`, `f1`, …, each `i` bytes long; `withStat(i)` says whether
+ * `readdir` lists `fi` with its stat. Counts the `getattr` calls per path.
+ */
+function listingFs(count: number, withStat: (i: number) => boolean = () => true) {
+  const getattrs = new Map<string, number>()
+  const fileStat = (i: number): Stat => ({ kind: 'file', mode: 0o640, size: i, nlink: 1, ino: 1000 + i })
+  const fs: FileSystem = {
+    getattr(path) {
+      getattrs.set(path, (getattrs.get(path) ?? 0) + 1)
+      if (path === '/' || path === '/d') return { kind: 'directory', mode: 0o755, nlink: 2 }
+      const match = /^\/d\/f(\d+)$/.exec(path)
+      if (match !== null && Number(match[1]) < count) return fileStat(Number(match[1]))
+      throw new FsError('ENOENT')
+    },
+    readdir(path): DirEntry[] {
+      if (path === '/') return [{ name: 'd', kind: 'directory' }]
+      return Array.from({ length: count }, (_, i) =>
+        withStat(i) ? { name: `f${i}`, stat: fileStat(i) } : { name: `f${i}`, kind: 'file' })
+    },
+  }
+  /** getattr calls for files of `/d` so far. */
+  const fileGetattrs = () => [...getattrs].filter(([p]) => p.startsWith('/d/')).reduce((n, [, c]) => n + c, 0)
+  return { fs, getattrs, fileGetattrs }
+}
+
+/** Lists `/d`, then stats every name in it; returns the names and the getattr calls the stats made. */
+async function listThenStat(p: (name: string) => string, counted: ReturnType<typeof listingFs>) {
+  const names = await readdir(p('d'))
+  const before = counted.fileGetattrs()
+  const stats = await Promise.all(names.map((name) => stat(p(`d/${name}`))))
+  return { names, stats, getattrs: counted.fileGetattrs() - before }
+}
+
+/** The names of `/d` as `fs.readdir` returns them: sorted (libuv's scandir sorts). */
+function expectedNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `f${i}`).sort()
+}
+
+/** The size `listingFs` gives the file called `name`. */
+const sizeOf = (name: string) => Number(name.slice(1))
+
+async function mounted(t: Parameters<typeof mountFs>[0], counted: ReturnType<typeof listingFs>, options: MountOptions) {
+  const mount = await mountFs(t, counted.fs, { ...LONG, ...options })
+  return mount
+}
+
+test('with readdirPlus true, stats after a listing of several pages make no getattr call', async (t) => {
+  // More than the largest reply buffer the kernel asks for (128 KiB) holds.
+  const count = 1000
+  const counted = listingFs(count)
+  const { m, p } = await mounted(t, counted, { readdirPlus: true })
+  t.true(m.stats().readdirPlus, 'the kernel agreed to READDIRPLUS')
+  const { names, stats, getattrs } = await listThenStat(p, counted)
+  t.deepEqual(names, expectedNames(count), 'every page resumed where the last one stopped')
+  t.is(getattrs, 0, 'every entry came with its attributes')
+  stats.forEach((s, i) => {
+    t.is(s.size, sizeOf(names[i]))
+    t.is(s.mode, 0o100640)
+  })
+  t.is(m.stats().entriesWithAttributes, count)
+  t.is(m.stats().knownInodes, count + 2, 'the root, /d and one inode per listed file')
+})
+
+test('with readdirPlus false, each stat after a listing makes a getattr call', async (t) => {
+  const count = 20
+  const counted = listingFs(count)
+  const { m, p } = await mounted(t, counted, { readdirPlus: false })
+  t.false(m.stats().readdirPlus)
+  const { names, getattrs } = await listThenStat(p, counted)
+  t.deepEqual(names, expectedNames(count))
+  t.is(getattrs, count, 'one lookup per entry')
+  t.is(m.stats().entriesWithAttributes, 0)
+})
+
+test('by default a listing of one page hands its attributes on', async (t) => {
+  const count = 10
+  const counted = listingFs(count)
+  const { m, p } = await mounted(t, counted, {})
+  t.true(m.stats().readdirPlus, 'readdirPlus defaults to auto, which the kernel grants')
+  const { names, getattrs } = await listThenStat(p, counted)
+  t.deepEqual(names, expectedNames(count))
+  t.is(getattrs, 0)
+})
+
+test('entries listed without a stat are looked up when used, the others are not', async (t) => {
+  const count = 40
+  const counted = listingFs(count, (i) => i % 2 === 0)
+  const { m, p } = await mounted(t, counted, { readdirPlus: true })
+  const { names, stats, getattrs } = await listThenStat(p, counted)
+  t.deepEqual(names, expectedNames(count))
+  t.is(getattrs, count / 2, 'only the entries without a stat cost a getattr')
+  stats.forEach((s, i) => t.is(s.size, sizeOf(names[i])))
+  t.is(counted.getattrs.get('/d/f1'), 1)
+  t.is(counted.getattrs.get('/d/f0'), undefined)
+  t.is(m.stats().entriesWithAttributes, count / 2)
+  // `.` and `..` are listed (glibc's readdir, as ls uses it), and kinds are right.
+  const listed = (await run('ls', ['-a', '-F', p('d')])).stdout.split('\n').filter(Boolean)
+  t.deepEqual(listed.slice(0, 2), ['./', '../'])
+  t.is(listed.length, count + 2)
+})
+
+test('a listing resumed at an offset is the same with and without READDIRPLUS', async (t) => {
+  const count = 1000
+  const plus = listingFs(count)
+  const plain = listingFs(count)
+  const withPlus = await mounted(t, plus, { readdirPlus: true })
+  const without = await mounted(t, plain, { readdirPlus: false })
+  // ls -f reads the directory in pages of its own size, without sorting.
+  const list = async (dir: string) => (await run('ls', ['-f', dir], { maxBuffer: 1 << 20 })).stdout
+  const a = await list(withPlus.p('d'))
+  t.is(a, await list(without.p('d')))
+  t.is(a.split('\n').filter(Boolean).length, count + 2)
+})
+
+test('inodes handed over by READDIRPLUS are forgotten when the kernel lets go of them', async (t) => {
+  const count = 500
+  const counted = listingFs(count)
+  const { m, p } = await mounted(t, counted, { readdirPlus: true })
+  // Listed twice: the second listing hands the same names over again, each one more lookup
+  // that the kernel will forget too.
+  await readdir(p('d'))
+  await readdir(p('d'))
+  await lstat(p('d/f3'))
+  t.is(m.stats().knownInodes, count + 2)
+  // Dropping /d's name drops the names below it: the kernel forgets each inode with the
+  // lookups it counted. (Dropping the kernel's caches machine-wide would do the same, but
+  // also to the mounts of tests running in parallel.)
+  await m.invalidateEntry('/d')
+  const known = await knownInodesFallTo(m, 1)
+  t.is(known, 1, 'every inode but the root was forgotten: the lookup counts balanced')
+  // The table still serves the tree afterwards.
+  t.is((await stat(p('d/f7'))).size, 7)
+})
+
+async function knownInodesFallTo(m: Mount, limit: number): Promise<number> {
+  let known = m.stats().knownInodes
+  for (let attempt = 0; attempt < 250 && known > limit; attempt++) {
+    await sleep(20)
+    known = m.stats().knownInodes
+  }
+  return known
+}
