@@ -450,6 +450,40 @@ export function windowsSuite(backend: WindowsBackend): void {
     })
   })
 
+  // CREATOR OWNER and CREATOR GROUP stand for whoever creates a file: a new file gets the ACE
+  // for its own owner and group, and a new directory passes the placeholder on as well.
+  test.serial(`${backend}: inherited CREATOR OWNER and CREATOR GROUP ACEs name the new file's owner and group`, async (t) => {
+    await withMount(t, { kind: 'memfs' }, {}, undefined, async (kernel) => {
+      const dir = await kernel.create('\\shared', {
+        access: ACCESS.READ_WRITE_DELETE | 0x000c0000,
+        disposition: 'create',
+        options: FILE.DIRECTORY_FILE,
+      })
+      check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
+      // Everyone may create in it (WinFsp checks); the placeholders apply to its children only.
+      const dacl = 'D:(A;;FA;;;WD)(A;OICIIO;FA;;;CO)(A;OICIIO;FR;;;CG)(A;OICI;FR;;;WD)'
+      check(t, await kernel.setSecurity(dir.handle, 0x4, dacl), STATUS.SUCCESS, 'setting the DACL')
+      const file = await kernel.create('\\shared\\file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
+      check(t, file.status, STATUS.SUCCESS, 'creating a file in it')
+      const fileSddl = (await kernel.security(file.handle)).sddl
+      const owned = /^O:(S-1-5-21-[0-9-]+)G:(S-1-5-21-[0-9-]+)D:/.exec(fileSddl)
+      t.truthy(owned, `the new file is its creator's: ${fileSddl}`)
+      const [, user, group] = owned ?? ['', '', '']
+      t.is(fileSddl, `O:${user}G:${group}D:AI(A;ID;FA;;;${user})(A;ID;FR;;;${group})(A;ID;FR;;;WD)`, 'the file names its owner and group')
+      const sub = await kernel.create('\\shared\\sub', { disposition: 'create', options: FILE.DIRECTORY_FILE })
+      check(t, sub.status, STATUS.SUCCESS, 'creating a directory in it')
+      t.deepEqual(
+        await kernel.security(sub.handle, 0x4),
+        {
+          status: STATUS.SUCCESS,
+          sddl: `D:AI(A;ID;FA;;;${user})(A;OICIIOID;FA;;;CO)(A;ID;FR;;;${group})(A;OICIIOID;FR;;;CG)(A;OICIID;FR;;;WD)`,
+        },
+        'the subdirectory names its owner and group, and passes the placeholders on',
+      )
+      for (const handle of [sub.handle, file.handle, dir.handle]) await kernel.closeHandle(handle)
+    })
+  })
+
   // WinFsp checks every open against the descriptor (its DLL's FspAccessCheck, which the double
   // runs with the caller's token); Dokan's driver leaves access to the file system, and mountkit
   // leaves it to the handlers, so there the descriptor is what programs read, not a gate.
