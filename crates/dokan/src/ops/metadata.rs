@@ -202,18 +202,31 @@ impl DokanFs {
         let open = self.entry(context)?;
         let path = open.path();
         let stat = self.getattr(call, &path, open.user().map(|user| user.handle))?;
-        let (flags, mode) = apply_attributes(&stat, file_attributes);
+        Ok(self.store_attributes(call, &path, &stat, file_attributes)?)
+    }
+
+    /// `file_attributes` given to the file at `path`, which has `stat`, as
+    /// [`DokanFs::set_file_attributes`] describes: a `chmod` for read-only, `set_attributes`
+    /// for flags that differ from what the handler reports.
+    pub(super) fn store_attributes(
+        &self,
+        call: &Call,
+        path: &str,
+        stat: &Stat,
+        file_attributes: u32,
+    ) -> FsResult<()> {
+        let (flags, mode) = apply_attributes(stat, file_attributes);
         if let Some(mode) = mode {
             self.run(
                 call,
                 Operation::Chmod {
-                    path: path.clone(),
+                    path: path.to_owned(),
                     mode,
                 },
             )?;
         }
         if flags != stat.windows {
-            self.set_attributes(call, &path, Some(flags), None)?;
+            self.set_attributes(call, path, Some(flags), None)?;
         }
         Ok(())
     }
