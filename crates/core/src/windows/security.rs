@@ -16,8 +16,8 @@
 //! A mount without kernel permission checks (`default_permissions` off) reports one fixed,
 //! permissive descriptor instead ([`FileSecurity::Fixed`], [`SDDL`]), as every mount did
 //! before: access is then decided by the handlers alone, which refuse what they refuse with
-//! `EACCES`. Without a `set_security` handler, requests to change a descriptor are refused
-//! (`STATUS_NOT_IMPLEMENTED` on Dokan, WinFsp's `STATUS_INVALID_DEVICE_REQUEST`).
+//! `EACCES`. Without a `set_security` handler, a change of a descriptor succeeds and changes
+//! nothing, on both backends, as on a FAT volume ([`changed_or_dropped`] says why).
 //!
 //! The fixed descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an
 //! NTFS volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
@@ -316,6 +316,24 @@ pub fn merge(current: &str, information: u32, changes: &str) -> String {
         }
     })
     .collect()
+}
+
+/// What a program's change of a descriptor answers, from what `set_security` answered: the
+/// handler's answer, or success with nothing changed when there is no handler (`ENOSYS`).
+///
+/// A volume without a `set_security` handler keeps no ACLs and does not claim
+/// `FILE_PERSISTENT_ACLS`, like FAT, and answers as Windows answers on FAT: FAT has no
+/// set-security handler, and the I/O manager turns the `STATUS_INVALID_DEVICE_REQUEST` of a file
+/// system without one into success for a change (and into a descriptor granting everyone
+/// everything for a query). Programs that copy files with their security (`robocopy /SEC`,
+/// `xcopy /O`, installers, archivers) then go on instead of failing each file. Dokan's library
+/// could not answer anything else alike: it turns every failed set-security into
+/// `STATUS_INVALID_PARAMETER`, which no program reads as "not supported here".
+pub fn changed_or_dropped(answer: crate::FsResult<()>) -> crate::FsResult<()> {
+    match answer {
+        Err(crate::Errno::ENOSYS) => Ok(()),
+        answer => answer,
+    }
 }
 
 /// The ACEs of a DACL's SDDL (`D:` and its flags, then `(…)` for each ACE), each without its
@@ -852,6 +870,20 @@ mod tests {
             ),
             "an inherit-only ACE of the directory takes effect on its children; any spelling \
              of the alias and a conditional ACE's expression are kept"
+        );
+    }
+
+    #[test]
+    fn a_change_without_a_handler_succeeds_and_a_handlers_answer_stands() {
+        assert_eq!(changed_or_dropped(Err(crate::Errno::ENOSYS)), Ok(()));
+        assert_eq!(changed_or_dropped(Ok(())), Ok(()));
+        assert_eq!(
+            changed_or_dropped(Err(crate::Errno::EACCES)),
+            Err(crate::Errno::EACCES)
+        );
+        assert_eq!(
+            changed_or_dropped(Err(crate::Errno::EINVAL)),
+            Err(crate::Errno::EINVAL)
         );
     }
 

@@ -7,10 +7,9 @@ use mountkit_core::windows::attributes::{
 use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time};
 use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
-    STATUS_NOT_IMPLEMENTED,
 };
 use mountkit_core::windows::security::{
-    answered_or_derived, merge, restrict, store_new_security, Source,
+    answered_or_derived, changed_or_dropped, merge, restrict, store_new_security, Source,
 };
 use mountkit_core::{
     expect_reply, Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes,
@@ -165,7 +164,8 @@ impl DokanFs {
 
     /// `SetFileSecurity`: the parts `information` names, as `changes` (their SDDL), merged into
     /// the open file's current descriptor ([`merge`]) and given whole to `set_security`.
-    /// Without that handler nothing can be changed (`STATUS_NOT_IMPLEMENTED`).
+    /// Without that handler the change succeeds and changes nothing, as on FAT and on WinFsp
+    /// ([`changed_or_dropped`]).
     pub fn set_file_security(
         &self,
         call: &Call,
@@ -179,10 +179,7 @@ impl DokanFs {
             path: self.entry(context)?.path(),
             sddl: merge(&current, information, changes),
         };
-        match self.run(call, operation) {
-            Err(Errno::ENOSYS) => Err(NtError(STATUS_NOT_IMPLEMENTED)),
-            result => Ok(result?),
-        }
+        Ok(changed_or_dropped(self.run(call, operation))?)
     }
 
     /// `SetFileAttributes`: the read-only attribute also becomes a `chmod` (see

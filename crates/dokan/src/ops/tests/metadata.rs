@@ -36,9 +36,14 @@ fn changes_are_merged_and_new_files_inherit() {
     );
     m.fake.fail("set_security", Errno::ENOSYS);
     assert_eq!(
-        m.fs.set_file_security(&CALL, dir, DACL_SECURITY_INFORMATION, dacl),
-        Err(NtError(STATUS_NOT_IMPLEMENTED)),
-        "without a set_security handler nothing can be changed"
+        m.fs.set_file_security(&CALL, dir, DACL_SECURITY_INFORMATION, "D:(A;;FR;;;WD)"),
+        Ok(()),
+        "without a set_security handler a change succeeds, as on FAT"
+    );
+    assert_eq!(
+        stored("/d"),
+        Some(format!("O:{user}G:{group}{dacl}")),
+        "and changes nothing"
     );
     m.finish(file.context);
     m.finish(dir);
