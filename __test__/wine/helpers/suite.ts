@@ -447,6 +447,30 @@ export function windowsSuite(backend: WindowsBackend): void {
         { status: STATUS.SUCCESS, sddl: `O:BA${group}D:AI(A;;FA;;;SY)(A;ID;FA;;;WD)(A;ID;FR;;;BU)` },
         'what the creator asked comes first, then what the directory passes on',
       )
+
+      // Audit ACEs and the mandatory label live in the system ACL, which is not kept: a change
+      // that sets them is refused, whole (Dokan's library passes every refusal on as
+      // STATUS_INVALID_PARAMETER), and one with an empty system ACL goes ahead.
+      const unkept = backend === 'winfsp' ? STATUS.NOT_SUPPORTED : STATUS.INVALID_PARAMETER
+      check(t, await kernel.setSecurity(dir.handle, 0x10, 'S:(ML;;NW;;;LW)'), unkept, 'setting a mandatory label')
+      check(t, await kernel.setSecurity(dir.handle, 0x14, 'D:(A;;FA;;;WD)S:(ML;;NW;;;LW)'), unkept, 'a DACL with a label')
+      if (backend === 'dokan') {
+        // A SACL needs ACCESS_SYSTEM_SECURITY on the handle. WinFsp checks the open against the
+        // caller's token, which under Wine has no SeSecurityPrivilege enabled, so there it is
+        // the engine's unit tests that set one; Dokan leaves opens to the file system.
+        const auditing = await kernel.create('\\kept', {
+          access: ACCESS.READ_CONTROL | 0x00040000 | 0x01000000,
+          disposition: 'open',
+          options: FILE.DIRECTORY_FILE,
+        })
+        check(t, auditing.status, STATUS.SUCCESS, 'opening the directory with ACCESS_SYSTEM_SECURITY')
+        check(t, await kernel.setSecurity(auditing.handle, 0x8, 'S:(AU;SA;FA;;;WD)'), unkept, 'setting an audit ACE')
+        check(t, await kernel.setSecurity(auditing.handle, 0xc, 'D:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)'), unkept, 'a DACL with an audit ACE')
+        await kernel.closeHandle(auditing.handle)
+      }
+      t.deepEqual(await kernel.security(dir.handle), { status: STATUS.SUCCESS, sddl: `O:SY${group}${dacl}` }, 'nothing of a refused change is kept')
+      check(t, await kernel.setSecurity(dir.handle, 0x14, 'D:(A;;FA;;;WD)S:'), STATUS.SUCCESS, 'a DACL with an empty system ACL')
+      t.deepEqual(await kernel.security(dir.handle), { status: STATUS.SUCCESS, sddl: `O:SY${group}D:(A;;FA;;;WD)` }, 'the DACL changed')
       for (const handle of [asked.handle, sub.handle, child.handle, dir.handle]) await kernel.closeHandle(handle)
     })
   })

@@ -43,6 +43,8 @@ pub const GROUP_SECURITY_INFORMATION: u32 = 0x2;
 pub const DACL_SECURITY_INFORMATION: u32 = 0x4;
 /// `SECURITY_INFORMATION` bit: the system ACL (auditing), which is never reported.
 pub const SACL_SECURITY_INFORMATION: u32 = 0x8;
+/// `SECURITY_INFORMATION` bit: the mandatory integrity label, an ACE of the system ACL.
+pub const LABEL_SECURITY_INFORMATION: u32 = 0x10;
 
 /// The fixed descriptor, in SDDL: owned by built-in Administrators (owner and group), with a
 /// protected DACL (`P`: nothing above the volume adds to it) granting full access (`FA`),
@@ -333,6 +335,39 @@ pub fn changed_or_dropped(answer: crate::FsResult<()>) -> crate::FsResult<()> {
     match answer {
         Err(crate::Errno::ENOSYS) => Ok(()),
         answer => answer,
+    }
+}
+
+/// Whether a filesystem that stores descriptors (`set_security`, persistent ACLs claimed) can
+/// keep a program's change: the parts `information` names, written as SDDL in `changes` (with
+/// the system ACL, `S:`, when the change names it or the label).
+///
+/// Descriptors are kept as owner, group and DACL ([`merge`]); a system ACL, which holds audit
+/// ACEs and the mandatory label, is not. A change that sets audit ACEs or a label
+/// (`SACL_SECURITY_INFORMATION`, `LABEL_SECURITY_INFORMATION` with any ACE) would otherwise
+/// succeed and change nothing, on a volume that says it keeps ACLs: it fails with `EOPNOTSUPP`
+/// (`STATUS_NOT_SUPPORTED`), before anything is stored, so the program knows. One that sets
+/// an empty system ACL asks for what the file has, as copies of ordinary files do
+/// (`robocopy /COPYALL`), and goes ahead. Windows lets only callers holding
+/// `SeSecurityPrivilege` change a system ACL, so a refusal meets backup and admin tools, which
+/// report it, and never an ordinary program.
+pub fn keepable_change(information: u32, changes: &str) -> crate::FsResult<()> {
+    if information & (SACL_SECURITY_INFORMATION | LABEL_SECURITY_INFORMATION) == 0 {
+        return Ok(());
+    }
+    let system_acl = changes.find("S:").map_or("", |start| {
+        let rest = &changes[start + 2..];
+        let end = ["O:", "G:", "D:"]
+            .iter()
+            .filter_map(|tag| rest.find(tag))
+            .min()
+            .unwrap_or(rest.len());
+        &rest[..end]
+    });
+    if aces_of(system_acl).is_empty() {
+        Ok(())
+    } else {
+        Err(crate::Errno::EOPNOTSUPP)
     }
 }
 
@@ -884,6 +919,67 @@ mod tests {
         assert_eq!(
             changed_or_dropped(Err(crate::Errno::EINVAL)),
             Err(crate::Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn a_change_to_audit_aces_or_the_label_cannot_be_kept() {
+        let refused = Err(crate::Errno::EOPNOTSUPP);
+        assert_eq!(
+            keepable_change(SACL_SECURITY_INFORMATION, "S:(AU;SAFA;FA;;;WD)"),
+            refused
+        );
+        assert_eq!(
+            keepable_change(LABEL_SECURITY_INFORMATION, "S:(ML;;NW;;;LW)"),
+            refused
+        );
+        assert_eq!(
+            keepable_change(
+                DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+                "D:(A;;FA;;;WD)S:AI(AU;SA;FA;;;WD)"
+            ),
+            refused,
+            "with a DACL, the whole change is refused"
+        );
+        assert_eq!(
+            keepable_change(SACL_SECURITY_INFORMATION, "S:(ML;;NW;;;LW)D:(A;;FA;;;WD)"),
+            refused,
+            "parts in another order"
+        );
+    }
+
+    #[test]
+    fn an_empty_system_acl_and_the_other_parts_can_be_kept() {
+        assert_eq!(
+            keepable_change(DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
+            Ok(())
+        );
+        assert_eq!(
+            keepable_change(OWNER_SECURITY_INFORMATION, "O:S-1-5-21-1-2-3-1001"),
+            Ok(()),
+            "a SID is not a system ACL"
+        );
+        assert_eq!(
+            keepable_change(
+                DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+                "D:(A;;FA;;;WD)S:"
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            keepable_change(SACL_SECURITY_INFORMATION, "S:P"),
+            Ok(()),
+            "flags without ACEs"
+        );
+        assert_eq!(
+            keepable_change(LABEL_SECURITY_INFORMATION, ""),
+            Ok(()),
+            "no system ACL at all"
+        );
+        assert_eq!(
+            keepable_change(DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)"),
+            Ok(()),
+            "a system ACL the change does not name is not looked at"
         );
     }
 

@@ -9,7 +9,8 @@ use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
 };
 use mountkit_core::windows::security::{
-    answered_or_derived, changed_or_dropped, merge, restrict, store_new_security, Source,
+    answered_or_derived, changed_or_dropped, keepable_change, merge, restrict, store_new_security,
+    Source,
 };
 use mountkit_core::{
     expect_reply, Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes,
@@ -165,7 +166,9 @@ impl DokanFs {
     /// `SetFileSecurity`: the parts `information` names, as `changes` (their SDDL), merged into
     /// the open file's current descriptor ([`merge`]) and given whole to `set_security`.
     /// Without that handler the change succeeds and changes nothing, as on FAT and on WinFsp
-    /// ([`changed_or_dropped`]).
+    /// ([`changed_or_dropped`]); with it, one that sets audit ACEs or a mandatory label, which
+    /// are not kept, fails (`STATUS_NOT_SUPPORTED`, which Dokan's library passes on as
+    /// `STATUS_INVALID_PARAMETER`; [`keepable_change`]).
     pub fn set_file_security(
         &self,
         call: &Call,
@@ -174,6 +177,9 @@ impl DokanFs {
         changes: &str,
     ) -> NtResult<()> {
         self.writable()?;
+        if self.persistent_acls {
+            keepable_change(information, changes)?;
+        }
         let (current, _) = self.whole_descriptor(call, context)?;
         let operation = Operation::SetSecurity {
             path: self.entry(context)?.path(),

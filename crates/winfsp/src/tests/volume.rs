@@ -8,10 +8,13 @@ use mountkit_core::windows::create::{
     FILE_WRITE_ATTRIBUTES, GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED,
 };
 use mountkit_core::windows::ntstatus::{
-    NtError, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_OBJECT_NAME_COLLISION,
-    STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND,
+    NtError, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_NOT_SUPPORTED,
+    STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_OBJECT_PATH_NOT_FOUND,
 };
-use mountkit_core::windows::security::{FileSecurity, DACL_SECURITY_INFORMATION};
+use mountkit_core::windows::security::{
+    FileSecurity, DACL_SECURITY_INFORMATION, SACL_SECURITY_INFORMATION,
+};
 use mountkit_core::{Bytes, Errno, OpenFlags, Operation, Stat};
 
 use super::{cx, principals, wide, Harness, READ_WRITE};
@@ -238,6 +241,21 @@ fn changes_are_merged_and_new_files_inherit() {
     assert_eq!(
         h.fs.security("/d"),
         Some(format!("O:{user}G:{group}{dacl}"))
+    );
+    assert_eq!(
+        h.engine.set_security(
+            cx(),
+            dir,
+            DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+            "D:(A;;FR;;;WD)S:(AU;SA;FA;;;WD)"
+        ),
+        Err(NtError(STATUS_NOT_SUPPORTED)),
+        "an audit ACE cannot be kept"
+    );
+    assert_eq!(
+        h.fs.security("/d"),
+        Some(format!("O:{user}G:{group}{dacl}")),
+        "nothing of the refused change is stored"
     );
     let file = h
         .engine

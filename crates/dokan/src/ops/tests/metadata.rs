@@ -3,7 +3,7 @@
 use super::*;
 use mountkit_core::windows::security::{
     posix_sddl, Source, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
-    OWNER_SECURITY_INFORMATION,
+    LABEL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
 };
 
 /// A program's change of the DACL reaches `set_security` merged into the whole descriptor; a
@@ -24,6 +24,16 @@ fn changes_are_merged_and_new_files_inherit() {
     );
     let stored = |path: &str| m.fake.security.lock().get(path).cloned();
     assert_eq!(stored("/d"), Some(format!("O:{user}G:{group}{dacl}")));
+    assert_eq!(
+        m.fs.set_file_security(&CALL, dir, LABEL_SECURITY_INFORMATION, "S:(ML;;NW;;;LW)"),
+        Err(NtError(STATUS_NOT_SUPPORTED)),
+        "a mandatory label cannot be kept"
+    );
+    assert_eq!(
+        stored("/d"),
+        Some(format!("O:{user}G:{group}{dacl}")),
+        "nothing of the refused change is stored"
+    );
     assert_eq!(
         m.fs.file_security(&CALL, dir, DACL_SECURITY_INFORMATION),
         Ok((dacl.to_owned(), Source::Handler))
