@@ -483,6 +483,29 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    // WinFsp's Overwrite: a supersede replaces the attributes, an overwrite adds to them; and a
+    // hidden or system file is overwritten only by an open that asks to keep it so, as on NTFS.
+    name: 'an overwrite adds the attributes it asks for, a supersede replaces them',
+    setAttributes: true,
+    steps: [
+      { op: 'open', path: '/o.txt', as: 'o', disposition: 'create', directory: false, attributes: HIDDEN | NOT_CONTENT_INDEXED },
+      { op: 'write', handle: 'o', offset: 0, data: A },
+      { op: 'close', handle: 'o' },
+      { op: 'open', path: '/o.txt', as: 'o', disposition: 'overwrite', directory: false, attributes: NORMAL, expect: 'access-denied' },
+      { op: 'open', path: '/o.txt', as: 'o', disposition: 'overwrite-if', directory: false, attributes: SYSTEM, expect: 'access-denied' },
+      { op: 'open', path: '/o.txt', as: 'o', disposition: 'overwrite', directory: false, attributes: HIDDEN | SYSTEM, opened: 'overwritten' },
+      { op: 'stat', handle: 'o', size: 0, attributes: HIDDEN | SYSTEM | NOT_CONTENT_INDEXED, lacks: READ_ONLY },
+      { op: 'write', handle: 'o', offset: 0, data: A },
+      { op: 'close', handle: 'o' },
+      { op: 'open', path: '/o.txt', as: 'o', disposition: 'overwrite-if', directory: false, attributes: HIDDEN | SYSTEM | OFFLINE, opened: 'overwritten' },
+      { op: 'stat', handle: 'o', size: 0, attributes: HIDDEN | SYSTEM | NOT_CONTENT_INDEXED | OFFLINE },
+      { op: 'close', handle: 'o' },
+      { op: 'open', path: '/o.txt', as: 'o', disposition: 'supersede', directory: false, attributes: HIDDEN | SYSTEM | ARCHIVE, opened: 'superseded' },
+      { op: 'stat', handle: 'o', size: 0, attributes: HIDDEN | SYSTEM | ARCHIVE, lacks: NOT_CONTENT_INDEXED | OFFLINE | READ_ONLY },
+      { op: 'close', handle: 'o' },
+    ],
+  },
+  {
     name: 'without a setAttributes handler, setting attributes succeeds and only read-only is kept',
     setAttributes: false,
     steps: [

@@ -76,11 +76,12 @@ impl DokanMount {
         imp::mount(mount_point, dispatch, options).map(|inner| DokanMount { inner })
     }
 
-    /// Where the volume is mounted: the mount point Dokan reported once mounted (`M:\`, or the
-    /// folder), which can differ in spelling from the one asked for; for `*` and a share, the
-    /// drive letter the mount took.
+    /// Where the volume is mounted: the mount point Dokan reported once mounted (the drive, or
+    /// the folder), which can differ in spelling from the one asked for; for `*` and a share,
+    /// the drive letter the mount took. A drive is spelled `M:`, as WinFsp's mounts report it,
+    /// not `M:\` as Dokan does.
     pub fn mountpoint(&self) -> String {
-        self.inner.mountpoint()
+        reported_mount_point(&self.inner.mountpoint())
     }
 
     /// Whether the volume is still mounted. It stops being mounted when it is unmounted from
@@ -103,6 +104,13 @@ impl DokanMount {
     pub fn unmount(mut self) {
         self.inner.unmount();
     }
+}
+
+/// The mount point as a mount reports it, from the spelling Dokan gives (`M:\\` for a drive,
+/// where its library appends the backslash): without a trailing backslash, so a drive reads
+/// `M:`, as on WinFsp and as users write it.
+fn reported_mount_point(dokans: &str) -> String {
+    dokans.strip_suffix('\\').unwrap_or(dokans).to_owned()
 }
 
 /// Reports changes the file system made itself to Windows (`DokanNotifyCreate`,
@@ -542,6 +550,14 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drive_is_reported_without_its_backslash() {
+        assert_eq!(reported_mount_point("M:\\"), "M:");
+        assert_eq!(reported_mount_point("M:"), "M:");
+        assert_eq!(reported_mount_point("C:\\mnt\\data\\"), "C:\\mnt\\data");
+        assert_eq!(reported_mount_point("C:\\mnt\\data"), "C:\\mnt\\data");
+    }
 
     #[test]
     fn installs_describe_themselves() {

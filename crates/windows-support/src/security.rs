@@ -1,7 +1,8 @@
 //! Security descriptors between SDDL text and the self-relative bytes the drivers want.
 
 use mountkit_core::windows::security::{
-    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, LABEL_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION, SACL_SECURITY_INFORMATION,
 };
 use mountkit_core::windows::wide::to_wide_nul;
 use std::ffi::c_void;
@@ -78,8 +79,12 @@ pub fn sddl_from_descriptor(descriptor: &[u8], information: u32) -> Result<Strin
     Ok(sddl)
 }
 
-/// The SDDL text of the parts `information` names (owner, group, DACL; a SACL is left out) of
-/// the self-relative descriptor at `descriptor`, as a driver passes a program's change.
+/// The SDDL text of the parts `information` names (owner, group, DACL, and the whole system ACL
+/// when it names that or the mandatory label) of the self-relative descriptor at `descriptor`,
+/// as a driver passes a program's change. The system ACL is there for
+/// `mountkit_core::windows::security::keepable_change` to judge; it is never stored. It is
+/// written whole for the label too because Wine writes a label ACE only as part of the system
+/// ACL, where Windows also writes it for `LABEL_SECURITY_INFORMATION` alone.
 ///
 /// # Safety
 ///
@@ -96,13 +101,18 @@ pub unsafe fn sddl_of_parts(descriptor: *const c_void, information: u32) -> Resu
     };
     let ordinary =
         OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
-    sddl_from_descriptor(bytes, information & ordinary)
+    let system = SACL_SECURITY_INFORMATION | LABEL_SECURITY_INFORMATION;
+    let parts = match information & system {
+        0 => information & ordinary,
+        _ => (information & ordinary) | system,
+    };
+    sddl_from_descriptor(bytes, parts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mountkit_core::windows::security::{SACL_SECURITY_INFORMATION, SDDL};
+    use mountkit_core::windows::security::{keepable_change, SDDL};
 
     #[test]
     fn the_descriptor_reads_back_as_written() {
@@ -123,6 +133,37 @@ mod tests {
             )
         };
         assert_eq!(parts.unwrap(), &SDDL[SDDL.find("D:").unwrap()..]);
+    }
+
+    #[test]
+    fn a_change_of_the_system_acl_reads_with_its_aces() {
+        let descriptor = descriptor_from_sddl("D:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)").unwrap();
+        // SAFETY: `descriptor` is a valid self-relative descriptor that outlives the calls.
+        let parts = |information| unsafe { sddl_of_parts(descriptor.as_ptr().cast(), information) };
+        assert_eq!(
+            parts(DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION).unwrap(),
+            "D:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)"
+        );
+        assert_eq!(
+            parts(DACL_SECURITY_INFORMATION).unwrap(),
+            "D:(A;;FA;;;WD)",
+            "a system ACL the change does not name is left out"
+        );
+        let labelled = descriptor_from_sddl("S:(ML;;NW;;;LW)").unwrap();
+        // SAFETY: `labelled` is a valid self-relative descriptor that outlives the call.
+        let label = unsafe { sddl_of_parts(labelled.as_ptr().cast(), LABEL_SECURITY_INFORMATION) };
+        // Windows writes `S:(ML;;NW;;;LW)`; Wine, which has no SDDL for label ACEs, writes
+        // the ACE with an empty type. Either way it is an ACE of the system ACL.
+        let label = label.unwrap();
+        assert!(
+            label.starts_with("S:(") && label.ends_with(";;;LW)"),
+            "{label}"
+        );
+        assert_eq!(
+            keepable_change(LABEL_SECURITY_INFORMATION, &label),
+            Err(mountkit_core::Errno::EOPNOTSUPP),
+            "a label reads as a change that cannot be kept: {label}"
+        );
     }
 
     #[test]

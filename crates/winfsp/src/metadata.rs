@@ -4,10 +4,10 @@
 
 use log::error;
 use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, INVALID_FILE_ATTRIBUTES};
-use mountkit_core::windows::ntstatus::{
-    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR,
+use mountkit_core::windows::ntstatus::{STATUS_INVALID_PARAMETER, STATUS_IO_DEVICE_ERROR};
+use mountkit_core::windows::security::{
+    answered_or_derived, changed_or_dropped, keepable_change, merge, store_new_security, Source,
 };
-use mountkit_core::windows::security::{answered_or_derived, merge, store_new_security, Source};
 use mountkit_core::windows::{apply_attributes, requested_time, until_nul};
 use mountkit_core::{Errno, FsResult, Operation, RequestContext, SetTime, Stat, WindowsAttributes};
 
@@ -134,8 +134,10 @@ impl Engine {
 
     /// WinFsp's SetSecurity: the parts `information` names, as `changes` (their SDDL), merged
     /// into the file's current descriptor ([`merge`]) and given whole to `set_security`.
-    /// Without that handler nothing can be changed (`STATUS_INVALID_DEVICE_REQUEST`); on a
-    /// read-only volume the answer is that it is write protected.
+    /// Without that handler the change succeeds and changes nothing, as on FAT
+    /// ([`changed_or_dropped`]); with it, one that sets audit ACEs or a mandatory label, which
+    /// are not kept, fails with `STATUS_NOT_SUPPORTED` ([`keepable_change`]); on a read-only
+    /// volume the answer is that it is write protected.
     pub(crate) fn set_security(
         &self,
         cx: RequestContext,
@@ -144,16 +146,16 @@ impl Engine {
         changes: &str,
     ) -> NtResult<()> {
         self.writable()?;
+        if self.options.persistent_acls {
+            keepable_change(information, changes).map_err(NtError::from)?;
+        }
         let (path, stat) = self.open_stat(cx, id)?;
         let (current, _) = self.file_sddl(cx, &path, &stat)?;
         let operation = Operation::SetSecurity {
             path,
             sddl: merge(&current, information, changes),
         };
-        match self.run(cx, operation) {
-            Err(Errno::ENOSYS) => Err(NtError(STATUS_INVALID_DEVICE_REQUEST)),
-            result => result.map_err(NtError::from),
-        }
+        changed_or_dropped(self.run(cx, operation)).map_err(NtError::from)
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use log::warn;
-use mountkit_core::windows::attributes::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
+use mountkit_core::windows::attributes::{overwritten_attributes, FILE_ATTRIBUTE_READONLY};
 use mountkit_core::windows::create::{FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE};
 use mountkit_core::windows::ntstatus::STATUS_OBJECT_NAME_INVALID;
 use mountkit_core::windows::{
@@ -340,8 +340,9 @@ impl Engine {
 
     /// WinFsp's Overwrite (`FILE_OVERWRITE`, `FILE_OVERWRITE_IF` or `FILE_SUPERSEDE` of an
     /// existing file): truncates it to zero through its handle, then applies the attributes —
-    /// replacing the current ones when `replace` is set (0 counts as `FILE_ATTRIBUTE_NORMAL`),
-    /// adding to them otherwise, as [`Engine::store_attributes`] stores them.
+    /// replacing the current ones when `replace` is set (a supersede), adding to them otherwise
+    /// ([`overwritten_attributes`], which Dokan's backend shares), as
+    /// [`Engine::store_attributes`] stores them.
     pub(crate) fn overwrite(
         &self,
         cx: RequestContext,
@@ -359,11 +360,7 @@ impl Engine {
         };
         self.run(cx, truncate).map_err(NtError::from)?;
         let stat = self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?;
-        let wanted = match (replace, file_attributes) {
-            (true, 0) => FILE_ATTRIBUTE_NORMAL,
-            (true, attributes) => attributes,
-            (false, attributes) => attributes_from_stat(&stat) | attributes,
-        };
+        let wanted = overwritten_attributes(attributes_from_stat(&stat), file_attributes, replace);
         let stat = if self.store_attributes(cx, &path, &stat, Some(wanted), None)? {
             self.getattr(cx, &path, ctx.handle).map_err(NtError::from)?
         } else {

@@ -1073,7 +1073,8 @@ static NTSTATUS set_security(fake_volume *volume, ccb *handle, SECURITY_INFORMAT
 }
 
 /* SetFileSecurity / SetSecurityInfo: the parts `info` names of the descriptor `sddl`, after the
- * checks the I/O manager makes (WRITE_OWNER for the owner or group, WRITE_DAC for the DACL). */
+ * checks the I/O manager makes (WRITE_OWNER for the owner, group or label, WRITE_DAC for the
+ * DACL, ACCESS_SYSTEM_SECURITY for the SACL, each of them). */
 static void verb_set_security(fake_volume *volume, const kd_request *request, kd_reply *reply) {
   uint64_t which;
   const char *sddl_arg = kd_named(request, "sddl");
@@ -1091,9 +1092,15 @@ static void verb_set_security(fake_volume *volume, const kd_request *request, kd
   ccb *handle = find_ccb(volume, request, 0, FALSE, reply);
   if (handle != NULL) {
     ACCESS_MASK needed =
-        ((which & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION)) ? WRITE_OWNER : 0) |
-        ((which & DACL_SECURITY_INFORMATION) ? WRITE_DAC : 0);
-    if (has_access(handle, needed, reply)) {
+        ((which & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION |
+                   LABEL_SECURITY_INFORMATION))
+             ? WRITE_OWNER
+             : 0) |
+        ((which & DACL_SECURITY_INFORMATION) ? WRITE_DAC : 0) |
+        ((which & SACL_SECURITY_INFORMATION) ? ACCESS_SYSTEM_SECURITY : 0);
+    if ((handle->granted & needed) != needed) {
+      kd_reply_status(reply, STATUS_ACCESS_DENIED);
+    } else {
       kd_reply_status(reply, set_security(volume, handle, (SECURITY_INFORMATION)which,
                                           descriptor, length));
     }

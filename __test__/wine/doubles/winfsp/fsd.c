@@ -1509,7 +1509,8 @@ static void verb_security(fsd_volume *volume, fsd_desc *desc, const kd_request *
 }
 
 /* SetFileSecurity / SetSecurityInfo: the parts `info` names of the descriptor `sddl`, after the
- * checks the I/O manager makes (WRITE_OWNER for the owner or group, WRITE_DAC for the DACL). */
+ * checks the I/O manager makes (WRITE_OWNER for the owner, group or label, WRITE_DAC for the
+ * DACL, ACCESS_SYSTEM_SECURITY for the SACL). */
 static void verb_set_security(fsd_volume *volume, fsd_desc *desc, const kd_request *request,
                               kd_reply *reply) {
   fsd_node *node = desc->node;
@@ -1520,10 +1521,12 @@ static void verb_set_security(fsd_volume *volume, fsd_desc *desc, const kd_reque
     kd_reply_invalid(reply, "sddl");
     return;
   }
-  UINT32 needed =
-      ((information & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION)) ? WRITE_OWNER
-                                                                                  : 0) |
-      ((information & DACL_SECURITY_INFORMATION) ? WRITE_DAC : 0);
+  UINT32 needed = ((information & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION |
+                                   LABEL_SECURITY_INFORMATION))
+                        ? WRITE_OWNER
+                        : 0) |
+                   ((information & DACL_SECURITY_INFORMATION) ? WRITE_DAC : 0) |
+                   ((information & SACL_SECURITY_INFORMATION) ? ACCESS_SYSTEM_SECURITY : 0);
   if ((desc->granted_access & needed) != needed) {
     kd_reply_status(reply, STATUS_ACCESS_DENIED);
     return;

@@ -151,6 +151,39 @@ pub fn attributes_at_creation(attributes: u32) -> Option<WindowsAttributes> {
     (flags != WindowsAttributes::default()).then_some(flags)
 }
 
+/// Whether an open that discards an existing file's data (`FILE_SUPERSEDE`, `FILE_OVERWRITE`,
+/// `FILE_OVERWRITE_IF`) may go ahead, from the file's `current` attributes and the ones the
+/// caller `asked` for: a hidden or system file only when the caller asks to keep it hidden or
+/// system, as NTFS and WinFsp's driver decide (`CreateFile` with `CREATE_ALWAYS` or
+/// `TRUNCATE_EXISTING` fails with `ERROR_ACCESS_DENIED` otherwise). `EACCES` when not.
+pub fn check_overwrite(current: u32, asked: u32) -> Result<(), crate::Errno> {
+    let keeps = |bit: u32| current & bit == 0 || asked & bit != 0;
+    if keeps(FILE_ATTRIBUTE_HIDDEN) && keeps(FILE_ATTRIBUTE_SYSTEM) {
+        Ok(())
+    } else {
+        Err(crate::Errno::EACCES)
+    }
+}
+
+/// The attributes a file has after an open discarded its data, from its `current` attributes
+/// and the ones the caller `asked` for, as WinFsp's `Overwrite` defines them: a supersede
+/// replaces them (nothing asked is [`FILE_ATTRIBUTE_NORMAL`]), an overwrite adds to them.
+/// [`FILE_ATTRIBUTE_NORMAL`] on either side counts as no flag. The archive bit is not added:
+/// mountkit does not set it on a new file either, so it stays what the filesystem keeps.
+pub fn overwritten_attributes(current: u32, asked: u32, supersede: bool) -> u32 {
+    let asked = asked & !FILE_ATTRIBUTE_NORMAL;
+    let attributes = if supersede {
+        asked
+    } else {
+        (current & !FILE_ATTRIBUTE_NORMAL) | asked
+    };
+    if attributes == 0 {
+        FILE_ATTRIBUTE_NORMAL
+    } else {
+        attributes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +402,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_an_open_that_keeps_hidden_and_system_may_overwrite() {
+        let hidden_system = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM;
+        assert_eq!(
+            check_overwrite(FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NORMAL),
+            Ok(())
+        );
+        assert_eq!(check_overwrite(FILE_ATTRIBUTE_READONLY, 0), Ok(()));
+        assert_eq!(
+            check_overwrite(FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL),
+            Err(crate::Errno::EACCES)
+        );
+        assert_eq!(
+            check_overwrite(hidden_system, FILE_ATTRIBUTE_HIDDEN),
+            Err(crate::Errno::EACCES),
+            "system, dropped"
+        );
+        assert_eq!(check_overwrite(hidden_system, hidden_system), Ok(()));
+        assert_eq!(
+            check_overwrite(FILE_ATTRIBUTE_NORMAL, hidden_system),
+            Ok(()),
+            "a caller may make a plain file hidden"
+        );
+    }
+
+    #[test]
+    fn a_supersede_replaces_the_attributes_and_an_overwrite_adds_to_them() {
+        let current = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
+        assert_eq!(
+            overwritten_attributes(current, FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM, true),
+            FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM
+        );
+        assert_eq!(
+            overwritten_attributes(current, FILE_ATTRIBUTE_SYSTEM, false),
+            current | FILE_ATTRIBUTE_SYSTEM
+        );
+        assert_eq!(
+            overwritten_attributes(current, 0, true),
+            FILE_ATTRIBUTE_NORMAL
+        );
+        assert_eq!(
+            overwritten_attributes(current, FILE_ATTRIBUTE_NORMAL, true),
+            FILE_ATTRIBUTE_NORMAL
+        );
+        assert_eq!(
+            overwritten_attributes(FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_HIDDEN, false),
+            FILE_ATTRIBUTE_HIDDEN,
+            "NORMAL is no flag, and goes when one joins"
+        );
+        assert_eq!(
+            overwritten_attributes(FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NORMAL, false),
+            FILE_ATTRIBUTE_NORMAL
+        );
     }
 }

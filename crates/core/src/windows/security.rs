@@ -16,8 +16,8 @@
 //! A mount without kernel permission checks (`default_permissions` off) reports one fixed,
 //! permissive descriptor instead ([`FileSecurity::Fixed`], [`SDDL`]), as every mount did
 //! before: access is then decided by the handlers alone, which refuse what they refuse with
-//! `EACCES`. Without a `set_security` handler, requests to change a descriptor are refused
-//! (`STATUS_NOT_IMPLEMENTED` on Dokan, WinFsp's `STATUS_INVALID_DEVICE_REQUEST`).
+//! `EACCES`. Without a `set_security` handler, a change of a descriptor succeeds and changes
+//! nothing, on both backends, as on a FAT volume ([`changed_or_dropped`] says why).
 //!
 //! The fixed descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an
 //! NTFS volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
@@ -43,6 +43,8 @@ pub const GROUP_SECURITY_INFORMATION: u32 = 0x2;
 pub const DACL_SECURITY_INFORMATION: u32 = 0x4;
 /// `SECURITY_INFORMATION` bit: the system ACL (auditing), which is never reported.
 pub const SACL_SECURITY_INFORMATION: u32 = 0x8;
+/// `SECURITY_INFORMATION` bit: the mandatory integrity label, an ACE of the system ACL.
+pub const LABEL_SECURITY_INFORMATION: u32 = 0x10;
 
 /// The fixed descriptor, in SDDL: owned by built-in Administrators (owner and group), with a
 /// protected DACL (`P`: nothing above the volume adds to it) granting full access (`FA`),
@@ -318,6 +320,57 @@ pub fn merge(current: &str, information: u32, changes: &str) -> String {
     .collect()
 }
 
+/// What a program's change of a descriptor answers, from what `set_security` answered: the
+/// handler's answer, or success with nothing changed when there is no handler (`ENOSYS`).
+///
+/// A volume without a `set_security` handler keeps no ACLs and does not claim
+/// `FILE_PERSISTENT_ACLS`, like FAT, and answers as Windows answers on FAT: FAT has no
+/// set-security handler, and the I/O manager turns the `STATUS_INVALID_DEVICE_REQUEST` of a file
+/// system without one into success for a change (and into a descriptor granting everyone
+/// everything for a query). Programs that copy files with their security (`robocopy /SEC`,
+/// `xcopy /O`, installers, archivers) then go on instead of failing each file. Dokan's library
+/// could not answer anything else alike: it turns every failed set-security into
+/// `STATUS_INVALID_PARAMETER`, which no program reads as "not supported here".
+pub fn changed_or_dropped(answer: crate::FsResult<()>) -> crate::FsResult<()> {
+    match answer {
+        Err(crate::Errno::ENOSYS) => Ok(()),
+        answer => answer,
+    }
+}
+
+/// Whether a filesystem that stores descriptors (`set_security`, persistent ACLs claimed) can
+/// keep a program's change: the parts `information` names, written as SDDL in `changes` (with
+/// the system ACL, `S:`, when the change names it or the label).
+///
+/// Descriptors are kept as owner, group and DACL ([`merge`]); a system ACL, which holds audit
+/// ACEs and the mandatory label, is not. A change that sets audit ACEs or a label
+/// (`SACL_SECURITY_INFORMATION`, `LABEL_SECURITY_INFORMATION` with any ACE) would otherwise
+/// succeed and change nothing, on a volume that says it keeps ACLs: it fails with `EOPNOTSUPP`
+/// (`STATUS_NOT_SUPPORTED`), before anything is stored, so the program knows. One that sets
+/// an empty system ACL asks for what the file has, as copies of ordinary files do
+/// (`robocopy /COPYALL`), and goes ahead. Windows lets only callers holding
+/// `SeSecurityPrivilege` change a system ACL, so a refusal meets backup and admin tools, which
+/// report it, and never an ordinary program.
+pub fn keepable_change(information: u32, changes: &str) -> crate::FsResult<()> {
+    if information & (SACL_SECURITY_INFORMATION | LABEL_SECURITY_INFORMATION) == 0 {
+        return Ok(());
+    }
+    let system_acl = changes.find("S:").map_or("", |start| {
+        let rest = &changes[start + 2..];
+        let end = ["O:", "G:", "D:"]
+            .iter()
+            .filter_map(|tag| rest.find(tag))
+            .min()
+            .unwrap_or(rest.len());
+        &rest[..end]
+    });
+    if aces_of(system_acl).is_empty() {
+        Ok(())
+    } else {
+        Err(crate::Errno::EOPNOTSUPP)
+    }
+}
+
 /// The ACEs of a DACL's SDDL (`D:` and its flags, then `(…)` for each ACE), each without its
 /// parentheses; the parentheses of a conditional ACE's expression stay inside its ACE.
 fn aces_of(dacl: &str) -> Vec<&str> {
@@ -343,15 +396,39 @@ fn aces_of(dacl: &str) -> Vec<&str> {
     aces
 }
 
-/// The ACE a child gets from its directory's `ace` (its SDDL, without parentheses), by the
-/// rules of Windows inheritance: a file gets the ACEs marked `OI`; a directory gets the ACEs
-/// marked `CI`, and those marked `OI` only as inherit-only (`OI` `IO`) to pass on to files,
-/// `NP` stopping the passing on. What a child gets is marked inherited (`ID`). `None` when
-/// the ACE is not for this child.
-fn inherit_ace(ace: &str, directory: bool) -> Option<String> {
-    let mut fields: Vec<&str> = ace.splitn(3, ';').collect();
-    if fields.len() < 3 {
-        return None;
+/// Whether `trustee` (an ACE's SID, as a string or an SDDL alias) is `CREATOR OWNER`
+/// (`S-1-3-0`, `CO`) or `CREATOR GROUP` (`S-1-3-1`, `CG`), the placeholders an inherited ACE
+/// names until it is in effect: which of the two, or `None` for any other SID.
+fn creator_placeholder(trustee: &str) -> Option<IdKind> {
+    let is = |alias: &str, sid: &str| {
+        trustee.eq_ignore_ascii_case(alias) || trustee.eq_ignore_ascii_case(sid)
+    };
+    if is("CO", "S-1-3-0") {
+        Some(IdKind::User)
+    } else if is("CG", "S-1-3-1") {
+        Some(IdKind::Group)
+    } else {
+        None
+    }
+}
+
+/// The ACEs a child gets from its directory's `ace` (its SDDL, without parentheses), by the
+/// rules of Windows inheritance (Microsoft's "ACE Inheritance Rules"):
+///
+/// - a file gets the ACEs marked `OI`, in effect for itself;
+/// - a directory gets the ACEs marked `CI` in effect, passed on as they were unless marked `NP`;
+///   and those marked `OI` alone only as inherit-only (`OI` `IO`) to pass on to files, unless
+///   marked `NP`.
+///
+/// An ACE that names `CREATOR OWNER` or `CREATOR GROUP` is in effect for the new child's
+/// `owner` or `group` (SIDs or aliases) instead; a directory that passes it on also keeps an
+/// inherit-only copy that still names the placeholder, for its own children to map. What a
+/// child gets is marked inherited (`ID`). Nothing when the ACE is not for this child.
+fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<String> {
+    // type;flags;rights;object;inherited object;trustee[;conditional expression]
+    let fields: Vec<&str> = ace.splitn(7, ';').collect();
+    if fields.len() < 6 {
+        return Vec::new();
     }
     let flags: Vec<&str> = (0..fields[1].len() / 2)
         .filter_map(|at| fields[1].get(at * 2..at * 2 + 2))
@@ -362,16 +439,43 @@ fn inherit_ace(ace: &str, directory: bool) -> Option<String> {
         .filter(|flag| !matches!(**flag, "OI" | "CI" | "NP" | "IO" | "ID"))
         .copied()
         .collect();
-    let inherited = match (directory, has("OI"), has("CI"), has("NP")) {
-        (false, true, _, _) | (true, _, true, true) => format!("{rest}ID"),
-        (true, object, true, false) => {
-            format!("{}CI{rest}ID", if object { "OI" } else { "" })
-        }
-        (true, true, false, false) => format!("OIIO{rest}ID"),
-        _ => return None,
+    let (object, container, no_propagate) = (has("OI"), has("CI"), has("NP"));
+    let in_effect = if directory { container } else { object };
+    let passed_on = match (directory, object, container, no_propagate) {
+        (true, true, true, false) => Some("OICI"),
+        (true, false, true, false) => Some("CI"),
+        (true, true, false, false) => Some("OI"),
+        _ => None,
     };
-    fields[1] = &inherited;
-    Some(fields.join(";"))
+    let with = |flags: &str, trustee: &str| {
+        let mut ace = fields.clone();
+        ace[1] = flags;
+        ace[5] = trustee;
+        ace.join(";")
+    };
+    let effective = format!("{rest}ID");
+    match creator_placeholder(fields[5]) {
+        None => match (in_effect, passed_on) {
+            (true, Some(passed_on)) => vec![with(&format!("{passed_on}{effective}"), fields[5])],
+            (true, None) => vec![with(&effective, fields[5])],
+            (false, Some(passed_on)) => vec![with(&format!("{passed_on}IO{effective}"), fields[5])],
+            (false, None) => Vec::new(),
+        },
+        Some(kind) => {
+            let mapped = match kind {
+                IdKind::User => owner,
+                IdKind::Group => group,
+            };
+            let mut aces = Vec::new();
+            if in_effect {
+                aces.push(with(&effective, mapped));
+            }
+            if let Some(passed_on) = passed_on {
+                aces.push(with(&format!("{passed_on}IO{effective}"), fields[5]));
+            }
+            aces
+        }
+    }
 }
 
 /// The descriptor of a file just created through Windows, in SDDL, as Windows builds one
@@ -381,28 +485,19 @@ fn inherit_ace(ace: &str, directory: bool) -> Option<String> {
 /// - owner and group as asked, else `security`'s creator ([`FileSecurity::creator`]);
 /// - the DACL as asked, followed by the directory's inheritable ACEs unless the asked DACL is
 ///   protected (`D:P`); without an asked DACL, the inheritable ACEs alone (`D:AI`).
+///   Inherited `CREATOR OWNER` and `CREATOR GROUP` ACEs are in effect for the new file's owner
+///   and group ([`inherit_ace`] has the rules).
 ///
 /// `None` when no DACL was asked and nothing is inherited (an empty DACL would shut everyone
 /// out, where Windows would fall back to the creator's default DACL): the file keeps the
-/// descriptor derived from its metadata, an asked owner or group included. `CREATOR OWNER`
-/// and `CREATOR GROUP` ACEs are inherited as they are, not replaced by the new owner and
-/// group.
+/// descriptor derived from its metadata, an asked owner or group included.
 pub fn inherited(
     parent: &str,
     asked: Option<&str>,
     directory: bool,
     security: &FileSecurity,
 ) -> Option<String> {
-    let from_parent: String = aces_of(&restrict(parent, DACL_SECURITY_INFORMATION))
-        .into_iter()
-        .filter_map(|ace| inherit_ace(ace, directory))
-        .map(|ace| format!("({ace})"))
-        .collect();
     let asked = asked.unwrap_or("");
-    let asked_dacl = restrict(asked, DACL_SECURITY_INFORMATION);
-    if asked_dacl.is_empty() && from_parent.is_empty() {
-        return None;
-    }
     let part = |information, default: &str| match restrict(asked, information) {
         part if part.len() > 2 => part,
         _ => default.to_owned(),
@@ -410,6 +505,15 @@ pub fn inherited(
     let (creator, creators_group) = security.creator();
     let owner = part(OWNER_SECURITY_INFORMATION, &format!("O:{creator}"));
     let group = part(GROUP_SECURITY_INFORMATION, &format!("G:{creators_group}"));
+    let from_parent: String = aces_of(&restrict(parent, DACL_SECURITY_INFORMATION))
+        .into_iter()
+        .flat_map(|ace| inherit_ace(ace, directory, &owner[2..], &group[2..]))
+        .map(|ace| format!("({ace})"))
+        .collect();
+    let asked_dacl = restrict(asked, DACL_SECURITY_INFORMATION);
+    if asked_dacl.is_empty() && from_parent.is_empty() {
+        return None;
+    }
     let dacl = if asked_dacl.is_empty() {
         format!("D:AI{from_parent}")
     } else if asked_dacl[2..].starts_with('P') {
@@ -744,6 +848,138 @@ mod tests {
             )
             .unwrap(),
             format!("{owner}D:AI(A;OICIID;FA;;;S-1-5-21-1-2-3-7)(A;OICIID;FR;;;BU)")
+        );
+    }
+
+    #[test]
+    fn creator_owner_and_group_aces_name_the_new_files_owner_and_group() {
+        let parent = "O:SYG:SYD:P(A;OICI;FA;;;CO)(A;OICI;FR;;;S-1-3-1)(A;CI;0x1200a9;;;CO)\
+                      (A;OI;FW;;;CG)(A;OICINP;FX;;;CO)";
+        let me = FileSecurity::Ownership(principals(false));
+        let (user, group) = ("S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-513");
+        assert_eq!(
+            inherited(parent, None, false, &me).unwrap(),
+            format!(
+                "O:{user}G:{group}D:AI(A;ID;FA;;;{user})(A;ID;FR;;;{group})(A;ID;FW;;;{group})\
+                 (A;ID;FX;;;{user})"
+            ),
+            "a file gets the OI ACEs in effect for its owner and group, and no placeholder"
+        );
+        assert_eq!(
+            inherited(parent, None, true, &me).unwrap(),
+            format!(
+                "O:{user}G:{group}D:AI(A;ID;FA;;;{user})(A;OICIIOID;FA;;;CO)\
+                 (A;ID;FR;;;{group})(A;OICIIOID;FR;;;S-1-3-1)\
+                 (A;ID;0x1200a9;;;{user})(A;CIIOID;0x1200a9;;;CO)\
+                 (A;OIIOID;FW;;;CG)(A;ID;FX;;;{user})"
+            ),
+            "a directory gets the CI ACEs in effect for its owner and group, and keeps an \
+             inherit-only copy naming the placeholder to pass on, but not past NP; an OI ACE \
+             is only passed on, still naming the placeholder"
+        );
+        assert_eq!(
+            inherited(parent, Some("O:BAD:(A;;FA;;;SY)"), false, &me).unwrap(),
+            format!(
+                "O:BAG:{group}D:AI(A;;FA;;;SY)(A;ID;FA;;;BA)(A;ID;FR;;;{group})\
+                 (A;ID;FW;;;{group})(A;ID;FX;;;BA)"
+            ),
+            "the owner the creator asked for is the one CREATOR OWNER stands for"
+        );
+        assert_eq!(
+            inherited(parent, None, false, &FileSecurity::Fixed).unwrap(),
+            "O:BAG:BAD:AI(A;ID;FA;;;BA)(A;ID;FR;;;BA)(A;ID;FW;;;BA)(A;ID;FX;;;BA)",
+            "without kernel permission checks the creator is Administrators"
+        );
+        assert_eq!(
+            inherited(
+                "D:(A;OICIIO;FA;;;co)(XA;OICI;FX;;;CO;(Member_of {SID(BA)}))",
+                None,
+                true,
+                &me
+            )
+            .unwrap(),
+            format!(
+                "O:{user}G:{group}D:AI(A;ID;FA;;;{user})(A;OICIIOID;FA;;;co)\
+                 (XA;ID;FX;;;{user};(Member_of {{SID(BA)}}))\
+                 (XA;OICIIOID;FX;;;CO;(Member_of {{SID(BA)}}))"
+            ),
+            "an inherit-only ACE of the directory takes effect on its children; any spelling \
+             of the alias and a conditional ACE's expression are kept"
+        );
+    }
+
+    #[test]
+    fn a_change_without_a_handler_succeeds_and_a_handlers_answer_stands() {
+        assert_eq!(changed_or_dropped(Err(crate::Errno::ENOSYS)), Ok(()));
+        assert_eq!(changed_or_dropped(Ok(())), Ok(()));
+        assert_eq!(
+            changed_or_dropped(Err(crate::Errno::EACCES)),
+            Err(crate::Errno::EACCES)
+        );
+        assert_eq!(
+            changed_or_dropped(Err(crate::Errno::EINVAL)),
+            Err(crate::Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn a_change_to_audit_aces_or_the_label_cannot_be_kept() {
+        let refused = Err(crate::Errno::EOPNOTSUPP);
+        assert_eq!(
+            keepable_change(SACL_SECURITY_INFORMATION, "S:(AU;SAFA;FA;;;WD)"),
+            refused
+        );
+        assert_eq!(
+            keepable_change(LABEL_SECURITY_INFORMATION, "S:(ML;;NW;;;LW)"),
+            refused
+        );
+        assert_eq!(
+            keepable_change(
+                DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+                "D:(A;;FA;;;WD)S:AI(AU;SA;FA;;;WD)"
+            ),
+            refused,
+            "with a DACL, the whole change is refused"
+        );
+        assert_eq!(
+            keepable_change(SACL_SECURITY_INFORMATION, "S:(ML;;NW;;;LW)D:(A;;FA;;;WD)"),
+            refused,
+            "parts in another order"
+        );
+    }
+
+    #[test]
+    fn an_empty_system_acl_and_the_other_parts_can_be_kept() {
+        assert_eq!(
+            keepable_change(DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
+            Ok(())
+        );
+        assert_eq!(
+            keepable_change(OWNER_SECURITY_INFORMATION, "O:S-1-5-21-1-2-3-1001"),
+            Ok(()),
+            "a SID is not a system ACL"
+        );
+        assert_eq!(
+            keepable_change(
+                DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+                "D:(A;;FA;;;WD)S:"
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            keepable_change(SACL_SECURITY_INFORMATION, "S:P"),
+            Ok(()),
+            "flags without ACEs"
+        );
+        assert_eq!(
+            keepable_change(LABEL_SECURITY_INFORMATION, ""),
+            Ok(()),
+            "no system ACL at all"
+        );
+        assert_eq!(
+            keepable_change(DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)"),
+            Ok(()),
+            "a system ACL the change does not name is not looked at"
         );
     }
 

@@ -7,10 +7,10 @@ use mountkit_core::windows::attributes::{
 use mountkit_core::windows::filetime::{filetime_from_system_time, requested_time};
 use mountkit_core::windows::ntstatus::{
     STATUS_END_OF_FILE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
-    STATUS_NOT_IMPLEMENTED,
 };
 use mountkit_core::windows::security::{
-    answered_or_derived, merge, restrict, store_new_security, Source,
+    answered_or_derived, changed_or_dropped, keepable_change, merge, restrict, store_new_security,
+    Source,
 };
 use mountkit_core::{
     expect_reply, Errno, FileKind, FsResult, Operation, SetTime, Stat, WindowsAttributes,
@@ -165,7 +165,10 @@ impl DokanFs {
 
     /// `SetFileSecurity`: the parts `information` names, as `changes` (their SDDL), merged into
     /// the open file's current descriptor ([`merge`]) and given whole to `set_security`.
-    /// Without that handler nothing can be changed (`STATUS_NOT_IMPLEMENTED`).
+    /// Without that handler the change succeeds and changes nothing, as on FAT and on WinFsp
+    /// ([`changed_or_dropped`]); with it, one that sets audit ACEs or a mandatory label, which
+    /// are not kept, fails (`STATUS_NOT_SUPPORTED`, which Dokan's library passes on as
+    /// `STATUS_INVALID_PARAMETER`; [`keepable_change`]).
     pub fn set_file_security(
         &self,
         call: &Call,
@@ -174,15 +177,15 @@ impl DokanFs {
         changes: &str,
     ) -> NtResult<()> {
         self.writable()?;
+        if self.persistent_acls {
+            keepable_change(information, changes)?;
+        }
         let (current, _) = self.whole_descriptor(call, context)?;
         let operation = Operation::SetSecurity {
             path: self.entry(context)?.path(),
             sddl: merge(&current, information, changes),
         };
-        match self.run(call, operation) {
-            Err(Errno::ENOSYS) => Err(NtError(STATUS_NOT_IMPLEMENTED)),
-            result => Ok(result?),
-        }
+        Ok(changed_or_dropped(self.run(call, operation))?)
     }
 
     /// `SetFileAttributes`: the read-only attribute also becomes a `chmod` (see
@@ -202,18 +205,31 @@ impl DokanFs {
         let open = self.entry(context)?;
         let path = open.path();
         let stat = self.getattr(call, &path, open.user().map(|user| user.handle))?;
-        let (flags, mode) = apply_attributes(&stat, file_attributes);
+        Ok(self.store_attributes(call, &path, &stat, file_attributes)?)
+    }
+
+    /// `file_attributes` given to the file at `path`, which has `stat`, as
+    /// [`DokanFs::set_file_attributes`] describes: a `chmod` for read-only, `set_attributes`
+    /// for flags that differ from what the handler reports.
+    pub(super) fn store_attributes(
+        &self,
+        call: &Call,
+        path: &str,
+        stat: &Stat,
+        file_attributes: u32,
+    ) -> FsResult<()> {
+        let (flags, mode) = apply_attributes(stat, file_attributes);
         if let Some(mode) = mode {
             self.run(
                 call,
                 Operation::Chmod {
-                    path: path.clone(),
+                    path: path.to_owned(),
                     mode,
                 },
             )?;
         }
         if flags != stat.windows {
-            self.set_attributes(call, &path, Some(flags), None)?;
+            self.set_attributes(call, path, Some(flags), None)?;
         }
         Ok(())
     }

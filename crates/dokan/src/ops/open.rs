@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use log::warn;
 use mountkit_core::windows::attributes::{
-    attributes_at_creation, attributes_from_stat, FILE_ATTRIBUTE_READONLY,
+    attributes_at_creation, attributes_from_stat, check_overwrite, overwritten_attributes,
+    FILE_ATTRIBUTE_READONLY,
 };
 use mountkit_core::windows::create::{
     resolve_create, CreateAction, CreateIntent, DELETE, FILE_CREATED, FILE_OPEN_IF,
@@ -168,7 +169,10 @@ impl DokanFs {
     /// - Opening an existing object asks the filesystem for a handle (`open`/`opendir`) only
     ///   when the request needs data access (or lists a directory it will delete); others get
     ///   one later, if ever needed. Truncating dispositions then `truncate` to 0 through that
-    ///   handle, as FUSE does for `O_TRUNC`.
+    ///   handle, as FUSE does for `O_TRUNC`, and store the attributes asked for as WinFsp's
+    ///   Overwrite does ([`overwritten_attributes`]: a supersede replaces them, an overwrite
+    ///   adds to them); a hidden or system file is overwritten only by a caller asking to keep
+    ///   it so, as on NTFS ([`check_overwrite`], `STATUS_ACCESS_DENIED` otherwise).
     /// - A new file is `create`d (mode `0o644`, or `0o444` with `FILE_ATTRIBUTE_READONLY`); a
     ///   new directory is `mkdir`ed (`0o755`) and then `opendir`ed if listing access was asked.
     ///   New names Windows cannot use are refused first.
@@ -254,10 +258,22 @@ impl DokanFs {
                 Some(stat) => {
                     // Neither Dokan's driver nor its library refuses writing to a read-only
                     // file; WinFsp's DLL does, and NTFS does.
-                    let intent =
-                        intent.for_read_only(attributes_from_stat(stat), request.desired_access)?;
+                    let current = attributes_from_stat(stat);
+                    let intent = intent.for_read_only(current, request.desired_access)?;
+                    // Dokan's driver passes an overwrite on without checking or applying the
+                    // attributes asked for; WinFsp's driver and NTFS do both.
+                    let overwritten = if intent.truncate {
+                        check_overwrite(current, request.file_attributes)?;
+                        Some(overwritten_attributes(
+                            current,
+                            request.file_attributes,
+                            request.create_disposition == FILE_SUPERSEDE,
+                        ))
+                    } else {
+                        None
+                    };
                     (
-                        self.open_existing(call, &found.path, stat, &intent)?,
+                        self.open_existing(call, &found.path, stat, &intent, overwritten)?,
                         stat.kind,
                     )
                 }
@@ -281,9 +297,10 @@ impl DokanFs {
         path: &str,
         stat: &Stat,
         intent: &CreateIntent,
+        overwritten: Option<u32>,
     ) -> NtResult<u64> {
         let node = self.registry.acquire(path);
-        let opened = self.open_node(call, &node, path, stat, intent);
+        let opened = self.open_node(call, &node, path, stat, intent, overwritten);
         if opened.is_err() {
             self.registry.release(&node);
         }
@@ -297,6 +314,7 @@ impl DokanFs {
         path: &str,
         stat: &Stat,
         intent: &CreateIntent,
+        overwritten: Option<u32>,
     ) -> NtResult<u64> {
         if node.is_delete_pending() {
             return Err(NtError(STATUS_DELETE_PENDING));
@@ -325,6 +343,9 @@ impl DokanFs {
                         handle,
                     },
                 )?;
+            }
+            if let Some(attributes) = overwritten {
+                self.store_attributes(call, path, stat, attributes)?;
             }
             if is_directory && intent.delete_on_close {
                 Ok(self.dir_is_empty(call, path, handle)?)

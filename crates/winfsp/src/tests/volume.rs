@@ -8,11 +8,13 @@ use mountkit_core::windows::create::{
     FILE_WRITE_ATTRIBUTES, GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED,
 };
 use mountkit_core::windows::ntstatus::{
-    NtError, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED,
+    NtError, STATUS_INVALID_PARAMETER, STATUS_MEDIA_WRITE_PROTECTED, STATUS_NOT_SUPPORTED,
     STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_OBJECT_PATH_NOT_FOUND,
 };
-use mountkit_core::windows::security::{FileSecurity, DACL_SECURITY_INFORMATION};
+use mountkit_core::windows::security::{
+    FileSecurity, DACL_SECURITY_INFORMATION, SACL_SECURITY_INFORMATION,
+};
 use mountkit_core::{Bytes, Errno, OpenFlags, Operation, Stat};
 
 use super::{cx, principals, wide, Harness, READ_WRITE};
@@ -240,6 +242,21 @@ fn changes_are_merged_and_new_files_inherit() {
         h.fs.security("/d"),
         Some(format!("O:{user}G:{group}{dacl}"))
     );
+    assert_eq!(
+        h.engine.set_security(
+            cx(),
+            dir,
+            DACL_SECURITY_INFORMATION | SACL_SECURITY_INFORMATION,
+            "D:(A;;FR;;;WD)S:(AU;SA;FA;;;WD)"
+        ),
+        Err(NtError(STATUS_NOT_SUPPORTED)),
+        "an audit ACE cannot be kept"
+    );
+    assert_eq!(
+        h.fs.security("/d"),
+        Some(format!("O:{user}G:{group}{dacl}")),
+        "nothing of the refused change is stored"
+    );
     let file = h
         .engine
         .create(
@@ -332,8 +349,13 @@ fn files_report_descriptors_from_their_ownership_and_mode() {
     assert_eq!(
         h.engine
             .set_security(cx(), id, DACL_SECURITY_INFORMATION, "D:(A;;FA;;;WD)"),
-        Err(NtError(STATUS_INVALID_DEVICE_REQUEST)),
-        "without a set_security handler no descriptor can be changed"
+        Ok(()),
+        "without a set_security handler a change succeeds, as on FAT"
+    );
+    assert_eq!(
+        String::from_utf8(h.engine.file_security(cx(), id).unwrap()).unwrap(),
+        expected(&changed),
+        "and changes nothing"
     );
     h.close(id, false);
 }

@@ -3,7 +3,7 @@
 use super::*;
 use mountkit_core::windows::security::{
     posix_sddl, Source, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION,
-    OWNER_SECURITY_INFORMATION,
+    LABEL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
 };
 
 /// A program's change of the DACL reaches `set_security` merged into the whole descriptor; a
@@ -25,6 +25,16 @@ fn changes_are_merged_and_new_files_inherit() {
     let stored = |path: &str| m.fake.security.lock().get(path).cloned();
     assert_eq!(stored("/d"), Some(format!("O:{user}G:{group}{dacl}")));
     assert_eq!(
+        m.fs.set_file_security(&CALL, dir, LABEL_SECURITY_INFORMATION, "S:(ML;;NW;;;LW)"),
+        Err(NtError(STATUS_NOT_SUPPORTED)),
+        "a mandatory label cannot be kept"
+    );
+    assert_eq!(
+        stored("/d"),
+        Some(format!("O:{user}G:{group}{dacl}")),
+        "nothing of the refused change is stored"
+    );
+    assert_eq!(
         m.fs.file_security(&CALL, dir, DACL_SECURITY_INFORMATION),
         Ok((dacl.to_owned(), Source::Handler))
     );
@@ -36,9 +46,14 @@ fn changes_are_merged_and_new_files_inherit() {
     );
     m.fake.fail("set_security", Errno::ENOSYS);
     assert_eq!(
-        m.fs.set_file_security(&CALL, dir, DACL_SECURITY_INFORMATION, dacl),
-        Err(NtError(STATUS_NOT_IMPLEMENTED)),
-        "without a set_security handler nothing can be changed"
+        m.fs.set_file_security(&CALL, dir, DACL_SECURITY_INFORMATION, "D:(A;;FR;;;WD)"),
+        Ok(()),
+        "without a set_security handler a change succeeds, as on FAT"
+    );
+    assert_eq!(
+        stored("/d"),
+        Some(format!("O:{user}G:{group}{dacl}")),
+        "and changes nothing"
     );
     m.finish(file.context);
     m.finish(dir);
