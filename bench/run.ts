@@ -30,6 +30,7 @@ import {
 } from './lib/report'
 import { mountTmpfs, startFuseSubject, SUBJECTS, tmpfsSubject, type Layout, type LiveSubject, type SubjectSpec } from './lib/subjects'
 import { commandExists, detach, isRoot, machineInfo, mountsUnder, run } from './lib/system'
+import { listStatTable, measureListStat } from './lib/lsstat'
 import { measureTree, treeTables } from './lib/tree'
 import { verify } from './lib/verify'
 import { WORKLOADS, type WorkloadContext } from './lib/workloads'
@@ -37,7 +38,7 @@ import { WORKLOADS, type WorkloadContext } from './lib/workloads'
 const BENCH = __dirname
 const REPO = resolve(BENCH, '..')
 /** Subjects whose absence is a failure of the run; the npm peers may be unavailable. */
-const REQUIRED = new Set(['tmpfs', 'c', 'c-lowlevel', 'mountkit-js', 'mountkit-passthrough', 'mountkit-rust-io'])
+const REQUIRED = new Set(['tmpfs', 'c', 'c-lowlevel', 'mountkit-js', 'mountkit-js-readdirplus-off', 'mountkit-passthrough', 'mountkit-rust-io'])
 
 const layout: Layout = {
   root: join(BENCH, 'out'),
@@ -157,6 +158,7 @@ async function build(): Promise<void> {
     cc('benchfs', [...fuseFlags, '-lpthread']),
     cc('benchll', [...fuseFlags, '-lpthread']),
     cc('statstorm'),     cc('listdir'),
+    cc('lsstat'),
     cc('churn'),
     cc('tree'),
   ])
@@ -183,6 +185,7 @@ function writeTmpfsFiles(profile: Profile): void {
   writePatternFile(join(dir, 'file'), profile.fileSize)
   mkdirSync(join(dir, 'dir'))
   mkdirSync(join(dir, 'w'))
+  mkdirSync(join(dir, 't'))
   for (let i = 0; i < profile.entries; i++) writeFileSync(join(dir, 'dir', `e${i}`), '')
 }
 
@@ -289,6 +292,14 @@ const TREE_INTRO =
   'mountkit\'s known inodes are `Mount.stats().knownInodes` after the stat phase (the tree, plus the root and /t) and once the kernel has forgotten the removed files. ' +
   'Medians of the runs, ± half the interquartile range; ratios are taken run by run.'
 
+const LIST_STAT_INTRO =
+  'What `ls -l` does to /dir (bench/c/lsstat.c): read the listing 32 KiB at a time (getdents64) and stat() each entry before reading on. ' +
+  'Every subject here caches names and attributes for an hour, so the attributes a READDIRPLUS listing hands the kernel answer the stat() calls ' +
+  'with no request at all, where a plain listing leaves one LOOKUP per name. A cached stat() costs nothing, so each measurement is one pass ' +
+  'on a freshly started subject (a cold cache). "÷ same, READDIRPLUS off" is the subject over itself with READDIRPLUS off, run by run; ' +
+  '"entries listed with attributes" is mountkit\'s `Mount.stats().entriesWithAttributes` after the pass. ' +
+  'Medians of the runs, ± half the interquartile range.'
+
 const LOW_LEVEL_INTRO =
   'The same ratios taken against the C low-level reference (bench/c/benchll.c): libfuse3\'s low-level API, the kernel interface ' +
   'mountkit uses, with a cloned /dev/fuse descriptor per loop thread. Against the high-level reference a ratio says how mountkit ' +
@@ -319,7 +330,8 @@ function resultsMarkdown(results: Results): string {
       '(as a LOOKUP and a GETATTR). Each figure is the median of ' +
       `${p.runs} run${p.runs > 1 ? 's' : ''}, interleaved across subjects; each ratio is the median of the ratios ` +
       'within each run, so a slow spell of the machine weighs on both sides of a ratio. Higher is better everywhere. ' +
-      '"·" marks a workload the subject does not run (the backing-file subjects differ from mountkit JS only in the data of /file and of the files written in /w).',
+      '"·" marks a workload the subject does not run (the backing-file subjects differ from mountkit JS only in the data of /file and of the files written in /w; ' +
+      'READDIRPLUS off changes only listings).',
     '',
     '## Figures',
     '',
@@ -344,6 +356,7 @@ function resultsMarkdown(results: Results): string {
     '',
   ]
   if (results.soak) sections.push('### RSS over a long run', '', soakSummary(results.soak), '')
+  if (results.listStat) sections.push('## List + stat (READDIRPLUS)', '', LIST_STAT_INTRO, '', listStatTable(results.listStat), '')
   if (results.tree) sections.push('## Tree of files (scale)', '', TREE_INTRO, '', treeTables(results.tree), '')
   if (results.notes.size > 0) {
     sections.push('## Data path', '', 'What the mountkit subjects reported when they stopped (`Mount.dataPath()`):', '')
@@ -401,6 +414,9 @@ function updateReadme(results: Results): void {
     ...lowLevelRatios(results, ['Relative to the C low-level reference (the kernel interface mountkit uses):']),
     rssTable(results),
     '',
+    ...(results.listStat
+      ? ['List + stat, names and attributes cached (see [results.md](results.md#list--stat-readdirplus)):', '', listStatTable(results.listStat), '']
+      : []),
     ...(results.tree ? ['Tree of files (see [results.md](results.md#tree-of-files-scale)):', '', treeTables(results.tree), ''] : []),
     '![ratios to the C reference](results.png)',
     '',
@@ -447,6 +463,7 @@ async function main(): Promise<number> {
     notes: new Map(),
     soak: undefined,
     tree: undefined,
+    listStat: undefined,
   }
   let exitCode = 0
   try {
@@ -471,6 +488,8 @@ async function main(): Promise<number> {
       live.splice(live.indexOf(subject), 1)
       if (note) results.notes.set(subject.spec.id, note)
     }
+    log(`list + stat workload: ${profile.entries} entries, ${profile.runs} run${profile.runs > 1 ? 's' : ''}, a fresh mount each`)
+    results.listStat = await measureListStat(layout, profile, log)
     log(`tree workload: ${profile.treeFiles / 10} and ${profile.treeFiles} files, ${profile.treeRuns} run${profile.treeRuns > 1 ? 's' : ''}`)
     results.tree = await measureTree(layout, profile, log)
   } catch (error) {
@@ -494,6 +513,7 @@ async function main(): Promise<number> {
       '',
       rssTable(results),
       ...(results.soak ? ['', soakSummary(results.soak)] : []),
+      ...(results.listStat ? ['', '## List + stat', listStatTable(results.listStat)] : []),
       ...(results.tree ? ['', '## Tree of files', treeTables(results.tree)] : []),
       '',
     ].join('\n')

@@ -1,5 +1,6 @@
 // Turns measurements into tables: medians, ratios to the C references and to tmpfs, spread,
 // peak RSS, and the RSS samples of the long run.
+import type { ListStatResults } from './lsstat'
 import type { Profile } from './profile'
 import type { SubjectSpec } from './subjects'
 import type { MachineInfo } from './system'
@@ -31,6 +32,7 @@ export interface Results {
   notes: Map<string, string>
   soak: SoakResult | undefined
   tree: TreeResults | undefined
+  listStat: ListStatResults | undefined
 }
 
 /** The C reference every headline ratio is taken against: libfuse3's high-level API. */

@@ -22,6 +22,8 @@ export interface SubjectSpec {
    */
   variantOf?: string
   mountOptions?: MountOptions
+  /** The id of this subject with READDIRPLUS off, for the list + stat workload's on/off ratio. */
+  readdirPlusOff?: string
 }
 
 /** Where the harness keeps its builds, mounts and data. */
@@ -43,6 +45,9 @@ export interface Layout {
 /** The file data workloads: all that differs between the mountkit subjects with and without backing files. */
 const FILE_DATA = (workload: string) => workload.startsWith('seqread') || workload.startsWith('seqwrite') || workload === 'randread'
 
+/** The npm peers serve no /t tree, so they make no directories. */
+const NOT_TREE = (workload: string) => workload !== 'mkdir'
+
 export const SUBJECTS: SubjectSpec[] = [
   { id: 'tmpfs', label: 'tmpfs (no FUSE)', about: 'the same files on a tmpfs mount, no FUSE at all: the ceiling' },
   {
@@ -58,6 +63,16 @@ export const SUBJECTS: SubjectSpec[] = [
       'multithreaded loop with a cloned /dev/fuse descriptor per thread: the second reference',
   },
   { id: 'mountkit-js', label: 'mountkit JS', about: 'mountkit, every request answered by JavaScript handlers' },
+  {
+    id: 'mountkit-js-readdirplus-off',
+    label: 'mountkit JS, READDIRPLUS off',
+    about:
+      'as mountkit JS with `readdirPlus: false`: listings carry names and kinds only. With attribute caching off the default (`\'auto\'`) ' +
+      'only adds each entry\'s attributes to the listing, so the readdir ratio between the two is what the default costs a plain listing; runs readdir only',
+    variantOf: 'mountkit-js',
+    mountOptions: { readdirPlus: false },
+    only: (workload) => workload === 'readdir',
+  },
   {
     id: 'mountkit-async',
     label: 'mountkit JS, async handlers',
@@ -76,8 +91,18 @@ export const SUBJECTS: SubjectSpec[] = [
     about: 'as above with `passthrough: false`: Rust reads and writes the backing files for each request',
     only: FILE_DATA,
   },
-  { id: 'fuse-native', label: 'fuse-native 2.2.6', about: 'npm fuse-native 2.2.6 (libfuse 2), same logic in its callback API' },
-  { id: 'fuse-napi', label: 'fuse-napi 2.3.1', about: 'npm fuse-napi 2.3.1 (libfuse 3), same logic in its callback API, default concurrency' },
+  {
+    id: 'fuse-native',
+    label: 'fuse-native 2.2.6',
+    about: 'npm fuse-native 2.2.6 (libfuse 2), same logic in its callback API (without the /t tree, so no mkdir + rmdir)',
+    only: NOT_TREE,
+  },
+  {
+    id: 'fuse-napi',
+    label: 'fuse-napi 2.3.1',
+    about: 'npm fuse-napi 2.3.1 (libfuse 3), same logic in its callback API, default concurrency (without the /t tree, so no mkdir + rmdir)',
+    only: NOT_TREE,
+  },
 ]
 
 /**
@@ -100,6 +125,52 @@ export const TREE_SUBJECTS: SubjectSpec[] = [
     label: 'mountkit JS',
     about: 'mountkit JS with the tree workload\'s caching (entries cached for an hour, attributes not)',
   },
+]
+
+/** How long the list + stat subjects cache names and attributes: longer than any run. */
+const LIST_STAT_CACHE_SECONDS = 3600
+const LIST_STAT_CACHE_MS = LIST_STAT_CACHE_SECONDS * 1000
+
+/** mountkit JS with the list + stat workload's caching and `readdirPlus` as given. */
+function listStatMountkit(readdirPlus: 'auto' | boolean, extra: Partial<SubjectSpec> = {}): SubjectSpec {
+  const shown = readdirPlus === 'auto' ? "'auto'" : String(readdirPlus)
+  return {
+    id: `mountkit-lsstat-${readdirPlus === 'auto' ? 'auto' : readdirPlus ? 'on' : 'off'}`,
+    label: `mountkit JS, readdirPlus ${shown}`,
+    about: `mountkit JS with names and attributes cached for an hour and \`readdirPlus: ${shown}\``,
+    variantOf: 'mountkit-js',
+    mountOptions: { attrTimeoutMs: LIST_STAT_CACHE_MS, entryTimeoutMs: LIST_STAT_CACHE_MS, readdirPlus },
+    ...extra,
+  }
+}
+
+/**
+ * The list + stat workload's subjects (bench/lib/lsstat.ts): fresh processes for each
+ * measurement, with names and attributes cached for an hour, so that attributes a listing
+ * hands the kernel are still cached when each name is stat()ed.
+ */
+export const LIST_STAT_SUBJECTS: SubjectSpec[] = [
+  {
+    id: 'c-lsstat',
+    label: 'C libfuse3',
+    about:
+      'bench/c/benchfs.c with names and attributes cached for an hour. libfuse 3.14\'s high-level API answers READDIRPLUS, but a filesystem that fills ' +
+      'its whole listing at once (offset 0, as benchfs.c does) gets entries without an inode, so the kernel still looks up each name',
+  },
+  {
+    id: 'c-lowlevel-lsstat',
+    label: 'C libfuse3 low-level, READDIRPLUS auto',
+    about: 'bench/c/benchll.c with the same caching, READDIRPLUS as libfuse sets it (the kernel\'s adaptive mode)',
+    readdirPlusOff: 'c-lowlevel-lsstat-off',
+  },
+  {
+    id: 'c-lowlevel-lsstat-off',
+    label: 'C libfuse3 low-level, READDIRPLUS off',
+    about: 'as above with `--no-readdirplus`: plain READDIR, a LOOKUP for each name',
+  },
+  listStatMountkit('auto', { readdirPlusOff: 'mountkit-lsstat-off' }),
+  listStatMountkit(true, { readdirPlusOff: 'mountkit-lsstat-off' }),
+  listStatMountkit(false),
 ]
 
 /** A mounted subject. `dir` holds /file, /dir and /w. */
@@ -138,16 +209,17 @@ function commandFor(spec: SubjectSpec, layout: Layout, profile: Profile, mountpo
   }
   const backing = [join(layout.tmpfs, 'file')]
   // A C reference (`program`: benchfs or benchll), caching names for `entryTimeout` seconds
-  // and attributes not at all.
-  const c = (program: string, entryTimeout: number): Command => ({
+  // and attributes for `attrTimeout`.
+  const c = (program: string, entryTimeout: number, attrTimeout = 0, extra: string[] = []): Command => ({
     file: join(layout.bin, program),
     args: [
       mountpoint,
       '-f',
       '-o',
-      `attr_timeout=0,entry_timeout=${entryTimeout},negative_timeout=0,fsname=benchfs`,
+      `attr_timeout=${attrTimeout},entry_timeout=${entryTimeout},negative_timeout=0,fsname=benchfs`,
       `--size=${profile.fileSize}`,
       `--entries=${profile.entries}`,
+      ...extra,
     ],
   })
   const id = spec.variantOf ?? spec.id
@@ -160,6 +232,12 @@ function commandFor(spec: SubjectSpec, layout: Layout, profile: Profile, mountpo
       return c('benchll', 0)
     case 'c-lowlevel-tree':
       return c('benchll', 3600)
+    case 'c-lsstat':
+      return c('benchfs', LIST_STAT_CACHE_SECONDS, LIST_STAT_CACHE_SECONDS)
+    case 'c-lowlevel-lsstat':
+      return c('benchll', LIST_STAT_CACHE_SECONDS, LIST_STAT_CACHE_SECONDS)
+    case 'c-lowlevel-lsstat-off':
+      return c('benchll', LIST_STAT_CACHE_SECONDS, LIST_STAT_CACHE_SECONDS, ['--no-readdirplus'])
     case 'mountkit-tree':
       return node('mountkit-tree')
     case 'mountkit-js':

@@ -5,6 +5,7 @@
 // holds, peak RSS, and (mountkit) the inodes its table knows after the stat phase and after removal.
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { MountStats } from '../../index'
 import type { Profile } from './profile'
 import { formatFigure, formatRatio, median, mib, quantile, table } from './report'
 import { startFuseSubject, TREE_SUBJECTS, type Layout, type LiveSubject } from './subjects'
@@ -48,17 +49,22 @@ export interface TreeResults {
   runs: Array<Map<string, TreeRun[]>>
 }
 
-/** The known-inode count a mountkit subject prints on SIGUSR2. */
-async function knownInodes(subject: LiveSubject): Promise<number> {
+/** The `Mount.stats()` a mountkit subject prints on SIGUSR2. */
+export async function reportedStats(subject: LiveSubject): Promise<MountStats> {
   const before = subject.output().length
   process.kill(subject.pid!, 'SIGUSR2')
   for (let attempt = 0; attempt < 250; attempt++) {
     const fresh = subject.output().slice(before)
     const line = fresh.split('\n').find((l) => l.startsWith('{"stats"'))
-    if (line !== undefined && fresh.includes('\n')) return (JSON.parse(line) as { stats: { knownInodes: number } }).stats.knownInodes
+    if (line !== undefined && fresh.includes('\n')) return (JSON.parse(line) as { stats: MountStats }).stats
     await sleep(20)
   }
   throw new Error(`${subject.spec.label} did not report its stats within 5 s of SIGUSR2`)
+}
+
+/** The known-inode count a mountkit subject prints on SIGUSR2. */
+async function knownInodes(subject: LiveSubject): Promise<number> {
+  return (await reportedStats(subject)).knownInodes
 }
 
 /** Waits for the kernel's forgets after removal to reach the table (they arrive asynchronously). */

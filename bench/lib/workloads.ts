@@ -144,6 +144,12 @@ export const WORKLOADS: Workload[] = [
     unit: 'files/s',
     measure: (dir, ctx) => driver(ctx, 'churn', [join(dir, 'w'), String(ctx.profile.churnFiles)]),
   },
+  {
+    id: 'mkdir',
+    label: (p) => `mkdir + rmdir ${p.churnFiles.toLocaleString('en-US')} directories`,
+    unit: 'dirs/s',
+    measure: (dir, ctx) => driver(ctx, 'churn', [join(dir, 't'), String(ctx.profile.churnFiles), 'dirs']),
+  },
   seqread(1),
   seqread(4),
   seqwrite(1),

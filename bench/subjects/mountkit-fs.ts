@@ -104,6 +104,8 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
     mkdir(path) {
       if (!Tree.isInside(path)) throw new FsError('EACCES')
       fail(model.tree.add(path, { kind: 'directory' }))
+      // The new directory's attributes, as create answers its file's: FUSE then calls no getattr.
+      return toStat({ kind: 'directory' })
     },
     rmdir(path) {
       if (!Tree.isInside(path)) throw new FsError('EACCES')
