@@ -68,7 +68,71 @@ struct ReaddirPlusStatus {
 #[derive(Clone)]
 struct OpenDir {
     handle: u64,
-    listing: Option<Arc<Vec<ListedEntry>>>,
+    listing: Option<Snapshot>,
+}
+
+/// A listing as read from the filesystem, with the mount's [`ChangeCount`] from just before
+/// it was asked for: the stats it holds are current only while the count has not moved.
+#[derive(Clone)]
+struct Snapshot {
+    entries: Arc<Vec<ListedEntry>>,
+    changes_before: u64,
+}
+
+/// One page's worth of a listing to answer from.
+struct Page {
+    entries: Arc<Vec<ListedEntry>>,
+    /// Whether the stats listed may go to the kernel. A READDIRPLUS entry's attributes
+    /// overwrite what the kernel holds unless the kernel saw the file change after it sent
+    /// that READDIRPLUS; a change made through the mount after the snapshot was read but
+    /// before a later page was asked for would be rolled back (a file's size shrinking back,
+    /// an unlinked name linked again).
+    attributes_current: bool,
+}
+
+/// Changes made through the mount (by requests the adapter forwarded) or announced by the
+/// filesystem (invalidations), counted so that a later page of a listing can tell whether
+/// its snapshot's stats may be older than what the kernel has.
+///
+/// One count for the whole mount, on purpose: a write changes a file's size, not its
+/// directory, so a count per directory would miss the very changes that matter.
+#[derive(Default)]
+pub(crate) struct ChangeCount(AtomicU64);
+
+impl ChangeCount {
+    /// Records one change; called before the kernel hears of it.
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Whether `operation` may change what a stat shows (a file's size, times or links, or a
+/// directory's names).
+fn changes_stats(operation: &Operation) -> bool {
+    matches!(
+        operation,
+        Operation::Write { .. }
+            | Operation::Truncate { .. }
+            | Operation::Chmod { .. }
+            | Operation::Chown { .. }
+            | Operation::Utimens { .. }
+            | Operation::Create { .. }
+            | Operation::Mknod { .. }
+            | Operation::Mkdir { .. }
+            | Operation::Unlink { .. }
+            | Operation::Rmdir { .. }
+            | Operation::Symlink { .. }
+            | Operation::Link { .. }
+            | Operation::Rename { .. }
+            | Operation::Fallocate { .. }
+            | Operation::CopyFileRange { .. }
+            | Operation::Setxattr { .. }
+            | Operation::Removexattr { .. }
+    )
 }
 
 struct Shared {
@@ -81,6 +145,7 @@ struct Shared {
     want_passthrough: bool,
     cache: CachePolicy,
     readdir_plus: ReaddirPlusStatus,
+    changes: Arc<ChangeCount>,
 }
 
 /// The [`fuser::Filesystem`] of a mountkit mount.
@@ -103,7 +168,25 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
+        let done = self.counting(&operation, done);
         self.send_with(cx, operation, Responder::new(done));
+    }
+
+    /// `done`, counting a change first if `operation` may make one, so the count has moved
+    /// before the kernel hears the answer. A failed change counts too: it may have changed
+    /// something before it failed.
+    fn counting(
+        &self,
+        operation: &Operation,
+        done: impl FnOnce(FsResult<Reply>) + Send + 'static,
+    ) -> impl FnOnce(FsResult<Reply>) + Send + 'static {
+        let changes = changes_stats(operation).then(|| self.changes.clone());
+        move |result| {
+            if let Some(changes) = changes {
+                changes.bump();
+            }
+            done(result)
+        }
     }
 
     /// Like [`Shared::send`], for an operation answered with bytes that `done` only borrows
@@ -125,6 +208,7 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
+        let done = self.counting(&operation, done);
         self.dispatch.clone().dispatch_then_stat(CoreRequest {
             context: cx,
             operation,
@@ -356,6 +440,7 @@ impl Adapter {
                 want_passthrough,
                 cache,
                 readdir_plus: ReaddirPlusStatus::default(),
+                changes: Arc::default(),
             }),
         }
     }
@@ -365,6 +450,11 @@ impl Adapter {
     /// The inode table, shared with the mount for cache invalidation.
     pub(crate) fn inodes(&self) -> Arc<Mutex<InodeTable>> {
         self.shared.inodes.clone()
+    }
+
+    /// The mount's change count, shared with the mount so invalidations count as changes.
+    pub(crate) fn changes(&self) -> Arc<ChangeCount> {
+        self.shared.changes.clone()
     }
 
     /// What the adapter holds, readable after the session has taken the adapter.
@@ -772,6 +862,7 @@ impl fuser::Filesystem for Adapter {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
+            s.changes.bump();
             return match mountkit_core::backing::write_all_at(&backing, data, offset) {
                 Ok(()) => reply.written(data.len() as u32),
                 Err(e) => reply.error(convert::errno(e.into())),
@@ -835,6 +926,8 @@ impl fuser::Filesystem for Adapter {
             return reply.error(fuser::Errno::EBADF);
         };
         if file.passthrough {
+            // The kernel wrote to the backing file itself; the adapter never saw those writes.
+            s.changes.bump();
             s.passthrough.release(file.ino);
         }
         s.inodes.lock().released(ino.0, fh.0);
@@ -911,16 +1004,11 @@ impl fuser::Filesystem for Adapter {
         offset: u64,
         reply: ReplyDirectory,
     ) {
-        self.shared.with_listing(
-            context(req),
-            ino,
-            fh,
-            offset,
-            move |listing| match listing {
-                Ok(listing) => fill_directory(reply, &listing, offset),
+        self.shared
+            .with_listing(context(req), ino, fh, offset, move |page| match page {
+                Ok(page) => fill_directory(reply, &page.entries, offset),
                 Err(e) => reply.error(convert::errno(e)),
-            },
-        );
+            });
     }
 
     fn readdirplus(
@@ -932,16 +1020,11 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyDirectoryPlus,
     ) {
         let this = self.shared.clone();
-        self.shared.with_listing(
-            context(req),
-            ino,
-            fh,
-            offset,
-            move |listing| match listing {
-                Ok(listing) => this.fill_directory_plus(reply, ino, &listing, offset),
+        self.shared
+            .with_listing(context(req), ino, fh, offset, move |page| match page {
+                Ok(page) => this.fill_directory_plus(reply, ino, &page, offset),
                 Err(e) => reply.error(convert::errno(e)),
-            },
-        );
+            });
     }
 
     fn releasedir(
@@ -1280,21 +1363,31 @@ impl Shared {
     /// Calls `done` with the listing of the open directory `fh`: the one read at offset 0,
     /// so that every page of one `readdir` sequence (READDIR and READDIRPLUS alike) comes
     /// from the same snapshot; at offset 0, or without one, it asks the filesystem.
+    ///
+    /// A page read fresh has current stats: the kernel ignores attributes older than a change
+    /// it saw after sending the request. A later page from the snapshot has them only if no
+    /// change was made since the snapshot was asked for, and no file is open for kernel
+    /// passthrough (whose writes the adapter never sees).
     fn with_listing(
         self: &Arc<Self>,
         cx: RequestContext,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
-        done: impl FnOnce(FsResult<Arc<Vec<ListedEntry>>>) + Send + 'static,
+        done: impl FnOnce(FsResult<Page>) + Send + 'static,
     ) {
         let (handle, listing) = match self.dirs.get(fh.0) {
             Some(dir) => (dir.handle, dir.listing.clone()),
             None => return done(Err(Errno::EBADF)),
         };
         if offset > 0 {
-            if let Some(listing) = listing {
-                return done(Ok(listing));
+            if let Some(snapshot) = listing {
+                let attributes_current =
+                    self.changes.now() == snapshot.changes_before && self.passthrough.is_empty();
+                return done(Ok(Page {
+                    entries: snapshot.entries,
+                    attributes_current,
+                }));
             }
         }
         let path = match self.path(ino) {
@@ -1303,12 +1396,19 @@ impl Shared {
         };
         let this = self.clone();
         let operation = Operation::Readdir { path, handle };
+        let changes_before = self.changes.now();
         self.send(cx, operation, move |result| {
             done(expect_reply!(result, Entries).map(|entries| {
-                let listing = Arc::new(this.listing(ino, entries));
-                this.dirs
-                    .update(fh.0, |dir| dir.listing = Some(listing.clone()));
-                listing
+                let entries = Arc::new(this.listing(ino, entries));
+                let snapshot = Snapshot {
+                    entries: entries.clone(),
+                    changes_before,
+                };
+                this.dirs.update(fh.0, |dir| dir.listing = Some(snapshot));
+                Page {
+                    entries,
+                    attributes_current: true,
+                }
             }))
         });
     }
@@ -1343,7 +1443,8 @@ impl Shared {
 
     /// Fills one READDIRPLUS reply from `offset` on (offsets as in [`fill_directory`]).
     ///
-    /// A name listed with its stat goes with its attributes and is registered in the inode
+    /// A name listed with its stat goes with its attributes, if they are current (see
+    /// [`Shared::with_listing`]), and is registered in the inode
     /// table as a LOOKUP would register it: the kernel counts one lookup for each such entry
     /// it receives. The kernel links no entry named `.` or `..`, whatever it carries, so they
     /// go with the same `d_ino` as in a READDIR. A name listed without a stat must reach the
@@ -1356,7 +1457,7 @@ impl Shared {
         &self,
         mut reply: ReplyDirectoryPlus,
         dir: INodeNo,
-        listing: &[ListedEntry],
+        page: &Page,
         offset: u64,
     ) {
         // A READDIRPLUS entry carries one timeout for both the name and the attributes; the
@@ -1364,10 +1465,10 @@ impl Shared {
         let ttl = self.cache.attr.min(self.cache.entry);
         let mut with_attributes = 0;
         let mut table = self.inodes.lock();
-        for (i, entry) in listing.iter().enumerate().skip(offset as usize) {
+        for (i, entry) in page.entries.iter().enumerate().skip(offset as usize) {
             let next = i as u64 + 1;
             let full = match &entry.stat {
-                Some(stat) if i >= 2 => {
+                Some(stat) if i >= 2 && page.attributes_current => {
                     let ino = table.lookup(dir.0, &entry.name, stat.kind, stat.ino);
                     let attr = file_attr(ino, stat);
                     let full =
