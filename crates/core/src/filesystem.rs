@@ -35,6 +35,17 @@ pub trait Dispatch: Send + Sync + 'static {
         Bytes::copy_from_slice(data)
     }
 
+    /// Reports a fault a backend found in an answer it was given: one it had to refuse
+    /// (answering the caller `errno`) although the dispatcher accepted it, such as a new
+    /// entry's stat of another kind than the operation made. `operation` is the handler's
+    /// name, `message` says what was wrong and what to do.
+    ///
+    /// The default logs it. The Node.js addon reports it as the mount's `error` event, as it
+    /// reports an invalid result it refuses itself.
+    fn report_fault(&self, operation: &'static str, path: &str, errno: Errno, message: String) {
+        warn!("{operation} {path}: {message} (the caller got {errno:?})");
+    }
+
     /// Serves `request`, an operation that makes the name at its path (mkdir, mknod, symlink,
     /// link, create), and once it has succeeded, a getattr of that path: a backend that must
     /// answer with the new entry's attributes (FUSE) sends it this way. The responder gets

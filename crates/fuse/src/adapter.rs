@@ -312,38 +312,71 @@ impl Shared {
         self.inodes.lock().child_path(parent.0, name)
     }
 
+    /// Checks that the stat answered for the entry `operation` made at `path` is of the
+    /// `made` kind. The kernel refuses a new entry of another kind (`EIO`) and then never
+    /// forgets its node, so such a stat must not reach the inode table; the fault is reported
+    /// as an invalid result is.
+    fn check_made_kind(
+        &self,
+        operation: &'static str,
+        path: &str,
+        made: FileKind,
+        stat: &Stat,
+    ) -> FsResult<()> {
+        if stat.kind == made {
+            return Ok(());
+        }
+        let message = format!(
+            "{operation} made a {} but the new entry's stat (returned by {operation}, or by the \
+             getattr after it) has kind '{}'; the kernel refuses it, so the caller got EIO. \
+             Return the stat of the entry that was made",
+            kind_name(made),
+            kind_name(stat.kind)
+        );
+        self.dispatch
+            .report_fault(operation, path, Errno::EIO, message);
+        Err(Errno::EIO)
+    }
+
     /// Asks for the attributes of `parent/name` and registers the entry with the kernel.
+    /// With `made`, the entry was just made by that operation, as that kind (see
+    /// [`Shared::check_made_kind`]).
     fn lookup_then(
         self: &Arc<Self>,
         cx: RequestContext,
         parent: INodeNo,
         name: String,
         path: String,
+        made: Option<(&'static str, FileKind)>,
         done: impl FnOnce(FsResult<(u64, Stat)>) + Send + 'static,
     ) {
         let this = self.clone();
-        self.send(
-            cx,
-            Operation::Getattr { path, handle: None },
-            move |result| {
-                done(expect_reply!(result, Stat).map(|stat| {
-                    let ino = this
-                        .inodes
-                        .lock()
-                        .lookup(parent.0, &name, stat.kind, stat.ino);
-                    (ino, stat)
-                }))
-            },
-        );
+        let getattr = Operation::Getattr {
+            path: path.clone(),
+            handle: None,
+        };
+        self.send(cx, getattr, move |result| {
+            done(expect_reply!(result, Stat).and_then(|stat| {
+                if let Some((operation, kind)) = made {
+                    this.check_made_kind(operation, &path, kind, &stat)?;
+                }
+                let ino = this
+                    .inodes
+                    .lock()
+                    .lookup(parent.0, &name, stat.kind, stat.ino);
+                Ok((ino, stat))
+            }))
+        });
     }
 
-    /// Runs an operation that creates `parent/name` and answers with the new entry, whose
-    /// stat comes with the operation's answer.
+    /// Runs an operation that creates `parent/name`, an entry of kind `made`, and answers
+    /// with the new entry, whose stat comes with the operation's answer.
     fn create_entry(
         self: &Arc<Self>,
         cx: RequestContext,
         parent: INodeNo,
         name: &OsStr,
+        made: FileKind,
         make: impl FnOnce(String) -> Operation,
         reply: ReplyEntry,
     ) {
@@ -354,8 +387,14 @@ impl Shared {
         let name = name.to_string_lossy().into_owned();
         let this = self.clone();
         let cache = self.cache;
-        self.send_then_stat(cx, make(path), move |result| {
-            match expect_reply!(result, Stat) {
+        let operation = make(path.clone());
+        let operation_name = operation.name();
+        self.send_then_stat(cx, operation, move |result| {
+            let made = expect_reply!(result, Stat).and_then(|stat| {
+                this.check_made_kind(operation_name, &path, made, &stat)?;
+                Ok(stat)
+            });
+            match made {
                 Ok(stat) => {
                     let ino = this
                         .inodes
@@ -534,22 +573,29 @@ impl fuser::Filesystem for Adapter {
         let path = path_or_reply!(s.child_path(parent, name), reply);
         let cache = s.cache;
         let name = name.to_string_lossy().into_owned();
-        s.lookup_then(context(req), parent, name, path, move |entry| match entry {
-            Ok((ino, stat)) => reply.entry_with_ttls(
-                &cache.attr,
-                &cache.entry,
-                &file_attr(ino, &stat),
-                Generation(0),
-            ),
-            // Node id 0 is the protocol's cacheable "no such name".
-            Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.entry_with_ttls(
-                &Duration::ZERO,
-                &cache.negative,
-                &file_attr(0, &Stat::new(FileKind::File)),
-                Generation(0),
-            ),
-            Err(e) => reply.error(convert::errno(e)),
-        });
+        s.lookup_then(
+            context(req),
+            parent,
+            name,
+            path,
+            None,
+            move |entry| match entry {
+                Ok((ino, stat)) => reply.entry_with_ttls(
+                    &cache.attr,
+                    &cache.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                ),
+                // Node id 0 is the protocol's cacheable "no such name".
+                Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.entry_with_ttls(
+                    &Duration::ZERO,
+                    &cache.negative,
+                    &file_attr(0, &Stat::new(FileKind::File)),
+                    Generation(0),
+                ),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
@@ -665,9 +711,13 @@ impl fuser::Filesystem for Adapter {
         rdev: u32,
         reply: ReplyEntry,
     ) {
+        // The kernel sends only modes of a kind it knows; it checks the answer against it.
+        let Some(made) = FileKind::from_mode(mode) else {
+            return reply.error(fuser::Errno::EINVAL);
+        };
         let make = |path| Operation::Mknod { path, mode, rdev };
         self.shared
-            .create_entry(context(req), parent, name, make, reply);
+            .create_entry(context(req), parent, name, made, make, reply);
     }
 
     fn mkdir(
@@ -684,7 +734,7 @@ impl fuser::Filesystem for Adapter {
             mode: mode & 0o7777,
         };
         self.shared
-            .create_entry(context(req), parent, name, make, reply);
+            .create_entry(context(req), parent, name, FileKind::Directory, make, reply);
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -707,8 +757,14 @@ impl fuser::Filesystem for Adapter {
             return reply.error(fuser::Errno::EILSEQ);
         };
         let make = |path| Operation::Symlink { target, path };
-        self.shared
-            .create_entry(context(req), parent, link_name, make, reply);
+        self.shared.create_entry(
+            context(req),
+            parent,
+            link_name,
+            FileKind::Symlink,
+            make,
+            reply,
+        );
     }
 
     fn rename(
@@ -775,8 +831,12 @@ impl fuser::Filesystem for Adapter {
             path: path.clone(),
         };
         s.send_then_stat(cx, operation, move |result| {
-            let linked = expect_reply!(result, Stat)
-                .and_then(|stat| Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat)));
+            let linked = expect_reply!(result, Stat).and_then(|stat| {
+                // The kernel checks the answer against the kind of the node it linked.
+                let existing = this.inodes.lock().kind(ino.0).ok_or(Errno::ESTALE)?;
+                this.check_made_kind("link", &path, existing, &stat)?;
+                Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
+            });
             match linked {
                 Ok((ino, stat)) => reply.entry_with_ttls(
                     &cache.attr,
@@ -1236,14 +1296,20 @@ impl fuser::Filesystem for Adapter {
             // The stat came with the answer (the handler's, or a getattr's run with it); if
             // that getattr failed, asking again reports its failure.
             match given_stat {
-                Some(stat) => {
-                    let ino = this
-                        .inodes
-                        .lock()
-                        .lookup(parent.0, &name, stat.kind, stat.ino);
-                    answer(Ok((ino, stat)));
+                Some(stat) => match this.check_made_kind("create", &path, FileKind::File, &stat) {
+                    Ok(()) => {
+                        let ino = this
+                            .inodes
+                            .lock()
+                            .lookup(parent.0, &name, stat.kind, stat.ino);
+                        answer(Ok((ino, stat)));
+                    }
+                    Err(e) => answer(Err(e)),
+                },
+                None => {
+                    let made = Some(("create", FileKind::File));
+                    this.lookup_then(cx, parent, name, path, made, answer)
                 }
-                None => this.lookup_then(cx, parent, name, path, answer),
             }
         });
     }
@@ -1506,6 +1572,19 @@ impl Shared {
             .entries_with_attributes
             .fetch_add(with_attributes, Ordering::Relaxed);
         reply.ok();
+    }
+}
+
+/// A kind as handlers name it (`FileKind` in the TypeScript API).
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::File => "file",
+        FileKind::Directory => "directory",
+        FileKind::Symlink => "symlink",
+        FileKind::Fifo => "fifo",
+        FileKind::Socket => "socket",
+        FileKind::CharDevice => "char-device",
+        FileKind::BlockDevice => "block-device",
     }
 }
 
