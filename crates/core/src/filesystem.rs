@@ -55,9 +55,12 @@ pub trait Dispatch: Send + Sync + 'static {
     /// stat, or stays without one if the getattr fails; the caller then asks getattr itself,
     /// so that the failure reaches it.
     ///
-    /// The default sends the two as two requests. A dispatcher that can serve both at once
-    /// overrides it: the Node.js addon runs the handler and then `getattr` in one crossing
-    /// into JavaScript.
+    /// The default sends the two as two requests, each with a deadline of its own: under
+    /// [`FsDispatcher`] the operation and the getattr each get the full
+    /// [`DispatchLimits::timeout`], so the pair may take up to twice that before the caller
+    /// is answered. A dispatcher that can serve both at once overrides it: the Node.js addon
+    /// runs the handler and then `getattr` in one crossing into JavaScript, under one
+    /// deadline (`timeoutMs`) for both.
     fn dispatch_then_stat(self: Arc<Self>, request: Request) {
         let Request {
             context,
