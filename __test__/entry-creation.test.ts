@@ -184,3 +184,59 @@ test('a handler that returns the new entry\'s stat spares the getattr', async (t
   t.is(faults[0].operation, 'mkdir')
   t.regex(faults[0].message, /invalid result/)
 })
+
+test('a new entry answered with a stat of another kind fails with EIO, is reported, and leaves no inode behind', async (t) => {
+  const memfs = createMemfs()
+  const setup: RequestContext = { uid: 0, gid: 0, pid: 0 }
+  const { handle } = (await memfs.create('/file', 0o644, 0, setup)) as { handle: number }
+  await memfs.release('/file', handle, 0, setup)
+  // Each maker makes what it was asked to, then answers the stat of another kind; mkdir of
+  // `/quiet` answers nothing, and the getattr after it gives the wrong kind.
+  const fs: FileSystem = {
+    ...memfs,
+    getattr: async (path, handle, ctx) => {
+      const stat = await memfs.getattr(path, handle, ctx)
+      return path === '/quiet' ? { kind: 'symlink' } : stat
+    },
+    mkdir: async (path, mode, ctx) => {
+      await memfs.mkdir(path, mode, ctx)
+      return path === '/quiet' ? undefined : { kind: 'file' }
+    },
+    mknod: async (path, mode, rdev, ctx) => {
+      await memfs.mknod(path, mode, rdev, ctx)
+      return { kind: 'socket' }
+    },
+    symlink: async (target, path, ctx) => {
+      await memfs.symlink(target, path, ctx)
+      return { kind: 'file' }
+    },
+    link: async (existing, path, ctx) => {
+      await memfs.link(existing, path, ctx)
+      return { kind: 'directory' }
+    },
+    create: async (path, mode, flags, ctx) => {
+      const opened = (await memfs.create(path, mode, flags, ctx)) as { handle: number }
+      return { handle: opened.handle, stat: { kind: 'directory' } }
+    },
+  }
+  const { m, p, errors, waitForError } = await mountFs(t, fs, { attrTimeoutMs: 60_000, entryTimeoutMs: 60_000 })
+  await stat(p('file'))
+  const cases: [string, string, string, RegExp, () => Promise<unknown>][] = [
+    ['mkdir', '/dir', 'directory', /kind 'file'/, () => mkdir(p('dir'))],
+    ['mkdir', '/quiet', 'directory', /kind 'symlink'/, () => mkdir(p('quiet'))],
+    ['mknod', '/fifo', 'fifo', /kind 'socket'/, () => mknod(p('fifo'), constants.S_IFIFO | 0o640)],
+    ['symlink', '/link', 'symlink', /kind 'file'/, () => symlink('file', p('link'))],
+    ['link', '/hard', 'file', /kind 'directory'/, () => link(p('file'), p('hard'))],
+    ['create', '/new', 'file', /kind 'directory'/, () => writeFile(p('new'), 'x')],
+  ]
+  for (const [handler, path, made, given, make] of cases) {
+    const known = m.stats().knownInodes
+    await t.throwsAsync(make(), { code: 'EIO' }, `${handler} ${path}`)
+    const fault = await waitForError((e) => e.path === path)
+    t.is(fault.operation, handler)
+    t.regex(fault.message, new RegExp(`${handler} made a ${made}`))
+    t.regex(fault.message, given)
+    t.is(m.stats().knownInodes, known, `${handler}: the kernel refused the entry, so the table holds no inode for it`)
+  }
+  t.is(errors.length, cases.length, 'one report per refused entry')
+})

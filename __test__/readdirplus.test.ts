@@ -5,9 +5,11 @@ import test from 'ava'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { lstat, readdir, stat } from 'node:fs/promises'
-import { FsError, type DirEntry, type FileSystem, type Mount, type MountOptions, type Stat } from '../index'
+import { createMemfs } from '../examples/memfs'
+import { FsError, type DirEntry, type FileSystem, type Mount, type MountOptions, type RequestContext, type Stat } from '../index'
 import { sleep } from './helpers/fs'
 import { mountFs } from './helpers/mount'
+import { py, type Attempt } from './helpers/python'
 
 // The test process serves the mount: a command run on it must not block the event loop.
 const run = promisify(execFile)
@@ -156,4 +158,76 @@ async function knownInodesFallTo(m: Mount, limit: number): Promise<number> {
     known = m.stats().knownInodes
   }
   return known
+}
+
+// A listing is read once, at offset 0, and later pages come from that snapshot. A change made
+// through the mount between two pages must not reach the kernel as the snapshot's stale stats:
+// the kernel would apply them over what it already knows.
+
+const SETUP_CONTEXT: RequestContext = { uid: 0, gid: 0, pid: 0 }
+/** Files in the directory below: several pages of a listing. */
+const PAGED = 400
+
+/** A memfs whose `/d` holds `f0` … `f{PAGED-1}`, 10 bytes each, made before mounting. */
+async function pagedMemfs() {
+  const fs = createMemfs()
+  await fs.mkdir('/d', 0o755, SETUP_CONTEXT)
+  for (let i = 0; i < PAGED; i++) {
+    const path = `/d/f${i}`
+    const { handle } = (await fs.create(path, 0o644, 0, SETUP_CONTEXT)) as { handle: number }
+    await fs.write(path, handle, Buffer.alloc(10, 'a'), 0, SETUP_CONTEXT)
+    await fs.release(path, handle, 0, SETUP_CONTEXT)
+  }
+  return fs
+}
+
+// Reads the first page of /d, appends 100 bytes to every file, reads the rest of the listing
+// from the same open directory, then stats and reads the files.
+const GROW_BETWEEN_PAGES = `
+d, n = sys.argv[1], int(sys.argv[2])
+names = ["f%d" % i for i in range(n)]
+listing = os.scandir(d)
+listed = [next(listing).name]
+for name in names:
+    with open(os.path.join(d, name), "ab") as f:
+        f.write(b"x" * 100)
+listed += [e.name for e in listing]
+with open(os.path.join(d, names[-1]), "rb") as f:
+    read_back = len(f.read())
+out({"listed": len(listed), "readBack": read_back,
+     "wrongSizes": [name for name in names if os.stat(os.path.join(d, name)).st_size != 110]})
+`
+
+// Reads the first page of /d, unlinks its last file, then reads the rest of the listing.
+const UNLINK_BETWEEN_PAGES = `
+d, victim = sys.argv[1], os.path.join(sys.argv[1], sys.argv[2])
+listing = os.scandir(d)
+listed = [next(listing).name]
+os.unlink(victim)
+listed += [e.name for e in listing]
+out({"listed": len(listed), "exists": os.path.exists(victim),
+     "open": attempt(lambda: open(victim, "rb").read().decode())})
+`
+
+for (const readdirPlus of ['auto', true, false] as const) {
+  test(`readdirPlus ${readdirPlus}: files written between two pages of a listing keep their new size`, async (t) => {
+    const fs = await pagedMemfs()
+    const { m, p } = await mountFs(t, fs, { ...LONG, readdirPlus })
+    const r = await py<{ listed: number; readBack: number; wrongSizes: string[] }>(GROW_BETWEEN_PAGES, [p('d'), PAGED])
+    t.is(r.listed, PAGED)
+    t.deepEqual(r.wrongSizes, [], 'no size went back to what the listing read')
+    t.is(r.readBack, 110)
+    if (readdirPlus !== false) {
+      t.true(m.stats().entriesWithAttributes > 0, 'the first page went with attributes')
+      t.true(m.stats().entriesWithAttributes < PAGED, 'the pages after the writes went without')
+    }
+  })
+
+  test(`readdirPlus ${readdirPlus}: a name unlinked between two pages of a listing stays gone`, async (t) => {
+    const fs = await pagedMemfs()
+    const { p } = await mountFs(t, fs, { ...LONG, readdirPlus })
+    const r = await py<{ listed: number; exists: boolean; open: Attempt<string> }>(UNLINK_BETWEEN_PAGES, [p('d'), `f${PAGED - 1}`])
+    t.false(r.exists, 'the kernel has no name for the unlinked file')
+    t.deepEqual(r.open, { error: 'ENOENT' })
+  })
 }

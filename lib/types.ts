@@ -335,6 +335,9 @@ export interface MountOptions {
    *   so a listing that nothing stats afterwards (`ls` without `-l`) is sent as names only.
    * - `true`: every page of every listing carries the attributes.
    * - `false`: listings carry names and kinds only; the `stat` of an entry is not used.
+   *   Choose it when `readdir` lists no stats: under `'auto'` and `true` an entry without a
+   *   stat still takes a full READDIRPLUS entry (some five times fewer names fit a page) and
+   *   costs a FORGET request from the kernel.
    *
    * Whether the kernel agreed shows in {@link Mount.stats} (`readdirPlus`). Windows always
    * shows each entry's attributes and ignores this option.

@@ -35,6 +35,17 @@ pub trait Dispatch: Send + Sync + 'static {
         Bytes::copy_from_slice(data)
     }
 
+    /// Reports a fault a backend found in an answer it was given: one it had to refuse
+    /// (answering the caller `errno`) although the dispatcher accepted it, such as a new
+    /// entry's stat of another kind than the operation made. `operation` is the handler's
+    /// name, `message` says what was wrong and what to do.
+    ///
+    /// The default logs it. The Node.js addon reports it as the mount's `error` event, as it
+    /// reports an invalid result it refuses itself.
+    fn report_fault(&self, operation: &'static str, path: &str, errno: Errno, message: String) {
+        warn!("{operation} {path}: {message} (the caller got {errno:?})");
+    }
+
     /// Serves `request`, an operation that makes the name at its path (mkdir, mknod, symlink,
     /// link, create), and once it has succeeded, a getattr of that path: a backend that must
     /// answer with the new entry's attributes (FUSE) sends it this way. The responder gets
@@ -44,9 +55,12 @@ pub trait Dispatch: Send + Sync + 'static {
     /// stat, or stays without one if the getattr fails; the caller then asks getattr itself,
     /// so that the failure reaches it.
     ///
-    /// The default sends the two as two requests. A dispatcher that can serve both at once
-    /// overrides it: the Node.js addon runs the handler and then `getattr` in one crossing
-    /// into JavaScript.
+    /// The default sends the two as two requests, each with a deadline of its own: under
+    /// [`FsDispatcher`] the operation and the getattr each get the full
+    /// [`DispatchLimits::timeout`], so the pair may take up to twice that before the caller
+    /// is answered. A dispatcher that can serve both at once overrides it: the Node.js addon
+    /// runs the handler and then `getattr` in one crossing into JavaScript, under one
+    /// deadline (`timeoutMs`) for both.
     fn dispatch_then_stat(self: Arc<Self>, request: Request) {
         let Request {
             context,

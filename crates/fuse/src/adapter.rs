@@ -68,7 +68,71 @@ struct ReaddirPlusStatus {
 #[derive(Clone)]
 struct OpenDir {
     handle: u64,
-    listing: Option<Arc<Vec<ListedEntry>>>,
+    listing: Option<Snapshot>,
+}
+
+/// A listing as read from the filesystem, with the mount's [`ChangeCount`] from just before
+/// it was asked for: the stats it holds are current only while the count has not moved.
+#[derive(Clone)]
+struct Snapshot {
+    entries: Arc<Vec<ListedEntry>>,
+    changes_before: u64,
+}
+
+/// One page's worth of a listing to answer from.
+struct Page {
+    entries: Arc<Vec<ListedEntry>>,
+    /// Whether the stats listed may go to the kernel. A READDIRPLUS entry's attributes
+    /// overwrite what the kernel holds unless the kernel saw the file change after it sent
+    /// that READDIRPLUS; a change made through the mount after the snapshot was read but
+    /// before a later page was asked for would be rolled back (a file's size shrinking back,
+    /// an unlinked name linked again).
+    attributes_current: bool,
+}
+
+/// Changes made through the mount (by requests the adapter forwarded) or announced by the
+/// filesystem (invalidations), counted so that a later page of a listing can tell whether
+/// its snapshot's stats may be older than what the kernel has.
+///
+/// One count for the whole mount, on purpose: a write changes a file's size, not its
+/// directory, so a count per directory would miss the very changes that matter.
+#[derive(Default)]
+pub(crate) struct ChangeCount(AtomicU64);
+
+impl ChangeCount {
+    /// Records one change; called before the kernel hears of it.
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Whether `operation` may change what a stat shows (a file's size, times or links, or a
+/// directory's names).
+fn changes_stats(operation: &Operation) -> bool {
+    matches!(
+        operation,
+        Operation::Write { .. }
+            | Operation::Truncate { .. }
+            | Operation::Chmod { .. }
+            | Operation::Chown { .. }
+            | Operation::Utimens { .. }
+            | Operation::Create { .. }
+            | Operation::Mknod { .. }
+            | Operation::Mkdir { .. }
+            | Operation::Unlink { .. }
+            | Operation::Rmdir { .. }
+            | Operation::Symlink { .. }
+            | Operation::Link { .. }
+            | Operation::Rename { .. }
+            | Operation::Fallocate { .. }
+            | Operation::CopyFileRange { .. }
+            | Operation::Setxattr { .. }
+            | Operation::Removexattr { .. }
+    )
 }
 
 struct Shared {
@@ -81,6 +145,7 @@ struct Shared {
     want_passthrough: bool,
     cache: CachePolicy,
     readdir_plus: ReaddirPlusStatus,
+    changes: Arc<ChangeCount>,
 }
 
 /// The [`fuser::Filesystem`] of a mountkit mount.
@@ -103,7 +168,25 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
+        let done = self.counting(&operation, done);
         self.send_with(cx, operation, Responder::new(done));
+    }
+
+    /// `done`, counting a change first if `operation` may make one, so the count has moved
+    /// before the kernel hears the answer. A failed change counts too: it may have changed
+    /// something before it failed.
+    fn counting(
+        &self,
+        operation: &Operation,
+        done: impl FnOnce(FsResult<Reply>) + Send + 'static,
+    ) -> impl FnOnce(FsResult<Reply>) + Send + 'static {
+        let changes = changes_stats(operation).then(|| self.changes.clone());
+        move |result| {
+            if let Some(changes) = changes {
+                changes.bump();
+            }
+            done(result)
+        }
     }
 
     /// Like [`Shared::send`], for an operation answered with bytes that `done` only borrows
@@ -125,6 +208,7 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
+        let done = self.counting(&operation, done);
         self.dispatch.clone().dispatch_then_stat(CoreRequest {
             context: cx,
             operation,
@@ -228,38 +312,71 @@ impl Shared {
         self.inodes.lock().child_path(parent.0, name)
     }
 
+    /// Checks that the stat answered for the entry `operation` made at `path` is of the
+    /// `made` kind. The kernel refuses a new entry of another kind (`EIO`) and then never
+    /// forgets its node, so such a stat must not reach the inode table; the fault is reported
+    /// as an invalid result is.
+    fn check_made_kind(
+        &self,
+        operation: &'static str,
+        path: &str,
+        made: FileKind,
+        stat: &Stat,
+    ) -> FsResult<()> {
+        if stat.kind == made {
+            return Ok(());
+        }
+        let message = format!(
+            "{operation} made a {} but the new entry's stat (returned by {operation}, or by the \
+             getattr after it) has kind '{}'; the kernel refuses it, so the caller got EIO. \
+             Return the stat of the entry that was made",
+            kind_name(made),
+            kind_name(stat.kind)
+        );
+        self.dispatch
+            .report_fault(operation, path, Errno::EIO, message);
+        Err(Errno::EIO)
+    }
+
     /// Asks for the attributes of `parent/name` and registers the entry with the kernel.
+    /// With `made`, the entry was just made by that operation, as that kind (see
+    /// [`Shared::check_made_kind`]).
     fn lookup_then(
         self: &Arc<Self>,
         cx: RequestContext,
         parent: INodeNo,
         name: String,
         path: String,
+        made: Option<(&'static str, FileKind)>,
         done: impl FnOnce(FsResult<(u64, Stat)>) + Send + 'static,
     ) {
         let this = self.clone();
-        self.send(
-            cx,
-            Operation::Getattr { path, handle: None },
-            move |result| {
-                done(expect_reply!(result, Stat).map(|stat| {
-                    let ino = this
-                        .inodes
-                        .lock()
-                        .lookup(parent.0, &name, stat.kind, stat.ino);
-                    (ino, stat)
-                }))
-            },
-        );
+        let getattr = Operation::Getattr {
+            path: path.clone(),
+            handle: None,
+        };
+        self.send(cx, getattr, move |result| {
+            done(expect_reply!(result, Stat).and_then(|stat| {
+                if let Some((operation, kind)) = made {
+                    this.check_made_kind(operation, &path, kind, &stat)?;
+                }
+                let ino = this
+                    .inodes
+                    .lock()
+                    .lookup(parent.0, &name, stat.kind, stat.ino);
+                Ok((ino, stat))
+            }))
+        });
     }
 
-    /// Runs an operation that creates `parent/name` and answers with the new entry, whose
-    /// stat comes with the operation's answer.
+    /// Runs an operation that creates `parent/name`, an entry of kind `made`, and answers
+    /// with the new entry, whose stat comes with the operation's answer.
     fn create_entry(
         self: &Arc<Self>,
         cx: RequestContext,
         parent: INodeNo,
         name: &OsStr,
+        made: FileKind,
         make: impl FnOnce(String) -> Operation,
         reply: ReplyEntry,
     ) {
@@ -270,8 +387,14 @@ impl Shared {
         let name = name.to_string_lossy().into_owned();
         let this = self.clone();
         let cache = self.cache;
-        self.send_then_stat(cx, make(path), move |result| {
-            match expect_reply!(result, Stat) {
+        let operation = make(path.clone());
+        let operation_name = operation.name();
+        self.send_then_stat(cx, operation, move |result| {
+            let made = expect_reply!(result, Stat).and_then(|stat| {
+                this.check_made_kind(operation_name, &path, made, &stat)?;
+                Ok(stat)
+            });
+            match made {
                 Ok(stat) => {
                     let ino = this
                         .inodes
@@ -356,6 +479,7 @@ impl Adapter {
                 want_passthrough,
                 cache,
                 readdir_plus: ReaddirPlusStatus::default(),
+                changes: Arc::default(),
             }),
         }
     }
@@ -365,6 +489,11 @@ impl Adapter {
     /// The inode table, shared with the mount for cache invalidation.
     pub(crate) fn inodes(&self) -> Arc<Mutex<InodeTable>> {
         self.shared.inodes.clone()
+    }
+
+    /// The mount's change count, shared with the mount so invalidations count as changes.
+    pub(crate) fn changes(&self) -> Arc<ChangeCount> {
+        self.shared.changes.clone()
     }
 
     /// What the adapter holds, readable after the session has taken the adapter.
@@ -444,22 +573,29 @@ impl fuser::Filesystem for Adapter {
         let path = path_or_reply!(s.child_path(parent, name), reply);
         let cache = s.cache;
         let name = name.to_string_lossy().into_owned();
-        s.lookup_then(context(req), parent, name, path, move |entry| match entry {
-            Ok((ino, stat)) => reply.entry_with_ttls(
-                &cache.attr,
-                &cache.entry,
-                &file_attr(ino, &stat),
-                Generation(0),
-            ),
-            // Node id 0 is the protocol's cacheable "no such name".
-            Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.entry_with_ttls(
-                &Duration::ZERO,
-                &cache.negative,
-                &file_attr(0, &Stat::new(FileKind::File)),
-                Generation(0),
-            ),
-            Err(e) => reply.error(convert::errno(e)),
-        });
+        s.lookup_then(
+            context(req),
+            parent,
+            name,
+            path,
+            None,
+            move |entry| match entry {
+                Ok((ino, stat)) => reply.entry_with_ttls(
+                    &cache.attr,
+                    &cache.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                ),
+                // Node id 0 is the protocol's cacheable "no such name".
+                Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.entry_with_ttls(
+                    &Duration::ZERO,
+                    &cache.negative,
+                    &file_attr(0, &Stat::new(FileKind::File)),
+                    Generation(0),
+                ),
+                Err(e) => reply.error(convert::errno(e)),
+            },
+        );
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
@@ -575,9 +711,13 @@ impl fuser::Filesystem for Adapter {
         rdev: u32,
         reply: ReplyEntry,
     ) {
+        // The kernel sends only modes of a kind it knows; it checks the answer against it.
+        let Some(made) = FileKind::from_mode(mode) else {
+            return reply.error(fuser::Errno::EINVAL);
+        };
         let make = |path| Operation::Mknod { path, mode, rdev };
         self.shared
-            .create_entry(context(req), parent, name, make, reply);
+            .create_entry(context(req), parent, name, made, make, reply);
     }
 
     fn mkdir(
@@ -594,7 +734,7 @@ impl fuser::Filesystem for Adapter {
             mode: mode & 0o7777,
         };
         self.shared
-            .create_entry(context(req), parent, name, make, reply);
+            .create_entry(context(req), parent, name, FileKind::Directory, make, reply);
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -617,8 +757,14 @@ impl fuser::Filesystem for Adapter {
             return reply.error(fuser::Errno::EILSEQ);
         };
         let make = |path| Operation::Symlink { target, path };
-        self.shared
-            .create_entry(context(req), parent, link_name, make, reply);
+        self.shared.create_entry(
+            context(req),
+            parent,
+            link_name,
+            FileKind::Symlink,
+            make,
+            reply,
+        );
     }
 
     fn rename(
@@ -685,8 +831,12 @@ impl fuser::Filesystem for Adapter {
             path: path.clone(),
         };
         s.send_then_stat(cx, operation, move |result| {
-            let linked = expect_reply!(result, Stat)
-                .and_then(|stat| Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat)));
+            let linked = expect_reply!(result, Stat).and_then(|stat| {
+                // The kernel checks the answer against the kind of the node it linked.
+                let existing = this.inodes.lock().kind(ino.0).ok_or(Errno::ESTALE)?;
+                this.check_made_kind("link", &path, existing, &stat)?;
+                Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
+            });
             match linked {
                 Ok((ino, stat)) => reply.entry_with_ttls(
                     &cache.attr,
@@ -772,6 +922,7 @@ impl fuser::Filesystem for Adapter {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
+            s.changes.bump();
             return match mountkit_core::backing::write_all_at(&backing, data, offset) {
                 Ok(()) => reply.written(data.len() as u32),
                 Err(e) => reply.error(convert::errno(e.into())),
@@ -835,6 +986,8 @@ impl fuser::Filesystem for Adapter {
             return reply.error(fuser::Errno::EBADF);
         };
         if file.passthrough {
+            // The kernel wrote to the backing file itself; the adapter never saw those writes.
+            s.changes.bump();
             s.passthrough.release(file.ino);
         }
         s.inodes.lock().released(ino.0, fh.0);
@@ -911,16 +1064,11 @@ impl fuser::Filesystem for Adapter {
         offset: u64,
         reply: ReplyDirectory,
     ) {
-        self.shared.with_listing(
-            context(req),
-            ino,
-            fh,
-            offset,
-            move |listing| match listing {
-                Ok(listing) => fill_directory(reply, &listing, offset),
+        self.shared
+            .with_listing(context(req), ino, fh, offset, move |page| match page {
+                Ok(page) => fill_directory(reply, &page.entries, offset),
                 Err(e) => reply.error(convert::errno(e)),
-            },
-        );
+            });
     }
 
     fn readdirplus(
@@ -932,16 +1080,11 @@ impl fuser::Filesystem for Adapter {
         reply: ReplyDirectoryPlus,
     ) {
         let this = self.shared.clone();
-        self.shared.with_listing(
-            context(req),
-            ino,
-            fh,
-            offset,
-            move |listing| match listing {
-                Ok(listing) => this.fill_directory_plus(reply, ino, &listing, offset),
+        self.shared
+            .with_listing(context(req), ino, fh, offset, move |page| match page {
+                Ok(page) => this.fill_directory_plus(reply, ino, &page, offset),
                 Err(e) => reply.error(convert::errno(e)),
-            },
-        );
+            });
     }
 
     fn releasedir(
@@ -1153,14 +1296,20 @@ impl fuser::Filesystem for Adapter {
             // The stat came with the answer (the handler's, or a getattr's run with it); if
             // that getattr failed, asking again reports its failure.
             match given_stat {
-                Some(stat) => {
-                    let ino = this
-                        .inodes
-                        .lock()
-                        .lookup(parent.0, &name, stat.kind, stat.ino);
-                    answer(Ok((ino, stat)));
+                Some(stat) => match this.check_made_kind("create", &path, FileKind::File, &stat) {
+                    Ok(()) => {
+                        let ino = this
+                            .inodes
+                            .lock()
+                            .lookup(parent.0, &name, stat.kind, stat.ino);
+                        answer(Ok((ino, stat)));
+                    }
+                    Err(e) => answer(Err(e)),
+                },
+                None => {
+                    let made = Some(("create", FileKind::File));
+                    this.lookup_then(cx, parent, name, path, made, answer)
                 }
-                None => this.lookup_then(cx, parent, name, path, answer),
             }
         });
     }
@@ -1280,21 +1429,31 @@ impl Shared {
     /// Calls `done` with the listing of the open directory `fh`: the one read at offset 0,
     /// so that every page of one `readdir` sequence (READDIR and READDIRPLUS alike) comes
     /// from the same snapshot; at offset 0, or without one, it asks the filesystem.
+    ///
+    /// A page read fresh has current stats: the kernel ignores attributes older than a change
+    /// it saw after sending the request. A later page from the snapshot has them only if no
+    /// change was made since the snapshot was asked for, and no file is open for kernel
+    /// passthrough (whose writes the adapter never sees).
     fn with_listing(
         self: &Arc<Self>,
         cx: RequestContext,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
-        done: impl FnOnce(FsResult<Arc<Vec<ListedEntry>>>) + Send + 'static,
+        done: impl FnOnce(FsResult<Page>) + Send + 'static,
     ) {
         let (handle, listing) = match self.dirs.get(fh.0) {
             Some(dir) => (dir.handle, dir.listing.clone()),
             None => return done(Err(Errno::EBADF)),
         };
         if offset > 0 {
-            if let Some(listing) = listing {
-                return done(Ok(listing));
+            if let Some(snapshot) = listing {
+                let attributes_current =
+                    self.changes.now() == snapshot.changes_before && self.passthrough.is_empty();
+                return done(Ok(Page {
+                    entries: snapshot.entries,
+                    attributes_current,
+                }));
             }
         }
         let path = match self.path(ino) {
@@ -1303,12 +1462,19 @@ impl Shared {
         };
         let this = self.clone();
         let operation = Operation::Readdir { path, handle };
+        let changes_before = self.changes.now();
         self.send(cx, operation, move |result| {
             done(expect_reply!(result, Entries).map(|entries| {
-                let listing = Arc::new(this.listing(ino, entries));
-                this.dirs
-                    .update(fh.0, |dir| dir.listing = Some(listing.clone()));
-                listing
+                let entries = Arc::new(this.listing(ino, entries));
+                let snapshot = Snapshot {
+                    entries: entries.clone(),
+                    changes_before,
+                };
+                this.dirs.update(fh.0, |dir| dir.listing = Some(snapshot));
+                Page {
+                    entries,
+                    attributes_current: true,
+                }
             }))
         });
     }
@@ -1343,7 +1509,8 @@ impl Shared {
 
     /// Fills one READDIRPLUS reply from `offset` on (offsets as in [`fill_directory`]).
     ///
-    /// A name listed with its stat goes with its attributes and is registered in the inode
+    /// A name listed with its stat goes with its attributes, if they are current (see
+    /// [`Shared::with_listing`]), and is registered in the inode
     /// table as a LOOKUP would register it: the kernel counts one lookup for each such entry
     /// it receives. The kernel links no entry named `.` or `..`, whatever it carries, so they
     /// go with the same `d_ino` as in a READDIR. A name listed without a stat must reach the
@@ -1356,7 +1523,7 @@ impl Shared {
         &self,
         mut reply: ReplyDirectoryPlus,
         dir: INodeNo,
-        listing: &[ListedEntry],
+        page: &Page,
         offset: u64,
     ) {
         // A READDIRPLUS entry carries one timeout for both the name and the attributes; the
@@ -1364,10 +1531,10 @@ impl Shared {
         let ttl = self.cache.attr.min(self.cache.entry);
         let mut with_attributes = 0;
         let mut table = self.inodes.lock();
-        for (i, entry) in listing.iter().enumerate().skip(offset as usize) {
+        for (i, entry) in page.entries.iter().enumerate().skip(offset as usize) {
             let next = i as u64 + 1;
             let full = match &entry.stat {
-                Some(stat) if i >= 2 => {
+                Some(stat) if i >= 2 && page.attributes_current => {
                     let ino = table.lookup(dir.0, &entry.name, stat.kind, stat.ino);
                     let attr = file_attr(ino, stat);
                     let full =
@@ -1405,6 +1572,19 @@ impl Shared {
             .entries_with_attributes
             .fetch_add(with_attributes, Ordering::Relaxed);
         reply.ok();
+    }
+}
+
+/// A kind as handlers name it (`FileKind` in the TypeScript API).
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::File => "file",
+        FileKind::Directory => "directory",
+        FileKind::Symlink => "symlink",
+        FileKind::Fifo => "fifo",
+        FileKind::Socket => "socket",
+        FileKind::CharDevice => "char-device",
+        FileKind::BlockDevice => "block-device",
     }
 }
 

@@ -66,6 +66,11 @@ impl PassthroughRegistry {
         Ok(id)
     }
 
+    /// Whether no file is open for passthrough.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_inode.lock().is_empty()
+    }
+
     /// One passthrough open of `ino` was released; the last one unregisters its backing file.
     pub(crate) fn release(&self, ino: u64) {
         let mut map = self.by_inode.lock();

@@ -156,6 +156,11 @@ impl InodeTable {
         Ok(path)
     }
 
+    /// The kind of node `ino`, if the table holds it.
+    pub fn kind(&self, ino: u64) -> Option<FileKind> {
+        self.nodes.get(&ino).map(|node| node.kind)
+    }
+
     /// The inode the kernel already knows for `parent/name`, if any, without taking a reference.
     pub fn peek(&self, parent: u64, name: &str) -> Option<u64> {
         self.children.get(&ChildKey(parent, name)).copied()

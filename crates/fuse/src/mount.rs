@@ -14,7 +14,7 @@ use mountkit_core::change::split_parent;
 use mountkit_core::{Change, Dispatch};
 use parking_lot::Mutex;
 
-use crate::adapter::{Adapter, CachePolicy, Holdings};
+use crate::adapter::{Adapter, CachePolicy, ChangeCount, Holdings};
 use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
@@ -112,6 +112,7 @@ pub struct FuseMount {
 pub struct Invalidator {
     inodes: Arc<Mutex<InodeTable>>,
     notifier: Notifier,
+    changes: Arc<ChangeCount>,
 }
 
 impl Invalidator {
@@ -143,6 +144,9 @@ impl Invalidator {
         change
             .validate()
             .map_err(|invalid| io::Error::new(io::ErrorKind::InvalidInput, invalid))?;
+        // Counted before the kernel drops anything, so a listing read before the change
+        // hands the kernel none of its stats afterwards.
+        self.changes.bump();
         for invalidation in fuse_invalidations(change) {
             // The table's lock is not held while the kernel works: it may need a request
             // served, and serving one takes that lock.
@@ -281,6 +285,7 @@ impl FuseMount {
         let data_path = Arc::new(DataPathStatus::default());
         let adapter = Adapter::new(dispatch, cache, options.passthrough, data_path.clone());
         let inodes = adapter.inodes();
+        let changes = adapter.changes();
         let holdings = adapter.holdings();
         let session = fuser::Session::new(adapter, &mountpoint, &config)
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
@@ -296,7 +301,11 @@ impl FuseMount {
             connection,
             data_path,
             holdings,
-            invalidator: Invalidator { inodes, notifier },
+            invalidator: Invalidator {
+                inodes,
+                notifier,
+                changes,
+            },
         })
     }
 

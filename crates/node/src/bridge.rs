@@ -453,6 +453,15 @@ impl Dispatch for Bridge {
         self.park(request, true);
     }
 
+    fn report_fault(&self, operation: &'static str, path: &str, errno: Errno, message: String) {
+        self.report(Fault {
+            operation,
+            path: path.to_owned(),
+            errno,
+            message,
+        });
+    }
+
     fn write_data(&self, data: &[u8]) -> Bytes {
         self.write_pool
             .as_ref()
