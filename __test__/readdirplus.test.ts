@@ -101,6 +101,19 @@ test('by default a listing of one page hands its attributes on', async (t) => {
   t.is(getattrs, 0)
 })
 
+for (const uncached of [{ attrTimeoutMs: 0 }, { entryTimeoutMs: 0 }]) {
+  test(`by default, with ${Object.keys(uncached)[0]} 0, listings stay plain and each stat makes a getattr call`, async (t) => {
+    const count = 10
+    const counted = listingFs(count)
+    const { m, p } = await mounted(t, counted, uncached)
+    t.false(m.stats().readdirPlus, 'attributes that expire at once are not worth READDIRPLUS')
+    const { names, getattrs } = await listThenStat(p, counted)
+    t.deepEqual(names, expectedNames(count))
+    t.true(getattrs >= count, `every stat reached getattr (${getattrs} calls for ${count} names)`)
+    t.is(m.stats().entriesWithAttributes, 0)
+  })
+}
+
 test('entries listed without a stat are looked up when used, the others are not', async (t) => {
   const count = 40
   const counted = listingFs(count, (i) => i % 2 === 0)

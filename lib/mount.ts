@@ -191,8 +191,9 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   }, () => dispatcher?.wake())
   const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
   // The Windows backends show each entry's attributes; FUSE hands them to the kernel only
-  // with READDIRPLUS, and otherwise lists a name with its kind.
-  const entryStats = session.backend !== 'fuse' || options.readdirPlus !== false
+  // with READDIRPLUS (agreed at INIT, before mountNative returned), and otherwise lists a
+  // name with its kind.
+  const entryStats = session.backend !== 'fuse' || session.stats().readdirPlus
   dispatcher = new Dispatcher(session, fs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })
   live.add(mount)
   installHooks()

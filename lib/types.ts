@@ -333,6 +333,8 @@ export interface MountOptions {
    * - `'auto'` (default): the kernel asks for attributes with a directory's first page of
    *   entries, and with later pages only when names of that directory were looked up since,
    *   so a listing that nothing stats afterwards (`ls` without `-l`) is sent as names only.
+   *   Off when `attrTimeoutMs` or `entryTimeoutMs` is 0: attributes that expire at once would
+   *   spare no `getattr` and only make every listing bigger.
    * - `true`: every page of every listing carries the attributes.
    * - `false`: listings carry names and kinds only; the `stat` of an entry is not used.
    *   Choose it when `readdir` lists no stats: under `'auto'` and `true` an entry without a

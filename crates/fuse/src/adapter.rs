@@ -543,6 +543,13 @@ impl fuser::Filesystem for Adapter {
         let plus = match self.shared.cache.readdir_plus {
             ReaddirPlus::Off => InitFlags::empty(),
             ReaddirPlus::Always => InitFlags::FUSE_DO_READDIRPLUS,
+            // Attributes handed over with a zero timeout expire at once: every stat after the
+            // listing asks again, so READDIRPLUS would only make pages and crossings bigger.
+            ReaddirPlus::Auto
+                if self.shared.cache.attr.is_zero() || self.shared.cache.entry.is_zero() =>
+            {
+                InitFlags::empty()
+            }
             // The kernel then sends READDIRPLUS for a directory's first page, and for later
             // pages only once something was looked up in it since: listings that no stat
             // follows take plain READDIR.

@@ -67,7 +67,8 @@ pub enum ReaddirPlus {
     Off,
     /// READDIRPLUS for a directory's first page, and for later pages only when names of that
     /// directory were looked up since the previous one (the kernel's `readdirplus_auto`), so
-    /// a listing that no stat follows (`ls` without `-l`) stays plain READDIR.
+    /// a listing that no stat follows (`ls` without `-l`) stays plain READDIR. Off when
+    /// `attr_ttl` or `entry_ttl` is zero: attributes that expire at once spare no request.
     #[default]
     Auto,
     /// READDIRPLUS for every page of every listing.

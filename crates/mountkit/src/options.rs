@@ -67,7 +67,8 @@ pub enum ReaddirPlus {
     /// FORGET from the kernel.
     Off,
     /// READDIRPLUS for a directory's first page, and for later pages only when its names
-    /// were looked up since, so a listing no stat follows stays plain READDIR.
+    /// were looked up since, so a listing no stat follows stays plain READDIR. None at all
+    /// when the attribute or entry timeout is zero (the attributes would expire at once).
     #[default]
     Auto,
     /// READDIRPLUS for every page of every listing.
