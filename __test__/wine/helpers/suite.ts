@@ -380,19 +380,26 @@ export function windowsSuite(backend: WindowsBackend): void {
         await kernel.closeHandle(handle)
       }
 
-      // Without setSecurity the volume keeps no ACLs: it does not claim to, and a change
-      // succeeds without changing anything, as on FAT (Windows' I/O manager answers success for
-      // a file system without set-security), on both backends alike.
+      // Without setSecurity the volume keeps no ACLs and does not claim to. The descriptor
+      // from the mode is still enforced (by WinFsp), so a change that would be lost is refused
+      // (Dokan's library passes every refusal on as STATUS_INVALID_PARAMETER), and one that
+      // asks for what the directory has succeeds.
       t.is(((await kernel.volume()).volume?.fsflags ?? 0) & 0x8, 0, 'no FILE_PERSISTENT_ACLS without setSecurity')
       const changing = await kernel.create('\\mine', { access: ACCESS.READ | 0x00040000, disposition: 'open', options: FILE.DIRECTORY_FILE })
       check(t, changing.status, STATUS.SUCCESS, 'opening a directory with WRITE_DAC')
       check(
         t,
-        await kernel.setSecurity(changing.handle, 0x4, 'D:(A;;FA;;;WD)'),
-        STATUS.SUCCESS,
+        await kernel.setSecurity(changing.handle, 0x4, 'D:(D;;FR;;;WD)'),
+        backend === 'winfsp' ? STATUS.NOT_SUPPORTED : STATUS.INVALID_PARAMETER,
         'a change without setSecurity',
       )
       t.deepEqual(await kernel.security(changing.handle), { status: STATUS.SUCCESS, sddl: mine[1][2] }, 'the directory keeps its descriptor')
+      check(
+        t,
+        await kernel.setSecurity(changing.handle, 0x4, mine[1][2].slice(mine[1][2].indexOf('D:'))),
+        STATUS.SUCCESS,
+        'a change to the DACL the directory has, without setSecurity',
+      )
       await kernel.closeHandle(changing.handle)
     })
   })
@@ -527,9 +534,11 @@ export function windowsSuite(backend: WindowsBackend): void {
   test.serial(`${backend}: without defaultPermissions every file reports the fixed, permissive descriptor`, async (t) => {
     const dacl = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)'
     const owned = [{ path: '/system.txt', uid: 18, gid: 18, mode: 0o600 }]
-    await withMount(t, { kind: 'memfs', owned }, { defaultPermissions: false }, undefined, async (kernel) => {
-      const file = await kernel.create('\\system.txt', { access: ACCESS.READ, disposition: 'open' })
+    await withMount(t, { kind: 'memfs', owned, withoutSecurity: true }, { defaultPermissions: false }, undefined, async (kernel) => {
+      const file = await kernel.create('\\system.txt', { access: ACCESS.READ | 0x00040000, disposition: 'open' })
       check(t, file.status, STATUS.SUCCESS, 'reading a file only SYSTEM could read with its own descriptor')
+      // Nothing is enforced, so a change is dropped and succeeds, as on FAT.
+      check(t, await kernel.setSecurity(file.handle, 0x4, 'D:(D;;FR;;;WD)'), STATUS.SUCCESS, 'a change of the fixed descriptor')
       const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
       check(t, root.status, STATUS.SUCCESS, 'opening the root')
       for (const [what, handle] of [['the root', root.handle], ['a file', file.handle]] as const) {

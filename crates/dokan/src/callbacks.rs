@@ -742,7 +742,16 @@ unsafe extern "system" fn set_file_security(
                 return STATUS_INVALID_PARAMETER;
             }
         };
-        match fs.set_file_security(call, context, information, &changes) {
+        // Compared as Windows stores them, so aliases and hexadecimal masks match their SIDs
+        // and named rights.
+        let same_descriptor = |merged: &str, current: &str| match (
+            descriptor_from_sddl(merged),
+            descriptor_from_sddl(current),
+        ) {
+            (Ok(merged), Ok(current)) => merged == current,
+            _ => false,
+        };
+        match fs.set_file_security(call, context, information, &changes, same_descriptor) {
             Ok(()) => STATUS_SUCCESS,
             Err(error) => error.0,
         }

@@ -16,8 +16,9 @@
 //! A mount without kernel permission checks (`default_permissions` off) reports one fixed,
 //! permissive descriptor instead ([`FileSecurity::Fixed`], [`SDDL`]), as every mount did
 //! before: access is then decided by the handlers alone, which refuse what they refuse with
-//! `EACCES`. Without a `set_security` handler, a change of a descriptor succeeds and changes
-//! nothing, on both backends, as on a FAT volume ([`changed_or_dropped`] says why).
+//! `EACCES`. Without a `set_security` handler, a change of the fixed descriptor succeeds and
+//! changes nothing, on both backends, as on a FAT volume; a change of a descriptor of a file's
+//! own, which would be lost, is refused unless it changes nothing ([`changed_or_dropped`]).
 //!
 //! The fixed descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an
 //! NTFS volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
@@ -321,19 +322,46 @@ pub fn merge(current: &str, information: u32, changes: &str) -> String {
 }
 
 /// What a program's change of a descriptor answers, from what `set_security` answered: the
-/// handler's answer, or success with nothing changed when there is no handler (`ENOSYS`).
+/// handler's answer, or, when there is no handler (`ENOSYS`), success with nothing changed
+/// where nothing is lost, and `EOPNOTSUPP` (`STATUS_NOT_SUPPORTED`) everywhere else.
 ///
 /// A volume without a `set_security` handler keeps no ACLs and does not claim
-/// `FILE_PERSISTENT_ACLS`, like FAT, and answers as Windows answers on FAT: FAT has no
-/// set-security handler, and the I/O manager turns the `STATUS_INVALID_DEVICE_REQUEST` of a file
-/// system without one into success for a change (and into a descriptor granting everyone
-/// everything for a query). Programs that copy files with their security (`robocopy /SEC`,
-/// `xcopy /O`, installers, archivers) then go on instead of failing each file. Dokan's library
-/// could not answer anything else alike: it turns every failed set-security into
-/// `STATUS_INVALID_PARAMETER`, which no program reads as "not supported here".
-pub fn changed_or_dropped(answer: crate::FsResult<()>) -> crate::FsResult<()> {
+/// `FILE_PERSISTENT_ACLS`. A change that is dropped loses nothing when:
+///
+/// - the file reports the fixed, permissive descriptor (`reported` is [`Source::Derived`] and
+///   `security` is [`FileSecurity::Fixed`]): nothing is enforced, as on FAT, where Windows' I/O
+///   manager turns the `STATUS_INVALID_DEVICE_REQUEST` of a file system without a
+///   set-security handler into success for a change (and into a descriptor granting everyone
+///   everything for a query). Programs that copy files with their security (`robocopy /SEC`,
+///   `xcopy /O`, installers, archivers) then go on instead of failing each file;
+/// - or the change asks for what the file already has (`unchanged`: the merged descriptor is
+///   the current one, and the change sets no audit ACE or label, which [`keepable_change`]
+///   judges).
+///
+/// Otherwise the file reports a descriptor of its own, which WinFsp enforces on every open (one
+/// derived from its mode, or the `get_security` handler's): a change that reported success
+/// would tell a program that locks a file down that it worked, while nothing changed. It is
+/// refused with `STATUS_NOT_SUPPORTED`, never with `STATUS_INVALID_DEVICE_REQUEST`, which the
+/// I/O manager would turn into success. Dokan's library turns every failed set-security into
+/// `STATUS_INVALID_PARAMETER`, so that is what programs see there.
+pub fn changed_or_dropped(
+    answer: crate::FsResult<()>,
+    reported: Source,
+    security: &FileSecurity,
+    information: u32,
+    changes: &str,
+    unchanged: impl FnOnce() -> bool,
+) -> crate::FsResult<()> {
     match answer {
-        Err(crate::Errno::ENOSYS) => Ok(()),
+        Err(crate::Errno::ENOSYS) => {
+            let permissive = reported == Source::Derived && *security == FileSecurity::Fixed;
+            let nothing_lost = || keepable_change(information, changes).is_ok() && unchanged();
+            if permissive || nothing_lost() {
+                Ok(())
+            } else {
+                Err(crate::Errno::EOPNOTSUPP)
+            }
+        }
         answer => answer,
     }
 }
@@ -909,17 +937,78 @@ mod tests {
     }
 
     #[test]
-    fn a_change_without_a_handler_succeeds_and_a_handlers_answer_stands() {
-        assert_eq!(changed_or_dropped(Err(crate::Errno::ENOSYS)), Ok(()));
-        assert_eq!(changed_or_dropped(Ok(())), Ok(()));
+    fn a_change_without_a_handler_is_dropped_only_where_nothing_is_lost() {
+        let mine = FileSecurity::Ownership(principals(false));
+        let dacl = DACL_SECURITY_INFORMATION;
+        let no_handler = || Err(crate::Errno::ENOSYS);
+        let (derived, answered) = (Source::Derived, Source::Handler);
+        let change = "D:(A;;FA;;;WD)";
+        let never = || panic!("the fixed descriptor needs no comparison");
         assert_eq!(
-            changed_or_dropped(Err(crate::Errno::EACCES)),
-            Err(crate::Errno::EACCES)
+            changed_or_dropped(
+                no_handler(),
+                derived,
+                &FileSecurity::Fixed,
+                dacl,
+                change,
+                never
+            ),
+            Ok(()),
+            "the fixed, permissive descriptor enforces nothing: dropped, as on FAT"
+        );
+        let refused = Err(crate::Errno::EOPNOTSUPP);
+        assert_eq!(
+            changed_or_dropped(no_handler(), derived, &mine, dacl, change, || false),
+            refused,
+            "a descriptor from the file's mode would keep enforcing what it says"
         );
         assert_eq!(
-            changed_or_dropped(Err(crate::Errno::EINVAL)),
-            Err(crate::Errno::EINVAL)
+            changed_or_dropped(
+                no_handler(),
+                answered,
+                &FileSecurity::Fixed,
+                dacl,
+                change,
+                || { false }
+            ),
+            refused,
+            "so would getSecurity's own"
         );
+        assert_eq!(
+            changed_or_dropped(no_handler(), derived, &mine, dacl, change, || true),
+            Ok(()),
+            "a change to what the file has loses nothing"
+        );
+        assert_eq!(
+            changed_or_dropped(
+                no_handler(),
+                answered,
+                &mine,
+                SACL_SECURITY_INFORMATION,
+                "S:(AU;SA;FA;;;WD)",
+                || true
+            ),
+            refused,
+            "audit ACEs would be lost even where the rest is unchanged"
+        );
+    }
+
+    #[test]
+    fn a_handlers_answer_stands() {
+        let mine = FileSecurity::Ownership(principals(false));
+        let answer = |answer| {
+            changed_or_dropped(
+                answer,
+                Source::Handler,
+                &mine,
+                DACL_SECURITY_INFORMATION,
+                "",
+                || false,
+            )
+        };
+        assert_eq!(answer(Ok(())), Ok(()));
+        assert_eq!(answer(Err(crate::Errno::EACCES)), Err(crate::Errno::EACCES));
+        assert_eq!(answer(Err(crate::Errno::EINVAL)), Err(crate::Errno::EINVAL));
     }
 
     #[test]
