@@ -493,7 +493,8 @@ export function windowsSuite(backend: WindowsBackend): void {
       })
       check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
       // Everyone may create in it (WinFsp checks); the placeholders apply to its children only.
-      const dacl = 'D:(A;;FA;;;WD)(A;OICIIO;FA;;;CO)(A;OICIIO;FR;;;CG)(A;OICI;FR;;;WD)'
+      // Generic rights in effect are mapped (GA to FA), and passed on as they were.
+      const dacl = 'D:(A;;FA;;;WD)(A;OICIIO;GA;;;CO)(A;OICIIO;FR;;;CG)(A;OICI;GR;;;WD)'
       check(t, await kernel.setSecurity(dir.handle, 0x4, dacl), STATUS.SUCCESS, 'setting the DACL')
       const file = await kernel.create('\\shared\\file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
       check(t, file.status, STATUS.SUCCESS, 'creating a file in it')
@@ -508,9 +509,9 @@ export function windowsSuite(backend: WindowsBackend): void {
         await kernel.security(sub.handle, 0x4),
         {
           status: STATUS.SUCCESS,
-          sddl: `D:AI(A;ID;FA;;;${user})(A;OICIIOID;FA;;;CO)(A;ID;FR;;;${group})(A;OICIIOID;FR;;;CG)(A;OICIID;FR;;;WD)`,
+          sddl: `D:AI(A;ID;FA;;;${user})(A;OICIIOID;GA;;;CO)(A;ID;FR;;;${group})(A;OICIIOID;FR;;;CG)(A;ID;FR;;;WD)(A;OICIIOID;GR;;;WD)`,
         },
-        'the subdirectory names its owner and group, and passes the placeholders on',
+        'the subdirectory names its owner and group, maps generic rights, and passes the placeholders and generic rights on',
       )
       for (const handle of [sub.handle, file.handle, dir.handle]) await kernel.closeHandle(handle)
     })

@@ -440,6 +440,110 @@ fn creator_placeholder(trustee: &str) -> Option<IdKind> {
     }
 }
 
+/// The access rights the SDDL rights codes stand for (`GA`, `FR`, `WD`, ...).
+const RIGHTS_CODES: [(&str, u32); 25] = [
+    ("GA", GENERIC_ALL),
+    ("GR", GENERIC_READ),
+    ("GW", GENERIC_WRITE),
+    ("GX", GENERIC_EXECUTE),
+    ("FA", FILE_ALL_ACCESS),
+    ("FR", FILE_GENERIC_READ),
+    ("FW", FILE_GENERIC_WRITE),
+    ("FX", FILE_GENERIC_EXECUTE),
+    ("KA", 0xf003f),
+    ("KR", 0x20019),
+    ("KW", 0x20006),
+    ("KX", 0x20019),
+    ("RC", 0x20000),
+    ("SD", 0x10000),
+    ("WD", 0x40000),
+    ("WO", 0x80000),
+    ("RP", 0x10),
+    ("WP", 0x20),
+    ("CC", 0x1),
+    ("DC", 0x2),
+    ("LC", 0x4),
+    ("SW", 0x8),
+    ("LO", 0x80),
+    ("DT", 0x40),
+    ("CR", 0x100),
+];
+/// `GENERIC_ALL`.
+const GENERIC_ALL: u32 = 0x1000_0000;
+/// `GENERIC_EXECUTE`.
+const GENERIC_EXECUTE: u32 = 0x2000_0000;
+/// `GENERIC_WRITE`.
+const GENERIC_WRITE: u32 = 0x4000_0000;
+/// `GENERIC_READ`.
+const GENERIC_READ: u32 = 0x8000_0000;
+/// `FILE_ALL_ACCESS`: what `GENERIC_ALL` means for a file.
+const FILE_ALL_ACCESS: u32 = 0x1f01ff;
+/// `FILE_GENERIC_READ`: what `GENERIC_READ` means for a file.
+const FILE_GENERIC_READ: u32 = 0x120089;
+/// `FILE_GENERIC_WRITE`: what `GENERIC_WRITE` means for a file.
+const FILE_GENERIC_WRITE: u32 = 0x120116;
+/// `FILE_GENERIC_EXECUTE`: what `GENERIC_EXECUTE` means for a file.
+const FILE_GENERIC_EXECUTE: u32 = 0x1200a0;
+
+/// The access mask an ACE's SDDL rights field (`rights`: a number, or rights codes) stands
+/// for; `None` for a code this module does not know.
+fn mask_of(rights: &str) -> Option<u32> {
+    if let Some(hex) = rights
+        .strip_prefix("0x")
+        .or_else(|| rights.strip_prefix("0X"))
+    {
+        return u32::from_str_radix(hex, 16).ok();
+    }
+    if !rights.is_empty() && rights.bytes().all(|byte| byte.is_ascii_digit()) {
+        return rights.parse().ok();
+    }
+    let mut mask = 0;
+    for at in (0..rights.len()).step_by(2) {
+        let code = rights.get(at..at + 2)?;
+        let (_, bits) = RIGHTS_CODES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(code))?;
+        mask |= bits;
+    }
+    Some(mask)
+}
+
+/// An ACE's SDDL rights field with its generic rights mapped by the file generic mapping
+/// (`GENERIC_READ` to `FILE_GENERIC_READ`, and so on), as Windows maps them in an inherited ACE
+/// in effect (`CreatePrivateObjectSecurity` with the file generic mapping): `FA`, `FR`, `FW`
+/// or `FX` when the result is exactly one of them, else a hexadecimal mask. A field without
+/// generic rights, or with a code this module does not know, is returned as it was.
+fn mapped_rights(rights: &str) -> String {
+    let Some(mask) = mask_of(rights) else {
+        return rights.to_owned();
+    };
+    let generic = GENERIC_ALL | GENERIC_EXECUTE | GENERIC_WRITE | GENERIC_READ;
+    if mask & generic == 0 {
+        return rights.to_owned();
+    }
+    let mut mapped = mask & !generic;
+    for (bit, meaning) in [
+        (GENERIC_ALL, FILE_ALL_ACCESS),
+        (GENERIC_EXECUTE, FILE_GENERIC_EXECUTE),
+        (GENERIC_WRITE, FILE_GENERIC_WRITE),
+        (GENERIC_READ, FILE_GENERIC_READ),
+    ] {
+        if mask & bit != 0 {
+            mapped |= meaning;
+        }
+    }
+    let named = [
+        ("FA", FILE_ALL_ACCESS),
+        ("FR", FILE_GENERIC_READ),
+        ("FW", FILE_GENERIC_WRITE),
+        ("FX", FILE_GENERIC_EXECUTE),
+    ];
+    match named.iter().find(|(_, bits)| *bits == mapped) {
+        Some((name, _)) => (*name).to_owned(),
+        None => format!("{mapped:#x}"),
+    }
+}
+
 /// The ACEs a child gets from its directory's `ace` (its SDDL, without parentheses), by the
 /// rules of Windows inheritance (Microsoft's "ACE Inheritance Rules"):
 ///
@@ -448,10 +552,12 @@ fn creator_placeholder(trustee: &str) -> Option<IdKind> {
 ///   and those marked `OI` alone only as inherit-only (`OI` `IO`) to pass on to files, unless
 ///   marked `NP`.
 ///
-/// An ACE that names `CREATOR OWNER` or `CREATOR GROUP` is in effect for the new child's
-/// `owner` or `group` (SIDs or aliases) instead; a directory that passes it on also keeps an
-/// inherit-only copy that still names the placeholder, for its own children to map. What a
-/// child gets is marked inherited (`ID`). Nothing when the ACE is not for this child.
+/// An ACE in effect has its generic rights mapped ([`mapped_rights`]), and one that names
+/// `CREATOR OWNER` or `CREATOR GROUP` is in effect for the new child's `owner` or `group` (SIDs
+/// or aliases) instead. A directory that passes on an ACE whose rights or trustee change so
+/// gets two: the ACE in effect, without inheritance flags, and an inherit-only copy as it was,
+/// for its own children to map (as `CreatePrivateObjectSecurity` splits it). What a child gets
+/// is marked inherited (`ID`). Nothing when the ACE is not for this child.
 fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<String> {
     // type;flags;rights;object;inherited object;trustee[;conditional expression]
     let fields: Vec<&str> = ace.splitn(7, ';').collect();
@@ -475,34 +581,44 @@ fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<Stri
         (true, true, false, false) => Some("OI"),
         _ => None,
     };
-    let with = |flags: &str, trustee: &str| {
+    let with = |flags: &str, rights: &str, trustee: &str| {
         let mut ace = fields.clone();
         ace[1] = flags;
+        ace[2] = rights;
         ace[5] = trustee;
         ace.join(";")
     };
-    let effective = format!("{rest}ID");
-    match creator_placeholder(fields[5]) {
-        None => match (in_effect, passed_on) {
-            (true, Some(passed_on)) => vec![with(&format!("{passed_on}{effective}"), fields[5])],
-            (true, None) => vec![with(&effective, fields[5])],
-            (false, Some(passed_on)) => vec![with(&format!("{passed_on}IO{effective}"), fields[5])],
-            (false, None) => Vec::new(),
-        },
-        Some(kind) => {
-            let mapped = match kind {
-                IdKind::User => owner,
-                IdKind::Group => group,
-            };
-            let mut aces = Vec::new();
-            if in_effect {
-                aces.push(with(&effective, mapped));
-            }
-            if let Some(passed_on) = passed_on {
-                aces.push(with(&format!("{passed_on}IO{effective}"), fields[5]));
-            }
-            aces
+    let effective_flags = format!("{rest}ID");
+    let trustee = match creator_placeholder(fields[5]) {
+        Some(IdKind::User) => owner,
+        Some(IdKind::Group) => group,
+        None => fields[5],
+    };
+    let rights = mapped_rights(fields[2]);
+    let as_it_was = rights == fields[2] && trustee == fields[5];
+    match (in_effect, passed_on) {
+        (true, Some(passed_on)) if as_it_was => {
+            vec![with(
+                &format!("{passed_on}{effective_flags}"),
+                &rights,
+                trustee,
+            )]
         }
+        (true, Some(passed_on)) => vec![
+            with(&effective_flags, &rights, trustee),
+            with(
+                &format!("{passed_on}IO{effective_flags}"),
+                fields[2],
+                fields[5],
+            ),
+        ],
+        (true, None) => vec![with(&effective_flags, &rights, trustee)],
+        (false, Some(passed_on)) => vec![with(
+            &format!("{passed_on}IO{effective_flags}"),
+            fields[2],
+            fields[5],
+        )],
+        (false, None) => Vec::new(),
     }
 }
 
@@ -933,6 +1049,53 @@ mod tests {
             ),
             "an inherit-only ACE of the directory takes effect on its children; any spelling \
              of the alias and a conditional ACE's expression are kept"
+        );
+    }
+
+    #[test]
+    fn inherited_generic_rights_are_mapped_where_they_take_effect() {
+        let me = FileSecurity::Ownership(principals(false));
+        let (user, group) = ("S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-513");
+        let owned = format!("O:{user}G:{group}");
+        let creator_owner = "D:(A;OICIIO;GA;;;CO)";
+        assert_eq!(
+            inherited(creator_owner, None, false, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;{user})"),
+            "a file gets full access for its owner"
+        );
+        assert_eq!(
+            inherited(creator_owner, None, true, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;{user})(A;OICIIOID;GA;;;CO)"),
+            "a directory gets it too, and passes the generic ACE on to map again"
+        );
+        let users = "D:(A;OICI;GA;;;BU)";
+        assert_eq!(
+            inherited(users, None, true, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;BU)(A;OICIIOID;GA;;;BU)"),
+            "a mapped mask splits the ACE in two"
+        );
+        assert_eq!(
+            inherited(users, None, false, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;BU)")
+        );
+        assert_eq!(
+            inherited(
+                "D:(A;OICI;GRGW;;;WD)(A;OICINP;GX;;;BU)(A;OI;GR;;;SY)(A;CI;0x80000000;;;BA)",
+                None,
+                true,
+                &me
+            )
+            .unwrap(),
+            format!(
+                "{owned}D:AI(A;ID;0x12019f;;;WD)(A;OICIIOID;GRGW;;;WD)(A;ID;FX;;;BU)\
+                 (A;OIIOID;GR;;;SY)(A;ID;FR;;;BA)(A;CIIOID;0x80000000;;;BA)"
+            ),
+            "combined and hexadecimal generic rights; NP and OI-only ACEs need no split"
+        );
+        assert_eq!(
+            inherited("D:(A;OICI;GRWD;;;WD)(A;OICI;GRXY;;;BU)", None, false, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;0x160089;;;WD)(A;ID;GRXY;;;BU)"),
+            "specific rights stay beside mapped ones; an unknown code is left as it was"
         );
     }
 
