@@ -557,15 +557,17 @@ fn mapped_rights(rights: &str) -> String {
 /// or aliases) instead. A directory that passes on an ACE whose rights or trustee change so
 /// gets two: the ACE in effect, without inheritance flags, and an inherit-only copy as it was,
 /// for its own children to map (as `CreatePrivateObjectSecurity` splits it). What a child gets
-/// is marked inherited (`ID`). Nothing when the ACE is not for this child.
+/// is marked inherited (`ID`). Nothing when the ACE is not for this child. Flags are read in
+/// any case, as SDDL's aliases are.
 fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<String> {
     // type;flags;rights;object;inherited object;trustee[;conditional expression]
     let fields: Vec<&str> = ace.splitn(7, ';').collect();
     if fields.len() < 6 {
         return Vec::new();
     }
-    let flags: Vec<&str> = (0..fields[1].len() / 2)
-        .filter_map(|at| fields[1].get(at * 2..at * 2 + 2))
+    let upper_flags = fields[1].to_ascii_uppercase();
+    let flags: Vec<&str> = (0..upper_flags.len() / 2)
+        .filter_map(|at| upper_flags.get(at * 2..at * 2 + 2))
         .collect();
     let has = |flag: &str| flags.contains(&flag);
     let rest: String = flags
@@ -1096,6 +1098,20 @@ mod tests {
             inherited("D:(A;OICI;GRWD;;;WD)(A;OICI;GRXY;;;BU)", None, false, &me).unwrap(),
             format!("{owned}D:AI(A;ID;0x160089;;;WD)(A;ID;GRXY;;;BU)"),
             "specific rights stay beside mapped ones; an unknown code is left as it was"
+        );
+    }
+
+    #[test]
+    fn inheritance_flags_are_read_in_any_case() {
+        let me = FileSecurity::Ownership(principals(false));
+        let (user, group) = ("S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-513");
+        assert_eq!(
+            inherited("D:(A;oiciio;FA;;;CO)(A;Ci;FR;;;WD)", None, true, &me).unwrap(),
+            format!("O:{user}G:{group}D:AI(A;ID;FA;;;{user})(A;OICIIOID;FA;;;CO)(A;CIID;FR;;;WD)")
+        );
+        assert_eq!(
+            inherited("D:(A;oi;FA;;;WD)(A;np;FA;;;BU)", None, false, &me).unwrap(),
+            format!("O:{user}G:{group}D:AI(A;ID;FA;;;WD)")
         );
     }
 
