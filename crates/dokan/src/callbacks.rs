@@ -201,7 +201,9 @@ unsafe fn read_filetime(time: *const FILETIME) -> Option<u64> {
 }
 
 /// The SDDL of the descriptor the caller of a create asked for, from Dokan's
-/// `DOKAN_IO_SECURITY_CONTEXT`; `None` when it asked for none.
+/// `DOKAN_IO_SECURITY_CONTEXT`: owner, group and DACL; `None` when it asked for none. Its
+/// system ACL (audit ACEs, the integrity label), which is not kept, is left out rather than
+/// refused, so the file is still created (docs/windows-winfsp.md, *Security*, says why).
 ///
 /// # Safety
 ///
