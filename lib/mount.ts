@@ -22,9 +22,9 @@ const live = new Set<Mount>()
  */
 export class Mount extends EventEmitter {
   /**
-   * Where the filesystem is mounted: the absolute path on Linux; on Windows the drive (`'M:'`;
-   * Dokan spells it `'M:\'`), the letter `'*'` took, the folder, or the share
-   * `'\\server\share'` (WinFsp; Dokan serves a share on a drive letter, and reports it).
+   * Where the filesystem is mounted: the absolute path on Linux; on Windows the drive (`'M:'`,
+   * on both backends), the letter `'*'` took, the folder, or the share `'\\server\share'`
+   * (WinFsp; Dokan serves a share on a drive letter, and reports it).
    */
   readonly mountpoint: string
   /** The backend serving this mount. */

@@ -287,7 +287,10 @@ export interface FileSystem {
    * (SetFileSecurity, SetSecurityInfo: owner, group or DACL) arrives merged into the descriptor
    * the file had, so `sddl` is always complete; a file created through Windows gets its
    * directory's inheritable ACEs merged with what its creator asked for. The volume then claims
-   * persistent ACLs. Without this handler changes are refused.
+   * persistent ACLs. Without this handler (or when it throws `ENOSYS`) a change succeeds and
+   * changes nothing where nothing is lost (the fixed descriptor of `defaultPermissions: false`
+   * without `getSecurity`, as on FAT, or a change to what the file has), and is refused
+   * otherwise (docs/windows-winfsp.md, *Security*).
    */
   setSecurity?(path: string, sddl: string, ctx: RequestContext): MaybePromise<void>
 }

@@ -380,19 +380,26 @@ export function windowsSuite(backend: WindowsBackend): void {
         await kernel.closeHandle(handle)
       }
 
-      // Without setSecurity the volume keeps no ACLs: it does not claim to, and a change
-      // succeeds without changing anything, as on FAT (Windows' I/O manager answers success for
-      // a file system without set-security), on both backends alike.
+      // Without setSecurity the volume keeps no ACLs and does not claim to. The descriptor
+      // from the mode is still enforced (by WinFsp), so a change that would be lost is refused
+      // (Dokan's library passes every refusal on as STATUS_INVALID_PARAMETER), and one that
+      // asks for what the directory has succeeds.
       t.is(((await kernel.volume()).volume?.fsflags ?? 0) & 0x8, 0, 'no FILE_PERSISTENT_ACLS without setSecurity')
       const changing = await kernel.create('\\mine', { access: ACCESS.READ | 0x00040000, disposition: 'open', options: FILE.DIRECTORY_FILE })
       check(t, changing.status, STATUS.SUCCESS, 'opening a directory with WRITE_DAC')
       check(
         t,
-        await kernel.setSecurity(changing.handle, 0x4, 'D:(A;;FA;;;WD)'),
-        STATUS.SUCCESS,
+        await kernel.setSecurity(changing.handle, 0x4, 'D:(D;;FR;;;WD)'),
+        backend === 'winfsp' ? STATUS.NOT_SUPPORTED : STATUS.INVALID_PARAMETER,
         'a change without setSecurity',
       )
       t.deepEqual(await kernel.security(changing.handle), { status: STATUS.SUCCESS, sddl: mine[1][2] }, 'the directory keeps its descriptor')
+      check(
+        t,
+        await kernel.setSecurity(changing.handle, 0x4, mine[1][2].slice(mine[1][2].indexOf('D:'))),
+        STATUS.SUCCESS,
+        'a change to the DACL the directory has, without setSecurity',
+      )
       await kernel.closeHandle(changing.handle)
     })
   })
@@ -486,7 +493,8 @@ export function windowsSuite(backend: WindowsBackend): void {
       })
       check(t, dir.status, STATUS.SUCCESS, 'creating a directory')
       // Everyone may create in it (WinFsp checks); the placeholders apply to its children only.
-      const dacl = 'D:(A;;FA;;;WD)(A;OICIIO;FA;;;CO)(A;OICIIO;FR;;;CG)(A;OICI;FR;;;WD)'
+      // Generic rights in effect are mapped (GA to FA), and passed on as they were.
+      const dacl = 'D:(A;;FA;;;WD)(A;OICIIO;GA;;;CO)(A;OICIIO;FR;;;CG)(A;OICI;GR;;;WD)'
       check(t, await kernel.setSecurity(dir.handle, 0x4, dacl), STATUS.SUCCESS, 'setting the DACL')
       const file = await kernel.create('\\shared\\file.txt', { disposition: 'create', options: FILE.NON_DIRECTORY_FILE })
       check(t, file.status, STATUS.SUCCESS, 'creating a file in it')
@@ -501,9 +509,9 @@ export function windowsSuite(backend: WindowsBackend): void {
         await kernel.security(sub.handle, 0x4),
         {
           status: STATUS.SUCCESS,
-          sddl: `D:AI(A;ID;FA;;;${user})(A;OICIIOID;FA;;;CO)(A;ID;FR;;;${group})(A;OICIIOID;FR;;;CG)(A;OICIID;FR;;;WD)`,
+          sddl: `D:AI(A;ID;FA;;;${user})(A;OICIIOID;GA;;;CO)(A;ID;FR;;;${group})(A;OICIIOID;FR;;;CG)(A;ID;FR;;;WD)(A;OICIIOID;GR;;;WD)`,
         },
-        'the subdirectory names its owner and group, and passes the placeholders on',
+        'the subdirectory names its owner and group, maps generic rights, and passes the placeholders and generic rights on',
       )
       for (const handle of [sub.handle, file.handle, dir.handle]) await kernel.closeHandle(handle)
     })
@@ -527,9 +535,11 @@ export function windowsSuite(backend: WindowsBackend): void {
   test.serial(`${backend}: without defaultPermissions every file reports the fixed, permissive descriptor`, async (t) => {
     const dacl = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;WD)'
     const owned = [{ path: '/system.txt', uid: 18, gid: 18, mode: 0o600 }]
-    await withMount(t, { kind: 'memfs', owned }, { defaultPermissions: false }, undefined, async (kernel) => {
-      const file = await kernel.create('\\system.txt', { access: ACCESS.READ, disposition: 'open' })
+    await withMount(t, { kind: 'memfs', owned, withoutSecurity: true }, { defaultPermissions: false }, undefined, async (kernel) => {
+      const file = await kernel.create('\\system.txt', { access: ACCESS.READ | 0x00040000, disposition: 'open' })
       check(t, file.status, STATUS.SUCCESS, 'reading a file only SYSTEM could read with its own descriptor')
+      // Nothing is enforced, so a change is dropped and succeeds, as on FAT.
+      check(t, await kernel.setSecurity(file.handle, 0x4, 'D:(D;;FR;;;WD)'), STATUS.SUCCESS, 'a change of the fixed descriptor')
       const root = await kernel.create('\\', { access: ACCESS.READ, disposition: 'open', options: FILE.DIRECTORY_FILE })
       check(t, root.status, STATUS.SUCCESS, 'opening the root')
       for (const [what, handle] of [['the root', root.handle], ['a file', file.handle]] as const) {
@@ -726,7 +736,7 @@ export function windowsSuite(backend: WindowsBackend): void {
     // WinFsp creates the mount folder itself; Dokan mounts on an existing, empty one.
     if (backend === 'dokan') await mkdir(folder)
     await withMountAt(windowsPath(folder), {}, async (kernel, reported) => {
-      t.is(reported.replace(/\\$/, ''), windowsPath(folder))
+      t.is(reported, windowsPath(folder), 'the folder, spelled as asked, without a trailing backslash')
       t.is((await volumeOf(t, kernel)).mountpoint.toUpperCase(), windowsPath(folder).toUpperCase())
       await servesAFile(t, kernel, 'in-folder.txt', 'served on a folder')
     })

@@ -201,7 +201,9 @@ unsafe fn read_filetime(time: *const FILETIME) -> Option<u64> {
 }
 
 /// The SDDL of the descriptor the caller of a create asked for, from Dokan's
-/// `DOKAN_IO_SECURITY_CONTEXT`; `None` when it asked for none.
+/// `DOKAN_IO_SECURITY_CONTEXT`: owner, group and DACL; `None` when it asked for none. Its
+/// system ACL (audit ACEs, the integrity label), which is not kept, is left out rather than
+/// refused, so the file is still created (docs/windows-winfsp.md, *Security*, says why).
 ///
 /// # Safety
 ///
@@ -742,7 +744,16 @@ unsafe extern "system" fn set_file_security(
                 return STATUS_INVALID_PARAMETER;
             }
         };
-        match fs.set_file_security(call, context, information, &changes) {
+        // Compared as Windows stores them, so aliases and hexadecimal masks match their SIDs
+        // and named rights.
+        let same_descriptor = |merged: &str, current: &str| match (
+            descriptor_from_sddl(merged),
+            descriptor_from_sddl(current),
+        ) {
+            (Ok(merged), Ok(current)) => merged == current,
+            _ => false,
+        };
+        match fs.set_file_security(call, context, information, &changes, same_descriptor) {
             Ok(()) => STATUS_SUCCESS,
             Err(error) => error.0,
         }

@@ -255,9 +255,9 @@ impl Mount {
         }
     }
 
-    /// Where the filesystem is mounted: an absolute path, a drive such as `M:` (Dokan: `M:\`)
-    /// — for `"*"`, the letter taken — a folder, or a share `\\server\share` (WinFsp; Dokan
-    /// reports the drive letter it serves the share on).
+    /// Where the filesystem is mounted: an absolute path, a drive such as `M:` (on both Windows
+    /// backends) — for `"*"`, the letter taken — a folder, or a share `\\server\share`
+    /// (WinFsp; Dokan reports the drive letter it serves the share on).
     pub fn mountpoint(&self) -> String {
         match &self.mounted {
             #[cfg(target_os = "linux")]

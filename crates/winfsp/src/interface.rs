@@ -80,6 +80,8 @@ impl Shared {
 
     /// The SDDL of the security descriptor the caller of the create being served asked for
     /// (`SECURITY_ATTRIBUTES`): owner, group and DACL as given; `None` when it asked for none.
+    /// Its system ACL (audit ACEs, the integrity label), which is not kept, is left out rather
+    /// than refused, so the file is still created (docs/windows-winfsp.md, *Security*, says why).
     fn asked_security(&self) -> Option<String> {
         // SAFETY: called only from the Create callback, on the dispatcher thread serving the
         // request, whose operation context WinFsp keeps in thread-local storage.

@@ -134,8 +134,9 @@ impl Engine {
 
     /// WinFsp's SetSecurity: the parts `information` names, as `changes` (their SDDL), merged
     /// into the file's current descriptor ([`merge`]) and given whole to `set_security`.
-    /// Without that handler the change succeeds and changes nothing, as on FAT
-    /// ([`changed_or_dropped`]); with it, one that sets audit ACEs or a mandatory label, which
+    /// Without that handler the change succeeds and changes nothing where that loses nothing
+    /// (the fixed descriptor, as on FAT, or a change to what the file has), and is refused with
+    /// `STATUS_NOT_SUPPORTED` otherwise ([`changed_or_dropped`]); with it, one that sets audit ACEs or a mandatory label, which
     /// are not kept, fails with `STATUS_NOT_SUPPORTED` ([`keepable_change`]); on a read-only
     /// volume the answer is that it is write protected.
     pub(crate) fn set_security(
@@ -150,12 +151,23 @@ impl Engine {
             keepable_change(information, changes).map_err(NtError::from)?;
         }
         let (path, stat) = self.open_stat(cx, id)?;
-        let (current, _) = self.file_sddl(cx, &path, &stat)?;
+        let (current, reported) = self.file_sddl(cx, &path, &stat)?;
+        let merged = merge(&current, information, changes);
         let operation = Operation::SetSecurity {
             path,
-            sddl: merge(&current, information, changes),
+            sddl: merged.clone(),
         };
-        changed_or_dropped(self.run(cx, operation)).map_err(NtError::from)
+        let answer = self.run(cx, operation);
+        // Compared as Windows stores them, so aliases and hexadecimal masks match their SIDs
+        // and named rights.
+        let descriptor_of = self.options.descriptor_of;
+        let unchanged = || match (descriptor_of(&merged), descriptor_of(&current)) {
+            (Ok(merged), Ok(current)) => merged == current,
+            _ => false,
+        };
+        let security = &self.options.security;
+        changed_or_dropped(answer, reported, security, information, changes, unchanged)
+            .map_err(NtError::from)
     }
 
     /// WinFsp's GetFileInfo: `getattr` of the handle's path, through the handle for a file.

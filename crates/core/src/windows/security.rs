@@ -16,8 +16,9 @@
 //! A mount without kernel permission checks (`default_permissions` off) reports one fixed,
 //! permissive descriptor instead ([`FileSecurity::Fixed`], [`SDDL`]), as every mount did
 //! before: access is then decided by the handlers alone, which refuse what they refuse with
-//! `EACCES`. Without a `set_security` handler, a change of a descriptor succeeds and changes
-//! nothing, on both backends, as on a FAT volume ([`changed_or_dropped`] says why).
+//! `EACCES`. Without a `set_security` handler, a change of the fixed descriptor succeeds and
+//! changes nothing, on both backends, as on a FAT volume; a change of a descriptor of a file's
+//! own, which would be lost, is refused unless it changes nothing ([`changed_or_dropped`]).
 //!
 //! The fixed descriptor's ACEs are inherited by files and subdirectories (`OICI`), as on an
 //! NTFS volume's root and in Dokan's memfs sample, and unlike WinFsp's memfs sample, whose root
@@ -321,19 +322,46 @@ pub fn merge(current: &str, information: u32, changes: &str) -> String {
 }
 
 /// What a program's change of a descriptor answers, from what `set_security` answered: the
-/// handler's answer, or success with nothing changed when there is no handler (`ENOSYS`).
+/// handler's answer, or, when there is no handler (`ENOSYS`), success with nothing changed
+/// where nothing is lost, and `EOPNOTSUPP` (`STATUS_NOT_SUPPORTED`) everywhere else.
 ///
 /// A volume without a `set_security` handler keeps no ACLs and does not claim
-/// `FILE_PERSISTENT_ACLS`, like FAT, and answers as Windows answers on FAT: FAT has no
-/// set-security handler, and the I/O manager turns the `STATUS_INVALID_DEVICE_REQUEST` of a file
-/// system without one into success for a change (and into a descriptor granting everyone
-/// everything for a query). Programs that copy files with their security (`robocopy /SEC`,
-/// `xcopy /O`, installers, archivers) then go on instead of failing each file. Dokan's library
-/// could not answer anything else alike: it turns every failed set-security into
-/// `STATUS_INVALID_PARAMETER`, which no program reads as "not supported here".
-pub fn changed_or_dropped(answer: crate::FsResult<()>) -> crate::FsResult<()> {
+/// `FILE_PERSISTENT_ACLS`. A change that is dropped loses nothing when:
+///
+/// - the file reports the fixed, permissive descriptor (`reported` is [`Source::Derived`] and
+///   `security` is [`FileSecurity::Fixed`]): nothing is enforced, as on FAT, where Windows' I/O
+///   manager turns the `STATUS_INVALID_DEVICE_REQUEST` of a file system without a
+///   set-security handler into success for a change (and into a descriptor granting everyone
+///   everything for a query). Programs that copy files with their security (`robocopy /SEC`,
+///   `xcopy /O`, installers, archivers) then go on instead of failing each file;
+/// - or the change asks for what the file already has (`unchanged`: the merged descriptor is
+///   the current one, and the change sets no audit ACE or label, which [`keepable_change`]
+///   judges).
+///
+/// Otherwise the file reports a descriptor of its own, which WinFsp enforces on every open (one
+/// derived from its mode, or the `get_security` handler's): a change that reported success
+/// would tell a program that locks a file down that it worked, while nothing changed. It is
+/// refused with `STATUS_NOT_SUPPORTED`, never with `STATUS_INVALID_DEVICE_REQUEST`, which the
+/// I/O manager would turn into success. Dokan's library turns every failed set-security into
+/// `STATUS_INVALID_PARAMETER`, so that is what programs see there.
+pub fn changed_or_dropped(
+    answer: crate::FsResult<()>,
+    reported: Source,
+    security: &FileSecurity,
+    information: u32,
+    changes: &str,
+    unchanged: impl FnOnce() -> bool,
+) -> crate::FsResult<()> {
     match answer {
-        Err(crate::Errno::ENOSYS) => Ok(()),
+        Err(crate::Errno::ENOSYS) => {
+            let permissive = reported == Source::Derived && *security == FileSecurity::Fixed;
+            let nothing_lost = || keepable_change(information, changes).is_ok() && unchanged();
+            if permissive || nothing_lost() {
+                Ok(())
+            } else {
+                Err(crate::Errno::EOPNOTSUPP)
+            }
+        }
         answer => answer,
     }
 }
@@ -412,6 +440,110 @@ fn creator_placeholder(trustee: &str) -> Option<IdKind> {
     }
 }
 
+/// The access rights the SDDL rights codes stand for (`GA`, `FR`, `WD`, ...).
+const RIGHTS_CODES: [(&str, u32); 25] = [
+    ("GA", GENERIC_ALL),
+    ("GR", GENERIC_READ),
+    ("GW", GENERIC_WRITE),
+    ("GX", GENERIC_EXECUTE),
+    ("FA", FILE_ALL_ACCESS),
+    ("FR", FILE_GENERIC_READ),
+    ("FW", FILE_GENERIC_WRITE),
+    ("FX", FILE_GENERIC_EXECUTE),
+    ("KA", 0xf003f),
+    ("KR", 0x20019),
+    ("KW", 0x20006),
+    ("KX", 0x20019),
+    ("RC", 0x20000),
+    ("SD", 0x10000),
+    ("WD", 0x40000),
+    ("WO", 0x80000),
+    ("RP", 0x10),
+    ("WP", 0x20),
+    ("CC", 0x1),
+    ("DC", 0x2),
+    ("LC", 0x4),
+    ("SW", 0x8),
+    ("LO", 0x80),
+    ("DT", 0x40),
+    ("CR", 0x100),
+];
+/// `GENERIC_ALL`.
+const GENERIC_ALL: u32 = 0x1000_0000;
+/// `GENERIC_EXECUTE`.
+const GENERIC_EXECUTE: u32 = 0x2000_0000;
+/// `GENERIC_WRITE`.
+const GENERIC_WRITE: u32 = 0x4000_0000;
+/// `GENERIC_READ`.
+const GENERIC_READ: u32 = 0x8000_0000;
+/// `FILE_ALL_ACCESS`: what `GENERIC_ALL` means for a file.
+const FILE_ALL_ACCESS: u32 = 0x1f01ff;
+/// `FILE_GENERIC_READ`: what `GENERIC_READ` means for a file.
+const FILE_GENERIC_READ: u32 = 0x120089;
+/// `FILE_GENERIC_WRITE`: what `GENERIC_WRITE` means for a file.
+const FILE_GENERIC_WRITE: u32 = 0x120116;
+/// `FILE_GENERIC_EXECUTE`: what `GENERIC_EXECUTE` means for a file.
+const FILE_GENERIC_EXECUTE: u32 = 0x1200a0;
+
+/// The access mask an ACE's SDDL rights field (`rights`: a number, or rights codes) stands
+/// for; `None` for a code this module does not know.
+fn mask_of(rights: &str) -> Option<u32> {
+    if let Some(hex) = rights
+        .strip_prefix("0x")
+        .or_else(|| rights.strip_prefix("0X"))
+    {
+        return u32::from_str_radix(hex, 16).ok();
+    }
+    if !rights.is_empty() && rights.bytes().all(|byte| byte.is_ascii_digit()) {
+        return rights.parse().ok();
+    }
+    let mut mask = 0;
+    for at in (0..rights.len()).step_by(2) {
+        let code = rights.get(at..at + 2)?;
+        let (_, bits) = RIGHTS_CODES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(code))?;
+        mask |= bits;
+    }
+    Some(mask)
+}
+
+/// An ACE's SDDL rights field with its generic rights mapped by the file generic mapping
+/// (`GENERIC_READ` to `FILE_GENERIC_READ`, and so on), as Windows maps them in an inherited ACE
+/// in effect (`CreatePrivateObjectSecurity` with the file generic mapping): `FA`, `FR`, `FW`
+/// or `FX` when the result is exactly one of them, else a hexadecimal mask. A field without
+/// generic rights, or with a code this module does not know, is returned as it was.
+fn mapped_rights(rights: &str) -> String {
+    let Some(mask) = mask_of(rights) else {
+        return rights.to_owned();
+    };
+    let generic = GENERIC_ALL | GENERIC_EXECUTE | GENERIC_WRITE | GENERIC_READ;
+    if mask & generic == 0 {
+        return rights.to_owned();
+    }
+    let mut mapped = mask & !generic;
+    for (bit, meaning) in [
+        (GENERIC_ALL, FILE_ALL_ACCESS),
+        (GENERIC_EXECUTE, FILE_GENERIC_EXECUTE),
+        (GENERIC_WRITE, FILE_GENERIC_WRITE),
+        (GENERIC_READ, FILE_GENERIC_READ),
+    ] {
+        if mask & bit != 0 {
+            mapped |= meaning;
+        }
+    }
+    let named = [
+        ("FA", FILE_ALL_ACCESS),
+        ("FR", FILE_GENERIC_READ),
+        ("FW", FILE_GENERIC_WRITE),
+        ("FX", FILE_GENERIC_EXECUTE),
+    ];
+    match named.iter().find(|(_, bits)| *bits == mapped) {
+        Some((name, _)) => (*name).to_owned(),
+        None => format!("{mapped:#x}"),
+    }
+}
+
 /// The ACEs a child gets from its directory's `ace` (its SDDL, without parentheses), by the
 /// rules of Windows inheritance (Microsoft's "ACE Inheritance Rules"):
 ///
@@ -420,18 +552,22 @@ fn creator_placeholder(trustee: &str) -> Option<IdKind> {
 ///   and those marked `OI` alone only as inherit-only (`OI` `IO`) to pass on to files, unless
 ///   marked `NP`.
 ///
-/// An ACE that names `CREATOR OWNER` or `CREATOR GROUP` is in effect for the new child's
-/// `owner` or `group` (SIDs or aliases) instead; a directory that passes it on also keeps an
-/// inherit-only copy that still names the placeholder, for its own children to map. What a
-/// child gets is marked inherited (`ID`). Nothing when the ACE is not for this child.
+/// An ACE in effect has its generic rights mapped ([`mapped_rights`]), and one that names
+/// `CREATOR OWNER` or `CREATOR GROUP` is in effect for the new child's `owner` or `group` (SIDs
+/// or aliases) instead. A directory that passes on an ACE whose rights or trustee change so
+/// gets two: the ACE in effect, without inheritance flags, and an inherit-only copy as it was,
+/// for its own children to map (as `CreatePrivateObjectSecurity` splits it). What a child gets
+/// is marked inherited (`ID`). Nothing when the ACE is not for this child. Flags are read in
+/// any case, as SDDL's aliases are.
 fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<String> {
     // type;flags;rights;object;inherited object;trustee[;conditional expression]
     let fields: Vec<&str> = ace.splitn(7, ';').collect();
     if fields.len() < 6 {
         return Vec::new();
     }
-    let flags: Vec<&str> = (0..fields[1].len() / 2)
-        .filter_map(|at| fields[1].get(at * 2..at * 2 + 2))
+    let upper_flags = fields[1].to_ascii_uppercase();
+    let flags: Vec<&str> = (0..upper_flags.len() / 2)
+        .filter_map(|at| upper_flags.get(at * 2..at * 2 + 2))
         .collect();
     let has = |flag: &str| flags.contains(&flag);
     let rest: String = flags
@@ -447,34 +583,44 @@ fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<Stri
         (true, true, false, false) => Some("OI"),
         _ => None,
     };
-    let with = |flags: &str, trustee: &str| {
+    let with = |flags: &str, rights: &str, trustee: &str| {
         let mut ace = fields.clone();
         ace[1] = flags;
+        ace[2] = rights;
         ace[5] = trustee;
         ace.join(";")
     };
-    let effective = format!("{rest}ID");
-    match creator_placeholder(fields[5]) {
-        None => match (in_effect, passed_on) {
-            (true, Some(passed_on)) => vec![with(&format!("{passed_on}{effective}"), fields[5])],
-            (true, None) => vec![with(&effective, fields[5])],
-            (false, Some(passed_on)) => vec![with(&format!("{passed_on}IO{effective}"), fields[5])],
-            (false, None) => Vec::new(),
-        },
-        Some(kind) => {
-            let mapped = match kind {
-                IdKind::User => owner,
-                IdKind::Group => group,
-            };
-            let mut aces = Vec::new();
-            if in_effect {
-                aces.push(with(&effective, mapped));
-            }
-            if let Some(passed_on) = passed_on {
-                aces.push(with(&format!("{passed_on}IO{effective}"), fields[5]));
-            }
-            aces
+    let effective_flags = format!("{rest}ID");
+    let trustee = match creator_placeholder(fields[5]) {
+        Some(IdKind::User) => owner,
+        Some(IdKind::Group) => group,
+        None => fields[5],
+    };
+    let rights = mapped_rights(fields[2]);
+    let as_it_was = rights == fields[2] && trustee == fields[5];
+    match (in_effect, passed_on) {
+        (true, Some(passed_on)) if as_it_was => {
+            vec![with(
+                &format!("{passed_on}{effective_flags}"),
+                &rights,
+                trustee,
+            )]
         }
+        (true, Some(passed_on)) => vec![
+            with(&effective_flags, &rights, trustee),
+            with(
+                &format!("{passed_on}IO{effective_flags}"),
+                fields[2],
+                fields[5],
+            ),
+        ],
+        (true, None) => vec![with(&effective_flags, &rights, trustee)],
+        (false, Some(passed_on)) => vec![with(
+            &format!("{passed_on}IO{effective_flags}"),
+            fields[2],
+            fields[5],
+        )],
+        (false, None) => Vec::new(),
     }
 }
 
@@ -909,17 +1055,139 @@ mod tests {
     }
 
     #[test]
-    fn a_change_without_a_handler_succeeds_and_a_handlers_answer_stands() {
-        assert_eq!(changed_or_dropped(Err(crate::Errno::ENOSYS)), Ok(()));
-        assert_eq!(changed_or_dropped(Ok(())), Ok(()));
+    fn inherited_generic_rights_are_mapped_where_they_take_effect() {
+        let me = FileSecurity::Ownership(principals(false));
+        let (user, group) = ("S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-513");
+        let owned = format!("O:{user}G:{group}");
+        let creator_owner = "D:(A;OICIIO;GA;;;CO)";
         assert_eq!(
-            changed_or_dropped(Err(crate::Errno::EACCES)),
-            Err(crate::Errno::EACCES)
+            inherited(creator_owner, None, false, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;{user})"),
+            "a file gets full access for its owner"
         );
         assert_eq!(
-            changed_or_dropped(Err(crate::Errno::EINVAL)),
-            Err(crate::Errno::EINVAL)
+            inherited(creator_owner, None, true, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;{user})(A;OICIIOID;GA;;;CO)"),
+            "a directory gets it too, and passes the generic ACE on to map again"
         );
+        let users = "D:(A;OICI;GA;;;BU)";
+        assert_eq!(
+            inherited(users, None, true, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;BU)(A;OICIIOID;GA;;;BU)"),
+            "a mapped mask splits the ACE in two"
+        );
+        assert_eq!(
+            inherited(users, None, false, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;FA;;;BU)")
+        );
+        assert_eq!(
+            inherited(
+                "D:(A;OICI;GRGW;;;WD)(A;OICINP;GX;;;BU)(A;OI;GR;;;SY)(A;CI;0x80000000;;;BA)",
+                None,
+                true,
+                &me
+            )
+            .unwrap(),
+            format!(
+                "{owned}D:AI(A;ID;0x12019f;;;WD)(A;OICIIOID;GRGW;;;WD)(A;ID;FX;;;BU)\
+                 (A;OIIOID;GR;;;SY)(A;ID;FR;;;BA)(A;CIIOID;0x80000000;;;BA)"
+            ),
+            "combined and hexadecimal generic rights; NP and OI-only ACEs need no split"
+        );
+        assert_eq!(
+            inherited("D:(A;OICI;GRWD;;;WD)(A;OICI;GRXY;;;BU)", None, false, &me).unwrap(),
+            format!("{owned}D:AI(A;ID;0x160089;;;WD)(A;ID;GRXY;;;BU)"),
+            "specific rights stay beside mapped ones; an unknown code is left as it was"
+        );
+    }
+
+    #[test]
+    fn inheritance_flags_are_read_in_any_case() {
+        let me = FileSecurity::Ownership(principals(false));
+        let (user, group) = ("S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-513");
+        assert_eq!(
+            inherited("D:(A;oiciio;FA;;;CO)(A;Ci;FR;;;WD)", None, true, &me).unwrap(),
+            format!("O:{user}G:{group}D:AI(A;ID;FA;;;{user})(A;OICIIOID;FA;;;CO)(A;CIID;FR;;;WD)")
+        );
+        assert_eq!(
+            inherited("D:(A;oi;FA;;;WD)(A;np;FA;;;BU)", None, false, &me).unwrap(),
+            format!("O:{user}G:{group}D:AI(A;ID;FA;;;WD)")
+        );
+    }
+
+    #[test]
+    fn a_change_without_a_handler_is_dropped_only_where_nothing_is_lost() {
+        let mine = FileSecurity::Ownership(principals(false));
+        let dacl = DACL_SECURITY_INFORMATION;
+        let no_handler = || Err(crate::Errno::ENOSYS);
+        let (derived, answered) = (Source::Derived, Source::Handler);
+        let change = "D:(A;;FA;;;WD)";
+        let never = || panic!("the fixed descriptor needs no comparison");
+        assert_eq!(
+            changed_or_dropped(
+                no_handler(),
+                derived,
+                &FileSecurity::Fixed,
+                dacl,
+                change,
+                never
+            ),
+            Ok(()),
+            "the fixed, permissive descriptor enforces nothing: dropped, as on FAT"
+        );
+        let refused = Err(crate::Errno::EOPNOTSUPP);
+        assert_eq!(
+            changed_or_dropped(no_handler(), derived, &mine, dacl, change, || false),
+            refused,
+            "a descriptor from the file's mode would keep enforcing what it says"
+        );
+        assert_eq!(
+            changed_or_dropped(
+                no_handler(),
+                answered,
+                &FileSecurity::Fixed,
+                dacl,
+                change,
+                || { false }
+            ),
+            refused,
+            "so would getSecurity's own"
+        );
+        assert_eq!(
+            changed_or_dropped(no_handler(), derived, &mine, dacl, change, || true),
+            Ok(()),
+            "a change to what the file has loses nothing"
+        );
+        assert_eq!(
+            changed_or_dropped(
+                no_handler(),
+                answered,
+                &mine,
+                SACL_SECURITY_INFORMATION,
+                "S:(AU;SA;FA;;;WD)",
+                || true
+            ),
+            refused,
+            "audit ACEs would be lost even where the rest is unchanged"
+        );
+    }
+
+    #[test]
+    fn a_handlers_answer_stands() {
+        let mine = FileSecurity::Ownership(principals(false));
+        let answer = |answer| {
+            changed_or_dropped(
+                answer,
+                Source::Handler,
+                &mine,
+                DACL_SECURITY_INFORMATION,
+                "",
+                || false,
+            )
+        };
+        assert_eq!(answer(Ok(())), Ok(()));
+        assert_eq!(answer(Err(crate::Errno::EACCES)), Err(crate::Errno::EACCES));
+        assert_eq!(answer(Err(crate::Errno::EINVAL)), Err(crate::Errno::EINVAL));
     }
 
     #[test]

@@ -165,27 +165,40 @@ impl DokanFs {
 
     /// `SetFileSecurity`: the parts `information` names, as `changes` (their SDDL), merged into
     /// the open file's current descriptor ([`merge`]) and given whole to `set_security`.
-    /// Without that handler the change succeeds and changes nothing, as on FAT and on WinFsp
+    /// Without that handler the change succeeds and changes nothing where that loses nothing
+    /// (the fixed descriptor, as on FAT, or a change to what the file has, which
+    /// `same_descriptor` judges on the descriptors' SDDL), and fails otherwise, as on WinFsp
     /// ([`changed_or_dropped`]); with it, one that sets audit ACEs or a mandatory label, which
-    /// are not kept, fails (`STATUS_NOT_SUPPORTED`, which Dokan's library passes on as
-    /// `STATUS_INVALID_PARAMETER`; [`keepable_change`]).
+    /// are not kept, fails ([`keepable_change`]). A failure is `STATUS_NOT_SUPPORTED`, which
+    /// Dokan's library passes on to programs as `STATUS_INVALID_PARAMETER`.
     pub fn set_file_security(
         &self,
         call: &Call,
         context: u64,
         information: u32,
         changes: &str,
+        same_descriptor: impl FnOnce(&str, &str) -> bool,
     ) -> NtResult<()> {
         self.writable()?;
         if self.persistent_acls {
             keepable_change(information, changes)?;
         }
-        let (current, _) = self.whole_descriptor(call, context)?;
+        let (current, reported) = self.whole_descriptor(call, context)?;
+        let merged = merge(&current, information, changes);
         let operation = Operation::SetSecurity {
             path: self.entry(context)?.path(),
-            sddl: merge(&current, information, changes),
+            sddl: merged.clone(),
         };
-        Ok(changed_or_dropped(self.run(call, operation))?)
+        let answer = self.run(call, operation);
+        let unchanged = || same_descriptor(&merged, &current);
+        Ok(changed_or_dropped(
+            answer,
+            reported,
+            &self.security,
+            information,
+            changes,
+            unchanged,
+        )?)
     }
 
     /// `SetFileAttributes`: the read-only attribute also becomes a `chmod` (see
