@@ -157,7 +157,8 @@ async function build(): Promise<void> {
   await Promise.all([
     cc('benchfs', [...fuseFlags, '-lpthread']),
     cc('benchll', [...fuseFlags, '-lpthread']),
-    cc('statstorm'),     cc('listdir'),
+    cc('statstorm'),
+    cc('listdir'),
     cc('lsstat'),
     cc('churn'),
     cc('tree'),

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PATTERN_SIZE (1 << 20)
-#define MTIME 1700000000
+#include "model.h"
+
 #define BUCKETS 65536
 
 static struct options {
@@ -36,10 +36,6 @@ static const struct fuse_opt option_spec[] = {
     {"--entries=%u", offsetof(struct options, entries), 0},
     FUSE_OPT_END,
 };
-
-// The pattern twice over, so any read of up to PATTERN_SIZE bytes is one memcpy.
-static unsigned char *pattern;
-static char **entry_names;
 
 // Sizes of the files in /w: a chained hash table under one lock.
 struct wfile {
@@ -420,40 +416,11 @@ static const struct fuse_operations bench_ops = {
     .utimens = bench_utimens,
 };
 
-// Ends the process's mount when the harness goes away: stdin closes, and SIGTERM makes
-// fuse_main leave its loop and unmount. This thread blocks the signal itself, so the kernel
-// delivers it to a loop thread, whose blocking read or wait it interrupts.
-static void *watch_stdin(void *arg) {
-  (void)arg;
-  char c;
-  while (read(STDIN_FILENO, &c, 1) > 0) {
-  }
-  kill(getpid(), SIGTERM);
-  return NULL;
-}
-
 int main(int argc, char *argv[]) {
   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
   if (fuse_opt_parse(&args, &opts, option_spec, NULL) == -1) return 1;
 
-  pattern = malloc(2 * PATTERN_SIZE);
-  entry_names = calloc(opts.entries, sizeof *entry_names);
-  if (!pattern || !entry_names) return 1;
-  for (size_t i = 0; i < 2 * PATTERN_SIZE; i++) pattern[i] = (unsigned char)(i * 31);
-  for (unsigned i = 0; i < opts.entries; i++) {
-    if (asprintf(&entry_names[i], "e%u", i) < 0) return 1;
-  }
-
-  sigset_t stop, previous;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop, &previous);
-  pthread_t watcher;
-  if (pthread_create(&watcher, NULL, watch_stdin, NULL) != 0) return 1;
-  pthread_detach(watcher);
-  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  if (make_model_data(opts.entries) != 0 || exit_when_stdin_closes() != 0) return 1;
 
   int status = fuse_main(args.argc, args.argv, &bench_ops, NULL);
   fuse_opt_free_args(&args);

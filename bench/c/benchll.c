@@ -34,8 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PATTERN_SIZE (1 << 20)
-#define MTIME 1700000000
+#include "model.h"
+
 
 static struct options {
   unsigned long size;
@@ -58,9 +58,6 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_END,
 };
 
-// The pattern twice over, so any read of up to PATTERN_SIZE bytes is one contiguous slice.
-static unsigned char *pattern;
-static char **entry_names;
 
 // Fixed inodes: 2k + 1, so they never collide with a node's (even) address.
 #define FIXED(k) ((fuse_ino_t)(2 * (k) + 1))
@@ -544,18 +541,6 @@ static const struct fuse_lowlevel_ops bench_ops = {
     .create = bench_create,
 };
 
-// Ends the process's mount when the harness goes away: stdin closes, and SIGTERM makes the
-// loop end and the mount go. This thread blocks the signal itself, so the kernel delivers it
-// to a loop thread, whose blocking read or wait it interrupts.
-static void *watch_stdin(void *arg) {
-  (void)arg;
-  char c;
-  while (read(STDIN_FILENO, &c, 1) > 0) {
-  }
-  kill(getpid(), SIGTERM);
-  return NULL;
-}
-
 int main(int argc, char *argv[]) {
   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
   struct fuse_cmdline_opts cmdline;
@@ -569,28 +554,13 @@ int main(int argc, char *argv[]) {
 
   owner_uid = getuid();
   owner_gid = getgid();
-  pattern = malloc(2 * PATTERN_SIZE);
-  entry_names = calloc(opts.entries, sizeof *entry_names);
-  if (!pattern || !entry_names) return 1;
-  for (size_t i = 0; i < 2 * PATTERN_SIZE; i++) pattern[i] = (unsigned char)(i * 31);
-  for (unsigned i = 0; i < opts.entries; i++) {
-    if (asprintf(&entry_names[i], "e%u", i) < 0) return 1;
-  }
+  if (make_model_data(opts.entries) != 0) return 1;
 
   struct fuse_session *se = fuse_session_new(&args, &bench_ops, sizeof bench_ops, NULL);
   if (!se) return 1;
   if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, cmdline.mountpoint) != 0) return 1;
 
-  sigset_t stop, previous;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop, &previous);
-  pthread_t watcher;
-  int watching = pthread_create(&watcher, NULL, watch_stdin, NULL) == 0;
-  if (watching) pthread_detach(watcher);
-  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  int watching = exit_when_stdin_closes() == 0;
 
   // fuse_main's loop, with a cloned device descriptor per thread: the thread limit is the
   // command line's (-o max_threads, 10 unless given, as for benchfs) and so is the idle limit.
