@@ -632,7 +632,8 @@ fn inherit_ace(ace: &str, directory: bool, owner: &str, group: &str) -> Vec<Stri
 /// - the DACL as asked, followed by the directory's inheritable ACEs unless the asked DACL is
 ///   protected (`D:P`); without an asked DACL, the inheritable ACEs alone (`D:AI`).
 ///   Inherited `CREATOR OWNER` and `CREATOR GROUP` ACEs are in effect for the new file's owner
-///   and group ([`inherit_ace`] has the rules).
+///   and group, and generic rights in effect are mapped to file rights (the private
+///   `inherit_ace` has the rules).
 ///
 /// `None` when no DACL was asked and nothing is inherited (an empty DACL would shut everyone
 /// out, where Windows would fall back to the creator's default DACL): the file keeps the
