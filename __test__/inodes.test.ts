@@ -4,9 +4,8 @@
 import test, { type ExecutionContext } from 'ava'
 import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
-import type { Mount } from '../index'
 import { sleep } from './helpers/fs'
-import { mountFs } from './helpers/mount'
+import { knownInodesFallTo, mountFs } from './helpers/mount'
 
 const DIRECTORIES = 4
 const FILES_PER_DIRECTORY = 250
@@ -21,17 +20,6 @@ async function makeTree(p: (name: string) => string): Promise<void> {
   for (let d = 0; d < DIRECTORIES; d++) {
     for (const name of await readdir(p(`d${d}`))) await stat(p(`d${d}/${name}`))
   }
-}
-
-/** Waits (without asserting on time) until `knownInodes` is at most `limit`; returns the last count. */
-async function knownInodesFallTo(m: Mount, limit: number): Promise<number> {
-  let known = m.stats().knownInodes
-  // Forgets reach the filesystem asynchronously, after the kernel has evicted the inodes.
-  for (let attempt = 0; attempt < 250 && known > limit; attempt++) {
-    await sleep(20)
-    known = m.stats().knownInodes
-  }
-  return known
 }
 
 async function treeMount(t: ExecutionContext) {

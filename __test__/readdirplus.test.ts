@@ -6,9 +6,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { lstat, readdir, stat } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
-import { FsError, type DirEntry, type FileSystem, type Mount, type MountOptions, type RequestContext, type Stat } from '../index'
-import { sleep } from './helpers/fs'
-import { mountFs } from './helpers/mount'
+import { FsError, type DirEntry, type FileSystem, type MountOptions, type RequestContext, type Stat } from '../index'
+import { knownInodesFallTo, mountFs } from './helpers/mount'
 import { py, type Attempt } from './helpers/python'
 
 // The test process serves the mount: a command run on it must not block the event loop.
@@ -163,15 +162,6 @@ test('inodes handed over by READDIRPLUS are forgotten when the kernel lets go of
   // The table still serves the tree afterwards.
   t.is((await stat(p('d/f7'))).size, 7)
 })
-
-async function knownInodesFallTo(m: Mount, limit: number): Promise<number> {
-  let known = m.stats().knownInodes
-  for (let attempt = 0; attempt < 250 && known > limit; attempt++) {
-    await sleep(20)
-    known = m.stats().knownInodes
-  }
-  return known
-}
 
 // A listing is read once, at offset 0, and later pages come from that snapshot. A change made
 // through the mount between two pages must not reach the kernel as the snapshot's stale stats:

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mount, type FileSystem, type HandlerError, type Mount, type MountOptions } from '../../index'
 import { native } from '../../lib/native'
+import { sleep } from './fs'
 import { PYTHON, run } from './python'
 
 /** Every mount point this worker created, for the exit sweep. */
@@ -176,4 +177,15 @@ export async function mountFs(t: ExecutionContext, fs: FileSystem, options: Moun
 /** Remembers a mount point made outside {@link mountFs} for the exit sweep. */
 export function trackMountPoint(dir: string): void {
   created.add(dir)
+}
+
+/** Waits (without asserting on time) until `knownInodes` is at most `limit`; returns the last count. */
+export async function knownInodesFallTo(m: Mount, limit: number): Promise<number> {
+  let known = m.stats().knownInodes
+  // Forgets reach the filesystem asynchronously, after the kernel has evicted the inodes.
+  for (let attempt = 0; attempt < 250 && known > limit; attempt++) {
+    await sleep(20)
+    known = m.stats().knownInodes
+  }
+  return known
 }
