@@ -338,9 +338,28 @@ impl Shared {
         Err(Errno::EIO)
     }
 
-    /// Asks for the attributes of `parent/name` and registers the entry with the kernel.
-    /// With `made`, the entry was just made by that operation, as that kind (see
-    /// [`Shared::check_made_kind`]).
+    /// Registers `parent/name`, answered to the kernel with `stat`, in the inode table as the
+    /// kernel will count it. With `made`, the entry was just made by that operation, as that
+    /// kind, and a stat of another kind registers nothing (see [`Shared::check_made_kind`]).
+    fn register_entry(
+        &self,
+        parent: INodeNo,
+        name: &str,
+        path: &str,
+        made: Option<(&'static str, FileKind)>,
+        stat: &Stat,
+    ) -> FsResult<u64> {
+        if let Some((operation, kind)) = made {
+            self.check_made_kind(operation, path, kind, stat)?;
+        }
+        Ok(self
+            .inodes
+            .lock()
+            .lookup(parent.0, name, stat.kind, stat.ino))
+    }
+
+    /// Asks for the attributes of `parent/name` and registers the entry with the kernel
+    /// ([`Shared::register_entry`], `made` as there).
     fn lookup_then(
         self: &Arc<Self>,
         cx: RequestContext,
@@ -357,13 +376,7 @@ impl Shared {
         };
         self.send(cx, getattr, move |result| {
             done(expect_reply!(result, Stat).and_then(|stat| {
-                if let Some((operation, kind)) = made {
-                    this.check_made_kind(operation, &path, kind, &stat)?;
-                }
-                let ino = this
-                    .inodes
-                    .lock()
-                    .lookup(parent.0, &name, stat.kind, stat.ino);
+                let ino = this.register_entry(parent, &name, &path, made, &stat)?;
                 Ok((ino, stat))
             }))
         });
@@ -390,23 +403,18 @@ impl Shared {
         let operation = make(path.clone());
         let operation_name = operation.name();
         self.send_then_stat(cx, operation, move |result| {
-            let made = expect_reply!(result, Stat).and_then(|stat| {
-                this.check_made_kind(operation_name, &path, made, &stat)?;
-                Ok(stat)
+            let made = Some((operation_name, made));
+            let entry = expect_reply!(result, Stat).and_then(|stat| {
+                let ino = this.register_entry(parent, &name, &path, made, &stat)?;
+                Ok((ino, stat))
             });
-            match made {
-                Ok(stat) => {
-                    let ino = this
-                        .inodes
-                        .lock()
-                        .lookup(parent.0, &name, stat.kind, stat.ino);
-                    reply.entry_with_ttls(
-                        &cache.attr,
-                        &cache.entry,
-                        &file_attr(ino, &stat),
-                        Generation(0),
-                    )
-                }
+            match entry {
+                Ok((ino, stat)) => reply.entry_with_ttls(
+                    &cache.attr,
+                    &cache.entry,
+                    &file_attr(ino, &stat),
+                    Generation(0),
+                ),
                 Err(e) => reply.error(convert::errno(e)),
             }
         });
@@ -1302,21 +1310,13 @@ impl fuser::Filesystem for Adapter {
             };
             // The stat came with the answer (the handler's, or a getattr's run with it); if
             // that getattr failed, asking again reports its failure.
+            let made = Some(("create", FileKind::File));
             match given_stat {
-                Some(stat) => match this.check_made_kind("create", &path, FileKind::File, &stat) {
-                    Ok(()) => {
-                        let ino = this
-                            .inodes
-                            .lock()
-                            .lookup(parent.0, &name, stat.kind, stat.ino);
-                        answer(Ok((ino, stat)));
-                    }
-                    Err(e) => answer(Err(e)),
-                },
-                None => {
-                    let made = Some(("create", FileKind::File));
-                    this.lookup_then(cx, parent, name, path, made, answer)
-                }
+                Some(stat) => answer(
+                    this.register_entry(parent, &name, &path, made, &stat)
+                        .map(|ino| (ino, stat)),
+                ),
+                None => this.lookup_then(cx, parent, name, path, made, answer),
             }
         });
     }
