@@ -4,7 +4,7 @@
 import test from 'ava'
 import { listStatTable, type ListStatRun } from '../bench/lib/lsstat'
 import { PROFILES } from '../bench/lib/profile'
-import { ratioToCTable, ratioToLowLevelTable, type Results } from '../bench/lib/report'
+import { emptyResults, ratioToCTable, ratioToLowLevelTable, type Results } from '../bench/lib/report'
 import { SUBJECTS } from '../bench/lib/subjects'
 import { treeShape, treeTables, type TreeRun } from '../bench/lib/tree'
 import { WORKLOADS } from '../bench/lib/workloads'
@@ -12,19 +12,11 @@ import { WORKLOADS } from '../bench/lib/workloads'
 const GETATTR = WORKLOADS.find((w) => w.id === 'getattr-1')!
 
 function results(subjectIds: string[], figures: Record<string, number[]>): Results {
+  const machine = { cpu: 'cpu', cores: 2, memoryGiB: 1, kernel: 'k', os: 'os', node: 'n', libfuse3: 'l', fio: 'f', commit: 'c', date: 'd' }
   return {
-    profile: PROFILES.smoke,
-    machine: { cpu: 'cpu', cores: 2, memoryGiB: 1, kernel: 'k', os: 'os', node: 'n', libfuse3: 'l', fio: 'f', commit: 'c', date: 'd' },
+    ...emptyResults(PROFILES.smoke, machine, [GETATTR]),
     subjects: subjectIds.map((id) => SUBJECTS.find((s) => s.id === id)!),
-    skipped: [],
-    workloads: [GETATTR],
     figures: new Map([[GETATTR.id, new Map(Object.entries(figures))]]),
-    failures: [],
-    peakRssKiB: new Map(),
-    notes: new Map(),
-    soak: undefined,
-    tree: undefined,
-    listStat: undefined,
   }
 }
 

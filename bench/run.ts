@@ -17,6 +17,7 @@ import { PROFILES, type Profile } from './lib/profile'
 import {
   absoluteTable,
   CEILING,
+  emptyResults,
   LOW_LEVEL_REFERENCE,
   ratioToCTable,
   ratioToLowLevelTable,
@@ -452,20 +453,7 @@ async function main(): Promise<number> {
   log(`profile ${profile.name}: ${profile.runs} runs; building the C programs and the subjects`)
   await build()
 
-  const results: Results = {
-    profile,
-    machine: machineInfo(),
-    subjects: [],
-    skipped: [],
-    workloads: WORKLOADS,
-    figures: new Map(),
-    failures: [],
-    peakRssKiB: new Map(),
-    notes: new Map(),
-    soak: undefined,
-    tree: undefined,
-    listStat: undefined,
-  }
+  const results = emptyResults(profile, machineInfo(), WORKLOADS)
   let exitCode = 0
   try {
     const always = [REFERENCE, LOW_LEVEL_REFERENCE, CEILING]

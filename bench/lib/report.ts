@@ -35,6 +35,24 @@ export interface Results {
   listStat: ListStatResults | undefined
 }
 
+/** Results of a run of `workloads` on `machine` before anything was measured. */
+export function emptyResults(profile: Profile, machine: MachineInfo, workloads: Workload[]): Results {
+  return {
+    profile,
+    machine,
+    subjects: [],
+    skipped: [],
+    workloads,
+    figures: new Map(),
+    failures: [],
+    peakRssKiB: new Map(),
+    notes: new Map(),
+    soak: undefined,
+    tree: undefined,
+    listStat: undefined,
+  }
+}
+
 /** The C reference every headline ratio is taken against: libfuse3's high-level API. */
 export const REFERENCE = 'c'
 /** The second C reference: libfuse3's low-level API, the kernel interface mountkit uses. */
