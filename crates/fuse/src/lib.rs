@@ -26,6 +26,7 @@ mod errors;
 mod files;
 pub mod inode;
 mod mount;
+mod protocol;
 
 pub use errors::{FuseMountError, FuseSetupProblem};
 pub use mount::{
