@@ -177,6 +177,11 @@ export interface NativeMountOptions {
    */
   readdirPlus: string
   /**
+   * FUSE: the JavaScript thread reads the kernel's requests itself while it spins after a
+   * batch.
+   */
+  readWhileSpinning: boolean
+  /**
    * Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
    * `lib/wire.generated.ts`).
    */
@@ -212,6 +217,8 @@ export interface NativeMountStats {
   readdirPlus: boolean
   /** Listed names handed to the kernel with their attributes, each sparing a LOOKUP. */
   entriesWithAttributes: number
+  /** Requests the JavaScript thread read from the kernel itself while it spun after a batch. */
+  requestsReadWhileSpinning: number
 }
 
 export interface NativeOpened {

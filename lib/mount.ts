@@ -179,6 +179,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     force: options.force ?? false,
     passthrough: options.passthrough ?? true,
     readdirPlus: readdirPlusMode(options.readdirPlus),
+    readWhileSpinning: options.readWhileSpinning ?? true,
     nativeAnswers: localAnswers(fs),
     backend,
     volumeLabel: options.volumeLabel ?? 'mountkit',

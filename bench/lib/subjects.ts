@@ -74,6 +74,16 @@ export const SUBJECTS: SubjectSpec[] = [
     only: (workload) => workload === 'readdir',
   },
   {
+    id: 'mountkit-js-spin-reads-off',
+    label: 'mountkit JS, spin reads off',
+    about:
+      'as mountkit JS with `readWhileSpinning: false`: the JavaScript thread spins after a batch but leaves every request to the ' +
+      'backend threads to read and hand over, as before mountkit read requests itself; runs every workload but the file data ones',
+    variantOf: 'mountkit-js',
+    mountOptions: { readWhileSpinning: false },
+    only: (workload) => !FILE_DATA(workload) || workload === 'seqread-1',
+  },
+  {
     id: 'mountkit-async',
     label: 'mountkit JS, async handlers',
     about: 'as mountkit JS with every handler an `async` function, so each answer settles in a microtask; runs the metadata workloads',

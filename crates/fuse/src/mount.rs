@@ -1,23 +1,28 @@
 //! Mounting and unmounting: the kernel side of a mount's life.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use fuser::{BackgroundSession, Config, INodeNo, MountOption, Notifier, SessionACL};
+use fuser::{Config, MountOption, SessionACL};
 use mountkit_core::change::split_parent;
 use mountkit_core::{Change, Dispatch};
 use parking_lot::Mutex;
 
-use crate::adapter::{Adapter, CachePolicy, ChangeCount, Holdings};
+use crate::adapter::{Adapter, CachePolicy, ChangeCount, Handshake, Holdings};
 use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
+use crate::protocol::Device;
+use crate::session::{start_readers, Pump};
 
 /// How to mount.
 #[derive(Clone, Debug)]
@@ -97,7 +102,15 @@ impl Default for FuseOptions {
 
 /// A live FUSE mount. Dropping it unmounts.
 pub struct FuseMount {
-    session: Option<BackgroundSession>,
+    /// fuser's session, which mounted and answered INIT; it serves nothing, and unmounts on
+    /// drop if the mount is still there.
+    session: Option<fuser::Session<Handshake>>,
+    /// The threads reading requests, each on a descriptor of its own.
+    readers: Vec<JoinHandle<io::Result<()>>>,
+    /// The dispatcher, which holds this mount's pump until the mount stops.
+    dispatch: Arc<dyn Dispatch>,
+    /// Requests the dispatcher read through the pump.
+    pumped: Arc<AtomicU64>,
     mountpoint: PathBuf,
     /// The kernel's connection number (the mount's device minor), used to abort requests
     /// that are still pending when the mount goes away.
@@ -112,7 +125,7 @@ pub struct FuseMount {
 #[derive(Clone)]
 pub struct Invalidator {
     inodes: Arc<Mutex<InodeTable>>,
-    notifier: Notifier,
+    device: Arc<Device>,
     changes: Arc<ChangeCount>,
 }
 
@@ -154,11 +167,11 @@ impl Invalidator {
             let result = match invalidation {
                 Invalidation::Inode(path) => {
                     let ino = self.inodes.lock().resolve(path);
-                    ino.map(|ino| self.notifier.inval_inode(INodeNo(ino), 0, 0))
+                    ino.map(|ino| self.device.inval_inode(ino, 0, 0))
                 }
                 Invalidation::Entry { parent, name } => {
                     let dir = self.inodes.lock().resolve(parent);
-                    dir.map(|dir| self.notifier.inval_entry(INodeNo(dir), name.as_ref()))
+                    dir.map(|dir| self.device.inval_entry(dir, OsStr::new(name)))
                 }
             };
             match result {
@@ -239,6 +252,10 @@ pub struct MountStats {
     pub readdir_plus: bool,
     /// Listed names handed to the kernel with their attributes, each sparing a LOOKUP.
     pub entries_with_attributes: u64,
+    /// Requests the dispatcher read from the kernel itself, on its own thread, while it
+    /// waited for work ([`mountkit_core::Dispatch::attach_pump`]); the rest were read by
+    /// the mount's reader threads.
+    pub requests_pumped: u64,
 }
 
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
@@ -273,8 +290,6 @@ impl FuseMount {
         } else {
             SessionACL::Owner
         };
-        config.n_threads = Some(options.threads.max(1));
-        config.clone_fd = true;
         let cache = CachePolicy {
             attr: options.attr_ttl,
             entry: options.entry_ttl,
@@ -284,28 +299,43 @@ impl FuseMount {
             readdir_plus: options.readdir_plus,
         };
         let data_path = Arc::new(DataPathStatus::default());
-        let adapter = Adapter::new(dispatch, cache, options.passthrough, data_path.clone());
-        let inodes = adapter.inodes();
-        let changes = adapter.changes();
-        let holdings = adapter.holdings();
-        let session = fuser::Session::new(adapter, &mountpoint, &config)
+        let adapter = Arc::new(Adapter::new(
+            dispatch.clone(),
+            cache,
+            options.passthrough,
+            data_path.clone(),
+        ));
+        let session = fuser::Session::new(adapter.handshake(), &mountpoint, &config)
             .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
-        let notifier = session.notifier();
         let connection = connection_of(&mountpoint);
-        let session = session.spawn().map_err(|source| FuseMountError::Io {
+        let io_error = |source| FuseMountError::Io {
             path: mountpoint.clone(),
             source,
-        })?;
+        };
+        // Dropping `session` on an error below unmounts again.
+        let master = session
+            .as_fd()
+            .try_clone_to_owned()
+            .map(Device::new)
+            .map_err(io_error)?;
+        let pump_device = master.clone_device(true).map_err(io_error)?;
+        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        let pumped = Arc::new(AtomicU64::new(0));
+        let pump = Pump::new(&adapter, pump_device, pumped.clone());
+        dispatch.attach_pump(Some(Arc::new(pump)));
         Ok(FuseMount {
             session: Some(session),
+            readers,
+            dispatch,
+            pumped,
             mountpoint,
             connection,
             data_path,
-            holdings,
+            holdings: adapter.holdings(),
             invalidator: Invalidator {
-                inodes,
-                notifier,
-                changes,
+                inodes: adapter.inodes(),
+                device: Arc::new(master),
+                changes: adapter.changes(),
             },
         })
     }
@@ -327,6 +357,7 @@ impl FuseMount {
             open_handles: self.holdings.open_handles() as u64,
             readdir_plus: self.holdings.readdir_plus_negotiated(),
             entries_with_attributes: self.holdings.entries_with_attributes(),
+            requests_pumped: self.pumped.load(Ordering::Relaxed),
         }
     }
 
@@ -351,6 +382,8 @@ impl FuseMount {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
+        self.dispatch.attach_pump(None);
+        let readers = std::mem::take(&mut self.readers);
         // Someone may have unmounted it already (`umount`, `mountkit unmount`): not an error.
         let detached = match unmount_path(&self.mountpoint) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -358,7 +391,16 @@ impl FuseMount {
         };
         let (done_tx, done_rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = done_tx.send(session.join());
+            let mut result = Ok(());
+            for reader in readers {
+                let ended = reader
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a FUSE reader thread panicked")));
+                result = result.and(ended);
+            }
+            // Unmounted by now (fuser's session would unmount only a mount still there).
+            drop(session);
+            let _ = done_tx.send(result);
         });
         let joined = done_rx.recv_timeout(UNMOUNT_GRACE).or_else(|_| {
             if let Some(connection) = self.connection {
@@ -553,7 +595,7 @@ pub struct FuseInstall {
 
 /// Whether `/dev/fuse` can be used by this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Device {
+enum DeviceAccess {
     Missing,
     Refused,
     Usable,
@@ -569,9 +611,9 @@ pub fn probe() -> Result<FuseInstall, FuseSetupProblem> {
         .write(true)
         .open("/dev/fuse")
     {
-        Ok(_) => Device::Usable,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Device::Missing,
-        Err(_) => Device::Refused,
+        Ok(_) => DeviceAccess::Usable,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => DeviceAccess::Missing,
+        Err(_) => DeviceAccess::Refused,
     };
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
@@ -585,15 +627,17 @@ pub fn probe() -> Result<FuseInstall, FuseSetupProblem> {
 
 /// The verdict of [`probe`] on what it found.
 fn judge_setup(
-    device: Device,
+    device: DeviceAccess,
     root: bool,
     fusermount3: Option<PathBuf>,
 ) -> Result<FuseInstall, FuseSetupProblem> {
     match device {
-        Device::Missing => Err(FuseSetupProblem::NoDevice),
-        Device::Refused => Err(FuseSetupProblem::DeviceRefused),
-        Device::Usable if !root && fusermount3.is_none() => Err(FuseSetupProblem::NoFusermount),
-        Device::Usable => Ok(FuseInstall { root, fusermount3 }),
+        DeviceAccess::Missing => Err(FuseSetupProblem::NoDevice),
+        DeviceAccess::Refused => Err(FuseSetupProblem::DeviceRefused),
+        DeviceAccess::Usable if !root && fusermount3.is_none() => {
+            Err(FuseSetupProblem::NoFusermount)
+        }
+        DeviceAccess::Usable => Ok(FuseInstall { root, fusermount3 }),
     }
 }
 
@@ -674,26 +718,26 @@ mod tests {
     fn the_probe_names_what_is_missing_for_a_mount() {
         let fusermount3 = Some(PathBuf::from("/usr/bin/fusermount3"));
         assert_eq!(
-            judge_setup(Device::Missing, true, None),
+            judge_setup(DeviceAccess::Missing, true, None),
             Err(FuseSetupProblem::NoDevice)
         );
         assert_eq!(
-            judge_setup(Device::Refused, false, fusermount3.clone()),
+            judge_setup(DeviceAccess::Refused, false, fusermount3.clone()),
             Err(FuseSetupProblem::DeviceRefused)
         );
         assert_eq!(
-            judge_setup(Device::Usable, false, None),
+            judge_setup(DeviceAccess::Usable, false, None),
             Err(FuseSetupProblem::NoFusermount)
         );
         assert_eq!(
-            judge_setup(Device::Usable, true, None),
+            judge_setup(DeviceAccess::Usable, true, None),
             Ok(FuseInstall {
                 root: true,
                 fusermount3: None
             })
         );
         assert_eq!(
-            judge_setup(Device::Usable, false, fusermount3.clone()),
+            judge_setup(DeviceAccess::Usable, false, fusermount3.clone()),
             Ok(FuseInstall {
                 root: false,
                 fusermount3

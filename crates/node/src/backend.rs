@@ -83,6 +83,7 @@ pub(crate) fn stats(mount: &Mount) -> Result<NativeMountStats, String> {
             open_handles: stats.open_handles as f64,
             readdir_plus: stats.readdir_plus,
             entries_with_attributes: stats.entries_with_attributes as f64,
+            requests_read_while_spinning: stats.requests_pumped as f64,
         });
     }
     Err(format!(
@@ -151,6 +152,7 @@ mod tests {
             force: false,
             passthrough: true,
             readdir_plus: "auto".into(),
+            read_while_spinning: true,
             native_answers: Vec::new(),
             backend: "auto".into(),
             volume_label: "data".into(),

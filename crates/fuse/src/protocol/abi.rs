@@ -515,6 +515,8 @@ pub(crate) const FOPEN_DIRECT_IO: u32 = 1 << 0;
 pub(crate) const FOPEN_KEEP_CACHE: u32 = 1 << 1;
 /// `fuse_open_out::open_flags`: the file is not seekable.
 pub(crate) const FOPEN_NONSEEKABLE: u32 = 1 << 2;
+/// `fuse_open_out::open_flags` of OPENDIR: the kernel may keep the directory's listing.
+pub(crate) const FOPEN_CACHE_DIR: u32 = 1 << 3;
 /// `fuse_open_out::open_flags`: reads and writes go to `backing_id`'s file (ABI 7.40).
 pub(crate) const FOPEN_PASSTHROUGH: u32 = 1 << 7;
 
@@ -543,14 +545,6 @@ pub(crate) const FATTR_CTIME: u32 = 1 << 10;
 
 /// `fuse_getattr_in::getattr_flags`: `fh` names the open file the call came through.
 pub(crate) const FUSE_GETATTR_FH: u32 = 1 << 0;
-/// `fuse_write_in::write_flags`: `lock_owner` is set.
-pub(crate) const FUSE_WRITE_LOCKOWNER: u32 = 1 << 1;
-/// `fuse_read_in::read_flags`: `lock_owner` is set.
-pub(crate) const FUSE_READ_LOCKOWNER: u32 = 1 << 1;
-/// `fuse_release_in::release_flags`: the release also flushes (`lock_owner` is set).
-pub(crate) const FUSE_RELEASE_FLUSH: u32 = 1 << 0;
-/// `fuse_release_in::release_flags`: drop the `flock` locks of `lock_owner`.
-pub(crate) const FUSE_RELEASE_FLOCK_UNLOCK: u32 = 1 << 1;
 /// `fuse_fsync_in::fsync_flags`: sync data only, not metadata.
 pub(crate) const FUSE_FSYNC_FDATASYNC: u32 = 1 << 0;
 

@@ -1,20 +1,15 @@
 //! mountkit's own FUSE request layer: the kernel's wire format ([`abi`]), one device
 //! descriptor ([`device`]), request parsing ([`request`]) and typed replies ([`reply`]).
 //! fuser still mounts and makes the INIT handshake; everything after that goes through here.
-// used by the session loop (wt-loop)
-#![cfg_attr(not(test), allow(dead_code))]
-// The re-exports are what the session loop (wt-loop) names.
-#![allow(unused_imports)]
 
 pub(crate) mod abi;
 pub(crate) mod device;
 pub(crate) mod reply;
 pub(crate) mod request;
 
-pub(crate) use abi::fuse_forget_one as ForgetOne;
 pub(crate) use device::{receive_buffer_size, BackingId, Device};
 pub(crate) use reply::{
     ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
     ReplyLseek, ReplyOpen, ReplyStatfs, ReplyTo, ReplyWrite, ReplyXattr,
 };
-pub(crate) use request::{parse, Forgets, Operation, ParseError, ParseProblem, Request, SetattrIn};
+pub(crate) use request::{parse, Operation, Request, SetattrIn};

@@ -54,14 +54,9 @@ pub(crate) enum Operation<'a> {
         name: &'a OsStr,
         mode: u32,
         rdev: u32,
-        umask: u32,
     },
     /// MKDIR of `name` in `nodeid`.
-    Mkdir {
-        name: &'a OsStr,
-        mode: u32,
-        umask: u32,
-    },
+    Mkdir { name: &'a OsStr, mode: u32 },
     /// UNLINK of `name` in `nodeid`.
     Unlink { name: &'a OsStr },
     /// RMDIR of `name` in `nodeid`.
@@ -78,31 +73,17 @@ pub(crate) enum Operation<'a> {
     /// OPEN with `open(2)` flags.
     Open { flags: i32 },
     /// READ of `size` bytes at `offset`.
-    Read {
-        fh: u64,
-        offset: u64,
-        size: u32,
-        flags: i32,
-        lock_owner: Option<u64>,
-    },
-    /// WRITE of `data` at `offset`; `write_flags` are the `FUSE_WRITE_*` bits.
+    Read { fh: u64, offset: u64, size: u32 },
+    /// WRITE of `data` at `offset`.
     Write {
         fh: u64,
         offset: u64,
         data: &'a [u8],
-        write_flags: u32,
-        flags: i32,
-        lock_owner: Option<u64>,
     },
     /// STATFS.
     Statfs,
-    /// RELEASE: the last descriptor of an open file closed. `flush` says a FLUSH is folded in.
-    Release {
-        fh: u64,
-        flags: i32,
-        flush: bool,
-        lock_owner: Option<u64>,
-    },
+    /// RELEASE: the last descriptor of an open file closed; `flags` are its `open(2)` flags.
+    Release { fh: u64, flags: i32 },
     /// FSYNC; `datasync` for `fdatasync(2)`.
     Fsync { fh: u64, datasync: bool },
     /// SETXATTR of `name` to `value`; `flags` are `XATTR_CREATE`/`XATTR_REPLACE`.
@@ -118,7 +99,7 @@ pub(crate) enum Operation<'a> {
     /// REMOVEXATTR of `name`.
     Removexattr { name: &'a OsStr },
     /// FLUSH: one descriptor of an open file closed.
-    Flush { fh: u64, lock_owner: u64 },
+    Flush { fh: u64 },
     /// OPENDIR with `open(2)` flags.
     Opendir { flags: i32 },
     /// READDIR: up to `size` bytes of entries after the one whose `next_offset` was `offset`.
@@ -126,7 +107,7 @@ pub(crate) enum Operation<'a> {
     /// READDIRPLUS: READDIR with each entry's attributes.
     Readdirplus { fh: u64, offset: u64, size: u32 },
     /// RELEASEDIR: an open directory closed.
-    Releasedir { fh: u64, flags: i32 },
+    Releasedir { fh: u64 },
     /// FSYNCDIR; `datasync` for `fdatasync(2)`.
     Fsyncdir { fh: u64, datasync: bool },
     /// ACCESS with an `access(2)` mask.
@@ -136,9 +117,8 @@ pub(crate) enum Operation<'a> {
         name: &'a OsStr,
         flags: i32,
         mode: u32,
-        umask: u32,
     },
-    /// INTERRUPT of the request `unique`. Never answered.
+    /// INTERRUPT of the request `unique`. An `ENOSYS` answer stops the kernel sending more.
     Interrupt { unique: u64 },
     /// FALLOCATE with `fallocate(2)`'s mode bits.
     Fallocate {
@@ -157,7 +137,6 @@ pub(crate) enum Operation<'a> {
         fh_out: u64,
         offset_out: u64,
         len: u64,
-        flags: u64,
     },
     /// An INIT after the handshake, which fuser already made: the loop answers EIO.
     Init,
@@ -403,7 +382,6 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
                 name: args.name()?,
                 mode: arg.mode,
                 rdev: arg.rdev,
-                umask: arg.umask,
             }
         }
         opcode::FUSE_MKDIR => {
@@ -411,7 +389,6 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
             Operation::Mkdir {
                 name: args.name()?,
                 mode: arg.mode,
-                umask: arg.umask,
             }
         }
         opcode::FUSE_UNLINK => Operation::Unlink { name: args.name()? },
@@ -450,9 +427,6 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
                 fh: arg.fh,
                 offset: arg.offset,
                 size: arg.size,
-                flags: arg.flags as i32,
-                lock_owner: (arg.read_flags & abi::FUSE_READ_LOCKOWNER != 0)
-                    .then_some(arg.lock_owner),
             }
         }
         opcode::FUSE_WRITE => {
@@ -461,21 +435,14 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
                 fh: arg.fh,
                 offset: arg.offset,
                 data: args.bytes(arg.size as usize)?,
-                write_flags: arg.write_flags,
-                flags: arg.flags as i32,
-                lock_owner: (arg.write_flags & abi::FUSE_WRITE_LOCKOWNER != 0)
-                    .then_some(arg.lock_owner),
             }
         }
         opcode::FUSE_STATFS => Operation::Statfs,
         opcode::FUSE_RELEASE => {
             let arg = args.fixed::<abi::fuse_release_in>()?;
-            let owner_flags = abi::FUSE_RELEASE_FLUSH | abi::FUSE_RELEASE_FLOCK_UNLOCK;
             Operation::Release {
                 fh: arg.fh,
                 flags: arg.flags as i32,
-                flush: arg.release_flags & abi::FUSE_RELEASE_FLUSH != 0,
-                lock_owner: (arg.release_flags & owner_flags != 0).then_some(arg.lock_owner),
             }
         }
         opcode::FUSE_FSYNC => {
@@ -506,10 +473,7 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
         opcode::FUSE_REMOVEXATTR => Operation::Removexattr { name: args.name()? },
         opcode::FUSE_FLUSH => {
             let arg = args.fixed::<abi::fuse_flush_in>()?;
-            Operation::Flush {
-                fh: arg.fh,
-                lock_owner: arg.lock_owner,
-            }
+            Operation::Flush { fh: arg.fh }
         }
         opcode::FUSE_OPENDIR => Operation::Opendir {
             flags: args.fixed::<abi::fuse_open_in>()?.flags as i32,
@@ -525,10 +489,7 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
         }
         opcode::FUSE_RELEASEDIR => {
             let arg = args.fixed::<abi::fuse_release_in>()?;
-            Operation::Releasedir {
-                fh: arg.fh,
-                flags: arg.flags as i32,
-            }
+            Operation::Releasedir { fh: arg.fh }
         }
         opcode::FUSE_FSYNCDIR => {
             let arg = args.fixed::<abi::fuse_fsync_in>()?;
@@ -546,7 +507,6 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
                 name: args.name()?,
                 flags: arg.flags as i32,
                 mode: arg.mode,
-                umask: arg.umask,
             }
         }
         opcode::FUSE_INTERRUPT => Operation::Interrupt {
@@ -578,7 +538,6 @@ fn parse_operation(opcode: u32, arguments: &[u8]) -> Result<Operation<'_>, Parse
                 fh_out: arg.fh_out,
                 offset_out: arg.off_out,
                 len: arg.len,
-                flags: arg.flags,
             }
         }
         opcode::FUSE_INIT => Operation::Init,
@@ -878,15 +837,11 @@ mod tests {
                 name: n,
                 mode,
                 rdev,
-                umask,
             } = op
             else {
                 panic!("{op:?}")
             };
-            assert_eq!(
-                (n, mode, rdev, umask),
-                (name("fifo"), 0o010644, 0x0801, 0o022)
-            );
+            assert_eq!((n, mode, rdev), (name("fifo"), 0o010644, 0x0801));
         });
         let mkdir = request(opcode::FUSE_MKDIR)
             .arg(abi::fuse_mkdir_in {
@@ -895,15 +850,10 @@ mod tests {
             })
             .name("sub");
         with_operation(&mkdir, |op| {
-            let Operation::Mkdir {
-                name: n,
-                mode,
-                umask,
-            } = op
-            else {
+            let Operation::Mkdir { name: n, mode } = op else {
                 panic!("{op:?}")
             };
-            assert_eq!((n, mode, umask), (name("sub"), 0o755, 0o002));
+            assert_eq!((n, mode), (name("sub"), 0o755));
         });
         let link = request(opcode::FUSE_LINK)
             .arg(abi::fuse_link_in { oldnodeid: 77 })
@@ -927,14 +877,13 @@ mod tests {
                 name: n,
                 flags,
                 mode,
-                umask,
             } = op
             else {
                 panic!("{op:?}")
             };
             assert_eq!(
-                (n, flags, mode, umask),
-                (name("new"), libc::O_WRONLY | libc::O_EXCL, 0o100600, 0o077)
+                (n, flags, mode),
+                (name("new"), libc::O_WRONLY | libc::O_EXCL, 0o100600)
             );
         });
     }
@@ -1001,7 +950,7 @@ mod tests {
             fh: 3,
             offset: 1 << 40,
             size: 4096,
-            read_flags: abi::FUSE_READ_LOCKOWNER,
+            read_flags: 0,
             lock_owner: 55,
             flags: libc::O_RDONLY as u32,
             padding: 0,
@@ -1012,9 +961,7 @@ mod tests {
                 Operation::Read {
                     fh: 3,
                     offset: 1_099_511_627_776,
-                    size: 4096,
-                    flags: 0,
-                    lock_owner: Some(55)
+                    size: 4096
                 }
             ));
         });
@@ -1030,32 +977,21 @@ mod tests {
             })
             .bytes(b"hello");
         with_operation(&write, |op| {
-            let Operation::Write {
-                fh,
-                offset,
-                data,
-                write_flags,
-                flags,
-                lock_owner,
-            } = op
-            else {
+            let Operation::Write { fh, offset, data } = op else {
                 panic!("{op:?}")
             };
-            assert_eq!(
-                (fh, offset, data, write_flags, flags, lock_owner),
-                (4, 10, &b"hello"[..], 0, libc::O_APPEND, None)
-            );
+            assert_eq!((fh, offset, data), (4, 10, &b"hello"[..]));
         });
         let release = request(opcode::FUSE_RELEASE).arg(abi::fuse_release_in {
             fh: 4,
             flags: libc::O_RDWR as u32,
-            release_flags: abi::FUSE_RELEASE_FLUSH,
+            release_flags: 0,
             lock_owner: 66,
         });
         with_operation(&release, |op| {
             assert!(matches!(
                 op,
-                Operation::Release { fh: 4, flags, flush: true, lock_owner: Some(66) } if flags == libc::O_RDWR
+                Operation::Release { fh: 4, flags } if flags == libc::O_RDWR
             ));
         });
         let releasedir = request(opcode::FUSE_RELEASEDIR).arg(abi::fuse_release_in {
@@ -1065,7 +1001,7 @@ mod tests {
             lock_owner: 0,
         });
         with_operation(&releasedir, |op| {
-            assert!(matches!(op, Operation::Releasedir { fh: 5, flags: 0 }));
+            assert!(matches!(op, Operation::Releasedir { fh: 5 }));
         });
         let flush = request(opcode::FUSE_FLUSH).arg(abi::fuse_flush_in {
             fh: 4,
@@ -1074,13 +1010,7 @@ mod tests {
             lock_owner: 77,
         });
         with_operation(&flush, |op| {
-            assert!(matches!(
-                op,
-                Operation::Flush {
-                    fh: 4,
-                    lock_owner: 77
-                }
-            ));
+            assert!(matches!(op, Operation::Flush { fh: 4 }));
         });
     }
 
@@ -1272,8 +1202,7 @@ mod tests {
                     nodeid_out: 3,
                     fh_out: 4,
                     offset_out: 5,
-                    len: 6,
-                    flags: 7
+                    len: 6
                 }
             ));
         });
