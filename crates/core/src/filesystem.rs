@@ -107,6 +107,9 @@ pub trait Dispatch: Send + Sync + 'static {
     /// dispatched and answered on that thread without waking a backend thread. `None` takes
     /// the pump back (the mount is going away).
     ///
+    /// A mount offers one pump when it starts and takes it back (`None`) when it stops, so a
+    /// dispatcher keeps at most one: serve each mount with a dispatcher of its own to pump.
+    ///
     /// The default ignores it: [`FsDispatcher`] never waits on a thread of its own. The
     /// Node.js addon pumps while its JavaScript thread spins after a batch (FUSE only).
     fn attach_pump(&self, _pump: Option<Arc<dyn RequestPump>>) {}

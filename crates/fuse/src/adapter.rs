@@ -503,6 +503,22 @@ impl Adapter {
         Handshake(self.shared.clone())
     }
 
+    /// Whether serving `request` does I/O on a backing file in this process (a read, write or
+    /// sync of a file opened with one, which passthrough does not take), and so may wait on a
+    /// disk.
+    pub(crate) fn does_blocking_io(&self, request: &Request<'_>) -> bool {
+        let fh = match request.operation {
+            KernelOperation::Read { fh, .. }
+            | KernelOperation::Write { fh, .. }
+            | KernelOperation::Fsync { fh, .. } => fh,
+            _ => return false,
+        };
+        self.shared
+            .files
+            .get(fh)
+            .is_some_and(|file| file.backing.is_some())
+    }
+
     /// Starts serving one request the kernel sent through `device`; every answer goes back
     /// through that same descriptor, the only one the kernel accepts it from. Returns `false`
     /// for DESTROY, after which the kernel sends nothing more.
@@ -605,11 +621,11 @@ impl Adapter {
                 len,
                 to().into(),
             ),
-            // Answered ENOSYS, the kernel sends no more interrupts: a handler cannot be
-            // stopped midway, so the interrupted request is answered when it finishes.
+            // Not answered: a handler cannot be stopped midway, so the interrupted request is
+            // answered when it finishes. (An ENOSYS answer would have to reach the descriptor
+            // that delivered the interrupted request, which may not be this one.)
             KernelOperation::Interrupt { unique } => {
                 log::debug!("interrupt of request {unique}: handlers cannot be interrupted");
-                ReplyEmpty::from(to()).error(Errno::ENOSYS)
             }
             // fuser answered the one INIT of the connection while mounting.
             KernelOperation::Init => ReplyEmpty::from(to()).error(Errno::EIO),

@@ -12,4 +12,4 @@ pub(crate) use reply::{
     ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
     ReplyLseek, ReplyOpen, ReplyStatfs, ReplyTo, ReplyWrite, ReplyXattr,
 };
-pub(crate) use request::{parse, Operation, Request, SetattrIn};
+pub(crate) use request::{parse, Operation, ParseError, Request, SetattrIn};
