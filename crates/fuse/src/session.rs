@@ -14,7 +14,7 @@ use mountkit_core::{Errno, RequestPump};
 use parking_lot::Mutex;
 
 use crate::adapter::{Adapter, MAX_WRITE};
-use crate::protocol::{parse, receive_buffer_size, Device, ReplyEmpty, ReplyTo};
+use crate::protocol::{parse, receive_buffer_size, Channel, Device, ReplyEmpty, ReplyTo};
 
 /// Starts `count` reader threads on `master`'s connection, each with a cloned descriptor.
 /// They end when the connection does (unmount or abort), or at DESTROY.
@@ -43,20 +43,26 @@ fn read_requests(adapter: &Adapter, device: &Arc<Device>) -> io::Result<()> {
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(()),
             Err(e) => return Err(e),
         };
-        if !serve(adapter, &buffer[..len], device) {
+        if !serve(adapter, &buffer[..len], &device.clone().into(), device) {
             return Ok(());
         }
     }
 }
 
-/// Serves the request in `bytes`. Returns `false` once the kernel has ended the session.
-fn serve(adapter: &Adapter, bytes: &[u8], device: &Arc<Device>) -> bool {
+/// Serves the request in `bytes`, which came through `channel`, on the connection of
+/// `device`. Returns `false` once the kernel has ended the session.
+pub(crate) fn serve(
+    adapter: &Adapter,
+    bytes: &[u8],
+    channel: &Channel,
+    device: &Arc<Device>,
+) -> bool {
     match parse(bytes) {
-        Ok(request) => adapter.serve(&request, device),
+        Ok(request) => adapter.serve(&request, channel, device),
         Err(error) => {
             log::warn!("the kernel sent a FUSE request this backend cannot read: {error}");
             if let Some(unique) = error.unique {
-                ReplyEmpty::from(ReplyTo::new(device.clone(), unique)).error(Errno::EIO);
+                ReplyEmpty::from(ReplyTo::new(channel.clone(), unique)).error(Errno::EIO);
             }
             true
         }
@@ -104,7 +110,12 @@ impl RequestPump for Pump {
             return false;
         };
         self.served.fetch_add(1, Ordering::Relaxed);
-        serve(&adapter, &buffer[..len], &self.device);
+        serve(
+            &adapter,
+            &buffer[..len],
+            &self.device.clone().into(),
+            &self.device,
+        );
         true
     }
 }
