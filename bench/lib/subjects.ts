@@ -84,6 +84,15 @@ export const SUBJECTS: SubjectSpec[] = [
     only: (workload) => !FILE_DATA(workload) || workload === 'seqread-1',
   },
   {
+    id: 'mountkit-js-io-uring-off',
+    label: 'mountkit JS, io_uring off',
+    about:
+      'as mountkit JS with `ioUring: false`: every request through `read(2)` and `writev(2)` on /dev/fuse, where mountkit JS takes ' +
+      'the FUSE io_uring ring when the kernel offers it (`ioUring` \'auto\'; Linux 6.14+ with enable_uring on); runs every workload',
+    variantOf: 'mountkit-js',
+    mountOptions: { ioUring: false },
+  },
+  {
     id: 'mountkit-async',
     label: 'mountkit JS, async handlers',
     about: 'as mountkit JS with every handler an `async` function, so each answer settles in a microtask; runs the metadata workloads',
