@@ -176,6 +176,8 @@ export interface NativeMountOptions {
    * `'off'`.
    */
   readdirPlus: string
+  /** FUSE: whether requests come through io_uring: `'auto'`, `'always'` or `'off'`. */
+  ioUring: string
   /**
    * FUSE: the JavaScript thread reads the kernel's requests itself while it spins after a
    * batch.
@@ -219,6 +221,10 @@ export interface NativeMountStats {
   entriesWithAttributes: number
   /** Requests the JavaScript thread read from the kernel itself while it spun after a batch. */
   requestsReadWhileSpinning: number
+  /** The kernel hands requests over through io_uring. */
+  ioUring: boolean
+  /** Requests that came through the io_uring ring. */
+  requestsFromRing: number
 }
 
 export interface NativeOpened {

@@ -24,7 +24,7 @@ use crate::inode::{InodeTable, ROOT};
 use crate::mount::ReaddirPlus;
 use crate::protocol::abi::{FOPEN_CACHE_DIR, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE};
 use crate::protocol::{
-    BackingId, Device, Operation as KernelOperation, ReplyAttr, ReplyCreate, ReplyData,
+    BackingId, Channel, Device, Operation as KernelOperation, ReplyAttr, ReplyCreate, ReplyData,
     ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs,
     ReplyTo, ReplyWrite, ReplyXattr, Request, SetattrIn,
 };
@@ -145,6 +145,8 @@ struct Shared {
     cache: CachePolicy,
     readdir_plus: ReaddirPlusStatus,
     changes: Arc<ChangeCount>,
+    /// The kernel agreed at INIT to deliver requests through io_uring.
+    ring_negotiated: AtomicBool,
 }
 
 /// Serves the requests of one mountkit mount ([`Adapter::serve`]).
@@ -477,6 +479,7 @@ impl Adapter {
                 cache,
                 readdir_plus: ReaddirPlusStatus::default(),
                 changes: Arc::default(),
+                ring_negotiated: AtomicBool::new(false),
             }),
         }
     }
@@ -498,9 +501,13 @@ impl Adapter {
         Holdings(self.shared.clone())
     }
 
-    /// The INIT handshake for fuser to answer while it mounts.
-    pub(crate) fn handshake(&self) -> Handshake {
-        Handshake(self.shared.clone())
+    /// The INIT handshake for fuser to answer while it mounts; with `offer_ring`, it takes
+    /// FUSE over io_uring when the kernel offers it ([`Adapter::ring_negotiated`]).
+    pub(crate) fn handshake(&self, offer_ring: bool) -> Handshake {
+        Handshake {
+            shared: self.shared.clone(),
+            offer_ring,
+        }
     }
 
     /// Whether serving `request` does I/O on a backing file in this process (a read, write or
@@ -519,11 +526,23 @@ impl Adapter {
             .is_some_and(|file| file.backing.is_some())
     }
 
-    /// Starts serving one request the kernel sent through `device`; every answer goes back
-    /// through that same descriptor, the only one the kernel accepts it from. Returns `false`
+    /// Whether the kernel agreed at INIT to deliver requests through io_uring; from then on
+    /// it holds every request until the ring's entries are registered.
+    pub(crate) fn ring_negotiated(&self) -> bool {
+        self.shared.ring_negotiated.load(Ordering::Relaxed)
+    }
+
+    /// Starts serving one request the kernel sent through `channel`; every answer goes back
+    /// through it, the only way the kernel accepts it. `device` is a descriptor of the
+    /// connection, for the ioctls an answer needs (passthrough backing files). Returns `false`
     /// for DESTROY, after which the kernel sends nothing more.
-    pub(crate) fn serve(&self, request: &Request<'_>, device: &Arc<Device>) -> bool {
-        let to = || ReplyTo::new(device.clone(), request.unique);
+    pub(crate) fn serve(
+        &self,
+        request: &Request<'_>,
+        channel: &Channel,
+        device: &Arc<Device>,
+    ) -> bool {
+        let to = || ReplyTo::new(channel.clone(), request.unique);
         let req = request;
         let ino = request.nodeid;
         match request.operation {
@@ -673,7 +692,10 @@ impl Holdings {
 
 /// The INIT handshake, which fuser answers while it mounts (`fuser::Session::new`): the
 /// capabilities a mountkit mount asks the kernel for. fuser serves nothing else.
-pub(crate) struct Handshake(Arc<Shared>);
+pub(crate) struct Handshake {
+    shared: Arc<Shared>,
+    offer_ring: bool,
+}
 
 impl fuser::Filesystem for Handshake {
     fn init(&mut self, _req: &fuser::Request, config: &mut KernelConfig) -> io::Result<()> {
@@ -683,7 +705,16 @@ impl fuser::Filesystem for Handshake {
         // Without this the kernel serializes lookups and listings within each directory, so
         // one slow handler would hold up every other name in the same directory.
         let _ = config.add_capabilities(InitFlags::FUSE_PARALLEL_DIROPS);
-        let shared = &self.0;
+        let shared = &self.shared;
+        // Taken only when offered: the kernel then holds every request until the ring's
+        // entries are registered, and drops back to /dev/fuse if registering fails.
+        if self.offer_ring
+            && config
+                .add_capabilities(InitFlags::FUSE_OVER_IO_URING)
+                .is_ok()
+        {
+            shared.ring_negotiated.store(true, Ordering::Relaxed);
+        }
         let writeback = shared.cache.writeback
             && config
                 .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)

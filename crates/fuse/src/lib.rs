@@ -7,6 +7,8 @@
 //! thread produces them, through the descriptor that delivered the request, so no backend
 //! thread ever waits for a filesystem's answer. A dispatcher that waits for work on a thread
 //! of its own may also read requests there ([`mountkit_core::Dispatch::attach_pump`]).
+//! Where the kernel offers FUSE over io_uring (Linux 6.14+), requests come through a ring a
+//! thread of its own serves instead ([`IoUring`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -31,9 +33,10 @@ pub mod inode;
 mod mount;
 mod protocol;
 mod session;
+mod uring;
 
 pub use errors::{FuseMountError, FuseSetupProblem};
 pub use mount::{
     fuse_invalidations, is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount,
-    FuseOptions, Invalidation, Invalidator, MountStats, ReaddirPlus,
+    FuseOptions, Invalidation, Invalidator, IoUring, MountStats, ReaddirPlus,
 };

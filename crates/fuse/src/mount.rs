@@ -23,6 +23,7 @@ use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
 use crate::protocol::Device;
 use crate::session::{start_readers, Pump};
+use crate::uring::{kernel_offers_ring, PreparedRing};
 
 /// How to mount.
 #[derive(Clone, Debug)]
@@ -57,6 +58,27 @@ pub struct FuseOptions {
     /// Whether listings may hand the kernel each entry's attributes (READDIRPLUS), sparing
     /// the LOOKUP that would otherwise follow for every listed name that is used.
     pub readdir_plus: ReaddirPlus,
+    /// Whether the kernel hands requests over through io_uring instead of `/dev/fuse`.
+    pub io_uring: IoUring,
+}
+
+/// Whether requests come through FUSE over io_uring (Linux 6.14+, turned on by root with
+/// `echo Y > /sys/module/fuse/parameters/enable_uring`): the kernel puts each request in a
+/// ring entry and takes the answer with the entry's next request in one submission, instead
+/// of a `read(2)` and a `writev(2)` on `/dev/fuse` per request. The ring's buffers take
+/// 8 × (1 MiB + 288 B) of address space per possible CPU, resident as large requests use them.
+/// [`MountStats::io_uring`] says whether a mount got it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IoUring {
+    /// `/dev/fuse` only: the default, since the ring measured slower for a JavaScript
+    /// filesystem on the bench machine (docs/tuning.md).
+    #[default]
+    Off,
+    /// The ring when the kernel offers it, else `/dev/fuse`, silently.
+    Auto,
+    /// The ring or no mount: a kernel that does not offer it, or refuses the ring, fails the
+    /// mount with [`FuseMountError::IoUringUnavailable`].
+    Required,
 }
 
 /// When the kernel may ask for a listing with attributes (READDIRPLUS) instead of names and
@@ -96,6 +118,7 @@ impl Default for FuseOptions {
             force: false,
             passthrough: true,
             readdir_plus: ReaddirPlus::Auto,
+            io_uring: IoUring::Off,
         }
     }
 }
@@ -111,6 +134,10 @@ pub struct FuseMount {
     dispatch: Arc<dyn Dispatch>,
     /// Requests the dispatcher read through the pump.
     pumped: Arc<AtomicU64>,
+    /// Whether the io_uring ring serves the mount.
+    ring_live: bool,
+    /// Requests that came through the ring.
+    from_ring: Arc<AtomicU64>,
     mountpoint: PathBuf,
     /// The kernel's connection number (the mount's device minor), used to abort requests
     /// that are still pending when the mount goes away.
@@ -256,6 +283,11 @@ pub struct MountStats {
     /// waited for work ([`mountkit_core::Dispatch::attach_pump`]); the rest were read by
     /// the mount's reader threads.
     pub requests_pumped: u64,
+    /// The kernel hands requests over through io_uring ([`IoUring`]); FORGET, INTERRUPT and
+    /// notifications still go through `/dev/fuse`.
+    pub io_uring: bool,
+    /// Requests that came through the io_uring ring.
+    pub requests_from_ring: u64,
 }
 
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
@@ -305,8 +337,31 @@ impl FuseMount {
             options.passthrough,
             data_path.clone(),
         ));
-        let session = fuser::Session::new(adapter.handshake(), &mountpoint, &config)
-            .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
+        let ring_unavailable = |reason: String| FuseMountError::IoUringUnavailable {
+            path: mountpoint.clone(),
+            reason,
+        };
+        let prepared = match options.io_uring {
+            IoUring::Off => None,
+            IoUring::Auto if !kernel_offers_ring() => None,
+            IoUring::Auto => PreparedRing::new()
+                .inspect_err(|e| log::debug!("no io_uring ring for FUSE ({e}); using /dev/fuse"))
+                .ok(),
+            IoUring::Required if !kernel_offers_ring() => {
+                return Err(ring_unavailable(
+                    "this kernel does not offer it (/sys/module/fuse/parameters/enable_uring \
+                     is missing or not Y)"
+                        .to_owned(),
+                ))
+            }
+            IoUring::Required => Some(
+                PreparedRing::new()
+                    .map_err(|e| ring_unavailable(format!("io_uring could not be set up: {e}")))?,
+            ),
+        };
+        let session =
+            fuser::Session::new(adapter.handshake(prepared.is_some()), &mountpoint, &config)
+                .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
         let connection = connection_of(&mountpoint);
         let io_error = |source| FuseMountError::Io {
             path: mountpoint.clone(),
@@ -316,10 +371,41 @@ impl FuseMount {
         let master = session
             .as_fd()
             .try_clone_to_owned()
-            .map(Device::new)
+            .map(|fd| Arc::new(Device::new(fd)))
             .map_err(io_error)?;
         let pump_device = master.clone_device(true).map_err(io_error)?;
-        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        let mut readers =
+            start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        let from_ring = Arc::new(AtomicU64::new(0));
+        let ring_live = match prepared {
+            Some(prepared) if adapter.ring_negotiated() => {
+                let (thread, registered) = prepared
+                    .start(&adapter, master.clone(), from_ring.clone())
+                    .map_err(io_error)?;
+                readers.push(thread);
+                match registered {
+                    Ok(()) => true,
+                    // The kernel went back to /dev/fuse, which the readers serve.
+                    Err(e) if options.io_uring == IoUring::Auto => {
+                        log::debug!(
+                            "the kernel refused the FUSE io_uring ring ({e}); using /dev/fuse"
+                        );
+                        false
+                    }
+                    Err(e) => {
+                        return Err(ring_unavailable(format!(
+                            "the kernel refused the ring's entries ({e})"
+                        )))
+                    }
+                }
+            }
+            _ if options.io_uring == IoUring::Required => {
+                return Err(ring_unavailable(
+                    "the kernel did not offer it when the mount started".to_owned(),
+                ))
+            }
+            _ => false,
+        };
         let pumped = Arc::new(AtomicU64::new(0));
         let pump = Pump::new(&adapter, pump_device, pumped.clone());
         dispatch.attach_pump(Some(Arc::new(pump)));
@@ -328,13 +414,15 @@ impl FuseMount {
             readers,
             dispatch,
             pumped,
+            ring_live,
+            from_ring,
             mountpoint,
             connection,
             data_path,
             holdings: adapter.holdings(),
             invalidator: Invalidator {
                 inodes: adapter.inodes(),
-                device: Arc::new(master),
+                device: master,
                 changes: adapter.changes(),
             },
         })
@@ -358,6 +446,8 @@ impl FuseMount {
             readdir_plus: self.holdings.readdir_plus_negotiated(),
             entries_with_attributes: self.holdings.entries_with_attributes(),
             requests_pumped: self.pumped.load(Ordering::Relaxed),
+            io_uring: self.ring_live,
+            requests_from_ring: self.from_ring.load(Ordering::Relaxed),
         }
     }
 

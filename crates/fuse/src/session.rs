@@ -14,7 +14,9 @@ use mountkit_core::{runtime, Errno, RequestPump};
 use parking_lot::Mutex;
 
 use crate::adapter::{Adapter, MAX_WRITE};
-use crate::protocol::{parse, receive_buffer_size, Device, ParseError, ReplyEmpty, ReplyTo};
+use crate::protocol::{
+    parse, receive_buffer_size, Channel, Device, ParseError, ReplyEmpty, ReplyTo,
+};
 
 /// Starts `count` reader threads on `master`'s connection, each with a cloned descriptor.
 /// They end when the connection does (unmount or abort), or at DESTROY.
@@ -58,7 +60,7 @@ fn read_requests(adapter: &Adapter, device: &Arc<Device>) -> io::Result<()> {
             }
         };
         failures = 0;
-        if !serve(adapter, &buffer[..len], device) {
+        if !serve(adapter, &buffer[..len], &device.clone().into(), device) {
             return Ok(());
         }
     }
@@ -73,22 +75,28 @@ fn connection_ended(error: &io::Error) -> bool {
     )
 }
 
-/// Serves the request in `bytes`. Returns `false` once the kernel has ended the session.
-fn serve(adapter: &Adapter, bytes: &[u8], device: &Arc<Device>) -> bool {
+/// Serves the request in `bytes`, which came through `channel`, on the connection of
+/// `device`. Returns `false` once the kernel has ended the session.
+pub(crate) fn serve(
+    adapter: &Adapter,
+    bytes: &[u8],
+    channel: &Channel,
+    device: &Arc<Device>,
+) -> bool {
     match parse(bytes) {
-        Ok(request) => adapter.serve(&request, device),
+        Ok(request) => adapter.serve(&request, channel, device),
         Err(error) => {
-            answer_unreadable(&error, device);
+            answer_unreadable(&error, channel);
             true
         }
     }
 }
 
 /// Answers `EIO` to a request that did not parse, when its header said which one it was.
-fn answer_unreadable(error: &ParseError, device: &Arc<Device>) {
+fn answer_unreadable(error: &ParseError, channel: &Channel) {
     log::warn!("the kernel sent a FUSE request this backend cannot read: {error}");
     if let Some(unique) = error.unique {
-        ReplyEmpty::from(ReplyTo::new(device.clone(), unique)).error(Errno::EIO);
+        ReplyEmpty::from(ReplyTo::new(channel.clone(), unique)).error(Errno::EIO);
     }
 }
 
@@ -137,16 +145,19 @@ impl RequestPump for Pump {
         };
         self.served.fetch_add(1, Ordering::Relaxed);
         let bytes = &buffer[..len];
+        let channel: Channel = self.device.clone().into();
         match parse(bytes) {
             Ok(request) if adapter.does_blocking_io(&request) => {
                 let bytes = bytes.to_vec();
                 let device = self.device.clone();
-                runtime::shared().spawn_blocking(move || serve(&adapter, &bytes, &device));
+                runtime::shared().spawn_blocking(move || {
+                    serve(&adapter, &bytes, &device.clone().into(), &device)
+                });
             }
             Ok(request) => {
-                adapter.serve(&request, &self.device);
+                adapter.serve(&request, &channel, &self.device);
             }
-            Err(error) => answer_unreadable(&error, &self.device),
+            Err(error) => answer_unreadable(&error, &channel),
         }
         true
     }

@@ -123,6 +123,8 @@ pub struct NativeMountOptions {
     /// FUSE: when listings hand the kernel each entry's stat: `'auto'`, `'always'` or
     /// `'off'`.
     pub readdir_plus: String,
+    /// FUSE: whether requests come through io_uring: `'auto'`, `'always'` or `'off'`.
+    pub io_uring: String,
     /// FUSE: the JavaScript thread reads the kernel's requests itself while it spins after a
     /// batch.
     pub read_while_spinning: bool,
@@ -172,6 +174,10 @@ pub struct NativeMountStats {
     pub entries_with_attributes: f64,
     /// Requests the JavaScript thread read from the kernel itself while it spun after a batch.
     pub requests_read_while_spinning: f64,
+    /// The kernel hands requests over through io_uring.
+    pub io_uring: bool,
+    /// Requests that came through the io_uring ring.
+    pub requests_from_ring: f64,
 }
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;

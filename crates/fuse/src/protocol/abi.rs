@@ -407,6 +407,33 @@ wire_structs! {
     }
 }
 
+wire_structs! {
+    /// `struct fuse_uring_ent_in_out`: the last part of a FUSE-over-io_uring entry's header
+    /// buffer, after `in_out` and `op_in`.
+    struct fuse_uring_ent_in_out {
+        flags: u64,
+        /// The request's id; a commit names it.
+        commit_id: u64,
+        /// Bytes in the entry's payload buffer: the request's arguments after the first on
+        /// the way in, the reply's payload on the way out.
+        payload_sz: u32,
+        padding: u32,
+        reserved: u64,
+    }
+
+    /// `struct fuse_uring_cmd_req`: the command data (`sqe->cmd`) of a FUSE-over-io_uring
+    /// submission.
+    struct fuse_uring_cmd_req {
+        flags: u64,
+        /// The request a COMMIT_AND_FETCH answers (0 for REGISTER).
+        commit_id: u64,
+        /// The queue (one per possible CPU) the entry serves.
+        qid: u16,
+        padding_16: u16,
+        padding_32: u32,
+    }
+}
+
 const _: () = assert!(size_of::<fuse_in_header>() == 40);
 const _: () = assert!(size_of::<fuse_out_header>() == 16);
 const _: () = assert!(size_of::<fuse_attr>() == 88);
@@ -420,6 +447,8 @@ const _: () = assert!(size_of::<fuse_read_in>() == 40);
 const _: () = assert!(size_of::<fuse_write_in>() == 40);
 const _: () = assert!(size_of::<fuse_copy_file_range_in>() == 56);
 const _: () = assert!(size_of::<fuse_backing_map>() == 16);
+const _: () = assert!(size_of::<fuse_uring_ent_in_out>() == 32);
+const _: () = assert!(size_of::<fuse_uring_cmd_req>() == 24);
 
 /// Request opcodes (`enum fuse_opcode`).
 pub(crate) mod opcode {
@@ -574,6 +603,23 @@ pub(crate) const FUSE_DEV_IOC_CLONE: u32 = ioc(IOC_READ, 0, size_of::<u32>());
 pub(crate) const FUSE_DEV_IOC_BACKING_OPEN: u32 = ioc(IOC_WRITE, 1, size_of::<fuse_backing_map>());
 /// `_IOW(229, 2, uint32_t)`: unregister a backing id.
 pub(crate) const FUSE_DEV_IOC_BACKING_CLOSE: u32 = ioc(IOC_WRITE, 2, size_of::<u32>());
+
+/// `FUSE_IO_URING_CMD_REGISTER`: hands the kernel one ring entry's buffers for a queue.
+pub(crate) const FUSE_IO_URING_CMD_REGISTER: u32 = 1;
+/// `FUSE_IO_URING_CMD_COMMIT_AND_FETCH`: answers the entry's request and hands the entry back
+/// for the next one.
+pub(crate) const FUSE_IO_URING_CMD_COMMIT_AND_FETCH: u32 = 2;
+/// Offset of `in_out` in `struct fuse_uring_req_header`: the `fuse_in_header` of a request,
+/// then the `fuse_out_header` of its reply.
+pub(crate) const FUSE_URING_IN_OUT: usize = 0;
+/// Offset of `op_in`: a request's first argument (its fixed structure), when it has one.
+pub(crate) const FUSE_URING_OP_IN: usize = 128;
+/// Offset of the `fuse_uring_ent_in_out`.
+pub(crate) const FUSE_URING_ENT_IN_OUT: usize = 256;
+/// `sizeof(struct fuse_uring_req_header)`: `in_out[128]`, `op_in[128]` and the
+/// `fuse_uring_ent_in_out`.
+pub(crate) const FUSE_URING_HEADER_SIZE: usize =
+    FUSE_URING_ENT_IN_OUT + fuse_uring_ent_in_out::SIZE;
 
 #[cfg(test)]
 mod tests {

@@ -17,20 +17,37 @@ use mountkit_core::{Errno, FileKind, Stat};
 
 use super::abi::{self, Wire};
 use super::device::{BackingId, Device};
+use super::ring::RingSlot;
 
-/// Where one request's answer goes: the device that delivered it, and its id.
+/// How a request reached mountkit, and so how its answer goes back: the kernel matches a reply
+/// only through the descriptor that delivered the request, or in the ring entry that held it.
+#[derive(Clone, Debug)]
+pub(crate) enum Channel {
+    /// Read from this `/dev/fuse` descriptor; answered with one `writev(2)` on it.
+    Device(Arc<Device>),
+    /// Delivered in this FUSE-over-io_uring entry; answered in it.
+    Ring(RingSlot),
+}
+
+impl From<Arc<Device>> for Channel {
+    fn from(device: Arc<Device>) -> Channel {
+        Channel::Device(device)
+    }
+}
+
+/// Where one request's answer goes: the channel that delivered it, and its id.
 #[derive(Debug)]
 pub(crate) struct ReplyTo {
-    device: Arc<Device>,
+    channel: Channel,
     unique: u64,
     answered: bool,
 }
 
 impl ReplyTo {
-    /// The answer to request `unique`, which `device` delivered.
-    pub(crate) fn new(device: Arc<Device>, unique: u64) -> ReplyTo {
+    /// The answer to request `unique`, which came through `channel`.
+    pub(crate) fn new(channel: impl Into<Channel>, unique: u64) -> ReplyTo {
         ReplyTo {
-            device,
+            channel: channel.into(),
             unique,
             answered: false,
         }
@@ -50,19 +67,26 @@ impl ReplyTo {
 
     fn send(&mut self, error: i32, payload: &[&[u8]]) {
         self.answered = true;
-        let len = abi::fuse_out_header::SIZE + payload.iter().map(|p| p.len()).sum::<usize>();
-        let mut header = Vec::with_capacity(abi::fuse_out_header::SIZE);
-        abi::fuse_out_header {
-            len: len as u32,
-            error,
-            unique: self.unique,
-        }
-        .encode(&mut header);
-        let parts: Vec<IoSlice<'_>> = std::iter::once(header.as_slice())
-            .chain(payload.iter().copied())
-            .map(IoSlice::new)
-            .collect();
-        match self.device.send(&parts) {
+        let sent = match &self.channel {
+            Channel::Device(device) => {
+                let len =
+                    abi::fuse_out_header::SIZE + payload.iter().map(|p| p.len()).sum::<usize>();
+                let mut header = Vec::with_capacity(abi::fuse_out_header::SIZE);
+                abi::fuse_out_header {
+                    len: len as u32,
+                    error,
+                    unique: self.unique,
+                }
+                .encode(&mut header);
+                let parts: Vec<IoSlice<'_>> = std::iter::once(header.as_slice())
+                    .chain(payload.iter().copied())
+                    .map(IoSlice::new)
+                    .collect();
+                device.send(&parts)
+            }
+            Channel::Ring(slot) => slot.answer(self.unique, error, payload),
+        };
+        match sent {
             Ok(()) => {}
             // The request was interrupted or the connection aborted: nobody waits any more.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
