@@ -373,7 +373,6 @@ impl FuseMount {
             .try_clone_to_owned()
             .map(|fd| Arc::new(Device::new(fd)))
             .map_err(io_error)?;
-        let pump_device = master.clone_device(true).map_err(io_error)?;
         let mut readers =
             start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
         let from_ring = Arc::new(AtomicU64::new(0));
@@ -434,8 +433,13 @@ impl FuseMount {
             _ => false,
         };
         let pumped = Arc::new(AtomicU64::new(0));
-        let pump = Pump::new(&adapter, pump_device, pumped.clone());
-        dispatch.attach_pump(Some(Arc::new(pump)));
+        // With the ring live, /dev/fuse carries only FORGET and INTERRUPT: nothing worth
+        // serving while JavaScript spins.
+        if !ring_live {
+            let pump_device = master.clone_device(true).map_err(io_error)?;
+            let pump = Pump::new(&adapter, pump_device, pumped.clone());
+            dispatch.attach_pump(Some(Arc::new(pump)));
+        }
         Ok(FuseMount {
             session: Some(session),
             readers,
