@@ -367,21 +367,43 @@ impl FuseMount {
             path: mountpoint.clone(),
             source,
         };
-        // Dropping `session` on an error below unmounts again.
+        // Dropping `session` on an error before `mount` exists unmounts again.
         let master = session
             .as_fd()
             .try_clone_to_owned()
             .map(|fd| Arc::new(Device::new(fd)))
             .map_err(io_error)?;
-        let mut readers =
-            start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
-        let from_ring = Arc::new(AtomicU64::new(0));
-        let ring_live = match prepared {
+        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        // From here on the mount has threads: an error drops `mount`, which tears it down as
+        // `unmount` does (lazily, joining with a timeout, aborting what is left).
+        let mut mount = FuseMount {
+            session: Some(session),
+            readers,
+            dispatch,
+            pumped: Arc::new(AtomicU64::new(0)),
+            ring_live: false,
+            from_ring: Arc::new(AtomicU64::new(0)),
+            mountpoint: mountpoint.clone(),
+            connection,
+            data_path,
+            holdings: adapter.holdings(),
+            invalidator: Invalidator {
+                inodes: adapter.inodes(),
+                device: master.clone(),
+                changes: adapter.changes(),
+            },
+        };
+        mount.ring_live = match prepared {
             Some(prepared) if adapter.ring_negotiated() => {
                 let (thread, registered) = prepared
-                    .start(&adapter, master.clone(), from_ring.clone(), connection)
+                    .start(
+                        &adapter,
+                        master.clone(),
+                        mount.from_ring.clone(),
+                        connection,
+                    )
                     .map_err(io_error)?;
-                readers.push(thread);
+                mount.readers.push(thread);
                 match registered {
                     Ok(Registration::All) => true,
                     // The kernel went back to /dev/fuse, which the readers serve.
@@ -432,31 +454,14 @@ impl FuseMount {
             }
             _ => false,
         };
-        let pumped = Arc::new(AtomicU64::new(0));
         // With the ring live, /dev/fuse carries only FORGET and INTERRUPT: nothing worth
         // serving while JavaScript spins.
-        if !ring_live {
+        if !mount.ring_live {
             let pump_device = master.clone_device(true).map_err(io_error)?;
-            let pump = Pump::new(&adapter, pump_device, pumped.clone());
-            dispatch.attach_pump(Some(Arc::new(pump)));
+            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone());
+            mount.dispatch.attach_pump(Some(Arc::new(pump)));
         }
-        Ok(FuseMount {
-            session: Some(session),
-            readers,
-            dispatch,
-            pumped,
-            ring_live,
-            from_ring,
-            mountpoint,
-            connection,
-            data_path,
-            holdings: adapter.holdings(),
-            invalidator: Invalidator {
-                inodes: adapter.inodes(),
-                device: master,
-                changes: adapter.changes(),
-            },
-        })
+        Ok(mount)
     }
 
     /// How backed files have been served so far.
