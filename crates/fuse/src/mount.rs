@@ -23,7 +23,7 @@ use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
 use crate::protocol::Device;
 use crate::session::{start_readers, Pump};
-use crate::uring::{kernel_offers_ring, PreparedRing};
+use crate::uring::{kernel_offers_ring, PreparedRing, Registration};
 
 /// How to mount.
 #[derive(Clone, Debug)]
@@ -367,35 +367,83 @@ impl FuseMount {
             path: mountpoint.clone(),
             source,
         };
-        // Dropping `session` on an error below unmounts again.
+        // Dropping `session` on an error before `mount` exists unmounts again.
         let master = session
             .as_fd()
             .try_clone_to_owned()
             .map(|fd| Arc::new(Device::new(fd)))
             .map_err(io_error)?;
-        let pump_device = master.clone_device(true).map_err(io_error)?;
-        let mut readers =
-            start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
-        let from_ring = Arc::new(AtomicU64::new(0));
-        let ring_live = match prepared {
+        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        // From here on the mount has threads: an error drops `mount`, which tears it down as
+        // `unmount` does (lazily, joining with a timeout, aborting what is left).
+        let mut mount = FuseMount {
+            session: Some(session),
+            readers,
+            dispatch,
+            pumped: Arc::new(AtomicU64::new(0)),
+            ring_live: false,
+            from_ring: Arc::new(AtomicU64::new(0)),
+            mountpoint: mountpoint.clone(),
+            connection,
+            data_path,
+            holdings: adapter.holdings(),
+            invalidator: Invalidator {
+                inodes: adapter.inodes(),
+                device: master.clone(),
+                changes: adapter.changes(),
+            },
+        };
+        mount.ring_live = match prepared {
             Some(prepared) if adapter.ring_negotiated() => {
                 let (thread, registered) = prepared
-                    .start(&adapter, master.clone(), from_ring.clone())
+                    .start(
+                        &adapter,
+                        master.clone(),
+                        mount.from_ring.clone(),
+                        connection,
+                    )
                     .map_err(io_error)?;
-                readers.push(thread);
+                mount.readers.push(thread);
                 match registered {
-                    Ok(()) => true,
+                    Ok(Registration::All) => true,
                     // The kernel went back to /dev/fuse, which the readers serve.
-                    Err(e) if options.io_uring == IoUring::Auto => {
+                    Ok(Registration::Refused { accepted: 0, error })
+                        if options.io_uring == IoUring::Auto =>
+                    {
                         log::debug!(
-                            "the kernel refused the FUSE io_uring ring ({e}); using /dev/fuse"
+                            "the kernel refused the FUSE io_uring ring ({error}); using /dev/fuse"
                         );
                         false
                     }
-                    Err(e) => {
+                    // The kernel may still take the ring once every queue has an entry; the
+                    // ring's thread serves the entries it took, the readers /dev/fuse.
+                    Ok(Registration::Refused { accepted, error })
+                        if options.io_uring == IoUring::Auto =>
+                    {
+                        log::warn!(
+                            "the kernel took {accepted} of the FUSE io_uring ring's entries and \
+                             refused the rest ({error}); serving both the ring and /dev/fuse"
+                        );
+                        true
+                    }
+                    Ok(Registration::Refused { error, .. }) => {
                         return Err(ring_unavailable(format!(
-                            "the kernel refused the ring's entries ({e})"
+                            "the kernel refused the ring's entries ({error})"
                         )))
+                    }
+                    // INIT took the ring, so the kernel holds every request until entries
+                    // come: a mount returned now would hang its callers.
+                    Err(error) => {
+                        return Err(FuseMountError::Io {
+                            path: mountpoint.clone(),
+                            source: io::Error::new(
+                                error.kind(),
+                                format!(
+                                    "{error}; the mount was undone. Mount with ioUring false to \
+                                     use /dev/fuse"
+                                ),
+                            ),
+                        })
                     }
                 }
             }
@@ -406,26 +454,14 @@ impl FuseMount {
             }
             _ => false,
         };
-        let pumped = Arc::new(AtomicU64::new(0));
-        let pump = Pump::new(&adapter, pump_device, pumped.clone());
-        dispatch.attach_pump(Some(Arc::new(pump)));
-        Ok(FuseMount {
-            session: Some(session),
-            readers,
-            dispatch,
-            pumped,
-            ring_live,
-            from_ring,
-            mountpoint,
-            connection,
-            data_path,
-            holdings: adapter.holdings(),
-            invalidator: Invalidator {
-                inodes: adapter.inodes(),
-                device: master,
-                changes: adapter.changes(),
-            },
-        })
+        // With the ring live, /dev/fuse carries only FORGET and INTERRUPT: nothing worth
+        // serving while JavaScript spins.
+        if !mount.ring_live {
+            let pump_device = master.clone_device(true).map_err(io_error)?;
+            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone());
+            mount.dispatch.attach_pump(Some(Arc::new(pump)));
+        }
+        Ok(mount)
     }
 
     /// How backed files have been served so far.
@@ -633,7 +669,7 @@ fn connection_of(mountpoint: &Path) -> Option<u32> {
 /// Fails every request the kernel still holds for this connection, so nothing waits on a
 /// filesystem that is going away. Needs root; without it the lazy unmount still completes
 /// once the last user of the mount lets go.
-fn abort_connection(connection: u32) {
+pub(crate) fn abort_connection(connection: u32) {
     let path = format!("/sys/fs/fuse/connections/{connection}/abort");
     if let Err(e) = fs::write(&path, "1") {
         log::debug!("could not abort FUSE connection {connection}: {e}");

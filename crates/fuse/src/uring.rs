@@ -20,10 +20,11 @@ use std::thread::JoinHandle;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use crate::adapter::{Adapter, MAX_WRITE};
+use crate::mount::abort_connection;
 use crate::protocol::abi::{self, Wire};
-use crate::protocol::{Channel, Device, ReplyEmpty, ReplyTo, RingEntries, RingSlot};
+use crate::protocol::{parse, Channel, Device, ReplyEmpty, ReplyTo, RingEntries, RingSlot};
 use crate::session::serve;
-use mountkit_core::Errno;
+use mountkit_core::{runtime, Errno};
 
 /// Entries per queue: requests of callers on one CPU that can be in the filesystem's hands at
 /// once; more wait in the kernel for an entry to come back. Eight covers the kernel's own
@@ -71,14 +72,17 @@ impl PreparedRing {
 
     /// Registers every entry on `device`'s connection (whose INIT took FUSE over io_uring)
     /// and serves what lands in them on a thread of its own, counting requests in `served`.
-    /// Returns the thread, which ends once the connection has, and whether every entry was
-    /// registered: if one was not, the kernel went back to `/dev/fuse` for good.
+    /// Returns the thread, which ends once the connection has (aborting `connection` if it
+    /// leaves while the connection lives), and how the kernel took the entries: an error
+    /// there means no REGISTER reached the kernel, which then holds every request until the
+    /// connection is aborted.
     pub(crate) fn start(
         self,
         adapter: &Arc<Adapter>,
         device: Arc<Device>,
         served: Arc<AtomicU64>,
-    ) -> io::Result<(JoinHandle<io::Result<()>>, io::Result<()>)> {
+        connection: Option<u32>,
+    ) -> io::Result<(JoinHandle<io::Result<()>>, io::Result<Registration>)> {
         let (registered_tx, registered_rx) = mpsc::channel();
         let adapter = adapter.clone();
         let thread = std::thread::Builder::new()
@@ -89,6 +93,7 @@ impl PreparedRing {
                     device,
                     entries: self.entries,
                     served,
+                    connection,
                 };
                 ring.run(self.ring, registered_tx)
             })?;
@@ -122,58 +127,209 @@ fn count_cpus(list: &str) -> Option<u16> {
     })
 }
 
+/// How the kernel took the entries' REGISTER commands.
+#[derive(Debug)]
+pub(crate) enum Registration {
+    /// Every entry is registered.
+    All,
+    /// The kernel refused some (`accepted` of them were taken). With none taken it went back
+    /// to `/dev/fuse` for good; with some taken it may still use the ring, which the thread
+    /// keeps serving beside the readers.
+    Refused { accepted: usize, error: io::Error },
+}
+
+/// What a completion says about the entry it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EntryResult {
+    /// A request landed in it.
+    Landed,
+    /// The connection ended, or the ring is being torn down: the entry is the kernel's no more.
+    ConnectionEnded,
+    /// The kernel refused this command alone (errno): the entry is dropped, the ring lives.
+    Failed(i32),
+}
+
+impl EntryResult {
+    fn of(result: i32) -> EntryResult {
+        match -result {
+            errno if errno <= 0 => EntryResult::Landed,
+            libc::ENOTCONN | libc::ECANCELED | libc::ECONNABORTED | libc::ENODEV => {
+                EntryResult::ConnectionEnded
+            }
+            errno => EntryResult::Failed(errno),
+        }
+    }
+}
+
+/// Where the ring's entries are, which decides when the ring's thread may leave.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct EntryCounts {
+    /// Registered or committed, not yet completed.
+    in_kernel: usize,
+    /// Holding a request the filesystem is answering.
+    serving: usize,
+    /// Came back saying the connection ended.
+    ended: usize,
+}
+
+/// Why the ring's thread leaves.
+#[derive(Debug, PartialEq, Eq)]
+enum Leave {
+    /// The connection ended and every entry came back: nothing of the ring is in use.
+    Ended,
+    /// No entry is left to serve with, while the connection lives: without an abort its
+    /// callers would wait for ever.
+    Stranded,
+}
+
+impl EntryCounts {
+    fn completed(&mut self, result: EntryResult) {
+        self.in_kernel -= 1;
+        match result {
+            EntryResult::Landed => self.serving += 1,
+            EntryResult::ConnectionEnded => self.ended += 1,
+            EntryResult::Failed(_) => {}
+        }
+    }
+
+    fn committed(&mut self) {
+        self.serving -= 1;
+        self.in_kernel += 1;
+    }
+
+    /// Whether the thread should leave now. Once the connection has ended, an entry still
+    /// being answered comes back only to fail: nothing is left to wait for when none is in
+    /// the kernel's hands.
+    fn leave(&self) -> Option<Leave> {
+        match (self.in_kernel, self.serving, self.ended) {
+            (0, _, 1..) => Some(Leave::Ended),
+            (0, 0, 0) => Some(Leave::Stranded),
+            _ => None,
+        }
+    }
+}
+
+/// The ring and what the kernel reads or writes through it besides the entries' buffers: on
+/// an abnormal exit these and the entries are leaked rather than freed, since the kernel may
+/// still complete commands into them.
+struct RingMemory {
+    ring: IoUring<squeue::Entry128, cqueue::Entry>,
+    /// The REGISTER iovecs, which the kernel reads while registering.
+    iovecs: Vec<[libc::iovec; 2]>,
+    /// Where the wake-up read of the `eventfd` writes.
+    wake_buffer: Box<[u8; 8]>,
+}
+
 /// The ring's thread: what it serves with.
 struct RingThread {
     adapter: Arc<Adapter>,
     device: Arc<Device>,
     entries: Arc<RingEntries>,
     served: Arc<AtomicU64>,
+    /// The connection's number under `/sys/fs/fuse/connections`, to abort it when the thread
+    /// leaves while the connection lives.
+    connection: Option<u32>,
 }
 
 impl RingThread {
-    /// Registers the entries, says on `registered` whether all were, then serves until the
-    /// connection ends.
+    /// Registers the entries, says on `registered` how that went, then serves until the
+    /// connection ends. Leaving any other way (an error, no entry left, a panic) aborts the
+    /// connection, so its callers get `ENOTCONN` instead of waiting on a ring nobody serves.
     fn run(
         &self,
         ring: IoUring<squeue::Entry128, cqueue::Entry>,
-        registered: mpsc::Sender<io::Result<()>>,
+        registered: mpsc::Sender<io::Result<Registration>>,
     ) -> io::Result<()> {
-        let fd = self.device.as_fd().as_raw_fd();
-        // The kernel reads these while registering, and the wake-up read writes into its
-        // buffer: both are declared before the ring so they outlive it.
-        let iovecs: Vec<[libc::iovec; 2]> = (0..self.entries.len())
-            .map(|entry| self.entries.iovecs(entry))
-            .collect();
-        let mut wake_buffer = [0u8; 8];
-        let mut ring = ring;
-        for (entry, iovec) in iovecs.iter().enumerate() {
-            push(
-                &mut ring,
-                &register_entry(fd, self.entries.qid(entry), iovec, entry),
-            )?;
+        let mut memory = RingMemory {
+            ring,
+            iovecs: (0..self.entries.len())
+                .map(|entry| self.entries.iovecs(entry))
+                .collect(),
+            wake_buffer: Box::new([0u8; 8]),
+        };
+        let mut counts = EntryCounts::default();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.serve_ring(&mut memory, &mut counts, &registered)
+        }))
+        .unwrap_or_else(|_| Err(io::Error::other("the FUSE io_uring thread panicked")));
+        match outcome {
+            Ok(None) | Ok(Some(Leave::Ended)) => return Ok(()),
+            Ok(Some(Leave::Stranded)) => {
+                log::warn!("no FUSE io_uring entry is left to serve with; aborting the connection")
+            }
+            Err(ref e) => {
+                log::warn!("the FUSE io_uring thread failed ({e}); aborting the connection")
+            }
         }
+        if let Some(connection) = self.connection {
+            abort_connection(connection);
+        }
+        if counts.in_kernel > 0 {
+            // The kernel still holds entries: it may complete them into the buffers and the
+            // wake-up buffer after the ring is closed, so none of it may be freed.
+            std::mem::forget(memory);
+            std::mem::forget(self.entries.clone());
+        }
+        outcome.and(Err(io::Error::new(
+            io::ErrorKind::NotConnected,
+            "the FUSE io_uring thread left while the connection lived; it was aborted",
+        )))
+    }
+
+    /// Registers every entry, then serves until the thread should leave. `None`: the kernel
+    /// took no entry and went back to `/dev/fuse`.
+    fn serve_ring(
+        &self,
+        memory: &mut RingMemory,
+        counts: &mut EntryCounts,
+        registered: &mpsc::Sender<io::Result<Registration>>,
+    ) -> io::Result<Option<Leave>> {
+        let fd = self.device.as_fd().as_raw_fd();
         let wake_fd = self.entries.wake_fd().as_raw_fd();
-        push(&mut ring, &wake_read(wake_fd, &mut wake_buffer))?;
-        ring.submit()?;
+        let ring = &mut memory.ring;
+        let submitted = (|| {
+            for (entry, iovec) in memory.iovecs.iter().enumerate() {
+                push(
+                    ring,
+                    &register_entry(fd, self.entries.qid(entry), iovec, entry),
+                )?;
+            }
+            push(ring, &wake_read(wake_fd, &mut memory.wake_buffer))?;
+            ring.submit()
+        })();
+        if let Err(e) = submitted {
+            // Nothing reached the kernel: it waits for entries that never come.
+            let _ = registered.send(Err(io::Error::new(
+                e.kind(),
+                format!("the FUSE io_uring thread could not register its entries: {e}"),
+            )));
+            return Err(e);
+        }
+        counts.in_kernel = self.entries.len();
         // A refused REGISTER completes at once; a registered entry completes only when a
         // request lands in it.
         let mut landed = Vec::new();
-        let mut in_kernel = self.entries.len();
-        let mut ended = 0;
+        let mut refused = 0;
         let mut refusal = None;
         for completion in ring.completion() {
             if completion.result() < 0 && completion.user_data() != WAKE {
-                in_kernel -= 1;
-                ended += 1;
+                counts.in_kernel -= 1;
+                refused += 1;
                 refusal.get_or_insert(completion.result());
             } else {
                 landed.push((completion.user_data(), completion.result()));
             }
         }
-        let _ = registered.send(match refusal {
-            None => Ok(()),
-            Some(result) => Err(io::Error::from_raw_os_error(-result)),
-        });
+        let _ = registered.send(Ok(match refusal {
+            None => Registration::All,
+            Some(result) => Registration::Refused {
+                accepted: self.entries.len() - refused,
+                error: io::Error::from_raw_os_error(-result),
+            },
+        }));
+        if refused == self.entries.len() {
+            return Ok(None);
+        }
         let mut request = Vec::new();
         loop {
             for (user_data, result) in landed.drain(..) {
@@ -181,28 +337,30 @@ impl RingThread {
                     if result < 0 {
                         return Err(io::Error::from_raw_os_error(-result));
                     }
-                    push(&mut ring, &wake_read(wake_fd, &mut wake_buffer))?;
-                } else if result < 0 {
-                    // The connection ended (ENOTCONN, or ECANCELED when the ring is torn
-                    // down); the entry is the kernel's no more.
-                    in_kernel -= 1;
-                    ended += 1;
-                } else {
-                    in_kernel -= 1;
-                    self.serve_entry(user_data as usize, &mut request);
+                    push(ring, &wake_read(wake_fd, &mut memory.wake_buffer))?;
+                    continue;
+                }
+                let entry_result = EntryResult::of(result);
+                counts.completed(entry_result);
+                match entry_result {
+                    EntryResult::Landed => self.serve_entry(user_data as usize, &mut request),
+                    EntryResult::ConnectionEnded => {}
+                    EntryResult::Failed(errno) => log::warn!(
+                        "the kernel refused a command on FUSE io_uring entry {user_data} ({}); \
+                         the entry is dropped",
+                        io::Error::from_raw_os_error(errno)
+                    ),
                 }
             }
             for commit in self.entries.take_commits() {
                 push(
-                    &mut ring,
+                    ring,
                     &commit_and_fetch(fd, commit.qid, commit.commit_id, commit.entry),
                 )?;
-                in_kernel += 1;
+                counts.committed();
             }
-            // Once the connection has ended, an entry still being answered comes back only to
-            // fail: nothing is left to wait for when none is in the kernel's hands.
-            if ended > 0 && in_kernel == 0 {
-                return Ok(());
+            if let Some(leave) = counts.leave() {
+                return Ok(Some(leave));
             }
             match ring.submit_and_wait(1) {
                 Ok(_) => {}
@@ -216,21 +374,33 @@ impl RingThread {
         }
     }
 
-    /// Starts serving the request that landed in `entry`, reassembled into `request`.
+    /// Starts serving the request that landed in `entry`, reassembled into `request`. Requests
+    /// that wait on the disk (backing-file reads, writes, syncs) go to the blocking pool, so
+    /// one slow `fsync` does not stall every queue; their answers come back as commits.
     fn serve_entry(&self, entry: usize, request: &mut Vec<u8>) {
         self.served.fetch_add(1, Ordering::Relaxed);
         let channel = Channel::Ring(RingSlot::new(self.entries.clone(), entry));
-        match self.entries.read_request(entry, request) {
-            Ok(()) => {
-                serve(&self.adapter, request, &channel, &self.device);
+        if let Err(malformed) = self.entries.read_request(entry, request) {
+            log::warn!(
+                "the kernel put a FUSE request this backend cannot read in an io_uring entry: {}",
+                malformed.problem
+            );
+            ReplyEmpty::from(ReplyTo::new(channel, malformed.commit_id)).error(Errno::EIO);
+            return;
+        }
+        match parse(request) {
+            Ok(parsed) if self.adapter.does_blocking_io(&parsed) => {
+                let bytes = request.clone();
+                let adapter = self.adapter.clone();
+                let device = self.device.clone();
+                runtime::shared()
+                    .spawn_blocking(move || serve(&adapter, &bytes, &channel, &device));
             }
-            Err(malformed) => {
-                log::warn!(
-                    "the kernel put a FUSE request this backend cannot read in an io_uring \
-                     entry: {}",
-                    malformed.problem
-                );
-                ReplyEmpty::from(ReplyTo::new(channel, malformed.unique)).error(Errno::EIO);
+            Ok(parsed) => {
+                self.adapter.serve(&parsed, &channel, &self.device);
+            }
+            Err(_) => {
+                serve(&self.adapter, request, &channel, &self.device);
             }
         }
     }
@@ -312,6 +482,63 @@ mod tests {
         assert_eq!(count_cpus("0,2-5"), Some(5));
         assert_eq!(count_cpus("3-1"), None);
         assert_eq!(count_cpus("zero"), None);
+    }
+
+    #[test]
+    fn only_a_connection_ending_counts_as_the_end() {
+        assert_eq!(EntryResult::of(0), EntryResult::Landed);
+        for errno in [
+            libc::ENOTCONN,
+            libc::ECANCELED,
+            libc::ECONNABORTED,
+            libc::ENODEV,
+        ] {
+            assert_eq!(EntryResult::of(-errno), EntryResult::ConnectionEnded);
+        }
+        for errno in [libc::ENOMEM, libc::ENOENT, libc::EIO, libc::EINVAL] {
+            assert_eq!(EntryResult::of(-errno), EntryResult::Failed(errno));
+        }
+    }
+
+    #[test]
+    fn a_refused_entry_is_dropped_while_others_serve() {
+        let mut counts = EntryCounts {
+            in_kernel: 2,
+            ..Default::default()
+        };
+        counts.completed(EntryResult::Failed(libc::ENOENT));
+        assert_eq!(counts.leave(), None, "one entry is still the kernel's");
+        counts.completed(EntryResult::Landed);
+        assert_eq!(counts.leave(), None, "its request is being answered");
+        counts.committed();
+        assert_eq!(counts.leave(), None);
+    }
+
+    #[test]
+    fn losing_every_entry_while_the_connection_lives_strands_the_ring() {
+        let mut counts = EntryCounts {
+            in_kernel: 1,
+            ..Default::default()
+        };
+        counts.completed(EntryResult::Failed(libc::EIO));
+        assert_eq!(counts.leave(), Some(Leave::Stranded));
+    }
+
+    #[test]
+    fn the_ring_ends_once_the_connection_has_and_no_entry_is_the_kernels() {
+        let mut counts = EntryCounts {
+            in_kernel: 3,
+            ..Default::default()
+        };
+        counts.completed(EntryResult::Landed);
+        counts.completed(EntryResult::ConnectionEnded);
+        assert_eq!(counts.leave(), None, "one entry is still the kernel's");
+        counts.completed(EntryResult::ConnectionEnded);
+        assert_eq!(
+            counts.leave(),
+            Some(Leave::Ended),
+            "one being answered is not waited for"
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ use super::abi::{self, Wire};
 struct EntryBuffers {
     header: Box<[u8]>,
     payload: Box<[u8]>,
+    /// The kernel's commit id of the request the entry holds until it is answered: an answer
+    /// for any other (stale or repeated) would overwrite the entry's next request.
+    holds: Option<u64>,
 }
 
 struct RingEntry {
@@ -50,8 +53,9 @@ pub(crate) struct Commit {
 /// A request's bytes in an entry did not add up; the request is answered `EIO`.
 #[derive(Debug)]
 pub(crate) struct MalformedEntry {
-    /// The request's id.
-    pub(crate) unique: u64,
+    /// The kernel's commit id for the entry (from `fuse_uring_ent_in_out`, not the header
+    /// judged unreadable): the id its answer must carry.
+    pub(crate) commit_id: u64,
     /// What did not add up.
     pub(crate) problem: String,
 }
@@ -75,6 +79,7 @@ impl RingEntries {
                 buffers: Mutex::new(EntryBuffers {
                     header: vec![0; abi::FUSE_URING_HEADER_SIZE].into_boxed_slice(),
                     payload: vec![0; payload_size].into_boxed_slice(),
+                    holds: None,
                 }),
             })
             .collect();
@@ -106,7 +111,9 @@ impl RingEntries {
     /// payload buffer. They point into buffers that live as long as `self`.
     pub(crate) fn iovecs(&self, entry: usize) -> [libc::iovec; 2] {
         let mut buffers = self.entries[entry].buffers.lock();
-        let EntryBuffers { header, payload } = &mut *buffers;
+        let EntryBuffers {
+            header, payload, ..
+        } = &mut *buffers;
         [
             libc::iovec {
                 iov_base: header.as_mut_ptr().cast(),
@@ -128,10 +135,12 @@ impl RingEntries {
         entry: usize,
         request: &mut Vec<u8>,
     ) -> Result<(), MalformedEntry> {
-        let buffers = self.entries[entry].buffers.lock();
+        let mut buffers = self.entries[entry].buffers.lock();
+        let sizes =
+            abi::fuse_uring_ent_in_out::decode(&buffers.header[abi::FUSE_URING_ENT_IN_OUT..]);
+        buffers.holds = Some(sizes.commit_id);
         let header = &buffers.header;
         let in_header = abi::fuse_in_header::decode(&header[abi::FUSE_URING_IN_OUT..]);
-        let sizes = abi::fuse_uring_ent_in_out::decode(&header[abi::FUSE_URING_ENT_IN_OUT..]);
         let payload_len = sizes.payload_sz as usize;
         let first_argument_len = (in_header.len as usize)
             .checked_sub(abi::fuse_in_header::SIZE + payload_len)
@@ -140,7 +149,7 @@ impl RingEntries {
             (first_argument_len, payload_len <= buffers.payload.len())
         else {
             return Err(MalformedEntry {
-                unique: in_header.unique,
+                commit_id: sizes.commit_id,
                 problem: format!(
                     "a {}-byte request with a {payload_len}-byte payload",
                     in_header.len
@@ -170,12 +179,28 @@ impl RingEntries {
 
     /// Writes the answer to request `unique` into entry `entry` (a `fuse_out_header` with
     /// `error`, and `payload`) and queues its commit. A payload larger than the entry's buffer
-    /// (which no request of the mount's sizes asks for) is answered `EIO` instead.
+    /// (which no request of the mount's sizes asks for) is answered `EIO` instead. An answer
+    /// to a request the entry does not hold (stale, or a second one) is refused and logged.
     fn answer(&self, entry: usize, unique: u64, error: i32, payload: &[&[u8]]) -> io::Result<()> {
         let ring_entry = &self.entries[entry];
         let payload_len: usize = payload.iter().map(|part| part.len()).sum();
         {
             let mut buffers = ring_entry.buffers.lock();
+            if buffers.holds != Some(unique) {
+                log::warn!(
+                    "an answer to FUSE request {unique} came for io_uring entry {entry}, which \
+                     holds {:?}; dropping the answer",
+                    buffers.holds
+                );
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "io_uring entry {entry} does not hold FUSE request {unique}: it was \
+                         answered already or never landed there"
+                    ),
+                ));
+            }
+            buffers.holds = None;
             let (error, payload_len) = if payload_len <= buffers.payload.len() {
                 let mut at = 0;
                 for part in payload {
@@ -318,13 +343,32 @@ mod tests {
         let entries = entries();
         land(&entries, 0, abi::opcode::FUSE_WRITE, &[0; 40], b"data");
         entries.entries[0].buffers.lock().header[abi::FUSE_URING_ENT_IN_OUT + 16] = 200;
+        entries.entries[0].buffers.lock().header[abi::FUSE_URING_IN_OUT + 8] = 5;
         let error = entries.read_request(0, &mut Vec::new()).unwrap_err();
-        assert_eq!(error.unique, 77);
+        assert_eq!(
+            error.commit_id, 77,
+            "the kernel's commit id, not the header's unique"
+        );
+    }
+
+    #[test]
+    fn an_answer_for_a_request_the_entry_does_not_hold_is_refused() {
+        let entries = entries();
+        land(&entries, 1, abi::opcode::FUSE_GETATTR, &[0; 16], b"");
+        entries.read_request(1, &mut Vec::new()).unwrap();
+        let slot = RingSlot::new(entries.clone(), 1);
+        assert!(slot.answer(78, 0, &[]).is_err(), "another request's answer");
+        assert_eq!(entries.take_commits(), []);
+        slot.answer(77, 0, &[]).unwrap();
+        assert!(slot.answer(77, 0, &[]).is_err(), "a second answer");
+        assert_eq!(entries.take_commits().len(), 1);
     }
 
     #[test]
     fn an_answer_fills_the_entry_and_queues_one_commit() {
         let entries = entries();
+        land(&entries, 2, abi::opcode::FUSE_READ, &[0; 40], b"");
+        entries.read_request(2, &mut Vec::new()).unwrap();
         let slot = RingSlot::new(entries.clone(), 2);
         slot.answer(77, 0, &[b"ab", b"cd"]).unwrap();
         let buffers = entries.entries[2].buffers.lock();
@@ -355,8 +399,10 @@ mod tests {
     #[test]
     fn an_answer_too_large_for_the_entry_goes_as_eio() {
         let entries = entries();
+        land(&entries, 0, abi::opcode::FUSE_READ, &[0; 40], b"");
+        entries.read_request(0, &mut Vec::new()).unwrap();
         let slot = RingSlot::new(entries.clone(), 0);
-        slot.answer(5, 0, &[&[0; 8193]]).unwrap();
+        slot.answer(77, 0, &[&[0; 8193]]).unwrap();
         let buffers = entries.entries[0].buffers.lock();
         let header = abi::fuse_out_header::decode(&buffers.header);
         assert_eq!((header.len, header.error), (16, -libc::EIO));
