@@ -176,6 +176,13 @@ export interface NativeMountOptions {
    * `'off'`.
    */
   readdirPlus: string
+  /** FUSE: whether requests come through io_uring: `'auto'`, `'always'` or `'off'`. */
+  ioUring: string
+  /**
+   * FUSE: the JavaScript thread reads the kernel's requests itself while it spins after a
+   * batch.
+   */
+  readWhileSpinning: boolean
   /**
    * Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
    * `lib/wire.generated.ts`).
@@ -212,6 +219,12 @@ export interface NativeMountStats {
   readdirPlus: boolean
   /** Listed names handed to the kernel with their attributes, each sparing a LOOKUP. */
   entriesWithAttributes: number
+  /** Requests the JavaScript thread read from the kernel itself while it spun after a batch. */
+  requestsReadWhileSpinning: number
+  /** The kernel hands requests over through io_uring. */
+  ioUring: boolean
+  /** Requests that came through the io_uring ring. */
+  requestsFromRing: number
 }
 
 export interface NativeOpened {

@@ -104,6 +104,12 @@ test('fsx: 100,000 random operations against memfs, zero mismatches', async (t) 
   await exercise(t, await mountFs(t, createMemfs()))
 })
 
+// The default has the JavaScript thread read some requests itself (readWhileSpinning); the
+// same run with only the backend's threads reading them.
+test('fsx: 100,000 random operations against memfs, every request read by backend threads', async (t) => {
+  await exercise(t, await mountFs(t, createMemfs(), { readWhileSpinning: false }))
+})
+
 test('fsx: 100,000 random operations against mirror, zero mismatches', async (t) => {
   // The mirrored directory is on tmpfs where there is one: about one fsx operation in five
   // ends in an fsync (every mapwrite msyncs), and on a shared disk those real fsyncs made the

@@ -10,7 +10,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, wr
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { DataPathReport } from '../index'
+import type { DataPathReport, MountStats } from '../index'
+
+/** Which ways the requests of a mountkit subject's last process came in. */
+type RequestPaths = Pick<MountStats, 'ioUring' | 'requestsFromRing' | 'requestsReadWhileSpinning'>
 import { PATTERN_SIZE, patternBuffer } from './subjects/model'
 import { renderChart } from './lib/chart'
 import { PROFILES, type Profile } from './lib/profile'
@@ -361,12 +364,14 @@ function resultsMarkdown(results: Results): string {
   if (results.listStat) sections.push('## List + stat (READDIRPLUS)', '', LIST_STAT_INTRO, '', listStatTable(results.listStat), '')
   if (results.tree) sections.push('## Tree of files (scale)', '', TREE_INTRO, '', treeTables(results.tree), '')
   if (results.notes.size > 0) {
-    sections.push('## Data path', '', 'What the mountkit subjects reported when they stopped (`Mount.dataPath()`):', '')
+    sections.push('## Data and request paths', '', 'What the mountkit subjects reported when they stopped (`Mount.dataPath()`, `Mount.stats()`):', '')
     for (const [id, note] of results.notes) {
-      const { dataPath } = JSON.parse(note) as { dataPath: DataPathReport }
+      const { dataPath, requests } = JSON.parse(note) as { dataPath: DataPathReport; requests: RequestPaths }
       sections.push(
         `- ${SUBJECTS.find((s) => s.id === id)?.label}: passthrough ${dataPath.passthroughNegotiated ? 'negotiated' : 'not negotiated'}; ` +
-          `backed opens served by the kernel ${dataPath.passthroughOpens}, by Rust ${dataPath.rustIoOpens}`,
+          `backed opens served by the kernel ${dataPath.passthroughOpens}, by Rust ${dataPath.rustIoOpens}; ` +
+          `io_uring ring ${requests.ioUring ? `live, ${requests.requestsFromRing} requests through it` : 'not live'}; ` +
+          `${requests.requestsReadWhileSpinning} requests read by the JavaScript thread while it spun`,
       )
     }
     sections.push('')

@@ -62,7 +62,8 @@ export class HandlerError extends Error {
  * - `'EMOUNTPOINT'`: the mount point cannot be used (missing, not a directory, not empty,
  *   already mounted, a drive letter in use, not a drive letter or folder).
  * - `'EPLATFORM'`: the backend asked for does not exist on this platform.
- * - `'ENODRIVER'`: the driver the backend needs is not installed.
+ * - `'ENODRIVER'`: the driver the backend needs is not installed, or lacks what an option requires
+ *   (`ioUring: true` on a kernel without FUSE over io_uring).
  * - `'EDRIVER'`: the driver is installed but broken.
  * - `'EPERMISSION'`: this process may not mount there or use the driver.
  * - `'EMOUNT'`: any other failure of the mount; the message says what it was.

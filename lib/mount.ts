@@ -179,6 +179,8 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     force: options.force ?? false,
     passthrough: options.passthrough ?? true,
     readdirPlus: readdirPlusMode(options.readdirPlus),
+    readWhileSpinning: options.readWhileSpinning ?? true,
+    ioUring: ioUringMode(options.ioUring),
     nativeAnswers: localAnswers(fs),
     backend,
     volumeLabel: options.volumeLabel ?? 'mountkit',
@@ -233,6 +235,14 @@ function mountNative(...args: Parameters<typeof native.NativeMount.mount>): Nati
   } catch (error) {
     throw asMountError(error) ?? error
   }
+}
+
+/** The `ioUring` option as the addon spells it. */
+function ioUringMode(value: MountOptions['ioUring']): 'auto' | 'always' | 'off' {
+  if (value === 'auto') return 'auto'
+  if (value === true) return 'always'
+  if (value === undefined || value === false) return 'off'
+  throw new MountError('EOPTION', `mount(): ioUring must be 'auto', true or false, got ${JSON.stringify(value)}`)
 }
 
 /** The `readdirPlus` option as the addon spells it. */

@@ -378,6 +378,33 @@ export interface MountOptions {
    * waits for). How the wait works: docs/tuning.md.
    */
   spinMicros?: number
+  /**
+   * FUSE: while the JavaScript thread spins (`spinMicros`), it reads the kernel's next request
+   * itself, from a descriptor of its own, instead of waiting for a backend thread to read it
+   * and hand it over: a request that arrives during the spin then costs no thread hand-off.
+   * Default true. How many requests came this way shows in {@link Mount.stats}
+   * (`requestsReadWhileSpinning`). No effect with `spinMicros: 0`, or on Windows.
+   */
+  readWhileSpinning?: boolean
+  /**
+   * FUSE: take the kernel's requests through io_uring (FUSE over io_uring) instead of
+   * `read(2)` and `writev(2)` on `/dev/fuse`: the kernel puts each request in a buffer of a
+   * ring shared with this process, and takes the answer together with the buffer's next
+   * request in one submission. It needs Linux 6.14 or later with the feature turned on by
+   * root (`echo Y > /sys/module/fuse/parameters/enable_uring`; `npm run setup` does it on a
+   * machine where it runs as root). The ring's buffers take 8 × (1 MiB + 288 bytes) of
+   * address space per possible CPU (`/sys/devices/system/cpu/possible`: 16 MiB on a 2-CPU
+   * machine), resident only as large reads and writes use them. Whether it pays off depends
+   * on the load: measure (docs/tuning.md; on the two-vCPU bench machine the ring was slower
+   * for a JavaScript filesystem, which is why it is off by default).
+   * - `false` (default): `/dev/fuse` only.
+   * - `'auto'`: the ring when the kernel offers it, else `/dev/fuse`.
+   * - `true`: the ring or no mount: without it the mount fails with `ENODRIVER`.
+   *
+   * Whether a mount got the ring shows in {@link Mount.stats} (`ioUring`). Windows ignores
+   * this option.
+   */
+  ioUring?: 'auto' | boolean
   /** Log every request and reply: `true` for stderr, or a function that takes each line. */
   debug?: boolean | ((line: string) => void)
   /** The name shown in `mount`/`df` as the source. Default `'mountkit'`. */
@@ -440,6 +467,18 @@ export interface MountStats {
   readdirPlus: boolean
   /** Listed names handed to the kernel with their attributes, each sparing a `getattr`. */
   entriesWithAttributes: number
+  /**
+   * Requests the JavaScript thread read from the kernel itself while it spun after a batch
+   * (`readWhileSpinning`); the others were read by the backend's threads.
+   */
+  requestsReadWhileSpinning: number
+  /**
+   * The kernel hands requests over through io_uring (`ioUring`); FORGET, INTERRUPT and cache
+   * invalidations still go through `/dev/fuse`.
+   */
+  ioUring: boolean
+  /** Requests that came through the io_uring ring. */
+  requestsFromRing: number
 }
 
 /**

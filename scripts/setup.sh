@@ -74,6 +74,22 @@ else
   echo "created the user tests: $(id tests)"
 fi
 
+section "FUSE over io_uring (Linux 6.14+)"
+# The kernel offers FUSE over io_uring only once root turns this parameter on. Mounts take it
+# by default (ioUring 'auto'), so with it on the whole test suite runs on the ring, as CI does
+# (it runs this script as root); __test__/io-uring.test.ts checks both paths. Other FUSE
+# servers are unaffected unless they ask for the ring themselves. The setting lasts until
+# reboot.
+uring=/sys/module/fuse/parameters/enable_uring
+if [ ! -e "$uring" ]; then
+  echo "this kernel has no FUSE over io_uring ($uring is missing; Linux 6.14+): mounts use /dev/fuse"
+elif [ "$(id -u)" = 0 ]; then
+  echo Y > "$uring"
+  echo "turned on: $uring = $(cat "$uring")"
+else
+  echo "$uring = $(cat "$uring"); to run the tests on the ring, as root: echo Y > $uring"
+fi
+
 section "npm dependencies"
 npm ci --no-audit --no-fund
 

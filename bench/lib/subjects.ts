@@ -74,6 +74,27 @@ export const SUBJECTS: SubjectSpec[] = [
     only: (workload) => workload === 'readdir',
   },
   {
+    id: 'mountkit-js-spin-reads-off',
+    label: 'mountkit JS, spin reads off',
+    about:
+      'as mountkit JS with `readWhileSpinning: false`: the JavaScript thread spins after a batch but leaves every request to the ' +
+      'backend threads to read and hand over, as before mountkit read requests itself; runs every workload but the file data ones',
+    variantOf: 'mountkit-js',
+    mountOptions: { readWhileSpinning: false },
+    only: (workload) => !FILE_DATA(workload) || workload === 'seqread-1',
+  },
+  {
+    id: 'mountkit-js-io-uring',
+    label: 'mountkit JS, io_uring',
+    about:
+      'as mountkit JS with `ioUring: \'auto\'`: requests through the FUSE io_uring ring where the kernel offers it (Linux 6.14+ with ' +
+      'enable_uring on, which the bench does not turn on: its report says whether the ring was live), else /dev/fuse as mountkit JS; ' +
+      'runs the metadata workloads and the single-reader sequential read',
+    variantOf: 'mountkit-js',
+    mountOptions: { ioUring: 'auto' },
+    only: (workload) => !FILE_DATA(workload) || workload === 'seqread-1',
+  },
+  {
     id: 'mountkit-async',
     label: 'mountkit JS, async handlers',
     about: 'as mountkit JS with every handler an `async` function, so each answer settles in a microtask; runs the metadata workloads',

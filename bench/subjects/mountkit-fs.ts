@@ -122,7 +122,8 @@ export function benchFileSystem(model: BenchModel, backing?: BackingFiles): File
 }
 
 /**
- * Mounts and serves until the harness stops the process; reports the data path on exit. On
+ * Mounts and serves until the harness stops the process; reports the data and request paths
+ * on exit. On
  * SIGUSR2 it prints `Mount.stats()` as one JSON line, for the tree workload's known-inode count.
  * A subject variant's options (`SubjectSpec.mountOptions`, passed as JSON in
  * BENCH_MOUNT_OPTIONS) go over the subject's own.
@@ -134,7 +135,8 @@ export async function serveMountkit(args: SubjectArgs, fs: FileSystem, options: 
   process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ stats: m.stats() })}\n`))
   serveUntilStopped(async () => {
     const dataPath = m.dataPath()
+    const { ioUring, requestsFromRing, requestsReadWhileSpinning } = m.stats()
     await m.unmount()
-    return { dataPath }
+    return { dataPath, requests: { ioUring, requestsFromRing, requestsReadWhileSpinning } }
   })
 }

@@ -100,6 +100,28 @@ pub trait Dispatch: Send + Sync + 'static {
             responder: then,
         });
     }
+
+    /// Offers the dispatcher a way to read the backend's waiting requests itself: a
+    /// dispatcher that serves requests on one thread of its own, and waits on that thread for
+    /// the next one, can call [`RequestPump::pump`] while it waits, so a request is read,
+    /// dispatched and answered on that thread without waking a backend thread. `None` takes
+    /// the pump back (the mount is going away).
+    ///
+    /// A mount offers one pump when it starts and takes it back (`None`) when it stops, so a
+    /// dispatcher keeps at most one: serve each mount with a dispatcher of its own to pump.
+    ///
+    /// The default ignores it: [`FsDispatcher`] never waits on a thread of its own. The
+    /// Node.js addon pumps while its JavaScript thread spins after a batch (FUSE only).
+    fn attach_pump(&self, _pump: Option<Arc<dyn RequestPump>>) {}
+}
+
+/// Reads one request a backend has waiting and dispatches it, on the caller's thread, without
+/// blocking; offered to a [`Dispatch`] by [`Dispatch::attach_pump`].
+pub trait RequestPump: Send + Sync + 'static {
+    /// Reads at most one waiting request and starts serving it (which calls back into the
+    /// dispatcher on this thread). Returns whether there was one. Never blocks: with nothing
+    /// waiting, or once the mount is gone, it returns `false` at once.
+    fn pump(&self) -> bool;
 }
 
 macro_rules! unsupported {

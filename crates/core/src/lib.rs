@@ -27,7 +27,7 @@ pub mod windows;
 pub use bytes::Bytes;
 pub use change::{Change, InvalidChange};
 pub use errno::{Errno, FsResult};
-pub use filesystem::{perform, Dispatch, DispatchLimits, FileSystem, FsDispatcher};
+pub use filesystem::{perform, Dispatch, DispatchLimits, FileSystem, FsDispatcher, RequestPump};
 pub use handles::HandleTable;
 pub use listing::Listing;
 pub use operation::{

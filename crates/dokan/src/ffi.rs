@@ -150,7 +150,7 @@ pub(crate) struct DOKAN_OPERATIONS {
     >,
 }
 
-/// `void DokanInit(void)` and `void DokanShutdown(void)`.
+/// `void DokanInit(void)`.
 pub(crate) type DokanInitFn = unsafe extern "system" fn();
 /// `int DokanCreateFileSystem(PDOKAN_OPTIONS, PDOKAN_OPERATIONS, DOKAN_HANDLE *)`.
 pub(crate) type DokanCreateFileSystemFn =

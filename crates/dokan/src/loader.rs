@@ -24,8 +24,6 @@ use crate::ffi::{
 pub(crate) struct DokanApi {
     /// `DokanInit`: must run once before the first mount.
     pub init: DokanInitFn,
-    /// `DokanShutdown`: releases what `DokanInit` set up, after the last unmount.
-    pub shutdown: DokanInitFn,
     /// `DokanCreateFileSystem`: mounts and returns once the volume is up.
     pub create_file_system: DokanCreateFileSystemFn,
     /// `DokanCloseHandle`: unmounts and waits until every callback has returned.
@@ -79,7 +77,6 @@ fn load() -> Result<DokanApi, DokanUnavailable> {
     }
     Ok(DokanApi {
         init: bind!("DokanInit"),
-        shutdown: bind!("DokanShutdown"),
         create_file_system: bind!("DokanCreateFileSystem"),
         close_handle: bind!("DokanCloseHandle"),
         reset_timeout: bind!("DokanResetTimeout"),

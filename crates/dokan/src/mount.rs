@@ -142,7 +142,7 @@ impl DokanNotifier {
 mod imp {
     use std::ptr;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Once};
 
     use mountkit_core::windows::options::{MountPoint, WindowsOptions};
     use mountkit_core::windows::wide::to_wide_nul;
@@ -163,26 +163,20 @@ mod imp {
     use crate::notify::{absolute_path, dokan_notice, DokanNotice};
     use crate::ops::DokanFs;
 
-    /// How many mounts of this process use the library; `DokanInit` runs when the first
-    /// starts and `DokanShutdown` when the last is gone.
-    static USERS: Mutex<usize> = Mutex::new(0);
+    /// `DokanInit` runs once, before the first mount of the process, and `DokanShutdown` never.
+    /// Shutting the library down closes its thread pool, whose threads then end on their own
+    /// after `DokanShutdown` has returned; a process that exits right after its last unmount
+    /// would end while they are still exiting, which Wine does not always survive (the
+    /// process ends with SIGSEGV). Kept initialized, the pool's threads wait idle for work, and the process's
+    /// exit ends them as it ends its other idle threads.
+    static INITIALIZED: Once = Once::new();
 
-    fn acquire_library(api: &DokanApi) {
-        let mut users = USERS.lock();
-        if *users == 0 {
-            // SAFETY: DokanInit takes no arguments; the lock keeps it from racing a shutdown.
+    fn initialize_library(api: &DokanApi) {
+        INITIALIZED.call_once(|| {
+            // SAFETY: DokanInit takes no arguments; `Once` runs it once per process, before
+            // the first DokanCreateFileSystem.
             unsafe { (api.init)() };
-        }
-        *users += 1;
-    }
-
-    fn release_library(api: &DokanApi) {
-        let mut users = USERS.lock();
-        *users = users.saturating_sub(1);
-        if *users == 0 {
-            // SAFETY: no mount of this process remains, as DokanShutdown requires.
-            unsafe { (api.shutdown)() };
-        }
+        });
     }
 
     /// What Dokan keeps pointers to while the volume is mounted: it must not move or be
@@ -421,7 +415,7 @@ mod imp {
                 .as_ref()
                 .map_or(ptr::null(), |name| name.as_ptr());
         }
-        acquire_library(api);
+        initialize_library(api);
         let mut handle: DOKAN_HANDLE = ptr::null_mut();
         // SAFETY: the options and operations live in `parts`, which stays allocated until
         // `unmount` has closed the handle; GlobalContext points into `volume`, which the
@@ -434,7 +428,6 @@ mod imp {
             )
         };
         if code != DOKAN_SUCCESS {
-            release_library(api);
             // SAFETY: the mount failed, so Dokan keeps no pointer into `parts`.
             drop(unsafe { Box::from_raw(parts) });
             return Err(code);
@@ -470,7 +463,6 @@ mod imp {
             // SAFETY: `handle` came from DokanCreateFileSystem and is closed exactly once;
             // DokanCloseHandle returns only after every callback has finished.
             unsafe { (self.api.close_handle)(handle) };
-            release_library(self.api);
             // SAFETY: Dokan no longer refers to `parts`, which came from Box::into_raw and
             // is freed once (`handle` is null from now on).
             drop(unsafe { Box::from_raw(self.parts) });

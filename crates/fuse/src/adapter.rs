@@ -1,22 +1,15 @@
-//! Turns fuser's inode-addressed callbacks into the core's path-addressed requests, and the
-//! core's replies back into FUSE replies. Nothing here decides policy: every answer comes from
+//! Turns the kernel's inode-addressed requests into the core's path-addressed requests, and
+//! the core's replies back into FUSE replies. Nothing here decides policy: every answer comes from
 //! the [`Dispatch`] behind the mount.
 
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use fuser::{
-    AccessFlags, BackingId, BsdFileFlags, CopyFileRangeFlags, FileHandle, FopenFlags, Generation,
-    INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags as FuseOpenFlags, RenameFlags,
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
-    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, Version,
-    WriteFlags,
-};
+use fuser::{InitFlags, KernelConfig};
 use log::warn;
 use mountkit_core::{
     expect_empty, expect_reply, Bytes, Dispatch, Errno, FileKind, FsResult, HandleTable, Listing,
@@ -25,10 +18,16 @@ use mountkit_core::{
 };
 use parking_lot::Mutex;
 
-use crate::convert::{self, file_attr, file_type, fopen_flags};
+use crate::convert::{self, fopen_flags};
 use crate::files::{with_read_at, DataPathStatus, OpenFile, PassthroughRegistry};
 use crate::inode::{InodeTable, ROOT};
 use crate::mount::ReaddirPlus;
+use crate::protocol::abi::{FOPEN_CACHE_DIR, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE};
+use crate::protocol::{
+    BackingId, Channel, Device, Operation as KernelOperation, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs,
+    ReplyTo, ReplyWrite, ReplyXattr, Request, SetattrIn,
+};
 
 /// What the kernel may cache, and for how long.
 #[derive(Clone, Copy, Debug)]
@@ -146,18 +145,20 @@ struct Shared {
     cache: CachePolicy,
     readdir_plus: ReaddirPlusStatus,
     changes: Arc<ChangeCount>,
+    /// The kernel agreed at INIT to deliver requests through io_uring.
+    ring_negotiated: AtomicBool,
 }
 
-/// The [`fuser::Filesystem`] of a mountkit mount.
+/// Serves the requests of one mountkit mount ([`Adapter::serve`]).
 pub(crate) struct Adapter {
     shared: Arc<Shared>,
 }
 
-fn context(req: &Request) -> RequestContext {
+fn context(req: &Request<'_>) -> RequestContext {
     RequestContext {
-        uid: req.uid(),
-        gid: req.gid(),
-        pid: req.pid(),
+        uid: req.uid,
+        gid: req.gid,
+        pid: req.pid,
     }
 }
 
@@ -243,22 +244,20 @@ impl Shared {
     }
 
     /// The filesystem's handle behind the kernel's handle `fh`.
-    fn open_file(&self, fh: FileHandle) -> FsResult<OpenFile> {
-        self.files.get(fh.0).ok_or(Errno::EBADF)
+    fn open_file(&self, fh: u64) -> FsResult<OpenFile> {
+        self.files.get(fh).ok_or(Errno::EBADF)
     }
 
     /// The handler's handle for open file `fh`, and the path of `ino`: what a request on an
     /// open file that Rust does not serve itself names.
-    fn handle_and_path(&self, fh: FileHandle, ino: INodeNo) -> FsResult<(u64, String)> {
+    fn handle_and_path(&self, fh: u64, ino: u64) -> FsResult<(u64, String)> {
         Ok((self.open_file(fh)?.handle, self.path(ino)?))
     }
 
     /// The handle to name `ino` by in a request that came without one: one of its open
     /// handles if it was unlinked while open.
-    fn handle_for(&self, ino: INodeNo, fh: Option<FileHandle>) -> Option<u64> {
-        let fh = fh
-            .map(|h| h.0)
-            .or_else(|| self.inodes.lock().handle_of_unlinked(ino.0))?;
+    fn handle_for(&self, ino: u64, fh: Option<u64>) -> Option<u64> {
+        let fh = fh.or_else(|| self.inodes.lock().handle_of_unlinked(ino))?;
         self.files.get(fh).map(|f| f.handle)
     }
 
@@ -269,12 +268,12 @@ impl Shared {
         ino: u64,
         opened: &Opened,
         register: impl FnOnce(&File) -> io::Result<BackingId>,
-    ) -> (FileHandle, FopenFlags, Option<Arc<BackingId>>) {
+    ) -> (u64, u32, Option<Arc<BackingId>>) {
         let mut flags = fopen_flags(opened);
         let mut passthrough = None;
         if let Some(backing) = &opened.backing {
             // The backing file is the data; caching hints about handler reads do not apply.
-            flags.remove(FopenFlags::FOPEN_DIRECT_IO);
+            flags &= !FOPEN_DIRECT_IO;
             if self.status.negotiated.load(Ordering::Relaxed) {
                 match self.passthrough.acquire(ino, || register(&backing.0)) {
                     Ok(id) => passthrough = Some(id),
@@ -297,19 +296,19 @@ impl Shared {
             passthrough: passthrough.is_some(),
         });
         self.inodes.lock().opened(ino, fh);
-        (FileHandle(fh), flags, passthrough)
+        (fh, flags, passthrough)
     }
 
-    fn path(&self, ino: INodeNo) -> FsResult<String> {
-        self.inodes.lock().path(ino.0)
+    fn path(&self, ino: u64) -> FsResult<String> {
+        self.inodes.lock().path(ino)
     }
 
-    fn child_path(&self, parent: INodeNo, name: &OsStr) -> FsResult<String> {
+    fn child_path(&self, parent: u64, name: &OsStr) -> FsResult<String> {
         let name = convert::name(name)?;
         if name.len() > 255 {
             return Err(Errno::ENAMETOOLONG);
         }
-        self.inodes.lock().child_path(parent.0, name)
+        self.inodes.lock().child_path(parent, name)
     }
 
     /// Checks that the stat answered for the entry `operation` made at `path` is of the
@@ -343,7 +342,7 @@ impl Shared {
     /// kind, and a stat of another kind registers nothing (see [`Shared::check_made_kind`]).
     fn register_entry(
         &self,
-        parent: INodeNo,
+        parent: u64,
         name: &str,
         path: &str,
         made: Option<(&'static str, FileKind)>,
@@ -352,10 +351,7 @@ impl Shared {
         if let Some((operation, kind)) = made {
             self.check_made_kind(operation, path, kind, stat)?;
         }
-        Ok(self
-            .inodes
-            .lock()
-            .lookup(parent.0, name, stat.kind, stat.ino))
+        Ok(self.inodes.lock().lookup(parent, name, stat.kind, stat.ino))
     }
 
     /// Asks for the attributes of `parent/name` and registers the entry with the kernel
@@ -363,7 +359,7 @@ impl Shared {
     fn lookup_then(
         self: &Arc<Self>,
         cx: RequestContext,
-        parent: INodeNo,
+        parent: u64,
         name: String,
         path: String,
         made: Option<(&'static str, FileKind)>,
@@ -387,7 +383,7 @@ impl Shared {
     fn create_entry(
         self: &Arc<Self>,
         cx: RequestContext,
-        parent: INodeNo,
+        parent: u64,
         name: &OsStr,
         made: FileKind,
         make: impl FnOnce(String) -> Operation,
@@ -395,7 +391,7 @@ impl Shared {
     ) {
         let path = match self.child_path(parent, name) {
             Ok(path) => path,
-            Err(e) => return reply.error(convert::errno(e)),
+            Err(e) => return reply.error(e),
         };
         let name = name.to_string_lossy().into_owned();
         let this = self.clone();
@@ -409,21 +405,16 @@ impl Shared {
                 Ok((ino, stat))
             });
             match entry {
-                Ok((ino, stat)) => reply.entry_with_ttls(
-                    &cache.attr,
-                    &cache.entry,
-                    &file_attr(ino, &stat),
-                    Generation(0),
-                ),
-                Err(e) => reply.error(convert::errno(e)),
+                Ok((ino, stat)) => reply.entry(ino, &stat, cache.entry, cache.attr),
+                Err(e) => reply.error(e),
             }
         });
     }
 
-    fn getattr_reply(self: &Arc<Self>, cx: RequestContext, ino: INodeNo, reply: ReplyAttr) {
+    fn getattr_reply(self: &Arc<Self>, cx: RequestContext, ino: u64, reply: ReplyAttr) {
         let path = match self.path(ino) {
             Ok(path) => path,
-            Err(e) => return reply.error(convert::errno(e)),
+            Err(e) => return reply.error(e),
         };
         let ttl = self.cache.attr;
         let handle = self.handle_for(ino, None);
@@ -431,8 +422,8 @@ impl Shared {
             cx,
             Operation::Getattr { path, handle },
             move |result| match expect_reply!(result, Stat) {
-                Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
-                Err(e) => reply.error(convert::errno(e)),
+                Ok(stat) => reply.attr(ttl, ino, &stat),
+                Err(e) => reply.error(e),
             },
         );
     }
@@ -442,7 +433,7 @@ impl Shared {
 fn empty(reply: ReplyEmpty) -> impl FnOnce(FsResult<Reply>) + Send + 'static {
     move |result| match expect_empty(result) {
         Ok(()) => reply.ok(),
-        Err(e) => reply.error(convert::errno(e)),
+        Err(e) => reply.error(e),
     }
 }
 
@@ -452,7 +443,7 @@ fn xattr_reply(reply: ReplyXattr, size: u32, bytes: &[u8]) {
     if size == 0 {
         reply.size(bytes.len() as u32);
     } else if bytes.len() > size as usize {
-        reply.error(fuser::Errno::ERANGE);
+        reply.error(Errno::ERANGE);
     } else {
         reply.data(bytes);
     }
@@ -462,7 +453,7 @@ macro_rules! path_or_reply {
     ($lookup:expr, $reply:expr) => {
         match $lookup {
             Ok(path) => path,
-            Err(e) => return $reply.error(convert::errno(e)),
+            Err(e) => return $reply.error(e),
         }
     };
 }
@@ -488,6 +479,7 @@ impl Adapter {
                 cache,
                 readdir_plus: ReaddirPlusStatus::default(),
                 changes: Arc::default(),
+                ring_negotiated: AtomicBool::new(false),
             }),
         }
     }
@@ -504,9 +496,168 @@ impl Adapter {
         self.shared.changes.clone()
     }
 
-    /// What the adapter holds, readable after the session has taken the adapter.
+    /// What the adapter holds, for the mount's statistics.
     pub(crate) fn holdings(&self) -> Holdings {
         Holdings(self.shared.clone())
+    }
+
+    /// The INIT handshake for fuser to answer while it mounts; with `offer_ring`, it takes
+    /// FUSE over io_uring when the kernel offers it ([`Adapter::ring_negotiated`]).
+    pub(crate) fn handshake(&self, offer_ring: bool) -> Handshake {
+        Handshake {
+            shared: self.shared.clone(),
+            offer_ring,
+        }
+    }
+
+    /// Whether serving `request` does I/O on a backing file in this process (a read, write or
+    /// sync of a file opened with one, which passthrough does not take), and so may wait on a
+    /// disk.
+    pub(crate) fn does_blocking_io(&self, request: &Request<'_>) -> bool {
+        let fh = match request.operation {
+            KernelOperation::Read { fh, .. }
+            | KernelOperation::Write { fh, .. }
+            | KernelOperation::Fsync { fh, .. } => fh,
+            _ => return false,
+        };
+        self.shared
+            .files
+            .get(fh)
+            .is_some_and(|file| file.backing.is_some())
+    }
+
+    /// Whether the kernel agreed at INIT to deliver requests through io_uring; from then on
+    /// it holds every request until the ring's entries are registered.
+    pub(crate) fn ring_negotiated(&self) -> bool {
+        self.shared.ring_negotiated.load(Ordering::Relaxed)
+    }
+
+    /// Starts serving one request the kernel sent through `channel`; every answer goes back
+    /// through it, the only way the kernel accepts it. `device` is a descriptor of the
+    /// connection, for the ioctls an answer needs (passthrough backing files). Returns `false`
+    /// for DESTROY, after which the kernel sends nothing more.
+    pub(crate) fn serve(
+        &self,
+        request: &Request<'_>,
+        channel: &Channel,
+        device: &Arc<Device>,
+    ) -> bool {
+        let to = || ReplyTo::new(channel.clone(), request.unique);
+        let req = request;
+        let ino = request.nodeid;
+        match request.operation {
+            KernelOperation::Lookup { name } => self.lookup(req, ino, name, to().into()),
+            KernelOperation::Forget { nlookup } => self.forget(ino, nlookup),
+            KernelOperation::BatchForget(ref forgets) => {
+                let mut table = self.shared.inodes.lock();
+                for one in forgets.clone() {
+                    table.forget(one.nodeid, one.nlookup);
+                }
+            }
+            KernelOperation::Getattr { fh } => self.getattr(req, ino, fh, to().into()),
+            KernelOperation::Setattr(ref changes) => self.setattr(req, ino, changes, to().into()),
+            KernelOperation::Readlink => self.readlink(req, ino, to().into()),
+            KernelOperation::Symlink { name, target } => {
+                self.symlink(req, ino, name, target, to().into())
+            }
+            KernelOperation::Mknod { name, mode, rdev } => {
+                self.mknod(req, ino, name, mode, rdev, to().into())
+            }
+            KernelOperation::Mkdir { name, mode } => self.mkdir(req, ino, name, mode, to().into()),
+            KernelOperation::Unlink { name } => self.unlink(req, ino, name, to().into()),
+            KernelOperation::Rmdir { name } => self.rmdir(req, ino, name, to().into()),
+            KernelOperation::Rename {
+                newdir,
+                name,
+                newname,
+                flags,
+            } => self.rename(req, ino, name, newdir, newname, flags, to().into()),
+            KernelOperation::Link { oldnodeid, newname } => {
+                self.link(req, oldnodeid, ino, newname, to().into())
+            }
+            KernelOperation::Open { flags } => self.open(req, device, ino, flags, to().into()),
+            KernelOperation::Read { fh, offset, size } => {
+                self.read(req, ino, fh, offset, size, to().into())
+            }
+            KernelOperation::Write { fh, offset, data } => {
+                self.write(req, ino, fh, offset, data, to().into())
+            }
+            KernelOperation::Statfs => self.statfs(req, ino, to().into()),
+            KernelOperation::Release { fh, flags } => {
+                self.release(req, ino, fh, flags, to().into())
+            }
+            KernelOperation::Fsync { fh, datasync } => {
+                self.fsync(req, ino, fh, datasync, to().into())
+            }
+            KernelOperation::Setxattr { name, value, flags } => {
+                self.setxattr(req, ino, name, value, flags, to().into())
+            }
+            KernelOperation::Getxattr { name, size } => {
+                self.getxattr(req, ino, name, size, to().into())
+            }
+            KernelOperation::Listxattr { size } => self.listxattr(req, ino, size, to().into()),
+            KernelOperation::Removexattr { name } => self.removexattr(req, ino, name, to().into()),
+            KernelOperation::Flush { fh } => self.flush(req, ino, fh, to().into()),
+            KernelOperation::Opendir { flags } => self.opendir(req, ino, flags, to().into()),
+            KernelOperation::Readdir { fh, offset, size } => {
+                self.readdir(req, ino, fh, offset, ReplyDirectory::new(to(), size))
+            }
+            KernelOperation::Readdirplus { fh, offset, size } => {
+                self.readdirplus(req, ino, fh, offset, ReplyDirectoryPlus::new(to(), size))
+            }
+            KernelOperation::Releasedir { fh } => self.releasedir(req, ino, fh, to().into()),
+            KernelOperation::Fsyncdir { fh, datasync } => {
+                self.fsyncdir(req, ino, fh, datasync, to().into())
+            }
+            KernelOperation::Access { mask } => self.access(req, ino, mask, to().into()),
+            KernelOperation::Create { name, flags, mode } => {
+                self.create(req, device, ino, name, mode, flags, to().into())
+            }
+            KernelOperation::Fallocate {
+                fh,
+                offset,
+                length,
+                mode,
+            } => self.fallocate(req, ino, fh, offset, length, mode, to().into()),
+            KernelOperation::Lseek { fh, offset, whence } => {
+                self.lseek(req, ino, fh, offset, whence, to().into())
+            }
+            KernelOperation::CopyFileRange {
+                fh_in,
+                offset_in,
+                nodeid_out,
+                fh_out,
+                offset_out,
+                len,
+            } => self.copy_file_range(
+                req,
+                ino,
+                fh_in,
+                offset_in,
+                nodeid_out,
+                fh_out,
+                offset_out,
+                len,
+                to().into(),
+            ),
+            // Not answered: a handler cannot be stopped midway, so the interrupted request is
+            // answered when it finishes. (An ENOSYS answer would have to reach the descriptor
+            // that delivered the interrupted request, which may not be this one.)
+            KernelOperation::Interrupt { unique } => {
+                log::debug!("interrupt of request {unique}: handlers cannot be interrupted");
+            }
+            // fuser answered the one INIT of the connection while mounting.
+            KernelOperation::Init => ReplyEmpty::from(to()).error(Errno::EIO),
+            KernelOperation::Destroy => {
+                ReplyEmpty::from(to()).ok();
+                return false;
+            }
+            KernelOperation::Unsupported { opcode } => {
+                log::debug!("FUSE opcode {opcode} is not served: answered ENOSYS");
+                ReplyEmpty::from(to()).error(Errno::ENOSYS)
+            }
+        }
+        true
     }
 }
 
@@ -539,23 +690,41 @@ impl Holdings {
     }
 }
 
-impl fuser::Filesystem for Adapter {
-    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+/// The INIT handshake, which fuser answers while it mounts (`fuser::Session::new`): the
+/// capabilities a mountkit mount asks the kernel for. fuser serves nothing else.
+pub(crate) struct Handshake {
+    shared: Arc<Shared>,
+    offer_ring: bool,
+}
+
+impl fuser::Filesystem for Handshake {
+    fn init(&mut self, _req: &fuser::Request, config: &mut KernelConfig) -> io::Result<()> {
+        // Every request is read into a buffer this size; 1 MiB is also the most a write can
+        // carry under the kernel's default page limit (`max_pages` of 256).
+        let _ = config.set_max_write(MAX_WRITE);
         // Without this the kernel serializes lookups and listings within each directory, so
         // one slow handler would hold up every other name in the same directory.
         let _ = config.add_capabilities(InitFlags::FUSE_PARALLEL_DIROPS);
-        let writeback = self.shared.cache.writeback
+        let shared = &self.shared;
+        // Taken only when offered: the kernel then holds every request until the ring's
+        // entries are registered, and drops back to /dev/fuse if registering fails.
+        if self.offer_ring
+            && config
+                .add_capabilities(InitFlags::FUSE_OVER_IO_URING)
+                .is_ok()
+        {
+            shared.ring_negotiated.store(true, Ordering::Relaxed);
+        }
+        let writeback = shared.cache.writeback
             && config
                 .add_capabilities(InitFlags::FUSE_WRITEBACK_CACHE)
                 .is_ok();
-        let plus = match self.shared.cache.readdir_plus {
+        let plus = match shared.cache.readdir_plus {
             ReaddirPlus::Off => InitFlags::empty(),
             ReaddirPlus::Always => InitFlags::FUSE_DO_READDIRPLUS,
             // Attributes handed over with a zero timeout expire at once: every stat after the
             // listing asks again, so READDIRPLUS would only make pages and crossings bigger.
-            ReaddirPlus::Auto
-                if self.shared.cache.attr.is_zero() || self.shared.cache.entry.is_zero() =>
-            {
+            ReaddirPlus::Auto if shared.cache.attr.is_zero() || shared.cache.entry.is_zero() => {
                 InitFlags::empty()
             }
             // The kernel then sends READDIRPLUS for a directory's first page, and for later
@@ -563,27 +732,29 @@ impl fuser::Filesystem for Adapter {
             // follows take plain READDIR.
             ReaddirPlus::Auto => InitFlags::FUSE_DO_READDIRPLUS | InitFlags::FUSE_READDIRPLUS_AUTO,
         };
-        // Kernels before 5.5 do not check the attributes of a READDIRPLUS entry, so they would
-        // link the entries `fill_directory_plus` sends unlinked; ABI 7.32 came with 5.10.
-        let checks_entries = config.kernel_abi() >= Version(7, 32);
-        if !plus.is_empty() && checks_entries && config.add_capabilities(plus).is_ok() {
-            self.shared
+        if !plus.is_empty() && config.add_capabilities(plus).is_ok() {
+            shared
                 .readdir_plus
                 .negotiated
                 .store(true, Ordering::Relaxed);
         }
         // The kernel refuses passthrough opens on a connection with writeback caching.
         if !writeback
-            && self.shared.want_passthrough
+            && shared.want_passthrough
             && config.add_capabilities(InitFlags::FUSE_PASSTHROUGH).is_ok()
             && config.set_max_stack_depth(1).is_ok()
         {
-            self.shared.status.negotiated.store(true, Ordering::Relaxed);
+            shared.status.negotiated.store(true, Ordering::Relaxed);
         }
         Ok(())
     }
+}
 
-    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+/// The most data one WRITE carries, asked for at INIT.
+pub(crate) const MAX_WRITE: u32 = 1 << 20;
+
+impl Adapter {
+    fn lookup(&self, req: &Request, parent: u64, name: &OsStr, reply: ReplyEntry) {
         let s = &self.shared;
         let path = path_or_reply!(s.child_path(parent, name), reply);
         let cache = s.cache;
@@ -595,29 +766,19 @@ impl fuser::Filesystem for Adapter {
             path,
             None,
             move |entry| match entry {
-                Ok((ino, stat)) => reply.entry_with_ttls(
-                    &cache.attr,
-                    &cache.entry,
-                    &file_attr(ino, &stat),
-                    Generation(0),
-                ),
+                Ok((ino, stat)) => reply.entry(ino, &stat, cache.entry, cache.attr),
                 // Node id 0 is the protocol's cacheable "no such name".
-                Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.entry_with_ttls(
-                    &Duration::ZERO,
-                    &cache.negative,
-                    &file_attr(0, &Stat::new(FileKind::File)),
-                    Generation(0),
-                ),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(Errno::ENOENT) if !cache.negative.is_zero() => reply.negative(cache.negative),
+                Err(e) => reply.error(e),
             },
         );
     }
 
-    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
-        self.shared.inodes.lock().forget(ino.0, nlookup);
+    fn forget(&self, ino: u64, nlookup: u64) {
+        self.shared.inodes.lock().forget(ino, nlookup);
     }
 
-    fn getattr(&self, req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+    fn getattr(&self, req: &Request, ino: u64, fh: Option<u64>, reply: ReplyAttr) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let ttl = s.cache.attr;
@@ -625,30 +786,23 @@ impl fuser::Filesystem for Adapter {
         let operation = Operation::Getattr { path, handle };
         s.send(context(req), operation, move |result| {
             match expect_reply!(result, Stat) {
-                Ok(stat) => reply.attr(&ttl, &file_attr(ino.0, &stat)),
-                Err(e) => reply.error(convert::errno(e)),
+                Ok(stat) => reply.attr(ttl, ino, &stat),
+                Err(e) => reply.error(e),
             }
         });
     }
 
-    fn setattr(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        mode: Option<u32>,
-        uid: Option<u32>,
-        gid: Option<u32>,
-        size: Option<u64>,
-        atime: Option<TimeOrNow>,
-        mtime: Option<TimeOrNow>,
-        _ctime: Option<SystemTime>,
-        fh: Option<FileHandle>,
-        _crtime: Option<SystemTime>,
-        _chgtime: Option<SystemTime>,
-        _bkuptime: Option<SystemTime>,
-        _flags: Option<BsdFileFlags>,
-        reply: ReplyAttr,
-    ) {
+    fn setattr(&self, req: &Request, ino: u64, changes: &SetattrIn, reply: ReplyAttr) {
+        let SetattrIn {
+            mode,
+            uid,
+            gid,
+            size,
+            atime,
+            mtime,
+            fh,
+            ..
+        } = *changes;
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         // One setattr can carry several changes; each is its own handler call, in the
@@ -678,8 +832,8 @@ impl fuser::Filesystem for Adapter {
         if atime.is_some() || mtime.is_some() {
             operations.push(Operation::Utimens {
                 path: path.clone(),
-                atime: atime.map(convert::set_time),
-                mtime: mtime.map(convert::set_time),
+                atime,
+                mtime,
             });
         }
         let cx = context(req);
@@ -694,16 +848,16 @@ impl fuser::Filesystem for Adapter {
             };
             return s.send(cx, chown, move |result| match expect_empty(result) {
                 Ok(()) | Err(Errno::ENOSYS) => this.getattr_reply(cx, ino, reply),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             });
         }
         s.chain(cx, operations, move |result| match result {
             Ok(()) => this.getattr_reply(cx, ino, reply),
-            Err(e) => reply.error(convert::errno(e)),
+            Err(e) => reply.error(e),
         });
     }
 
-    fn readlink(&self, req: &Request, ino: INodeNo, reply: ReplyData) {
+    fn readlink(&self, req: &Request, ino: u64, reply: ReplyData) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         s.send(
@@ -711,7 +865,7 @@ impl fuser::Filesystem for Adapter {
             Operation::Readlink { path },
             move |result| match expect_reply!(result, Target) {
                 Ok(target) => reply.data(target.as_bytes()),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             },
         );
     }
@@ -719,31 +873,22 @@ impl fuser::Filesystem for Adapter {
     fn mknod(
         &self,
         req: &Request,
-        parent: INodeNo,
+        parent: u64,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
         rdev: u32,
         reply: ReplyEntry,
     ) {
         // The kernel sends only modes of a kind it knows; it checks the answer against it.
         let Some(made) = FileKind::from_mode(mode) else {
-            return reply.error(fuser::Errno::EINVAL);
+            return reply.error(Errno::EINVAL);
         };
         let make = |path| Operation::Mknod { path, mode, rdev };
         self.shared
             .create_entry(context(req), parent, name, made, make, reply);
     }
 
-    fn mkdir(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        mode: u32,
-        _umask: u32,
-        reply: ReplyEntry,
-    ) {
+    fn mkdir(&self, req: &Request, parent: u64, name: &OsStr, mode: u32, reply: ReplyEntry) {
         let make = |path| Operation::Mkdir {
             path,
             mode: mode & 0o7777,
@@ -752,24 +897,24 @@ impl fuser::Filesystem for Adapter {
             .create_entry(context(req), parent, name, FileKind::Directory, make, reply);
     }
 
-    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn unlink(&self, req: &Request, parent: u64, name: &OsStr, reply: ReplyEmpty) {
         self.remove(req, parent, name, reply, |path| Operation::Unlink { path });
     }
 
-    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, req: &Request, parent: u64, name: &OsStr, reply: ReplyEmpty) {
         self.remove(req, parent, name, reply, |path| Operation::Rmdir { path });
     }
 
     fn symlink(
         &self,
         req: &Request,
-        parent: INodeNo,
+        parent: u64,
         link_name: &OsStr,
-        target: &Path,
+        target: &OsStr,
         reply: ReplyEntry,
     ) {
         let Some(target) = target.to_str().map(str::to_owned) else {
-            return reply.error(fuser::Errno::EILSEQ);
+            return reply.error(Errno::EILSEQ);
         };
         let make = |path| Operation::Symlink { target, path };
         self.shared.create_entry(
@@ -782,27 +927,26 @@ impl fuser::Filesystem for Adapter {
         );
     }
 
+    // The arguments are the request's own fields, as the kernel sends them.
+    #[allow(clippy::too_many_arguments)]
     fn rename(
         &self,
         req: &Request,
-        parent: INodeNo,
+        parent: u64,
         name: &OsStr,
-        newparent: INodeNo,
+        newparent: u64,
         newname: &OsStr,
-        flags: RenameFlags,
+        flags: u32,
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
         let from = path_or_reply!(s.child_path(parent, name), reply);
         let to = path_or_reply!(s.child_path(newparent, newname), reply);
-        let mode = if flags.contains(RenameFlags::RENAME_EXCHANGE) {
-            RenameMode::Exchange
-        } else if flags.contains(RenameFlags::RENAME_NOREPLACE) {
-            RenameMode::NoReplace
-        } else if flags.is_empty() {
-            RenameMode::Replace
-        } else {
-            return reply.error(fuser::Errno::EINVAL);
+        let mode = match flags {
+            0 => RenameMode::Replace,
+            libc::RENAME_NOREPLACE => RenameMode::NoReplace,
+            libc::RENAME_EXCHANGE => RenameMode::Exchange,
+            _ => return reply.error(Errno::EINVAL),
         };
         let names = (
             name.to_string_lossy().into_owned(),
@@ -815,25 +959,18 @@ impl fuser::Filesystem for Adapter {
             move |result| match expect_empty(result) {
                 Ok(()) => {
                     this.inodes.lock().rename(
-                        (parent.0, &names.0),
-                        (newparent.0, &names.1),
+                        (parent, &names.0),
+                        (newparent, &names.1),
                         mode == RenameMode::Exchange,
                     );
                     reply.ok();
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             },
         );
     }
 
-    fn link(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        newparent: INodeNo,
-        newname: &OsStr,
-        reply: ReplyEntry,
-    ) {
+    fn link(&self, req: &Request, ino: u64, newparent: u64, newname: &OsStr, reply: ReplyEntry) {
         let s = &self.shared;
         let existing = path_or_reply!(s.path(ino), reply);
         let path = path_or_reply!(s.child_path(newparent, newname), reply);
@@ -848,62 +985,45 @@ impl fuser::Filesystem for Adapter {
         s.send_then_stat(cx, operation, move |result| {
             let linked = expect_reply!(result, Stat).and_then(|stat| {
                 // The kernel checks the answer against the kind of the node it linked.
-                let existing = this.inodes.lock().kind(ino.0).ok_or(Errno::ESTALE)?;
+                let existing = this.inodes.lock().kind(ino).ok_or(Errno::ESTALE)?;
                 this.check_made_kind("link", &path, existing, &stat)?;
-                Ok((this.inodes.lock().link(ino.0, newparent.0, &name)?, stat))
+                Ok((this.inodes.lock().link(ino, newparent, &name)?, stat))
             });
             match linked {
-                Ok((ino, stat)) => reply.entry_with_ttls(
-                    &cache.attr,
-                    &cache.entry,
-                    &file_attr(ino, &stat),
-                    Generation(0),
-                ),
-                Err(e) => reply.error(convert::errno(e)),
+                Ok((ino, stat)) => reply.entry(ino, &stat, cache.entry, cache.attr),
+                Err(e) => reply.error(e),
             }
         });
     }
 
-    fn open(&self, req: &Request, ino: INodeNo, flags: FuseOpenFlags, reply: ReplyOpen) {
+    fn open(&self, req: &Request, device: &Arc<Device>, ino: u64, flags: i32, reply: ReplyOpen) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Open {
             path,
-            flags: OpenFlags(flags.0),
+            flags: OpenFlags(flags),
         };
         let this = s.clone();
+        let device = device.clone();
         s.send(context(req), operation, move |result| {
             match expect_reply!(result, Opened) {
                 Ok(opened) => {
                     let (fh, flags, passthrough) =
-                        this.register_open(ino.0, &opened, |file| reply.open_backing(file));
-                    match passthrough {
-                        Some(id) => reply.opened_passthrough(fh, flags, &id),
-                        None => reply.opened(fh, flags),
-                    }
+                        this.register_open(ino, &opened, |file| device.open_backing(file));
+                    reply.opened(fh, flags, passthrough.as_deref());
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             }
         });
     }
 
-    fn read(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        offset: u64,
-        size: u32,
-        _flags: FuseOpenFlags,
-        _lock_owner: Option<LockOwner>,
-        reply: ReplyData,
-    ) {
+    fn read(&self, req: &Request, ino: u64, fh: u64, offset: u64, size: u32, reply: ReplyData) {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
             return with_read_at(&backing, offset, size, |read| match read {
                 Ok(data) => reply.data(data),
-                Err(e) => reply.error(convert::errno(e.into())),
+                Err(e) => reply.error(e.into()),
             });
         }
         let path = path_or_reply!(s.path(ino), reply);
@@ -918,29 +1038,18 @@ impl fuser::Filesystem for Adapter {
         s.send_for_data(context(req), operation, move |result| match result {
             // Never hand the kernel more than it asked for, whatever the handler returned.
             Ok(data) => reply.data(&data[..data.len().min(size as usize)]),
-            Err(e) => reply.error(convert::errno(e)),
+            Err(e) => reply.error(e),
         });
     }
 
-    fn write(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        offset: u64,
-        data: &[u8],
-        _write_flags: WriteFlags,
-        _flags: FuseOpenFlags,
-        _lock_owner: Option<LockOwner>,
-        reply: ReplyWrite,
-    ) {
+    fn write(&self, req: &Request, ino: u64, fh: u64, offset: u64, data: &[u8], reply: ReplyWrite) {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
             s.changes.bump();
             return match mountkit_core::backing::write_all_at(&backing, data, offset) {
                 Ok(()) => reply.written(data.len() as u32),
-                Err(e) => reply.error(convert::errno(e.into())),
+                Err(e) => reply.error(e.into()),
             };
         }
         let path = path_or_reply!(s.path(ino), reply);
@@ -957,21 +1066,14 @@ impl fuser::Filesystem for Adapter {
                 Ok(written) if written <= len => reply.written(written as u32),
                 Ok(written) => {
                     warn!("write handler claimed {written} bytes of a {len}-byte write");
-                    reply.error(fuser::Errno::EIO)
+                    reply.error(Errno::EIO)
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             }
         });
     }
 
-    fn flush(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        _lock_owner: LockOwner,
-        reply: ReplyEmpty,
-    ) {
+    fn flush(&self, req: &Request, ino: u64, fh: u64, reply: ReplyEmpty) {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if file.backing.is_some() {
@@ -986,43 +1088,27 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, empty(reply));
     }
 
-    fn release(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        flags: FuseOpenFlags,
-        _lock_owner: Option<LockOwner>,
-        _flush: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn release(&self, req: &Request, ino: u64, fh: u64, flags: i32, reply: ReplyEmpty) {
         let s = &self.shared;
-        let Some(file) = s.files.remove(fh.0) else {
-            return reply.error(fuser::Errno::EBADF);
+        let Some(file) = s.files.remove(fh) else {
+            return reply.error(Errno::EBADF);
         };
         if file.passthrough {
             // The kernel wrote to the backing file itself; the adapter never saw those writes.
             s.changes.bump();
             s.passthrough.release(file.ino);
         }
-        s.inodes.lock().released(ino.0, fh.0);
+        s.inodes.lock().released(ino, fh);
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Release {
             path,
             handle: file.handle,
-            flags: OpenFlags(flags.0),
+            flags: OpenFlags(flags),
         };
         s.send(context(req), operation, empty(reply));
     }
 
-    fn fsync(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsync(&self, req: &Request, ino: u64, fh: u64, datasync: bool, reply: ReplyEmpty) {
         let s = &self.shared;
         let file = path_or_reply!(s.open_file(fh), reply);
         if let Some(backing) = file.backing {
@@ -1033,7 +1119,7 @@ impl fuser::Filesystem for Adapter {
             };
             return match synced {
                 Ok(()) => reply.ok(),
-                Err(e) => reply.error(convert::errno(e.into())),
+                Err(e) => reply.error(e.into()),
             };
         }
         let path = path_or_reply!(s.path(ino), reply);
@@ -1045,13 +1131,13 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, empty(reply));
     }
 
-    fn opendir(&self, req: &Request, ino: INodeNo, flags: FuseOpenFlags, reply: ReplyOpen) {
+    fn opendir(&self, req: &Request, ino: u64, flags: i32, reply: ReplyOpen) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let this = s.clone();
         let operation = Operation::Opendir {
             path,
-            flags: OpenFlags(flags.0),
+            flags: OpenFlags(flags),
         };
         s.send(context(req), operation, move |result| {
             match expect_reply!(result, Opened) {
@@ -1062,35 +1148,28 @@ impl fuser::Filesystem for Adapter {
                     });
                     let mut flags = fopen_flags(&opened);
                     if this.cache.readdir {
-                        flags |= FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE;
+                        flags |= FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
                     }
-                    reply.opened(FileHandle(fh), flags);
+                    reply.opened(fh, flags, None);
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             }
         });
     }
 
-    fn readdir(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        offset: u64,
-        reply: ReplyDirectory,
-    ) {
+    fn readdir(&self, req: &Request, ino: u64, fh: u64, offset: u64, reply: ReplyDirectory) {
         self.shared
             .with_listing(context(req), ino, fh, offset, move |page| match page {
                 Ok(page) => fill_directory(reply, &page.entries, offset),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             });
     }
 
     fn readdirplus(
         &self,
         req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
+        ino: u64,
+        fh: u64,
         offset: u64,
         reply: ReplyDirectoryPlus,
     ) {
@@ -1098,21 +1177,14 @@ impl fuser::Filesystem for Adapter {
         self.shared
             .with_listing(context(req), ino, fh, offset, move |page| match page {
                 Ok(page) => this.fill_directory_plus(reply, ino, &page, offset),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             });
     }
 
-    fn releasedir(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        _flags: FuseOpenFlags,
-        reply: ReplyEmpty,
-    ) {
+    fn releasedir(&self, req: &Request, ino: u64, fh: u64, reply: ReplyEmpty) {
         let s = &self.shared;
-        let Some(dir) = s.dirs.remove(fh.0) else {
-            return reply.error(fuser::Errno::EBADF);
+        let Some(dir) = s.dirs.remove(fh) else {
+            return reply.error(Errno::EBADF);
         };
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Releasedir {
@@ -1122,17 +1194,10 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, empty(reply));
     }
 
-    fn fsyncdir(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsyncdir(&self, req: &Request, ino: u64, fh: u64, datasync: bool, reply: ReplyEmpty) {
         let s = &self.shared;
-        let Some(handle) = s.dirs.get(fh.0).map(|d| d.handle) else {
-            return reply.error(fuser::Errno::EBADF);
+        let Some(handle) = s.dirs.get(fh).map(|d| d.handle) else {
+            return reply.error(Errno::EBADF);
         };
         let path = path_or_reply!(s.path(ino), reply);
         s.send(
@@ -1146,7 +1211,7 @@ impl fuser::Filesystem for Adapter {
         );
     }
 
-    fn statfs(&self, req: &Request, ino: INodeNo, reply: ReplyStatfs) {
+    fn statfs(&self, req: &Request, ino: u64, reply: ReplyStatfs) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         s.send(
@@ -1163,7 +1228,7 @@ impl fuser::Filesystem for Adapter {
                     f.name_max,
                     f.fragment_size,
                 ),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             },
         );
     }
@@ -1171,11 +1236,10 @@ impl fuser::Filesystem for Adapter {
     fn setxattr(
         &self,
         req: &Request,
-        ino: INodeNo,
+        ino: u64,
         name: &OsStr,
         value: &[u8],
         flags: i32,
-        _position: u32,
         reply: ReplyEmpty,
     ) {
         let s = &self.shared;
@@ -1185,7 +1249,7 @@ impl fuser::Filesystem for Adapter {
             0 => XattrMode::Set,
             1 => XattrMode::Create,
             2 => XattrMode::Replace,
-            _ => return reply.error(fuser::Errno::EINVAL),
+            _ => return reply.error(Errno::EINVAL),
         };
         let value = Bytes::copy_from_slice(value);
         let operation = Operation::Setxattr {
@@ -1197,7 +1261,7 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, empty(reply));
     }
 
-    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+    fn getxattr(&self, req: &Request, ino: u64, name: &OsStr, size: u32, reply: ReplyXattr) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let name = path_or_reply!(convert::name(name), reply).to_owned();
@@ -1206,12 +1270,12 @@ impl fuser::Filesystem for Adapter {
             Operation::Getxattr { path, name },
             move |result| match expect_reply!(result, Data) {
                 Ok(value) => xattr_reply(reply, size, &value),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             },
         );
     }
 
-    fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+    fn listxattr(&self, req: &Request, ino: u64, size: u32, reply: ReplyXattr) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         s.send(
@@ -1226,12 +1290,12 @@ impl fuser::Filesystem for Adapter {
                     }
                     xattr_reply(reply, size, &list);
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             },
         );
     }
 
-    fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn removexattr(&self, req: &Request, ino: u64, name: &OsStr, reply: ReplyEmpty) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let name = path_or_reply!(convert::name(name), reply).to_owned();
@@ -1242,23 +1306,25 @@ impl fuser::Filesystem for Adapter {
         );
     }
 
-    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+    fn access(&self, req: &Request, ino: u64, mask: i32, reply: ReplyEmpty) {
         let s = &self.shared;
         let path = path_or_reply!(s.path(ino), reply);
         let operation = Operation::Access {
             path,
-            mask: mask.bits() as u32,
+            mask: mask as u32,
         };
         s.send(context(req), operation, empty(reply));
     }
 
+    // The arguments are the request's own fields, as the kernel sends them.
+    #[allow(clippy::too_many_arguments)]
     fn create(
         &self,
         req: &Request,
-        parent: INodeNo,
+        device: &Arc<Device>,
+        parent: u64,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
         flags: i32,
         reply: ReplyCreate,
     ) {
@@ -1268,6 +1334,7 @@ impl fuser::Filesystem for Adapter {
         let cx = context(req);
         let this = s.clone();
         let cache = s.cache;
+        let device = device.clone();
         let operation = Operation::Create {
             path: path.clone(),
             mode: mode & 0o7777,
@@ -1276,25 +1343,24 @@ impl fuser::Filesystem for Adapter {
         s.send_then_stat(cx, operation, move |result| {
             let opened: Opened = match expect_reply!(result, Opened) {
                 Ok(opened) => opened,
-                Err(e) => return reply.error(convert::errno(e)),
+                Err(e) => return reply.error(e),
             };
             let given_stat = opened.stat.clone();
             let table = this.clone();
             let created_path = path.clone();
             let answer = move |entry: FsResult<(u64, Stat)>| match entry {
                 Ok((ino, stat)) => {
-                    let attr = file_attr(ino, &stat);
                     let (fh, flags, passthrough) =
-                        table.register_open(ino, &opened, |file| reply.open_backing(file));
-                    // A CREATE reply carries one timeout for both the name and the attributes;
-                    // the shorter one, so attributes are never cached longer than asked.
-                    let ttl = cache.attr.min(cache.entry);
-                    match passthrough {
-                        Some(id) => {
-                            reply.created_passthrough(&ttl, &attr, Generation(0), fh, flags, &id)
-                        }
-                        None => reply.created(&ttl, &attr, Generation(0), fh, flags),
-                    }
+                        table.register_open(ino, &opened, |file| device.open_backing(file));
+                    reply.created(
+                        ino,
+                        &stat,
+                        cache.entry,
+                        cache.attr,
+                        fh,
+                        flags,
+                        passthrough.as_deref(),
+                    );
                 }
                 Err(e) => {
                     // The file was created and opened, but the kernel will never hold this
@@ -1305,7 +1371,7 @@ impl fuser::Filesystem for Adapter {
                         flags: OpenFlags(flags),
                     };
                     table.send(cx, release, |_| {});
-                    reply.error(convert::errno(e))
+                    reply.error(e)
                 }
             };
             // The stat came with the answer (the handler's, or a getattr's run with it); if
@@ -1321,11 +1387,13 @@ impl fuser::Filesystem for Adapter {
         });
     }
 
+    // The arguments are the request's own fields, as the kernel sends them.
+    #[allow(clippy::too_many_arguments)]
     fn fallocate(
         &self,
         req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
+        ino: u64,
+        fh: u64,
         offset: u64,
         length: u64,
         mode: i32,
@@ -1343,15 +1411,7 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, empty(reply));
     }
 
-    fn lseek(
-        &self,
-        req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        offset: i64,
-        whence: i32,
-        reply: ReplyLseek,
-    ) {
+    fn lseek(&self, req: &Request, ino: u64, fh: u64, offset: i64, whence: i32, reply: ReplyLseek) {
         let s = &self.shared;
         let (handle, path) = path_or_reply!(s.handle_and_path(fh, ino), reply);
         let operation = Operation::Lseek {
@@ -1364,24 +1424,25 @@ impl fuser::Filesystem for Adapter {
             match expect_reply!(result, Offset) {
                 Ok(offset) => match i64::try_from(offset) {
                     Ok(offset) => reply.offset(offset),
-                    Err(_) => reply.error(fuser::Errno::EOVERFLOW),
+                    Err(_) => reply.error(Errno::EOVERFLOW),
                 },
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             }
         });
     }
 
+    // The arguments are the request's own fields, as the kernel sends them.
+    #[allow(clippy::too_many_arguments)]
     fn copy_file_range(
         &self,
         req: &Request,
-        ino_in: INodeNo,
-        fh_in: FileHandle,
+        ino_in: u64,
+        fh_in: u64,
         offset_in: u64,
-        ino_out: INodeNo,
-        fh_out: FileHandle,
+        ino_out: u64,
+        fh_out: u64,
         offset_out: u64,
         len: u64,
-        _flags: CopyFileRangeFlags,
         reply: ReplyWrite,
     ) {
         let s = &self.shared;
@@ -1401,7 +1462,7 @@ impl fuser::Filesystem for Adapter {
         s.send(context(req), operation, move |result| {
             match expect_reply!(result, Count) {
                 Ok(copied) => reply.written(copied.min(u64::from(u32::MAX)) as u32),
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             }
         });
     }
@@ -1411,7 +1472,7 @@ impl Adapter {
     fn remove(
         &self,
         req: &Request,
-        parent: INodeNo,
+        parent: u64,
         name: &OsStr,
         reply: ReplyEmpty,
         make: impl FnOnce(String) -> Operation,
@@ -1423,10 +1484,10 @@ impl Adapter {
         s.send(context(req), make(path), move |result| {
             match expect_empty(result) {
                 Ok(()) => {
-                    this.inodes.lock().unlink(parent.0, &name);
+                    this.inodes.lock().unlink(parent, &name);
                     reply.ok();
                 }
-                Err(e) => reply.error(convert::errno(e)),
+                Err(e) => reply.error(e),
             }
         });
     }
@@ -1444,12 +1505,12 @@ impl Shared {
     fn with_listing(
         self: &Arc<Self>,
         cx: RequestContext,
-        ino: INodeNo,
-        fh: FileHandle,
+        ino: u64,
+        fh: u64,
         offset: u64,
         done: impl FnOnce(FsResult<Page>) + Send + 'static,
     ) {
-        let (handle, listing) = match self.dirs.get(fh.0) {
+        let (handle, listing) = match self.dirs.get(fh) {
             Some(dir) => (dir.handle, dir.listing.clone()),
             None => return done(Err(Errno::EBADF)),
         };
@@ -1477,7 +1538,7 @@ impl Shared {
                     entries: entries.clone(),
                     changes_before,
                 };
-                this.dirs.update(fh.0, |dir| dir.listing = Some(snapshot));
+                this.dirs.update(fh, |dir| dir.listing = Some(snapshot));
                 Page {
                     entries,
                     attributes_current: true,
@@ -1488,7 +1549,7 @@ impl Shared {
 
     /// The full listing of directory `ino` as the kernel sees it: `.` and `..` first, then
     /// the handler's entries (already checked: see `Listing`).
-    fn listing(&self, ino: INodeNo, entries: Listing) -> Vec<ListedEntry> {
+    fn listing(&self, ino: u64, entries: Listing) -> Vec<ListedEntry> {
         let entries = entries.into_entries();
         let table = self.inodes.lock();
         let mut listing = Vec::with_capacity(entries.len() + 2);
@@ -1498,12 +1559,12 @@ impl Shared {
             d_ino,
             stat: None,
         };
-        listing.push(directory(".", ino.0));
+        listing.push(directory(".", ino));
         listing.push(directory("..", ROOT));
         for entry in entries {
             // d_ino is informational; a name the kernel has not looked up yet gets a
             // placeholder that is never a real node.
-            let d_ino = table.peek(ino.0, &entry.name).unwrap_or(UNLINKED_ENTRY);
+            let d_ino = table.peek(ino, &entry.name).unwrap_or(UNLINKED_ENTRY);
             listing.push(ListedEntry {
                 name: entry.name,
                 kind: entry.kind,
@@ -1517,35 +1578,27 @@ impl Shared {
     /// Fills one READDIRPLUS reply from `offset` on (offsets as in [`fill_directory`]).
     ///
     /// A name listed with its stat goes with its attributes, if they are current (see
-    /// [`Shared::with_listing`]), and is registered in the inode
-    /// table as a LOOKUP would register it: the kernel counts one lookup for each such entry
-    /// it receives. The kernel links no entry named `.` or `..`, whatever it carries, so they
-    /// go with the same `d_ino` as in a READDIR. A name listed without a stat must reach the
-    /// program as a plain directory entry, to be looked up when used. The protocol's way, node
-    /// id 0, would also make its `d_ino` 0 (fuser writes one number for both), and glibc's
-    /// `readdir` skips entries whose `d_ino` is 0. So it goes with the READDIR placeholder as
-    /// node id and a size no file can have: the kernel emits the entry, refuses to link it
-    /// (invalid attributes) and sends a FORGET for that node id, which names no node here.
+    /// [`Shared::with_listing`]), and is registered in the inode table as a LOOKUP would
+    /// register it: the kernel counts one lookup for each such entry it receives. `.`, `..`
+    /// and names listed without a stat go without attributes (node id 0): the kernel shows
+    /// them and links nothing, so they are looked up when used, as after a READDIR.
     fn fill_directory_plus(
         &self,
         mut reply: ReplyDirectoryPlus,
-        dir: INodeNo,
+        dir: u64,
         page: &Page,
         offset: u64,
     ) {
-        // A READDIRPLUS entry carries one timeout for both the name and the attributes; the
-        // shorter one, so neither is cached longer than asked.
-        let ttl = self.cache.attr.min(self.cache.entry);
         let mut with_attributes = 0;
         let mut table = self.inodes.lock();
         for (i, entry) in page.entries.iter().enumerate().skip(offset as usize) {
             let next = i as u64 + 1;
+            let name = OsStr::new(&entry.name);
             let full = match &entry.stat {
                 Some(stat) if i >= 2 && page.attributes_current => {
-                    let ino = table.lookup(dir.0, &entry.name, stat.kind, stat.ino);
-                    let attr = file_attr(ino, stat);
-                    let full =
-                        reply.add(INodeNo(ino), next, &entry.name, &ttl, &attr, Generation(0));
+                    let ino = table.lookup(dir, &entry.name, stat.kind, stat.ino);
+                    let attributes = (ino, stat, self.cache.entry, self.cache.attr);
+                    let full = reply.add(ino, next, entry.kind, name, Some(attributes));
                     if full {
                         // The kernel never sees this entry, so it will never forget it.
                         table.forget(ino, 1);
@@ -1554,21 +1607,7 @@ impl Shared {
                     }
                     full
                 }
-                _ => {
-                    let mut attr = file_attr(entry.d_ino, &Stat::new(entry.kind));
-                    if i >= 2 {
-                        attr.ino = INodeNo(UNLINKED_ENTRY);
-                        attr.size = u64::MAX;
-                    }
-                    reply.add(
-                        attr.ino,
-                        next,
-                        &entry.name,
-                        &Duration::ZERO,
-                        &attr,
-                        Generation(0),
-                    )
-                }
+                _ => reply.add(entry.d_ino, next, entry.kind, name, None),
             };
             if full {
                 break;
@@ -1595,8 +1634,7 @@ fn kind_name(kind: FileKind) -> &'static str {
     }
 }
 
-/// The `d_ino` of a listed name the kernel has not looked up, and the node id of a
-/// READDIRPLUS entry the kernel must not link: never a node of the table.
+/// The `d_ino` of a listed name the kernel has not looked up: never a node of the table.
 const UNLINKED_ENTRY: u64 = u64::MAX;
 
 /// Fills one `readdir` reply from `offset` on. Offsets are positions in the listing plus one,
@@ -1604,10 +1642,10 @@ const UNLINKED_ENTRY: u64 = u64::MAX;
 fn fill_directory(mut reply: ReplyDirectory, listing: &[ListedEntry], offset: u64) {
     for (i, entry) in listing.iter().enumerate().skip(offset as usize) {
         if reply.add(
-            INodeNo(entry.d_ino),
+            entry.d_ino,
             i as u64 + 1,
-            file_type(entry.kind),
-            &entry.name,
+            entry.kind,
+            OsStr::new(&entry.name),
         ) {
             break;
         }

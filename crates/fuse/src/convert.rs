@@ -1,65 +1,22 @@
-//! Conversions between the core's neutral types and fuser's.
+//! Conversions between the core's neutral types and the kernel's.
 
-use fuser::{FileAttr, FileType, FopenFlags, INodeNo, TimeOrNow};
-use mountkit_core::{Errno, FileKind, Opened, SetTime, Stat};
+use mountkit_core::{Errno, Opened};
 
-pub(crate) fn file_type(kind: FileKind) -> FileType {
-    match kind {
-        FileKind::File => FileType::RegularFile,
-        FileKind::Directory => FileType::Directory,
-        FileKind::Symlink => FileType::Symlink,
-        FileKind::Fifo => FileType::NamedPipe,
-        FileKind::Socket => FileType::Socket,
-        FileKind::CharDevice => FileType::CharDevice,
-        FileKind::BlockDevice => FileType::BlockDevice,
-    }
-}
+use crate::protocol::abi::{FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_NONSEEKABLE};
 
-/// The attributes the kernel sees for inode `ino`. `st_ino` is the table's inode number, so
-/// hard links (one node in the table) report the same number.
-pub(crate) fn file_attr(ino: u64, stat: &Stat) -> FileAttr {
-    FileAttr {
-        ino: INodeNo(ino),
-        size: stat.size,
-        blocks: stat.blocks_512(),
-        atime: stat.atime,
-        mtime: stat.mtime,
-        ctime: stat.ctime,
-        crtime: stat.birthtime,
-        kind: file_type(stat.kind),
-        perm: (stat.mode & 0o7777) as u16,
-        nlink: stat.nlink,
-        uid: stat.uid,
-        gid: stat.gid,
-        rdev: stat.rdev,
-        blksize: 4096,
-        flags: 0,
-    }
-}
-
-pub(crate) fn fopen_flags(opened: &Opened) -> FopenFlags {
-    let mut flags = FopenFlags::empty();
+/// The `FOPEN_*` flags of an open file's reply.
+pub(crate) fn fopen_flags(opened: &Opened) -> u32 {
+    let mut flags = 0;
     if opened.direct_io {
-        flags |= FopenFlags::FOPEN_DIRECT_IO;
+        flags |= FOPEN_DIRECT_IO;
     }
     if opened.keep_cache {
-        flags |= FopenFlags::FOPEN_KEEP_CACHE;
+        flags |= FOPEN_KEEP_CACHE;
     }
     if opened.nonseekable {
-        flags |= FopenFlags::FOPEN_NONSEEKABLE;
+        flags |= FOPEN_NONSEEKABLE;
     }
     flags
-}
-
-pub(crate) fn set_time(time: TimeOrNow) -> SetTime {
-    match time {
-        TimeOrNow::SpecificTime(at) => SetTime::At(at),
-        TimeOrNow::Now => SetTime::Now,
-    }
-}
-
-pub(crate) fn errno(err: Errno) -> fuser::Errno {
-    fuser::Errno::from_i32(err.raw())
 }
 
 /// A name from the kernel as UTF-8. Handlers see only UTF-8 paths, so a name that is not

@@ -93,6 +93,14 @@ pub enum FuseMountError {
         /// What the mount call answered.
         source: io::Error,
     },
+    /// FUSE over io_uring was required ([`IoUring::Required`](crate::IoUring::Required)) and
+    /// this kernel does not offer it, or refused the ring. Nothing is left mounted.
+    IoUringUnavailable {
+        /// The mount point.
+        path: PathBuf,
+        /// What was missing or refused.
+        reason: String,
+    },
     /// Reading the mount point, clearing a stale mount or starting the session failed.
     Io {
         /// The mount point.
@@ -139,6 +147,14 @@ impl fmt::Display for FuseMountError {
                 path.display(),
                 problem.advice()
             ),
+            FuseMountError::IoUringUnavailable { path, reason } => write!(
+                f,
+                "could not mount {} with FUSE over io_uring: {reason}. It needs Linux 6.14 or \
+                 later with the feature turned on (as root: `echo Y > \
+                 /sys/module/fuse/parameters/enable_uring`); or mount with ioUring 'auto' or \
+                 false to use /dev/fuse",
+                path.display()
+            ),
             FuseMountError::Io { path, source } => {
                 write!(f, "could not mount {}: {source}", path.display())
             }
@@ -163,6 +179,7 @@ impl From<FuseMountError> for io::Error {
             FuseMountError::AlreadyMounted { .. } => io::ErrorKind::AlreadyExists,
             FuseMountError::NotADirectory { .. } => io::ErrorKind::NotADirectory,
             FuseMountError::NotEmpty { .. } => io::ErrorKind::DirectoryNotEmpty,
+            FuseMountError::IoUringUnavailable { .. } => io::ErrorKind::Unsupported,
             FuseMountError::Unusable { source, .. }
             | FuseMountError::Refused { source, .. }
             | FuseMountError::Io { source, .. } => source.kind(),

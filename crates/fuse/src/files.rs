@@ -13,7 +13,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
-use fuser::BackingId;
+use crate::protocol::BackingId;
 use mountkit_core::backing;
 use parking_lot::Mutex;
 

@@ -1,9 +1,14 @@
 //! # mountkit-fuse
 //!
-//! The Linux backend of mountkit. It mounts through the kernel's FUSE driver (via `fuser`),
-//! reads requests on a few threads, and hands each one — translated from inode numbers to
+//! The Linux backend of mountkit. It mounts through the kernel's FUSE driver (`fuser` mounts
+//! and answers the INIT handshake), reads requests with its own request layer on a few
+//! threads, each on a cloned descriptor, and hands each one — translated from inode numbers to
 //! paths — to a [`mountkit_core::Dispatch`]. Replies go back to the kernel from whichever
-//! thread produces them, so no backend thread ever waits for a filesystem's answer.
+//! thread produces them, through the descriptor that delivered the request, so no backend
+//! thread ever waits for a filesystem's answer. A dispatcher that waits for work on a thread
+//! of its own may also read requests there ([`mountkit_core::Dispatch::attach_pump`]).
+//! Where the kernel offers FUSE over io_uring (Linux 6.14+), requests come through a ring a
+//! thread of its own serves instead ([`IoUring`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -26,9 +31,12 @@ mod errors;
 mod files;
 pub mod inode;
 mod mount;
+mod protocol;
+mod session;
+mod uring;
 
 pub use errors::{FuseMountError, FuseSetupProblem};
 pub use mount::{
     fuse_invalidations, is_mounted, probe, unmount_path, DataPathReport, FuseInstall, FuseMount,
-    FuseOptions, Invalidation, Invalidator, MountStats, ReaddirPlus,
+    FuseOptions, Invalidation, Invalidator, IoUring, MountStats, ReaddirPlus,
 };

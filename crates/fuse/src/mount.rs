@@ -1,23 +1,29 @@
 //! Mounting and unmounting: the kernel side of a mount's life.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use fuser::{BackgroundSession, Config, INodeNo, MountOption, Notifier, SessionACL};
+use fuser::{Config, MountOption, SessionACL};
 use mountkit_core::change::split_parent;
 use mountkit_core::{Change, Dispatch};
 use parking_lot::Mutex;
 
-use crate::adapter::{Adapter, CachePolicy, ChangeCount, Holdings};
+use crate::adapter::{Adapter, CachePolicy, ChangeCount, Handshake, Holdings};
 use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
+use crate::protocol::Device;
+use crate::session::{start_readers, Pump};
+use crate::uring::{kernel_offers_ring, PreparedRing, Registration};
 
 /// How to mount.
 #[derive(Clone, Debug)]
@@ -52,6 +58,27 @@ pub struct FuseOptions {
     /// Whether listings may hand the kernel each entry's attributes (READDIRPLUS), sparing
     /// the LOOKUP that would otherwise follow for every listed name that is used.
     pub readdir_plus: ReaddirPlus,
+    /// Whether the kernel hands requests over through io_uring instead of `/dev/fuse`.
+    pub io_uring: IoUring,
+}
+
+/// Whether requests come through FUSE over io_uring (Linux 6.14+, turned on by root with
+/// `echo Y > /sys/module/fuse/parameters/enable_uring`): the kernel puts each request in a
+/// ring entry and takes the answer with the entry's next request in one submission, instead
+/// of a `read(2)` and a `writev(2)` on `/dev/fuse` per request. The ring's buffers take
+/// 8 × (1 MiB + 288 B) of address space per possible CPU, resident as large requests use them.
+/// [`MountStats::io_uring`] says whether a mount got it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IoUring {
+    /// `/dev/fuse` only: the default, since the ring measured slower for a JavaScript
+    /// filesystem on the bench machine (docs/tuning.md).
+    #[default]
+    Off,
+    /// The ring when the kernel offers it, else `/dev/fuse`, silently.
+    Auto,
+    /// The ring or no mount: a kernel that does not offer it, or refuses the ring, fails the
+    /// mount with [`FuseMountError::IoUringUnavailable`].
+    Required,
 }
 
 /// When the kernel may ask for a listing with attributes (READDIRPLUS) instead of names and
@@ -91,13 +118,26 @@ impl Default for FuseOptions {
             force: false,
             passthrough: true,
             readdir_plus: ReaddirPlus::Auto,
+            io_uring: IoUring::Off,
         }
     }
 }
 
 /// A live FUSE mount. Dropping it unmounts.
 pub struct FuseMount {
-    session: Option<BackgroundSession>,
+    /// fuser's session, which mounted and answered INIT; it serves nothing, and unmounts on
+    /// drop if the mount is still there.
+    session: Option<fuser::Session<Handshake>>,
+    /// The threads reading requests, each on a descriptor of its own.
+    readers: Vec<JoinHandle<io::Result<()>>>,
+    /// The dispatcher, which holds this mount's pump until the mount stops.
+    dispatch: Arc<dyn Dispatch>,
+    /// Requests the dispatcher read through the pump.
+    pumped: Arc<AtomicU64>,
+    /// Whether the io_uring ring serves the mount.
+    ring_live: bool,
+    /// Requests that came through the ring.
+    from_ring: Arc<AtomicU64>,
     mountpoint: PathBuf,
     /// The kernel's connection number (the mount's device minor), used to abort requests
     /// that are still pending when the mount goes away.
@@ -112,7 +152,7 @@ pub struct FuseMount {
 #[derive(Clone)]
 pub struct Invalidator {
     inodes: Arc<Mutex<InodeTable>>,
-    notifier: Notifier,
+    device: Arc<Device>,
     changes: Arc<ChangeCount>,
 }
 
@@ -154,11 +194,11 @@ impl Invalidator {
             let result = match invalidation {
                 Invalidation::Inode(path) => {
                     let ino = self.inodes.lock().resolve(path);
-                    ino.map(|ino| self.notifier.inval_inode(INodeNo(ino), 0, 0))
+                    ino.map(|ino| self.device.inval_inode(ino, 0, 0))
                 }
                 Invalidation::Entry { parent, name } => {
                     let dir = self.inodes.lock().resolve(parent);
-                    dir.map(|dir| self.notifier.inval_entry(INodeNo(dir), name.as_ref()))
+                    dir.map(|dir| self.device.inval_entry(dir, OsStr::new(name)))
                 }
             };
             match result {
@@ -239,6 +279,15 @@ pub struct MountStats {
     pub readdir_plus: bool,
     /// Listed names handed to the kernel with their attributes, each sparing a LOOKUP.
     pub entries_with_attributes: u64,
+    /// Requests the dispatcher read from the kernel itself, on its own thread, while it
+    /// waited for work ([`mountkit_core::Dispatch::attach_pump`]); the rest were read by
+    /// the mount's reader threads.
+    pub requests_pumped: u64,
+    /// The kernel hands requests over through io_uring ([`IoUring`]); FORGET, INTERRUPT and
+    /// notifications still go through `/dev/fuse`.
+    pub io_uring: bool,
+    /// Requests that came through the io_uring ring.
+    pub requests_from_ring: u64,
 }
 
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
@@ -273,8 +322,6 @@ impl FuseMount {
         } else {
             SessionACL::Owner
         };
-        config.n_threads = Some(options.threads.max(1));
-        config.clone_fd = true;
         let cache = CachePolicy {
             attr: options.attr_ttl,
             entry: options.entry_ttl,
@@ -284,30 +331,137 @@ impl FuseMount {
             readdir_plus: options.readdir_plus,
         };
         let data_path = Arc::new(DataPathStatus::default());
-        let adapter = Adapter::new(dispatch, cache, options.passthrough, data_path.clone());
-        let inodes = adapter.inodes();
-        let changes = adapter.changes();
-        let holdings = adapter.holdings();
-        let session = fuser::Session::new(adapter, &mountpoint, &config)
-            .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
-        let notifier = session.notifier();
+        let adapter = Arc::new(Adapter::new(
+            dispatch.clone(),
+            cache,
+            options.passthrough,
+            data_path.clone(),
+        ));
+        let ring_unavailable = |reason: String| FuseMountError::IoUringUnavailable {
+            path: mountpoint.clone(),
+            reason,
+        };
+        let prepared = match options.io_uring {
+            IoUring::Off => None,
+            IoUring::Auto if !kernel_offers_ring() => None,
+            IoUring::Auto => PreparedRing::new()
+                .inspect_err(|e| log::debug!("no io_uring ring for FUSE ({e}); using /dev/fuse"))
+                .ok(),
+            IoUring::Required if !kernel_offers_ring() => {
+                return Err(ring_unavailable(
+                    "this kernel does not offer it (/sys/module/fuse/parameters/enable_uring \
+                     is missing or not Y)"
+                        .to_owned(),
+                ))
+            }
+            IoUring::Required => Some(
+                PreparedRing::new()
+                    .map_err(|e| ring_unavailable(format!("io_uring could not be set up: {e}")))?,
+            ),
+        };
+        let session =
+            fuser::Session::new(adapter.handshake(prepared.is_some()), &mountpoint, &config)
+                .map_err(|e| explain_mount_error(e, &mountpoint, options))?;
         let connection = connection_of(&mountpoint);
-        let session = session.spawn().map_err(|source| FuseMountError::Io {
+        let io_error = |source| FuseMountError::Io {
             path: mountpoint.clone(),
             source,
-        })?;
-        Ok(FuseMount {
+        };
+        // Dropping `session` on an error before `mount` exists unmounts again.
+        let master = session
+            .as_fd()
+            .try_clone_to_owned()
+            .map(|fd| Arc::new(Device::new(fd)))
+            .map_err(io_error)?;
+        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        // From here on the mount has threads: an error drops `mount`, which tears it down as
+        // `unmount` does (lazily, joining with a timeout, aborting what is left).
+        let mut mount = FuseMount {
             session: Some(session),
-            mountpoint,
+            readers,
+            dispatch,
+            pumped: Arc::new(AtomicU64::new(0)),
+            ring_live: false,
+            from_ring: Arc::new(AtomicU64::new(0)),
+            mountpoint: mountpoint.clone(),
             connection,
             data_path,
-            holdings,
+            holdings: adapter.holdings(),
             invalidator: Invalidator {
-                inodes,
-                notifier,
-                changes,
+                inodes: adapter.inodes(),
+                device: master.clone(),
+                changes: adapter.changes(),
             },
-        })
+        };
+        mount.ring_live = match prepared {
+            Some(prepared) if adapter.ring_negotiated() => {
+                let (thread, registered) = prepared
+                    .start(
+                        &adapter,
+                        master.clone(),
+                        mount.from_ring.clone(),
+                        connection,
+                    )
+                    .map_err(io_error)?;
+                mount.readers.push(thread);
+                match registered {
+                    Ok(Registration::All) => true,
+                    // The kernel went back to /dev/fuse, which the readers serve.
+                    Ok(Registration::Refused { accepted: 0, error })
+                        if options.io_uring == IoUring::Auto =>
+                    {
+                        log::debug!(
+                            "the kernel refused the FUSE io_uring ring ({error}); using /dev/fuse"
+                        );
+                        false
+                    }
+                    // The kernel may still take the ring once every queue has an entry; the
+                    // ring's thread serves the entries it took, the readers /dev/fuse.
+                    Ok(Registration::Refused { accepted, error })
+                        if options.io_uring == IoUring::Auto =>
+                    {
+                        log::warn!(
+                            "the kernel took {accepted} of the FUSE io_uring ring's entries and \
+                             refused the rest ({error}); serving both the ring and /dev/fuse"
+                        );
+                        true
+                    }
+                    Ok(Registration::Refused { error, .. }) => {
+                        return Err(ring_unavailable(format!(
+                            "the kernel refused the ring's entries ({error})"
+                        )))
+                    }
+                    // INIT took the ring, so the kernel holds every request until entries
+                    // come: a mount returned now would hang its callers.
+                    Err(error) => {
+                        return Err(FuseMountError::Io {
+                            path: mountpoint.clone(),
+                            source: io::Error::new(
+                                error.kind(),
+                                format!(
+                                    "{error}; the mount was undone. Mount with ioUring false to \
+                                     use /dev/fuse"
+                                ),
+                            ),
+                        })
+                    }
+                }
+            }
+            _ if options.io_uring == IoUring::Required => {
+                return Err(ring_unavailable(
+                    "the kernel did not offer it when the mount started".to_owned(),
+                ))
+            }
+            _ => false,
+        };
+        // With the ring live, /dev/fuse carries only FORGET and INTERRUPT: nothing worth
+        // serving while JavaScript spins.
+        if !mount.ring_live {
+            let pump_device = master.clone_device(true).map_err(io_error)?;
+            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone());
+            mount.dispatch.attach_pump(Some(Arc::new(pump)));
+        }
+        Ok(mount)
     }
 
     /// How backed files have been served so far.
@@ -327,6 +481,9 @@ impl FuseMount {
             open_handles: self.holdings.open_handles() as u64,
             readdir_plus: self.holdings.readdir_plus_negotiated(),
             entries_with_attributes: self.holdings.entries_with_attributes(),
+            requests_pumped: self.pumped.load(Ordering::Relaxed),
+            io_uring: self.ring_live,
+            requests_from_ring: self.from_ring.load(Ordering::Relaxed),
         }
     }
 
@@ -351,6 +508,8 @@ impl FuseMount {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
+        self.dispatch.attach_pump(None);
+        let readers = std::mem::take(&mut self.readers);
         // Someone may have unmounted it already (`umount`, `mountkit unmount`): not an error.
         let detached = match unmount_path(&self.mountpoint) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -358,7 +517,16 @@ impl FuseMount {
         };
         let (done_tx, done_rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = done_tx.send(session.join());
+            let mut result = Ok(());
+            for reader in readers {
+                let ended = reader
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a FUSE reader thread panicked")));
+                result = result.and(ended);
+            }
+            // Unmounted by now (fuser's session would unmount only a mount still there).
+            drop(session);
+            let _ = done_tx.send(result);
         });
         let joined = done_rx.recv_timeout(UNMOUNT_GRACE).or_else(|_| {
             if let Some(connection) = self.connection {
@@ -501,7 +669,7 @@ fn connection_of(mountpoint: &Path) -> Option<u32> {
 /// Fails every request the kernel still holds for this connection, so nothing waits on a
 /// filesystem that is going away. Needs root; without it the lazy unmount still completes
 /// once the last user of the mount lets go.
-fn abort_connection(connection: u32) {
+pub(crate) fn abort_connection(connection: u32) {
     let path = format!("/sys/fs/fuse/connections/{connection}/abort");
     if let Err(e) = fs::write(&path, "1") {
         log::debug!("could not abort FUSE connection {connection}: {e}");
@@ -553,7 +721,7 @@ pub struct FuseInstall {
 
 /// Whether `/dev/fuse` can be used by this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Device {
+enum DeviceAccess {
     Missing,
     Refused,
     Usable,
@@ -569,9 +737,9 @@ pub fn probe() -> Result<FuseInstall, FuseSetupProblem> {
         .write(true)
         .open("/dev/fuse")
     {
-        Ok(_) => Device::Usable,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Device::Missing,
-        Err(_) => Device::Refused,
+        Ok(_) => DeviceAccess::Usable,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => DeviceAccess::Missing,
+        Err(_) => DeviceAccess::Refused,
     };
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
@@ -585,15 +753,17 @@ pub fn probe() -> Result<FuseInstall, FuseSetupProblem> {
 
 /// The verdict of [`probe`] on what it found.
 fn judge_setup(
-    device: Device,
+    device: DeviceAccess,
     root: bool,
     fusermount3: Option<PathBuf>,
 ) -> Result<FuseInstall, FuseSetupProblem> {
     match device {
-        Device::Missing => Err(FuseSetupProblem::NoDevice),
-        Device::Refused => Err(FuseSetupProblem::DeviceRefused),
-        Device::Usable if !root && fusermount3.is_none() => Err(FuseSetupProblem::NoFusermount),
-        Device::Usable => Ok(FuseInstall { root, fusermount3 }),
+        DeviceAccess::Missing => Err(FuseSetupProblem::NoDevice),
+        DeviceAccess::Refused => Err(FuseSetupProblem::DeviceRefused),
+        DeviceAccess::Usable if !root && fusermount3.is_none() => {
+            Err(FuseSetupProblem::NoFusermount)
+        }
+        DeviceAccess::Usable => Ok(FuseInstall { root, fusermount3 }),
     }
 }
 
@@ -674,26 +844,26 @@ mod tests {
     fn the_probe_names_what_is_missing_for_a_mount() {
         let fusermount3 = Some(PathBuf::from("/usr/bin/fusermount3"));
         assert_eq!(
-            judge_setup(Device::Missing, true, None),
+            judge_setup(DeviceAccess::Missing, true, None),
             Err(FuseSetupProblem::NoDevice)
         );
         assert_eq!(
-            judge_setup(Device::Refused, false, fusermount3.clone()),
+            judge_setup(DeviceAccess::Refused, false, fusermount3.clone()),
             Err(FuseSetupProblem::DeviceRefused)
         );
         assert_eq!(
-            judge_setup(Device::Usable, false, None),
+            judge_setup(DeviceAccess::Usable, false, None),
             Err(FuseSetupProblem::NoFusermount)
         );
         assert_eq!(
-            judge_setup(Device::Usable, true, None),
+            judge_setup(DeviceAccess::Usable, true, None),
             Ok(FuseInstall {
                 root: true,
                 fusermount3: None
             })
         );
         assert_eq!(
-            judge_setup(Device::Usable, false, fusermount3.clone()),
+            judge_setup(DeviceAccess::Usable, false, fusermount3.clone()),
             Ok(FuseInstall {
                 root: false,
                 fusermount3

@@ -29,7 +29,7 @@ pub enum ErrorCode {
     /// WinFsp or Dokan off Windows).
     Platform,
     /// `ENODRIVER`: the driver the backend needs is not installed (no WinFsp or Dokan 2, no
-    /// `/dev/fuse` or `fusermount3`).
+    /// `/dev/fuse` or `fusermount3`), or lacks what an option requires (FUSE over io_uring).
     NoDriver,
     /// `EDRIVER`: the driver is installed but broken: its DLL does not load or is too old,
     /// its service cannot start, or its parts are from different releases.
@@ -161,6 +161,7 @@ fn fuse_code(error: &mountkit_fuse::FuseMountError) -> ErrorCode {
             FuseSetupProblem::AllowOtherRefused => ErrorCode::InvalidOption,
             FuseSetupProblem::Other => ErrorCode::Other,
         },
+        FuseMountError::IoUringUnavailable { .. } => ErrorCode::NoDriver,
         FuseMountError::Io { .. } => ErrorCode::Other,
     }
 }

@@ -45,7 +45,7 @@ use mountkit_winfsp::WinFspMount;
 pub use error::{ErrorCode, MountError};
 pub use mountkit_core::windows::{DriveType, InvalidOption};
 pub use mountkit_core::{Change, Dispatch, DispatchLimits, Errno, FileSystem, FsResult};
-pub use options::{Backend, MountOptions, ReaddirPlus};
+pub use options::{Backend, IoUring, MountOptions, ReaddirPlus};
 
 /// The backend crates, for what only one backend offers (FUSE's cache invalidation, the
 /// Windows drivers' facts).
@@ -185,7 +185,9 @@ fn mount_fuse(
     dispatch: Arc<dyn Dispatch>,
     o: &MountOptions,
 ) -> Result<Mounted, MountError> {
-    use mountkit_fuse::{FuseMount, FuseOptions, ReaddirPlus as FuseReaddirPlus};
+    use mountkit_fuse::{
+        FuseMount, FuseOptions, IoUring as FuseIoUring, ReaddirPlus as FuseReaddirPlus,
+    };
     if is_windows_only(mountpoint) {
         return Err(MountError::WindowsOnlyMountPoint {
             mountpoint: mountpoint.to_owned(),
@@ -208,6 +210,11 @@ fn mount_fuse(
             ReaddirPlus::Off => FuseReaddirPlus::Off,
             ReaddirPlus::Auto => FuseReaddirPlus::Auto,
             ReaddirPlus::Always => FuseReaddirPlus::Always,
+        },
+        io_uring: match o.io_uring {
+            IoUring::Off => FuseIoUring::Off,
+            IoUring::Auto => FuseIoUring::Auto,
+            IoUring::Always => FuseIoUring::Required,
         },
     };
     FuseMount::mount(mountpoint.as_ref(), dispatch, &options)

@@ -90,6 +90,36 @@ impl ReaddirPlus {
     }
 }
 
+/// Whether a FUSE mount takes its requests through io_uring (Linux 6.14+, turned on by root
+/// with `echo Y > /sys/module/fuse/parameters/enable_uring`) instead of `/dev/fuse`. The ring
+/// takes 8 × (1 MiB + 288 B) of buffers per possible CPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum IoUring {
+    /// `/dev/fuse` only: the default, since the ring measured slower for a JavaScript
+    /// filesystem on the bench machine (docs/tuning.md).
+    #[default]
+    Off,
+    /// The ring when the kernel offers it, else `/dev/fuse`.
+    Auto,
+    /// The ring or no mount: without it the mount fails with `ENODRIVER`.
+    Always,
+}
+
+impl IoUring {
+    /// Reads the option as the Node.js API passes it: `auto`, `always` or `off`.
+    pub fn parse(text: &str) -> Result<IoUring, InvalidOption> {
+        match text {
+            "auto" => Ok(IoUring::Auto),
+            "always" => Ok(IoUring::Always),
+            "off" => Ok(IoUring::Off),
+            other => Err(InvalidOption::new(
+                "ioUring",
+                format!("ioUring must be 'auto', true or false, got '{other}'"),
+            )),
+        }
+    }
+}
+
 /// How to mount, with the defaults of the Node.js API's `MountOptions`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MountOptions {
@@ -125,6 +155,8 @@ pub struct MountOptions {
     pub passthrough: bool,
     /// FUSE: when listings hand the kernel each entry's stat (READDIRPLUS).
     pub readdir_plus: ReaddirPlus,
+    /// FUSE: whether requests come through io_uring instead of `/dev/fuse`.
+    pub io_uring: IoUring,
     /// Windows: the drive's name in Explorer (at most 32 characters).
     pub volume_label: String,
     /// Windows: names match without regard to case.
@@ -162,6 +194,7 @@ impl Default for MountOptions {
             force: false,
             passthrough: true,
             readdir_plus: ReaddirPlus::Auto,
+            io_uring: IoUring::Off,
             volume_label: "mountkit".to_owned(),
             case_insensitive: true,
             drive_type: DriveType::Fixed,

@@ -7,7 +7,8 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use mountkit::{
-    Backend, DriveType, ErrorCode, InvalidOption, Mount, MountError, MountOptions, ReaddirPlus,
+    Backend, DriveType, ErrorCode, InvalidOption, IoUring, Mount, MountError, MountOptions,
+    ReaddirPlus,
 };
 use napi::{Error, Status};
 
@@ -36,6 +37,7 @@ pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, Inva
         force: o.force,
         passthrough: o.passthrough,
         readdir_plus: ReaddirPlus::parse(&o.readdir_plus)?,
+        io_uring: IoUring::parse(&o.io_uring)?,
         volume_label: o.volume_label.clone(),
         case_insensitive: o.case_insensitive,
         drive_type: DriveType::parse(&o.drive_type)?,
@@ -83,6 +85,9 @@ pub(crate) fn stats(mount: &Mount) -> Result<NativeMountStats, String> {
             open_handles: stats.open_handles as f64,
             readdir_plus: stats.readdir_plus,
             entries_with_attributes: stats.entries_with_attributes as f64,
+            requests_read_while_spinning: stats.requests_pumped as f64,
+            io_uring: stats.io_uring,
+            requests_from_ring: stats.requests_from_ring as f64,
         });
     }
     Err(format!(
@@ -151,6 +156,8 @@ mod tests {
             force: false,
             passthrough: true,
             readdir_plus: "auto".into(),
+            io_uring: "off".into(),
+            read_while_spinning: true,
             native_answers: Vec::new(),
             backend: "auto".into(),
             volume_label: "data".into(),
@@ -174,6 +181,7 @@ mod tests {
         assert_eq!(o.attr_timeout, Duration::from_secs(1));
         assert_eq!(o.drive_letter.as_deref(), Some("M:"));
         assert_eq!(o.readdir_plus, ReaddirPlus::Auto);
+        assert_eq!(o.io_uring, IoUring::Off);
     }
 
     #[test]
@@ -193,6 +201,14 @@ mod tests {
         o.readdir_plus = "sometimes".into();
         let error = mount_options(&o).unwrap_err();
         assert_eq!(error.option, "readdirPlus");
+        let mut o = options();
+        o.io_uring = "yes".into();
+        let error = mount_options(&o).unwrap_err();
+        assert_eq!(error.option, "ioUring");
+        assert!(
+            error.to_string().contains("'auto', true or false"),
+            "{error}"
+        );
         assert!(
             error.to_string().contains("'auto', true or false"),
             "{error}"

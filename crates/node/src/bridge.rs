@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use mountkit_core::{
     runtime, Bytes, Dispatch, Errno, FsResult, Operation, Reply, ReplyKind, Request,
-    RequestContext, Responder,
+    RequestContext, RequestPump, Responder,
 };
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
@@ -103,6 +103,9 @@ pub(crate) struct Limits {
     pub serving_thread: Option<NonZeroU32>,
     /// Per operation code, what to answer without JavaScript; empty forwards everything.
     pub local_answers: Vec<LocalAnswer>,
+    /// Whether the spin after a batch reads the backend's requests itself through the pump
+    /// the backend attaches (`readWhileSpinning`).
+    pub read_while_spinning: bool,
 }
 
 pub(crate) struct Bridge {
@@ -117,6 +120,8 @@ pub(crate) struct Bridge {
     faults: Mutex<Vec<Fault>>,
     scheduled: AtomicBool,
     closed: AtomicBool,
+    /// The backend's request pump, used while a drain spins (see [`Limits`]).
+    pump: Mutex<Option<Arc<dyn RequestPump>>>,
     next_id: AtomicU64,
     waker: Mutex<Option<Box<dyn Waker>>>,
     limits: Limits,
@@ -207,6 +212,7 @@ impl Bridge {
             faults: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            pump: Mutex::new(None),
             next_id: AtomicU64::new(1),
             waker: Mutex::new(Some(waker)),
             limits,
@@ -276,14 +282,19 @@ impl Bridge {
 
     /// Waits up to `limit` for a request to be queued, spinning rather than sleeping.
     ///
-    /// Each turn yields the CPU instead of pausing on it: on a machine with few cores the
-    /// backend thread about to queue the next request may be waiting for this very CPU, and a
-    /// pure spin would hold it off for the whole window. With nothing else runnable, the
-    /// yield returns at once.
+    /// With a pump attached, each turn first reads a request the kernel has waiting, on this
+    /// thread: it is queued here without a backend thread reading it and handing it over.
+    /// Otherwise each turn yields the CPU instead of pausing on it: on a machine with few
+    /// cores the backend thread about to queue the next request may be waiting for this very
+    /// CPU, and a pure spin would hold it off for the whole window. With nothing else
+    /// runnable, the yield returns at once.
     fn spin_for_requests(&self, limit: Duration) {
+        let pump = self.pump.lock().clone();
         let start = Instant::now();
         while self.queued.load(Ordering::Relaxed) == 0 && start.elapsed() < limit {
-            std::thread::yield_now();
+            if !pump.as_ref().is_some_and(|pump| pump.pump()) {
+                std::thread::yield_now();
+            }
         }
     }
 
@@ -453,6 +464,12 @@ impl Dispatch for Bridge {
         self.park(request, true);
     }
 
+    fn attach_pump(&self, pump: Option<Arc<dyn RequestPump>>) {
+        if self.limits.read_while_spinning || pump.is_none() {
+            *self.pump.lock() = pump;
+        }
+    }
+
     fn report_fault(&self, operation: &'static str, path: &str, errno: Errno, message: String) {
         self.report(Fault {
             operation,
@@ -524,6 +541,7 @@ pub(crate) mod tests {
             timeout_errno: Errno::ETIMEDOUT,
             serving_thread: NonZeroU32::new(4242),
             local_answers,
+            read_while_spinning: true,
         };
         (
             Bridge::new(limits, Box::new(CountingWaker(wakes.clone())), write_pool),
@@ -791,6 +809,77 @@ pub(crate) mod tests {
         assert_eq!(wakes.load(Ordering::SeqCst), 2, "and re-arms the wake-up");
     }
 
+    /// A backend's pump with one request waiting, which it dispatches into the bridge.
+    struct OneRequestPump {
+        bridge: Mutex<Option<Arc<Bridge>>>,
+        calls: AtomicUsize,
+    }
+
+    impl RequestPump for OneRequestPump {
+        fn pump(&self) -> bool {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            match self.bridge.lock().take() {
+                Some(bridge) => {
+                    bridge.dispatch(request(1, "/pumped").0);
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+
+    fn one_request_pump(b: &Arc<Bridge>) -> Arc<OneRequestPump> {
+        Arc::new(OneRequestPump {
+            bridge: Mutex::new(Some(b.clone())),
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    #[test]
+    fn a_spinning_drain_reads_the_backends_waiting_request_through_its_pump() {
+        let (b, wakes) = bridge(Duration::from_secs(30));
+        b.dispatch(request(1, "/first").0);
+        assert_eq!(drain_ids(&b).len(), 1);
+        let pump = one_request_pump(&b);
+        b.attach_pump(Some(pump.clone()));
+        let mut paths = Vec::new();
+        let drained = b.drain(usize::MAX, Duration::from_secs(10), |_, p| {
+            paths.push(p.operation.path().to_owned())
+        });
+        assert_eq!(drained.count, 1);
+        assert_eq!(paths, ["/pumped"]);
+        assert_eq!(pump.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "read here, so nothing woke JavaScript"
+        );
+        b.attach_pump(None);
+        b.drain(usize::MAX, Duration::from_millis(1), |_, _| {});
+        assert_eq!(
+            pump.calls.load(Ordering::SeqCst),
+            1,
+            "a detached pump is not called"
+        );
+    }
+
+    #[test]
+    fn without_read_while_spinning_the_pump_is_never_called() {
+        let limits = Limits {
+            timeout: Duration::from_secs(30),
+            timeout_errno: Errno::ETIMEDOUT,
+            serving_thread: None,
+            local_answers: Vec::new(),
+            read_while_spinning: false,
+        };
+        let b = Bridge::new(limits, Box::new(CountingWaker(Arc::default())), None);
+        let pump = one_request_pump(&b);
+        b.attach_pump(Some(pump.clone()));
+        let drained = b.drain(usize::MAX, Duration::from_millis(5), |_, _| {});
+        assert_eq!(drained.count, 0);
+        assert_eq!(pump.calls.load(Ordering::SeqCst), 0);
+    }
+
     #[test]
     fn an_unanswered_request_times_out_with_a_fault() {
         let (b, _) = bridge(Duration::from_millis(50));
@@ -831,6 +920,7 @@ pub(crate) mod tests {
             timeout_errno: Errno::ETIMEDOUT,
             serving_thread: None,
             local_answers: Vec::new(),
+            read_while_spinning: true,
         };
         let b = Bridge::new(limits, Box::new(CountingWaker(Arc::default())), None);
         // WinFsp gives most requests process id 0, Dokan some of them.

@@ -123,6 +123,11 @@ pub struct NativeMountOptions {
     /// FUSE: when listings hand the kernel each entry's stat: `'auto'`, `'always'` or
     /// `'off'`.
     pub readdir_plus: String,
+    /// FUSE: whether requests come through io_uring: `'auto'`, `'always'` or `'off'`.
+    pub io_uring: String,
+    /// FUSE: the JavaScript thread reads the kernel's requests itself while it spins after a
+    /// batch.
+    pub read_while_spinning: bool,
     /// Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
     /// `lib/wire.generated.ts`).
     pub native_answers: Vec<u32>,
@@ -167,6 +172,12 @@ pub struct NativeMountStats {
     pub readdir_plus: bool,
     /// Listed names handed to the kernel with their attributes, each sparing a LOOKUP.
     pub entries_with_attributes: f64,
+    /// Requests the JavaScript thread read from the kernel itself while it spun after a batch.
+    pub requests_read_while_spinning: f64,
+    /// The kernel hands requests over through io_uring.
+    pub io_uring: bool,
+    /// Requests that came through the io_uring ring.
+    pub requests_from_ring: f64,
 }
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;
@@ -244,6 +255,7 @@ impl NativeMount {
             timeout_errno,
             serving_thread: backend::serving_thread_id(),
             local_answers,
+            read_while_spinning: options.read_while_spinning,
         };
         // SAFETY: `env` is the environment of this call, on the JavaScript thread.
         let write_pool = unsafe { payload::external_allowed(env.raw()) }.then(WritePool::new);

@@ -416,9 +416,25 @@ static BOOL send_reply(SOCKET socket, kd_reply *reply) {
   return send_all(socket, reply->fields, reply->length);
 }
 
+/* Accepted connections not yet taken by a connection thread. A connection thread that has
+ * served its connection waits for the next one rather than exiting: a test disconnects and then
+ * ends the serving program at once, and a thread still exiting when the process exits can crash
+ * Wine. */
+typedef struct queued_connection {
+  struct queued_connection *next;
+  SOCKET socket;
+} queued_connection;
+
+static struct {
+  SRWLOCK lock;
+  CONDITION_VARIABLE ready; /* a connection was queued */
+  queued_connection *head, *tail;
+  unsigned queued;
+  unsigned idle; /* connection threads waiting for one */
+} connections = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, NULL, NULL, 0, 0};
+
 /* One connection: one calling thread, whose requests run one at a time. */
-static DWORD WINAPI connection_thread(void *parameter) {
-  SOCKET socket = (SOCKET)(uintptr_t)parameter;
+static void serve_connection(SOCKET socket) {
   size_t capacity = 1 << 16, length = 0;
   char *buffer = malloc(capacity);
   kd_reply reply = {0};
@@ -454,7 +470,57 @@ static DWORD WINAPI connection_thread(void *parameter) {
   free(reply.fields);
   free(buffer);
   closesocket(socket);
+}
+
+static SOCKET next_connection(void) {
+  AcquireSRWLockExclusive(&connections.lock);
+  connections.idle++;
+  while (connections.head == NULL) {
+    SleepConditionVariableSRW(&connections.ready, &connections.lock, INFINITE, 0);
+  }
+  connections.idle--;
+  connections.queued--;
+  queued_connection *next = connections.head;
+  connections.head = next->next;
+  if (connections.head == NULL) connections.tail = NULL;
+  ReleaseSRWLockExclusive(&connections.lock);
+  SOCKET socket = next->socket;
+  free(next);
+  return socket;
+}
+
+static DWORD WINAPI connection_thread(void *parameter) {
+  (void)parameter;
+  SOCKET socket;
+  while ((socket = next_connection()) != INVALID_SOCKET) serve_connection(socket);
   return 0;
+}
+
+/* Queues an accepted connection for a connection thread, starting one when none is idle. */
+static void hand_over(SOCKET connection) {
+  queued_connection *queued = malloc(sizeof *queued);
+  if (queued == NULL) abort();
+  queued->next = NULL;
+  queued->socket = connection;
+  AcquireSRWLockExclusive(&connections.lock);
+  if (connections.tail != NULL) {
+    connections.tail->next = queued;
+  } else {
+    connections.head = queued;
+  }
+  connections.tail = queued;
+  connections.queued++;
+  BOOL start = connections.queued > connections.idle;
+  ReleaseSRWLockExclusive(&connections.lock);
+  WakeConditionVariable(&connections.ready);
+  if (!start) return;
+  HANDLE thread = CreateThread(NULL, 0, connection_thread, NULL, 0, NULL);
+  if (thread == NULL) {
+    fprintf(stderr, "kernel double: cannot start a connection thread (error %lu)\n",
+            GetLastError());
+  } else {
+    CloseHandle(thread);
+  }
 }
 
 static DWORD WINAPI accept_thread(void *parameter) {
@@ -466,13 +532,7 @@ static DWORD WINAPI accept_thread(void *parameter) {
      * wait for the client's delayed ACK (some 40 ms). */
     BOOL no_delay = TRUE;
     setsockopt(connection, IPPROTO_TCP, TCP_NODELAY, (const char *)&no_delay, sizeof no_delay);
-    HANDLE thread =
-        CreateThread(NULL, 0, connection_thread, (void *)(uintptr_t)connection, 0, NULL);
-    if (thread == NULL) {
-      closesocket(connection);
-    } else {
-      CloseHandle(thread);
-    }
+    hand_over(connection);
   }
 }
 

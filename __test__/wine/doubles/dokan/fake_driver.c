@@ -81,6 +81,7 @@ static void volume_release_reference(fake_volume *volume) {
   kernel_free_volume(volume);
   while (!IsListEmpty(&volume->queue)) free(RemoveHeadList(&volume->queue));
   CloseHandle(volume->stop_timeouts);
+  if (volume->timeout_thread != NULL) CloseHandle(volume->timeout_thread);
   DeleteCriticalSection(&volume->lock);
   free(volume->label);
   free(volume);
@@ -146,6 +147,14 @@ static void serve_oldest(void) {
   ReleaseSRWLockExclusive(&serving);
 }
 
+/* Waits until the timeout thread of an unmounting volume has ended, unless called on it. The
+ * caller holds a reference to the volume. */
+static void join_timeout_thread(fake_volume *volume) {
+  if (volume->timeout_thread != NULL && GetCurrentThreadId() != volume->timeout_thread_id) {
+    WaitForSingleObject(volume->timeout_thread, INFINITE);
+  }
+}
+
 /* DokanEventRelease: unmounts. Requests waiting for user mode complete with STATUS_CANCELLED,
  * EVENT_CONTEXTs not yet pulled are dropped, and the library's pulls fail with
  * STATUS_NO_SUCH_DEVICE, which tells it the volume is gone. */
@@ -153,6 +162,7 @@ static void release_volume(fake_volume *volume) {
   EnterCriticalSection(&volume->lock);
   if (volume->unmount_pending) {
     LeaveCriticalSection(&volume->lock);
+    join_timeout_thread(volume);
     return;
   }
   volume->unmount_pending = TRUE;
@@ -171,6 +181,7 @@ static void release_volume(fake_volume *volume) {
   RemoveEntryList(&volume->mounted_link);
   ReleaseSRWLockExclusive(&driver.lock);
   serve_oldest();
+  join_timeout_thread(volume);
   volume_release_reference(volume);
 }
 
@@ -291,13 +302,12 @@ static NTSTATUS event_start(char *buffer, DWORD input_length, DWORD output_lengt
   InsertTailList(&driver.volumes, &volume->mounted_link);
   ReleaseSRWLockExclusive(&driver.lock);
 
-  HANDLE thread = CreateThread(NULL, 0, timeout_thread, volume, 0, NULL);
-  if (thread == NULL) {
+  volume->timeout_thread =
+      CreateThread(NULL, 0, timeout_thread, volume, 0, &volume->timeout_thread_id);
+  if (volume->timeout_thread == NULL) {
     fprintf(stderr, "dokan double: cannot start the timeout thread (error %lu)\n",
             GetLastError());
     volume_release_reference(volume);
-  } else {
-    CloseHandle(thread);
   }
   info->Status = DOKAN_MOUNTED;
   info->DeviceNumber = volume->mount_id;
@@ -338,6 +348,7 @@ static NTSTATUS global_release(const char *buffer, DWORD input_length) {
   NTSTATUS status = STATUS_SUCCESS;
   if (volume->unmount_pending) {
     status = STATUS_DEVICE_REMOVED;
+    join_timeout_thread(volume);
   } else {
     release_volume(volume);
   }

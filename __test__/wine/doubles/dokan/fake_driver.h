@@ -78,6 +78,10 @@ typedef struct fake_volume {
   LIST_ENTRY pending; /* fake_irp */
   LIST_ENTRY queue;   /* queued_event: EVENT_CONTEXTs not yet pulled */
   HANDLE stop_timeouts;
+  /* The timeout thread, which unmounting waits for: a thread of the driver's own that is still
+   * exiting when the process exits, right after its last unmount, can crash Wine. */
+  HANDLE timeout_thread;
+  DWORD timeout_thread_id;
 
   /* The kernel side's state (kernel_side.c). */
   LIST_ENTRY fcbs;          /* open files by name */

@@ -1,0 +1,308 @@
+//! The request loop: reader threads that each read the kernel's requests from a descriptor of
+//! their own and start serving them, and the [`Pump`] through which a dispatcher reads them on
+//! its own thread while it waits for work.
+//!
+//! Every request is answered through the descriptor that delivered it (the kernel matches a
+//! reply only against the requests that descriptor handed out), whichever thread answers.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+
+use mountkit_core::{runtime, Errno, RequestPump};
+use parking_lot::Mutex;
+
+use crate::adapter::{Adapter, MAX_WRITE};
+use crate::protocol::{
+    parse, receive_buffer_size, Channel, Device, ParseError, ReplyEmpty, ReplyTo,
+};
+
+/// Starts `count` reader threads on `master`'s connection, each with a cloned descriptor.
+/// They end when the connection does (unmount or abort), or at DESTROY.
+pub(crate) fn start_readers(
+    adapter: &Arc<Adapter>,
+    master: &Device,
+    count: usize,
+) -> io::Result<Vec<JoinHandle<io::Result<()>>>> {
+    (0..count)
+        .map(|index| {
+            let device = Arc::new(master.clone_device(false)?);
+            let adapter = adapter.clone();
+            std::thread::Builder::new()
+                .name(format!("mountkit-fuse-{index}"))
+                .spawn(move || read_requests(&adapter, &device))
+        })
+        .collect()
+}
+
+/// Failed reads in a row after which a reader thread gives up: the kernel fails a read only
+/// for a request it could not copy, so this many in a row means the descriptor is unusable.
+const READ_FAILURES_TOLERATED: u32 = 100;
+
+/// Reads and serves requests until the connection ends.
+fn read_requests(adapter: &Adapter, device: &Arc<Device>) -> io::Result<()> {
+    let mut buffer = vec![0; receive_buffer_size(MAX_WRITE)];
+    let mut failures = 0;
+    loop {
+        let len = match device.receive(&mut buffer) {
+            Ok(len) => len,
+            Err(e) if connection_ended(&e) => return Ok(()),
+            // One request lost (the kernel has failed it): the others still need a reader.
+            Err(e) if failures < READ_FAILURES_TOLERATED => {
+                failures += 1;
+                log::warn!("reading a FUSE request failed: {e}; reading on");
+                continue;
+            }
+            Err(e) => {
+                log::error!("reading FUSE requests failed {failures} times in a row, last: {e}; this reader thread stops");
+                return Err(e);
+            }
+        };
+        failures = 0;
+        if !serve(adapter, &buffer[..len], &device.clone().into(), device) {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether a read failed because the connection is gone: unmounted (`ENODEV`), or aborted
+/// while this descriptor was taking a request (`ECONNABORTED`).
+fn connection_ended(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::ENODEV | libc::ECONNABORTED)
+    )
+}
+
+/// Serves the request in `bytes`, which came through `channel`, on the connection of
+/// `device`. Returns `false` once the kernel has ended the session.
+pub(crate) fn serve(
+    adapter: &Adapter,
+    bytes: &[u8],
+    channel: &Channel,
+    device: &Arc<Device>,
+) -> bool {
+    match parse(bytes) {
+        Ok(request) => adapter.serve(&request, channel, device),
+        Err(error) => {
+            answer_unreadable(&error, channel);
+            true
+        }
+    }
+}
+
+/// Answers `EIO` to a request that did not parse, when its header said which one it was.
+fn answer_unreadable(error: &ParseError, channel: &Channel) {
+    log::warn!("the kernel sent a FUSE request this backend cannot read: {error}");
+    if let Some(unique) = error.unique {
+        ReplyEmpty::from(ReplyTo::new(channel.clone(), unique)).error(Errno::EIO);
+    }
+}
+
+/// Reads a request the kernel has waiting on a non-blocking descriptor of its own, and serves
+/// it on the calling thread: what a dispatcher calls while it spins for work
+/// ([`mountkit_core::Dispatch::attach_pump`]). The one exception is I/O this process does on a
+/// backing file (a read, write or sync that passthrough does not take), which can wait on a
+/// disk: the pump hands that request to the shared runtime's blocking pool, so the caller's
+/// thread (Node's event loop) never waits on a disk.
+pub(crate) struct Pump {
+    adapter: Weak<Adapter>,
+    device: Arc<Device>,
+    /// Allocated at the first call: a mount whose dispatcher never pumps does not pay for it.
+    buffer: Mutex<Vec<u8>>,
+    served: Arc<AtomicU64>,
+}
+
+impl Pump {
+    /// A pump for `adapter`'s mount on the non-blocking descriptor `device`; `served` counts
+    /// the requests it reads.
+    pub(crate) fn new(adapter: &Arc<Adapter>, device: Device, served: Arc<AtomicU64>) -> Pump {
+        Pump {
+            adapter: Arc::downgrade(adapter),
+            device: Arc::new(device),
+            buffer: Mutex::new(Vec::new()),
+            served,
+        }
+    }
+}
+
+impl RequestPump for Pump {
+    fn pump(&self) -> bool {
+        let Some(adapter) = self.adapter.upgrade() else {
+            return false;
+        };
+        // One caller at a time; another thread pumping meanwhile finds it taken.
+        let Some(mut buffer) = self.buffer.try_lock() else {
+            return false;
+        };
+        if buffer.is_empty() {
+            buffer.resize(receive_buffer_size(MAX_WRITE), 0);
+        }
+        // Nothing waiting (EAGAIN) and a connection that has ended alike: nothing served.
+        let Ok(len) = self.device.receive(&mut buffer) else {
+            return false;
+        };
+        self.served.fetch_add(1, Ordering::Relaxed);
+        let bytes = &buffer[..len];
+        let channel: Channel = self.device.clone().into();
+        match parse(bytes) {
+            Ok(request) if adapter.does_blocking_io(&request) => {
+                let bytes = bytes.to_vec();
+                let device = self.device.clone();
+                runtime::shared().spawn_blocking(move || {
+                    serve(&adapter, &bytes, &device.clone().into(), &device)
+                });
+            }
+            Ok(request) => {
+                adapter.serve(&request, &channel, &self.device);
+            }
+            Err(error) => answer_unreadable(&error, &channel),
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixDatagram;
+    use std::time::Duration;
+
+    use mountkit_core::{Dispatch, FileKind, Operation, Reply, Request as CoreRequest, Stat};
+
+    use crate::adapter::CachePolicy;
+    use crate::mount::ReaddirPlus;
+    use crate::protocol::abi::{self, opcode, Wire};
+
+    /// Answers every getattr with a directory, at once, on the calling thread.
+    struct Directories;
+
+    impl Dispatch for Directories {
+        fn dispatch(&self, request: CoreRequest) {
+            let answer = match request.operation {
+                Operation::Getattr { .. } => Ok(Reply::Stat(Stat::new(FileKind::Directory))),
+                _ => Err(Errno::ENOSYS),
+            };
+            request.responder.respond(answer);
+        }
+    }
+
+    fn adapter() -> Arc<Adapter> {
+        let cache = CachePolicy {
+            attr: Duration::from_secs(1),
+            entry: Duration::from_secs(1),
+            negative: Duration::ZERO,
+            readdir: false,
+            writeback: false,
+            readdir_plus: ReaddirPlus::Off,
+        };
+        Arc::new(Adapter::new(
+            Arc::new(Directories),
+            cache,
+            false,
+            Arc::default(),
+        ))
+    }
+
+    /// A pump over one end of a non-blocking datagram pair standing in for `/dev/fuse`, and
+    /// the other end, through which the test plays the kernel.
+    fn pump(adapter: &Arc<Adapter>) -> (Pump, UnixDatagram, Arc<AtomicU64>) {
+        let (ours, kernel) = UnixDatagram::pair().expect("a socket pair");
+        ours.set_nonblocking(true).expect("non-blocking");
+        // A reply that never comes fails the test instead of hanging it.
+        kernel
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("a read timeout");
+        let served = Arc::new(AtomicU64::new(0));
+        let pump = Pump::new(adapter, Device::new(ours.into()), served.clone());
+        (pump, kernel, served)
+    }
+
+    /// A request's bytes: its header, then `argument`.
+    fn request(opcode: u32, unique: u64, nodeid: u64, argument: &[u8]) -> Vec<u8> {
+        let header = abi::fuse_in_header {
+            len: (abi::fuse_in_header::SIZE + argument.len()) as u32,
+            opcode,
+            unique,
+            nodeid,
+            ..Default::default()
+        };
+        let mut bytes = Vec::new();
+        header.encode(&mut bytes);
+        bytes.extend_from_slice(argument);
+        bytes
+    }
+
+    /// The reply header of the next message the test's kernel end received.
+    fn reply_header(kernel: &UnixDatagram) -> (abi::fuse_out_header, usize) {
+        let mut buffer = vec![0; 4096];
+        let len = kernel.recv(&mut buffer).expect("a reply");
+        (abi::fuse_out_header::decode(&buffer[..len]), len)
+    }
+
+    #[test]
+    fn a_pump_with_nothing_waiting_serves_nothing() {
+        let adapter = adapter();
+        let (pump, _kernel, served) = pump(&adapter);
+        assert!(!pump.pump());
+        assert_eq!(served.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_pumped_request_is_answered_through_the_pumps_own_descriptor() {
+        let adapter = adapter();
+        let (pump, kernel, served) = pump(&adapter);
+        let mut getattr_in = Vec::new();
+        abi::fuse_getattr_in::default().encode(&mut getattr_in);
+        kernel
+            .send(&request(opcode::FUSE_GETATTR, 41, 1, &getattr_in))
+            .expect("send");
+        assert!(pump.pump());
+        assert_eq!(served.load(Ordering::Relaxed), 1);
+        let (header, len) = reply_header(&kernel);
+        assert_eq!((header.unique, header.error), (41, 0));
+        assert_eq!(header.len as usize, len);
+        assert_eq!(
+            len,
+            abi::fuse_out_header::SIZE + abi::fuse_attr_out::SIZE,
+            "an attr_out follows"
+        );
+        assert!(!pump.pump(), "nothing more waits");
+    }
+
+    #[test]
+    fn a_request_that_does_not_parse_is_answered_eio() {
+        let adapter = adapter();
+        let (pump, kernel, _) = pump(&adapter);
+        // A READ without its argument structure.
+        kernel
+            .send(&request(opcode::FUSE_READ, 7, 1, &[]))
+            .expect("send");
+        assert!(pump.pump());
+        let (header, _) = reply_header(&kernel);
+        assert_eq!((header.unique, header.error), (7, -libc::EIO));
+    }
+
+    #[test]
+    fn a_pump_outliving_its_mount_reads_nothing() {
+        let adapter = adapter();
+        let (pump, kernel, served) = pump(&adapter);
+        drop(adapter);
+        kernel
+            .send(&request(opcode::FUSE_STATFS, 9, 1, &[]))
+            .expect("send");
+        assert!(!pump.pump());
+        assert_eq!(served.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn the_end_of_a_connection_is_told_from_a_failed_read() {
+        for errno in [libc::ENODEV, libc::ECONNABORTED] {
+            assert!(connection_ended(&io::Error::from_raw_os_error(errno)));
+        }
+        assert!(!connection_ended(&io::Error::from_raw_os_error(
+            libc::EFAULT
+        )));
+    }
+}
