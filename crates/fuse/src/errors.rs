@@ -93,7 +93,7 @@ pub enum FuseMountError {
         /// What the mount call answered.
         source: io::Error,
     },
-    /// FUSE over io_uring was required ([`IoUring::Required`](crate::IoUring::Required)) and
+    /// FUSE over io_uring was required ([`IoUring::Always`](crate::IoUring::Always)) and
     /// this kernel does not offer it, or refused the ring. Nothing is left mounted.
     IoUringUnavailable {
         /// The mount point.

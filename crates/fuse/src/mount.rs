@@ -78,7 +78,7 @@ pub enum IoUring {
     Auto,
     /// The ring or no mount: a kernel that does not offer it, or refuses the ring, fails the
     /// mount with [`FuseMountError::IoUringUnavailable`].
-    Required,
+    Always,
 }
 
 /// When the kernel may ask for a listing with attributes (READDIRPLUS) instead of names and
@@ -347,14 +347,14 @@ impl FuseMount {
             IoUring::Auto => PreparedRing::new()
                 .inspect_err(|e| log::debug!("no io_uring ring for FUSE ({e}); using /dev/fuse"))
                 .ok(),
-            IoUring::Required if !kernel_offers_ring() => {
+            IoUring::Always if !kernel_offers_ring() => {
                 return Err(ring_unavailable(
                     "this kernel does not offer it (/sys/module/fuse/parameters/enable_uring \
                      is missing or not Y)"
                         .to_owned(),
                 ))
             }
-            IoUring::Required => Some(
+            IoUring::Always => Some(
                 PreparedRing::new()
                     .map_err(|e| ring_unavailable(format!("io_uring could not be set up: {e}")))?,
             ),
@@ -447,7 +447,7 @@ impl FuseMount {
                     }
                 }
             }
-            _ if options.io_uring == IoUring::Required => {
+            _ if options.io_uring == IoUring::Always => {
                 return Err(ring_unavailable(
                     "the kernel did not offer it when the mount started".to_owned(),
                 ))

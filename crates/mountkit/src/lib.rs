@@ -214,7 +214,7 @@ fn mount_fuse(
         io_uring: match o.io_uring {
             IoUring::Off => FuseIoUring::Off,
             IoUring::Auto => FuseIoUring::Auto,
-            IoUring::Always => FuseIoUring::Required,
+            IoUring::Always => FuseIoUring::Always,
         },
     };
     FuseMount::mount(mountpoint.as_ref(), dispatch, &options)
