@@ -43,6 +43,7 @@ const READ_FAILURES_TOLERATED: u32 = 100;
 /// Reads and serves requests until the connection ends.
 fn read_requests(adapter: &Adapter, device: &Arc<Device>) -> io::Result<()> {
     let mut buffer = vec![0; receive_buffer_size(MAX_WRITE)];
+    let channel: Channel = device.clone().into();
     let mut failures = 0;
     loop {
         let len = match device.receive(&mut buffer) {
@@ -60,7 +61,7 @@ fn read_requests(adapter: &Adapter, device: &Arc<Device>) -> io::Result<()> {
             }
         };
         failures = 0;
-        if !serve(adapter, &buffer[..len], &device.clone().into(), device) {
+        if !serve(adapter, &buffer[..len], &channel, device) {
             return Ok(());
         }
     }
@@ -109,6 +110,8 @@ fn answer_unreadable(error: &ParseError, channel: &Channel) {
 pub(crate) struct Pump {
     adapter: Weak<Adapter>,
     device: Arc<Device>,
+    /// Where the answers to the requests read through `device` go.
+    channel: Channel,
     /// Allocated at the first call: a mount whose dispatcher never pumps does not pay for it.
     buffer: Mutex<Vec<u8>>,
     served: Arc<AtomicU64>,
@@ -118,9 +121,11 @@ impl Pump {
     /// A pump for `adapter`'s mount on the non-blocking descriptor `device`; `served` counts
     /// the requests it reads.
     pub(crate) fn new(adapter: &Arc<Adapter>, device: Device, served: Arc<AtomicU64>) -> Pump {
+        let device = Arc::new(device);
         Pump {
             adapter: Arc::downgrade(adapter),
-            device: Arc::new(device),
+            channel: device.clone().into(),
+            device,
             buffer: Mutex::new(Vec::new()),
             served,
         }
@@ -145,19 +150,17 @@ impl RequestPump for Pump {
         };
         self.served.fetch_add(1, Ordering::Relaxed);
         let bytes = &buffer[..len];
-        let channel: Channel = self.device.clone().into();
         match parse(bytes) {
             Ok(request) if adapter.does_blocking_io(&request) => {
                 let bytes = bytes.to_vec();
-                let device = self.device.clone();
-                runtime::shared().spawn_blocking(move || {
-                    serve(&adapter, &bytes, &device.clone().into(), &device)
-                });
+                let (channel, device) = (self.channel.clone(), self.device.clone());
+                runtime::shared()
+                    .spawn_blocking(move || serve(&adapter, &bytes, &channel, &device));
             }
             Ok(request) => {
-                adapter.serve(&request, &channel, &self.device);
+                adapter.serve(&request, &self.channel, &self.device);
             }
-            Err(error) => answer_unreadable(&error, &channel),
+            Err(error) => answer_unreadable(&error, &self.channel),
         }
         true
     }
