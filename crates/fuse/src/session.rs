@@ -199,6 +199,7 @@ mod tests {
             readdir: false,
             writeback: false,
             readdir_plus: ReaddirPlus::Off,
+            lookup_from_listing: false,
         };
         Arc::new(Adapter::new(
             Arc::new(Directories),
