@@ -398,7 +398,9 @@ export interface MountOptions {
    * FUSE: while the JavaScript thread spins (`spinMicros`), it reads the kernel's next request
    * itself, from a descriptor of its own, instead of waiting for a backend thread to read it
    * and hand it over: a request that arrives during the spin then costs no thread hand-off.
-   * Default true. How many requests came this way shows in {@link Mount.stats}
+   * While it reads this way the backend's threads stop reading, so a request wakes no thread;
+   * they read again once the JavaScript thread goes back to its event loop, or has been away
+   * from its spins for a millisecond (a handler computing on it). Default true. How many requests came this way shows in {@link Mount.stats}
    * (`requestsReadWhileSpinning`). No effect with `spinMicros: 0`, or on Windows.
    */
   readWhileSpinning?: boolean

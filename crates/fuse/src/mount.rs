@@ -22,7 +22,7 @@ use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
 use crate::protocol::Device;
-use crate::session::{start_readers, Pump};
+use crate::session::{start_readers, Pump, ReaderGate};
 use crate::uring::{kernel_offers_ring, PreparedRing, Registration};
 
 /// How to mount.
@@ -391,7 +391,9 @@ impl FuseMount {
             .try_clone_to_owned()
             .map(|fd| Arc::new(Device::new(fd)))
             .map_err(io_error)?;
-        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        let gate = Arc::new(ReaderGate::default());
+        let readers =
+            start_readers(&adapter, &master, options.threads.max(1), &gate).map_err(io_error)?;
         // From here on the mount has threads: an error drops `mount`, which tears it down as
         // `unmount` does (lazily, joining with a timeout, aborting what is left).
         let mut mount = FuseMount {
@@ -476,7 +478,7 @@ impl FuseMount {
         // serving while JavaScript spins.
         if !mount.ring_live {
             let pump_device = master.clone_device(true).map_err(io_error)?;
-            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone());
+            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone(), gate);
             mount.dispatch.attach_pump(Some(Arc::new(pump)));
         }
         Ok(mount)
