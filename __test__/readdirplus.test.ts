@@ -79,10 +79,12 @@ test('with readdirPlus true, stats after a listing of several pages make no geta
   t.is(m.stats().knownInodes, count + 2, 'the root, /d and one inode per listed file')
 })
 
-test('with readdirPlus false, each stat after a listing makes a getattr call', async (t) => {
+// With lookupFromListing (the default) those stats are answered from the listing instead:
+// lookup-from-listing.test.ts.
+test('with readdirPlus false and lookupFromListing false, each stat after a listing makes a getattr call', async (t) => {
   const count = 20
   const counted = listingFs(count)
-  const { m, p } = await mounted(t, counted, { readdirPlus: false })
+  const { m, p } = await mounted(t, counted, { readdirPlus: false, lookupFromListing: false })
   t.false(m.stats().readdirPlus)
   const { names, getattrs } = await listThenStat(p, counted)
   t.deepEqual(names, expectedNames(count))
