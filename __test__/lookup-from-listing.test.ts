@@ -7,8 +7,9 @@ import test from 'ava'
 import type { Stats } from 'node:fs'
 import { appendFile, chmod, readdir, rename, stat, truncate, unlink } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
-import { FsError, type DirEntry, type FileSystem, type MountOptions, type RequestContext, type Stat } from '../index'
+import type { MountOptions, RequestContext } from '../index'
 import { override, sleep } from './helpers/fs'
+import { listingFs, listThenStat } from './helpers/listing'
 import { knownInodesFallTo, mountFs } from './helpers/mount'
 import { py } from './helpers/python'
 import { checkFileWorkload, FILE_WORKLOAD } from './helpers/workload'
@@ -16,39 +17,6 @@ import { checkFileWorkload, FILE_WORKLOAD } from './helpers/workload'
 const LONG = { attrTimeoutMs: 3_600_000, entryTimeoutMs: 3_600_000 }
 /** More names than one page of a listing holds, with or without attributes. */
 const PAGES = 1000
-
-/**
- * `/d` holds `count` files `f0`, `f1`, …, each `i` bytes long; `withStat(i)` says whether
- * `readdir` lists `fi` with its stat. Counts the `getattr` calls for files of `/d`.
- */
-function listingFs(count: number, withStat: (i: number) => boolean = () => true) {
-  const getattrs = new Map<string, number>()
-  const fileStat = (i: number): Stat => ({ kind: 'file', mode: 0o640, size: i, nlink: 1, ino: 1000 + i })
-  const fs: FileSystem = {
-    getattr(path) {
-      getattrs.set(path, (getattrs.get(path) ?? 0) + 1)
-      if (path === '/' || path === '/d') return { kind: 'directory', mode: 0o755, nlink: 2 }
-      const match = /^\/d\/f(\d+)$/.exec(path)
-      if (match !== null && Number(match[1]) < count) return fileStat(Number(match[1]))
-      throw new FsError('ENOENT')
-    },
-    readdir(path): DirEntry[] {
-      if (path === '/') return [{ name: 'd', kind: 'directory' }]
-      return Array.from({ length: count }, (_, i) =>
-        withStat(i) ? { name: `f${i}`, stat: fileStat(i) } : { name: `f${i}`, kind: 'file' })
-    },
-  }
-  const fileGetattrs = () => [...getattrs].filter(([p]) => p.startsWith('/d/')).reduce((n, [, c]) => n + c, 0)
-  return { fs, getattrs, fileGetattrs }
-}
-
-/** Lists `/d`, then stats every name in it; returns the names, their stats and the getattr calls the stats made. */
-async function listThenStat(p: (name: string) => string, counted: ReturnType<typeof listingFs>) {
-  const names = await readdir(p('d'))
-  const before = counted.fileGetattrs()
-  const stats = await Promise.all(names.map((name) => stat(p(`d/${name}`))))
-  return { names, stats, getattrs: counted.fileGetattrs() - before }
-}
 
 for (const lookupFromListing of [true, false]) {
   const answered = lookupFromListing ? 'answered from the listing' : 'each a getattr call'

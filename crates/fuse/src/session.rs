@@ -446,18 +446,23 @@ mod tests {
         gate.wait();
     }
 
+    /// A pump over a descriptor nothing is sent to, whose mount's readers wait at `gate`.
+    fn gated_pump(adapter: &Arc<Adapter>, gate: &Arc<ReaderGate>) -> Pump {
+        let (ours, _kernel) = UnixDatagram::pair().expect("a socket pair");
+        Pump::new(
+            adapter,
+            Device::new(ours.into()),
+            Arc::default(),
+            gate.clone(),
+        )
+    }
+
     #[test]
     fn a_held_gate_keeps_a_reader_until_the_dispatcher_stops_pumping() {
         let adapter = adapter();
         // A dispatcher that never seems stalled: only opening the gate lets the reader pass.
         let gate = Arc::new(ReaderGate::with_stall(Duration::from_secs(3600)));
-        let (ours, _kernel) = UnixDatagram::pair().expect("a socket pair");
-        let pump = Pump::new(
-            &adapter,
-            Device::new(ours.into()),
-            Arc::default(),
-            gate.clone(),
-        );
+        let pump = gated_pump(&adapter, &gate);
         pump.pumping(true);
         let reader = {
             let gate = gate.clone();
@@ -490,13 +495,7 @@ mod tests {
     fn dropping_the_pump_opens_the_gate() {
         let adapter = adapter();
         let gate = Arc::new(ReaderGate::default());
-        let (ours, _kernel) = UnixDatagram::pair().expect("a socket pair");
-        let pump = Pump::new(
-            &adapter,
-            Device::new(ours.into()),
-            Arc::default(),
-            gate.clone(),
-        );
+        let pump = gated_pump(&adapter, &gate);
         pump.pumping(true);
         assert!(gate.held.load(Ordering::SeqCst));
         drop(pump);
