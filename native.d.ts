@@ -184,6 +184,11 @@ export interface NativeMountOptions {
    */
   readWhileSpinning: boolean
   /**
+   * FUSE: answer a LOOKUP with the stat the directory's latest listing gave the name,
+   * while that listing is current.
+   */
+  lookupFromListing: boolean
+  /**
    * Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
    * `lib/wire.generated.ts`).
    */
@@ -225,6 +230,10 @@ export interface NativeMountStats {
   ioUring: boolean
   /** Requests that came through the io_uring ring. */
   requestsFromRing: number
+  /** LOOKUPs may be answered from listings on this mount. */
+  lookupFromListing: boolean
+  /** LOOKUPs answered from a listing, without calling JavaScript. */
+  lookupsFromListings: number
 }
 
 export interface NativeOpened {

@@ -160,6 +160,9 @@ test('invalid handler results give EIO and an error event; the mount keeps servi
           return { kind: 'file', mtime: new Date(Number.NaN) }
         case '/unknown-kind':
           return { kind: 'hologram' }
+        case '/inherited-kind':
+          // A name every object inherits, not a kind.
+          return { kind: 'toString' }
         case '/not-an-object':
           return 42
         case '/mode-with-type':
@@ -170,6 +173,7 @@ test('invalid handler results give EIO and an error event; the mount keeps servi
         case '/overclaim':
           return file
         case '/bad-dir':
+        case '/odd-kind-dir':
           return dir
         default:
           throw new FsError('ENOENT')
@@ -186,6 +190,7 @@ test('invalid handler results give EIO and an error event; the mount keeps servi
       truncate() {},
       readdir(path) {
         if (path === '/bad-dir') return [{ name: 'no-kind' }] as never
+        if (path === '/odd-kind-dir') return [{ name: 'ok', kind: 'file' }, { name: 'odd', kind: 'constructor' }] as never
         return [{ name: 'ok', kind: 'file' }]
       },
     },
@@ -201,6 +206,8 @@ test('invalid handler results give EIO and an error event; the mount keeps servi
     ['/long-read', () => fsp.readFile(p('long-read')), 'read'],
     ['/overclaim', () => fsp.writeFile(p('overclaim'), 'four'), 'write'],
     ['/bad-dir', () => fsp.readdir(p('bad-dir')), 'readdir'],
+    ['/inherited-kind', () => fsp.stat(p('inherited-kind')), 'getattr'],
+    ['/odd-kind-dir', () => fsp.readdir(p('odd-kind-dir')), 'readdir'],
   ]
   for (const [path, call, operation] of cases) {
     await t.throwsAsync(call(), { code: 'EIO' }, path)

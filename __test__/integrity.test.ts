@@ -110,6 +110,12 @@ test('fsx: 100,000 random operations against memfs, every request read by backen
   await exercise(t, await mountFs(t, createMemfs(), { readWhileSpinning: false }))
 })
 
+// The default answers lookups from the latest listing (lookupFromListing); the same run with
+// every lookup asking getattr.
+test('fsx: 100,000 random operations against memfs, every lookup asking getattr', async (t) => {
+  await exercise(t, await mountFs(t, createMemfs(), { lookupFromListing: false }))
+})
+
 test('fsx: 100,000 random operations against mirror, zero mismatches', async (t) => {
   // The mirrored directory is on tmpfs where there is one: about one fsx operation in five
   // ends in an fsync (every mapwrite msyncs), and on a shared disk those real fsyncs made the

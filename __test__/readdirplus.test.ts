@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { lstat, readdir, stat } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
-import { FsError, type DirEntry, type FileSystem, type MountOptions, type RequestContext, type Stat } from '../index'
+import type { MountOptions, RequestContext } from '../index'
+import { listingFs, listThenStat } from './helpers/listing'
 import { knownInodesFallTo, mountFs } from './helpers/mount'
 import { py, type Attempt } from './helpers/python'
 
@@ -14,40 +15,6 @@ import { py, type Attempt } from './helpers/python'
 const run = promisify(execFile)
 
 const LONG = { attrTimeoutMs: 3_600_000, entryTimeoutMs: 3_600_000 }
-
-/**
- * `/d` holds `count` files `f0`, `f1`, …, each `i` bytes long; `withStat(i)` says whether
- * `readdir` lists `fi` with its stat. Counts the `getattr` calls per path.
- */
-function listingFs(count: number, withStat: (i: number) => boolean = () => true) {
-  const getattrs = new Map<string, number>()
-  const fileStat = (i: number): Stat => ({ kind: 'file', mode: 0o640, size: i, nlink: 1, ino: 1000 + i })
-  const fs: FileSystem = {
-    getattr(path) {
-      getattrs.set(path, (getattrs.get(path) ?? 0) + 1)
-      if (path === '/' || path === '/d') return { kind: 'directory', mode: 0o755, nlink: 2 }
-      const match = /^\/d\/f(\d+)$/.exec(path)
-      if (match !== null && Number(match[1]) < count) return fileStat(Number(match[1]))
-      throw new FsError('ENOENT')
-    },
-    readdir(path): DirEntry[] {
-      if (path === '/') return [{ name: 'd', kind: 'directory' }]
-      return Array.from({ length: count }, (_, i) =>
-        withStat(i) ? { name: `f${i}`, stat: fileStat(i) } : { name: `f${i}`, kind: 'file' })
-    },
-  }
-  /** getattr calls for files of `/d` so far. */
-  const fileGetattrs = () => [...getattrs].filter(([p]) => p.startsWith('/d/')).reduce((n, [, c]) => n + c, 0)
-  return { fs, getattrs, fileGetattrs }
-}
-
-/** Lists `/d`, then stats every name in it; returns the names and the getattr calls the stats made. */
-async function listThenStat(p: (name: string) => string, counted: ReturnType<typeof listingFs>) {
-  const names = await readdir(p('d'))
-  const before = counted.fileGetattrs()
-  const stats = await Promise.all(names.map((name) => stat(p(`d/${name}`))))
-  return { names, stats, getattrs: counted.fileGetattrs() - before }
-}
 
 /** The names of `/d` as `fs.readdir` returns them: sorted (libuv's scandir sorts). */
 function expectedNames(count: number): string[] {
@@ -79,10 +46,12 @@ test('with readdirPlus true, stats after a listing of several pages make no geta
   t.is(m.stats().knownInodes, count + 2, 'the root, /d and one inode per listed file')
 })
 
-test('with readdirPlus false, each stat after a listing makes a getattr call', async (t) => {
+// With lookupFromListing (the default) those stats are answered from the listing instead:
+// lookup-from-listing.test.ts.
+test('with readdirPlus false and lookupFromListing false, each stat after a listing makes a getattr call', async (t) => {
   const count = 20
   const counted = listingFs(count)
-  const { m, p } = await mounted(t, counted, { readdirPlus: false })
+  const { m, p } = await mounted(t, counted, { readdirPlus: false, lookupFromListing: false })
   t.false(m.stats().readdirPlus)
   const { names, getattrs } = await listThenStat(p, counted)
   t.deepEqual(names, expectedNames(count))

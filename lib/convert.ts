@@ -9,8 +9,13 @@ export class InvalidReply extends Error {}
 
 const KIND_CODES: Record<FileKind, number> = FileKindCode
 
+/** The code of a file kind, or undefined for anything that is not one. */
+function knownKind(kind: unknown): number | undefined {
+  return typeof kind === 'string' && Object.hasOwn(KIND_CODES, kind) ? KIND_CODES[kind as FileKind] : undefined
+}
+
 function kindCode(kind: unknown, what: string): number {
-  const code = typeof kind === 'string' ? KIND_CODES[kind as FileKind] : undefined
+  const code = knownKind(kind)
   if (code === undefined) {
     throw new InvalidReply(`${what}: unknown kind ${JSON.stringify(kind)} (expected one of ${Object.keys(KIND_CODES).join(', ')})`)
   }
@@ -112,7 +117,8 @@ export function packEntries(entries: unknown, defaults: { uid: number; gid: numb
     }
     const kind = ('kind' in entry ? entry.kind : undefined) ?? entry.stat?.kind
     if (kind === undefined) throw new InvalidReply(`readdir entry ${JSON.stringify(entry.name)} needs a kind or a stat`)
-    const code = kindCode(kind, `readdir entry ${JSON.stringify(entry.name)}`)
+    // The error's text is made only for an entry that fails: a listing may have many entries.
+    const code = knownKind(kind) ?? kindCode(kind, `readdir entry ${JSON.stringify(entry.name)}`)
     if (entry.name.includes('\0')) {
       dropped.push(`${JSON.stringify(entry.name.slice(0, 40))} contains NUL`)
       continue

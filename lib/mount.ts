@@ -180,6 +180,7 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
     passthrough: options.passthrough ?? true,
     readdirPlus: readdirPlusMode(options.readdirPlus),
     readWhileSpinning: options.readWhileSpinning ?? true,
+    lookupFromListing: options.lookupFromListing ?? true,
     ioUring: ioUringMode(options.ioUring),
     nativeAnswers: localAnswers(fs),
     backend,
@@ -193,9 +194,10 @@ export async function startMount(mountpoint: string, fs: FileSystem, options: Mo
   }, () => dispatcher?.wake())
   const mount = new Mount(session, () => dispatcher?.flush(), () => dispatcher?.release())
   // The Windows backends show each entry's attributes; FUSE hands them to the kernel only
-  // with READDIRPLUS (agreed at INIT, before mountNative returned), and otherwise lists a
-  // name with its kind.
-  const entryStats = session.backend !== 'fuse' || session.stats().readdirPlus
+  // with READDIRPLUS (agreed at INIT, before mountNative returned), answers lookups with
+  // them (lookupFromListing), and otherwise lists a name with its kind.
+  const fuse = session.backend === 'fuse' ? session.stats() : undefined
+  const entryStats = fuse === undefined || fuse.readdirPlus || fuse.lookupFromListing
   dispatcher = new Dispatcher(session, fs, maxConcurrency, entryStats, spinMicros, { fault: (e) => mount.fault(e), log })
   live.add(mount)
   installHooks()

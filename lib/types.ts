@@ -349,6 +349,22 @@ export interface MountOptions {
    */
   readdirPlus?: 'auto' | boolean
   /**
+   * FUSE: answer the kernel's lookup of a name (what a `stat` of a name the kernel does not
+   * hold yet costs) with the `stat` that `readdir` just returned for it, without calling
+   * `getattr`. This spares the `getattr` calls READDIRPLUS leaves: the names of a listing's
+   * later pages under `readdirPlus: 'auto'` (an `ls -l` of a large directory), every listed
+   * name under `readdirPlus: false`. Only while the listing is current: returned less than
+   * the shorter of `attrTimeoutMs` and `entryTimeoutMs` ago, with nothing changed through the
+   * mount (and no {@link Mount.notify} or invalidation) since it was asked for; the kernel
+   * keeps such an answer only for what is left of those timeouts, as it would have kept the
+   * attributes a READDIRPLUS listing handed it. Entries listed without a `stat`, and names
+   * not listed, still call `getattr`. No effect when either timeout is 0. Default true; turn
+   * it off when `getattr` may know better than a `readdir` answered a moment earlier (data
+   * that changes behind the mount's back without {@link Mount.notify}). How many lookups it
+   * answered shows in {@link Mount.stats} (`lookupsFromListings`). Windows ignores it.
+   */
+  lookupFromListing?: boolean
+  /**
    * Let the kernel buffer writes in its page cache and send them in large batches. Use it
    * when programs write in small pieces and the filesystem does not care how writes are cut:
    * `write` then sees kernel-chosen offsets and sizes, and kernel passthrough is not used.
@@ -382,7 +398,9 @@ export interface MountOptions {
    * FUSE: while the JavaScript thread spins (`spinMicros`), it reads the kernel's next request
    * itself, from a descriptor of its own, instead of waiting for a backend thread to read it
    * and hand it over: a request that arrives during the spin then costs no thread hand-off.
-   * Default true. How many requests came this way shows in {@link Mount.stats}
+   * While it reads this way the backend's threads stop reading, so a request wakes no thread;
+   * they read again once the JavaScript thread goes back to its event loop, or has been away
+   * from its spins for a millisecond (a handler computing on it). Default true. How many requests came this way shows in {@link Mount.stats}
    * (`requestsReadWhileSpinning`). No effect with `spinMicros: 0`, or on Windows.
    */
   readWhileSpinning?: boolean
@@ -479,6 +497,13 @@ export interface MountStats {
   ioUring: boolean
   /** Requests that came through the io_uring ring. */
   requestsFromRing: number
+  /**
+   * Lookups may be answered from listings on this mount: `lookupFromListing` is on and both
+   * `attrTimeoutMs` and `entryTimeoutMs` are above 0.
+   */
+  lookupFromListing: boolean
+  /** Lookups answered with the stat a listing gave, each sparing a `getattr`. */
+  lookupsFromListings: number
 }
 
 /**

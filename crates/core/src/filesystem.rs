@@ -113,6 +113,14 @@ pub trait Dispatch: Send + Sync + 'static {
     /// The default ignores it: [`FsDispatcher`] never waits on a thread of its own. The
     /// Node.js addon pumps while its JavaScript thread spins after a batch (FUSE only).
     fn attach_pump(&self, _pump: Option<Arc<dyn RequestPump>>) {}
+
+    /// Whether requests of the operation named `operation` ([`Operation::name`]) reach a
+    /// handler. A dispatcher that has none for it, and answers each such request itself the
+    /// same way, says `false`; a backend may then ask the kernel to stop sending them (FUSE
+    /// sends no more FLUSH once one was answered `ENOSYS`). The default is `true`.
+    fn handles(&self, _operation: &str) -> bool {
+        true
+    }
 }
 
 /// Reads one request a backend has waiting and dispatches it, on the caller's thread, without
@@ -122,6 +130,15 @@ pub trait RequestPump: Send + Sync + 'static {
     /// dispatcher on this thread). Returns whether there was one. Never blocks: with nothing
     /// waiting, or once the mount is gone, it returns `false` at once.
     fn pump(&self) -> bool;
+
+    /// The dispatcher says it pumps from now on (`active`: it comes back to [`pump`] within
+    /// moments, between the requests it serves) or has stopped (it is about to wait for a
+    /// wake-up). While it pumps, a backend may keep its own threads from reading requests, so
+    /// that a request wakes no thread at all; it must not count on the dispatcher coming back,
+    /// and reads again itself when [`pump`] goes uncalled. The default does nothing.
+    ///
+    /// [`pump`]: RequestPump::pump
+    fn pumping(&self, _active: bool) {}
 }
 
 macro_rules! unsupported {

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fuser::{InitFlags, KernelConfig};
 use log::warn;
@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use crate::convert::{self, fopen_flags};
 use crate::files::{with_read_at, DataPathStatus, OpenFile, PassthroughRegistry};
 use crate::inode::{InodeTable, ROOT};
+use crate::listings::RecentListings;
 use crate::mount::ReaddirPlus;
 use crate::protocol::abi::{FOPEN_CACHE_DIR, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE};
 use crate::protocol::{
@@ -42,17 +43,21 @@ pub(crate) struct CachePolicy {
     pub writeback: bool,
     /// Whether to offer the kernel READDIRPLUS, and how.
     pub readdir_plus: ReaddirPlus,
+    /// Answer a LOOKUP of a name with the stat the directory's latest listing gave it, while
+    /// that listing is current (see [`Shared::listed_entry`]). Only with both `attr` and
+    /// `entry` above zero.
+    pub lookup_from_listing: bool,
 }
 
 /// One name of a listing as the kernel sees it.
-struct ListedEntry {
-    name: String,
-    kind: FileKind,
+pub(crate) struct ListedEntry {
+    pub(crate) name: String,
+    pub(crate) kind: FileKind,
     /// `d_ino` for a plain READDIR: the name's inode if the kernel knows it, else a
     /// placeholder that is never a real node.
-    d_ino: u64,
+    pub(crate) d_ino: u64,
     /// The attributes the handler listed with the name; READDIRPLUS hands them to the kernel.
-    stat: Option<Stat>,
+    pub(crate) stat: Option<Stat>,
 }
 
 /// What READDIRPLUS has done on a mount, for [`Holdings`].
@@ -147,6 +152,10 @@ struct Shared {
     changes: Arc<ChangeCount>,
     /// The kernel agreed at INIT to deliver requests through io_uring.
     ring_negotiated: AtomicBool,
+    /// Each directory's latest listing, while LOOKUPs may be answered from it.
+    listings: Mutex<RecentListings>,
+    /// LOOKUPs answered from a listing, without asking the filesystem.
+    lookups_from_listings: AtomicU64,
 }
 
 /// Serves the requests of one mountkit mount ([`Adapter::serve`]).
@@ -480,6 +489,8 @@ impl Adapter {
                 readdir_plus: ReaddirPlusStatus::default(),
                 changes: Arc::default(),
                 ring_negotiated: AtomicBool::new(false),
+                listings: Mutex::new(RecentListings::new(cache.attr.min(cache.entry))),
+                lookups_from_listings: AtomicU64::new(0),
             }),
         }
     }
@@ -549,10 +560,16 @@ impl Adapter {
             KernelOperation::Lookup { name } => self.lookup(req, ino, name, to().into()),
             KernelOperation::Forget { nlookup } => self.forget(ino, nlookup),
             KernelOperation::BatchForget(ref forgets) => {
-                let mut table = self.shared.inodes.lock();
+                let s = &self.shared;
+                let mut gone = Vec::new();
+                let mut table = s.inodes.lock();
                 for one in forgets.clone() {
-                    table.forget(one.nodeid, one.nlookup);
+                    if s.forget_in(&mut table, one.nodeid, one.nlookup) {
+                        gone.push(one.nodeid);
+                    }
                 }
+                drop(table);
+                s.drop_listings(&gone);
             }
             KernelOperation::Getattr { fh } => self.getattr(req, ino, fh, to().into()),
             KernelOperation::Setattr(ref changes) => self.setattr(req, ino, changes, to().into()),
@@ -688,6 +705,16 @@ impl Holdings {
             .entries_with_attributes
             .load(Ordering::Relaxed)
     }
+
+    /// Whether LOOKUPs may be answered from listings on this mount.
+    pub(crate) fn lookup_from_listing(&self) -> bool {
+        self.0.cache.lookup_from_listing
+    }
+
+    /// LOOKUPs answered from a listing, without asking the filesystem.
+    pub(crate) fn lookups_from_listings(&self) -> u64 {
+        self.0.lookups_from_listings.load(Ordering::Relaxed)
+    }
 }
 
 /// The INIT handshake, which fuser answers while it mounts (`fuser::Session::new`): the
@@ -759,6 +786,15 @@ impl Adapter {
         let path = path_or_reply!(s.child_path(parent, name), reply);
         let cache = s.cache;
         let name = name.to_string_lossy().into_owned();
+        if let Some((stat, entry_ttl, attr_ttl)) = s.listed_entry(parent, &name) {
+            return match s.register_entry(parent, &name, &path, None, &stat) {
+                Ok(ino) => {
+                    s.lookups_from_listings.fetch_add(1, Ordering::Relaxed);
+                    reply.entry(ino, &stat, entry_ttl, attr_ttl)
+                }
+                Err(e) => reply.error(e),
+            };
+        }
         s.lookup_then(
             context(req),
             parent,
@@ -775,7 +811,11 @@ impl Adapter {
     }
 
     fn forget(&self, ino: u64, nlookup: u64) {
-        self.shared.inodes.lock().forget(ino, nlookup);
+        let s = &self.shared;
+        let gone = s.forget_in(&mut s.inodes.lock(), ino, nlookup);
+        if gone {
+            s.drop_listings(&[ino]);
+        }
     }
 
     fn getattr(&self, req: &Request, ino: u64, fh: Option<u64>, reply: ReplyAttr) {
@@ -1075,6 +1115,11 @@ impl Adapter {
 
     fn flush(&self, req: &Request, ino: u64, fh: u64, reply: ReplyEmpty) {
         let s = &self.shared;
+        if !s.dispatch.handles("flush") {
+            // The kernel then treats every close as flushed and sends no more FLUSH: one
+            // round trip less for each close of a file.
+            return reply.error(Errno::ENOSYS);
+        }
         let file = path_or_reply!(s.open_file(fh), reply);
         if file.backing.is_some() {
             // Backed writes already sit in the backing file; there is nothing to flush.
@@ -1534,6 +1579,7 @@ impl Shared {
         self.send(cx, operation, move |result| {
             done(expect_reply!(result, Entries).map(|entries| {
                 let entries = Arc::new(this.listing(ino, entries));
+                this.keep_listing(ino, &entries, changes_before);
                 let snapshot = Snapshot {
                     entries: entries.clone(),
                     changes_before,
@@ -1618,6 +1664,66 @@ impl Shared {
             .entries_with_attributes
             .fetch_add(with_attributes, Ordering::Relaxed);
         reply.ok();
+    }
+}
+
+impl Shared {
+    /// Keeps `entries`, the listing of directory `dir` the filesystem just answered, to
+    /// answer LOOKUPs of its names from ([`Shared::listed_entry`]).
+    fn keep_listing(&self, dir: u64, entries: &Arc<Vec<ListedEntry>>, changes_before: u64) {
+        if self.cache.lookup_from_listing {
+            self.listings
+                .lock()
+                .keep(dir, entries.clone(), changes_before, Instant::now());
+        }
+    }
+
+    /// The answer to a LOOKUP of `parent/name` from the latest listing of `parent`: the stat
+    /// the filesystem listed the name with, and the entry and attribute timeouts left of the
+    /// time since that answer, so the kernel keeps it no longer than if the listing had
+    /// handed it over (as READDIRPLUS does).
+    ///
+    /// Only while that listing is current: answered less than the shorter timeout ago, no
+    /// change made through the mount or announced by the filesystem since it was asked for
+    /// (the mount-wide [`ChangeCount`]), and no file open for kernel passthrough, whose
+    /// writes the adapter never sees. A name listed without a stat, or not listed, is asked
+    /// for: a name missing from a listing may have been made since by another route.
+    fn listed_entry(&self, parent: u64, name: &str) -> Option<(Stat, Duration, Duration)> {
+        if !self.cache.lookup_from_listing {
+            return None;
+        }
+        let now = Instant::now();
+        let listing = self.listings.lock().get(parent, now)?;
+        if listing.changes_before != self.changes.now() || !self.passthrough.is_empty() {
+            return None;
+        }
+        let stat = listing.stat_of(name)?.clone();
+        let age = now.saturating_duration_since(listing.answered_at);
+        Some((
+            stat,
+            self.cache.entry.saturating_sub(age),
+            self.cache.attr.saturating_sub(age),
+        ))
+    }
+
+    /// Takes `count` lookups of `ino` off `table`; returns whether that removed a directory
+    /// whose kept listing must go too (see [`Shared::drop_listings`]).
+    fn forget_in(&self, table: &mut InodeTable, ino: u64, count: u64) -> bool {
+        let directory =
+            self.cache.lookup_from_listing && table.kind(ino) == Some(FileKind::Directory);
+        table.forget(ino, count);
+        directory && table.kind(ino).is_none()
+    }
+
+    /// Drops the listings kept for `dirs`, directories the kernel forgot.
+    fn drop_listings(&self, dirs: &[u64]) {
+        if dirs.is_empty() {
+            return;
+        }
+        let mut listings = self.listings.lock();
+        for dir in dirs {
+            listings.forget(*dir);
+        }
     }
 }
 

@@ -30,6 +30,7 @@ mod convert;
 mod errors;
 mod files;
 pub mod inode;
+mod listings;
 mod mount;
 mod protocol;
 mod session;

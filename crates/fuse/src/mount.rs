@@ -22,7 +22,7 @@ use crate::errors::{FuseMountError, FuseSetupProblem};
 use crate::files::DataPathStatus;
 use crate::inode::InodeTable;
 use crate::protocol::Device;
-use crate::session::{start_readers, Pump};
+use crate::session::{start_readers, Pump, ReaderGate};
 use crate::uring::{kernel_offers_ring, PreparedRing, Registration};
 
 /// How to mount.
@@ -60,6 +60,15 @@ pub struct FuseOptions {
     pub readdir_plus: ReaddirPlus,
     /// Whether the kernel hands requests over through io_uring instead of `/dev/fuse`.
     pub io_uring: IoUring,
+    /// Answer a LOOKUP of a name with the stat the directory's latest listing gave it
+    /// ([`DirEntry::stat`](mountkit_core::DirEntry::stat)), without asking the filesystem,
+    /// while that listing is current: answered less than the shorter of `attr_ttl` and
+    /// `entry_ttl` ago, with nothing changed through the mount (or invalidated) since. The
+    /// answer's timeouts are what is left of them, so the kernel keeps nothing longer than
+    /// READDIRPLUS would have let it. Covers what READDIRPLUS leaves to LOOKUPs: the later
+    /// pages of a listing under [`ReaddirPlus::Auto`], every name under [`ReaddirPlus::Off`].
+    /// No effect when either timeout is zero. On by default.
+    pub lookup_from_listing: bool,
 }
 
 /// Whether requests come through FUSE over io_uring (Linux 6.14+, turned on by root with
@@ -119,6 +128,7 @@ impl Default for FuseOptions {
             passthrough: true,
             readdir_plus: ReaddirPlus::Auto,
             io_uring: IoUring::Off,
+            lookup_from_listing: true,
         }
     }
 }
@@ -288,6 +298,11 @@ pub struct MountStats {
     pub io_uring: bool,
     /// Requests that came through the io_uring ring.
     pub requests_from_ring: u64,
+    /// LOOKUPs may be answered from listings ([`FuseOptions::lookup_from_listing`], with
+    /// both timeouts above zero).
+    pub lookup_from_listing: bool,
+    /// LOOKUPs answered from a listing, without asking the filesystem.
+    pub lookups_from_listings: u64,
 }
 
 /// How long `unmount` waits for the kernel to let go before it aborts the connection.
@@ -329,6 +344,9 @@ impl FuseMount {
             readdir: options.readdir_cache,
             writeback: options.writeback_cache,
             readdir_plus: options.readdir_plus,
+            lookup_from_listing: options.lookup_from_listing
+                && !options.attr_ttl.is_zero()
+                && !options.entry_ttl.is_zero(),
         };
         let data_path = Arc::new(DataPathStatus::default());
         let adapter = Arc::new(Adapter::new(
@@ -373,7 +391,9 @@ impl FuseMount {
             .try_clone_to_owned()
             .map(|fd| Arc::new(Device::new(fd)))
             .map_err(io_error)?;
-        let readers = start_readers(&adapter, &master, options.threads.max(1)).map_err(io_error)?;
+        let gate = Arc::new(ReaderGate::default());
+        let readers =
+            start_readers(&adapter, &master, options.threads.max(1), &gate).map_err(io_error)?;
         // From here on the mount has threads: an error drops `mount`, which tears it down as
         // `unmount` does (lazily, joining with a timeout, aborting what is left).
         let mut mount = FuseMount {
@@ -458,7 +478,7 @@ impl FuseMount {
         // serving while JavaScript spins.
         if !mount.ring_live {
             let pump_device = master.clone_device(true).map_err(io_error)?;
-            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone());
+            let pump = Pump::new(&adapter, pump_device, mount.pumped.clone(), gate);
             mount.dispatch.attach_pump(Some(Arc::new(pump)));
         }
         Ok(mount)
@@ -484,6 +504,8 @@ impl FuseMount {
             requests_pumped: self.pumped.load(Ordering::Relaxed),
             io_uring: self.ring_live,
             requests_from_ring: self.from_ring.load(Ordering::Relaxed),
+            lookup_from_listing: self.holdings.lookup_from_listing(),
+            lookups_from_listings: self.holdings.lookups_from_listings(),
         }
     }
 

@@ -6,34 +6,105 @@
 //! reply only against the requests that descriptor handed out), whichever thread answers.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use mountkit_core::{runtime, Errno, RequestPump};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::adapter::{Adapter, MAX_WRITE};
 use crate::protocol::{
     parse, receive_buffer_size, Channel, Device, ParseError, ReplyEmpty, ReplyTo,
 };
 
-/// Starts `count` reader threads on `master`'s connection, each with a cloned descriptor.
-/// They end when the connection does (unmount or abort), or at DESTROY.
+/// Starts `count` reader threads on `master`'s connection, each with a cloned descriptor,
+/// each waiting at `gate` before it reads. They end when the connection does (unmount or
+/// abort), or at DESTROY.
 pub(crate) fn start_readers(
     adapter: &Arc<Adapter>,
     master: &Device,
     count: usize,
+    gate: &Arc<ReaderGate>,
 ) -> io::Result<Vec<JoinHandle<io::Result<()>>>> {
     (0..count)
         .map(|index| {
             let device = Arc::new(master.clone_device(false)?);
             let adapter = adapter.clone();
+            let gate = gate.clone();
             std::thread::Builder::new()
                 .name(format!("mountkit-fuse-{index}"))
-                .spawn(move || read_requests(&adapter, &device))
+                .spawn(move || read_requests(&adapter, &device, &gate))
         })
         .collect()
+}
+
+/// Keeps the reader threads off the device while a dispatcher pumps it ([`Pump`]).
+///
+/// The kernel wakes a thread blocked reading `/dev/fuse` for each request it queues. While a
+/// dispatcher's thread pumps, it takes most requests first, and the woken reader finds nothing
+/// and sleeps again: two context switches per request for nothing, paid by the caller that
+/// queued the request and on the CPU the callers need. So while the dispatcher says it pumps,
+/// readers wait here instead of reading, and each request wakes nobody. A dispatcher may stop
+/// coming back without saying so (a handler that computes for long on its thread): readers
+/// that see the pump unused for a millisecond read again.
+pub(crate) struct ReaderGate {
+    /// How long a reader waits for a pump that is not called before it reads itself.
+    stall: Duration,
+    held: AtomicBool,
+    /// Counts the dispatcher's pumps, so a waiting reader can tell a stalled dispatcher.
+    pumps: AtomicU64,
+    lock: Mutex<()>,
+    opened: Condvar,
+}
+
+impl Default for ReaderGate {
+    fn default() -> ReaderGate {
+        // Short enough that a request the dispatcher cannot come back for is hardly delayed;
+        // long enough that waiting readers cost nothing next to the requests pumped meanwhile.
+        ReaderGate::with_stall(Duration::from_millis(1))
+    }
+}
+
+impl ReaderGate {
+    fn with_stall(stall: Duration) -> ReaderGate {
+        ReaderGate {
+            stall,
+            held: AtomicBool::new(false),
+            pumps: AtomicU64::new(0),
+            lock: Mutex::new(()),
+            opened: Condvar::new(),
+        }
+    }
+
+    fn hold(&self) {
+        self.held.store(true, Ordering::SeqCst);
+    }
+
+    fn open(&self) {
+        if self.held.swap(false, Ordering::SeqCst) {
+            // Under the lock: a reader that saw the gate held is waiting by now.
+            let _lock = self.lock.lock();
+            self.opened.notify_all();
+        }
+    }
+
+    fn pumped(&self) {
+        self.pumps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Returns once the gate is open, or once the pump has not been called for a while.
+    fn wait(&self) {
+        let mut lock = self.lock.lock();
+        while self.held.load(Ordering::SeqCst) {
+            let pumps = self.pumps.load(Ordering::Relaxed);
+            self.opened.wait_for(&mut lock, self.stall);
+            if self.pumps.load(Ordering::Relaxed) == pumps {
+                return;
+            }
+        }
+    }
 }
 
 /// Failed reads in a row after which a reader thread gives up: the kernel fails a read only
@@ -41,11 +112,12 @@ pub(crate) fn start_readers(
 const READ_FAILURES_TOLERATED: u32 = 100;
 
 /// Reads and serves requests until the connection ends.
-fn read_requests(adapter: &Adapter, device: &Arc<Device>) -> io::Result<()> {
+fn read_requests(adapter: &Adapter, device: &Arc<Device>, gate: &ReaderGate) -> io::Result<()> {
     let mut buffer = vec![0; receive_buffer_size(MAX_WRITE)];
     let channel: Channel = device.clone().into();
     let mut failures = 0;
     loop {
+        gate.wait();
         let len = match device.receive(&mut buffer) {
             Ok(len) => len,
             Err(e) if connection_ended(&e) => return Ok(()),
@@ -115,12 +187,19 @@ pub(crate) struct Pump {
     /// Allocated at the first call: a mount whose dispatcher never pumps does not pay for it.
     buffer: Mutex<Vec<u8>>,
     served: Arc<AtomicU64>,
+    /// The readers of the same mount, kept off the device while the dispatcher pumps.
+    gate: Arc<ReaderGate>,
 }
 
 impl Pump {
     /// A pump for `adapter`'s mount on the non-blocking descriptor `device`; `served` counts
-    /// the requests it reads.
-    pub(crate) fn new(adapter: &Arc<Adapter>, device: Device, served: Arc<AtomicU64>) -> Pump {
+    /// the requests it reads; `gate` is where the mount's readers wait while it is pumped.
+    pub(crate) fn new(
+        adapter: &Arc<Adapter>,
+        device: Device,
+        served: Arc<AtomicU64>,
+        gate: Arc<ReaderGate>,
+    ) -> Pump {
         let device = Arc::new(device);
         Pump {
             adapter: Arc::downgrade(adapter),
@@ -128,12 +207,28 @@ impl Pump {
             device,
             buffer: Mutex::new(Vec::new()),
             served,
+            gate,
         }
     }
 }
 
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.gate.open();
+    }
+}
+
 impl RequestPump for Pump {
+    fn pumping(&self, active: bool) {
+        if active {
+            self.gate.hold();
+        } else {
+            self.gate.open();
+        }
+    }
+
     fn pump(&self) -> bool {
+        self.gate.pumped();
         let Some(adapter) = self.adapter.upgrade() else {
             return false;
         };
@@ -170,7 +265,6 @@ impl RequestPump for Pump {
 mod tests {
     use super::*;
     use std::os::unix::net::UnixDatagram;
-    use std::time::Duration;
 
     use mountkit_core::{Dispatch, FileKind, Operation, Reply, Request as CoreRequest, Stat};
 
@@ -191,7 +285,24 @@ mod tests {
         }
     }
 
+    /// Like [`Directories`], but with no handler for FLUSH.
+    struct NoFlushHandler;
+
+    impl Dispatch for NoFlushHandler {
+        fn dispatch(&self, request: CoreRequest) {
+            Directories.dispatch(request);
+        }
+
+        fn handles(&self, operation: &str) -> bool {
+            operation != "flush"
+        }
+    }
+
     fn adapter() -> Arc<Adapter> {
+        adapter_over(Arc::new(Directories))
+    }
+
+    fn adapter_over(dispatch: Arc<dyn Dispatch>) -> Arc<Adapter> {
         let cache = CachePolicy {
             attr: Duration::from_secs(1),
             entry: Duration::from_secs(1),
@@ -199,13 +310,9 @@ mod tests {
             readdir: false,
             writeback: false,
             readdir_plus: ReaddirPlus::Off,
+            lookup_from_listing: false,
         };
-        Arc::new(Adapter::new(
-            Arc::new(Directories),
-            cache,
-            false,
-            Arc::default(),
-        ))
+        Arc::new(Adapter::new(dispatch, cache, false, Arc::default()))
     }
 
     /// A pump over one end of a non-blocking datagram pair standing in for `/dev/fuse`, and
@@ -218,7 +325,12 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("a read timeout");
         let served = Arc::new(AtomicU64::new(0));
-        let pump = Pump::new(adapter, Device::new(ours.into()), served.clone());
+        let pump = Pump::new(
+            adapter,
+            Device::new(ours.into()),
+            served.clone(),
+            Arc::default(),
+        );
         (pump, kernel, served)
     }
 
@@ -297,6 +409,97 @@ mod tests {
             .expect("send");
         assert!(!pump.pump());
         assert_eq!(served.load(Ordering::Relaxed), 0);
+    }
+
+    /// The error a FLUSH of handle 99, which nothing opened, is answered with.
+    fn flush_answer(adapter: &Arc<Adapter>) -> i32 {
+        let (pump, kernel, _) = pump(adapter);
+        let mut flush_in = Vec::new();
+        abi::fuse_flush_in {
+            fh: 99,
+            ..Default::default()
+        }
+        .encode(&mut flush_in);
+        kernel
+            .send(&request(opcode::FUSE_FLUSH, 5, 1, &flush_in))
+            .expect("send");
+        assert!(pump.pump());
+        reply_header(&kernel).0.error
+    }
+
+    #[test]
+    fn flush_without_a_handler_is_answered_enosys_so_the_kernel_stops_sending_it() {
+        assert_eq!(
+            flush_answer(&adapter_over(Arc::new(NoFlushHandler))),
+            -libc::ENOSYS
+        );
+        // With a handler, the FLUSH goes on to its file, which does not exist here.
+        assert_eq!(flush_answer(&adapter()), -libc::EBADF);
+    }
+
+    #[test]
+    fn an_open_gate_lets_readers_through() {
+        let gate = ReaderGate::default();
+        gate.wait();
+        gate.hold();
+        gate.open();
+        gate.wait();
+    }
+
+    /// A pump over a descriptor nothing is sent to, whose mount's readers wait at `gate`.
+    fn gated_pump(adapter: &Arc<Adapter>, gate: &Arc<ReaderGate>) -> Pump {
+        let (ours, _kernel) = UnixDatagram::pair().expect("a socket pair");
+        Pump::new(
+            adapter,
+            Device::new(ours.into()),
+            Arc::default(),
+            gate.clone(),
+        )
+    }
+
+    #[test]
+    fn a_held_gate_keeps_a_reader_until_the_dispatcher_stops_pumping() {
+        let adapter = adapter();
+        // A dispatcher that never seems stalled: only opening the gate lets the reader pass.
+        let gate = Arc::new(ReaderGate::with_stall(Duration::from_secs(3600)));
+        let pump = gated_pump(&adapter, &gate);
+        pump.pumping(true);
+        let reader = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.wait())
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !reader.is_finished(),
+            "the reader waits while the gate is held"
+        );
+        pump.pumping(false);
+        reader
+            .join()
+            .expect("the reader passes once the gate opens");
+    }
+
+    #[test]
+    fn a_reader_passes_a_held_gate_once_the_pump_goes_unused() {
+        let gate = Arc::new(ReaderGate::with_stall(Duration::from_millis(20)));
+        gate.hold();
+        // Nobody pumps: the reader must not wait forever for a dispatcher that is gone.
+        let reader = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.wait())
+        };
+        reader.join().expect("the reader passes");
+    }
+
+    #[test]
+    fn dropping_the_pump_opens_the_gate() {
+        let adapter = adapter();
+        let gate = Arc::new(ReaderGate::default());
+        let pump = gated_pump(&adapter, &gate);
+        pump.pumping(true);
+        assert!(gate.held.load(Ordering::SeqCst));
+        drop(pump);
+        assert!(!gate.held.load(Ordering::SeqCst));
     }
 
     #[test]

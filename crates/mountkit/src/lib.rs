@@ -216,6 +216,7 @@ fn mount_fuse(
             IoUring::Auto => FuseIoUring::Auto,
             IoUring::Always => FuseIoUring::Always,
         },
+        lookup_from_listing: o.lookup_from_listing,
     };
     FuseMount::mount(mountpoint.as_ref(), dispatch, &options)
         .map(Mounted::Fuse)

@@ -157,6 +157,10 @@ pub struct MountOptions {
     pub readdir_plus: ReaddirPlus,
     /// FUSE: whether requests come through io_uring instead of `/dev/fuse`.
     pub io_uring: IoUring,
+    /// FUSE: answer a LOOKUP with the stat the directory's latest listing gave the name,
+    /// while that listing is current (less than the shorter timeout old, nothing changed
+    /// through the mount since); no effect when either timeout is zero.
+    pub lookup_from_listing: bool,
     /// Windows: the drive's name in Explorer (at most 32 characters).
     pub volume_label: String,
     /// Windows: names match without regard to case.
@@ -195,6 +199,7 @@ impl Default for MountOptions {
             passthrough: true,
             readdir_plus: ReaddirPlus::Auto,
             io_uring: IoUring::Off,
+            lookup_from_listing: true,
             volume_label: "mountkit".to_owned(),
             case_insensitive: true,
             drive_type: DriveType::Fixed,

@@ -38,6 +38,7 @@ pub(crate) fn mount_options(o: &NativeMountOptions) -> Result<MountOptions, Inva
         passthrough: o.passthrough,
         readdir_plus: ReaddirPlus::parse(&o.readdir_plus)?,
         io_uring: IoUring::parse(&o.io_uring)?,
+        lookup_from_listing: o.lookup_from_listing,
         volume_label: o.volume_label.clone(),
         case_insensitive: o.case_insensitive,
         drive_type: DriveType::parse(&o.drive_type)?,
@@ -88,6 +89,8 @@ pub(crate) fn stats(mount: &Mount) -> Result<NativeMountStats, String> {
             requests_read_while_spinning: stats.requests_pumped as f64,
             io_uring: stats.io_uring,
             requests_from_ring: stats.requests_from_ring as f64,
+            lookup_from_listing: stats.lookup_from_listing,
+            lookups_from_listings: stats.lookups_from_listings as f64,
         });
     }
     Err(format!(
@@ -158,6 +161,7 @@ mod tests {
             readdir_plus: "auto".into(),
             io_uring: "off".into(),
             read_while_spinning: true,
+            lookup_from_listing: false,
             native_answers: Vec::new(),
             backend: "auto".into(),
             volume_label: "data".into(),
@@ -182,6 +186,7 @@ mod tests {
         assert_eq!(o.drive_letter.as_deref(), Some("M:"));
         assert_eq!(o.readdir_plus, ReaddirPlus::Auto);
         assert_eq!(o.io_uring, IoUring::Off);
+        assert!(!o.lookup_from_listing);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use mountkit_core::{
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
-use crate::wire::{LocalAnswer, OperationCode};
+use crate::wire::{LocalAnswer, OperationCode, OPERATIONS};
 use crate::write_pool::WritePool;
 
 /// Identifies one request forwarded to JavaScript. Ids count up from 1 and are never reused
@@ -91,6 +91,10 @@ impl LocalAnswer {
     }
 }
 
+/// The most requests one spin reads through the pump once one came: enough for a batch of
+/// requests from many callers, few enough that the first waits little for the rest.
+const PUMP_BURST: usize = 16;
+
 pub(crate) struct Limits {
     pub timeout: Duration,
     pub timeout_errno: Errno,
@@ -122,6 +126,10 @@ pub(crate) struct Bridge {
     closed: AtomicBool,
     /// The backend's request pump, used while a drain spins (see [`Limits`]).
     pump: Mutex<Option<Arc<dyn RequestPump>>>,
+    /// Whether the pump was told JavaScript pumps ([`RequestPump::pumping`]): from a drain's
+    /// first spin until JavaScript goes back to its event loop. Only the JavaScript thread
+    /// changes it.
+    pumping: AtomicBool,
     next_id: AtomicU64,
     waker: Mutex<Option<Box<dyn Waker>>>,
     limits: Limits,
@@ -213,6 +221,7 @@ impl Bridge {
             scheduled: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             pump: Mutex::new(None),
+            pumping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             waker: Mutex::new(Some(waker)),
             limits,
@@ -254,6 +263,7 @@ impl Bridge {
                     // Under the queue lock: a request queued after this sees the flag clear
                     // and wakes JavaScript; one queued before is in the queue.
                     self.scheduled.store(false, Ordering::SeqCst);
+                    self.stop_pumping();
                     return Drained {
                         count: 0,
                         more: false,
@@ -282,18 +292,32 @@ impl Bridge {
 
     /// Waits up to `limit` for a request to be queued, spinning rather than sleeping.
     ///
-    /// With a pump attached, each turn first reads a request the kernel has waiting, on this
-    /// thread: it is queued here without a backend thread reading it and handing it over.
+    /// With a pump attached, each turn first reads the requests the kernel has waiting, on
+    /// this thread (up to [`PUMP_BURST`]): they are queued here without a backend thread
+    /// reading them and handing them over. The pump is told JavaScript pumps, so the backend
+    /// may keep its own readers away until [`Bridge::stop_pumping`].
     /// Otherwise each turn yields the CPU instead of pausing on it: on a machine with few
     /// cores the backend thread about to queue the next request may be waiting for this very
     /// CPU, and a pure spin would hold it off for the whole window. With nothing else
     /// runnable, the yield returns at once.
     fn spin_for_requests(&self, limit: Duration) {
         let pump = self.pump.lock().clone();
+        if let Some(pump) = &pump {
+            self.pumping.store(true, Ordering::Relaxed);
+            pump.pumping(true);
+        }
         let start = Instant::now();
         while self.queued.load(Ordering::Relaxed) == 0 && start.elapsed() < limit {
-            if !pump.as_ref().is_some_and(|pump| pump.pump()) {
-                std::thread::yield_now();
+            match &pump {
+                Some(pump) if pump.pump() => {
+                    // Take what else is waiting too, so the next drain has a batch.
+                    for _ in 1..PUMP_BURST {
+                        if !pump.pump() {
+                            break;
+                        }
+                    }
+                }
+                _ => std::thread::yield_now(),
             }
         }
     }
@@ -301,9 +325,20 @@ impl Bridge {
     /// Gives the turn back to the event loop while requests may still be queued: the next
     /// request (or one already queued) wakes JavaScript again.
     pub(crate) fn rewake(&self) {
+        self.stop_pumping();
         self.scheduled.store(false, Ordering::SeqCst);
         if !self.queue.lock().is_empty() {
             self.schedule();
+        }
+    }
+
+    /// Tells the pump that this thread no longer comes back to it: JavaScript is going back
+    /// to its event loop, and the backend's own threads must read the next requests.
+    fn stop_pumping(&self) {
+        if self.pumping.swap(false, Ordering::Relaxed) {
+            if let Some(pump) = &*self.pump.lock() {
+                pump.pumping(false);
+            }
         }
     }
 
@@ -397,6 +432,7 @@ impl Bridge {
     /// write pool.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.stop_pumping();
         let pending: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {
             p.responder.respond(Err(Errno::EIO));
@@ -466,8 +502,19 @@ impl Dispatch for Bridge {
 
     fn attach_pump(&self, pump: Option<Arc<dyn RequestPump>>) {
         if self.limits.read_while_spinning || pump.is_none() {
+            self.stop_pumping();
             *self.pump.lock() = pump;
         }
+    }
+
+    fn handles(&self, operation: &str) -> bool {
+        let Some(wire) = OPERATIONS.iter().find(|wire| wire.handler == operation) else {
+            return true;
+        };
+        self.limits
+            .local_answers
+            .get(wire.code as usize)
+            .is_none_or(|answer| *answer == LocalAnswer::Forward)
     }
 
     fn report_fault(&self, operation: &'static str, path: &str, errno: Errno, message: String) {
@@ -512,8 +559,7 @@ fn spawn_sweeper(bridge: Weak<Bridge>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::wire::OPERATIONS;
-    use mountkit_core::{FileKind, Stat};
+    use mountkit_core::{FileKind, Stat, OPERATION_NAMES};
     use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
 
@@ -813,9 +859,15 @@ pub(crate) mod tests {
     struct OneRequestPump {
         bridge: Mutex<Option<Arc<Bridge>>>,
         calls: AtomicUsize,
+        /// What the bridge said of its pumping, in order.
+        said: Mutex<Vec<bool>>,
     }
 
     impl RequestPump for OneRequestPump {
+        fn pumping(&self, active: bool) {
+            self.said.lock().push(active);
+        }
+
         fn pump(&self) -> bool {
             self.calls.fetch_add(1, Ordering::SeqCst);
             match self.bridge.lock().take() {
@@ -832,6 +884,7 @@ pub(crate) mod tests {
         Arc::new(OneRequestPump {
             bridge: Mutex::new(Some(b.clone())),
             calls: AtomicUsize::new(0),
+            said: Mutex::new(Vec::new()),
         })
     }
 
@@ -848,19 +901,44 @@ pub(crate) mod tests {
         });
         assert_eq!(drained.count, 1);
         assert_eq!(paths, ["/pumped"]);
-        assert_eq!(pump.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            pump.calls.load(Ordering::SeqCst),
+            2,
+            "once for the request, once more for any other waiting"
+        );
         assert_eq!(
             wakes.load(Ordering::SeqCst),
             1,
             "read here, so nothing woke JavaScript"
         );
+        assert_eq!(*pump.said.lock(), [true], "told JavaScript pumps");
+        let empty = b.drain(usize::MAX, Duration::from_millis(1), |_, _| {});
+        assert_eq!(empty.count, 0);
+        assert_eq!(
+            *pump.said.lock(),
+            [true, true, false],
+            "told JavaScript stopped once it goes back to its event loop"
+        );
+        let calls = pump.calls.load(Ordering::SeqCst);
         b.attach_pump(None);
         b.drain(usize::MAX, Duration::from_millis(1), |_, _| {});
         assert_eq!(
             pump.calls.load(Ordering::SeqCst),
-            1,
+            calls,
             "a detached pump is not called"
         );
+    }
+
+    #[test]
+    fn handing_the_turn_back_or_closing_stops_the_pumping() {
+        for stop in [Bridge::rewake, Bridge::close] {
+            let (b, _) = bridge(Duration::from_secs(30));
+            let pump = one_request_pump(&b);
+            b.attach_pump(Some(pump.clone()));
+            b.drain(usize::MAX, Duration::from_secs(10), |_, _| {});
+            stop(&b);
+            assert_eq!(*pump.said.lock(), [true, false]);
+        }
     }
 
     #[test]
@@ -963,6 +1041,18 @@ pub(crate) mod tests {
             0,
             "JavaScript was never woken"
         );
+    }
+
+    #[test]
+    fn the_backend_hears_which_operations_reach_javascript() {
+        let (b, _) = bridge(Duration::from_secs(30));
+        assert!(!b.handles("flush"), "answered Success without JavaScript");
+        assert!(!b.handles("mkdir"), "answered ENOSYS without JavaScript");
+        assert!(b.handles("getattr"));
+        for name in OPERATION_NAMES {
+            let forwarded = !matches!(*name, "flush" | "mkdir");
+            assert_eq!(b.handles(name), forwarded, "{name}");
+        }
     }
 
     #[test]

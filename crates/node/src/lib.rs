@@ -128,6 +128,9 @@ pub struct NativeMountOptions {
     /// FUSE: the JavaScript thread reads the kernel's requests itself while it spins after a
     /// batch.
     pub read_while_spinning: bool,
+    /// FUSE: answer a LOOKUP with the stat the directory's latest listing gave the name,
+    /// while that listing is current.
+    pub lookup_from_listing: bool,
     /// Per operation code, how to answer it without JavaScript (`LocalAnswer` codes in
     /// `lib/wire.generated.ts`).
     pub native_answers: Vec<u32>,
@@ -178,6 +181,10 @@ pub struct NativeMountStats {
     pub io_uring: bool,
     /// Requests that came through the io_uring ring.
     pub requests_from_ring: f64,
+    /// LOOKUPs may be answered from listings on this mount.
+    pub lookup_from_listing: bool,
+    /// LOOKUPs answered from a listing, without calling JavaScript.
+    pub lookups_from_listings: f64,
 }
 
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false>;
