@@ -127,8 +127,7 @@ pub(crate) struct Bridge {
     /// The backend's request pump, used while a drain spins (see [`Limits`]).
     pump: Mutex<Option<Arc<dyn RequestPump>>>,
     /// Whether the pump was told JavaScript pumps ([`RequestPump::pumping`]): from a drain's
-    /// first spin until JavaScript goes back to its event loop. Only the JavaScript thread
-    /// changes it.
+    /// first spin until JavaScript goes back to its event loop, or the mount closes.
     pumping: AtomicBool,
     next_id: AtomicU64,
     waker: Mutex<Option<Box<dyn Waker>>>,
