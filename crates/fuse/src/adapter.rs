@@ -1561,11 +1561,9 @@ impl Shared {
         };
         if offset > 0 {
             if let Some(snapshot) = listing {
-                let attributes_current =
-                    self.changes.now() == snapshot.changes_before && self.passthrough.is_empty();
                 return done(Ok(Page {
+                    attributes_current: self.listed_stats_current(snapshot.changes_before),
                     entries: snapshot.entries,
-                    attributes_current,
                 }));
             }
         }
@@ -1694,7 +1692,7 @@ impl Shared {
         }
         let now = Instant::now();
         let listing = self.listings.lock().get(parent, now)?;
-        if listing.changes_before != self.changes.now() || !self.passthrough.is_empty() {
+        if !self.listed_stats_current(listing.changes_before) {
             return None;
         }
         let stat = listing.stat_of(name)?.clone();
@@ -1704,6 +1702,13 @@ impl Shared {
             self.cache.entry.saturating_sub(age),
             self.cache.attr.saturating_sub(age),
         ))
+    }
+
+    /// Whether the stats of a listing asked for at change count `changes_before` still hold:
+    /// nothing changed through the mount since, and no file is open for kernel passthrough,
+    /// whose writes the adapter never sees.
+    fn listed_stats_current(&self, changes_before: u64) -> bool {
+        self.changes.now() == changes_before && self.passthrough.is_empty()
     }
 
     /// Takes `count` lookups of `ino` off `table`; returns whether that removed a directory

@@ -96,6 +96,10 @@ impl ReaderGate {
 
     /// Returns once the gate is open, or once the pump has not been called for a while.
     fn wait(&self) {
+        // An open gate, the usual case between spins, costs a reader no lock.
+        if !self.held.load(Ordering::SeqCst) {
+            return;
+        }
         let mut lock = self.lock.lock();
         while self.held.load(Ordering::SeqCst) {
             let pumps = self.pumps.load(Ordering::Relaxed);
