@@ -5,7 +5,7 @@
 // as the kernel does.
 import test from 'ava'
 import type { Stats } from 'node:fs'
-import { appendFile, chmod, readdir, rename, stat, truncate, unlink } from 'node:fs/promises'
+import { appendFile, chmod, open, readdir, rename, stat, truncate, unlink } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
 import type { MountOptions, RequestContext } from '../index'
 import { override, sleep } from './helpers/fs'
@@ -179,6 +179,55 @@ test('after a change behind the mount and its invalidation, a lookup shows the n
   await m.invalidate('/d/f')
   t.is((await stat(p('d/g'))).size, 1)
   t.is(getattrs.get('/d/g'), 1)
+})
+
+// A filesystem may keep what is written and commit it only when the file is flushed or
+// released; a listing answered in between holds the old size. Closing a file opened for
+// writing therefore counts as a change; closing one opened for reading does not.
+for (const commitOn of ['flush', 'release'] as const) {
+  test(`writes committed on ${commitOn}: a lookup after the close shows them`, async (t) => {
+    const counted = await changingFs()
+    const pending: Array<[string, number, Buffer, number]> = []
+    let committed!: () => void
+    const commit = new Promise<void>((resolve) => (committed = resolve))
+    const commitPending = async () => {
+      for (const [path, handle, data, offset] of pending.splice(0)) {
+        await counted.memfs.write(path, handle, data, offset, SETUP_CONTEXT)
+      }
+      committed()
+    }
+    const fs = override(counted.fs, {
+      write(path, handle, data, offset) {
+        pending.push([path, handle, Buffer.from(data), offset])
+        return data.length
+      },
+      [commitOn]: async (...args: unknown[]) => {
+        await commitPending()
+        return commitOn === 'release' ? counted.memfs.release(...(args as Parameters<typeof counted.memfs.release>)) : undefined
+      },
+    })
+    const { m, p } = await mountFs(t, fs, { ...LONG, readdirPlus: false })
+    const file = await open(p('d/f'), 'r+')
+    await file.write(Buffer.from('more'), 0, 4, 10)
+    // Listed after the write was answered but before it was committed: g is 10 bytes here.
+    t.deepEqual((await readdir(p('d'))).sort(), ['f', 'g', 'x'])
+    await file.close()
+    // RELEASE follows close(2) without the caller waiting for it.
+    await commit
+    t.is((await stat(p('d/g'))).size, 14)
+    t.is(counted.getattrs.get('/d/g'), 1, 'the lookup asked getattr')
+    t.is(m.stats().lookupsFromListings, 0)
+  })
+}
+
+test('closing a file opened for reading leaves the listing current', async (t) => {
+  const { m, p, getattrs } = await listedMount(t)
+  const file = await open(p('d/f'), 'r')
+  t.is((await file.read(Buffer.alloc(10), 0, 10, 0)).bytesRead, 10)
+  await file.close()
+  t.is((await stat(p('d/g'))).size, 10)
+  t.is(getattrs.get('/d/g'), undefined, 'the lookup was answered from the listing')
+  t.is(m.stats().lookupsFromListings, 2, 'f when it was opened, then g')
 })
 
 // The kernel counts a lookup for every name answered; FORGET gives them back.

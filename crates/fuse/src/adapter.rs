@@ -178,19 +178,33 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
-        let done = self.counting(&operation, done);
+        let done = self.counting(changes_stats(&operation), done);
         self.send_with(cx, operation, Responder::new(done));
     }
 
-    /// `done`, counting a change first if `operation` may make one, so the count has moved
+    /// Like [`Shared::send`], for the flush, fsync or release of `file`: one of a file opened
+    /// for writing counts as a change, since a filesystem may commit what was written (and
+    /// so change the file's size or times) only then.
+    fn send_closing(
+        &self,
+        cx: RequestContext,
+        file: &OpenFile,
+        operation: Operation,
+        done: impl FnOnce(FsResult<Reply>) + Send + 'static,
+    ) {
+        let done = self.counting(file.writable, done);
+        self.send_with(cx, operation, Responder::new(done));
+    }
+
+    /// `done`, counting a change first if the operation may make one, so the count has moved
     /// before the kernel hears the answer. A failed change counts too: it may have changed
     /// something before it failed.
     fn counting(
         &self,
-        operation: &Operation,
+        may_change: bool,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) -> impl FnOnce(FsResult<Reply>) + Send + 'static {
-        let changes = changes_stats(operation).then(|| self.changes.clone());
+        let changes = may_change.then(|| self.changes.clone());
         move |result| {
             if let Some(changes) = changes {
                 changes.bump();
@@ -218,7 +232,7 @@ impl Shared {
         operation: Operation,
         done: impl FnOnce(FsResult<Reply>) + Send + 'static,
     ) {
-        let done = self.counting(&operation, done);
+        let done = self.counting(changes_stats(&operation), done);
         self.dispatch.clone().dispatch_then_stat(CoreRequest {
             context: cx,
             operation,
@@ -275,6 +289,7 @@ impl Shared {
     fn register_open(
         &self,
         ino: u64,
+        open_flags: OpenFlags,
         opened: &Opened,
         register: impl FnOnce(&File) -> io::Result<BackingId>,
     ) -> (u64, u32, Option<Arc<BackingId>>) {
@@ -303,6 +318,7 @@ impl Shared {
             handle: opened.handle,
             backing: opened.backing.as_ref().map(|b| b.0.clone()),
             passthrough: passthrough.is_some(),
+            writable: open_flags.writable(),
         });
         self.inodes.lock().opened(ino, fh);
         (fh, flags, passthrough)
@@ -1049,7 +1065,9 @@ impl Adapter {
             match expect_reply!(result, Opened) {
                 Ok(opened) => {
                     let (fh, flags, passthrough) =
-                        this.register_open(ino, &opened, |file| device.open_backing(file));
+                        this.register_open(ino, OpenFlags(flags), &opened, |file| {
+                            device.open_backing(file)
+                        });
                     reply.opened(fh, flags, passthrough.as_deref());
                 }
                 Err(e) => reply.error(e),
@@ -1130,7 +1148,7 @@ impl Adapter {
             path,
             handle: file.handle,
         };
-        s.send(context(req), operation, empty(reply));
+        s.send_closing(context(req), &file, operation, empty(reply));
     }
 
     fn release(&self, req: &Request, ino: u64, fh: u64, flags: i32, reply: ReplyEmpty) {
@@ -1150,7 +1168,7 @@ impl Adapter {
             handle: file.handle,
             flags: OpenFlags(flags),
         };
-        s.send(context(req), operation, empty(reply));
+        s.send_closing(context(req), &file, operation, empty(reply));
     }
 
     fn fsync(&self, req: &Request, ino: u64, fh: u64, datasync: bool, reply: ReplyEmpty) {
@@ -1173,7 +1191,7 @@ impl Adapter {
             handle: file.handle,
             datasync,
         };
-        s.send(context(req), operation, empty(reply));
+        s.send_closing(context(req), &file, operation, empty(reply));
     }
 
     fn opendir(&self, req: &Request, ino: u64, flags: i32, reply: ReplyOpen) {
@@ -1396,7 +1414,9 @@ impl Adapter {
             let answer = move |entry: FsResult<(u64, Stat)>| match entry {
                 Ok((ino, stat)) => {
                     let (fh, flags, passthrough) =
-                        table.register_open(ino, &opened, |file| device.open_backing(file));
+                        table.register_open(ino, OpenFlags(flags), &opened, |file| {
+                            device.open_backing(file)
+                        });
                     reply.created(
                         ino,
                         &stat,

@@ -27,6 +27,9 @@ pub(crate) struct OpenFile {
     pub backing: Option<Arc<File>>,
     /// The kernel serves the backing file itself.
     pub passthrough: bool,
+    /// Opened for writing: its flush, fsync and release may commit data, and so change what
+    /// a stat shows.
+    pub writable: bool,
 }
 
 /// Which data paths a mount's backed files really use.
