@@ -8,6 +8,7 @@ import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises'
 import { createMemfs } from '../examples/memfs'
 import { sleep } from './helpers/fs'
 import { knownInodesFallTo, mountFs } from './helpers/mount'
+import { py } from './helpers/python'
 
 const DIRECTORIES = 4
 const FILES_PER_DIRECTORY = 250
@@ -70,4 +71,30 @@ test('open handles are counted while open and released on close', async (t) => {
   // release is sent after close returns.
   for (let attempt = 0; attempt < 250 && m.stats().openHandles > 0; attempt++) await sleep(20)
   t.is(m.stats().openHandles, 0)
+})
+
+// A plain listing (READDIR) gives each name's d_ino: the inode number stat() shows for a name
+// the kernel has looked up, one placeholder for every other name. A directory the kernel has
+// looked nothing up in skips the lookups; the numbers must not change for it.
+test('a listing gives the inode number of every name the kernel knows, one placeholder for the rest', async (t) => {
+  const memfs = createMemfs()
+  const setup = { uid: 0, gid: 0, pid: 0 }
+  await memfs.mkdir('/d', 0o755, setup)
+  const names = ['a', 'b', 'c']
+  for (const name of names) {
+    const { handle } = (await memfs.create(`/d/${name}`, 0o644, 0, setup)) as { handle: number }
+    await memfs.release(`/d/${name}`, handle, 0, setup)
+  }
+  const { p } = await mountFs(t, memfs, { readdirPlus: false })
+  const listedInodes = () =>
+    py<Record<string, string>>('out({e.name: str(e.inode()) for e in os.scandir(sys.argv[1])})', [p('d')])
+  const unknown = await listedInodes()
+  t.deepEqual(Object.keys(unknown).sort(), names)
+  const placeholder = unknown.a
+  t.deepEqual(unknown, { a: placeholder, b: placeholder, c: placeholder }, 'no name is known yet')
+  const b = String((await stat(p('d/b'), { bigint: true })).ino)
+  t.not(b, placeholder)
+  t.deepEqual(await listedInodes(), { a: placeholder, b, c: placeholder })
+  const all = await Promise.all(names.map(async (name) => String((await stat(p(`d/${name}`), { bigint: true })).ino)))
+  t.deepEqual(await listedInodes(), Object.fromEntries(names.map((name, i) => [name, all[i]])))
 })

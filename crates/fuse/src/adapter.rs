@@ -1625,10 +1625,16 @@ impl Shared {
         };
         listing.push(directory(".", ino));
         listing.push(directory("..", ROOT));
+        // Looking names up costs a keyed hash each; a directory the kernel has looked
+        // nothing up in has no name to find.
+        let known = table.has_known_children(ino);
         for entry in entries {
             // d_ino is informational; a name the kernel has not looked up yet gets a
             // placeholder that is never a real node.
-            let d_ino = table.peek(ino, &entry.name).unwrap_or(UNLINKED_ENTRY);
+            let d_ino = known
+                .then(|| table.peek(ino, &entry.name))
+                .flatten()
+                .unwrap_or(UNLINKED_ENTRY);
             listing.push(ListedEntry {
                 name: entry.name,
                 kind: entry.kind,

@@ -30,6 +30,9 @@ struct Node {
     /// Handles of this file that are open now. Once every name is gone, a handle is the only
     /// reliable way to name the file: its last path may already belong to a new file.
     open_handles: Vec<u64>,
+    /// Names in [`InodeTable`]'s `children` under this node. A listing of a directory with
+    /// none (one the kernel has looked nothing up in) need not look its names up.
+    known_children: usize,
 }
 
 /// `(parent inode, name)` borrowed: a key for [`InodeTable`]'s `children` that needs no
@@ -82,6 +85,7 @@ impl InodeTable {
                 last_path: "/".to_owned(),
                 lookups: 1,
                 open_handles: Vec::new(),
+                known_children: 0,
             },
         );
         InodeTable {
@@ -194,7 +198,7 @@ impl InodeTable {
                 if node.kind == kind && !node.links.is_empty() {
                     node.links.push((parent, name.to_owned()));
                     node.lookups += 1;
-                    self.children.insert((parent, name.to_owned()), ino);
+                    self.insert_child(parent, name, ino);
                     return ino;
                 }
             }
@@ -211,9 +215,10 @@ impl InodeTable {
                 last_path,
                 lookups: 1,
                 open_handles: Vec::new(),
+                known_children: 0,
             },
         );
-        self.children.insert((parent, name.to_owned()), ino);
+        self.insert_child(parent, name, ino);
         if file_id != 0 {
             self.by_file_id.insert(file_id, ino);
         }
@@ -230,7 +235,7 @@ impl InodeTable {
         let node = self.nodes.get_mut(&ino).expect("checked above");
         node.links.push((parent, name.to_owned()));
         node.lookups += 1;
-        self.children.insert((parent, name.to_owned()), ino);
+        self.insert_child(parent, name, ino);
         Ok(ino)
     }
 
@@ -242,19 +247,19 @@ impl InodeTable {
     /// Records a successful rename. A destination that existed is unlinked (plain rename) or
     /// swapped with the source (`exchange`).
     pub fn rename(&mut self, from: (u64, &str), to: (u64, &str), exchange: bool) {
-        let source = self.children.remove(&ChildKey(from.0, from.1));
-        let target = self.children.remove(&ChildKey(to.0, to.1));
+        let source = self.remove_child(from.0, from.1);
+        let target = self.remove_child(to.0, to.1);
         if let Some(ino) = target {
             if exchange {
                 self.rename_link(ino, to, from);
-                self.children.insert((from.0, from.1.to_owned()), ino);
+                self.insert_child(from.0, from.1, ino);
             } else {
                 self.drop_link(ino, to);
             }
         }
         if let Some(ino) = source {
             self.rename_link(ino, from, to);
-            self.children.insert((to.0, to.1.to_owned()), ino);
+            self.insert_child(to.0, to.1, ino);
         }
     }
 
@@ -271,8 +276,8 @@ impl InodeTable {
             return;
         }
         let node = self.nodes.remove(&ino).expect("present above");
-        for (parent, name) in node.links {
-            self.children.remove(&(parent, name));
+        for (parent, name) in &node.links {
+            self.remove_child(*parent, name);
         }
         if node.file_id != 0 && self.by_file_id.get(&node.file_id) == Some(&ino) {
             self.by_file_id.remove(&node.file_id);
@@ -338,8 +343,36 @@ impl InodeTable {
         self.nodes.is_empty()
     }
 
+    /// Whether the kernel knows any name inside directory `dir`: if not, [`InodeTable::peek`]
+    /// finds none of its names.
+    pub fn has_known_children(&self, dir: u64) -> bool {
+        self.nodes.get(&dir).is_some_and(|d| d.known_children > 0)
+    }
+
+    /// Records `parent/name` -> `ino` in `children`, counting it under its parent.
+    fn insert_child(&mut self, parent: u64, name: &str, ino: u64) {
+        if self
+            .children
+            .insert((parent, name.to_owned()), ino)
+            .is_none()
+        {
+            if let Some(dir) = self.nodes.get_mut(&parent) {
+                dir.known_children += 1;
+            }
+        }
+    }
+
+    /// Removes `parent/name` from `children`; returns the inode it named.
+    fn remove_child(&mut self, parent: u64, name: &str) -> Option<u64> {
+        let ino = self.children.remove(&ChildKey(parent, name))?;
+        if let Some(dir) = self.nodes.get_mut(&parent) {
+            dir.known_children -= 1;
+        }
+        Some(ino)
+    }
+
     fn detach_name(&mut self, parent: u64, name: &str) {
-        if let Some(ino) = self.children.remove(&ChildKey(parent, name)) {
+        if let Some(ino) = self.remove_child(parent, name) {
             self.drop_link(ino, (parent, name));
         }
     }
@@ -583,6 +616,54 @@ mod tests {
         t.forget(f, 1);
         assert_eq!(t.len(), 1);
         assert_eq!(t.peek(ROOT, "f"), None);
+    }
+
+    /// Each node's count of known children is the number of `children` entries under it.
+    fn assert_children_counted(t: &InodeTable) {
+        for (ino, node) in &t.nodes {
+            let named = t
+                .children
+                .keys()
+                .filter(|(parent, _)| parent == ino)
+                .count();
+            assert_eq!(node.known_children, named, "children of inode {ino}");
+            assert_eq!(t.has_known_children(*ino), named > 0);
+        }
+    }
+
+    #[test]
+    fn directories_count_the_names_known_in_them() {
+        let mut t = InodeTable::new();
+        let a = dir(&mut t, ROOT, "a");
+        let b = dir(&mut t, ROOT, "b");
+        assert!(!t.has_known_children(a));
+        let f = t.lookup(a, "f", FileKind::File, 7);
+        file(&mut t, a, "f");
+        t.lookup(b, "hard", FileKind::File, 7);
+        t.link(f, b, "link").unwrap();
+        assert_children_counted(&t);
+        // Renaming within a directory, across directories, over a name, and exchanging.
+        t.rename((a, "f"), (a, "g"), false);
+        t.rename((b, "link"), (a, "moved"), false);
+        file(&mut t, b, "other");
+        t.rename((b, "other"), (a, "g"), false);
+        t.rename((a, "g"), (b, "hard"), true);
+        assert_children_counted(&t);
+        t.unlink(b, "hard");
+        t.unlink(a, "moved");
+        assert_children_counted(&t);
+        // A name that now holds another kind of file is replaced, not counted twice.
+        dir(&mut t, a, "g");
+        assert_children_counted(&t);
+        for ino in [f, a, b] {
+            t.forget(ino, 10);
+        }
+        assert_children_counted(&t);
+        assert!(
+            !t.has_known_children(a),
+            "a forgotten directory knows nothing"
+        );
+        assert!(!t.has_known_children(ROOT), "a and b were its only names");
     }
 
     #[test]
