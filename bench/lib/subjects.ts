@@ -192,6 +192,14 @@ export const LIST_STAT_SUBJECTS: SubjectSpec[] = [
   listStatMountkit('auto', { readdirPlusOff: 'mountkit-lsstat-off' }),
   listStatMountkit(true, { readdirPlusOff: 'mountkit-lsstat-off' }),
   listStatMountkit(false),
+  {
+    ...listStatMountkit(false),
+    id: 'mountkit-lsstat-off-asked',
+    label: 'mountkit JS, readdirPlus false, lookupFromListing false',
+    about:
+      'as above with `lookupFromListing: false`: the LOOKUP of each listed name calls getattr, where the default answers it with the stat the listing gave',
+    mountOptions: { attrTimeoutMs: LIST_STAT_CACHE_MS, entryTimeoutMs: LIST_STAT_CACHE_MS, readdirPlus: false, lookupFromListing: false },
+  },
 ]
 
 /** A mounted subject. `dir` holds /file, /dir and /w. */
