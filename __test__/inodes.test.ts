@@ -74,13 +74,14 @@ test('open handles are counted while open and released on close', async (t) => {
 })
 
 // A plain listing (READDIR) gives each name's d_ino: the inode number stat() shows for a name
-// the kernel has looked up, one placeholder for every other name. A directory the kernel has
-// looked nothing up in skips the lookups; the numbers must not change for it.
+// the kernel has looked up, one placeholder for every other name. The table finds those names
+// three ways (none known in the directory, a few, many); the numbers must not depend on which.
 test('a listing gives the inode number of every name the kernel knows, one placeholder for the rest', async (t) => {
   const memfs = createMemfs()
   const setup = { uid: 0, gid: 0, pid: 0 }
   await memfs.mkdir('/d', 0o755, setup)
-  const names = ['a', 'b', 'c']
+  // More names than the table keeps as "a few" (32) once all are known.
+  const names = Array.from({ length: 40 }, (_, i) => `f${i}`)
   for (const name of names) {
     const { handle } = (await memfs.create(`/d/${name}`, 0o644, 0, setup)) as { handle: number }
     await memfs.release(`/d/${name}`, handle, 0, setup)
@@ -88,13 +89,15 @@ test('a listing gives the inode number of every name the kernel knows, one place
   const { p } = await mountFs(t, memfs, { readdirPlus: false })
   const listedInodes = () =>
     py<Record<string, string>>('out({e.name: str(e.inode()) for e in os.scandir(sys.argv[1])})', [p('d')])
+  const inodeOf = async (name: string) => String((await stat(p(`d/${name}`), { bigint: true })).ino)
   const unknown = await listedInodes()
-  t.deepEqual(Object.keys(unknown).sort(), names)
-  const placeholder = unknown.a
-  t.deepEqual(unknown, { a: placeholder, b: placeholder, c: placeholder }, 'no name is known yet')
-  const b = String((await stat(p('d/b'), { bigint: true })).ino)
-  t.not(b, placeholder)
-  t.deepEqual(await listedInodes(), { a: placeholder, b, c: placeholder })
-  const all = await Promise.all(names.map(async (name) => String((await stat(p(`d/${name}`), { bigint: true })).ino)))
+  t.deepEqual(Object.keys(unknown).sort(), [...names].sort())
+  const placeholder = unknown.f0
+  t.deepEqual(unknown, Object.fromEntries(names.map((name) => [name, placeholder])), 'no name is known yet')
+  const f7 = await inodeOf('f7')
+  t.not(f7, placeholder)
+  t.deepEqual(await listedInodes(), Object.fromEntries(names.map((name) => [name, name === 'f7' ? f7 : placeholder])))
+  const all = await Promise.all(names.map(inodeOf))
+  t.is(new Set(all).size, names.length, 'one inode per file')
   t.deepEqual(await listedInodes(), Object.fromEntries(names.map((name, i) => [name, all[i]])))
 })

@@ -181,29 +181,33 @@ test('after a change behind the mount and its invalidation, a lookup shows the n
   t.is(getattrs.get('/d/g'), 1)
 })
 
-// A filesystem may keep what is written and commit it only when the file is flushed or
-// released; a listing answered in between holds the old size. Closing a file opened for
-// writing therefore counts as a change; closing one opened for reading does not.
-for (const commitOn of ['flush', 'release'] as const) {
-  test(`writes committed on ${commitOn}: a lookup after the close shows them`, async (t) => {
+// A filesystem may keep what is written and commit it only at a flush, an fsync or the
+// release of the file; a listing answered in between holds the old size. The flush or release
+// of a file opened for writing therefore counts as a change, and so does every fsync; closing
+// a file opened for reading does not.
+for (const commitOn of ['flush', 'release', 'fsync'] as const) {
+  test(`writes committed on ${commitOn}: a lookup after it shows them`, async (t) => {
     const counted = await changingFs()
+    const { memfs } = counted
     const pending: Array<[string, number, Buffer, number]> = []
     let committed!: () => void
     const commit = new Promise<void>((resolve) => (committed = resolve))
     const commitPending = async () => {
-      for (const [path, handle, data, offset] of pending.splice(0)) {
-        await counted.memfs.write(path, handle, data, offset, SETUP_CONTEXT)
-      }
-      committed()
+      for (const [path, handle, data, offset] of pending.splice(0)) await memfs.write(path, handle, data, offset, SETUP_CONTEXT)
     }
     const fs = override(counted.fs, {
       write(path, handle, data, offset) {
         pending.push([path, handle, Buffer.from(data), offset])
         return data.length
       },
-      [commitOn]: async (...args: unknown[]) => {
-        await commitPending()
-        return commitOn === 'release' ? counted.memfs.release(...(args as Parameters<typeof counted.memfs.release>)) : undefined
+      // Without a flush handler the kernel sends no FLUSH: only the release can count then.
+      flush: commitOn === 'flush' ? commitPending : undefined,
+      fsync: commitOn === 'fsync' ? commitPending : undefined,
+      async release(path, handle, flags, ctx) {
+        if (commitOn === 'release') await commitPending()
+        await memfs.release(path, handle, flags, ctx)
+        // Past the batch of replies this handler's answer leaves with.
+        setImmediate(committed)
       },
     })
     const { m, p } = await mountFs(t, fs, { ...LONG, readdirPlus: false })
@@ -211,12 +215,17 @@ for (const commitOn of ['flush', 'release'] as const) {
     await file.write(Buffer.from('more'), 0, 4, 10)
     // Listed after the write was answered but before it was committed: g is 10 bytes here.
     t.deepEqual((await readdir(p('d'))).sort(), ['f', 'g', 'x'])
-    await file.close()
-    // RELEASE follows close(2) without the caller waiting for it.
-    await commit
+    if (commitOn === 'fsync') {
+      await file.sync()
+    } else {
+      await file.close()
+      // RELEASE follows close(2) without the caller waiting for it.
+      await commit
+    }
     t.is((await stat(p('d/g'))).size, 14)
     t.is(counted.getattrs.get('/d/g'), 1, 'the lookup asked getattr')
     t.is(m.stats().lookupsFromListings, 0)
+    if (commitOn === 'fsync') await file.close()
   })
 }
 

@@ -380,8 +380,8 @@ export interface MountOptions {
   /**
    * Kernel-reading threads of the backend. Default 2. Reads and writes of backing files that
    * the kernel does not pass through run on these threads, so keep two or more when Rust
-   * serves backing files. When JavaScript answers everything, 1 wakes fewer threads per
-   * request; measure both with your workload (docs/tuning.md).
+   * serves backing files. When JavaScript answers everything, 1 and 2 measure the same on
+   * the bench's getattr storms; measure both with your workload (docs/tuning.md).
    */
   threads?: number
   /**

@@ -133,6 +133,8 @@ fn changes_stats(operation: &Operation) -> bool {
             | Operation::Link { .. }
             | Operation::Rename { .. }
             | Operation::Fallocate { .. }
+            // Commits the file's writes, whichever handle they came through.
+            | Operation::Fsync { .. }
             | Operation::CopyFileRange { .. }
             | Operation::Setxattr { .. }
             | Operation::Removexattr { .. }
@@ -182,9 +184,10 @@ impl Shared {
         self.send_with(cx, operation, Responder::new(done));
     }
 
-    /// Like [`Shared::send`], for the flush, fsync or release of `file`: one of a file opened
-    /// for writing counts as a change, since a filesystem may commit what was written (and
-    /// so change the file's size or times) only then.
+    /// Like [`Shared::send`], for the flush or release of `file`, the two requests of a
+    /// close: the close of a handle opened for writing counts as a change, since a filesystem
+    /// may commit what was written through it (and so change the file's size or times) only
+    /// then. (An fsync counts whatever the handle: see [`changes_stats`].)
     fn send_closing(
         &self,
         cx: RequestContext,
@@ -1191,7 +1194,7 @@ impl Adapter {
             handle: file.handle,
             datasync,
         };
-        s.send_closing(context(req), &file, operation, empty(reply));
+        s.send(context(req), operation, empty(reply));
     }
 
     fn opendir(&self, req: &Request, ino: u64, flags: i32, reply: ReplyOpen) {
@@ -1625,16 +1628,11 @@ impl Shared {
         };
         listing.push(directory(".", ino));
         listing.push(directory("..", ROOT));
-        // Looking names up costs a keyed hash each; a directory the kernel has looked
-        // nothing up in has no name to find.
-        let known = table.has_known_children(ino);
+        let known = table.names_in(ino);
         for entry in entries {
-            // d_ino is informational; a name the kernel has not looked up yet gets a
-            // placeholder that is never a real node.
-            let d_ino = known
-                .then(|| table.peek(ino, &entry.name))
-                .flatten()
-                .unwrap_or(UNLINKED_ENTRY);
+            // d_ino is informational; a name the kernel does not know gets a placeholder
+            // that is never a real node.
+            let d_ino = known.get(&entry.name).unwrap_or(UNLINKED_ENTRY);
             listing.push(ListedEntry {
                 name: entry.name,
                 kind: entry.kind,

@@ -6,11 +6,12 @@
 //! can be rebuilt from its parent chain, and renames, unlinks and hard links only touch the
 //! node they are about — the paths of whole subtrees follow for free.
 
-use std::collections::HashMap;
+use std::collections::{hash_map, HashMap};
 use std::hash::RandomState;
 
 use hashbrown::Equivalent;
 use mountkit_core::{Errno, FileKind, FsResult};
+use rustc_hash::FxBuildHasher;
 
 /// The inode number of the mount's root directory, fixed by the FUSE protocol.
 pub const ROOT: u64 = 1;
@@ -30,9 +31,44 @@ struct Node {
     /// Handles of this file that are open now. Once every name is gone, a handle is the only
     /// reliable way to name the file: its last path may already belong to a new file.
     open_handles: Vec<u64>,
-    /// Names in [`InodeTable`]'s `children` under this node. A listing of a directory with
-    /// none (one the kernel has looked nothing up in) need not look its names up.
-    known_children: usize,
+}
+
+/// Directories with at most this many known names keep the inode of each in
+/// [`KnownNames::few`], so a listing finds them without a keyed hash per listed name.
+const FEW_KNOWN: usize = 32;
+
+/// The names the kernel knows inside one directory (its entries in [`InodeTable`]'s
+/// `children`), as much as a listing needs of them.
+#[derive(Debug)]
+struct KnownNames {
+    count: usize,
+    /// The inode of each name (one entry per name: two links in one directory appear twice),
+    /// while there have been at most [`FEW_KNOWN`] since the directory had none; `None` from
+    /// then until none is left.
+    few: Option<Vec<u64>>,
+}
+
+/// How a listing of one directory finds the inode the kernel knows for each listed name
+/// ([`InodeTable::names_in`]).
+pub enum KnownInDirectory<'a> {
+    /// The kernel knows no name in it.
+    None,
+    /// A few names, in a small map. An unkeyed hash is safe here: even names chosen to
+    /// collide cost at most [`FEW_KNOWN`] comparisons per lookup.
+    Few(HashMap<&'a str, u64, FxBuildHasher>),
+    /// Many: each name is looked up in the table.
+    Many(&'a InodeTable, u64),
+}
+
+impl KnownInDirectory<'_> {
+    /// The inode the kernel knows for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        match self {
+            KnownInDirectory::None => None,
+            KnownInDirectory::Few(names) => names.get(name).copied(),
+            KnownInDirectory::Many(table, dir) => table.peek(*dir, name),
+        }
+    }
 }
 
 /// `(parent inode, name)` borrowed: a key for [`InodeTable`]'s `children` that needs no
@@ -62,6 +98,8 @@ pub struct InodeTable {
     /// name up without copying it into a `String` first.
     /// Names come from users, so the hash stays std's keyed SipHash.
     children: hashbrown::HashMap<(u64, String), u64, RandomState>,
+    /// The names known in each directory that has any, by directory inode.
+    known: HashMap<u64, KnownNames, FxBuildHasher>,
     by_file_id: HashMap<u64, u64>,
     next_ino: u64,
 }
@@ -85,12 +123,12 @@ impl InodeTable {
                 last_path: "/".to_owned(),
                 lookups: 1,
                 open_handles: Vec::new(),
-                known_children: 0,
             },
         );
         InodeTable {
             nodes,
             children: hashbrown::HashMap::with_hasher(RandomState::new()),
+            known: HashMap::default(),
             by_file_id: HashMap::new(),
             next_ino: ROOT + 1,
         }
@@ -215,7 +253,6 @@ impl InodeTable {
                 last_path,
                 lookups: 1,
                 open_handles: Vec::new(),
-                known_children: 0,
             },
         );
         self.insert_child(parent, name, ino);
@@ -294,6 +331,7 @@ impl InodeTable {
         if self.nodes.capacity() > SMALLEST_WORTH_SHRINKING && live < self.nodes.capacity() / 4 {
             self.nodes.shrink_to(live * 2);
             self.children.shrink_to(self.children.len() * 2);
+            self.known.shrink_to(self.known.len() * 2);
             self.by_file_id.shrink_to(self.by_file_id.len() * 2);
         }
     }
@@ -343,30 +381,61 @@ impl InodeTable {
         self.nodes.is_empty()
     }
 
-    /// Whether the kernel knows any name inside directory `dir`: if not, [`InodeTable::peek`]
-    /// finds none of its names.
-    pub fn has_known_children(&self, dir: u64) -> bool {
-        self.nodes.get(&dir).is_some_and(|d| d.known_children > 0)
+    /// What a listing of directory `dir` needs to find the inode of each listed name the
+    /// kernel knows. Most listings are of directories where the kernel knows no name or a
+    /// few; only the others pay a keyed hash per listed name.
+    pub fn names_in(&self, dir: u64) -> KnownInDirectory<'_> {
+        let Some(known) = self.known.get(&dir) else {
+            return KnownInDirectory::None;
+        };
+        let Some(few) = &known.few else {
+            return KnownInDirectory::Many(self, dir);
+        };
+        let mut names = HashMap::with_capacity_and_hasher(few.len(), FxBuildHasher);
+        for ino in few {
+            let links = self.nodes.get(ino).map_or(&[][..], |node| &node.links[..]);
+            for (_, name) in links.iter().filter(|(parent, _)| *parent == dir) {
+                names.insert(name.as_str(), *ino);
+            }
+        }
+        KnownInDirectory::Few(names)
     }
 
-    /// Records `parent/name` -> `ino` in `children`, counting it under its parent.
+    /// Records `parent/name` -> `ino` in `children`, and in the names known in `parent`.
     fn insert_child(&mut self, parent: u64, name: &str, ino: u64) {
         if self
             .children
             .insert((parent, name.to_owned()), ino)
-            .is_none()
+            .is_some()
         {
-            if let Some(dir) = self.nodes.get_mut(&parent) {
-                dir.known_children += 1;
-            }
+            return;
+        }
+        let known = self.known.entry(parent).or_insert_with(|| KnownNames {
+            count: 0,
+            few: Some(Vec::new()),
+        });
+        known.count += 1;
+        if known.count > FEW_KNOWN {
+            known.few = None;
+        } else if let Some(few) = &mut known.few {
+            few.push(ino);
         }
     }
 
-    /// Removes `parent/name` from `children`; returns the inode it named.
+    /// Removes `parent/name` from `children` and from the names known in `parent`; returns
+    /// the inode it named.
     fn remove_child(&mut self, parent: u64, name: &str) -> Option<u64> {
         let ino = self.children.remove(&ChildKey(parent, name))?;
-        if let Some(dir) = self.nodes.get_mut(&parent) {
-            dir.known_children -= 1;
+        if let hash_map::Entry::Occupied(mut entry) = self.known.entry(parent) {
+            let known = entry.get_mut();
+            known.count -= 1;
+            if known.count == 0 {
+                entry.remove();
+            } else if let Some(few) = &mut known.few {
+                if let Some(i) = few.iter().position(|&other| other == ino) {
+                    few.swap_remove(i);
+                }
+            }
         }
         Some(ino)
     }
@@ -594,6 +663,7 @@ mod tests {
         }
         assert_eq!(t.len(), 1, "only the root is left");
         assert!(t.children.is_empty(), "no name is left");
+        assert!(t.known.is_empty(), "no directory knows a name");
         assert!(t.by_file_id.is_empty(), "no file id is left");
         assert!(
             t.nodes.capacity() < full_capacity / 8,
@@ -618,52 +688,102 @@ mod tests {
         assert_eq!(t.peek(ROOT, "f"), None);
     }
 
-    /// Each node's count of known children is the number of `children` entries under it.
-    fn assert_children_counted(t: &InodeTable) {
-        for (ino, node) in &t.nodes {
-            let named = t
-                .children
-                .keys()
-                .filter(|(parent, _)| parent == ino)
-                .count();
-            assert_eq!(node.known_children, named, "children of inode {ino}");
-            assert_eq!(t.has_known_children(*ino), named > 0);
+    /// The names known in each directory are exactly its entries in `children`, and a
+    /// listing of it finds each of them, and no other name.
+    fn assert_known_names_match(t: &InodeTable) {
+        let mut expected: HashMap<u64, Vec<u64>> = HashMap::new();
+        for ((parent, _), ino) in &t.children {
+            expected.entry(*parent).or_default().push(*ino);
+        }
+        assert_eq!(
+            t.known.len(),
+            expected.len(),
+            "directories with known names"
+        );
+        for (dir, mut inos) in expected {
+            let known = &t.known[&dir];
+            assert_eq!(known.count, inos.len(), "names known in {dir}");
+            if let Some(few) = &known.few {
+                let mut few = few.clone();
+                few.sort_unstable();
+                inos.sort_unstable();
+                assert_eq!(few, inos, "the few inodes of {dir}");
+            }
+            let listing = t.names_in(dir);
+            for ((parent, name), ino) in &t.children {
+                if *parent == dir {
+                    assert_eq!(listing.get(name), Some(*ino), "{dir}/{name}");
+                }
+            }
+            assert_eq!(listing.get("never-looked-up"), None);
         }
     }
 
     #[test]
-    fn directories_count_the_names_known_in_them() {
+    fn directories_keep_the_names_known_in_them() {
         let mut t = InodeTable::new();
         let a = dir(&mut t, ROOT, "a");
         let b = dir(&mut t, ROOT, "b");
-        assert!(!t.has_known_children(a));
+        assert!(matches!(t.names_in(a), KnownInDirectory::None));
         let f = t.lookup(a, "f", FileKind::File, 7);
         file(&mut t, a, "f");
         t.lookup(b, "hard", FileKind::File, 7);
         t.link(f, b, "link").unwrap();
-        assert_children_counted(&t);
-        // Renaming within a directory, across directories, over a name, and exchanging.
+        t.link(f, b, "second link").unwrap();
+        assert_known_names_match(&t);
+        // Renaming onto itself, within a directory, across directories, over a name, and
+        // exchanging.
+        t.rename((a, "f"), (a, "f"), false);
         t.rename((a, "f"), (a, "g"), false);
         t.rename((b, "link"), (a, "moved"), false);
         file(&mut t, b, "other");
         t.rename((b, "other"), (a, "g"), false);
         t.rename((a, "g"), (b, "hard"), true);
-        assert_children_counted(&t);
+        assert_known_names_match(&t);
         t.unlink(b, "hard");
         t.unlink(a, "moved");
-        assert_children_counted(&t);
+        assert_known_names_match(&t);
         // A name that now holds another kind of file is replaced, not counted twice.
-        dir(&mut t, a, "g");
-        assert_children_counted(&t);
-        for ino in [f, a, b] {
+        let g = dir(&mut t, a, "g");
+        assert_known_names_match(&t);
+        // A directory forgotten before the names in it: they go when they are forgotten.
+        for ino in [a, b, f, g] {
             t.forget(ino, 10);
+            assert_known_names_match(&t);
         }
-        assert_children_counted(&t);
-        assert!(
-            !t.has_known_children(a),
-            "a forgotten directory knows nothing"
+        assert_eq!(
+            t.len(),
+            2,
+            "the root, and `other`: unlinked, still referenced"
         );
-        assert!(!t.has_known_children(ROOT), "a and b were its only names");
+    }
+
+    #[test]
+    fn a_directory_with_many_known_names_looks_each_up() {
+        let mut t = InodeTable::new();
+        let d = dir(&mut t, ROOT, "d");
+        let names: Vec<String> = (0..FEW_KNOWN + 8).map(|i| format!("f{i}")).collect();
+        let inos: Vec<u64> = names.iter().map(|name| file(&mut t, d, name)).collect();
+        assert!(matches!(t.names_in(d), KnownInDirectory::Many(..)));
+        assert_known_names_match(&t);
+        // Back to a few: still looked up one by one until none is left.
+        for name in &names[3..] {
+            t.unlink(d, name);
+        }
+        assert!(matches!(t.names_in(d), KnownInDirectory::Many(..)));
+        assert_known_names_match(&t);
+        for name in &names[..3] {
+            t.unlink(d, name);
+        }
+        assert!(matches!(t.names_in(d), KnownInDirectory::None));
+        let again = file(&mut t, d, "f0");
+        assert!(matches!(t.names_in(d), KnownInDirectory::Few(_)));
+        assert_eq!(t.names_in(d).get("f0"), Some(again));
+        assert_ne!(
+            again, inos[0],
+            "f0 was unlinked, its name now holds a new file"
+        );
+        assert_known_names_match(&t);
     }
 
     #[test]
