@@ -27,8 +27,8 @@ pub(crate) struct OpenFile {
     pub backing: Option<Arc<File>>,
     /// The kernel serves the backing file itself.
     pub passthrough: bool,
-    /// Opened for writing: its flush, fsync and release may commit data, and so change what
-    /// a stat shows.
+    /// Opened for writing: its flush and release (its close) may commit what was written,
+    /// and so change what a stat shows.
     pub writable: bool,
 }
 
