@@ -33,19 +33,19 @@ struct Node {
     open_handles: Vec<u64>,
 }
 
-/// Directories with at most this many known names keep the inode of each in
-/// [`KnownNames::few`], so a listing finds them without a keyed hash per listed name.
+/// Directories with at most this many known names keep the inode of each
+/// ([`KnownNames::Few`]), so a listing finds them without a keyed hash per listed name.
 const FEW_KNOWN: usize = 32;
 
 /// The names the kernel knows inside one directory (its entries in [`InodeTable`]'s
 /// `children`), as much as a listing needs of them.
 #[derive(Debug)]
-struct KnownNames {
-    count: usize,
+enum KnownNames {
     /// The inode of each name (one entry per name: two links in one directory appear twice),
-    /// while there have been at most [`FEW_KNOWN`] since the directory had none; `None` from
-    /// then until none is left.
-    few: Option<Vec<u64>>,
+    /// while there have been at most [`FEW_KNOWN`] since the directory had none.
+    Few(Vec<u64>),
+    /// How many, once there were more, until none is left.
+    Many(usize),
 }
 
 /// How a listing of one directory finds the inode the kernel knows for each listed name
@@ -385,11 +385,10 @@ impl InodeTable {
     /// kernel knows. Most listings are of directories where the kernel knows no name or a
     /// few; only the others pay a keyed hash per listed name.
     pub fn names_in(&self, dir: u64) -> KnownInDirectory<'_> {
-        let Some(known) = self.known.get(&dir) else {
-            return KnownInDirectory::None;
-        };
-        let Some(few) = &known.few else {
-            return KnownInDirectory::Many(self, dir);
+        let few = match self.known.get(&dir) {
+            None => return KnownInDirectory::None,
+            Some(KnownNames::Many(_)) => return KnownInDirectory::Many(self, dir),
+            Some(KnownNames::Few(few)) => few,
         };
         let mut names = HashMap::with_capacity_and_hasher(few.len(), FxBuildHasher);
         for ino in few {
@@ -410,15 +409,14 @@ impl InodeTable {
         {
             return;
         }
-        let known = self.known.entry(parent).or_insert_with(|| KnownNames {
-            count: 0,
-            few: Some(Vec::new()),
-        });
-        known.count += 1;
-        if known.count > FEW_KNOWN {
-            known.few = None;
-        } else if let Some(few) = &mut known.few {
-            few.push(ino);
+        let known = self
+            .known
+            .entry(parent)
+            .or_insert_with(|| KnownNames::Few(Vec::new()));
+        match known {
+            KnownNames::Few(few) if few.len() < FEW_KNOWN => few.push(ino),
+            KnownNames::Few(few) => *known = KnownNames::Many(few.len() + 1),
+            KnownNames::Many(count) => *count += 1,
         }
     }
 
@@ -427,14 +425,20 @@ impl InodeTable {
     fn remove_child(&mut self, parent: u64, name: &str) -> Option<u64> {
         let ino = self.children.remove(&ChildKey(parent, name))?;
         if let hash_map::Entry::Occupied(mut entry) = self.known.entry(parent) {
-            let known = entry.get_mut();
-            known.count -= 1;
-            if known.count == 0 {
-                entry.remove();
-            } else if let Some(few) = &mut known.few {
-                if let Some(i) = few.iter().position(|&other| other == ino) {
-                    few.swap_remove(i);
+            let left = match entry.get_mut() {
+                KnownNames::Few(few) => {
+                    if let Some(i) = few.iter().position(|&other| other == ino) {
+                        few.swap_remove(i);
+                    }
+                    few.len()
                 }
+                KnownNames::Many(count) => {
+                    *count -= 1;
+                    *count
+                }
+            };
+            if left == 0 {
+                entry.remove();
             }
         }
         Some(ino)
@@ -701,13 +705,14 @@ mod tests {
             "directories with known names"
         );
         for (dir, mut inos) in expected {
-            let known = &t.known[&dir];
-            assert_eq!(known.count, inos.len(), "names known in {dir}");
-            if let Some(few) = &known.few {
-                let mut few = few.clone();
-                few.sort_unstable();
-                inos.sort_unstable();
-                assert_eq!(few, inos, "the few inodes of {dir}");
+            match &t.known[&dir] {
+                KnownNames::Few(few) => {
+                    let mut few = few.clone();
+                    few.sort_unstable();
+                    inos.sort_unstable();
+                    assert_eq!(few, inos, "the few inodes of {dir}");
+                }
+                KnownNames::Many(count) => assert_eq!(*count, inos.len(), "names known in {dir}"),
             }
             let listing = t.names_in(dir);
             for ((parent, name), ino) in &t.children {
